@@ -1,0 +1,66 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// One target per room of the data flow (see README "Architecture"). The pure rooms —
+// TidemarkProtocol, EquityEngine, RiskCore — import no I/O library: time and input come in as values.
+let package = Package(
+    name: "Tidemark",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tidemark", targets: ["tidemark"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // Debian's libzmq 4.3 (libzmq3-dev), CURVE included.
+        .systemLibrary(
+            name: "CZeroMQ",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        // A small, thread-confined Swift layer over libzmq.
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        // Pure: the message vocabulary, exact decimals, the wire codec and the recording (JSON Lines) codec.
+        .target(name: "TidemarkProtocol"),
+        // I/O: ZeroMQ ROUTER socket, per-terminal session state machines, sequence checking, resync.
+        .target(
+            name: "Bridge",
+            dependencies: [
+                "TidemarkProtocol", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Pure: folds bridge messages into account state; emits equity/balance observations per tick.
+        .target(name: "EquityEngine", dependencies: ["TidemarkProtocol"]),
+        // Pure: trackers, challenges and competitions over observations and deals.
+        .target(name: "RiskCore", dependencies: ["TidemarkProtocol", "EquityEngine"]),
+        // I/O: plays a recording into an agent exactly as an Expert Advisor would.
+        .target(
+            name: "Simulator",
+            dependencies: [
+                "TidemarkProtocol", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "tidemark",
+            dependencies: [
+                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "TidemarkProtocolTests", dependencies: ["TidemarkProtocol"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TidemarkProtocol", "ZeroMQ"]),
+        .testTarget(name: "EquityEngineTests", dependencies: ["EquityEngine", "TidemarkProtocol"]),
+        .testTarget(name: "RiskCoreTests", dependencies: ["RiskCore", "EquityEngine", "TidemarkProtocol"]),
+        // Runs the real `tidemark` binary against real sockets on loopback.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["TidemarkProtocol", "ZeroMQ", "Simulator"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// The Bridge room; see README "Architecture".

@@ -1,0 +1,1 @@
+// The RiskCore room; see README "Architecture".

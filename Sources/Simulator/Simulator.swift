@@ -1,0 +1,1 @@
+// The Simulator room; see README "Architecture".

@@ -1,0 +1,193 @@
+/// A signed decimal number with exactly eight fractional digits, stored as an integer count of 10⁻⁸.
+///
+/// Prices, volumes, contract sizes and money all use it, so that arithmetic is exact where
+/// MetaTrader's own inputs are exact decimals (prices with `digits` decimals, volumes in lot steps,
+/// money in account-currency cents). Eight digits cover every MetaTrader price (`SYMBOL_DIGITS`
+/// is at most 8) and leave sub-cent headroom for intermediate money values. The range is
+/// ±92,233,720,368.54775807, which the wire decoder enforces by rejecting larger inputs.
+///
+/// Products go through `Int128`, so `a × b` is exact before the single rounding step.
+public struct FixedDecimal: Hashable, Comparable, Sendable {
+    /// The value × 10⁸.
+    public var units: Int64
+
+    /// 10⁸: how many units make 1.
+    public static let unitsPerOne: Int64 = 100_000_000
+    /// The number of fractional digits kept.
+    public static let fractionDigits = 8
+
+    public static let zero = FixedDecimal(units: 0)
+    public static let one = FixedDecimal(units: unitsPerOne)
+
+    /// The value whose representation is `units` × 10⁻⁸.
+    @inlinable public init(units: Int64) { self.units = units }
+
+    /// An integer value.
+    @inlinable public init(_ integer: Int) { self.units = Int64(integer) * Self.unitsPerOne }
+
+    /// The nearest representable value to `value` (half away from zero), or nil when it is not
+    /// finite or out of range. Exact for every decimal with at most 15 significant digits, which
+    /// is what a JSON number written from a MetaTrader double carries.
+    public init?(exactly value: Double) {
+        guard value.isFinite else { return nil }
+        let scaled = (value * Double(Self.unitsPerOne)).rounded(.toNearestOrAwayFromZero)
+        guard abs(scaled) < 9.2e18 else { return nil }
+        self.units = Int64(scaled)
+    }
+
+    /// The value as a `Double` (for JSON output and reports; never for further money arithmetic).
+    @inlinable public var doubleValue: Double { Double(units) / Double(Self.unitsPerOne) }
+
+    @inlinable public static func < (lhs: Self, rhs: Self) -> Bool { lhs.units < rhs.units }
+    @inlinable public static func + (lhs: Self, rhs: Self) -> Self { Self(units: lhs.units + rhs.units) }
+    @inlinable public static func - (lhs: Self, rhs: Self) -> Self { Self(units: lhs.units - rhs.units) }
+    @inlinable public static prefix func - (value: Self) -> Self { Self(units: -value.units) }
+    @inlinable public static func += (lhs: inout Self, rhs: Self) { lhs.units += rhs.units }
+    @inlinable public static func -= (lhs: inout Self, rhs: Self) { lhs.units -= rhs.units }
+
+    @inlinable public var isZero: Bool { units == 0 }
+    @inlinable public var isNegative: Bool { units < 0 }
+    @inlinable public var magnitude: Self { Self(units: units < 0 ? -units : units) }
+
+    /// `self × other`, rounded once to eight digits, half away from zero.
+    @inlinable public func multiplied(by other: Self) -> Self {
+        let product = Int128(units) * Int128(other.units)
+        return Self(units: Int64(Self.divideRounded(product, by: Int128(Self.unitsPerOne))))
+    }
+
+    /// `self × numerator ÷ denominator`, computed exactly and rounded once to eight digits,
+    /// half away from zero. Traps when `denominator` is zero.
+    @inlinable public func multiplied(by numerator: Self, dividedBy denominator: Self) -> Self {
+        let product = Int128(units) * Int128(numerator.units)
+        return Self(units: Int64(Self.divideRounded(product, by: Int128(denominator.units))))
+    }
+
+    /// `self ÷ other`, rounded once to eight digits, half away from zero. Traps when `other` is zero.
+    @inlinable public func divided(by other: Self) -> Self {
+        let numerator = Int128(units) * Int128(Self.unitsPerOne)
+        return Self(units: Int64(Self.divideRounded(numerator, by: Int128(other.units))))
+    }
+
+    /// The value rounded to `digits` fractional digits (0…8), half away from zero — what MQL's
+    /// `NormalizeDouble` and MetaTrader's money rounding do to account-currency amounts.
+    @inlinable public func rounded(toDigits digits: Int) -> Self {
+        precondition((0...Self.fractionDigits).contains(digits), "digits must be 0…8")
+        let step = Self.powersOfTen[Self.fractionDigits - digits]
+        guard step > 1 else { return self }
+        let quotient = Self.divideRounded(Int128(units), by: Int128(step))
+        return Self(units: Int64(quotient) * step)
+    }
+
+    /// 10⁰ … 10⁸.
+    public static let powersOfTen: [Int64] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
+
+    /// Integer division rounding half away from zero.
+    @inlinable static func divideRounded(_ numerator: Int128, by denominator: Int128) -> Int128 {
+        let (quotient, remainder) = numerator.quotientAndRemainder(dividingBy: denominator)
+        guard remainder != 0 else { return quotient }
+        let twiceRemainder = remainder.magnitude * 2
+        guard twiceRemainder >= denominator.magnitude else { return quotient }
+        return (numerator < 0) != (denominator < 0) ? quotient - 1 : quotient + 1
+    }
+}
+
+extension FixedDecimal {
+    /// Parses a plain decimal (`-12.345`, `0.5`, `100`): an optional minus sign, digits, an optional
+    /// point and at most eight fractional digits. No exponent, no spaces, no `+`. Returns nil for
+    /// anything else or a value out of range.
+    public init?<Bytes: Collection>(ascii bytes: Bytes) where Bytes.Element == UInt8 {
+        var index = bytes.startIndex
+        guard index != bytes.endIndex else { return nil }
+        var negative = false
+        if bytes[index] == UInt8(ascii: "-") {
+            negative = true
+            index = bytes.index(after: index)
+        }
+        var integerPart: Int64 = 0
+        var integerDigits = 0
+        while index != bytes.endIndex, bytes[index] != UInt8(ascii: ".") {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10, integerDigits < 11 else { return nil }
+            integerPart = integerPart * 10 + Int64(digit)
+            integerDigits += 1
+            index = bytes.index(after: index)
+        }
+        var fraction: Int64 = 0
+        var fractionDigits = 0
+        if index != bytes.endIndex {
+            index = bytes.index(after: index)  // the point
+            guard index != bytes.endIndex else { return nil }
+            while index != bytes.endIndex {
+                let digit = bytes[index] &- UInt8(ascii: "0")
+                guard digit < 10, fractionDigits < Self.fractionDigits else { return nil }
+                fraction = fraction * 10 + Int64(digit)
+                fractionDigits += 1
+                index = bytes.index(after: index)
+            }
+        }
+        guard integerDigits > 0 || fractionDigits > 0 else { return nil }
+        let magnitude = integerPart * Self.unitsPerOne + fraction * Self.powersOfTen[Self.fractionDigits - fractionDigits]
+        self.units = negative ? -magnitude : magnitude
+    }
+
+    /// Parses a plain decimal string; see ``init(ascii:)``.
+    public init?(_ text: some StringProtocol) {
+        var text = String(text)
+        guard let value = text.withUTF8({ FixedDecimal(ascii: $0) }) else { return nil }
+        self = value
+    }
+}
+
+extension FixedDecimal: CustomStringConvertible, LosslessStringConvertible {
+    /// The shortest plain decimal that reads back to the same value (`1.14512`, `-3`, `0.01`).
+    public var description: String {
+        let magnitude = units.magnitude
+        let integerPart = magnitude / UInt64(Self.unitsPerOne)
+        var fraction = magnitude % UInt64(Self.unitsPerOne)
+        var text = units < 0 ? "-" : ""
+        text += String(integerPart)
+        guard fraction != 0 else { return text }
+        var digits = Self.fractionDigits
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        let fractionText = String(fraction)
+        text += "." + String(repeating: "0", count: digits - fractionText.count) + fractionText
+        return text
+    }
+}
+
+extension FixedDecimal: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
+    public init(integerLiteral value: Int) { self.init(value) }
+    /// For tests and constants: `"1.14512"`. Traps on a malformed literal.
+    public init(stringLiteral value: String) {
+        guard let parsed = FixedDecimal(value) else { preconditionFailure("not a decimal: \(value)") }
+        self = parsed
+    }
+}
+
+extension FixedDecimal: Codable {
+    /// Decodes a JSON number (see ``init(exactly:)`` for the precision kept) or a decimal string.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) {
+            guard let value = FixedDecimal(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a decimal: \(text)")
+            }
+            self = value
+            return
+        }
+        let number = try container.decode(Double.self)
+        guard let value = FixedDecimal(exactly: number) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "out of range: \(number)")
+        }
+        self = value
+    }
+
+    /// Encodes as a JSON number (the shortest double that prints as this decimal).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(doubleValue)
+    }
+}

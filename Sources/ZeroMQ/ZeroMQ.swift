@@ -1,0 +1,2 @@
+// The ZeroMQ room; see README "Architecture".
+import CZeroMQ

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `tidemark`: the agent, the terminal simulator, replay and the tools around them.
+@main
+struct Tidemark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tidemark",
+        abstract: "MetaTrader bridge, equity tracker and risk engine.",
+        subcommands: []
+    )
+}
