@@ -1,1 +1,0 @@
-// The RiskCore room; see README "Architecture".
