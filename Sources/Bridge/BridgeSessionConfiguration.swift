@@ -1,0 +1,92 @@
+import TidemarkProtocol
+
+/// A moment on a monotonic clock, in milliseconds from an arbitrary origin.
+///
+/// The session logic never reads a clock: the I/O layer passes the time in with every event, so
+/// tests drive timeouts and heartbeats by hand.
+public struct MonotonicInstant: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// Milliseconds since the clock's (arbitrary) origin.
+    public var milliseconds: Int64
+
+    @inlinable public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+
+    @inlinable public static func < (lhs: Self, rhs: Self) -> Bool { lhs.milliseconds < rhs.milliseconds }
+
+    /// This instant moved forward by `milliseconds`.
+    @inlinable public func advanced(byMilliseconds milliseconds: Int64) -> Self {
+        Self(milliseconds: self.milliseconds + milliseconds)
+    }
+
+    /// Milliseconds from `earlier` to this instant (negative if `earlier` is later).
+    @inlinable public func milliseconds(since earlier: Self) -> Int64 { milliseconds - earlier.milliseconds }
+
+    public var description: String { "\(milliseconds)ms" }
+}
+
+/// The knobs of the bridge session protocol (see protocol/SPEC.md, "Session").
+public struct BridgeSessionConfiguration: Sendable, Hashable {
+    /// Sent in WELCOME: how often each side sends a HEARTBEAT when it has sent nothing else.
+    public var heartbeatIntervalMilliseconds: Int64
+    /// A peer silent for this many heartbeat intervals is timed out (the spec says 3).
+    public var missedHeartbeatsBeforeTimeout: Int64
+    /// A cumulative ACK goes out at the latest after this many accepted messages...
+    public var acknowledgeEveryMessages: Int
+    /// ...or this long after the oldest message not yet acknowledged, whichever comes first.
+    public var acknowledgeAfterMilliseconds: Int64
+    /// A session in resync that has not sent its SNAPSHOT after this long is asked again (the first
+    /// RESYNC may have been lost, e.g. to a full send queue).
+    public var resyncRetryMilliseconds: Int64
+    /// Undecodable or absurd frames tolerated between two accepted snapshots. Each bad frame counts
+    /// as a lost frame and triggers a resync; a peer that sends more than this many before it manages
+    /// to send a snapshot is not an EA having a bad moment but a broken or hostile peer, and its
+    /// session is closed. The count starts again at every accepted snapshot, so rare corruption on a
+    /// long-lived session never adds up to a disconnect.
+    public var maximumBadFramesBetweenSnapshots: Int
+    /// The agent's version, sent in WELCOME.
+    public var agentVersion: String
+
+    /// - Parameters: see the properties. Defaults: heartbeat 1 s, timeout after 3 missed, ACK every
+    ///   256 messages or 50 ms, resync retry after 3 s, 8 bad frames.
+    public init(heartbeatIntervalMilliseconds: Int64 = 1_000, missedHeartbeatsBeforeTimeout: Int64 = 3,
+                acknowledgeEveryMessages: Int = 256, acknowledgeAfterMilliseconds: Int64 = 50,
+                resyncRetryMilliseconds: Int64 = 3_000, maximumBadFramesBetweenSnapshots: Int = 8,
+                agentVersion: String = "tidemark/0.1") {
+        self.heartbeatIntervalMilliseconds = heartbeatIntervalMilliseconds
+        self.missedHeartbeatsBeforeTimeout = missedHeartbeatsBeforeTimeout
+        self.acknowledgeEveryMessages = acknowledgeEveryMessages
+        self.acknowledgeAfterMilliseconds = acknowledgeAfterMilliseconds
+        self.resyncRetryMilliseconds = resyncRetryMilliseconds
+        self.maximumBadFramesBetweenSnapshots = maximumBadFramesBetweenSnapshots
+        self.agentVersion = agentVersion
+    }
+
+    /// How long a peer may stay silent before its session is dropped.
+    public var timeoutMilliseconds: Int64 { heartbeatIntervalMilliseconds * missedHeartbeatsBeforeTimeout }
+}
+
+/// A frame the wire codec could not turn into an envelope, or whose content is absurd.
+///
+/// The session layer does not depend on the codec's error type: the I/O layer maps each codec
+/// error to a fault with a short code (the metric label) and says whether the frame spoke another
+/// protocol version (which is a reject, not a lost frame).
+public struct BridgeFrameFault: Hashable, Sendable, CustomStringConvertible {
+    /// What kind of fault.
+    public enum Kind: Hashable, Sendable {
+        /// The header names a protocol version this agent does not speak.
+        case unsupportedVersion
+        /// Anything else: truncated, unknown type, bad field, non-UTF-8, absurd number.
+        case malformed
+    }
+
+    public var kind: Kind
+    /// A short, bounded label such as `truncated` or `unknown_type`, for counters and logs.
+    public var code: String
+    /// The frame's session id, if the header could be read.
+    public var sessionID: String?
+
+    public init(kind: Kind = .malformed, code: String, sessionID: String? = nil) {
+        self.kind = kind; self.code = code; self.sessionID = sessionID
+    }
+
+    public var description: String { code }
+}

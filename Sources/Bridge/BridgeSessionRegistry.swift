@@ -1,0 +1,258 @@
+import TidemarkProtocol
+
+/// The ZeroMQ routing id of one connected peer, as the ROUTER socket reports it (a new one for every
+/// connection unless the peer chose its own).
+public struct PeerIdentity: Hashable, Sendable, CustomStringConvertible {
+    public var bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    /// Hexadecimal, for logs.
+    public var description: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(bytes.count * 2)
+        for byte in bytes { text.append(digits[Int(byte >> 4)]); text.append(digits[Int(byte & 0xF)]) }
+        return String(decoding: text, as: UTF8.self)
+    }
+}
+
+/// One accepted message, on its way downstream (equity engine, recorder).
+public struct BridgeDelivery: Hashable, Sendable {
+    public var account: AccountID
+    public var sessionID: String
+    public var sequence: UInt64
+    public var message: TerminalMessage
+
+    public init(account: AccountID, sessionID: String, sequence: UInt64, message: TerminalMessage) {
+        self.account = account; self.sessionID = sessionID; self.sequence = sequence; self.message = message
+    }
+}
+
+/// What the bridge has seen, as plain numbers (a value: copy it out and publish it as metrics).
+public struct BridgeCounters: Hashable, Sendable {
+    /// Every frame received, good or bad.
+    public var frames = 0
+    /// Messages accepted and handed downstream.
+    public var messages = 0
+    /// Ticks inside accepted messages (a TICKS message carries several).
+    public var ticks = 0
+    public var sessionsOpened = 0
+    public var sessionsClosed = 0
+    /// RESYNC requests sent (including retries).
+    public var resyncs = 0
+    /// Snapshots that completed a resync.
+    public var resynced = 0
+    /// Frames whose sequence was at or below the last processed one.
+    public var duplicates = 0
+    /// Frames ignored while a session waited for its snapshot.
+    public var discarded = 0
+    /// Frames from a closed or older session.
+    public var staleFrames = 0
+    /// REJECTs sent during handshakes, by reason.
+    public var rejects: [RejectReason: Int] = [:]
+    /// Frames that could not be decoded or were absurd, by code.
+    public var badFrames: [String: Int] = [:]
+    /// Closed sessions by reason label (`bye`, `timed_out`, `superseded`, …).
+    public var closes: [String: Int] = [:]
+
+    public init() {}
+}
+
+/// Something the I/O layer should log: one line per session event.
+public struct BridgeLogRecord: Hashable, Sendable {
+    public var peer: PeerIdentity
+    public var account: AccountID?
+    public var sessionID: String?
+    public var event: BridgeSessionStateMachine.Event
+
+    public init(peer: PeerIdentity, account: AccountID?, sessionID: String?, event: BridgeSessionStateMachine.Event) {
+        self.peer = peer; self.account = account; self.sessionID = sessionID; self.event = event
+    }
+}
+
+/// A message for one peer.
+public struct BridgeOutgoing: Hashable, Sendable {
+    public var peer: PeerIdentity
+    public var envelope: Envelope<AgentMessage>
+
+    public init(peer: PeerIdentity, envelope: Envelope<AgentMessage>) { self.peer = peer; self.envelope = envelope }
+}
+
+/// Every terminal's session, keyed by the ROUTER identity of its connection; pure like the
+/// sessions it holds.
+///
+/// - A peer's first frame creates its session. A HELLO with a new session id on a known connection
+///   (the EA restarted its session) supersedes the old one there.
+/// - One account has at most one live session: a HELLO for an account that is live on another
+///   connection (the EA reconnected before the old connection timed out) supersedes the old session.
+/// - Closed sessions stay as tombstones until their peer has been silent for a timeout, so the rest
+///   of a rejected peer's frames is dropped quietly ("nothing of theirs goes further").
+/// - A handshake REJECT is logged once per account and reason; it is counted every time.
+public struct BridgeSessionRegistry: Sendable {
+    /// What the I/O layer must do after one event.
+    public struct Output: Hashable, Sendable {
+        /// An accepted message to pass downstream.
+        public var delivery: BridgeDelivery?
+        /// Messages to send, in order.
+        public var outgoing: [BridgeOutgoing] = []
+        /// Lines to log.
+        public var log: [BridgeLogRecord] = []
+
+        public init() {}
+    }
+
+    public let configuration: BridgeSessionConfiguration
+    /// Everything counted so far.
+    public private(set) var counters = BridgeCounters()
+    private var sessions: [PeerIdentity: BridgeSessionStateMachine] = [:]
+    private var liveSessionOfAccount: [AccountID: PeerIdentity] = [:]
+    private var loggedRejections: Set<RejectKey> = []
+
+    private struct RejectKey: Hashable, Sendable {
+        var account: AccountID
+        var reason: RejectReason
+    }
+
+    public init(configuration: BridgeSessionConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Sessions not closed.
+    public var liveSessionCount: Int { sessions.values.reduce(0) { $0 + ($1.phase == .closed ? 0 : 1) } }
+
+    /// The phase of the session on `peer`, if any.
+    public func phase(of peer: PeerIdentity) -> BridgeSessionStateMachine.Phase? { sessions[peer]?.phase }
+
+    /// The connection currently serving `account`, if a session is live.
+    public func peer(of account: AccountID) -> PeerIdentity? { liveSessionOfAccount[account] }
+
+    /// A decoded frame from `peer`.
+    public mutating func received(_ envelope: Envelope<TerminalMessage>, from peer: PeerIdentity,
+                                  now: MonotonicInstant) -> Output {
+        counters.frames += 1
+        var output = Output()
+        if let existing = sessions[peer], existing.isNewSession(envelope) {
+            var old = existing
+            apply(old.supersede(now: now), peer: peer, machine: old, into: &output)
+            sessions[peer] = nil
+        }
+        if sessions[peer] == nil {
+            sessions[peer] = BridgeSessionStateMachine(configuration: configuration, now: now)
+        }
+        let action = sessions[peer]!.received(envelope, now: now)
+        if action.deliver != nil || !action.send.isEmpty || !action.events.isEmpty {
+            apply(action, peer: peer, machine: sessions[peer]!, into: &output)
+        }
+        return output
+    }
+
+    /// A frame from `peer` that could not be decoded.
+    public mutating func received(_ fault: BridgeFrameFault, from peer: PeerIdentity, now: MonotonicInstant) -> Output {
+        counters.frames += 1
+        var output = Output()
+        if sessions[peer] == nil {
+            sessions[peer] = BridgeSessionStateMachine(configuration: configuration, now: now)
+        }
+        let action = sessions[peer]!.received(fault, now: now)
+        apply(action, peer: peer, machine: sessions[peer]!, into: &output)
+        return output
+    }
+
+    /// Time passed: acknowledgements, heartbeats, resync retries, timeouts, and forgetting peers
+    /// that closed and went quiet.
+    public mutating func tick(now: MonotonicInstant) -> Output {
+        var output = Output()
+        for peer in Array(sessions.keys) {
+            guard var machine = sessions[peer] else { continue }
+            if machine.phase == .closed {
+                if now.milliseconds(since: machine.lastHeardAt) >= configuration.timeoutMilliseconds {
+                    sessions[peer] = nil
+                }
+                continue
+            }
+            let action = machine.tick(now: now)
+            sessions[peer] = machine
+            apply(action, peer: peer, machine: machine, into: &output)
+        }
+        return output
+    }
+
+    /// Closes every session (the agent is stopping).
+    public mutating func shutDown() -> Output {
+        var output = Output()
+        for peer in Array(sessions.keys) {
+            guard var machine = sessions[peer] else { continue }
+            let action = machine.shutDown()
+            sessions[peer] = machine
+            apply(action, peer: peer, machine: machine, into: &output)
+        }
+        return output
+    }
+
+    // MARK: - Carrying out a session's action
+
+    private mutating func apply(_ action: BridgeSessionStateMachine.Action, peer: PeerIdentity,
+                                machine: BridgeSessionStateMachine, into output: inout Output) {
+        if let envelope = action.deliver, let account = machine.account {
+            counters.messages += 1
+            if case .ticks(let ticks) = envelope.message { counters.ticks += ticks.count }
+            output.delivery = BridgeDelivery(account: account, sessionID: envelope.sessionID,
+                                             sequence: envelope.sequence, message: envelope.message)
+        }
+        for envelope in action.send {
+            output.outgoing.append(BridgeOutgoing(peer: peer, envelope: envelope))
+        }
+        for event in action.events {
+            count(event, peer: peer, machine: machine, into: &output)
+        }
+    }
+
+    private mutating func count(_ event: BridgeSessionStateMachine.Event, peer: PeerIdentity,
+                                machine: BridgeSessionStateMachine, into output: inout Output) {
+        var shouldLog = true
+        switch event {
+        case .opened(let hello):
+            counters.sessionsOpened += 1
+            let account = hello.accountID
+            if let previous = liveSessionOfAccount[account], previous != peer, var old = sessions[previous],
+               old.phase != .closed {
+                let action = old.supersede(now: machine.lastHeardAt)
+                sessions[previous] = old
+                apply(action, peer: previous, machine: old, into: &output)
+            }
+            liveSessionOfAccount[account] = peer
+        case .rejected(let reason, let account, _):
+            counters.rejects[reason, default: 0] += 1
+            if let account {
+                shouldLog = loggedRejections.insert(RejectKey(account: account, reason: reason)).inserted
+            }
+        case .resyncRequested:
+            counters.resyncs += 1
+        case .resynced:
+            counters.resynced += 1
+        case .duplicate:
+            counters.duplicates += 1
+            shouldLog = false
+        case .discarded:
+            counters.discarded += 1
+            shouldLog = false
+        case .staleFrame:
+            counters.staleFrames += 1
+            shouldLog = false
+        case .badFrame(let code, _):
+            counters.badFrames[code, default: 0] += 1
+        case .closed(let reason):
+            counters.sessionsClosed += 1
+            counters.closes[reason.label, default: 0] += 1
+            if let account = machine.account, liveSessionOfAccount[account] == peer {
+                liveSessionOfAccount[account] = nil
+            }
+            // A rejected handshake was already logged (once per account) with its reason.
+            if case .rejected = reason { shouldLog = false }
+        }
+        if shouldLog {
+            output.log.append(BridgeLogRecord(peer: peer, account: machine.account, sessionID: machine.sessionID, event: event))
+        }
+    }
+}

@@ -1,0 +1,518 @@
+import TidemarkProtocol
+
+/// One terminal's session with the agent, as pure logic: events in, actions out, time passed in.
+///
+/// The shape follows Hummingbird's `HTTPConnectionStateMachine`: every `mutating` function takes one
+/// event (a decoded envelope, an undecodable frame, a timer tick) and returns what the I/O layer must
+/// do. No sockets, no clock, no logging here, so every transition is tested with an injected time.
+///
+/// ```
+/// awaitingHello ──HELLO──► awaitingSnapshot ──SNAPSHOT──► streaming ◄──SNAPSHOT── resyncing
+///       │                        │                           │   └──gap / bad frame──►┘
+///       └─ REJECT ─► closed ◄────┴──── BYE, timeout, too many bad frames, superseded
+/// ```
+///
+/// Rules (protocol/SPEC.md, "Session"):
+/// - The first frame must be a HELLO of a hedging account in protocol version 1, else REJECT
+///   (`expected_hello`, `netting_account`, `exchange_account`, `unsupported_version`) and close.
+/// - After HELLO the agent waits for a SNAPSHOT; anything else in its place is answered with RESYNC.
+/// - A sequence gap, or a frame that cannot be decoded (its sequence number is unknown, so it counts
+///   as a lost frame), or an absurd message: RESYNC, and everything up to the next SNAPSHOT is
+///   discarded. A SNAPSHOT is accepted whatever its number and re-bases the expected sequence.
+/// - A sequence at or below the last one processed is a duplicate: ignored and counted.
+/// - Cumulative ACK (the highest contiguous sequence processed) on every HEARTBEAT and BYE, and after
+///   at most ``BridgeSessionConfiguration/acknowledgeEveryMessages`` messages or
+///   ``BridgeSessionConfiguration/acknowledgeAfterMilliseconds``.
+/// - The agent sends HEARTBEAT when it has sent nothing for one interval, and drops a peer silent
+///   for ``BridgeSessionConfiguration/missedHeartbeatsBeforeTimeout`` intervals.
+public struct BridgeSessionStateMachine: Sendable {
+    /// Where the session stands.
+    public enum Phase: Hashable, Sendable {
+        case awaitingHello, awaitingSnapshot, streaming, resyncing, closed
+    }
+
+    /// Why a session ended; ``label`` is a bounded metric label.
+    public enum CloseReason: Hashable, Sendable, CustomStringConvertible {
+        /// The EA said goodbye.
+        case bye(String)
+        /// The agent refused the session (handshake or beyond recovery).
+        case rejected(RejectReason)
+        /// No frame for three heartbeat intervals.
+        case timedOut
+        /// More bad frames than ``BridgeSessionConfiguration/maximumBadFramesBetweenSnapshots``.
+        case tooManyBadFrames
+        /// A newer session of the same account (or on the same connection) took over.
+        case superseded
+        /// The agent is stopping.
+        case shutdown
+
+        public var label: String {
+            switch self {
+            case .bye: "bye"
+            case .rejected(let reason): "rejected_\(reason.rawValue)"
+            case .timedOut: "timed_out"
+            case .tooManyBadFrames: "too_many_bad_frames"
+            case .superseded: "superseded"
+            case .shutdown: "shutdown"
+            }
+        }
+
+        public var description: String {
+            if case .bye(let text) = self, !text.isEmpty { return "bye (\(text))" }
+            return label
+        }
+    }
+
+    /// Something worth counting or logging that happened to the session.
+    public enum Event: Hashable, Sendable {
+        /// HELLO accepted, WELCOME sent.
+        case opened(Hello)
+        /// REJECT sent; `account` is known when the frame was a readable HELLO.
+        case rejected(RejectReason, account: AccountID?, detail: String)
+        /// RESYNC sent: `reason` is `gap`, `bad_frame`, `expected_snapshot` or `retry`.
+        case resyncRequested(lastSequence: UInt64, reason: String, detail: String)
+        /// A sequence at or below the last processed one: ignored.
+        case duplicate(sequence: UInt64)
+        /// A message ignored while waiting for a SNAPSHOT.
+        case discarded(sequence: UInt64)
+        /// A SNAPSHOT re-based the session after a resync.
+        case resynced(sequence: UInt64)
+        /// An undecodable or absurd frame, by code.
+        case badFrame(code: String, detail: String)
+        /// A frame of another (older) session on the same connection: ignored.
+        case staleFrame(sessionID: String)
+        /// The session is over.
+        case closed(CloseReason)
+    }
+
+    /// What the I/O layer must do after one event, in this order: hand `deliver` downstream, send
+    /// `send` to the peer, count and log `events`; if `closes` the session is over.
+    ///
+    /// A struct rather than one enum case per combination: one frame can need several effects
+    /// (a tick that also triggers an ACK; a BYE that is delivered, acknowledged and closes), and in
+    /// the hot path (an in-order tick) both arrays stay empty, which costs no allocation.
+    public struct Action: Hashable, Sendable {
+        /// An accepted message, to pass downstream.
+        public var deliver: Envelope<TerminalMessage>?
+        /// Messages for the peer, in order.
+        public var send: [Envelope<AgentMessage>]
+        /// What happened, for counters and logs.
+        public var events: [Event]
+
+        public init(deliver: Envelope<TerminalMessage>? = nil, send: [Envelope<AgentMessage>] = [], events: [Event] = []) {
+            self.deliver = deliver; self.send = send; self.events = events
+        }
+
+        /// Nothing to do.
+        public static let none = Action()
+
+        /// True when the session ended with this action.
+        public var closes: Bool {
+            events.contains { if case .closed = $0 { true } else { false } }
+        }
+    }
+
+    private enum State: Sendable {
+        case awaitingHello
+        case awaitingSnapshot(Session)
+        case streaming(Session)
+        case resyncing(Session, lastRequest: MonotonicInstant)
+        case closed(sessionID: String?, account: AccountID?)
+    }
+
+    /// What an open session knows.
+    private struct Session: Sendable {
+        var hello: Hello
+        var account: AccountID
+        /// Highest contiguous sequence processed (what a cumulative ACK reports).
+        var lastProcessed: UInt64
+        /// The value of the last ACK sent.
+        var lastAcknowledged: UInt64 = 0
+        /// Processed messages since the last ACK, and when the first of them arrived.
+        var unacknowledged = 0
+        var firstUnacknowledgedAt: MonotonicInstant? = nil
+        /// Bad frames since the last accepted snapshot.
+        var badFrames = 0
+    }
+
+    public let configuration: BridgeSessionConfiguration
+    private var state: State = .awaitingHello
+    /// Agent→EA sequence of this session, from 1.
+    private var outgoingSequence: UInt64 = 0
+    private var lastHeard: MonotonicInstant
+    private var lastSent: MonotonicInstant
+
+    /// A session for a peer that has just sent its first frame at `now`.
+    public init(configuration: BridgeSessionConfiguration, now: MonotonicInstant) {
+        self.configuration = configuration
+        self.lastHeard = now
+        self.lastSent = now
+    }
+
+    /// The current phase.
+    public var phase: Phase {
+        switch state {
+        case .awaitingHello: .awaitingHello
+        case .awaitingSnapshot: .awaitingSnapshot
+        case .streaming: .streaming
+        case .resyncing: .resyncing
+        case .closed: .closed
+        }
+    }
+
+    /// The EA's session id, once a HELLO was read (kept after close).
+    public var sessionID: String? {
+        switch state {
+        case .awaitingHello: nil
+        case .awaitingSnapshot(let session), .streaming(let session), .resyncing(let session, _): session.hello.sessionID
+        case .closed(let sessionID, _): sessionID
+        }
+    }
+
+    /// The account, once a HELLO was accepted or rejected by margin mode (kept after close).
+    public var account: AccountID? {
+        switch state {
+        case .awaitingHello: nil
+        case .awaitingSnapshot(let session), .streaming(let session), .resyncing(let session, _): session.account
+        case .closed(_, let account): account
+        }
+    }
+
+    /// When the peer last sent any frame.
+    public var lastHeardAt: MonotonicInstant { lastHeard }
+
+    /// True when `envelope` is a HELLO that starts a session other than this one: the EA restarted
+    /// on the same connection. The caller closes this machine (``supersede(now:)``) and starts a new one.
+    public func isNewSession(_ envelope: Envelope<TerminalMessage>) -> Bool {
+        guard case .hello = envelope.message else { return false }
+        return sessionID != envelope.sessionID
+    }
+
+    // MARK: - Events
+
+    /// A frame decoded into an envelope.
+    public mutating func received(_ envelope: Envelope<TerminalMessage>, now: MonotonicInstant) -> Action {
+        lastHeard = now
+        switch state {
+        case .awaitingHello:
+            return receivedFirst(envelope, now: now)
+
+        case .closed(let sessionID, _):
+            return Action(events: [.staleFrame(sessionID: sessionID ?? envelope.sessionID)])
+
+        case .awaitingSnapshot(var session):
+            if envelope.sessionID != session.hello.sessionID {
+                return Action(events: [.staleFrame(sessionID: envelope.sessionID)])
+            }
+            if envelope.sequence <= session.lastProcessed {
+                return Action(events: [.duplicate(sequence: envelope.sequence)])
+            }
+            if case .snapshot = envelope.message {
+                return acceptSnapshot(envelope, session: &session, afterResync: false, now: now)
+            }
+            // The snapshot is missing (lost, or the EA skipped it): ask for it.
+            let reason = envelope.sequence == session.lastProcessed + 1 ? "expected_snapshot" : "gap"
+            return requestResync(session: session, reason: reason,
+                                 detail: "got \(envelope.message.typeName) #\(envelope.sequence) before the snapshot",
+                                 discarding: envelope.sequence, now: now)
+
+        case .streaming(var session):
+            if envelope.sessionID != session.hello.sessionID {
+                return Action(events: [.staleFrame(sessionID: envelope.sessionID)])
+            }
+            if envelope.sequence <= session.lastProcessed {
+                return Action(events: [.duplicate(sequence: envelope.sequence)])
+            }
+            if case .snapshot = envelope.message {
+                // Accepted whatever its number: it carries the whole state, so a gap before it is moot.
+                return acceptSnapshot(envelope, session: &session, afterResync: false, now: now)
+            }
+            if envelope.sequence != session.lastProcessed + 1 {
+                return requestResync(session: session, reason: "gap",
+                                     detail: "expected #\(session.lastProcessed + 1), got #\(envelope.sequence)",
+                                     discarding: envelope.sequence, now: now)
+            }
+            return acceptInOrder(envelope, session: &session, now: now)
+
+        case .resyncing(var session, let lastRequest):
+            if envelope.sessionID != session.hello.sessionID {
+                return Action(events: [.staleFrame(sessionID: envelope.sessionID)])
+            }
+            if envelope.sequence <= session.lastProcessed {
+                return Action(events: [.duplicate(sequence: envelope.sequence)])
+            }
+            switch envelope.message {
+            case .snapshot:
+                return acceptSnapshot(envelope, session: &session, afterResync: true, now: now)
+            case .heartbeat:
+                // Proof of life; the ACK tells the EA how far the agent got before the gap.
+                let ack = acknowledge(&session, now: now)
+                state = .resyncing(session, lastRequest: lastRequest)
+                return Action(send: [ack], events: [.discarded(sequence: envelope.sequence)])
+            case .bye(let reason):
+                let ack = acknowledge(&session, now: now)
+                return close(.bye(reason), sessionID: session.hello.sessionID, account: session.account, send: [ack])
+            default:
+                state = .resyncing(session, lastRequest: lastRequest)
+                return Action(events: [.discarded(sequence: envelope.sequence)])
+            }
+        }
+    }
+
+    /// A frame that could not be decoded, or whose content is absurd.
+    public mutating func received(_ fault: BridgeFrameFault, now: MonotonicInstant) -> Action {
+        lastHeard = now
+        switch state {
+        case .awaitingHello:
+            let reason: RejectReason = fault.kind == .unsupportedVersion ? .unsupportedVersion : .expectedHello
+            return reject(reason, detail: "first frame unreadable: \(fault.code)", sessionID: fault.sessionID ?? "",
+                          account: nil, extraEvents: [.badFrame(code: fault.code, detail: "before hello")])
+
+        case .closed(let sessionID, _):
+            return Action(events: [.staleFrame(sessionID: sessionID ?? fault.sessionID ?? "")])
+
+        case .awaitingSnapshot(var session), .streaming(var session), .resyncing(var session, _):
+            let badFrame = Event.badFrame(code: fault.code, detail: "in session \(session.hello.sessionID)")
+            if fault.kind == .unsupportedVersion {
+                return reject(.unsupportedVersion, detail: "frame in another protocol version",
+                              sessionID: session.hello.sessionID, account: session.account, extraEvents: [badFrame])
+            }
+            session.badFrames += 1
+            if session.badFrames > configuration.maximumBadFramesBetweenSnapshots {
+                return reject(.protocolViolation,
+                              detail: "more than \(configuration.maximumBadFramesBetweenSnapshots) bad frames without a snapshot",
+                              sessionID: session.hello.sessionID, account: session.account,
+                              extraEvents: [badFrame], closeReason: .tooManyBadFrames)
+            }
+            if case .resyncing(_, let lastRequest) = state {
+                // Already waiting for a snapshot: the retry timer re-asks if needed.
+                state = .resyncing(session, lastRequest: lastRequest)
+                return Action(events: [badFrame])
+            }
+            var action = requestResync(session: session, reason: "bad_frame", detail: fault.code, discarding: nil, now: now)
+            action.events.insert(badFrame, at: 0)
+            return action
+        }
+    }
+
+    /// Time passed: send a pending ACK or a heartbeat, re-ask for a snapshot, or time the peer out.
+    /// Call it at least every ``BridgeSessionConfiguration/acknowledgeAfterMilliseconds``.
+    public mutating func tick(now: MonotonicInstant) -> Action {
+        switch state {
+        case .awaitingHello, .closed:
+            return .none
+        case .awaitingSnapshot(var session), .streaming(var session), .resyncing(var session, _):
+            if now.milliseconds(since: lastHeard) >= configuration.timeoutMilliseconds {
+                return reject(.protocolViolation, detail: "silent for \(now.milliseconds(since: lastHeard)) ms",
+                              sessionID: session.hello.sessionID, account: session.account,
+                              extraEvents: [], closeReason: .timedOut)
+            }
+            var action = Action()
+            if session.unacknowledged > 0, let first = session.firstUnacknowledgedAt,
+               now.milliseconds(since: first) >= configuration.acknowledgeAfterMilliseconds {
+                action.send.append(acknowledge(&session, now: now))
+            }
+            if case .resyncing(_, let lastRequest) = state,
+               now.milliseconds(since: lastRequest) >= configuration.resyncRetryMilliseconds {
+                action.send.append(outgoing(.resync(lastSequence: session.lastProcessed, reason: "retry"), now: now))
+                action.events.append(.resyncRequested(lastSequence: session.lastProcessed, reason: "retry",
+                                                      detail: "no snapshot yet"))
+                state = .resyncing(session, lastRequest: now)
+            } else {
+                replaceSession(session)
+            }
+            if action.send.isEmpty, now.milliseconds(since: lastSent) >= configuration.heartbeatIntervalMilliseconds {
+                action.send.append(outgoing(.heartbeat, now: now))
+            }
+            return action
+        }
+    }
+
+    /// A newer session took over this one (same account elsewhere, or a new HELLO on this
+    /// connection). Nothing is sent: the old peer is most likely gone.
+    public mutating func supersede(now: MonotonicInstant) -> Action {
+        guard phase != .closed else { return .none }
+        return close(.superseded, sessionID: sessionID, account: account, send: [])
+    }
+
+    /// The agent is stopping: close without a word (the EA reconnects to the next agent).
+    public mutating func shutDown() -> Action {
+        guard phase != .closed else { return .none }
+        return close(.shutdown, sessionID: sessionID, account: account, send: [])
+    }
+
+    // MARK: - Transitions
+
+    private mutating func receivedFirst(_ envelope: Envelope<TerminalMessage>, now: MonotonicInstant) -> Action {
+        guard case .hello(let hello) = envelope.message else {
+            return reject(.expectedHello, detail: "first message was \(envelope.message.typeName)",
+                          sessionID: envelope.sessionID, account: nil, extraEvents: [])
+        }
+        let account = hello.accountID
+        switch hello.marginMode {
+        case .retailNetting:
+            return reject(.nettingAccount, detail: "MT5 netting accounts are not supported (hedging only)",
+                          sessionID: envelope.sessionID, account: account, extraEvents: [])
+        case .exchange:
+            return reject(.exchangeAccount, detail: "MT5 exchange accounts are not supported (hedging only)",
+                          sessionID: envelope.sessionID, account: account, extraEvents: [])
+        case .retailHedging:
+            break
+        }
+        if let problem = BridgeMessageValidator.problem(in: envelope.message) {
+            return reject(.expectedHello, detail: "hello is absurd: \(problem)", sessionID: envelope.sessionID,
+                          account: account, extraEvents: [.badFrame(code: "absurd_value", detail: problem)])
+        }
+        var session = Session(hello: hello, account: account, lastProcessed: envelope.sequence)
+        // Hello's session id in the record and in the header must agree; the header wins for replies.
+        session.hello.sessionID = envelope.sessionID
+        noteProcessed(&session, now: now)
+        let welcome = outgoing(.welcome(heartbeatIntervalMilliseconds: Int(configuration.heartbeatIntervalMilliseconds),
+                                        agentVersion: configuration.agentVersion),
+                               sessionID: envelope.sessionID, now: now)
+        state = .awaitingSnapshot(session)
+        return Action(deliver: envelope, send: [welcome], events: [.opened(session.hello)])
+    }
+
+    private mutating func acceptSnapshot(_ envelope: Envelope<TerminalMessage>, session: inout Session,
+                                         afterResync: Bool, now: MonotonicInstant) -> Action {
+        if let problem = BridgeMessageValidator.problem(in: envelope.message) {
+            replaceSession(session)
+            return received(BridgeFrameFault(code: "absurd_value", sessionID: envelope.sessionID), now: now)
+                .prefixingDetail(problem)
+        }
+        session.lastProcessed = envelope.sequence
+        session.badFrames = 0
+        var action = Action(deliver: envelope)
+        if afterResync { action.events.append(.resynced(sequence: envelope.sequence)) }
+        noteProcessed(&session, now: now)
+        if session.unacknowledged >= configuration.acknowledgeEveryMessages {
+            action.send.append(acknowledge(&session, now: now))
+        }
+        state = .streaming(session)
+        return action
+    }
+
+    private mutating func acceptInOrder(_ envelope: Envelope<TerminalMessage>, session: inout Session,
+                                        now: MonotonicInstant) -> Action {
+        if let problem = BridgeMessageValidator.problem(in: envelope.message) {
+            // Not processed, so the next message would be a gap anyway: resync now.
+            replaceSession(session)
+            return received(BridgeFrameFault(code: "absurd_value", sessionID: envelope.sessionID), now: now)
+                .prefixingDetail(problem)
+        }
+        session.lastProcessed = envelope.sequence
+        noteProcessed(&session, now: now)
+        var action = Action(deliver: envelope)
+        switch envelope.message {
+        case .heartbeat:
+            action.send.append(acknowledge(&session, now: now))
+        case .bye(let reason):
+            let ack = acknowledge(&session, now: now)
+            var closing = close(.bye(reason), sessionID: session.hello.sessionID, account: session.account, send: [ack])
+            closing.deliver = envelope
+            return closing
+        case .hello:
+            // A second HELLO of the same session in sequence: it cannot re-open what is open.
+            replaceSession(session)
+            return received(BridgeFrameFault(code: "unexpected_hello", sessionID: envelope.sessionID), now: now)
+        default:
+            if session.unacknowledged >= configuration.acknowledgeEveryMessages {
+                action.send.append(acknowledge(&session, now: now))
+            }
+        }
+        state = .streaming(session)
+        return action
+    }
+
+    private mutating func requestResync(session: Session, reason: String, detail: String,
+                                        discarding sequence: UInt64?, now: MonotonicInstant) -> Action {
+        let resync = outgoing(.resync(lastSequence: session.lastProcessed, reason: reason), now: now)
+        state = .resyncing(session, lastRequest: now)
+        var events: [Event] = [.resyncRequested(lastSequence: session.lastProcessed, reason: reason, detail: detail)]
+        if let sequence { events.append(.discarded(sequence: sequence)) }
+        return Action(send: [resync], events: events)
+    }
+
+    /// Sends REJECT and closes. With a `closeReason` (timeout, too many bad frames) the REJECT only
+    /// tells a live peer why it lost its session; it is not a handshake rejection and not counted as one.
+    private mutating func reject(_ reason: RejectReason, detail: String, sessionID: String, account: AccountID?,
+                                 extraEvents: [Event], closeReason: CloseReason? = nil) -> Action {
+        let message = outgoing(.reject(reason, message: detail), sessionID: sessionID, now: lastHeard)
+        var action = close(closeReason ?? .rejected(reason), sessionID: sessionID, account: account, send: [message])
+        var leading = extraEvents
+        if closeReason == nil { leading.append(.rejected(reason, account: account, detail: detail)) }
+        action.events.insert(contentsOf: leading, at: 0)
+        return action
+    }
+
+    private mutating func close(_ reason: CloseReason, sessionID: String?, account: AccountID?,
+                                send: [Envelope<AgentMessage>]) -> Action {
+        state = .closed(sessionID: sessionID, account: account)
+        return Action(send: send, events: [.closed(reason)])
+    }
+
+    // MARK: - Helpers
+
+    private func noteProcessed(_ session: inout Session, now: MonotonicInstant) {
+        if session.unacknowledged == 0 { session.firstUnacknowledgedAt = now }
+        session.unacknowledged += 1
+    }
+
+    private mutating func acknowledge(_ session: inout Session, now: MonotonicInstant) -> Envelope<AgentMessage> {
+        session.lastAcknowledged = session.lastProcessed
+        session.unacknowledged = 0
+        session.firstUnacknowledgedAt = nil
+        return outgoing(.acknowledge(sequence: session.lastProcessed), sessionID: session.hello.sessionID, now: now)
+    }
+
+    /// Writes `session` back into the current state, keeping the phase.
+    private mutating func replaceSession(_ session: Session) {
+        switch state {
+        case .awaitingSnapshot: state = .awaitingSnapshot(session)
+        case .streaming: state = .streaming(session)
+        case .resyncing(_, let lastRequest): state = .resyncing(session, lastRequest: lastRequest)
+        case .awaitingHello, .closed: break
+        }
+    }
+
+    private mutating func outgoing(_ message: AgentMessage, now: MonotonicInstant) -> Envelope<AgentMessage> {
+        outgoing(message, sessionID: sessionID ?? "", now: now)
+    }
+
+    private mutating func outgoing(_ message: AgentMessage, sessionID: String, now: MonotonicInstant) -> Envelope<AgentMessage> {
+        outgoingSequence += 1
+        lastSent = now
+        return Envelope(sessionID: sessionID, sequence: outgoingSequence, message: message)
+    }
+}
+
+extension BridgeSessionStateMachine.Action {
+    /// Adds what made a message absurd to the bad-frame event's detail.
+    fileprivate func prefixingDetail(_ problem: String) -> Self {
+        var copy = self
+        copy.events = events.map {
+            if case .badFrame(let code, _) = $0 { return .badFrame(code: code, detail: problem) }
+            return $0
+        }
+        return copy
+    }
+}
+
+extension TerminalMessage {
+    /// The wire type name (`HELLO`, `TICKS`, …), for logs.
+    public var typeName: String {
+        switch self {
+        case .hello: "HELLO"
+        case .snapshot: "SNAPSHOT"
+        case .symbol: "SYMBOL"
+        case .ticks: "TICKS"
+        case .position: "POSITION"
+        case .deal: "DEAL"
+        case .report: "REPORT"
+        case .heartbeat: "HEARTBEAT"
+        case .bye: "BYE"
+        case .commandAcknowledgement: "CMDACK"
+        }
+    }
+}
