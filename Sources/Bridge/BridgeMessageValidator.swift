@@ -9,7 +9,8 @@ import TidemarkProtocol
 public enum BridgeMessageValidator {
     /// Crossed quotes happen briefly on real feeds; a bid above the ask by more than this fraction of
     /// the ask is not a crossed market but a broken number.
-    public static let maximumCrossedFraction = FixedDecimal(units: 10_000_000) // 0.1 = 10 %
+    /// (protocol/SPEC.md §4.1: 1 %.)
+    public static let maximumCrossedFraction = FixedDecimal(units: 1_000_000) // 0.01 = 1 %
 
     /// A short description of what is wrong with `message`, or nil when it is plausible.
     public static func problem(in message: TerminalMessage) -> String? {
@@ -57,7 +58,7 @@ public enum BridgeMessageValidator {
         if tick.time.milliseconds < 0 { return "\(tick.symbol): negative tick time" }
         if tick.bid.units <= 0 || tick.ask.units <= 0 { return "\(tick.symbol): price not positive (\(tick.bid)/\(tick.ask))" }
         if tick.bid > tick.ask, (tick.bid - tick.ask) > tick.ask.multiplied(by: maximumCrossedFraction) {
-            return "\(tick.symbol): bid \(tick.bid) above ask \(tick.ask) by more than 10%"
+            return "\(tick.symbol): bid \(tick.bid) above ask \(tick.ask) by more than 1%"
         }
         return nil
     }

@@ -36,27 +36,32 @@ public struct BridgeSessionConfiguration: Sendable, Hashable {
     /// A session in resync that has not sent its SNAPSHOT after this long is asked again (the first
     /// RESYNC may have been lost, e.g. to a full send queue).
     public var resyncRetryMilliseconds: Int64
-    /// Undecodable or absurd frames tolerated between two accepted snapshots. Each bad frame counts
-    /// as a lost frame and triggers a resync; a peer that sends more than this many before it manages
-    /// to send a snapshot is not an EA having a bad moment but a broken or hostile peer, and its
-    /// session is closed. The count starts again at every accepted snapshot, so rare corruption on a
-    /// long-lived session never adds up to a disconnect.
-    public var maximumBadFramesBetweenSnapshots: Int
+    /// A session that sends more than this many undecodable or absurd frames within
+    /// ``badFrameWindowMilliseconds`` is closed with `REJECT protocol_violation` (protocol/SPEC.md §7:
+    /// more than 10 within a minute). Each bad frame below the limit counts as a lost frame and
+    /// triggers a resync; a peer above it is not an EA having a bad moment but a broken or hostile
+    /// peer. A window rather than a lifetime total, so rare corruption on a session that lives for
+    /// months never adds up to a disconnect.
+    public var maximumBadFramesPerWindow: Int
+    /// See ``maximumBadFramesPerWindow``.
+    public var badFrameWindowMilliseconds: Int64
     /// The agent's version, sent in WELCOME.
     public var agentVersion: String
 
-    /// - Parameters: see the properties. Defaults: heartbeat 1 s, timeout after 3 missed, ACK every
-    ///   256 messages or 50 ms, resync retry after 3 s, 8 bad frames.
-    public init(heartbeatIntervalMilliseconds: Int64 = 1_000, missedHeartbeatsBeforeTimeout: Int64 = 3,
-                acknowledgeEveryMessages: Int = 256, acknowledgeAfterMilliseconds: Int64 = 50,
-                resyncRetryMilliseconds: Int64 = 3_000, maximumBadFramesBetweenSnapshots: Int = 8,
-                agentVersion: String = "tidemark/0.1") {
+    /// - Parameters: see the properties. Defaults: heartbeat 5 s (timeout after 3 missed = 15 s),
+    ///   ACK every 100 messages or 100 ms (the spec allows up to 100 frames or 1,000 ms), resync
+    ///   retry after 5 s, more than 10 bad frames in 60 s close the session.
+    public init(heartbeatIntervalMilliseconds: Int64 = 5_000, missedHeartbeatsBeforeTimeout: Int64 = 3,
+                acknowledgeEveryMessages: Int = 100, acknowledgeAfterMilliseconds: Int64 = 100,
+                resyncRetryMilliseconds: Int64 = 5_000, maximumBadFramesPerWindow: Int = 10,
+                badFrameWindowMilliseconds: Int64 = 60_000, agentVersion: String = "tidemark/0.1") {
         self.heartbeatIntervalMilliseconds = heartbeatIntervalMilliseconds
         self.missedHeartbeatsBeforeTimeout = missedHeartbeatsBeforeTimeout
         self.acknowledgeEveryMessages = acknowledgeEveryMessages
         self.acknowledgeAfterMilliseconds = acknowledgeAfterMilliseconds
         self.resyncRetryMilliseconds = resyncRetryMilliseconds
-        self.maximumBadFramesBetweenSnapshots = maximumBadFramesBetweenSnapshots
+        self.maximumBadFramesPerWindow = maximumBadFramesPerWindow
+        self.badFrameWindowMilliseconds = badFrameWindowMilliseconds
         self.agentVersion = agentVersion
     }
 
@@ -78,10 +83,16 @@ public struct BridgeFrameFault: Hashable, Sendable, CustomStringConvertible {
         case malformed
     }
 
+    /// The placeholder session id in agent frames when the peer's could not be read (SPEC §2).
+    public static let unknownSessionID = "-"
+
+
     public var kind: Kind
     /// A short, bounded label such as `truncated` or `unknown_type`, for counters and logs.
     public var code: String
-    /// The frame's session id, if the header could be read.
+    /// The frame's session id, if the header could be read. Without it the frame cannot be
+    /// attributed: it counts as a lost frame of the peer's live session, and is dropped (counted,
+    /// not answered) when the peer has none.
     public var sessionID: String?
 
     public init(kind: Kind = .malformed, code: String, sessionID: String? = nil) {

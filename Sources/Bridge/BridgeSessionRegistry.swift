@@ -89,6 +89,8 @@ public struct BridgeOutgoing: Hashable, Sendable {
 /// - Closed sessions stay as tombstones until their peer has been silent for a timeout, so the rest
 ///   of a rejected peer's frames is dropped quietly ("nothing of theirs goes further").
 /// - A handshake REJECT is logged once per account and reason; it is counted every time.
+/// - A frame without a readable header from a peer without a session is counted and dropped
+///   (protocol/SPEC.md §7): there is no session id to answer to.
 public struct BridgeSessionRegistry: Sendable {
     /// What the I/O layer must do after one event.
     public struct Output: Hashable, Sendable {
@@ -152,6 +154,13 @@ public struct BridgeSessionRegistry: Sendable {
         counters.frames += 1
         var output = Output()
         if sessions[peer] == nil {
+            if fault.sessionID == nil, fault.kind != .unsupportedVersion {
+                // No session and not even a header: nothing to attribute the frame to or answer.
+                counters.badFrames[fault.code, default: 0] += 1
+                output.log.append(BridgeLogRecord(peer: peer, account: nil, sessionID: nil,
+                                                  event: .badFrame(code: fault.code, detail: "unattributable frame, dropped")))
+                return output
+            }
             sessions[peer] = BridgeSessionStateMachine(configuration: configuration, now: now)
         }
         let action = sessions[peer]!.received(fault, now: now)

@@ -18,7 +18,7 @@ import TidemarkProtocol
 /// - After HELLO the agent waits for a SNAPSHOT; anything else in its place is answered with RESYNC.
 /// - A sequence gap, or a frame that cannot be decoded (its sequence number is unknown, so it counts
 ///   as a lost frame), or an absurd message: RESYNC, and everything up to the next SNAPSHOT is
-///   discarded. A SNAPSHOT is accepted whatever its number and re-bases the expected sequence.
+///   discarded. More than 10 bad frames in a minute: REJECT `protocol_violation` and close. A SNAPSHOT is accepted whatever its number and re-bases the expected sequence.
 /// - A sequence at or below the last one processed is a duplicate: ignored and counted.
 /// - Cumulative ACK (the highest contiguous sequence processed) on every HEARTBEAT and BYE, and after
 ///   at most ``BridgeSessionConfiguration/acknowledgeEveryMessages`` messages or
@@ -39,7 +39,7 @@ public struct BridgeSessionStateMachine: Sendable {
         case rejected(RejectReason)
         /// No frame for three heartbeat intervals.
         case timedOut
-        /// More bad frames than ``BridgeSessionConfiguration/maximumBadFramesBetweenSnapshots``.
+        /// More bad frames than ``BridgeSessionConfiguration/maximumBadFramesPerWindow`` in the window.
         case tooManyBadFrames
         /// A newer session of the same account (or on the same connection) took over.
         case superseded
@@ -131,8 +131,8 @@ public struct BridgeSessionStateMachine: Sendable {
         /// Processed messages since the last ACK, and when the first of them arrived.
         var unacknowledged = 0
         var firstUnacknowledgedAt: MonotonicInstant? = nil
-        /// Bad frames since the last accepted snapshot.
-        var badFrames = 0
+        /// When the recent bad frames arrived (at most `maximumBadFramesPerWindow + 1` kept).
+        var recentBadFrames: [MonotonicInstant] = []
     }
 
     public let configuration: BridgeSessionConfiguration
@@ -259,39 +259,49 @@ public struct BridgeSessionStateMachine: Sendable {
         }
     }
 
-    /// A frame that could not be decoded, or whose content is absurd.
+    /// A frame that could not be decoded, or whose content is absurd (protocol/SPEC.md §7).
     public mutating func received(_ fault: BridgeFrameFault, now: MonotonicInstant) -> Action {
         lastHeard = now
         switch state {
         case .awaitingHello:
-            let reason: RejectReason = fault.kind == .unsupportedVersion ? .unsupportedVersion : .expectedHello
-            return reject(reason, detail: "first frame unreadable: \(fault.code)", sessionID: fault.sessionID ?? "",
-                          account: nil, extraEvents: [.badFrame(code: fault.code, detail: "before hello")])
+            let badFrame = Event.badFrame(code: fault.code, detail: "before hello")
+            if fault.kind == .unsupportedVersion {
+                return reject(.unsupportedVersion, detail: "this agent speaks protocol version \(protocolVersion)",
+                              sessionID: fault.sessionID ?? BridgeFrameFault.unknownSessionID, account: nil,
+                              extraEvents: [badFrame])
+            }
+            guard let sessionID = fault.sessionID else {
+                // Not even a header: nothing to answer to. The caller normally drops such frames
+                // before creating a session; here the session simply ends unanswered.
+                return close(.rejected(.expectedHello), sessionID: nil, account: nil, send: [])
+                    .prepending([badFrame])
+            }
+            return reject(.expectedHello, detail: "first frame is not a valid hello (\(fault.code))",
+                          sessionID: sessionID, account: nil, extraEvents: [badFrame])
 
         case .closed(let sessionID, _):
-            return Action(events: [.staleFrame(sessionID: sessionID ?? fault.sessionID ?? "")])
+            return Action(events: [.staleFrame(sessionID: sessionID ?? fault.sessionID ?? BridgeFrameFault.unknownSessionID)])
 
         case .awaitingSnapshot(var session), .streaming(var session), .resyncing(var session, _):
             let badFrame = Event.badFrame(code: fault.code, detail: "in session \(session.hello.sessionID)")
             if fault.kind == .unsupportedVersion {
-                return reject(.unsupportedVersion, detail: "frame in another protocol version",
+                return reject(.unsupportedVersion, detail: "this agent speaks protocol version \(protocolVersion)",
                               sessionID: session.hello.sessionID, account: session.account, extraEvents: [badFrame])
             }
-            session.badFrames += 1
-            if session.badFrames > configuration.maximumBadFramesBetweenSnapshots {
+            let windowStart = now.advanced(byMilliseconds: -configuration.badFrameWindowMilliseconds)
+            session.recentBadFrames.removeAll { $0 <= windowStart }
+            session.recentBadFrames.append(now)
+            if session.recentBadFrames.count > configuration.maximumBadFramesPerWindow {
                 return reject(.protocolViolation,
-                              detail: "more than \(configuration.maximumBadFramesBetweenSnapshots) bad frames without a snapshot",
+                              detail: "more than \(configuration.maximumBadFramesPerWindow) bad frames in \(configuration.badFrameWindowMilliseconds) ms",
                               sessionID: session.hello.sessionID, account: session.account,
                               extraEvents: [badFrame], closeReason: .tooManyBadFrames)
             }
-            if case .resyncing(_, let lastRequest) = state {
-                // Already waiting for a snapshot: the retry timer re-asks if needed.
-                state = .resyncing(session, lastRequest: lastRequest)
-                return Action(events: [badFrame])
-            }
-            var action = requestResync(session: session, reason: "bad_frame", detail: fault.code, discarding: nil, now: now)
-            action.events.insert(badFrame, at: 0)
-            return action
+            // A bad frame is a lost frame: its sequence number is unknown, so only a snapshot can
+            // repair the session. While already resyncing the request is repeated (the bad frame
+            // may have been the snapshot); the bad-frame limit bounds how often.
+            return requestResync(session: session, reason: "bad_frame", detail: fault.code, discarding: nil, now: now)
+                .prepending([badFrame])
         }
     }
 
@@ -382,7 +392,6 @@ public struct BridgeSessionStateMachine: Sendable {
                 .prefixingDetail(problem)
         }
         session.lastProcessed = envelope.sequence
-        session.badFrames = 0
         var action = Action(deliver: envelope)
         if afterResync { action.events.append(.resynced(sequence: envelope.sequence)) }
         noteProcessed(&session, now: now)
@@ -488,6 +497,12 @@ public struct BridgeSessionStateMachine: Sendable {
 }
 
 extension BridgeSessionStateMachine.Action {
+    fileprivate func prepending(_ events: [BridgeSessionStateMachine.Event]) -> Self {
+        var copy = self
+        copy.events.insert(contentsOf: events, at: 0)
+        return copy
+    }
+
     /// Adds what made a message absurd to the bad-frame event's detail.
     fileprivate func prefixingDetail(_ problem: String) -> Self {
         var copy = self
@@ -501,7 +516,7 @@ extension BridgeSessionStateMachine.Action {
 
 extension TerminalMessage {
     /// The wire type name (`HELLO`, `TICKS`, …), for logs.
-    public var typeName: String {
+    var typeName: String {
         switch self {
         case .hello: "HELLO"
         case .snapshot: "SNAPSHOT"

@@ -39,19 +39,24 @@ struct BridgeSessionRegistryTests {
         open(&registry, peer: alice, session: "a1", login: 1)
         var sequence: UInt64 = 3
         for round in 0..<20 {
+            // Frames without a readable header from a peer without a session: dropped unanswered.
             let garbage = registry.received(BridgeFrameFault(code: round.isMultiple(of: 2) ? "truncated" : "not_utf8"),
                                             from: mallory, now: Fixture.at(Int64(round)))
-            #expect(garbage.delivery == nil)
+            #expect(garbage.delivery == nil && garbage.outgoing.isEmpty)
             let tick = Fixture.envelope(Fixture.tick(Int64(round)), sequence, session: "a1")
             #expect(registry.received(tick, from: alice, now: Fixture.at(Int64(round))).delivery?.sequence == sequence)
             sequence += 1
         }
-        #expect(registry.phase(of: alice) == .streaming)
-        #expect(registry.phase(of: mallory) == .closed)
-        // Mallory's first frame was rejected (expected_hello); the other 19 were dropped quietly.
+        #expect(registry.phase(of: mallory) == nil)
+        #expect(registry.counters.badFrames == ["truncated": 10, "not_utf8": 10])
+        // A readable header with a bad body as first frame: REJECT expected_hello, then silence.
+        let headed = registry.received(BridgeFrameFault(code: "bad_field", sessionID: "m"), from: mallory, now: Fixture.at(30))
+        #expect(headed.outgoing.count == 1)
+        #expect(registry.received(BridgeFrameFault(code: "bad_field", sessionID: "m"), from: mallory, now: Fixture.at(31)).outgoing.isEmpty)
         #expect(registry.counters.rejects == [.expectedHello: 1])
-        #expect(registry.counters.badFrames == ["truncated": 1])
-        #expect(registry.counters.staleFrames == 19)
+        #expect(registry.counters.staleFrames == 1)
+        #expect(registry.phase(of: alice) == .streaming)
+        #expect(registry.counters.resyncs == 0)
     }
 
     @Test func nettingRejectIsCountedEachTimeAndLoggedOncePerAccount() {

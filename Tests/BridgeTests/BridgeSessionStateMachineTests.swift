@@ -69,12 +69,27 @@ struct HandshakeTests {
         #expect(action.closeReason == .rejected(.unsupportedVersion))
     }
 
-    @Test func unreadableFirstFrameIsRejectedAsExpectedHello() {
+    @Test func unsupportedVersionWithoutSessionIdIsAnsweredToDash() {
         var machine = BridgeSessionStateMachine(configuration: Fixture.configuration, now: Fixture.at(0))
-        let action = machine.received(BridgeFrameFault(code: "truncated"), now: Fixture.at(0))
+        let action = machine.received(BridgeFrameFault(kind: .unsupportedVersion, code: "unsupported_version"), now: Fixture.at(0))
+        #expect(action.send.first?.sessionID == "-")
+    }
+
+    @Test func invalidFirstFrameWithAHeaderIsRejectedAsExpectedHello() {
+        var machine = BridgeSessionStateMachine(configuration: Fixture.configuration, now: Fixture.at(0))
+        let action = machine.received(BridgeFrameFault(code: "bad_field", sessionID: "x"), now: Fixture.at(0))
         guard case .reject(.expectedHello, _)? = action.sentMessages.first else {
             Issue.record("expected REJECT expected_hello, got \(action.sentMessages)"); return
         }
+        #expect(action.send.first?.sessionID == "x")
+        #expect(action.badFrameCodes == ["bad_field"])
+        #expect(machine.phase == .closed)
+    }
+
+    @Test func firstFrameWithoutAHeaderIsNotAnswered() {
+        var machine = BridgeSessionStateMachine(configuration: Fixture.configuration, now: Fixture.at(0))
+        let action = machine.received(BridgeFrameFault(code: "truncated"), now: Fixture.at(0))
+        #expect(action.send.isEmpty)
         #expect(action.badFrameCodes == ["truncated"])
         #expect(machine.phase == .closed)
     }
@@ -285,14 +300,14 @@ struct BadInputTests {
         #expect(action.badFrameCodes == ["truncated"])
         #expect(action.sentMessages == [.resync(lastSequence: 2, reason: "bad_frame")])
         #expect(machine.phase == .resyncing)
-        // Another while resyncing is counted but does not repeat the request.
+        // Another while resyncing may have been the snapshot: ask again.
         let second = machine.received(BridgeFrameFault(code: "unknown_type"), now: Fixture.at(2))
         #expect(second.badFrameCodes == ["unknown_type"])
-        #expect(second.send.isEmpty)
+        #expect(second.sentMessages == [.resync(lastSequence: 2, reason: "bad_frame")])
     }
 
     @Test func tooManyBadFramesCloseTheSession() {
-        // Configuration: at most 2 bad frames between snapshots.
+        // Configuration: more than 2 bad frames within 1,000 ms close the session.
         var machine = Fixture.streamingMachine()
         _ = machine.received(BridgeFrameFault(code: "truncated"), now: Fixture.at(1))
         _ = machine.received(BridgeFrameFault(code: "truncated"), now: Fixture.at(2))
@@ -301,18 +316,20 @@ struct BadInputTests {
         guard case .reject(.protocolViolation, _)? = third.sentMessages.first else {
             Issue.record("expected REJECT protocol_violation, got \(third.sentMessages)"); return
         }
+        #expect(!third.events.contains { if case .rejected = $0 { true } else { false } })
         #expect(machine.phase == .closed)
     }
 
-    @Test func aSnapshotForgivesEarlierBadFrames() {
+    @Test func badFramesOutsideTheWindowAreForgiven() {
         var machine = Fixture.streamingMachine()
         _ = machine.received(BridgeFrameFault(code: "truncated"), now: Fixture.at(1))
         _ = machine.received(BridgeFrameFault(code: "truncated"), now: Fixture.at(2))
-        _ = machine.received(Fixture.envelope(.snapshot(Fixture.snapshot), 5), now: Fixture.at(3))
-        #expect(machine.phase == .streaming)
-        let again = machine.received(BridgeFrameFault(code: "truncated"), now: Fixture.at(4))
-        #expect(again.closeReason == nil)
+        // 1,002 − 1,000 = 2: both earlier frames have left the window.
+        let third = machine.received(BridgeFrameFault(code: "truncated"), now: Fixture.at(1_002))
+        #expect(third.closeReason == nil)
         #expect(machine.phase == .resyncing)
+        _ = machine.received(BridgeFrameFault(code: "truncated"), now: Fixture.at(1_003))
+        #expect(machine.received(BridgeFrameFault(code: "truncated"), now: Fixture.at(1_004)).closeReason == .tooManyBadFrames)
     }
 
     @Test func anotherProtocolVersionMidSessionIsRejected() {
@@ -322,7 +339,7 @@ struct BadInputTests {
     }
 
     @Test(arguments: [
-        ("1.20000", "1.10000"),   // crossed by 0.1, under 10 % of the ask (0.11): a crossed market, not garbage
+        ("1.10100", "1.10000"),   // crossed by 0.001, under 1 % of the ask (0.011): a crossed market, not garbage
         ("1.10000", "1.10000"),   // bid = ask
     ] as [(FixedDecimal, FixedDecimal)])
     func slightlyCrossedQuotesPass(bid: FixedDecimal, ask: FixedDecimal) {
@@ -332,7 +349,8 @@ struct BadInputTests {
     }
 
     @Test(arguments: [
-        Fixture.tick(1, bid: "5.0", ask: "1.1"),            // bid above ask by a mile (3.9 > 0.11)
+        Fixture.tick(1, bid: "5.0", ask: "1.1"),            // bid above ask by a mile (3.9 > 0.011)
+        Fixture.tick(1, bid: "1.12", ask: "1.1"),           // crossed by 0.02 > 1 % of the ask (0.011)
         Fixture.tick(1, bid: "0", ask: "1.1"),              // zero price
         Fixture.tick(-1),                                   // negative time
         TerminalMessage.ticks([]),                          // empty batch

@@ -30,7 +30,7 @@ enum Fixture {
     /// A configuration with small round numbers so the tests can reason about them.
     static let configuration = BridgeSessionConfiguration(
         heartbeatIntervalMilliseconds: 1_000, missedHeartbeatsBeforeTimeout: 3, acknowledgeEveryMessages: 3,
-        acknowledgeAfterMilliseconds: 50, resyncRetryMilliseconds: 2_000, maximumBadFramesBetweenSnapshots: 2,
+        acknowledgeAfterMilliseconds: 50, resyncRetryMilliseconds: 2_000, maximumBadFramesPerWindow: 2, badFrameWindowMilliseconds: 1_000,
         agentVersion: "test")
 
     /// A machine that has accepted HELLO #1 and SNAPSHOT #2 at time 0 and acknowledged nothing yet.
