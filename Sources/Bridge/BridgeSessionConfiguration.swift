@@ -90,13 +90,15 @@ public struct BridgeFrameFault: Hashable, Sendable, CustomStringConvertible {
     public var kind: Kind
     /// A short, bounded label such as `truncated` or `unknown_type`, for counters and logs.
     public var code: String
+    /// A human explanation for the log (which field, which line); may be empty.
+    public var detail: String
     /// The frame's session id, if the header could be read. Without it the frame cannot be
     /// attributed: it counts as a lost frame of the peer's live session, and is dropped (counted,
     /// not answered) when the peer has none.
     public var sessionID: String?
 
-    public init(kind: Kind = .malformed, code: String, sessionID: String? = nil) {
-        self.kind = kind; self.code = code; self.sessionID = sessionID
+    public init(kind: Kind = .malformed, code: String, detail: String = "", sessionID: String? = nil) {
+        self.kind = kind; self.code = code; self.detail = detail; self.sessionID = sessionID
     }
 
     public var description: String { code }

@@ -264,7 +264,7 @@ public struct BridgeSessionStateMachine: Sendable {
         lastHeard = now
         switch state {
         case .awaitingHello:
-            let badFrame = Event.badFrame(code: fault.code, detail: "before hello")
+            let badFrame = Event.badFrame(code: fault.code, detail: fault.detail.isEmpty ? "before hello" : fault.detail)
             if fault.kind == .unsupportedVersion {
                 return reject(.unsupportedVersion, detail: "this agent speaks protocol version \(protocolVersion)",
                               sessionID: fault.sessionID ?? BridgeFrameFault.unknownSessionID, account: nil,
@@ -283,7 +283,7 @@ public struct BridgeSessionStateMachine: Sendable {
             return Action(events: [.staleFrame(sessionID: sessionID ?? fault.sessionID ?? BridgeFrameFault.unknownSessionID)])
 
         case .awaitingSnapshot(var session), .streaming(var session), .resyncing(var session, _):
-            let badFrame = Event.badFrame(code: fault.code, detail: "in session \(session.hello.sessionID)")
+            let badFrame = Event.badFrame(code: fault.code, detail: fault.detail)
             if fault.kind == .unsupportedVersion {
                 return reject(.unsupportedVersion, detail: "this agent speaks protocol version \(protocolVersion)",
                               sessionID: session.hello.sessionID, account: session.account, extraEvents: [badFrame])
