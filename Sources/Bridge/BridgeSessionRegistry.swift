@@ -107,7 +107,14 @@ public struct BridgeSessionRegistry: Sendable {
     public let configuration: BridgeSessionConfiguration
     /// Everything counted so far.
     public private(set) var counters = BridgeCounters()
-    private var sessions: [PeerIdentity: BridgeSessionStateMachine] = [:]
+    // Machines live in an array and are mutated in place through their slot; the dictionary only
+    // finds the slot. (A dictionary of machines made the per-frame path copy whole machines.)
+    private var machines: [BridgeSessionStateMachine] = []
+    private var peers: [PeerIdentity] = []
+    private var slotOfPeer: [PeerIdentity: Int] = [:]
+    // Consecutive frames mostly come from the same connection: skip the hash lookup then.
+    private var cachedPeer = PeerIdentity([])
+    private var cachedSlot = -1
     private var liveSessionOfAccount: [AccountID: PeerIdentity] = [:]
     private var loggedRejections: Set<RejectKey> = []
 
@@ -121,10 +128,12 @@ public struct BridgeSessionRegistry: Sendable {
     }
 
     /// Sessions not closed.
-    public var liveSessionCount: Int { sessions.values.reduce(0) { $0 + ($1.phase == .closed ? 0 : 1) } }
+    public var liveSessionCount: Int { machines.reduce(0) { $0 + ($1.phase == .closed ? 0 : 1) } }
 
     /// The phase of the session on `peer`, if any.
-    public func phase(of peer: PeerIdentity) -> BridgeSessionStateMachine.Phase? { sessions[peer]?.phase }
+    public func phase(of peer: PeerIdentity) -> BridgeSessionStateMachine.Phase? {
+        slotOfPeer[peer].map { machines[$0].phase }
+    }
 
     /// The connection currently serving `account`, if a session is live.
     public func peer(of account: AccountID) -> PeerIdentity? { liveSessionOfAccount[account] }
@@ -134,18 +143,20 @@ public struct BridgeSessionRegistry: Sendable {
                                   now: MonotonicInstant) -> Output {
         counters.frames += 1
         var output = Output()
-        if let existing = sessions[peer], existing.isNewSession(envelope) {
-            var old = existing
-            apply(old.supersede(now: now), peer: peer, machine: old, into: &output)
-            sessions[peer] = nil
+        let slot: Int
+        if let existing = self.slot(of: peer) {
+            slot = existing
+            if machines[slot].isNewSession(envelope) {
+                // The EA restarted its session on this connection: the old one ends here.
+                let action = machines[slot].supersede(now: now)
+                apply(action, slot: slot, into: &output)
+                machines[slot] = BridgeSessionStateMachine(configuration: configuration, now: now)
+            }
+        } else {
+            slot = insert(peer, now: now)
         }
-        if sessions[peer] == nil {
-            sessions[peer] = BridgeSessionStateMachine(configuration: configuration, now: now)
-        }
-        let action = sessions[peer]!.received(envelope, now: now)
-        if action.deliver != nil || !action.send.isEmpty || !action.events.isEmpty {
-            apply(action, peer: peer, machine: sessions[peer]!, into: &output)
-        }
+        let action = machines[slot].received(envelope, now: now)
+        apply(action, slot: slot, into: &output)
         return output
     }
 
@@ -153,18 +164,22 @@ public struct BridgeSessionRegistry: Sendable {
     public mutating func received(_ fault: BridgeFrameFault, from peer: PeerIdentity, now: MonotonicInstant) -> Output {
         counters.frames += 1
         var output = Output()
-        if sessions[peer] == nil {
+        let slot: Int
+        if let existing = self.slot(of: peer) {
+            slot = existing
+        } else {
             if fault.sessionID == nil, fault.kind != .unsupportedVersion {
                 // No session and not even a header: nothing to attribute the frame to or answer.
                 counters.badFrames[fault.code, default: 0] += 1
+                let detail = fault.detail.isEmpty ? "unattributable frame, dropped" : "unattributable frame, dropped: \(fault.detail)"
                 output.log.append(BridgeLogRecord(peer: peer, account: nil, sessionID: nil,
-                                                  event: .badFrame(code: fault.code, detail: "unattributable frame, dropped")))
+                                                  event: .badFrame(code: fault.code, detail: detail)))
                 return output
             }
-            sessions[peer] = BridgeSessionStateMachine(configuration: configuration, now: now)
+            slot = insert(peer, now: now)
         }
-        let action = sessions[peer]!.received(fault, now: now)
-        apply(action, peer: peer, machine: sessions[peer]!, into: &output)
+        let action = machines[slot].received(fault, now: now)
+        apply(action, slot: slot, into: &output)
         return output
     }
 
@@ -172,17 +187,17 @@ public struct BridgeSessionRegistry: Sendable {
     /// that closed and went quiet.
     public mutating func tick(now: MonotonicInstant) -> Output {
         var output = Output()
-        for peer in Array(sessions.keys) {
-            guard var machine = sessions[peer] else { continue }
-            if machine.phase == .closed {
-                if now.milliseconds(since: machine.lastHeardAt) >= configuration.timeoutMilliseconds {
-                    sessions[peer] = nil
+        var slot = machines.count - 1
+        while slot >= 0 {
+            if machines[slot].phase == .closed {
+                if now.milliseconds(since: machines[slot].lastHeardAt) >= configuration.timeoutMilliseconds {
+                    remove(slot: slot)
                 }
-                continue
+            } else {
+                let action = machines[slot].tick(now: now)
+                apply(action, slot: slot, into: &output)
             }
-            let action = machine.tick(now: now)
-            sessions[peer] = machine
-            apply(action, peer: peer, machine: machine, into: &output)
+            slot -= 1
         }
         return output
     }
@@ -190,45 +205,77 @@ public struct BridgeSessionRegistry: Sendable {
     /// Closes every session (the agent is stopping).
     public mutating func shutDown() -> Output {
         var output = Output()
-        for peer in Array(sessions.keys) {
-            guard var machine = sessions[peer] else { continue }
-            let action = machine.shutDown()
-            sessions[peer] = machine
-            apply(action, peer: peer, machine: machine, into: &output)
+        for slot in machines.indices {
+            let action = machines[slot].shutDown()
+            apply(action, slot: slot, into: &output)
         }
         return output
     }
 
+    // MARK: - Slots
+
+    private mutating func slot(of peer: PeerIdentity) -> Int? {
+        if cachedSlot >= 0, cachedPeer == peer { return cachedSlot }
+        guard let slot = slotOfPeer[peer] else { return nil }
+        cachedPeer = peer
+        cachedSlot = slot
+        return slot
+    }
+
+    private mutating func insert(_ peer: PeerIdentity, now: MonotonicInstant) -> Int {
+        machines.append(BridgeSessionStateMachine(configuration: configuration, now: now))
+        peers.append(peer)
+        let slot = machines.count - 1
+        slotOfPeer[peer] = slot
+        return slot
+    }
+
+    /// Swap-removes a slot (only from `tick`, which walks the slots backwards).
+    private mutating func remove(slot: Int) {
+        let last = machines.count - 1
+        slotOfPeer[peers[slot]] = nil
+        if slot != last {
+            machines.swapAt(slot, last)
+            peers.swapAt(slot, last)
+            slotOfPeer[peers[slot]] = slot
+        }
+        machines.removeLast()
+        peers.removeLast()
+        cachedSlot = -1
+    }
+
     // MARK: - Carrying out a session's action
 
-    private mutating func apply(_ action: BridgeSessionStateMachine.Action, peer: PeerIdentity,
-                                machine: BridgeSessionStateMachine, into output: inout Output) {
-        if let envelope = action.deliver, let account = machine.account {
+    private mutating func apply(_ action: BridgeSessionStateMachine.Action, slot: Int, into output: inout Output) {
+        if let envelope = action.deliver, let account = machines[slot].account {
             counters.messages += 1
             if case .ticks(let ticks) = envelope.message { counters.ticks += ticks.count }
             output.delivery = BridgeDelivery(account: account, sessionID: envelope.sessionID,
                                              sequence: envelope.sequence, message: envelope.message)
         }
-        for envelope in action.send {
-            output.outgoing.append(BridgeOutgoing(peer: peer, envelope: envelope))
+        if !action.send.isEmpty {
+            let peer = peers[slot]
+            for envelope in action.send {
+                output.outgoing.append(BridgeOutgoing(peer: peer, envelope: envelope))
+            }
         }
         for event in action.events {
-            count(event, peer: peer, machine: machine, into: &output)
+            count(event, slot: slot, into: &output)
         }
     }
 
-    private mutating func count(_ event: BridgeSessionStateMachine.Event, peer: PeerIdentity,
-                                machine: BridgeSessionStateMachine, into output: inout Output) {
+    private mutating func count(_ event: BridgeSessionStateMachine.Event, slot: Int, into output: inout Output) {
+        let peer = peers[slot]
         var shouldLog = true
         switch event {
         case .opened(let hello):
             counters.sessionsOpened += 1
             let account = hello.accountID
-            if let previous = liveSessionOfAccount[account], previous != peer, var old = sessions[previous],
-               old.phase != .closed {
-                let action = old.supersede(now: machine.lastHeardAt)
-                sessions[previous] = old
-                apply(action, peer: previous, machine: old, into: &output)
+            if let previous = liveSessionOfAccount[account], previous != peer, let previousSlot = slotOfPeer[previous],
+               machines[previousSlot].phase != .closed {
+                // The EA reconnected before its old connection timed out: the old session ends.
+                let action = machines[previousSlot].supersede(now: machines[slot].lastHeardAt)
+                apply(action, slot: previousSlot, into: &output)
             }
             liveSessionOfAccount[account] = peer
         case .rejected(let reason, let account, _):
@@ -254,14 +301,15 @@ public struct BridgeSessionRegistry: Sendable {
         case .closed(let reason):
             counters.sessionsClosed += 1
             counters.closes[reason.label, default: 0] += 1
-            if let account = machine.account, liveSessionOfAccount[account] == peer {
+            if let account = machines[slot].account, liveSessionOfAccount[account] == peer {
                 liveSessionOfAccount[account] = nil
             }
             // A rejected handshake was already logged (once per account) with its reason.
             if case .rejected = reason { shouldLog = false }
         }
         if shouldLog {
-            output.log.append(BridgeLogRecord(peer: peer, account: machine.account, sessionID: machine.sessionID, event: event))
+            output.log.append(BridgeLogRecord(peer: peer, account: machines[slot].account,
+                                              sessionID: machines[slot].sessionID, event: event))
         }
     }
 }

@@ -112,31 +112,33 @@ public struct BridgeSessionStateMachine: Sendable {
         }
     }
 
-    private enum State: Sendable {
-        case awaitingHello
-        case awaitingSnapshot(Session)
-        case streaming(Session)
-        case resyncing(Session, lastRequest: MonotonicInstant)
-        case closed(sessionID: String?, account: AccountID?)
-    }
-
-    /// What an open session knows.
+    /// What an open session knows. Kept apart from the phase (rather than as an enum payload) so
+    /// the per-message path updates a few integers in place instead of copying the HELLO's strings
+    /// out of an enum and back on every frame.
     private struct Session: Sendable {
         var hello: Hello
-        var account: AccountID
         /// Highest contiguous sequence processed (what a cumulative ACK reports).
         var lastProcessed: UInt64
         /// The value of the last ACK sent.
         var lastAcknowledged: UInt64 = 0
         /// Processed messages since the last ACK, and when the first of them arrived.
         var unacknowledged = 0
-        var firstUnacknowledgedAt: MonotonicInstant? = nil
+        var firstUnacknowledgedAt = MonotonicInstant(milliseconds: 0)
         /// When the recent bad frames arrived (at most `maximumBadFramesPerWindow + 1` kept).
         var recentBadFrames: [MonotonicInstant] = []
+        /// When the last RESYNC went out (meaningful while resyncing).
+        var lastResyncRequest = MonotonicInstant(milliseconds: 0)
     }
 
     public let configuration: BridgeSessionConfiguration
-    private var state: State = .awaitingHello
+    /// The current phase.
+    public private(set) var phase: Phase = .awaitingHello
+    /// Present from an accepted HELLO on (kept after close).
+    private var session: Session?
+    /// The EA's session id, once a frame with a readable header opened or was refused (kept after close).
+    public private(set) var sessionID: String?
+    /// The account, once a HELLO was accepted or refused for its margin mode (kept after close).
+    public private(set) var account: AccountID?
     /// Agent→EA sequence of this session, from 1.
     private var outgoingSequence: UInt64 = 0
     private var lastHeard: MonotonicInstant
@@ -149,35 +151,6 @@ public struct BridgeSessionStateMachine: Sendable {
         self.lastSent = now
     }
 
-    /// The current phase.
-    public var phase: Phase {
-        switch state {
-        case .awaitingHello: .awaitingHello
-        case .awaitingSnapshot: .awaitingSnapshot
-        case .streaming: .streaming
-        case .resyncing: .resyncing
-        case .closed: .closed
-        }
-    }
-
-    /// The EA's session id, once a HELLO was read (kept after close).
-    public var sessionID: String? {
-        switch state {
-        case .awaitingHello: nil
-        case .awaitingSnapshot(let session), .streaming(let session), .resyncing(let session, _): session.hello.sessionID
-        case .closed(let sessionID, _): sessionID
-        }
-    }
-
-    /// The account, once a HELLO was accepted or rejected by margin mode (kept after close).
-    public var account: AccountID? {
-        switch state {
-        case .awaitingHello: nil
-        case .awaitingSnapshot(let session), .streaming(let session), .resyncing(let session, _): session.account
-        case .closed(_, let account): account
-        }
-    }
-
     /// When the peer last sent any frame.
     public var lastHeardAt: MonotonicInstant { lastHeard }
 
@@ -188,311 +161,265 @@ public struct BridgeSessionStateMachine: Sendable {
         return sessionID != envelope.sessionID
     }
 
+    private var isOpen: Bool { phase == .awaitingSnapshot || phase == .streaming || phase == .resyncing }
+
     // MARK: - Events
 
     /// A frame decoded into an envelope.
     public mutating func received(_ envelope: Envelope<TerminalMessage>, now: MonotonicInstant) -> Action {
         lastHeard = now
-        switch state {
+        switch phase {
         case .awaitingHello:
             return receivedFirst(envelope, now: now)
-
-        case .closed(let sessionID, _):
+        case .closed:
             return Action(events: [.staleFrame(sessionID: sessionID ?? envelope.sessionID)])
-
-        case .awaitingSnapshot(var session):
-            if envelope.sessionID != session.hello.sessionID {
-                return Action(events: [.staleFrame(sessionID: envelope.sessionID)])
+        case .awaitingSnapshot, .streaming, .resyncing:
+            break
+        }
+        if envelope.sessionID != sessionID {
+            return Action(events: [.staleFrame(sessionID: envelope.sessionID)])
+        }
+        let lastProcessed = session!.lastProcessed
+        if envelope.sequence <= lastProcessed {
+            return Action(events: [.duplicate(sequence: envelope.sequence)])
+        }
+        switch phase {
+        case .streaming:
+            if envelope.sequence == lastProcessed + 1 {
+                if case .snapshot = envelope.message { break }
+                return acceptInOrder(envelope, now: now)
             }
-            if envelope.sequence <= session.lastProcessed {
-                return Action(events: [.duplicate(sequence: envelope.sequence)])
-            }
-            if case .snapshot = envelope.message {
-                return acceptSnapshot(envelope, session: &session, afterResync: false, now: now)
-            }
+            if case .snapshot = envelope.message { break }
+            return requestResync(reason: "gap", detail: "expected #\(lastProcessed + 1), got #\(envelope.sequence)",
+                                 discarding: envelope.sequence, now: now)
+        case .awaitingSnapshot:
+            if case .snapshot = envelope.message { break }
             // The snapshot is missing (lost, or the EA skipped it): ask for it.
-            let reason = envelope.sequence == session.lastProcessed + 1 ? "expected_snapshot" : "gap"
-            return requestResync(session: session, reason: reason,
+            let reason = envelope.sequence == lastProcessed + 1 ? "expected_snapshot" : "gap"
+            return requestResync(reason: reason,
                                  detail: "got \(envelope.message.typeName) #\(envelope.sequence) before the snapshot",
                                  discarding: envelope.sequence, now: now)
-
-        case .streaming(var session):
-            if envelope.sessionID != session.hello.sessionID {
-                return Action(events: [.staleFrame(sessionID: envelope.sessionID)])
-            }
-            if envelope.sequence <= session.lastProcessed {
-                return Action(events: [.duplicate(sequence: envelope.sequence)])
-            }
-            if case .snapshot = envelope.message {
-                // Accepted whatever its number: it carries the whole state, so a gap before it is moot.
-                return acceptSnapshot(envelope, session: &session, afterResync: false, now: now)
-            }
-            if envelope.sequence != session.lastProcessed + 1 {
-                return requestResync(session: session, reason: "gap",
-                                     detail: "expected #\(session.lastProcessed + 1), got #\(envelope.sequence)",
-                                     discarding: envelope.sequence, now: now)
-            }
-            return acceptInOrder(envelope, session: &session, now: now)
-
-        case .resyncing(var session, let lastRequest):
-            if envelope.sessionID != session.hello.sessionID {
-                return Action(events: [.staleFrame(sessionID: envelope.sessionID)])
-            }
-            if envelope.sequence <= session.lastProcessed {
-                return Action(events: [.duplicate(sequence: envelope.sequence)])
-            }
+        case .resyncing:
             switch envelope.message {
             case .snapshot:
-                return acceptSnapshot(envelope, session: &session, afterResync: true, now: now)
+                break
             case .heartbeat:
                 // Proof of life; the ACK tells the EA how far the agent got before the gap.
-                let ack = acknowledge(&session, now: now)
-                state = .resyncing(session, lastRequest: lastRequest)
-                return Action(send: [ack], events: [.discarded(sequence: envelope.sequence)])
+                return Action(send: [acknowledge(now: now)], events: [.discarded(sequence: envelope.sequence)])
             case .bye(let reason):
-                let ack = acknowledge(&session, now: now)
-                return close(.bye(reason), sessionID: session.hello.sessionID, account: session.account, send: [ack])
+                let ack = acknowledge(now: now)
+                return close(.bye(reason), send: [ack])
             default:
-                state = .resyncing(session, lastRequest: lastRequest)
                 return Action(events: [.discarded(sequence: envelope.sequence)])
             }
+        case .awaitingHello, .closed:
+            break
         }
+        // A SNAPSHOT: accepted whatever its number, since it carries the whole state.
+        return acceptSnapshot(envelope, afterResync: phase == .resyncing, now: now)
     }
 
     /// A frame that could not be decoded, or whose content is absurd (protocol/SPEC.md §7).
     public mutating func received(_ fault: BridgeFrameFault, now: MonotonicInstant) -> Action {
         lastHeard = now
-        switch state {
+        switch phase {
         case .awaitingHello:
             let badFrame = Event.badFrame(code: fault.code, detail: fault.detail.isEmpty ? "before hello" : fault.detail)
+            sessionID = fault.sessionID
             if fault.kind == .unsupportedVersion {
                 return reject(.unsupportedVersion, detail: "this agent speaks protocol version \(protocolVersion)",
-                              sessionID: fault.sessionID ?? BridgeFrameFault.unknownSessionID, account: nil,
                               extraEvents: [badFrame])
             }
-            guard let sessionID = fault.sessionID else {
+            guard fault.sessionID != nil else {
                 // Not even a header: nothing to answer to. The caller normally drops such frames
                 // before creating a session; here the session simply ends unanswered.
-                return close(.rejected(.expectedHello), sessionID: nil, account: nil, send: [])
-                    .prepending([badFrame])
+                return close(.rejected(.expectedHello), send: []).prepending([badFrame])
             }
-            return reject(.expectedHello, detail: "first frame is not a valid hello (\(fault.code))",
-                          sessionID: sessionID, account: nil, extraEvents: [badFrame])
+            return reject(.expectedHello, detail: "first frame is not a valid hello (\(fault.code))", extraEvents: [badFrame])
 
-        case .closed(let sessionID, _):
+        case .closed:
             return Action(events: [.staleFrame(sessionID: sessionID ?? fault.sessionID ?? BridgeFrameFault.unknownSessionID)])
 
-        case .awaitingSnapshot(var session), .streaming(var session), .resyncing(var session, _):
+        case .awaitingSnapshot, .streaming, .resyncing:
             let badFrame = Event.badFrame(code: fault.code, detail: fault.detail)
             if fault.kind == .unsupportedVersion {
                 return reject(.unsupportedVersion, detail: "this agent speaks protocol version \(protocolVersion)",
-                              sessionID: session.hello.sessionID, account: session.account, extraEvents: [badFrame])
+                              extraEvents: [badFrame])
             }
             let windowStart = now.advanced(byMilliseconds: -configuration.badFrameWindowMilliseconds)
-            session.recentBadFrames.removeAll { $0 <= windowStart }
-            session.recentBadFrames.append(now)
-            if session.recentBadFrames.count > configuration.maximumBadFramesPerWindow {
+            session!.recentBadFrames.removeAll { $0 <= windowStart }
+            session!.recentBadFrames.append(now)
+            if session!.recentBadFrames.count > configuration.maximumBadFramesPerWindow {
                 return reject(.protocolViolation,
                               detail: "more than \(configuration.maximumBadFramesPerWindow) bad frames in \(configuration.badFrameWindowMilliseconds) ms",
-                              sessionID: session.hello.sessionID, account: session.account,
                               extraEvents: [badFrame], closeReason: .tooManyBadFrames)
             }
             // A bad frame is a lost frame: its sequence number is unknown, so only a snapshot can
             // repair the session. While already resyncing the request is repeated (the bad frame
             // may have been the snapshot); the bad-frame limit bounds how often.
-            return requestResync(session: session, reason: "bad_frame", detail: fault.code, discarding: nil, now: now)
-                .prepending([badFrame])
+            return requestResync(reason: "bad_frame", detail: fault.code, discarding: nil, now: now).prepending([badFrame])
         }
     }
 
     /// Time passed: send a pending ACK or a heartbeat, re-ask for a snapshot, or time the peer out.
     /// Call it at least every ``BridgeSessionConfiguration/acknowledgeAfterMilliseconds``.
     public mutating func tick(now: MonotonicInstant) -> Action {
-        switch state {
-        case .awaitingHello, .closed:
-            return .none
-        case .awaitingSnapshot(var session), .streaming(var session), .resyncing(var session, _):
-            if now.milliseconds(since: lastHeard) >= configuration.timeoutMilliseconds {
-                return reject(.protocolViolation, detail: "silent for \(now.milliseconds(since: lastHeard)) ms",
-                              sessionID: session.hello.sessionID, account: session.account,
-                              extraEvents: [], closeReason: .timedOut)
-            }
-            var action = Action()
-            if session.unacknowledged > 0, let first = session.firstUnacknowledgedAt,
-               now.milliseconds(since: first) >= configuration.acknowledgeAfterMilliseconds {
-                action.send.append(acknowledge(&session, now: now))
-            }
-            if case .resyncing(_, let lastRequest) = state,
-               now.milliseconds(since: lastRequest) >= configuration.resyncRetryMilliseconds {
-                action.send.append(outgoing(.resync(lastSequence: session.lastProcessed, reason: "retry"), now: now))
-                action.events.append(.resyncRequested(lastSequence: session.lastProcessed, reason: "retry",
-                                                      detail: "no snapshot yet"))
-                state = .resyncing(session, lastRequest: now)
-            } else {
-                replaceSession(session)
-            }
-            if action.send.isEmpty, now.milliseconds(since: lastSent) >= configuration.heartbeatIntervalMilliseconds {
-                action.send.append(outgoing(.heartbeat, now: now))
-            }
-            return action
+        guard isOpen else { return .none }
+        if now.milliseconds(since: lastHeard) >= configuration.timeoutMilliseconds {
+            return reject(.protocolViolation, detail: "silent for \(now.milliseconds(since: lastHeard)) ms",
+                          extraEvents: [], closeReason: .timedOut, now: now)
         }
+        var action = Action()
+        if session!.unacknowledged > 0,
+           now.milliseconds(since: session!.firstUnacknowledgedAt) >= configuration.acknowledgeAfterMilliseconds {
+            action.send.append(acknowledge(now: now))
+        }
+        if phase == .resyncing, now.milliseconds(since: session!.lastResyncRequest) >= configuration.resyncRetryMilliseconds {
+            let last = session!.lastProcessed
+            action.send.append(outgoing(.resync(lastSequence: last, reason: "retry"), now: now))
+            action.events.append(.resyncRequested(lastSequence: last, reason: "retry", detail: "no snapshot yet"))
+            session!.lastResyncRequest = now
+        }
+        if action.send.isEmpty, now.milliseconds(since: lastSent) >= configuration.heartbeatIntervalMilliseconds {
+            action.send.append(outgoing(.heartbeat, now: now))
+        }
+        return action
     }
 
     /// A newer session took over this one (same account elsewhere, or a new HELLO on this
     /// connection). Nothing is sent: the old peer is most likely gone.
     public mutating func supersede(now: MonotonicInstant) -> Action {
         guard phase != .closed else { return .none }
-        return close(.superseded, sessionID: sessionID, account: account, send: [])
+        return close(.superseded, send: [])
     }
 
     /// The agent is stopping: close without a word (the EA reconnects to the next agent).
     public mutating func shutDown() -> Action {
         guard phase != .closed else { return .none }
-        return close(.shutdown, sessionID: sessionID, account: account, send: [])
+        return close(.shutdown, send: [])
     }
 
     // MARK: - Transitions
 
     private mutating func receivedFirst(_ envelope: Envelope<TerminalMessage>, now: MonotonicInstant) -> Action {
-        guard case .hello(let hello) = envelope.message else {
-            return reject(.expectedHello, detail: "first message was \(envelope.message.typeName)",
-                          sessionID: envelope.sessionID, account: nil, extraEvents: [])
+        sessionID = envelope.sessionID
+        guard case .hello(var hello) = envelope.message else {
+            return reject(.expectedHello, detail: "first message was \(envelope.message.typeName)", extraEvents: [])
         }
-        let account = hello.accountID
+        account = hello.accountID
         switch hello.marginMode {
         case .retailNetting:
-            return reject(.nettingAccount, detail: "MT5 netting accounts are not supported (hedging only)",
-                          sessionID: envelope.sessionID, account: account, extraEvents: [])
+            return reject(.nettingAccount, detail: "MT5 netting accounts are not supported (hedging only)", extraEvents: [])
         case .exchange:
-            return reject(.exchangeAccount, detail: "MT5 exchange accounts are not supported (hedging only)",
-                          sessionID: envelope.sessionID, account: account, extraEvents: [])
+            return reject(.exchangeAccount, detail: "MT5 exchange accounts are not supported (hedging only)", extraEvents: [])
         case .retailHedging:
             break
         }
         if let problem = BridgeMessageValidator.problem(in: envelope.message) {
-            return reject(.expectedHello, detail: "hello is absurd: \(problem)", sessionID: envelope.sessionID,
-                          account: account, extraEvents: [.badFrame(code: "absurd_value", detail: problem)])
+            return reject(.expectedHello, detail: "hello is absurd: \(problem)",
+                          extraEvents: [.badFrame(code: "absurd_value", detail: problem)])
         }
-        var session = Session(hello: hello, account: account, lastProcessed: envelope.sequence)
         // Hello's session id in the record and in the header must agree; the header wins for replies.
-        session.hello.sessionID = envelope.sessionID
-        noteProcessed(&session, now: now)
+        hello.sessionID = envelope.sessionID
+        session = Session(hello: hello, lastProcessed: envelope.sequence)
+        noteProcessed(now: now)
         let welcome = outgoing(.welcome(heartbeatIntervalMilliseconds: Int(configuration.heartbeatIntervalMilliseconds),
-                                        agentVersion: configuration.agentVersion),
-                               sessionID: envelope.sessionID, now: now)
-        state = .awaitingSnapshot(session)
-        return Action(deliver: envelope, send: [welcome], events: [.opened(session.hello)])
+                                        agentVersion: configuration.agentVersion), now: now)
+        phase = .awaitingSnapshot
+        return Action(deliver: envelope, send: [welcome], events: [.opened(hello)])
     }
 
-    private mutating func acceptSnapshot(_ envelope: Envelope<TerminalMessage>, session: inout Session,
-                                         afterResync: Bool, now: MonotonicInstant) -> Action {
+    private mutating func acceptSnapshot(_ envelope: Envelope<TerminalMessage>, afterResync: Bool, now: MonotonicInstant) -> Action {
         if let problem = BridgeMessageValidator.problem(in: envelope.message) {
-            replaceSession(session)
-            return received(BridgeFrameFault(code: "absurd_value", sessionID: envelope.sessionID), now: now)
-                .prefixingDetail(problem)
+            return received(BridgeFrameFault(code: "absurd_value", detail: problem, sessionID: envelope.sessionID), now: now)
         }
-        session.lastProcessed = envelope.sequence
+        session!.lastProcessed = envelope.sequence
+        phase = .streaming
         var action = Action(deliver: envelope)
         if afterResync { action.events.append(.resynced(sequence: envelope.sequence)) }
-        noteProcessed(&session, now: now)
-        if session.unacknowledged >= configuration.acknowledgeEveryMessages {
-            action.send.append(acknowledge(&session, now: now))
+        noteProcessed(now: now)
+        if session!.unacknowledged >= configuration.acknowledgeEveryMessages {
+            action.send.append(acknowledge(now: now))
         }
-        state = .streaming(session)
         return action
     }
 
-    private mutating func acceptInOrder(_ envelope: Envelope<TerminalMessage>, session: inout Session,
-                                        now: MonotonicInstant) -> Action {
+    private mutating func acceptInOrder(_ envelope: Envelope<TerminalMessage>, now: MonotonicInstant) -> Action {
         if let problem = BridgeMessageValidator.problem(in: envelope.message) {
             // Not processed, so the next message would be a gap anyway: resync now.
-            replaceSession(session)
-            return received(BridgeFrameFault(code: "absurd_value", sessionID: envelope.sessionID), now: now)
-                .prefixingDetail(problem)
+            return received(BridgeFrameFault(code: "absurd_value", detail: problem, sessionID: envelope.sessionID), now: now)
         }
-        session.lastProcessed = envelope.sequence
-        noteProcessed(&session, now: now)
-        var action = Action(deliver: envelope)
         switch envelope.message {
-        case .heartbeat:
-            action.send.append(acknowledge(&session, now: now))
-        case .bye(let reason):
-            let ack = acknowledge(&session, now: now)
-            var closing = close(.bye(reason), sessionID: session.hello.sessionID, account: session.account, send: [ack])
-            closing.deliver = envelope
-            return closing
         case .hello:
             // A second HELLO of the same session in sequence: it cannot re-open what is open.
-            replaceSession(session)
             return received(BridgeFrameFault(code: "unexpected_hello", sessionID: envelope.sessionID), now: now)
+        case .heartbeat:
+            session!.lastProcessed = envelope.sequence
+            noteProcessed(now: now)
+            return Action(deliver: envelope, send: [acknowledge(now: now)])
+        case .bye(let reason):
+            session!.lastProcessed = envelope.sequence
+            noteProcessed(now: now)
+            let ack = acknowledge(now: now)
+            var closing = close(.bye(reason), send: [ack])
+            closing.deliver = envelope
+            return closing
         default:
-            if session.unacknowledged >= configuration.acknowledgeEveryMessages {
-                action.send.append(acknowledge(&session, now: now))
+            session!.lastProcessed = envelope.sequence
+            noteProcessed(now: now)
+            if session!.unacknowledged >= configuration.acknowledgeEveryMessages {
+                return Action(deliver: envelope, send: [acknowledge(now: now)])
             }
+            return Action(deliver: envelope)
         }
-        state = .streaming(session)
-        return action
     }
 
-    private mutating func requestResync(session: Session, reason: String, detail: String,
-                                        discarding sequence: UInt64?, now: MonotonicInstant) -> Action {
-        let resync = outgoing(.resync(lastSequence: session.lastProcessed, reason: reason), now: now)
-        state = .resyncing(session, lastRequest: now)
-        var events: [Event] = [.resyncRequested(lastSequence: session.lastProcessed, reason: reason, detail: detail)]
+    private mutating func requestResync(reason: String, detail: String, discarding sequence: UInt64?,
+                                        now: MonotonicInstant) -> Action {
+        let last = session!.lastProcessed
+        let resync = outgoing(.resync(lastSequence: last, reason: reason), now: now)
+        phase = .resyncing
+        session!.lastResyncRequest = now
+        var events: [Event] = [.resyncRequested(lastSequence: last, reason: reason, detail: detail)]
         if let sequence { events.append(.discarded(sequence: sequence)) }
         return Action(send: [resync], events: events)
     }
 
     /// Sends REJECT and closes. With a `closeReason` (timeout, too many bad frames) the REJECT only
     /// tells a live peer why it lost its session; it is not a handshake rejection and not counted as one.
-    private mutating func reject(_ reason: RejectReason, detail: String, sessionID: String, account: AccountID?,
-                                 extraEvents: [Event], closeReason: CloseReason? = nil) -> Action {
-        let message = outgoing(.reject(reason, message: detail), sessionID: sessionID, now: lastHeard)
-        var action = close(closeReason ?? .rejected(reason), sessionID: sessionID, account: account, send: [message])
+    private mutating func reject(_ reason: RejectReason, detail: String, extraEvents: [Event],
+                                 closeReason: CloseReason? = nil, now: MonotonicInstant? = nil) -> Action {
+        let message = outgoing(.reject(reason, message: detail), now: now ?? lastHeard)
+        var action = close(closeReason ?? .rejected(reason), send: [message])
         var leading = extraEvents
         if closeReason == nil { leading.append(.rejected(reason, account: account, detail: detail)) }
         action.events.insert(contentsOf: leading, at: 0)
         return action
     }
 
-    private mutating func close(_ reason: CloseReason, sessionID: String?, account: AccountID?,
-                                send: [Envelope<AgentMessage>]) -> Action {
-        state = .closed(sessionID: sessionID, account: account)
+    private mutating func close(_ reason: CloseReason, send: [Envelope<AgentMessage>]) -> Action {
+        phase = .closed
         return Action(send: send, events: [.closed(reason)])
     }
 
     // MARK: - Helpers
 
-    private func noteProcessed(_ session: inout Session, now: MonotonicInstant) {
-        if session.unacknowledged == 0 { session.firstUnacknowledgedAt = now }
-        session.unacknowledged += 1
+    private mutating func noteProcessed(now: MonotonicInstant) {
+        if session!.unacknowledged == 0 { session!.firstUnacknowledgedAt = now }
+        session!.unacknowledged += 1
     }
 
-    private mutating func acknowledge(_ session: inout Session, now: MonotonicInstant) -> Envelope<AgentMessage> {
-        session.lastAcknowledged = session.lastProcessed
-        session.unacknowledged = 0
-        session.firstUnacknowledgedAt = nil
-        return outgoing(.acknowledge(sequence: session.lastProcessed), sessionID: session.hello.sessionID, now: now)
-    }
-
-    /// Writes `session` back into the current state, keeping the phase.
-    private mutating func replaceSession(_ session: Session) {
-        switch state {
-        case .awaitingSnapshot: state = .awaitingSnapshot(session)
-        case .streaming: state = .streaming(session)
-        case .resyncing(_, let lastRequest): state = .resyncing(session, lastRequest: lastRequest)
-        case .awaitingHello, .closed: break
-        }
+    private mutating func acknowledge(now: MonotonicInstant) -> Envelope<AgentMessage> {
+        let last = session!.lastProcessed
+        session!.lastAcknowledged = last
+        session!.unacknowledged = 0
+        return outgoing(.acknowledge(sequence: last), now: now)
     }
 
     private mutating func outgoing(_ message: AgentMessage, now: MonotonicInstant) -> Envelope<AgentMessage> {
-        outgoing(message, sessionID: sessionID ?? "", now: now)
-    }
-
-    private mutating func outgoing(_ message: AgentMessage, sessionID: String, now: MonotonicInstant) -> Envelope<AgentMessage> {
         outgoingSequence += 1
         lastSent = now
-        return Envelope(sessionID: sessionID, sequence: outgoingSequence, message: message)
+        return Envelope(sessionID: sessionID ?? BridgeFrameFault.unknownSessionID, sequence: outgoingSequence, message: message)
     }
 }
 
@@ -503,15 +430,6 @@ extension BridgeSessionStateMachine.Action {
         return copy
     }
 
-    /// Adds what made a message absurd to the bad-frame event's detail.
-    fileprivate func prefixingDetail(_ problem: String) -> Self {
-        var copy = self
-        copy.events = events.map {
-            if case .badFrame(let code, _) = $0 { return .badFrame(code: code, detail: problem) }
-            return $0
-        }
-        return copy
-    }
 }
 
 extension TerminalMessage {
