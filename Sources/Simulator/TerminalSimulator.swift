@@ -1,0 +1,251 @@
+import Logging
+import Synchronization
+import TidemarkProtocol
+import ZeroMQ
+
+/// Where and how simulated terminals connect.
+public struct SimulatorConnection: Hashable, Sendable {
+    /// The agent's bridge endpoint, e.g. `tcp://127.0.0.1:5555`.
+    public var endpoint: String
+    /// The agent's CURVE public key; `nil` for a plain connection.
+    public var serverKey: CurveKey?
+    /// The terminals' CURVE key pair (all simulated terminals share it); a fresh pair when `nil`
+    /// and `serverKey` is set (which an agent with an allow-list will refuse).
+    public var clientKeys: CurveKeyPair?
+
+    public init(endpoint: String, serverKey: CurveKey? = nil, clientKeys: CurveKeyPair? = nil) {
+        self.endpoint = endpoint; self.serverKey = serverKey; self.clientKeys = clientKeys
+    }
+}
+
+/// How one simulated terminal's run ended, with its counters.
+public struct SimulationResult: Hashable, Sendable {
+    public var account: AccountID
+    public var outcome: SessionOutcome
+    public var statistics: SessionStatistics
+}
+
+/// Plays recordings into a running agent exactly as Expert Advisors would: one DEALER socket and
+/// one session per account, many accounts at once.
+///
+/// Sessions are spread over a few dedicated threads, each driving its share with one `zmq_poll`
+/// loop, so a thousand terminals need a handful of threads, not a thousand, and no socket call
+/// ever blocks Swift's cooperative pool.
+public final class TerminalSimulator: Sendable {
+    public let connection: SimulatorConnection
+    public let pacing: SimulatorPacing
+    public let faults: SimulatorFaults
+    /// Poll-loop threads (at most one per session).
+    public let threads: Int
+    private let logger: Logger
+    private let context: ZMQContext
+    private let clientKeys: CurveKeyPair?
+
+    /// - Parameters:
+    ///   - faults: applied to every session (each session counts its own sequence numbers).
+    ///   - threads: poll-loop threads; sessions are dealt out round-robin.
+    ///   - maxSessions: sizes the ZeroMQ context's socket limit.
+    public init(connection: SimulatorConnection, pacing: SimulatorPacing = SimulatorPacing(),
+                faults: SimulatorFaults = .none, threads: Int = 2, maxSessions: Int = 1_024,
+                logger: Logger = Logger(label: "tidemark.simulator")) throws {
+        guard threads > 0 else { throw SimulatorError.invalidOption("threads must be at least 1") }
+        if let speed = pacing.speed, !(speed > 0) { throw SimulatorError.invalidOption("speed must be positive") }
+        self.connection = connection
+        self.pacing = pacing
+        self.faults = faults
+        self.threads = threads
+        self.logger = logger
+        self.context = try ZMQContext(maxSockets: maxSessions + 64)
+        if connection.serverKey != nil {
+            clientKeys = try connection.clientKeys ?? CurveKeyPair.generate()
+        } else {
+            clientKeys = nil
+        }
+    }
+
+    deinit { context.shutdown() }
+
+    /// Stops every session now (their outcome is ``SessionOutcome/failed(_:)``). Callable from any thread.
+    public func cancel() { context.shutdown() }
+
+    /// Plays every script to its end; returns one result per script, in order.
+    public func run(_ scripts: [TerminalScript]) async throws -> [SimulationResult] {
+        let workers = try start(scripts)
+        return try await withTaskCancellationHandler {
+            for worker in workers.threads { try await worker.value }
+            return workers.results.all
+        } onCancel: {
+            context.shutdown()
+        }
+    }
+
+    /// Like ``run(_:)`` but blocking the calling thread (for command-line tools and tests that are not async).
+    public func runBlocking(_ scripts: [TerminalScript]) throws -> [SimulationResult] {
+        let workers = try start(scripts)
+        for worker in workers.threads { try worker.join() }
+        return workers.results.all
+    }
+
+    /// The results the worker threads fill in, one slot per script.
+    private final class ResultSlots: Sendable {
+        let slots: Mutex<[SimulationResult?]>
+        init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+        var all: [SimulationResult] { slots.withLock { $0.map { $0! } } }
+    }
+
+    private func start(_ scripts: [TerminalScript]) throws -> (threads: [ZMQSocketThread], results: ResultSlots) {
+        let results = ResultSlots(count: scripts.count)
+        let workerCount = min(threads, max(scripts.count, 1))
+        var workers: [ZMQSocketThread] = []
+        for worker in 0..<workerCount {
+            let indices = Array(stride(from: worker, to: scripts.count, by: workerCount))
+            let share = indices.map { scripts[$0] }
+            let thread = try ZMQSocketThread(name: "simulator-\(worker)") { [self] in
+                let outcomes = self.drive(share)
+                results.slots.withLock { results in
+                    for (offset, index) in indices.enumerated() { results[index] = outcomes[offset] }
+                }
+            }
+            workers.append(thread)
+        }
+        return (workers, results)
+    }
+
+    // MARK: The poll loop (runs on a simulator thread; owns its sockets)
+
+    private struct Slot {
+        var machine: TerminalSessionStateMachine
+        var socket: ZMQSocket?
+        var pending: [UInt8]?
+        var result: SimulationResult?
+    }
+
+    private func drive(_ scripts: [TerminalScript]) -> [SimulationResult] {
+        var slots = scripts.map {
+            Slot(machine: TerminalSessionStateMachine(script: $0, pacing: pacing, faults: faults))
+        }
+        let message = ZMQMessage()
+        var poller = ZMQPoller()
+        var pollIndex: [Int: Int] = [:] // slot → poller index
+        var pollerIsStale = true
+
+        func finish(_ index: Int, _ outcome: SessionOutcome) {
+            slots[index].socket = nil
+            slots[index].pending = nil
+            slots[index].result = SimulationResult(account: slots[index].machine.script.account, outcome: outcome,
+                                                   statistics: slots[index].machine.statistics)
+            pollerIsStale = true
+            switch outcome {
+            case .completed: logger.debug("session completed", metadata: ["account": "\(slots[index].machine.script.account)"])
+            default: logger.info("session ended", metadata: ["account": "\(slots[index].machine.script.account)", "outcome": "\(outcome)"])
+            }
+        }
+
+        func connect(_ index: Int) {
+            slots[index].socket = nil
+            slots[index].pending = nil
+            pollerIsStale = true
+            do {
+                let socket = try ZMQSocket(context: context, type: .dealer)
+                if let serverKey = connection.serverKey, let clientKeys {
+                    try socket.makeCurveClient(serverKey: serverKey, keys: clientKeys)
+                }
+                try socket.setOption(.reconnectInterval, 100)
+                try socket.connect(connection.endpoint)
+                slots[index].socket = socket
+                slots[index].machine.connected(sessionID: Self.newSessionID(for: slots[index].machine.script.hello),
+                                               now: .now)
+            } catch {
+                finish(index, .failed("\(error)"))
+            }
+        }
+
+        for index in slots.indices { connect(index) }
+
+        do {
+            while slots.contains(where: { $0.result == nil }) {
+                let now = ContinuousClock.now
+                var earliest: ContinuousClock.Instant? = nil
+                var mustComeBack = false
+                for index in slots.indices where slots[index].result == nil {
+                    guard let socket = slots[index].socket else { continue }
+                    // Everything the agent sent.
+                    while try socket.tryReceive(into: message) {
+                        do {
+                            let envelope = try message.withUnsafeBytes { bytes throws(WireDecodingError) in
+                                try WireDecoder.decodeAgent(bytes)
+                            }
+                            slots[index].machine.received(envelope, now: now)
+                        } catch {
+                            logger.warning("undecodable frame from the agent", metadata: ["error": "\(error)"])
+                        }
+                    }
+                    // Then send what is due, a bounded batch per session for fairness.
+                    var budget = 256
+                    stepping: while true {
+                        if let bytes = slots[index].pending {
+                            guard try socket.trySend(bytes) else { break stepping }
+                            slots[index].pending = nil
+                            budget -= 1
+                            if budget == 0 { mustComeBack = true; break stepping }
+                        }
+                        switch slots[index].machine.nextStep(now: now) {
+                        case .send(let envelope):
+                            slots[index].pending = WireEncoder.encode(envelope)
+                        case .reconnect(let reason):
+                            logger.info("reconnecting", metadata: ["account": "\(slots[index].machine.script.account)", "reason": "\(reason)"])
+                            connect(index)
+                            break stepping
+                        case .wait(let until):
+                            if let until { earliest = min(earliest ?? until, until) }
+                            break stepping
+                        case .finished(let outcome):
+                            finish(index, outcome)
+                            break stepping
+                        }
+                    }
+                    // Blocked on a full queue: the timers still run.
+                    if slots[index].pending != nil, slots[index].result == nil {
+                        switch slots[index].machine.nextStep(now: now, canSend: false) {
+                        case .reconnect(let reason):
+                            logger.info("reconnecting", metadata: ["account": "\(slots[index].machine.script.account)", "reason": "\(reason)"])
+                            connect(index)
+                        case .finished(let outcome): finish(index, outcome)
+                        case .wait(let until): if let until { earliest = min(earliest ?? until, until) }
+                        case .send: break
+                        }
+                    }
+                }
+                if pollerIsStale {
+                    poller = ZMQPoller()
+                    pollIndex = [:]
+                    for index in slots.indices where slots[index].result == nil {
+                        if let socket = slots[index].socket { pollIndex[index] = poller.add(socket, events: .input) }
+                    }
+                    pollerIsStale = false
+                }
+                for (index, position) in pollIndex {
+                    poller.setEvents(slots[index].pending == nil ? .input : [.input, .output], at: position)
+                }
+                guard poller.count > 0 else { continue }
+                var timeout = 100
+                if mustComeBack { timeout = 0 } else if let earliest {
+                    let wait = earliest - ContinuousClock.now
+                    timeout = max(0, min(timeout, Int((wait / .milliseconds(1)).rounded(.up))))
+                }
+                try poller.poll(timeoutMilliseconds: timeout)
+            }
+        } catch {
+            let reason = (error as? ZMQError) == .terminated ? "stopped" : "\(error)"
+            for index in slots.indices where slots[index].result == nil { finish(index, .failed(reason)) }
+        }
+        return slots.map { $0.result! }
+    }
+
+    /// A new session id per connection: `sim-<login>-<16 hex digits>` (protocol: 1–64 bytes).
+    static func newSessionID(for hello: Hello) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let random = String(generator.next() as UInt64, radix: 16)
+        return "sim-\(hello.login)-\(String(repeating: "0", count: 16 - random.count))\(random)"
+    }
+}
