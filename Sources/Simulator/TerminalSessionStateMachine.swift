@@ -79,6 +79,8 @@ public struct SessionStatistics: Hashable, Sendable {
     public var resyncSnapshotsSent = 0
     /// COMMANDs received (repeats included).
     public var commandsReceived = 0
+    /// COMMANDs that arrived after the BYE, ignored as a terminal shutting down would.
+    public var commandsIgnoredAfterBye = 0
     /// Agent frames for another session id, ignored.
     public var foreignFramesIgnored = 0
     /// The highest sequence the agent acknowledged in the current session.
@@ -217,7 +219,12 @@ public struct TerminalSessionStateMachine: Sendable {
             }
         case .command(let command):
             statistics.commandsReceived += 1
-            answer(command)
+            // A terminal that has said BYE is in OnDeinit: it no longer trades.
+            if byeQueued {
+                statistics.commandsIgnoredAfterBye += 1
+            } else {
+                answer(command)
+            }
         case .heartbeat:
             break
         }

@@ -126,14 +126,20 @@ public final class TerminalSimulator: Sendable {
         }
         let message = ZMQMessage()
         var poller = ZMQPoller()
-        var pollIndex: [Int: Int] = [:] // slot → poller index
+        var pollPosition = [Int?](repeating: nil, count: slots.count)
         var pollerIsStale = true
+        // A session is serviced only when its socket is ready, its timer is due, or it asked to
+        // come back; with a thousand sessions most are idle at any moment.
+        var wakeAt = [ContinuousClock.Instant?](repeating: nil, count: slots.count)
+        var mustVisit = [Bool](repeating: true, count: slots.count)
+        var remaining = slots.count
 
         func finish(_ index: Int, _ outcome: SessionOutcome) {
             slots[index].socket = nil
             slots[index].pending = nil
             slots[index].result = SimulationResult(account: slots[index].machine.script.account, outcome: outcome,
                                                    statistics: slots[index].machine.statistics)
+            remaining -= 1
             pollerIsStale = true
             switch outcome {
             case .completed: logger.debug("session completed", metadata: ["account": "\(slots[index].machine.script.account)"])
@@ -145,6 +151,7 @@ public final class TerminalSimulator: Sendable {
             slots[index].socket = nil
             slots[index].pending = nil
             pollerIsStale = true
+            mustVisit[index] = true
             do {
                 let socket = try ZMQSocket(context: context, type: .dealer)
                 if let serverKey = connection.serverKey, let clientKeys {
@@ -160,76 +167,84 @@ public final class TerminalSimulator: Sendable {
             }
         }
 
+        func handle(_ step: TerminalSessionStateMachine.Step, of index: Int) {
+            switch step {
+            case .send:
+                break
+            case .reconnect(let reason):
+                logger.info("reconnecting", metadata: ["account": "\(slots[index].machine.script.account)", "reason": "\(reason)"])
+                connect(index)
+            case .wait(let until):
+                wakeAt[index] = until
+            case .finished(let outcome):
+                finish(index, outcome)
+            }
+        }
+
+        /// Receives what the agent sent, then sends what is due (a bounded batch, for fairness).
+        func service(_ index: Int, socket: ZMQSocket, now: ContinuousClock.Instant) throws {
+            while try socket.tryReceive(into: message) {
+                do {
+                    let envelope = try message.withUnsafeBytes { bytes throws(WireDecodingError) in
+                        try WireDecoder.decodeAgent(bytes)
+                    }
+                    slots[index].machine.received(envelope, now: now)
+                } catch {
+                    logger.warning("undecodable frame from the agent", metadata: ["error": "\(error)"])
+                }
+            }
+            var budget = 256
+            while true {
+                if let bytes = slots[index].pending {
+                    guard try socket.trySend(bytes) else {
+                        // Queue full: POLLOUT wakes us; meanwhile the timers still run.
+                        handle(slots[index].machine.nextStep(now: now, canSend: false), of: index)
+                        return
+                    }
+                    slots[index].pending = nil
+                    budget -= 1
+                    if budget == 0 { mustVisit[index] = true; return }
+                }
+                let step = slots[index].machine.nextStep(now: now)
+                guard case .send(let envelope) = step else { return handle(step, of: index) }
+                slots[index].pending = WireEncoder.encode(envelope)
+            }
+        }
+
         for index in slots.indices { connect(index) }
 
         do {
-            while slots.contains(where: { $0.result == nil }) {
+            while remaining > 0 {
                 let now = ContinuousClock.now
-                var earliest: ContinuousClock.Instant? = nil
-                var mustComeBack = false
                 for index in slots.indices where slots[index].result == nil {
                     guard let socket = slots[index].socket else { continue }
-                    // Everything the agent sent.
-                    while try socket.tryReceive(into: message) {
-                        do {
-                            let envelope = try message.withUnsafeBytes { bytes throws(WireDecodingError) in
-                                try WireDecoder.decodeAgent(bytes)
-                            }
-                            slots[index].machine.received(envelope, now: now)
-                        } catch {
-                            logger.warning("undecodable frame from the agent", metadata: ["error": "\(error)"])
-                        }
-                    }
-                    // Then send what is due, a bounded batch per session for fairness.
-                    var budget = 256
-                    stepping: while true {
-                        if let bytes = slots[index].pending {
-                            guard try socket.trySend(bytes) else { break stepping }
-                            slots[index].pending = nil
-                            budget -= 1
-                            if budget == 0 { mustComeBack = true; break stepping }
-                        }
-                        switch slots[index].machine.nextStep(now: now) {
-                        case .send(let envelope):
-                            slots[index].pending = WireEncoder.encode(envelope)
-                        case .reconnect(let reason):
-                            logger.info("reconnecting", metadata: ["account": "\(slots[index].machine.script.account)", "reason": "\(reason)"])
-                            connect(index)
-                            break stepping
-                        case .wait(let until):
-                            if let until { earliest = min(earliest ?? until, until) }
-                            break stepping
-                        case .finished(let outcome):
-                            finish(index, outcome)
-                            break stepping
-                        }
-                    }
-                    // Blocked on a full queue: the timers still run.
-                    if slots[index].pending != nil, slots[index].result == nil {
-                        switch slots[index].machine.nextStep(now: now, canSend: false) {
-                        case .reconnect(let reason):
-                            logger.info("reconnecting", metadata: ["account": "\(slots[index].machine.script.account)", "reason": "\(reason)"])
-                            connect(index)
-                        case .finished(let outcome): finish(index, outcome)
-                        case .wait(let until): if let until { earliest = min(earliest ?? until, until) }
-                        case .send: break
-                        }
-                    }
+                    let polled = pollPosition[index].map { poller.isReady($0, for: [.input, .output]) } ?? false
+                    let timerDue = wakeAt[index].map { now >= $0 } ?? false
+                    guard mustVisit[index] || polled || timerDue else { continue }
+                    mustVisit[index] = false
+                    wakeAt[index] = nil
+                    try service(index, socket: socket, now: now)
                 }
                 if pollerIsStale {
                     poller = ZMQPoller()
-                    pollIndex = [:]
+                    pollPosition = Array(repeating: nil, count: slots.count)
                     for index in slots.indices where slots[index].result == nil {
-                        if let socket = slots[index].socket { pollIndex[index] = poller.add(socket, events: .input) }
+                        if let socket = slots[index].socket { pollPosition[index] = poller.add(socket, events: .input) }
                     }
                     pollerIsStale = false
                 }
-                for (index, position) in pollIndex {
-                    poller.setEvents(slots[index].pending == nil ? .input : [.input, .output], at: position)
+                var earliest: ContinuousClock.Instant?
+                var busy = false
+                for index in slots.indices where slots[index].result == nil {
+                    if let position = pollPosition[index] {
+                        poller.setEvents(slots[index].pending == nil ? .input : [.input, .output], at: position)
+                    }
+                    if mustVisit[index] { busy = true }
+                    if let until = wakeAt[index] { earliest = min(earliest ?? until, until) }
                 }
-                guard poller.count > 0 else { continue }
-                var timeout = 100
-                if mustComeBack { timeout = 0 } else if let earliest {
+                guard remaining > 0 else { break }
+                var timeout = busy ? 0 : 100
+                if !busy, let earliest {
                     let wait = earliest - ContinuousClock.now
                     timeout = max(0, min(timeout, Int((wait / .milliseconds(1)).rounded(.up))))
                 }

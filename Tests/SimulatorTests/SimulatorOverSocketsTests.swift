@@ -15,7 +15,7 @@ final class MiniAgent: Sendable {
         var reject: (RejectReason, String)? = nil
         /// Send RESYNC once when this sequence arrives (as if it had been lost).
         var resyncAtSequence: UInt64? = nil
-        /// Send this command right after WELCOME.
+        /// Send this command when the first TICKS frame arrives.
         var command: Command? = nil
         /// Never answer anything.
         var silent = false
@@ -68,7 +68,6 @@ final class MiniAgent: Sendable {
                     if let (reason, text) = behaviour.reject { try send(peer, session, .reject(reason, message: text)); continue }
                     lastSequence[session] = envelope.sequence
                     try send(peer, session, .welcome(heartbeatIntervalMilliseconds: 5000, agentVersion: "mini"))
-                    if let command = behaviour.command { try send(peer, session, .command(command)) }
                     continue
                 case .snapshot:
                     awaitingSnapshot.remove(session)
@@ -88,6 +87,8 @@ final class MiniAgent: Sendable {
                 lastSequence[session] = envelope.sequence
                 switch envelope.message {
                 case .heartbeat, .bye: try send(peer, session, .acknowledge(sequence: envelope.sequence))
+                case .ticks where envelope.sequence == 3:
+                    if let command = behaviour.command { try send(peer, session, .command(command)) }
                 default: break
                 }
             }
@@ -105,10 +106,10 @@ final class MiniAgent: Sendable {
 }
 
 @Suite struct SimulatorOverSocketsTests {
-    func simulator(_ agent: MiniAgent, faults: SimulatorFaults = .none, stall: Duration = .seconds(20),
+    func simulator(_ agent: MiniAgent, faults: SimulatorFaults = .none, stall: Duration = .seconds(20), speed: Double? = nil,
                    serverKey: CurveKey? = nil, clientKeys: CurveKeyPair? = nil) throws -> TerminalSimulator {
         try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.endpoint, serverKey: serverKey, clientKeys: clientKeys),
-                              pacing: SimulatorPacing(stallTimeout: stall), faults: faults, threads: 1)
+                              pacing: SimulatorPacing(speed: speed, stallTimeout: stall), faults: faults, threads: 1)
     }
 
     @Test func welcomeStreamAckAndSuccess() async throws {
@@ -156,13 +157,35 @@ final class MiniAgent: Sendable {
 
     @Test func closeAllCommandIsCarriedOut() async throws {
         let agent = try MiniAgent(MiniAgent.Behaviour(command: Command(id: 42, kind: .closeAllPositions, reason: "test")))
-        let results = try await simulator(agent).run([Fixture.script])
+        // Paced (batches 1 s apart in broker time, at 4×: 250 ms), so the command arrives mid-stream
+        // rather than after the BYE, when a terminal no longer trades.
+        let results = try await simulator(agent, speed: 4).run([Fixture.script])
         try agent.stop()
         #expect(results.map(\.outcome) == [.completed])
         let acks = agent.frames.compactMap { if case .commandAcknowledgement(let ack) = $0.message { ack } else { nil } }
         #expect(acks.map(\.commandID) == [42])
         let closes = agent.frames.filter { if case .position(let update) = $0.message { update.change == .closed } else { false } }
         #expect(closes.count == 2)
+    }
+
+    @Test func disconnectAfterReconnectsWithANewSession() async throws {
+        let agent = try MiniAgent()
+        let results = try await simulator(agent, faults: SimulatorFaults(disconnectAfterMessages: 1)).run([Fixture.script])
+        try agent.stop()
+        #expect(results.map(\.outcome) == [.completed])
+        let sessions = agent.frames.reduce(into: [String]()) { if !$0.contains($1.sessionID) { $0.append($1.sessionID) } }
+        #expect(sessions.count == 2)
+        let second = agent.frames.filter { $0.sessionID == sessions.last }
+        #expect(second.map(\.sequence) == [1, 2, 3, 4, 5]) // hello, snapshot, the two remaining batches, bye
+        guard case .hello = second.first?.message else { Issue.record("the new session must start with HELLO"); return }
+    }
+
+    @Test func duplicatedSequenceIsVisibleAtThePeer() async throws {
+        let agent = try MiniAgent()
+        let results = try await simulator(agent, faults: SimulatorFaults(duplicateSequences: [3])).run([Fixture.script])
+        try agent.stop()
+        #expect(results.map(\.outcome) == [.completed])
+        #expect(agent.frames.map(\.sequence) == [1, 2, 3, 3, 4, 5, 6])
     }
 
     @Test func manyTerminalsAtOnce() async throws {

@@ -129,10 +129,14 @@ import TidemarkProtocol
         var machine = TerminalSessionStateMachine(script: Fixture.script)
         machine.connected(sessionID: "s1", now: at(0))
         machine.received(agent(machine, 1, .welcome(heartbeatIntervalMilliseconds: 5000, agentVersion: "t")), now: at(0))
-        _ = drain(&machine, at: at(0)) // all three batches: last quote 1.10250 / 1.10270
+        // Hello, snapshot and all three batches (last quote 1.10250 / 1.10270), but not yet the BYE.
+        for _ in 0..<5 { _ = machine.nextStep(now: at(0)) }
         let command = Command(id: 77, kind: .closeAllPositions, reason: "daily loss breached")
         machine.received(agent(machine, 2, .command(command)), now: at(1))
-        let frames = drain(&machine, at: at(1)).map(\.message)
+        // The five frames the command causes (the BYE would come next).
+        let frames = (0..<5).compactMap { _ -> TerminalMessage? in
+            if case .send(let envelope) = machine.nextStep(now: at(1)) { envelope.message } else { nil }
+        }
         #expect(frames.count == 5)
         guard case .deal(let buyClose) = frames[0], case .deal(let sellClose) = frames[2],
               case .commandAcknowledgement(let ack) = frames[4] else {
@@ -149,9 +153,22 @@ import TidemarkProtocol
         #expect(machine.account.account.balance == "10363.75")
         #expect(machine.account.positions.isEmpty)
 
-        // The same command again: answered the same way, nothing closed twice.
+        // The same command again: answered the same way, nothing closed twice; then the BYE.
         machine.received(agent(machine, 3, .command(command)), now: at(2))
-        #expect(drain(&machine, at: at(2)).map(\.message) == [.commandAcknowledgement(ack)])
+        #expect(drain(&machine, at: at(2)).map(\.message) == [.commandAcknowledgement(ack), .bye(reason: "deinit 1")])
+    }
+
+    @Test func commandsAfterByeAreIgnored() {
+        var machine = TerminalSessionStateMachine(script: Fixture.script)
+        machine.connected(sessionID: "s1", now: at(0))
+        machine.received(agent(machine, 1, .welcome(heartbeatIntervalMilliseconds: 5000, agentVersion: "t")), now: at(0))
+        #expect(drain(&machine, at: at(0)).last?.message == .bye(reason: "deinit 1"))
+        machine.received(agent(machine, 2, .command(Command(id: 5, kind: .closeAllPositions, reason: "late"))), now: at(1))
+        #expect(drain(&machine, at: at(1)).isEmpty)
+        #expect(machine.account.positions.count == 2)
+        #expect(machine.statistics.commandsIgnoredAfterBye == 1)
+        machine.received(agent(machine, 3, .acknowledge(sequence: 6)), now: at(2))
+        #expect(machine.outcome == .completed)
     }
 
     @Test func recordedMessagesForPositionsClosedByCommandAreSkipped() {
