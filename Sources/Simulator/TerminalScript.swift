@@ -16,6 +16,7 @@ public struct TerminalScript: Hashable, Sendable {
     /// The account this script plays.
     public var account: AccountID { hello.accountID }
 
+    /// A script from its parts (see ``scripts(from:)`` to split a recording).
     public init(hello: Hello, initialSnapshot: Snapshot, stream: [TerminalMessage], byeReason: String = "simulation finished") {
         self.hello = hello; self.initialSnapshot = initialSnapshot; self.stream = stream; self.byeReason = byeReason
     }

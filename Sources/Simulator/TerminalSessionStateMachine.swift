@@ -11,6 +11,7 @@ public struct SimulatorFaults: Hashable, Sendable {
     /// with a new session (hello + a fresh snapshot), then go on. Fires once.
     public var disconnectAfterMessages: Int?
 
+    /// Faults to inject; see each property.
     public init(dropSequences: Set<UInt64> = [], duplicateSequences: Set<UInt64> = [], disconnectAfterMessages: Int? = nil) {
         self.dropSequences = dropSequences; self.duplicateSequences = duplicateSequences
         self.disconnectAfterMessages = disconnectAfterMessages
@@ -31,6 +32,7 @@ public struct SimulatorPacing: Hashable, Sendable {
     /// Give up (outcome ``SessionOutcome/timedOut(_:)``) when nothing has come from the agent for this long.
     public var stallTimeout: Duration
 
+    /// Pacing and time-outs; the defaults follow protocol/SPEC.md §6.
     public init(speed: Double? = nil, handshakeTimeout: Duration = .seconds(10),
                 initialHeartbeatInterval: Duration = .milliseconds(5000), stallTimeout: Duration = .seconds(30)) {
         self.speed = speed; self.handshakeTimeout = handshakeTimeout
@@ -85,6 +87,7 @@ public struct SessionStatistics: Hashable, Sendable {
     public var foreignFramesIgnored = 0
     /// The highest sequence the agent acknowledged in the current session.
     public var highestAcknowledged: UInt64 = 0
+    /// All zero.
     public init() {}
 }
 
@@ -115,7 +118,9 @@ public struct TerminalSessionStateMachine: Sendable {
         case finished(SessionOutcome)
     }
 
+    /// What this terminal plays.
     public let script: TerminalScript
+    /// How fast, and when to give up.
     public let pacing: SimulatorPacing
     /// The account as the terminal knows it now.
     public private(set) var account: SimulatedAccount
@@ -144,6 +149,7 @@ public struct TerminalSessionStateMachine: Sendable {
     private var nextDealTicket: Int64
     private var isFirstConnection = true
 
+    /// A terminal that has not connected yet; call ``connected(sessionID:now:)`` when its socket is up.
     public init(script: TerminalScript, pacing: SimulatorPacing = SimulatorPacing(), faults: SimulatorFaults = .none) {
         self.script = script
         self.pacing = pacing

@@ -13,6 +13,7 @@ public struct SimulatorConnection: Hashable, Sendable {
     /// and `serverKey` is set (which an agent with an allow-list will refuse).
     public var clientKeys: CurveKeyPair?
 
+    /// A connection description; CURVE when `serverKey` is given.
     public init(endpoint: String, serverKey: CurveKey? = nil, clientKeys: CurveKeyPair? = nil) {
         self.endpoint = endpoint; self.serverKey = serverKey; self.clientKeys = clientKeys
     }
@@ -20,8 +21,11 @@ public struct SimulatorConnection: Hashable, Sendable {
 
 /// How one simulated terminal's run ended, with its counters.
 public struct SimulationResult: Hashable, Sendable {
+    /// The account the terminal played.
     public var account: AccountID
+    /// How its run ended.
     public var outcome: SessionOutcome
+    /// Its counters.
     public var statistics: SessionStatistics
 }
 
@@ -32,8 +36,11 @@ public struct SimulationResult: Hashable, Sendable {
 /// loop, so a thousand terminals need a handful of threads, not a thousand, and no socket call
 /// ever blocks Swift's cooperative pool.
 public final class TerminalSimulator: Sendable {
+    /// Where the terminals connect.
     public let connection: SimulatorConnection
+    /// How fast they play, and when they give up.
     public let pacing: SimulatorPacing
+    /// Faults every session injects.
     public let faults: SimulatorFaults
     /// Poll-loop threads (at most one per session).
     public let threads: Int

@@ -35,7 +35,9 @@ public struct CurveKey: Hashable, Sendable, CustomStringConvertible {
 
 /// A CURVE key pair (`zmq_curve_keypair`): the agent's server keys or one EA's client keys.
 public struct CurveKeyPair: Hashable, Sendable {
+    /// Shared openly: the agent lists client public keys; clients are given the server's.
     public let publicKey: CurveKey
+    /// Never leaves the machine it was made for.
     public let secretKey: CurveKey
 
     /// A pair from both keys (not checked against each other; see ``init(secretKey:)``).
