@@ -10,6 +10,8 @@ struct Tidemark: AsyncParsableCommand {
             KeysCommand.self,
             SimulateCommand.self,
             MakeRecordingCommand.self,
+            AgentCommand.self,
+            BenchBridgeCommand.self,
         ]
     )
 }
