@@ -167,6 +167,11 @@ public struct BridgeSessionRegistry: Sendable {
         let slot: Int
         if let existing = self.slot(of: peer) {
             slot = existing
+            if machines[slot].phase == .closed, fault.kind == .unsupportedVersion, fault.sessionID != machines[slot].sessionID {
+                // A new session attempt, in another protocol version, on a connection whose last
+                // session ended: it deserves its own answer (REJECT unsupported_version).
+                machines[slot] = BridgeSessionStateMachine(configuration: configuration, now: now)
+            }
         } else {
             if fault.sessionID == nil, fault.kind != .unsupportedVersion {
                 // No session and not even a header: nothing to attribute the frame to or answer.

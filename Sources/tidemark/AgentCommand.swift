@@ -122,7 +122,7 @@ struct AgentCommand: AsyncParsableCommand {
         var buffer = [CChar](repeating: 0, count: 4_096)
         while fgets(&buffer, Int32(buffer.count), file) != nil {
             let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                .trimmingCharacters(in: " \t\r\n")
+                .trimmingWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasPrefix("public-key") {
                 let parts = line.split(separator: "\"", omittingEmptySubsequences: false)
@@ -139,9 +139,8 @@ struct AgentCommand: AsyncParsableCommand {
 }
 
 extension String {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        let characters = Set(set)
-        return String(drop { characters.contains($0) }.reversed().drop { characters.contains($0) }.reversed())
+    fileprivate func trimmingWhitespace() -> String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }
 

@@ -59,6 +59,18 @@ struct BridgeSessionRegistryTests {
         #expect(registry.counters.resyncs == 0)
     }
 
+    @Test func anotherVersionAfterARejectOnTheSameConnectionIsAnsweredToo() {
+        var registry = BridgeSessionRegistry(configuration: Fixture.configuration)
+        _ = registry.received(BridgeFrameFault(code: "bad_field", sessionID: "x"), from: mallory, now: Fixture.at(0))
+        let tm2 = registry.received(BridgeFrameFault(kind: .unsupportedVersion, code: "unsupported_version", sessionID: "g2"),
+                                    from: mallory, now: Fixture.at(1))
+        guard case .reject(.unsupportedVersion, _)? = tm2.outgoing.first?.envelope.message else {
+            Issue.record("expected REJECT unsupported_version, got \(tm2.outgoing)"); return
+        }
+        #expect(tm2.outgoing.first?.envelope.sessionID == "g2")
+        #expect(registry.counters.rejects == [.expectedHello: 1, .unsupportedVersion: 1])
+    }
+
     @Test func nettingRejectIsCountedEachTimeAndLoggedOncePerAccount() {
         var registry = BridgeSessionRegistry(configuration: Fixture.configuration)
         let netting = Fixture.envelope(.hello(Fixture.hello(login: 7, marginMode: .retailNetting)), 1)
