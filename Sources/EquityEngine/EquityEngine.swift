@@ -286,12 +286,13 @@ public struct EquityEngine: Sendable {
                 // Volume left the position before its closing deal arrived: keep the part that left
                 // in the floating sum until the deal books it to balance.
                 if position.volume < oldVolume, let oldValue, let newValue = valueIfKnown(p) {
-                    addPendingClose(positionID: position.ticket, units: oldValue - newValue, account: a)
+                    addPendingClose(positionID: position.ticket, volume: oldVolume - position.volume,
+                                    units: oldValue - newValue, account: a)
                 }
             case .closed:
                 removePosition(p, account: a)
                 if let oldValue {
-                    addPendingClose(positionID: position.ticket, units: oldValue, account: a)
+                    addPendingClose(positionID: position.ticket, volume: oldVolume, units: oldValue, account: a)
                 }
             }
         } else if update.change != .closed {
@@ -301,12 +302,13 @@ public struct EquityEngine: Sendable {
         settle(account: a, time: time, into: &outputs)
     }
 
-    mutating func addPendingClose(positionID: Int64, units: Int64, account a: Int) {
+    mutating func addPendingClose(positionID: Int64, volume: FixedDecimal, units: Int64, account a: Int) {
         accounts[a].floatingUnits += units
         if let i = accounts[a].pendingCloses.firstIndex(where: { $0.positionID == positionID }) {
             accounts[a].pendingCloses[i].units += units
+            accounts[a].pendingCloses[i].volumeUnits += volume.units
         } else {
-            accounts[a].pendingCloses.append(PendingClose(positionID: positionID, units: units))
+            accounts[a].pendingCloses.append(PendingClose(positionID: positionID, volumeUnits: volume.units, units: units))
         }
     }
 
@@ -358,15 +360,32 @@ public struct EquityEngine: Sendable {
     /// The position side of a closing deal: if the position messages already reported the close, the
     /// held-back value is released; otherwise the deal closes (or reduces) the position itself, and the
     /// position message that follows finds nothing left to do.
+    ///
+    /// Several closes of one position can be in flight (two partial closes reported before either
+    /// deal): each deal releases the held value in proportion to its volume, and any volume beyond
+    /// what is held comes off the open position.
     mutating func closeFromDeal(_ deal: Deal, account a: Int) {
+        var volumeToClose = deal.volume
         if let i = accounts[a].pendingCloses.firstIndex(where: { $0.positionID == deal.positionID }) {
-            accounts[a].floatingUnits -= accounts[a].pendingCloses[i].units
-            accounts[a].pendingCloses.remove(at: i)
-            return
+            let pending = accounts[a].pendingCloses[i]
+            let take = deal.volume.units <= 0 ? pending.volumeUnits : min(deal.volume.units, pending.volumeUnits)
+            // The share is rounded to the money step, so equity stays in whole cents.
+            let step = accounts[a].step
+            let released = take >= pending.volumeUnits
+                ? pending.units
+                : Int64(roundedQuotient(Int128(pending.units) * Int128(take), Int128(pending.volumeUnits) * Int128(step))) * step
+            accounts[a].floatingUnits -= released
+            if take >= pending.volumeUnits {
+                accounts[a].pendingCloses.remove(at: i)
+            } else {
+                accounts[a].pendingCloses[i].units -= released
+                accounts[a].pendingCloses[i].volumeUnits -= take
+            }
+            volumeToClose = FixedDecimal(units: deal.volume.units - take)
         }
-        guard deal.volume.units > 0, let p = positionSlot(ticket: deal.positionID, account: a) else { return }
+        guard volumeToClose.units > 0, let p = positionSlot(ticket: deal.positionID, account: a) else { return }
         var position = cold[p].position
-        let remaining = position.volume - deal.volume
+        let remaining = position.volume - volumeToClose
         if remaining.units <= 0 {
             removePosition(p, account: a)
         } else {

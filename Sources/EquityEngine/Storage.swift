@@ -80,8 +80,12 @@ struct SymbolKey: Hashable {
 
 /// A close that the position messages reported before the deal carrying its profit arrived: its last
 /// value stays in the floating sum until then, so equity does not jump down and back up.
+/// Several partial closes may be pending at once; each deal releases its share by volume.
 struct PendingClose {
     var positionID: Int64
+    /// Lots that left the position and are not booked yet.
+    var volumeUnits: Int64
+    /// Their last value, 10⁻⁸ units of the account currency.
     var units: Int64
 }
 

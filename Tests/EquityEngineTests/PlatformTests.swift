@@ -108,6 +108,32 @@ import TidemarkProtocol
         #expect(h.view.floating == "300")
     }
 
+    /// Two partial closes reported before either deal: each deal releases its own share.
+    @Test func twoPartialClosesBeforeTheirDeals() throws {
+        var h = try Harness()
+        // Buy 2.00 at 1.14500, bid 1.14600: 200.00; equity 10,200.
+        try h.snapshot(balance: 10_000, equity: 10_200, symbols: [Fixture.eurusd],
+                       positions: [Fixture.position(1, "EURUSD", .buy, volume: 2, open: "1.145")],
+                       quotes: [Fixture.tick("EURUSD", 1_000, bid: "1.146", ask: "1.14602")])
+        // 2.00 → 1.50 → 1.00 lots: 1.00 lot (100.00) held; floating 100 + 100 = 200; equity 10,200.
+        for (time, volume) in [(Int64(2_000), FixedDecimal("1.5")), (2_100, 1)] {
+            try h.send(.position(PositionUpdate(change: .changed, time: BrokerTime(milliseconds: time),
+                                                position: Fixture.position(1, "EURUSD", .buy, volume: volume, open: "1.145"))))
+        }
+        #expect(h.equity == "10200")
+        // First deal, 0.50 lots, profit 50: releases 100 × 0.5 ÷ 1.0 = 50 of the held value; balance 10,050,
+        // floating 100 + 50 = 150; equity 10,200. The open position keeps its 1.00 lot.
+        let first = try h.send(.deal(Fixture.deal(31, 3_000, .sell, .out, symbol: "EURUSD", volume: "0.5", price: "1.146", profit: 50, positionID: 1)))
+        #expect(first.observations.map(\.equity) == ["10200"])
+        #expect(h.view.positions.map(\.position.volume) == [1])
+        // Second deal releases the rest: balance 10,100, floating 100, equity 10,200, nothing held.
+        let second = try h.send(.deal(Fixture.deal(32, 3_100, .sell, .out, symbol: "EURUSD", volume: "0.5", price: "1.146", profit: 50, positionID: 1)))
+        #expect(second.observations.map(\.equity) == ["10200"])
+        #expect(h.view.floating == "100")
+        #expect(h.view.pendingCloses == 0)
+        #expect(h.view.positions.map(\.position.volume) == [1])
+    }
+
     @Test func closeBy() throws {
         var h = try Harness()
         // Buy 1.00 at 1.14000 (ticket 1) and sell 1.00 at 1.14500 (ticket 2); bid 1.14300, ask 1.14302.
