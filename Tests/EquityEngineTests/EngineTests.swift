@@ -113,6 +113,51 @@ import TidemarkProtocol
         #expect(Set(own.observations.map(\.account)) == [first, second])
     }
 
+    @Test func aTickRevaluesOnlyThePositionsItMoves() throws {
+        var h = try Harness()
+        let gbpusd = Fixture.spec("GBPUSD", base: "GBP", profit: "USD")
+        let eurgbp = Fixture.spec("EURGBP", base: "EUR", profit: "GBP")
+        // EURUSD: buy 1.00 at 1.14500 and sell 0.10 at 1.14700 → 100.00 and (1.147 − 1.14602) × 10,000 = 9.80.
+        // GBPUSD: buy 0.10 at 1.29000, bid 1.30000 → 0.01 × 10,000 = 100.00.
+        // EURGBP: buy 0.10 at 0.87000, bid 0.87100 → 0.001 × 10,000 = 10 GBP × bid 1.30000 = 13.00.
+        // Equity 10,000 + 100 + 9.80 + 100 + 13 = 10,222.80.
+        try h.snapshot(balance: 10_000, equity: "10222.8", symbols: [Fixture.eurusd, gbpusd, eurgbp],
+                       positions: [Fixture.position(1, "EURUSD", .buy, volume: 1, open: "1.145"),
+                                   Fixture.position(2, "EURUSD", .sell, volume: "0.1", open: "1.147"),
+                                   Fixture.position(3, "GBPUSD", .buy, volume: "0.1", open: "1.29"),
+                                   Fixture.position(4, "EURGBP", .buy, volume: "0.1", open: "0.87")],
+                       quotes: [Fixture.tick("EURUSD", 1_000, bid: "1.146", ask: "1.14602"),
+                                Fixture.tick("GBPUSD", 1_000, bid: "1.3", ask: "1.3002"),
+                                Fixture.tick("EURGBP", 1_000, bid: "0.871", ask: "0.87102")])
+        #expect(h.equity == "10222.8")
+        // A EURUSD tick revalues the two EURUSD positions only.
+        try h.ticks(Fixture.tick("EURUSD", 2_000, bid: "1.1461", ask: "1.14612"))
+        #expect(h.engine.statistics.revaluations == 2)
+        // A GBPUSD tick revalues the GBPUSD position and the EURGBP position it converts: 2 more.
+        // GBPUSD bid 1.31000: 0.02 × 10,000 = 200.00; EURGBP 10 GBP × 1.31 = 13.10.
+        try h.ticks(Fixture.tick("GBPUSD", 3_000, bid: "1.31", ask: "1.3102"))
+        #expect(h.engine.statistics.revaluations == 4)
+        // The incremental sum equals the sum of the positions: EURUSD 110.00 (0.0011 × 100,000) and
+        // (1.147 − 1.14612) × 10,000 = 8.80; 10,000 + 110 + 8.80 + 200 + 13.10 = 10,331.90.
+        #expect(h.equity == "10331.9")
+        let sum = h.view.positions.reduce(FixedDecimal.zero) { $0 + $1.profit! }
+        #expect(h.equity == h.balance + sum)
+    }
+
+    @Test func futuresTickValueIsAlreadyInTheAccountCurrency() throws {
+        var h = try Harness()
+        // FDAX on a USD account: profit currency EUR, but MQL reports the tick value in the account currency
+        // (27.50 USD per 0.5 point), so no cross is needed or looked up.
+        // Buy 1 at 11,000.0, bid 11,010.0: 10 × 1 × 27.50 ÷ 0.5 = 550.00 USD.
+        let fdax = Fixture.spec("FDAX", calcMode: .futures, contractSize: 25, tickSize: "0.5", tickValue: "27.5",
+                                base: "EUR", profit: "EUR", digits: 1)
+        try h.snapshot(balance: 10_000, equity: 10_550, symbols: [fdax],
+                       positions: [Fixture.position(1, "FDAX", .buy, volume: 1, open: 11_000)],
+                       quotes: [Fixture.tick("FDAX", 1_000, bid: 11_010, ask: "11010.5")])
+        #expect(h.profit(ticket: 1) == "550")
+        #expect(h.equity == "10550")
+    }
+
     @Test func removedAccountsStopReceivingTicks() throws {
         var h = try oneBuy()
         h.engine.remove(account: h.account)
