@@ -11,6 +11,14 @@ import TidemarkProtocol
 // F is kept as an exact reduced fraction `numerator ÷ denominator`, so a revaluation is a couple of
 // integer multiplications and one division that rounds once, half away from zero, to the
 // account's currency digits. Nothing is rounded to eight digits on the way (no double rounding).
+//
+// Why round each position to the account's currency digits: MetaTrader documents no rounding rule for
+// POSITION_PROFIT or OrderProfit (none found in the MQL4 OrderProfit page or the MQL5 position
+// properties), but it keeps account money in ACCOUNT_CURRENCY_DIGITS and books a closing deal's profit
+// in them. Rounding the floating profit the same way gives exactly what would reach the balance if the
+// position closed at this quote, so equity does not step at the close; half away from zero is what
+// MQL's NormalizeDouble does. Reconciliation against the terminal's equity tolerates the difference
+// to a single final rounding (see EquityEngine.DriftTolerance.default).
 
 /// How a symbol's profit is computed, after mapping MetaTrader's calculation modes.
 enum ProfitFormula {
