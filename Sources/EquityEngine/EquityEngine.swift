@@ -44,6 +44,7 @@ public struct EquityEngine: Sendable {
 
     /// Engine settings.
     public struct Configuration: Hashable, Sendable {
+        /// How far a terminal report may differ before it is a ``Drift``.
         public var driftTolerance: DriftTolerance
         /// Trade server name → shared feed name. Accounts on a listed server read quotes from that
         /// shared feed (their own ticks update it too); others read their own feed.
@@ -65,6 +66,7 @@ public struct EquityEngine: Sendable {
         public var rejectedTicks = 0
         /// Position revaluations on ticks.
         public var revaluations = 0
+        /// Observations emitted.
         public var observations = 0
         /// Reports compared with the reconstruction.
         public var reconciliations = 0
@@ -84,7 +86,9 @@ public struct EquityEngine: Sendable {
         public init() {}
     }
 
+    /// The settings the engine was created with.
     public private(set) var configuration: Configuration
+    /// Counters since the engine was created.
     public private(set) var statistics = Statistics()
 
     var accounts = ContiguousArray<AccountRecord>()

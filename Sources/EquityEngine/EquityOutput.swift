@@ -43,6 +43,7 @@ public struct BalanceOperation: Hashable, Sendable {
     }
 
     public var account: AccountID
+    /// The deal's broker time.
     public var time: BrokerTime
     public var category: Category
     /// The deal type as reported.
@@ -102,8 +103,11 @@ public enum EquityUnknownReason: Hashable, Sendable {
 /// The terminal's reported figures against the engine's reconstruction at the same quotes.
 public struct Drift: Hashable, Sendable {
     public var account: AccountID
+    /// The report's broker time.
     public var time: BrokerTime
+    /// `ACCOUNT_EQUITY` as the terminal reported it.
     public var terminalEquity: FixedDecimal
+    /// balance + credit + floating, as the engine holds it at the same quotes.
     public var reconstructedEquity: FixedDecimal
     public var terminalBalance: FixedDecimal
     public var reconstructedBalance: FixedDecimal
