@@ -79,6 +79,8 @@ public struct ChallengePhase: Hashable, Sendable, Codable {
 public struct ChallengeDefinition: Hashable, Sendable, Codable {
     /// Unique among the agent's challenges.
     public var id: String
+    /// Free text for people (what the programme is modelled on); ignored by the engine.
+    public var description: String?
     public var account: AccountID
     /// The programme's notional capital (e.g. 100000): percentages are of it, and the balance at the
     /// start reads as it.
@@ -95,10 +97,10 @@ public struct ChallengeDefinition: Hashable, Sendable, Codable {
     public var phases: [ChallengePhase]
     public var enforcement: EnforcementOptions
 
-    public init(id: String, account: AccountID, initialCapital: FixedDecimal, startTime: BrokerTime,
+    public init(id: String, description: String? = nil, account: AccountID, initialCapital: FixedDecimal, startTime: BrokerTime,
                 dayReset: DayReset = .brokerMidnight, brokerClock: BrokerClock? = nil,
                 phases: [ChallengePhase], enforcement: EnforcementOptions = EnforcementOptions()) {
-        self.id = id; self.account = account; self.initialCapital = initialCapital; self.startTime = startTime
+        self.id = id; self.description = description; self.account = account; self.initialCapital = initialCapital; self.startTime = startTime
         self.dayReset = dayReset; self.brokerClock = brokerClock; self.phases = phases; self.enforcement = enforcement
     }
 
@@ -116,11 +118,12 @@ public struct ChallengeDefinition: Hashable, Sendable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, account, initialCapital, startTime, dayReset, brokerClock, phases, enforcement
+        case id, description, account, initialCapital, startTime, dayReset, brokerClock, phases, enforcement
     }
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)
+        description = try container.decodeIfPresent(String.self, forKey: .description)
         account = try container.decode(AccountID.self, forKey: .account)
         initialCapital = try container.decode(FixedDecimal.self, forKey: .initialCapital)
         startTime = try decodeBrokerTime(container, .startTime)
@@ -132,6 +135,7 @@ public struct ChallengeDefinition: Hashable, Sendable, Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)
+        try container.encodeIfPresent(description, forKey: .description)
         try container.encode(account, forKey: .account)
         try container.encode(initialCapital, forKey: .initialCapital)
         try container.encode(startTime.formatted, forKey: .startTime)

@@ -117,6 +117,7 @@ public struct RuleBook: Hashable, Sendable, Codable {
             observe(observation, into: &breaches)
         case .deal(_, let deal):
             record(deal)
+            if deal.type.isTrade { checkCaps(at: deal.time, into: &breaches) }
         case .position(_, let update):
             switch update.change {
             case .opened:
@@ -229,9 +230,22 @@ public struct RuleBook: Hashable, Sendable, Codable {
             if hasBaseline { adjustment += deal.profit }
         case .buy, .sell:
             if rules.minTradingDays?.counting == .anyTradeDeal { countTradingDay() }
-            if deal.entry == .in {
+            // Deals and position updates may come in either order: both keep the open volumes, so
+            // an opening deal never leaves the account looking flat.
+            switch deal.entry {
+            case .in:
                 trades += 1
                 markPositionOpened()
+                if deal.positionID != 0, openPositions[deal.positionID] == nil {
+                    openPositions[deal.positionID] = deal.volume
+                }
+            case .out, .outBy:
+                if let volume = openPositions[deal.positionID] {
+                    let left = volume - deal.volume
+                    openPositions[deal.positionID] = left > .zero ? left : nil
+                }
+            case .inOut:
+                break  // netting only; netting accounts are refused
             }
         default:
             break  // credit is outside balance; charges, commissions, interest… are results.

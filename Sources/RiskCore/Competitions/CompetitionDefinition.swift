@@ -18,6 +18,8 @@ public enum CompetitionMetric: String, Hashable, Sendable, Codable, CaseIterable
 /// and any day reset are read on it.
 public struct CompetitionDefinition: Hashable, Sendable, Codable {
     public var id: String
+    /// Free text for people (what the programme is modelled on); ignored by the engine.
+    public var description: String?
     /// Listed order is irrelevant to ranking.
     public var accounts: [AccountID]
     /// Broker time; JSON `"YYYY-MM-DD HH:mm:ss.SSS"` or milliseconds.
@@ -38,11 +40,11 @@ public struct CompetitionDefinition: Hashable, Sendable, Codable {
     /// account that never drew down gets a finite ratio (its gain % itself, at the default).
     public var minimumDrawdownPercent: FixedDecimal
 
-    public init(id: String, accounts: [AccountID], startTime: BrokerTime, endTime: BrokerTime,
+    public init(id: String, description: String? = nil, accounts: [AccountID], startTime: BrokerTime, endTime: BrokerTime,
                 metric: CompetitionMetric, rules: RuleSet = RuleSet(), dayReset: DayReset = .brokerMidnight,
                 brokerClock: BrokerClock? = nil, enforcement: EnforcementOptions = EnforcementOptions(),
                 minimumDrawdownPercent: FixedDecimal = 1) {
-        self.id = id; self.accounts = accounts; self.startTime = startTime; self.endTime = endTime
+        self.id = id; self.description = description; self.accounts = accounts; self.startTime = startTime; self.endTime = endTime
         self.metric = metric; self.rules = rules; self.dayReset = dayReset; self.brokerClock = brokerClock
         self.enforcement = enforcement; self.minimumDrawdownPercent = minimumDrawdownPercent
     }
@@ -58,11 +60,12 @@ public struct CompetitionDefinition: Hashable, Sendable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, accounts, startTime, endTime, metric, rules, dayReset, brokerClock, enforcement, minimumDrawdownPercent
+        case id, description, accounts, startTime, endTime, metric, rules, dayReset, brokerClock, enforcement, minimumDrawdownPercent
     }
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)
+        description = try container.decodeIfPresent(String.self, forKey: .description)
         accounts = try container.decode([AccountID].self, forKey: .accounts)
         startTime = try decodeBrokerTime(container, .startTime)
         endTime = try decodeBrokerTime(container, .endTime)
@@ -76,6 +79,7 @@ public struct CompetitionDefinition: Hashable, Sendable, Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)
+        try container.encodeIfPresent(description, forKey: .description)
         try container.encode(accounts, forKey: .accounts)
         try container.encode(startTime.formatted, forKey: .startTime)
         try container.encode(endTime.formatted, forKey: .endTime)
