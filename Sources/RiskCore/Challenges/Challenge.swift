@@ -121,9 +121,8 @@ public struct Challenge: Hashable, Sendable, Codable {
             openVolumes = [:]
             events.append(event(.phaseStarted, at: definition.startTime, initialCapital: definition.initialCapital))
         }
-        guard var current = book else { return events }
-        let breaches = current.apply(input)
-        book = current
+        // Mutate in place (optional chaining): a copy would force copy-on-write of its positions.
+        let breaches = book?.apply(input) ?? []
         for breach in breaches {
             if breach.isFatal {
                 status = .failed
@@ -136,7 +135,7 @@ public struct Challenge: Hashable, Sendable, Codable {
             events.append(event(.ruleWarning, at: breach.brokerTime, breach: breach,
                                 enforcement: definition.enforcement.onWarning))
         }
-        if current.canPass { pass(at: time, from: current, into: &events) }
+        if let current = book, current.canPass { pass(at: time, from: current, into: &events) }
         return events
     }
 

@@ -116,16 +116,14 @@ public struct Competition: Hashable, Sendable, Codable {
             return events
         }
         if let slot {
-            guard entrants[slot].disqualification == nil, var book = entrants[slot].book else { return events }
-            let breaches = book.apply(input)
-            entrants[slot].book = book
+            guard entrants[slot].disqualification == nil else { return events }
+            // Mutate in place (optional chaining): a copy would force copy-on-write of its positions.
+            let breaches = entrants[slot].book?.apply(input) ?? []
             if case .observation = input { updateMetrics(slot) }
             if let fatal = breaches.first(where: \.isFatal) { disqualify(slot, fatal, into: &events) }
         } else {
             for index in entrants.indices where entrants[index].disqualification == nil {
-                guard var book = entrants[index].book else { continue }
-                let breaches = book.advance(to: time)
-                entrants[index].book = book
+                let breaches = entrants[index].book?.advance(to: time) ?? []
                 if let fatal = breaches.first(where: \.isFatal) { disqualify(index, fatal, into: &events) }
             }
         }
@@ -163,14 +161,12 @@ public struct Competition: Hashable, Sendable, Codable {
     private mutating func finish(into events: inout [CompetitionEvent]) {
         let lastMoment = BrokerTime(milliseconds: definition.endTime.milliseconds - 1)
         for index in entrants.indices where entrants[index].disqualification == nil {
-            guard var book = entrants[index].book else { continue }
-            let breaches = book.advance(to: lastMoment)
-            entrants[index].book = book
+            let breaches = entrants[index].book?.advance(to: lastMoment) ?? []
             if let fatal = breaches.first(where: \.isFatal) {
                 disqualify(index, fatal, into: &events)
                 continue
             }
-            guard book.hasBaseline else { continue }
+            guard let book = entrants[index].book, book.hasBaseline else { continue }
             if let unmet = book.progress.first(where: { $0.rule.isRequirement && $0.status != .satisfied }) {
                 let breach = RuleBreach(rule: unmet.rule, brokerTime: definition.endTime, value: unmet.value,
                                         limit: unmet.limit, isFatal: true)
