@@ -88,8 +88,10 @@ public struct Challenge: Hashable, Sendable, Codable {
     public private(set) var phaseIndex = 0
     public private(set) var decidedAt: BrokerTime?
     public private(set) var failure: RuleBreach?
-    /// The current phase's evaluator (nil before the start).
-    public private(set) var book: RuleBook?
+    /// The current phase's evaluator. Before the start it is a placeholder that nothing reaches;
+    /// it is not optional so that every tick mutates it in place (an optional 512-byte struct is
+    /// moved out and back on each access, which cost more than the rules themselves).
+    public private(set) var book: RuleBook
     let clock: TradingDayClock
     // Known before the start.
     var lastObservation: EquityObservation?
@@ -100,6 +102,8 @@ public struct Challenge: Hashable, Sendable, Codable {
         try definition.validate()
         self.definition = definition
         clock = try TradingDayClock(reset: definition.dayReset, brokerClock: definition.brokerClock, at: definition.startTime)
+        book = RuleBook(rules: definition.phases[0].rules, capital: definition.initialCapital, start: definition.startTime,
+                        clock: clock, last: nil, openVolumes: [:])
     }
 
     /// Folds one input; returns what happened, in order.
@@ -121,8 +125,7 @@ public struct Challenge: Hashable, Sendable, Codable {
             openVolumes = [:]
             events.append(event(.phaseStarted, at: definition.startTime, initialCapital: definition.initialCapital))
         }
-        // Mutate in place (optional chaining): a copy would force copy-on-write of its positions.
-        let breaches = book?.apply(input) ?? []
+        let breaches = book.apply(input)
         for breach in breaches {
             if breach.isFatal {
                 status = .failed
@@ -135,7 +138,7 @@ public struct Challenge: Hashable, Sendable, Codable {
             events.append(event(.ruleWarning, at: breach.brokerTime, breach: breach,
                                 enforcement: definition.enforcement.onWarning))
         }
-        if let current = book, current.canPass { pass(at: time, from: current, into: &events) }
+        if book.canPass { pass(at: time, into: &events) }
         return events
     }
 
@@ -152,7 +155,7 @@ public struct Challenge: Hashable, Sendable, Codable {
         }
     }
 
-    private mutating func pass(at time: BrokerTime, from current: RuleBook, into events: inout [ChallengeEvent]) {
+    private mutating func pass(at time: BrokerTime, into events: inout [ChallengeEvent]) {
         events.append(event(.phasePassed, at: time, enforcement: definition.enforcement.onPhasePassed))
         guard phaseIndex + 1 < definition.phases.count else {
             status = .passed
@@ -165,10 +168,10 @@ public struct Challenge: Hashable, Sendable, Codable {
         let capital: FixedDecimal
         switch phase.capital {
         case .initial: capital = definition.initialCapital
-        case .balance: capital = current.balance
+        case .balance: capital = book.balance
         case .amount(let amount): capital = amount
         }
-        book = RuleBook(continuing: current, rules: phase.rules, capital: capital, start: time)
+        book = RuleBook(continuing: book, rules: phase.rules, capital: capital, start: time)
         events.append(event(.phaseStarted, at: time, initialCapital: capital))
     }
 
@@ -181,11 +184,12 @@ public struct Challenge: Hashable, Sendable, Codable {
 
     /// The live state: status, decision, and every rule of the current phase.
     public var progress: ChallengeProgress {
-        ChallengeProgress(
+        let started = status != .notStarted
+        return ChallengeProgress(
             challengeID: definition.id, account: definition.account, status: status, phase: phaseIndex,
-            phaseName: definition.phases[phaseIndex].name, phaseStartTime: book?.startTime, decidedAt: decidedAt,
-            failure: failure, initialCapital: book?.initialCapital ?? definition.initialCapital,
-            balance: book?.balance ?? .zero, equity: book?.equity ?? .zero,
-            tradingDayStart: book?.clock.dayStart, rules: book?.progress ?? [])
+            phaseName: definition.phases[phaseIndex].name, phaseStartTime: started ? book.startTime : nil,
+            decidedAt: decidedAt, failure: failure, initialCapital: book.initialCapital,
+            balance: started ? book.balance : .zero, equity: started ? book.equity : .zero,
+            tradingDayStart: started ? book.clock.dayStart : nil, rules: started ? book.progress : [])
     }
 }

@@ -42,6 +42,11 @@ public struct RuleBook: Hashable, Sendable, Codable {
     /// The trailing max loss's reference.
     public private(set) var highWaterMark: FixedDecimal = .zero
 
+    // Limits resolved against the initial capital once it is known (not per tick).
+    var maxLossLimit: FixedDecimal = .zero
+    var profitTargetAmount: FixedDecimal = .zero
+    var minEquityLevel: FixedDecimal = .zero
+
     // Counters.
     public private(set) var tradingDays = 0
     var lastTradingDay: Int?
@@ -70,6 +75,7 @@ public struct RuleBook: Hashable, Sendable, Codable {
         self.configuredCapital = capital
         self.initialCapital = capital ?? .zero
         self.openPositions = openVolumes
+        resolveLimits()
         if let last { setBaseline(last) }
     }
 
@@ -86,6 +92,7 @@ public struct RuleBook: Hashable, Sendable, Codable {
         equity = previous.equity + previous.adjustment - adjustment
         floating = previous.floating
         highWaterMark = capital
+        resolveLimits()
         startDay(balance: balance, equity: equity)
     }
 
@@ -171,7 +178,14 @@ public struct RuleBook: Hashable, Sendable, Codable {
         equity = observation.equity - observation.credit - adjustment
         floating = observation.floating
         highWaterMark = initialCapital
+        resolveLimits()
         startDay(balance: balance, equity: equity)
+    }
+
+    private mutating func resolveLimits() {
+        maxLossLimit = rules.maxLoss?.limit.resolved(against: initialCapital) ?? .zero
+        profitTargetAmount = rules.profitTarget?.target.resolved(against: initialCapital) ?? .zero
+        minEquityLevel = rules.minEquity?.resolved(against: initialCapital) ?? .zero
     }
 
     private mutating func startDay(balance: FixedDecimal, equity: FixedDecimal) {
@@ -217,9 +231,9 @@ public struct RuleBook: Hashable, Sendable, Codable {
                                            limit: reference - floor, isFatal: true, floor: floor, equity: equity))
             }
         }
-        if let level = rules.minEquity?.resolved(against: initialCapital), equity < level {
-            breaches.append(RuleBreach(rule: .minEquity, brokerTime: time, value: equity, limit: level,
-                                       isFatal: true, floor: level, equity: equity))
+        if rules.minEquity != nil, equity < minEquityLevel {
+            breaches.append(RuleBreach(rule: .minEquity, brokerTime: time, value: equity, limit: minEquityLevel,
+                                       isFatal: true, floor: minEquityLevel, equity: equity))
         }
     }
 
@@ -293,9 +307,8 @@ public struct RuleBook: Hashable, Sendable, Codable {
     }
 
     private func maxLossFloor(_ rule: MaxLossRule) -> FixedDecimal {
-        let limit = rule.limit.resolved(against: initialCapital)
-        guard let trailing = rule.trailing else { return initialCapital - limit }
-        let floor = highWaterMark - limit
+        guard let trailing = rule.trailing else { return initialCapital - maxLossLimit }
+        let floor = highWaterMark - maxLossLimit
         return trailing.lockAtInitialCapital ? min(floor, initialCapital) : floor
     }
 
@@ -340,8 +353,7 @@ public struct RuleBook: Hashable, Sendable, Codable {
             let reference = rule.trailing == nil ? initialCapital : highWaterMark
             return limitRule(max(.zero, reference - equity), reference - floor, headroom: equity - floor, floor: floor)
         case .minEquity:
-            let level = rules.minEquity!.resolved(against: initialCapital)
-            return limitRule(equity, level, headroom: equity - level, floor: level)
+            return limitRule(equity, minEquityLevel, headroom: equity - minEquityLevel, floor: minEquityLevel)
         case .maxLotsPerPosition, .maxOpenPositions, .maxTotalLots:
             let cap = [rules.maxLotsPerPosition, rules.maxOpenPositions, rules.maxTotalLots][
                 kind == .maxLotsPerPosition ? 0 : kind == .maxOpenPositions ? 1 : 2]!
@@ -357,7 +369,7 @@ public struct RuleBook: Hashable, Sendable, Codable {
             return limitRule(FixedDecimal(idle), FixedDecimal(days), headroom: FixedDecimal(days - idle))
         case .profitTarget:
             let rule = rules.profitTarget!
-            let target = rule.target.resolved(against: initialCapital)
+            let target = profitTargetAmount
             let profit = (rule.basis == .closed ? balance : equity) - initialCapital
             let met = hasBaseline && profit >= target && (rule.basis == .equity || isFlat)
             return requirement(profit, target, met: met)
