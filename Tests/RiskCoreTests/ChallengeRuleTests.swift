@@ -330,5 +330,7 @@ private func fails(_ rule: RuleKind, _ time: String, value: FixedDecimal, limit:
         let target = try #require(rule(.profitTarget, in: subject))
         #expect(target.headroom == 10_000)
         #expect(target.status == .pending)
+        // A rule the phase does not have has no progress.
+        #expect(subject.book.progress(of: .maxLoss) == nil)
     }
 }

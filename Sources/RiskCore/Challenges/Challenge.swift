@@ -15,6 +15,7 @@ public enum ChallengeStatus: String, Hashable, Sendable, Codable {
 
 /// Something that happened to a challenge. The risk engine gives it a global sequence number.
 public struct ChallengeEvent: Hashable, Sendable, Codable {
+    /// What happened.
     public enum Kind: String, Hashable, Sendable, Codable {
         /// A phase began (the first at the start time, later ones when the previous passed).
         case phaseStarted
@@ -27,12 +28,17 @@ public struct ChallengeEvent: Hashable, Sendable, Codable {
         /// A warn-only cap went over its limit; the challenge goes on.
         case ruleWarning
     }
+    /// What happened.
     public var kind: Kind
+    /// The challenge's definition id.
     public var challengeID: String
+    /// The challenge's account.
     public var account: AccountID
     /// Index into the definition's phases.
     public var phase: Int
+    /// The phase's name in the definition.
     public var phaseName: String
+    /// When it happened (broker time).
     public var brokerTime: BrokerTime
     /// For `challengeFailed` and `ruleWarning`.
     public var breach: RuleBreach?
@@ -41,6 +47,7 @@ public struct ChallengeEvent: Hashable, Sendable, Codable {
     /// Commands the definition asks for on this event (empty unless enabled).
     public var enforcement: [CommandKind]
 
+    /// Builds an event (the challenge does; tests and decoders may too).
     public init(kind: Kind, challengeID: String, account: AccountID, phase: Int, phaseName: String,
                 brokerTime: BrokerTime, breach: RuleBreach? = nil, initialCapital: FixedDecimal? = nil,
                 enforcement: [CommandKind] = []) {
@@ -52,10 +59,15 @@ public struct ChallengeEvent: Hashable, Sendable, Codable {
 
 /// A challenge's live state, for the API and the replay report.
 public struct ChallengeProgress: Hashable, Sendable, Codable {
+    /// The challenge's definition id.
     public var challengeID: String
+    /// The challenge's account.
     public var account: AccountID
+    /// Not started, active, passed or failed.
     public var status: ChallengeStatus
+    /// Index of the current (or deciding) phase.
     public var phase: Int
+    /// The current phase's name.
     public var phaseName: String
     /// When the current phase began (nil before the start).
     public var phaseStartTime: BrokerTime?
@@ -65,7 +77,9 @@ public struct ChallengeProgress: Hashable, Sendable, Codable {
     public var failure: RuleBreach?
     /// The current phase's capital, adjusted balance and adjusted equity (see ``RuleBook``).
     public var initialCapital: FixedDecimal
+    /// Adjusted balance (see ``RuleBook``).
     public var balance: FixedDecimal
+    /// Adjusted equity, credit excluded.
     public var equity: FixedDecimal
     /// Where the current trading day began, in broker time.
     public var tradingDayStart: BrokerTime?
@@ -82,11 +96,15 @@ public struct ChallengeProgress: Hashable, Sendable, Codable {
 /// latest observation and the open positions are remembered, so the phase starts from the account's
 /// figures at the start time. After it passes or fails, the state is frozen.
 public struct Challenge: Hashable, Sendable, Codable {
+    /// What this challenge runs.
     public let definition: ChallengeDefinition
+    /// Not started, active, passed or failed.
     public private(set) var status: ChallengeStatus = .notStarted
     /// Index of the current (or deciding) phase.
     public private(set) var phaseIndex = 0
+    /// When it passed or failed.
     public private(set) var decidedAt: BrokerTime?
+    /// The breach that failed it.
     public private(set) var failure: RuleBreach?
     /// The current phase's evaluator. Before the start it is a placeholder that nothing reaches;
     /// it is not optional so that every tick mutates it in place (an optional 512-byte struct is

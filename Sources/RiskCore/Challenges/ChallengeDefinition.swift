@@ -10,6 +10,7 @@ public struct EnforcementOptions: Hashable, Sendable, Codable {
     /// When a challenge phase passes (for example, disable trading while the next account is issued).
     public var onPhasePassed: [CommandKind]
 
+    /// Report-only unless lists are given.
     public init(onFailure: [CommandKind] = [], onWarning: [CommandKind] = [], onPhasePassed: [CommandKind] = []) {
         self.onFailure = onFailure; self.onWarning = onWarning; self.onPhasePassed = onPhasePassed
     }
@@ -57,11 +58,14 @@ public enum PhaseCapital: Hashable, Sendable, Codable {
 
 /// One phase of a challenge (evaluation, verification, funded, …).
 public struct ChallengePhase: Hashable, Sendable, Codable {
+    /// Shown in events and progress (`evaluation`, `verification`, `funded`).
     public var name: String
+    /// What the phase enforces and requires.
     public var rules: RuleSet
     /// Default ``PhaseCapital/initial``.
     public var capital: PhaseCapital
 
+    /// A phase; capital defaults to the definition's initial capital.
     public init(name: String, rules: RuleSet, capital: PhaseCapital = .initial) {
         self.name = name; self.rules = rules; self.capital = capital
     }
@@ -81,6 +85,7 @@ public struct ChallengeDefinition: Hashable, Sendable, Codable {
     public var id: String
     /// Free text for people (what the programme is modelled on); ignored by the engine.
     public var description: String?
+    /// The account the challenge applies to.
     public var account: AccountID
     /// The programme's notional capital (e.g. 100000): percentages are of it, and the balance at the
     /// start reads as it.
@@ -95,8 +100,10 @@ public struct ChallengeDefinition: Hashable, Sendable, Codable {
     /// Passed in order; passing the last passes the challenge. A phase with no profit target (funded)
     /// never passes: it stays active until a rule fails it.
     public var phases: [ChallengePhase]
+    /// Commands requested on failure, warnings and passes (none by default).
     public var enforcement: EnforcementOptions
 
+    /// A definition; call ``validate()`` (or ``Challenge/init(definition:)``) before use.
     public init(id: String, description: String? = nil, account: AccountID, initialCapital: FixedDecimal, startTime: BrokerTime,
                 dayReset: DayReset = .brokerMidnight, brokerClock: BrokerClock? = nil,
                 phases: [ChallengePhase], enforcement: EnforcementOptions = EnforcementOptions()) {

@@ -12,11 +12,13 @@ import TidemarkProtocol
 /// Input order matters: a deposit's `deal` must come before the observation whose balance includes
 /// it (the equity engine's natural order), or that observation reads the deposit as profit.
 public struct RuleBook: Hashable, Sendable, Codable {
+    /// The rules applied.
     public let rules: RuleSet
     /// When the rules began to apply.
     public let startTime: BrokerTime
     /// The trading day of ``startTime`` (day one of a time limit).
     public let startDay: Int
+    /// The trading day the book is in.
     public private(set) var clock: TradingDayClock
     /// The capital the rules measure against, once known (see ``hasBaseline``).
     public private(set) var initialCapital: FixedDecimal
@@ -48,6 +50,7 @@ public struct RuleBook: Hashable, Sendable, Codable {
     var minEquityLevel: FixedDecimal = .zero
 
     // Counters.
+    /// Days counted by ``MinTradingDaysRule`` (positions opened by default).
     public private(set) var tradingDays = 0
     var lastTradingDay: Int?
     /// Completed days that met the profitable-day threshold.
@@ -320,21 +323,26 @@ public struct RuleBook: Hashable, Sendable, Codable {
 
     /// Every requirement present is met (and the baseline is known).
     public var requirementsMet: Bool {
-        hasBaseline && rules.kinds.allSatisfy { !$0.isRequirement || progress(of: $0).status == .satisfied }
+        hasBaseline && rules.kinds.allSatisfy { !$0.isRequirement || evaluate($0).status == .satisfied }
     }
 
     /// A phase with these rules passes now: it has a profit target and every requirement is met.
     public var canPass: Bool {
         // The target first: it is cheap and usually unmet, and this runs on every tick.
-        guard hasBaseline, rules.profitTarget != nil, progress(of: .profitTarget).status == .satisfied else { return false }
+        guard hasBaseline, rules.profitTarget != nil, evaluate(.profitTarget).status == .satisfied else { return false }
         return requirementsMet
     }
 
     /// Every rule present, in ``RuleKind`` order.
-    public var progress: [RuleProgress] { rules.kinds.map(progress(of:)) }
+    public var progress: [RuleProgress] { rules.kinds.map(evaluate) }
 
-    /// One rule's live state (the rule must be present).
-    public func progress(of kind: RuleKind) -> RuleProgress {
+    /// One rule's live state, or nil when the rule set does not have it.
+    public func progress(of kind: RuleKind) -> RuleProgress? {
+        rules.kinds.contains(kind) ? evaluate(kind) : nil
+    }
+
+    /// One rule's live state; `kind` must be present in ``rules``.
+    private func evaluate(_ kind: RuleKind) -> RuleProgress {
         func limitRule(_ value: FixedDecimal, _ limit: FixedDecimal, headroom: FixedDecimal, floor: FixedDecimal? = nil) -> RuleProgress {
             RuleProgress(rule: kind, value: value, limit: limit, headroom: headroom,
                          status: headroom < .zero ? .breached : .satisfied, floor: floor)

@@ -80,12 +80,14 @@ public struct DailyLossRule: Hashable, Sendable, Codable {
         /// max(balance, equity) at the day's reset: floating profit carried over raises the base.
         case balanceOrEquity
     }
+    /// The most the day may lose.
     public var limit: RuleAmount
     /// Default `initialCapital`.
     public var percentOf: Reference
     /// Default `balance`.
     public var base: Base
 
+    /// A daily loss rule; defaults: percent of the initial capital, balance base.
     public init(limit: RuleAmount, percentOf: Reference = .initialCapital, base: Base = .balance) {
         self.limit = limit; self.percentOf = percentOf; self.base = base
     }
@@ -105,7 +107,9 @@ public struct DailyLossRule: Hashable, Sendable, Codable {
 public struct MaxLossRule: Hashable, Sendable, Codable {
     /// How the high-water mark moves.
     public struct Trailing: Hashable, Sendable, Codable {
+        /// What the high-water mark follows.
         public enum Source: String, Hashable, Sendable, Codable { case equity, balance }
+        /// When the high-water mark moves.
         public enum Update: String, Hashable, Sendable, Codable {
             /// On every observation.
             case intraday
@@ -119,6 +123,7 @@ public struct MaxLossRule: Hashable, Sendable, Codable {
         /// Once the floor reaches the initial capital it stays there (default false).
         public var lockAtInitialCapital: Bool
 
+        /// Defaults: equity, intraday, no lock.
         public init(source: Source = .equity, update: Update = .intraday, lockAtInitialCapital: Bool = false) {
             self.source = source; self.update = update; self.lockAtInitialCapital = lockAtInitialCapital
         }
@@ -130,15 +135,18 @@ public struct MaxLossRule: Hashable, Sendable, Codable {
             lockAtInitialCapital = try container.decodeIfPresent(Bool.self, forKey: .lockAtInitialCapital) ?? false
         }
     }
+    /// The most the account may lose from its reference.
     public var limit: RuleAmount
     /// Nil: static, from the initial capital.
     public var trailing: Trailing?
 
+    /// Static when `trailing` is nil.
     public init(limit: RuleAmount, trailing: Trailing? = nil) { self.limit = limit; self.trailing = trailing }
 }
 
 /// Profit target. JSON: `{"target": {"percent": 10}, "basis": "closed"}`.
 public struct ProfitTargetRule: Hashable, Sendable, Codable {
+    /// What counts as profit.
     public enum Basis: String, Hashable, Sendable, Codable {
         /// Adjusted balance − initial capital, and no open position.
         case closed
@@ -150,6 +158,7 @@ public struct ProfitTargetRule: Hashable, Sendable, Codable {
     /// Default `closed`.
     public var basis: Basis
 
+    /// Defaults to closed results.
     public init(target: RuleAmount, basis: Basis = .closed) { self.target = target; self.basis = basis }
     private enum CodingKeys: String, CodingKey { case target, basis }
     public init(from decoder: any Decoder) throws {
@@ -161,16 +170,19 @@ public struct ProfitTargetRule: Hashable, Sendable, Codable {
 
 /// Minimum trading days. JSON: `{"days": 4, "counting": "positionOpened"}`.
 public struct MinTradingDaysRule: Hashable, Sendable, Codable {
+    /// Which days count.
     public enum Counting: String, Hashable, Sendable, Codable {
         /// A day counts when a position was opened in it.
         case positionOpened
         /// A day counts when any buy or sell deal (opening or closing) happened in it.
         case anyTradeDeal
     }
+    /// Days needed.
     public var days: Int
     /// Default `positionOpened`.
     public var counting: Counting
 
+    /// Defaults to days with a position opened.
     public init(days: Int, counting: Counting = .positionOpened) { self.days = days; self.counting = counting }
     private enum CodingKeys: String, CodingKey { case days, counting }
     public init(from decoder: any Decoder) throws {
@@ -183,37 +195,46 @@ public struct MinTradingDaysRule: Hashable, Sendable, Codable {
 /// Minimum profitable days: days whose closed result (adjusted balance at the day's end − at its
 /// start) is at least the threshold. JSON: `{"days": 3, "threshold": {"percent": 0.5}}`.
 public struct MinProfitableDaysRule: Hashable, Sendable, Codable {
+    /// Profitable days needed.
     public var days: Int
     /// A percentage is of the initial capital.
     public var threshold: RuleAmount
+    /// Needs `days` days of at least `threshold` closed profit.
     public init(days: Int, threshold: RuleAmount) { self.days = days; self.threshold = threshold }
 }
 
 /// A number of trading days (time limit, inactivity). JSON: `{"days": 30}`.
 public struct DayCountRule: Hashable, Sendable, Codable {
+    /// The number of days.
     public var days: Int
+    /// A day count.
     public init(days: Int) { self.days = days }
 }
 
 /// Best-day consistency: the best day's closed result must be at most this percentage of the total
 /// closed result. Blocks passing; never fails. JSON: `{"maxBestDayPercent": 50}`.
 public struct ConsistencyRule: Hashable, Sendable, Codable {
+    /// The largest share (percent) of the total profit one day may hold.
     public var maxBestDayPercent: FixedDecimal
+    /// A best-day rule.
     public init(maxBestDayPercent: FixedDecimal) { self.maxBestDayPercent = maxBestDayPercent }
 }
 
 /// A cap on lots or positions. JSON: `{"limit": 20, "action": "fail"}`.
 public struct CapRule: Hashable, Sendable, Codable {
+    /// What going over does.
     public enum Action: String, Hashable, Sendable, Codable {
         /// Going over fails the challenge (disqualifies from a competition).
         case fail
         /// Going over emits a warning event (once per excursion) and nothing else.
         case warn
     }
+    /// Lots, or positions for ``RuleSet/maxOpenPositions``; going strictly over breaks it.
     public var limit: FixedDecimal
     /// Default `fail`.
     public var action: Action
 
+    /// A cap that fails by default.
     public init(limit: FixedDecimal, action: Action = .fail) { self.limit = limit; self.action = action }
     private enum CodingKeys: String, CodingKey { case limit, action }
     public init(from decoder: any Decoder) throws {
@@ -225,30 +246,45 @@ public struct CapRule: Hashable, Sendable, Codable {
 
 /// Minimum trades: positions opened (trade deals with entry `in`). JSON: `{"trades": 5}`.
 public struct MinTradesRule: Hashable, Sendable, Codable {
+    /// Trades needed.
     public var trades: Int
+    /// A minimum-trades rule.
     public init(trades: Int) { self.trades = trades }
 }
 
 /// The rules of one challenge phase, or a competition's disqualification rules. Every rule is
 /// optional; each kind appears at most once.
 public struct RuleSet: Hashable, Sendable, Codable {
+    /// See ``DailyLossRule``.
     public var dailyLoss: DailyLossRule?
+    /// See ``MaxLossRule``.
     public var maxLoss: MaxLossRule?
     /// Adjusted equity must stay at or above this level (a percentage is of the initial capital).
     public var minEquity: RuleAmount?
+    /// Largest open position, in lots.
     public var maxLotsPerPosition: CapRule?
+    /// Number of open positions.
     public var maxOpenPositions: CapRule?
+    /// Sum of open lots.
     public var maxTotalLots: CapRule?
-    /// The phase must pass within this many trading days, the start day counting as the first.
+    /// The phase must pass within this many days (calendar days cut at the reset time), the start
+    /// day counting as the first.
     public var timeLimit: DayCountRule?
-    /// Fails after more than this many whole trading days in a row without a new position.
+    /// Fails after more than this many whole days (calendar days cut at the reset time) in a row
+    /// without a new position.
     public var inactivity: DayCountRule?
+    /// See ``ProfitTargetRule``; a phase without one never passes.
     public var profitTarget: ProfitTargetRule?
+    /// See ``MinTradingDaysRule``.
     public var minTradingDays: MinTradingDaysRule?
+    /// See ``MinProfitableDaysRule``.
     public var minProfitableDays: MinProfitableDaysRule?
+    /// See ``MinTradesRule``.
     public var minTrades: MinTradesRule?
+    /// See ``ConsistencyRule``.
     public var consistency: ConsistencyRule?
 
+    /// A rule set; every rule is optional.
     public init(dailyLoss: DailyLossRule? = nil, maxLoss: MaxLossRule? = nil, minEquity: RuleAmount? = nil,
                 maxLotsPerPosition: CapRule? = nil, maxOpenPositions: CapRule? = nil, maxTotalLots: CapRule? = nil,
                 timeLimit: DayCountRule? = nil, inactivity: DayCountRule? = nil,
@@ -315,6 +351,7 @@ public struct RuleSet: Hashable, Sendable, Codable {
 /// value may still move before the rule breaks (negative once broken); for requirements (profit
 /// target, minimum days, …) it is what is still missing (zero once met).
 public struct RuleProgress: Hashable, Sendable, Codable {
+    /// Where the rule stands.
     public enum Status: String, Hashable, Sendable, Codable {
         /// Within its limit, or requirement met.
         case satisfied
@@ -323,16 +360,21 @@ public struct RuleProgress: Hashable, Sendable, Codable {
         /// A limit broken.
         case breached
     }
+    /// Which rule.
     public var rule: RuleKind
     /// Money for money rules, a count for day/trade/position rules, lots for lot caps.
     public var value: FixedDecimal
+    /// The limit or requirement, in the value's unit.
     public var limit: FixedDecimal
+    /// See the type's comment.
     public var headroom: FixedDecimal
+    /// Satisfied, pending or breached.
     public var status: Status
     /// For equity floors (daily loss, max loss, min equity): the adjusted equity below which the
     /// rule breaks.
     public var floor: FixedDecimal?
 
+    /// A progress line.
     public init(rule: RuleKind, value: FixedDecimal, limit: FixedDecimal, headroom: FixedDecimal,
                 status: Status, floor: FixedDecimal? = nil) {
         self.rule = rule; self.value = value; self.limit = limit; self.headroom = headroom
@@ -342,18 +384,22 @@ public struct RuleProgress: Hashable, Sendable, Codable {
 
 /// A broken rule: which, when, and the numbers.
 public struct RuleBreach: Hashable, Sendable, Codable {
+    /// Which rule broke.
     public var rule: RuleKind
     /// The broker time of the input that broke it, or of the day boundary for day-based rules.
     public var brokerTime: BrokerTime
     /// As in ``RuleProgress/value``.
     public var value: FixedDecimal
+    /// The limit it went over.
     public var limit: FixedDecimal
     /// True when the breach fails the challenge (or disqualifies); false for warn-only caps.
     public var isFatal: Bool
     /// For equity floors: the floor and the adjusted equity that went below it.
     public var floor: FixedDecimal?
+    /// The adjusted equity that went below it.
     public var equity: FixedDecimal?
 
+    /// A breach.
     public init(rule: RuleKind, brokerTime: BrokerTime, value: FixedDecimal, limit: FixedDecimal, isFatal: Bool,
                 floor: FixedDecimal? = nil, equity: FixedDecimal? = nil) {
         self.rule = rule; self.brokerTime = brokerTime; self.value = value; self.limit = limit

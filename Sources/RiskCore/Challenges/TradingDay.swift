@@ -18,6 +18,7 @@ public struct BrokerClock: Hashable, Sendable, Codable {
     /// Added to the zone's wall time to give broker time.
     public var offsetSeconds: Int
 
+    /// Broker time = wall time in `timeZone` + `offsetSeconds`.
     public init(timeZone: String = "UTC", offsetSeconds: Int = 0) {
         self.timeZone = timeZone; self.offsetSeconds = offsetSeconds
     }
@@ -45,6 +46,7 @@ public struct DayReset: Hashable, Sendable, Codable {
     /// IANA identifier, or nil for the broker's own wall clock.
     public var timeZone: String?
 
+    /// Broker midnight by default.
     public init(time: String = "00:00", timeZone: String? = nil) { self.time = time; self.timeZone = timeZone }
 
     /// Midnight on the broker's clock.
@@ -79,7 +81,9 @@ public struct DayReset: Hashable, Sendable, Codable {
 /// It caches the current day's bounds in broker time, so the per-tick cost is one comparison;
 /// time-zone arithmetic runs only when a day ends.
 public struct TradingDayClock: Hashable, Sendable, Codable {
+    /// When days end.
     public let reset: DayReset
+    /// How broker time maps to UTC (needed for zoned resets).
     public let brokerClock: BrokerClock?
     /// The current day's number.
     public private(set) var day: Int

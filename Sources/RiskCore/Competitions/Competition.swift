@@ -8,6 +8,7 @@ public enum CompetitionStatus: String, Hashable, Sendable, Codable {
 
 /// Something that happened in a competition. The risk engine gives it a global sequence number.
 public struct CompetitionEvent: Hashable, Sendable, Codable {
+    /// What happened.
     public enum Kind: String, Hashable, Sendable, Codable {
         /// The window opened.
         case started
@@ -18,17 +19,26 @@ public struct CompetitionEvent: Hashable, Sendable, Codable {
         /// The window closed; the leaderboard is final.
         case finished
     }
+    /// What happened.
     public var kind: Kind
+    /// The competition's definition id.
     public var competitionID: String
+    /// When it happened (broker time).
     public var brokerTime: BrokerTime
+    /// The account concerned (nil for started/finished).
     public var account: AccountID?
+    /// The rank before (nil: unranked).
     public var previousRank: Int?
+    /// The rank now (nil: unranked).
     public var rank: Int?
     /// The account's metric value when it happened.
     public var value: FixedDecimal?
+    /// For `disqualified`: the rule and values.
     public var breach: RuleBreach?
+    /// Commands requested (``EnforcementOptions/onFailure`` on disqualification).
     public var enforcement: [CommandKind]
 
+    /// An event.
     public init(kind: Kind, competitionID: String, brokerTime: BrokerTime, account: AccountID? = nil,
                 previousRank: Int? = nil, rank: Int? = nil, value: FixedDecimal? = nil, breach: RuleBreach? = nil,
                 enforcement: [CommandKind] = []) {
@@ -42,15 +52,21 @@ public struct CompetitionEvent: Hashable, Sendable, Codable {
 public struct LeaderboardEntry: Hashable, Sendable, Codable {
     /// 1 = best; nil when disqualified or without data.
     public var rank: Int?
+    /// The account.
     public var account: AccountID
     /// The metric's value (nil without data); frozen at disqualification.
     public var value: FixedDecimal?
+    /// (equity − capital) × 100 ÷ capital.
     public var gainPercent: FixedDecimal?
+    /// Equity − capital.
     public var profit: FixedDecimal?
+    /// Largest (peak − equity) × 100 ÷ peak so far.
     public var maxDrawdownPercent: FixedDecimal?
     /// The account's balance at the start (the rules' initial capital).
     public var initialCapital: FixedDecimal?
+    /// Adjusted equity now (or at disqualification).
     public var equity: FixedDecimal?
+    /// Why it was disqualified.
     public var disqualification: RuleBreach?
 }
 
@@ -76,7 +92,9 @@ public struct Competition: Hashable, Sendable, Codable {
         var hasData: Bool { book?.hasBaseline ?? false }
     }
 
+    /// What this competition runs.
     public let definition: CompetitionDefinition
+    /// Not started, running or finished.
     public private(set) var status: CompetitionStatus = .notStarted
     var entrants: [Entrant]
     /// Account → index in ``entrants`` (definition order).

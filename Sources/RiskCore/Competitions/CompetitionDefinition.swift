@@ -17,6 +17,7 @@ public enum CompetitionMetric: String, Hashable, Sendable, Codable, CaseIterable
 /// All accounts are assumed to share one broker clock (one server or server group): the window
 /// and any day reset are read on it.
 public struct CompetitionDefinition: Hashable, Sendable, Codable {
+    /// Unique among the agent's competitions.
     public var id: String
     /// Free text for people (what the programme is modelled on); ignored by the engine.
     public var description: String?
@@ -26,6 +27,7 @@ public struct CompetitionDefinition: Hashable, Sendable, Codable {
     public var startTime: BrokerTime
     /// Exclusive: inputs at or after it end the competition and are not counted.
     public var endTime: BrokerTime
+    /// What ranks the accounts.
     public var metric: CompetitionMetric
     /// Disqualification rules, applied to each account from the start with the account's balance
     /// at the start as its initial capital. A broken limit disqualifies at once; a requirement
@@ -33,6 +35,7 @@ public struct CompetitionDefinition: Hashable, Sendable, Codable {
     public var rules: RuleSet
     /// For day-based rules. Default broker midnight.
     public var dayReset: DayReset
+    /// Needed when ``dayReset`` names a time zone (as for challenges).
     public var brokerClock: BrokerClock?
     /// `onFailure` applies to disqualification.
     public var enforcement: EnforcementOptions
@@ -40,6 +43,7 @@ public struct CompetitionDefinition: Hashable, Sendable, Codable {
     /// account that never drew down gets a finite ratio (its gain % itself, at the default).
     public var minimumDrawdownPercent: FixedDecimal
 
+    /// A definition; ``Competition/init(definition:)`` validates it.
     public init(id: String, description: String? = nil, accounts: [AccountID], startTime: BrokerTime, endTime: BrokerTime,
                 metric: CompetitionMetric, rules: RuleSet = RuleSet(), dayReset: DayReset = .brokerMidnight,
                 brokerClock: BrokerClock? = nil, enforcement: EnforcementOptions = EnforcementOptions(),
