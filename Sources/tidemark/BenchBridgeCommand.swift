@@ -15,9 +15,7 @@ import Darwin
 /// raw libzmq moves on the same machine in the same run.
 struct BenchBridgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        // Standalone until the `bench` parent (Sources/tidemark/BenchCommand.swift) is in main; then
-        // this becomes `bridge` under it.
-        commandName: "bench-bridge",
+        commandName: "bridge",
         abstract: "Bridge throughput over TCP loopback, beside raw libzmq; batched ticks/s on one core.",
         discussion: """
         1. Messages/s decoded and sequence-checked by a real BridgeServer (ROUTER on tcp://127.0.0.1) \

@@ -11,7 +11,7 @@ struct Tidemark: AsyncParsableCommand {
             SimulateCommand.self,
             MakeRecordingCommand.self,
             AgentCommand.self,
-            BenchBridgeCommand.self,
+            Bench.self,
         ]
     )
 }
