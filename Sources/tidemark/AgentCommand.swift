@@ -1,6 +1,7 @@
 import ArgumentParser
 import Bridge
 import Dispatch
+import EquityEngine
 import Logging
 import TidemarkProtocol
 import ZeroMQ
@@ -83,11 +84,14 @@ struct AgentCommand: AsyncParsableCommand {
         fflush(nil)   // all streams: stdout is a C global that strict concurrency won't let us name
 
         var accepted = 0
+        var equity = AgentEquity(logger: logger)
         for await delivery in server.deliveries {
             accepted += 1
             try recorder?.record(delivery)
+            equity.fold(delivery)
         }
         recorder?.close()
+        equity.logFinalEquity()
         try await server.waitUntilStopped()
         stopSignals.cancel()
         let counters = server.counters
@@ -141,6 +145,73 @@ struct AgentCommand: AsyncParsableCommand {
 extension String {
     fileprivate func trimmingWhitespace() -> String {
         String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}
+
+/// The equity engine downstream of the bridge: folds every accepted message and logs what matters
+/// (balance operations, drift, equity unknown/known; equity itself at most every 10 s per account).
+/// The risk core and the store plug in here later.
+struct AgentEquity {
+    let logger: Logger
+    private var engine = EquityEngine()
+    private var outputs: [EquityOutput] = []
+    private var latest: [AccountID: EquityObservation] = [:]
+    private var lastLogged: [AccountID: ContinuousClock.Instant] = [:]
+    private var refusedAccounts: Set<AccountID> = []
+    private let clock = ContinuousClock()
+
+    init(logger: Logger) { self.logger = logger }
+
+    mutating func fold(_ delivery: BridgeDelivery) {
+        outputs.removeAll(keepingCapacity: true)
+        do {
+            try engine.apply(delivery.message, account: delivery.account, into: &outputs)
+        } catch {
+            // The bridge already refuses netting accounts; anything else is logged once per account.
+            if refusedAccounts.insert(delivery.account).inserted {
+                logger.warning("equity engine refused a message", metadata: [
+                    "account": "\(delivery.account)", "error": "\(error)",
+                ])
+            }
+            return
+        }
+        for output in outputs {
+            switch output {
+            case .observation(let observation):
+                latest[observation.account] = observation
+                let now = clock.now
+                if let last = lastLogged[observation.account], now - last < .seconds(10) { continue }
+                lastLogged[observation.account] = now
+                log(observation)
+            case .balanceOperation(let operation):
+                logger.info("balance operation", metadata: [
+                    "account": "\(operation.account)", "type": "\(operation.dealType.rawValue)",
+                    "amount": "\(operation.amount)", "balance": "\(operation.balanceAfter)",
+                ])
+            case .equityUnknown(let unknown):
+                logger.notice("equity unknown", metadata: [
+                    "account": "\(unknown.account)", "reason": "\(unknown.reason)", "since": "\(unknown.since)",
+                ])
+            case .equityKnown(let account, let time):
+                logger.notice("equity known again", metadata: ["account": "\(account)", "time": "\(time)"])
+            case .drift(let drift):
+                logger.warning("terminal equity drifts from the reconstruction", metadata: [
+                    "account": "\(drift.account)", "terminal": "\(drift.terminalEquity)",
+                    "reconstructed": "\(drift.reconstructedEquity)", "tolerance": "\(drift.tolerance)",
+                ])
+            }
+        }
+    }
+
+    func logFinalEquity() {
+        for observation in latest.values.sorted(by: { $0.account < $1.account }) { log(observation) }
+    }
+
+    private func log(_ observation: EquityObservation) {
+        logger.info("equity", metadata: [
+            "account": "\(observation.account)", "time": "\(observation.time)", "balance": "\(observation.balance)",
+            "credit": "\(observation.credit)", "equity": "\(observation.equity)", "floating": "\(observation.floating)",
+        ])
     }
 }
 
