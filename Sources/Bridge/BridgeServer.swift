@@ -118,7 +118,8 @@ public final class BridgeServer: Sendable {
     /// Accepted messages, in order per session; ends after ``stop()`` once drained. One consumer.
     public var deliveries: BridgeDeliveries<BridgeDelivery> { handoff.elements }
 
-    /// The counters as of the socket loop's last round (it publishes after every batch of frames).
+    /// The counters as of the socket loop's last timer tick (every few ms; see
+    /// ``BridgeServerConfiguration``), and final once the loop has stopped.
     public var counters: BridgeCounters { published.withLock { $0 } }
 
     /// Stops the socket loop (from any thread, any number of times). Messages already queued stay
@@ -192,7 +193,6 @@ private struct BridgeSocketLoop {
                         if stopped { break }
                     }
                     flush()
-                    publish()
                 }
                 let time = now()
                 if time.milliseconds(since: lastTick) >= interval {
