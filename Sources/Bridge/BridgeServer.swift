@@ -151,6 +151,7 @@ private struct BridgeSocketLoop {
 
     private var registry: BridgeSessionRegistry
     private var batch: [BridgeDelivery] = []
+    private var output = BridgeSessionRegistry.Output()
     private var encoded: [UInt8] = []
     private var lastPeer = PeerIdentity([])
     private let clock = ContinuousClock()
@@ -225,20 +226,28 @@ private struct BridgeSocketLoop {
             parts += 1
         }
         let peer = peerIdentity(identity)
-        let output: BridgeSessionRegistry.Output
         if parts != 1 {
-            output = registry.received(BridgeFrameFault(code: "multipart", detail: "\(parts) parts"), from: peer, now: now)
-        } else {
-            do {
-                let envelope = try payload.withUnsafeBytes { try WireDecoder.decodeTerminal($0) }
-                output = registry.received(envelope, from: peer, now: now)
-            } catch let error as WireDecodingError {
-                let fault = BridgeFrameFault(kind: error.isUnsupportedVersion ? .unsupportedVersion : .malformed,
-                                             code: error.code, detail: error.message, sessionID: error.sessionID)
-                output = registry.received(fault, from: peer, now: now)
-            }
+            carryOut(registry.received(BridgeFrameFault(code: "multipart", detail: "\(parts) parts"), from: peer, now: now))
+            return
         }
-        carryOut(output)
+        let envelope: Envelope<TerminalMessage>
+        do {
+            envelope = try payload.withUnsafeBytes { try WireDecoder.decodeTerminal($0) }
+        } catch let error as WireDecodingError {
+            let fault = BridgeFrameFault(kind: error.isUnsupportedVersion ? .unsupportedVersion : .malformed,
+                                         code: error.code, detail: error.message, sessionID: error.sessionID)
+            carryOut(registry.received(fault, from: peer, now: now))
+            return
+        }
+        // The hot path: the delivery goes straight into the batch; `output` is reused.
+        registry.received(envelope, from: peer, now: now, deliveries: &batch, output: &output)
+        if !output.outgoing.isEmpty || !output.log.isEmpty {
+            let pending = output
+            output.outgoing.removeAll(keepingCapacity: true)
+            output.log.removeAll(keepingCapacity: true)
+            carryOut(pending)
+        }
+        if batch.count >= configuration.handoffBatchSize { flush() }
     }
 
     /// Reuses the last identity when the next frame comes from the same peer (no allocation).

@@ -7,6 +7,20 @@ public struct PeerIdentity: Hashable, Sendable, CustomStringConvertible {
 
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
+    /// ROUTER routing ids are 5 bytes: hash them as one word rather than byte by byte (this runs for
+    /// every frame).
+    public func hash(into hasher: inout Hasher) {
+        if bytes.count <= 8 {
+            var word: UInt64 = UInt64(bytes.count) << 56
+            for (index, byte) in bytes.enumerated() { word |= UInt64(byte) << (UInt64(index) * 7) }
+            hasher.combine(word)
+        } else {
+            hasher.combine(bytes)
+        }
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.bytes == rhs.bytes }
+
     /// Hexadecimal, for logs.
     public var description: String {
         let digits = Array("0123456789abcdef".utf8)
@@ -141,8 +155,19 @@ public struct BridgeSessionRegistry: Sendable {
     /// A decoded frame from `peer`.
     public mutating func received(_ envelope: Envelope<TerminalMessage>, from peer: PeerIdentity,
                                   now: MonotonicInstant) -> Output {
-        counters.frames += 1
+        var deliveries: [BridgeDelivery] = []
         var output = Output()
+        received(envelope, from: peer, now: now, deliveries: &deliveries, output: &output)
+        output.delivery = deliveries.first
+        return output
+    }
+
+    /// A decoded frame from `peer`, for the hot path: an accepted message is appended to
+    /// `deliveries` (the caller's batch), messages to send and log lines to `output` (which the
+    /// caller empties and reuses). Nothing is copied that need not be.
+    public mutating func received(_ envelope: Envelope<TerminalMessage>, from peer: PeerIdentity, now: MonotonicInstant,
+                                  deliveries: inout [BridgeDelivery], output: inout Output) {
+        counters.frames += 1
         let slot: Int
         if let existing = self.slot(of: peer) {
             slot = existing
@@ -156,8 +181,15 @@ public struct BridgeSessionRegistry: Sendable {
             slot = insert(peer, now: now)
         }
         let action = machines[slot].received(envelope, now: now)
-        apply(action, slot: slot, into: &output)
-        return output
+        if action.deliver, let account = machines[slot].account {
+            counters.messages += 1
+            if case .ticks(let ticks) = envelope.message { counters.ticks += ticks.count }
+            deliveries.append(BridgeDelivery(account: account, sessionID: envelope.sessionID,
+                                             sequence: envelope.sequence, message: envelope.message))
+        }
+        if !action.send.isEmpty || !action.events.isEmpty {
+            apply(action, slot: slot, into: &output)
+        }
     }
 
     /// A frame from `peer` that could not be decoded.
@@ -251,13 +283,8 @@ public struct BridgeSessionRegistry: Sendable {
 
     // MARK: - Carrying out a session's action
 
+    /// Sends and events; deliveries are handled where the envelope is at hand.
     private mutating func apply(_ action: BridgeSessionStateMachine.Action, slot: Int, into output: inout Output) {
-        if let envelope = action.deliver, let account = machines[slot].account {
-            counters.messages += 1
-            if case .ticks(let ticks) = envelope.message { counters.ticks += ticks.count }
-            output.delivery = BridgeDelivery(account: account, sessionID: envelope.sessionID,
-                                             sequence: envelope.sequence, message: envelope.message)
-        }
         if !action.send.isEmpty {
             let peer = peers[slot]
             for envelope in action.send {

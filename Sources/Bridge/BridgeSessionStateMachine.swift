@@ -85,7 +85,8 @@ public struct BridgeSessionStateMachine: Sendable {
         case closed(CloseReason)
     }
 
-    /// What the I/O layer must do after one event, in this order: hand `deliver` downstream, send
+    /// What the I/O layer must do after one event, in this order: hand the envelope just received
+    /// downstream if `deliver`, send
     /// `send` to the peer, count and log `events`; if `closes` the session is over.
     ///
     /// A struct rather than one enum case per combination: one frame can need several effects
@@ -93,13 +94,15 @@ public struct BridgeSessionStateMachine: Sendable {
     /// the hot path (an in-order tick) both arrays stay empty, which costs no allocation.
     public struct Action: Hashable, Sendable {
         /// An accepted message, to pass downstream.
-        public var deliver: Envelope<TerminalMessage>?
+        /// The envelope just received is accepted: pass it downstream. (A flag, not a copy of the
+        /// envelope: messages are large enums, and the caller still holds the one it passed in.)
+        public var deliver: Bool
         /// Messages for the peer, in order.
         public var send: [Envelope<AgentMessage>]
         /// What happened, for counters and logs.
         public var events: [Event]
 
-        public init(deliver: Envelope<TerminalMessage>? = nil, send: [Envelope<AgentMessage>] = [], events: [Event] = []) {
+        public init(deliver: Bool = false, send: [Envelope<AgentMessage>] = [], events: [Event] = []) {
             self.deliver = deliver; self.send = send; self.events = events
         }
 
@@ -326,7 +329,7 @@ public struct BridgeSessionStateMachine: Sendable {
         let welcome = outgoing(.welcome(heartbeatIntervalMilliseconds: Int(configuration.heartbeatIntervalMilliseconds),
                                         agentVersion: configuration.agentVersion), now: now)
         phase = .awaitingSnapshot
-        return Action(deliver: envelope, send: [welcome], events: [.opened(hello)])
+        return Action(deliver: true, send: [welcome], events: [.opened(hello)])
     }
 
     private mutating func acceptSnapshot(_ envelope: Envelope<TerminalMessage>, afterResync: Bool, now: MonotonicInstant) -> Action {
@@ -335,7 +338,7 @@ public struct BridgeSessionStateMachine: Sendable {
         }
         session!.lastProcessed = envelope.sequence
         phase = .streaming
-        var action = Action(deliver: envelope)
+        var action = Action(deliver: true)
         if afterResync { action.events.append(.resynced(sequence: envelope.sequence)) }
         noteProcessed(now: now)
         if session!.unacknowledged >= configuration.acknowledgeEveryMessages {
@@ -356,21 +359,21 @@ public struct BridgeSessionStateMachine: Sendable {
         case .heartbeat:
             session!.lastProcessed = envelope.sequence
             noteProcessed(now: now)
-            return Action(deliver: envelope, send: [acknowledge(now: now)])
+            return Action(deliver: true, send: [acknowledge(now: now)])
         case .bye(let reason):
             session!.lastProcessed = envelope.sequence
             noteProcessed(now: now)
             let ack = acknowledge(now: now)
             var closing = close(.bye(reason), send: [ack])
-            closing.deliver = envelope
+            closing.deliver = true
             return closing
         default:
             session!.lastProcessed = envelope.sequence
             noteProcessed(now: now)
             if session!.unacknowledged >= configuration.acknowledgeEveryMessages {
-                return Action(deliver: envelope, send: [acknowledge(now: now)])
+                return Action(deliver: true, send: [acknowledge(now: now)])
             }
-            return Action(deliver: envelope)
+            return Action(deliver: true)
         }
     }
 

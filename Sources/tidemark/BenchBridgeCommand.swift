@@ -229,16 +229,26 @@ struct BenchWorkload: Sendable {
         let now = MonotonicInstant(milliseconds: 0)
         var ticks = 0
         let start = Self.threadCPUSeconds()
+        // The same path as the server's socket loop: deliveries into a reused batch, output reused.
+        var deliveries: [BridgeDelivery] = []
+        deliveries.reserveCapacity(256)
+        var output = BridgeSessionRegistry.Output()
+        func drain() {
+            for delivery in deliveries { if case .ticks(let batch) = delivery.message { ticks += batch.count } }
+            deliveries.removeAll(keepingCapacity: true)
+        }
         for frame in frames[0] {
-            let output: BridgeSessionRegistry.Output
             do {
                 let envelope = try frame.withUnsafeBytes { try WireDecoder.decodeTerminal($0) }
-                output = registry.received(envelope, from: peer, now: now)
+                registry.received(envelope, from: peer, now: now, deliveries: &deliveries, output: &output)
             } catch {
                 fatalError("bench frame does not decode: \(error)")
             }
-            if case .ticks(let batch)? = output.delivery?.message { ticks += batch.count }
+            output.outgoing.removeAll(keepingCapacity: true)
+            output.log.removeAll(keepingCapacity: true)
+            if deliveries.count >= 256 { drain() }
         }
+        drain()
         let seconds = Self.threadCPUSeconds() - start
         precondition(registry.counters.resyncs == 0, "bench frames must be in sequence")
         return Double(ticks) / seconds
