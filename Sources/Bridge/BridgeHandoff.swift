@@ -137,6 +137,29 @@ public final class BridgeHandoff<Element: Sendable>: Sendable {
 
     /// The messages as an async sequence (one consumer).
     public var elements: BridgeDeliveries<Element> { BridgeDeliveries(handoff: self) }
+
+    /// The messages in the batches they were handed over in (one consumer; use either this or
+    /// ``elements``). Cheaper per message for consumers that loop over each batch synchronously.
+    public var batches: BridgeDeliveryBatches<Element> { BridgeDeliveryBatches(handoff: self) }
+}
+
+/// The batches of a ``BridgeHandoff``, in order.
+public struct BridgeDeliveryBatches<Element: Sendable>: AsyncSequence, Sendable {
+    let handoff: BridgeHandoff<Element>
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let handoff: BridgeHandoff<Element>
+
+        public mutating func next() async -> [Element]? {
+            await next(isolation: nil)
+        }
+
+        public mutating func next(isolation actor: isolated (any Actor)?) async -> [Element]? {
+            await handoff.nextBatch(isolation: actor)
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(handoff: handoff) }
 }
 
 /// The messages of a ``BridgeHandoff``, one at a time, in order.

@@ -115,8 +115,12 @@ public final class BridgeServer: Sendable {
         return endpoint
     }
 
-    /// Accepted messages, in order per session; ends after ``stop()`` once drained. One consumer.
+    /// Accepted messages, in order per session; ends after ``stop()`` once drained. One consumer:
+    /// read either this or ``deliveryBatches``.
     public var deliveries: BridgeDeliveries<BridgeDelivery> { handoff.elements }
+
+    /// The same messages in the batches the socket loop handed over (cheaper per message).
+    public var deliveryBatches: BridgeDeliveryBatches<BridgeDelivery> { handoff.batches }
 
     /// The counters as of the socket loop's last timer tick (every few ms; see
     /// ``BridgeServerConfiguration``), and final once the loop has stopped.

@@ -11,9 +11,10 @@ public struct PeerIdentity: Hashable, Sendable, CustomStringConvertible {
     /// every frame).
     public func hash(into hasher: inout Hasher) {
         if bytes.count <= 8 {
-            var word: UInt64 = UInt64(bytes.count) << 56
-            for (index, byte) in bytes.enumerated() { word |= UInt64(byte) << (UInt64(index) * 7) }
+            var word: UInt64 = 0
+            for (index, byte) in bytes.enumerated() { word |= UInt64(byte) << (UInt64(index) * 8) }
             hasher.combine(word)
+            hasher.combine(UInt8(bytes.count))
         } else {
             hasher.combine(bytes)
         }

@@ -85,10 +85,12 @@ struct AgentCommand: AsyncParsableCommand {
 
         var accepted = 0
         var equity = AgentEquity(logger: logger)
-        for await delivery in server.deliveries {
-            accepted += 1
-            try recorder?.record(delivery)
-            equity.fold(delivery)
+        for await batch in server.deliveryBatches {
+            for delivery in batch {
+                accepted += 1
+                try recorder?.record(delivery)
+                equity.fold(delivery)
+            }
         }
         recorder?.close()
         equity.logFinalEquity()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bridge
+import Dispatch
 import Logging
 import Synchronization
 import TidemarkProtocol
@@ -50,18 +51,20 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         let terminalCounts = terminals.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
 
         print("")
-        print("| terminals | frame bytes | bridge msg/s | raw libzmq msg/s | bridge / raw |")
-        print("|---:|---:|---:|---:|---:|")
+        print("| terminals | frame bytes | bridge msg/s | raw libzmq, same senders, msg/s | bridge / raw | raw libzmq probe (1 DEALER) msg/s |")
+        print("|---:|---:|---:|---:|---:|---:|")
         for count in terminalCounts {
             let perTerminal = max(1, messages / count)
             let workload = BenchWorkload(terminals: count, messagesPerTerminal: perTerminal, ticksPerMessage: 1, ticks: ticks)
-            var best = 0.0, bestRaw = 0.0
+            var best = 0.0, bestRaw = 0.0, bestProbe = 0.0
             for _ in 0..<max(1, repeats) {
-                bestRaw = max(bestRaw, try ZMQThroughputProbe.measureRawDealerToRouter(
+                bestProbe = max(bestProbe, try ZMQThroughputProbe.measureRawDealerToRouter(
                     messageSize: workload.averageFrameSize, count: workload.totalMessages))
+                bestRaw = max(bestRaw, try await workload.measureRawOverTCP())
                 best = max(best, try await workload.measureOverTCP())
             }
-            print("| \(count) | \(workload.averageFrameSize) | \(Self.format(best)) | \(Self.format(bestRaw)) | \(String(format2: best / bestRaw)) |")
+            print("| \(count) | \(workload.averageFrameSize) | \(Self.format(best)) | \(Self.format(bestRaw)) | "
+                  + "\(String(format2: best / bestRaw)) | \(Self.format(bestProbe)) |")
         }
 
         print("")
@@ -114,6 +117,33 @@ enum BenchTicks {
             ticks.append(Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: time), bid: bid, ask: ask))
         }
         return ticks
+    }
+}
+
+/// The bench's sender threads and their context.
+struct BenchSenders {
+    let context: ZMQContext
+    let threads: [ZMQSocketThread]
+
+    func stop() async throws {
+        context.shutdown()
+        for thread in threads { try await thread.value }
+    }
+}
+
+/// Hands the raw router's bound endpoint to the caller.
+final class BenchEndpoint: Sendable {
+    private let endpoint = Mutex<String?>(nil)
+    private let bound = DispatchSemaphore(value: 0)
+
+    func set(_ value: String) {
+        endpoint.withLock { $0 = value }
+        bound.signal()
+    }
+
+    func waitForEndpoint() -> String {
+        bound.wait()
+        return endpoint.withLock { $0 } ?? ""
     }
 }
 
@@ -174,14 +204,57 @@ struct BenchWorkload: Sendable {
         let expected = terminals * (messagesPerTerminal + 2)
         let clock = ContinuousClock()
         let start = clock.now
-        // Two sender threads at most: the machine has two cores, and the agent needs one.
+        let senders = try startSenders(to: endpoint)
+        var received = 0
+        var end = clock.now
+        for await batch in server.deliveryBatches {
+            received += batch.count
+            if received >= expected { end = clock.now; break }
+        }
+        try await senders.stop()
+        server.stop()
+        try await server.waitUntilStopped()
+        return Double(totalMessages) / ((end - start) / .seconds(1))
+    }
+
+    /// The same senders and frames into a ROUTER that only receives (no decoding, no sessions):
+    /// libzmq's raw throughput for exactly this traffic, as the ceiling for ``measureOverTCP()``.
+    func measureRawOverTCP() async throws -> Double {
+        let expected = terminals * (messagesPerTerminal + 2)
+        let routerContext = try ZMQContext()
+        let bound = BenchEndpoint()
+        let receiver = try ZMQSocketThread(name: "bench-raw-router") {
+            let router = try ZMQSocket(context: routerContext, type: .router)
+            try router.setOption(.receiveHighWaterMark, BridgeServerConfiguration(endpoint: "").receiveHighWaterMark)
+            try router.bind("tcp://127.0.0.1:*")
+            bound.set(try router.lastEndpoint)
+            let message = ZMQMessage()
+            for _ in 0..<expected {
+                try router.receive(into: message)   // routing id
+                try router.receive(into: message)   // frame
+            }
+        }
+        let endpoint = bound.waitForEndpoint()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let senders = try startSenders(to: endpoint)
+        try await receiver.value
+        let end = clock.now
+        try await senders.stop()
+        routerContext.shutdown()
+        return Double(totalMessages) / ((end - start) / .seconds(1))
+    }
+
+    /// Sender threads (two at most: the machine has two cores, and the receiver needs one), each
+    /// owning a share of the terminals' DEALER sockets and sending their frames round-robin.
+    private func startSenders(to endpoint: String) throws -> BenchSenders {
         let threadCount = min(terminals, 2)
-        var senders: [ZMQSocketThread] = []
+        var threads: [ZMQSocketThread] = []
         let context = try ZMQContext(maxSockets: terminals + 16)
         for thread in 0..<threadCount {
             let mine = Array(stride(from: thread, to: terminals, by: threadCount))
             let frames = self.frames
-            senders.append(try ZMQSocketThread(name: "bench-sender-\(thread)") {
+            threads.append(try ZMQSocketThread(name: "bench-sender-\(thread)") {
                 var sockets: [ZMQSocket] = []
                 for _ in mine {
                     let socket = try ZMQSocket(context: context, type: .dealer)
@@ -195,22 +268,11 @@ struct BenchWorkload: Sendable {
                         try frames[terminal][index].withUnsafeBytes { try sockets[slot].send($0) }
                     }
                 }
-                // Keep the sockets (and their queues) open until the agent has everything.
+                // Keep the sockets (and their queues) open until the receiver has everything.
                 while !context.isShutDown { usleep(2_000) }
             })
         }
-        var received = 0
-        var end = clock.now
-        for await _ in server.deliveries {
-            received += 1
-            if received == expected { end = clock.now; break }
-        }
-        context.shutdown()
-        for sender in senders { try await sender.value }
-        server.stop()
-        try await server.waitUntilStopped()
-        let seconds = (end - start) / .seconds(1)
-        return Double(totalMessages) / seconds
+        return BenchSenders(context: context, threads: threads)
     }
 
     /// The calling thread's CPU time in seconds: the one-core figures count the CPU the work used,
