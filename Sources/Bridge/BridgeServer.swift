@@ -171,8 +171,14 @@ private struct BridgeSocketLoop {
         batch.reserveCapacity(configuration.handoffBatchSize)
     }
 
+    /// Time spent blocked on a full handoff (downstream too slow).
+    private var stalled = Duration.zero
+
+    /// The sessions' clock: monotonic time minus the time this loop spent blocked on the handoff.
+    /// While blocked it reads no frames, so without this every peer would look silent afterwards
+    /// and be timed out for the agent's own stall.
     private func now() -> MonotonicInstant {
-        let elapsed = (clock.now - origin).components
+        let elapsed = (clock.now - origin - stalled).components
         return MonotonicInstant(milliseconds: elapsed.seconds * 1_000 + elapsed.attoseconds / 1_000_000_000_000_000)
     }
 
@@ -276,7 +282,10 @@ private struct BridgeSocketLoop {
 
     private mutating func flush() {
         guard !batch.isEmpty else { return }
+        let before = clock.now
         if !handoff.push(batch) { stopped = true }
+        let blocked = clock.now - before
+        if blocked > .milliseconds(1) { stalled += blocked }
         batch.removeAll(keepingCapacity: true)
     }
 
