@@ -62,10 +62,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "TidemarkProtocolTests", dependencies: ["TidemarkProtocol"]),
+        // Also tests the Simulator's pure RecordingBuilder (recordings are the protocol's other form).
+        .testTarget(name: "TidemarkProtocolTests", dependencies: ["TidemarkProtocol", "Simulator"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TidemarkProtocol", "ZeroMQ"]),
         .testTarget(name: "EquityEngineTests", dependencies: ["EquityEngine", "TidemarkProtocol"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "TidemarkProtocol", "ZeroMQ"]),
         .testTarget(name: "RiskCoreTests", dependencies: ["RiskCore", "EquityEngine", "TidemarkProtocol"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "RiskCore", "TidemarkProtocol"]),
         // Runs the real `tidemark` binary against real sockets on loopback.
