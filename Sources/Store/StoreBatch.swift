@@ -137,6 +137,10 @@ extension StoreBatch {
     private func writeEvents(after stored: UInt64, in db: Database, result: inout BatchResult) throws {
         var expected = stored + 1
         var webhooks: [(id: String, filter: WebhookFilter)]?
+        // Looked up once per batch, not per event: the hot loop only binds and steps.
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO event (sequence, kind, type, account_id, subject_id, broker_time, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
         for event in events {
             if event.sequenceNumber < expected && event.sequenceNumber <= stored {
                 // A replay after a restart regenerates events the store has: they must be the same.
@@ -148,10 +152,8 @@ extension StoreBatch {
                 throw StoreError.sequenceGap.with(detail: "expected event \(expected), got \(event.sequenceNumber)")
             }
             let sequence = try storedInteger(event.sequenceNumber, "sequence number")
-            try db.cachedStatement(sql: """
-                INSERT INTO event (sequence, kind, type, account_id, subject_id, broker_time, body) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [sequence, event.kind.rawValue, event.type, event.accountId?.rawValue,
-                                         event.subjectId, event.brokerTime.milliseconds, storedText(event.body)])
+            try insert.execute(arguments: [sequence, event.kind.rawValue, event.type, event.accountId?.rawValue,
+                                           event.subjectId, event.brokerTime.milliseconds, storedText(event.body)])
             if webhooks == nil { webhooks = try Self.webhookFilters(in: db) }
             for webhook in webhooks ?? [] where webhook.filter.matches(event) {
                 try db.cachedStatement(sql: """
