@@ -1,0 +1,174 @@
+import EquityEngine
+import TidemarkProtocol
+
+/// The whole risk core: a pure, deterministic state machine.
+///
+/// Declarations (``RiskCommand``) and inputs (``RiskInput``) go in — in one sequence, see
+/// ``RiskStep`` — and ``RiskOutput``s come out: tracker events (numbered by one global, gap-free
+/// sequence), closed period statistics and closed equity-chart hours. It reads no clock: time comes
+/// only with the inputs. Same sequence in, same outputs out, byte for byte.
+///
+/// The whole state is `Codable`: encode it (a checkpoint), decode it later, and applying the rest
+/// of the sequence gives exactly the outputs an uninterrupted run would have. Amounts in the
+/// checkpoint are exact decimal strings, so the round trip is lossless at any magnitude.
+///
+/// Feed each deal *before* the observation that reflects it (the equity engine emits that
+/// observation when it folds the deal), so a deposit never shows as profit, even for one tick.
+/// ``RiskInput/time(_:)`` moves every account's clock (a heartbeat on a quiet market closes periods
+/// and chart hours); it assumes the accounts share one broker clock.
+///
+/// Challenges and competitions (issue 4 §2–3) compose in here as further components with the same
+/// shape — `mutating func apply(_ input: RiskInput) -> [Event]`, `Codable` state — their events
+/// numbered from the same sequence.
+public struct RiskEngine: Hashable, Sendable, Codable {
+    /// The sequence number the next event will carry (the first is 1).
+    public private(set) var nextSequenceNumber: UInt64 = 1
+    /// Sorted by account id, so that anything done to every account happens in a fixed order.
+    private var accounts: [AccountRiskState] = []
+    /// Position of each account in `accounts` (derived; rebuilt on decode).
+    private var accountIndex: [AccountID: Int] = [:]
+
+    /// An empty core: no trackers, no accounts.
+    public init() {}
+
+    // MARK: Applying
+
+    /// Applies one element of the input sequence.
+    public mutating func apply(_ step: RiskStep) throws(RiskCoreError) -> [RiskOutput] {
+        switch step {
+        case .command(let command): try apply(command)
+        case .input(let input): apply(input)
+        }
+    }
+
+    /// Applies a declaration. On error the state is unchanged.
+    @discardableResult
+    public mutating func apply(_ command: RiskCommand) throws(RiskCoreError) -> [RiskOutput] {
+        switch command {
+        case .createTracker(let definition):
+            try definition.validate()
+            if let existing = tracker(id: definition.id) {
+                throw RiskCoreError.duplicateTrackerID.with(detail: "\(existing.id) on \(existing.accountId)")
+            }
+            let slot = accountSlot(definition.accountId)
+            if accounts[slot].trackers.contains(where: { $0.definition.name == definition.name }) {
+                throw RiskCoreError.duplicateTrackerName.with(detail: "\(definition.name) on \(definition.accountId)")
+            }
+            accounts[slot].trackers.append(TrackerState(definition: definition))
+        case .renameTracker(let accountId, let trackerId, let name):
+            guard !name.isEmpty else { throw RiskCoreError.invalidName.with(detail: "tracker \(trackerId)") }
+            guard let slot = accountIndex[accountId],
+                  let position = accounts[slot].trackers.firstIndex(where: { $0.definition.id == trackerId })
+            else { throw RiskCoreError.trackerNotFound.with(detail: "\(trackerId) on \(accountId)") }
+            if accounts[slot].trackers.contains(where: { $0.definition.name == name && $0.definition.id != trackerId }) {
+                throw RiskCoreError.duplicateTrackerName.with(detail: "\(name) on \(accountId)")
+            }
+            accounts[slot].trackers[position].definition.name = name
+        case .deleteTracker(let accountId, let trackerId):
+            guard let slot = accountIndex[accountId],
+                  let position = accounts[slot].trackers.firstIndex(where: { $0.definition.id == trackerId })
+            else { throw RiskCoreError.trackerNotFound.with(detail: "\(trackerId) on \(accountId)") }
+            accounts[slot].trackers.remove(at: position)
+        }
+        return []
+    }
+
+    /// Folds one input and returns what it caused, in order.
+    public mutating func apply(_ input: RiskInput) -> [RiskOutput] {
+        var sink = OutputSink(nextSequenceNumber: nextSequenceNumber)
+        switch input {
+        case .observation(let observation):
+            accounts[accountSlot(observation.account)].observe(observation, sink: &sink)
+        case .deal(let accountId, let deal):
+            accounts[accountSlot(accountId)].apply(deal: deal, sink: &sink)
+        case .position(let accountId, let update):
+            _ = accounts[accountSlot(accountId)].advance(to: update.time, sink: &sink)
+        case .openPositions(let accountId, _, let time):
+            _ = accounts[accountSlot(accountId)].advance(to: time, sink: &sink)
+        case .time(let time):
+            for slot in accounts.indices {
+                _ = accounts[slot].advance(to: time, sink: &sink)
+            }
+        }
+        nextSequenceNumber = sink.nextSequenceNumber
+        return sink.outputs
+    }
+
+    /// The account's position in `accounts`, inserting it (in id order) when new.
+    private mutating func accountSlot(_ accountId: AccountID) -> Int {
+        if let slot = accountIndex[accountId] { return slot }
+        let slot = accounts.firstIndex(where: { $0.accountId > accountId }) ?? accounts.endIndex
+        accounts.insert(AccountRiskState(accountId: accountId), at: slot)
+        rebuildIndex()
+        return slot
+    }
+
+    private mutating func rebuildIndex() {
+        accountIndex = Dictionary(uniqueKeysWithValues: accounts.enumerated().map { ($0.element.accountId, $0.offset) })
+    }
+
+    // MARK: Queries
+
+    /// Every account the core has seen or has trackers for, in id order.
+    public var accountIds: [AccountID] { accounts.map(\.accountId) }
+
+    /// The account's trackers, in declaration order.
+    public func trackers(accountId: AccountID) -> [TrackerDefinition] {
+        guard let slot = accountIndex[accountId] else { return [] }
+        return accounts[slot].trackers.map(\.definition)
+    }
+
+    /// The tracker with this id, on any account.
+    public func tracker(id: String) -> TrackerDefinition? {
+        for account in accounts {
+            if let state = account.trackers.first(where: { $0.definition.id == id }) { return state.definition }
+        }
+        return nil
+    }
+
+    /// The open period's statistics of a tracker ("realTime"), or nil when no period is open
+    /// (not started yet, no input since the declaration, or ended).
+    public func currentPeriodStatistics(accountId: AccountID, trackerId: String) -> PeriodStatistics? {
+        guard let slot = accountIndex[accountId] else { return nil }
+        return accounts[slot].trackers.first(where: { $0.definition.id == trackerId })?.currentStatistics
+    }
+
+    /// Whether a tracker's end has passed (it then has no open period and ignores inputs).
+    public func isFinished(accountId: AccountID, trackerId: String) -> Bool {
+        guard let slot = accountIndex[accountId] else { return false }
+        return accounts[slot].trackers.first(where: { $0.definition.id == trackerId })?.finished ?? false
+    }
+
+    /// The account's open equity-chart hour, averaged up to the latest input time seen for it.
+    public func currentEquityChartRecord(accountId: AccountID) -> EquityChartRecord? {
+        guard let slot = accountIndex[accountId], let hour = accounts[slot].chartHour else { return nil }
+        return hour.record(until: accounts[slot].clock ?? hour.lastTime)
+    }
+
+    /// The latest input time seen for the account.
+    public func clock(accountId: AccountID) -> BrokerTime? {
+        guard let slot = accountIndex[accountId] else { return nil }
+        return accounts[slot].clock
+    }
+
+    // MARK: Checkpoint
+
+    private enum CodingKeys: String, CodingKey { case nextSequenceNumber, accounts }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        nextSequenceNumber = try c.decode(UInt64.self, forKey: .nextSequenceNumber)
+        accounts = try c.decode([AccountRiskState].self, forKey: .accounts)
+        guard zip(accounts, accounts.dropFirst()).allSatisfy({ $0.accountId < $1.accountId }) else {
+            throw DecodingError.dataCorruptedError(forKey: .accounts, in: c,
+                                                   debugDescription: "accounts must be sorted and unique")
+        }
+        rebuildIndex()
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(nextSequenceNumber, forKey: .nextSequenceNumber)
+        try c.encode(accounts, forKey: .accounts)
+    }
+}

@@ -1,0 +1,38 @@
+import TidemarkProtocol
+
+/// What the risk core tells the world, in the order it happened.
+///
+/// *Events* (tracker events now; challenge and competition events once those components are
+/// composed in) carry the one global, gap-free `sequenceNumber`: a receiver de-duplicates and
+/// resumes by it. *Records* (closed period statistics, closed equity-chart hours) are not numbered:
+/// each has a natural key — (tracker id, `startBrokerTime`) and (account, `startBrokerTime`) — so
+/// storing one twice is an idempotent upsert.
+public enum RiskOutput: Hashable, Sendable, Codable {
+    /// A tracker threshold was strictly exceeded (at most once per tracker and period).
+    case trackerEvent(TrackerEvent)
+    /// A tracker's period ended (the next period began, or the tracker reached its end).
+    case periodStatistics(accountId: AccountID, trackerId: String, statistics: PeriodStatistics)
+    /// An hour of an account's equity chart ended.
+    case equityChart(accountId: AccountID, record: EquityChartRecord)
+
+    /// The global sequence number when this output is an event.
+    public var sequenceNumber: UInt64? {
+        switch self {
+        case .trackerEvent(let event): event.sequenceNumber
+        case .periodStatistics, .equityChart: nil
+        }
+    }
+}
+
+/// Collects outputs while one input is applied, and hands out sequence numbers.
+struct OutputSink {
+    var nextSequenceNumber: UInt64
+    var outputs: [RiskOutput] = []
+
+    init(nextSequenceNumber: UInt64) { self.nextSequenceNumber = nextSequenceNumber }
+
+    mutating func takeSequenceNumber() -> UInt64 {
+        defer { nextSequenceNumber += 1 }
+        return nextSequenceNumber
+    }
+}
