@@ -13,6 +13,8 @@ struct AccountRiskState: Hashable, Sendable, Codable {
     /// In declaration order.
     var trackers: [TrackerState] = []
     var chartHour: EquityChartHour?
+    /// The first millisecond after the open chart hour (`Int64.max` while none is open).
+    var chartUntil: Int64 = .max
 
     init(accountId: AccountID) { self.accountId = accountId }
 
@@ -21,9 +23,10 @@ struct AccountRiskState: Hashable, Sendable, Codable {
     mutating func advance(to time: BrokerTime, sink: inout OutputSink) -> BrokerTime {
         let now = max(time, clock ?? time)
         clock = now
-        if let hour = chartHour, now >= hour.next {
+        if now.milliseconds >= chartUntil, let hour = chartHour {
             sink.outputs.append(.equityChart(accountId: accountId, record: hour.record(until: hour.next)))
             chartHour = nil
+            chartUntil = .max
         }
         let facts = AccountFacts(balanceKnown: balanceKnown, balance: balance)
         for index in trackers.indices {
@@ -38,7 +41,9 @@ struct AccountRiskState: Hashable, Sendable, Codable {
             trackers[index].observe(time: now, balance: observation.balance, equity: observation.equity, sink: &sink)
         }
         if chartHour == nil {
-            chartHour = EquityChartHour(time: now, balance: observation.balance, equity: observation.equity)
+            let hour = EquityChartHour(time: now, balance: observation.balance, equity: observation.equity)
+            chartHour = hour
+            chartUntil = hour.next.milliseconds
         } else {
             chartHour!.observe(time: now, balance: observation.balance, equity: observation.equity)
         }

@@ -18,6 +18,9 @@ struct TrackerState: Hashable, Sendable, Codable {
     /// True once the tracker's end has passed; it then ignores everything.
     var finished = false
     var open: OpenPeriod?
+    /// The last millisecond at which the open period and the tracker both still run
+    /// (`Int64.min` while no period is open): the fast-path test of ``reach(_:facts:sink:)``.
+    var openUntil: Int64 = .min
 
     init(definition: TrackerDefinition) {
         self.definition = definition
@@ -27,7 +30,14 @@ struct TrackerState: Hashable, Sendable, Codable {
     /// Brings the tracker to `time`: closes the open period if `time` is past its end, ends the
     /// tracker past its end, opens the period containing `time`. Returns false when the tracker
     /// does not track at `time` (not started, or finished).
+    @inline(__always)
     mutating func reach(_ time: BrokerTime, facts: AccountFacts, sink: inout OutputSink) -> Bool {
+        // Fast path, taken by almost every tick: inside the open period and before the tracker's end.
+        if time.milliseconds <= openUntil { return true }
+        return reachSlowly(time, facts: facts, sink: &sink)
+    }
+
+    private mutating func reachSlowly(_ time: BrokerTime, facts: AccountFacts, sink: inout OutputSink) -> Bool {
         if finished { return false }
         let start: BrokerTime
         if let anchor { start = anchor } else { start = time; anchor = time }
@@ -37,12 +47,13 @@ struct TrackerState: Hashable, Sendable, Codable {
             finished = true
             return false
         }
-        if let period = open, let end = period.end, time > end {
+        if let end = open?.end, time > end {
             closeOpenPeriod(sink: &sink)
         }
         if open == nil {
             let bounds = definition.period.bounds(containing: time, anchor: start, trackerEnd: definition.endBrokerTime)
             open = OpenPeriod(bounds: bounds, facts: facts)
+            openUntil = min(bounds.end?.milliseconds ?? .max, definition.endBrokerTime?.milliseconds ?? .max)
         }
         return true
     }
@@ -52,62 +63,14 @@ struct TrackerState: Hashable, Sendable, Codable {
         sink.outputs.append(.periodStatistics(accountId: definition.accountId, trackerId: definition.id,
                                               statistics: period.statistics(definition.period)))
         open = nil
+        openUntil = .min
     }
 
     /// Folds one balance/equity observation into the open period (after ``reach(_:facts:sink:)``).
+    @inline(__always)
     mutating func observe(time: BrokerTime, balance: FixedDecimal, equity: FixedDecimal, sink: inout OutputSink) {
-        guard var period = open else { return }
-        defer { open = period }
-        if !period.initialBalanceKnown {
-            period.initialBalanceKnown = true
-            period.initialBalance = balance
-        }
-        guard period.exceeded == nil else { return }  // frozen after its one event
-        let adjustedEquity = equity - period.balanceAdjustment
-        let initial = period.initialBalance
-        let drawdown = initial - adjustedEquity
-        let profit = adjustedEquity - initial
-        if drawdown > period.maxAbsoluteDrawdown {
-            period.maxAbsoluteDrawdown = drawdown
-            period.maxRelativeDrawdown = RiskMath.relative(drawdown, to: initial)
-            period.maxDrawdownTime = time
-            if exceeds(drawdown, absolute: definition.absoluteDrawdownThreshold,
-                       relative: definition.relativeDrawdownThreshold, initial: initial) {
-                fire(.drawdown, period: &period, time: time, drawdown: drawdown, profit: .zero, sink: &sink)
-            }
-        } else if profit > period.maxAbsoluteProfit {
-            period.maxAbsoluteProfit = profit
-            period.maxRelativeProfit = RiskMath.relative(profit, to: initial)
-            period.maxProfitTime = time
-            if exceeds(profit, absolute: definition.absoluteProfitThreshold,
-                       relative: definition.relativeProfitThreshold, initial: initial) {
-                fire(.profit, period: &period, time: time, drawdown: .zero, profit: profit, sink: &sink)
-            }
-        }
-    }
-
-    /// Strictly greater than an absolute threshold, or than a relative one × initial balance.
-    private func exceeds(_ amount: FixedDecimal, absolute: FixedDecimal?, relative: FixedDecimal?,
-                         initial: FixedDecimal) -> Bool {
-        if let absolute, amount > absolute { return true }
-        if let relative, initial.units > 0, RiskMath.exceeds(amount, fraction: relative, of: initial) { return true }
-        return false
-    }
-
-    private func fire(_ type: ExceededThresholdType, period: inout OpenPeriod, time: BrokerTime,
-                      drawdown: FixedDecimal, profit: FixedDecimal, sink: inout OutputSink) {
-        period.exceeded = type
-        let initial = period.initialBalance
-        sink.outputs.append(.trackerEvent(TrackerEvent(
-            sequenceNumber: sink.takeSequenceNumber(), accountId: definition.accountId, trackerId: definition.id,
-            startBrokerTime: period.start, endBrokerTime: period.end, period: definition.period, brokerTime: time,
-            absoluteDrawdown: drawdown, relativeDrawdown: RiskMath.relative(drawdown, to: initial),
-            absoluteProfit: profit, relativeProfit: RiskMath.relative(profit, to: initial),
-            exceededThresholdType: type,
-            absoluteDrawdownThreshold: definition.absoluteDrawdownThreshold,
-            relativeDrawdownThreshold: definition.relativeDrawdownThreshold,
-            absoluteProfitThreshold: definition.absoluteProfitThreshold,
-            relativeProfitThreshold: definition.relativeProfitThreshold)))
+        // Optional chaining mutates the open period in place (no copy out and back).
+        open?.observe(time: time, balance: balance, equity: equity, definition: definition, sink: &sink)
     }
 
     /// Folds a deal into the open period (after ``reach(_:facts:sink:)``): balance and credit
@@ -153,6 +116,62 @@ struct OpenPeriod: Hashable, Sendable, Codable {
         end = bounds.end
         initialBalanceKnown = facts.balanceKnown
         initialBalance = facts.balanceKnown ? facts.balance : .zero
+    }
+
+    mutating func observe(time: BrokerTime, balance: FixedDecimal, equity: FixedDecimal,
+                          definition: TrackerDefinition, sink: inout OutputSink) {
+        if !initialBalanceKnown {
+            initialBalanceKnown = true
+            initialBalance = balance
+        }
+        guard exceeded == nil else { return }  // frozen after its one event
+        let adjustedEquity = equity - balanceAdjustment
+        let initial = initialBalance
+        let drawdown = initial - adjustedEquity
+        if drawdown > maxAbsoluteDrawdown {
+            maxAbsoluteDrawdown = drawdown
+            maxRelativeDrawdown = RiskMath.relative(drawdown, to: initial)
+            maxDrawdownTime = time
+            if Self.exceeds(drawdown, absolute: definition.absoluteDrawdownThreshold,
+                            relative: definition.relativeDrawdownThreshold, initial: initial) {
+                fire(.drawdown, time: time, drawdown: drawdown, profit: .zero, definition: definition, sink: &sink)
+            }
+            return
+        }
+        let profit = adjustedEquity - initial
+        if profit > maxAbsoluteProfit {
+            maxAbsoluteProfit = profit
+            maxRelativeProfit = RiskMath.relative(profit, to: initial)
+            maxProfitTime = time
+            if Self.exceeds(profit, absolute: definition.absoluteProfitThreshold,
+                            relative: definition.relativeProfitThreshold, initial: initial) {
+                fire(.profit, time: time, drawdown: .zero, profit: profit, definition: definition, sink: &sink)
+            }
+        }
+    }
+
+    /// Strictly greater than an absolute threshold, or than a relative one × initial balance.
+    private static func exceeds(_ amount: FixedDecimal, absolute: FixedDecimal?, relative: FixedDecimal?,
+                                initial: FixedDecimal) -> Bool {
+        if let absolute, amount > absolute { return true }
+        if let relative, initial.units > 0, RiskMath.exceeds(amount, fraction: relative, of: initial) { return true }
+        return false
+    }
+
+    private mutating func fire(_ type: ExceededThresholdType, time: BrokerTime, drawdown: FixedDecimal,
+                               profit: FixedDecimal, definition: TrackerDefinition, sink: inout OutputSink) {
+        exceeded = type
+        let initial = initialBalance
+        sink.outputs.append(.trackerEvent(TrackerEvent(
+            sequenceNumber: sink.takeSequenceNumber(), accountId: definition.accountId, trackerId: definition.id,
+            startBrokerTime: start, endBrokerTime: end, period: definition.period, brokerTime: time,
+            absoluteDrawdown: drawdown, relativeDrawdown: RiskMath.relative(drawdown, to: initial),
+            absoluteProfit: profit, relativeProfit: RiskMath.relative(profit, to: initial),
+            exceededThresholdType: type,
+            absoluteDrawdownThreshold: definition.absoluteDrawdownThreshold,
+            relativeDrawdownThreshold: definition.relativeDrawdownThreshold,
+            absoluteProfitThreshold: definition.absoluteProfitThreshold,
+            relativeProfitThreshold: definition.relativeProfitThreshold)))
     }
 
     mutating func countTradeDay(_ day: Int) {
