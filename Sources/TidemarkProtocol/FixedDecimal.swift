@@ -126,7 +126,10 @@ extension FixedDecimal {
             }
         }
         guard integerDigits > 0 || fractionDigits > 0 else { return nil }
-        let magnitude = integerPart * Self.unitsPerOne + fraction * Self.powersOfTen[Self.fractionDigits - fractionDigits]
+        // Eleven integer digits can exceed the range: check instead of trapping on overflow.
+        let (scaled, scaleOverflow) = integerPart.multipliedReportingOverflow(by: Self.unitsPerOne)
+        let (magnitude, sumOverflow) = scaled.addingReportingOverflow(fraction * Self.powersOfTen[Self.fractionDigits - fractionDigits])
+        guard !scaleOverflow, !sumOverflow else { return nil }
         self.units = negative ? -magnitude : magnitude
     }
 

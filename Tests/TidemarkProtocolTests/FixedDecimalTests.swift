@@ -43,3 +43,12 @@ private func parse(_ text: String) -> FixedDecimal? { FixedDecimal(text) }
         #expect(FixedDecimal(exactly: 1e300) == nil)
     }
 }
+
+@Test("parsing eleven integer digits beyond the range returns nil instead of trapping")
+func fixedDecimalParseOverflow() {
+    // The largest value is 92,233,720,368.54775807 (Int64.max × 10⁻⁸).
+    #expect(parse("92233720368.54775807")?.units == Int64.max)
+    #expect(parse("92233720368.54775808") == nil)
+    #expect(parse("99999999999") == nil)
+    #expect(parse("-99999999999.9") == nil)
+}
