@@ -209,6 +209,33 @@ struct TrackerTests {
         #expect(engine.nextSequenceNumber == 4)
     }
 
+    /// A late input (time before the account's latest) counts at the account's latest time, in the
+    /// open period — it must not reopen a closed one.
+    @Test func lateInputsCountInTheOpenPeriod() throws {
+        var engine = try engine(TrackerDefinition(id: "d", accountId: accountA, name: "d", period: .date,
+                                                  absoluteDrawdownThreshold: 50))
+        _ = run(&engine, [
+            observation("2024-05-06 23:00:00.000", balance: 1_000, equity: 1_000),
+            observation("2024-05-07 00:10:00.000", balance: 1_000, equity: 1_000),  // closes May 6
+        ])
+        let late = engine.apply(observation("2024-05-06 23:30:00.000", balance: 1_000, equity: 940))
+        // dd 60 > 50 in the open period (May 7), at the account's clock 00:10.
+        let event = try #require(late.trackerEvents.first)
+        #expect(event.startBrokerTime == at("2024-05-07 00:00:00.000"))
+        #expect(event.brokerTime == at("2024-05-07 00:10:00.000"))
+        #expect(late.closedStatistics.isEmpty)
+    }
+
+    /// A recording's `declare` line carries the declaration inline, times may be milliseconds.
+    @Test func declareDirectiveDecodesInline() throws {
+        let line = #"{"type":"declare","action":"createTracker","tracker":{"id":"x","accountId":"Demo:1001","name":"n","period":"quarter","startBrokerTime":1704067200000,"absoluteProfitThreshold":"250.5"}}"#
+        let command = try JSONDecoder().decode(RiskCommand.self, from: Data(line.utf8))
+        // 1704067200000 ms = 2024-01-01 00:00:00.000
+        #expect(command == .createTracker(TrackerDefinition(id: "x", accountId: accountA, name: "n", period: .quarter,
+                                                           startBrokerTime: at("2024-01-01 00:00:00.000"),
+                                                           absoluteProfitThreshold: "250.5")))
+    }
+
     @Test func declarationsAreValidated() throws {
         var engine = RiskEngine()
         let base = TrackerDefinition(id: "t", accountId: accountA, name: "n", period: .day, absoluteDrawdownThreshold: 5)

@@ -13,7 +13,9 @@ extension KeyedEncodingContainer {
 }
 
 extension KeyedDecodingContainer {
+    /// Reads `YYYY-MM-DD HH:mm:ss.SSS` (MetaApi) or an integer count of milliseconds (recordings).
     func decodeBrokerTime(forKey key: Key) throws -> BrokerTime {
+        if let milliseconds = try? decode(Int64.self, forKey: key) { return BrokerTime(milliseconds: milliseconds) }
         let text = try decode(String.self, forKey: key)
         guard let time = BrokerTime(formatted: text) else {
             throw DecodingError.dataCorruptedError(forKey: key, in: self,
