@@ -75,6 +75,8 @@ public struct RiskEngine: Hashable, Sendable, Codable {
 
     /// Folds one input and returns what it caused, in order.
     public mutating func apply(_ input: RiskInput) -> [RiskOutput] {
+        // The hot path first: binding one case copies only that payload, not the whole enum.
+        if case .observation(let observation) = input { return apply(observation: observation) }
         var sink = OutputSink(nextSequenceNumber: nextSequenceNumber)
         switch input {
         case .observation(let observation):
@@ -90,6 +92,14 @@ public struct RiskEngine: Hashable, Sendable, Codable {
                 _ = accounts[slot].advance(to: time, sink: &sink)
             }
         }
+        nextSequenceNumber = sink.nextSequenceNumber
+        return sink.outputs
+    }
+
+    /// Folds one observation: the same as `apply(.observation(observation))`, the per-tick path.
+    public mutating func apply(observation: EquityObservation) -> [RiskOutput] {
+        var sink = OutputSink(nextSequenceNumber: nextSequenceNumber)
+        accounts[accountSlot(observation.account)].observe(observation, sink: &sink)
         nextSequenceNumber = sink.nextSequenceNumber
         return sink.outputs
     }
