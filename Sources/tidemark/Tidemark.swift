@@ -6,6 +6,6 @@ struct Tidemark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tidemark",
         abstract: "MetaTrader bridge, equity tracker and risk engine.",
-        subcommands: []
+        subcommands: [KeysCommand.self, SimulateCommand.self]
     )
 }

@@ -1,1 +1,0 @@
-// The Simulator room; see README "Architecture".

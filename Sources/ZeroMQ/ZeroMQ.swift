@@ -1,2 +1,0 @@
-// The ZeroMQ room; see README "Architecture".
-import CZeroMQ
