@@ -1,0 +1,144 @@
+import RiskCore
+import TidemarkProtocol
+
+/// The JSON report `tidemark replay` prints: per account, an equity summary, the trackers with
+/// their closed and open period statistics and events, and the equity chart; plus what could not
+/// be read or was refused. Built from the risk core's outputs and its final state.
+struct ReplayReport: Encodable {
+    /// One refused or unreadable line of the recording or the rules file.
+    struct Problem: Encodable {
+        var source: String
+        var line: Int?
+        var error: String
+        var detail: String
+    }
+
+    /// Balance and equity over the replay, from the observations the risk core saw.
+    struct EquitySummary: Encodable {
+        var observations = 0
+        var firstBrokerTime: String?
+        var lastBrokerTime: String?
+        var startBalance: FixedDecimal?
+        var startEquity: FixedDecimal?
+        var lastBalance: FixedDecimal?
+        var lastEquity: FixedDecimal?
+        var minEquity: FixedDecimal?
+        var minEquityBrokerTime: String?
+        var maxEquity: FixedDecimal?
+        var maxEquityBrokerTime: String?
+    }
+
+    struct TrackerReport: Encodable {
+        var tracker: TrackerDefinition
+        var finished: Bool
+        /// Closed periods, in order.
+        var periods: [PeriodStatistics]
+        /// The open period at the end of the replay ("realTime").
+        var currentPeriod: PeriodStatistics?
+        var events: [TrackerEvent]
+    }
+
+    struct AccountReport: Encodable {
+        var accountId: AccountID
+        var equity: EquitySummary
+        var trackers: [TrackerReport]
+        /// Closed hours, then the open one (if any).
+        var equityChart: [EquityChartRecord]
+    }
+
+    var recording: String
+    var rules: String?
+    var linesRead = 0
+    var problems: [Problem] = []
+    var eventCount = 0
+    var accounts: [AccountReport] = []
+}
+
+/// Collects what the report needs while the replay runs.
+struct ReplayCollector {
+    private(set) var summaries: [AccountID: ReplayReport.EquitySummary] = [:]
+    private(set) var closedPeriods: [String: [PeriodStatistics]] = [:]
+    private(set) var trackerEvents: [String: [TrackerEvent]] = [:]
+    private(set) var chart: [AccountID: [EquityChartRecord]] = [:]
+    private(set) var eventCount = 0
+    /// Every tracker ever declared (a deleted one keeps its history in the report).
+    private(set) var declaredTrackers: [String: TrackerDefinition] = [:]
+
+    mutating func observed(_ observation: EquityObservationSummary) {
+        var summary = summaries[observation.account, default: ReplayReport.EquitySummary()]
+        let time = observation.time.formatted
+        summary.observations += 1
+        if summary.firstBrokerTime == nil {
+            summary.firstBrokerTime = time
+            summary.startBalance = observation.balance
+            summary.startEquity = observation.equity
+        }
+        summary.lastBrokerTime = time
+        summary.lastBalance = observation.balance
+        summary.lastEquity = observation.equity
+        if summary.minEquity.map({ observation.equity < $0 }) ?? true {
+            summary.minEquity = observation.equity
+            summary.minEquityBrokerTime = time
+        }
+        if summary.maxEquity.map({ observation.equity > $0 }) ?? true {
+            summary.maxEquity = observation.equity
+            summary.maxEquityBrokerTime = time
+        }
+        summaries[observation.account] = summary
+    }
+
+    mutating func declared(_ command: RiskCommand) {
+        if case .createTracker(let definition) = command { declaredTrackers[definition.id] = definition }
+    }
+
+    mutating func collect(_ outputs: [RiskOutput]) {
+        for output in outputs {
+            switch output {
+            case .trackerEvent(let event):
+                eventCount += 1
+                trackerEvents[event.trackerId, default: []].append(event)
+            case .periodStatistics(_, let trackerId, let statistics):
+                closedPeriods[trackerId, default: []].append(statistics)
+            case .equityChart(let accountId, let record):
+                chart[accountId, default: []].append(record)
+            }
+        }
+    }
+
+    /// The report, in account-id and declaration order.
+    func report(engine: RiskEngine, recording: String, rules: String?, linesRead: Int,
+                problems: [ReplayReport.Problem]) -> ReplayReport {
+        var report = ReplayReport(recording: recording, rules: rules, linesRead: linesRead, problems: problems,
+                                  eventCount: eventCount)
+        let accountIds = Set(engine.accountIds).union(summaries.keys).sorted()
+        for accountId in accountIds {
+            let live = Set(engine.trackers(accountId: accountId).map(\.id))
+            let definitions = declaredTrackers.values
+                .filter { $0.accountId == accountId }
+                .sorted { $0.id < $1.id }
+            let trackers = definitions.map { declared in
+                let definition = live.contains(declared.id) ? engine.tracker(id: declared.id) ?? declared : declared
+                return ReplayReport.TrackerReport(
+                    tracker: definition,
+                    finished: engine.isFinished(accountId: accountId, trackerId: declared.id),
+                    periods: closedPeriods[declared.id] ?? [],
+                    currentPeriod: engine.currentPeriodStatistics(accountId: accountId, trackerId: declared.id),
+                    events: trackerEvents[declared.id] ?? [])
+            }
+            var chartRecords = chart[accountId] ?? []
+            if let open = engine.currentEquityChartRecord(accountId: accountId) { chartRecords.append(open) }
+            report.accounts.append(ReplayReport.AccountReport(
+                accountId: accountId, equity: summaries[accountId] ?? ReplayReport.EquitySummary(),
+                trackers: trackers, equityChart: chartRecords))
+        }
+        return report
+    }
+}
+
+/// The fields of an observation the equity summary needs.
+struct EquityObservationSummary {
+    var account: AccountID
+    var time: BrokerTime
+    var balance: FixedDecimal
+    var equity: FixedDecimal
+}
