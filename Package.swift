@@ -51,7 +51,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "TidemarkProtocolTests", dependencies: ["TidemarkProtocol"]),
+        // Also tests the Simulator's pure RecordingBuilder (recordings are the protocol's other form).
+        .testTarget(name: "TidemarkProtocolTests", dependencies: ["TidemarkProtocol", "Simulator"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TidemarkProtocol", "ZeroMQ"]),
         .testTarget(name: "EquityEngineTests", dependencies: ["EquityEngine", "TidemarkProtocol"]),

@@ -141,15 +141,18 @@ struct FrameReader {
 
     private var isAtEnd: Bool { position >= count }
 
-    /// The next record line, its tag checked, or nil at the end of the frame.
+    /// A reader for the next record line, or nil at the end of the frame. The reader finds the
+    /// line's end as it reads the fields (one pass over the bytes); call ``advance(past:)`` after
+    /// the record's `finish()`.
     private mutating func nextRecord() -> RecordReader? {
         guard position < count else { return nil }
-        var end = position
-        while base[end] != Ascii.lineFeed { end += 1 }  // the frame ends with LF, checked in init
         lineNumber += 1
-        let record = RecordReader(base: base, start: position, end: end, line: lineNumber)
-        position = end + 1
-        return record
+        return RecordReader(base: base, start: position, end: count, line: lineNumber)
+    }
+
+    /// Moves to the line after a finished record.
+    private mutating func advance(past record: RecordReader) {
+        position = record.nextLineStart
     }
 
     /// The next record, which must carry `tag`.
@@ -170,20 +173,24 @@ struct FrameReader {
         case "TICKS":
             var ticks: [Tick] = []
             ticks.reserveCapacity(max(1, (count - position) / 36))
+            var symbols = SymbolCache()
             while var record = nextRecord() {
                 try record.expectTag(Ascii.tagQuote)
-                ticks.append(try record.quote())
+                ticks.append(try record.quote(symbols: &symbols))
+                advance(past: record)
             }
             guard !ticks.isEmpty else { throw .missingRecord("TICKS needs at least one Q record") }
             return .ticks(ticks)
         case "HELLO":
             var record = try requireRecord(UInt8(ascii: "I"), of: "HELLO")
             let hello = try record.hello(sessionID: header.sessionID)
+            advance(past: record)
             try expectEnd(of: "HELLO")
             return .hello(hello)
         case "SNAPSHOT":
             var accountRecord = try requireRecord(Ascii.tagAccount, of: "SNAPSHOT")
             let account = try accountRecord.account()
+            advance(past: accountRecord)
             var symbols: [SymbolSpec] = [], positions: [Position] = [], quotes: [Tick] = []
             while var record = nextRecord() {
                 switch record.tag {
@@ -192,11 +199,13 @@ struct FrameReader {
                 case Ascii.tagQuote: quotes.append(try record.quote())
                 default: throw .unexpectedRecord("SNAPSHOT takes S, P and Q records after A")
                 }
+                advance(past: record)
             }
             return .snapshot(Snapshot(account: account, symbols: symbols, positions: positions, quotes: quotes))
         case "SYMBOL":
             var record = try requireRecord(Ascii.tagSymbol, of: "SYMBOL")
             let symbol = try record.symbol()
+            advance(past: record)
             try expectEnd(of: "SYMBOL")
             return .symbol(symbol)
         case "POSITION":
@@ -204,30 +213,36 @@ struct FrameReader {
             let change: PositionChange = try changeRecord.enumeration("C.change")
             let time = try changeRecord.time("C.time")
             try changeRecord.finish()
+            advance(past: changeRecord)
             var positionRecord = try requireRecord(Ascii.tagPosition, of: "POSITION")
             let position = try positionRecord.position()
+            advance(past: positionRecord)
             try expectEnd(of: "POSITION")
             return .position(PositionUpdate(change: change, time: time, position: position))
         case "DEAL":
             var record = try requireRecord(UInt8(ascii: "D"), of: "DEAL")
             let deal = try record.deal()
+            advance(past: record)
             try expectEnd(of: "DEAL")
             return .deal(deal)
         case "REPORT":
             var record = try requireRecord(Ascii.tagAccount, of: "REPORT")
             let report = try record.account()
+            advance(past: record)
             try expectEnd(of: "REPORT")
             return .report(report)
         case "HEARTBEAT":
             var record = try requireRecord(UInt8(ascii: "H"), of: "HEARTBEAT")
             let time = try record.time("H.time")
             try record.finish()
+            advance(past: record)
             try expectEnd(of: "HEARTBEAT")
             return .heartbeat(time)
         case "BYE":
             var record = try requireRecord(UInt8(ascii: "B"), of: "BYE")
             let reason = try record.string("B.reason")
             try record.finish()
+            advance(past: record)
             try expectEnd(of: "BYE")
             return .bye(reason: reason)
         case "CMDACK":
@@ -237,6 +252,7 @@ struct FrameReader {
             let succeeded = try record.boolean("K.succeeded")
             let detail = try record.string("K.detail")
             try record.finish()
+            advance(past: record)
             try expectEnd(of: "CMDACK")
             return .commandAcknowledgement(CommandAcknowledgement(commandID: commandID, time: time, succeeded: succeeded, detail: detail))
         default:
@@ -253,6 +269,7 @@ struct FrameReader {
             let interval = try record.integer("W.heartbeatIntervalMilliseconds", minimum: 1)
             let version = try record.string("W.agentVersion")
             try record.finish()
+            advance(past: record)
             try expectEnd(of: "WELCOME")
             guard let interval = Int(exactly: interval) else { throw .badField("W.heartbeatIntervalMilliseconds") }
             return .welcome(heartbeatIntervalMilliseconds: interval, agentVersion: version)
@@ -261,6 +278,7 @@ struct FrameReader {
             let reason: RejectReason = try record.enumeration("R.reason")
             let message = try record.string("R.message")
             try record.finish()
+            advance(past: record)
             try expectEnd(of: "REJECT")
             return .reject(reason, message: message)
         case "RESYNC":
@@ -268,12 +286,14 @@ struct FrameReader {
             let last = try record.unsigned("Y.lastSequence")
             let reason = try record.string("Y.reason")
             try record.finish()
+            advance(past: record)
             try expectEnd(of: "RESYNC")
             return .resync(lastSequence: last, reason: reason)
         case "ACK":
             var record = try requireRecord(UInt8(ascii: "N"), of: "ACK")
             let sequence = try record.unsigned("N.sequence")
             try record.finish()
+            advance(past: record)
             try expectEnd(of: "ACK")
             return .acknowledge(sequence: sequence)
         case "COMMAND":
@@ -282,6 +302,7 @@ struct FrameReader {
             let kind: CommandKind = try record.enumeration("X.kind")
             let reason = try record.string("X.reason")
             try record.finish()
+            advance(past: record)
             try expectEnd(of: "COMMAND")
             return .command(Command(id: id, kind: kind, reason: reason))
         case "HEARTBEAT":
@@ -338,6 +359,15 @@ struct FrameReader {
     static func parseUnsigned(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) -> UInt64? {
         guard !range.isEmpty, range.count <= 20 else { return nil }
         var value: UInt64 = 0
+        if range.count <= 19 {
+            // 19 digits cannot overflow UInt64: the common case needs no checks.
+            for index in range {
+                let digit = base[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                value = value &* 10 &+ UInt64(digit)
+            }
+            return value
+        }
         for index in range {
             let digit = base[index] &- UInt8(ascii: "0")
             guard digit < 10 else { return nil }
@@ -362,10 +392,12 @@ enum Ascii {
 
 // MARK: - Fields
 
-/// Splits one line (without its LF) on TAB.
+/// Splits one line on TAB, stopping at its LF (or at `end`): the fields and the line's end are
+/// found in the same pass.
 struct FieldCursor {
     let base: UnsafePointer<UInt8>
-    var position: Int
+    /// Start of the next field; after the last field, the start of the next line.
+    private(set) var position: Int
     let end: Int
     let line: Int
     private(set) var isAtEnd = false
@@ -380,8 +412,12 @@ struct FieldCursor {
         guard !isAtEnd else { return nil }
         let start = position
         var index = start
-        while index < end, base[index] != Ascii.tab { index += 1 }
-        if index == end { isAtEnd = true }
+        while index < end {
+            let byte = base[index]
+            if byte == Ascii.tab || byte == Ascii.lineFeed { break }
+            index += 1
+        }
+        if index >= end || base[index] == Ascii.lineFeed { isAtEnd = true }
         position = index + 1
         return start..<index
     }
@@ -401,6 +437,9 @@ struct RecordReader {
     }
 
     private var base: UnsafePointer<UInt8> { fields.base }
+
+    /// Where the next line starts; meaningful once the record is finished.
+    var nextLineStart: Int { fields.position }
 
     private func failure(_ error: WireDecodingError) -> WireDecodingError {
         var error = error
@@ -534,9 +573,18 @@ struct RecordReader {
     // MARK: records
 
     /// `Q symbol time bid ask`.
-    @inline(__always)
     mutating func quote() throws(WireDecodingError) -> Tick {
-        let symbol = try nonEmptyString("Q.symbol")
+        var symbols = SymbolCache()
+        return try quote(symbols: &symbols)
+    }
+
+    /// `Q symbol time bid ask`, reusing the previous quote's symbol string when the bytes are the same
+    /// (a TICKS batch is mostly one symbol: this saves building a String per tick).
+    @inline(__always)
+    mutating func quote(symbols: inout SymbolCache) throws(WireDecodingError) -> Tick {
+        let symbolRange = try field("Q.symbol")
+        guard !symbolRange.isEmpty else { throw failure(.badField("Q.symbol must not be empty")) }
+        let symbol = symbols.string(for: bytes(symbolRange))
         let time = try time("Q.time")
         let bid = try positiveDecimal("Q.bid")
         let ask = try positiveDecimal("Q.ask")
@@ -633,5 +681,28 @@ struct RecordReader {
         return Hello(platform: platform, terminalBuild: build, login: login, server: server, company: company,
                      currency: currency, currencyDigits: currencyDigits, marginMode: marginMode, leverage: leverage,
                      eaVersion: eaVersion, brokerUTCOffsetSeconds: offset, sessionID: sessionID)
+    }
+}
+
+/// The last symbol decoded in a frame, with its bytes, so repeated symbols share one String.
+struct SymbolCache {
+    private var bytes: UnsafeBufferPointer<UInt8>?
+    private var value = ""
+
+    @inline(__always)
+    mutating func string(for candidate: UnsafeBufferPointer<UInt8>) -> String {
+        if let bytes, bytes.count == candidate.count,
+           bytes.baseAddress.map({ memoryEquals($0, candidate.baseAddress!, candidate.count) }) ?? false {
+            return value
+        }
+        value = String(decoding: candidate, as: UTF8.self)
+        bytes = candidate
+        return value
+    }
+
+    @inline(__always)
+    private func memoryEquals(_ lhs: UnsafePointer<UInt8>, _ rhs: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        for index in 0..<count where lhs[index] != rhs[index] { return false }
+        return true
     }
 }

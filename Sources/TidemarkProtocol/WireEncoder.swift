@@ -2,7 +2,7 @@
 
 /// Encodes envelopes into wire frames. Stateless; safe to call from any thread.
 ///
-/// Free text (names, comments, reasons) has TAB, CR, LF and NUL replaced by spaces, as the EAs do,
+/// Free text (names, comments, reasons) has TAB, LF and NUL replaced by spaces, as the EAs do,
 /// so any message encodes to a valid frame. Decimals are written in their shortest plain form.
 public enum WireEncoder {
     /// The frame for an EA → agent message.
@@ -143,7 +143,7 @@ struct FrameWriter {
         bytes.append(Ascii.tab)
         for byte in value.utf8 {
             switch byte {
-            case 0x09, 0x0A, 0x0D, 0x00: bytes.append(UInt8(ascii: " "))
+            case 0x09, 0x0A, 0x00: bytes.append(UInt8(ascii: " "))  // the bytes a field cannot hold
             default: bytes.append(byte)
             }
         }

@@ -6,6 +6,10 @@ struct Tidemark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tidemark",
         abstract: "MetaTrader bridge, equity tracker and risk engine.",
-        subcommands: [KeysCommand.self, SimulateCommand.self]
+        subcommands: [
+            KeysCommand.self,
+            SimulateCommand.self,
+            MakeRecordingCommand.self,
+        ]
     )
 }
