@@ -2,19 +2,11 @@ import EquityEngine
 import RiskCore
 import TidemarkProtocol
 
-/// `"2024-03-01 10:00"` → broker time (traps on a typo: tests only).
-func at(_ text: String) -> BrokerTime {
-    guard let time = BrokerTime(formatted: text) else { preconditionFailure("bad time \(text)") }
-    return time
-}
+// `at(_:)` and `observation(_:balance:equity:credit:account:)` come from ChallengeTestSupport.swift.
 
-let accountA = AccountID("Demo:1001")
-let accountB = AccountID("Demo:1002")
-
-func observation(_ time: String, balance: FixedDecimal, equity: FixedDecimal, account: AccountID = accountA) -> RiskInput {
-    .observation(EquityObservation(account: account, time: at(time), balance: balance, credit: .zero,
-                                   equity: equity, floating: equity - balance))
-}
+/// The account `observation(…)` uses by default.
+let accountA = testAccount
+let accountB = AccountID("Demo-Server:2")
 
 func balanceDeal(_ time: String, amount: FixedDecimal, ticket: Int64 = 1, type: DealType = .balance,
                  account: AccountID = accountA) -> RiskInput {

@@ -228,7 +228,7 @@ struct TrackerTests {
 
     /// A recording's `declare` line carries the declaration inline, times may be milliseconds.
     @Test func declareDirectiveDecodesInline() throws {
-        let line = #"{"type":"declare","action":"createTracker","tracker":{"id":"x","accountId":"Demo:1001","name":"n","period":"quarter","startBrokerTime":1704067200000,"absoluteProfitThreshold":"250.5"}}"#
+        let line = #"{"type":"declare","action":"createTracker","tracker":{"id":"x","accountId":"Demo-Server:1","name":"n","period":"quarter","startBrokerTime":1704067200000,"absoluteProfitThreshold":"250.5"}}"#
         let command = try JSONDecoder().decode(RiskCommand.self, from: Data(line.utf8))
         // 1704067200000 ms = 2024-01-01 00:00:00.000
         #expect(command == .createTracker(TrackerDefinition(id: "x", accountId: accountA, name: "n", period: .quarter,
@@ -286,10 +286,10 @@ struct TrackerTests {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let text = String(decoding: try encoder.encode(event), as: UTF8.self)
-        #expect(text == #"{"absoluteDrawdown":100.5,"absoluteDrawdownThreshold":100,"absoluteProfit":0,"accountId":"Demo:1001","brokerTime":"2024-03-01 02:00:00.000","endBrokerTime":"2024-03-01 23:59:59.999","exceededThresholdType":"drawdown","period":"day","relativeDrawdown":0.01005,"relativeProfit":0,"sequenceNumber":7,"startBrokerTime":"2024-03-01 00:00:00.000","trackerId":"t"}"#)
+        #expect(text == #"{"absoluteDrawdown":100.5,"absoluteDrawdownThreshold":100,"absoluteProfit":0,"accountId":"Demo-Server:1","brokerTime":"2024-03-01 02:00:00.000","endBrokerTime":"2024-03-01 23:59:59.999","exceededThresholdType":"drawdown","period":"day","relativeDrawdown":0.01005,"relativeProfit":0,"sequenceNumber":7,"startBrokerTime":"2024-03-01 00:00:00.000","trackerId":"t"}"#)
         #expect(try JSONDecoder().decode(TrackerEvent.self, from: Data(text.utf8)) == event)
 
-        let declaration = #"{"action":"createTracker","tracker":{"id":"t9","accountId":"Demo:1001","name":"n","period":"week-to-date","startBrokerTime":"2024-03-03 00:00:00.000","relativeDrawdownThreshold":0.05}}"#
+        let declaration = #"{"action":"createTracker","tracker":{"id":"t9","accountId":"Demo-Server:1","name":"n","period":"week-to-date","startBrokerTime":"2024-03-03 00:00:00.000","relativeDrawdownThreshold":0.05}}"#
         let command = try JSONDecoder().decode(RiskCommand.self, from: Data(declaration.utf8))
         #expect(command == .createTracker(TrackerDefinition(id: "t9", accountId: accountA, name: "n", period: .weekToDate,
                                                            startBrokerTime: at("2024-03-03"),
