@@ -60,6 +60,8 @@ struct ReplayCollector {
     private(set) var closedPeriods: [String: [PeriodStatistics]] = [:]
     private(set) var trackerEvents: [String: [TrackerEvent]] = [:]
     private(set) var chart: [AccountID: [EquityChartRecord]] = [:]
+    private(set) var challengeEvents: [String: [ChallengeEvent]] = [:]
+    private(set) var competitionEvents: [String: [CompetitionEvent]] = [:]
     private(set) var eventCount = 0
     /// Every tracker ever declared (a deleted one keeps its history in the report).
     private(set) var declaredTrackers: [String: TrackerDefinition] = [:]
@@ -101,6 +103,12 @@ struct ReplayCollector {
                 closedPeriods[trackerId, default: []].append(statistics)
             case .equityChart(let accountId, let record):
                 chart[accountId, default: []].append(record)
+            case .challengeEvent(_, let event):
+                eventCount += 1
+                challengeEvents[event.challengeID, default: []].append(event)
+            case .competitionEvent(_, let event):
+                eventCount += 1
+                competitionEvents[event.competitionID, default: []].append(event)
             }
         }
     }

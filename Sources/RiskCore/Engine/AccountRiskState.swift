@@ -1,8 +1,8 @@
 import EquityEngine
 import TidemarkProtocol
 
-/// Everything the risk core keeps for one account: its clock, last balance, trackers and the open
-/// equity-chart hour.
+/// Everything the risk core keeps for one account: its clock, last balance, trackers, challenges
+/// and the open equity-chart hour.
 struct AccountRiskState: Hashable, Sendable, Codable {
     var accountId: AccountID
     /// The latest input time seen for the account. Inputs are applied at max(their time, clock),
@@ -13,6 +13,8 @@ struct AccountRiskState: Hashable, Sendable, Codable {
     /// In declaration order.
     var trackers: [TrackerState] = []
     var chartHour: EquityChartHour?
+    /// The account's challenges, in declaration order.
+    var challenges: [Challenge] = []
     /// The first millisecond after the open chart hour (`Int64.max` while none is open).
     var chartUntil: Int64 = .max
 
@@ -55,6 +57,17 @@ struct AccountRiskState: Hashable, Sendable, Codable {
         _ = advance(to: deal.time, sink: &sink)
         for index in trackers.indices {
             trackers[index].apply(deal: deal)
+        }
+    }
+}
+
+extension AccountRiskState {
+    /// Hands an input of this account (or a heartbeat) to its challenges, numbering their events.
+    mutating func applyChallenges(_ input: RiskInput, sink: inout OutputSink) {
+        for index in challenges.indices {
+            for event in challenges[index].apply(input) {
+                sink.outputs.append(.challengeEvent(sequenceNumber: sink.takeSequenceNumber(), event: event))
+            }
         }
     }
 }

@@ -8,6 +8,8 @@ import TidemarkProtocol
 /// - `{"action":"createTracker","tracker":{…TrackerDefinition…}}`
 /// - `{"action":"renameTracker","accountId":"Server:123","trackerId":"t1","name":"new name"}`
 /// - `{"action":"deleteTracker","accountId":"Server:123","trackerId":"t1"}`
+/// - `{"action":"createChallenge","challenge":{…ChallengeDefinition…}}`, `{"action":"deleteChallenge","challengeId":"c1"}`
+/// - `{"action":"createCompetition","competition":{…CompetitionDefinition…}}`, `{"action":"deleteCompetition","competitionId":"k1"}`
 public enum RiskCommand: Hashable, Sendable, Codable {
     /// MetaApi "create tracker". The id is chosen by the caller.
     case createTracker(TrackerDefinition)
@@ -15,8 +17,18 @@ public enum RiskCommand: Hashable, Sendable, Codable {
     case renameTracker(accountId: AccountID, trackerId: String, name: String)
     /// MetaApi "remove tracker": its open period is discarded without a record.
     case deleteTracker(accountId: AccountID, trackerId: String)
+    /// A prop-firm challenge on one account (see ``ChallengeDefinition``). Its id is unique.
+    case createChallenge(ChallengeDefinition)
+    /// Stops and forgets a challenge.
+    case deleteChallenge(challengeId: String)
+    /// A competition over several accounts (see ``CompetitionDefinition``). Its id is unique.
+    case createCompetition(CompetitionDefinition)
+    /// Stops and forgets a competition.
+    case deleteCompetition(competitionId: String)
 
-    private enum CodingKeys: String, CodingKey { case action, tracker, accountId, trackerId, name }
+    private enum CodingKeys: String, CodingKey {
+        case action, tracker, accountId, trackerId, name, challenge, challengeId, competition, competitionId
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -31,6 +43,14 @@ public enum RiskCommand: Hashable, Sendable, Codable {
         case "deleteTracker":
             self = .deleteTracker(accountId: try c.decode(AccountID.self, forKey: .accountId),
                                   trackerId: try c.decode(String.self, forKey: .trackerId))
+        case "createChallenge":
+            self = .createChallenge(try c.decode(ChallengeDefinition.self, forKey: .challenge))
+        case "deleteChallenge":
+            self = .deleteChallenge(challengeId: try c.decode(String.self, forKey: .challengeId))
+        case "createCompetition":
+            self = .createCompetition(try c.decode(CompetitionDefinition.self, forKey: .competition))
+        case "deleteCompetition":
+            self = .deleteCompetition(competitionId: try c.decode(String.self, forKey: .competitionId))
         default:
             throw DecodingError.dataCorruptedError(forKey: .action, in: c, debugDescription: "unknown action \(action)")
         }
@@ -51,6 +71,18 @@ public enum RiskCommand: Hashable, Sendable, Codable {
             try c.encode("deleteTracker", forKey: .action)
             try c.encode(accountId, forKey: .accountId)
             try c.encode(trackerId, forKey: .trackerId)
+        case .createChallenge(let definition):
+            try c.encode("createChallenge", forKey: .action)
+            try c.encode(definition, forKey: .challenge)
+        case .deleteChallenge(let challengeId):
+            try c.encode("deleteChallenge", forKey: .action)
+            try c.encode(challengeId, forKey: .challengeId)
+        case .createCompetition(let definition):
+            try c.encode("createCompetition", forKey: .action)
+            try c.encode(definition, forKey: .competition)
+        case .deleteCompetition(let competitionId):
+            try c.encode("deleteCompetition", forKey: .action)
+            try c.encode(competitionId, forKey: .competitionId)
         }
     }
 }

@@ -13,6 +13,10 @@ public struct RiskCoreError: Error, Hashable, Sendable, CustomStringConvertible 
         case invalidTimeRange = "invalid_time_range"
         case invalidName = "invalid_name"
         case invalidDeclaration = "invalid_declaration"
+        case duplicateChallengeID = "duplicate_challenge_id"
+        case challengeNotFound = "challenge_not_found"
+        case duplicateCompetitionID = "duplicate_competition_id"
+        case competitionNotFound = "competition_not_found"
     }
 
     private let code: Code
@@ -35,8 +39,24 @@ public struct RiskCoreError: Error, Hashable, Sendable, CustomStringConvertible 
     public static let invalidTimeRange = RiskCoreError(.invalidTimeRange)
     /// The name is empty.
     public static let invalidName = RiskCoreError(.invalidName)
-    /// A declaration could not be read (replay `declare` directives and rules files).
+    /// A declaration could not be read (replay `declare` directives and rules files), or a
+    /// challenge/competition definition was refused by its component.
     public static let invalidDeclaration = RiskCoreError(.invalidDeclaration)
+
+    /// A challenge with this id already exists.
+    public static let duplicateChallengeID = RiskCoreError(.duplicateChallengeID)
+    /// No challenge with this id.
+    public static let challengeNotFound = RiskCoreError(.challengeNotFound)
+    /// A competition with this id already exists.
+    public static let duplicateCompetitionID = RiskCoreError(.duplicateCompetitionID)
+    /// No competition with this id.
+    public static let competitionNotFound = RiskCoreError(.competitionNotFound)
+
+    /// A challenge or competition definition its component refused (``detail`` carries the
+    /// component's own ``RuleDefinitionError`` code and detail).
+    static func refused(_ error: RuleDefinitionError) -> RiskCoreError {
+        invalidDeclaration.with(detail: "\(error.description): \(error.detail)")
+    }
 
     /// The same error with a detail attached.
     public func with(detail: String) -> RiskCoreError { RiskCoreError(code, detail) }

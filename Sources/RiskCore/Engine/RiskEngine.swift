@@ -4,8 +4,8 @@ import TidemarkProtocol
 /// The whole risk core: a pure, deterministic state machine.
 ///
 /// Declarations (``RiskCommand``) and inputs (``RiskInput``) go in — in one sequence, see
-/// ``RiskStep`` — and ``RiskOutput``s come out: tracker events (numbered by one global, gap-free
-/// sequence), closed period statistics and closed equity-chart hours. It reads no clock: time comes
+/// ``RiskStep`` — and ``RiskOutput``s come out: tracker, challenge and competition events (numbered
+/// by one global, gap-free sequence), closed period statistics and closed equity-chart hours. It reads no clock: time comes
 /// only with the inputs. Same sequence in, same outputs out, byte for byte.
 ///
 /// The whole state is `Codable`: encode it (a checkpoint), decode it later, and applying the rest
@@ -17,9 +17,12 @@ import TidemarkProtocol
 /// ``RiskInput/time(_:)`` moves every account's clock (a heartbeat on a quiet market closes periods
 /// and chart hours); it assumes the accounts share one broker clock.
 ///
-/// Challenges and competitions (issue 4 §2–3) compose in here as further components with the same
-/// shape — `mutating func apply(_ input: RiskInput) -> [Event]`, `Codable` state — their events
-/// numbered from the same sequence.
+/// Composition: each input goes, in this order, to the account's trackers and equity chart, to the
+/// account's challenges (``Challenge``, in declaration order) and to the competitions the account
+/// is in (``Competition``, in declaration order). A heartbeat goes to every account in account-id
+/// order (trackers, chart, challenges), then to every competition. Each component is a `Codable`
+/// state machine with `mutating func apply(_ input: RiskInput) -> [Event]`; the engine numbers
+/// their events from the one sequence.
 public struct RiskEngine: Hashable, Sendable, Codable {
     /// The sequence number the next event will carry (the first is 1).
     public private(set) var nextSequenceNumber: UInt64 = 1
@@ -27,6 +30,10 @@ public struct RiskEngine: Hashable, Sendable, Codable {
     private var accounts: [AccountRiskState] = []
     /// Position of each account in `accounts` (derived; rebuilt on decode).
     private var accountIndex: [AccountID: Int] = [:]
+    /// In declaration order.
+    private var competitions: [Competition] = []
+    /// Positions in `competitions` of the competitions each account is in (derived).
+    private var competitionSlots: [AccountID: [Int]] = [:]
 
     /// An empty core: no trackers, no accounts.
     public init() {}
@@ -69,6 +76,30 @@ public struct RiskEngine: Hashable, Sendable, Codable {
                   let position = accounts[slot].trackers.firstIndex(where: { $0.definition.id == trackerId })
             else { throw RiskCoreError.trackerNotFound.with(detail: "\(trackerId) on \(accountId)") }
             accounts[slot].trackers.remove(at: position)
+        case .createChallenge(let definition):
+            if challenge(id: definition.id) != nil {
+                throw RiskCoreError.duplicateChallengeID.with(detail: definition.id)
+            }
+            let challenge: Challenge
+            do { challenge = try Challenge(definition: definition) } catch { throw RiskCoreError.refused(error) }
+            accounts[accountSlot(definition.account)].challenges.append(challenge)
+        case .deleteChallenge(let challengeId):
+            guard let slot = accounts.firstIndex(where: { $0.challenges.contains { $0.definition.id == challengeId } })
+            else { throw RiskCoreError.challengeNotFound.with(detail: challengeId) }
+            accounts[slot].challenges.removeAll { $0.definition.id == challengeId }
+        case .createCompetition(let definition):
+            if competition(id: definition.id) != nil {
+                throw RiskCoreError.duplicateCompetitionID.with(detail: definition.id)
+            }
+            let competition: Competition
+            do { competition = try Competition(definition: definition) } catch { throw RiskCoreError.refused(error) }
+            competitions.append(competition)
+            rebuildCompetitionSlots()
+        case .deleteCompetition(let competitionId):
+            guard let position = competitions.firstIndex(where: { $0.definition.id == competitionId })
+            else { throw RiskCoreError.competitionNotFound.with(detail: competitionId) }
+            competitions.remove(at: position)
+            rebuildCompetitionSlots()
         }
         return []
     }
@@ -79,18 +110,29 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         if case .observation(let observation) = input { return apply(observation: observation) }
         var sink = OutputSink(nextSequenceNumber: nextSequenceNumber)
         switch input {
-        case .observation(let observation):
-            accounts[accountSlot(observation.account)].observe(observation, sink: &sink)
+        case .observation:
+            break  // handled above
         case .deal(let accountId, let deal):
-            accounts[accountSlot(accountId)].apply(deal: deal, sink: &sink)
+            let slot = accountSlot(accountId)
+            accounts[slot].apply(deal: deal, sink: &sink)
+            accounts[slot].applyChallenges(input, sink: &sink)
+            applyCompetitions(input, accountId: accountId, sink: &sink)
         case .position(let accountId, let update):
-            _ = accounts[accountSlot(accountId)].advance(to: update.time, sink: &sink)
+            let slot = accountSlot(accountId)
+            _ = accounts[slot].advance(to: update.time, sink: &sink)
+            accounts[slot].applyChallenges(input, sink: &sink)
+            applyCompetitions(input, accountId: accountId, sink: &sink)
         case .openPositions(let accountId, _, let time):
-            _ = accounts[accountSlot(accountId)].advance(to: time, sink: &sink)
+            let slot = accountSlot(accountId)
+            _ = accounts[slot].advance(to: time, sink: &sink)
+            accounts[slot].applyChallenges(input, sink: &sink)
+            applyCompetitions(input, accountId: accountId, sink: &sink)
         case .time(let time):
             for slot in accounts.indices {
                 _ = accounts[slot].advance(to: time, sink: &sink)
+                accounts[slot].applyChallenges(input, sink: &sink)
             }
+            applyCompetitions(input, accountId: nil, sink: &sink)
         }
         nextSequenceNumber = sink.nextSequenceNumber
         return sink.outputs
@@ -99,9 +141,38 @@ public struct RiskEngine: Hashable, Sendable, Codable {
     /// Folds one observation: the same as `apply(.observation(observation))`, the per-tick path.
     public mutating func apply(observation: EquityObservation) -> [RiskOutput] {
         var sink = OutputSink(nextSequenceNumber: nextSequenceNumber)
-        accounts[accountSlot(observation.account)].observe(observation, sink: &sink)
+        let slot = accountSlot(observation.account)
+        accounts[slot].observe(observation, sink: &sink)
+        if !accounts[slot].challenges.isEmpty || !competitions.isEmpty {
+            let input = RiskInput.observation(observation)
+            accounts[slot].applyChallenges(input, sink: &sink)
+            applyCompetitions(input, accountId: observation.account, sink: &sink)
+        }
         nextSequenceNumber = sink.nextSequenceNumber
         return sink.outputs
+    }
+
+    /// Hands an input to the competitions of `accountId` (every competition for a heartbeat).
+    private mutating func applyCompetitions(_ input: RiskInput, accountId: AccountID?, sink: inout OutputSink) {
+        guard !competitions.isEmpty else { return }
+        func run(_ position: Int, _ sink: inout OutputSink) {
+            for event in competitions[position].apply(input) {
+                sink.outputs.append(.competitionEvent(sequenceNumber: sink.takeSequenceNumber(), event: event))
+            }
+        }
+        if let accountId {
+            for position in competitionSlots[accountId] ?? [] { run(position, &sink) }
+        } else {
+            for position in competitions.indices { run(position, &sink) }
+        }
+    }
+
+    private mutating func rebuildCompetitionSlots() {
+        var slots: [AccountID: [Int]] = [:]
+        for (position, competition) in competitions.enumerated() {
+            for accountId in competition.definition.accounts { slots[accountId, default: []].append(position) }
+        }
+        competitionSlots = slots
     }
 
     /// The account's position in `accounts`, inserting it (in id order) when new.
@@ -155,6 +226,28 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         return hour.record(until: accounts[slot].clock ?? hour.lastTime)
     }
 
+    /// The account's challenges, in declaration order.
+    public func challenges(accountId: AccountID) -> [Challenge] {
+        guard let slot = accountIndex[accountId] else { return [] }
+        return accounts[slot].challenges
+    }
+
+    /// The challenge with this id (its status, phase and ``Challenge/progress``).
+    public func challenge(id: String) -> Challenge? {
+        for account in accounts {
+            if let challenge = account.challenges.first(where: { $0.definition.id == id }) { return challenge }
+        }
+        return nil
+    }
+
+    /// Every competition, in declaration order.
+    public var allCompetitions: [Competition] { competitions }
+
+    /// The competition with this id (its status and ``Competition/leaderboard``).
+    public func competition(id: String) -> Competition? {
+        competitions.first { $0.definition.id == id }
+    }
+
     /// The latest input time seen for the account.
     public func clock(accountId: AccountID) -> BrokerTime? {
         guard let slot = accountIndex[accountId] else { return nil }
@@ -163,7 +256,7 @@ public struct RiskEngine: Hashable, Sendable, Codable {
 
     // MARK: Checkpoint
 
-    private enum CodingKeys: String, CodingKey { case nextSequenceNumber, accounts }
+    private enum CodingKeys: String, CodingKey { case nextSequenceNumber, accounts, competitions }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -174,11 +267,14 @@ public struct RiskEngine: Hashable, Sendable, Codable {
                                                    debugDescription: "accounts must be sorted and unique")
         }
         rebuildIndex()
+        competitions = try c.decode([Competition].self, forKey: .competitions)
+        rebuildCompetitionSlots()
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(nextSequenceNumber, forKey: .nextSequenceNumber)
         try c.encode(accounts, forKey: .accounts)
+        try c.encode(competitions, forKey: .competitions)
     }
 }

@@ -2,8 +2,8 @@ import TidemarkProtocol
 
 /// What the risk core tells the world, in the order it happened.
 ///
-/// *Events* (tracker events now; challenge and competition events once those components are
-/// composed in) carry the one global, gap-free `sequenceNumber`: a receiver de-duplicates and
+/// *Events* (tracker, challenge and competition events) carry the one global, gap-free
+/// `sequenceNumber`: a receiver de-duplicates and
 /// resumes by it. *Records* (closed period statistics, closed equity-chart hours) are not numbered:
 /// each has a natural key — (tracker id, `startBrokerTime`) and (account, `startBrokerTime`) — so
 /// storing one twice is an idempotent upsert.
@@ -14,11 +14,16 @@ public enum RiskOutput: Hashable, Sendable, Codable {
     case periodStatistics(accountId: AccountID, trackerId: String, statistics: PeriodStatistics)
     /// An hour of an account's equity chart ended.
     case equityChart(accountId: AccountID, record: EquityChartRecord)
+    /// A challenge started a phase, passed, failed or warned (see ``ChallengeEvent``).
+    case challengeEvent(sequenceNumber: UInt64, event: ChallengeEvent)
+    /// A competition started, ended, re-ranked or disqualified (see ``CompetitionEvent``).
+    case competitionEvent(sequenceNumber: UInt64, event: CompetitionEvent)
 
     /// The global sequence number when this output is an event.
     public var sequenceNumber: UInt64? {
         switch self {
         case .trackerEvent(let event): event.sequenceNumber
+        case .challengeEvent(let sequenceNumber, _), .competitionEvent(let sequenceNumber, _): sequenceNumber
         case .periodStatistics, .equityChart: nil
         }
     }
