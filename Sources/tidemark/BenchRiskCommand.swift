@@ -6,14 +6,15 @@ import TidemarkProtocol
 /// `tidemark bench risk`: observations per second through the risk core on one core.
 ///
 /// Every account carries 3 trackers (`day` absolute drawdown, `month-to-date` relative drawdown,
-/// `lifetime` profit) and the hourly equity chart. Thresholds are set out of reach so no tracker
-/// freezes (a frozen period does less work and would flatter the figure). Challenges join the
-/// per-account load once that component is composed into `RiskEngine`.
+/// `lifetime` profit), the hourly equity chart and one challenge (daily loss from
+/// max(balance, equity), trailing max loss, equity profit target, trading days, lot caps).
+/// Thresholds and limits are set out of reach so nothing freezes or fails (a decided challenge or
+/// a frozen period does less work and would flatter the figure).
 /// The inputs are generated before the clock starts; each pass runs them through a fresh engine.
 struct BenchRiskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "risk",
-        abstract: "Risk core throughput: observations per second per core (3 trackers per account + equity chart)."
+        abstract: "Risk core throughput: observations per second per core (3 trackers + 1 challenge per account, equity chart)."
     )
 
     @Option(help: "Number of accounts the observations are spread over.")
@@ -25,13 +26,17 @@ struct BenchRiskCommand: ParsableCommand {
     @Option(help: "Passes (each on a fresh engine); the best and the median are reported.")
     var passes = 5
 
+    @Flag(help: "Leave the challenges out (trackers and chart only).")
+    var trackersOnly = false
+
     func run() throws {
         let accountIds = (0..<accounts).map { AccountID("Bench-Server:\(100_000 + $0)") }
         let inputs = Self.makeObservations(accountIds: accountIds, count: observations)
         var rates: [Double] = []
         var totalOutputs = 0
         for _ in 0..<passes {
-            var engine = try Self.makeEngine(accountIds: accountIds, start: inputs.first.map(Self.time) ?? BrokerTime(milliseconds: 0))
+            var engine = try Self.makeEngine(accountIds: accountIds, start: inputs.first.map(Self.time) ?? BrokerTime(milliseconds: 0),
+                                             challenges: !trackersOnly)
             let clock = ContinuousClock()
             var outputs = 0
             let elapsed = clock.measure {
@@ -45,8 +50,9 @@ struct BenchRiskCommand: ParsableCommand {
         }
         rates.sort()
         let median = rates[rates.count / 2]
-        print("bench risk: \(observations) observations over \(accounts) accounts, 3 trackers each + equity chart, \(passes) passes")
-        print("  outputs per pass: \(totalOutputs) (closed periods and chart hours)")
+        let load = trackersOnly ? "3 trackers" : "3 trackers + 1 challenge"
+        print("bench risk: \(observations) observations over \(accounts) accounts, \(load) each + equity chart, \(passes) passes")
+        print("  outputs per pass: \(totalOutputs) (closed periods, chart hours, challenge phase starts)")
         print("  best:   \(Int(rates.last ?? 0)) observations/s/core")
         print("  median: \(Int(median)) observations/s/core")
         print("  target: 2000000 observations/s/core — \(median >= 2_000_000 ? "met" : "NOT met")")
@@ -57,9 +63,20 @@ struct BenchRiskCommand: ParsableCommand {
         return BrokerTime(milliseconds: 0)
     }
 
-    static func makeEngine(accountIds: [AccountID], start: BrokerTime) throws -> RiskEngine {
+    static func makeEngine(accountIds: [AccountID], start: BrokerTime, challenges: Bool) throws -> RiskEngine {
         var engine = RiskEngine()
         for (index, accountId) in accountIds.enumerated() {
+            if challenges {
+                let rules = RuleSet(
+                    dailyLoss: DailyLossRule(limit: .percent(90), base: .balanceOrEquity),
+                    maxLoss: MaxLossRule(limit: .percent(95), trailing: .init(source: .equity, update: .intraday)),
+                    maxLotsPerPosition: CapRule(limit: 100), maxOpenPositions: CapRule(limit: 100),
+                    profitTarget: ProfitTargetRule(target: .percent(500), basis: .equity),
+                    minTradingDays: MinTradingDaysRule(days: 4))
+                try engine.apply(.createChallenge(ChallengeDefinition(
+                    id: "challenge-\(index)", account: accountId, initialCapital: 100_000, startTime: start,
+                    phases: [ChallengePhase(name: "evaluation", rules: rules)])))
+            }
             try engine.apply(.createTracker(TrackerDefinition(
                 id: "day-\(index)", accountId: accountId, name: "day", period: .day,
                 absoluteDrawdownThreshold: 1_000_000_000, createdBrokerTime: start)))
