@@ -26,6 +26,23 @@ struct ReplayReport: Encodable {
         var minEquityBrokerTime: String?
         var maxEquity: FixedDecimal?
         var maxEquityBrokerTime: String?
+        /// Times the terminal's own equity differed from the reconstruction beyond the tolerance.
+        var drifts = 0
+        /// Times equity became unknown (a missing quote or conversion rate).
+        var equityUnknownEvents = 0
+    }
+
+    struct ChallengeReport: Encodable {
+        /// Status, phase, the failure if any, and every rule's value, limit and headroom.
+        var progress: ChallengeProgress
+        var events: [ChallengeEvent]
+    }
+
+    struct CompetitionReport: Encodable {
+        var id: String
+        var status: String
+        var leaderboard: [LeaderboardEntry]
+        var events: [CompetitionEvent]
     }
 
     struct TrackerReport: Encodable {
@@ -42,6 +59,7 @@ struct ReplayReport: Encodable {
         var accountId: AccountID
         var equity: EquitySummary
         var trackers: [TrackerReport]
+        var challenges: [ChallengeReport] = []
         /// Closed hours, then the open one (if any).
         var equityChart: [EquityChartRecord]
     }
@@ -52,6 +70,7 @@ struct ReplayReport: Encodable {
     var problems: [Problem] = []
     var eventCount = 0
     var accounts: [AccountReport] = []
+    var competitions: [CompetitionReport] = []
 }
 
 /// Collects what the report needs while the replay runs.
