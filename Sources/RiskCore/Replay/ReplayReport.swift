@@ -1,76 +1,75 @@
-import RiskCore
 import TidemarkProtocol
 
 /// The JSON report `tidemark replay` prints: per account, an equity summary, the trackers with
 /// their closed and open period statistics and events, and the equity chart; plus what could not
 /// be read or was refused. Built from the risk core's outputs and its final state.
-struct ReplayReport: Encodable {
+public struct ReplayReport: Encodable {
     /// One refused or unreadable line of the recording or the rules file.
-    struct Problem: Encodable {
-        var source: String
-        var line: Int?
-        var error: String
-        var detail: String
+    public struct Problem: Encodable {
+        public var source: String
+        public var line: Int?
+        public var error: String
+        public var detail: String
     }
 
     /// Balance and equity over the replay, from the observations the risk core saw.
-    struct EquitySummary: Encodable {
-        var observations = 0
-        var firstBrokerTime: String?
-        var lastBrokerTime: String?
-        var startBalance: FixedDecimal?
-        var startEquity: FixedDecimal?
-        var lastBalance: FixedDecimal?
-        var lastEquity: FixedDecimal?
-        var minEquity: FixedDecimal?
-        var minEquityBrokerTime: String?
-        var maxEquity: FixedDecimal?
-        var maxEquityBrokerTime: String?
+    public struct EquitySummary: Encodable {
+        public var observations = 0
+        public var firstBrokerTime: String?
+        public var lastBrokerTime: String?
+        public var startBalance: FixedDecimal?
+        public var startEquity: FixedDecimal?
+        public var lastBalance: FixedDecimal?
+        public var lastEquity: FixedDecimal?
+        public var minEquity: FixedDecimal?
+        public var minEquityBrokerTime: String?
+        public var maxEquity: FixedDecimal?
+        public var maxEquityBrokerTime: String?
         /// Times the terminal's own equity differed from the reconstruction beyond the tolerance.
-        var drifts = 0
+        public var drifts = 0
         /// Times equity became unknown (a missing quote or conversion rate).
-        var equityUnknownEvents = 0
+        public var equityUnknownEvents = 0
     }
 
-    struct ChallengeReport: Encodable {
+    public struct ChallengeReport: Encodable {
         /// Status, phase, the failure if any, and every rule's value, limit and headroom.
-        var progress: ChallengeProgress
-        var events: [ChallengeEvent]
+        public var progress: ChallengeProgress
+        public var events: [ChallengeEvent]
     }
 
-    struct CompetitionReport: Encodable {
-        var id: String
-        var status: String
-        var leaderboard: [LeaderboardEntry]
-        var events: [CompetitionEvent]
+    public struct CompetitionReport: Encodable {
+        public var id: String
+        public var status: String
+        public var leaderboard: [LeaderboardEntry]
+        public var events: [CompetitionEvent]
     }
 
-    struct TrackerReport: Encodable {
-        var tracker: TrackerDefinition
-        var finished: Bool
+    public struct TrackerReport: Encodable {
+        public var tracker: TrackerDefinition
+        public var finished: Bool
         /// Closed periods, in order.
-        var periods: [PeriodStatistics]
+        public var periods: [PeriodStatistics]
         /// The open period at the end of the replay ("realTime").
-        var currentPeriod: PeriodStatistics?
-        var events: [TrackerEvent]
+        public var currentPeriod: PeriodStatistics?
+        public var events: [TrackerEvent]
     }
 
-    struct AccountReport: Encodable {
-        var accountId: AccountID
-        var equity: EquitySummary
-        var trackers: [TrackerReport]
-        var challenges: [ChallengeReport] = []
+    public struct AccountReport: Encodable {
+        public var accountId: AccountID
+        public var equity: EquitySummary
+        public var trackers: [TrackerReport]
+        public var challenges: [ChallengeReport] = []
         /// Closed hours, then the open one (if any).
-        var equityChart: [EquityChartRecord]
+        public var equityChart: [EquityChartRecord]
     }
 
-    var recording: String
-    var rules: String?
-    var linesRead = 0
-    var problems: [Problem] = []
-    var eventCount = 0
-    var accounts: [AccountReport] = []
-    var competitions: [CompetitionReport] = []
+    public var recording: String
+    public var rules: String?
+    public var linesRead = 0
+    public var problems: [Problem] = []
+    public var eventCount = 0
+    public var accounts: [AccountReport] = []
+    public var competitions: [CompetitionReport] = []
 }
 
 /// Collects what the report needs while the replay runs.
