@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "EquityEngineTests", dependencies: ["EquityEngine", "TidemarkProtocol"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "TidemarkProtocol", "ZeroMQ"]),
         .testTarget(name: "RiskCoreTests", dependencies: ["RiskCore", "EquityEngine", "TidemarkProtocol"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "RiskCore", "TidemarkProtocol"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "RiskCore", "EquityEngine", "TidemarkProtocol"]),
         // Runs the real `tidemark` binary against real sockets on loopback.
         .testTarget(
             name: "IntegrationTests",
