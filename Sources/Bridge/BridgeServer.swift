@@ -67,6 +67,8 @@ public final class BridgeServer: Sendable {
     fileprivate let published = Mutex(BridgeCounters())
     private let loop = Mutex<ZMQSocketThread?>(nil)
     private let allowList = Mutex<ZAPAllowList?>(nil)
+    /// Downstream's requests, taken by the socket loop every round (no socket crosses threads).
+    fileprivate let controls = Mutex<[BridgeControl]>([])
 
     /// Prepares the bridge; nothing is bound until ``start()``.
     public init(configuration: BridgeServerConfiguration, logger: Logger) throws {
@@ -140,6 +142,31 @@ public final class BridgeServer: Sendable {
     }
 }
 
+/// What downstream asks of the socket loop (see ``BridgeServer/committed(_:)`` and
+/// ``BridgeServer/send(_:to:)``).
+public enum BridgeControl: Hashable, Sendable {
+    /// Everything `sessionID` delivered up to `sequence` is committed: acknowledge it.
+    case committed(sessionID: String, through: UInt64)
+    /// Send `command` to the account's live session (dropped when it has none).
+    case command(Command, account: AccountID)
+}
+
+extension BridgeServer {
+    /// Queues ACKs for what downstream committed (``BridgeSessionConfiguration/acknowledgesOnCommit``).
+    /// The socket loop carries them out within one timer interval (set
+    /// ``BridgeSessionConfiguration/acknowledgeAfterMilliseconds`` low, e.g. 10 ms, for prompt ACKs).
+    public func committed(_ positions: some Sequence<(sessionID: String, sequence: UInt64)>) {
+        controls.withLock { queue in
+            for position in positions { queue.append(.committed(sessionID: position.sessionID, through: position.sequence)) }
+        }
+    }
+
+    /// Queues a COMMAND for the account's live session (see ``BridgeControl/command(_:account:)``).
+    public func send(_ command: Command, to account: AccountID) {
+        controls.withLock { $0.append(.command(command, account: account)) }
+    }
+}
+
 /// Carries the bind result from the socket thread to ``BridgeServer/start()``.
 private final class StartOutcome: Sendable {
     let value = Mutex<Result<String, any Error>?>(nil)
@@ -205,6 +232,7 @@ private struct BridgeSocketLoop {
                     }
                     flush()
                 }
+                carryOutControls()
                 let time = now()
                 if time.milliseconds(since: lastTick) >= interval {
                     lastTick = time
@@ -223,6 +251,31 @@ private struct BridgeSocketLoop {
         flush()
         publish()
         handoff.finish()
+    }
+
+    /// ACKs for committed messages and commands, queued by downstream.
+    private mutating func carryOutControls() {
+        let pending = server.controls.withLock { queue -> [BridgeControl] in
+            guard !queue.isEmpty else { return [] }
+            defer { queue.removeAll(keepingCapacity: true) }
+            return queue
+        }
+        guard !pending.isEmpty else { return }
+        let time = now()
+        for control in pending {
+            switch control {
+            case .committed(let sessionID, let sequence):
+                carryOut(registry.committed(sessionID: sessionID, through: sequence, now: time))
+            case .command(let command, let account):
+                let (sent, output) = registry.send(command, to: account, now: time)
+                if !sent {
+                    logger.notice("command not sent: no live session", metadata: [
+                        "account": "\(account)", "command": "\(command.id)", "kind": "\(command.kind.rawValue)",
+                    ])
+                }
+                carryOut(output)
+            }
+        }
     }
 
     private mutating func receiveFrame(identity: ZMQMessage, payload: ZMQMessage, now: MonotonicInstant) throws {

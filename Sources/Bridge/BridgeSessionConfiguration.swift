@@ -47,6 +47,12 @@ public struct BridgeSessionConfiguration: Sendable, Hashable {
     public var badFrameWindowMilliseconds: Int64
     /// The agent's version, sent in WELCOME.
     public var agentVersion: String
+    /// What an ACK promises. `false` (the bridge alone): the message was received and handed
+    /// downstream. `true` (the agent with its store): the message's effects are committed — ACKs
+    /// then carry the highest sequence downstream reported through
+    /// ``BridgeSessionStateMachine/committed(through:now:)``, never more, so that "nothing
+    /// acknowledged is ever lost" holds across a kill -9 of the agent.
+    public var acknowledgesOnCommit: Bool
 
     /// - Parameters: see the properties. Defaults: heartbeat 5 s (timeout after 3 missed = 15 s),
     ///   ACK every 100 messages or 100 ms (the spec allows up to 100 frames or 1,000 ms), resync
@@ -54,7 +60,8 @@ public struct BridgeSessionConfiguration: Sendable, Hashable {
     public init(heartbeatIntervalMilliseconds: Int64 = 5_000, missedHeartbeatsBeforeTimeout: Int64 = 3,
                 acknowledgeEveryMessages: Int = 100, acknowledgeAfterMilliseconds: Int64 = 100,
                 resyncRetryMilliseconds: Int64 = 5_000, maximumBadFramesPerWindow: Int = 10,
-                badFrameWindowMilliseconds: Int64 = 60_000, agentVersion: String = "tidemark/0.1") {
+                badFrameWindowMilliseconds: Int64 = 60_000, agentVersion: String = "tidemark/0.1",
+                acknowledgesOnCommit: Bool = false) {
         self.heartbeatIntervalMilliseconds = heartbeatIntervalMilliseconds
         self.missedHeartbeatsBeforeTimeout = missedHeartbeatsBeforeTimeout
         self.acknowledgeEveryMessages = acknowledgeEveryMessages
@@ -63,6 +70,7 @@ public struct BridgeSessionConfiguration: Sendable, Hashable {
         self.maximumBadFramesPerWindow = maximumBadFramesPerWindow
         self.badFrameWindowMilliseconds = badFrameWindowMilliseconds
         self.agentVersion = agentVersion
+        self.acknowledgesOnCommit = acknowledgesOnCommit
     }
 
     /// How long a peer may stay silent before its session is dropped.

@@ -131,6 +131,9 @@ public struct BridgeSessionRegistry: Sendable {
     private var cachedPeer = PeerIdentity([])
     private var cachedSlot = -1
     private var liveSessionOfAccount: [AccountID: PeerIdentity] = [:]
+    /// The connection of every session that opened and whose slot still exists (closed ones
+    /// included: a BYE is acknowledged after downstream committed it).
+    private var peerOfSession: [String: PeerIdentity] = [:]
     private var loggedRejections: Set<RejectKey> = []
 
     private struct RejectKey: Hashable, Sendable {
@@ -176,6 +179,7 @@ public struct BridgeSessionRegistry: Sendable {
                 // The EA restarted its session on this connection: the old one ends here.
                 let action = machines[slot].supersede(now: now)
                 apply(action, slot: slot, into: &output)
+                forgetSession(in: slot)
                 machines[slot] = BridgeSessionStateMachine(configuration: configuration, now: now)
             }
         } else {
@@ -203,6 +207,7 @@ public struct BridgeSessionRegistry: Sendable {
             if machines[slot].phase == .closed, fault.kind == .unsupportedVersion, fault.sessionID != machines[slot].sessionID {
                 // A new session attempt, in another protocol version, on a connection whose last
                 // session ended: it deserves its own answer (REJECT unsupported_version).
+                forgetSession(in: slot)
                 machines[slot] = BridgeSessionStateMachine(configuration: configuration, now: now)
             }
         } else {
@@ -240,6 +245,27 @@ public struct BridgeSessionRegistry: Sendable {
         return output
     }
 
+    /// Downstream committed what `sessionID` delivered up to `sequence`: the ACK it allows (with
+    /// ``BridgeSessionConfiguration/acknowledgesOnCommit``). Unknown sessions are ignored (their
+    /// peer is gone; the EA resends what was not acknowledged).
+    public mutating func committed(sessionID: String, through sequence: UInt64, now: MonotonicInstant) -> Output {
+        var output = Output()
+        guard let peer = peerOfSession[sessionID], let slot = slotOfPeer[peer],
+              machines[slot].sessionID == sessionID else { return output }
+        apply(machines[slot].committed(through: sequence, now: now), slot: slot, into: &output)
+        return output
+    }
+
+    /// Sends `command` to the account's live session; false when the account has none (the
+    /// caller keeps the command for the next session).
+    public mutating func send(_ command: Command, to account: AccountID, now: MonotonicInstant) -> (sent: Bool, output: Output) {
+        var output = Output()
+        guard let peer = liveSessionOfAccount[account], let slot = slotOfPeer[peer] else { return (false, output) }
+        let action = machines[slot].send(command, now: now)
+        apply(action, slot: slot, into: &output)
+        return (!action.send.isEmpty, output)
+    }
+
     /// Closes every session (the agent is stopping).
     public mutating func shutDown() -> Output {
         var output = Output()
@@ -269,7 +295,12 @@ public struct BridgeSessionRegistry: Sendable {
     }
 
     /// Swap-removes a slot (only from `tick`, which walks the slots backwards).
+    private mutating func forgetSession(in slot: Int) {
+        if let session = machines[slot].sessionID, peerOfSession[session] == peers[slot] { peerOfSession[session] = nil }
+    }
+
     private mutating func remove(slot: Int) {
+        forgetSession(in: slot)
         let last = machines.count - 1
         slotOfPeer[peers[slot]] = nil
         if slot != last {
@@ -311,6 +342,7 @@ public struct BridgeSessionRegistry: Sendable {
                 apply(action, slot: previousSlot, into: &output)
             }
             liveSessionOfAccount[account] = peer
+            if let session = machines[slot].sessionID { peerOfSession[session] = peer }
         case .rejected(let reason, let account, _):
             counters.rejects[reason, default: 0] += 1
             if let account {

@@ -124,6 +124,9 @@ public struct BridgeSessionStateMachine: Sendable {
         var lastProcessed: UInt64
         /// The value of the last ACK sent.
         var lastAcknowledged: UInt64 = 0
+        /// With ``BridgeSessionConfiguration/acknowledgesOnCommit``: the highest sequence whose
+        /// effects downstream reported committed (an ACK never goes beyond it).
+        var lastCommitted: UInt64 = 0
         /// Processed messages since the last ACK, and when the first of them arrived.
         var unacknowledged = 0
         var firstUnacknowledgedAt = MonotonicInstant(milliseconds: 0)
@@ -273,7 +276,7 @@ public struct BridgeSessionStateMachine: Sendable {
                           extraEvents: [], closeReason: .timedOut, now: now)
         }
         var action = Action()
-        if session!.unacknowledged > 0,
+        if !configuration.acknowledgesOnCommit, session!.unacknowledged > 0,
            now.milliseconds(since: session!.firstUnacknowledgedAt) >= configuration.acknowledgeAfterMilliseconds {
             action.send.append(acknowledge(now: now))
         }
@@ -287,6 +290,23 @@ public struct BridgeSessionStateMachine: Sendable {
             action.send.append(outgoing(.heartbeat, now: now))
         }
         return action
+    }
+
+    /// Downstream committed the effects of every delivered message up to `sequence` (only with
+    /// ``BridgeSessionConfiguration/acknowledgesOnCommit``). Sends the ACK that this allows, also
+    /// after the session closed (a BYE is acknowledged once it is committed).
+    public mutating func committed(through sequence: UInt64, now: MonotonicInstant) -> Action {
+        guard configuration.acknowledgesOnCommit, session != nil, sequence > session!.lastCommitted else { return .none }
+        session!.lastCommitted = sequence
+        guard acknowledgeableSequence > session!.lastAcknowledged else { return .none }
+        return Action(send: [acknowledge(now: now)])
+    }
+
+    /// The agent has a COMMAND for this terminal (enforcement). Sent only while the session is
+    /// open; the agent re-sends unanswered commands when the account's next session opens.
+    public mutating func send(_ command: Command, now: MonotonicInstant) -> Action {
+        guard isOpen else { return .none }
+        return Action(send: [outgoing(.command(command), now: now)])
     }
 
     /// A newer session took over this one (same account elsewhere, or a new HELLO on this
@@ -341,7 +361,7 @@ public struct BridgeSessionStateMachine: Sendable {
         var action = Action(deliver: true)
         if afterResync { action.events.append(.resynced(sequence: envelope.sequence)) }
         noteProcessed(now: now)
-        if session!.unacknowledged >= configuration.acknowledgeEveryMessages {
+        if !configuration.acknowledgesOnCommit, session!.unacknowledged >= configuration.acknowledgeEveryMessages {
             action.send.append(acknowledge(now: now))
         }
         return action
@@ -370,7 +390,7 @@ public struct BridgeSessionStateMachine: Sendable {
         default:
             session!.lastProcessed = envelope.sequence
             noteProcessed(now: now)
-            if session!.unacknowledged >= configuration.acknowledgeEveryMessages {
+            if !configuration.acknowledgesOnCommit, session!.unacknowledged >= configuration.acknowledgeEveryMessages {
                 return Action(deliver: true, send: [acknowledge(now: now)])
             }
             return Action(deliver: true)
@@ -412,8 +432,14 @@ public struct BridgeSessionStateMachine: Sendable {
         session!.unacknowledged += 1
     }
 
+    /// What a cumulative ACK may report now: everything processed, or, when ACKs follow commits,
+    /// everything processed and committed.
+    private var acknowledgeableSequence: UInt64 {
+        configuration.acknowledgesOnCommit ? min(session!.lastProcessed, session!.lastCommitted) : session!.lastProcessed
+    }
+
     private mutating func acknowledge(now: MonotonicInstant) -> Envelope<AgentMessage> {
-        let last = session!.lastProcessed
+        let last = acknowledgeableSequence
         session!.lastAcknowledged = last
         session!.unacknowledged = 0
         return outgoing(.acknowledge(sequence: last), now: now)

@@ -31,12 +31,19 @@ public struct SimulatorPacing: Hashable, Sendable {
     public var initialHeartbeatInterval: Duration
     /// Give up (outcome ``SessionOutcome/timedOut(_:)``) when nothing has come from the agent for this long.
     public var stallTimeout: Duration
+    /// On every reconnect, start again from the last position the agent acknowledged, as an EA
+    /// does (protocol/SPEC.md §6.6): the new session's SNAPSHOT is the account as of the last
+    /// acknowledged message, and everything after it is sent again. `false`: the snapshot is the
+    /// account as of now and the stream goes on where it was (what was unacknowledged may be lost).
+    public var resumesFromAcknowledged: Bool
 
     /// Pacing and time-outs; the defaults follow protocol/SPEC.md §6.
     public init(speed: Double? = nil, handshakeTimeout: Duration = .seconds(10),
-                initialHeartbeatInterval: Duration = .milliseconds(5000), stallTimeout: Duration = .seconds(30)) {
+                initialHeartbeatInterval: Duration = .milliseconds(5000), stallTimeout: Duration = .seconds(30),
+                resumesFromAcknowledged: Bool = true) {
         self.speed = speed; self.handshakeTimeout = handshakeTimeout
         self.initialHeartbeatInterval = initialHeartbeatInterval; self.stallTimeout = stallTimeout
+        self.resumesFromAcknowledged = resumesFromAcknowledged
     }
 }
 
@@ -75,6 +82,8 @@ public struct SessionStatistics: Hashable, Sendable {
     public var framesDuplicated = 0
     /// Sessions started (1 + reconnects).
     public var sessionsStarted = 0
+    /// Messages sent again after a reconnect because the agent had not acknowledged them.
+    public var messagesResent = 0
     /// RESYNC requests received.
     public var resyncsReceived = 0
     /// Snapshots sent in answer to RESYNC.
@@ -148,6 +157,14 @@ public struct TerminalSessionStateMachine: Sendable {
     private var commandAnswers: [Int64: CommandAcknowledgement] = [:]
     private var nextDealTicket: Int64
     private var isFirstConnection = true
+    /// The account as of the last message the agent acknowledged, and the stream position after it.
+    private var acknowledgedAccount: SimulatedAccount
+    private var acknowledgedCursor = 0
+    /// Sent messages that changed the account and are not acknowledged yet, in sequence order
+    /// (`cursorAfter`: the stream position after a recorded message; nil for the terminal's own
+    /// messages, e.g. the deals of a `close_all`).
+    private var unacknowledged: [(sequence: UInt64, message: TerminalMessage, cursorAfter: Int?)] = []
+    private var unacknowledgedHead = 0
 
     /// A terminal that has not connected yet; call ``connected(sessionID:now:)`` when its socket is up.
     public init(script: TerminalScript, pacing: SimulatorPacing = SimulatorPacing(), faults: SimulatorFaults = .none) {
@@ -155,6 +172,7 @@ public struct TerminalSessionStateMachine: Sendable {
         self.pacing = pacing
         self.faults = faults
         self.account = SimulatedAccount(hello: script.hello, snapshot: script.initialSnapshot)
+        self.acknowledgedAccount = account
         self.heartbeatInterval = pacing.initialHeartbeatInterval
         // Simulated deals get tickets well above the recording's, so they never collide.
         self.nextDealTicket = 9_000_000_000_000
@@ -180,6 +198,16 @@ public struct TerminalSessionStateMachine: Sendable {
         statistics.highestAcknowledged = 0
         statistics.sessionsStarted += 1
         if lastReceivedAt == nil { lastReceivedAt = now }
+        if pacing.resumesFromAcknowledged, !isFirstConnection {
+            // The agent may not have kept what it did not acknowledge (it may have restarted):
+            // go back to the last acknowledged position and send the rest again.
+            statistics.messagesResent += max(0, cursor - acknowledgedCursor)
+            account = acknowledgedAccount
+            cursor = acknowledgedCursor
+        }
+        unacknowledged = []; unacknowledgedHead = 0
+        acknowledgedAccount = account
+        acknowledgedCursor = cursor
         var hello = account.hello
         hello.sessionID = sessionID
         let snapshot = isFirstConnection ? script.initialSnapshot : account.snapshot()
@@ -202,6 +230,11 @@ public struct TerminalSessionStateMachine: Sendable {
                 phase = .streaming
                 if interval > 0 { heartbeatInterval = .milliseconds(interval) }
             }
+        case .reject(.expectedHello, _) where phase == .streaming:
+            // The agent does not know this session: it restarted and our socket reconnected
+            // underneath. Start a new session (HELLO + SNAPSHOT), as an EA does (SPEC §6.6).
+            reconnectReason = "agent no longer knows the session (restarted?)"
+            phase = .disconnected
         case .reject(let reason, let message):
             phase = .finished(.rejected(reason, message: message))
         case .resync:
@@ -220,6 +253,13 @@ public struct TerminalSessionStateMachine: Sendable {
             }
         case .acknowledge(let sequence):
             statistics.highestAcknowledged = max(statistics.highestAcknowledged, sequence)
+            while unacknowledgedHead < unacknowledged.count, unacknowledged[unacknowledgedHead].sequence <= sequence {
+                let entry = unacknowledged[unacknowledgedHead]
+                acknowledgedAccount.apply(entry.message)
+                if let cursorAfter = entry.cursorAfter { acknowledgedCursor = cursorAfter }
+                unacknowledgedHead += 1
+            }
+            if unacknowledgedHead == unacknowledged.count { unacknowledged.removeAll(keepingCapacity: true); unacknowledgedHead = 0 }
             if let byeSequence, statistics.highestAcknowledged >= byeSequence {
                 phase = .finished(.completed)
             }
@@ -270,6 +310,14 @@ public struct TerminalSessionStateMachine: Sendable {
             if outboxHead == outbox.count { outbox = []; outboxHead = 0 }
             if case .snapshot = message { snapshotQueued = false }
             let isBye: Bool = if case .bye = message { true } else { false }
+            if pacing.resumesFromAcknowledged {
+                // The terminal's own account changes (a close_all's deals and closes) count as
+                // sent once numbered, like recorded ones.
+                switch message {
+                case .deal, .position: unacknowledged.append((nextSequence, message, nil))
+                default: break
+                }
+            }
             if let envelope = frame(message, now: now, isBye: isBye) { return .send(envelope) }
         }
         guard case .streaming = phase else { return .wait(until: nextTimerDeadline()) }
@@ -286,6 +334,9 @@ public struct TerminalSessionStateMachine: Sendable {
             }
             cursor += 1
             account.apply(message)
+            if pacing.resumesFromAcknowledged {
+                unacknowledged.append((nextSequence, message, cursor))
+            }
             statistics.recordedMessagesSent += 1
             if let limit = faults.disconnectAfterMessages, !disconnectFired, statistics.recordedMessagesSent >= limit {
                 disconnectFired = true

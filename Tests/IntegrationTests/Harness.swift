@@ -98,7 +98,7 @@ final class AgentUnderTest {
     /// Starts the agent and waits until it prints its bound endpoint.
     init(in directory: TemporaryDirectory, extraArguments: [String] = []) throws {
         recordDirectory = directory.path("record-\(UUID().uuidString.prefix(8))")
-        running = try Tidemark.start(["agent", "--bridge", "tcp://127.0.0.1:*", "--data", directory.path("data"),
+        running = try Tidemark.start(["agent", "--bridge", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0", "--data", directory.path("data"),
                                       "--record", recordDirectory, "--heartbeat-ms", "1000"] + extraArguments,
                                      in: directory)
         let deadline = Date().addingTimeInterval(30)

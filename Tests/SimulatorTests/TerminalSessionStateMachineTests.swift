@@ -103,8 +103,38 @@ import TidemarkProtocol
         #expect(machine.statistics.framesDropped == 1 && machine.statistics.framesDuplicated == 1)
     }
 
-    @Test func disconnectAfterNMessagesStartsANewSessionFromTheStateSoFar() {
+    @Test func reconnectResumesFromTheLastAcknowledgedMessage() {
         var machine = TerminalSessionStateMachine(script: Fixture.script, faults: SimulatorFaults(disconnectAfterMessages: 2))
+        machine.connected(sessionID: "s1", now: at(0))
+        machine.received(agent(machine, 1, .welcome(heartbeatIntervalMilliseconds: 5000, agentVersion: "t")), now: at(0))
+        #expect(drain(&machine, at: at(0)).map(\.sequence) == [1, 2, 3, 4])
+        // The agent acknowledged the first batch (#3) only; the second (#4) may be lost with it.
+        machine.received(agent(machine, 2, .acknowledge(sequence: 3)), now: at(0))
+        guard case .reconnect = machine.nextStep(now: at(1)) else { Issue.record("expected a reconnect"); return }
+
+        machine.connected(sessionID: "s2", now: at(2))
+        let handshake = drain(&machine, at: at(2))
+        guard case .snapshot(let snapshot) = handshake.last?.message else { Issue.record("expected a SNAPSHOT"); return }
+        #expect(snapshot.quotes.first?.bid == "1.10100") // the first batch's quote: the acknowledged state
+        machine.received(agent(machine, 1, .welcome(heartbeatIntervalMilliseconds: 5000, agentVersion: "t")), now: at(3))
+        let rest = drain(&machine, at: at(3))
+        #expect(rest.map(\.message) == [Fixture.stream[1], Fixture.stream[2], .bye(reason: "deinit 1")])
+        #expect(machine.statistics.messagesResent == 1)
+    }
+
+    @Test func restartedAgentsRejectStartsANewSession() {
+        var machine = TerminalSessionStateMachine(script: Fixture.script)
+        machine.connected(sessionID: "s1", now: at(0))
+        machine.received(agent(machine, 1, .welcome(heartbeatIntervalMilliseconds: 5000, agentVersion: "t")), now: at(0))
+        _ = drain(&machine, at: at(0))
+        machine.received(agent(machine, 1, .reject(.expectedHello, message: "first message was TICKS")), now: at(1))
+        guard case .reconnect = machine.nextStep(now: at(1)) else { Issue.record("expected a reconnect"); return }
+        #expect(!machine.isFinished)
+    }
+
+    @Test func disconnectAfterNMessagesStartsANewSessionFromTheStateSoFar() {
+        var machine = TerminalSessionStateMachine(script: Fixture.script, pacing: SimulatorPacing(resumesFromAcknowledged: false),
+                                                  faults: SimulatorFaults(disconnectAfterMessages: 2))
         machine.connected(sessionID: "s1", now: at(0))
         machine.received(agent(machine, 1, .welcome(heartbeatIntervalMilliseconds: 5000, agentVersion: "t")), now: at(0))
         #expect(drain(&machine, at: at(0)).map(\.sequence) == [1, 2, 3, 4])

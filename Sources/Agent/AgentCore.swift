@@ -1,0 +1,211 @@
+import Bridge
+import EquityEngine
+import Foundation
+import RiskCore
+import TidemarkProtocol
+
+/// The agent's deterministic heart: bridge messages and declarations in, everything the store must
+/// commit out. No I/O, no clock: the ``Pipeline`` around it does those.
+///
+/// Per message of an account, in the order the risk core needs (the same as `tidemark replay`):
+/// 1. a DEAL, a POSITION change, or a SNAPSHOT's open positions go to the risk core first, so a
+///    deposit is known before the observation that shows it;
+/// 2. the message goes to the equity engine, and its observations go to the risk core;
+/// 3. a HEARTBEAT's time goes to the risk core (`.time`) when it moves the shared broker clock on.
+///
+/// **Resending after a reconnect.** An EA that starts a new session resends everything since the
+/// last position the agent acknowledged (protocol/SPEC.md §6.6), and the agent may have processed
+/// part of it already (it acknowledges only after committing, so the unacknowledged tail may or
+/// may not be in the risk core's state, e.g. after a kill -9 between commit and ACK). The equity
+/// engine gets every message (it rebuilds the account from the snapshot), but the risk core only
+/// what it has not folded yet:
+/// - from a HELLO until an input newer than the account's risk clock (the *resume window*), inputs
+///   older than that clock are skipped (they are in the risk core's state already);
+/// - a deal is skipped when older than the last deal folded for the account, or at the same time
+///   with a ticket already folded (deals are exact; ticks at the very same millisecond as the
+///   clock are folded again, which leaves drawdown/profit thresholds and statistics unchanged).
+/// The deal marks and the shared clock are part of the checkpoint (``CheckpointState``).
+public struct AgentCore: Sendable {
+    /// Settings that shape the outputs.
+    public struct Configuration: Hashable, Sendable {
+        public var equity: EquityEngine.Configuration
+        public init(equity: EquityEngine.Configuration = .init()) { self.equity = equity }
+    }
+
+    /// What the store commits and the outputs act on, gathered over one batch of messages.
+    public struct Effects: Sendable {
+        /// The risk core's outputs, in order.
+        public var riskOutputs: [RiskOutput] = []
+        /// Deals to journal.
+        public var deals: [(AccountID, Deal)] = []
+        /// Latest observation per account (account rows, live equity).
+        public var latestObservation: [AccountID: EquityObservation] = [:]
+        /// Every observation, in order (for the live equity stream); only kept when asked.
+        public var observations: [EquityObservation] = []
+        /// HELLOs accepted (sessions opened), in order.
+        public var hellos: [(sessionID: String, hello: Hello)] = []
+        /// Latest drift per account.
+        public var drifts: [AccountID: Drift] = [:]
+        /// CMDACKs, in order.
+        public var commandAcknowledgements: [(AccountID, CommandAcknowledgement)] = []
+        /// Messages the equity engine refused (account, reason).
+        public var refused: [(AccountID, String)] = []
+        /// Risk inputs skipped as already folded (resent after a reconnect).
+        public var skippedResent = 0
+        /// Whether to keep ``observations``.
+        public var keepsObservations: Bool
+
+        public init(keepsObservations: Bool = false) { self.keepsObservations = keepsObservations }
+
+        public var isEmpty: Bool {
+            riskOutputs.isEmpty && deals.isEmpty && latestObservation.isEmpty && hellos.isEmpty && drifts.isEmpty
+                && commandAcknowledgements.isEmpty
+        }
+    }
+
+    /// What the checkpoint holds: the risk core and the marks that keep resent messages from being
+    /// folded twice.
+    public struct CheckpointState: Codable, Sendable {
+        public var risk: RiskEngine
+        public var sharedClock: BrokerTime?
+        public var dealMarks: [AccountID: DealMark]
+    }
+
+    /// The last deal time folded for an account and the tickets folded at that time.
+    public struct DealMark: Codable, Hashable, Sendable {
+        public var time: BrokerTime
+        public var tickets: Set<Int64>
+    }
+
+    public private(set) var equity: EquityEngine
+    public private(set) var risk: RiskEngine
+    /// The latest heartbeat time folded (`.time` inputs only move forward).
+    public private(set) var sharedClock: BrokerTime?
+    private var dealMarks: [AccountID: DealMark] = [:]
+    /// Accounts in a resume window, with the risk clock when their session began.
+    private var resumeWatermarks: [AccountID: BrokerTime] = [:]
+    /// The latest HELLO of every account seen since start (broker clock for challenges).
+    public private(set) var hellos: [AccountID: Hello] = [:]
+    private var equityOutputs: [EquityOutput] = []
+
+    /// A fresh core (first run).
+    public init(configuration: Configuration = .init()) {
+        equity = EquityEngine(configuration: configuration.equity)
+        risk = RiskEngine()
+    }
+
+    /// A core resumed from a checkpoint's state (the equity engine starts empty: EAs send snapshots).
+    public init(configuration: Configuration = .init(), checkpoint: Data) throws {
+        let state = try JSONDecoder().decode(CheckpointState.self, from: checkpoint)
+        equity = EquityEngine(configuration: configuration.equity)
+        risk = state.risk
+        sharedClock = state.sharedClock
+        dealMarks = state.dealMarks
+    }
+
+    /// The checkpoint of the current state (JSON).
+    public func checkpoint() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try encoder.encode(CheckpointState(risk: risk, sharedClock: sharedClock, dealMarks: dealMarks))
+    }
+
+    // MARK: Declarations
+
+    /// Applies a declaration (tracker, challenge, competition). On error nothing changes.
+    /// A challenge without a broker clock gets the account's, from its terminal's HELLO, when known.
+    public mutating func declare(_ command: RiskCommand, into effects: inout Effects) throws(RiskCoreError) {
+        var command = command
+        if case .createChallenge(var definition) = command, definition.brokerClock == nil,
+           let hello = hellos[definition.account] {
+            definition.brokerClock = .fixed(utcOffsetSeconds: hello.brokerUTCOffsetSeconds)
+            command = .createChallenge(definition)
+        }
+        effects.riskOutputs += try risk.apply(command)
+    }
+
+    // MARK: Messages
+
+    /// Folds one accepted bridge message.
+    public mutating func apply(_ delivery: BridgeDelivery, into effects: inout Effects) {
+        let account = delivery.account
+        switch delivery.message {
+        case .hello(let hello):
+            hellos[account] = hello
+            effects.hellos.append((delivery.sessionID, hello))
+            if let clock = risk.clock(accountId: account) { resumeWatermarks[account] = clock }
+        case .deal(let deal):
+            if isNewDeal(deal, of: account) {
+                feed(.deal(account, deal), into: &effects)
+                effects.deals.append((account, deal))
+            } else {
+                effects.skippedResent += 1
+            }
+        case .position(let update):
+            if isFresh(update.time, of: account) { feed(.position(account, update), into: &effects) } else { effects.skippedResent += 1 }
+        case .snapshot(let snapshot):
+            if isFresh(snapshot.account.time, of: account) {
+                feed(.openPositions(account, snapshot.positions, at: snapshot.account.time), into: &effects)
+            }
+        case .commandAcknowledgement(let acknowledgement):
+            effects.commandAcknowledgements.append((account, acknowledgement))
+        default:
+            break
+        }
+        equityOutputs.removeAll(keepingCapacity: true)
+        do {
+            try equity.apply(delivery.message, account: account, into: &equityOutputs)
+        } catch {
+            effects.refused.append((account, "\(error)"))
+        }
+        for output in equityOutputs {
+            switch output {
+            case .observation(let observation):
+                effects.latestObservation[account] = observation
+                if effects.keepsObservations { effects.observations.append(observation) }
+                if isFresh(observation.time, of: account) {
+                    feed(.observation(observation), into: &effects)
+                } else {
+                    effects.skippedResent += 1
+                }
+            case .drift(let drift):
+                effects.drifts[drift.account] = drift
+            case .balanceOperation, .equityUnknown, .equityKnown:
+                break
+            }
+        }
+        if case .heartbeat(let time) = delivery.message, sharedClock.map({ time > $0 }) ?? true {
+            sharedClock = time
+            feed(.time(time), into: &effects)
+        }
+    }
+
+    /// Whether an input at `time` is new to the risk core (outside a resume window everything is;
+    /// inside, only what is not older than the account's clock at the HELLO). An input newer than
+    /// that clock closes the window.
+    private mutating func isFresh(_ time: BrokerTime, of account: AccountID) -> Bool {
+        guard let watermark = resumeWatermarks[account] else { return true }
+        if time > watermark { resumeWatermarks[account] = nil }
+        return time >= watermark
+    }
+
+    private mutating func isNewDeal(_ deal: Deal, of account: AccountID) -> Bool {
+        guard var mark = dealMarks[account] else {
+            dealMarks[account] = DealMark(time: deal.time, tickets: [deal.ticket])
+            return true
+        }
+        if deal.time < mark.time { return false }
+        if deal.time == mark.time {
+            guard mark.tickets.insert(deal.ticket).inserted else { return false }
+        } else {
+            mark = DealMark(time: deal.time, tickets: [deal.ticket])
+        }
+        dealMarks[account] = mark
+        return true
+    }
+
+    private mutating func feed(_ input: RiskInput, into effects: inout Effects) {
+        let outputs = risk.apply(input)
+        if !outputs.isEmpty { effects.riskOutputs += outputs }
+    }
+}

@@ -1,0 +1,76 @@
+import Bridge
+import CoreMetrics
+import Prometheus
+import Synchronization
+
+/// The agent's Prometheus metrics. Created once (swift-metrics objects are registered by label);
+/// labels are bounded (reject reasons and bad-frame codes are fixed vocabularies, never account ids).
+///
+/// Served at `/metrics` as `registry.emitToString()`.
+public final class AgentMetrics: Sendable {
+    /// What `/metrics` shows.
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+
+    let ticks: CoreMetrics.Counter
+    let messages: CoreMetrics.Counter
+    let frames: CoreMetrics.Counter
+    let sessionsOpened: CoreMetrics.Counter
+    let liveSessions: CoreMetrics.Gauge
+    let resyncs: CoreMetrics.Counter
+    let duplicates: CoreMetrics.Counter
+    let driftReports: CoreMetrics.Counter
+    let lastDrift: CoreMetrics.Gauge
+    let commits: CoreMetrics.Counter
+    let commitLatency: CoreMetrics.Timer
+    let eventLag: CoreMetrics.Timer
+    let events: CoreMetrics.Counter
+    let resentSkipped: CoreMetrics.Counter
+    let commandsSent: CoreMetrics.Counter
+    private let lastBridge = Mutex(BridgeCounters())
+
+    /// Metrics in a fresh registry.
+    public init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        factory = PrometheusMetricsFactory(registry: registry)
+        ticks = CoreMetrics.Counter(label: "tidemark_ticks_total", factory: factory)
+        messages = CoreMetrics.Counter(label: "tidemark_bridge_messages_total", factory: factory)
+        frames = CoreMetrics.Counter(label: "tidemark_bridge_frames_total", factory: factory)
+        sessionsOpened = CoreMetrics.Counter(label: "tidemark_sessions_opened_total", factory: factory)
+        liveSessions = CoreMetrics.Gauge(label: "tidemark_sessions", factory: factory)
+        resyncs = CoreMetrics.Counter(label: "tidemark_resyncs_total", factory: factory)
+        duplicates = CoreMetrics.Counter(label: "tidemark_duplicate_frames_total", factory: factory)
+        driftReports = CoreMetrics.Counter(label: "tidemark_reconciliation_drift_reports_total", factory: factory)
+        lastDrift = CoreMetrics.Gauge(label: "tidemark_reconciliation_drift_last", factory: factory)
+        commits = CoreMetrics.Counter(label: "tidemark_store_commits_total", factory: factory)
+        commitLatency = CoreMetrics.Timer(label: "tidemark_store_commit_seconds", factory: factory)
+        eventLag = CoreMetrics.Timer(label: "tidemark_event_lag_seconds", factory: factory)
+        events = CoreMetrics.Counter(label: "tidemark_events_total", factory: factory)
+        resentSkipped = CoreMetrics.Counter(label: "tidemark_resent_inputs_skipped_total", factory: factory)
+        commandsSent = CoreMetrics.Counter(label: "tidemark_commands_sent_total", factory: factory)
+    }
+
+    /// Publishes the bridge's counters (cumulative) as the difference since the last call.
+    func publish(_ counters: BridgeCounters) {
+        let previous = lastBridge.withLock { last in
+            defer { last = counters }
+            return last
+        }
+        ticks.increment(by: Int64(max(0, counters.ticks - previous.ticks)))
+        messages.increment(by: Int64(max(0, counters.messages - previous.messages)))
+        frames.increment(by: Int64(max(0, counters.frames - previous.frames)))
+        sessionsOpened.increment(by: Int64(max(0, counters.sessionsOpened - previous.sessionsOpened)))
+        liveSessions.record(counters.sessionsOpened - counters.sessionsClosed)
+        resyncs.increment(by: Int64(max(0, counters.resyncs - previous.resyncs)))
+        duplicates.increment(by: Int64(max(0, counters.duplicates - previous.duplicates)))
+        for (reason, count) in counters.rejects {
+            let delta = count - (previous.rejects[reason] ?? 0)
+            if delta > 0 { CoreMetrics.Counter(label: "tidemark_rejects_total", dimensions: [("reason", reason.rawValue)], factory: factory).increment(by: Int64(delta)) }
+        }
+        for (code, count) in counters.badFrames {
+            let delta = count - (previous.badFrames[code] ?? 0)
+            if delta > 0 { CoreMetrics.Counter(label: "tidemark_decode_errors_total", dimensions: [("code", code)], factory: factory).increment(by: Int64(delta)) }
+        }
+    }
+}

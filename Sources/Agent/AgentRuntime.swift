@@ -1,0 +1,209 @@
+import Bridge
+import EquityEngine
+import Foundation
+import Hummingbird
+import Logging
+import RiskCore
+import ServiceLifecycle
+import Store
+import Synchronization
+import TidemarkProtocol
+import ZeroMQ
+
+/// The whole agent, assembled from an ``AgentConfiguration``: store, bridge, pipeline, HTTP.
+///
+/// ```swift
+/// let agent = try await AgentRuntime.start(configuration: configuration, logger: logger)
+/// try await agent.run()   // until SIGTERM/SIGINT: stop accepting, commit what is pending, close
+/// ```
+///
+/// Services (swift-service-lifecycle) start in this order and stop in reverse:
+/// 1. the core: the bridge's socket loop and the pipeline (single writer);
+/// 2. HTTP: the REST API, `/metrics`, `/health`, `/ready`.
+/// On SIGTERM the HTTP server stops first (long polls answer, streams end), then the bridge
+/// stops reading, the pipeline commits what it has taken and acknowledges it, and the store closes.
+public final class AgentRuntime: Sendable {
+    public let configuration: AgentConfiguration
+    public let store: Store
+    public let bridge: BridgeServer
+    public let pipeline: Pipeline
+    public let metrics: AgentMetrics
+    /// The bridge endpoint actually bound (wildcard ports resolved).
+    public let bridgeEndpoint: String
+    private let logger: Logger
+    private let ready = Atomic<Bool>(false)
+    private let hooks: CommitHooks
+    private let httpBound: Mutex<String?> = Mutex(nil)
+
+    private init(configuration: AgentConfiguration, store: Store, bridge: BridgeServer, pipeline: Pipeline,
+                 metrics: AgentMetrics, bridgeEndpoint: String, logger: Logger,
+                 hooks: CommitHooks) {
+        self.configuration = configuration; self.store = store; self.bridge = bridge; self.pipeline = pipeline
+        self.metrics = metrics; self.bridgeEndpoint = bridgeEndpoint; self.logger = logger; self.hooks = hooks
+    }
+
+    /// Opens the store (migrating it), makes sure an admin token exists, restores the risk core
+    /// from the last checkpoint and binds the bridge. Nothing is processed until ``run()``.
+    public static func start(configuration: AgentConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
+                             logger: Logger) async throws -> AgentRuntime {
+        try configuration.validate()
+        try FileManager.default.createDirectory(atPath: configuration.data, withIntermediateDirectories: true)
+        let store: Store
+        do {
+            store = try Store(path: configuration.databasePath,
+                              options: Store.Options(durability: configuration.durability == "normal" ? .normal : .full))
+        } catch {
+            throw AgentError.store.with(detail: "\(configuration.databasePath): \(error) \(error.detail)")
+        }
+        try await ensureAdminToken(store: store, environment: environment, logger: logger)
+
+        guard let tolerance = FixedDecimal(configuration.driftTolerance) else {
+            throw AgentError.configuration.with(detail: "driftTolerance must be a decimal, got \(configuration.driftTolerance)")
+        }
+        let coreConfiguration = AgentCore.Configuration(equity: .init(driftTolerance: .fixed(tolerance)))
+        let (core, position) = try await Pipeline.restore(from: store, configuration: coreConfiguration)
+        if position > 0 {
+            logger.info("resumed from checkpoint", metadata: [
+                "input_position": "\(position)", "next_sequence_number": "\(core.risk.nextSequenceNumber)",
+            ])
+        }
+
+        var curve: BridgeCurveConfiguration?
+        if let secret = configuration.curveSecretKey, let allowList = configuration.allowKeys {
+            curve = BridgeCurveConfiguration(serverKeys: try CurveKeyPair(certificateFile: secret),
+                                             allowedClientKeys: try AllowedKeys.read(path: allowList))
+        }
+        // ACKs follow commits; the socket loop looks at the pipeline's commits every 5 ms.
+        let session = BridgeSessionConfiguration(heartbeatIntervalMilliseconds: Int64(configuration.heartbeatMilliseconds),
+                                                 acknowledgeAfterMilliseconds: 10, acknowledgesOnCommit: true)
+        let bridge = try BridgeServer(configuration: BridgeServerConfiguration(endpoint: configuration.bridge, session: session,
+                                                                               curve: curve),
+                                      logger: logger)
+        let metrics = AgentMetrics()
+        let hooks = CommitHooks()
+        let pipeline = Pipeline(store: store, bridge: bridge, core: core, inputPosition: position,
+                                maximumBatch: configuration.commitMaximumMessages, metrics: metrics, logger: logger,
+                                recordDirectory: configuration.record) { notice in
+            hooks.call(notice)
+        }
+        let endpoint = try bridge.start()
+        return AgentRuntime(configuration: configuration, store: store, bridge: bridge, pipeline: pipeline, metrics: metrics,
+                            bridgeEndpoint: endpoint, logger: logger, hooks: hooks)
+    }
+
+    /// Calls `hook` after every commit (on the writer's task: keep it short and non-blocking).
+    public func onCommit(_ hook: @escaping @Sendable (CommitNotice) -> Void) {
+        hooks.add(hook)
+    }
+
+    /// Whether the pipeline runs (for `/ready`).
+    public var isReady: Bool { ready.load(ordering: .relaxed) }
+
+    /// The HTTP address actually bound, once listening.
+    public var httpEndpoint: String? { httpBound.withLock { $0 } }
+
+    /// Runs every service until SIGTERM or SIGINT, then shuts down gracefully.
+    /// - Parameters:
+    ///   - addRoutes: adds the REST API's routes to the router (the agent's own come first).
+    ///   - onHTTPRunning: called with `HOST:PORT` once the HTTP server listens.
+    public func run(addRoutes: (Router<BasicRequestContext>) -> Void = { _ in }, extraServices: [any Service] = [],
+                    onHTTPRunning: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        let router = Router()
+        router.get("health") { _, _ in "ok\n" }
+        router.get("ready") { [self] _, _ -> Response in
+            isReady ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+                : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "starting\n")))
+        }
+        router.get("metrics") { [metrics] _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: metrics.registry.emitToString())))
+        }
+        addRoutes(router)
+        let (host, port) = try configuration.httpAddress()
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "tidemark"),
+                              onServerRunning: { [self] channel in
+                                  let bound = "\(host):\(channel.localAddress?.port ?? port)"
+                                  httpBound.withLock { $0 = bound }
+                                  onHTTPRunning(bound)
+                              },
+                              logger: logger)
+        let core = CoreService(runtime: self)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: core)] + extraServices.map { .init(service: $0) } + [.init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+    }
+
+    /// The bridge and the pipeline, as one service: on graceful shutdown the bridge stops reading,
+    /// the pipeline commits and acknowledges what it took, then the store closes.
+    private struct CoreService: Service {
+        let runtime: AgentRuntime
+
+        func run() async throws {
+            runtime.ready.store(true, ordering: .relaxed)
+            defer { runtime.ready.store(false, ordering: .relaxed) }
+            let bridge = runtime.bridge
+            try await withGracefulShutdownHandler {
+                try await runtime.pipeline.run()
+            } onGracefulShutdown: {
+                bridge.stop()
+            }
+            bridge.stop()
+            try await bridge.waitUntilStopped()
+            runtime.metrics.publish(bridge.counters)
+            try? runtime.store.close()
+            runtime.logger.info("agent stopped", metadata: ["messages": "\(bridge.counters.messages)"])
+        }
+    }
+
+    // MARK: Admin token
+
+    /// Makes sure an admin token exists: `TIDEMARK_ADMIN_TOKEN` when set (adopted if new), else a
+    /// generated one on first run, printed once on stdout (only its hash is stored).
+    static func ensureAdminToken(store: Store, environment: [String: String], logger: Logger) async throws {
+        if let secret = environment["TIDEMARK_ADMIN_TOKEN"], !secret.isEmpty {
+            if try await store.verifyToken(secret) == nil {
+                _ = try await store.createToken(name: "admin (TIDEMARK_ADMIN_TOKEN)", isAdmin: true, secret: secret, at: Date())
+                logger.info("admin token adopted from TIDEMARK_ADMIN_TOKEN")
+            }
+            return
+        }
+        let tokens = try await store.tokens()
+        guard !tokens.contains(where: { $0.isAdmin && $0.revokedAt == nil }) else { return }
+        let issued = try await store.createToken(name: "admin", isAdmin: true, at: Date())
+        print("admin token (shown once, keep it): \(issued.secret)")
+        fflush(nil)   // stdout is a C global that strict concurrency won't let us name
+    }
+}
+
+/// Who hears about commits (API notifier, equity streams, webhook worker).
+final class CommitHooks: Sendable {
+    private let hooks = Mutex<[@Sendable (CommitNotice) -> Void]>([])
+    func add(_ hook: @escaping @Sendable (CommitNotice) -> Void) { hooks.withLock { $0.append(hook) } }
+    func call(_ notice: CommitNotice) { for hook in hooks.withLock({ $0 }) { hook(notice) } }
+}
+
+/// Reads a CURVE allow-list file: each non-empty, non-`#` line is a Z85 public key, a
+/// `public-key = "…"` line, or the path of a certificate file.
+enum AllowedKeys {
+    static func read(path: String) throws -> [CurveKey] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var keys: [CurveKey] = []
+        for raw in text.split(whereSeparator: \.isNewline) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("public-key") {
+                let parts = line.split(separator: "\"", omittingEmptySubsequences: false)
+                guard parts.count >= 3 else { throw AgentError.configuration.with(detail: "\(path): cannot read `\(line)`") }
+                keys.append(try CurveKey(z85: String(parts[1])))
+            } else if line.utf8.count == 40, let key = try? CurveKey(z85: line) {
+                keys.append(key)
+            } else {
+                keys.append(try CurveKeyPair.publicKey(certificateFile: line))
+            }
+        }
+        return keys
+    }
+}

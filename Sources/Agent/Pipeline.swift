@@ -1,0 +1,374 @@
+import Bridge
+import EquityEngine
+import Foundation
+import Logging
+import RiskCore
+import Store
+import Synchronization
+import TidemarkProtocol
+
+/// What the pipeline tells the outputs after each commit (the events are durable by then).
+public struct CommitNotice: Sendable {
+    /// The highest committed event sequence number.
+    public var lastSequenceNumber: UInt64
+    /// The events this commit stored (nil when none were new).
+    public var newEvents: ClosedRange<UInt64>?
+    /// Observations of this commit, in order (for live equity streams).
+    public var observations: [EquityObservation]
+    /// Webhook deliveries the commit queued.
+    public var queuedDeliveries: Int
+}
+
+/// A declaration from the API, for the single writer.
+public enum Declaration: Sendable {
+    /// A risk-core declaration and the definition row that goes with it.
+    case risk(RiskCommand, DefinitionChange?)
+    /// An account registered before its terminal connects.
+    case registerAccount(AccountID, Platform)
+}
+
+/// The single writer: bridge deliveries and API declarations in one sequence, through
+/// ``AgentCore``, into the store, and only then out: ACKs to the EAs (through the bridge), the
+/// commit notice (long polls, streams, webhooks), enforcement commands.
+///
+/// Batching: the writer takes whatever has arrived (at most
+/// ``AgentConfiguration/commitMaximumMessages``), folds it, commits it in one transaction together
+/// with the risk core's checkpoint, and acts on the receipt. While a commit runs, new messages
+/// queue up and form the next batch, so batches grow with load and latency stays one commit when
+/// idle ("group commit").
+public final class Pipeline: Sendable {
+    private let store: Store
+    private let bridge: BridgeServer
+    private let logger: Logger
+    private let metrics: AgentMetrics
+    private let maximumBatch: Int
+    private let onCommit: @Sendable (CommitNotice) -> Void
+    private let inbox: Inbox
+    private let state: Mutex<WriterState>
+    private let keepsObservations: Bool
+    private let recordDirectory: String?
+
+    private struct WriterState: Sendable {
+        var core: AgentCore?
+        var inputPosition: UInt64
+    }
+
+    /// - Parameters:
+    ///   - core: the core to continue (restored from the store's checkpoint, or fresh).
+    ///   - inputPosition: the checkpoint's input position (0 on a first run).
+    ///   - keepsObservations: pass every observation to `onCommit` (live equity streams).
+    public init(store: Store, bridge: BridgeServer, core: AgentCore, inputPosition: UInt64, maximumBatch: Int,
+                metrics: AgentMetrics, logger: Logger, keepsObservations: Bool = true, recordDirectory: String? = nil,
+                onCommit: @escaping @Sendable (CommitNotice) -> Void) {
+        self.recordDirectory = recordDirectory
+        self.store = store; self.bridge = bridge; self.logger = logger; self.metrics = metrics
+        self.maximumBatch = maximumBatch; self.onCommit = onCommit; self.keepsObservations = keepsObservations
+        self.inbox = Inbox(capacity: max(4 * maximumBatch, 65_536))
+        self.state = Mutex(WriterState(core: core, inputPosition: inputPosition))
+    }
+
+    /// Opens the store's checkpoint, if any: the core to resume and its input position.
+    public static func restore(from store: Store, configuration: AgentCore.Configuration) async throws -> (AgentCore, UInt64) {
+        guard let checkpoint = try await store.checkpoint() else { return (AgentCore(configuration: configuration), 0) }
+        return (try AgentCore(configuration: configuration, checkpoint: checkpoint.state), checkpoint.inputPosition)
+    }
+
+    /// Submits a declaration and returns once it is committed; throws what the risk core refused
+    /// (``RiskCoreError``) or ``AgentError/stopped``.
+    public func declare(_ declaration: Declaration) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            if !inbox.submit(.declaration(declaration, continuation)) {
+                continuation.resume(throwing: AgentError.stopped)
+            }
+        }
+    }
+
+    /// Runs until the bridge's deliveries end (after ``BridgeServer/stop()``) and everything taken
+    /// is committed. Declarations submitted after that fail with ``AgentError/stopped``.
+    public func run() async throws {
+        let feeder = Task { [bridge, inbox, logger, recordDirectory] in
+            // The recorder is not Sendable: it lives on this task only.
+            var recording: BridgeRecorder?
+            if let recordDirectory {
+                do { recording = try BridgeRecorder(directory: recordDirectory) } catch {
+                    logger.error("cannot record", metadata: ["directory": "\(recordDirectory)", "error": "\(error)"])
+                }
+            }
+            for await batch in bridge.deliveryBatches {
+                if recording != nil {
+                    do { for delivery in batch { try recording!.record(delivery) } } catch {
+                        logger.error("recording stopped", metadata: ["error": "\(error)"])
+                        recording = nil
+                    }
+                }
+                await inbox.push(batch)
+            }
+            recording?.close()
+            inbox.finish()
+        }
+        defer { feeder.cancel() }
+        while let items = await inbox.take(maximum: maximumBatch) {
+            try await process(items)
+        }
+    }
+
+    // MARK: One batch
+
+    private func process(_ items: [Inbox.Item]) async throws {
+        let started = ContinuousClock.now
+        var effects = AgentCore.Effects(keepsObservations: keepsObservations)
+        var acknowledgements: [String: UInt64] = [:]
+        var declarations: [(CheckedContinuation<Void, any Error>, (any Error)?)] = []
+        var definitionChanges: [DefinitionChange] = []
+        var registrations: [(AccountID, Platform, CheckedContinuation<Void, any Error>)] = []
+        let (checkpoint, position): (Data, UInt64) = try state.withLock { state in
+            var core = state.core.take()!
+            defer { state.core = core }
+            for item in items {
+                state.inputPosition += 1
+                switch item {
+                case .delivery(let delivery):
+                    core.apply(delivery, into: &effects)
+                    acknowledgements[delivery.sessionID] = delivery.sequence
+                case .declaration(.risk(let command, let change), let continuation):
+                    do {
+                        try core.declare(command, into: &effects)
+                        if let change { definitionChanges.append(change) }
+                        declarations.append((continuation, nil))
+                    } catch {
+                        declarations.append((continuation, error))
+                    }
+                case .declaration(.registerAccount(let account, let platform), let continuation):
+                    registrations.append((account, platform, continuation))
+                }
+            }
+            return (try core.checkpoint(), state.inputPosition)
+        }
+        for (account, platform, continuation) in registrations {
+            do {
+                try await store.registerAccount(account, platform: platform, at: Date())
+                continuation.resume()
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+        let now = Date()
+        var batch = StoreBatch()
+        for output in effects.riskOutputs { try batch.append(output) }
+        batch.definitionChanges = definitionChanges
+        for (account, deal) in effects.deals { batch.deals.append(JournalDeal(accountId: account, deal: deal)) }
+        var updates: [AccountID: AccountUpdate] = [:]
+        for (sessionID, hello) in effects.hellos {
+            batch.sessionChanges.append(.opened(sessionId: sessionID, accountId: hello.accountID, at: now))
+            var update = updates[hello.accountID] ?? AccountUpdate(id: hello.accountID)
+            update.platform = hello.platform
+            update.currency = hello.currency
+            update.connected = true
+            updates[hello.accountID] = update
+        }
+        for (account, observation) in effects.latestObservation {
+            var update = updates[account] ?? AccountUpdate(id: account)
+            update.lastEquity = observation.equity
+            update.lastBalance = observation.balance
+            update.lastSeenBrokerTime = observation.time
+            updates[account] = update
+        }
+        for (account, drift) in effects.drifts {
+            var update = updates[account] ?? AccountUpdate(id: account)
+            update.reconciliationDrift = drift.terminalEquity - drift.reconstructedEquity
+            updates[account] = update
+            metrics.driftReports.increment()
+            logger.warning("terminal equity drifts from the reconstruction", metadata: [
+                "account": "\(account)", "terminal": "\(drift.terminalEquity)", "reconstructed": "\(drift.reconstructedEquity)",
+            ])
+        }
+        for output in effects.riskOutputs {
+            guard let (account, kinds, reason) = Self.enforcement(of: output), let sequence = output.sequenceNumber else { continue }
+            for kind in kinds {
+                batch.enforcementRequests.append(EnforcementRequest(accountId: account, kind: kind, reason: reason,
+                                                                    requestedAt: now, causeSequenceNumber: sequence))
+            }
+            var update = updates[account] ?? AccountUpdate(id: account)
+            update.enforcementState = .some(kinds.map(\.rawValue).joined(separator: ",") + " requested")
+            updates[account] = update
+        }
+        for (account, acknowledgement) in effects.commandAcknowledgements {
+            batch.enforcementAcknowledgements.append(EnforcementAcknowledgement(accountId: account, acknowledgement: acknowledgement,
+                                                                                receivedAt: now))
+            var update = updates[account] ?? AccountUpdate(id: account)
+            update.enforcementState = .some("command \(acknowledgement.commandID) \(acknowledgement.succeeded ? "succeeded" : "failed")"
+                                            + (acknowledgement.detail.isEmpty ? "" : ": \(acknowledgement.detail)"))
+            updates[account] = update
+        }
+        batch.accountUpdates = updates.keys.sorted().map { updates[$0]! }
+        let nextSequenceNumber = state.withLock { $0.core!.risk.nextSequenceNumber }
+        batch.checkpoint = Checkpoint(inputPosition: position, nextSequenceNumber: nextSequenceNumber, state: checkpoint, savedAt: now)
+
+        let receipt: CommitReceipt
+        do {
+            receipt = try await store.commit(batch)
+        } catch {
+            // Nothing of the batch is stored and nothing was acknowledged: the EAs resend it. The
+            // in-memory core is ahead of the store now, so the agent must stop (and restart from
+            // the checkpoint) rather than go on.
+            logger.critical("store commit failed; stopping", metadata: ["error": "\(error)", "detail": "\(error.detail)"])
+            for (continuation, _) in declarations { continuation.resume(throwing: AgentError.store.with(detail: "\(error)")) }
+            throw AgentError.store.with(detail: "\(error): \(error.detail)")
+        }
+        metrics.commits.increment()
+        metrics.commitLatency.recordNanoseconds(Self.nanoseconds(receipt.duration))
+        metrics.eventLag.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - started))
+        metrics.resentSkipped.increment(by: Int64(effects.skippedResent))
+        if let events = receipt.newEvents { metrics.events.increment(by: Int64(events.count)) }
+        metrics.publish(bridge.counters)
+
+        // Durable: now acknowledge, announce, enforce.
+        bridge.committed(acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
+        for (continuation, error) in declarations {
+            if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+        }
+        onCommit(CommitNotice(lastSequenceNumber: receipt.lastSequenceNumber, newEvents: receipt.newEvents,
+                              observations: effects.observations, queuedDeliveries: receipt.queuedDeliveryCount))
+        for command in receipt.newCommands {
+            bridge.send(command.command, to: command.accountId)
+            metrics.commandsSent.increment()
+            logger.notice("enforcement command", metadata: [
+                "account": "\(command.accountId)", "command": "\(command.id)", "kind": "\(command.kind.rawValue)",
+                "reason": "\(command.reason)",
+            ])
+        }
+        // A new session gets the commands its account has not answered yet (sent while it was away,
+        // or lost with the previous connection). The EA executes each id once.
+        for (_, hello) in effects.hellos {
+            for command in try await store.unacknowledgedCommands(accountId: hello.accountID)
+            where !receipt.newCommands.contains(where: { $0.id == command.id }) {
+                bridge.send(command.command, to: command.accountId)
+                metrics.commandsSent.increment()
+            }
+        }
+        for (account, reason) in effects.refused {
+            logger.warning("equity engine refused a message", metadata: ["account": "\(account)", "error": "\(reason)"])
+        }
+    }
+
+    /// The account, commands and reason of an event that asks for enforcement.
+    private static func enforcement(of output: RiskOutput) -> (AccountID, [CommandKind], String)? {
+        switch output {
+        case .challengeEvent(_, let event) where !event.enforcement.isEmpty:
+            return (event.account, event.enforcement, "challenge \(event.challengeID): \(event.kind.rawValue)")
+        case .competitionEvent(_, let event) where !event.enforcement.isEmpty:
+            guard let account = event.account else { return nil }
+            return (account, event.enforcement, "competition \(event.competitionID): \(event.kind.rawValue)")
+        default:
+            return nil
+        }
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
+
+/// Bridge deliveries and declarations in arrival order, for the one writer. Bounded for deliveries:
+/// when the writer falls behind, the feeder waits, the bridge's handoff fills, and the bridge stops
+/// reading the EAs' sockets (backpressure all the way to the terminals). Declarations are never
+/// refused for space.
+final class Inbox: Sendable {
+    enum Item: Sendable {
+        case delivery(BridgeDelivery)
+        case declaration(Declaration, CheckedContinuation<Void, any Error>)
+    }
+
+    private struct State: Sendable {
+        var items: [Item] = []
+        var head = 0
+        var finished = false
+        var taker: CheckedContinuation<Void, Never>?
+        var pushers: [CheckedContinuation<Void, Never>] = []
+        var count: Int { items.count - head }
+    }
+
+    private let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Adds bridge deliveries; waits while the inbox is over capacity.
+    func push(_ deliveries: [BridgeDelivery]) async {
+        while true {
+            let full = state.withLock { $0.count >= capacity && !$0.finished }
+            if !full { break }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.count < capacity || state.finished { return true }
+                    state.pushers.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+        let taker = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            for delivery in deliveries { state.items.append(.delivery(delivery)) }
+            defer { state.taker = nil }
+            return state.taker
+        }
+        taker?.resume()
+    }
+
+    /// Adds a declaration; false when the inbox is finished.
+    func submit(_ item: Item) -> Bool {
+        let (accepted, taker) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+            if state.finished { return (false, nil) }
+            state.items.append(item)
+            defer { state.taker = nil }
+            return (true, state.taker)
+        }
+        taker?.resume()
+        return accepted
+    }
+
+    /// No more deliveries: ``take(maximum:)`` returns nil once empty; later submissions fail.
+    func finish() {
+        let (taker, pushers) = state.withLock { state in
+            state.finished = true
+            defer { state.taker = nil; state.pushers = [] }
+            return (state.taker, state.pushers)
+        }
+        taker?.resume()
+        for pusher in pushers { pusher.resume() }
+    }
+
+    /// Up to `maximum` items, waiting for at least one; nil when finished and empty.
+    func take(maximum: Int) async -> [Item]? {
+        while true {
+            let (taken, pushers, done) = state.withLock { state -> ([Item], [CheckedContinuation<Void, Never>], Bool) in
+                let count = min(maximum, state.count)
+                if count == 0 { return ([], [], state.finished) }
+                let taken = Array(state.items[state.head..<(state.head + count)])
+                state.head += count
+                if state.head == state.items.count {
+                    state.items.removeAll(keepingCapacity: true)
+                    state.head = 0
+                } else if state.head > 65_536 {
+                    state.items.removeFirst(state.head)
+                    state.head = 0
+                }
+                let pushers = state.count < capacity ? state.pushers : []
+                if !pushers.isEmpty { state.pushers = [] }
+                return (taken, pushers, false)
+            }
+            for pusher in pushers { pusher.resume() }
+            if !taken.isEmpty { return taken }
+            if done { return nil }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.count > 0 || state.finished { return true }
+                    state.taker = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+    }
+}
