@@ -63,7 +63,7 @@ public final class AgentRuntime: Sendable {
         let coreConfiguration = AgentCore.Configuration(equity: .init(driftTolerance: .fixed(tolerance)))
         let (core, position) = try await Pipeline.restore(from: store, configuration: coreConfiguration)
         if position > 0 {
-            logger.info("resumed from checkpoint", metadata: [
+            logger.notice("resumed from checkpoint", metadata: [
                 "input_position": "\(position)", "next_sequence_number": "\(core.risk.nextSequenceNumber)",
             ])
         }
@@ -146,7 +146,12 @@ public final class AgentRuntime: Sendable {
             defer { runtime.ready.store(false, ordering: .relaxed) }
             let bridge = runtime.bridge
             try await withGracefulShutdownHandler {
-                try await runtime.pipeline.run()
+                try await runtime.pipeline.run(prelude: {
+                    guard let rules = runtime.configuration.rules else { return }
+                    do { try await runtime.applyRules(path: rules) } catch {
+                        runtime.logger.error("rules not applied", metadata: ["file": "\(rules)", "error": "\(error)"])
+                    }
+                })
             } onGracefulShutdown: {
                 bridge.stop()
             }
@@ -156,6 +161,32 @@ public final class AgentRuntime: Sendable {
             try? runtime.store.close()
             runtime.logger.info("agent stopped", metadata: ["messages": "\(bridge.counters.messages)"])
         }
+    }
+
+    // MARK: Rules file
+
+    /// Declares what a rules file lists (protocol/RULES.md), through the single writer. A
+    /// declaration whose id exists already (declared on an earlier run) is kept as it is.
+    func applyRules(path: String) async throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let declarations = object["declarations"] as? [Any] else {
+            throw AgentError.configuration.with(detail: "\(path): expected {\"declarations\": [ … ]}")
+        }
+        var applied = 0
+        for (index, declaration) in declarations.enumerated() {
+            let command = try JSONDecoder().decode(RiskCommand.self, from: JSONSerialization.data(withJSONObject: declaration))
+            do {
+                try await pipeline.declare(.risk(command, at: Date()))
+                applied += 1
+            } catch let error as RiskCoreError where [.duplicateTrackerID, .duplicateChallengeID, .duplicateCompetitionID].contains(error) {
+                continue
+            } catch let error as RiskCoreError {
+                logger.error("rules: declaration refused", metadata: ["file": "\(path)", "index": "\(index)", "error": "\(error)",
+                                                                     "detail": "\(error.detail)"])
+            }
+        }
+        logger.info("rules applied", metadata: ["file": "\(path)", "new": "\(applied)", "listed": "\(declarations.count)"])
     }
 
     // MARK: Admin token

@@ -85,8 +85,11 @@ public final class Pipeline: Sendable {
 
     /// Runs until the bridge's deliveries end (after ``BridgeServer/stop()``) and everything taken
     /// is committed. Declarations submitted after that fail with ``AgentError/stopped``.
-    public func run() async throws {
+    /// - Parameter prelude: runs before the first bridge message is taken (e.g. declarations from
+    ///   a rules file, so they precede every input); the writer already runs meanwhile.
+    public func run(prelude: @escaping @Sendable () async -> Void = {}) async throws {
         let feeder = Task { [bridge, inbox, logger, recordDirectory] in
+            await prelude()
             // The recorder is not Sendable: it lives on this task only.
             var recording: BridgeRecorder?
             if let recordDirectory {
@@ -267,6 +270,28 @@ public final class Pipeline: Sendable {
     private static func nanoseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
+
+extension Declaration {
+    /// A risk-core declaration with the definition row the store keeps for it (`at`: creation time).
+    public static func risk(_ command: RiskCommand, at date: Date) throws -> Declaration {
+        switch command {
+        case .createTracker(let definition):
+            return .risk(command, .put(try StoredDefinition(tracker: definition, createdAt: date)))
+        case .createChallenge(let definition):
+            return .risk(command, .put(try StoredDefinition(challenge: definition, createdAt: date)))
+        case .createCompetition(let definition):
+            return .risk(command, .put(try StoredDefinition(competition: definition, createdAt: date)))
+        case .renameTracker:
+            return .risk(command, nil)   // the caller supplies the renamed row (it knows the stored one)
+        case .deleteTracker(_, let id):
+            return .risk(command, .delete(kind: .tracker, id: id, at: date))
+        case .deleteChallenge(let id):
+            return .risk(command, .delete(kind: .challenge, id: id, at: date))
+        case .deleteCompetition(let id):
+            return .risk(command, .delete(kind: .competition, id: id, at: date))
+        }
     }
 }
 

@@ -45,6 +45,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write every accepted message to DIR/<account>.jsonl (JSON Lines recording).")
     var record: String?
 
+    @Option(name: .long, help: "Declarations to apply at start ({\"declarations\": [ … ]}, protocol/RULES.md); ids already declared are kept.")
+    var rules: String?
+
     @Option(name: .customLong("curve-secret-key"), help: "The agent's CURVE secret certificate (from `tidemark keys`); turns CURVE on.")
     var curveSecretKey: String?
 
@@ -67,6 +70,7 @@ struct AgentCommand: AsyncParsableCommand {
         if let http { settings.http = http }
         if let data { settings.data = data }
         if let record { settings.record = record }
+        if let rules { settings.rules = rules }
         if let curveSecretKey { settings.curveSecretKey = curveSecretKey }
         if let allowKeys { settings.allowKeys = allowKeys }
         if let heartbeatMilliseconds { settings.heartbeatMilliseconds = heartbeatMilliseconds }

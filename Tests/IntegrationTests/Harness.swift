@@ -73,7 +73,7 @@ enum Tidemark {
         deinit { stop() }
     }
 
-    static func start(_ arguments: [String], in directory: TemporaryDirectory) throws -> Running {
+    static func start(_ arguments: [String], in directory: TemporaryDirectory, environment: [String: String] = [:]) throws -> Running {
         let name = UUID().uuidString.prefix(8)
         let outputPath = directory.path("\(arguments.first ?? "run")-\(name).out")
         let errorsPath = directory.path("\(arguments.first ?? "run")-\(name).err")
@@ -82,6 +82,9 @@ enum Tidemark {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = FileHandle(forWritingAtPath: outputPath)
         process.standardError = FileHandle(forWritingAtPath: errorsPath)
         try process.run()

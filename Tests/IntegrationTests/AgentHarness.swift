@@ -1,0 +1,157 @@
+import Foundation
+import Store
+import Testing
+import TidemarkProtocol
+
+/// A real `tidemark agent` with its store, HTTP server and rules, on loopback ports; restartable
+/// on the same data directory and bridge port (for crash tests).
+final class FullAgent {
+    let directory: TemporaryDirectory
+    let dataDirectory: String
+    let rules: String?
+    let adminToken = "tm_integration_admin_token_0123456789"
+    private(set) var running: Tidemark.Running?
+    /// The bridge endpoint (fixed after the first start, so EAs reconnect to the restarted agent).
+    private(set) var bridgeEndpoint: String?
+    private(set) var httpEndpoint: String?
+    private let extraArguments: [String]
+    private var logs: [String] = []
+
+    init(in directory: TemporaryDirectory, name: String = "agent", rules: String? = nil, extraArguments: [String] = []) {
+        self.directory = directory
+        self.dataDirectory = directory.path("\(name)-data")
+        self.rules = rules
+        self.extraArguments = extraArguments
+    }
+
+    /// Starts the agent and waits until both listeners are up.
+    func start() throws {
+        var arguments = ["agent", "--bridge", bridgeEndpoint ?? "tcp://127.0.0.1:*", "--http", "127.0.0.1:0",
+                         "--data", dataDirectory, "--log-level", "notice"]
+        if let rules { arguments += ["--rules", rules] }
+        let process = try Tidemark.start(arguments + extraArguments, in: directory,
+                                         environment: ["TIDEMARK_ADMIN_TOKEN": adminToken])
+        running = process
+        let deadline = Date().addingTimeInterval(60)
+        var bridge: String?
+        var http: String?
+        while (bridge == nil || http == nil), Date() < deadline, process.process.isRunning {
+            for line in process.output.split(separator: "\n") {
+                if line.hasPrefix("bridge listening on ") { bridge = String(line.dropFirst("bridge listening on ".count)) }
+                if line.hasPrefix("http listening on ") { http = String(line.dropFirst("http listening on ".count)) }
+            }
+            if bridge == nil || http == nil { usleep(10_000) }
+        }
+        guard let bridge, let http else {
+            let errors = process.errors
+            process.stop()
+            throw HarnessError("agent did not start: \(errors)")
+        }
+        bridgeEndpoint = bridge
+        httpEndpoint = http
+    }
+
+    /// SIGKILL: no flush, no goodbye.
+    func kill9() {
+        guard let running else { return }
+        kill(running.process.processIdentifier, SIGKILL)
+        running.process.waitUntilExit()
+        logs.append(running.errors)
+        self.running = nil
+    }
+
+    /// SIGTERM and wait: a graceful stop.
+    @discardableResult
+    func stop() -> Int32 {
+        guard let running else { return 0 }
+        running.stop()
+        logs.append(running.errors)
+        self.running = nil
+        return running.process.terminationStatus
+    }
+
+    /// Every run's stderr so far.
+    var log: String { (logs + [running?.errors ?? ""]).joined(separator: "\n---\n") }
+
+    /// Opens the agent's SQLite file (after ``stop()``) to read what it committed.
+    func openStore() throws -> Store { try Store(path: dataDirectory + "/tidemark.sqlite") }
+
+    deinit { running?.stop() }
+}
+
+/// Recordings made from the real EURUSD ticks.
+enum AgentRecordings {
+    /// The first `ticks` ticks of 4 February 2019 (00:00–01:23 UTC for 5,000), with trades, a
+    /// deposit and partial closes in that window; `batch` ticks per TICKS message.
+    static func eurusdSlice(ticks: Int, batch: Int, in directory: TemporaryDirectory) throws -> String {
+        let source = try String(contentsOfFile: Tidemark.ticksDirectory + "/EURUSD-2019-02-04.csv", encoding: .utf8)
+        let lines = source.split(separator: "\n", maxSplits: ticks + 1, omittingEmptySubsequences: true).prefix(ticks + 1)
+        let csv = directory.path("EURUSD-slice.csv")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let script = directory.path("trades.script")
+        try """
+        balance 10000
+        2019-02-04 02:05:00 open buy 2.00
+        2019-02-04 02:20:00 deposit 1000
+        2019-02-04 02:40:00 close 100001 1.00
+        2019-02-04 03:00:00 open sell 1.00
+        2019-02-04 03:15:00 close 100001
+
+        """.write(toFile: script, atomically: true, encoding: .utf8)
+        let output = directory.path("eurusd-\(ticks).jsonl")
+        let made = try Tidemark.run(["make-recording", "--ticks", csv, "--script", script, "--out", output,
+                                     "--batch", "\(batch)"], in: directory)
+        guard made.status == 0 else { throw HarnessError("make-recording failed: \(made.errors)") }
+        return output
+    }
+
+    /// Two trackers (lifetime drawdown above 5 USD, daily profit above 5 USD) and a challenge whose
+    /// maximum loss is `maxLoss` USD, failing with `close_all` when `enforce`.
+    static func rules(maxLoss: Int = 60, enforce: Bool = false, in directory: TemporaryDirectory) throws -> String {
+        let path = directory.path("rules-\(maxLoss)-\(enforce).json")
+        try """
+        {"declarations": [
+         {"action": "createTracker", "tracker": {"id": "dd", "accountId": "Tidemark-Sim:1000001", "name": "drawdown 5",
+          "period": "lifetime", "absoluteDrawdownThreshold": 5}},
+         {"action": "createTracker", "tracker": {"id": "pf", "accountId": "Tidemark-Sim:1000001", "name": "profit 5",
+          "period": "day", "absoluteProfitThreshold": 5}},
+         {"action": "createChallenge", "challenge": {"id": "ch", "account": "Tidemark-Sim:1000001", "initialCapital": 10000,
+          "startTime": "2019-02-04 00:00:00.000",
+          "phases": [{"name": "evaluation", "rules": {"maxLoss": {"limit": {"amount": \(maxLoss)}}}}],
+          "enforcement": {"onFailure": \(enforce ? "[\"close_all\"]" : "[]")}}}
+        ]}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
+
+/// What a run committed, in a form two runs can be compared by.
+struct CommittedOutcome: Equatable, CustomStringConvertible {
+    var events: [String]
+    var chart: [String]
+    var statistics: [String]
+    var risk: String
+
+    init(store: Store) async throws {
+        events = try await store.events(EventQuery(limit: 1_000)).map {
+            "#\($0.sequenceNumber) \($0.kind.rawValue) \($0.type) \($0.subjectId) @\($0.brokerTime.milliseconds) \(String(decoding: $0.body, as: UTF8.self))"
+        }
+        let account = AccountID("Tidemark-Sim:1000001")
+        chart = try await store.equityChart(accountId: account).map { String(decoding: $0.body, as: UTF8.self) }
+        statistics = []
+        for tracker in ["dd", "pf"] {
+            statistics += try await store.statistics(accountId: account, trackerId: tracker, limit: 100)
+                .map { "\(tracker) \(String(decoding: $0.body, as: UTF8.self))" }
+        }
+        // The risk core's whole state (open periods, challenge progress) from the last checkpoint.
+        let checkpoint = try await store.checkpoint()
+        let state = try checkpoint.map { try JSONSerialization.jsonObject(with: $0.state) as? [String: Any] } ?? nil
+        let risk = state?["risk"] ?? [:]
+        self.risk = String(decoding: try JSONSerialization.data(withJSONObject: risk, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    var description: String {
+        "events:\n" + events.joined(separator: "\n") + "\nchart:\n" + chart.joined(separator: "\n") + "\nstatistics:\n"
+            + statistics.joined(separator: "\n") + "\nrisk: \(risk.prefix(2_000))"
+    }
+}
