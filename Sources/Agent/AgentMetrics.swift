@@ -51,14 +51,13 @@ public final class AgentMetrics: Sendable {
         commandsSent = CoreMetrics.Counter(label: "tidemark_commands_sent_total", factory: factory)
     }
 
-    /// Publishes the bridge's counters (cumulative) as the difference since the last call.
+    /// Publishes the bridge's counters (cumulative) as the difference since the last call. (Ticks and
+    /// messages are counted by the pipeline as it commits them, so they are exact at any moment.)
     func publish(_ counters: BridgeCounters) {
         let previous = lastBridge.withLock { last in
             defer { last = counters }
             return last
         }
-        ticks.increment(by: Int64(max(0, counters.ticks - previous.ticks)))
-        messages.increment(by: Int64(max(0, counters.messages - previous.messages)))
         frames.increment(by: Int64(max(0, counters.frames - previous.frames)))
         sessionsOpened.increment(by: Int64(max(0, counters.sessionsOpened - previous.sessionsOpened)))
         liveSessions.record(counters.sessionsOpened - counters.sessionsClosed)

@@ -114,8 +114,9 @@ public final class AgentRuntime: Sendable {
             isReady ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
                 : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "starting\n")))
         }
-        router.get("metrics") { [metrics] _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+        router.get("metrics") { [metrics, bridge] _, _ -> Response in
+            metrics.publish(bridge.counters)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: metrics.registry.emitToString())))
         }
         addRoutes(router)

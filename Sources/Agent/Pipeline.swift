@@ -124,6 +124,8 @@ public final class Pipeline: Sendable {
         var declarations: [(CheckedContinuation<Void, any Error>, (any Error)?)] = []
         var definitionChanges: [DefinitionChange] = []
         var registrations: [(AccountID, Platform, CheckedContinuation<Void, any Error>)] = []
+        var ticks = 0
+        var messages = 0
         let (checkpoint, position): (Data, UInt64) = try state.withLock { state in
             var core = state.core.take()!
             defer { state.core = core }
@@ -131,6 +133,8 @@ public final class Pipeline: Sendable {
                 state.inputPosition += 1
                 switch item {
                 case .delivery(let delivery):
+                    messages += 1
+                    if case .ticks(let batch) = delivery.message { ticks += batch.count }
                     core.apply(delivery, into: &effects)
                     acknowledgements[delivery.sessionID] = delivery.sequence
                 case .declaration(.risk(let command, let change), let continuation):
@@ -219,6 +223,8 @@ public final class Pipeline: Sendable {
             throw AgentError.store.with(detail: "\(error): \(error.detail)")
         }
         metrics.commits.increment()
+        metrics.ticks.increment(by: Int64(ticks))
+        metrics.messages.increment(by: Int64(messages))
         metrics.commitLatency.recordNanoseconds(Self.nanoseconds(receipt.duration))
         metrics.eventLag.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - started))
         metrics.resentSkipped.increment(by: Int64(effects.skippedResent))

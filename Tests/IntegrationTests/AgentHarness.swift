@@ -83,13 +83,7 @@ final class FullAgent {
 enum AgentRecordings {
     /// The first `ticks` ticks of 4 February 2019 (00:00–01:23 UTC for 5,000), with trades, a
     /// deposit and partial closes in that window; `batch` ticks per TICKS message.
-    static func eurusdSlice(ticks: Int, batch: Int, in directory: TemporaryDirectory) throws -> String {
-        let source = try String(contentsOfFile: Tidemark.ticksDirectory + "/EURUSD-2019-02-04.csv", encoding: .utf8)
-        let lines = source.split(separator: "\n", maxSplits: ticks + 1, omittingEmptySubsequences: true).prefix(ticks + 1)
-        let csv = directory.path("EURUSD-slice.csv")
-        try (lines.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
-        let script = directory.path("trades.script")
-        try """
+    static let tradingScript = """
         balance 10000
         2019-02-04 02:05:00 open buy 2.00
         2019-02-04 02:20:00 deposit 1000
@@ -97,8 +91,25 @@ enum AgentRecordings {
         2019-02-04 03:00:00 open sell 1.00
         2019-02-04 03:15:00 close 100001
 
-        """.write(toFile: script, atomically: true, encoding: .utf8)
-        let output = directory.path("eurusd-\(ticks).jsonl")
+        """
+
+    /// Sells 2 lots at 02:05 (the price rises: 22 USD down at 02:05:01.878) and closes at 02:15.
+    static let losingScript = """
+        balance 10000
+        2019-02-04 02:05:00 open sell 2.00
+        2019-02-04 02:15:00 close 100001
+
+        """
+
+    static func eurusdSlice(ticks: Int, batch: Int, script scriptText: String = tradingScript,
+                            in directory: TemporaryDirectory) throws -> String {
+        let source = try String(contentsOfFile: Tidemark.ticksDirectory + "/EURUSD-2019-02-04.csv", encoding: .utf8)
+        let lines = source.split(separator: "\n", maxSplits: ticks + 1, omittingEmptySubsequences: true).prefix(ticks + 1)
+        let csv = directory.path("EURUSD-slice.csv")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let script = directory.path("trades-\(UUID().uuidString.prefix(6)).script")
+        try scriptText.write(toFile: script, atomically: true, encoding: .utf8)
+        let output = directory.path("eurusd-\(ticks)-\(UUID().uuidString.prefix(6)).jsonl")
         let made = try Tidemark.run(["make-recording", "--ticks", csv, "--script", script, "--out", output,
                                      "--batch", "\(batch)"], in: directory)
         guard made.status == 0 else { throw HarnessError("make-recording failed: \(made.errors)") }

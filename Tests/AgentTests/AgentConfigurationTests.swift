@@ -1,0 +1,32 @@
+import Agent
+import Foundation
+import Testing
+
+@Suite struct AgentConfigurationTests {
+    @Test func fileThenEnvironmentOverlayTheDefaults() throws {
+        let json = #"{"bridge": "tcp://0.0.0.0:6000", "http": "0.0.0.0:9000", "data": "/srv/tm", "heartbeatMilliseconds": 1000}"#
+        var settings = try JSONDecoder().decode(AgentConfiguration.self, from: Data(json.utf8))
+        #expect(settings.bridge == "tcp://0.0.0.0:6000")
+        #expect(settings.databasePath == "/srv/tm/tidemark.sqlite")   // default: inside the data directory
+        #expect(settings.durability == "full")                          // untouched default
+        try settings.applyEnvironment(["TIDEMARK_HTTP": "127.0.0.1:7000", "TIDEMARK_HEARTBEAT_MS": "250",
+                                       "TIDEMARK_DURABILITY": "normal"])
+        #expect(settings.http == "127.0.0.1:7000")
+        #expect(settings.heartbeatMilliseconds == 250)
+        #expect(try settings.httpAddress() == ("127.0.0.1", 7000))
+        try settings.validate()
+    }
+
+    @Test func mistakesAreRefusedWithTheirKey() throws {
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(AgentConfiguration.self, from: Data(#"{"heartbeatMs": 1000}"#.utf8))
+        }
+        var settings = AgentConfiguration()
+        #expect(throws: AgentError.configuration) { try settings.applyEnvironment(["TIDEMARK_HEARTBEAT_MS": "fast"]) }
+        settings.http = "localhost"
+        #expect(throws: AgentError.configuration) { try settings.validate() }
+        settings = AgentConfiguration()
+        settings.curveSecretKey = "/etc/tidemark/agent.key_secret"
+        #expect(throws: AgentError.configuration) { try settings.validate() }   // allowKeys missing
+    }
+}
