@@ -10,6 +10,7 @@ struct Tidemark: AsyncParsableCommand {
             KeysCommand.self,
             SimulateCommand.self,
             MakeRecordingCommand.self,
+            Bench.self,
         ]
     )
 }

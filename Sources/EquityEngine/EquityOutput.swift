@@ -1,0 +1,164 @@
+import TidemarkProtocol
+
+/// What the equity engine tells its caller after a message. Outputs come in the order they happened.
+public enum EquityOutput: Hashable, Sendable {
+    /// The account's balance, credit or equity changed. Never emitted while equity is unknown.
+    case observation(EquityObservation)
+    /// A non-trading deal moved balance or credit (deposit, withdrawal, credit, bonus, …). Trackers
+    /// use these to tell money put in or taken out from trading results.
+    case balanceOperation(BalanceOperation)
+    /// The account's equity cannot be computed from what is known (a missing quote or conversion
+    /// rate, an unsupported calculation mode, no snapshot yet). Emitted once, when it becomes unknown;
+    /// no observations follow until ``equityKnown(account:at:)``.
+    case equityUnknown(EquityUnknown)
+    /// The account's equity is computable again; an observation with the new figures follows.
+    case equityKnown(account: AccountID, at: BrokerTime)
+    /// The terminal's own figures differ from the reconstruction by more than the tolerance.
+    case drift(Drift)
+}
+
+/// One balance or credit operation (a deal that is not a trade).
+public struct BalanceOperation: Hashable, Sendable {
+    /// What kind of money movement this is.
+    public enum Category: String, Hashable, Sendable, CaseIterable {
+        /// A balance deal with a positive amount: money paid in.
+        case deposit
+        /// A balance deal with a negative amount: money taken out.
+        case withdrawal
+        /// A credit deal (moves credit, not balance).
+        case credit
+        case bonus
+        case correction
+        case charge
+        /// Any of the commission deal types (daily, monthly, agent, …).
+        case commission
+        case interest
+        /// Dividend or franked dividend.
+        case dividend
+        case tax
+
+        /// Deposits, withdrawals and credit: money moved in or out, not a trading result. Trackers
+        /// adjust their start balances for these (MetaApi semantics); other categories are results.
+        public var isCapitalFlow: Bool { self == .deposit || self == .withdrawal || self == .credit }
+    }
+
+    public var account: AccountID
+    /// The deal's broker time.
+    public var time: BrokerTime
+    public var category: Category
+    /// The deal type as reported.
+    public var dealType: DealType
+    /// The signed amount applied (profit + commission + swap + fee of the deal).
+    public var amount: FixedDecimal
+    public var dealTicket: Int64
+    public var comment: String
+    /// The account's balance and credit after the operation.
+    public var balanceAfter: FixedDecimal
+    public var creditAfter: FixedDecimal
+
+    public init(account: AccountID, time: BrokerTime, category: Category, dealType: DealType, amount: FixedDecimal,
+                dealTicket: Int64, comment: String, balanceAfter: FixedDecimal, creditAfter: FixedDecimal) {
+        self.account = account; self.time = time; self.category = category; self.dealType = dealType
+        self.amount = amount; self.dealTicket = dealTicket; self.comment = comment
+        self.balanceAfter = balanceAfter; self.creditAfter = creditAfter
+    }
+}
+
+/// Why an account's equity is unknown, and since when.
+public struct EquityUnknown: Hashable, Sendable {
+    public var account: AccountID
+    /// The broker time of the message that made it unknown.
+    public var since: BrokerTime
+    /// The first reason found (an account can have several).
+    public var reason: EquityUnknownReason
+    /// Balance and credit are still known.
+    public var balance: FixedDecimal
+    public var credit: FixedDecimal
+
+    public init(account: AccountID, since: BrokerTime, reason: EquityUnknownReason, balance: FixedDecimal, credit: FixedDecimal) {
+        self.account = account; self.since = since; self.reason = reason; self.balance = balance; self.credit = credit
+    }
+}
+
+/// Why a position (and so its account's equity) cannot be valued.
+public enum EquityUnknownReason: Hashable, Sendable {
+    /// Hello seen, snapshot not yet.
+    case awaitingSnapshot
+    /// The position's symbol has no specification in the account's snapshot or symbol messages.
+    case unknownSymbol(String)
+    /// The symbol's calculation mode (options, bonds, collateral) is not modelled.
+    case unsupportedCalcMode(symbol: String, CalcMode)
+    /// The specification gives no usable number (zero tick size, values out of range).
+    case invalidSymbolSpecification(String)
+    /// No quote yet for the position's symbol.
+    case noQuote(symbol: String)
+    /// No symbol of the account converts the profit currency to the account currency.
+    case noConversionSymbol(from: String, to: String)
+    /// The conversion symbol has no quote yet.
+    case noConversionRate(symbol: String)
+    /// The profit does not fit the decimal range.
+    case outOfRange(symbol: String)
+}
+
+/// The terminal's reported figures against the engine's reconstruction at the same quotes.
+public struct Drift: Hashable, Sendable {
+    public var account: AccountID
+    /// The report's broker time.
+    public var time: BrokerTime
+    /// `ACCOUNT_EQUITY` as the terminal reported it.
+    public var terminalEquity: FixedDecimal
+    /// balance + credit + floating, as the engine holds it at the same quotes.
+    public var reconstructedEquity: FixedDecimal
+    public var terminalBalance: FixedDecimal
+    public var reconstructedBalance: FixedDecimal
+    public var terminalCredit: FixedDecimal
+    public var reconstructedCredit: FixedDecimal
+    /// The equity tolerance that was applied.
+    public var tolerance: FixedDecimal
+
+    /// terminal − reconstructed equity.
+    public var equityDifference: FixedDecimal { terminalEquity - reconstructedEquity }
+
+    public init(account: AccountID, time: BrokerTime, terminalEquity: FixedDecimal, reconstructedEquity: FixedDecimal,
+                terminalBalance: FixedDecimal, reconstructedBalance: FixedDecimal, terminalCredit: FixedDecimal,
+                reconstructedCredit: FixedDecimal, tolerance: FixedDecimal) {
+        self.account = account; self.time = time; self.terminalEquity = terminalEquity
+        self.reconstructedEquity = reconstructedEquity; self.terminalBalance = terminalBalance
+        self.reconstructedBalance = reconstructedBalance; self.terminalCredit = terminalCredit
+        self.reconstructedCredit = reconstructedCredit; self.tolerance = tolerance
+    }
+}
+
+/// Why the engine refused a message.
+public struct EquityEngineError: Error, Hashable, Sendable, CustomStringConvertible {
+    private enum Code: String, Hashable, Sendable {
+        case nettingAccount = "netting_account"
+        case exchangeAccount = "exchange_account"
+        case unknownAccount = "unknown_account"
+        case accountMismatch = "account_mismatch"
+        case invalidCurrencyDigits = "invalid_currency_digits"
+    }
+
+    private let code: Code
+    /// What was refused, for logs.
+    public let detail: String
+
+    private init(_ code: Code, _ detail: String) { self.code = code; self.detail = detail }
+
+    /// An MT5 netting account: its one-position-per-symbol bookkeeping is not modelled.
+    public static func nettingAccount(_ account: AccountID) -> Self { Self(.nettingAccount, account.rawValue) }
+    /// An MT5 exchange account.
+    public static func exchangeAccount(_ account: AccountID) -> Self { Self(.exchangeAccount, account.rawValue) }
+    /// A message for an account that sent no (accepted) hello.
+    public static func unknownAccount(_ account: AccountID) -> Self { Self(.unknownAccount, account.rawValue) }
+    /// A hello whose server and login do not name the account it was applied for.
+    public static func accountMismatch(_ account: AccountID) -> Self { Self(.accountMismatch, account.rawValue) }
+    /// A hello with currency digits outside 0…8.
+    public static func invalidCurrencyDigits(_ account: AccountID) -> Self { Self(.invalidCurrencyDigits, account.rawValue) }
+
+    /// A short, stable description usable as a metric label (`netting_account`, …).
+    public var description: String { code.rawValue }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+}

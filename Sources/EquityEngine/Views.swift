@@ -1,0 +1,60 @@
+import TidemarkProtocol
+
+/// An account as the engine currently sees it (for APIs, debugging and tests).
+public struct AccountView: Hashable, Sendable {
+    public var account: AccountID
+    public var platform: Platform
+    public var currency: String
+    public var currencyDigits: Int
+    public var balance: FixedDecimal
+    public var credit: FixedDecimal
+    /// Nil while equity is unknown.
+    public var floating: FixedDecimal?
+    /// Nil while equity is unknown.
+    public var equity: FixedDecimal?
+    /// Since when equity is unknown (nil when known, or before the first snapshot).
+    public var unknownSince: BrokerTime?
+    /// Why equity is unknown (nil when known).
+    public var unknownReason: EquityUnknownReason?
+    public var positions: [PositionView]
+    /// Closes reported by position messages whose deal has not arrived yet.
+    public var pendingCloses: Int
+    /// Reports found beyond tolerance.
+    public var drifts: Int
+}
+
+/// One open position and its current valuation.
+public struct PositionView: Hashable, Sendable {
+    public var position: Position
+    /// Profit in the account currency, rounded to its digits (without swap and commission); nil when
+    /// it cannot be computed.
+    public var profit: FixedDecimal?
+}
+
+extension EquityEngine {
+    /// The current state of `account`, or nil when it is not registered.
+    public func view(of account: AccountID) -> AccountView? {
+        guard let slot = accountIndex[account] else { return nil }
+        let record = accounts[Int(slot)]
+        let known = record.isKnown
+        let positions = record.positions.map { slot in
+            let p = Int(slot)
+            return PositionView(position: cold[p].position,
+                                profit: hot[p].status == .known ? FixedDecimal(units: hot[p].profitUnits) : nil)
+        }
+        return AccountView(
+            account: record.id, platform: record.platform, currency: record.currency, currencyDigits: record.digits,
+            balance: FixedDecimal(units: record.balanceUnits), credit: FixedDecimal(units: record.creditUnits),
+            floating: known ? FixedDecimal(units: record.floatingUnits) : nil,
+            equity: known ? FixedDecimal(units: record.equityUnits) : nil,
+            unknownSince: record.unknownSince.map { BrokerTime(milliseconds: $0) },
+            unknownReason: known ? nil : unknownReason(account: Int(slot)),
+            positions: positions, pendingCloses: record.pendingCloses.count, drifts: record.drifts)
+    }
+
+    /// The accounts registered.
+    public var accountIDs: [AccountID] { accountIndex.keys.sorted() }
+
+    /// Open positions across all accounts.
+    public var openPositionCount: Int { hot.count - freePositions.count }
+}

@@ -1,0 +1,924 @@
+//+------------------------------------------------------------------+
+//| TidemarkEA.mq4                                                   |
+//| Publishes this MetaTrader 4 account to the Tidemark agent over   |
+//| ZeroMQ (wire protocol TM1, protocol/SPEC.md): HELLO + SNAPSHOT   |
+//| on connect, then quotes, positions (market orders), closed       |
+//| orders and balance operations as deals, periodic reports and     |
+//| heartbeats; executes the agent's close_all / disable_trading /   |
+//| enable_trading commands.                                         |
+//|                                                                  |
+//| MT4 has no deals and no trade events: every timer pass compares  |
+//| OrdersTotal / OrdersHistoryTotal with what was sent (SPEC §4.2,  |
+//| D: a closed order is a DEAL out, order types 6 and 7 are         |
+//| balance and credit operations).                                  |
+//+------------------------------------------------------------------+
+#property copyright   "Tidemark"
+#property version     "1.00"
+#property description "Publishes this account to the Tidemark agent (ZeroMQ, protocol TM1)."
+#property description "Needs libzmq.dll (and libsodium.dll for CURVE) in MQL4\\Libraries and 'Allow DLL imports'."
+#property strict
+
+#include <Tidemark\Session.mqh>
+
+// Sent in HELLO; keep equal to #property version.
+#define TM_EA_VERSION          "1.00"
+// At most one snapshot per second, however many RESYNCs arrive (SPEC §6.2: coalesce).
+#define TM_SNAPSHOT_MIN_GAP_MS 1000
+// Watched symbols are re-checked (new Market Watch symbols, specifications that were not ready).
+#define TM_WATCH_REFRESH_MS    5000
+// MT4 order types 6 and 7 (no named constants in MQL4): balance and credit operations in the history.
+#define TM_MT4_BALANCE         6
+#define TM_MT4_CREDIT          7
+// MT4 accounts report no currency digits: money goes out with 2 (SPEC §4.2, I).
+#define TM_MT4_MONEY_DIGITS    2
+
+input string InpAgentEndpoint         = "tcp://127.0.0.1:5555"; // Agent endpoint (tcp://host:port)
+input string InpAgentPublicKey        = "";    // CURVE: agent public key (Z85, 40 chars; empty = no CURVE)
+input string InpClientPublicKey       = "";    // CURVE: this EA's public key (Z85)
+input string InpClientSecretKey       = "";    // CURVE: this EA's secret key (Z85)
+input int    InpTimerMilliseconds     = 200;   // Timer period, ms (50..5000)
+input int    InpReportSeconds         = 10;    // REPORT (balance, equity, margin) every N seconds
+input bool   InpPriceSource           = false; // Price source: publish every Market Watch symbol
+input int    InpCloseSlippagePoints   = 50;    // Max slippage when closing on command, points
+input int    InpByeLingerMilliseconds = 500;   // On removal: wait up to this long for BYE to leave
+
+CTidemarkLink    g_link;
+CTmPositionBook  g_book;               // market orders as last sent
+CTmTicketSet     g_seenHistory;        // history tickets already sent or covered by a snapshot
+CTmTicketSet     g_keptWhileDisabled;  // orders open when trading was disabled
+CTmCommandLog    g_commands;
+CTmTimedBatch    g_batch;
+TmWatchedSymbol  g_watch[];
+bool             g_snapshotDue = false;
+ulong            g_lastSnapshotMs = 0;
+ulong            g_lastReportMs = 0;
+ulong            g_lastWatchRefreshMs = 0;
+ulong            g_lastEnforceMs = 0;
+int              g_lastHistoryTotal = -1;
+int              g_moneyDigits = TM_MT4_MONEY_DIGITS;
+string           g_currency = "";
+bool             g_tradingDisabled = false;
+long             g_disabledAtMs = 0;   // server time (ms) trading was disabled; orders opened later are closed
+bool             g_disabledLoaded = false;
+long             g_refusedQuotes = 0;
+string           g_lastComment = "";
+
+//+------------------------------------------------------------------+
+//| Small helpers                                                    |
+//+------------------------------------------------------------------+
+long NowServerMs()
+  {
+   return TmTimeMs(TimeCurrent());
+  }
+
+int ReportPeriodMs()
+  {
+   int seconds = InpReportSeconds;
+   if(seconds < 1)
+      seconds = 1;
+   return seconds * 1000;
+  }
+
+bool AccountReady()
+  {
+   return AccountNumber() > 0 && StringLen(AccountServer()) > 0 && StringLen(AccountCurrency()) > 0 &&
+          IsConnected();
+  }
+
+bool IsMarketOrder(const int type)
+  {
+   return type == OP_BUY || type == OP_SELL;
+  }
+
+// Terminal global variable that keeps "trading disabled" across terminal restarts; its value is the
+// server time (ms) at which trading was disabled.
+string DisabledKey()
+  {
+   return "Tidemark.TradingDisabled." + IntegerToString(AccountNumber());
+  }
+
+void LoadDisabledState()
+  {
+   if(g_disabledLoaded || AccountNumber() <= 0)
+      return;
+   g_disabledLoaded = true;
+   g_disabledAtMs = 0;
+   if(GlobalVariableCheck(DisabledKey()))
+      g_disabledAtMs = (long)GlobalVariableGet(DisabledKey());
+   g_tradingDisabled = (g_disabledAtMs > 0);
+   g_keptWhileDisabled.Clear();
+   if(g_tradingDisabled)
+      Print("Tidemark: trading stays disabled (set by the agent before this restart); orders opened since are closed");
+  }
+
+// Sends a frame whose loss would leave the agent's state wrong; a loss is repaired with a snapshot.
+void SendState(const string type, const string records, const ulong now)
+  {
+   if(!g_link.Send(type, records, now))
+      g_snapshotDue = true;
+  }
+
+void UpdateComment()
+  {
+   string text = g_link.Status();
+   if(g_tradingDisabled)
+      text = text + "\ntrading DISABLED by the agent (new orders are closed)";
+   if(text != g_lastComment)
+     {
+      Comment(text);
+      g_lastComment = text;
+     }
+  }
+
+//+------------------------------------------------------------------+
+//| Records from the terminal                                        |
+//+------------------------------------------------------------------+
+string HelloRecord()
+  {
+   // MT4 accounts are always hedging accounts (SPEC §4.2, I).
+   return TmRecordHello("mt4", TerminalInfoInteger(TERMINAL_BUILD), AccountNumber(), AccountServer(),
+                        AccountCompany(), g_currency, g_moneyDigits, "retail_hedging", AccountLeverage(),
+                        TM_EA_VERSION, TmBrokerUtcOffsetSeconds(TimeTradeServer(), TimeGMT()));
+  }
+
+string AccountRecord()
+  {
+   return TmRecordAccount(NowServerMs(), AccountBalance(), AccountCredit(), AccountEquity(), AccountMargin(),
+                          g_moneyDigits);
+  }
+
+// MT4 has no profit/base currency functions of its own: SymbolInfoString where the build has them,
+// else the 6-letter name (EURUSD -> EUR / USD) (SPEC §4.1, S).
+string BaseCurrency(const string name)
+  {
+   string currency = SymbolInfoString(name, SYMBOL_CURRENCY_BASE);
+   if(StringLen(currency) == 0 && StringLen(name) >= 6)
+      currency = StringSubstr(name, 0, 3);
+   return currency;
+  }
+
+string ProfitCurrency(const string name)
+  {
+   string currency = SymbolInfoString(name, SYMBOL_CURRENCY_PROFIT);
+   if(StringLen(currency) == 0 && StringLen(name) >= 6)
+      currency = StringSubstr(name, 3, 3);
+   return currency;
+  }
+
+string MarginCurrency(const string name)
+  {
+   string currency = SymbolInfoString(name, SYMBOL_CURRENCY_MARGIN);
+   if(StringLen(currency) == 0)
+      currency = BaseCurrency(name);
+   return currency;
+  }
+
+string SymbolRecord(const string name)
+  {
+   return TmRecordSymbol(name, (int)MarketInfo(name, MODE_DIGITS),
+                         TmMt4CalcModeName((int)MarketInfo(name, MODE_PROFITCALCMODE)),
+                         MarketInfo(name, MODE_LOTSIZE), MarketInfo(name, MODE_TICKSIZE),
+                         MarketInfo(name, MODE_TICKVALUE), ProfitCurrency(name), MarginCurrency(name),
+                         BaseCurrency(name));
+  }
+
+// The P record of the order selected with OrderSelect (a market order). MT4 keeps the commission on
+// the order until it closes, so it goes in P.commission (SPEC §4.1, P).
+string OrderPositionRecord(string &symbol)
+  {
+   symbol = OrderSymbol();
+   string side = (OrderType() == OP_BUY) ? "buy" : "sell";
+   return TmRecordPosition(OrderTicket(), symbol, side, OrderLots(), TmSymbolVolumeDigits(symbol),
+                           OrderOpenPrice(), TmSymbolPriceDigits(symbol), TmTimeMs(OrderOpenTime()),
+                           OrderSwap(), OrderCommission(), g_moneyDigits);
+  }
+
+// The DEAL record for the history entry selected with OrderSelect(..., MODE_HISTORY), or "" for
+// entries that are not deals (deleted pending orders). timeMs is the deal's time, for ordering.
+string HistoryDealRecord(long &timeMs)
+  {
+   int type = OrderType();
+   long ticket = OrderTicket();
+   timeMs = 0;
+   if(IsMarketOrder(type))
+     {
+      if(OrderCloseTime() == 0)
+         return "";
+      string symbol = OrderSymbol();
+      timeMs = TmTimeMs(OrderCloseTime());
+      // A closed order is one exit deal: ticket and positionID are the order's ticket, and closing a
+      // buy is a sell (SPEC §4.2, D). Commission and swap are the order's whole figures.
+      string dealType = (type == OP_BUY) ? "sell" : "buy";
+      return TmRecordDeal(ticket, timeMs, dealType, "out", symbol, OrderLots(), TmSymbolVolumeDigits(symbol),
+                          OrderClosePrice(), TmSymbolPriceDigits(symbol), OrderProfit(), OrderCommission(),
+                          OrderSwap(), 0.0, g_moneyDigits, ticket, OrderComment());
+     }
+   if(type == TM_MT4_BALANCE || type == TM_MT4_CREDIT)
+     {
+      timeMs = TmTimeMs(OrderOpenTime());
+      string operation = (type == TM_MT4_BALANCE) ? "balance" : "credit";
+      return TmRecordDeal(ticket, timeMs, operation, "in", "", 0.0, 2, 0.0, 2, OrderProfit(), 0.0, 0.0, 0.0,
+                          g_moneyDigits, 0, OrderComment());
+     }
+   return "";
+  }
+
+//+------------------------------------------------------------------+
+//| Watched symbols: order symbols, the symbols that convert their   |
+//| profit and margin currencies to the account currency, and (price |
+//| source) every Market Watch symbol.                               |
+//+------------------------------------------------------------------+
+int Watch(const string name)
+  {
+   bool added = false;
+   int index = TmWatchAdd(g_watch, name, TmSymbolPriceDigits(name), added);
+   if(added)
+      SymbolSelect(name, true);   // quotes flow only for symbols selected in Market Watch
+   return index;
+  }
+
+string FindPair(const string a, const string b, const bool marketWatchOnly)
+  {
+   int total = SymbolsTotal(marketWatchOnly);
+   for(int i = 0; i < total; i++)
+     {
+      string name = SymbolName(i, marketWatchOnly);
+      string base = BaseCurrency(name);
+      string profit = ProfitCurrency(name);
+      if((base == a && profit == b) || (base == b && profit == a))
+         return name;
+     }
+   return "";
+  }
+
+string FindConversionSymbol(const string a, const string b)
+  {
+   string name = FindPair(a, b, true);
+   if(StringLen(name) == 0)
+      name = FindPair(a, b, false);
+   return name;
+  }
+
+void WatchConversion(const string from, const string to)
+  {
+   if(StringLen(from) == 0 || StringLen(to) == 0 || from == to)
+      return;
+   string direct = FindConversionSymbol(from, to);
+   if(StringLen(direct) > 0)
+     {
+      Watch(direct);
+      return;
+     }
+   if(from != "USD" && to != "USD")
+     {
+      string first = FindConversionSymbol(from, "USD");
+      string second = FindConversionSymbol("USD", to);
+      if(StringLen(first) > 0 && StringLen(second) > 0)
+        {
+         Watch(first);
+         Watch(second);
+         return;
+        }
+     }
+   Print("Tidemark: no symbol converts ", from, " to ", to);
+  }
+
+void WatchWithConversions(const string symbol)
+  {
+   Watch(symbol);
+   WatchConversion(ProfitCurrency(symbol), g_currency);
+   WatchConversion(MarginCurrency(symbol), g_currency);
+  }
+
+void RebuildWatchList()
+  {
+   ArrayResize(g_watch, 0);
+   if(InpPriceSource)
+     {
+      int marketWatch = SymbolsTotal(true);
+      for(int i = 0; i < marketWatch; i++)
+         Watch(SymbolName(i, true));
+     }
+   int orders = OrdersTotal();
+   for(int o = 0; o < orders; o++)
+     {
+      if(!OrderSelect(o, SELECT_BY_POS, MODE_TRADES) || !IsMarketOrder(OrderType()))
+         continue;
+      WatchWithConversions(OrderSymbol());
+     }
+  }
+
+// Sets a watched symbol's cursor to its current quote and returns that quote's Q record ("" if none).
+// MT4 quote times have a resolution of one second: MarketInfo(MODE_TIME) × 1000 (SPEC §4.1, Q).
+string StartCursor(const int index)
+  {
+   string name = g_watch[index].name;
+   double bid = MarketInfo(name, MODE_BID);
+   double ask = MarketInfo(name, MODE_ASK);
+   long msc = TmTimeMs((datetime)MarketInfo(name, MODE_TIME));
+   g_watch[index].lastMsc = msc;
+   g_watch[index].sentAtLastMsc = 1;
+   g_watch[index].lastBid = bid;
+   g_watch[index].lastAsk = ask;
+   return TmRecordQuote(name, msc, bid, ask, g_watch[index].digits);
+  }
+
+// A symbol added after the snapshot: SYMBOL, then its current quote.
+void AnnounceWatched(const int index, const ulong now)
+  {
+   string spec = SymbolRecord(g_watch[index].name);
+   g_watch[index].specValid = (StringLen(spec) > 0);
+   g_watch[index].announced = true;
+   if(g_watch[index].specValid)
+      SendState("SYMBOL", spec, now);
+   else
+      Print("Tidemark: ", g_watch[index].name, ": specification not usable yet, will retry");
+   string quote = StartCursor(index);
+   if(StringLen(quote) > 0)
+      g_link.Send("TICKS", quote, now);
+  }
+
+void AnnounceSymbol(const string symbol, const ulong now)
+  {
+   int before = ArraySize(g_watch);
+   WatchWithConversions(symbol);
+   int after = ArraySize(g_watch);
+   for(int i = before; i < after; i++)
+      AnnounceWatched(i, now);
+  }
+
+void RefreshWatch(const ulong now)
+  {
+   g_lastWatchRefreshMs = now;
+   int before = ArraySize(g_watch);
+   if(InpPriceSource)
+     {
+      int marketWatch = SymbolsTotal(true);
+      for(int i = 0; i < marketWatch; i++)
+         Watch(SymbolName(i, true));
+     }
+   int after = ArraySize(g_watch);
+   for(int n = before; n < after; n++)
+      AnnounceWatched(n, now);
+   for(int j = 0; j < before; j++)
+     {
+      if(g_watch[j].specValid)
+         continue;
+      string spec = SymbolRecord(g_watch[j].name);
+      if(StringLen(spec) == 0)
+         continue;
+      g_watch[j].specValid = true;
+      SendState("SYMBOL", spec, now);
+     }
+  }
+
+//+------------------------------------------------------------------+
+//| Session start and snapshot                                       |
+//+------------------------------------------------------------------+
+// Every history entry the terminal holds is covered by the snapshot's balance: never send it as a DEAL.
+void MarkHistorySeen()
+  {
+   int total = OrdersHistoryTotal();
+   for(int i = 0; i < total; i++)
+      if(OrderSelect(i, SELECT_BY_POS, MODE_HISTORY))
+         g_seenHistory.Add(OrderTicket());
+   g_lastHistoryTotal = total;
+  }
+
+// SNAPSHOT: A, then S for every watched symbol, P for every market order, Q for every watched quote.
+void SendSnapshot(const ulong now)
+  {
+   g_lastSnapshotMs = now;
+   RefreshRates();
+   RebuildWatchList();
+   string records = AccountRecord();
+   int count = ArraySize(g_watch);
+   for(int i = 0; i < count; i++)
+     {
+      string spec = SymbolRecord(g_watch[i].name);
+      g_watch[i].specValid = (StringLen(spec) > 0);
+      g_watch[i].announced = true;
+      if(g_watch[i].specValid)
+         records += spec;
+      else
+         Print("Tidemark: ", g_watch[i].name, ": specification not usable yet, will retry");
+     }
+   g_book.Clear();
+   int orders = OrdersTotal();
+   for(int o = 0; o < orders; o++)
+     {
+      if(!OrderSelect(o, SELECT_BY_POS, MODE_TRADES) || !IsMarketOrder(OrderType()))
+         continue;
+      string symbol = "";
+      string record = OrderPositionRecord(symbol);
+      if(StringLen(record) == 0)
+        {
+         Print("Tidemark: order #", OrderTicket(), " has values the agent would refuse; left out");
+         continue;
+        }
+      records += record;
+      g_book.Put(OrderTicket(), symbol, record);
+     }
+   for(int q = 0; q < count; q++)
+      records += StartCursor(q);
+   MarkHistorySeen();
+   if(g_link.Send("SNAPSHOT", records, now))
+      g_snapshotDue = false;
+  }
+
+void StartSessionIfPossible()
+  {
+   ulong now = TmNowMs();
+   if(!AccountReady() || !g_link.MayBegin(now))
+      return;
+   g_currency = AccountCurrency();
+   g_moneyDigits = TM_MT4_MONEY_DIGITS;
+   if(!g_link.Begin(AccountNumber(), now))
+      return;
+   string hello = HelloRecord();
+   if(StringLen(hello) == 0 || !g_link.Send("HELLO", hello, now))
+     {
+      Print("Tidemark: HELLO could not be sent (account information incomplete?); retrying in 5 s");
+      g_link.End("", false, 0, now);
+      g_link.RetryAfter(now + TM_OPEN_RETRY_MS);
+      return;
+     }
+   g_snapshotDue = true;
+   SendSnapshot(now);
+   g_lastReportMs = now;
+   g_lastWatchRefreshMs = now;
+  }
+
+//+------------------------------------------------------------------+
+//| History: closed orders and balance/credit operations as DEALs.   |
+//| Scanned when OrdersHistoryTotal changes, and at every report     |
+//| interval in case an entry replaced another.                      |
+//+------------------------------------------------------------------+
+void PublishHistory(const ulong now, const bool force)
+  {
+   int total = OrdersHistoryTotal();
+   if(!force && total == g_lastHistoryTotal)
+      return;
+   g_lastHistoryTotal = total;
+   g_batch.Clear();
+   for(int i = 0; i < total; i++)
+     {
+      if(!OrderSelect(i, SELECT_BY_POS, MODE_HISTORY))
+         continue;
+      long ticket = OrderTicket();
+      if(g_seenHistory.Contains(ticket))
+         continue;
+      g_seenHistory.Add(ticket);
+      long timeMs = 0;
+      string record = HistoryDealRecord(timeMs);
+      if(StringLen(record) == 0)
+        {
+         if(IsMarketOrder(OrderType()) || OrderType() == TM_MT4_BALANCE || OrderType() == TM_MT4_CREDIT)
+           {
+            Print("Tidemark: history entry #", ticket, " has values the agent would refuse; sending a snapshot instead");
+            g_snapshotDue = true;
+           }
+         continue;
+        }
+      g_batch.Add(timeMs, record);
+     }
+   // The history tab may be sorted any way: send in time order.
+   g_batch.SortByTime();
+   int deals = g_batch.Count();
+   for(int d = 0; d < deals; d++)
+      SendState("DEAL", g_batch.LineAt(d), now);
+  }
+
+//+------------------------------------------------------------------+
+//| Positions: compare the open market orders with the book.         |
+//| A partial close leaves a new ticket for the remainder: it reads  |
+//| as DEAL out (history), POSITION closed (old), POSITION opened    |
+//| (new) - the order SPEC §4.2 asks for.                            |
+//+------------------------------------------------------------------+
+void SendPositionChange(const string change, const string record, const ulong now)
+  {
+   SendState("POSITION", TmRecordChange(change, NowServerMs()) + record, now);
+  }
+
+int IndexOfTicket(const long &tickets[], const int count, const long ticket)
+  {
+   for(int i = 0; i < count; i++)
+      if(tickets[i] == ticket)
+         return i;
+   return -1;
+  }
+
+void PublishPositionChanges(const ulong now)
+  {
+   long tickets[];
+   string symbols[];
+   string records[];
+   int count = 0;
+   int total = OrdersTotal();
+   ArrayResize(tickets, total);
+   ArrayResize(symbols, total);
+   ArrayResize(records, total);
+   for(int i = 0; i < total; i++)
+     {
+      if(!OrderSelect(i, SELECT_BY_POS, MODE_TRADES) || !IsMarketOrder(OrderType()))
+         continue;
+      string symbol = "";
+      string record = OrderPositionRecord(symbol);
+      if(StringLen(record) == 0)
+         continue;
+      tickets[count] = OrderTicket();
+      symbols[count] = symbol;
+      records[count] = record;
+      count++;
+     }
+   for(int b = g_book.Count() - 1; b >= 0; b--)
+     {
+      if(IndexOfTicket(tickets, count, g_book.TicketAt(b)) >= 0)
+         continue;
+      SendPositionChange("closed", g_book.RecordAt(b), now);
+      g_book.RemoveAt(b);
+     }
+   for(int c = 0; c < count; c++)
+     {
+      int known = g_book.Find(tickets[c]);
+      if(known >= 0 && g_book.RecordAt(known) == records[c])
+         continue;
+      if(known < 0)
+        {
+         if(TmWatchFind(g_watch, symbols[c]) < 0)
+            AnnounceSymbol(symbols[c], now);
+         SendPositionChange("opened", records[c], now);
+        }
+      else
+         SendPositionChange("changed", records[c], now);
+      g_book.Put(tickets[c], symbols[c], records[c]);
+     }
+  }
+
+//+------------------------------------------------------------------+
+//| Quotes: the latest bid/ask of every watched symbol, when changed |
+//| (MT4 has no tick history to read from).                          |
+//+------------------------------------------------------------------+
+void CollectQuote(const int index)
+  {
+   string name = g_watch[index].name;
+   double bid = MarketInfo(name, MODE_BID);
+   double ask = MarketInfo(name, MODE_ASK);
+   if(bid == g_watch[index].lastBid && ask == g_watch[index].lastAsk)
+      return;
+   long msc = TmTimeMs((datetime)MarketInfo(name, MODE_TIME));
+   if(msc < g_watch[index].lastMsc)
+      msc = g_watch[index].lastMsc;   // keep each symbol's times in order
+   g_watch[index].lastMsc = msc;
+   g_watch[index].lastBid = bid;
+   g_watch[index].lastAsk = ask;
+   string line = TmRecordQuote(name, msc, bid, ask, g_watch[index].digits);
+   if(StringLen(line) > 0)
+      g_batch.Add(msc, line);
+   else
+      g_refusedQuotes++;
+  }
+
+void PublishQuotes(const ulong now)
+  {
+   RefreshRates();
+   g_batch.Clear();
+   int count = ArraySize(g_watch);
+   for(int i = 0; i < count; i++)
+      CollectQuote(i);
+   int quotes = g_batch.Count();
+   if(quotes == 0)
+      return;
+   g_batch.SortByTime();
+   string records = "";
+   int inFrame = 0;
+   for(int q = 0; q < quotes; q++)
+     {
+      records += g_batch.LineAt(q);
+      inFrame++;
+      if(inFrame == TM_MAX_QUOTES_PER_FRAME || q == quotes - 1)
+        {
+         // A lost TICKS frame needs no repair: the next quotes supersede it.
+         g_link.Send("TICKS", records, now);
+         records = "";
+         inFrame = 0;
+        }
+     }
+  }
+
+//+------------------------------------------------------------------+
+//| Commands                                                         |
+//+------------------------------------------------------------------+
+bool TradingPermitted(string &why)
+  {
+   if(TerminalInfoInteger(TERMINAL_TRADE_ALLOWED) == 0)
+     {
+      why = "automated trading is disabled in the terminal";
+      return false;
+     }
+   if(MQLInfoInteger(MQL_TRADE_ALLOWED) == 0)
+     {
+      why = "live trading is not allowed in this EA's properties";
+      return false;
+     }
+   return true;
+  }
+
+bool CloseOrder(const int ticket, string &why)
+  {
+   if(!OrderSelect(ticket, SELECT_BY_TICKET) || OrderCloseTime() != 0)
+      return true;   // already closed
+   int type = OrderType();
+   if(!IsMarketOrder(type))
+      return true;
+   for(int wait = 0; wait < 40 && IsTradeContextBusy(); wait++)
+      Sleep(50);
+   RefreshRates();
+   string symbol = OrderSymbol();
+   double price = (type == OP_BUY) ? MarketInfo(symbol, MODE_BID) : MarketInfo(symbol, MODE_ASK);
+   int digits = (int)MarketInfo(symbol, MODE_DIGITS);
+   ResetLastError();
+   if(OrderClose(ticket, OrderLots(), NormalizeDouble(price, digits), InpCloseSlippagePoints, clrNONE))
+      return true;
+   why = "#" + IntegerToString(ticket) + ": error " + IntegerToString(GetLastError());
+   return false;
+  }
+
+int OpenMarketOrders(int &tickets[])
+  {
+   ArrayResize(tickets, 0);
+   int count = 0;
+   int total = OrdersTotal();
+   for(int i = 0; i < total; i++)
+     {
+      if(!OrderSelect(i, SELECT_BY_POS, MODE_TRADES) || !IsMarketOrder(OrderType()))
+         continue;
+      ArrayResize(tickets, count + 1, 16);
+      tickets[count] = OrderTicket();
+      count++;
+     }
+   return count;
+  }
+
+bool CloseAllPositions(string &detail)
+  {
+   string why = "";
+   if(!TradingPermitted(why))
+     {
+      detail = why;
+      return false;
+     }
+   int tickets[];
+   int initial = OpenMarketOrders(tickets);
+   int left = initial;
+   string lastError = "";
+   for(int attempt = 0; attempt < 3 && left > 0; attempt++)
+     {
+      if(attempt > 0)
+         Sleep(250);
+      for(int i = 0; i < left; i++)
+        {
+         string error = "";
+         if(!CloseOrder(tickets[i], error))
+            lastError = error;
+        }
+      left = OpenMarketOrders(tickets);
+     }
+   detail = "closed " + IntegerToString(initial - left) + " of " + IntegerToString(initial) + " orders";
+   if(left > 0)
+      detail = detail + "; " + lastError;
+   return left == 0;
+  }
+
+void KeepOpenOrders()
+  {
+   g_keptWhileDisabled.Clear();
+   int tickets[];
+   int count = OpenMarketOrders(tickets);
+   for(int i = 0; i < count; i++)
+      g_keptWhileDisabled.Add(tickets[i]);
+  }
+
+bool DisableTrading(string &detail)
+  {
+   // A repeated disable keeps the first list and time: orders opened since are not legitimised.
+   if(!g_tradingDisabled)
+     {
+      KeepOpenOrders();
+      g_disabledAtMs = NowServerMs();
+      GlobalVariableSet(DisabledKey(), (double)g_disabledAtMs);
+     }
+   g_tradingDisabled = true;
+   detail = "trading disabled; " + IntegerToString(g_keptWhileDisabled.Count()) +
+            " open orders kept, new ones are closed";
+   return true;
+  }
+
+bool EnableTrading(string &detail)
+  {
+   g_tradingDisabled = false;
+   g_disabledAtMs = 0;
+   g_keptWhileDisabled.Clear();
+   GlobalVariableDel(DisabledKey());
+   detail = "trading enabled";
+   return true;
+  }
+
+// Closes market orders opened while trading is disabled (at most one pass a second): orders that were
+// not open when the command came and whose open time is later than it (the time test alone decides
+// after a terminal restart, when the kept list is gone).
+void EnforceTradingDisabled(const ulong now)
+  {
+   LoadDisabledState();
+   if(!g_tradingDisabled || now < g_lastEnforceMs + 1000)
+      return;
+   g_lastEnforceMs = now;
+   int open[];
+   int total = OpenMarketOrders(open);
+   int offenders[];
+   int count = 0;
+   for(int i = 0; i < total; i++)
+     {
+      if(g_keptWhileDisabled.Contains(open[i]))
+         continue;
+      if(!OrderSelect(open[i], SELECT_BY_TICKET) || TmTimeMs(OrderOpenTime()) <= g_disabledAtMs)
+         continue;
+      ArrayResize(offenders, count + 1, 8);
+      offenders[count] = open[i];
+      count++;
+     }
+   if(count == 0)
+      return;
+   string why = "";
+   if(!TradingPermitted(why))
+     {
+      Print("Tidemark: trading is disabled but ", count, " new order(s) cannot be closed: ", why);
+      return;
+     }
+   for(int j = 0; j < count; j++)
+     {
+      string error = "";
+      if(CloseOrder(offenders[j], error))
+         Print("Tidemark: closed order #", offenders[j], " opened while trading is disabled");
+      else
+         Print("Tidemark: could not close order #", offenders[j], ": ", error);
+     }
+  }
+
+void HandleCommand(const TmAgentMessage &message, const ulong now)
+  {
+   bool succeeded = false;
+   string detail = "";
+   int known = g_commands.Find(message.commandId);
+   if(known >= 0)
+     {
+      // At most once per id: a repeated COMMAND gets the first outcome again.
+      succeeded = g_commands.SucceededAt(known);
+      detail = g_commands.DetailAt(known);
+     }
+   else
+     {
+      Print("Tidemark: command ", message.commandId, " ", message.commandKind, " (", message.text, ")");
+      if(message.commandKind == "close_all")
+         succeeded = CloseAllPositions(detail);
+      else if(message.commandKind == "disable_trading")
+         succeeded = DisableTrading(detail);
+      else if(message.commandKind == "enable_trading")
+         succeeded = EnableTrading(detail);
+      else
+         detail = "unsupported command";
+      g_commands.Add(message.commandId, succeeded, detail);
+      Print("Tidemark: command ", message.commandId, (succeeded ? " done: " : " failed: "), detail);
+     }
+   g_link.Send("CMDACK", TmRecordCommandAck(message.commandId, NowServerMs(), succeeded, detail), now);
+  }
+
+//+------------------------------------------------------------------+
+//| The timer pass                                                   |
+//+------------------------------------------------------------------+
+void DrainAgent(const ulong now)
+  {
+   TmAgentMessage message;
+   for(int i = 0; i < 200; i++)
+     {
+      int result = g_link.Poll(message, now);
+      if(result == TM_POLL_NONE || result == TM_POLL_CLOSED)
+         break;
+      if(result == TM_POLL_SKIPPED)
+         continue;
+      if(message.type == "RESYNC")
+        {
+         if(!g_snapshotDue)
+            Print("Tidemark: agent asks for a snapshot (it has up to ", message.lastSequence, "): ", message.text);
+         g_snapshotDue = true;   // several RESYNCs before the snapshot leaves make one snapshot
+        }
+      else if(message.type == "COMMAND")
+         HandleCommand(message, now);
+      else if(message.type == "REJECT")
+        {
+         Alert("Tidemark: the agent refused this account (", message.rejectReason, "): ", message.text);
+         break;
+        }
+     }
+  }
+
+void Publish(const ulong now)
+  {
+   if(g_snapshotDue && now >= g_lastSnapshotMs + TM_SNAPSHOT_MIN_GAP_MS)
+      SendSnapshot(now);
+   // While a snapshot is due the agent ignores updates; the snapshot will carry them.
+   if(!g_snapshotDue)
+     {
+      bool reportDue = (now >= g_lastReportMs + (ulong)ReportPeriodMs());
+      PublishHistory(now, reportDue);
+      PublishPositionChanges(now);
+      if(now >= g_lastWatchRefreshMs + TM_WATCH_REFRESH_MS)
+         RefreshWatch(now);
+      PublishQuotes(now);
+      if(reportDue)
+        {
+         g_link.Send("REPORT", AccountRecord(), now);
+         g_lastReportMs = now;
+        }
+     }
+   if(g_link.HeartbeatDue(now))
+      g_link.Send("HEARTBEAT", TmRecordHeartbeat(NowServerMs()), now);
+  }
+
+//+------------------------------------------------------------------+
+//| Event handlers                                                   |
+//+------------------------------------------------------------------+
+int OnInit()
+  {
+   if(MQLInfoInteger(MQL_DLLS_ALLOWED) == 0)
+     {
+      Alert("Tidemark EA needs DLL imports: enable 'Allow DLL imports' in the EA's properties.");
+      return INIT_FAILED;
+     }
+   int period = InpTimerMilliseconds;
+   if(period < 50)
+      period = 50;
+   if(period > 5000)
+      period = 5000;
+   MathSrand((uint)GetTickCount() ^ (uint)TimeLocal());
+   // Globals keep their values when only the chart's symbol or period changes: reset what matters.
+   ArrayResize(g_watch, 0);
+   g_book.Clear();
+   g_snapshotDue = false;
+   g_lastSnapshotMs = 0;
+   g_lastHistoryTotal = -1;
+   g_lastComment = "";
+   g_link.Configure(InpAgentEndpoint, InpAgentPublicKey, InpClientPublicKey, InpClientSecretKey, 20000);
+   g_tradingDisabled = false;
+   g_disabledLoaded = false;
+   LoadDisabledState();
+   Print("Tidemark EA ", TM_EA_VERSION, " (protocol TM1), libzmq ", ZmqVersionText(), ", agent ", InpAgentEndpoint);
+   if(!EventSetMillisecondTimer(period))
+     {
+      Print("Tidemark: EventSetMillisecondTimer failed, error ", GetLastError());
+      return INIT_FAILED;
+     }
+   StartSessionIfPossible();
+   UpdateComment();
+   return INIT_SUCCEEDED;
+  }
+
+void OnDeinit(const int reason)
+  {
+   EventKillTimer();
+   g_link.Shutdown("deinit " + IntegerToString(reason), InpByeLingerMilliseconds, TmNowMs());
+   Comment("");
+  }
+
+void OnTimer()
+  {
+   ulong now = TmNowMs();
+   EnforceTradingDisabled(now);
+   if(!g_link.IsActive())
+     {
+      StartSessionIfPossible();
+      if(!g_link.IsActive())
+        {
+         UpdateComment();
+         return;
+        }
+     }
+   DrainAgent(now);
+   if(g_link.IsActive())
+     {
+      Publish(now);
+      if(g_link.TimedOut(now))
+        {
+         Print("Tidemark: no answer from the agent; starting a new session");
+         g_link.End("", false, 0, now);
+         StartSessionIfPossible();
+        }
+     }
+   UpdateComment();
+  }
+
+// Quotes of every watched symbol (not only the chart's) are read from the timer.
+void OnTick()
+  {
+  }
+//+------------------------------------------------------------------+
