@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Debian's libzmq 4.3 (libzmq3-dev), CURVE included.
@@ -36,6 +38,15 @@ let package = Package(
         .target(name: "EquityEngine", dependencies: ["TidemarkProtocol"]),
         // Pure: trackers, challenges and competitions over observations and deals.
         .target(name: "RiskCore", dependencies: ["TidemarkProtocol", "EquityEngine"]),
+        // I/O: the durable store (SQLite through GRDB, WAL): events, records, checkpoints, tokens, outbox.
+        .target(
+            name: "Store",
+            dependencies: [
+                "TidemarkProtocol", "RiskCore", "EquityEngine",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // I/O: plays a recording into an agent exactly as an Expert Advisor would.
         .target(
             name: "Simulator",
@@ -75,6 +86,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "RiskCore", "TidemarkProtocol"]),
         // Runs the real `tidemark` binary against real sockets on loopback.
         .testTarget(
             name: "IntegrationTests",
