@@ -67,7 +67,7 @@ func frames(_ text: String) -> [Frame] {
         try await harness.run { client in
             async let stream = client.send(.get, "/users/current/accounts/\(encoded(accountA.rawValue))/equity-stream")
             try await harness.eventually { harness.equity.subscriberCount(for: accountA) == 1 }
-            try harness.risk.ingest(observation("2024-03-04 10:00", balance: 10_000, equity: 10_012.5))
+            try harness.risk.ingest(observation("2024-03-04 10:00", balance: 10_000, equity: "10012.5"))
             harness.api.shutdown()
             let reply = try await stream
             let written = frames(reply.text)

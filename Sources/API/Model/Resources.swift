@@ -37,7 +37,7 @@ public struct EventRecord: Hashable, Sendable {
 }
 
 /// Which events to read; every filter given must hold. Results ascend by sequence number.
-public struct EventQuery: Hashable, Sendable {
+public struct EventFilter: Hashable, Sendable {
     public var kind: EventKind?
     public var accountId: AccountID?
     public var subjectId: String?

@@ -33,9 +33,9 @@ extension TidemarkAPI {
     /// The filters common to both event routes: `accountId`, the subject id, `limit` (1…1000,
     /// default 1000), and the token's account list.
     func eventQuery(_ reader: inout QueryReader, kind: EventKind, subjectParameter: String,
-                    context: APIRequestContext) throws -> EventQuery {
+                    context: APIRequestContext) throws -> EventFilter {
         let principal = try context.requirePrincipal()
-        return EventQuery(kind: kind, accountId: reader.string("accountId").map(AccountID.init),
+        return EventFilter(kind: kind, accountId: reader.string("accountId").map(AccountID.init),
                           subjectId: reader.string(subjectParameter),
                           allowedAccounts: allowedAccounts(principal),
                           limit: reader.integer("limit", in: 1...1000, default: 1000))
@@ -43,7 +43,7 @@ extension TidemarkAPI {
 
     /// An `accountId` filter naming an unknown account, or one the token may not see, is a 404
     /// (the same answer for both, so ids don't leak).
-    func checkAccountFilter(_ query: EventQuery, context: APIRequestContext) async throws {
+    func checkAccountFilter(_ query: EventFilter, context: APIRequestContext) async throws {
         guard let account = query.accountId else { return }
         let principal = try context.requirePrincipal()
         guard principal.canSee(account), try await readModel.account(account) != nil else {
@@ -54,7 +54,7 @@ extension TidemarkAPI {
     /// Answers at once when events match; otherwise waits for the agent to commit more, up to
     /// ``APIConfiguration/longPollTimeout``, and answers `[]` if none of them match by then (or
     /// when the server shuts down).
-    func longPoll(_ query: EventQuery) async throws -> [EventRecord] {
+    func longPoll(_ query: EventFilter) async throws -> [EventRecord] {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: configuration.longPollTimeout)
         while true {

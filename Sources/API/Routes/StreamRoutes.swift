@@ -48,7 +48,7 @@ extension TidemarkAPI {
         group.get("events/stream") { request, context in
             let principal = try context.requirePrincipal()
             var reader = QueryReader(request)
-            var query = EventQuery(kind: reader.value("kind", as: EventKind.self),
+            var query = EventFilter(kind: reader.value("kind", as: EventKind.self),
                                    accountId: reader.string("accountId").map(AccountID.init),
                                    allowedAccounts: allowedAccounts(principal), limit: 1000)
             // A reconnecting EventSource sends the last id it saw; it wins over the query.
@@ -97,7 +97,7 @@ extension TidemarkAPI {
 
     /// Writes every matching event from the query's start, then each newly committed one, until
     /// shutdown or until the client goes away (a failed write ends it).
-    func streamEvents(from start: EventQuery, to writer: inout any ResponseBodyWriter) async throws {
+    func streamEvents(from start: EventFilter, to writer: inout any ResponseBodyWriter) async throws {
         var query = start
         try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
         while true {

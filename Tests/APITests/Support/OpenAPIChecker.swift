@@ -92,8 +92,9 @@ struct OpenAPIChecker: Sendable {
             problems.append("\(path): \"\(text)\" does not match \(pattern)")
         }
         if case .object(let members) = value {
-            for case .string(let key) in schema["required"].flatMap({ if case .array(let keys) = $0 { keys } else { nil } }) ?? []
-            where members[key] == nil || members[key] == .null {
+            var required: [String] = []
+            if case .array(let keys)? = schema["required"] { required = keys.compactMap(\.stringValue) }
+            for key in required where members[key] == nil || members[key] == .null {
                 problems.append("\(path): required property \(key) is missing")
             }
             for (key, propertySchema) in schema["properties"]?.objectValue ?? [:] {
