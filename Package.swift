@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "TidemarkProtocol", "EquityEngine", "RiskCore",
+                "TidemarkProtocol", "EquityEngine", "RiskCore", "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -82,11 +82,11 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "RiskCore", "EquityEngine", "TidemarkProtocol",
+                "API", "RiskCore", "EquityEngine", "TidemarkProtocol", "Store",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "RiskCore", "TidemarkProtocol"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "RiskCore", "EquityEngine", "TidemarkProtocol"]),
         // Runs the real `tidemark` binary against real sockets on loopback.
         .testTarget(
             name: "IntegrationTests",

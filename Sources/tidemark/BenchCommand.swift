@@ -6,6 +6,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (run in release: swift run -c release tidemark bench …).",
-        subcommands: [BenchEquityCommand.self]
+        subcommands: [BenchEquityCommand.self, BenchRiskCommand.self]
     )
 }

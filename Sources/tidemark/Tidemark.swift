@@ -11,6 +11,7 @@ struct Tidemark: AsyncParsableCommand {
             SimulateCommand.self,
             MakeRecordingCommand.self,
             Bench.self,
+            ReplayCommand.self,
         ]
     )
 }
