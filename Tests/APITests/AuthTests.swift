@@ -99,8 +99,8 @@ import TidemarkProtocol
         }
     }
 
-    @Test func accountsRegisterBeforeTheirTerminalConnects() async throws {
-        let harness = Harness()
+    @Test(arguments: [false, true]) func accountsRegisterBeforeTheirTerminalConnects(storeBacked: Bool) async throws {
+        let harness = Harness(storeBacked: storeBacked)
         try await harness.run { client in
             let created = try await client.send(.post, "/users/current/accounts",
                                                 json: #"{"login":12345678,"server":"Broker-Live","platform":"mt5"}"#)

@@ -6,8 +6,8 @@ import TidemarkProtocol
 @Suite struct ChallengeTests {
     static let challenges = "/users/current/accounts/\(encoded(accountA.rawValue))/challenges"
 
-    @Test func createFromTemplateReadStatusAndDelete() async throws {
-        let harness = Harness()
+    @Test(arguments: [false, true]) func createFromTemplateReadStatusAndDelete(storeBacked: Bool) async throws {
+        let harness = Harness(storeBacked: storeBacked)
         harness.risk.connect(accountA)
         try await harness.run { client in
             let created = try await client.send(.post, Self.challenges, json: """
@@ -21,14 +21,18 @@ import TidemarkProtocol
             let definition = try #require(one["definition"]?.objectValue)
             #expect(definition["account"] == .string(accountA.rawValue))  // the path's account, not the template's
             #expect(definition["initialCapital"] == .number(100_000))
-            #expect(definition["phases"].map { if case .array(let phases) = $0 { phases.count } else { 0 } } == 3)
+            var phaseCount = 0
+            if case .array(let phases)? = definition["phases"] { phaseCount = phases.count }
+            #expect(phaseCount == 3)
 
             try harness.risk.ingest(observation("2024-03-04 10:00", balance: 100_000, equity: 100_000))
             let status = try await client.send(.get, "\(Self.challenges)/c1/status")
             #expect(status["status"] == .string("active"))
             #expect(status["phaseName"] == .string("evaluation"))
-            let rules = status["rules"].map { if case .array(let rules) = $0 { rules } else { [] } } ?? []
-            let maxLoss = try #require(rules.first { $0.objectValue?["rule"] == .string("maxLoss") }?.objectValue)
+            var rules: [JSONValue] = []
+            if case .array(let items)? = status["rules"] { rules = items }
+            let maxLossRule: JSONValue? = rules.first(where: { $0.objectValue?["rule"] == JSONValue.string("maxLoss") })
+            let maxLoss = try #require(maxLossRule?.objectValue)
             #expect(maxLoss["limit"] == .number(10_000))  // 10 % of 100,000
 
             // Equity 89,000 is 11,000 below the capital: beyond the 10,000 max loss. The challenge fails.
@@ -74,8 +78,8 @@ import TidemarkProtocol
          "endTime":"2024-03-09 00:00:00.000","metric":"gainPercent"}
         """
 
-    @Test func leaderboardRanksLive() async throws {
-        let harness = Harness()
+    @Test(arguments: [false, true]) func leaderboardRanksLive(storeBacked: Bool) async throws {
+        let harness = Harness(storeBacked: storeBacked)
         harness.risk.connect(accountA)
         harness.risk.connect(accountB)
         try await harness.run { client in

@@ -16,8 +16,8 @@ import TidemarkProtocol
 
     /// Calls every documented operation (each response checked against the document by the
     /// harness), with success and error statuses, and fails if any operation was not reached.
-    @Test func everyOperationAnswersAsDocumented() async throws {
-        let (harness, trackerId) = try await harnessWithOneEvent(longPollTimeout: .milliseconds(20))
+    @Test(arguments: [false, true]) func everyOperationAnswersAsDocumented(storeBacked: Bool) async throws {
+        let (harness, trackerId) = try await harnessWithOneEvent(longPollTimeout: .milliseconds(20), storeBacked: storeBacked)
         harness.risk.connect(accountB)
         let account = encoded(accountA.rawValue)
         try await harness.run { client in
@@ -85,5 +85,30 @@ import TidemarkProtocol
         }
         let missed = OpenAPIChecker.shared.operations.subtracting(harness.covered.withLock { $0 })
         #expect(missed == [], "operations never called")
+    }
+}
+
+@Suite struct OpenAPICheckerTests {
+    /// The checker must catch what the conformance test relies on it to catch.
+    @Test func rejectsBodiesThatBreakTheSchema() throws {
+        let checker = OpenAPIChecker.shared
+        func problems(_ json: String) -> [String] {
+            checker.problems(method: "GET", template: "/users/current/tracker-events/by-broker-time", status: 200,
+                             contentType: "application/json", body: Data(json.utf8))
+        }
+        let good = """
+            [{"sequenceNumber":1,"accountId":"S:1","trackerId":"t","startBrokerTime":"2024-03-04 10:00:00.000","period":"day",
+              "brokerTime":"2024-03-04 10:30:00.000","absoluteDrawdown":150,"relativeDrawdown":0.015,"absoluteProfit":0,
+              "relativeProfit":0,"exceededThresholdType":"drawdown"}]
+            """
+        #expect(problems(good) == [])
+        #expect(problems(good.replacingOccurrences(of: #""trackerId":"t","#, with: "")).count == 1)            // required
+        #expect(problems(good.replacingOccurrences(of: #""sequenceNumber":1"#, with: #""sequenceNumber":1.5"#)).count == 1)  // integer
+        #expect(problems(good.replacingOccurrences(of: #""drawdown"}"#, with: #""loss"}"#)).count == 1)       // enum
+        #expect(problems(good.replacingOccurrences(of: "2024-03-04 10:30:00.000", with: "2024-03-04T10:30")).count == 1)  // pattern
+        #expect(problems(#"{"not":"an array"}"#).count == 1)
+        #expect(checker.problems(method: "GET", template: "/users/current/tracker-events/by-broker-time", status: 418,
+                                 contentType: "application/json", body: Data()) .count == 1)  // undocumented status
+        #expect(checker.problems(method: "GET", template: "/nowhere", status: 200, contentType: nil, body: Data()).count == 1)
     }
 }

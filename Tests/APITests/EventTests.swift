@@ -6,8 +6,8 @@ import TidemarkProtocol
 /// A harness with account A, a daily tracker firing on a drawdown over 100, and one event:
 /// balance 10,000 at 10:00 starts the period; equity 9,850 at 10:30 is a drawdown of
 /// 10,000 − 9,850 = 150 > 100 (relative 150 / 10,000 = 0.015).
-func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300)) async throws -> (Harness, trackerId: String) {
-    let harness = Harness(longPollTimeout: longPollTimeout)
+func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300), storeBacked: Bool = false) async throws -> (Harness, trackerId: String) {
+    let harness = Harness(longPollTimeout: longPollTimeout, storeBacked: storeBacked)
     harness.risk.connect(accountA)
     let tracker = TrackerResource(id: "dd100", accountId: accountA, name: "drawdown 100", period: .day,
                                   absoluteDrawdownThreshold: 100)
@@ -18,8 +18,8 @@ func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300)) async t
 }
 
 @Suite struct EventTests {
-    @Test func eventsByBrokerTimeHaveInclusiveBounds() async throws {
-        let (harness, trackerId) = try await harnessWithOneEvent()
+    @Test(arguments: [false, true]) func eventsByBrokerTimeHaveInclusiveBounds(storeBacked: Bool) async throws {
+        let (harness, trackerId) = try await harnessWithOneEvent(storeBacked: storeBacked)
         try await harness.run { client in
             let base = "/users/current/tracker-events/by-broker-time"
             let all = try await client.send(.get, "\(base)?accountId=\(encoded(accountA.rawValue))&trackerId=\(trackerId)")
@@ -55,8 +55,8 @@ func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300)) async t
         }
     }
 
-    @Test func longPollAnswersWhenTheAgentCommitsAnEvent() async throws {
-        let (harness, _) = try await harnessWithOneEvent(longPollTimeout: .seconds(3600))
+    @Test(arguments: [false, true]) func longPollAnswersWhenTheAgentCommitsAnEvent(storeBacked: Bool) async throws {
+        let (harness, _) = try await harnessWithOneEvent(longPollTimeout: .seconds(3600), storeBacked: storeBacked)
         try await harness.risk.createTracker(TrackerResource(id: "dd200", accountId: accountA, name: "drawdown 200", period: .day,
                                                              absoluteDrawdownThreshold: 200))
         try await harness.run { client in
@@ -94,8 +94,8 @@ func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300)) async t
         }
     }
 
-    @Test func statisticsNewestFirstWithTheOpenPeriodOnRequest() async throws {
-        let (harness, trackerId) = try await harnessWithOneEvent()
+    @Test(arguments: [false, true]) func statisticsNewestFirstWithTheOpenPeriodOnRequest(storeBacked: Bool) async throws {
+        let (harness, trackerId) = try await harnessWithOneEvent(storeBacked: storeBacked)
         try await harness.run { client in
             let path = "/users/current/accounts/\(encoded(accountA.rawValue))/trackers/\(trackerId)/statistics"
             #expect(try await client.send(.get, path).text == "[]")  // no closed period yet
@@ -122,8 +122,8 @@ func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300)) async t
         }
     }
 
-    @Test func equityChartHoursWithTheCurrentHourOnRequest() async throws {
-        let (harness, _) = try await harnessWithOneEvent()
+    @Test(arguments: [false, true]) func equityChartHoursWithTheCurrentHourOnRequest(storeBacked: Bool) async throws {
+        let (harness, _) = try await harnessWithOneEvent(storeBacked: storeBacked)
         try harness.risk.ingest(observation("2024-03-04 11:15", balance: 10_000, equity: 9_900))
         try await harness.run { client in
             let path = "/users/current/accounts/\(encoded(accountA.rawValue))/equity-chart"

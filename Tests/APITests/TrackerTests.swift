@@ -6,8 +6,8 @@ import TidemarkProtocol
 @Suite struct TrackerTests {
     static let trackers = "/users/current/accounts/\(encoded(accountA.rawValue))/trackers"
 
-    @Test func createListGetRenameDelete() async throws {
-        let harness = Harness()
+    @Test(arguments: [false, true]) func createListGetRenameDelete(storeBacked: Bool) async throws {
+        let harness = Harness(storeBacked: storeBacked)
         harness.risk.connect(accountA)
         try await harness.run { client in
             let created = try await client.send(.post, Self.trackers,

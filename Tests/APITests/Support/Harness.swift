@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import RiskCore
+import Store
 import Synchronization
 import Testing
 import TidemarkProtocol
@@ -53,10 +54,26 @@ final class Harness: Sendable {
     let api: TidemarkAPI
     let covered = Mutex<Set<String>>([])
 
-    init(longPollTimeout: Duration = .milliseconds(300), keepAlive: Duration = .seconds(30)) {
-        risk = InMemoryRisk(notifier: notifier, equity: equity)
-        api = TidemarkAPI(readModel: risk, control: risk, tokens: tokens, notifier: notifier, equity: equity,
-                          configuration: APIConfiguration(longPollTimeout: longPollTimeout, streamKeepAliveInterval: keepAlive))
+    /// `storeBacked`: the API reads through ``StoreReadModel`` from a real SQLite store (in a
+    /// temporary file) that the in-memory agent commits to; otherwise from the agent's memory.
+    init(longPollTimeout: Duration = .milliseconds(300), keepAlive: Duration = .seconds(30), storeBacked: Bool = false) {
+        let configuration = APIConfiguration(longPollTimeout: longPollTimeout, streamKeepAliveInterval: keepAlive)
+        if storeBacked {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("apitests-\(UUID().uuidString).sqlite").path
+            let store = try! Store(path: path, options: Store.Options(durability: .normal))
+            risk = InMemoryRisk(notifier: notifier, equity: equity, store: store)
+            var templates: [String: JSONBody] = [:]
+            let folder = InMemoryRisk.repositoryRoot.appendingPathComponent("deploy/challenge-templates")
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where file.hasSuffix(".json") {
+                templates[String(file.dropLast(5))] = try? JSONBody(Data(contentsOf: folder.appendingPathComponent(file)))
+            }
+            api = TidemarkAPI(readModel: StoreReadModel(store: store, live: risk, templates: templates), control: risk, tokens: tokens,
+                              notifier: notifier, equity: equity, configuration: configuration)
+        } else {
+            risk = InMemoryRisk(notifier: notifier, equity: equity)
+            api = TidemarkAPI(readModel: risk, control: risk, tokens: tokens, notifier: notifier, equity: equity,
+                              configuration: configuration)
+        }
     }
 
     /// Runs `body` with a router-level test client (no sockets).

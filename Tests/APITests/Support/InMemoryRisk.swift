@@ -1,14 +1,17 @@
 import EquityEngine
 import Foundation
 import RiskCore
+import Store
 import Synchronization
 import TidemarkProtocol
 @testable import API
 
 /// The agent in miniature, for the API tests: one writer over the REAL ``RiskEngine`` (trackers,
-/// challenges, competitions). Its outputs are "committed" to memory before the notifier is told,
-/// the order the agent keeps with its store. Nothing here computes a risk figure itself.
-final class InMemoryRisk: RiskReadModel, RiskControl {
+/// challenges, competitions). Its outputs are committed — to memory, and to a real SQLite
+/// ``Store`` when one is given — before the notifier is told, the order the agent keeps. Nothing
+/// here computes a risk figure itself. It serves as ``RiskReadModel`` itself (memory), or as the
+/// ``LiveRiskView`` behind a ``StoreReadModel``.
+final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
     struct State {
         var engine = RiskEngine()
         var accounts: [AccountID: AccountResource] = [:]
@@ -25,10 +28,18 @@ final class InMemoryRisk: RiskReadModel, RiskControl {
     let state = Mutex(State())
     let notifier: EventNotifier
     let equity: EquityBroadcaster
+    /// Also commits everything here when set.
+    let store: Store?
 
-    init(notifier: EventNotifier, equity: EquityBroadcaster) {
+    init(notifier: EventNotifier, equity: EquityBroadcaster, store: Store? = nil) {
         self.notifier = notifier
         self.equity = equity
+        self.store = store
+    }
+
+    /// Commits a batch to the store, if any (inside the writer's lock: commit before serving).
+    private func commit(_ batch: StoreBatch) throws {
+        if let store, !batch.isEmpty { _ = try store.commitBlocking(batch) }
     }
 
     // MARK: Feeding it, as the agent's pipeline would
@@ -39,6 +50,7 @@ final class InMemoryRisk: RiskReadModel, RiskControl {
             let parts = account.rawValue.split(separator: ":")
             state.accounts[account] = AccountResource(id: account, server: String(parts[0]), login: Int64(parts[1])!,
                                                       platform: platform, currency: currency, connected: true)
+            try? commit(StoreBatch(accountUpdates: [AccountUpdate(id: account, platform: platform, currency: currency, connected: true)]))
         }
     }
 
@@ -46,7 +58,9 @@ final class InMemoryRisk: RiskReadModel, RiskControl {
     /// the equity subscribers.
     func ingest(_ input: RiskInput) throws {
         let latest = try state.withLock { state -> UInt64 in
+            var batch = StoreBatch()
             for output in state.engine.apply(input) {
+                try batch.append(output)
                 if let event = try EventRecord(output) {
                     state.events.append(event)
                 } else if case .periodStatistics(_, let trackerId, let statistics) = output {
@@ -59,7 +73,10 @@ final class InMemoryRisk: RiskReadModel, RiskControl {
                 state.accounts[observation.account]?.equity = observation.equity
                 state.accounts[observation.account]?.balance = observation.balance
                 state.accounts[observation.account]?.lastSeenBrokerTime = observation.time.formatted
+                batch.accountUpdates.append(AccountUpdate(id: observation.account, lastEquity: observation.equity,
+                                                          lastBalance: observation.balance, lastSeenBrokerTime: observation.time))
             }
+            try commit(batch)
             return state.engine.nextSequenceNumber - 1
         }
         notifier.published(through: latest)
@@ -152,7 +169,8 @@ final class InMemoryRisk: RiskReadModel, RiskControl {
     // MARK: RiskControl
 
     func registerAccount(_ registration: AccountRegistration) async throws -> AccountResource {
-        try state.withLock { state in
+        if let store { _ = try await store.registerAccount(registration.accountId, platform: registration.platform, at: Date()) }
+        return try state.withLock { state in
             guard state.accounts[registration.accountId] == nil else { throw APIError.conflict("Account exists") }
             let account = AccountResource(id: registration.accountId, server: registration.server, login: registration.login,
                                           platform: registration.platform)
@@ -163,17 +181,26 @@ final class InMemoryRisk: RiskReadModel, RiskControl {
 
     func createTracker(_ tracker: TrackerResource) async throws {
         try state.withLock { state in
-            let created = state.engine.clock(accountId: tracker.accountId)
-            try declare(.createTracker(tracker.definition(createdBrokerTime: created)), in: &state)
+            let definition = tracker.definition(createdBrokerTime: state.engine.clock(accountId: tracker.accountId))
+            try declare(.createTracker(definition), in: &state)
+            try commit(StoreBatch(definitionChanges: [.put(try StoredDefinition(tracker: definition, createdAt: Date()))]))
         }
     }
 
     func renameTracker(accountId: AccountID, trackerId: String, name: String) async throws {
-        try state.withLock { try declare(.renameTracker(accountId: accountId, trackerId: trackerId, name: name), in: &$0) }
+        try state.withLock { state in
+            try declare(.renameTracker(accountId: accountId, trackerId: trackerId, name: name), in: &state)
+            if let renamed = state.engine.tracker(id: trackerId) {
+                try commit(StoreBatch(definitionChanges: [.put(try StoredDefinition(tracker: renamed, createdAt: Date()))]))
+            }
+        }
     }
 
     func deleteTracker(accountId: AccountID, trackerId: String) async throws {
-        try state.withLock { try declare(.deleteTracker(accountId: accountId, trackerId: trackerId), in: &$0) }
+        try state.withLock { state in
+            try declare(.deleteTracker(accountId: accountId, trackerId: trackerId), in: &state)
+            try commit(StoreBatch(definitionChanges: [.delete(kind: .tracker, id: trackerId, at: Date())]))
+        }
     }
 
     func createChallenge(id: String, accountId: AccountID, definition: JSONBody) async throws {
@@ -181,6 +208,7 @@ final class InMemoryRisk: RiskReadModel, RiskControl {
         try state.withLock { state in
             try declare(.createChallenge(decoded), in: &state)
             state.challengeDefinitions.append((id, definition))
+            try commit(StoreBatch(definitionChanges: [.put(try StoredDefinition(challenge: decoded, createdAt: Date()))]))
         }
     }
 
@@ -188,6 +216,7 @@ final class InMemoryRisk: RiskReadModel, RiskControl {
         try state.withLock { state in
             try declare(.deleteChallenge(challengeId: id), in: &state)
             state.challengeDefinitions.removeAll { $0.id == id }
+            try commit(StoreBatch(definitionChanges: [.delete(kind: .challenge, id: id, at: Date())]))
         }
     }
 
@@ -196,6 +225,7 @@ final class InMemoryRisk: RiskReadModel, RiskControl {
         try state.withLock { state in
             try declare(.createCompetition(decoded), in: &state)
             state.competitionDefinitions.append((id, definition))
+            try commit(StoreBatch(definitionChanges: [.put(try StoredDefinition(competition: decoded, createdAt: Date()))]))
         }
     }
 
@@ -203,6 +233,7 @@ final class InMemoryRisk: RiskReadModel, RiskControl {
         try state.withLock { state in
             try declare(.deleteCompetition(competitionId: id), in: &state)
             state.competitionDefinitions.removeAll { $0.id == id }
+            try commit(StoreBatch(definitionChanges: [.delete(kind: .competition, id: id, at: Date())]))
         }
     }
 
@@ -211,5 +242,23 @@ final class InMemoryRisk: RiskReadModel, RiskControl {
         do { return try JSONDecoder().decode(type, from: body.data) } catch {
             throw APIError.validation("Invalid definition", details: [ValidationDetail(parameter: "body", message: "\(error)")])
         }
+    }
+
+    // MARK: LiveRiskView (behind a StoreReadModel)
+
+    func openStatistics(accountId: AccountID, trackerId: String) async throws -> PeriodStatistics? {
+        state.withLock { $0.engine.currentPeriodStatistics(accountId: accountId, trackerId: trackerId) }
+    }
+
+    func openEquityChartHour(accountId: AccountID) async throws -> EquityChartRecord? {
+        state.withLock { $0.engine.currentEquityChartRecord(accountId: accountId) }
+    }
+
+    func challengeProgress(id: String) async throws -> ChallengeProgress? {
+        state.withLock { $0.engine.challenge(id: id)?.progress }
+    }
+
+    func leaderboard(competitionId: String) async throws -> [LeaderboardEntry]? {
+        state.withLock { $0.engine.competition(id: competitionId)?.leaderboard }
     }
 }
