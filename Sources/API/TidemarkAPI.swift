@@ -12,12 +12,15 @@ public struct APIConfiguration: Sendable {
     public var streamKeepAliveInterval: Duration
     /// Largest request body accepted.
     public var maxBodyBytes: Int
+    /// Long polls and streams one token may hold open at once (more: 429).
+    public var maxOpenWaitsPerToken: Int
 
     public init(longPollTimeout: Duration = .seconds(60), streamKeepAliveInterval: Duration = .seconds(15),
-                maxBodyBytes: Int = 1 << 20) {
+                maxBodyBytes: Int = 1 << 20, maxOpenWaitsPerToken: Int = 32) {
         self.longPollTimeout = longPollTimeout
         self.streamKeepAliveInterval = streamKeepAliveInterval
         self.maxBodyBytes = maxBodyBytes
+        self.maxOpenWaitsPerToken = maxOpenWaitsPerToken
     }
 }
 
@@ -44,11 +47,13 @@ public struct TidemarkAPI: Sendable {
     /// The agent calls `publish(_:)` on it for every equity observation.
     public let equity: EquityBroadcaster
     public let configuration: APIConfiguration
+    let waitLimiter: WaitLimiter
 
     public init(readModel: any RiskReadModel, control: any RiskControl, tokens: any TokenAuthority,
                 notifier: EventNotifier, equity: EquityBroadcaster, configuration: APIConfiguration = .init()) {
         self.readModel = readModel; self.control = control; self.tokens = tokens
         self.notifier = notifier; self.equity = equity; self.configuration = configuration
+        waitLimiter = WaitLimiter(limit: configuration.maxOpenWaitsPerToken)
     }
 
     /// A router with only the API's routes.

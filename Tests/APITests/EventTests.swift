@@ -84,6 +84,25 @@ func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300), storeBa
         }
     }
 
+    @Test func tooManyOpenLongPollsPerTokenIs429() async throws {
+        let harness = Harness(longPollTimeout: .seconds(3600), maxOpenWaitsPerToken: 1)
+        harness.risk.connect(accountA)
+        try await harness.run { client in
+            async let first = client.send(.get, "/users/current/tracker-events/stream?previousSequenceNumber=0")
+            try await harness.eventually { harness.notifier.waiterCount == 1 }
+            let second = try await client.send(.get, "/users/current/challenge-events/stream")
+            #expect(second.status == 429)
+            #expect(second["error"] == .string("TooManyRequestsError"))
+            #expect(second.headers[.retryAfter] == "1")
+            let stream = try await client.send(.get, "/users/current/events/stream")
+            #expect(stream.status == 429)
+            harness.api.shutdown()
+            #expect(try await first.text == "[]")
+            // The slot is free again.
+            #expect(try await client.send(.get, "/users/current/tracker-events/stream").status == 200)
+        }
+    }
+
     @Test func longPollEndsOnShutdown() async throws {
         let (harness, _) = try await harnessWithOneEvent(longPollTimeout: .seconds(3600))
         try await harness.run { client in

@@ -686,6 +686,16 @@ enum OpenAPIDocument {
                 }
               }
             }
+          },
+          "429": {
+            "description": "Too many long polls and streams open for this token; retry after Retry-After seconds",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
           }
         },
         "tags": [
@@ -1410,6 +1420,16 @@ enum OpenAPIDocument {
                 }
               }
             }
+          },
+          "429": {
+            "description": "Too many long polls and streams open for this token; retry after Retry-After seconds",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
           }
         },
         "tags": [
@@ -1606,6 +1626,16 @@ enum OpenAPIDocument {
           },
           "404": {
             "description": "Not found (or not visible to this token)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "Too many long polls and streams open for this token; retry after Retry-After seconds",
             "content": {
               "application/json": {
                 "schema": {
@@ -1978,6 +2008,16 @@ enum OpenAPIDocument {
                 }
               }
             }
+          },
+          "429": {
+            "description": "Too many long polls and streams open for this token; retry after Retry-After seconds",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
           }
         },
         "tags": [
@@ -2341,6 +2381,16 @@ enum OpenAPIDocument {
           },
           "404": {
             "description": "Not found (or not visible to this token)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "Too many long polls and streams open for this token; retry after Retry-After seconds",
             "content": {
               "application/json": {
                 "schema": {

@@ -25,7 +25,8 @@ extension TidemarkAPI {
                 query.afterSequenceNumber = reader.sequenceNumber("previousSequenceNumber")
                 try reader.validate()
                 try await checkAccountFilter(query, context: context)
-                return Self.jsonArrayResponse(try await longPoll(query).map(\.body))
+                let events = try await waitLimiter.withSlot(for: try context.requirePrincipal().tokenID) { try await longPoll(query) }
+                return Self.jsonArrayResponse(events.map(\.body))
             }
         }
     }

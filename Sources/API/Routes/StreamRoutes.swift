@@ -62,17 +62,21 @@ extension TidemarkAPI {
             try reader.validate()
             try await checkAccountFilter(query, context: context)
             let startQuery = query
+            let tokenID = principal.tokenID
+            try waitLimiter.checkAvailable(for: tokenID)
             return Response(status: .ok, headers: ServerSentEvents.headers, body: ResponseBody { writer in
-                try await streamEvents(from: startQuery, to: &writer)
+                try await waitLimiter.withSlot(for: tokenID) { try await streamEvents(from: startQuery, to: &writer) }
                 try await writer.finish(nil)
             })
         }
         group.get("accounts/:accountId/equity-stream") { _, context in
             let account = try await visibleAccount(context)
+            let tokenID = try context.requirePrincipal().tokenID
+            try waitLimiter.checkAvailable(for: tokenID)
             let subscription = equity.subscribe(to: account.id)
             let interval = configuration.streamKeepAliveInterval
             return Response(status: .ok, headers: ServerSentEvents.headers, body: ResponseBody { writer in
-                try await withThrowingTaskGroup(of: Void.self) { group in
+                try await waitLimiter.withSlot(for: tokenID) { try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         while true {
                             try await Task.sleep(for: interval)
@@ -89,7 +93,7 @@ extension TidemarkAPI {
                         }
                     }
                     group.cancelAll()
-                }
+                } }
                 try await writer.finish(nil)
             })
         }

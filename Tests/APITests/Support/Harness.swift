@@ -56,8 +56,10 @@ final class Harness: Sendable {
 
     /// `storeBacked`: the API reads through ``StoreReadModel`` from a real SQLite store (in a
     /// temporary file) that the in-memory agent commits to; otherwise from the agent's memory.
-    init(longPollTimeout: Duration = .milliseconds(300), keepAlive: Duration = .seconds(30), storeBacked: Bool = false) {
-        let configuration = APIConfiguration(longPollTimeout: longPollTimeout, streamKeepAliveInterval: keepAlive)
+    init(longPollTimeout: Duration = .milliseconds(300), keepAlive: Duration = .seconds(30), storeBacked: Bool = false,
+         maxOpenWaitsPerToken: Int = 32) {
+        let configuration = APIConfiguration(longPollTimeout: longPollTimeout, streamKeepAliveInterval: keepAlive,
+                                             maxOpenWaitsPerToken: maxOpenWaitsPerToken)
         if storeBacked {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("apitests-\(UUID().uuidString).sqlite").path
             let store = try! Store(path: path, options: Store.Options(durability: .normal))
