@@ -53,6 +53,8 @@ final class Harness: Sendable {
     let tokens = InMemoryTokenAuthority(adminSecret: adminSecret)
     let api: TidemarkAPI
     let covered = Mutex<Set<String>>([])
+    /// The temporary database of a store-backed harness, removed with it.
+    let databasePath: String?
 
     /// `storeBacked`: the API reads through ``StoreReadModel`` from a real SQLite store (in a
     /// temporary file) that the in-memory agent commits to; otherwise from the agent's memory.
@@ -63,6 +65,7 @@ final class Harness: Sendable {
         if storeBacked {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("apitests-\(UUID().uuidString).sqlite").path
             let store = try! Store(path: path, options: Store.Options(durability: .normal))
+            databasePath = path
             risk = InMemoryRisk(notifier: notifier, equity: equity, store: store)
             var templates: [String: JSONBody] = [:]
             let folder = InMemoryRisk.repositoryRoot.appendingPathComponent("deploy/challenge-templates")
@@ -72,9 +75,17 @@ final class Harness: Sendable {
             api = TidemarkAPI(readModel: StoreReadModel(store: store, live: risk, templates: templates), control: risk, tokens: tokens,
                               notifier: notifier, equity: equity, configuration: configuration)
         } else {
+            databasePath = nil
             risk = InMemoryRisk(notifier: notifier, equity: equity)
             api = TidemarkAPI(readModel: risk, control: risk, tokens: tokens, notifier: notifier, equity: equity,
                               configuration: configuration)
+        }
+    }
+
+    deinit {
+        try? risk.store?.close()
+        if let databasePath {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
         }
     }
 
