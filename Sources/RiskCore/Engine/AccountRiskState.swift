@@ -9,7 +9,7 @@ struct AccountRiskState: Hashable, Sendable, Codable {
     /// so a late input counts in the period and hour that are open when it arrives.
     var clock: BrokerTime?
     var balanceKnown = false
-    @Exact var balance: FixedDecimal = .zero
+    var balance: FixedDecimal = .zero
     /// In declaration order.
     var trackers: [TrackerState] = []
     var chartHour: EquityChartHour?

@@ -83,14 +83,14 @@ struct EquityChartHour: Hashable, Sendable, Codable {
     var start: BrokerTime
     var firstTime: BrokerTime
     var lastTime: BrokerTime
-    @Exact var startBalance: FixedDecimal
-    @Exact var startEquity: FixedDecimal
-    @Exact var minBalance: FixedDecimal
-    @Exact var maxBalance: FixedDecimal
-    @Exact var minEquity: FixedDecimal
-    @Exact var maxEquity: FixedDecimal
-    @Exact var lastBalance: FixedDecimal
-    @Exact var lastEquity: FixedDecimal
+    var startBalance: FixedDecimal
+    var startEquity: FixedDecimal
+    var minBalance: FixedDecimal
+    var maxBalance: FixedDecimal
+    var minEquity: FixedDecimal
+    var maxEquity: FixedDecimal
+    var lastBalance: FixedDecimal
+    var lastEquity: FixedDecimal
     /// Σ value.units × milliseconds held, from `firstTime` to `lastTime`.
     var balanceArea: Int128 = 0
     var equityArea: Int128 = 0
@@ -131,7 +131,7 @@ struct EquityChartHour: Hashable, Sendable, Codable {
         copy.hold(until: until)
         let weight = Int128(copy.lastTime.milliseconds - firstTime.milliseconds)
         func average(_ area: Int128, last: FixedDecimal) -> FixedDecimal {
-            weight > 0 ? FixedDecimal(units: Int64(RiskMath.divideRounded(area, by: weight))) : last
+            weight > 0 ? FixedDecimal(units: Int64(FixedDecimal.divideRounded(area, by: weight))) : last
         }
         return EquityChartRecord(
             startBrokerTime: start, endBrokerTime: BrokerTime(milliseconds: next.milliseconds - 1),

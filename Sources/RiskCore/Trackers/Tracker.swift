@@ -57,7 +57,7 @@ public struct TrackerDefinition: Hashable, Sendable, Codable {
         guard thresholds.contains(where: { $0 != nil }) else {
             throw RiskCoreError.missingThreshold.with(detail: "tracker \(id)")
         }
-        for case let threshold? in thresholds where threshold.units <= 0 || !RiskMath.fitsJSONNumber(threshold) {
+        for case let threshold? in thresholds where threshold.units <= 0 || !threshold.isExactAsJSONNumber {
             throw RiskCoreError.invalidThreshold.with(detail: "tracker \(id): \(threshold)")
         }
         if let start = startBrokerTime ?? createdBrokerTime, let end = endBrokerTime, end <= start {

@@ -98,13 +98,13 @@ struct OpenPeriod: Hashable, Sendable, Codable {
     var start: BrokerTime
     var end: BrokerTime?
     var initialBalanceKnown: Bool
-    @Exact var initialBalance: FixedDecimal
-    @Exact var balanceAdjustment: FixedDecimal = .zero
-    @Exact var maxAbsoluteDrawdown: FixedDecimal = .zero
-    @Exact var maxRelativeDrawdown: FixedDecimal = .zero
+    var initialBalance: FixedDecimal
+    var balanceAdjustment: FixedDecimal = .zero
+    var maxAbsoluteDrawdown: FixedDecimal = .zero
+    var maxRelativeDrawdown: FixedDecimal = .zero
     var maxDrawdownTime: BrokerTime?
-    @Exact var maxAbsoluteProfit: FixedDecimal = .zero
-    @Exact var maxRelativeProfit: FixedDecimal = .zero
+    var maxAbsoluteProfit: FixedDecimal = .zero
+    var maxRelativeProfit: FixedDecimal = .zero
     var maxProfitTime: BrokerTime?
     /// Set when the period's one event fired; the drawdown/profit figures are frozen from then on.
     var exceeded: ExceededThresholdType?
