@@ -80,6 +80,22 @@ import TidemarkProtocol
         }
     }
 
+    @Test func thresholdsMayBeDecimalStringsOfAtMost15Digits() async throws {
+        let harness = Harness()
+        harness.risk.connect(accountA)
+        try await harness.run { client in
+            let created = try await client.send(.post, Self.trackers, json: #"{"name":"s","period":"lifetime","relativeDrawdownThreshold":"0.05"}"#)
+            #expect(created.status == 201)
+            let tracker = try await client.send(.get, "\(Self.trackers)/\(try #require(created["id"]?.stringValue))")
+            #expect(tracker["relativeDrawdownThreshold"] == .number(0.05))
+            // 16 significant digits: no double carries it exactly, and the risk core keeps none such.
+            let tooPrecise = try await client.send(.post, Self.trackers,
+                                                   json: #"{"name":"big","period":"lifetime","absoluteDrawdownThreshold":"12345678.12345678"}"#)
+            #expect(tooPrecise.status == 400)
+            #expect(tooPrecise.detailParameters == ["absoluteDrawdownThreshold"])
+        }
+    }
+
     @Test func duplicateNameIsAConflictFromTheRiskCore() async throws {
         let harness = Harness()
         harness.risk.connect(accountA)

@@ -2408,6 +2408,14 @@ enum OpenAPIDocument {
   },
   "components": {
     "schemas": {
+      "Amount": {
+        "type": [
+          "number",
+          "string"
+        ],
+        "pattern": "^-?\\d+(\\.\\d{1,8})?$",
+        "description": "An exact decimal (at most 8 fractional digits): a JSON number when a double carries it exactly (at most 15 significant digits, every everyday amount), else its decimal string"
+      },
       "Error": {
         "type": "object",
         "properties": {
@@ -2507,19 +2515,19 @@ enum OpenAPIDocument {
             "description": "Broker time, YYYY-MM-DD HH:mm:ss.SSS"
           },
           "absoluteDrawdownThreshold": {
-            "type": "number",
+            "$ref": "#/components/schemas/Amount",
             "exclusiveMinimum": 0
           },
           "relativeDrawdownThreshold": {
-            "type": "number",
+            "$ref": "#/components/schemas/Amount",
             "exclusiveMinimum": 0
           },
           "absoluteProfitThreshold": {
-            "type": "number",
+            "$ref": "#/components/schemas/Amount",
             "exclusiveMinimum": 0
           },
           "relativeProfitThreshold": {
-            "type": "number",
+            "$ref": "#/components/schemas/Amount",
             "exclusiveMinimum": 0
           }
         },
@@ -2568,16 +2576,16 @@ enum OpenAPIDocument {
             "description": "Broker time, YYYY-MM-DD HH:mm:ss.SSS"
           },
           "absoluteDrawdownThreshold": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "relativeDrawdownThreshold": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "absoluteProfitThreshold": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "relativeProfitThreshold": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           }
         },
         "required": [
@@ -2642,16 +2650,16 @@ enum OpenAPIDocument {
             "description": "Broker time, YYYY-MM-DD HH:mm:ss.SSS"
           },
           "absoluteDrawdown": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "relativeDrawdown": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "absoluteProfit": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "relativeProfit": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "exceededThresholdType": {
             "type": "string",
@@ -2661,16 +2669,16 @@ enum OpenAPIDocument {
             ]
           },
           "absoluteDrawdownThreshold": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "relativeDrawdownThreshold": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "absoluteProfitThreshold": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "relativeProfitThreshold": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           }
         },
         "required": [
@@ -2718,7 +2726,7 @@ enum OpenAPIDocument {
             ]
           },
           "initialBalance": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "maxDrawdownTime": {
             "type": "string",
@@ -2726,10 +2734,10 @@ enum OpenAPIDocument {
             "description": "Broker time, YYYY-MM-DD HH:mm:ss.SSS"
           },
           "maxAbsoluteDrawdown": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "maxRelativeDrawdown": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "maxProfitTime": {
             "type": "string",
@@ -2737,10 +2745,10 @@ enum OpenAPIDocument {
             "description": "Broker time, YYYY-MM-DD HH:mm:ss.SSS"
           },
           "maxAbsoluteProfit": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "maxRelativeProfit": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "thresholdExceeded": {
             "type": "boolean"
@@ -2753,7 +2761,7 @@ enum OpenAPIDocument {
             ]
           },
           "balanceAdjustment": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "tradeDayCount": {
             "type": "integer"
@@ -2781,34 +2789,34 @@ enum OpenAPIDocument {
             "description": "Broker time, YYYY-MM-DD HH:mm:ss.SSS"
           },
           "averageBalance": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "minBalance": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "maxBalance": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "averageEquity": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "minEquity": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "maxEquity": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "startBalance": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "startEquity": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "lastBalance": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "lastEquity": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           }
         },
         "required": [
@@ -2878,10 +2886,10 @@ enum OpenAPIDocument {
             "type": "boolean"
           },
           "equity": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "balance": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "lastSeenBrokerTime": {
             "type": "string",
@@ -2889,7 +2897,7 @@ enum OpenAPIDocument {
             "description": "Broker time, YYYY-MM-DD HH:mm:ss.SSS"
           },
           "reconciliationDrift": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "enforcementState": {
             "type": "string"
@@ -2915,7 +2923,7 @@ enum OpenAPIDocument {
             "type": "string"
           },
           "initialCapital": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "startTime": {
             "type": [
@@ -2957,7 +2965,7 @@ enum OpenAPIDocument {
             "type": "string"
           },
           "initialCapital": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "startTime": {
             "type": [
@@ -2984,19 +2992,19 @@ enum OpenAPIDocument {
             "description": "Broker time in milliseconds since 1970 (risk-core challenge and competition types)"
           },
           "value": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "limit": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "isFatal": {
             "type": "boolean"
           },
           "floor": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "equity": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           }
         },
         "required": [
@@ -3014,13 +3022,13 @@ enum OpenAPIDocument {
             "type": "string"
           },
           "value": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "limit": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "headroom": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "status": {
             "type": "string",
@@ -3031,7 +3039,7 @@ enum OpenAPIDocument {
             ]
           },
           "floor": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           }
         },
         "required": [
@@ -3078,13 +3086,13 @@ enum OpenAPIDocument {
             "$ref": "#/components/schemas/RuleBreach"
           },
           "initialCapital": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "balance": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "equity": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "tradingDayStart": {
             "type": "integer",
@@ -3168,7 +3176,7 @@ enum OpenAPIDocument {
             "$ref": "#/components/schemas/RuleBreach"
           },
           "initialCapital": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "enforcement": {
             "type": "array",
@@ -3234,7 +3242,7 @@ enum OpenAPIDocument {
             "type": "object"
           },
           "minimumDrawdownPercent": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           }
         },
         "required": [
@@ -3276,22 +3284,22 @@ enum OpenAPIDocument {
             "type": "string"
           },
           "value": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "gainPercent": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "profit": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "maxDrawdownPercent": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "initialCapital": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "equity": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "disqualification": {
             "$ref": "#/components/schemas/RuleBreach"
@@ -3333,7 +3341,7 @@ enum OpenAPIDocument {
             "type": "integer"
           },
           "value": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "breach": {
             "$ref": "#/components/schemas/RuleBreach"
@@ -3363,16 +3371,16 @@ enum OpenAPIDocument {
             "description": "Broker time, YYYY-MM-DD HH:mm:ss.SSS"
           },
           "balance": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "credit": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "equity": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           },
           "floating": {
-            "type": "number"
+            "$ref": "#/components/schemas/Amount"
           }
         },
         "required": [

@@ -127,14 +127,20 @@ extension TidemarkAPI {
             problems.append(ValidationDetail(parameter: "endBrokerTime", value: end.formatted, message: "Must be after startBrokerTime"))
         }
         func threshold(_ key: String) -> FixedDecimal? {
+            let value: FixedDecimal?
             switch body[key] {
             case nil, .null?: return nil
-            case .number(let number)? where number > 0 && FixedDecimal(exactly: number).map({ $0.units > 0 }) == true:
-                return FixedDecimal(exactly: number)
-            case let value?:
-                problems.append(ValidationDetail(parameter: key, value: value.detailText, message: "Expected a number greater than 0"))
+            case .number(let number)?: value = FixedDecimal(exactly: number)
+            case .string(let text)?: value = FixedDecimal(text)  // a decimal string, as the risk core also reads
+            default: value = nil
+            }
+            // The risk core keeps thresholds a JSON number carries exactly (≤ 15 significant digits).
+            guard let value, value.units > 0, value.isExactAsJSONNumber else {
+                problems.append(ValidationDetail(parameter: key, value: body[key]?.detailText,
+                                                 message: "Expected a number greater than 0 with at most 15 significant digits"))
                 return nil
             }
+            return value
         }
         let thresholdKeys = ["absoluteDrawdownThreshold", "relativeDrawdownThreshold", "absoluteProfitThreshold", "relativeProfitThreshold"]
         let thresholds = thresholdKeys.map(threshold)
