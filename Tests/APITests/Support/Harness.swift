@@ -50,7 +50,7 @@ final class Harness: Sendable {
     let notifier = EventNotifier()
     let equity = EquityBroadcaster()
     let risk: InMemoryRisk
-    let tokens = InMemoryTokenAuthority(adminSecret: adminSecret)
+    let tokens: any TokenAuthority
     let api: TidemarkAPI
     let covered = Mutex<Set<String>>([])
     /// The temporary database of a store-backed harness, removed with it.
@@ -72,10 +72,12 @@ final class Harness: Sendable {
             for file in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where file.hasSuffix(".json") {
                 templates[String(file.dropLast(5))] = try? JSONBody(Data(contentsOf: folder.appendingPathComponent(file)))
             }
+            tokens = StoreTokenAuthority(store: store)
             api = TidemarkAPI(readModel: StoreReadModel(store: store, live: risk, templates: templates), control: risk, tokens: tokens,
                               notifier: notifier, equity: equity, configuration: configuration)
         } else {
             databasePath = nil
+            tokens = InMemoryTokenAuthority(adminSecret: adminSecret)
             risk = InMemoryRisk(notifier: notifier, equity: equity)
             api = TidemarkAPI(readModel: risk, control: risk, tokens: tokens, notifier: notifier, equity: equity,
                               configuration: configuration)
@@ -91,6 +93,9 @@ final class Harness: Sendable {
 
     /// Runs `body` with a router-level test client (no sockets).
     func run(_ body: @Sendable (Client) async throws -> Void) async throws {
+        if let store = risk.store, try await store.tokens().isEmpty {
+            _ = try await store.createToken(name: "admin", isAdmin: true, secret: adminSecret, at: Date())
+        }
         let app = Application(router: api.makeRouter())
         try await app.test(.router) { client in try await body(Client(harness: self, client: client)) }
     }
