@@ -10,6 +10,7 @@ struct Tidemark: AsyncParsableCommand {
             KeysCommand.self,
             SimulateCommand.self,
             MakeRecordingCommand.self,
+            AgentCommand.self,
             Bench.self,
             ReplayCommand.self,
         ]
