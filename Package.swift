@@ -58,12 +58,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // I/O: the MetaApi-compatible REST API, long poll and Server-Sent Events, as a router the agent mounts.
+        .target(
+            name: "API",
+            dependencies: [
+                "TidemarkProtocol", "EquityEngine", "RiskCore", "Store",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // I/O: the agent daemon — bridge → equity engine → risk core → store (one writer), then ACKs,
         // notifications and commands; HTTP (health, metrics, the API); services with graceful shutdown.
         .target(
             name: "Agent",
             dependencies: [
-                "TidemarkProtocol", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ",
+                "TidemarkProtocol", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -86,6 +95,13 @@ let package = Package(
         .testTarget(name: "EquityEngineTests", dependencies: ["EquityEngine", "TidemarkProtocol"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "TidemarkProtocol", "ZeroMQ"]),
         .testTarget(name: "RiskCoreTests", dependencies: ["RiskCore", "EquityEngine", "TidemarkProtocol"]),
+        .testTarget(
+            name: "APITests",
+            dependencies: [
+                "API", "RiskCore", "EquityEngine", "TidemarkProtocol", "Store",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "RiskCore", "EquityEngine", "TidemarkProtocol"]),
         // Runs the real `tidemark` binary against real sockets on loopback.
         .testTarget(
