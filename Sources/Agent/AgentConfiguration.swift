@@ -18,6 +18,7 @@ import Foundation
 /// | `allowKeys` | `TIDEMARK_ALLOW_KEYS` | none | file of EA public keys admitted under CURVE |
 /// | `record` | `TIDEMARK_RECORD` | none | directory to record every accepted message to (JSON Lines) |
 /// | `rules` | `TIDEMARK_RULES` | none | declarations file (`{"declarations": [ … ]}`, protocol/RULES.md) applied at start; ids already declared are kept |
+/// | `challengeTemplates` | `TIDEMARK_CHALLENGE_TEMPLATES` | none | directory of challenge templates (`NAME.json`, e.g. deploy/challenge-templates) |
 /// | `commitIntervalMilliseconds` | `TIDEMARK_COMMIT_INTERVAL_MS` | 2 | longest a processed message waits for its commit when more keep coming |
 /// | `commitMaximumMessages` | `TIDEMARK_COMMIT_MAX_MESSAGES` | 8192 | messages folded into one commit at most |
 /// | `driftTolerance` | `TIDEMARK_DRIFT_TOLERANCE` | `0.01` | terminal vs reconstructed equity difference reported as drift |
@@ -36,6 +37,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     public var allowKeys: String?
     public var record: String?
     public var rules: String?
+    public var challengeTemplates: String?
     public var commitIntervalMilliseconds = 2
     public var commitMaximumMessages = 8_192
     public var driftTolerance = "0.01"
@@ -80,7 +82,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     // MARK: Layers
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
-        case bridge, http, data, database, durability, heartbeatMilliseconds, curveSecretKey, allowKeys, record, rules
+        case bridge, http, data, database, durability, heartbeatMilliseconds, curveSecretKey, allowKeys, record, rules, challengeTemplates
         case commitIntervalMilliseconds, commitMaximumMessages, driftTolerance, longPollSeconds, webhookWorkers, logLevel
     }
 
@@ -102,6 +104,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         allowKeys = try c.decodeIfPresent(String.self, forKey: .allowKeys)
         record = try c.decodeIfPresent(String.self, forKey: .record)
         rules = try c.decodeIfPresent(String.self, forKey: .rules)
+        challengeTemplates = try c.decodeIfPresent(String.self, forKey: .challengeTemplates)
         commitIntervalMilliseconds = try c.decodeIfPresent(Int.self, forKey: .commitIntervalMilliseconds) ?? commitIntervalMilliseconds
         commitMaximumMessages = try c.decodeIfPresent(Int.self, forKey: .commitMaximumMessages) ?? commitMaximumMessages
         driftTolerance = try c.decodeIfPresent(String.self, forKey: .driftTolerance) ?? driftTolerance
@@ -145,6 +148,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         if let value = environment["TIDEMARK_ALLOW_KEYS"] { allowKeys = value }
         if let value = environment["TIDEMARK_RECORD"] { record = value }
         if let value = environment["TIDEMARK_RULES"] { rules = value }
+        if let value = environment["TIDEMARK_CHALLENGE_TEMPLATES"] { challengeTemplates = value }
         if let value = try integer("TIDEMARK_COMMIT_INTERVAL_MS") { commitIntervalMilliseconds = value }
         if let value = try integer("TIDEMARK_COMMIT_MAX_MESSAGES") { commitMaximumMessages = value }
         if let value = environment["TIDEMARK_DRIFT_TOLERANCE"] { driftTolerance = value }

@@ -112,16 +112,25 @@ public struct AgentCore: Sendable {
 
     // MARK: Declarations
 
-    /// Applies a declaration (tracker, challenge, competition). On error nothing changes.
-    /// A challenge without a broker clock gets the account's, from its terminal's HELLO, when known.
-    public mutating func declare(_ command: RiskCommand, into effects: inout Effects) throws(RiskCoreError) {
+    /// Applies a declaration (tracker, challenge, competition) and returns it as applied. On error
+    /// nothing changes. Filled in here, so that the declaration is complete in the input sequence:
+    /// a tracker's `createdBrokerTime` (the account's latest broker time, when absent), and a
+    /// challenge's broker clock (from its terminal's HELLO, when the definition has none).
+    @discardableResult
+    public mutating func declare(_ command: RiskCommand, into effects: inout Effects) throws(RiskCoreError) -> RiskCommand {
         var command = command
         if case .createChallenge(var definition) = command, definition.brokerClock == nil,
            let hello = hellos[definition.account] {
             definition.brokerClock = .fixed(utcOffsetSeconds: hello.brokerUTCOffsetSeconds)
             command = .createChallenge(definition)
         }
+        if case .createTracker(var definition) = command, definition.createdBrokerTime == nil,
+           let clock = risk.clock(accountId: definition.accountId) {
+            definition.createdBrokerTime = clock
+            command = .createTracker(definition)
+        }
         effects.riskOutputs += try risk.apply(command)
+        return command
     }
 
     // MARK: Messages

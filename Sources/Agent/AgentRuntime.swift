@@ -1,3 +1,4 @@
+import API
 import Bridge
 import EquityEngine
 import Foundation
@@ -19,7 +20,8 @@ import ZeroMQ
 ///
 /// Services (swift-service-lifecycle) start in this order and stop in reverse:
 /// 1. the core: the bridge's socket loop and the pipeline (single writer);
-/// 2. HTTP: the REST API, `/metrics`, `/health`, `/ready`.
+/// 2. HTTP: the REST API (the `API` target's routes over ``AgentControl`` and a store read model),
+///    `/metrics`, `/health`, `/ready`.
 /// On SIGTERM the HTTP server stops first (long polls answer, streams end), then the bridge
 /// stops reading, the pipeline commits what it has taken and acknowledges it, and the store closes.
 public final class AgentRuntime: Sendable {
@@ -106,9 +108,9 @@ public final class AgentRuntime: Sendable {
     /// - Parameters:
     ///   - addRoutes: adds the REST API's routes to the router (the agent's own come first).
     ///   - onHTTPRunning: called with `HOST:PORT` once the HTTP server listens.
-    public func run(addRoutes: (Router<BasicRequestContext>) -> Void = { _ in }, extraServices: [any Service] = [],
-                    onHTTPRunning: @escaping @Sendable (String) -> Void = { _ in }) async throws {
-        let router = Router()
+    public func run(extraServices: [any Service] = [], onHTTPRunning: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        let api = makeAPI(templates: Self.loadTemplates(directory: configuration.challengeTemplates))
+        let router = Router(context: APIRequestContext.self)
         router.get("health") { _, _ in "ok\n" }
         router.get("ready") { [self] _, _ -> Response in
             isReady ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
@@ -119,7 +121,7 @@ public final class AgentRuntime: Sendable {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: metrics.registry.emitToString())))
         }
-        addRoutes(router)
+        api.addRoutes(to: router)
         let (host, port) = try configuration.httpAddress()
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "tidemark"),
                               onServerRunning: { [self] channel in
@@ -130,7 +132,8 @@ public final class AgentRuntime: Sendable {
                               logger: logger)
         let core = CoreService(runtime: self)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: core)] + extraServices.map { .init(service: $0) } + [.init(service: app)],
+            services: [.init(service: core)] + extraServices.map { .init(service: $0) }
+                + [.init(service: app), .init(service: APIShutdown(api: api))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
@@ -164,6 +167,16 @@ public final class AgentRuntime: Sendable {
         }
     }
 
+    /// Stops first on graceful shutdown: long polls answer `[]` and streams end, so the HTTP
+    /// server can drain.
+    private struct APIShutdown: Service {
+        let api: TidemarkAPI
+        func run() async throws {
+            try? await gracefulShutdown()
+            api.shutdown()
+        }
+    }
+
     // MARK: Rules file
 
     /// Declares what a rules file lists (protocol/RULES.md), through the single writer. A
@@ -178,7 +191,7 @@ public final class AgentRuntime: Sendable {
         for (index, declaration) in declarations.enumerated() {
             let command = try JSONDecoder().decode(RiskCommand.self, from: JSONSerialization.data(withJSONObject: declaration))
             do {
-                try await pipeline.declare(.risk(command, at: Date()))
+                try await pipeline.declare(.risk(command))
                 applied += 1
             } catch let error as RiskCoreError where [.duplicateTrackerID, .duplicateChallengeID, .duplicateCompetitionID].contains(error) {
                 continue

@@ -21,8 +21,8 @@ public struct CommitNotice: Sendable {
 
 /// A declaration from the API, for the single writer.
 public enum Declaration: Sendable {
-    /// A risk-core declaration and the definition row that goes with it.
-    case risk(RiskCommand, DefinitionChange?)
+    /// A risk-core declaration (its definition row is written in the same commit).
+    case risk(RiskCommand)
     /// An account registered before its terminal connects.
     case registerAccount(AccountID, Platform)
 }
@@ -137,10 +137,12 @@ public final class Pipeline: Sendable {
                     if case .ticks(let batch) = delivery.message { ticks += batch.count }
                     core.apply(delivery, into: &effects)
                     acknowledgements[delivery.sessionID] = delivery.sequence
-                case .declaration(.risk(let command, let change), let continuation):
+                case .declaration(.risk(let command), let continuation):
                     do {
-                        try core.declare(command, into: &effects)
-                        if let change { definitionChanges.append(change) }
+                        let applied = try core.declare(command, into: &effects)
+                        if let change = try Self.definitionChange(for: applied, in: core.risk, at: Date()) {
+                            definitionChanges.append(change)
+                        }
                         declarations.append((continuation, nil))
                     } catch {
                         declarations.append((continuation, error))
@@ -260,6 +262,31 @@ public final class Pipeline: Sendable {
         }
     }
 
+    /// The definition row a declaration writes (the store keeps definitions for the API).
+    static func definitionChange(for command: RiskCommand, in risk: RiskEngine, at date: Date) throws -> DefinitionChange? {
+        switch command {
+        case .createTracker(let definition):
+            return .put(try StoredDefinition(tracker: definition, createdAt: date))
+        case .renameTracker(_, let id, _):
+            return try risk.tracker(id: id).map { .put(try StoredDefinition(tracker: $0, createdAt: date)) }
+        case .deleteTracker(_, let id):
+            return .delete(kind: .tracker, id: id, at: date)
+        case .createChallenge(let definition):
+            return .put(try StoredDefinition(challenge: definition, createdAt: date))
+        case .deleteChallenge(let id):
+            return .delete(kind: .challenge, id: id, at: date)
+        case .createCompetition(let definition):
+            return .put(try StoredDefinition(competition: definition, createdAt: date))
+        case .deleteCompetition(let id):
+            return .delete(kind: .competition, id: id, at: date)
+        }
+    }
+
+    /// Reads the writer's live state (open periods, progress, leaderboards) between batches.
+    public func read<T>(_ body: (AgentCore) throws -> T) rethrows -> T {
+        try state.withLock { state in try body(state.core!) }
+    }
+
     /// The account, commands and reason of an event that asks for enforcement.
     private static func enforcement(of output: RiskOutput) -> (AccountID, [CommandKind], String)? {
         switch output {
@@ -276,28 +303,6 @@ public final class Pipeline: Sendable {
     private static func nanoseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}
-
-extension Declaration {
-    /// A risk-core declaration with the definition row the store keeps for it (`at`: creation time).
-    public static func risk(_ command: RiskCommand, at date: Date) throws -> Declaration {
-        switch command {
-        case .createTracker(let definition):
-            return .risk(command, .put(try StoredDefinition(tracker: definition, createdAt: date)))
-        case .createChallenge(let definition):
-            return .risk(command, .put(try StoredDefinition(challenge: definition, createdAt: date)))
-        case .createCompetition(let definition):
-            return .risk(command, .put(try StoredDefinition(competition: definition, createdAt: date)))
-        case .renameTracker:
-            return .risk(command, nil)   // the caller supplies the renamed row (it knows the stored one)
-        case .deleteTracker(_, let id):
-            return .risk(command, .delete(kind: .tracker, id: id, at: date))
-        case .deleteChallenge(let id):
-            return .risk(command, .delete(kind: .challenge, id: id, at: date))
-        case .deleteCompetition(let id):
-            return .risk(command, .delete(kind: .competition, id: id, at: date))
-        }
     }
 }
 

@@ -48,6 +48,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Declarations to apply at start ({\"declarations\": [ … ]}, protocol/RULES.md); ids already declared are kept.")
     var rules: String?
 
+    @Option(name: .customLong("challenge-templates"), help: "Directory of challenge templates (NAME.json), e.g. deploy/challenge-templates.")
+    var challengeTemplates: String?
+
     @Option(name: .customLong("curve-secret-key"), help: "The agent's CURVE secret certificate (from `tidemark keys`); turns CURVE on.")
     var curveSecretKey: String?
 
@@ -71,6 +74,7 @@ struct AgentCommand: AsyncParsableCommand {
         if let data { settings.data = data }
         if let record { settings.record = record }
         if let rules { settings.rules = rules }
+        if let challengeTemplates { settings.challengeTemplates = challengeTemplates }
         if let curveSecretKey { settings.curveSecretKey = curveSecretKey }
         if let allowKeys { settings.allowKeys = allowKeys }
         if let heartbeatMilliseconds { settings.heartbeatMilliseconds = heartbeatMilliseconds }

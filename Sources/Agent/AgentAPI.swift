@@ -1,0 +1,116 @@
+import API
+import Foundation
+import RiskCore
+import Store
+import TidemarkProtocol
+
+/// The API's ``RiskControl``: every change is a declaration through the pipeline's single writer,
+/// so it takes its place in the risk core's input sequence and is committed (definition row and
+/// checkpoint together) before the call returns.
+struct AgentControl: RiskControl {
+    let pipeline: Pipeline
+    let store: Store
+
+    func registerAccount(_ registration: AccountRegistration) async throws -> AccountResource {
+        do {
+            try await pipeline.declare(.registerAccount(registration.accountId, registration.platform))
+        } catch let error as StoreError where error == .conflict {
+            throw APIError.conflict("Account \(registration.accountId) is registered already")
+        } catch let error as StoreError where error == .invalidArgument {
+            throw APIError.validation(details: [ValidationDetail(parameter: "login", message: error.detail)])
+        }
+        guard let record = try await store.account(registration.accountId) else {
+            throw APIError.notFound("Account \(registration.accountId) not found")
+        }
+        return AccountResource(record)
+    }
+
+    func createTracker(_ tracker: TrackerResource) async throws {
+        try await declare(.createTracker(tracker.definition(createdBrokerTime: nil)))
+    }
+
+    func renameTracker(accountId: AccountID, trackerId: String, name: String) async throws {
+        try await declare(.renameTracker(accountId: accountId, trackerId: trackerId, name: name))
+    }
+
+    func deleteTracker(accountId: AccountID, trackerId: String) async throws {
+        try await declare(.deleteTracker(accountId: accountId, trackerId: trackerId))
+    }
+
+    func createChallenge(id: String, accountId: AccountID, definition: JSONBody) async throws {
+        try await declare(.createChallenge(try Self.decode(ChallengeDefinition.self, definition)))
+    }
+
+    func deleteChallenge(accountId: AccountID, id: String) async throws {
+        try await declare(.deleteChallenge(challengeId: id))
+    }
+
+    func createCompetition(id: String, accounts: [AccountID], definition: JSONBody) async throws {
+        try await declare(.createCompetition(try Self.decode(CompetitionDefinition.self, definition)))
+    }
+
+    func deleteCompetition(id: String) async throws {
+        try await declare(.deleteCompetition(competitionId: id))
+    }
+
+    private func declare(_ command: RiskCommand) async throws {
+        do { try await pipeline.declare(.risk(command)) } catch let error as RiskCoreError { throw APIError(error) }
+    }
+
+    /// Decodes a definition; a refusal names the decoder's complaint.
+    private static func decode<T: Decodable>(_ type: T.Type, _ body: JSONBody) throws -> T {
+        do { return try JSONDecoder().decode(type, from: body.data) } catch {
+            throw APIError.validation("Invalid definition", details: [ValidationDetail(parameter: "body", message: "\(error)")])
+        }
+    }
+}
+
+/// The API's ``LiveRiskView``: the open parts, read from the writer's risk core between batches.
+struct AgentLiveView: LiveRiskView {
+    let pipeline: Pipeline
+
+    func openStatistics(accountId: AccountID, trackerId: String) async throws -> PeriodStatistics? {
+        pipeline.read { $0.risk.currentPeriodStatistics(accountId: accountId, trackerId: trackerId) }
+    }
+
+    func openEquityChartHour(accountId: AccountID) async throws -> EquityChartRecord? {
+        pipeline.read { $0.risk.currentEquityChartRecord(accountId: accountId) }
+    }
+
+    func challengeProgress(id: String) async throws -> ChallengeProgress? {
+        pipeline.read { $0.risk.challenge(id: id)?.progress }
+    }
+
+    func leaderboard(competitionId: String) async throws -> [LeaderboardEntry]? {
+        pipeline.read { $0.risk.competition(id: competitionId)?.leaderboard }
+    }
+}
+
+extension AgentRuntime {
+    /// The REST API over this agent: the store for what is committed, the writer for what is open
+    /// and for declarations, tokens from the store; wired to the commits (long polls, SSE, equity).
+    func makeAPI(templates: [String: JSONBody]) -> TidemarkAPI {
+        let notifier = EventNotifier(latestSequenceNumber: store.lastSequenceNumber)
+        let equity = EquityBroadcaster()
+        onCommit { notice in
+            if notice.newEvents != nil { notifier.published(through: notice.lastSequenceNumber) }
+            for observation in notice.observations { equity.publish(observation) }
+        }
+        let readModel = StoreReadModel(store: store, live: AgentLiveView(pipeline: pipeline), templates: templates)
+        return TidemarkAPI(readModel: readModel, control: AgentControl(pipeline: pipeline, store: store),
+                           tokens: StoreTokenAuthority(store: store), notifier: notifier, equity: equity,
+                           configuration: APIConfiguration(longPollTimeout: .seconds(configuration.longPollSeconds)))
+    }
+
+    /// Challenge templates: every `NAME.json` in the directory, by NAME.
+    static func loadTemplates(directory: String?) -> [String: JSONBody] {
+        guard let directory, let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [:] }
+        var templates: [String: JSONBody] = [:]
+        for name in names where name.hasSuffix(".json") {
+            if let data = FileManager.default.contents(atPath: directory + "/" + name) {
+                templates[String(name.dropLast(5))] = JSONBody(data)
+            }
+        }
+        return templates
+    }
+}
