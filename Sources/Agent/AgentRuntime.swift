@@ -200,7 +200,7 @@ public final class AgentRuntime: Sendable {
                                                                      "detail": "\(error.detail)"])
             }
         }
-        logger.info("rules applied", metadata: ["file": "\(path)", "new": "\(applied)", "listed": "\(declarations.count)"])
+        logger.notice("rules applied", metadata: ["file": "\(path)", "new": "\(applied)", "listed": "\(declarations.count)"])
     }
 
     // MARK: Admin token

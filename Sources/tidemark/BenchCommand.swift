@@ -7,6 +7,7 @@ struct Bench: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks (run in release: swift run -c release tidemark bench …).",
         subcommands: [
+            BenchAgentCommand.self,
             BenchBridgeCommand.self,
             BenchEquityCommand.self,
             BenchRiskCommand.self,

@@ -1,0 +1,436 @@
+import Agent
+import ArgumentParser
+import Bridge
+import Dispatch
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import RiskCore
+import Simulator
+import Synchronization
+import TidemarkProtocol
+import ZeroMQ
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `tidemark bench agent`: the whole agent (a child `tidemark agent` process: bridge, equity
+/// engine, risk core, SQLite commits, ACKs, HTTP) under simulated terminals on loopback.
+struct BenchAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "The whole agent under 1,000 simulated terminals: ticks/s, breach latency to long poll and SSE, memory.",
+        discussion: """
+        1. Throughput: every terminal (hello, snapshot with one open 1-lot EURUSD position, a tracker \
+        declared) plays --ticks real EURUSD ticks in TICKS messages of --batch as fast as the agent \
+        takes them; the clock stops when every session's BYE is acknowledged, i.e. everything is \
+        committed. Beside it: the same messages through the in-process engine + risk core (AgentCore, \
+        no I/O), the figure the agent is compared with.
+        2. Latency: the terminals play again (a day later) paced at --load of the measured throughput, \
+        while probe terminals each send one tick that breaches their tracker; measured from the tick \
+        leaving the probe to the event arriving at a long-poll client and at an SSE client.
+        3. Resident memory of the agent process after each phase.
+        Build with -c release.
+        """
+    )
+
+    @Option(name: .long, help: "Simulated terminals.")
+    var terminals: Int = 1_000
+
+    @Option(name: .long, help: "Ticks per terminal.")
+    var ticks: Int = 2_000
+
+    @Option(name: .long, help: "Ticks per TICKS message.")
+    var batch: Int = 10
+
+    @Option(name: .long, help: "Breach probes in the latency phase.")
+    var probes: Int = 200
+
+    @Option(name: .long, help: "Load during the latency phase, as a fraction of the measured throughput.")
+    var load: Double = 0.5
+
+    @Option(name: .long, help: "Store durability: full or normal.")
+    var durability: String = "full"
+
+    @Option(name: .customLong("ticks-file"), help: "Tick CSV (time_utc_ms,bid,ask,…).")
+    var ticksFile: String = "/work/shared/data/ticks/EURUSD-2019-02-04.csv"
+
+    func run() async throws {
+        let source = Array(BenchTicks.load(path: ticksFile).prefix(ticks))
+        guard source.count == ticks else { throw ValidationError("need \(ticks) ticks in \(ticksFile)") }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-bench-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+
+        let workload = AgentWorkload(terminals: terminals, ticks: source, batch: batch, probes: probes)
+        let rules = directory + "/rules.json"
+        try workload.rules().write(to: URL(fileURLWithPath: rules))
+
+        print("tidemark bench agent: \(terminals) terminals × \(ticks) ticks (\(batch) per message), durability \(durability)")
+        let inProcess = workload.inProcessTicksPerSecond()
+        print("in-process engine + risk core (AgentCore, no I/O): \(Int(inProcess)) ticks/s")
+
+        let agent = try ChildAgent(directory: directory, rules: rules, durability: durability)
+        defer { agent.stop() }
+        print("agent pid \(agent.pid), bridge \(agent.bridge), http \(agent.http), rules applied")
+
+        // 1. Throughput.
+        let simulator = try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.bridge),
+                                              pacing: SimulatorPacing(stallTimeout: .seconds(120)), threads: 2,
+                                              maxSessions: terminals + 16, logger: Logger(label: "bench"))
+        let start = ContinuousClock.now
+        let results = try await simulator.run(workload.scripts(dayOffset: 0))
+        let elapsed = ContinuousClock.now - start
+        let completed = results.filter { $0.outcome == .completed }.count
+        let total = Double(terminals * ticks)
+        let throughput = total / elapsed.seconds
+        print("")
+        print("| measure | value |")
+        print("|---|---:|")
+        print("| sessions completed | \(completed) / \(terminals) |")
+        print("| ticks through the whole agent (committed, acknowledged) | \(Int(total)) in \(String(format: "%.2f", elapsed.seconds)) s |")
+        print("| sustained ticks/s through the agent | \(Int(throughput)) |")
+        print("| in-process engine + risk core ticks/s | \(Int(inProcess)) |")
+        print("| in-process / agent | \(String(format: "%.2f", inProcess / throughput))× |")
+        print("| agent resident memory after phase 1 | \(agent.residentMegabytes()) MB |")
+
+        // 2. Latency under load.
+        let watcher = try EventWatcher(http: agent.http, token: agent.token)
+        try await watcher.start()
+        let speed = max(1, load * throughput / workload.dataTicksPerSecondAllTerminals)
+        let background = try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.bridge),
+                                               pacing: SimulatorPacing(speed: speed, stallTimeout: .seconds(120)), threads: 2,
+                                               maxSessions: terminals + 16, logger: Logger(label: "bench"))
+        let loadTask = Task { try await background.run(workload.scripts(dayOffset: 1)) }
+        try await Task.sleep(for: .seconds(1))
+        var longPoll: [Double] = []
+        var sse: [Double] = []
+        let probeRunner = try ProbeRunner(endpoint: agent.bridge)
+        for probe in 0..<probes {
+            guard !(loadTask.isCancelled) else { break }
+            let sent = try probeRunner.breach(probe: probe, workload: workload)
+            let (poll, stream) = try await watcher.arrival(of: AgentWorkload.probeTracker(probe), timeout: .seconds(10))
+            if let poll { longPoll.append((poll - sent).milliseconds) }
+            if let stream { sse.append((stream - sent).milliseconds) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let loadResults = try await loadTask.value
+        watcher.stop()
+        print("| latency phase load | \(String(format: "%.0f", load * 100)) % of the throughput (speed \(Int(speed))×), \(loadResults.filter { $0.outcome == .completed }.count) sessions completed |")
+        print("| breach tick → long-poll client, p50 / p99 (n=\(longPoll.count)) | \(Self.percentile(longPoll, 0.5)) / \(Self.percentile(longPoll, 0.99)) ms |")
+        print("| breach tick → SSE client, p50 / p99 (n=\(sse.count)) | \(Self.percentile(sse, 0.5)) / \(Self.percentile(sse, 0.99)) ms |")
+        print("| agent resident memory after phase 2 | \(agent.residentMegabytes()) MB |")
+    }
+
+    static func percentile(_ values: [Double], _ p: Double) -> String {
+        guard !values.isEmpty else { return "–" }
+        let sorted = values.sorted()
+        let index = min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))
+        return String(format: "%.2f", sorted[index])
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    var milliseconds: Double { seconds * 1_000 }
+}
+
+/// The terminals' scripts, the probes' trackers and the in-process reference.
+struct AgentWorkload: Sendable {
+    let terminals: Int
+    let ticks: [Tick]
+    let batch: Int
+    let probes: Int
+    static let server = "Bench"
+    static let offset: Int64 = 2 * 3_600_000   // UTC → broker time (UTC+2)
+
+    static func account(_ index: Int) -> AccountID { AccountID(server: server, login: Int64(1_000 + index)) }
+    static func probeAccount(_ index: Int) -> AccountID { AccountID(server: server, login: Int64(900_000 + index)) }
+    static func probeTracker(_ index: Int) -> String { "probe-\(index)" }
+
+    static let spec = SymbolSpec(name: "EURUSD", digits: 5, calcMode: .forex, contractSize: 100_000, tickSize: "0.00001",
+                                 tickValue: 1, profitCurrency: "USD", marginCurrency: "EUR", baseCurrency: "EUR")
+
+    static func hello(_ account: AccountID) -> Hello {
+        let (server, login) = (server, Int64(account.rawValue.split(separator: ":").last!)!)
+        return Hello(platform: .mt5, terminalBuild: 4000, login: login, server: server, company: "Bench", currency: "USD",
+                     currencyDigits: 2, marginMode: .retailHedging, leverage: 100, eaVersion: "bench",
+                     brokerUTCOffsetSeconds: 7_200, sessionID: "")
+    }
+
+    static func snapshot(at time: BrokerTime, quote: Tick) -> Snapshot {
+        let position = Position(ticket: 1, symbol: "EURUSD", side: .buy, volume: 1, openPrice: quote.bid, openTime: time,
+                                swap: .zero, commission: .zero)
+        return Snapshot(account: AccountReport(time: time, balance: 10_000, credit: .zero, equity: 10_000, margin: .zero),
+                        symbols: [spec], positions: [position], quotes: [quote])
+    }
+
+    /// Broker-time ticks, `days` later than the file's.
+    func shifted(days: Int) -> [Tick] {
+        ticks.map { Tick(symbol: $0.symbol, time: BrokerTime(milliseconds: $0.time.milliseconds + Self.offset + Int64(days) * 86_400_000),
+                         bid: $0.bid, ask: $0.ask) }
+    }
+
+    func scripts(dayOffset: Int) -> [TerminalScript] {
+        let local = shifted(days: dayOffset)
+        var stream: [TerminalMessage] = []
+        var index = 1
+        while index < local.count {
+            stream.append(.ticks(Array(local[index..<min(local.count, index + batch)])))
+            index += batch
+        }
+        let snapshot = Self.snapshot(at: local[0].time, quote: local[0])
+        return (0..<terminals).map { terminal in
+            TerminalScript(hello: Self.hello(Self.account(terminal)), initialSnapshot: snapshot, stream: stream)
+        }
+    }
+
+    /// Tick data rate of all terminals at 1× (ticks per broker second).
+    var dataTicksPerSecondAllTerminals: Double {
+        let span = Double(ticks.last!.time.milliseconds - ticks.first!.time.milliseconds) / 1_000
+        return Double(ticks.count * terminals) / max(1, span)
+    }
+
+    /// A lifetime tracker per terminal whose threshold is never reached (the risk core works on
+    /// every tick, no event), and one per probe that its breach tick crosses.
+    func rules() throws -> Data {
+        var declarations: [[String: Any]] = []
+        for terminal in 0..<terminals {
+            declarations.append(["action": "createTracker", "tracker": [
+                "id": "load-\(terminal)", "accountId": Self.account(terminal).rawValue, "name": "load", "period": "day",
+                "absoluteDrawdownThreshold": 1_000_000,
+            ] as [String: Any]])
+        }
+        for probe in 0..<probes {
+            declarations.append(["action": "createTracker", "tracker": [
+                "id": Self.probeTracker(probe), "accountId": Self.probeAccount(probe).rawValue, "name": "probe", "period": "lifetime",
+                "absoluteDrawdownThreshold": 100,
+            ] as [String: Any]])
+        }
+        return try JSONSerialization.data(withJSONObject: ["declarations": declarations])
+    }
+
+    /// The same messages through AgentCore in this process: the engine + risk core figure.
+    func inProcessTicksPerSecond() -> Double {
+        var core = AgentCore()
+        var effects = AgentCore.Effects()
+        for terminal in 0..<terminals {
+            _ = try? core.declare(.createTracker(TrackerDefinition(id: "load-\(terminal)", accountId: Self.account(terminal), name: "load",
+                                                                period: .day, absoluteDrawdownThreshold: 1_000_000)), into: &effects)
+        }
+        let scripts = scripts(dayOffset: 0)
+        var deliveries: [BridgeDelivery] = []
+        for (terminal, script) in scripts.enumerated() {
+            let account = Self.account(terminal)
+            deliveries.append(BridgeDelivery(account: account, sessionID: "s", sequence: 1, message: .hello(script.hello)))
+            deliveries.append(BridgeDelivery(account: account, sessionID: "s", sequence: 2, message: .snapshot(script.initialSnapshot)))
+        }
+        for message in scripts[0].stream.indices {
+            for terminal in 0..<terminals {
+                deliveries.append(BridgeDelivery(account: Self.account(terminal), sessionID: "s", sequence: UInt64(message + 3),
+                                                 message: scripts[terminal].stream[message]))
+            }
+        }
+        let start = ContinuousClock.now
+        for delivery in deliveries {
+            core.apply(delivery, into: &effects)
+            if effects.riskOutputs.count > 1_000 || effects.latestObservation.count > 10_000 { effects = AgentCore.Effects() }
+        }
+        return Double(terminals * ticks.count) / (ContinuousClock.now - start).seconds
+    }
+}
+
+/// A `tidemark agent` child process (this executable), on loopback with free ports.
+final class ChildAgent {
+    let process = Process()
+    let token = "tm_bench_admin_token_0123456789abcdef"
+    let bridge: String
+    let http: String
+    var pid: Int32 { process.processIdentifier }
+
+    init(directory: String, rules: String, durability: String) throws {
+        let output = directory + "/agent.out"
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/agent.err", contents: nil)
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0]
+                                    : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0])
+        process.arguments = ["agent", "--bridge", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0", "--data", directory + "/data",
+                             "--rules", rules, "--durability", durability, "--log-level", "notice"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["TIDEMARK_ADMIN_TOKEN": token]) { $1 }
+        process.standardOutput = FileHandle(forWritingAtPath: output)
+        process.standardError = FileHandle(forWritingAtPath: directory + "/agent.err")
+        try process.run()
+        var bridge: String?
+        var http: String?
+        let deadline = ContinuousClock.now + .seconds(60)
+        while (bridge == nil || http == nil), ContinuousClock.now < deadline, process.isRunning {
+            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") {
+                if line.hasPrefix("bridge listening on ") { bridge = String(line.dropFirst(20)) }
+                if line.hasPrefix("http listening on ") { http = String(line.dropFirst(18)) }
+            }
+            usleep(20_000)
+        }
+        guard let bridge, let http else { throw ValidationError("the agent did not start (see \(directory)/agent.err)") }
+        self.bridge = bridge
+        self.http = http
+        // The rules (one tracker per terminal and probe) go in before any input: wait for them, so
+        // that the throughput clock does not include them.
+        while ContinuousClock.now < deadline + .seconds(240),
+              !((try? String(contentsOfFile: directory + "/agent.err", encoding: .utf8)) ?? "").contains("rules applied") {
+            usleep(50_000)
+        }
+    }
+
+    func residentMegabytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return -1 }
+        return kilobytes / 1_024
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+/// Probe terminals: each connects, says HELLO and SNAPSHOT (1 lot bought at 1.10000), waits for
+/// WELCOME and the snapshot's ACK (so its tracker has started), then sends the one tick that drops
+/// equity by 1,000 USD (threshold 100).
+struct ProbeRunner {
+    let context: ZMQContext
+    let endpoint: String
+
+    init(endpoint: String) throws {
+        context = try ZMQContext()
+        self.endpoint = endpoint
+    }
+
+    /// Returns the instant the breach tick left.
+    func breach(probe: Int, workload: AgentWorkload) throws -> ContinuousClock.Instant {
+        let socket = try ZMQSocket(context: context, type: .dealer)
+        try socket.connect(endpoint)
+        let account = AgentWorkload.probeAccount(probe)
+        let session = "probe-\(probe)-\(UInt32.random(in: 0...UInt32.max))"
+        var hello = AgentWorkload.hello(account)
+        hello.sessionID = session
+        let time = BrokerTime(milliseconds: 1_549_500_000_000 + Int64(probe) * 1_000)
+        let quote = Tick(symbol: "EURUSD", time: time, bid: "1.10000", ask: "1.10002")
+        let drop = Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: time.milliseconds + 500), bid: "1.09000", ask: "1.09002")
+        try send(.hello(hello), sequence: 1, session: session, on: socket)
+        try send(.snapshot(AgentWorkload.snapshot(at: time, quote: quote)), sequence: 2, session: session, on: socket)
+        // Wait for the ACK of the snapshot (committed: the tracker has its start).
+        let deadline = ContinuousClock.now + .seconds(10)
+        var acknowledged = false
+        while !acknowledged, ContinuousClock.now < deadline {
+            guard let frame = try socket.tryReceive() else { usleep(200); continue }
+            if case .acknowledge(let sequence) = try WireDecoder.decodeAgent(frame).message, sequence >= 2 { acknowledged = true }
+        }
+        let sent = ContinuousClock.now
+        try send(.ticks([drop]), sequence: 3, session: session, on: socket)
+        try send(.bye(reason: "probe done"), sequence: 4, session: session, on: socket)
+        usleep(1_000)
+        return sent
+    }
+
+    private func send(_ message: TerminalMessage, sequence: UInt64, session: String, on socket: ZMQSocket) throws {
+        var bytes: [UInt8] = []
+        WireEncoder.encode(Envelope(sessionID: session, sequence: sequence, message: message), into: &bytes)
+        try socket.send(bytes)
+    }
+}
+
+/// A long-poll client and an SSE client, noting when each probe's event reaches them.
+final class EventWatcher: Sendable {
+    let http: String
+    let token: String
+    private let arrivals = Mutex<[String: (poll: ContinuousClock.Instant?, stream: ContinuousClock.Instant?)]>([:])
+    private let stopped = Atomic<Bool>(false)
+    private let tasks = Mutex<[Task<Void, Never>]>([])
+
+    init(http: String, token: String) throws { self.http = http; self.token = token }
+
+    func start() async throws {
+        let pollTask = Task { [self] in
+            var after: UInt64 = 0
+            while !stopped.load(ordering: .relaxed) {
+                var request = URLRequest(url: URL(string: "http://\(http)/users/current/tracker-events/stream?previousSequenceNumber=\(after)")!)
+                request.setValue(token, forHTTPHeaderField: "auth-token")
+                request.timeoutInterval = 120
+                guard let (data, _) = try? await URLSession.shared.data(for: request) else { continue }
+                let now = ContinuousClock.now
+                for event in (try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? [] {
+                    if let number = event["sequenceNumber"] as? Int { after = max(after, UInt64(number)) }
+                    if let tracker = event["trackerId"] as? String {
+                        arrivals.withLock { if $0[tracker]?.poll == nil { $0[tracker, default: (nil, nil)].poll = now } }
+                    }
+                }
+            }
+        }
+        let streamThread = Thread { [self] in self.readServerSentEvents() }
+        streamThread.start()
+        tasks.withLock { $0.append(pollTask) }
+        try await Task.sleep(for: .milliseconds(300))
+    }
+
+    func stop() {
+        stopped.store(true, ordering: .relaxed)
+        tasks.withLock { for task in $0 { task.cancel() } }
+    }
+
+    /// Waits until both clients saw the probe's event (or the timeout).
+    func arrival(of tracker: String, timeout: Duration) async throws -> (ContinuousClock.Instant?, ContinuousClock.Instant?) {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let seen = arrivals.withLock { $0[tracker] }
+            if let seen, seen.poll != nil, seen.stream != nil { return (seen.poll, seen.stream) }
+            try await Task.sleep(for: .microseconds(200))
+        }
+        let seen = arrivals.withLock { $0[tracker] }
+        return (seen?.poll, seen?.stream)
+    }
+
+    /// A plain socket reading `GET /users/current/events/stream?kind=tracker` (chunks scanned for
+    /// `"trackerId":"…"`; each event is one write, so one chunk).
+    private func readServerSentEvents() {
+        let parts = http.split(separator: ":")
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(parts[1])!).bigEndian
+        inet_pton(AF_INET, String(parts[0]), &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return }
+        let request = "GET /users/current/events/stream?kind=tracker HTTP/1.1\r\nHost: \(http)\r\nauth-token: \(token)\r\nAccept: text/event-stream\r\n\r\n"
+        _ = request.withCString { send(descriptor, $0, strlen($0), 0) }
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var pending = ""
+        while !stopped.load(ordering: .relaxed) {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            guard count > 0 else { return }
+            let now = ContinuousClock.now
+            pending += String(decoding: buffer[0..<count], as: UTF8.self)
+            while let range = pending.range(of: "\"trackerId\":\"") {
+                let rest = pending[range.upperBound...]
+                guard let end = rest.firstIndex(of: "\"") else { break }
+                let tracker = String(rest[..<end])
+                arrivals.withLock { if $0[tracker]?.stream == nil { $0[tracker, default: (nil, nil)].stream = now } }
+                pending = String(rest[end...])
+            }
+            if pending.count > 1_000_000 { pending = "" }
+        }
+    }
+}
