@@ -19,7 +19,8 @@ import Foundation
 /// | `record` | `TIDEMARK_RECORD` | none | directory to record every accepted message to (JSON Lines) |
 /// | `rules` | `TIDEMARK_RULES` | none | declarations file (`{"declarations": [ … ]}`, protocol/RULES.md) applied at start; ids already declared are kept |
 /// | `challengeTemplates` | `TIDEMARK_CHALLENGE_TEMPLATES` | none | directory of challenge templates (`NAME.json`, e.g. deploy/challenge-templates) |
-/// | `commitIntervalMilliseconds` | `TIDEMARK_COMMIT_INTERVAL_MS` | 2 | longest a processed message waits for its commit when more keep coming |
+/// | `commitIntervalMilliseconds` | `TIDEMARK_COMMIT_INTERVAL_MS` | 2 | least time between two commits: under load a batch waits for the rest of it to gather more (one fsync for more messages); after a quiet spell nothing waits |
+/// | `checkpointIntervalMilliseconds` | `TIDEMARK_CHECKPOINT_INTERVAL_MS` | 250 | how often the risk core's state is committed; EAs are acknowledged up to the last checkpoint |
 /// | `commitMaximumMessages` | `TIDEMARK_COMMIT_MAX_MESSAGES` | 8192 | messages folded into one commit at most |
 /// | `driftTolerance` | `TIDEMARK_DRIFT_TOLERANCE` | `0.01` | terminal vs reconstructed equity difference reported as drift |
 /// | `longPollSeconds` | `TIDEMARK_LONG_POLL_SECONDS` | 60 | how long a long poll waits before answering `[]` |
@@ -40,6 +41,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     public var challengeTemplates: String?
     public var commitIntervalMilliseconds = 2
     public var commitMaximumMessages = 8_192
+    public var checkpointIntervalMilliseconds = 250
     public var driftTolerance = "0.01"
     public var longPollSeconds = 60
     public var webhookWorkers = 4
@@ -68,6 +70,9 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         }
         guard heartbeatMilliseconds > 0 else { throw AgentError.configuration.with(detail: "heartbeatMilliseconds must be positive") }
         guard commitIntervalMilliseconds >= 0 else { throw AgentError.configuration.with(detail: "commitIntervalMilliseconds must be ≥ 0") }
+        guard checkpointIntervalMilliseconds >= 0 else {
+            throw AgentError.configuration.with(detail: "checkpointIntervalMilliseconds must be ≥ 0")
+        }
         guard commitMaximumMessages > 0 else { throw AgentError.configuration.with(detail: "commitMaximumMessages must be positive") }
         guard longPollSeconds > 0 else { throw AgentError.configuration.with(detail: "longPollSeconds must be positive") }
         guard webhookWorkers > 0 else { throw AgentError.configuration.with(detail: "webhookWorkers must be positive") }
@@ -83,7 +88,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case bridge, http, data, database, durability, heartbeatMilliseconds, curveSecretKey, allowKeys, record, rules, challengeTemplates
-        case commitIntervalMilliseconds, commitMaximumMessages, driftTolerance, longPollSeconds, webhookWorkers, logLevel
+        case commitIntervalMilliseconds, commitMaximumMessages, checkpointIntervalMilliseconds, driftTolerance, longPollSeconds, webhookWorkers, logLevel
     }
 
     public init(from decoder: any Decoder) throws {
@@ -107,6 +112,8 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         challengeTemplates = try c.decodeIfPresent(String.self, forKey: .challengeTemplates)
         commitIntervalMilliseconds = try c.decodeIfPresent(Int.self, forKey: .commitIntervalMilliseconds) ?? commitIntervalMilliseconds
         commitMaximumMessages = try c.decodeIfPresent(Int.self, forKey: .commitMaximumMessages) ?? commitMaximumMessages
+        checkpointIntervalMilliseconds = try c.decodeIfPresent(Int.self, forKey: .checkpointIntervalMilliseconds)
+            ?? checkpointIntervalMilliseconds
         driftTolerance = try c.decodeIfPresent(String.self, forKey: .driftTolerance) ?? driftTolerance
         longPollSeconds = try c.decodeIfPresent(Int.self, forKey: .longPollSeconds) ?? longPollSeconds
         webhookWorkers = try c.decodeIfPresent(Int.self, forKey: .webhookWorkers) ?? webhookWorkers
@@ -151,6 +158,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         if let value = environment["TIDEMARK_CHALLENGE_TEMPLATES"] { challengeTemplates = value }
         if let value = try integer("TIDEMARK_COMMIT_INTERVAL_MS") { commitIntervalMilliseconds = value }
         if let value = try integer("TIDEMARK_COMMIT_MAX_MESSAGES") { commitMaximumMessages = value }
+        if let value = try integer("TIDEMARK_CHECKPOINT_INTERVAL_MS") { checkpointIntervalMilliseconds = value }
         if let value = environment["TIDEMARK_DRIFT_TOLERANCE"] { driftTolerance = value }
         if let value = try integer("TIDEMARK_LONG_POLL_SECONDS") { longPollSeconds = value }
         if let value = try integer("TIDEMARK_WEBHOOK_WORKERS") { webhookWorkers = value }

@@ -85,7 +85,9 @@ public final class AgentRuntime: Sendable {
         let hooks = CommitHooks()
         let pipeline = Pipeline(store: store, bridge: bridge, core: core, inputPosition: position,
                                 maximumBatch: configuration.commitMaximumMessages, metrics: metrics, logger: logger,
-                                recordDirectory: configuration.record) { notice in
+                                recordDirectory: configuration.record,
+                                commitInterval: .milliseconds(configuration.commitIntervalMilliseconds),
+                                checkpointInterval: .milliseconds(configuration.checkpointIntervalMilliseconds)) { notice in
             hooks.call(notice)
         }
         let endpoint = try bridge.start()

@@ -35,7 +35,9 @@ public enum Declaration: Sendable {
 /// ``AgentConfiguration/commitMaximumMessages``), folds it, commits it in one transaction together
 /// with the risk core's checkpoint, and acts on the receipt. While a commit runs, new messages
 /// queue up and form the next batch, so batches grow with load and latency stays one commit when
-/// idle ("group commit").
+/// idle ("group commit"). Commits are at least ``AgentConfiguration/commitIntervalMilliseconds``
+/// apart: a batch that would follow the previous commit sooner waits for the rest of that interval
+/// to gather more messages (only under load; after a quiet spell it commits at once).
 public final class Pipeline: Sendable {
     private let store: Store
     private let bridge: BridgeServer
@@ -47,6 +49,8 @@ public final class Pipeline: Sendable {
     private let state: Mutex<WriterState>
     private let keepsObservations: Bool
     private let recordDirectory: String?
+    private let commitInterval: Duration
+    private let checkpointInterval: Duration
 
     private struct WriterState: Sendable {
         var core: AgentCore?
@@ -59,8 +63,11 @@ public final class Pipeline: Sendable {
     ///   - keepsObservations: pass every observation to `onCommit` (live equity streams).
     public init(store: Store, bridge: BridgeServer, core: AgentCore, inputPosition: UInt64, maximumBatch: Int,
                 metrics: AgentMetrics, logger: Logger, keepsObservations: Bool = true, recordDirectory: String? = nil,
+                commitInterval: Duration = .milliseconds(2), checkpointInterval: Duration = .milliseconds(250),
                 onCommit: @escaping @Sendable (CommitNotice) -> Void) {
         self.recordDirectory = recordDirectory
+        self.checkpointInterval = checkpointInterval
+        self.commitInterval = commitInterval
         self.store = store; self.bridge = bridge; self.logger = logger; self.metrics = metrics
         self.maximumBatch = maximumBatch; self.onCommit = onCommit; self.keepsObservations = keepsObservations
         self.inbox = Inbox(capacity: max(4 * maximumBatch, 65_536))
@@ -110,14 +117,43 @@ public final class Pipeline: Sendable {
             inbox.finish()
         }
         defer { feeder.cancel() }
-        while let items = await inbox.take(maximum: maximumBatch) {
-            try await process(items)
+        var lastCommit = ContinuousClock.now - .seconds(1)
+        var lastCheckpoint = ContinuousClock.now
+        var unacknowledged: [String: UInt64] = [:]
+        while true {
+            // With acknowledgements waiting for a checkpoint, wait for input at most until it is due.
+            let deadline = unacknowledged.isEmpty ? nil : lastCheckpoint + checkpointInterval
+            guard var items = await inbox.take(maximum: maximumBatch, deadline: deadline) else { break }
+            // Commits back to back (under load): let a few more messages join this one, so one
+            // fsync serves more of them. After a quiet spell nothing waits (latency first).
+            let sinceLast = ContinuousClock.now - lastCommit
+            if !items.isEmpty, items.count < maximumBatch, sinceLast < commitInterval {
+                try? await Task.sleep(for: commitInterval - sinceLast)
+                items += inbox.takeAvailable(maximum: maximumBatch - items.count)
+            }
+            let checkpointDue = ContinuousClock.now - lastCheckpoint >= checkpointInterval
+            if try await process(items, checkpointDue: checkpointDue, unacknowledged: &unacknowledged) {
+                lastCheckpoint = ContinuousClock.now
+            }
+            lastCommit = ContinuousClock.now
+        }
+        // Stopping: what was taken is committed; a last checkpoint lets every ACK go out.
+        if !unacknowledged.isEmpty {
+            _ = try await process([], checkpointDue: true, unacknowledged: &unacknowledged)
         }
     }
 
     // MARK: One batch
 
-    private func process(_ items: [Inbox.Item]) async throws {
+    /// Folds and commits one batch; returns whether the commit carried a checkpoint.
+    ///
+    /// Events are committed (and served) with every batch; the risk core's checkpoint only every
+    /// ``AgentConfiguration/checkpointIntervalMilliseconds`` (encoding the whole core per batch
+    /// would dominate the latency), and with any batch that has a declaration. EAs are acknowledged
+    /// only up to the last checkpoint: after a crash the agent resumes from it, the EAs resend what
+    /// followed, and the core folds it again into the same events, which the store recognises as
+    /// replays of what it has (checked equal, not stored twice).
+    private func process(_ items: [Inbox.Item], checkpointDue: Bool, unacknowledged: inout [String: UInt64]) async throws -> Bool {
         let started = ContinuousClock.now
         var effects = AgentCore.Effects(keepsObservations: keepsObservations)
         var acknowledgements: [String: UInt64] = [:]
@@ -126,7 +162,7 @@ public final class Pipeline: Sendable {
         var registrations: [(AccountID, Platform, CheckedContinuation<Void, any Error>)] = []
         var ticks = 0
         var messages = 0
-        let (checkpoint, position): (Data, UInt64) = try state.withLock { state in
+        let (checkpoint, position): (Data?, UInt64) = try state.withLock { state in
             var core = state.core.take()!
             defer { state.core = core }
             for item in items {
@@ -151,7 +187,8 @@ public final class Pipeline: Sendable {
                     registrations.append((account, platform, continuation))
                 }
             }
-            return (try core.checkpoint(), state.inputPosition)
+            let withCheckpoint = checkpointDue || !declarations.isEmpty || !registrations.isEmpty
+            return (withCheckpoint ? try core.checkpoint() : nil, state.inputPosition)
         }
         for (account, platform, continuation) in registrations {
             do {
@@ -211,7 +248,9 @@ public final class Pipeline: Sendable {
         }
         batch.accountUpdates = updates.keys.sorted().map { updates[$0]! }
         let nextSequenceNumber = state.withLock { $0.core!.risk.nextSequenceNumber }
-        batch.checkpoint = Checkpoint(inputPosition: position, nextSequenceNumber: nextSequenceNumber, state: checkpoint, savedAt: now)
+        if let checkpoint {
+            batch.checkpoint = Checkpoint(inputPosition: position, nextSequenceNumber: nextSequenceNumber, state: checkpoint, savedAt: now)
+        }
 
         let receipt: CommitReceipt
         do {
@@ -234,7 +273,11 @@ public final class Pipeline: Sendable {
         metrics.publish(bridge.counters)
 
         // Durable: now acknowledge, announce, enforce.
-        bridge.committed(acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
+        unacknowledged.merge(acknowledgements) { max($0, $1) }
+        if checkpoint != nil {
+            bridge.committed(unacknowledged.map { (sessionID: $0.key, sequence: $0.value) })
+            unacknowledged.removeAll(keepingCapacity: true)
+        }
         for (continuation, error) in declarations {
             if let error { continuation.resume(throwing: error) } else { continuation.resume() }
         }
@@ -260,6 +303,7 @@ public final class Pipeline: Sendable {
         for (account, reason) in effects.refused {
             logger.warning("equity engine refused a message", metadata: ["account": "\(account)", "error": "\(reason)"])
         }
+        return checkpoint != nil
     }
 
     /// The definition row a declaration writes (the store keeps definitions for the API).
@@ -373,6 +417,59 @@ final class Inbox: Sendable {
         }
         taker?.resume()
         for pusher in pushers { pusher.resume() }
+    }
+
+    /// Up to `maximum` items already there (none: empty), without waiting.
+    func takeAvailable(maximum: Int) -> [Item] {
+        let (taken, pushers) = state.withLock { state -> ([Item], [CheckedContinuation<Void, Never>]) in
+            let count = min(maximum, state.count)
+            guard count > 0 else { return ([], []) }
+            let taken = Array(state.items[state.head..<(state.head + count)])
+            state.head += count
+            if state.head == state.items.count {
+                state.items.removeAll(keepingCapacity: true)
+                state.head = 0
+            }
+            let pushers = state.count < capacity ? state.pushers : []
+            if !pushers.isEmpty { state.pushers = [] }
+            return (taken, pushers)
+        }
+        for pusher in pushers { pusher.resume() }
+        return taken
+    }
+
+    /// Up to `maximum` items, waiting for at least one, or until `deadline` (then `[]`); nil when
+    /// finished and empty.
+    func take(maximum: Int, deadline: ContinuousClock.Instant?) async -> [Item]? {
+        guard let deadline else { return await take(maximum: maximum) }
+        let alarm = Task { [self] in
+            try? await Task.sleep(until: deadline)
+            wakeTaker()
+        }
+        defer { alarm.cancel() }
+        while true {
+            let taken = takeAvailable(maximum: maximum)
+            if !taken.isEmpty { return taken }
+            if state.withLock({ $0.finished }) { return nil }
+            if ContinuousClock.now >= deadline { return [] }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.count > 0 || state.finished || ContinuousClock.now >= deadline { return true }
+                    state.taker = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+    }
+
+    /// Resumes a waiting ``take(maximum:deadline:)`` (its deadline passed).
+    private func wakeTaker() {
+        let taker = state.withLock { state in
+            defer { state.taker = nil }
+            return state.taker
+        }
+        taker?.resume()
     }
 
     /// Up to `maximum` items, waiting for at least one; nil when finished and empty.
