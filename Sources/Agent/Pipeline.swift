@@ -120,9 +120,12 @@ public final class Pipeline: Sendable {
         var lastCommit = ContinuousClock.now - .seconds(1)
         var lastCheckpoint = ContinuousClock.now
         var unacknowledged: [String: UInt64] = [:]
+        var encoding: (task: Task<PreparedCheckpoint, any Error>, done: DoneFlag)?
         while true {
-            // With acknowledgements waiting for a checkpoint, wait for input at most until it is due.
-            let deadline = unacknowledged.isEmpty ? nil : lastCheckpoint + checkpointInterval
+            // While a checkpoint is being encoded, look every 2 ms whether it is ready; with
+            // acknowledgements waiting, wait for input at most until the next checkpoint is due.
+            let deadline: ContinuousClock.Instant? = encoding != nil ? ContinuousClock.now + .milliseconds(2)
+                : unacknowledged.isEmpty ? nil : lastCheckpoint + checkpointInterval
             guard var items = await inbox.take(maximum: maximumBatch, deadline: deadline) else { break }
             // Commits back to back (under load): let a few more messages join this one, so one
             // fsync serves more of them. After a quiet spell nothing waits (latency first).
@@ -131,15 +134,44 @@ public final class Pipeline: Sendable {
                 try? await Task.sleep(for: commitInterval - sinceLast)
                 items += inbox.takeAvailable(maximum: maximumBatch - items.count)
             }
-            let checkpointDue = ContinuousClock.now - lastCheckpoint >= checkpointInterval
-            if try await process(items, checkpointDue: checkpointDue, unacknowledged: &unacknowledged) {
+            var prepared: PreparedCheckpoint?
+            if let current = encoding, current.done.isDone {
+                prepared = try await current.task.value
+                encoding = nil
+            }
+            if items.isEmpty, prepared == nil, unacknowledged.isEmpty { continue }
+            if try await process(items, prepared: prepared, forceCheckpoint: false, unacknowledged: &unacknowledged) {
                 lastCheckpoint = ContinuousClock.now
+                if let superseded = encoding {
+                    // A newer checkpoint (a declaration's) is committed: the one being encoded
+                    // would go back in position. Drop it; what it would acknowledge is covered.
+                    let old = try await superseded.task.value
+                    bridge.committed(old.acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
+                    encoding = nil
+                }
             }
             lastCommit = ContinuousClock.now
+            if encoding == nil, !unacknowledged.isEmpty, ContinuousClock.now - lastCheckpoint >= checkpointInterval {
+                // Encode the core's state off the writer (the copy is cheap: copy-on-write), and
+                // commit it with a later batch; the ACKs gathered so far go out after that commit.
+                let (core, position) = state.withLock { ($0.core!, $0.inputPosition) }
+                let acknowledgements = unacknowledged
+                unacknowledged.removeAll(keepingCapacity: true)
+                lastCheckpoint = ContinuousClock.now
+                let done = DoneFlag()
+                let task = Task.detached {
+                    defer { done.set() }
+                    return PreparedCheckpoint(state: try core.checkpoint(), position: position,
+                                              nextSequenceNumber: core.risk.nextSequenceNumber,
+                                              acknowledgements: acknowledgements)
+                }
+                encoding = (task, done)
+            }
         }
         // Stopping: what was taken is committed; a last checkpoint lets every ACK go out.
-        if !unacknowledged.isEmpty {
-            _ = try await process([], checkpointDue: true, unacknowledged: &unacknowledged)
+        let prepared = try await encoding?.task.value
+        if prepared != nil || !unacknowledged.isEmpty {
+            _ = try await process([], prepared: prepared, forceCheckpoint: true, unacknowledged: &unacknowledged)
         }
     }
 
@@ -153,7 +185,12 @@ public final class Pipeline: Sendable {
     /// only up to the last checkpoint: after a crash the agent resumes from it, the EAs resend what
     /// followed, and the core folds it again into the same events, which the store recognises as
     /// replays of what it has (checked equal, not stored twice).
-    private func process(_ items: [Inbox.Item], checkpointDue: Bool, unacknowledged: inout [String: UInt64]) async throws -> Bool {
+    /// - Parameters:
+    ///   - prepared: a checkpoint encoded off the writer since, to commit with this batch.
+    ///   - forceCheckpoint: encode the current state here and commit it with this batch.
+    /// - Returns: whether the batch carried a checkpoint of the current state (then every ACK went out).
+    private func process(_ items: [Inbox.Item], prepared: PreparedCheckpoint?, forceCheckpoint: Bool,
+                         unacknowledged: inout [String: UInt64]) async throws -> Bool {
         let started = ContinuousClock.now
         var effects = AgentCore.Effects(keepsObservations: keepsObservations)
         var acknowledgements: [String: UInt64] = [:]
@@ -187,7 +224,7 @@ public final class Pipeline: Sendable {
                     registrations.append((account, platform, continuation))
                 }
             }
-            let withCheckpoint = checkpointDue || !declarations.isEmpty || !registrations.isEmpty
+            let withCheckpoint = forceCheckpoint || !declarations.isEmpty || !registrations.isEmpty
             return (withCheckpoint ? try core.checkpoint() : nil, state.inputPosition)
         }
         for (account, platform, continuation) in registrations {
@@ -250,6 +287,9 @@ public final class Pipeline: Sendable {
         let nextSequenceNumber = state.withLock { $0.core!.risk.nextSequenceNumber }
         if let checkpoint {
             batch.checkpoint = Checkpoint(inputPosition: position, nextSequenceNumber: nextSequenceNumber, state: checkpoint, savedAt: now)
+        } else if let prepared {
+            batch.checkpoint = Checkpoint(inputPosition: prepared.position, nextSequenceNumber: prepared.nextSequenceNumber,
+                                          state: prepared.state, savedAt: now)
         }
 
         let receipt: CommitReceipt
@@ -275,8 +315,12 @@ public final class Pipeline: Sendable {
         // Durable: now acknowledge, announce, enforce.
         unacknowledged.merge(acknowledgements) { max($0, $1) }
         if checkpoint != nil {
+            // The current state is checkpointed: everything folded so far may be acknowledged.
+            if let prepared { unacknowledged.merge(prepared.acknowledgements) { max($0, $1) } }
             bridge.committed(unacknowledged.map { (sessionID: $0.key, sequence: $0.value) })
             unacknowledged.removeAll(keepingCapacity: true)
+        } else if let prepared {
+            bridge.committed(prepared.acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
         }
         for (continuation, error) in declarations {
             if let error { continuation.resume(throwing: error) } else { continuation.resume() }
@@ -348,6 +392,22 @@ public final class Pipeline: Sendable {
         let (seconds, attoseconds) = duration.components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
+}
+
+/// A checkpoint encoded off the writer, waiting to be committed with a batch.
+struct PreparedCheckpoint: Sendable {
+    var state: Data
+    var position: UInt64
+    var nextSequenceNumber: UInt64
+    /// What may be acknowledged once it is committed (everything folded into it).
+    var acknowledgements: [String: UInt64]
+}
+
+/// Set once when a background task ends.
+final class DoneFlag: Sendable {
+    private let done = Atomic<Bool>(false)
+    func set() { done.store(true, ordering: .releasing) }
+    var isDone: Bool { done.load(ordering: .acquiring) }
 }
 
 /// Bridge deliveries and declarations in arrival order, for the one writer. Bounded for deliveries:
