@@ -109,16 +109,22 @@ struct BenchAgentCommand: AsyncParsableCommand {
         var longPoll: [Double] = []
         var sse: [Double] = []
         let probeRunner = try ProbeRunner(endpoint: agent.bridge)
+        var probeSockets: [ZMQSocket] = []
+        var missing = 0
         for probe in 0..<probes {
             guard !(loadTask.isCancelled) else { break }
-            let sent = try probeRunner.breach(probe: probe, workload: workload)
+            let (sent, socket) = try probeRunner.breach(probe: probe, workload: workload)
+            probeSockets.append(socket)
             let (poll, stream) = try await watcher.arrival(of: AgentWorkload.probeTracker(probe), timeout: .seconds(10))
             if let poll { longPoll.append((poll - sent).milliseconds) }
             if let stream { sse.append((stream - sent).milliseconds) }
+            if poll == nil || stream == nil { missing += 1 }
             try await Task.sleep(for: .milliseconds(20))
         }
         let loadResults = try await loadTask.value
         watcher.stop()
+        probeSockets.removeAll()
+        if missing > 0 { print("| probes whose event did not reach both clients within 10 s | \(missing) |") }
         print("| latency phase load | \(String(format: "%.0f", load * 100)) % of the throughput (speed \(Int(speed))×), \(loadResults.filter { $0.outcome == .completed }.count) sessions completed |")
         print("| breach tick → long-poll client, p50 / p99 (n=\(longPoll.count)) | \(Self.percentile(longPoll, 0.5)) / \(Self.percentile(longPoll, 0.99)) ms |")
         print("| breach tick → SSE client, p50 / p99 (n=\(sse.count)) | \(Self.percentile(sse, 0.5)) / \(Self.percentile(sse, 0.99)) ms |")
@@ -314,8 +320,9 @@ struct ProbeRunner {
         self.endpoint = endpoint
     }
 
-    /// Returns the instant the breach tick left.
-    func breach(probe: Int, workload: AgentWorkload) throws -> ContinuousClock.Instant {
+    /// Returns the instant the breach tick left, and the socket (keep it open: closing it with
+    /// LINGER 0 would drop frames not yet on the wire).
+    func breach(probe: Int, workload: AgentWorkload) throws -> (ContinuousClock.Instant, ZMQSocket) {
         let socket = try ZMQSocket(context: context, type: .dealer)
         try socket.connect(endpoint)
         let account = AgentWorkload.probeAccount(probe)
@@ -332,8 +339,7 @@ struct ProbeRunner {
         let sent = ContinuousClock.now
         try send(.ticks([drop]), sequence: 3, session: session, on: socket)
         try send(.bye(reason: "probe done"), sequence: 4, session: session, on: socket)
-        usleep(1_000)
-        return sent
+        return (sent, socket)
     }
 
     private func send(_ message: TerminalMessage, sequence: UInt64, session: String, on socket: ZMQSocket) throws {
