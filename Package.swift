@@ -14,6 +14,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // Already a dependency of async-http-client; named for its ByteBuffer/TimeAmount and the tests' receiver.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Debian's libzmq 4.3 (libzmq3-dev), CURVE included.
@@ -46,6 +50,18 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // I/O: webhook delivery from the store's outbox (signed HTTP(S) POSTs, retried with backoff).
+        .target(
+            name: "Notifications",
+            dependencies: [
+                "Store", "TidemarkProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // I/O: plays a recording into an agent exactly as an Expert Advisor would.
         .target(
             name: "Simulator",
@@ -70,6 +86,19 @@ let package = Package(
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "TidemarkProtocol", "ZeroMQ"]),
         .testTarget(name: "RiskCoreTests", dependencies: ["RiskCore", "EquityEngine", "TidemarkProtocol"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "RiskCore", "TidemarkProtocol"]),
+        .testTarget(
+            name: "NotificationsTests",
+            dependencies: [
+                "Notifications", "Store", "TidemarkProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Runs the real `tidemark` binary against real sockets on loopback.
         .testTarget(
             name: "IntegrationTests",
