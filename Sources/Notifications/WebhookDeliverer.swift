@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 import ServiceLifecycle
 import Store
 import Synchronization
@@ -241,7 +242,7 @@ public final class WebhookDeliverer: Service {
             let status = Int(response.status.code)
             return (200..<300).contains(status) ? .success(()) : .failure(.rejected(status: status))
         } catch let error as HTTPClientError
-                    where [.deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout, .tlsHandshakeTimeout].contains(error) {
+                    where [HTTPClientError.deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout, .tlsHandshakeTimeout].contains(error) {
             return .failure(WebhookDeliveryError.timeout.with(detail: "\(error)"))
         } catch {
             return .failure(WebhookDeliveryError.connection.with(detail: "\(error)"))

@@ -208,6 +208,8 @@ struct DelivererTests {
         try await store.commit(StoreBatch(events: [sampleEvent(1)]))
         var configuration = quickRetries
         configuration.retryPolicy.maximumAttempts = 1
+        // The client retries a refused connection until the request's deadline: keep that short.
+        configuration.requestTimeout = .milliseconds(500)
         let deliverer = WebhookDeliverer(store: store, configuration: configuration)
         try await HTTPClient.withHTTPClient { client in
             #expect(await deliverer.deliverDue(using: client))

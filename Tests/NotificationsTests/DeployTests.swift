@@ -71,6 +71,7 @@ struct DeployTests {
 
         try "{\"edited\": true}\n".write(toFile: root + "/etc/tidemark/config.json", atomically: true, encoding: .utf8)
         try "#!/bin/sh\necho v2\n".write(toFile: binary, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary)
         let second = try Self.run("/bin/sh", [script, "--root", root, "--binary", binary])
         #expect(second.status == 0, "\(second.output)")
         #expect(!second.output.contains("Next steps"))

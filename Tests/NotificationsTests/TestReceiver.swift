@@ -29,21 +29,27 @@ final class TestReceiver: Sendable {
         var defaultAnswer: Answer
     }
 
-    private let state: Mutex<State>
+    /// The state, in a class so the server's handlers can share it.
+    private final class Box: Sendable {
+        let state: Mutex<State>
+        init(_ state: State) { self.state = Mutex(state) }
+    }
+
+    private let box: Box
     private let channel: any Channel
     let port: Int
 
     /// Starts listening. `script` answers the first requests in order, `defaultAnswer` the rest.
     init(script: [Answer] = [], defaultAnswer: Answer = .status(200)) async throws {
-        let state = Mutex(State(script: script, defaultAnswer: defaultAnswer))
-        self.state = state
+        let box = Box(State(script: script, defaultAnswer: defaultAnswer))
+        self.box = box
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(Handler { request in
-                        state.withLock { state -> Answer in
+                        box.state.withLock { state -> Answer in
                             state.requests.append(request)
                             return state.script.isEmpty ? state.defaultAnswer : state.script.removeFirst()
                         }
@@ -57,7 +63,7 @@ final class TestReceiver: Sendable {
     /// The URL of `path` on this server.
     func url(_ path: String = "/hook") -> String { "http://127.0.0.1:\(port)\(path)" }
 
-    var requests: [Request] { state.withLock { $0.requests } }
+    var requests: [Request] { box.state.withLock { $0.requests } }
 
     /// Waits until at least `count` requests arrived (polling; the limit only guards against a hang).
     func waitForRequests(_ count: Int, limit: Duration = .seconds(20)) async throws -> [Request] {
