@@ -6,6 +6,7 @@
 #   --version VERSION  package version (default: 0.0.0~git<commit date>.<short hash>)
 #   --out DIR          where the .deb goes (default: .build/deb)
 #   --binary PATH      package this binary instead of building one
+#   DEB_MAINTAINER     environment: the Maintainer field ("Name <email>")
 #
 # The Swift standard library and Foundation are linked statically, so the package needs no Swift
 # toolchain on the host; it depends on the system libraries the binary links (libzmq5, libsqlite3-0,
@@ -33,7 +34,7 @@ while [ $# -gt 0 ]; do
 done
 
 fail() { printf 'build-deb.sh: %s\n' "$*" >&2; exit 1; }
-for tool in dpkg-deb dpkg ldd; do command -v "$tool" >/dev/null || fail "$tool not found"; done
+for tool in dpkg-deb dpkg ldd objdump; do command -v "$tool" >/dev/null || fail "$tool not found"; done
 
 if [ -z "$version" ]; then
     if commit=$(git -C "$repo" log -1 --format='%cd.%h' --date=format:'%Y%m%d' 2>/dev/null); then
@@ -70,12 +71,16 @@ if [ -d "$here/challenge-templates" ]; then cp -R "$here/challenge-templates" "$
 cp "$here/README.md" "$here/config.example.json" "$stage/usr/share/doc/tidemark/"
 chmod -R u+rwX,go+rX,go-w "$stage"
 
-# 3. Dependencies: the package of every shared library the binary loads.
+# 3. Dependencies: the package of every shared library the binary names (NEEDED; not the
+#    libraries those pull in, which their own packages depend on).
 depends=
-for library in $(ldd "$stage/usr/bin/tidemark" | awk '/=>/ { print $3 }'); do
+resolved=$(ldd "$stage/usr/bin/tidemark")
+for soname in $(objdump -p "$stage/usr/bin/tidemark" | awk '$1 == "NEEDED" { print $2 }'); do
+    library=$(printf '%s\n' "$resolved" | awk -v name="$soname" '$1 == name && $2 == "=>" { print $3 }')
+    [ -n "$library" ] || library=$(printf '%s\n' "$resolved" | awk -v name="$soname" 'index($1, name) { print $1 }')
     owner=$(dpkg -S "$library" 2>/dev/null || dpkg -S "$(readlink -f "$library")" 2>/dev/null \
         || dpkg -S "/usr$library" 2>/dev/null || true)
-    [ -n "$owner" ] || fail "no Debian package owns $library (is it linked from a local build?)"
+    [ -n "$owner" ] || fail "no Debian package owns $soname ($library): is it linked from a local build?"
     name=${owner%%:*}
     case " $depends " in *" $name "*) ;; *) depends="$depends $name" ;; esac
 done
@@ -93,12 +98,11 @@ cat > "$stage/DEBIAN/control" <<EOF
 Package: tidemark
 Version: $version
 Architecture: $arch
-Maintainer: Tidemark maintainers <tidemark@localhost>
+Maintainer: ${DEB_MAINTAINER:-Tidemark maintainers <tidemark@localhost>}
 Installed-Size: $installed_size
 Depends: $depends_field, adduser
 Section: net
 Priority: optional
-Homepage: https://github.com/tidemark/tidemark
 Description: MetaTrader bridge, per-tick equity engine and risk engine
  The Tidemark agent accepts MT4/MT5 terminals over ZeroMQ (CURVE), tracks equity at every
  tick, runs MetaApi-compatible trackers, prop-firm challenges and competitions, and serves

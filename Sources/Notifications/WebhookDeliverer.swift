@@ -279,8 +279,10 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
 }
 
 extension WebhookDeliverer.Configuration: Codable {
-    /// The keys of the config file's `webhooks` object (see deploy/config.example.json). Every key is
-    /// optional; durations are seconds (fractions allowed).
+    /// The JSON form, for a `webhooks` object in the agent's config file: keys `initialDelaySeconds`,
+    /// `maximumDelaySeconds`, `jitter`, `maximumAttempts`, `maximumAgeSeconds`, `requestTimeoutSeconds`,
+    /// `maximumConcurrentDeliveries`, `pageSize`. Every key is optional (missing: the default);
+    /// durations are seconds, fractions allowed. The jitter seed and store retry delay are not settings.
     enum CodingKeys: String, CodingKey {
         case initialDelaySeconds, maximumDelaySeconds, jitter, maximumAttempts, maximumAgeSeconds
         case requestTimeoutSeconds, maximumConcurrentDeliveries, pageSize

@@ -4,12 +4,14 @@ import Testing
 
 @Suite("Webhook settings in the config file")
 struct ConfigurationTests {
-    @Test("The example config's webhooks object decodes to the documented defaults")
-    func exampleConfig() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("deploy/config.example.json")
-        struct File: Decodable { var webhooks: WebhookDeliverer.Configuration }
-        let decoded = try JSONDecoder().decode(File.self, from: Data(contentsOf: url)).webhooks
+    @Test("A complete webhooks object decodes to exactly those settings")
+    func complete() throws {
+        let json = #"""
+            {"initialDelaySeconds": 1, "maximumDelaySeconds": 600, "jitter": 0.2, "maximumAttempts": 500,
+             "maximumAgeSeconds": 259200, "requestTimeoutSeconds": 10, "maximumConcurrentDeliveries": 8, "pageSize": 64}
+            """#
+        let decoded = try JSONDecoder().decode(WebhookDeliverer.Configuration.self, from: Data(json.utf8))
+        // The documented defaults, so equal to the default configuration.
         #expect(decoded == WebhookDeliverer.Configuration())
         #expect(decoded.retryPolicy.maximumAge == .seconds(259_200)) // 3 × 24 × 3,600
     }
