@@ -10,7 +10,9 @@ struct Tidemark: AsyncParsableCommand {
             KeysCommand.self,
             SimulateCommand.self,
             MakeRecordingCommand.self,
+            AgentCommand.self,
             Bench.self,
+            ReplayCommand.self,
         ]
     )
 }

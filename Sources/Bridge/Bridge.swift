@@ -1,1 +1,0 @@
-// The Bridge room; see README "Architecture".

@@ -1,0 +1,367 @@
+import Dispatch
+import Logging
+import Synchronization
+import TidemarkProtocol
+import ZeroMQ
+
+/// CURVE for the bridge: the agent's key pair, and the EA public keys it admits.
+public struct BridgeCurveConfiguration: Sendable, Hashable {
+    public var serverKeys: CurveKeyPair
+    public var allowedClientKeys: [CurveKey]
+
+    public init(serverKeys: CurveKeyPair, allowedClientKeys: [CurveKey]) {
+        self.serverKeys = serverKeys; self.allowedClientKeys = allowedClientKeys
+    }
+}
+
+/// How the bridge listens.
+public struct BridgeServerConfiguration: Sendable, Hashable {
+    /// Where the ROUTER binds, e.g. `tcp://0.0.0.0:5757` (`tcp://127.0.0.1:*` picks a free port).
+    public var endpoint: String
+    public var session: BridgeSessionConfiguration
+    /// When set, EAs must speak CURVE with a key on the allow-list; others never get through the
+    /// handshake, so nothing of theirs reaches the sessions.
+    public var curve: BridgeCurveConfiguration?
+    /// Frames libzmq queues for the agent before it stops reading the peers' TCP connections.
+    public var receiveHighWaterMark: Int
+    /// Accepted messages queued for downstream before the socket thread stops reading (backpressure).
+    public var handoffCapacity: Int
+    /// Accepted messages handed downstream together (fewer lock rounds per message).
+    public var handoffBatchSize: Int
+
+    public init(endpoint: String, session: BridgeSessionConfiguration = BridgeSessionConfiguration(),
+                curve: BridgeCurveConfiguration? = nil, receiveHighWaterMark: Int = 10_000,
+                handoffCapacity: Int = 65_536, handoffBatchSize: Int = 256) {
+        self.endpoint = endpoint; self.session = session; self.curve = curve
+        self.receiveHighWaterMark = receiveHighWaterMark; self.handoffCapacity = handoffCapacity
+        self.handoffBatchSize = handoffBatchSize
+    }
+
+    /// How often the socket loop ticks the sessions (ACK timer, heartbeats, timeouts): half the ACK
+    /// delay, at most a quarter of the heartbeat interval, between 5 and 250 ms.
+    var timerIntervalMilliseconds: Int64 {
+        min(250, max(5, min(session.acknowledgeAfterMilliseconds / 2, session.heartbeatIntervalMilliseconds / 4)))
+    }
+}
+
+/// The agent's end of the bridge: a ROUTER socket that EAs connect to, the sessions behind it, and
+/// the accepted messages as an async sequence.
+///
+/// The socket loop runs on its own OS thread (``ZMQSocketThread``), never on Swift's cooperative
+/// pool: it receives frames, decodes them with ``WireDecoder``, drives the
+/// ``BridgeSessionRegistry``, sends what the sessions answer, and hands accepted messages to
+/// ``deliveries`` through a bounded ``BridgeHandoff``. When downstream falls behind, the loop blocks
+/// on the handoff and stops reading, so ZeroMQ's high-water marks and TCP push back to the EAs;
+/// nothing accepted is dropped. Messages are handed downstream before any ACK that covers them is sent.
+///
+/// ```swift
+/// let bridge = try BridgeServer(configuration: .init(endpoint: "tcp://127.0.0.1:*"), logger: logger)
+/// print(try bridge.start())
+/// for await delivery in bridge.deliveries { … }   // ends after stop()
+/// ```
+public final class BridgeServer: Sendable {
+    public let configuration: BridgeServerConfiguration
+    fileprivate let logger: Logger
+    private let context: ZMQContext
+    fileprivate let handoff: BridgeHandoff<BridgeDelivery>
+    fileprivate let published = Mutex(BridgeCounters())
+    private let loop = Mutex<ZMQSocketThread?>(nil)
+    private let allowList = Mutex<ZAPAllowList?>(nil)
+
+    /// Prepares the bridge; nothing is bound until ``start()``.
+    public init(configuration: BridgeServerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.context = try ZMQContext()
+        self.handoff = BridgeHandoff(capacity: configuration.handoffCapacity)
+    }
+
+    /// Binds the ROUTER socket and starts the socket thread.
+    /// - Returns: the bound endpoint with any wildcard port resolved (`tcp://127.0.0.1:40123`).
+    @discardableResult
+    public func start() throws -> String {
+        if let curve = configuration.curve {
+            let handler = try ZAPAllowList(context: context, allowedKeys: curve.allowedClientKeys)
+            allowList.withLock { $0 = handler }
+        }
+        let bound = StartOutcome()
+        let ready = DispatchSemaphore(value: 0)
+        let thread = try ZMQSocketThread(name: "bridge") { [self] in
+            let router: ZMQSocket
+            do {
+                router = try ZMQSocket(context: context, type: .router)
+                try router.setOption(.receiveHighWaterMark, configuration.receiveHighWaterMark)
+                if let curve = configuration.curve { try router.makeCurveServer(keys: curve.serverKeys) }
+                try router.bind(configuration.endpoint)
+                let endpoint = try router.lastEndpoint
+                bound.value.withLock { $0 = .success(endpoint) }
+                ready.signal()
+            } catch {
+                bound.value.withLock { $0 = .failure(error) }
+                ready.signal()
+                handoff.finish()
+                return
+            }
+            var socketLoop = BridgeSocketLoop(router: router, server: self)
+            socketLoop.run()
+        }
+        ready.wait()
+        let endpoint = try bound.value.withLock { $0 }!.get()
+        loop.withLock { $0 = thread }
+        logger.info("bridge listening", metadata: [
+            "endpoint": "\(endpoint)", "curve": "\(configuration.curve != nil)",
+            "heartbeat_ms": "\(configuration.session.heartbeatIntervalMilliseconds)",
+        ])
+        return endpoint
+    }
+
+    /// Accepted messages, in order per session; ends after ``stop()`` once drained. One consumer:
+    /// read either this or ``deliveryBatches``.
+    public var deliveries: BridgeDeliveries<BridgeDelivery> { handoff.elements }
+
+    /// The same messages in the batches the socket loop handed over (cheaper per message).
+    public var deliveryBatches: BridgeDeliveryBatches<BridgeDelivery> { handoff.batches }
+
+    /// The counters as of the socket loop's last timer tick (every few ms; see
+    /// ``BridgeServerConfiguration``), and final once the loop has stopped.
+    public var counters: BridgeCounters { published.withLock { $0 } }
+
+    /// Stops the socket loop (from any thread, any number of times). Messages already queued stay
+    /// readable from ``deliveries``; sessions end without a word (EAs reconnect to the next agent).
+    public func stop() {
+        context.shutdown()
+        handoff.finish()
+    }
+
+    /// Waits until the socket loop has ended (after ``stop()``); rethrows what ended it otherwise.
+    public func waitUntilStopped() async throws {
+        // (The CURVE allow-list's own thread ends on the same context shutdown.)
+        if let thread = loop.withLock({ $0 }) { try await thread.value }
+    }
+}
+
+/// Carries the bind result from the socket thread to ``BridgeServer/start()``.
+private final class StartOutcome: Sendable {
+    let value = Mutex<Result<String, any Error>?>(nil)
+}
+
+/// What runs on the socket thread. Not Sendable: it owns the ROUTER socket.
+private struct BridgeSocketLoop {
+    let router: ZMQSocket
+    let server: BridgeServer
+    let configuration: BridgeServerConfiguration
+    let handoff: BridgeHandoff<BridgeDelivery>
+    let logger: Logger
+
+    private var registry: BridgeSessionRegistry
+    private var batch: [BridgeDelivery] = []
+    private var output = BridgeSessionRegistry.Output()
+    private var encoded: [UInt8] = []
+    private var lastPeer = PeerIdentity([])
+    private let clock = ContinuousClock()
+    private let origin: ContinuousClock.Instant
+    private var badFrameLogBudget = BadFrameLogBudget()
+    private var stopped = false
+
+    init(router: ZMQSocket, server: BridgeServer) {
+        self.router = router; self.server = server; self.configuration = server.configuration
+        self.handoff = server.handoff; self.logger = server.logger
+        self.registry = BridgeSessionRegistry(configuration: configuration.session)
+        self.origin = clock.now
+        batch.reserveCapacity(configuration.handoffBatchSize)
+    }
+
+    /// Time spent blocked on a full handoff (downstream too slow).
+    private var stalled = Duration.zero
+
+    /// The sessions' clock: monotonic time minus the time this loop spent blocked on the handoff.
+    /// While blocked it reads no frames, so without this every peer would look silent afterwards
+    /// and be timed out for the agent's own stall.
+    private func now() -> MonotonicInstant {
+        let elapsed = (clock.now - origin - stalled).components
+        return MonotonicInstant(milliseconds: elapsed.seconds * 1_000 + elapsed.attoseconds / 1_000_000_000_000_000)
+    }
+
+    mutating func run() {
+        let poller = ZMQPoller()
+        let input = poller.add(router, events: .input)
+        let identity = ZMQMessage()
+        let payload = ZMQMessage()
+        let interval = configuration.timerIntervalMilliseconds
+        var lastTick = now()
+        // Per round: at most this many frames before the timer and the counters get their turn.
+        let framesPerRound = 4_096
+        do {
+            while !stopped {
+                let untilTick = max(0, interval - now().milliseconds(since: lastTick))
+                try poller.poll(timeoutMilliseconds: Int(untilTick))
+                if poller.isReady(input) {
+                    let time = now()
+                    var frames = 0
+                    while frames < framesPerRound, try router.tryReceive(into: identity) {
+                        frames += 1
+                        try receiveFrame(identity: identity, payload: payload, now: time)
+                        if stopped { break }
+                    }
+                    flush()
+                }
+                let time = now()
+                if time.milliseconds(since: lastTick) >= interval {
+                    lastTick = time
+                    carryOut(registry.tick(now: time))
+                    flush()
+                    publish()
+                    badFrameLogBudget.refill(at: time, logger: logger)
+                }
+            }
+        } catch let error as ZMQError where error == .terminated {
+            // stop(): the normal way out.
+        } catch {
+            logger.error("bridge socket loop failed", metadata: ["error": "\(error)"])
+        }
+        carryOut(registry.shutDown(), sending: false)
+        flush()
+        publish()
+        handoff.finish()
+    }
+
+    private mutating func receiveFrame(identity: ZMQMessage, payload: ZMQMessage, now: MonotonicInstant) throws {
+        // ROUTER gives [peer routing id, frame]; libzmq delivers a multipart message whole.
+        guard identity.hasMoreParts else { return }
+        try router.receive(into: payload)
+        var parts = 1
+        while payload.hasMoreParts {
+            // EAs must send one part per frame (SPEC §1): keep only the count, drain the rest.
+            try router.receive(into: payload)
+            parts += 1
+        }
+        let peer = peerIdentity(identity)
+        if parts != 1 {
+            carryOut(registry.received(BridgeFrameFault(code: "multipart", detail: "\(parts) parts"), from: peer, now: now))
+            return
+        }
+        let envelope: Envelope<TerminalMessage>
+        do {
+            envelope = try payload.withUnsafeBytes { try WireDecoder.decodeTerminal($0) }
+        } catch let error as WireDecodingError {
+            let fault = BridgeFrameFault(kind: error.isUnsupportedVersion ? .unsupportedVersion : .malformed,
+                                         code: error.code, detail: error.message, sessionID: error.sessionID)
+            carryOut(registry.received(fault, from: peer, now: now))
+            return
+        }
+        // The hot path: the delivery goes straight into the batch; `output` is reused.
+        registry.received(envelope, from: peer, now: now, deliveries: &batch, output: &output)
+        if !output.outgoing.isEmpty || !output.log.isEmpty {
+            let pending = output
+            output.outgoing.removeAll(keepingCapacity: true)
+            output.log.removeAll(keepingCapacity: true)
+            carryOut(pending)
+        }
+        if batch.count >= configuration.handoffBatchSize { flush() }
+    }
+
+    /// Reuses the last identity when the next frame comes from the same peer (no allocation).
+    private mutating func peerIdentity(_ identity: ZMQMessage) -> PeerIdentity {
+        let same = identity.withUnsafeBytes { bytes in bytes.elementsEqual(lastPeer.bytes) }
+        if !same { lastPeer = PeerIdentity(identity.bytes) }
+        return lastPeer
+    }
+
+    private mutating func carryOut(_ output: BridgeSessionRegistry.Output, sending: Bool = true) {
+        if let delivery = output.delivery {
+            batch.append(delivery)
+            if batch.count >= configuration.handoffBatchSize { flush() }
+        }
+        if sending, !output.outgoing.isEmpty {
+            // An ACK promises the messages it covers were handed on: hand them on first.
+            flush()
+            for message in output.outgoing { send(message) }
+        }
+        for record in output.log { log(record) }
+    }
+
+    private mutating func flush() {
+        guard !batch.isEmpty else { return }
+        let before = clock.now
+        if !handoff.push(batch) { stopped = true }
+        let blocked = clock.now - before
+        if blocked > .milliseconds(1) { stalled += blocked }
+        batch.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func send(_ message: BridgeOutgoing) {
+        encoded.removeAll(keepingCapacity: true)
+        WireEncoder.encode(message.envelope, into: &encoded)
+        do {
+            // ROUTER never blocks: a peer whose queue is full (or that is gone) loses the message,
+            // which the protocol tolerates (ACKs are cumulative, heartbeats and RESYNCs repeat).
+            _ = try router.trySend(parts: [message.peer.bytes, encoded])
+        } catch {
+            logger.debug("bridge send failed", metadata: ["peer": "\(message.peer)", "error": "\(error)"])
+        }
+    }
+
+    private func publish() {
+        let counters = registry.counters
+        server.published.withLock { $0 = counters }
+    }
+
+    private mutating func log(_ record: BridgeLogRecord) {
+        var metadata: Logger.Metadata = ["peer": "\(record.peer)"]
+        if let account = record.account { metadata["account"] = "\(account)" }
+        if let session = record.sessionID { metadata["session"] = "\(session)" }
+        switch record.event {
+        case .opened(let hello):
+            metadata["platform"] = "\(hello.platform.rawValue)"
+            metadata["build"] = "\(hello.terminalBuild)"
+            metadata["ea_version"] = "\(hello.eaVersion)"
+            logger.info("session opened", metadata: metadata)
+        case .rejected(let reason, _, let detail):
+            metadata["reason"] = "\(reason.rawValue)"
+            metadata["detail"] = "\(detail)"
+            logger.warning("session rejected", metadata: metadata)
+        case .resyncRequested(let last, let reason, let detail):
+            metadata["last_sequence"] = "\(last)"
+            metadata["reason"] = "\(reason)"
+            metadata["detail"] = "\(detail)"
+            logger.notice("resync requested", metadata: metadata)
+        case .resynced(let sequence):
+            metadata["sequence"] = "\(sequence)"
+            logger.info("session resynced", metadata: metadata)
+        case .badFrame(let code, let detail):
+            guard badFrameLogBudget.take() else { return }
+            metadata["code"] = "\(code)"
+            metadata["detail"] = "\(detail)"
+            logger.warning("bad frame", metadata: metadata)
+        case .closed(let reason):
+            metadata["reason"] = "\(reason)"
+            logger.info("session closed", metadata: metadata)
+        case .duplicate, .discarded, .staleFrame:
+            break
+        }
+    }
+}
+
+/// Bad frames are logged at most 20 per second (SPEC §7: "logged (rate-limited)"); the rest are
+/// counted and summarised once a second.
+private struct BadFrameLogBudget {
+    private var available = 20
+    private var suppressed = 0
+    private var windowStart = MonotonicInstant(milliseconds: 0)
+
+    mutating func take() -> Bool {
+        if available > 0 { available -= 1; return true }
+        suppressed += 1
+        return false
+    }
+
+    mutating func refill(at now: MonotonicInstant, logger: Logger) {
+        guard now.milliseconds(since: windowStart) >= 1_000 else { return }
+        if suppressed > 0 {
+            logger.warning("bad frames not logged individually", metadata: ["count": "\(suppressed)"])
+        }
+        windowStart = now
+        available = 20
+        suppressed = 0
+    }
+}
