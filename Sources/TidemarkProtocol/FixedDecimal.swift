@@ -81,8 +81,8 @@ public struct FixedDecimal: Hashable, Comparable, Sendable {
     /// 10⁰ … 10⁸.
     public static let powersOfTen: [Int64] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
 
-    /// Integer division rounding half away from zero.
-    @inlinable static func divideRounded(_ numerator: Int128, by denominator: Int128) -> Int128 {
+    /// Integer division rounding half away from zero: the one rounding rule of Tidemark's money.
+    @inlinable public static func divideRounded(_ numerator: Int128, by denominator: Int128) -> Int128 {
         let (quotient, remainder) = numerator.quotientAndRemainder(dividingBy: denominator)
         guard remainder != 0 else { return quotient }
         let twiceRemainder = remainder.magnitude * 2
@@ -188,9 +188,23 @@ extension FixedDecimal: Codable {
         self = value
     }
 
-    /// Encodes as a JSON number (the shortest double that prints as this decimal).
+    /// Encodes as a JSON number (the shortest double that prints as this decimal) when that number
+    /// reads back exactly — at most 15 significant digits, which covers every price, volume and
+    /// everyday amount — and otherwise as its exact decimal string, so that no value (a large JPY
+    /// balance with its fraction, say) ever changes in a JSON round trip. Decoding accepts both.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(doubleValue)
+        if isExactAsJSONNumber {
+            try container.encode(doubleValue)
+        } else {
+            try container.encode(description)
+        }
+    }
+
+    /// Whether a `Double` carries this value exactly: at most 15 significant digits.
+    public var isExactAsJSONNumber: Bool {
+        var digits = units.magnitude
+        while digits != 0 && digits % 10 == 0 { digits /= 10 }
+        return digits < 1_000_000_000_000_000
     }
 }

@@ -6,6 +6,10 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (run in release: swift run -c release tidemark bench …).",
-        subcommands: [BenchEquityCommand.self, BenchBridgeCommand.self]
+        subcommands: [
+            BenchBridgeCommand.self,
+            BenchEquityCommand.self,
+            BenchRiskCommand.self,
+        ]
     )
 }

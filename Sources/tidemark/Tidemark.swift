@@ -12,6 +12,7 @@ struct Tidemark: AsyncParsableCommand {
             MakeRecordingCommand.self,
             AgentCommand.self,
             Bench.self,
+            ReplayCommand.self,
         ]
     )
 }

@@ -1,3 +1,4 @@
+import EquityEngine
 import Foundation
 import RiskCore
 @testable import Store
@@ -40,6 +41,47 @@ struct RiskCoreRecordsTests {
         ]))
         #expect(try await store.definitions(.challenge, accountId: accountA).map { try $0.decodeBody(as: ChallengeDefinition.self) } == [challenge])
         #expect(try await store.definition(.competition, id: "k1")?.decodeBody(as: CompetitionDefinition.self) == competition)
+        try store.close()
+    }
+}
+
+@Suite("Risk-engine outputs")
+struct RiskOutputTests {
+    @Test("A tracker event, a closed period and a closed hour from the real engine land where the API reads them")
+    func engineOutputs() async throws {
+        let directory = TemporaryDirectory()
+        let store = try Store(path: directory.storePath)
+        var engine = RiskEngine()
+        let definition = TrackerDefinition(id: "t1", accountId: accountA, name: "daily", period: .day,
+                                           absoluteDrawdownThreshold: FixedDecimal(100), createdBrokerTime: BrokerTime(milliseconds: 0))
+        try engine.apply(.createTracker(definition))
+        var batch = StoreBatch(definitionChanges: [.put(try StoredDefinition(tracker: definition, createdAt: wallTime(0)))])
+        func observe(_ time: Int64, equity: Int) -> RiskInput {
+            .observation(EquityObservation(account: accountA, time: BrokerTime(milliseconds: time), balance: FixedDecimal(10_000),
+                                           credit: .zero, equity: FixedDecimal(equity), floating: FixedDecimal(equity - 10_000)))
+        }
+        // Balance 10,000; equity 9,850 at 01:00 is a drawdown of 150 > 100: one event. The next day's
+        // first observation closes day 1 (a period record) and its hours (chart records).
+        let day: Int64 = 86_400_000
+        for input in [observe(0, equity: 10_000), observe(3_600_000, equity: 9_850), observe(day + 1, equity: 10_000)] {
+            for output in engine.apply(input) { try batch.append(output) }
+        }
+        batch.checkpoint = Checkpoint(inputPosition: 4, nextSequenceNumber: engine.nextSequenceNumber,
+                                      state: try CanonicalJSON.encode(engine), savedAt: wallTime(0))
+        let receipt = try await store.commit(batch)
+        #expect(receipt.newEvents == 1...1)
+        let events = try await store.events(EventQuery(kind: .tracker, accountId: accountA, subjectId: "t1"))
+        #expect(events.map(\.type) == ["drawdown"])
+        let event = try events[0].decodeBody(as: TrackerEvent.self)
+        #expect(event.absoluteDrawdown == FixedDecimal(150)) // 10,000 − 9,850
+        let statistics = try await store.statistics(accountId: accountA, trackerId: "t1")
+        #expect(statistics.map(\.startBrokerTime.milliseconds) == [0])
+        #expect(try statistics[0].decodeBody(as: PeriodStatistics.self).maxAbsoluteDrawdown == FixedDecimal(150))
+        #expect(try await store.equityChart(accountId: accountA).map(\.startBrokerTime.milliseconds) == [0, 3_600_000])
+        #expect(try await store.definition(.tracker, accountId: accountA, name: "daily")?.decodeBody(as: TrackerDefinition.self) == definition)
+        // The checkpoint restores the engine.
+        let restored = try CanonicalJSON.decode(RiskEngine.self, from: try #require(try await store.checkpoint()).state)
+        #expect(restored == engine)
         try store.close()
     }
 }

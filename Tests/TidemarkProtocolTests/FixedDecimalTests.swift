@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 import TidemarkProtocol
 
 /// Parses through the string initializer (a bare literal would take the literal initializer).
@@ -51,4 +52,15 @@ func fixedDecimalParseOverflow() {
     #expect(parse("92233720368.54775808") == nil)
     #expect(parse("99999999999") == nil)
     #expect(parse("-99999999999.9") == nil)
+}
+
+@Suite struct FixedDecimalJSONTests {
+    @Test func roundTripsEveryValueExactlyThroughJSON() throws {
+        // 1.14512 has 6 significant digits: a plain JSON number. 92,233,720,368.54775807 has 19:
+        // a double would read it back as 92,233,720,368.54776, so it is written as a string.
+        let values: [FixedDecimal] = ["1.14512", "-0.00000001", "92233720368.54775807", "12345678.12345678"]
+        let data = try JSONEncoder().encode(values)
+        #expect(String(decoding: data, as: UTF8.self) == #"[1.14512,-1e-08,"92233720368.54775807","12345678.12345678"]"#)
+        #expect(try JSONDecoder().decode([FixedDecimal].self, from: data) == values)
+    }
 }

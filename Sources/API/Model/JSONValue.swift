@@ -1,0 +1,56 @@
+import Foundation
+
+/// Any JSON value: request bodies are read into it so that validation can name every bad field,
+/// and definitions (challenges, competitions) pass through to the risk core untouched.
+public enum JSONValue: Hashable, Sendable, Codable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+
+    /// The members when this is an object.
+    public var objectValue: [String: JSONValue]? { if case .object(let value) = self { value } else { nil } }
+    /// The text when this is a string.
+    public var stringValue: String? { if case .string(let value) = self { value } else { nil } }
+    /// The number when this is a number.
+    public var numberValue: Double? { if case .number(let value) = self { value } else { nil } }
+
+    /// A short rendering of the value for validation details.
+    var detailText: String {
+        switch self {
+        case .null: "null"
+        case .bool(let value): String(value)
+        case .number(let value): String(value)
+        case .string(let value): value
+        case .array: "[…]"
+        case .object: "{…}"
+        }
+    }
+
+    /// Decodes a JSON document.
+    static func parse(_ data: Data) throws -> JSONValue { try APIJSON.decoder.decode(JSONValue.self, from: data) }
+}

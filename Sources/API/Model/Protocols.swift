@@ -1,0 +1,69 @@
+import Foundation
+import TidemarkProtocol
+
+/// What the API reads: the store for what is committed, the live risk engine for what is still
+/// open (the current period, the current chart hour, challenge progress, leaderboards).
+///
+/// The agent implements it. The API applies MetaApi's semantics (ordering, limits, `realTime`)
+/// on top, so every implementation answers alike. Throw ``APIError`` for a client-facing failure;
+/// any other error becomes a 500 with a generic message (and is logged).
+public protocol RiskReadModel: Sendable {
+    /// Every known account (registered or connected), in id order.
+    func accounts() async throws -> [AccountResource]
+    /// One account, or nil when unknown.
+    func account(_ id: AccountID) async throws -> AccountResource?
+
+    /// The account's trackers, in declaration order.
+    func trackers(accountId: AccountID) async throws -> [TrackerResource]
+
+    /// Committed events matching the query, ascending by sequence number, at most `query.limit`.
+    func events(_ query: EventFilter) async throws -> [EventRecord]
+
+    /// A tracker's closed periods starting at or before `startingAtOrBefore` (nil: any), newest
+    /// first, at most `limit`.
+    func closedStatistics(accountId: AccountID, trackerId: String, startingAtOrBefore: BrokerTime?,
+                          limit: Int) async throws -> [StatisticsRecord]
+    /// A tracker's open period ("realTime"), nil when none is open.
+    func openStatistics(accountId: AccountID, trackerId: String) async throws -> StatisticsRecord?
+
+    /// Closed chart hours starting within `from...to` (nil: unbounded), ascending.
+    func closedEquityChart(accountId: AccountID, from: BrokerTime?, to: BrokerTime?) async throws -> [ChartRecord]
+    /// The account's open chart hour ("realTime"), nil when none.
+    func openEquityChartHour(accountId: AccountID) async throws -> ChartRecord?
+
+    /// Challenges of one account (nil: of every account), in creation order.
+    func challenges(accountId: AccountID?) async throws -> [ChallengeRecord]
+    /// A challenge template (a partial challenge definition JSON object) by name.
+    func challengeTemplate(named name: String) async throws -> JSONBody?
+
+    /// Every competition, in creation order.
+    func competitions() async throws -> [CompetitionRecord]
+}
+
+/// What the API asks the agent to change. Every call is a declaration that must go through the
+/// agent's single writer, so it enters the risk core's deterministic input sequence (and is
+/// stored) before the call returns.
+///
+/// Throw ``APIError`` for a client-facing failure: `.notFound` (no such tracker), `.conflict`
+/// (duplicate name or id), `.validation` (the risk core rejected a definition; say which field).
+public protocol RiskControl: Sendable {
+    /// Registers an account before its terminal connects. `.conflict` when it is registered already.
+    func registerAccount(_ registration: AccountRegistration) async throws -> AccountResource
+
+    /// Declares a tracker (its `id` chosen by the API, unique). The account exists.
+    func createTracker(_ tracker: TrackerResource) async throws
+    /// Renames a tracker (MetaApi's update: only the name).
+    func renameTracker(accountId: AccountID, trackerId: String, name: String) async throws
+    /// Removes a tracker.
+    func deleteTracker(accountId: AccountID, trackerId: String) async throws
+
+    /// Declares a challenge from a full definition JSON object (`id` and `account` filled in).
+    func createChallenge(id: String, accountId: AccountID, definition: JSONBody) async throws
+    /// Removes a challenge.
+    func deleteChallenge(accountId: AccountID, id: String) async throws
+
+    /// Declares a competition from a full definition JSON object (`id` filled in).
+    func createCompetition(id: String, accounts: [AccountID], definition: JSONBody) async throws
+    /// Removes a competition.
+    func deleteCompetition(id: String) async throws
+}

@@ -1,0 +1,226 @@
+import Foundation
+import TidemarkProtocol
+
+/// One JSON object, already encoded in its API shape (the risk core's `Codable` output, as the
+/// store keeps it). The API writes it as is: events, statistics and chart records go from the
+/// store to the client without being decoded.
+public struct JSONBody: Hashable, Sendable {
+    public var data: Data
+    public init(_ data: Data) { self.data = data }
+    /// The JSON encoding of `value`.
+    public init(encoding value: some Encodable) throws { data = try APIJSON.encoder.encode(value) }
+}
+
+/// What an event belongs to.
+public enum EventKind: String, Hashable, Sendable, Codable, CaseIterable {
+    case tracker, challenge, competition
+}
+
+/// One committed risk-core event with the columns the API filters on.
+public struct EventRecord: Hashable, Sendable {
+    /// The risk core's global, gap-free sequence number.
+    public var sequenceNumber: UInt64
+    public var kind: EventKind
+    /// Nil for an event of a whole competition.
+    public var accountId: AccountID?
+    /// The tracker, challenge or competition id.
+    public var subjectId: String
+    public var brokerTime: BrokerTime
+    /// The event in its API shape (MetaApi `TrackerEvent` for trackers).
+    public var body: JSONBody
+
+    public init(sequenceNumber: UInt64, kind: EventKind, accountId: AccountID?, subjectId: String,
+                brokerTime: BrokerTime, body: JSONBody) {
+        self.sequenceNumber = sequenceNumber; self.kind = kind; self.accountId = accountId
+        self.subjectId = subjectId; self.brokerTime = brokerTime; self.body = body
+    }
+}
+
+/// Which events to read; every filter given must hold. Results ascend by sequence number.
+public struct EventFilter: Hashable, Sendable {
+    public var kind: EventKind?
+    public var accountId: AccountID?
+    public var subjectId: String?
+    /// Inclusive bounds on broker time.
+    public var fromBrokerTime: BrokerTime?
+    public var toBrokerTime: BrokerTime?
+    /// Only events after this sequence number.
+    public var afterSequenceNumber: UInt64?
+    /// The accounts the token may see; nil: all. When set, account-less events are hidden too.
+    public var allowedAccounts: Set<AccountID>?
+    /// 1…1000.
+    public var limit: Int
+
+    public init(kind: EventKind? = nil, accountId: AccountID? = nil, subjectId: String? = nil,
+                fromBrokerTime: BrokerTime? = nil, toBrokerTime: BrokerTime? = nil,
+                afterSequenceNumber: UInt64? = nil, allowedAccounts: Set<AccountID>? = nil, limit: Int = 1000) {
+        self.kind = kind; self.accountId = accountId; self.subjectId = subjectId
+        self.fromBrokerTime = fromBrokerTime; self.toBrokerTime = toBrokerTime
+        self.afterSequenceNumber = afterSequenceNumber; self.allowedAccounts = allowedAccounts; self.limit = limit
+    }
+
+    /// Whether an event passes the filters (for in-memory read models).
+    public func matches(_ event: EventRecord) -> Bool {
+        if let kind, event.kind != kind { return false }
+        if let accountId, event.accountId != accountId { return false }
+        if let subjectId, event.subjectId != subjectId { return false }
+        if let fromBrokerTime, event.brokerTime < fromBrokerTime { return false }
+        if let toBrokerTime, event.brokerTime > toBrokerTime { return false }
+        if let afterSequenceNumber, event.sequenceNumber <= afterSequenceNumber { return false }
+        if let allowedAccounts {
+            guard let account = event.accountId, allowedAccounts.contains(account) else { return false }
+        }
+        return true
+    }
+}
+
+/// A period of a tracker (MetaApi `PeriodStatistics`) with its start, for ordering.
+public struct StatisticsRecord: Hashable, Sendable {
+    public var startBrokerTime: BrokerTime
+    public var body: JSONBody
+    public init(startBrokerTime: BrokerTime, body: JSONBody) { self.startBrokerTime = startBrokerTime; self.body = body }
+}
+
+/// An hour of an account's equity chart (MetaApi `EquityChartItem`) with its start.
+public struct ChartRecord: Hashable, Sendable {
+    public var startBrokerTime: BrokerTime
+    public var body: JSONBody
+    public init(startBrokerTime: BrokerTime, body: JSONBody) { self.startBrokerTime = startBrokerTime; self.body = body }
+}
+
+/// An account as `GET /users/current/accounts` shows it.
+public struct AccountResource: Hashable, Sendable, Codable {
+    /// `server:login`.
+    public var id: AccountID
+    public var server: String
+    public var login: Int64
+    /// Nil until registered with a platform or connected.
+    public var platform: Platform?
+    /// The deposit currency, once the terminal said hello.
+    public var currency: String?
+    /// Whether a terminal session is live.
+    public var connected: Bool
+    public var equity: FixedDecimal?
+    public var balance: FixedDecimal?
+    /// Broker time of the last equity/balance (`YYYY-MM-DD HH:mm:ss.SSS`).
+    public var lastSeenBrokerTime: String?
+    /// Terminal-reported equity minus computed equity at the last reconciliation.
+    public var reconciliationDrift: FixedDecimal?
+    /// What enforcement holds on the account (e.g. `trading_disabled`), nil when none.
+    public var enforcementState: String?
+
+    public init(id: AccountID, server: String, login: Int64, platform: Platform? = nil, currency: String? = nil,
+                connected: Bool = false, equity: FixedDecimal? = nil, balance: FixedDecimal? = nil,
+                lastSeenBrokerTime: BrokerTime? = nil, reconciliationDrift: FixedDecimal? = nil,
+                enforcementState: String? = nil) {
+        self.id = id; self.server = server; self.login = login; self.platform = platform; self.currency = currency
+        self.connected = connected; self.equity = equity; self.balance = balance
+        self.lastSeenBrokerTime = lastSeenBrokerTime?.formatted; self.reconciliationDrift = reconciliationDrift
+        self.enforcementState = enforcementState
+    }
+}
+
+/// The body of `POST /users/current/accounts`: register an account before its terminal connects.
+public struct AccountRegistration: Hashable, Sendable, Codable {
+    public var login: Int64
+    public var server: String
+    public var platform: Platform
+
+    public init(login: Int64, server: String, platform: Platform) {
+        self.login = login; self.server = server; self.platform = platform
+    }
+
+    /// `server:login`.
+    public var accountId: AccountID { AccountID(server: server, login: login) }
+}
+
+/// The tracker periods MetaApi defines.
+public enum TrackerPeriodName: String, Hashable, Sendable, Codable, CaseIterable {
+    case day, date, week, weekToDate = "week-to-date", month, monthToDate = "month-to-date", quarter
+    case quarterToDate = "quarter-to-date", year, yearToDate = "year-to-date", lifetime
+}
+
+/// A profit/drawdown tracker: MetaApi's `Tracker` (with `_id`), plus the account.
+public struct TrackerResource: Hashable, Sendable, Codable {
+    /// The tracker id (MetaApi's `_id`).
+    public var id: String
+    public var accountId: AccountID
+    public var name: String
+    public var period: TrackerPeriodName
+    public var startBrokerTime: BrokerTime?
+    public var endBrokerTime: BrokerTime?
+    public var absoluteDrawdownThreshold: FixedDecimal?
+    public var relativeDrawdownThreshold: FixedDecimal?
+    public var absoluteProfitThreshold: FixedDecimal?
+    public var relativeProfitThreshold: FixedDecimal?
+
+    public init(id: String, accountId: AccountID, name: String, period: TrackerPeriodName,
+                startBrokerTime: BrokerTime? = nil, endBrokerTime: BrokerTime? = nil,
+                absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
+                absoluteProfitThreshold: FixedDecimal? = nil, relativeProfitThreshold: FixedDecimal? = nil) {
+        self.id = id; self.accountId = accountId; self.name = name; self.period = period
+        self.startBrokerTime = startBrokerTime; self.endBrokerTime = endBrokerTime
+        self.absoluteDrawdownThreshold = absoluteDrawdownThreshold; self.relativeDrawdownThreshold = relativeDrawdownThreshold
+        self.absoluteProfitThreshold = absoluteProfitThreshold; self.relativeProfitThreshold = relativeProfitThreshold
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id = "_id", accountId, name, period, startBrokerTime, endBrokerTime, absoluteDrawdownThreshold,
+             relativeDrawdownThreshold, absoluteProfitThreshold, relativeProfitThreshold
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        accountId = try c.decode(AccountID.self, forKey: .accountId)
+        name = try c.decode(String.self, forKey: .name)
+        period = try c.decode(TrackerPeriodName.self, forKey: .period)
+        startBrokerTime = try c.decodeIfPresent(String.self, forKey: .startBrokerTime).flatMap(BrokerTime.init(formatted:))
+        endBrokerTime = try c.decodeIfPresent(String.self, forKey: .endBrokerTime).flatMap(BrokerTime.init(formatted:))
+        absoluteDrawdownThreshold = try c.decodeIfPresent(FixedDecimal.self, forKey: .absoluteDrawdownThreshold)
+        relativeDrawdownThreshold = try c.decodeIfPresent(FixedDecimal.self, forKey: .relativeDrawdownThreshold)
+        absoluteProfitThreshold = try c.decodeIfPresent(FixedDecimal.self, forKey: .absoluteProfitThreshold)
+        relativeProfitThreshold = try c.decodeIfPresent(FixedDecimal.self, forKey: .relativeProfitThreshold)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(accountId, forKey: .accountId)
+        try c.encode(name, forKey: .name)
+        try c.encode(period, forKey: .period)
+        try c.encodeIfPresent(startBrokerTime?.formatted, forKey: .startBrokerTime)
+        try c.encodeIfPresent(endBrokerTime?.formatted, forKey: .endBrokerTime)
+        try c.encodeIfPresent(absoluteDrawdownThreshold, forKey: .absoluteDrawdownThreshold)
+        try c.encodeIfPresent(relativeDrawdownThreshold, forKey: .relativeDrawdownThreshold)
+        try c.encodeIfPresent(absoluteProfitThreshold, forKey: .absoluteProfitThreshold)
+        try c.encodeIfPresent(relativeProfitThreshold, forKey: .relativeProfitThreshold)
+    }
+}
+
+/// A challenge as the read model knows it.
+public struct ChallengeRecord: Hashable, Sendable {
+    public var id: String
+    public var accountId: AccountID
+    /// The full definition, as declared (after template expansion).
+    public var definition: JSONBody
+    /// The live progress (status, phase, per-rule progress).
+    public var progress: JSONBody?
+
+    public init(id: String, accountId: AccountID, definition: JSONBody, progress: JSONBody?) {
+        self.id = id; self.accountId = accountId; self.definition = definition; self.progress = progress
+    }
+}
+
+/// A competition as the read model knows it.
+public struct CompetitionRecord: Hashable, Sendable {
+    public var id: String
+    public var accounts: [AccountID]
+    public var definition: JSONBody
+    /// The live leaderboard (array of entries).
+    public var leaderboard: JSONBody?
+
+    public init(id: String, accounts: [AccountID], definition: JSONBody, leaderboard: JSONBody?) {
+        self.id = id; self.accounts = accounts; self.definition = definition; self.leaderboard = leaderboard
+    }
+}

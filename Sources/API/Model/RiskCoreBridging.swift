@@ -1,0 +1,103 @@
+import Foundation
+import RiskCore
+import TidemarkProtocol
+
+// Conversions between the risk core's types and the API's, for whoever implements
+// ``RiskReadModel`` and ``RiskControl`` (the agent, and the tests' in-memory agent).
+
+extension TrackerResource {
+    /// The API's view of a declared tracker.
+    public init(_ definition: TrackerDefinition) {
+        self.init(id: definition.id, accountId: definition.accountId, name: definition.name,
+                  period: TrackerPeriodName(rawValue: definition.period.rawValue) ?? .lifetime,
+                  startBrokerTime: definition.startBrokerTime, endBrokerTime: definition.endBrokerTime,
+                  absoluteDrawdownThreshold: definition.absoluteDrawdownThreshold,
+                  relativeDrawdownThreshold: definition.relativeDrawdownThreshold,
+                  absoluteProfitThreshold: definition.absoluteProfitThreshold,
+                  relativeProfitThreshold: definition.relativeProfitThreshold)
+    }
+
+    /// The declaration for the risk core. `createdBrokerTime` is the account's latest broker time
+    /// known to the single writer (the start when `startBrokerTime` is absent).
+    public func definition(createdBrokerTime: BrokerTime?) -> TrackerDefinition {
+        TrackerDefinition(id: id, accountId: accountId, name: name,
+                          period: TrackerPeriod(rawValue: period.rawValue) ?? .lifetime,
+                          startBrokerTime: startBrokerTime, endBrokerTime: endBrokerTime,
+                          absoluteDrawdownThreshold: absoluteDrawdownThreshold,
+                          relativeDrawdownThreshold: relativeDrawdownThreshold,
+                          absoluteProfitThreshold: absoluteProfitThreshold,
+                          relativeProfitThreshold: relativeProfitThreshold, createdBrokerTime: createdBrokerTime)
+    }
+}
+
+extension APIError {
+    /// The API's answer to a declaration the risk core refused.
+    public init(_ error: RiskCoreError) {
+        switch error {
+        case .duplicateTrackerName:
+            self = .conflict("A tracker with this name exists on the account (\(error.detail))")
+        case .duplicateTrackerID, .duplicateChallengeID, .duplicateCompetitionID:
+            self = .conflict("The id is taken (\(error.detail))")
+        case .trackerNotFound, .challengeNotFound, .competitionNotFound:
+            self = .notFound("Not found (\(error.detail))")
+        case .missingThreshold:
+            self = .validation(details: [ValidationDetail(parameter: "absoluteDrawdownThreshold", message: "At least one threshold is required")])
+        case .invalidThreshold:
+            self = .validation(details: [ValidationDetail(parameter: "threshold", value: error.detail, message: "Must be greater than 0")])
+        case .invalidTimeRange:
+            self = .validation(details: [ValidationDetail(parameter: "endBrokerTime", value: error.detail, message: "Must be after the start")])
+        case .invalidName:
+            self = .validation(details: [ValidationDetail(parameter: "name", value: error.detail, message: "Must not be empty")])
+        default:
+            self = .validation(details: [ValidationDetail(parameter: "body", value: error.detail, message: error.description)])
+        }
+    }
+}
+
+extension EventRecord {
+    /// The stored form of a risk-core event output; nil for records (statistics, chart hours).
+    /// Challenge and competition events get their `sequenceNumber` added to the JSON.
+    public init?(_ output: RiskOutput) throws {
+        switch output {
+        case .trackerEvent(let event):
+            self.init(sequenceNumber: event.sequenceNumber, kind: .tracker, accountId: event.accountId,
+                      subjectId: event.trackerId, brokerTime: event.brokerTime, body: try JSONBody(encoding: event))
+        case .challengeEvent(let sequenceNumber, let event):
+            self.init(sequenceNumber: sequenceNumber, kind: .challenge, accountId: event.account, subjectId: event.challengeID,
+                      brokerTime: event.brokerTime, body: try JSONBody(encoding: Numbered(sequenceNumber: sequenceNumber, event: event)))
+        case .competitionEvent(let sequenceNumber, let event):
+            self.init(sequenceNumber: sequenceNumber, kind: .competition, accountId: event.account, subjectId: event.competitionID,
+                      brokerTime: event.brokerTime, body: try JSONBody(encoding: Numbered(sequenceNumber: sequenceNumber, event: event)))
+        case .periodStatistics, .equityChart:
+            return nil
+        }
+    }
+}
+
+/// An event's own JSON with `sequenceNumber` added at the top level.
+private struct Numbered<Event: Encodable>: Encodable {
+    let sequenceNumber: UInt64
+    let event: Event
+
+    private enum CodingKeys: String, CodingKey { case sequenceNumber }
+
+    func encode(to encoder: any Encoder) throws {
+        try event.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(sequenceNumber, forKey: .sequenceNumber)
+    }
+}
+
+extension StatisticsRecord {
+    /// A tracker period in its MetaApi shape.
+    public init(_ statistics: PeriodStatistics) throws {
+        self.init(startBrokerTime: statistics.startBrokerTime, body: try JSONBody(encoding: statistics))
+    }
+}
+
+extension ChartRecord {
+    /// A chart hour in its MetaApi shape.
+    public init(_ record: EquityChartRecord) throws {
+        self.init(startBrokerTime: record.startBrokerTime, body: try JSONBody(encoding: record))
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import RiskCore
+import Store
+import TidemarkProtocol
+
+/// What only the live risk engine knows: the open parts. The agent answers from its single
+/// writer's engine (a snapshot or a query through the writer).
+public protocol LiveRiskView: Sendable {
+    /// A tracker's open period.
+    func openStatistics(accountId: AccountID, trackerId: String) async throws -> PeriodStatistics?
+    /// An account's open chart hour.
+    func openEquityChartHour(accountId: AccountID) async throws -> EquityChartRecord?
+    /// A challenge's live progress.
+    func challengeProgress(id: String) async throws -> ChallengeProgress?
+    /// A competition's live leaderboard.
+    func leaderboard(competitionId: String) async throws -> [LeaderboardEntry]?
+}
+
+/// ``RiskReadModel`` over the SQLite store (what is committed) and the live engine (what is open).
+public struct StoreReadModel: RiskReadModel {
+    public let store: Store
+    public let live: any LiveRiskView
+    /// Challenge templates by name (deploy/challenge-templates/NAME.json, read by the agent).
+    public let templates: [String: JSONBody]
+
+    public init(store: Store, live: any LiveRiskView, templates: [String: JSONBody] = [:]) {
+        self.store = store; self.live = live; self.templates = templates
+    }
+
+    public func accounts() async throws -> [AccountResource] {
+        try await store.accounts().map(AccountResource.init)
+    }
+
+    public func account(_ id: AccountID) async throws -> AccountResource? {
+        try await store.account(id).map(AccountResource.init)
+    }
+
+    public func trackers(accountId: AccountID) async throws -> [TrackerResource] {
+        try await store.definitions(.tracker, accountId: accountId).map { stored throws -> TrackerResource in
+            TrackerResource(try stored.decodeBody(as: TrackerDefinition.self))
+        }
+    }
+
+    public func events(_ filter: EventFilter) async throws -> [EventRecord] {
+        let query = EventQuery(kind: filter.kind.flatMap { SubjectKind(rawValue: $0.rawValue) }, accountId: filter.accountId,
+                               subjectId: filter.subjectId, fromBrokerTime: filter.fromBrokerTime,
+                               toBrokerTime: filter.toBrokerTime, afterSequenceNumber: filter.afterSequenceNumber,
+                               allowedAccounts: filter.allowedAccounts, limit: filter.limit)
+        return try await store.events(query).map(EventRecord.init)
+    }
+
+    public func closedStatistics(accountId: AccountID, trackerId: String, startingAtOrBefore: BrokerTime?,
+                                 limit: Int) async throws -> [StatisticsRecord] {
+        try await store.statistics(accountId: accountId, trackerId: trackerId, startingAtOrBefore: startingAtOrBefore,
+                                   limit: limit).map { StatisticsRecord(startBrokerTime: $0.startBrokerTime, body: JSONBody($0.body)) }
+    }
+
+    public func openStatistics(accountId: AccountID, trackerId: String) async throws -> StatisticsRecord? {
+        try await live.openStatistics(accountId: accountId, trackerId: trackerId).map(StatisticsRecord.init)
+    }
+
+    public func closedEquityChart(accountId: AccountID, from: BrokerTime?, to: BrokerTime?) async throws -> [ChartRecord] {
+        try await store.equityChart(accountId: accountId, from: from, to: to)
+            .map { ChartRecord(startBrokerTime: $0.startBrokerTime, body: JSONBody($0.body)) }
+    }
+
+    public func openEquityChartHour(accountId: AccountID) async throws -> ChartRecord? {
+        try await live.openEquityChartHour(accountId: accountId).map(ChartRecord.init)
+    }
+
+    public func challenges(accountId: AccountID?) async throws -> [ChallengeRecord] {
+        var records: [ChallengeRecord] = []
+        for stored in try await store.definitions(.challenge, accountId: accountId) {
+            guard let account = stored.accountId else { continue }
+            records.append(ChallengeRecord(id: stored.id, accountId: account, definition: JSONBody(stored.body),
+                                           progress: try await live.challengeProgress(id: stored.id).map { try JSONBody(encoding: $0) }))
+        }
+        return records
+    }
+
+    public func challengeTemplate(named name: String) async throws -> JSONBody? { templates[name] }
+
+    public func competitions() async throws -> [CompetitionRecord] {
+        var records: [CompetitionRecord] = []
+        for stored in try await store.definitions(.competition) {
+            let definition = try stored.decodeBody(as: CompetitionDefinition.self)
+            records.append(CompetitionRecord(id: stored.id, accounts: definition.accounts, definition: JSONBody(stored.body),
+                                             leaderboard: try await live.leaderboard(competitionId: stored.id).map { try JSONBody(encoding: $0) }))
+        }
+        return records
+    }
+}
+
+extension AccountResource {
+    /// The API's view of a stored account.
+    public init(_ record: AccountRecord) {
+        self.init(id: record.id, server: record.server, login: record.login, platform: record.platform, currency: record.currency,
+                  connected: record.connected, equity: record.lastEquity, balance: record.lastBalance,
+                  lastSeenBrokerTime: record.lastSeenBrokerTime, reconciliationDrift: record.reconciliationDrift,
+                  enforcementState: record.enforcementState)
+    }
+}
+
+extension EventRecord {
+    /// A stored event as served. Challenge and competition bodies get their `sequenceNumber`
+    /// (tracker events carry it already, as MetaApi's do).
+    public init(_ stored: StoredEvent) throws {
+        var body = JSONBody(stored.body)
+        if stored.kind != .tracker, case .object(var object) = try JSONValue.parse(stored.body), object["sequenceNumber"] == nil {
+            object["sequenceNumber"] = .number(Double(stored.sequenceNumber))
+            body = try JSONBody(encoding: JSONValue.object(object))
+        }
+        self.init(sequenceNumber: stored.sequenceNumber, kind: EventKind(rawValue: stored.kind.rawValue) ?? .tracker,
+                  accountId: stored.accountId, subjectId: stored.subjectId, brokerTime: stored.brokerTime, body: body)
+    }
+}

@@ -1,0 +1,55 @@
+import Hummingbird
+import TidemarkProtocol
+
+extension TidemarkAPI {
+    /// `POST/GET /users/current/tokens`, `DELETE /users/current/tokens/{tokenId}`: admin only.
+    func addTokenRoutes(to group: RouterGroup<APIRequestContext>) {
+        group.post("tokens") { request, context in
+            try requireAdmin(context)
+            let body = try await jsonObject(request)
+            var problems: [ValidationDetail] = []
+            var name = ""
+            switch body["name"] {
+            case .string(let text)? where !text.isEmpty: name = text
+            case nil: problems.append(ValidationDetail(parameter: "name", message: "Required"))
+            case let value?: problems.append(ValidationDetail(parameter: "name", value: value.detailText, message: "Expected a non-empty string"))
+            }
+            var accounts: [AccountID]?
+            switch body["accounts"] {
+            case nil, .null?: accounts = nil
+            case .array(let values)? where values.allSatisfy({ $0.stringValue.map { !$0.isEmpty } ?? false }):
+                accounts = values.compactMap(\.stringValue).map(AccountID.init)
+            case let value?:
+                problems.append(ValidationDetail(parameter: "accounts", value: value.detailText, message: "Expected an array of account ids"))
+            }
+            var readOnly = false
+            switch body["readOnly"] {
+            case nil, .null?: readOnly = false
+            case .bool(let flag)?: readOnly = flag
+            case let value?: problems.append(ValidationDetail(parameter: "readOnly", value: value.detailText, message: "Expected true or false"))
+            }
+            if !problems.isEmpty { throw APIError.validation(details: problems) }
+            let (token, secret) = try await tokens.createToken(NewToken(name: name, accounts: accounts, readOnly: readOnly))
+            return try APIJSON.response(CreatedToken(id: token.id, token: secret, name: token.name,
+                                                     readOnly: token.readOnly, accounts: token.accounts), status: .created)
+        }
+        group.get("tokens") { _, context in
+            try requireAdmin(context)
+            return try APIJSON.response(try await tokens.tokens())
+        }
+        group.delete("tokens/:tokenId") { _, context in
+            try requireAdmin(context)
+            let id = try context.pathParameter("tokenId")
+            guard id != (try context.requirePrincipal()).tokenID else {
+                throw APIError.conflict("A token cannot revoke itself")
+            }
+            guard try await tokens.revoke(id: id) else { throw APIError.notFound("Token \(id) not found") }
+            return Response(status: .noContent)
+        }
+    }
+
+    /// 403 unless the principal is the admin token.
+    func requireAdmin(_ context: APIRequestContext) throws {
+        guard try context.requirePrincipal().isAdmin else { throw APIError.forbidden("Only the admin token manages tokens") }
+    }
+}

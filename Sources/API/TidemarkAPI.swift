@@ -1,0 +1,153 @@
+import Foundation
+import Hummingbird
+import TidemarkProtocol
+
+/// Settings of the API.
+public struct APIConfiguration: Sendable {
+    /// How long a long poll (`…-events/stream`) holds a request with nothing new before answering
+    /// `[]`. MetaApi holds about a minute.
+    public var longPollTimeout: Duration
+    /// How often a quiet Server-Sent Events stream writes a comment, so proxies keep it open and a
+    /// gone client is noticed.
+    public var streamKeepAliveInterval: Duration
+    /// Largest request body accepted.
+    public var maxBodyBytes: Int
+    /// Long polls and streams one token may hold open at once (more: 429).
+    public var maxOpenWaitsPerToken: Int
+
+    public init(longPollTimeout: Duration = .seconds(60), streamKeepAliveInterval: Duration = .seconds(15),
+                maxBodyBytes: Int = 1 << 20, maxOpenWaitsPerToken: Int = 32) {
+        self.longPollTimeout = longPollTimeout
+        self.streamKeepAliveInterval = streamKeepAliveInterval
+        self.maxBodyBytes = maxBodyBytes
+        self.maxOpenWaitsPerToken = maxOpenWaitsPerToken
+    }
+}
+
+/// Tidemark's REST API: MetaApi's risk management routes plus Tidemark's own accounts,
+/// challenges, competitions, streams and tokens, as Hummingbird routes the agent mounts.
+///
+/// ```swift
+/// let api = TidemarkAPI(readModel: model, control: writer, tokens: store, notifier: notifier,
+///                       equity: broadcaster)
+/// let router = Router(context: APIRequestContext.self)
+/// router.get("/metrics") { … }          // the agent's own, unauthenticated routes
+/// api.addRoutes(to: router)
+/// let app = Application(router: router, configuration: .init(address: .hostname("0.0.0.0", port: 8080)))
+/// // on graceful shutdown: api.shutdown()  (long polls answer, streams end)
+/// ```
+///
+/// Everything under `/users/current` needs a valid `auth-token`; `/openapi.json` is public.
+public struct TidemarkAPI: Sendable {
+    public let readModel: any RiskReadModel
+    public let control: any RiskControl
+    public let tokens: any TokenAuthority
+    /// The agent calls `published(through:)` on it after committing events.
+    public let notifier: EventNotifier
+    /// The agent calls `publish(_:)` on it for every equity observation.
+    public let equity: EquityBroadcaster
+    public let configuration: APIConfiguration
+    let waitLimiter: WaitLimiter
+
+    public init(readModel: any RiskReadModel, control: any RiskControl, tokens: any TokenAuthority,
+                notifier: EventNotifier, equity: EquityBroadcaster, configuration: APIConfiguration = .init()) {
+        self.readModel = readModel; self.control = control; self.tokens = tokens
+        self.notifier = notifier; self.equity = equity; self.configuration = configuration
+        waitLimiter = WaitLimiter(limit: configuration.maxOpenWaitsPerToken)
+    }
+
+    /// A router with only the API's routes.
+    public func makeRouter() -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
+        addRoutes(to: router)
+        return router
+    }
+
+    /// Adds the API's routes (and its error-body middleware, which then also covers unknown paths).
+    public func addRoutes(to router: Router<APIRequestContext>) {
+        router.add(middleware: ErrorBodyMiddleware())
+        router.get("openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        let group = router.group("users/current").add(middleware: TokenAuthenticationMiddleware(authority: tokens))
+        addAccountRoutes(to: group)
+        addTrackerRoutes(to: group)
+        addEventRoutes(to: group)
+        addChallengeRoutes(to: group)
+        addCompetitionRoutes(to: group)
+        addStreamRoutes(to: group)
+        addTokenRoutes(to: group)
+    }
+
+    /// Ends long polls (they answer `[]`) and streams; call it when graceful shutdown begins.
+    public func shutdown() {
+        notifier.shutdown()
+        equity.shutdown()
+    }
+
+    // MARK: Helpers shared by the routes
+
+    /// 403 unless the principal may write.
+    func requireWrite(_ principal: Principal) throws {
+        if principal.readOnly { throw APIError.forbidden("This token is read-only") }
+    }
+
+    /// The account of the `accountId` path parameter, or 404 when unknown or not visible to the token.
+    func visibleAccount(_ context: APIRequestContext) async throws -> AccountResource {
+        let principal = try context.requirePrincipal()
+        let id = AccountID(try context.pathParameter("accountId"))
+        guard principal.canSee(id), let account = try await readModel.account(id) else {
+            throw APIError.notFound("Account \(id) not found")
+        }
+        return account
+    }
+
+    /// The accounts a principal's queries are limited to (nil: all).
+    func allowedAccounts(_ principal: Principal) -> Set<AccountID>? {
+        principal.isAdmin ? nil : principal.accounts
+    }
+
+    /// The request body as JSON (400 when it is not JSON).
+    func jsonBody(_ request: Request) async throws -> JSONValue {
+        var request = request
+        let buffer: ByteBuffer
+        do { buffer = try await request.collectBody(upTo: configuration.maxBodyBytes) } catch {
+            throw APIError.validation("Request body too large or unreadable",
+                                      details: [ValidationDetail(parameter: "body", message: "At most \(configuration.maxBodyBytes) bytes")])
+        }
+        do { return try JSONValue.parse(Data(buffer.readableBytesView)) } catch {
+            throw APIError.validation("Request body is not JSON",
+                                      details: [ValidationDetail(parameter: "body", message: "Expected a JSON object")])
+        }
+    }
+
+    /// The request body as a JSON object (400 otherwise).
+    func jsonObject(_ request: Request) async throws -> [String: JSONValue] {
+        guard let object = try await jsonBody(request).objectValue else {
+            throw APIError.validation("Request body is not a JSON object",
+                                      details: [ValidationDetail(parameter: "body", message: "Expected a JSON object")])
+        }
+        return object
+    }
+
+    /// A JSON array written from already-encoded objects, without decoding them.
+    static func jsonArrayResponse(_ bodies: some Sequence<JSONBody>) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeStaticString("[")
+        var first = true
+        for body in bodies {
+            if !first { buffer.writeStaticString(",") }
+            first = false
+            buffer.writeBytes(body.data)
+        }
+        buffer.writeStaticString("]")
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: buffer))
+    }
+
+    /// A `201 {"id": …}` response.
+    static func createdResponse(id: String) throws -> Response {
+        try APIJSON.response(["id": id], status: .created)
+    }
+}

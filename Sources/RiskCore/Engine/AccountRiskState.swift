@@ -1,0 +1,73 @@
+import EquityEngine
+import TidemarkProtocol
+
+/// Everything the risk core keeps for one account: its clock, last balance, trackers, challenges
+/// and the open equity-chart hour.
+struct AccountRiskState: Hashable, Sendable, Codable {
+    var accountId: AccountID
+    /// The latest input time seen for the account. Inputs are applied at max(their time, clock),
+    /// so a late input counts in the period and hour that are open when it arrives.
+    var clock: BrokerTime?
+    var balanceKnown = false
+    var balance: FixedDecimal = .zero
+    /// In declaration order.
+    var trackers: [TrackerState] = []
+    var chartHour: EquityChartHour?
+    /// The account's challenges, in declaration order.
+    var challenges: [Challenge] = []
+    /// The first millisecond after the open chart hour (`Int64.max` while none is open).
+    var chartUntil: Int64 = .max
+
+    init(accountId: AccountID) { self.accountId = accountId }
+
+    /// Moves the account to `time`: closes the chart hour and tracker periods that ended before it,
+    /// opens tracker periods. Returns the effective time.
+    mutating func advance(to time: BrokerTime, sink: inout OutputSink) -> BrokerTime {
+        let now = max(time, clock ?? time)
+        clock = now
+        if now.milliseconds >= chartUntil, let hour = chartHour {
+            sink.outputs.append(.equityChart(accountId: accountId, record: hour.record(until: hour.next)))
+            chartHour = nil
+            chartUntil = .max
+        }
+        let facts = AccountFacts(balanceKnown: balanceKnown, balance: balance)
+        for index in trackers.indices {
+            _ = trackers[index].reach(now, facts: facts, sink: &sink)
+        }
+        return now
+    }
+
+    mutating func observe(_ observation: EquityObservation, sink: inout OutputSink) {
+        let now = advance(to: observation.time, sink: &sink)
+        for index in trackers.indices {
+            trackers[index].observe(time: now, balance: observation.balance, equity: observation.equity, sink: &sink)
+        }
+        if chartHour == nil {
+            let hour = EquityChartHour(time: now, balance: observation.balance, equity: observation.equity)
+            chartHour = hour
+            chartUntil = hour.next.milliseconds
+        } else {
+            chartHour!.observe(time: now, balance: observation.balance, equity: observation.equity)
+        }
+        balanceKnown = true
+        balance = observation.balance
+    }
+
+    mutating func apply(deal: Deal, sink: inout OutputSink) {
+        _ = advance(to: deal.time, sink: &sink)
+        for index in trackers.indices {
+            trackers[index].apply(deal: deal)
+        }
+    }
+}
+
+extension AccountRiskState {
+    /// Hands an input of this account (or a heartbeat) to its challenges, numbering their events.
+    mutating func applyChallenges(_ input: RiskInput, sink: inout OutputSink) {
+        for index in challenges.indices {
+            for event in challenges[index].apply(input) {
+                sink.outputs.append(.challengeEvent(sequenceNumber: sink.takeSequenceNumber(), event: event))
+            }
+        }
+    }
+}

@@ -1,0 +1,280 @@
+import EquityEngine
+import TidemarkProtocol
+
+/// The whole risk core: a pure, deterministic state machine.
+///
+/// Declarations (``RiskCommand``) and inputs (``RiskInput``) go in — in one sequence, see
+/// ``RiskStep`` — and ``RiskOutput``s come out: tracker, challenge and competition events (numbered
+/// by one global, gap-free sequence), closed period statistics and closed equity-chart hours. It reads no clock: time comes
+/// only with the inputs. Same sequence in, same outputs out, byte for byte.
+///
+/// The whole state is `Codable`: encode it (a checkpoint), decode it later, and applying the rest
+/// of the sequence gives exactly the outputs an uninterrupted run would have. Amounts in the
+/// checkpoint are exact decimal strings, so the round trip is lossless at any magnitude.
+///
+/// Feed each deal *before* the observation that reflects it (the equity engine emits that
+/// observation when it folds the deal), so a deposit never shows as profit, even for one tick.
+/// ``RiskInput/time(_:)`` moves every account's clock (a heartbeat on a quiet market closes periods
+/// and chart hours); it assumes the accounts share one broker clock.
+///
+/// Composition: each input goes, in this order, to the account's trackers and equity chart, to the
+/// account's challenges (``Challenge``, in declaration order) and to the competitions the account
+/// is in (``Competition``, in declaration order). A heartbeat goes to every account in account-id
+/// order (trackers, chart, challenges), then to every competition. Each component is a `Codable`
+/// state machine with `mutating func apply(_ input: RiskInput) -> [Event]`; the engine numbers
+/// their events from the one sequence.
+public struct RiskEngine: Hashable, Sendable, Codable {
+    /// The sequence number the next event will carry (the first is 1).
+    public private(set) var nextSequenceNumber: UInt64 = 1
+    /// Sorted by account id, so that anything done to every account happens in a fixed order.
+    private var accounts: [AccountRiskState] = []
+    /// Position of each account in `accounts` (derived; rebuilt on decode).
+    private var accountIndex: [AccountID: Int] = [:]
+    /// In declaration order.
+    private var competitions: [Competition] = []
+    /// Positions in `competitions` of the competitions each account is in (derived).
+    private var competitionSlots: [AccountID: [Int]] = [:]
+
+    /// An empty core: no trackers, no accounts.
+    public init() {}
+
+    // MARK: Applying
+
+    /// Applies one element of the input sequence.
+    public mutating func apply(_ step: RiskStep) throws(RiskCoreError) -> [RiskOutput] {
+        switch step {
+        case .command(let command): try apply(command)
+        case .input(let input): apply(input)
+        }
+    }
+
+    /// Applies a declaration. On error the state is unchanged.
+    @discardableResult
+    public mutating func apply(_ command: RiskCommand) throws(RiskCoreError) -> [RiskOutput] {
+        switch command {
+        case .createTracker(let definition):
+            try definition.validate()
+            if let existing = tracker(id: definition.id) {
+                throw RiskCoreError.duplicateTrackerID.with(detail: "\(existing.id) on \(existing.accountId)")
+            }
+            let slot = accountSlot(definition.accountId)
+            if accounts[slot].trackers.contains(where: { $0.definition.name == definition.name }) {
+                throw RiskCoreError.duplicateTrackerName.with(detail: "\(definition.name) on \(definition.accountId)")
+            }
+            accounts[slot].trackers.append(TrackerState(definition: definition))
+        case .renameTracker(let accountId, let trackerId, let name):
+            guard !name.isEmpty else { throw RiskCoreError.invalidName.with(detail: "tracker \(trackerId)") }
+            guard let slot = accountIndex[accountId],
+                  let position = accounts[slot].trackers.firstIndex(where: { $0.definition.id == trackerId })
+            else { throw RiskCoreError.trackerNotFound.with(detail: "\(trackerId) on \(accountId)") }
+            if accounts[slot].trackers.contains(where: { $0.definition.name == name && $0.definition.id != trackerId }) {
+                throw RiskCoreError.duplicateTrackerName.with(detail: "\(name) on \(accountId)")
+            }
+            accounts[slot].trackers[position].definition.name = name
+        case .deleteTracker(let accountId, let trackerId):
+            guard let slot = accountIndex[accountId],
+                  let position = accounts[slot].trackers.firstIndex(where: { $0.definition.id == trackerId })
+            else { throw RiskCoreError.trackerNotFound.with(detail: "\(trackerId) on \(accountId)") }
+            accounts[slot].trackers.remove(at: position)
+        case .createChallenge(let definition):
+            if challenge(id: definition.id) != nil {
+                throw RiskCoreError.duplicateChallengeID.with(detail: definition.id)
+            }
+            let challenge: Challenge
+            do { challenge = try Challenge(definition: definition) } catch { throw RiskCoreError.refused(error) }
+            accounts[accountSlot(definition.account)].challenges.append(challenge)
+        case .deleteChallenge(let challengeId):
+            guard let slot = accounts.firstIndex(where: { $0.challenges.contains { $0.definition.id == challengeId } })
+            else { throw RiskCoreError.challengeNotFound.with(detail: challengeId) }
+            accounts[slot].challenges.removeAll { $0.definition.id == challengeId }
+        case .createCompetition(let definition):
+            if competition(id: definition.id) != nil {
+                throw RiskCoreError.duplicateCompetitionID.with(detail: definition.id)
+            }
+            let competition: Competition
+            do { competition = try Competition(definition: definition) } catch { throw RiskCoreError.refused(error) }
+            competitions.append(competition)
+            rebuildCompetitionSlots()
+        case .deleteCompetition(let competitionId):
+            guard let position = competitions.firstIndex(where: { $0.definition.id == competitionId })
+            else { throw RiskCoreError.competitionNotFound.with(detail: competitionId) }
+            competitions.remove(at: position)
+            rebuildCompetitionSlots()
+        }
+        return []
+    }
+
+    /// Folds one input and returns what it caused, in order.
+    public mutating func apply(_ input: RiskInput) -> [RiskOutput] {
+        // The hot path first: binding one case copies only that payload, not the whole enum.
+        if case .observation(let observation) = input { return apply(observation: observation) }
+        var sink = OutputSink(nextSequenceNumber: nextSequenceNumber)
+        switch input {
+        case .observation:
+            break  // handled above
+        case .deal(let accountId, let deal):
+            let slot = accountSlot(accountId)
+            accounts[slot].apply(deal: deal, sink: &sink)
+            accounts[slot].applyChallenges(input, sink: &sink)
+            applyCompetitions(input, accountId: accountId, sink: &sink)
+        case .position(let accountId, let update):
+            let slot = accountSlot(accountId)
+            _ = accounts[slot].advance(to: update.time, sink: &sink)
+            accounts[slot].applyChallenges(input, sink: &sink)
+            applyCompetitions(input, accountId: accountId, sink: &sink)
+        case .openPositions(let accountId, _, let time):
+            let slot = accountSlot(accountId)
+            _ = accounts[slot].advance(to: time, sink: &sink)
+            accounts[slot].applyChallenges(input, sink: &sink)
+            applyCompetitions(input, accountId: accountId, sink: &sink)
+        case .time(let time):
+            for slot in accounts.indices {
+                _ = accounts[slot].advance(to: time, sink: &sink)
+                accounts[slot].applyChallenges(input, sink: &sink)
+            }
+            applyCompetitions(input, accountId: nil, sink: &sink)
+        }
+        nextSequenceNumber = sink.nextSequenceNumber
+        return sink.outputs
+    }
+
+    /// Folds one observation: the same as `apply(.observation(observation))`, the per-tick path.
+    public mutating func apply(observation: EquityObservation) -> [RiskOutput] {
+        var sink = OutputSink(nextSequenceNumber: nextSequenceNumber)
+        let slot = accountSlot(observation.account)
+        accounts[slot].observe(observation, sink: &sink)
+        if !accounts[slot].challenges.isEmpty || !competitions.isEmpty {
+            let input = RiskInput.observation(observation)
+            accounts[slot].applyChallenges(input, sink: &sink)
+            applyCompetitions(input, accountId: observation.account, sink: &sink)
+        }
+        nextSequenceNumber = sink.nextSequenceNumber
+        return sink.outputs
+    }
+
+    /// Hands an input to the competitions of `accountId` (every competition for a heartbeat).
+    private mutating func applyCompetitions(_ input: RiskInput, accountId: AccountID?, sink: inout OutputSink) {
+        guard !competitions.isEmpty else { return }
+        func run(_ position: Int, _ sink: inout OutputSink) {
+            for event in competitions[position].apply(input) {
+                sink.outputs.append(.competitionEvent(sequenceNumber: sink.takeSequenceNumber(), event: event))
+            }
+        }
+        if let accountId {
+            for position in competitionSlots[accountId] ?? [] { run(position, &sink) }
+        } else {
+            for position in competitions.indices { run(position, &sink) }
+        }
+    }
+
+    private mutating func rebuildCompetitionSlots() {
+        var slots: [AccountID: [Int]] = [:]
+        for (position, competition) in competitions.enumerated() {
+            for accountId in competition.definition.accounts { slots[accountId, default: []].append(position) }
+        }
+        competitionSlots = slots
+    }
+
+    /// The account's position in `accounts`, inserting it (in id order) when new.
+    private mutating func accountSlot(_ accountId: AccountID) -> Int {
+        if let slot = accountIndex[accountId] { return slot }
+        let slot = accounts.firstIndex(where: { $0.accountId > accountId }) ?? accounts.endIndex
+        accounts.insert(AccountRiskState(accountId: accountId), at: slot)
+        rebuildIndex()
+        return slot
+    }
+
+    private mutating func rebuildIndex() {
+        accountIndex = Dictionary(uniqueKeysWithValues: accounts.enumerated().map { ($0.element.accountId, $0.offset) })
+    }
+
+    // MARK: Queries
+
+    /// Every account the core has seen or has trackers for, in id order.
+    public var accountIds: [AccountID] { accounts.map(\.accountId) }
+
+    /// The account's trackers, in declaration order.
+    public func trackers(accountId: AccountID) -> [TrackerDefinition] {
+        guard let slot = accountIndex[accountId] else { return [] }
+        return accounts[slot].trackers.map(\.definition)
+    }
+
+    /// The tracker with this id, on any account.
+    public func tracker(id: String) -> TrackerDefinition? {
+        for account in accounts {
+            if let state = account.trackers.first(where: { $0.definition.id == id }) { return state.definition }
+        }
+        return nil
+    }
+
+    /// The open period's statistics of a tracker ("realTime"), or nil when no period is open
+    /// (not started yet, no input since the declaration, or ended).
+    public func currentPeriodStatistics(accountId: AccountID, trackerId: String) -> PeriodStatistics? {
+        guard let slot = accountIndex[accountId] else { return nil }
+        return accounts[slot].trackers.first(where: { $0.definition.id == trackerId })?.currentStatistics
+    }
+
+    /// Whether a tracker's end has passed (it then has no open period and ignores inputs).
+    public func isFinished(accountId: AccountID, trackerId: String) -> Bool {
+        guard let slot = accountIndex[accountId] else { return false }
+        return accounts[slot].trackers.first(where: { $0.definition.id == trackerId })?.finished ?? false
+    }
+
+    /// The account's open equity-chart hour, averaged up to the latest input time seen for it.
+    public func currentEquityChartRecord(accountId: AccountID) -> EquityChartRecord? {
+        guard let slot = accountIndex[accountId], let hour = accounts[slot].chartHour else { return nil }
+        return hour.record(until: accounts[slot].clock ?? hour.lastTime)
+    }
+
+    /// The account's challenges, in declaration order.
+    public func challenges(accountId: AccountID) -> [Challenge] {
+        guard let slot = accountIndex[accountId] else { return [] }
+        return accounts[slot].challenges
+    }
+
+    /// The challenge with this id (its status, phase and ``Challenge/progress``).
+    public func challenge(id: String) -> Challenge? {
+        for account in accounts {
+            if let challenge = account.challenges.first(where: { $0.definition.id == id }) { return challenge }
+        }
+        return nil
+    }
+
+    /// Every competition, in declaration order.
+    public var allCompetitions: [Competition] { competitions }
+
+    /// The competition with this id (its status and ``Competition/leaderboard``).
+    public func competition(id: String) -> Competition? {
+        competitions.first { $0.definition.id == id }
+    }
+
+    /// The latest input time seen for the account.
+    public func clock(accountId: AccountID) -> BrokerTime? {
+        guard let slot = accountIndex[accountId] else { return nil }
+        return accounts[slot].clock
+    }
+
+    // MARK: Checkpoint
+
+    private enum CodingKeys: String, CodingKey { case nextSequenceNumber, accounts, competitions }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        nextSequenceNumber = try c.decode(UInt64.self, forKey: .nextSequenceNumber)
+        accounts = try c.decode([AccountRiskState].self, forKey: .accounts)
+        guard zip(accounts, accounts.dropFirst()).allSatisfy({ $0.accountId < $1.accountId }) else {
+            throw DecodingError.dataCorruptedError(forKey: .accounts, in: c,
+                                                   debugDescription: "accounts must be sorted and unique")
+        }
+        rebuildIndex()
+        competitions = try c.decode([Competition].self, forKey: .competitions)
+        rebuildCompetitionSlots()
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(nextSequenceNumber, forKey: .nextSequenceNumber)
+        try c.encode(accounts, forKey: .accounts)
+        try c.encode(competitions, forKey: .competitions)
+    }
+}

@@ -1,0 +1,133 @@
+import EquityEngine
+import Foundation
+import TidemarkProtocol
+
+/// The offline pipeline behind `tidemark replay`: a recording (and declarations) in, a report out.
+/// Pure — the caller reads the files — so replays are tests too.
+///
+/// Per recording message: a deal or position update goes to the risk core first (so a deposit is
+/// known before the observation that shows it), a snapshot's open positions likewise; then the
+/// message goes to the equity engine and its observations go to the risk core; a heartbeat's time
+/// follows. `declare` lines (protocol/RULES.md) are applied where they stand.
+public struct RiskReplay {
+    public private(set) var equity = EquityEngine()
+    public private(set) var risk = RiskEngine()
+    private var collector = ReplayCollector()
+    private var problems: [ReplayReport.Problem] = []
+    private var linesRead = 0
+    private var drifts: [AccountID: Int] = [:]
+    private var equityUnknown: [AccountID: Int] = [:]
+    private let recordingName: String
+    private let rulesName: String?
+    /// Every output of the risk core, in order.
+    public private(set) var outputs: [RiskOutput] = []
+
+    /// `recordingName` and `rulesName` label the report and its problems.
+    public init(recordingName: String, rulesName: String? = nil) {
+        self.recordingName = recordingName
+        self.rulesName = rulesName
+    }
+
+    /// Applies a rules file's declarations (`{"declarations": [ … ]}`), each on its own: a refused
+    /// one is reported in the report's problems and the rest apply. Throws when the file is not of
+    /// that shape.
+    public mutating func applyRules(_ data: Data) throws {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let declarations = object["declarations"] as? [Any]
+        else { throw RiskCoreError.invalidDeclaration.with(detail: "expected {\"declarations\": [ … ]}") }
+        for (index, declaration) in declarations.enumerated() {
+            let json = try JSONSerialization.data(withJSONObject: declaration)
+            declare(json, source: rulesName ?? "rules", line: index + 1)
+        }
+    }
+
+    /// Decodes and applies one declaration, reporting it when unreadable or refused.
+    public mutating func declare(_ json: Data, source: String, line: Int?) {
+        let command: RiskCommand
+        do {
+            command = try JSONDecoder().decode(RiskCommand.self, from: json)
+        } catch {
+            problems.append(.init(source: source, line: line, error: RiskCoreError.invalidDeclaration.description,
+                                  detail: "\(error)"))
+            return
+        }
+        do {
+            outputs += try risk.apply(command)
+            collector.declared(command)
+        } catch {
+            problems.append(.init(source: source, line: line, error: error.description, detail: error.detail))
+        }
+    }
+
+    /// Plays every line of a recording.
+    public mutating func play(_ reader: RecordingReader) {
+        for entry in reader {
+            linesRead += 1
+            switch entry.result {
+            case .failure(let error):
+                problems.append(.init(source: recordingName, line: entry.lineNumber, error: error.code, detail: error.detail))
+            case .success(.directive(let type, let json)):
+                if type == "declare" { declare(Data(json), source: recordingName, line: entry.lineNumber) }
+            case .success(.message(let account, _, _, let message)):
+                apply(message, account: account, line: entry.lineNumber)
+            }
+        }
+    }
+
+    private mutating func feed(_ input: RiskInput) {
+        let produced = risk.apply(input)
+        guard !produced.isEmpty else { return }
+        collector.collect(produced)
+        outputs += produced
+    }
+
+    private mutating func apply(_ message: TerminalMessage, account: AccountID, line: Int) {
+        switch message {
+        case .deal(let deal): feed(.deal(account, deal))
+        case .position(let update): feed(.position(account, update))
+        case .snapshot(let snapshot): feed(.openPositions(account, snapshot.positions, at: snapshot.account.time))
+        default: break
+        }
+        let outputs: [EquityOutput]
+        do {
+            outputs = try equity.apply(message, account: account)
+        } catch {
+            problems.append(.init(source: recordingName, line: line, error: error.description, detail: error.detail))
+            return
+        }
+        for output in outputs {
+            switch output {
+            case .observation(let observation):
+                collector.observed(EquityObservationSummary(account: observation.account, time: observation.time,
+                                                            balance: observation.balance, equity: observation.equity))
+                feed(.observation(observation))
+            case .drift(let drift):
+                drifts[drift.account, default: 0] += 1
+            case .equityUnknown(let unknown):
+                equityUnknown[unknown.account, default: 0] += 1
+            case .balanceOperation, .equityKnown:
+                break
+            }
+        }
+        if case .heartbeat(let time) = message { feed(.time(time)) }
+    }
+
+    /// The report of everything played so far.
+    public func report() -> ReplayReport {
+        var report = collector.report(engine: risk, recording: recordingName, rules: rulesName, linesRead: linesRead,
+                                      problems: problems)
+        for index in report.accounts.indices {
+            let accountId = report.accounts[index].accountId
+            report.accounts[index].equity.drifts = drifts[accountId] ?? 0
+            report.accounts[index].equity.equityUnknownEvents = equityUnknown[accountId] ?? 0
+            report.accounts[index].challenges = risk.challenges(accountId: accountId).map {
+                ReplayReport.ChallengeReport(progress: $0.progress, events: collector.challengeEvents[$0.definition.id] ?? [])
+            }
+        }
+        report.competitions = risk.allCompetitions.map {
+            ReplayReport.CompetitionReport(id: $0.definition.id, status: $0.status.rawValue, leaderboard: $0.leaderboard,
+                                           events: collector.competitionEvents[$0.definition.id] ?? [])
+        }
+        return report
+    }
+}

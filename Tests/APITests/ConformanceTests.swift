@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+import TidemarkProtocol
+@testable import API
+
+@Suite struct ConformanceTests {
+    @Test func servedDocumentIsTheOneInTheRepository() async throws {
+        let harness = Harness()
+        try await harness.run { client in
+            let served = try await client.send(.get, "/openapi.json", token: nil)
+            #expect(served.json == OpenAPIChecker.shared.document,
+                    "Sources/API/OpenAPI/OpenAPIDocument.swift is stale: run protocol/embed-openapi.sh")
+            #expect(served["openapi"] == .string("3.1.0"))
+        }
+    }
+
+    /// Calls every documented operation (each response checked against the document by the
+    /// harness), with success and error statuses, and fails if any operation was not reached.
+    @Test(arguments: [false, true]) func everyOperationAnswersAsDocumented(storeBacked: Bool) async throws {
+        let (harness, trackerId) = try await harnessWithOneEvent(longPollTimeout: .milliseconds(20), storeBacked: storeBacked)
+        harness.risk.connect(accountB)
+        let account = encoded(accountA.rawValue)
+        try await harness.run { client in
+            // Accounts
+            #expect(try await client.send(.post, "/users/current/accounts", json: #"{"login":5,"server":"Other","platform":"mt4"}"#).status == 201)
+            #expect(try await client.send(.post, "/users/current/accounts", json: #"{"login":"x"}"#).status == 400)
+            #expect(try await client.send(.get, "/users/current/accounts").status == 200)
+            #expect(try await client.send(.get, "/users/current/accounts/\(account)").status == 200)
+            #expect(try await client.send(.get, "/users/current/accounts", token: "wrong").status == 401)
+
+            // Trackers (MetaApi)
+            let trackers = "/users/current/accounts/\(account)/trackers"
+            let created = try await client.send(.post, trackers, json: #"{"name":"t2","period":"week-to-date","relativeDrawdownThreshold":0.05}"#)
+            #expect(created.status == 201)
+            let newId = try #require(created["id"]?.stringValue)
+            #expect(try await client.send(.post, trackers, json: #"{"name":"t2","period":"day","relativeDrawdownThreshold":0.05}"#).status == 409)
+            #expect(try await client.send(.get, trackers).status == 200)
+            #expect(try await client.send(.get, "\(trackers)/\(trackerId)").status == 200)
+            #expect(try await client.send(.get, "\(trackers)/name/t2").status == 200)
+            #expect(try await client.send(.put, "\(trackers)/\(newId)", json: #"{"name":"t3"}"#).status == 204)
+            #expect(try await client.send(.put, "\(trackers)/\(newId)", json: #"{}"#).status == 400)
+            #expect(try await client.send(.get, "\(trackers)/\(trackerId)/statistics?realTime=true").status == 200)
+            #expect(try await client.send(.get, "\(trackers)/\(trackerId)/statistics?limit=0").status == 400)
+            #expect(try await client.send(.get, "/users/current/accounts/\(account)/equity-chart?realTime=true").status == 200)
+            #expect(try await client.send(.delete, "\(trackers)/\(newId)").status == 204)
+            #expect(try await client.send(.delete, "\(trackers)/\(newId)").status == 404)
+
+            // Events
+            for (path, subject) in [("tracker-events", "trackerId"), ("challenge-events", "challengeId"), ("competition-events", "competitionId")] {
+                #expect(try await client.send(.get, "/users/current/\(path)/by-broker-time?\(subject)=x&limit=10").status == 200)
+                #expect(try await client.send(.get, "/users/current/\(path)/stream?previousSequenceNumber=0").status == 200)
+                #expect(try await client.send(.get, "/users/current/\(path)/stream?previousSequenceNumber=-1").status == 400)
+            }
+
+            // Challenges
+            let challenges = "/users/current/accounts/\(account)/challenges"
+            #expect(try await client.send(.post, challenges, json: """
+                {"template":"instant-funding","id":"c9","initialCapital":50000,"startTime":"2024-03-04 00:00:00.000"}
+                """).status == 201)
+            #expect(try await client.send(.get, challenges).status == 200)
+            #expect(try await client.send(.get, "\(challenges)/c9").status == 200)
+            #expect(try await client.send(.get, "\(challenges)/c9/status").status == 200)
+            #expect(try await client.send(.delete, "\(challenges)/c9").status == 204)
+
+            // Competitions
+            #expect(try await client.send(.post, "/users/current/competitions", json: CompetitionTests.definition).status == 201)
+            #expect(try await client.send(.get, "/users/current/competitions").status == 200)
+            #expect(try await client.send(.get, "/users/current/competitions/cup").status == 200)
+            #expect(try await client.send(.get, "/users/current/competitions/cup/leaderboard").status == 200)
+            #expect(try await client.send(.delete, "/users/current/competitions/cup").status == 204)
+
+            // Tokens
+            let token = try await client.send(.post, "/users/current/tokens", json: #"{"name":"r","readOnly":true}"#)
+            #expect(token.status == 201)
+            let secret = try #require(token["token"]?.stringValue)
+            #expect(try await client.send(.get, "/users/current/tokens").status == 200)
+            #expect(try await client.send(.get, "/users/current/tokens", token: secret).status == 403)
+            #expect(try await client.send(.delete, "/users/current/tokens/\(try #require(token["id"]?.stringValue))").status == 204)
+
+            // Streams (ended at once by shutdown, so the router test client can collect them)
+            harness.api.shutdown()
+            #expect(try await client.send(.get, "/users/current/events/stream").status == 200)
+            #expect(try await client.send(.get, "/users/current/accounts/\(account)/equity-stream").status == 200)
+            #expect(try await client.send(.get, "/openapi.json", token: nil).status == 200)
+        }
+        let missed = OpenAPIChecker.shared.operations.subtracting(harness.covered.withLock { $0 })
+        #expect(missed == [], "operations never called")
+    }
+}
+
+@Suite struct OpenAPICheckerTests {
+    /// The checker must catch what the conformance test relies on it to catch.
+    @Test func rejectsBodiesThatBreakTheSchema() throws {
+        let checker = OpenAPIChecker.shared
+        func problems(_ json: String) -> [String] {
+            checker.problems(method: "GET", template: "/users/current/tracker-events/by-broker-time", status: 200,
+                             contentType: "application/json", body: Data(json.utf8))
+        }
+        let good = """
+            [{"sequenceNumber":1,"accountId":"S:1","trackerId":"t","startBrokerTime":"2024-03-04 10:00:00.000","period":"day",
+              "brokerTime":"2024-03-04 10:30:00.000","absoluteDrawdown":150,"relativeDrawdown":0.015,"absoluteProfit":0,
+              "relativeProfit":0,"exceededThresholdType":"drawdown"}]
+            """
+        #expect(problems(good) == [])
+        #expect(problems(good.replacingOccurrences(of: #""trackerId":"t","#, with: "")).count == 1)            // required
+        #expect(problems(good.replacingOccurrences(of: #""sequenceNumber":1"#, with: #""sequenceNumber":1.5"#)).count == 1)  // integer
+        #expect(problems(good.replacingOccurrences(of: #""drawdown"}"#, with: #""loss"}"#)).count == 1)       // enum
+        #expect(problems(good.replacingOccurrences(of: "2024-03-04 10:30:00.000", with: "2024-03-04T10:30")).count == 1)  // pattern
+        #expect(problems(#"{"not":"an array"}"#).count == 1)
+        #expect(checker.problems(method: "GET", template: "/users/current/tracker-events/by-broker-time", status: 418,
+                                 contentType: "application/json", body: Data()) .count == 1)  // undocumented status
+        #expect(checker.problems(method: "GET", template: "/nowhere", status: 200, contentType: nil, body: Data()).count == 1)
+    }
+}

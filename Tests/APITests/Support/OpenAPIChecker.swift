@@ -1,0 +1,123 @@
+import Foundation
+@testable import API
+
+/// Checks JSON responses against protocol/openapi.json, for the subset of JSON Schema the document
+/// uses: `$ref` to components, `type` (one or a list), `properties`, `required`, `items`, `enum`,
+/// `minimum`/`maximum`/`exclusiveMinimum` and `pattern`. Anything else in a schema is ignored.
+struct OpenAPIChecker: Sendable {
+    let document: JSONValue
+    let rawText: String
+
+    /// protocol/openapi.json of this checkout.
+    static let shared: OpenAPIChecker = {
+        let url = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("protocol/openapi.json")
+        let data = try! Data(contentsOf: url)
+        return OpenAPIChecker(document: try! JSONValue.parse(data), rawText: String(decoding: data, as: UTF8.self))
+    }()
+
+    /// Every operation as `METHOD /path/template`.
+    var operations: Set<String> {
+        var result: Set<String> = []
+        for (path, item) in document.objectValue?["paths"]?.objectValue ?? [:] {
+            for method in (item.objectValue ?? [:]).keys where ["get", "post", "put", "delete"].contains(method) {
+                result.insert("\(method.uppercased()) \(path)")
+            }
+        }
+        return result
+    }
+
+    /// The problems of a response (empty when it conforms). `template` is the documented path.
+    func problems(method: String, template: String, status: Int, contentType: String?, body: Data) -> [String] {
+        guard let operation = document.objectValue?["paths"]?.objectValue?[template]?.objectValue?[method.lowercased()]?.objectValue else {
+            return ["\(method) \(template) is not in the document"]
+        }
+        guard let response = operation["responses"]?.objectValue?[String(status)]?.objectValue else {
+            return ["\(method) \(template): status \(status) is not documented"]
+        }
+        guard let content = response["content"]?.objectValue else {
+            return body.isEmpty ? [] : ["\(method) \(template) \(status): documented without a body, got \(body.count) bytes"]
+        }
+        if content["text/event-stream"] != nil {
+            return contentType?.hasPrefix("text/event-stream") == true ? [] : ["expected text/event-stream, got \(contentType ?? "none")"]
+        }
+        guard let schema = content["application/json"]?.objectValue?["schema"] else { return ["no JSON schema"] }
+        guard contentType?.hasPrefix("application/json") == true else { return ["expected application/json, got \(contentType ?? "none")"] }
+        guard let value = try? JSONValue.parse(body) else { return ["body is not JSON"] }
+        var problems: [String] = []
+        check(value, against: schema, at: "$", problems: &problems)
+        return problems.map { "\(method) \(template) \(status): \($0)" }
+    }
+
+    /// Checks a value against a named component schema (for SSE data frames).
+    func problems(of value: JSONValue, component: String) -> [String] {
+        var problems: [String] = []
+        check(value, against: .object(["$ref": .string("#/components/schemas/\(component)")]), at: "$", problems: &problems)
+        return problems
+    }
+
+    private func resolve(_ schema: JSONValue) -> [String: JSONValue] {
+        guard var object = schema.objectValue else { return [:] }
+        while let reference = object["$ref"]?.stringValue {
+            let name = String(reference.split(separator: "/").last ?? "")
+            object = document.objectValue?["components"]?.objectValue?["schemas"]?.objectValue?[name]?.objectValue ?? [:]
+        }
+        return object
+    }
+
+    private func check(_ value: JSONValue, against schema: JSONValue, at path: String, problems: inout [String]) {
+        let schema = resolve(schema)
+        if let type = schema["type"] {
+            let allowed: [String] = switch type {
+            case .string(let name): [name]
+            case .array(let names): names.compactMap(\.stringValue)
+            default: []
+            }
+            guard allowed.contains(where: { Self.matches(value, type: $0) }) else {
+                problems.append("\(path): expected \(allowed.joined(separator: "|")), got \(value.detailText)")
+                return
+            }
+        }
+        if case .array(let options)? = schema["enum"], !options.contains(value) {
+            problems.append("\(path): \(value.detailText) is not one of the enum values")
+        }
+        if case .number(let number) = value {
+            if let minimum = schema["minimum"]?.numberValue, number < minimum { problems.append("\(path): \(number) < minimum \(minimum)") }
+            if let maximum = schema["maximum"]?.numberValue, number > maximum { problems.append("\(path): \(number) > maximum \(maximum)") }
+            if let bound = schema["exclusiveMinimum"]?.numberValue, number <= bound { problems.append("\(path): \(number) ≤ \(bound)") }
+        }
+        if case .string(let text) = value, let pattern = schema["pattern"]?.stringValue,
+           let regex = try? Regex(pattern), (try? regex.firstMatch(in: text)) == nil {
+            problems.append("\(path): \"\(text)\" does not match \(pattern)")
+        }
+        if case .object(let members) = value {
+            var required: [String] = []
+            if case .array(let keys)? = schema["required"] { required = keys.compactMap(\.stringValue) }
+            for key in required where members[key] == nil || members[key] == .null {
+                problems.append("\(path): required property \(key) is missing")
+            }
+            for (key, propertySchema) in schema["properties"]?.objectValue ?? [:] {
+                if let member = members[key], member != .null {
+                    check(member, against: propertySchema, at: "\(path).\(key)", problems: &problems)
+                }
+            }
+        }
+        if case .array(let items) = value, let itemSchema = schema["items"] {
+            for (index, item) in items.enumerated() {
+                check(item, against: itemSchema, at: "\(path)[\(index)]", problems: &problems)
+            }
+        }
+    }
+
+    private static func matches(_ value: JSONValue, type: String) -> Bool {
+        switch (type, value) {
+        case ("null", .null), ("boolean", .bool), ("string", .string), ("array", .array), ("object", .object), ("number", .number):
+            true
+        case ("integer", .number(let number)):
+            number.rounded() == number
+        default:
+            false
+        }
+    }
+}
