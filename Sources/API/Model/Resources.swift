@@ -1,4 +1,6 @@
 import Foundation
+import RiskCore
+import Store
 import TidemarkProtocol
 
 /// One JSON object, already encoded in its API shape (the risk core's `Codable` output, as the
@@ -11,16 +13,11 @@ public struct JSONBody: Hashable, Sendable {
     public init(encoding value: some Encodable) throws { data = try APIJSON.encoder.encode(value) }
 }
 
-/// What an event belongs to.
-public enum EventKind: String, Hashable, Sendable, Codable, CaseIterable {
-    case tracker, challenge, competition
-}
-
 /// One committed risk-core event with the columns the API filters on.
 public struct EventRecord: Hashable, Sendable {
     /// The risk core's global, gap-free sequence number.
     public var sequenceNumber: UInt64
-    public var kind: EventKind
+    public var kind: SubjectKind
     /// Nil for an event of a whole competition.
     public var accountId: AccountID?
     /// The tracker, challenge or competition id.
@@ -29,37 +26,16 @@ public struct EventRecord: Hashable, Sendable {
     /// The event in its API shape (MetaApi `TrackerEvent` for trackers).
     public var body: JSONBody
 
-    public init(sequenceNumber: UInt64, kind: EventKind, accountId: AccountID?, subjectId: String,
+    public init(sequenceNumber: UInt64, kind: SubjectKind, accountId: AccountID?, subjectId: String,
                 brokerTime: BrokerTime, body: JSONBody) {
         self.sequenceNumber = sequenceNumber; self.kind = kind; self.accountId = accountId
         self.subjectId = subjectId; self.brokerTime = brokerTime; self.body = body
     }
 }
 
-/// Which events to read; every filter given must hold. Results ascend by sequence number.
-public struct EventFilter: Hashable, Sendable {
-    public var kind: EventKind?
-    public var accountId: AccountID?
-    public var subjectId: String?
-    /// Inclusive bounds on broker time.
-    public var fromBrokerTime: BrokerTime?
-    public var toBrokerTime: BrokerTime?
-    /// Only events after this sequence number.
-    public var afterSequenceNumber: UInt64?
-    /// The accounts the token may see; nil: all. When set, account-less events are hidden too.
-    public var allowedAccounts: Set<AccountID>?
-    /// 1…1000.
-    public var limit: Int
-
-    public init(kind: EventKind? = nil, accountId: AccountID? = nil, subjectId: String? = nil,
-                fromBrokerTime: BrokerTime? = nil, toBrokerTime: BrokerTime? = nil,
-                afterSequenceNumber: UInt64? = nil, allowedAccounts: Set<AccountID>? = nil, limit: Int = 1000) {
-        self.kind = kind; self.accountId = accountId; self.subjectId = subjectId
-        self.fromBrokerTime = fromBrokerTime; self.toBrokerTime = toBrokerTime
-        self.afterSequenceNumber = afterSequenceNumber; self.allowedAccounts = allowedAccounts; self.limit = limit
-    }
-
-    /// Whether an event passes the filters (for in-memory read models).
+extension EventQuery {
+    /// Whether an event passes the filters (for in-memory read models; the store applies the
+    /// same filters in SQL).
     public func matches(_ event: EventRecord) -> Bool {
         if let kind, event.kind != kind { return false }
         if let accountId, event.accountId != accountId { return false }
@@ -134,19 +110,13 @@ public struct AccountRegistration: Hashable, Sendable, Codable {
     public var accountId: AccountID { AccountID(server: server, login: login) }
 }
 
-/// The tracker periods MetaApi defines.
-public enum TrackerPeriodName: String, Hashable, Sendable, Codable, CaseIterable {
-    case day, date, week, weekToDate = "week-to-date", month, monthToDate = "month-to-date", quarter
-    case quarterToDate = "quarter-to-date", year, yearToDate = "year-to-date", lifetime
-}
-
 /// A profit/drawdown tracker: MetaApi's `Tracker` (with `_id`), plus the account.
 public struct TrackerResource: Hashable, Sendable, Codable {
     /// The tracker id (MetaApi's `_id`).
     public var id: String
     public var accountId: AccountID
     public var name: String
-    public var period: TrackerPeriodName
+    public var period: TrackerPeriod
     public var startBrokerTime: BrokerTime?
     public var endBrokerTime: BrokerTime?
     public var absoluteDrawdownThreshold: FixedDecimal?
@@ -154,7 +124,7 @@ public struct TrackerResource: Hashable, Sendable, Codable {
     public var absoluteProfitThreshold: FixedDecimal?
     public var relativeProfitThreshold: FixedDecimal?
 
-    public init(id: String, accountId: AccountID, name: String, period: TrackerPeriodName,
+    public init(id: String, accountId: AccountID, name: String, period: TrackerPeriod,
                 startBrokerTime: BrokerTime? = nil, endBrokerTime: BrokerTime? = nil,
                 absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
                 absoluteProfitThreshold: FixedDecimal? = nil, relativeProfitThreshold: FixedDecimal? = nil) {
@@ -164,37 +134,13 @@ public struct TrackerResource: Hashable, Sendable, Codable {
         self.absoluteProfitThreshold = absoluteProfitThreshold; self.relativeProfitThreshold = relativeProfitThreshold
     }
 
-    enum CodingKeys: String, CodingKey {
-        case id = "_id", accountId, name, period, startBrokerTime, endBrokerTime, absoluteDrawdownThreshold,
-             relativeDrawdownThreshold, absoluteProfitThreshold, relativeProfitThreshold
-    }
-
+    /// MetaApi's `Tracker` JSON, as the risk core encodes a tracker definition (the id as `_id`).
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        accountId = try c.decode(AccountID.self, forKey: .accountId)
-        name = try c.decode(String.self, forKey: .name)
-        period = try c.decode(TrackerPeriodName.self, forKey: .period)
-        startBrokerTime = try c.decodeIfPresent(String.self, forKey: .startBrokerTime).flatMap(BrokerTime.init(formatted:))
-        endBrokerTime = try c.decodeIfPresent(String.self, forKey: .endBrokerTime).flatMap(BrokerTime.init(formatted:))
-        absoluteDrawdownThreshold = try c.decodeIfPresent(FixedDecimal.self, forKey: .absoluteDrawdownThreshold)
-        relativeDrawdownThreshold = try c.decodeIfPresent(FixedDecimal.self, forKey: .relativeDrawdownThreshold)
-        absoluteProfitThreshold = try c.decodeIfPresent(FixedDecimal.self, forKey: .absoluteProfitThreshold)
-        relativeProfitThreshold = try c.decodeIfPresent(FixedDecimal.self, forKey: .relativeProfitThreshold)
+        self.init(try TrackerDefinition(metaApiTrackerFrom: decoder))
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(accountId, forKey: .accountId)
-        try c.encode(name, forKey: .name)
-        try c.encode(period, forKey: .period)
-        try c.encodeIfPresent(startBrokerTime?.formatted, forKey: .startBrokerTime)
-        try c.encodeIfPresent(endBrokerTime?.formatted, forKey: .endBrokerTime)
-        try c.encodeIfPresent(absoluteDrawdownThreshold, forKey: .absoluteDrawdownThreshold)
-        try c.encodeIfPresent(relativeDrawdownThreshold, forKey: .relativeDrawdownThreshold)
-        try c.encodeIfPresent(absoluteProfitThreshold, forKey: .absoluteProfitThreshold)
-        try c.encodeIfPresent(relativeProfitThreshold, forKey: .relativeProfitThreshold)
+        try definition(createdBrokerTime: nil).encodeAsMetaApiTracker(to: encoder)
     }
 }
 

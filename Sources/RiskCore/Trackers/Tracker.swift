@@ -68,11 +68,32 @@ public struct TrackerDefinition: Hashable, Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case id, accountId, name, period, startBrokerTime, endBrokerTime, absoluteDrawdownThreshold,
              relativeDrawdownThreshold, absoluteProfitThreshold, relativeProfitThreshold, createdBrokerTime
+        /// MetaApi's `Tracker` responses name the id `_id`.
+        case metaApiID = "_id"
     }
 
     public init(from decoder: any Decoder) throws {
+        try self.init(from: decoder, idKey: .id)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try encode(to: encoder, idKey: .id)
+    }
+
+    /// Decodes MetaApi's `Tracker` shape: the same fields, with the id under `_id`.
+    public init(metaApiTrackerFrom decoder: any Decoder) throws {
+        try self.init(from: decoder, idKey: .metaApiID)
+    }
+
+    /// Encodes MetaApi's `Tracker` shape: the same fields, with the id under `_id`
+    /// (`createdBrokerTime` only when set).
+    public func encodeAsMetaApiTracker(to encoder: any Encoder) throws {
+        try encode(to: encoder, idKey: .metaApiID)
+    }
+
+    private init(from decoder: any Decoder, idKey: CodingKeys) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
+        id = try c.decode(String.self, forKey: idKey)
         accountId = try c.decode(AccountID.self, forKey: .accountId)
         name = try c.decode(String.self, forKey: .name)
         period = try c.decode(TrackerPeriod.self, forKey: .period)
@@ -85,9 +106,9 @@ public struct TrackerDefinition: Hashable, Sendable, Codable {
         createdBrokerTime = try c.decodeBrokerTimeIfPresent(forKey: .createdBrokerTime)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    private func encode(to encoder: any Encoder, idKey: CodingKeys) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
+        try c.encode(id, forKey: idKey)
         try c.encode(accountId, forKey: .accountId)
         try c.encode(name, forKey: .name)
         try c.encode(period, forKey: .period)
