@@ -52,9 +52,6 @@ extension EquityEngine {
             positions: positions, pendingCloses: record.pendingCloses.count, drifts: record.drifts)
     }
 
-    /// The accounts registered.
-    public var accountIDs: [AccountID] { accountIndex.keys.sorted() }
-
     /// Open positions across all accounts.
     public var openPositionCount: Int { hot.count - freePositions.count }
 }

@@ -25,8 +25,6 @@ typealias HeaderName = HTTPFields.Element.Name
 extension HTTPFields.Element.Name {
     /// MetaApi's authentication header.
     static let authToken = HeaderName("auth-token")!
-    /// MetaApi's version header: accepted and ignored (only version 1 exists here).
-    static let apiVersion = HeaderName("api-version")!
     /// Server-Sent Events resume point.
     static let lastEventID = HeaderName("Last-Event-ID")!
 }
