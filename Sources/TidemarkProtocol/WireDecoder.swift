@@ -9,7 +9,9 @@ struct WireHeader: Hashable, Sendable {
     var version: Int
     /// The message type, as written (`TICKS`).
     var type: String
+    /// The session the frame belongs to.
     var sessionID: String
+    /// The frame's sequence number in its session and direction.
     var sequence: UInt64
 }
 

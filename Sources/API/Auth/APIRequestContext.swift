@@ -3,10 +3,12 @@ import Hummingbird
 /// The request context of every API route: Hummingbird's core context plus the authenticated
 /// principal. The agent builds its router with this context (see ``TidemarkAPI``).
 public struct APIRequestContext: RequestContext {
+    /// Hummingbird's per-request storage.
     public var coreContext: CoreRequestContextStorage
     /// Set by ``TokenAuthenticationMiddleware`` before any `/users/current` route runs.
     public var principal: Principal?
 
+    /// A context for a new request, not yet authenticated.
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         principal = nil
@@ -31,11 +33,14 @@ extension HTTPFields.Element.Name {
 
 /// Answers 401 unless the request carries a valid `auth-token`, then records the principal.
 public struct TokenAuthenticationMiddleware: RouterMiddleware {
+    /// The request context the middleware works on.
     public typealias Context = APIRequestContext
     let authority: any TokenAuthority
 
+    /// A middleware that checks tokens against `authority`.
     public init(authority: any TokenAuthority) { self.authority = authority }
 
+    /// Authenticates the request's `auth-token` (401 when missing or unknown), then passes it on.
     public func handle(_ request: Request, context: Context,
                        next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let secret = request.headers[.authToken], !secret.isEmpty else {

@@ -7,7 +7,9 @@ import TidemarkProtocol
 /// store keeps it). The API writes it as is: events, statistics and chart records go from the
 /// store to the client without being decoded.
 public struct JSONBody: Hashable, Sendable {
+    /// The encoded JSON.
     public var data: Data
+    /// JSON that is already encoded.
     public init(_ data: Data) { self.data = data }
     /// The JSON encoding of `value`.
     public init(encoding value: some Encodable) throws { data = try APIJSON.encoder.encode(value) }
@@ -17,15 +19,18 @@ public struct JSONBody: Hashable, Sendable {
 public struct EventRecord: Hashable, Sendable {
     /// The risk core's global, gap-free sequence number.
     public var sequenceNumber: UInt64
+    /// Tracker, challenge or competition.
     public var kind: SubjectKind
     /// Nil for an event of a whole competition.
     public var accountId: AccountID?
     /// The tracker, challenge or competition id.
     public var subjectId: String
+    /// The event's broker time.
     public var brokerTime: BrokerTime
     /// The event in its API shape (MetaApi `TrackerEvent` for trackers).
     public var body: JSONBody
 
+    /// An event with every field given.
     public init(sequenceNumber: UInt64, kind: SubjectKind, accountId: AccountID?, subjectId: String,
                 brokerTime: BrokerTime, body: JSONBody) {
         self.sequenceNumber = sequenceNumber; self.kind = kind; self.accountId = accountId
@@ -52,15 +57,21 @@ extension EventQuery {
 
 /// A period of a tracker (MetaApi `PeriodStatistics`) with its start, for ordering.
 public struct StatisticsRecord: Hashable, Sendable {
+    /// The period's first millisecond.
     public var startBrokerTime: BrokerTime
+    /// The period in its API shape.
     public var body: JSONBody
+    /// A period record with every field given.
     public init(startBrokerTime: BrokerTime, body: JSONBody) { self.startBrokerTime = startBrokerTime; self.body = body }
 }
 
 /// An hour of an account's equity chart (MetaApi `EquityChartItem`) with its start.
 public struct ChartRecord: Hashable, Sendable {
+    /// The hour's first millisecond.
     public var startBrokerTime: BrokerTime
+    /// The hour in its API shape.
     public var body: JSONBody
+    /// A chart record with every field given.
     public init(startBrokerTime: BrokerTime, body: JSONBody) { self.startBrokerTime = startBrokerTime; self.body = body }
 }
 
@@ -68,7 +79,9 @@ public struct ChartRecord: Hashable, Sendable {
 public struct AccountResource: Hashable, Sendable, Codable {
     /// `server:login`.
     public var id: AccountID
+    /// The trade server.
     public var server: String
+    /// The login on that server.
     public var login: Int64
     /// Nil until registered with a platform or connected.
     public var platform: Platform?
@@ -76,7 +89,9 @@ public struct AccountResource: Hashable, Sendable, Codable {
     public var currency: String?
     /// Whether a terminal session is live.
     public var connected: Bool
+    /// The last equity seen.
     public var equity: FixedDecimal?
+    /// The last balance seen.
     public var balance: FixedDecimal?
     /// Broker time of the last equity/balance (`YYYY-MM-DD HH:mm:ss.SSS`).
     public var lastSeenBrokerTime: String?
@@ -85,6 +100,7 @@ public struct AccountResource: Hashable, Sendable, Codable {
     /// What enforcement holds on the account (e.g. `trading_disabled`), nil when none.
     public var enforcementState: String?
 
+    /// An account resource; `lastSeenBrokerTime` is formatted the MetaApi way.
     public init(id: AccountID, server: String, login: Int64, platform: Platform? = nil, currency: String? = nil,
                 connected: Bool = false, equity: FixedDecimal? = nil, balance: FixedDecimal? = nil,
                 lastSeenBrokerTime: BrokerTime? = nil, reconciliationDrift: FixedDecimal? = nil,
@@ -98,10 +114,14 @@ public struct AccountResource: Hashable, Sendable, Codable {
 
 /// The body of `POST /users/current/accounts`: register an account before its terminal connects.
 public struct AccountRegistration: Hashable, Sendable, Codable {
+    /// The login on the server.
     public var login: Int64
+    /// The trade server.
     public var server: String
+    /// MT4 or MT5.
     public var platform: Platform
 
+    /// A registration with every field given.
     public init(login: Int64, server: String, platform: Platform) {
         self.login = login; self.server = server; self.platform = platform
     }
@@ -114,16 +134,26 @@ public struct AccountRegistration: Hashable, Sendable, Codable {
 public struct TrackerResource: Hashable, Sendable, Codable {
     /// The tracker id (MetaApi's `_id`).
     public var id: String
+    /// The tracked account.
     public var accountId: AccountID
+    /// Unique per account.
     public var name: String
+    /// Which periods the tracker measures.
     public var period: TrackerPeriod
+    /// When tracking starts; nil: when declared.
     public var startBrokerTime: BrokerTime?
+    /// When tracking ends (inclusive); nil: never.
     public var endBrokerTime: BrokerTime?
+    /// Absolute drawdown that fires an event when exceeded (account currency).
     public var absoluteDrawdownThreshold: FixedDecimal?
+    /// Relative drawdown, a fraction of the period's initial balance.
     public var relativeDrawdownThreshold: FixedDecimal?
+    /// Absolute profit that fires an event when exceeded (account currency).
     public var absoluteProfitThreshold: FixedDecimal?
+    /// Relative profit, a fraction of the period's initial balance.
     public var relativeProfitThreshold: FixedDecimal?
 
+    /// A tracker with every field given.
     public init(id: String, accountId: AccountID, name: String, period: TrackerPeriod,
                 startBrokerTime: BrokerTime? = nil, endBrokerTime: BrokerTime? = nil,
                 absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
@@ -146,13 +176,16 @@ public struct TrackerResource: Hashable, Sendable, Codable {
 
 /// A challenge as the read model knows it.
 public struct ChallengeRecord: Hashable, Sendable {
+    /// The challenge id.
     public var id: String
+    /// The challenged account.
     public var accountId: AccountID
     /// The full definition, as declared (after template expansion).
     public var definition: JSONBody
     /// The live progress (status, phase, per-rule progress).
     public var progress: JSONBody?
 
+    /// A challenge record with every field given.
     public init(id: String, accountId: AccountID, definition: JSONBody, progress: JSONBody?) {
         self.id = id; self.accountId = accountId; self.definition = definition; self.progress = progress
     }
@@ -160,12 +193,16 @@ public struct ChallengeRecord: Hashable, Sendable {
 
 /// A competition as the read model knows it.
 public struct CompetitionRecord: Hashable, Sendable {
+    /// The competition id.
     public var id: String
+    /// The competing accounts.
     public var accounts: [AccountID]
+    /// The full definition, as declared.
     public var definition: JSONBody
     /// The live leaderboard (array of entries).
     public var leaderboard: JSONBody?
 
+    /// A competition record with every field given.
     public init(id: String, accounts: [AccountID], definition: JSONBody, leaderboard: JSONBody?) {
         self.id = id; self.accounts = accounts; self.definition = definition; self.leaderboard = leaderboard
     }
