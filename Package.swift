@@ -18,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // Already a dependency of async-http-client; named for its ByteBuffer/TimeAmount and the tests' receiver.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Debian's libzmq 4.3 (libzmq3-dev), CURVE included.
@@ -48,6 +51,19 @@ let package = Package(
                 "TidemarkProtocol", "RiskCore", "EquityEngine",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // I/O: webhook delivery from the store's outbox (signed HTTP(S) POSTs, retried with backoff).
+        .target(
+            name: "Notifications",
+            dependencies: [
+                "Store", "TidemarkProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // I/O: plays a recording into an agent exactly as an Expert Advisor would.
@@ -103,6 +119,19 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "RiskCore", "EquityEngine", "TidemarkProtocol"]),
+        .testTarget(
+            name: "NotificationsTests",
+            dependencies: [
+                "Notifications", "Store", "TidemarkProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Runs the real `tidemark` binary against real sockets on loopback.
         .testTarget(
             name: "IntegrationTests",

@@ -15,6 +15,7 @@ public struct APIConfiguration: Sendable {
     /// Long polls and streams one token may hold open at once (more: 429).
     public var maxOpenWaitsPerToken: Int
 
+    /// A configuration; the defaults suit production.
     public init(longPollTimeout: Duration = .seconds(60), streamKeepAliveInterval: Duration = .seconds(15),
                 maxBodyBytes: Int = 1 << 20, maxOpenWaitsPerToken: Int = 32) {
         self.longPollTimeout = longPollTimeout
@@ -39,16 +40,21 @@ public struct APIConfiguration: Sendable {
 ///
 /// Everything under `/users/current` needs a valid `auth-token`; `/openapi.json` is public.
 public struct TidemarkAPI: Sendable {
+    /// Where the API reads committed and live state.
     public let readModel: any RiskReadModel
+    /// Where the API sends declarations (through the agent's single writer).
     public let control: any RiskControl
+    /// Checks `auth-token` headers and manages tokens.
     public let tokens: any TokenAuthority
     /// The agent calls `published(through:)` on it after committing events.
     public let notifier: EventNotifier
     /// The agent calls `publish(_:)` on it for every equity observation.
     public let equity: EquityBroadcaster
+    /// Timeouts and limits.
     public let configuration: APIConfiguration
     let waitLimiter: WaitLimiter
 
+    /// An API over the given read model, control and token authority.
     public init(readModel: any RiskReadModel, control: any RiskControl, tokens: any TokenAuthority,
                 notifier: EventNotifier, equity: EquityBroadcaster, configuration: APIConfiguration = .init()) {
         self.readModel = readModel; self.control = control; self.tokens = tokens

@@ -62,7 +62,7 @@ public struct BridgeServerConfiguration: Sendable, Hashable {
 public final class BridgeServer: Sendable {
     public let configuration: BridgeServerConfiguration
     fileprivate let logger: Logger
-    private let context: ZMQContext
+    fileprivate let context: ZMQContext
     fileprivate let handoff: BridgeHandoff<BridgeDelivery>
     fileprivate let published = Mutex(BridgeCounters())
     private let loop = Mutex<ZMQSocketThread?>(nil)
@@ -219,7 +219,10 @@ private struct BridgeSocketLoop {
         // Per round: at most this many frames before the timer and the counters get their turn.
         let framesPerRound = 4_096
         do {
-            while !stopped {
+            // zmq_ctx_shutdown() makes a blocked zmq_poll fail with ETERM, but a poll that starts
+            // just after it was seen to keep timing out instead (libzmq 4.3.4), so the loop also
+            // checks the context's own flag.
+            while !stopped, !server.context.isShutDown {
                 let untilTick = max(0, interval - now().milliseconds(since: lastTick))
                 try poller.poll(timeoutMilliseconds: Int(untilTick))
                 if poller.isReady(input) {

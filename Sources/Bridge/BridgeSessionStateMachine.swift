@@ -272,8 +272,9 @@ public struct BridgeSessionStateMachine: Sendable {
     public mutating func tick(now: MonotonicInstant) -> Action {
         guard isOpen else { return .none }
         if now.milliseconds(since: lastHeard) >= configuration.timeoutMilliseconds {
-            return reject(.protocolViolation, detail: "silent for \(now.milliseconds(since: lastHeard)) ms",
-                          extraEvents: [], closeReason: .timedOut, now: now)
+            // Dropped without a word (SPEC §6): a REJECT would make a live EA wait minutes before
+            // retrying, while silence makes it start a new session after its own timeout.
+            return close(.timedOut, send: [])
         }
         var action = Action()
         if !configuration.acknowledgesOnCommit, session!.unacknowledged > 0,

@@ -50,6 +50,7 @@ public struct EquityEngine: Sendable {
         /// shared feed (their own ticks update it too); others read their own feed.
         public var sharedFeedByServer: [String: String]
 
+        /// A configuration; by default the standard drift tolerance and no shared feeds.
         public init(driftTolerance: DriftTolerance = .default, sharedFeedByServer: [String: String] = [:]) {
             self.driftTolerance = driftTolerance
             self.sharedFeedByServer = sharedFeedByServer
@@ -83,6 +84,7 @@ public struct EquityEngine: Sendable {
         /// Messages for accounts without an accepted hello.
         public var messagesForUnknownAccounts = 0
 
+        /// All counters at zero.
         public init() {}
     }
 
@@ -107,6 +109,7 @@ public struct EquityEngine: Sendable {
     var epoch: UInt64 = 0
     var touched: [Int32] = []
 
+    /// An engine with no accounts yet.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
     }

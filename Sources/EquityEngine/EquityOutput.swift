@@ -42,20 +42,26 @@ public struct BalanceOperation: Hashable, Sendable {
         public var isCapitalFlow: Bool { self == .deposit || self == .withdrawal || self == .credit }
     }
 
+    /// The account the deal belongs to.
     public var account: AccountID
     /// The deal's broker time.
     public var time: BrokerTime
+    /// What kind of balance change it is.
     public var category: Category
     /// The deal type as reported.
     public var dealType: DealType
     /// The signed amount applied (profit + commission + swap + fee of the deal).
     public var amount: FixedDecimal
+    /// `DEAL_TICKET`.
     public var dealTicket: Int64
+    /// `DEAL_COMMENT`.
     public var comment: String
     /// The account's balance and credit after the operation.
     public var balanceAfter: FixedDecimal
+    /// The account's credit after the operation.
     public var creditAfter: FixedDecimal
 
+    /// An operation with every field given.
     public init(account: AccountID, time: BrokerTime, category: Category, dealType: DealType, amount: FixedDecimal,
                 dealTicket: Int64, comment: String, balanceAfter: FixedDecimal, creditAfter: FixedDecimal) {
         self.account = account; self.time = time; self.category = category; self.dealType = dealType
@@ -66,6 +72,7 @@ public struct BalanceOperation: Hashable, Sendable {
 
 /// Why an account's equity is unknown, and since when.
 public struct EquityUnknown: Hashable, Sendable {
+    /// The account whose equity is unknown.
     public var account: AccountID
     /// The broker time of the message that made it unknown.
     public var since: BrokerTime
@@ -73,8 +80,10 @@ public struct EquityUnknown: Hashable, Sendable {
     public var reason: EquityUnknownReason
     /// Balance and credit are still known.
     public var balance: FixedDecimal
+    /// The account's credit, still known.
     public var credit: FixedDecimal
 
+    /// A notice with every field given.
     public init(account: AccountID, since: BrokerTime, reason: EquityUnknownReason, balance: FixedDecimal, credit: FixedDecimal) {
         self.account = account; self.since = since; self.reason = reason; self.balance = balance; self.credit = credit
     }
@@ -102,6 +111,7 @@ public enum EquityUnknownReason: Hashable, Sendable {
 
 /// The terminal's reported figures against the engine's reconstruction at the same quotes.
 public struct Drift: Hashable, Sendable {
+    /// The reporting account.
     public var account: AccountID
     /// The report's broker time.
     public var time: BrokerTime
@@ -109,9 +119,13 @@ public struct Drift: Hashable, Sendable {
     public var terminalEquity: FixedDecimal
     /// balance + credit + floating, as the engine holds it at the same quotes.
     public var reconstructedEquity: FixedDecimal
+    /// `ACCOUNT_BALANCE` as the terminal reported it.
     public var terminalBalance: FixedDecimal
+    /// The balance the engine reconstructed from deals.
     public var reconstructedBalance: FixedDecimal
+    /// `ACCOUNT_CREDIT` as the terminal reported it.
     public var terminalCredit: FixedDecimal
+    /// The credit the engine reconstructed from deals.
     public var reconstructedCredit: FixedDecimal
     /// The equity tolerance that was applied.
     public var tolerance: FixedDecimal
@@ -119,6 +133,7 @@ public struct Drift: Hashable, Sendable {
     /// terminal − reconstructed equity.
     public var equityDifference: FixedDecimal { terminalEquity - reconstructedEquity }
 
+    /// A comparison with every figure given.
     public init(account: AccountID, time: BrokerTime, terminalEquity: FixedDecimal, reconstructedEquity: FixedDecimal,
                 terminalBalance: FixedDecimal, reconstructedBalance: FixedDecimal, terminalCredit: FixedDecimal,
                 reconstructedCredit: FixedDecimal, tolerance: FixedDecimal) {

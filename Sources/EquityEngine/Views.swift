@@ -2,11 +2,17 @@ import TidemarkProtocol
 
 /// An account as the engine currently sees it (for APIs, debugging and tests).
 public struct AccountView: Hashable, Sendable {
+    /// The account.
     public var account: AccountID
+    /// MT4 or MT5.
     public var platform: Platform
+    /// The deposit currency.
     public var currency: String
+    /// Digits money is rounded to in this account.
     public var currencyDigits: Int
+    /// The balance the engine holds.
     public var balance: FixedDecimal
+    /// The credit the engine holds.
     public var credit: FixedDecimal
     /// Nil while equity is unknown.
     public var floating: FixedDecimal?
@@ -16,6 +22,7 @@ public struct AccountView: Hashable, Sendable {
     public var unknownSince: BrokerTime?
     /// Why equity is unknown (nil when known).
     public var unknownReason: EquityUnknownReason?
+    /// Open positions, with their valuation.
     public var positions: [PositionView]
     /// Closes reported by position messages whose deal has not arrived yet.
     public var pendingCloses: Int
@@ -25,6 +32,7 @@ public struct AccountView: Hashable, Sendable {
 
 /// One open position and its current valuation.
 public struct PositionView: Hashable, Sendable {
+    /// The position as last reported.
     public var position: Position
     /// Profit in the account currency, rounded to its digits (without swap and commission); nil when
     /// it cannot be computed.
@@ -51,9 +59,6 @@ extension EquityEngine {
             unknownReason: known ? nil : unknownReason(account: Int(slot)),
             positions: positions, pendingCloses: record.pendingCloses.count, drifts: record.drifts)
     }
-
-    /// The accounts registered.
-    public var accountIDs: [AccountID] { accountIndex.keys.sorted() }
 
     /// Open positions across all accounts.
     public var openPositionCount: Int { hot.count - freePositions.count }

@@ -7,6 +7,7 @@ import TidemarkProtocol
 public struct APIToken: Hashable, Sendable {
     /// Public id, for listing and revoking (`tok_…`); not a credential.
     public var id: String
+    /// A label chosen by whoever created it.
     public var name: String
     /// Manages tokens (and sees every account, whatever `allowedAccounts` says).
     public var isAdmin: Bool
@@ -14,7 +15,9 @@ public struct APIToken: Hashable, Sendable {
     public var isReadOnly: Bool
     /// The accounts it may see; nil: all.
     public var allowedAccounts: Set<AccountID>?
+    /// When it was created.
     public var createdAt: Date
+    /// When it was revoked; nil while valid.
     public var revokedAt: Date?
 
     /// Whether the token may see `account`. An account outside the list must look absent (404, not 403).
@@ -28,6 +31,7 @@ public struct APIToken: Hashable, Sendable {
 
 /// A token just created: the only moment its secret is known.
 public struct IssuedToken: Hashable, Sendable {
+    /// What the token may do.
     public var token: APIToken
     /// The value clients send in the `auth-token` header. Show it once; the store cannot.
     public var secret: String

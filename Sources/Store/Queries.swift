@@ -4,7 +4,9 @@ import TidemarkProtocol
 
 /// Which events to read. Every filter given must hold; results are in sequence order, ascending.
 public struct EventQuery: Hashable, Sendable {
+    /// Only events of this kind.
     public var kind: SubjectKind?
+    /// Only events of this account.
     public var accountId: AccountID?
     /// Tracker, challenge or competition id.
     public var subjectId: String?
@@ -19,6 +21,7 @@ public struct EventQuery: Hashable, Sendable {
     /// At most this many events (1…10,000).
     public var limit: Int
 
+    /// A query; every filter left nil matches all.
     public init(kind: SubjectKind? = nil, accountId: AccountID? = nil, subjectId: String? = nil,
                 fromBrokerTime: BrokerTime? = nil, toBrokerTime: BrokerTime? = nil, afterSequenceNumber: UInt64? = nil,
                 allowedAccounts: Set<AccountID>? = nil, limit: Int = 1000) {
@@ -150,6 +153,7 @@ extension Store {
         try await write { db in try StoreBatch.write(update, in: db) }
     }
 
+    /// One account, or nil when unknown.
     public func account(_ id: AccountID) async throws(StoreError) -> AccountRecord? {
         try await read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM account WHERE id = ?"), arguments: [id.rawValue])?

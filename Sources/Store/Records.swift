@@ -15,6 +15,7 @@ public enum SubjectKind: String, Hashable, Sendable, Codable, CaseIterable {
 public struct StoredEvent: Hashable, Sendable {
     /// The risk core's global sequence number: the primary key, from 1, without gaps.
     public var sequenceNumber: UInt64
+    /// Tracker, challenge or competition.
     public var kind: SubjectKind
     /// The event's own type within its kind (`drawdown`, `challengeFailed`, `rankChanged`…), for filters.
     public var type: String
@@ -22,10 +23,12 @@ public struct StoredEvent: Hashable, Sendable {
     public var accountId: AccountID?
     /// The tracker, challenge or competition id.
     public var subjectId: String
+    /// The event's broker time.
     public var brokerTime: BrokerTime
     /// The event's canonical JSON.
     public var body: Data
 
+    /// An event whose body is already canonical JSON.
     public init(sequenceNumber: UInt64, kind: SubjectKind, type: String, accountId: AccountID?, subjectId: String,
                 brokerTime: BrokerTime, body: Data) {
         self.sequenceNumber = sequenceNumber; self.kind = kind; self.type = type; self.accountId = accountId
@@ -47,17 +50,24 @@ public struct StoredEvent: Hashable, Sendable {
 
 /// A closed period of a tracker (MetaApi `PeriodStatistics`). Natural key: tracker id + period start.
 public struct StoredStatistics: Hashable, Sendable {
+    /// The tracker's account.
     public var accountId: AccountID
+    /// The tracker.
     public var trackerId: String
+    /// The period's first millisecond.
     public var startBrokerTime: BrokerTime
+    /// The period's last millisecond; nil for an open-ended one.
     public var endBrokerTime: BrokerTime?
+    /// The canonical JSON of the risk core's `PeriodStatistics`.
     public var body: Data
 
+    /// A closed period with every field given.
     public init(accountId: AccountID, trackerId: String, startBrokerTime: BrokerTime, endBrokerTime: BrokerTime?, body: Data) {
         self.accountId = accountId; self.trackerId = trackerId
         self.startBrokerTime = startBrokerTime; self.endBrokerTime = endBrokerTime; self.body = body
     }
 
+    /// The body decoded as `type`.
     public func decodeBody<T: Decodable>(as type: T.Type) throws(StoreError) -> T {
         try CanonicalJSON.decode(type, from: body)
     }
@@ -65,16 +75,22 @@ public struct StoredStatistics: Hashable, Sendable {
 
 /// A closed hour of an account's equity chart (MetaApi `EquityChartItem`). Natural key: account + hour start.
 public struct StoredChartRecord: Hashable, Sendable {
+    /// The charted account.
     public var accountId: AccountID
+    /// The hour's first millisecond.
     public var startBrokerTime: BrokerTime
+    /// The hour's last millisecond.
     public var endBrokerTime: BrokerTime
+    /// The canonical JSON of the risk core's `EquityChartRecord`.
     public var body: Data
 
+    /// A closed hour with every field given.
     public init(accountId: AccountID, startBrokerTime: BrokerTime, endBrokerTime: BrokerTime, body: Data) {
         self.accountId = accountId; self.startBrokerTime = startBrokerTime
         self.endBrokerTime = endBrokerTime; self.body = body
     }
 
+    /// The body decoded as `type`.
     public func decodeBody<T: Decodable>(as type: T.Type) throws(StoreError) -> T {
         try CanonicalJSON.decode(type, from: body)
     }
@@ -82,16 +98,22 @@ public struct StoredChartRecord: Hashable, Sendable {
 
 /// One deal of the deal journal. Unique by account and ticket: journaling it again changes nothing.
 public struct JournalDeal: Hashable, Sendable {
+    /// The account the deal belongs to.
     public var accountId: AccountID
+    /// The deal as the terminal reported it.
     public var deal: Deal
 
+    /// A deal of `accountId`.
     public init(accountId: AccountID, deal: Deal) { self.accountId = accountId; self.deal = deal }
 }
 
 /// An account as the store knows it: registered through the API, seen through the bridge, or both.
 public struct AccountRecord: Hashable, Sendable {
+    /// `server:login`.
     public var id: AccountID
+    /// The trade server.
     public var server: String
+    /// The login on that server.
     public var login: Int64
     /// Nil until registered with a platform or connected.
     public var platform: Platform?
@@ -99,10 +121,13 @@ public struct AccountRecord: Hashable, Sendable {
     public var currency: String?
     /// When the account was registered through the API; nil when it only connected.
     public var registeredAt: Date?
+    /// The last equity seen.
     public var lastEquity: FixedDecimal?
+    /// The last balance seen.
     public var lastBalance: FixedDecimal?
     /// Broker time of the last equity/balance seen.
     public var lastSeenBrokerTime: BrokerTime?
+    /// Whether a terminal session is live.
     public var connected: Bool
     /// Terminal-reported equity minus computed equity at the last reconciliation.
     public var reconciliationDrift: FixedDecimal?
@@ -112,17 +137,26 @@ public struct AccountRecord: Hashable, Sendable {
 
 /// A change to an account. Nil fields are left as stored; the account is created when new.
 public struct AccountUpdate: Hashable, Sendable {
+    /// The account to change.
     public var id: AccountID
+    /// The platform, when learned.
     public var platform: Platform?
+    /// The deposit currency, when learned.
     public var currency: String?
+    /// The latest equity.
     public var lastEquity: FixedDecimal?
+    /// The latest balance.
     public var lastBalance: FixedDecimal?
+    /// Broker time of the latest equity/balance.
     public var lastSeenBrokerTime: BrokerTime?
+    /// Whether a terminal session is live.
     public var connected: Bool?
+    /// Terminal-reported minus computed equity at the latest reconciliation.
     public var reconciliationDrift: FixedDecimal?
     /// `.some(nil)` clears the state; nil leaves it.
     public var enforcementState: String??
 
+    /// An update; fields left nil stay as stored.
     public init(id: AccountID, platform: Platform? = nil, currency: String? = nil, lastEquity: FixedDecimal? = nil,
                 lastBalance: FixedDecimal? = nil, lastSeenBrokerTime: BrokerTime? = nil, connected: Bool? = nil,
                 reconciliationDrift: FixedDecimal? = nil, enforcementState: String?? = nil) {
@@ -134,9 +168,13 @@ public struct AccountUpdate: Hashable, Sendable {
 
 /// One bridge session of an account (HELLO to BYE, timeout or agent stop).
 public struct BridgeSessionRecord: Hashable, Sendable {
+    /// The EA's session id.
     public var sessionId: String
+    /// The account of the session.
     public var accountId: AccountID
+    /// When the session opened.
     public var openedAt: Date
+    /// When it closed; nil while open.
     public var closedAt: Date?
     /// `bye:<reason>`, `timeout`, `agent_stopped`… as the agent names it.
     public var closeReason: String?
@@ -150,6 +188,7 @@ public enum SessionChange: Hashable, Sendable {
 
 /// A tracker, challenge or competition definition.
 public struct StoredDefinition: Hashable, Sendable {
+    /// Tracker, challenge or competition.
     public var kind: SubjectKind
     /// Unique within its kind.
     public var id: String
@@ -159,15 +198,19 @@ public struct StoredDefinition: Hashable, Sendable {
     public var name: String?
     /// The definition's canonical JSON.
     public var body: Data
+    /// When it was first created.
     public var createdAt: Date
+    /// When it was deleted; nil while live.
     public var deletedAt: Date?
 
+    /// A definition with every field given.
     public init(kind: SubjectKind, id: String, accountId: AccountID?, name: String?, body: Data,
                 createdAt: Date, deletedAt: Date? = nil) {
         self.kind = kind; self.id = id; self.accountId = accountId; self.name = name; self.body = body
         self.createdAt = createdAt; self.deletedAt = deletedAt
     }
 
+    /// The body decoded as `type`.
     public func decodeBody<T: Decodable>(as type: T.Type) throws(StoreError) -> T {
         try CanonicalJSON.decode(type, from: body)
     }
@@ -190,8 +233,10 @@ public struct Checkpoint: Hashable, Sendable {
     public var nextSequenceNumber: UInt64
     /// The core's Codable state (JSON).
     public var state: Data
+    /// When the checkpoint was written.
     public var savedAt: Date
 
+    /// A checkpoint with every field given.
     public init(inputPosition: UInt64, nextSequenceNumber: UInt64, state: Data, savedAt: Date) {
         self.inputPosition = inputPosition; self.nextSequenceNumber = nextSequenceNumber
         self.state = state; self.savedAt = savedAt
@@ -200,6 +245,7 @@ public struct Checkpoint: Hashable, Sendable {
 
 /// What the agent needs per account to resume a terminal after a restart.
 public struct TerminalResumeState: Hashable, Sendable {
+    /// The account to resume.
     public var accountId: AccountID
     /// The bridge session the acknowledgement belongs to.
     public var sessionId: String
@@ -208,6 +254,7 @@ public struct TerminalResumeState: Hashable, Sendable {
     /// Anything else the agent wants back (e.g. the equity engine's account state), opaque to the store.
     public var state: Data?
 
+    /// A resume state with every field given.
     public init(accountId: AccountID, sessionId: String, acknowledgedSequence: UInt64, state: Data? = nil) {
         self.accountId = accountId; self.sessionId = sessionId
         self.acknowledgedSequence = acknowledgedSequence; self.state = state
@@ -216,13 +263,18 @@ public struct TerminalResumeState: Hashable, Sendable {
 
 /// A command the agent decided to send to a terminal (e.g. close all on a failed challenge).
 public struct EnforcementRequest: Hashable, Sendable {
+    /// The account to command.
     public var accountId: AccountID
+    /// What the terminal must do.
     public var kind: CommandKind
+    /// Why, for the terminal's log.
     public var reason: String
+    /// When the agent decided it.
     public var requestedAt: Date
     /// The event that caused it, if any.
     public var causeSequenceNumber: UInt64?
 
+    /// A request with every field given.
     public init(accountId: AccountID, kind: CommandKind, reason: String, requestedAt: Date, causeSequenceNumber: UInt64? = nil) {
         self.accountId = accountId; self.kind = kind; self.reason = reason
         self.requestedAt = requestedAt; self.causeSequenceNumber = causeSequenceNumber
@@ -231,10 +283,14 @@ public struct EnforcementRequest: Hashable, Sendable {
 
 /// A terminal's answer to an enforcement command, as received.
 public struct EnforcementAcknowledgement: Hashable, Sendable {
+    /// The account that answered.
     public var accountId: AccountID
+    /// The terminal's answer.
     public var acknowledgement: CommandAcknowledgement
+    /// When the agent received it.
     public var receivedAt: Date
 
+    /// An acknowledgement with every field given.
     public init(accountId: AccountID, acknowledgement: CommandAcknowledgement, receivedAt: Date) {
         self.accountId = accountId; self.acknowledgement = acknowledgement; self.receivedAt = receivedAt
     }
@@ -244,15 +300,23 @@ public struct EnforcementAcknowledgement: Hashable, Sendable {
 public struct EnforcementCommandRecord: Hashable, Sendable {
     /// Assigned by the store, never reused: the id sent to the EA.
     public var id: Int64
+    /// The commanded account.
     public var accountId: AccountID
+    /// What the terminal must do.
     public var kind: CommandKind
+    /// Why, for the terminal's log.
     public var reason: String
+    /// When the agent decided it.
     public var requestedAt: Date
+    /// The event that caused it, if any.
     public var causeSequenceNumber: UInt64?
+    /// When the answer arrived; nil until then.
     public var acknowledgedAt: Date?
     /// The terminal's broker time in the acknowledgement.
     public var acknowledgedBrokerTime: BrokerTime?
+    /// Whether the terminal carried it out; nil until answered.
     public var succeeded: Bool?
+    /// The terminal's detail text; nil until answered.
     public var detail: String?
 
     /// The command to send to the terminal.

@@ -28,12 +28,14 @@ public final class Store: Sendable {
 
     /// Settings for opening a store.
     public struct Options: Hashable, Sendable {
+        /// How hard each commit waits for the disk.
         public var durability: Durability
         /// Concurrent readers (API requests reading at once).
         public var maximumReaderCount: Int
         /// How long a write waits for a lock another *process* holds (a backup, the sqlite3 shell).
         public var busyTimeout: Duration
 
+        /// Options; by default full durability, 5 readers and a 5-second busy timeout.
         public init(durability: Durability = .full, maximumReaderCount: Int = 5, busyTimeout: Duration = .seconds(5)) {
             self.durability = durability; self.maximumReaderCount = maximumReaderCount; self.busyTimeout = busyTimeout
         }
@@ -41,10 +43,15 @@ public final class Store: Sendable {
 
     /// Commit timings since the store opened, for the agent's store-latency metrics.
     public struct CommitStatistics: Hashable, Sendable {
+        /// Commits that succeeded.
         public var commitCount: Int = 0
+        /// Commits that failed (and rolled back).
         public var failedCommitCount: Int = 0
+        /// Time spent in successful commits, in total.
         public var totalDuration: Duration = .zero
+        /// Time the latest successful commit took.
         public var lastDuration: Duration = .zero
+        /// Time the slowest successful commit took.
         public var maximumDuration: Duration = .zero
     }
 

@@ -18,18 +18,23 @@ public struct StoreBatch: Hashable, Sendable {
     public var chartRecords: [StoredChartRecord] = []
     /// Deals to journal (a deal already journaled is ignored).
     public var deals: [JournalDeal] = []
+    /// Account changes (created when new).
     public var accountUpdates: [AccountUpdate] = []
+    /// Bridge sessions opened or closed.
     public var sessionChanges: [SessionChange] = []
     /// Tracker, challenge and competition declarations the checkpoint includes.
     public var definitionChanges: [DefinitionChange] = []
     /// Commands to send; one with a cause already enforced (a replayed event) is skipped.
     public var enforcementRequests: [EnforcementRequest] = []
+    /// Terminals' answers to enforcement commands.
     public var enforcementAcknowledgements: [EnforcementAcknowledgement] = []
+    /// Per-account resume points (each replaces the account's stored one).
     public var resumeStates: [TerminalResumeState] = []
     /// The core's state after everything above. Its `nextSequenceNumber` may not pass the stored
     /// events (that would mean lost events) and its `inputPosition` may not go back.
     public var checkpoint: Checkpoint?
 
+    /// A batch; every part defaults to empty.
     public init(events: [StoredEvent] = [], statistics: [StoredStatistics] = [], chartRecords: [StoredChartRecord] = [],
                 deals: [JournalDeal] = [], accountUpdates: [AccountUpdate] = [], sessionChanges: [SessionChange] = [],
                 definitionChanges: [DefinitionChange] = [], enforcementRequests: [EnforcementRequest] = [],

@@ -4,13 +4,16 @@ import TidemarkProtocol
 
 /// Which events a webhook receives. Each non-nil set must contain the event's value; nil means any.
 public struct WebhookFilter: Hashable, Sendable, Codable {
+    /// Event kinds to receive.
     public var kinds: Set<SubjectKind>?
     /// Events without an account (competition-wide) never match a filter that lists accounts.
     public var accountIds: Set<AccountID>?
+    /// Tracker, challenge or competition ids to receive.
     public var subjectIds: Set<String>?
     /// Event types (`drawdown`, `challengeFailed`…).
     public var types: Set<String>?
 
+    /// A filter; nil sets match anything.
     public init(kinds: Set<SubjectKind>? = nil, accountIds: Set<AccountID>? = nil, subjectIds: Set<String>? = nil,
                 types: Set<String>? = nil) {
         self.kinds = kinds; self.accountIds = accountIds; self.subjectIds = subjectIds; self.types = types
@@ -30,19 +33,27 @@ public struct WebhookFilter: Hashable, Sendable, Codable {
 
 /// A webhook: events matching `filter` are POSTed to `url`, signed with `secret`.
 public struct Webhook: Hashable, Sendable {
+    /// The webhook's id.
     public var id: String
+    /// Where deliveries are POSTed.
     public var url: String
     /// The HMAC-SHA256 key; stored in clear because every delivery needs it.
     public var secret: String
+    /// Which events it receives.
     public var filter: WebhookFilter
+    /// When it was created.
     public var createdAt: Date
 }
 
 /// One pending delivery of one event to one webhook.
 public struct OutboxDelivery: Hashable, Sendable {
+    /// The webhook the delivery is for.
     public var webhookId: String
+    /// Where to POST.
     public var url: String
+    /// The signing key.
     public var secret: String
+    /// The event to deliver.
     public var event: StoredEvent
     /// Attempts made so far (0 for the first).
     public var attempts: Int

@@ -8,6 +8,7 @@ public struct BrokerTime: Hashable, Comparable, Sendable, Codable {
     /// Milliseconds since the broker clock's 1970-01-01 00:00:00.000.
     public var milliseconds: Int64
 
+    /// A time `milliseconds` after 1970-01-01 00:00:00.000 on the broker's wall clock.
     @inlinable public init(milliseconds: Int64) { self.milliseconds = milliseconds }
 
     @inlinable public static func < (lhs: Self, rhs: Self) -> Bool { lhs.milliseconds < rhs.milliseconds }
@@ -79,9 +80,12 @@ extension BrokerTime: CustomStringConvertible {
 /// Calendar fields of a ``BrokerTime`` (proleptic Gregorian, no time zone: broker time is already
 /// the server's wall clock).
 public struct CivilTime: Hashable, Sendable {
+    /// The calendar date.
     public var year: Int, month: Int, day: Int
+    /// The time of day.
     public var hour: Int, minute: Int, second: Int, millisecond: Int
 
+    /// The given calendar fields (no validation: use only valid dates).
     public init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0, millisecond: Int = 0) {
         self.year = year; self.month = month; self.day = day
         self.hour = hour; self.minute = minute; self.second = second; self.millisecond = millisecond
@@ -114,8 +118,10 @@ public struct CivilTime: Hashable, Sendable {
         return BrokerTime(milliseconds: dayMs + timeMs)
     }
 
+    /// Whether `year` is a Gregorian leap year.
     public static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
 
+    /// The number of days in `month` (1…12) of `year`.
     public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: isLeap(year) ? 29 : 28
@@ -125,6 +131,7 @@ public struct CivilTime: Hashable, Sendable {
     }
 
     // Howard Hinnant's civil-calendar algorithms ("chrono-Compatible Low-Level Date Algorithms").
+    /// Days from 1970-01-01 to the given proleptic Gregorian date (negative before 1970).
     public static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
@@ -134,6 +141,7 @@ public struct CivilTime: Hashable, Sendable {
         return era * 146_097 + dayOfEra - 719_468
     }
 
+    /// The proleptic Gregorian date `days` days after 1970-01-01.
     public static func civilDate(daysSinceEpoch days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097

@@ -16,7 +16,9 @@ public struct FixedDecimal: Hashable, Comparable, Sendable {
     /// The number of fractional digits kept.
     public static let fractionDigits = 8
 
+    /// 0.
     public static let zero = FixedDecimal(units: 0)
+    /// 1.
     public static let one = FixedDecimal(units: unitsPerOne)
 
     /// The value whose representation is `units` × 10⁻⁸.
@@ -45,8 +47,11 @@ public struct FixedDecimal: Hashable, Comparable, Sendable {
     @inlinable public static func += (lhs: inout Self, rhs: Self) { lhs.units += rhs.units }
     @inlinable public static func -= (lhs: inout Self, rhs: Self) { lhs.units -= rhs.units }
 
+    /// Whether the value is 0.
     @inlinable public var isZero: Bool { units == 0 }
+    /// Whether the value is below 0.
     @inlinable public var isNegative: Bool { units < 0 }
+    /// The absolute value.
     @inlinable public var magnitude: Self { Self(units: units < 0 ? -units : units) }
 
     /// `self × other`, rounded once to eight digits, half away from zero.
@@ -162,6 +167,7 @@ extension FixedDecimal: CustomStringConvertible, LosslessStringConvertible {
 }
 
 extension FixedDecimal: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
+    /// The whole number `value`.
     public init(integerLiteral value: Int) { self.init(value) }
     /// For tests and constants: `"1.14512"`. Traps on a malformed literal.
     public init(stringLiteral value: String) {

@@ -7,8 +7,11 @@ public let protocolVersion = 1
 
 /// Identifies one trading account on one trade server: `"<server>:<login>"`.
 public struct AccountID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    /// `"<server>:<login>"`.
     public var rawValue: String
+    /// An id from its `"<server>:<login>"` text.
     public init(_ rawValue: String) { self.rawValue = rawValue }
+    /// The id of `login` on `server`.
     public init(server: String, login: Int64) { self.rawValue = "\(server):\(login)" }
     public var description: String { rawValue }
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
@@ -37,6 +40,7 @@ public enum MarginMode: String, Sendable, Codable, CaseIterable {
 
 /// The first message of a session: who the terminal and the account are.
 public struct Hello: Hashable, Sendable, Codable {
+    /// MT4 or MT5.
     public var platform: Platform
     /// `TERMINAL_BUILD`.
     public var terminalBuild: Int
@@ -50,6 +54,7 @@ public struct Hello: Hashable, Sendable, Codable {
     public var currency: String
     /// `ACCOUNT_CURRENCY_DIGITS` (MT4: 2): how money is rounded in this account.
     public var currencyDigits: Int
+    /// `ACCOUNT_MARGIN_MODE`; only hedging accounts are accepted.
     public var marginMode: MarginMode
     /// `ACCOUNT_LEVERAGE`.
     public var leverage: Int
@@ -60,6 +65,7 @@ public struct Hello: Hashable, Sendable, Codable {
     /// Chosen by the EA for this connection; a reconnect starts a new session with a new id.
     public var sessionID: String
 
+    /// A hello with every field given.
     public init(platform: Platform, terminalBuild: Int, login: Int64, server: String, company: String,
                 currency: String, currencyDigits: Int, marginMode: MarginMode, leverage: Int,
                 eaVersion: String, brokerUTCOffsetSeconds: Int, sessionID: String) {
@@ -99,6 +105,7 @@ public struct SymbolSpec: Hashable, Sendable, Codable {
     public var name: String
     /// `SYMBOL_DIGITS`.
     public var digits: Int
+    /// `SYMBOL_TRADE_CALC_MODE`: how profit is computed.
     public var calcMode: CalcMode
     /// `SYMBOL_TRADE_CONTRACT_SIZE`.
     public var contractSize: FixedDecimal
@@ -113,6 +120,7 @@ public struct SymbolSpec: Hashable, Sendable, Codable {
     /// `SYMBOL_CURRENCY_BASE`.
     public var baseCurrency: String
 
+    /// A specification with every field given.
     public init(name: String, digits: Int, calcMode: CalcMode, contractSize: FixedDecimal, tickSize: FixedDecimal,
                 tickValue: FixedDecimal, profitCurrency: String, marginCurrency: String, baseCurrency: String) {
         self.name = name; self.digits = digits; self.calcMode = calcMode; self.contractSize = contractSize
@@ -123,12 +131,16 @@ public struct SymbolSpec: Hashable, Sendable, Codable {
 
 /// One quote.
 public struct Tick: Hashable, Sendable, Codable {
+    /// The broker's symbol name.
     public var symbol: String
     /// `MqlTick.time_msc`.
     public var time: BrokerTime
+    /// The bid price.
     public var bid: FixedDecimal
+    /// The ask price.
     public var ask: FixedDecimal
 
+    /// A quote of `symbol` at `time`.
     public init(symbol: String, time: BrokerTime, bid: FixedDecimal, ask: FixedDecimal) {
         self.symbol = symbol; self.time = time; self.bid = bid; self.ask = ask
     }
@@ -143,11 +155,15 @@ public enum Side: String, Sendable, Codable, CaseIterable {
 public struct Position: Hashable, Sendable, Codable {
     /// MT5 `POSITION_TICKET` (= `POSITION_IDENTIFIER` on hedging accounts); MT4 `OrderTicket()`.
     public var ticket: Int64
+    /// The broker's symbol name.
     public var symbol: String
+    /// Buy or sell.
     public var side: Side
     /// Lots: MT5 `POSITION_VOLUME`, MT4 `OrderLots()`.
     public var volume: FixedDecimal
+    /// `POSITION_PRICE_OPEN`.
     public var openPrice: FixedDecimal
+    /// `POSITION_TIME_MSC`.
     public var openTime: BrokerTime
     /// Accumulated swap: MT5 `POSITION_SWAP`, MT4 `OrderSwap()`.
     public var swap: FixedDecimal
@@ -155,6 +171,7 @@ public struct Position: Hashable, Sendable, Codable {
     /// where commission goes to balance through deals.
     public var commission: FixedDecimal
 
+    /// A position with every field given.
     public init(ticket: Int64, symbol: String, side: Side, volume: FixedDecimal, openPrice: FixedDecimal,
                 openTime: BrokerTime, swap: FixedDecimal = .zero, commission: FixedDecimal = .zero) {
         self.ticket = ticket; self.symbol = symbol; self.side = side; self.volume = volume
@@ -174,10 +191,14 @@ public enum PositionChange: String, Sendable, Codable, CaseIterable {
 
 /// A position event.
 public struct PositionUpdate: Hashable, Sendable, Codable {
+    /// What happened to the position.
     public var change: PositionChange
+    /// When it happened (broker time).
     public var time: BrokerTime
+    /// The position after the change.
     public var position: Position
 
+    /// An update of `position`.
     public init(change: PositionChange, time: BrokerTime, position: Position) {
         self.change = change; self.time = time; self.position = position
     }
@@ -221,24 +242,34 @@ public enum DealEntry: String, Sendable, Codable, CaseIterable {
 /// A deal from the account history (MT5 `HistoryDealSelect`; MT4 closed orders and balance operations
 /// are reported in the same shape).
 public struct Deal: Hashable, Sendable, Codable {
+    /// `DEAL_TICKET`.
     public var ticket: Int64
+    /// `DEAL_TIME_MSC`.
     public var time: BrokerTime
+    /// `DEAL_TYPE`.
     public var type: DealType
+    /// `DEAL_ENTRY`.
     public var entry: DealEntry
     /// Empty for balance operations.
     public var symbol: String
+    /// `DEAL_VOLUME`, in lots.
     public var volume: FixedDecimal
+    /// `DEAL_PRICE`.
     public var price: FixedDecimal
     /// `DEAL_PROFIT`: for balance operations, the amount.
     public var profit: FixedDecimal
+    /// `DEAL_COMMISSION`, in the account currency.
     public var commission: FixedDecimal
+    /// `DEAL_SWAP`, in the account currency.
     public var swap: FixedDecimal
     /// `DEAL_FEE`.
     public var fee: FixedDecimal
     /// `DEAL_POSITION_ID`: the position the deal opened, changed or closed; 0 for balance operations.
     public var positionID: Int64
+    /// `DEAL_COMMENT`.
     public var comment: String
 
+    /// A deal; trade fields default to empty or zero for balance and credit deals.
     public init(ticket: Int64, time: BrokerTime, type: DealType, entry: DealEntry, symbol: String = "",
                 volume: FixedDecimal = .zero, price: FixedDecimal = .zero, profit: FixedDecimal = .zero,
                 commission: FixedDecimal = .zero, swap: FixedDecimal = .zero, fee: FixedDecimal = .zero,
@@ -251,6 +282,7 @@ public struct Deal: Hashable, Sendable, Codable {
 
 /// The account as the terminal itself reports it (in a snapshot and periodically, for reconciliation).
 public struct AccountReport: Hashable, Sendable, Codable {
+    /// When the figures were read (broker time).
     public var time: BrokerTime
     /// `ACCOUNT_BALANCE`.
     public var balance: FixedDecimal
@@ -261,6 +293,7 @@ public struct AccountReport: Hashable, Sendable, Codable {
     /// `ACCOUNT_MARGIN`.
     public var margin: FixedDecimal
 
+    /// A report with every figure given.
     public init(time: BrokerTime, balance: FixedDecimal, credit: FixedDecimal, equity: FixedDecimal, margin: FixedDecimal) {
         self.time = time; self.balance = balance; self.credit = credit; self.equity = equity; self.margin = margin
     }
@@ -268,13 +301,16 @@ public struct AccountReport: Hashable, Sendable, Codable {
 
 /// The whole state needed to rebuild an account: sent after hello and after every resync request.
 public struct Snapshot: Hashable, Sendable, Codable {
+    /// The account's figures at the snapshot.
     public var account: AccountReport
+    /// Every symbol the account trades or converts through.
     public var symbols: [SymbolSpec]
     /// Open positions only (pending orders do not move equity).
     public var positions: [Position]
     /// The last quote of each symbol in `symbols`, so equity is known at once.
     public var quotes: [Tick]
 
+    /// A snapshot of the account, its symbols, its open positions and the latest quotes.
     public init(account: AccountReport, symbols: [SymbolSpec], positions: [Position], quotes: [Tick] = []) {
         self.account = account; self.symbols = symbols; self.positions = positions; self.quotes = quotes
     }
@@ -294,21 +330,27 @@ public enum CommandKind: String, Sendable, Codable, CaseIterable {
 public struct Command: Hashable, Sendable, Codable {
     /// Unique per agent; the EA echoes it in its acknowledgement.
     public var id: Int64
+    /// What the terminal must do.
     public var kind: CommandKind
     /// Why (a rule breach, an operator), for the terminal's journal.
     public var reason: String
 
+    /// A command `id` of `kind`, with a reason for the terminal's log.
     public init(id: Int64, kind: CommandKind, reason: String) { self.id = id; self.kind = kind; self.reason = reason }
 }
 
 /// The EA's answer to a ``Command``.
 public struct CommandAcknowledgement: Hashable, Sendable, Codable {
+    /// The ``Command/id`` answered.
     public var commandID: Int64
+    /// When the terminal finished (broker time).
     public var time: BrokerTime
+    /// Whether the terminal carried the command out.
     public var succeeded: Bool
     /// What the terminal said (e.g. the trade server's retcode text).
     public var detail: String
 
+    /// An acknowledgement with every field given.
     public init(commandID: Int64, time: BrokerTime, succeeded: Bool, detail: String) {
         self.commandID = commandID; self.time = time; self.succeeded = succeeded; self.detail = detail
     }
@@ -365,8 +407,10 @@ public struct Envelope<Message: Hashable & Sendable>: Hashable, Sendable {
     public var sessionID: String
     /// Per session and direction, from 1, increasing by one per message.
     public var sequence: UInt64
+    /// The message itself.
     public var message: Message
 
+    /// `message` as number `sequence` of session `sessionID`.
     public init(sessionID: String, sequence: UInt64, message: Message) {
         self.sessionID = sessionID; self.sequence = sequence; self.message = message
     }

@@ -298,6 +298,7 @@ public struct RecordingReader: Sequence {
     public struct Entry: Sendable {
         /// 1-based.
         public var lineNumber: Int
+        /// The decoded line, or why it could not be decoded.
         public var result: Result<RecordingLine, RecordingError>
     }
 
@@ -306,8 +307,10 @@ public struct RecordingReader: Sequence {
     /// Reads the recording in `bytes` (UTF-8, LF-separated; a CR before the LF is tolerated).
     public init(bytes: [UInt8]) { self.bytes = bytes }
 
+    /// An iterator over the non-blank lines.
     public func makeIterator() -> Iterator { Iterator(bytes: bytes) }
 
+    /// Walks the recording line by line.
     public struct Iterator: IteratorProtocol {
         private let bytes: [UInt8]
         private var position = 0
@@ -315,6 +318,7 @@ public struct RecordingReader: Sequence {
 
         init(bytes: [UInt8]) { self.bytes = bytes }
 
+        /// The next non-blank line, or nil at the end.
         public mutating func next() -> Entry? {
             while position < bytes.count {
                 lineNumber += 1

@@ -4,13 +4,15 @@
 // them inline without allocating).
 
 /// The four fields of a frame's first line.
-public struct WireHeader: Hashable, Sendable {
+struct WireHeader: Hashable, Sendable {
     /// The protocol version (`TM1` → 1).
-    public var version: Int
+    var version: Int
     /// The message type, as written (`TICKS`).
-    public var type: String
-    public var sessionID: String
-    public var sequence: UInt64
+    var type: String
+    /// The session the frame belongs to.
+    var sessionID: String
+    /// The frame's sequence number in its session and direction.
+    var sequence: UInt64
 }
 
 /// Decodes wire frames into envelopes. Stateless; safe to call from any thread.
@@ -49,12 +51,6 @@ public enum WireDecoder {
         try withBytes(bytes) { buffer throws(WireDecodingError) in try decodeAgent(buffer) }
     }
 
-    /// Reads only the header (version, type, session, sequence) and checks nothing else: what the
-    /// bridge needs to attribute a frame it cannot otherwise decode.
-    public static func decodeHeader(_ bytes: UnsafeRawBufferPointer) throws(WireDecodingError) -> WireHeader {
-        try FrameReader(bytes, headerOnly: true).header
-    }
-
     private static func withBytes<Result>(
         _ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws(WireDecodingError) -> Result
     ) throws(WireDecodingError) -> Result {
@@ -78,7 +74,7 @@ struct FrameReader {
     private var lineNumber = 1
     private(set) var header: WireHeader
 
-    init(_ bytes: UnsafeRawBufferPointer, headerOnly: Bool = false) throws(WireDecodingError) {
+    init(_ bytes: UnsafeRawBufferPointer) throws(WireDecodingError) {
         guard let address = bytes.baseAddress, bytes.count > 0 else { throw .truncated }
         base = address.assumingMemoryBound(to: UInt8.self)
         count = bytes.count
@@ -127,7 +123,6 @@ struct FrameReader {
         guard let sessionRange = sessionRange, (1...64).contains(sessionRange.count) else { throw fail(.badHeader("session id must be 1–64 bytes")) }
         guard let sequence, sequence >= 1 else { throw fail(.badHeader("sequence must be an integer ≥ 1")) }
         guard fields.isAtEnd else { throw fail(.badHeader("header has more than four fields")) }
-        if headerOnly { return }
         guard base[count - 1] == Ascii.lineFeed else { throw fail(.truncated) }
     }
 

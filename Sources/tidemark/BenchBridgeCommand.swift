@@ -45,9 +45,8 @@ struct BenchBridgeCommand: AsyncParsableCommand {
     var repeats: Int = 3
 
     func run() async throws {
-        let ticks = BenchTicks.load(path: ticksFile)
-        print("ticks: \(ticks.count) from \(ticks.isEmpty ? "nowhere" : ticksFile)")
-        guard !ticks.isEmpty else { throw ValidationError("no ticks in \(ticksFile)") }
+        let ticks = try TickFile.load(ticksFile)
+        print("ticks: \(ticks.count) from \(ticksFile)")
         let terminalCounts = terminals.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
 
         print("")
@@ -99,24 +98,6 @@ extension String {
         let hundredths = Int((value * 100).rounded())
         let fraction = hundredths % 100
         self = "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
-    }
-}
-
-/// Real ticks from a CSV (`time_utc_ms,bid,ask,…`).
-enum BenchTicks {
-    static func load(path: String) -> [Tick] {
-        guard let file = fopen(path, "r") else { return [] }
-        defer { fclose(file) }
-        var ticks: [Tick] = []
-        var buffer = [CChar](repeating: 0, count: 512)
-        while fgets(&buffer, Int32(buffer.count), file) != nil {
-            let line = buffer.prefix { $0 != 0 && $0 != 10 && $0 != 13 }.map { UInt8(bitPattern: $0) }
-            let fields = line.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
-            guard fields.count >= 3, let time = Int64(String(decoding: fields[0], as: UTF8.self)),
-                  let bid = FixedDecimal(ascii: fields[1]), let ask = FixedDecimal(ascii: fields[2]) else { continue }
-            ticks.append(Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: time), bid: bid, ask: ask))
-        }
-        return ticks
     }
 }
 

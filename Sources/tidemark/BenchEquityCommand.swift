@@ -34,7 +34,7 @@ struct BenchEquityCommand: ParsableCommand {
     var revaluations = 30_000_000
 
     func run() throws {
-        let rows = try Self.loadTicks(ticks)
+        let rows = try TickFile.load(ticks)
         print("equity engine bench: \(rows.count) EURUSD ticks from \(ticks); 10 positions per account (5 on EURUSD)")
         print("accounts    ticks       seconds  ticks/s       revaluations/s  observations/s")
         for count in accounts {
@@ -186,29 +186,6 @@ struct BenchEquityCommand: ParsableCommand {
         return true
     }
     #endif
-
-    // MARK: - Input
-
-    static func loadTicks(_ path: String) throws -> [Tick] {
-        guard let handle = fopen(path, "r") else {
-            throw ValidationError("cannot open \(path) (pass --ticks PATH)")
-        }
-        defer { fclose(handle) }
-        var rows: [Tick] = []
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        var header = true
-        while getline(&line, &capacity, handle) > 0 {
-            if header { header = false; continue }
-            let fields = String(cString: line!).split(separator: ",")
-            guard fields.count >= 3, let time = Int64(fields[0]), let bid = FixedDecimal(fields[1]),
-                  let ask = FixedDecimal(fields[2]) else { continue }
-            rows.append(Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: time), bid: bid, ask: ask))
-        }
-        free(line)
-        guard !rows.isEmpty else { throw ValidationError("no ticks in \(path)") }
-        return rows
-    }
 }
 
 private func pad(_ value: Int, _ width: Int) -> String {

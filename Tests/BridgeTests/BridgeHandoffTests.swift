@@ -1,5 +1,5 @@
 import Bridge
-import Dispatch
+import Foundation
 import Synchronization
 import Testing
 
@@ -11,13 +11,28 @@ final class SharedCounter: Sendable {
     var current: Int { value.load(ordering: .relaxed) }
 }
 
+/// Runs `body` on its own OS thread, like the bridge's socket loop: a producer that blocks must
+/// not hold one of the threads Swift concurrency (and Dispatch) share.
+private func onOwnThread(_ body: @escaping @Sendable () -> Void) -> SharedCounter {
+    let done = SharedCounter()
+    Thread.detachNewThread {
+        body()
+        done.set(1)
+    }
+    return done
+}
+
+/// Waits without blocking a thread.
+private func waitUntil(_ condition: @Sendable () -> Bool) async throws {
+    while !condition() { try await Task.sleep(for: .milliseconds(1)) }
+}
+
 @Suite("Bounded handoff")
 struct BridgeHandoffTests {
-    @Test func deliversEverythingInOrderAndNeverQueuesMoreThanItsCapacity() async {
+    @Test func deliversEverythingInOrderAndNeverQueuesMoreThanItsCapacity() async throws {
         let handoff = BridgeHandoff<Int>(capacity: 8)
         let overfilled = SharedCounter()
-        let producerDone = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
+        let producerDone = onOwnThread {
             var next = 0
             while next < 10_000 {
                 let batch = Array(next..<min(next + 3, 10_000))
@@ -27,7 +42,6 @@ struct BridgeHandoffTests {
                 if handoff.queuedCount > 8 + 3 { overfilled.set(1) }
             }
             handoff.finish()
-            producerDone.signal()
         }
         var expected = 0
         for await value in handoff.elements {
@@ -36,33 +50,39 @@ struct BridgeHandoffTests {
         }
         #expect(expected == 10_000)
         #expect(overfilled.current == 0)
-        producerDone.wait()
+        try await waitUntil { producerDone.current == 1 }
     }
 
-    @Test func aFullQueueBlocksTheProducerUntilFinishReleasesIt() async {
+    @Test func aFullQueueBlocksTheProducerUntilFinishReleasesIt() async throws {
         let handoff = BridgeHandoff<Int>(capacity: 2)
         let pushes = SharedCounter()
         let refused = SharedCounter()
-        let producerDone = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
+        let producerDone = onOwnThread {
             for value in 0..<100 {
                 guard handoff.push([value]) else { refused.set(1); break }
                 pushes.add()
             }
-            producerDone.signal()
         }
         // Nobody reads: the producer gets exactly two messages in, then waits.
-        while handoff.queuedCount < 2 { await Task.yield() }
+        try await waitUntil { handoff.queuedCount >= 2 }
         #expect(pushes.current <= 2)
         handoff.finish()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { producerDone.wait(); continuation.resume() }
-        }
+        try await waitUntil { producerDone.current == 1 }
         #expect(refused.current == 1)
         #expect(pushes.current == 2)
         // What was queued before the end is still delivered.
         var drained: [Int] = []
         for await value in handoff.elements { drained.append(value) }
         #expect(drained == [0, 1])
+    }
+
+    @Test func batchesArriveAsTheyWerePushed() async throws {
+        let handoff = BridgeHandoff<Int>(capacity: 100)
+        handoff.push([1, 2])
+        handoff.push([3])
+        handoff.finish()
+        var batches: [[Int]] = []
+        for await batch in handoff.batches { batches.append(batch) }
+        #expect(batches == [[1, 2], [3]])
     }
 }

@@ -17,19 +17,31 @@ struct BridgeServerTests {
         let context = try ZMQContext()
         let terminal = try ZMQSocketThread(name: "test-ea") {
             let dealer = try ZMQSocket(context: context, type: .dealer)
+            try dealer.setOption(.receiveTimeout, 500)
             try dealer.connect(endpoint)
-            try dealer.send(WireEncoder.encode(Envelope(sessionID: "s", sequence: 1, message: TerminalMessage.hello(Fixture.hello(session: "s")))))
-            try dealer.send(WireEncoder.encode(Envelope(sessionID: "s", sequence: 2, message: TerminalMessage.snapshot(Fixture.snapshot))))
-            for sequence in 3...total {
-                try dealer.send(WireEncoder.encode(Envelope(sessionID: "s", sequence: sequence, message: Fixture.tick(Int64(sequence)))))
+            // Frames sent right after connect can be lost over TCP (slow joiner): like an EA, say
+            // HELLO until WELCOME comes back, with a new session id each time.
+            var session = ""
+            for attempt in 1...20 {
+                session = "s\(attempt)"
+                try dealer.send(WireEncoder.encode(Envelope(sessionID: session, sequence: 1,
+                                                            message: TerminalMessage.hello(Fixture.hello(session: session)))))
+                if let reply = try? dealer.receive(), case .welcome? = try? WireDecoder.decodeAgent(reply).message { break }
             }
-            _ = try dealer.receive()   // blocks until the context shuts down
+            try dealer.send(WireEncoder.encode(Envelope(sessionID: session, sequence: 2, message: TerminalMessage.snapshot(Fixture.snapshot))))
+            for sequence in 3...total {
+                try dealer.send(WireEncoder.encode(Envelope(sessionID: session, sequence: sequence, message: Fixture.tick(Int64(sequence)))))
+            }
+            try dealer.setOption(.receiveTimeout, -1)
+            while true { _ = try dealer.receive() }   // until the context shuts down
         }
         var sequences: [UInt64] = []
+        var session = ""
         for await delivery in server.deliveries {
+            if delivery.sessionID != session { session = delivery.sessionID; sequences = [] }
             sequences.append(delivery.sequence)
             if sequences.count.isMultiple(of: 500) { try await Task.sleep(for: .milliseconds(20)) }
-            if sequences.count == Int(total) { break }
+            if delivery.sequence == total { break }
         }
         #expect(sequences == Array(1...total))
         server.stop()
@@ -37,7 +49,7 @@ struct BridgeServerTests {
         context.shutdown()
         try await terminal.value
         let counters = server.counters
-        #expect(counters.messages == Int(total))
+        #expect(counters.messages >= Int(total))
         #expect(counters.resyncs == 0)
         #expect(counters.closes["timed_out"] == nil)
     }

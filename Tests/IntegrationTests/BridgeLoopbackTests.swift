@@ -210,18 +210,24 @@ enum GarbagePeer {
         let turncoat = try ZMQSocket(context: context, type: .dealer)
         try turncoat.setOption(.receiveTimeout, 3_000)
         try turncoat.connect(endpoint)
-        let hello = Hello(platform: .mt5, terminalBuild: 1, login: 666, server: "Garbage", company: "x", currency: "USD",
-                          currencyDigits: 2, marginMode: .retailHedging, leverage: 100, eaVersion: "x",
-                          brokerUTCOffsetSeconds: 0, sessionID: "bad1")
-        try turncoat.send(WireEncoder.encode(Envelope(sessionID: "bad1", sequence: 1, message: TerminalMessage.hello(hello))))
+        // Frames right after connect can be lost (slow joiner): HELLO until WELCOME, like an EA.
+        var session = ""
+        for attempt in 1...10 {
+            session = "bad\(attempt)"
+            let hello = Hello(platform: .mt5, terminalBuild: 1, login: 666, server: "Garbage", company: "x", currency: "USD",
+                              currencyDigits: 2, marginMode: .retailHedging, leverage: 100, eaVersion: "x",
+                              brokerUTCOffsetSeconds: 0, sessionID: session)
+            try turncoat.send(WireEncoder.encode(Envelope(sessionID: session, sequence: 1, message: TerminalMessage.hello(hello))))
+            if let reply = try? turncoat.receive(), case .welcome? = try? WireDecoder.decodeAgent(reply).message { break }
+        }
         let snapshot = Snapshot(account: AccountReport(time: BrokerTime(milliseconds: 1), balance: 1, credit: 0, equity: 1, margin: 0),
                                 symbols: [], positions: [])
-        try turncoat.send(WireEncoder.encode(Envelope(sessionID: "bad1", sequence: 2, message: TerminalMessage.snapshot(snapshot))))
+        try turncoat.send(WireEncoder.encode(Envelope(sessionID: session, sequence: 2, message: TerminalMessage.snapshot(snapshot))))
         for sequence in 3..<20 {
             // A known type with a broken field, and a quote with bid far above ask.
             let frame = sequence.isMultiple(of: 2)
-                ? "TM1\tTICKS\tbad1\t\(sequence)\nQ\tEURUSD\t1\tNaN\t1.1\n"
-                : "TM1\tTICKS\tbad1\t\(sequence)\nQ\tEURUSD\t1\t9.9\t1.1\n"
+                ? "TM1\tTICKS\t\(session)\t\(sequence)\nQ\tEURUSD\t1\tNaN\t1.1\n"
+                : "TM1\tTICKS\t\(session)\t\(sequence)\nQ\tEURUSD\t1\t9.9\t1.1\n"
             try turncoat.send(Array(frame.utf8))
         }
         while let reply = try? turncoat.receive() {

@@ -82,8 +82,12 @@ struct ReplayTests {
     ]}
     """
 
-    @Test(.enabled(if: available, "needs ../shared/data/ticks"))
-    func trackersAndChallengeFireAtTheHandCalculatedTicks() throws {
+    @Test func trackersAndChallengeFireAtTheHandCalculatedTicks() throws {
+        // A missing prerequisite fails the test rather than skipping it: a skipped test proves nothing.
+        try #require(Self.available, """
+            The real tick files are missing: this test needs \(Self.files.map(\.path).joined(separator: " and ")) \
+            (the project's shared/data/ticks, laid beside the checkout)
+            """)
         var replay = RiskReplay(recordingName: "eurusd")
         try replay.applyRules(Data(Self.rules.utf8))
         replay.play(RecordingReader(bytes: try Self.recording()))

@@ -3,10 +3,12 @@ import Hummingbird
 /// The request context of every API route: Hummingbird's core context plus the authenticated
 /// principal. The agent builds its router with this context (see ``TidemarkAPI``).
 public struct APIRequestContext: RequestContext {
+    /// Hummingbird's per-request storage.
     public var coreContext: CoreRequestContextStorage
     /// Set by ``TokenAuthenticationMiddleware`` before any `/users/current` route runs.
     public var principal: Principal?
 
+    /// A context for a new request, not yet authenticated.
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         principal = nil
@@ -25,19 +27,20 @@ typealias HeaderName = HTTPFields.Element.Name
 extension HTTPFields.Element.Name {
     /// MetaApi's authentication header.
     static let authToken = HeaderName("auth-token")!
-    /// MetaApi's version header: accepted and ignored (only version 1 exists here).
-    static let apiVersion = HeaderName("api-version")!
     /// Server-Sent Events resume point.
     static let lastEventID = HeaderName("Last-Event-ID")!
 }
 
 /// Answers 401 unless the request carries a valid `auth-token`, then records the principal.
 public struct TokenAuthenticationMiddleware: RouterMiddleware {
+    /// The request context the middleware works on.
     public typealias Context = APIRequestContext
     let authority: any TokenAuthority
 
+    /// A middleware that checks tokens against `authority`.
     public init(authority: any TokenAuthority) { self.authority = authority }
 
+    /// Authenticates the request's `auth-token` (401 when missing or unknown), then passes it on.
     public func handle(_ request: Request, context: Context,
                        next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let secret = request.headers[.authToken], !secret.isEmpty else {

@@ -12,6 +12,7 @@ public struct Principal: Hashable, Sendable {
     /// The accounts the token may see; nil: every account. Accounts outside it answer 404.
     public var accounts: Set<AccountID>?
 
+    /// A principal with the given rights.
     public init(tokenID: String, isAdmin: Bool = false, readOnly: Bool = false, accounts: Set<AccountID>? = nil) {
         self.tokenID = tokenID; self.isAdmin = isAdmin; self.readOnly = readOnly; self.accounts = accounts
     }
@@ -29,13 +30,18 @@ public struct Principal: Hashable, Sendable {
 
 /// A token as the API shows it: everything but the secret.
 public struct TokenResource: Hashable, Sendable, Codable {
+    /// The public token id (`tok_…`).
     public var id: String
+    /// The label it was created with.
     public var name: String
+    /// Whether it manages tokens and sees every account.
     public var admin: Bool
+    /// Whether it may only read.
     public var readOnly: Bool
     /// nil: every account.
     public var accounts: [AccountID]?
 
+    /// A token view with every field given.
     public init(id: String, name: String, admin: Bool, readOnly: Bool, accounts: [AccountID]?) {
         self.id = id; self.name = name; self.admin = admin; self.readOnly = readOnly; self.accounts = accounts
     }
@@ -48,11 +54,14 @@ public struct TokenResource: Hashable, Sendable, Codable {
 
 /// The body of `POST /users/current/tokens`.
 public struct NewToken: Hashable, Sendable, Codable {
+    /// A label for the token.
     public var name: String
     /// Limit the token to these accounts; absent: every account.
     public var accounts: [AccountID]?
+    /// Whether it may only read (absent: it may write).
     public var readOnly: Bool?
 
+    /// A request for a token.
     public init(name: String, accounts: [AccountID]? = nil, readOnly: Bool? = nil) {
         self.name = name; self.accounts = accounts; self.readOnly = readOnly
     }
@@ -60,11 +69,15 @@ public struct NewToken: Hashable, Sendable, Codable {
 
 /// A token just created: the only time its secret is shown.
 public struct CreatedToken: Hashable, Sendable, Codable {
+    /// The public token id (`tok_…`).
     public var id: String
     /// The value of the `auth-token` header.
     public var token: String
+    /// The label it was created with.
     public var name: String
+    /// Whether it may only read.
     public var readOnly: Bool
+    /// The accounts it may see; nil: every account.
     public var accounts: [AccountID]?
 }
 

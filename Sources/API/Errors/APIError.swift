@@ -10,6 +10,7 @@ public struct ValidationDetail: Hashable, Sendable, Codable {
     /// What is wrong with it.
     public var message: String
 
+    /// A problem with `parameter` (and the value given, when useful).
     public init(parameter: String, value: String? = nil, message: String) {
         self.parameter = parameter; self.value = value; self.message = message
     }
@@ -104,6 +105,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
         return ByteBuffer(bytes: data)
     }
 
+    /// The JSON error body MetaApi clients expect, with this error's status.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }

@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import TidemarkProtocol
 
 /// What the API reads: the store for what is committed, the live risk engine for what is still
@@ -17,7 +18,7 @@ public protocol RiskReadModel: Sendable {
     func trackers(accountId: AccountID) async throws -> [TrackerResource]
 
     /// Committed events matching the query, ascending by sequence number, at most `query.limit`.
-    func events(_ query: EventFilter) async throws -> [EventRecord]
+    func events(_ query: EventQuery) async throws -> [EventRecord]
 
     /// A tracker's closed periods starting at or before `startingAtOrBefore` (nil: any), newest
     /// first, at most `limit`.

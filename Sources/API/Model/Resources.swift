@@ -1,65 +1,46 @@
 import Foundation
+import RiskCore
+import Store
 import TidemarkProtocol
 
 /// One JSON object, already encoded in its API shape (the risk core's `Codable` output, as the
 /// store keeps it). The API writes it as is: events, statistics and chart records go from the
 /// store to the client without being decoded.
 public struct JSONBody: Hashable, Sendable {
+    /// The encoded JSON.
     public var data: Data
+    /// JSON that is already encoded.
     public init(_ data: Data) { self.data = data }
     /// The JSON encoding of `value`.
     public init(encoding value: some Encodable) throws { data = try APIJSON.encoder.encode(value) }
-}
-
-/// What an event belongs to.
-public enum EventKind: String, Hashable, Sendable, Codable, CaseIterable {
-    case tracker, challenge, competition
 }
 
 /// One committed risk-core event with the columns the API filters on.
 public struct EventRecord: Hashable, Sendable {
     /// The risk core's global, gap-free sequence number.
     public var sequenceNumber: UInt64
-    public var kind: EventKind
+    /// Tracker, challenge or competition.
+    public var kind: SubjectKind
     /// Nil for an event of a whole competition.
     public var accountId: AccountID?
     /// The tracker, challenge or competition id.
     public var subjectId: String
+    /// The event's broker time.
     public var brokerTime: BrokerTime
     /// The event in its API shape (MetaApi `TrackerEvent` for trackers).
     public var body: JSONBody
 
-    public init(sequenceNumber: UInt64, kind: EventKind, accountId: AccountID?, subjectId: String,
+    /// An event with every field given.
+    public init(sequenceNumber: UInt64, kind: SubjectKind, accountId: AccountID?, subjectId: String,
                 brokerTime: BrokerTime, body: JSONBody) {
         self.sequenceNumber = sequenceNumber; self.kind = kind; self.accountId = accountId
         self.subjectId = subjectId; self.brokerTime = brokerTime; self.body = body
     }
 }
 
-/// Which events to read; every filter given must hold. Results ascend by sequence number.
-public struct EventFilter: Hashable, Sendable {
-    public var kind: EventKind?
-    public var accountId: AccountID?
-    public var subjectId: String?
-    /// Inclusive bounds on broker time.
-    public var fromBrokerTime: BrokerTime?
-    public var toBrokerTime: BrokerTime?
-    /// Only events after this sequence number.
-    public var afterSequenceNumber: UInt64?
-    /// The accounts the token may see; nil: all. When set, account-less events are hidden too.
-    public var allowedAccounts: Set<AccountID>?
-    /// 1…1000.
-    public var limit: Int
-
-    public init(kind: EventKind? = nil, accountId: AccountID? = nil, subjectId: String? = nil,
-                fromBrokerTime: BrokerTime? = nil, toBrokerTime: BrokerTime? = nil,
-                afterSequenceNumber: UInt64? = nil, allowedAccounts: Set<AccountID>? = nil, limit: Int = 1000) {
-        self.kind = kind; self.accountId = accountId; self.subjectId = subjectId
-        self.fromBrokerTime = fromBrokerTime; self.toBrokerTime = toBrokerTime
-        self.afterSequenceNumber = afterSequenceNumber; self.allowedAccounts = allowedAccounts; self.limit = limit
-    }
-
-    /// Whether an event passes the filters (for in-memory read models).
+extension EventQuery {
+    /// Whether an event passes the filters (for in-memory read models; the store applies the
+    /// same filters in SQL).
     public func matches(_ event: EventRecord) -> Bool {
         if let kind, event.kind != kind { return false }
         if let accountId, event.accountId != accountId { return false }
@@ -76,15 +57,21 @@ public struct EventFilter: Hashable, Sendable {
 
 /// A period of a tracker (MetaApi `PeriodStatistics`) with its start, for ordering.
 public struct StatisticsRecord: Hashable, Sendable {
+    /// The period's first millisecond.
     public var startBrokerTime: BrokerTime
+    /// The period in its API shape.
     public var body: JSONBody
+    /// A period record with every field given.
     public init(startBrokerTime: BrokerTime, body: JSONBody) { self.startBrokerTime = startBrokerTime; self.body = body }
 }
 
 /// An hour of an account's equity chart (MetaApi `EquityChartItem`) with its start.
 public struct ChartRecord: Hashable, Sendable {
+    /// The hour's first millisecond.
     public var startBrokerTime: BrokerTime
+    /// The hour in its API shape.
     public var body: JSONBody
+    /// A chart record with every field given.
     public init(startBrokerTime: BrokerTime, body: JSONBody) { self.startBrokerTime = startBrokerTime; self.body = body }
 }
 
@@ -92,7 +79,9 @@ public struct ChartRecord: Hashable, Sendable {
 public struct AccountResource: Hashable, Sendable, Codable {
     /// `server:login`.
     public var id: AccountID
+    /// The trade server.
     public var server: String
+    /// The login on that server.
     public var login: Int64
     /// Nil until registered with a platform or connected.
     public var platform: Platform?
@@ -100,7 +89,9 @@ public struct AccountResource: Hashable, Sendable, Codable {
     public var currency: String?
     /// Whether a terminal session is live.
     public var connected: Bool
+    /// The last equity seen.
     public var equity: FixedDecimal?
+    /// The last balance seen.
     public var balance: FixedDecimal?
     /// Broker time of the last equity/balance (`YYYY-MM-DD HH:mm:ss.SSS`).
     public var lastSeenBrokerTime: String?
@@ -109,6 +100,7 @@ public struct AccountResource: Hashable, Sendable, Codable {
     /// What enforcement holds on the account (e.g. `trading_disabled`), nil when none.
     public var enforcementState: String?
 
+    /// An account resource; `lastSeenBrokerTime` is formatted the MetaApi way.
     public init(id: AccountID, server: String, login: Int64, platform: Platform? = nil, currency: String? = nil,
                 connected: Bool = false, equity: FixedDecimal? = nil, balance: FixedDecimal? = nil,
                 lastSeenBrokerTime: BrokerTime? = nil, reconciliationDrift: FixedDecimal? = nil,
@@ -122,10 +114,14 @@ public struct AccountResource: Hashable, Sendable, Codable {
 
 /// The body of `POST /users/current/accounts`: register an account before its terminal connects.
 public struct AccountRegistration: Hashable, Sendable, Codable {
+    /// The login on the server.
     public var login: Int64
+    /// The trade server.
     public var server: String
+    /// MT4 or MT5.
     public var platform: Platform
 
+    /// A registration with every field given.
     public init(login: Int64, server: String, platform: Platform) {
         self.login = login; self.server = server; self.platform = platform
     }
@@ -134,27 +130,31 @@ public struct AccountRegistration: Hashable, Sendable, Codable {
     public var accountId: AccountID { AccountID(server: server, login: login) }
 }
 
-/// The tracker periods MetaApi defines.
-public enum TrackerPeriodName: String, Hashable, Sendable, Codable, CaseIterable {
-    case day, date, week, weekToDate = "week-to-date", month, monthToDate = "month-to-date", quarter
-    case quarterToDate = "quarter-to-date", year, yearToDate = "year-to-date", lifetime
-}
-
 /// A profit/drawdown tracker: MetaApi's `Tracker` (with `_id`), plus the account.
 public struct TrackerResource: Hashable, Sendable, Codable {
     /// The tracker id (MetaApi's `_id`).
     public var id: String
+    /// The tracked account.
     public var accountId: AccountID
+    /// Unique per account.
     public var name: String
-    public var period: TrackerPeriodName
+    /// Which periods the tracker measures.
+    public var period: TrackerPeriod
+    /// When tracking starts; nil: when declared.
     public var startBrokerTime: BrokerTime?
+    /// When tracking ends (inclusive); nil: never.
     public var endBrokerTime: BrokerTime?
+    /// Absolute drawdown that fires an event when exceeded (account currency).
     public var absoluteDrawdownThreshold: FixedDecimal?
+    /// Relative drawdown, a fraction of the period's initial balance.
     public var relativeDrawdownThreshold: FixedDecimal?
+    /// Absolute profit that fires an event when exceeded (account currency).
     public var absoluteProfitThreshold: FixedDecimal?
+    /// Relative profit, a fraction of the period's initial balance.
     public var relativeProfitThreshold: FixedDecimal?
 
-    public init(id: String, accountId: AccountID, name: String, period: TrackerPeriodName,
+    /// A tracker with every field given.
+    public init(id: String, accountId: AccountID, name: String, period: TrackerPeriod,
                 startBrokerTime: BrokerTime? = nil, endBrokerTime: BrokerTime? = nil,
                 absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
                 absoluteProfitThreshold: FixedDecimal? = nil, relativeProfitThreshold: FixedDecimal? = nil) {
@@ -164,49 +164,28 @@ public struct TrackerResource: Hashable, Sendable, Codable {
         self.absoluteProfitThreshold = absoluteProfitThreshold; self.relativeProfitThreshold = relativeProfitThreshold
     }
 
-    enum CodingKeys: String, CodingKey {
-        case id = "_id", accountId, name, period, startBrokerTime, endBrokerTime, absoluteDrawdownThreshold,
-             relativeDrawdownThreshold, absoluteProfitThreshold, relativeProfitThreshold
-    }
-
+    /// MetaApi's `Tracker` JSON, as the risk core encodes a tracker definition (the id as `_id`).
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        accountId = try c.decode(AccountID.self, forKey: .accountId)
-        name = try c.decode(String.self, forKey: .name)
-        period = try c.decode(TrackerPeriodName.self, forKey: .period)
-        startBrokerTime = try c.decodeIfPresent(String.self, forKey: .startBrokerTime).flatMap(BrokerTime.init(formatted:))
-        endBrokerTime = try c.decodeIfPresent(String.self, forKey: .endBrokerTime).flatMap(BrokerTime.init(formatted:))
-        absoluteDrawdownThreshold = try c.decodeIfPresent(FixedDecimal.self, forKey: .absoluteDrawdownThreshold)
-        relativeDrawdownThreshold = try c.decodeIfPresent(FixedDecimal.self, forKey: .relativeDrawdownThreshold)
-        absoluteProfitThreshold = try c.decodeIfPresent(FixedDecimal.self, forKey: .absoluteProfitThreshold)
-        relativeProfitThreshold = try c.decodeIfPresent(FixedDecimal.self, forKey: .relativeProfitThreshold)
+        self.init(try TrackerDefinition(metaApiTrackerFrom: decoder))
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(accountId, forKey: .accountId)
-        try c.encode(name, forKey: .name)
-        try c.encode(period, forKey: .period)
-        try c.encodeIfPresent(startBrokerTime?.formatted, forKey: .startBrokerTime)
-        try c.encodeIfPresent(endBrokerTime?.formatted, forKey: .endBrokerTime)
-        try c.encodeIfPresent(absoluteDrawdownThreshold, forKey: .absoluteDrawdownThreshold)
-        try c.encodeIfPresent(relativeDrawdownThreshold, forKey: .relativeDrawdownThreshold)
-        try c.encodeIfPresent(absoluteProfitThreshold, forKey: .absoluteProfitThreshold)
-        try c.encodeIfPresent(relativeProfitThreshold, forKey: .relativeProfitThreshold)
+        try definition(createdBrokerTime: nil).encodeAsMetaApiTracker(to: encoder)
     }
 }
 
 /// A challenge as the read model knows it.
 public struct ChallengeRecord: Hashable, Sendable {
+    /// The challenge id.
     public var id: String
+    /// The challenged account.
     public var accountId: AccountID
     /// The full definition, as declared (after template expansion).
     public var definition: JSONBody
     /// The live progress (status, phase, per-rule progress).
     public var progress: JSONBody?
 
+    /// A challenge record with every field given.
     public init(id: String, accountId: AccountID, definition: JSONBody, progress: JSONBody?) {
         self.id = id; self.accountId = accountId; self.definition = definition; self.progress = progress
     }
@@ -214,12 +193,16 @@ public struct ChallengeRecord: Hashable, Sendable {
 
 /// A competition as the read model knows it.
 public struct CompetitionRecord: Hashable, Sendable {
+    /// The competition id.
     public var id: String
+    /// The competing accounts.
     public var accounts: [AccountID]
+    /// The full definition, as declared.
     public var definition: JSONBody
     /// The live leaderboard (array of entries).
     public var leaderboard: JSONBody?
 
+    /// A competition record with every field given.
     public init(id: String, accounts: [AccountID], definition: JSONBody, leaderboard: JSONBody?) {
         self.id = id; self.accounts = accounts; self.definition = definition; self.leaderboard = leaderboard
     }

@@ -9,7 +9,7 @@ extension TrackerResource {
     /// The API's view of a declared tracker.
     public init(_ definition: TrackerDefinition) {
         self.init(id: definition.id, accountId: definition.accountId, name: definition.name,
-                  period: TrackerPeriodName(rawValue: definition.period.rawValue) ?? .lifetime,
+                  period: definition.period,
                   startBrokerTime: definition.startBrokerTime, endBrokerTime: definition.endBrokerTime,
                   absoluteDrawdownThreshold: definition.absoluteDrawdownThreshold,
                   relativeDrawdownThreshold: definition.relativeDrawdownThreshold,
@@ -21,7 +21,7 @@ extension TrackerResource {
     /// known to the single writer (the start when `startBrokerTime` is absent).
     public func definition(createdBrokerTime: BrokerTime?) -> TrackerDefinition {
         TrackerDefinition(id: id, accountId: accountId, name: name,
-                          period: TrackerPeriod(rawValue: period.rawValue) ?? .lifetime,
+                          period: period,
                           startBrokerTime: startBrokerTime, endBrokerTime: endBrokerTime,
                           absoluteDrawdownThreshold: absoluteDrawdownThreshold,
                           relativeDrawdownThreshold: relativeDrawdownThreshold,

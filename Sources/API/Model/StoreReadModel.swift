@@ -41,12 +41,8 @@ public struct StoreReadModel: RiskReadModel {
         }
     }
 
-    public func events(_ filter: EventFilter) async throws -> [EventRecord] {
-        let query = EventQuery(kind: filter.kind.flatMap { SubjectKind(rawValue: $0.rawValue) }, accountId: filter.accountId,
-                               subjectId: filter.subjectId, fromBrokerTime: filter.fromBrokerTime,
-                               toBrokerTime: filter.toBrokerTime, afterSequenceNumber: filter.afterSequenceNumber,
-                               allowedAccounts: filter.allowedAccounts, limit: filter.limit)
-        return try await store.events(query).map(EventRecord.init)
+    public func events(_ query: EventQuery) async throws -> [EventRecord] {
+        try await store.events(query).map(EventRecord.init)
     }
 
     public func closedStatistics(accountId: AccountID, trackerId: String, startingAtOrBefore: BrokerTime?,
@@ -110,7 +106,7 @@ extension EventRecord {
             object["sequenceNumber"] = .number(Double(stored.sequenceNumber))
             body = try JSONBody(encoding: JSONValue.object(object))
         }
-        self.init(sequenceNumber: stored.sequenceNumber, kind: EventKind(rawValue: stored.kind.rawValue) ?? .tracker,
+        self.init(sequenceNumber: stored.sequenceNumber, kind: stored.kind,
                   accountId: stored.accountId, subjectId: stored.subjectId, brokerTime: stored.brokerTime, body: body)
     }
 }

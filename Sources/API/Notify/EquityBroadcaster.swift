@@ -31,6 +31,7 @@ public final class EquityBroadcaster: Sendable {
 
     private let state = Mutex(State())
 
+    /// A broadcaster with no subscribers yet.
     public init() {}
 
     /// Hands an observation to the account's subscribers.

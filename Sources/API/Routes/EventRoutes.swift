@@ -1,4 +1,5 @@
 import Hummingbird
+import Store
 import TidemarkProtocol
 
 extension TidemarkAPI {
@@ -7,7 +8,7 @@ extension TidemarkAPI {
     ///   https://metaapi.cloud/docs/risk-management/restApi/api/getTrackerEvents/ and getTrackerEventsStream);
     /// - the same for `challenge-events` (filter `challengeId`) and `competition-events` (`competitionId`).
     func addEventRoutes(to group: RouterGroup<APIRequestContext>) {
-        for (path, kind, subjectParameter) in [("tracker-events", EventKind.tracker, "trackerId"),
+        for (path, kind, subjectParameter) in [("tracker-events", SubjectKind.tracker, "trackerId"),
                                                ("challenge-events", .challenge, "challengeId"),
                                                ("competition-events", .competition, "competitionId")] {
             group.get("\(path)/by-broker-time") { request, context in
@@ -33,10 +34,10 @@ extension TidemarkAPI {
 
     /// The filters common to both event routes: `accountId`, the subject id, `limit` (1…1000,
     /// default 1000), and the token's account list.
-    func eventQuery(_ reader: inout QueryReader, kind: EventKind, subjectParameter: String,
-                    context: APIRequestContext) throws -> EventFilter {
+    func eventQuery(_ reader: inout QueryReader, kind: SubjectKind, subjectParameter: String,
+                    context: APIRequestContext) throws -> EventQuery {
         let principal = try context.requirePrincipal()
-        return EventFilter(kind: kind, accountId: reader.string("accountId").map(AccountID.init),
+        return EventQuery(kind: kind, accountId: reader.string("accountId").map(AccountID.init),
                           subjectId: reader.string(subjectParameter),
                           allowedAccounts: allowedAccounts(principal),
                           limit: reader.integer("limit", in: 1...1000, default: 1000))
@@ -44,7 +45,7 @@ extension TidemarkAPI {
 
     /// An `accountId` filter naming an unknown account, or one the token may not see, is a 404
     /// (the same answer for both, so ids don't leak).
-    func checkAccountFilter(_ query: EventFilter, context: APIRequestContext) async throws {
+    func checkAccountFilter(_ query: EventQuery, context: APIRequestContext) async throws {
         guard let account = query.accountId else { return }
         let principal = try context.requirePrincipal()
         guard principal.canSee(account), try await readModel.account(account) != nil else {
@@ -55,7 +56,7 @@ extension TidemarkAPI {
     /// Answers at once when events match; otherwise waits for the agent to commit more, up to
     /// ``APIConfiguration/longPollTimeout``, and answers `[]` if none of them match by then (or
     /// when the server shuts down).
-    func longPoll(_ query: EventFilter) async throws -> [EventRecord] {
+    func longPoll(_ query: EventQuery) async throws -> [EventRecord] {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: configuration.longPollTimeout)
         while true {

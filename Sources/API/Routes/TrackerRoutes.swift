@@ -1,4 +1,5 @@
 import Hummingbird
+import RiskCore
 import TidemarkProtocol
 
 extension TidemarkAPI {
@@ -103,13 +104,13 @@ extension TidemarkAPI {
         case nil: problems.append(ValidationDetail(parameter: "name", message: "Required"))
         case let value?: problems.append(ValidationDetail(parameter: "name", value: value.detailText, message: "Expected a non-empty string"))
         }
-        var period: TrackerPeriodName?
+        var period: TrackerPeriod?
         switch body["period"] {
-        case .string(let text) where TrackerPeriodName(rawValue: text) != nil: period = TrackerPeriodName(rawValue: text)
+        case .string(let text) where TrackerPeriod(rawValue: text) != nil: period = TrackerPeriod(rawValue: text)
         case nil: problems.append(ValidationDetail(parameter: "period", message: "Required"))
         case let value?:
             problems.append(ValidationDetail(parameter: "period", value: value.detailText,
-                                             message: "Expected one of " + TrackerPeriodName.allCases.map(\.rawValue).joined(separator: ", ")))
+                                             message: "Expected one of " + TrackerPeriod.allCases.map(\.rawValue).joined(separator: ", ")))
         }
         func time(_ key: String) -> BrokerTime? {
             switch body[key] {

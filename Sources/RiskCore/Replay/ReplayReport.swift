@@ -6,24 +6,39 @@ import TidemarkProtocol
 public struct ReplayReport: Encodable {
     /// One refused or unreadable line of the recording or the rules file.
     public struct Problem: Encodable {
+        /// `recording` or `rules`.
         public var source: String
+        /// The 1-based line, when the problem is on one.
         public var line: Int?
+        /// A short, label-like reason.
         public var error: String
+        /// What exactly was wrong.
         public var detail: String
     }
 
     /// Balance and equity over the replay, from the observations the risk core saw.
     public struct EquitySummary: Encodable {
+        /// Observations seen.
         public var observations = 0
+        /// Broker time of the first observation.
         public var firstBrokerTime: String?
+        /// Broker time of the last observation.
         public var lastBrokerTime: String?
+        /// Balance at the first observation.
         public var startBalance: FixedDecimal?
+        /// Equity at the first observation.
         public var startEquity: FixedDecimal?
+        /// Balance at the last observation.
         public var lastBalance: FixedDecimal?
+        /// Equity at the last observation.
         public var lastEquity: FixedDecimal?
+        /// Lowest equity seen.
         public var minEquity: FixedDecimal?
+        /// When the lowest equity was seen.
         public var minEquityBrokerTime: String?
+        /// Highest equity seen.
         public var maxEquity: FixedDecimal?
+        /// When the highest equity was seen.
         public var maxEquityBrokerTime: String?
         /// Times the terminal's own equity differed from the reconstruction beyond the tolerance.
         public var drifts = 0
@@ -31,44 +46,67 @@ public struct ReplayReport: Encodable {
         public var equityUnknownEvents = 0
     }
 
+    /// A challenge at the end of the replay, with its events.
     public struct ChallengeReport: Encodable {
         /// Status, phase, the failure if any, and every rule's value, limit and headroom.
         public var progress: ChallengeProgress
+        /// Its events, in order.
         public var events: [ChallengeEvent]
     }
 
+    /// A competition at the end of the replay, with its events.
     public struct CompetitionReport: Encodable {
+        /// The competition id.
         public var id: String
+        /// Its status at the end.
         public var status: String
+        /// The final (or current) ranking.
         public var leaderboard: [LeaderboardEntry]
+        /// Its events, in order.
         public var events: [CompetitionEvent]
     }
 
+    /// A tracker at the end of the replay, with its periods and events.
     public struct TrackerReport: Encodable {
+        /// The declaration.
         public var tracker: TrackerDefinition
+        /// Whether its end time has passed (it then has no open period).
         public var finished: Bool
         /// Closed periods, in order.
         public var periods: [PeriodStatistics]
         /// The open period at the end of the replay ("realTime").
         public var currentPeriod: PeriodStatistics?
+        /// Its events, in order.
         public var events: [TrackerEvent]
     }
 
+    /// Everything about one account.
     public struct AccountReport: Encodable {
+        /// The account.
         public var accountId: AccountID
+        /// Its balance and equity over the replay.
         public var equity: EquitySummary
+        /// Its trackers, in declaration order.
         public var trackers: [TrackerReport]
+        /// Its challenges, in declaration order.
         public var challenges: [ChallengeReport] = []
         /// Closed hours, then the open one (if any).
         public var equityChart: [EquityChartRecord]
     }
 
+    /// The recording's name (its path).
     public var recording: String
+    /// The rules file's name, when one was given.
     public var rules: String?
+    /// Lines of the recording read.
     public var linesRead = 0
+    /// What could not be read or was refused.
     public var problems: [Problem] = []
+    /// Events the risk core emitted.
     public var eventCount = 0
+    /// Per account, in id order.
     public var accounts: [AccountReport] = []
+    /// Competitions, in declaration order.
     public var competitions: [CompetitionReport] = []
 }
 

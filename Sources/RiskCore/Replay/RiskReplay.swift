@@ -10,7 +10,9 @@ import TidemarkProtocol
 /// message goes to the equity engine and its observations go to the risk core; a heartbeat's time
 /// follows. `declare` lines (protocol/RULES.md) are applied where they stand.
 public struct RiskReplay {
+    /// The equity engine the recording is folded into.
     public private(set) var equity = EquityEngine()
+    /// The risk engine fed with its observations and deals.
     public private(set) var risk = RiskEngine()
     private var collector = ReplayCollector()
     private var problems: [ReplayReport.Problem] = []

@@ -14,19 +14,28 @@ public struct EquityChartRecord: Hashable, Sendable, Codable {
     public var startBrokerTime: BrokerTime
     /// The hour's last millisecond.
     public var endBrokerTime: BrokerTime
+    /// Time-weighted average balance over the hour.
     public var averageBalance: FixedDecimal
+    /// Lowest balance in the hour.
     public var minBalance: FixedDecimal
+    /// Highest balance in the hour.
     public var maxBalance: FixedDecimal
+    /// Time-weighted average equity over the hour.
     public var averageEquity: FixedDecimal
+    /// Lowest equity in the hour.
     public var minEquity: FixedDecimal
+    /// Highest equity in the hour.
     public var maxEquity: FixedDecimal
     /// The first observation of the hour.
     public var startBalance: FixedDecimal
+    /// Equity at the hour's first observation.
     public var startEquity: FixedDecimal
     /// The last observation of the hour.
     public var lastBalance: FixedDecimal
+    /// Equity at the hour's last observation.
     public var lastEquity: FixedDecimal
 
+    /// A chart hour with every figure given.
     public init(startBrokerTime: BrokerTime, endBrokerTime: BrokerTime, averageBalance: FixedDecimal,
                 minBalance: FixedDecimal, maxBalance: FixedDecimal, averageEquity: FixedDecimal, minEquity: FixedDecimal,
                 maxEquity: FixedDecimal, startBalance: FixedDecimal, startEquity: FixedDecimal,

@@ -16,9 +16,11 @@ public enum ExceededThresholdType: String, Hashable, Sendable, Codable {
 public struct TrackerDefinition: Hashable, Sendable, Codable {
     /// Unique across all accounts.
     public var id: String
+    /// The tracked account.
     public var accountId: AccountID
     /// Unique per account; the only field that can change after creation.
     public var name: String
+    /// Which periods the tracker measures.
     public var period: TrackerPeriod
     /// When tracking starts. Nil: at `createdBrokerTime`, or at the first input of the account
     /// after the declaration when that is nil too.
@@ -36,6 +38,7 @@ public struct TrackerDefinition: Hashable, Sendable, Codable {
     /// The broker time the tracker was declared at (the start when `startBrokerTime` is nil).
     public var createdBrokerTime: BrokerTime?
 
+    /// A definition; see the properties for what each field means.
     public init(id: String, accountId: AccountID, name: String, period: TrackerPeriod,
                 startBrokerTime: BrokerTime? = nil, endBrokerTime: BrokerTime? = nil,
                 absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
@@ -68,11 +71,32 @@ public struct TrackerDefinition: Hashable, Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case id, accountId, name, period, startBrokerTime, endBrokerTime, absoluteDrawdownThreshold,
              relativeDrawdownThreshold, absoluteProfitThreshold, relativeProfitThreshold, createdBrokerTime
+        /// MetaApi's `Tracker` responses name the id `_id`.
+        case metaApiID = "_id"
     }
 
     public init(from decoder: any Decoder) throws {
+        try self.init(from: decoder, idKey: .id)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try encode(to: encoder, idKey: .id)
+    }
+
+    /// Decodes MetaApi's `Tracker` shape: the same fields, with the id under `_id`.
+    public init(metaApiTrackerFrom decoder: any Decoder) throws {
+        try self.init(from: decoder, idKey: .metaApiID)
+    }
+
+    /// Encodes MetaApi's `Tracker` shape: the same fields, with the id under `_id`
+    /// (`createdBrokerTime` only when set).
+    public func encodeAsMetaApiTracker(to encoder: any Encoder) throws {
+        try encode(to: encoder, idKey: .metaApiID)
+    }
+
+    private init(from decoder: any Decoder, idKey: CodingKeys) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
+        id = try c.decode(String.self, forKey: idKey)
         accountId = try c.decode(AccountID.self, forKey: .accountId)
         name = try c.decode(String.self, forKey: .name)
         period = try c.decode(TrackerPeriod.self, forKey: .period)
@@ -85,9 +109,9 @@ public struct TrackerDefinition: Hashable, Sendable, Codable {
         createdBrokerTime = try c.decodeBrokerTimeIfPresent(forKey: .createdBrokerTime)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    private func encode(to encoder: any Encoder, idKey: CodingKeys) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
+        try c.encode(id, forKey: idKey)
         try c.encode(accountId, forKey: .accountId)
         try c.encode(name, forKey: .name)
         try c.encode(period, forKey: .period)
@@ -105,25 +129,38 @@ public struct TrackerDefinition: Hashable, Sendable, Codable {
 public struct TrackerEvent: Hashable, Sendable, Codable {
     /// Global across every event of the risk core (trackers, challenges, competitions): gap-free, from 1.
     public var sequenceNumber: UInt64
+    /// The account the tracker watches.
     public var accountId: AccountID
+    /// The tracker that fired.
     public var trackerId: String
     /// The period's first millisecond.
     public var startBrokerTime: BrokerTime
     /// The period's last millisecond; nil for a `lifetime` period without end.
     public var endBrokerTime: BrokerTime?
+    /// The tracker's period type.
     public var period: TrackerPeriod
     /// When the threshold was exceeded.
     public var brokerTime: BrokerTime
+    /// Drawdown from the period's initial balance at `brokerTime` (account currency).
     public var absoluteDrawdown: FixedDecimal
+    /// `absoluteDrawdown` as a fraction of the initial balance.
     public var relativeDrawdown: FixedDecimal
+    /// Profit over the period's initial balance at `brokerTime` (account currency).
     public var absoluteProfit: FixedDecimal
+    /// `absoluteProfit` as a fraction of the initial balance.
     public var relativeProfit: FixedDecimal
+    /// Whether a drawdown or a profit threshold was exceeded.
     public var exceededThresholdType: ExceededThresholdType
+    /// The tracker's absolute drawdown threshold, when set.
     public var absoluteDrawdownThreshold: FixedDecimal?
+    /// The tracker's relative drawdown threshold, when set.
     public var relativeDrawdownThreshold: FixedDecimal?
+    /// The tracker's absolute profit threshold, when set.
     public var absoluteProfitThreshold: FixedDecimal?
+    /// The tracker's relative profit threshold, when set.
     public var relativeProfitThreshold: FixedDecimal?
 
+    /// An event with every field given.
     public init(sequenceNumber: UInt64, accountId: AccountID, trackerId: String, startBrokerTime: BrokerTime,
                 endBrokerTime: BrokerTime?, period: TrackerPeriod, brokerTime: BrokerTime,
                 absoluteDrawdown: FixedDecimal, relativeDrawdown: FixedDecimal, absoluteProfit: FixedDecimal,
@@ -189,21 +226,30 @@ public struct TrackerEvent: Hashable, Sendable, Codable {
 /// One period of one tracker: MetaApi's `PeriodStatistics`. The open period is the "realTime"
 /// record; a closed one is emitted once, when its period ends.
 public struct PeriodStatistics: Hashable, Sendable, Codable {
+    /// The period's first millisecond.
     public var startBrokerTime: BrokerTime
     /// Last millisecond of the period; nil for a `lifetime` period without end.
     public var endBrokerTime: BrokerTime?
+    /// The tracker's period type.
     public var period: TrackerPeriod
     /// Balance when the period began (the last balance known before its first input).
     public var initialBalance: FixedDecimal
+    /// When the largest drawdown was reached.
     public var maxDrawdownTime: BrokerTime?
+    /// The largest drawdown from the initial balance (account currency).
     public var maxAbsoluteDrawdown: FixedDecimal
+    /// `maxAbsoluteDrawdown` as a fraction of the initial balance.
     public var maxRelativeDrawdown: FixedDecimal
+    /// When the largest profit was reached.
     public var maxProfitTime: BrokerTime?
+    /// The largest profit over the initial balance (account currency).
     public var maxAbsoluteProfit: FixedDecimal
+    /// `maxAbsoluteProfit` as a fraction of the initial balance.
     public var maxRelativeProfit: FixedDecimal
     /// Set once a threshold was strictly exceeded; from then on the drawdown and profit figures
     /// stay as they were at that moment.
     public var thresholdExceeded: Bool
+    /// Which threshold was exceeded, once one was.
     public var exceededThresholdType: ExceededThresholdType?
     /// Σ of deposits and withdrawals (balance deals) and credit deals in the period, removed from
     /// equity before drawdown and profit are measured.
@@ -211,6 +257,7 @@ public struct PeriodStatistics: Hashable, Sendable, Codable {
     /// Distinct broker dates with a trade (buy or sell) deal in the period.
     public var tradeDayCount: Int
 
+    /// Statistics of a period; figures default to zero, as at its start.
     public init(startBrokerTime: BrokerTime, endBrokerTime: BrokerTime?, period: TrackerPeriod,
                 initialBalance: FixedDecimal, maxDrawdownTime: BrokerTime? = nil, maxAbsoluteDrawdown: FixedDecimal = .zero,
                 maxRelativeDrawdown: FixedDecimal = .zero, maxProfitTime: BrokerTime? = nil,

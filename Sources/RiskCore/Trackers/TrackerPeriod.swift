@@ -104,9 +104,11 @@ public enum TrackerPeriod: String, Hashable, Sendable, Codable, CaseIterable {
 
 /// The first and last millisecond of one period (`end` nil: never ends).
 public struct PeriodBounds: Hashable, Sendable, Codable {
+    /// The period's first millisecond.
     public var start: BrokerTime
     /// Inclusive: the period's last millisecond.
     public var end: BrokerTime?
 
+    /// A period from `start` to `end` (nil: open-ended).
     public init(start: BrokerTime, end: BrokerTime?) { self.start = start; self.end = end }
 }

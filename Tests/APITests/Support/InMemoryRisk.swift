@@ -102,7 +102,7 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
         state.withLock { $0.engine.trackers(accountId: accountId).map(TrackerResource.init) }
     }
 
-    func events(_ query: EventFilter) async throws -> [EventRecord] {
+    func events(_ query: EventQuery) async throws -> [EventRecord] {
         state.withLock { Array($0.events.filter(query.matches).prefix(query.limit)) }
     }
 
