@@ -4,6 +4,7 @@ import EquityEngine
 import Foundation
 import Hummingbird
 import Logging
+import Notifications
 import RiskCore
 import ServiceLifecycle
 import Store
@@ -20,6 +21,7 @@ import ZeroMQ
 ///
 /// Services (swift-service-lifecycle) start in this order and stop in reverse:
 /// 1. the core: the bridge's socket loop and the pipeline (single writer);
+/// 1b. webhook delivery (the store's outbox, woken after commits that queued deliveries);
 /// 2. HTTP: the REST API (the `API` target's routes over ``AgentControl`` and a store read model),
 ///    `/metrics`, `/health`, `/ready`.
 /// On SIGTERM the HTTP server stops first (long polls answer, streams end), then the bridge
@@ -132,9 +134,15 @@ public final class AgentRuntime: Sendable {
                                   onHTTPRunning(bound)
                               },
                               logger: logger)
+        let webhooks = WebhookDeliverer(store: store,
+                                        configuration: .init(maximumConcurrentDeliveries: configuration.webhookWorkers),
+                                        logger: logger)
+        onCommit { notice in
+            if notice.queuedDeliveries > 0 { webhooks.eventsCommitted() }
+        }
         let core = CoreService(runtime: self)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: core)] + extraServices.map { .init(service: $0) }
+            services: [.init(service: core), .init(service: webhooks)] + extraServices.map { .init(service: $0) }
                 + [.init(service: app), .init(service: APIShutdown(api: api))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger

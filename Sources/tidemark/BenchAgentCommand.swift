@@ -59,7 +59,7 @@ struct BenchAgentCommand: AsyncParsableCommand {
     var ticksFile: String = "/work/shared/data/ticks/EURUSD-2019-02-04.csv"
 
     func run() async throws {
-        let source = Array(BenchTicks.load(path: ticksFile).prefix(ticks))
+        let source = Array(try TickFile.load(ticksFile).prefix(ticks))
         guard source.count == ticks else { throw ValidationError("need \(ticks) ticks in \(ticksFile)") }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-bench-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -1,0 +1,116 @@
+import Foundation
+import Notifications
+import Store
+import Synchronization
+import Testing
+import TidemarkProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A local HTTP receiver (plain sockets, one request per connection): keeps each request's
+/// headers and body and answers 200.
+final class WebhookReceiver: Sendable {
+    struct Request: Sendable {
+        var headers: [String: String]
+        var body: Data
+    }
+
+    let port: UInt16
+    private let descriptor: Int32
+    private let received = Mutex<[Request]>([])
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(descriptor, 16) == 0 else { throw HarnessError("receiver: cannot listen") }
+        var actual = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        port = UInt16(bigEndian: actual.sin_port)
+        self.descriptor = descriptor
+        let thread = Thread { [self] in serve() }
+        thread.start()
+    }
+
+    var requests: [Request] { received.withLock { $0 } }
+
+    func close() { shutdown(descriptor, Int32(SHUT_RDWR)); _ = Glibc.close(descriptor) }
+
+    private func serve() {
+        while true {
+            let connection = accept(descriptor, nil, nil)
+            guard connection >= 0 else { return }
+            var data = Data()
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            var request: Request?
+            while request == nil {
+                let count = recv(connection, &buffer, buffer.count, 0)
+                guard count > 0 else { break }
+                data.append(contentsOf: buffer[0..<count])
+                guard let end = data.range(of: Data("\r\n\r\n".utf8)) else { continue }
+                let head = String(decoding: data[..<end.lowerBound], as: UTF8.self)
+                var headers: [String: String] = [:]
+                for line in head.split(separator: "\r\n").dropFirst() {
+                    guard let colon = line.firstIndex(of: ":") else { continue }
+                    headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                }
+                let length = Int(headers["content-length"] ?? "0") ?? 0
+                if data.count - end.upperBound >= length {
+                    request = Request(headers: headers, body: Data(data[end.upperBound..<(end.upperBound + length)]))
+                }
+            }
+            if let request { received.withLock { $0.append(request) } }
+            let reply = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            _ = reply.withCString { send(connection, $0, strlen($0), 0) }
+            _ = Glibc.close(connection)
+        }
+    }
+}
+
+@Suite("Agent webhooks over loopback", .serialized)
+struct AgentWebhookTests {
+    @Test func everyCommittedEventReachesTheReceiverSigned() async throws {
+        let directory = try TemporaryDirectory()
+        let receiver = try WebhookReceiver()
+        defer { receiver.close() }
+        let secret = "whsec_integration_0123456789"
+        let rules = try AgentRecordings.rules(maxLoss: 20, in: directory)
+        let agent = FullAgent(in: directory, rules: rules)
+        try agent.start()
+        // Registered in the store (another process may write to it: WAL) before any event.
+        let store = try agent.openStore()
+        _ = try await store.createWebhook(url: "http://127.0.0.1:\(receiver.port)/hook", secret: secret, at: Date())
+        try store.close()
+
+        let recording = try AgentRecordings.eurusdSlice(ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
+        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        #expect(run.status == 0, "\(run.errors)")
+        // The losing script crosses the drawdown tracker and fails the challenge: phaseStarted,
+        // drawdown, challengeFailed (at least three events, numbered from 1).
+        let deadline = Date().addingTimeInterval(30)
+        while receiver.requests.count < 3, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(agent.stop() == 0)
+        let requests = receiver.requests
+        #expect(requests.count >= 3, "\(agent.log)")
+        var numbers: [Int] = []
+        for request in requests {
+            let header = try #require(request.headers["tidemark-signature"])
+            #expect(throws: Never.self) { try WebhookSignature.verify(header: header, body: request.body, secret: secret) }
+            #expect(throws: (any Error).self) { try WebhookSignature.verify(header: header, body: request.body, secret: "wrong-secret-000000") }
+            // The event id header is the sequence number (receivers de-duplicate on it); the body is the event.
+            #expect(try JSONSerialization.jsonObject(with: request.body) is [String: Any])
+            if let number = request.headers["tidemark-event-id"].flatMap({ Int($0) }) { numbers.append(number) }
+        }
+        #expect(Set(numbers).isSuperset(of: [1, 2, 3]), "\(requests.map { String(decoding: $0.body, as: UTF8.self) })")
+    }
+}
