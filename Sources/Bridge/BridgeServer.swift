@@ -1,4 +1,9 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import Synchronization
 import TidemarkProtocol
@@ -28,13 +33,16 @@ public struct BridgeServerConfiguration: Sendable, Hashable {
     public var handoffCapacity: Int
     /// Accepted messages handed downstream together (fewer lock rounds per message).
     public var handoffBatchSize: Int
+    /// The largest frame accepted, in bytes (`ZMQ_MAXMSGSIZE`, protocol/SPEC.md §2: 1 MiB). libzmq
+    /// disconnects a peer that sends a bigger one; the frame never reaches the sessions.
+    public var maximumFrameBytes: Int64
 
     public init(endpoint: String, session: BridgeSessionConfiguration = BridgeSessionConfiguration(),
                 curve: BridgeCurveConfiguration? = nil, receiveHighWaterMark: Int = 10_000,
-                handoffCapacity: Int = 65_536, handoffBatchSize: Int = 256) {
+                handoffCapacity: Int = 65_536, handoffBatchSize: Int = 256, maximumFrameBytes: Int64 = 1 << 20) {
         self.endpoint = endpoint; self.session = session; self.curve = curve
         self.receiveHighWaterMark = receiveHighWaterMark; self.handoffCapacity = handoffCapacity
-        self.handoffBatchSize = handoffBatchSize
+        self.handoffBatchSize = handoffBatchSize; self.maximumFrameBytes = maximumFrameBytes
     }
 
     /// How often the socket loop ticks the sessions (ACK timer, heartbeats, timeouts): half the ACK
@@ -93,6 +101,7 @@ public final class BridgeServer: Sendable {
             do {
                 router = try ZMQSocket(context: context, type: .router)
                 try router.setOption(.receiveHighWaterMark, configuration.receiveHighWaterMark)
+                try router.setOption(.maximumMessageSize, configuration.maximumFrameBytes)
                 if let curve = configuration.curve { try router.makeCurveServer(keys: curve.serverKeys) }
                 try router.bind(configuration.endpoint)
                 let endpoint = try router.lastEndpoint
@@ -184,7 +193,12 @@ private struct BridgeSocketLoop {
     private var batch: [BridgeDelivery] = []
     private var output = BridgeSessionRegistry.Output()
     private var encoded: [UInt8] = []
+    /// Messages to send once the deliveries in `batch` are handed on (non-empty only while
+    /// `batch` is).
+    private var waitingForFlush: [BridgeOutgoing] = []
     private var lastPeer = PeerIdentity([])
+    /// Session ids and symbols repeat from frame to frame: decoded once, then reused.
+    private var strings = WireDecodingCache()
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
     private var badFrameLogBudget = BadFrameLogBudget()
@@ -298,7 +312,7 @@ private struct BridgeSocketLoop {
         }
         let envelope: Envelope<TerminalMessage>
         do {
-            envelope = try payload.withUnsafeBytes { try WireDecoder.decodeTerminal($0) }
+            envelope = try payload.withUnsafeBytes { try WireDecoder.decodeTerminal($0, reusing: &strings) }
         } catch let error as WireDecodingError {
             let fault = BridgeFrameFault(kind: error.isUnsupportedVersion ? .unsupportedVersion : .malformed,
                                          code: error.code, detail: error.message, sessionID: error.sessionID)
@@ -318,7 +332,12 @@ private struct BridgeSocketLoop {
 
     /// Reuses the last identity when the next frame comes from the same peer (no allocation).
     private mutating func peerIdentity(_ identity: ZMQMessage) -> PeerIdentity {
-        let same = identity.withUnsafeBytes { bytes in bytes.elementsEqual(lastPeer.bytes) }
+        // memcmp: the generic `elementsEqual` walks both sides through iterators, byte by byte.
+        let same = identity.withUnsafeBytes { bytes in
+            lastPeer.bytes.withUnsafeBytes { last in
+                bytes.count == last.count && (bytes.count == 0 || memcmp(bytes.baseAddress!, last.baseAddress!, bytes.count) == 0)
+            }
+        }
         if !same { lastPeer = PeerIdentity(identity.bytes) }
         return lastPeer
     }
@@ -329,20 +348,36 @@ private struct BridgeSocketLoop {
             if batch.count >= configuration.handoffBatchSize { flush() }
         }
         if sending, !output.outgoing.isEmpty {
-            // An ACK promises the messages it covers were handed on: hand them on first.
-            flush()
-            for message in output.outgoing { send(message) }
+            // An ACK promises the messages it covers were handed on. While deliveries wait in the
+            // batch, the messages to send wait with them and go out right after the batch is
+            // pushed (`flush`): one handoff (and one consumer wake-up) per batch, not one per ACK.
+            // With an empty batch nothing waits (so nothing is queued either): send now, in order.
+            if batch.isEmpty {
+                for message in output.outgoing { send(message) }
+            } else {
+                waitingForFlush.append(contentsOf: output.outgoing)
+            }
         }
         for record in output.log { log(record) }
     }
 
+    /// Hands the batch downstream, then sends what waited for it (see ``carryOut(_:sending:)``).
     private mutating func flush() {
         guard !batch.isEmpty else { return }
+        // Hand over the array itself (not a copy that this thread then empties and frees): the
+        // consumer frees the messages when it is done with them.
+        var full: [BridgeDelivery] = []
+        full.reserveCapacity(configuration.handoffBatchSize)
+        swap(&full, &batch)
         let before = clock.now
-        if !handoff.push(batch) { stopped = true }
+        if !handoff.push(full) { stopped = true }
+        _ = consume full
         let blocked = clock.now - before
         if blocked > .milliseconds(1) { stalled += blocked }
-        batch.removeAll(keepingCapacity: true)
+        if !waitingForFlush.isEmpty {
+            for message in waitingForFlush { send(message) }
+            waitingForFlush.removeAll(keepingCapacity: true)
+        }
     }
 
     private mutating func send(_ message: BridgeOutgoing) {

@@ -203,7 +203,7 @@ public struct BridgeSessionStateMachine: Sendable {
             // The snapshot is missing (lost, or the EA skipped it): ask for it.
             let reason = envelope.sequence == lastProcessed + 1 ? "expected_snapshot" : "gap"
             return requestResync(reason: reason,
-                                 detail: "got \(envelope.message.typeName) #\(envelope.sequence) before the snapshot",
+                                 detail: "got \(envelope.message.wireType) #\(envelope.sequence) before the snapshot",
                                  discarding: envelope.sequence, now: now)
         case .resyncing:
             switch envelope.message {
@@ -328,7 +328,7 @@ public struct BridgeSessionStateMachine: Sendable {
     private mutating func receivedFirst(_ envelope: Envelope<TerminalMessage>, now: MonotonicInstant) -> Action {
         sessionID = envelope.sessionID
         guard case .hello(var hello) = envelope.message else {
-            return reject(.expectedHello, detail: "first message was \(envelope.message.typeName)", extraEvents: [])
+            return reject(.expectedHello, detail: "first message was \(envelope.message.wireType)", extraEvents: [])
         }
         account = hello.accountID
         switch hello.marginMode {
@@ -460,22 +460,4 @@ extension BridgeSessionStateMachine.Action {
         return copy
     }
 
-}
-
-extension TerminalMessage {
-    /// The wire type name (`HELLO`, `TICKS`, …), for logs.
-    var typeName: String {
-        switch self {
-        case .hello: "HELLO"
-        case .snapshot: "SNAPSHOT"
-        case .symbol: "SYMBOL"
-        case .ticks: "TICKS"
-        case .position: "POSITION"
-        case .deal: "DEAL"
-        case .report: "REPORT"
-        case .heartbeat: "HEARTBEAT"
-        case .bye: "BYE"
-        case .commandAcknowledgement: "CMDACK"
-        }
-    }
 }

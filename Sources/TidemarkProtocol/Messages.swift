@@ -373,19 +373,23 @@ public enum RejectReason: String, Sendable, Codable, CaseIterable, Error {
 }
 
 /// From an EA to the agent.
+///
+/// The large, infrequent cases are `indirect` (boxed): without that every value of the enum is as
+/// big as its largest payload (a `Hello` or a `Deal`, well over 100 bytes), and the per-tick path
+/// copies it several times per frame (decode, envelope, delivery, handoff).
 public enum TerminalMessage: Hashable, Sendable {
-    case hello(Hello)
-    case snapshot(Snapshot)
-    case symbol(SymbolSpec)
+    indirect case hello(Hello)
+    indirect case snapshot(Snapshot)
+    indirect case symbol(SymbolSpec)
     /// A batch of quotes, in order.
     case ticks([Tick])
-    case position(PositionUpdate)
-    case deal(Deal)
+    indirect case position(PositionUpdate)
+    indirect case deal(Deal)
     /// The terminal's own figures, for reconciliation.
-    case report(AccountReport)
+    indirect case report(AccountReport)
     case heartbeat(BrokerTime)
     case bye(reason: String)
-    case commandAcknowledgement(CommandAcknowledgement)
+    indirect case commandAcknowledgement(CommandAcknowledgement)
 }
 
 /// From the agent to an EA.

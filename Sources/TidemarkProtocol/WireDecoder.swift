@@ -19,10 +19,19 @@ struct WireHeader: Hashable, Sendable {
 public enum WireDecoder {
     /// Decodes one EA → agent frame.
     public static func decodeTerminal(_ bytes: UnsafeRawBufferPointer) throws(WireDecodingError) -> Envelope<TerminalMessage> {
-        var frame = try FrameReader(bytes)
+        var strings = WireDecodingCache()
+        return try decodeTerminal(bytes, reusing: &strings)
+    }
+
+    /// Decodes one EA → agent frame, reusing the session id and symbol strings of earlier frames
+    /// when the bytes repeat (consecutive frames mostly come from one terminal and one symbol).
+    /// The result is the same as without the cache.
+    public static func decodeTerminal(_ bytes: UnsafeRawBufferPointer,
+                                      reusing strings: inout WireDecodingCache) throws(WireDecodingError) -> Envelope<TerminalMessage> {
+        var frame = try FrameReader(bytes, strings: &strings)
         let message: TerminalMessage
         do throws(WireDecodingError) {
-            message = try frame.terminalMessage()
+            message = try frame.terminalMessage(symbols: &strings.symbols)
         } catch {
             throw frame.attributed(error)
         }
@@ -36,7 +45,8 @@ public enum WireDecoder {
 
     /// Decodes one agent → EA frame.
     public static func decodeAgent(_ bytes: UnsafeRawBufferPointer) throws(WireDecodingError) -> Envelope<AgentMessage> {
-        var frame = try FrameReader(bytes)
+        var strings = WireDecodingCache()
+        var frame = try FrameReader(bytes, strings: &strings)
         let message: AgentMessage
         do throws(WireDecodingError) {
             message = try frame.agentMessage()
@@ -74,7 +84,7 @@ struct FrameReader {
     private var lineNumber = 1
     private(set) var header: WireHeader
 
-    init(_ bytes: UnsafeRawBufferPointer) throws(WireDecodingError) {
+    init(_ bytes: UnsafeRawBufferPointer, strings: inout WireDecodingCache) throws(WireDecodingError) {
         guard let address = bytes.baseAddress, bytes.count > 0 else { throw .truncated }
         base = address.assumingMemoryBound(to: UInt8.self)
         count = bytes.count
@@ -103,9 +113,9 @@ struct FrameReader {
         let sessionRange = fields.next()
         let sequenceRange = fields.next()
         let frameBytes = UnsafeBufferPointer(start: base, count: count)
-        let sessionID = sessionRange.map { String(decoding: UnsafeBufferPointer(rebasing: frameBytes[$0]), as: UTF8.self) }
+        let sessionID = sessionRange.map { strings.sessionIDs.string(for: UnsafeBufferPointer(rebasing: frameBytes[$0])) }
         let sequence = sequenceRange.flatMap { Self.parseUnsigned(frameBytes.baseAddress!, $0) }
-        let type = typeRange.map { String(decoding: UnsafeBufferPointer(rebasing: frameBytes[$0]), as: UTF8.self) } ?? ""
+        let type = typeRange.map { Self.typeName(UnsafeBufferPointer(rebasing: frameBytes[$0])) } ?? ""
 
         header = WireHeader(version: version, type: type, sessionID: sessionID ?? "", sequence: sequence ?? 0)
         position = min(headerEnd + 1, count)
@@ -163,12 +173,11 @@ struct FrameReader {
 
     // MARK: EA → agent
 
-    mutating func terminalMessage() throws(WireDecodingError) -> TerminalMessage {
+    mutating func terminalMessage(symbols: inout SymbolCache) throws(WireDecodingError) -> TerminalMessage {
         switch header.type {
         case "TICKS":
             var ticks: [Tick] = []
             ticks.reserveCapacity(max(1, (count - position) / 36))
-            var symbols = SymbolCache()
             while var record = nextRecord() {
                 try record.expectTag(Ascii.tagQuote)
                 ticks.append(try record.quote(symbols: &symbols))
@@ -309,6 +318,25 @@ struct FrameReader {
     }
 
     // MARK: UTF-8 and numbers
+
+    /// The message types of the protocol, as literals: a known type costs no String building.
+    private static let knownTypes: [(bytes: StaticString, name: String)] = [
+        ("TICKS", "TICKS"), ("HEARTBEAT", "HEARTBEAT"), ("HELLO", "HELLO"), ("SNAPSHOT", "SNAPSHOT"),
+        ("SYMBOL", "SYMBOL"), ("POSITION", "POSITION"), ("DEAL", "DEAL"), ("REPORT", "REPORT"), ("BYE", "BYE"),
+        ("CMDACK", "CMDACK"), ("WELCOME", "WELCOME"), ("REJECT", "REJECT"), ("RESYNC", "RESYNC"), ("ACK", "ACK"),
+        ("COMMAND", "COMMAND"),
+    ]
+
+    /// The header's type field as a String (equal to decoding the bytes).
+    static func typeName(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        for known in knownTypes where known.bytes.utf8CodeUnitCount == bytes.count {
+            let literal = known.bytes.utf8Start
+            var index = 0
+            while index < bytes.count, literal[index] == bytes[index] { index += 1 }
+            if index == bytes.count { return known.name }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 
     /// Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF) and no NUL byte.
     static func isValidUTF8(_ base: UnsafePointer<UInt8>, _ count: Int) -> Bool {
@@ -680,24 +708,38 @@ struct RecordReader {
 }
 
 /// The last symbol decoded in a frame, with its bytes, so repeated symbols share one String.
-struct SymbolCache {
-    private var bytes: UnsafeBufferPointer<UInt8>?
-    private var value = ""
+/// The last String built from some bytes, returned again while the same bytes repeat. Frames are
+/// checked to be valid UTF-8 before any field is read, so the String's UTF-8 is exactly the bytes.
+struct SymbolCache: Sendable {
+    private var value: String?
 
     @inline(__always)
     mutating func string(for candidate: UnsafeBufferPointer<UInt8>) -> String {
-        if let bytes, bytes.count == candidate.count,
-           bytes.baseAddress.map({ memoryEquals($0, candidate.baseAddress!, candidate.count) }) ?? false {
-            return value
+        if let value {
+            let same = value.utf8.withContiguousStorageIfAvailable { stored in
+                stored.count == candidate.count && Self.equal(stored.baseAddress!, candidate.baseAddress!, candidate.count)
+            } ?? value.utf8.elementsEqual(candidate)
+            if same { return value }
         }
-        value = String(decoding: candidate, as: UTF8.self)
-        bytes = candidate
-        return value
+        let made = String(decoding: candidate, as: UTF8.self)
+        value = made
+        return made
     }
 
     @inline(__always)
-    private func memoryEquals(_ lhs: UnsafePointer<UInt8>, _ rhs: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+    private static func equal(_ lhs: UnsafePointer<UInt8>, _ rhs: UnsafePointer<UInt8>, _ count: Int) -> Bool {
         for index in 0..<count where lhs[index] != rhs[index] { return false }
         return true
     }
+}
+
+/// Strings that repeat from frame to frame (a terminal's session id, its symbols), kept by a
+/// caller that decodes many frames in a row, e.g. the bridge's socket loop (see
+/// ``WireDecoder/decodeTerminal(_:reusing:)``). A value; not shared between threads.
+public struct WireDecodingCache: Sendable {
+    var sessionIDs = SymbolCache()
+    var symbols = SymbolCache()
+
+    /// An empty cache.
+    public init() {}
 }

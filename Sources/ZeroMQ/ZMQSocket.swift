@@ -83,6 +83,24 @@ public final class ZMQSocket {
         Int(try int32Option(code: option.code))
     }
 
+    /// Sets a 64-bit integer option.
+    public func setOption(_ option: ZMQInt64Option, _ value: Int64) throws {
+        var raw = value
+        guard zmq_setsockopt(handle, option.code, &raw, MemoryLayout<Int64>.size) == 0 else {
+            throw ZMQError.last("zmq_setsockopt(\(option.code))")
+        }
+    }
+
+    /// Reads a 64-bit integer option.
+    public func option(_ option: ZMQInt64Option) throws -> Int64 {
+        var raw: Int64 = 0
+        var size = MemoryLayout<Int64>.size
+        guard zmq_getsockopt(handle, option.code, &raw, &size) == 0 else {
+            throw ZMQError.last("zmq_getsockopt(\(option.code))")
+        }
+        return raw
+    }
+
     /// Sets a yes/no option.
     public func setOption(_ option: ZMQFlagOption, _ value: Bool) throws {
         var raw: Int32 = value ? 1 : 0

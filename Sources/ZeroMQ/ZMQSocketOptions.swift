@@ -47,6 +47,14 @@ public struct ZMQIntegerOption: Sendable, Hashable {
     public static let sendTimeout = Self(code: ZMQ_SNDTIMEO)
 }
 
+/// A 64-bit integer socket option (`zmq_setsockopt` with an `int64_t`).
+public struct ZMQInt64Option: Sendable, Hashable {
+    let code: Int32
+    /// The largest inbound message in bytes (`ZMQ_MAXMSGSIZE`; -1 = no limit). A peer that sends a
+    /// bigger one is disconnected by libzmq and the message never reaches the application.
+    public static let maximumMessageSize = Self(code: ZMQ_MAXMSGSIZE)
+}
+
 /// A yes/no socket option.
 public struct ZMQFlagOption: Sendable, Hashable {
     let code: Int32

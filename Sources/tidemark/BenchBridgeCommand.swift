@@ -276,13 +276,14 @@ struct BenchWorkload: Sendable {
         var deliveries: [BridgeDelivery] = []
         deliveries.reserveCapacity(256)
         var output = BridgeSessionRegistry.Output()
+        var strings = WireDecodingCache()
         func drain() {
             for delivery in deliveries { if case .ticks(let batch) = delivery.message { ticks += batch.count } }
             deliveries.removeAll(keepingCapacity: true)
         }
         for frame in frames[0] {
             do {
-                let envelope = try frame.withUnsafeBytes { try WireDecoder.decodeTerminal($0) }
+                let envelope = try frame.withUnsafeBytes { try WireDecoder.decodeTerminal($0, reusing: &strings) }
                 registry.received(envelope, from: peer, now: now, deliveries: &deliveries, output: &output)
             } catch {
                 fatalError("bench frame does not decode: \(error)")

@@ -54,6 +54,46 @@ struct BridgeServerTests {
         #expect(counters.closes["timed_out"] == nil)
     }
 
+    @Test func anOversizedFrameIsDroppedByLibzmqAndTheAgentKeepsServing() async throws {
+        let server = try BridgeServer(configuration: BridgeServerConfiguration(endpoint: "tcp://127.0.0.1:*"), logger: Self.quiet)
+        let endpoint = try server.start()
+        let context = try ZMQContext()
+        let terminal = try ZMQSocketThread(name: "test-ea") {
+            let dealer = try ZMQSocket(context: context, type: .dealer)
+            try dealer.setOption(.receiveTimeout, 500)
+            try dealer.connect(endpoint)
+            // A well-formed HELLO the agent would welcome, but over the 1 MiB limit (SPEC §2): its
+            // EA version alone is 1 MiB + 1 byte.
+            var huge = Fixture.hello(session: "huge")
+            huge.eaVersion = String(repeating: "x", count: (1 << 20) + 1)
+            try dealer.send(WireEncoder.encode(Envelope(sessionID: "huge", sequence: 1, message: TerminalMessage.hello(huge))))
+            // libzmq drops the connection; the DEALER reconnects and the same terminal is served.
+            var welcomed = false
+            for attempt in 1...40 where !welcomed {
+                let session = "after-\(attempt)"
+                try dealer.send(WireEncoder.encode(Envelope(sessionID: session, sequence: 1,
+                                                            message: TerminalMessage.hello(Fixture.hello(session: session)))))
+                if let reply = try? dealer.receive(), case .welcome? = try? WireDecoder.decodeAgent(reply).message { welcomed = true }
+            }
+            try dealer.setOption(.receiveTimeout, -1)
+            while true { _ = try dealer.receive() }   // until the context shuts down
+        }
+        var first: BridgeDelivery?
+        for await delivery in server.deliveries {
+            first = delivery
+            break
+        }
+        #expect(first?.sessionID.hasPrefix("after-") == true)
+        server.stop()
+        try await server.waitUntilStopped()
+        context.shutdown()
+        try await terminal.value
+        let counters = server.counters
+        #expect(counters.messages >= 1)
+        #expect(counters.badFrames.isEmpty)          // the big frame never reached the sessions
+        #expect(counters.rejects.isEmpty)
+    }
+
     @Test func bindsAFreePortAndStopsCleanly() async throws {
         let server = try BridgeServer(configuration: BridgeServerConfiguration(endpoint: "tcp://127.0.0.1:*"), logger: Self.quiet)
         let endpoint = try server.start()

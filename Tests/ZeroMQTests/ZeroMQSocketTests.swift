@@ -8,6 +8,16 @@ import Glibc
 
 /// Every test uses its own context, so tests can run in parallel.
 @Suite struct ZeroMQSocketTests {
+    @Test func maximumMessageSizeIsA64BitOption() throws {
+        let context = try ZMQContext()
+        let router = try ZMQSocket(context: context, type: .router)
+        #expect(try router.option(.maximumMessageSize) == -1)   // libzmq's default: no limit
+        try router.setOption(.maximumMessageSize, 1 << 33)       // 8 GiB: does not fit an Int32
+        #expect(try router.option(.maximumMessageSize) == 8_589_934_592)
+        try router.setOption(.maximumMessageSize, 1_048_576)
+        #expect(try router.option(.maximumMessageSize) == 1_048_576)
+    }
+
     @Test func routerDealerRoundTripOverTCPWithIdentities() throws {
         let context = try ZMQContext()
         let router = try ZMQSocket(context: context, type: .router)
