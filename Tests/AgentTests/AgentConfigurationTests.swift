@@ -30,3 +30,17 @@ import Testing
         #expect(throws: AgentError.configuration) { try settings.validate() }   // allowKeys missing
     }
 }
+
+@Suite struct DeployedConfigurationTests {
+    /// deploy/config.example.json is what an install copies to /etc/tidemark: it must load and
+    /// validate as it is (the decoder refuses unknown keys, so a renamed setting fails here).
+    @Test func theExampleConfigurationLoadsAndValidates() throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("deploy/config.example.json").path
+        let settings = try AgentConfiguration.load(file: example)
+        #expect(settings.bridge == "tcp://0.0.0.0:5757")
+        #expect(settings.checkpointIntervalMilliseconds == 250)
+        #expect(settings.allowKeys == "/etc/tidemark/keys/allowed-eas.txt")
+        try settings.validate()
+    }
+}
