@@ -26,11 +26,11 @@ public struct APIConfiguration: Sendable {
 }
 
 /// Tidemark's REST API: MetaApi's risk management routes plus Tidemark's own accounts,
-/// challenges, competitions, streams and tokens, as Hummingbird routes the agent mounts.
+/// challenges, competitions, streams, tokens and webhooks, as Hummingbird routes the agent mounts.
 ///
 /// ```swift
-/// let api = TidemarkAPI(readModel: model, control: writer, tokens: store, notifier: notifier,
-///                       equity: broadcaster)
+/// let api = TidemarkAPI(readModel: model, control: writer, tokens: StoreTokenAuthority(store: store),
+///                       webhooks: StoreWebhookRegistry(store: store), notifier: notifier, equity: broadcaster)
 /// let router = Router(context: APIRequestContext.self)
 /// router.get("/metrics") { … }          // the agent's own, unauthenticated routes
 /// api.addRoutes(to: router)
@@ -46,6 +46,8 @@ public struct TidemarkAPI: Sendable {
     public let control: any RiskControl
     /// Checks `auth-token` headers and manages tokens.
     public let tokens: any TokenAuthority
+    /// Where the admin's webhook routes register, list and delete webhooks.
+    public let webhooks: any WebhookRegistry
     /// The agent calls `published(through:)` on it after committing events.
     public let notifier: EventNotifier
     /// The agent calls `publish(_:)` on it for every equity observation.
@@ -54,10 +56,11 @@ public struct TidemarkAPI: Sendable {
     public let configuration: APIConfiguration
     let waitLimiter: WaitLimiter
 
-    /// An API over the given read model, control and token authority.
+    /// An API over the given read model, control, token authority and webhook registry.
     public init(readModel: any RiskReadModel, control: any RiskControl, tokens: any TokenAuthority,
-                notifier: EventNotifier, equity: EquityBroadcaster, configuration: APIConfiguration = .init()) {
-        self.readModel = readModel; self.control = control; self.tokens = tokens
+                webhooks: any WebhookRegistry, notifier: EventNotifier, equity: EquityBroadcaster,
+                configuration: APIConfiguration = .init()) {
+        self.readModel = readModel; self.control = control; self.tokens = tokens; self.webhooks = webhooks
         self.notifier = notifier; self.equity = equity; self.configuration = configuration
         waitLimiter = WaitLimiter(limit: configuration.maxOpenWaitsPerToken)
     }
@@ -84,6 +87,7 @@ public struct TidemarkAPI: Sendable {
         addCompetitionRoutes(to: group)
         addStreamRoutes(to: group)
         addTokenRoutes(to: group)
+        addWebhookRoutes(to: group)
     }
 
     /// Ends long polls (they answer `[]`) and streams; call it when graceful shutdown begins.

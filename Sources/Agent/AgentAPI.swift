@@ -98,7 +98,8 @@ extension AgentRuntime {
         }
         let readModel = StoreReadModel(store: store, live: AgentLiveView(pipeline: pipeline), templates: templates)
         return TidemarkAPI(readModel: readModel, control: AgentControl(pipeline: pipeline, store: store),
-                           tokens: StoreTokenAuthority(store: store), notifier: notifier, equity: equity,
+                           tokens: StoreTokenAuthority(store: store), webhooks: StoreWebhookRegistry(store: store),
+                           notifier: notifier, equity: equity,
                            configuration: APIConfiguration(longPollTimeout: .seconds(configuration.longPollSeconds)))
     }
 

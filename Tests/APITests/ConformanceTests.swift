@@ -77,6 +77,17 @@ import TidemarkProtocol
             #expect(try await client.send(.get, "/users/current/tokens", token: secret).status == 403)
             #expect(try await client.send(.delete, "/users/current/tokens/\(try #require(token["id"]?.stringValue))").status == 204)
 
+            // Webhooks
+            let webhook = try await client.send(.post, "/users/current/webhooks",
+                                                json: #"{"url":"https://hooks.example/t","filter":{"kinds":["tracker"]}}"#)
+            #expect(webhook.status == 201)
+            #expect(try await client.send(.post, "/users/current/webhooks", json: #"{"url":"ftp://x"}"#).status == 400)
+            let webhookPath = "/users/current/webhooks/\(try #require(webhook["id"]?.stringValue))"
+            #expect(try await client.send(.get, "/users/current/webhooks").status == 200)
+            #expect(try await client.send(.get, webhookPath).status == 200)
+            #expect(try await client.send(.delete, webhookPath).status == 204)
+            #expect(try await client.send(.get, webhookPath).status == 404)
+
             // Streams (ended at once by shutdown, so the router test client can collect them)
             harness.api.shutdown()
             #expect(try await client.send(.get, "/users/current/events/stream").status == 200)

@@ -48,8 +48,8 @@ extension TidemarkAPI {
         }
     }
 
-    /// 403 unless the principal is the admin token.
-    func requireAdmin(_ context: APIRequestContext) throws {
-        guard try context.requirePrincipal().isAdmin else { throw APIError.forbidden("Only the admin token manages tokens") }
+    /// 403 (with `message`) unless the principal is the admin token.
+    func requireAdmin(_ context: APIRequestContext, _ message: String = "Only the admin token manages tokens") throws {
+        guard try context.requirePrincipal().isAdmin else { throw APIError.forbidden(message) }
     }
 }

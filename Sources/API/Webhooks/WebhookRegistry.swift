@@ -1,0 +1,100 @@
+import Foundation
+import Store
+import TidemarkProtocol
+
+/// Which events a webhook receives, as the API shows it: each absent list matches anything.
+public struct WebhookFilterResource: Hashable, Sendable, Codable {
+    /// Event kinds (`tracker`, `challenge`, `competition`).
+    public var kinds: [String]?
+    /// Account ids; events without an account never match a filter that lists accounts.
+    public var accounts: [String]?
+    /// Tracker, challenge or competition ids.
+    public var subjects: [String]?
+    /// Event types (`drawdown`, `challengeFailed`, …).
+    public var types: [String]?
+
+    /// A filter; nil lists match anything.
+    public init(kinds: [String]? = nil, accounts: [String]? = nil, subjects: [String]? = nil, types: [String]? = nil) {
+        self.kinds = kinds; self.accounts = accounts; self.subjects = subjects; self.types = types
+    }
+}
+
+/// A registered webhook as the API shows it: never its secret.
+public struct WebhookResource: Hashable, Sendable, Codable {
+    /// The webhook id (`wh_…`).
+    public var id: String
+    /// Where deliveries are POSTed.
+    public var url: String
+    /// Which events it receives.
+    public var filter: WebhookFilterResource
+    /// When it was created (ISO 8601, UTC).
+    public var createdAt: String
+
+    /// A webhook resource.
+    public init(id: String, url: String, filter: WebhookFilterResource, createdAt: String) {
+        self.id = id; self.url = url; self.filter = filter; self.createdAt = createdAt
+    }
+}
+
+/// A webhook just created: the only time its secret is shown.
+public struct CreatedWebhook: Hashable, Sendable, Codable {
+    /// The webhook id.
+    public var id: String
+    /// The HMAC-SHA256 signing key of its deliveries.
+    public var secret: String
+}
+
+/// Where webhooks live. The agent implements it over its store; the API only asks it (as with
+/// ``TokenAuthority``), so the routes can be tested without SQLite.
+public protocol WebhookRegistry: Sendable {
+    /// Registers a webhook; it receives events committed from now on.
+    func createWebhook(url: String, secret: String, filter: WebhookFilter) async throws -> WebhookResource
+    /// Every webhook, oldest first.
+    func webhooks() async throws -> [WebhookResource]
+    /// Removes a webhook and its pending deliveries; false when there was none with this id.
+    func deleteWebhook(id: String) async throws -> Bool
+}
+
+/// ``WebhookRegistry`` over the SQLite store (which the agent's deliverer reads).
+public struct StoreWebhookRegistry: WebhookRegistry {
+    /// The agent's store.
+    public let store: Store
+
+    /// A registry over `store`.
+    public init(store: Store) { self.store = store }
+
+    public func createWebhook(url: String, secret: String, filter: WebhookFilter) async throws -> WebhookResource {
+        WebhookResource(try await store.createWebhook(url: url, secret: secret, filter: filter, at: Date()))
+    }
+
+    public func webhooks() async throws -> [WebhookResource] {
+        try await store.webhooks().map(WebhookResource.init)
+    }
+
+    public func deleteWebhook(id: String) async throws -> Bool {
+        do {
+            try await store.deleteWebhook(id: id)
+            return true
+        } catch where error == .notFound {
+            return false
+        }
+    }
+}
+
+extension WebhookResource {
+    /// The API's view of a stored webhook (never its secret).
+    public init(_ webhook: Webhook) {
+        self.init(id: webhook.id, url: webhook.url, filter: WebhookFilterResource(webhook.filter),
+                  createdAt: webhook.createdAt.ISO8601Format())
+    }
+}
+
+extension WebhookFilterResource {
+    /// The API's view of a store filter; lists sorted so answers are stable.
+    public init(_ filter: WebhookFilter) {
+        self.init(kinds: filter.kinds.map { $0.map(\.rawValue).sorted() },
+                  accounts: filter.accountIds.map { $0.map(\.rawValue).sorted() },
+                  subjects: filter.subjectIds.map { $0.sorted() },
+                  types: filter.types.map { $0.sorted() })
+    }
+}
