@@ -80,8 +80,11 @@ public final class AgentRuntime: Sendable {
         // ACKs follow commits; the socket loop looks at the pipeline's commits every 5 ms.
         let session = BridgeSessionConfiguration(heartbeatIntervalMilliseconds: Int64(configuration.heartbeatMilliseconds),
                                                  acknowledgeAfterMilliseconds: 10, acknowledgesOnCommit: true)
+        // libzmq's receive limit applies per terminal: 1,000 frames (its default) bound the memory
+        // a thousand fast terminals can queue ahead of the writer to ~1,000 × 1,000 × frame size;
+        // past it, TCP flow control holds the EAs back (they keep everything unacknowledged).
         let bridge = try BridgeServer(configuration: BridgeServerConfiguration(endpoint: configuration.bridge, session: session,
-                                                                               curve: curve),
+                                                                               curve: curve, receiveHighWaterMark: 1_000),
                                       logger: logger)
         let metrics = AgentMetrics()
         let hooks = CommitHooks()
@@ -197,17 +200,21 @@ public final class AgentRuntime: Sendable {
               let declarations = object["declarations"] as? [Any] else {
             throw AgentError.configuration.with(detail: "\(path): expected {\"declarations\": [ … ]}")
         }
+        let commands = try declarations.map {
+            try JSONDecoder().decode(RiskCommand.self, from: JSONSerialization.data(withJSONObject: $0))
+        }
         var applied = 0
-        for (index, declaration) in declarations.enumerated() {
-            let command = try JSONDecoder().decode(RiskCommand.self, from: JSONSerialization.data(withJSONObject: declaration))
-            do {
-                try await pipeline.declare(.risk(command))
+        for (index, refusal) in try await pipeline.declare(all: commands).enumerated() {
+            switch refusal {
+            case nil:
                 applied += 1
-            } catch let error as RiskCoreError where [.duplicateTrackerID, .duplicateChallengeID, .duplicateCompetitionID].contains(error) {
+            case let error as RiskCoreError where [.duplicateTrackerID, .duplicateChallengeID, .duplicateCompetitionID].contains(error):
                 continue
-            } catch let error as RiskCoreError {
+            case let error as RiskCoreError:
                 logger.error("rules: declaration refused", metadata: ["file": "\(path)", "index": "\(index)", "error": "\(error)",
                                                                      "detail": "\(error.detail)"])
+            case let error?:
+                throw error
             }
         }
         logger.notice("rules applied", metadata: ["file": "\(path)", "new": "\(applied)", "listed": "\(declarations.count)"])

@@ -83,11 +83,29 @@ public final class Pipeline: Sendable {
     /// Submits a declaration and returns once it is committed; throws what the risk core refused
     /// (``RiskCoreError``) or ``AgentError/stopped``.
     public func declare(_ declaration: Declaration) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            if !inbox.submit(.declaration(declaration, continuation)) {
-                continuation.resume(throwing: AgentError.stopped)
+        switch declaration {
+        case .risk(let command):
+            if let error = try await declare(all: [command])[0] { throw error }
+        case .registerAccount(let account, let platform):
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                if !inbox.submit(.registration(account, platform, continuation)) {
+                    continuation.resume(throwing: AgentError.stopped)
+                }
             }
         }
+    }
+
+    /// Submits risk-core declarations in this order, as one input (one commit, one checkpoint,
+    /// however many there are: a rules file of thousands of trackers costs one checkpoint, not one
+    /// each). Returns once they are committed, with what the risk core refused of each (nil:
+    /// applied); throws ``AgentError/stopped``.
+    public func declare(all commands: [RiskCommand]) async throws -> [(any Error)?] {
+        guard !commands.isEmpty else { return [] }
+        let results = await withCheckedContinuation { (continuation: CheckedContinuation<[(any Error)?]?, Never>) in
+            if !inbox.submit(.declarations(commands, continuation)) { continuation.resume(returning: nil) }
+        }
+        guard let results else { throw AgentError.stopped }
+        return results
     }
 
     /// Runs until the bridge's deliveries end (after ``BridgeServer/stop()``) and everything taken
@@ -194,7 +212,7 @@ public final class Pipeline: Sendable {
         let started = ContinuousClock.now
         var effects = AgentCore.Effects(keepsObservations: keepsObservations)
         var acknowledgements: [String: UInt64] = [:]
-        var declarations: [(CheckedContinuation<Void, any Error>, (any Error)?)] = []
+        var declarations: [(CheckedContinuation<[(any Error)?]?, Never>, [(any Error)?])] = []
         var definitionChanges: [DefinitionChange] = []
         var registrations: [(AccountID, Platform, CheckedContinuation<Void, any Error>)] = []
         var ticks = 0
@@ -210,17 +228,20 @@ public final class Pipeline: Sendable {
                     if case .ticks(let batch) = delivery.message { ticks += batch.count }
                     core.apply(delivery, into: &effects)
                     acknowledgements[delivery.sessionID] = delivery.sequence
-                case .declaration(.risk(let command), let continuation):
-                    do {
-                        let applied = try core.declare(command, into: &effects)
-                        if let change = try Self.definitionChange(for: applied, in: core.risk, at: Date()) {
-                            definitionChanges.append(change)
+                case .declarations(let commands, let continuation):
+                    let results = commands.map { command -> (any Error)? in
+                        do {
+                            let applied = try core.declare(command, into: &effects)
+                            if let change = try Self.definitionChange(for: applied, in: core.risk, at: Date()) {
+                                definitionChanges.append(change)
+                            }
+                            return nil
+                        } catch {
+                            return error
                         }
-                        declarations.append((continuation, nil))
-                    } catch {
-                        declarations.append((continuation, error))
                     }
-                case .declaration(.registerAccount(let account, let platform), let continuation):
+                    declarations.append((continuation, results))
+                case .registration(let account, let platform, let continuation):
                     registrations.append((account, platform, continuation))
                 }
             }
@@ -300,7 +321,8 @@ public final class Pipeline: Sendable {
             // in-memory core is ahead of the store now, so the agent must stop (and restart from
             // the checkpoint) rather than go on.
             logger.critical("store commit failed; stopping", metadata: ["error": "\(error)", "detail": "\(error.detail)"])
-            for (continuation, _) in declarations { continuation.resume(throwing: AgentError.store.with(detail: "\(error)")) }
+            let failure = AgentError.store.with(detail: "\(error)")
+            for (continuation, results) in declarations { continuation.resume(returning: results.map { _ in failure }) }
             throw AgentError.store.with(detail: "\(error): \(error.detail)")
         }
         metrics.commits.increment()
@@ -322,9 +344,7 @@ public final class Pipeline: Sendable {
         } else if let prepared {
             bridge.committed(prepared.acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
         }
-        for (continuation, error) in declarations {
-            if let error { continuation.resume(throwing: error) } else { continuation.resume() }
-        }
+        for (continuation, results) in declarations { continuation.resume(returning: results) }
         onCommit(CommitNotice(lastSequenceNumber: receipt.lastSequenceNumber, newEvents: receipt.newEvents,
                               observations: effects.observations, queuedDeliveries: receipt.queuedDeliveryCount))
         for command in receipt.newCommands {
@@ -417,7 +437,9 @@ final class DoneFlag: Sendable {
 final class Inbox: Sendable {
     enum Item: Sendable {
         case delivery(BridgeDelivery)
-        case declaration(Declaration, CheckedContinuation<Void, any Error>)
+        /// Risk-core declarations, applied in order; the continuation gets what was refused of each.
+        case declarations([RiskCommand], CheckedContinuation<[(any Error)?]?, Never>)
+        case registration(AccountID, Platform, CheckedContinuation<Void, any Error>)
     }
 
     private struct State: Sendable {
@@ -433,6 +455,9 @@ final class Inbox: Sendable {
     private let state = Mutex(State())
 
     init(capacity: Int) { self.capacity = capacity }
+
+    /// Items held in storage, taken ones not yet reclaimed included (for tests).
+    var storedItemCount: Int { state.withLock { $0.items.count } }
 
     /// Adds bridge deliveries; waits while the inbox is over capacity.
     func push(_ deliveries: [BridgeDelivery]) async {
@@ -468,7 +493,7 @@ final class Inbox: Sendable {
         return accepted
     }
 
-    /// No more deliveries: ``take(maximum:)`` returns nil once empty; later submissions fail.
+    /// No more deliveries: ``take(maximum:deadline:)`` returns nil once empty; later submissions fail.
     func finish() {
         let (taker, pushers) = state.withLock { state in
             state.finished = true
@@ -486,8 +511,13 @@ final class Inbox: Sendable {
             guard count > 0 else { return ([], []) }
             let taken = Array(state.items[state.head..<(state.head + count)])
             state.head += count
+            // Reclaim the consumed prefix: at once when everything is taken, else once it is large
+            // (under sustained load the queue never empties, and must not grow without bound).
             if state.head == state.items.count {
                 state.items.removeAll(keepingCapacity: true)
+                state.head = 0
+            } else if state.head >= 16_384, state.head >= state.count {
+                state.items.removeFirst(state.head)
                 state.head = 0
             }
             let pushers = state.count < capacity ? state.pushers : []
@@ -498,23 +528,25 @@ final class Inbox: Sendable {
         return taken
     }
 
-    /// Up to `maximum` items, waiting for at least one, or until `deadline` (then `[]`); nil when
-    /// finished and empty.
+    /// Up to `maximum` items, waiting for at least one, or until `deadline` (then `[]`; no deadline:
+    /// wait as long as it takes); nil when finished and empty.
     func take(maximum: Int, deadline: ContinuousClock.Instant?) async -> [Item]? {
-        guard let deadline else { return await take(maximum: maximum) }
-        let alarm = Task { [self] in
-            try? await Task.sleep(until: deadline)
-            wakeTaker()
+        let alarm = deadline.map { deadline in
+            Task { [self] in
+                try? await Task.sleep(until: deadline)
+                wakeTaker()
+            }
         }
-        defer { alarm.cancel() }
+        defer { alarm?.cancel() }
         while true {
             let taken = takeAvailable(maximum: maximum)
             if !taken.isEmpty { return taken }
             if state.withLock({ $0.finished }) { return nil }
-            if ContinuousClock.now >= deadline { return [] }
+            if let deadline, ContinuousClock.now >= deadline { return [] }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.count > 0 || state.finished || ContinuousClock.now >= deadline { return true }
+                    if state.count > 0 || state.finished { return true }
+                    if let deadline, ContinuousClock.now >= deadline { return true }
                     state.taker = continuation
                     return false
                 }
@@ -530,38 +562,5 @@ final class Inbox: Sendable {
             return state.taker
         }
         taker?.resume()
-    }
-
-    /// Up to `maximum` items, waiting for at least one; nil when finished and empty.
-    func take(maximum: Int) async -> [Item]? {
-        while true {
-            let (taken, pushers, done) = state.withLock { state -> ([Item], [CheckedContinuation<Void, Never>], Bool) in
-                let count = min(maximum, state.count)
-                if count == 0 { return ([], [], state.finished) }
-                let taken = Array(state.items[state.head..<(state.head + count)])
-                state.head += count
-                if state.head == state.items.count {
-                    state.items.removeAll(keepingCapacity: true)
-                    state.head = 0
-                } else if state.head > 65_536 {
-                    state.items.removeFirst(state.head)
-                    state.head = 0
-                }
-                let pushers = state.count < capacity ? state.pushers : []
-                if !pushers.isEmpty { state.pushers = [] }
-                return (taken, pushers, false)
-            }
-            for pusher in pushers { pusher.resume() }
-            if !taken.isEmpty { return taken }
-            if done { return nil }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.count > 0 || state.finished { return true }
-                    state.taker = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        }
     }
 }

@@ -249,7 +249,11 @@ struct AgentWorkload: Sendable {
             core.apply(delivery, into: &effects)
             if effects.riskOutputs.count > 1_000 || effects.latestObservation.count > 10_000 { effects = AgentCore.Effects() }
         }
-        return Double(terminals * ticks.count) / (ContinuousClock.now - start).seconds
+        let throughput = Double(terminals * ticks.count) / (ContinuousClock.now - start).seconds
+        let encodeStart = ContinuousClock.now
+        let checkpoint = (try? core.checkpoint()) ?? Data()
+        print("checkpoint of that core: \(checkpoint.count) bytes, encoded in \(String(format: "%.1f", (ContinuousClock.now - encodeStart).milliseconds)) ms")
+        return throughput
     }
 }
 
