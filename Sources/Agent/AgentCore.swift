@@ -44,6 +44,8 @@ public struct AgentCore: Sendable {
         public var observations: [EquityObservation] = []
         /// HELLOs accepted (sessions opened), in order.
         public var hellos: [(sessionID: String, hello: Hello)] = []
+        /// Sessions that ended, in order, with the reason the store keeps (``closeReason(of:)``).
+        public var sessionEnds: [(account: AccountID, sessionID: String, reason: String)] = []
         /// Latest drift per account.
         public var drifts: [AccountID: Drift] = [:]
         /// CMDACKs, in order.
@@ -59,7 +61,7 @@ public struct AgentCore: Sendable {
 
         public var isEmpty: Bool {
             riskOutputs.isEmpty && deals.isEmpty && latestObservation.isEmpty && hellos.isEmpty && drifts.isEmpty
-                && commandAcknowledgements.isEmpty
+                && commandAcknowledgements.isEmpty && sessionEnds.isEmpty
         }
     }
 
@@ -138,6 +140,11 @@ public struct AgentCore: Sendable {
     /// Folds one accepted bridge message.
     public mutating func apply(_ delivery: BridgeDelivery, into effects: inout Effects) {
         let account = delivery.account
+        if delivery.sessionEnd != nil {
+            // Not a message of the terminal: nothing to fold, only a fact for the store.
+            effects.sessionEnds.append((account, delivery.sessionID, Self.closeReason(of: delivery)))
+            return
+        }
         switch delivery.message {
         case .hello(let hello):
             hellos[account] = hello
@@ -187,6 +194,16 @@ public struct AgentCore: Sendable {
             sharedClock = time
             feed(.time(time), into: &effects)
         }
+    }
+
+    /// The reason a session end is stored with: the end's label, with the EA's own words after a BYE
+    /// (`bye: terminal closed`).
+    public static func closeReason(of delivery: BridgeDelivery) -> String {
+        guard let end = delivery.sessionEnd else { return "" }
+        if end == .bye, case .bye(let said) = delivery.message, !said.isEmpty, said != end.label {
+            return "bye: \(said)"
+        }
+        return end.label
     }
 
     /// Whether an input at `time` is new to the risk core (outside a resume window everything is;

@@ -1,5 +1,6 @@
 import Bridge
 import CoreMetrics
+import Notifications
 import Prometheus
 import Synchronization
 
@@ -27,6 +28,12 @@ public final class AgentMetrics: Sendable {
     let events: CoreMetrics.Counter
     let resentSkipped: CoreMetrics.Counter
     let commandsSent: CoreMetrics.Counter
+    let webhookDeliveries: CoreMetrics.Counter
+    let webhookAbandoned: CoreMetrics.Counter
+    let webhookBacklog: CoreMetrics.Gauge
+    let webhookLatency: CoreMetrics.Timer
+    /// Failed attempts by reason, made once for the known reasons (others on first use).
+    private let webhookFailures: [String: CoreMetrics.Counter]
     private let lastBridge = Mutex(BridgeCounters())
 
     /// Metrics in a fresh registry.
@@ -49,6 +56,33 @@ public final class AgentMetrics: Sendable {
         events = CoreMetrics.Counter(label: "tidemark_events_total", factory: factory)
         resentSkipped = CoreMetrics.Counter(label: "tidemark_resent_inputs_skipped_total", factory: factory)
         commandsSent = CoreMetrics.Counter(label: "tidemark_commands_sent_total", factory: factory)
+        webhookDeliveries = CoreMetrics.Counter(label: "tidemark_webhook_deliveries_total", factory: factory)
+        webhookAbandoned = CoreMetrics.Counter(label: "tidemark_webhook_deliveries_abandoned_total", factory: factory)
+        webhookBacklog = CoreMetrics.Gauge(label: "tidemark_webhook_backlog", factory: factory)
+        webhookLatency = CoreMetrics.Timer(label: "tidemark_webhook_delivery_latency_seconds", factory: factory)
+        var failures: [String: CoreMetrics.Counter] = [:]
+        for error in [WebhookDeliveryError.rejected, .timeout, .connection, .invalidURL] {
+            failures[error.code] = CoreMetrics.Counter(label: "tidemark_webhook_failed_attempts_total",
+                                                       dimensions: [("reason", error.code)], factory: factory)
+        }
+        webhookFailures = failures
+    }
+
+    /// Counts one webhook delivery attempt (``WebhookDeliverer``'s observer).
+    func record(_ attempt: WebhookDeliverer.AttemptOutcome) {
+        switch attempt {
+        case .delivered(let latency):
+            webhookDeliveries.increment()
+            if let latency {
+                let (seconds, attoseconds) = latency.components
+                webhookLatency.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            }
+        case .failed(let reason, let abandoned):
+            let counter = webhookFailures[reason]
+                ?? CoreMetrics.Counter(label: "tidemark_webhook_failed_attempts_total", dimensions: [("reason", reason)], factory: factory)
+            counter.increment()
+            if abandoned { webhookAbandoned.increment() }
+        }
     }
 
     /// Publishes the bridge's counters (cumulative) as the difference since the last call. (Ticks and
@@ -60,6 +94,11 @@ public final class AgentMetrics: Sendable {
         }
         frames.increment(by: Int64(max(0, counters.frames - previous.frames)))
         sessionsOpened.increment(by: Int64(max(0, counters.sessionsOpened - previous.sessionsOpened)))
+        for (reason, count) in counters.closes {
+            // Labels: bye, timed_out, superseded, too_many_bad_frames, shutdown, rejected_<reason>.
+            let delta = count - (previous.closes[reason] ?? 0)
+            if delta > 0 { CoreMetrics.Counter(label: "tidemark_sessions_closed_total", dimensions: [("reason", reason)], factory: factory).increment(by: Int64(delta)) }
+        }
         liveSessions.record(counters.sessionsOpened - counters.sessionsClosed)
         resyncs.increment(by: Int64(max(0, counters.resyncs - previous.resyncs)))
         duplicates.increment(by: Int64(max(0, counters.duplicates - previous.duplicates)))

@@ -60,6 +60,10 @@ public final class AgentRuntime: Sendable {
             throw AgentError.store.with(detail: "\(configuration.databasePath): \(error) \(error.detail)")
         }
         try await ensureAdminToken(store: store, environment: environment, logger: logger)
+        // No bridge session survives a restart (kill -9 included): accounts read disconnected until
+        // their EAs say hello again.
+        let stale = try await store.closeOpenSessions(at: Date())
+        if stale > 0 { logger.info("sessions of the previous run closed", metadata: ["sessions": "\(stale)"]) }
 
         guard let tolerance = FixedDecimal(configuration.driftTolerance) else {
             throw AgentError.configuration.with(detail: "driftTolerance must be a decimal, got \(configuration.driftTolerance)")
@@ -123,8 +127,10 @@ public final class AgentRuntime: Sendable {
             isReady ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
                 : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "starting\n")))
         }
-        router.get("metrics") { [metrics, bridge] _, _ -> Response in
+        router.get("metrics") { [metrics, bridge, store] _, _ -> Response in
             metrics.publish(bridge.counters)
+            // The outbox backlog is read when scraped: exact, and one indexed COUNT.
+            if let backlog = try? await store.pendingDeliveryCount() { metrics.webhookBacklog.record(backlog) }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: metrics.registry.emitToString())))
         }
@@ -139,7 +145,7 @@ public final class AgentRuntime: Sendable {
                               logger: logger)
         let webhooks = WebhookDeliverer(store: store,
                                         configuration: .init(maximumConcurrentDeliveries: configuration.webhookWorkers),
-                                        logger: logger)
+                                        logger: logger, observe: { [metrics] attempt in metrics.record(attempt) })
         onCommit { notice in
             if notice.queuedDeliveries > 0 { webhooks.eventsCommitted() }
         }

@@ -224,7 +224,7 @@ public final class Pipeline: Sendable {
                 state.inputPosition += 1
                 switch item {
                 case .delivery(let delivery):
-                    messages += 1
+                    if delivery.sessionEnd == nil { messages += 1 }
                     if case .ticks(let batch) = delivery.message { ticks += batch.count }
                     core.apply(delivery, into: &effects)
                     acknowledgements[delivery.sessionID] = delivery.sequence
@@ -270,6 +270,8 @@ public final class Pipeline: Sendable {
             update.connected = true
             updates[hello.accountID] = update
         }
+        // The store turns `connected` off unless another session of the account is still open.
+        for end in effects.sessionEnds { batch.sessionChanges.append(.closed(sessionId: end.sessionID, at: now, reason: end.reason)) }
         for (account, observation) in effects.latestObservation {
             var update = updates[account] ?? AccountUpdate(id: account)
             update.lastEquity = observation.equity

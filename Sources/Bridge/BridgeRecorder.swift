@@ -35,6 +35,8 @@ public final class BridgeRecorder {
 
     /// Appends one message (buffered; see ``flush()``).
     public func record(_ delivery: BridgeDelivery) throws(BridgeRecorderError) {
+        // A session's end is not a message of the terminal (its BYE, if it sent one, is recorded).
+        guard delivery.sessionEnd == nil else { return }
         let file = try file(for: delivery.account)
         var line = RecordingCodec.encode(.message(account: delivery.account, sessionID: delivery.sessionID,
                                                   sequence: delivery.sequence, delivery.message))

@@ -347,6 +347,11 @@ private struct BridgeSocketLoop {
             batch.append(delivery)
             if batch.count >= configuration.handoffBatchSize { flush() }
         }
+        if !output.sessionEnds.isEmpty {
+            // Timeouts and rejects: the end follows the session's last message downstream.
+            batch.append(contentsOf: output.sessionEnds)
+            if batch.count >= configuration.handoffBatchSize { flush() }
+        }
         if sending, !output.outgoing.isEmpty {
             // An ACK promises the messages it covers were handed on. While deliveries wait in the
             // batch, the messages to send wait with them and go out right after the batch is

@@ -32,16 +32,68 @@ public struct PeerIdentity: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// One accepted message, on its way downstream (equity engine, recorder).
+/// One accepted message, or the end of a session, on its way downstream (equity engine, recorder),
+/// in order with the session's messages.
+///
+/// A session that opened (its HELLO was accepted) ends with exactly one delivery whose
+/// ``sessionEnd`` is set, after its last message: the fact "this session is over", not a frame of the
+/// EA. Its ``message`` is then `.bye(reason:)` standing for that end (the EA's own BYE reason for a
+/// BYE, else ``BridgeSessionEnd/label``), so a consumer that only folds messages treats it like a
+/// goodbye; its ``sequence`` is the last one the session delivered. Sessions the agent stops itself
+/// (shutdown) get no such delivery: the next start closes what was left open.
 public struct BridgeDelivery: Hashable, Sendable {
     public var account: AccountID
     public var sessionID: String
     public var sequence: UInt64
     public var message: TerminalMessage
+    /// Set only on the delivery that ends the session (see above); nil for every EA message.
+    public var sessionEnd: BridgeSessionEnd?
 
-    public init(account: AccountID, sessionID: String, sequence: UInt64, message: TerminalMessage) {
+    public init(account: AccountID, sessionID: String, sequence: UInt64, message: TerminalMessage,
+                sessionEnd: BridgeSessionEnd? = nil) {
         self.account = account; self.sessionID = sessionID; self.sequence = sequence; self.message = message
+        self.sessionEnd = sessionEnd
     }
+}
+
+/// Why an opened session ended, as handed downstream (one byte, so deliveries stay small).
+public enum BridgeSessionEnd: Hashable, Sendable, CustomStringConvertible {
+    /// The EA said goodbye.
+    case bye
+    /// No frame for ``BridgeSessionConfiguration/missedHeartbeatsBeforeTimeout`` heartbeat intervals.
+    case timedOut
+    /// The agent ended it with a REJECT (e.g. a frame of another protocol version mid-session).
+    case rejected(RejectReason)
+    /// More bad frames than the configured limit in the window.
+    case tooManyBadFrames
+    /// A newer session of the same account (or a new HELLO on the same connection) took over.
+    case superseded
+
+    /// The close reason's session end; nil for ``BridgeSessionStateMachine/CloseReason/shutdown``
+    /// (not handed downstream).
+    public init?(_ reason: BridgeSessionStateMachine.CloseReason) {
+        switch reason {
+        case .bye: self = .bye
+        case .timedOut: self = .timedOut
+        case .rejected(let reject): self = .rejected(reject)
+        case .tooManyBadFrames: self = .tooManyBadFrames
+        case .superseded: self = .superseded
+        case .shutdown: return nil
+        }
+    }
+
+    /// A bounded label (the same as ``BridgeSessionStateMachine/CloseReason/label``).
+    public var label: String {
+        switch self {
+        case .bye: "bye"
+        case .timedOut: "timed_out"
+        case .rejected(let reason): "rejected_\(reason.rawValue)"
+        case .tooManyBadFrames: "too_many_bad_frames"
+        case .superseded: "superseded"
+        }
+    }
+
+    public var description: String { label }
 }
 
 /// What the bridge has seen, as plain numbers (a value: copy it out and publish it as metrics).
@@ -111,6 +163,10 @@ public struct BridgeSessionRegistry: Sendable {
     public struct Output: Hashable, Sendable {
         /// An accepted message to pass downstream.
         public var delivery: BridgeDelivery?
+        /// Sessions that ended (``BridgeDelivery/sessionEnd`` set), to pass downstream after
+        /// ``delivery``. The hot-path ``received(_:from:now:deliveries:output:)`` appends them to
+        /// its `deliveries` instead.
+        public var sessionEnds: [BridgeDelivery] = []
         /// Messages to send, in order.
         public var outgoing: [BridgeOutgoing] = []
         /// Lines to log.
@@ -162,7 +218,8 @@ public struct BridgeSessionRegistry: Sendable {
         var deliveries: [BridgeDelivery] = []
         var output = Output()
         received(envelope, from: peer, now: now, deliveries: &deliveries, output: &output)
-        output.delivery = deliveries.first
+        output.delivery = deliveries.first { $0.sessionEnd == nil }
+        output.sessionEnds = deliveries.filter { $0.sessionEnd != nil }
         return output
     }
 
@@ -179,6 +236,7 @@ public struct BridgeSessionRegistry: Sendable {
                 // The EA restarted its session on this connection: the old one ends here.
                 let action = machines[slot].supersede(now: now)
                 apply(action, slot: slot, into: &output)
+                Self.moveSessionEnds(from: &output, to: &deliveries)
                 forgetSession(in: slot)
                 machines[slot] = BridgeSessionStateMachine(configuration: configuration, now: now)
             }
@@ -194,7 +252,15 @@ public struct BridgeSessionRegistry: Sendable {
         }
         if !action.send.isEmpty || !action.events.isEmpty {
             apply(action, slot: slot, into: &output)
+            // Only events end sessions: the in-order path never gets here.
+            Self.moveSessionEnds(from: &output, to: &deliveries)
         }
+    }
+
+    private static func moveSessionEnds(from output: inout Output, to deliveries: inout [BridgeDelivery]) {
+        guard !output.sessionEnds.isEmpty else { return }
+        deliveries.append(contentsOf: output.sessionEnds)
+        output.sessionEnds.removeAll(keepingCapacity: true)
     }
 
     /// A frame from `peer` that could not be decoded.
@@ -366,6 +432,14 @@ public struct BridgeSessionRegistry: Sendable {
         case .closed(let reason):
             counters.sessionsClosed += 1
             counters.closes[reason.label, default: 0] += 1
+            if let end = BridgeSessionEnd(reason), let account = machines[slot].account,
+               let session = machines[slot].sessionID, let last = machines[slot].lastProcessedSequence {
+                // Only sessions that opened (HELLO accepted) end downstream: a refused handshake
+                // never connected the account.
+                let text: String = if case .bye(let said) = reason, !said.isEmpty { said } else { end.label }
+                output.sessionEnds.append(BridgeDelivery(account: account, sessionID: session, sequence: last,
+                                                         message: .bye(reason: text), sessionEnd: end))
+            }
             if let account = machines[slot].account, liveSessionOfAccount[account] == peer {
                 liveSessionOfAccount[account] = nil
             }

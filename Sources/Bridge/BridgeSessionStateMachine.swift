@@ -160,6 +160,10 @@ public struct BridgeSessionStateMachine: Sendable {
     /// When the peer last sent any frame.
     public var lastHeardAt: MonotonicInstant { lastHeard }
 
+    /// The highest contiguous sequence processed, once a HELLO was accepted (kept after close);
+    /// nil for a session that never opened.
+    public var lastProcessedSequence: UInt64? { session?.lastProcessed }
+
     /// True when `envelope` is a HELLO that starts a session other than this one: the EA restarted
     /// on the same connection. The caller closes this machine (``supersede(now:)``) and starts a new one.
     public func isNewSession(_ envelope: Envelope<TerminalMessage>) -> Bool {

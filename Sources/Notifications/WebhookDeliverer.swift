@@ -74,22 +74,38 @@ public final class WebhookDeliverer: Service {
         var statistics = Statistics()
     }
 
+    /// How one attempt ended, as it is recorded in the outbox: what metrics count.
+    public enum AttemptOutcome: Hashable, Sendable {
+        /// The receiver answered 2xx. `latency` runs from the commit that stored the event (and
+        /// queued the delivery) to that answer, retries included; nil for rows queued before the
+        /// store kept that time.
+        case delivered(latency: Duration?)
+        /// The attempt failed for `reason` (a ``WebhookDeliveryError/code``: `rejected` for a
+        /// non-2xx status, `timeout`, `connection`, `invalid_url`); `abandoned` when the retry
+        /// policy gave up on the delivery with it.
+        case failed(reason: String, abandoned: Bool)
+    }
+
     private let store: Store
     private let configuration: Configuration
     private let logger: Logger
     private let now: @Sendable () -> Date
+    private let observe: @Sendable (AttemptOutcome) -> Void
     private let wake = WakeSignal()
     private let state: Mutex<State>
 
     /// A deliverer for `store`'s outbox. `now` is the wall clock used for due times and signatures
-    /// (injected for tests).
+    /// (injected for tests); `observe` hears every attempt once the outbox recorded it (keep it
+    /// short: it runs on the delivery task).
     public init(store: Store, configuration: Configuration = Configuration(),
                 logger: Logger = Logger(label: "tidemark.webhooks"),
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                now: @escaping @Sendable () -> Date = { Date() },
+                observe: @escaping @Sendable (AttemptOutcome) -> Void = { _ in }) {
         self.store = store
         self.configuration = configuration
         self.logger = logger
         self.now = now
+        self.observe = observe
         let seed = configuration.jitterSeed ?? UInt64.random(in: .min ... .max)
         self.state = Mutex(State(random: SplitMix64(seed: seed)))
     }
@@ -107,6 +123,10 @@ public final class WebhookDeliverer: Service {
     public func run() async throws {
         var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         clientConfiguration.timeout = .init(connect: TimeAmount(configuration.requestTimeout))
+        // A refused or failed connection is a failed attempt now, retried by our own policy. (The
+        // client's default retries connecting until the timeout: a receiver that is down then held
+        // every delivery of the page, to healthy receivers too, for the whole request timeout.)
+        clientConfiguration.connectionPool.retryConnectionEstablishment = false
         try await HTTPClient.withHTTPClient(configuration: clientConfiguration) { client in
             await withTaskCancellationOrGracefulShutdownHandler {
                 await self.deliverUntilStopped(using: client)
@@ -187,8 +207,10 @@ public final class WebhookDeliverer: Service {
         do throws(StoreError) {
             switch outcome {
             case .success:
-                try await store.markDelivered(webhookId: delivery.webhookId, sequenceNumber: sequence, at: now())
+                let answeredAt = now()
+                try await store.markDelivered(webhookId: delivery.webhookId, sequenceNumber: sequence, at: answeredAt)
                 state.withLock { $0.statistics.delivered += 1 }
+                observe(.delivered(latency: delivery.queuedAt.map { .milliseconds(max(0, answeredAt.storedMillisecondsSince($0))) }))
                 logger.trace("webhook delivered", metadata: metadata)
             case .failure(let error):
                 let fraction = state.withLock { $0.random.nextFraction() }
@@ -212,6 +234,7 @@ public final class WebhookDeliverer: Service {
                     state.statistics.failuresByCode[error.code, default: 0] += 1
                     if retryAt == nil { state.statistics.abandoned += 1 }
                 }
+                observe(.failed(reason: error.code, abandoned: retryAt == nil))
             }
             return true
         } catch where error == .notFound {
@@ -257,6 +280,13 @@ public final class WebhookDeliverer: Service {
     private static func seconds(_ duration: Duration) -> TimeInterval {
         let (seconds, attoseconds) = duration.components
         return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+extension Date {
+    /// Whole milliseconds from `earlier` to this date (the outbox keeps milliseconds).
+    fileprivate func storedMillisecondsSince(_ earlier: Date) -> Int64 {
+        Int64((timeIntervalSince(earlier) * 1000).rounded())
     }
 }
 

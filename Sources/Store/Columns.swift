@@ -79,7 +79,8 @@ extension Row {
                       lastSeenBrokerTime: brokerTime("last_seen_broker_time"),
                       connected: self["connected"] as Bool,
                       reconciliationDrift: decimal("reconciliation_drift"),
-                      enforcementState: self["enforcement_state"])
+                      enforcementState: self["enforcement_state"],
+                      lastConnectedAt: date("last_connected_at"), lastDisconnectedAt: date("last_disconnected_at"))
     }
 
     func definition() -> StoredDefinition {

@@ -169,6 +169,21 @@ extension Store {
         }
     }
 
+    /// Closes every session still open and marks every account disconnected, as of `at`: what a
+    /// starting agent does, since no session survives its restart (EAs open new ones). Returns how
+    /// many sessions it closed.
+    @discardableResult
+    public func closeOpenSessions(at: Date, reason: String = "agent_stopped") async throws(StoreError) -> Int {
+        try await write { db in
+            try db.execute(sql: "UPDATE bridge_session SET closed_at = ?, close_reason = ? WHERE closed_at IS NULL",
+                           arguments: [at.storedMilliseconds, reason])
+            let closed = db.changesCount
+            try db.execute(sql: "UPDATE account SET connected = 0, last_disconnected_at = ? WHERE connected = 1",
+                           arguments: [at.storedMilliseconds])
+            return closed
+        }
+    }
+
     /// An account's bridge sessions, newest first.
     public func sessions(accountId: AccountID, limit: Int = 100) async throws(StoreError) -> [BridgeSessionRecord] {
         try await read { db in

@@ -133,6 +133,10 @@ public struct AccountRecord: Hashable, Sendable {
     public var reconciliationDrift: FixedDecimal?
     /// Free text the agent sets (e.g. `trading_disabled`); nil when nothing is enforced.
     public var enforcementState: String?
+    /// When a terminal session of the account last opened; nil if none ever did.
+    public var lastConnectedAt: Date?
+    /// When the account last went from connected to not connected; nil if it never did.
+    public var lastDisconnectedAt: Date?
 }
 
 /// A change to an account. Nil fields are left as stored; the account is created when new.
@@ -176,7 +180,8 @@ public struct BridgeSessionRecord: Hashable, Sendable {
     public var openedAt: Date
     /// When it closed; nil while open.
     public var closedAt: Date?
-    /// `bye:<reason>`, `timeout`, `agent_stopped`… as the agent names it.
+    /// `bye`, `bye: <the EA's reason>`, `timed_out`, `superseded`, `rejected_<reason>`,
+    /// `too_many_bad_frames`, or `agent_stopped` (closed when the agent started again).
     public var closeReason: String?
 }
 

@@ -9,7 +9,7 @@ import GRDB
 /// need no migration. Plain SQL (no STRICT tables) so older SQLite versions open the file too.
 enum Schema {
     /// Every migration's identifier, in order.
-    static let migrationIdentifiers = ["v1-risk-records", "v2-access-and-notifications"]
+    static let migrationIdentifiers = ["v1-risk-records", "v2-access-and-notifications", "v3-connection-times-and-queued-at"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -18,6 +18,9 @@ enum Schema {
         }
         migrator.registerMigration(migrationIdentifiers[1]) { db in
             try db.execute(sql: accessAndNotifications)
+        }
+        migrator.registerMigration(migrationIdentifiers[2]) { db in
+            try db.execute(sql: connectionTimesAndQueuedAt)
         }
         return migrator
     }
@@ -179,5 +182,17 @@ enum Schema {
         -- A replayed event must not enforce twice.
         CREATE UNIQUE INDEX enforcement_once_per_cause ON enforcement_command(cause_sequence, account_id, kind)
             WHERE cause_sequence IS NOT NULL;
+        """
+
+    /// When each account's terminal last connected and disconnected (the API shows them), and when
+    /// each outbox row was queued (its event's commit: the start of the delivery-latency metric).
+    /// Existing rows take what the session table already knows.
+    private static let connectionTimesAndQueuedAt = """
+        ALTER TABLE account ADD COLUMN last_connected_at INTEGER;
+        ALTER TABLE account ADD COLUMN last_disconnected_at INTEGER;
+        UPDATE account SET last_connected_at = (SELECT MAX(opened_at) FROM bridge_session s WHERE s.account_id = account.id);
+        UPDATE account SET last_disconnected_at = (SELECT MAX(closed_at) FROM bridge_session s WHERE s.account_id = account.id)
+            WHERE connected = 0;
+        ALTER TABLE outbox ADD COLUMN queued_at INTEGER;
         """
 }

@@ -142,6 +142,7 @@ extension StoreBatch {
     private func writeEvents(after stored: UInt64, in db: Database, result: inout BatchResult) throws {
         var expected = stored + 1
         var webhooks: [(id: String, filter: WebhookFilter)]?
+        var queuedAt: Int64?
         // Looked up once per batch, not per event: the hot loop only binds and steps.
         let insert = try db.cachedStatement(sql: """
             INSERT INTO event (sequence, kind, type, account_id, subject_id, broker_time, body) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -161,9 +162,11 @@ extension StoreBatch {
                                            event.subjectId, event.brokerTime.milliseconds, storedText(event.body)])
             if webhooks == nil { webhooks = try Self.webhookFilters(in: db) }
             for webhook in webhooks ?? [] where webhook.filter.matches(event) {
+                // queued_at: the wall clock of this commit, where a delivery's latency starts.
+                if queuedAt == nil { queuedAt = Date().storedMilliseconds }
                 try db.cachedStatement(sql: """
-                    INSERT INTO outbox (webhook_id, event_sequence, attempts, next_attempt_at) VALUES (?, ?, 0, 0)
-                    """).execute(arguments: [webhook.id, sequence])
+                    INSERT INTO outbox (webhook_id, event_sequence, attempts, next_attempt_at, queued_at) VALUES (?, ?, 0, 0, ?)
+                    """).execute(arguments: [webhook.id, sequence, queuedAt])
                 result.queuedDeliveryCount += 1
             }
             result.newEvents = (result.newEvents?.lowerBound ?? event.sequenceNumber)...event.sequenceNumber
@@ -239,10 +242,23 @@ extension StoreBatch {
                 INSERT OR REPLACE INTO bridge_session (session_id, account_id, opened_at, closed_at, close_reason)
                 VALUES (?, ?, ?, NULL, NULL)
                 """).execute(arguments: [sessionId, accountId.rawValue, at.storedMilliseconds])
+            // The account is connected from its first session's HELLO (whatever the batch's
+            // account updates said, the sessions decide).
+            try db.cachedStatement(sql: """
+                UPDATE account SET connected = 1, last_connected_at = ? WHERE id = ?
+                """).execute(arguments: [at.storedMilliseconds, accountId.rawValue])
         case .closed(let sessionId, let at, let reason):
             try db.cachedStatement(sql: """
                 UPDATE bridge_session SET closed_at = ?, close_reason = ? WHERE session_id = ? AND closed_at IS NULL
                 """).execute(arguments: [at.storedMilliseconds, reason, sessionId])
+            guard db.changesCount == 1 else { return }
+            // Disconnected as of now, unless another session of the account is still open (a newer
+            // one superseded this: the account stays connected with it).
+            try db.cachedStatement(sql: """
+                UPDATE account SET connected = 0, last_disconnected_at = ?
+                WHERE id = (SELECT account_id FROM bridge_session WHERE session_id = ?)
+                    AND NOT EXISTS (SELECT 1 FROM bridge_session s WHERE s.account_id = account.id AND s.closed_at IS NULL)
+                """).execute(arguments: [at.storedMilliseconds, sessionId])
         }
     }
 

@@ -57,6 +57,14 @@ public struct OutboxDelivery: Hashable, Sendable {
     public var event: StoredEvent
     /// Attempts made so far (0 for the first).
     public var attempts: Int
+    /// When the commit that stored the event queued this delivery (nil for rows older than that column).
+    public var queuedAt: Date?
+
+    /// A delivery as read from the outbox.
+    public init(webhookId: String, url: String, secret: String, event: StoredEvent, attempts: Int, queuedAt: Date? = nil) {
+        self.webhookId = webhookId; self.url = url; self.secret = secret; self.event = event
+        self.attempts = attempts; self.queuedAt = queuedAt
+    }
 }
 
 extension Store {
@@ -97,13 +105,13 @@ extension Store {
         let bound = now.storedMilliseconds
         return try await read { db in
             try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT o.webhook_id, o.attempts, w.url, w.secret, e.*
+                SELECT o.webhook_id, o.attempts, o.queued_at, w.url, w.secret, e.*
                 FROM outbox o JOIN webhook w ON w.id = o.webhook_id JOIN event e ON e.sequence = o.event_sequence
                 WHERE o.next_attempt_at IS NOT NULL AND o.next_attempt_at <= ?
                 ORDER BY o.next_attempt_at, o.event_sequence LIMIT ?
                 """), arguments: [bound, limit]).map { row in
                 OutboxDelivery(webhookId: row["webhook_id"], url: row["url"], secret: row["secret"],
-                               event: row.storedEvent(), attempts: row["attempts"])
+                               event: row.storedEvent(), attempts: row["attempts"], queuedAt: row.date("queued_at"))
             }
         }
     }

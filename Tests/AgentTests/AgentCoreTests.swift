@@ -116,6 +116,24 @@ private enum Script {
         // The hello says UTC+2 (7,200 s).
         #expect(core.risk.challenge(id: "c1")?.definition.brokerClock == .fixed(utcOffsetSeconds: 7_200))
     }
+
+    @Test func aSessionEndIsAFactForTheStoreNotAMessage() throws {
+        var core = AgentCore()
+        var effects = AgentCore.Effects()
+        core.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), into: &effects)
+        core.apply(Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2), into: &effects)
+        core.apply(Script.delivery(.bye(reason: "terminal closed"), session: "a", sequence: 3), into: &effects)
+        let observed = effects.latestObservation
+        core.apply(BridgeDelivery(account: Script.account, sessionID: "a", sequence: 3, message: .bye(reason: "terminal closed"),
+                                  sessionEnd: .bye), into: &effects)
+        core.apply(BridgeDelivery(account: Script.account, sessionID: "b", sequence: 9, message: .bye(reason: "timed_out"),
+                                  sessionEnd: .timedOut), into: &effects)
+        #expect(effects.sessionEnds.map(\.sessionID) == ["a", "b"])
+        #expect(effects.sessionEnds.map(\.reason) == ["bye: terminal closed", "timed_out"])
+        #expect(effects.sessionEnds.allSatisfy { $0.account == Script.account })
+        // Nothing else moved: no observation, no refusal.
+        #expect(effects.latestObservation == observed && effects.refused.isEmpty)
+    }
 }
 
 extension Array where Element == RiskOutput {

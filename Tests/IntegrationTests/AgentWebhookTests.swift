@@ -113,4 +113,58 @@ struct AgentWebhookTests {
         }
         #expect(Set(numbers).isSuperset(of: [1, 2, 3]), "\(requests.map { String(decoding: $0.body, as: UTF8.self) })")
     }
+
+    @Test func deliveriesAndFailedAttemptsShowOnMetrics() async throws {
+        let directory = try TemporaryDirectory()
+        let receiver = try WebhookReceiver()
+        defer { receiver.close() }
+        let rules = try AgentRecordings.rules(maxLoss: 20, in: directory)
+        let agent = FullAgent(in: directory, rules: rules)
+        try agent.start()
+        let store = try agent.openStore()
+        _ = try await store.createWebhook(url: "http://127.0.0.1:\(receiver.port)/hook", secret: "whsec_metrics_0123456789", at: Date())
+        // A second webhook whose receiver is gone: every attempt is refused (a `connection` failure).
+        _ = try await store.createWebhook(url: "http://127.0.0.1:\(try Self.closedPort())/hook", secret: "whsec_gone_0123456789",
+                                          at: Date())
+        try store.close()
+
+        let recording = try AgentRecordings.eurusdSlice(ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
+        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        #expect(run.status == 0, "\(run.errors)")
+        // At least three events (phaseStarted, drawdown, challengeFailed) reach the receiver; the
+        // counter moves once the outbox recorded each 2xx.
+        let metricsURL = "http://\(agent.httpEndpoint!)/metrics"
+        let deadline = Date().addingTimeInterval(30)
+        var metrics = ""
+        while Date() < deadline {
+            metrics = try await HTTP.request("GET", metricsURL).text
+            if Self.value(of: "tidemark_webhook_deliveries_total", in: metrics) ?? 0 >= 3,
+               Self.value(of: #"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics) ?? 0 >= 1 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(agent.stop() == 0)
+        let delivered = Self.value(of: "tidemark_webhook_deliveries_total", in: metrics) ?? 0
+        #expect(delivered >= 3 && delivered <= Double(receiver.requests.count), "\(metrics)")
+        #expect(Self.value(of: #"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics) ?? 0 >= 1, "\(metrics)")
+        // Nothing was given up (the policy retries for days); the dead receiver's events wait.
+        #expect(Self.value(of: "tidemark_webhook_deliveries_abandoned_total", in: metrics) == 0, "\(metrics)")
+        #expect(Self.value(of: "tidemark_webhook_backlog", in: metrics) ?? 0 >= 3, "\(metrics)")
+        // A latency observation (commit → 2xx) per delivery.
+        #expect(Self.value(of: "tidemark_webhook_delivery_latency_seconds_count", in: metrics) ?? 0 >= 3, "\(metrics)")
+    }
+
+    /// A loopback port nothing listens on (bound, then closed).
+    static func closedPort() throws -> UInt16 {
+        let receiver = try WebhookReceiver()
+        receiver.close()
+        return receiver.port
+    }
+
+    /// The value of the sample named exactly `name` (with its labels, if any) in Prometheus text.
+    static func value(of name: String, in metrics: String) -> Double? {
+        for line in metrics.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
 }

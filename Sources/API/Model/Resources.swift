@@ -99,16 +99,23 @@ public struct AccountResource: Hashable, Sendable, Codable {
     public var reconciliationDrift: FixedDecimal?
     /// What enforcement holds on the account (e.g. `trading_disabled`), nil when none.
     public var enforcementState: String?
+    /// When a terminal session last opened (ISO 8601, UTC); nil if none ever did.
+    public var lastConnectedAt: String?
+    /// When the account last went from connected to disconnected (ISO 8601, UTC); nil if it never did.
+    public var lastDisconnectedAt: String?
 
-    /// An account resource; `lastSeenBrokerTime` is formatted the MetaApi way.
+    /// An account resource; `lastSeenBrokerTime` is formatted the MetaApi way, the connection times
+    /// as ISO 8601.
     public init(id: AccountID, server: String, login: Int64, platform: Platform? = nil, currency: String? = nil,
                 connected: Bool = false, equity: FixedDecimal? = nil, balance: FixedDecimal? = nil,
                 lastSeenBrokerTime: BrokerTime? = nil, reconciliationDrift: FixedDecimal? = nil,
-                enforcementState: String? = nil) {
+                enforcementState: String? = nil, lastConnectedAt: Date? = nil, lastDisconnectedAt: Date? = nil) {
         self.id = id; self.server = server; self.login = login; self.platform = platform; self.currency = currency
         self.connected = connected; self.equity = equity; self.balance = balance
         self.lastSeenBrokerTime = lastSeenBrokerTime?.formatted; self.reconciliationDrift = reconciliationDrift
         self.enforcementState = enforcementState
+        self.lastConnectedAt = lastConnectedAt?.ISO8601Format()
+        self.lastDisconnectedAt = lastDisconnectedAt?.ISO8601Format()
     }
 }
 

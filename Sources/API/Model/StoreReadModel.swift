@@ -93,7 +93,8 @@ extension AccountResource {
         self.init(id: record.id, server: record.server, login: record.login, platform: record.platform, currency: record.currency,
                   connected: record.connected, equity: record.lastEquity, balance: record.lastBalance,
                   lastSeenBrokerTime: record.lastSeenBrokerTime, reconciliationDrift: record.reconciliationDrift,
-                  enforcementState: record.enforcementState)
+                  enforcementState: record.enforcementState, lastConnectedAt: record.lastConnectedAt,
+                  lastDisconnectedAt: record.lastDisconnectedAt)
     }
 }
 

@@ -3120,6 +3120,16 @@ enum OpenAPIDocument {
           },
           "enforcementState": {
             "type": "string"
+          },
+          "lastConnectedAt": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When a terminal session of the account last opened (UTC)"
+          },
+          "lastDisconnectedAt": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the account last went from connected to disconnected (UTC)"
           }
         },
         "required": [
