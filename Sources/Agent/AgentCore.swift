@@ -40,8 +40,6 @@ public struct AgentCore: Sendable {
         public var deals: [(AccountID, Deal)] = []
         /// Latest observation per account (account rows, live equity).
         public var latestObservation: [AccountID: EquityObservation] = [:]
-        /// Every observation, in order (for the live equity stream); only kept when asked.
-        public var observations: [EquityObservation] = []
         /// HELLOs accepted (sessions opened), in order.
         public var hellos: [(sessionID: String, hello: Hello)] = []
         /// Sessions that ended, in order, with the reason the store keeps (``closeReason(of:)``).
@@ -54,10 +52,7 @@ public struct AgentCore: Sendable {
         public var refused: [(AccountID, String)] = []
         /// Risk inputs skipped as already folded (resent after a reconnect).
         public var skippedResent = 0
-        /// Whether to keep ``observations``.
-        public var keepsObservations: Bool
-
-        public init(keepsObservations: Bool = false) { self.keepsObservations = keepsObservations }
+        public init() {}
 
         public var isEmpty: Bool {
             riskOutputs.isEmpty && deals.isEmpty && latestObservation.isEmpty && hellos.isEmpty && drifts.isEmpty
@@ -178,7 +173,6 @@ public struct AgentCore: Sendable {
             switch output {
             case .observation(let observation):
                 effects.latestObservation[account] = observation
-                if effects.keepsObservations { effects.observations.append(observation) }
                 if isFresh(observation.time, of: account) {
                     feed(.observation(observation), into: &effects)
                 } else {

@@ -13,7 +13,8 @@ public struct CommitNotice: Sendable {
     public var lastSequenceNumber: UInt64
     /// The events this commit stored (nil when none were new).
     public var newEvents: ClosedRange<UInt64>?
-    /// Observations of this commit, in order (for live equity streams).
+    /// The latest observation of each account in this commit (live equity streams: a subscriber
+    /// wants the current figure, at most one commit interval old, not every tick).
     public var observations: [EquityObservation]
     /// Webhook deliveries the commit queued.
     public var queuedDeliveries: Int
@@ -47,7 +48,6 @@ public final class Pipeline: Sendable {
     private let onCommit: @Sendable (CommitNotice) -> Void
     private let inbox: Inbox
     private let state: Mutex<WriterState>
-    private let keepsObservations: Bool
     private let recordDirectory: String?
     private let commitInterval: Duration
     private let checkpointInterval: Duration
@@ -55,21 +55,26 @@ public final class Pipeline: Sendable {
     private struct WriterState: Sendable {
         var core: AgentCore?
         var inputPosition: UInt64
+        /// The latest observation of every account (the live view of the accounts' equity).
+        var latestObservations: [AccountID: EquityObservation] = [:]
+        /// Observations not yet written to the account rows: they go with the next checkpoint's
+        /// commit, not with every commit (hundreds of row updates per commit under load, for a
+        /// figure the API reads from ``latestObservations`` anyway).
+        var unsavedObservations: [AccountID: EquityObservation] = [:]
     }
 
     /// - Parameters:
     ///   - core: the core to continue (restored from the store's checkpoint, or fresh).
     ///   - inputPosition: the checkpoint's input position (0 on a first run).
-    ///   - keepsObservations: pass every observation to `onCommit` (live equity streams).
     public init(store: Store, bridge: BridgeServer, core: AgentCore, inputPosition: UInt64, maximumBatch: Int,
-                metrics: AgentMetrics, logger: Logger, keepsObservations: Bool = true, recordDirectory: String? = nil,
+                metrics: AgentMetrics, logger: Logger, recordDirectory: String? = nil,
                 commitInterval: Duration = .milliseconds(2), checkpointInterval: Duration = .milliseconds(250),
                 onCommit: @escaping @Sendable (CommitNotice) -> Void) {
         self.recordDirectory = recordDirectory
         self.checkpointInterval = checkpointInterval
         self.commitInterval = commitInterval
         self.store = store; self.bridge = bridge; self.logger = logger; self.metrics = metrics
-        self.maximumBatch = maximumBatch; self.onCommit = onCommit; self.keepsObservations = keepsObservations
+        self.maximumBatch = maximumBatch; self.onCommit = onCommit
         self.inbox = Inbox(capacity: max(4 * maximumBatch, 65_536))
         self.state = Mutex(WriterState(core: core, inputPosition: inputPosition))
     }
@@ -210,7 +215,7 @@ public final class Pipeline: Sendable {
     private func process(_ items: [Inbox.Item], prepared: PreparedCheckpoint?, forceCheckpoint: Bool,
                          unacknowledged: inout [String: UInt64]) async throws -> Bool {
         let started = ContinuousClock.now
-        var effects = AgentCore.Effects(keepsObservations: keepsObservations)
+        var effects = AgentCore.Effects()
         var acknowledgements: [String: UInt64] = [:]
         var declarations: [(CheckedContinuation<[(any Error)?]?, Never>, [(any Error)?])] = []
         var definitionChanges: [DefinitionChange] = []
@@ -245,6 +250,10 @@ public final class Pipeline: Sendable {
                     registrations.append((account, platform, continuation))
                 }
             }
+            for (account, observation) in effects.latestObservation {
+                state.latestObservations[account] = observation
+                state.unsavedObservations[account] = observation
+            }
             let withCheckpoint = forceCheckpoint || !declarations.isEmpty || !registrations.isEmpty
             return (withCheckpoint ? try core.checkpoint() : nil, state.inputPosition)
         }
@@ -272,7 +281,11 @@ public final class Pipeline: Sendable {
         }
         // The store turns `connected` off unless another session of the account is still open.
         for end in effects.sessionEnds { batch.sessionChanges.append(.closed(sessionId: end.sessionID, at: now, reason: end.reason)) }
-        for (account, observation) in effects.latestObservation {
+        let unsaved: [AccountID: EquityObservation] = checkpoint == nil && prepared == nil ? [:] : state.withLock { state in
+            defer { state.unsavedObservations.removeAll(keepingCapacity: true) }
+            return state.unsavedObservations
+        }
+        for (account, observation) in unsaved {
             var update = updates[account] ?? AccountUpdate(id: account)
             update.lastEquity = observation.equity
             update.lastBalance = observation.balance
@@ -348,7 +361,7 @@ public final class Pipeline: Sendable {
         }
         for (continuation, results) in declarations { continuation.resume(returning: results) }
         onCommit(CommitNotice(lastSequenceNumber: receipt.lastSequenceNumber, newEvents: receipt.newEvents,
-                              observations: effects.observations, queuedDeliveries: receipt.queuedDeliveryCount))
+                              observations: Array(effects.latestObservation.values), queuedDeliveries: receipt.queuedDeliveryCount))
         for command in receipt.newCommands {
             bridge.send(command.command, to: command.accountId)
             metrics.commandsSent.increment()
@@ -395,6 +408,11 @@ public final class Pipeline: Sendable {
     /// Reads the writer's live state (open periods, progress, leaderboards) between batches.
     public func read<T>(_ body: (AgentCore) throws -> T) rethrows -> T {
         try state.withLock { state in try body(state.core!) }
+    }
+
+    /// The account's latest observation (balance, equity, broker time) folded so far.
+    public func latestObservation(of account: AccountID) -> EquityObservation? {
+        state.withLock { $0.latestObservations[account] }
     }
 
     /// The account, commands and reason of an event that asks for enforcement.
