@@ -372,9 +372,11 @@ public final class Pipeline: Sendable {
         }
         // A new session gets the commands its account has not answered yet (sent while it was away,
         // or lost with the previous connection). The EA executes each id once.
-        for (_, hello) in effects.hellos {
-            for command in try await store.unacknowledgedCommands(accountId: hello.accountID)
-            where !receipt.newCommands.contains(where: { $0.id == command.id }) {
+        // One read for the whole batch (a thousand terminals reconnecting come in few batches).
+        if !effects.hellos.isEmpty {
+            let greeted = Set(effects.hellos.map(\.hello.accountID))
+            for command in try await store.unacknowledgedCommands()
+            where greeted.contains(command.accountId) && !receipt.newCommands.contains(where: { $0.id == command.id }) {
                 bridge.send(command.command, to: command.accountId)
                 metrics.commandsSent.increment()
             }
