@@ -193,7 +193,12 @@ struct FrameReader {
         case .ticks:
             var ticks: [Tick] = []
             ticks.reserveCapacity(max(1, (count - position) / 36))
-            while var record = nextRecord() {
+            while position < count {
+                if let tick = plainQuote(symbols: &symbols) {
+                    ticks.append(tick)
+                    continue
+                }
+                guard var record = nextRecord() else { break }
                 try record.expectTag(Ascii.tagQuote)
                 ticks.append(try record.quote(symbols: &symbols))
                 advance(past: record)
@@ -278,6 +283,43 @@ struct FrameReader {
             // Unknown, or a type of the other direction.
             throw .unknownType(header.typeName)
         }
+    }
+
+    /// The next line when it is a quote in its plain form, read in one pass over its bytes:
+    /// `Q<TAB>symbol<TAB>time<TAB>bid<TAB>ask<LF>` with a time of 1…18 digits, prices as in
+    /// ``FieldCursor/nextPlainDecimalUnits()``, both prices > 0 and the bid at most 1 % above the
+    /// ask. Anything else returns nil and consumes nothing: the general reader then decodes the line
+    /// (same value) or refuses it (with its precise error).
+    @inline(__always)
+    private mutating func plainQuote(symbols: inout StringInterner) -> Tick? {
+        let base = self.base, count = self.count
+        var index = position
+        guard index + 2 < count, base[index] == Ascii.tagQuote, base[index + 1] == Ascii.tab else { return nil }
+        index += 2
+        let symbolStart = index
+        while index < count, base[index] != Ascii.tab, base[index] != Ascii.lineFeed { index += 1 }
+        let symbolEnd = index
+        guard symbolEnd > symbolStart, index < count, base[index] == Ascii.tab else { return nil }
+        index += 1
+        let timeStart = index
+        var time: UInt64 = 0
+        while index < count {
+            let digit = base[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            time = time &* 10 &+ UInt64(digit)
+            index += 1
+        }
+        guard index - timeStart >= 1, index - timeStart <= 18, index < count, base[index] == Ascii.tab else { return nil }
+        var prices = FieldCursor(base: base, position: index + 1, end: count, line: lineNumber + 1)
+        guard let bid = prices.nextPlainDecimalUnits(), !prices.isAtEnd,
+              let ask = prices.nextPlainDecimalUnits(), prices.isAtEnd,
+              prices.position <= count, base[prices.position - 1] == Ascii.lineFeed,
+              bid > 0, ask > 0, Int128(bid) * 100 <= Int128(ask) * 101 else { return nil }
+        lineNumber += 1
+        position = prices.position
+        return Tick(symbol: symbols.string(for: base + symbolStart, count: symbolEnd - symbolStart),
+                    time: BrokerTime(milliseconds: Int64(time)),
+                    bid: FixedDecimal(units: bid), ask: FixedDecimal(units: ask))
     }
 
     // MARK: agent → EA

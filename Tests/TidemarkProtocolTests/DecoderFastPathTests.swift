@@ -123,6 +123,36 @@ struct DecoderFastPathTests {
                                             ask: FixedDecimal(units: 201_000_000))]))
     }
 
+    @Test("quotes in plain and other forms mix in one batch; an error names its own line")
+    func mixedQuoteForms() throws {
+        var cache = WireDecodingCache()
+        let mixed = try decode(frame("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\tX\t6\t.5\t.505\nQ\tX\t7\t1.5\t1.6\n"), reusing: &cache).get()
+        // Worked by hand: .5 = 50,000,000 units and .505 = 50,500,000 (the general parser's form).
+        #expect(mixed.message == .ticks([
+            Tick(symbol: "X", time: BrokerTime(milliseconds: 5), bid: FixedDecimal(units: 150_000_000), ask: FixedDecimal(units: 160_000_000)),
+            Tick(symbol: "X", time: BrokerTime(milliseconds: 6), bid: FixedDecimal(units: 50_000_000), ask: FixedDecimal(units: 50_500_000)),
+            Tick(symbol: "X", time: BrokerTime(milliseconds: 7), bid: FixedDecimal(units: 150_000_000), ask: FixedDecimal(units: 160_000_000)),
+        ]))
+        for (text, code) in [("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\tX\t6\t1.5\tx\n", "bad_field"),
+                             // 1.7 > 1.6 × 1.01 = 1.616: more than 1 % above the ask.
+                             ("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\tX\t6\t1.7\t1.6\n", "absurd_value"),
+                             ("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\tX\t6\t0\t1.6\n", "absurd_value"),
+                             ("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nA\tX\t6\t1.5\t1.6\n", "unexpected_record"),
+                             ("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\t\t6\t1.5\t1.6\n", "bad_field")] {
+            guard case .failure(let error) = decode(frame(text), reusing: &cache) else {
+                Issue.record("decoded: \(text.debugDescription)")
+                continue
+            }
+            #expect(error.code == code, "\(text.debugDescription): \(error)")
+            #expect(error.line == 3, "\(text.debugDescription): \(error)")
+            #expect(error.sessionID == "s" && error.sequence == 3)
+        }
+        // 1.616 exactly is at the limit (100 × 1.616 = 161.6 = 101 × 1.6): accepted.
+        let limit = try decode(frame("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.616\t1.6\n"), reusing: &cache).get()
+        #expect(limit.message == .ticks([Tick(symbol: "X", time: BrokerTime(milliseconds: 5), bid: FixedDecimal(units: 161_600_000),
+                                              ask: FixedDecimal(units: 160_000_000))]))
+    }
+
     @Test("interned session ids and symbols: thousands of sessions interleaved decode to their own strings")
     func manySessionsThroughOneCache() throws {
         var cache = WireDecodingCache()
