@@ -197,6 +197,9 @@ private struct BridgeSocketLoop {
     /// `batch` is).
     private var waitingForFlush: [BridgeOutgoing] = []
     private var lastPeer = PeerIdentity([])
+    /// Identities of recent peers by routing id: with many terminals consecutive frames come from
+    /// different peers, and each would otherwise copy its id into a new array.
+    private var knownPeers = PeerIdentityTable()
     /// Session ids and symbols repeat from frame to frame: decoded once, then reused.
     private var strings = WireDecodingCache()
     private let clock = ContinuousClock()
@@ -330,16 +333,18 @@ private struct BridgeSocketLoop {
         if batch.count >= configuration.handoffBatchSize { flush() }
     }
 
-    /// Reuses the last identity when the next frame comes from the same peer (no allocation).
+    /// The identity of the frame's peer, reused from earlier frames (no allocation): libzmq's own
+    /// routing ids (5 bytes) are found in ``knownPeers``, others are compared with the last one.
     private mutating func peerIdentity(_ identity: ZMQMessage) -> PeerIdentity {
-        // memcmp: the generic `elementsEqual` walks both sides through iterators, byte by byte.
-        let same = identity.withUnsafeBytes { bytes in
-            lastPeer.bytes.withUnsafeBytes { last in
+        identity.withUnsafeBytes { bytes in
+            if let known = knownPeers.identity(for: bytes) { return known }
+            // memcmp: the generic `elementsEqual` walks both sides through iterators, byte by byte.
+            let same = lastPeer.bytes.withUnsafeBytes { last in
                 bytes.count == last.count && (bytes.count == 0 || memcmp(bytes.baseAddress!, last.baseAddress!, bytes.count) == 0)
             }
+            if !same { lastPeer = PeerIdentity(Array(bytes)) }
+            return lastPeer
         }
-        if !same { lastPeer = PeerIdentity(identity.bytes) }
-        return lastPeer
     }
 
     private mutating func carryOut(_ output: BridgeSessionRegistry.Output, sending: Bool = true) {
@@ -435,6 +440,31 @@ private struct BridgeSocketLoop {
         case .duplicate, .discarded, .staleFrame:
             break
         }
+    }
+}
+
+/// Recently seen peer identities, keyed by their routing id packed into a word (ids of 1…7 bytes;
+/// libzmq's generated ids are 5). Direct-mapped: a colliding id replaces the one in its slot, so
+/// the table stays small however many peers come and go; it only saves allocations, since a hit
+/// returns an identity with exactly the received bytes.
+private struct PeerIdentityTable {
+    private static let slotBits = 10
+    private var keys = [UInt64](repeating: 0, count: 1 << slotBits)
+    private var identities = [PeerIdentity?](repeating: nil, count: 1 << slotBits)
+
+    /// The identity with these bytes, or nil when the id is not 1…7 bytes long.
+    mutating func identity(for bytes: UnsafeRawBufferPointer) -> PeerIdentity? {
+        guard bytes.count >= 1, bytes.count <= 7 else { return nil }
+        // The length in the top byte: distinct ids give distinct keys, and no key is 0.
+        var key = UInt64(bytes.count) << 56
+        for index in 0..<bytes.count { key |= UInt64(bytes[index]) << (UInt64(index) * 8) }
+        // libzmq counts its ids up in the last four bytes (big-endian): mix so they spread.
+        let slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - Self.slotBits))
+        if keys[slot] == key, let known = identities[slot] { return known }
+        let made = PeerIdentity(Array(bytes))
+        keys[slot] = key
+        identities[slot] = made
+        return made
     }
 }
 

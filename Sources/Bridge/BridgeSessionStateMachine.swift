@@ -117,9 +117,9 @@ public struct BridgeSessionStateMachine: Sendable {
 
     /// What an open session knows. Kept apart from the phase (rather than as an enum payload) so
     /// the per-message path updates a few integers in place instead of copying the HELLO's strings
-    /// out of an enum and back on every frame.
+    /// out of an enum and back on every frame. Plain numbers only: reading a field through the
+    /// optional copies the whole struct, which then costs nothing (no references to retain).
     private struct Session: Sendable {
-        var hello: Hello
         /// Highest contiguous sequence processed (what a cumulative ACK reports).
         var lastProcessed: UInt64
         /// The value of the last ACK sent.
@@ -130,8 +130,6 @@ public struct BridgeSessionStateMachine: Sendable {
         /// Processed messages since the last ACK, and when the first of them arrived.
         var unacknowledged = 0
         var firstUnacknowledgedAt = MonotonicInstant(milliseconds: 0)
-        /// When the recent bad frames arrived (at most `maximumBadFramesPerWindow + 1` kept).
-        var recentBadFrames: [MonotonicInstant] = []
         /// When the last RESYNC went out (meaningful while resyncing).
         var lastResyncRequest = MonotonicInstant(milliseconds: 0)
     }
@@ -141,6 +139,10 @@ public struct BridgeSessionStateMachine: Sendable {
     public private(set) var phase: Phase = .awaitingHello
     /// Present from an accepted HELLO on (kept after close).
     private var session: Session?
+    /// The accepted HELLO (kept after close).
+    private var hello: Hello?
+    /// When the session's recent bad frames arrived (at most `maximumBadFramesPerWindow + 1` kept).
+    private var recentBadFrames: [MonotonicInstant] = []
     /// The EA's session id, once a frame with a readable header opened or was refused (kept after close).
     public private(set) var sessionID: String?
     /// The account, once a HELLO was accepted or refused for its margin mode (kept after close).
@@ -257,9 +259,9 @@ public struct BridgeSessionStateMachine: Sendable {
                               extraEvents: [badFrame])
             }
             let windowStart = now.advanced(byMilliseconds: -configuration.badFrameWindowMilliseconds)
-            session!.recentBadFrames.removeAll { $0 <= windowStart }
-            session!.recentBadFrames.append(now)
-            if session!.recentBadFrames.count > configuration.maximumBadFramesPerWindow {
+            recentBadFrames.removeAll { $0 <= windowStart }
+            recentBadFrames.append(now)
+            if recentBadFrames.count > configuration.maximumBadFramesPerWindow {
                 return reject(.protocolViolation,
                               detail: "more than \(configuration.maximumBadFramesPerWindow) bad frames in \(configuration.badFrameWindowMilliseconds) ms",
                               extraEvents: [badFrame], closeReason: .tooManyBadFrames)
@@ -349,7 +351,8 @@ public struct BridgeSessionStateMachine: Sendable {
         }
         // Hello's session id in the record and in the header must agree; the header wins for replies.
         hello.sessionID = envelope.sessionID
-        session = Session(hello: hello, lastProcessed: envelope.sequence)
+        self.hello = hello
+        session = Session(lastProcessed: envelope.sequence)
         noteProcessed(now: now)
         let welcome = outgoing(.welcome(heartbeatIntervalMilliseconds: Int(configuration.heartbeatIntervalMilliseconds),
                                         agentVersion: configuration.agentVersion), now: now)

@@ -5,10 +5,15 @@
 
 /// The four fields of a frame's first line.
 struct WireHeader: Hashable, Sendable {
+    /// The type as written.
+    var typeName: String { type == .unknown ? unknownTypeName : type.wireName }
+
     /// The protocol version (`TM1` → 1).
     var version: Int
-    /// The message type, as written (`TICKS`).
-    var type: String
+    /// The message type, recognised from its bytes without building a String.
+    var type: WireMessageType
+    /// The type as written, kept only when it is not a known type (for the error message).
+    var unknownTypeName: String
     /// The session the frame belongs to.
     var sessionID: String
     /// The frame's sequence number in its session and direction.
@@ -19,7 +24,7 @@ struct WireHeader: Hashable, Sendable {
 public enum WireDecoder {
     /// Decodes one EA → agent frame.
     public static func decodeTerminal(_ bytes: UnsafeRawBufferPointer) throws(WireDecodingError) -> Envelope<TerminalMessage> {
-        var strings = WireDecodingCache()
+        var strings = WireDecodingCache.singleFrame
         return try decodeTerminal(bytes, reusing: &strings)
     }
 
@@ -45,7 +50,7 @@ public enum WireDecoder {
 
     /// Decodes one agent → EA frame.
     public static func decodeAgent(_ bytes: UnsafeRawBufferPointer) throws(WireDecodingError) -> Envelope<AgentMessage> {
-        var strings = WireDecodingCache()
+        var strings = WireDecodingCache.singleFrame
         var frame = try FrameReader(bytes, strings: &strings)
         let message: AgentMessage
         do throws(WireDecodingError) {
@@ -105,19 +110,29 @@ struct FrameReader {
         guard Self.isValidUTF8(base, count) else {
             throw version == protocolVersion ? .notUTF8 : .unsupportedVersion("TM\(version)")
         }
-        var headerEnd = versionEnd
-        while headerEnd < count, base[headerEnd] != Ascii.lineFeed { headerEnd += 1 }
-
-        var fields = FieldCursor(base: base, position: versionEnd + 1, end: headerEnd, line: 1)
+        // One pass over the header: the cursor stops at the line feed, so the header's end is
+        // where the sequence field stopped (looked for separately only when there are extra fields).
+        var fields = FieldCursor(base: base, position: versionEnd + 1, end: count, line: 1)
         let typeRange = fields.next()
         let sessionRange = fields.next()
         let sequenceRange = fields.next()
-        let frameBytes = UnsafeBufferPointer(start: base, count: count)
-        let sessionID = sessionRange.map { strings.sessionIDs.string(for: UnsafeBufferPointer(rebasing: frameBytes[$0])) }
-        let sequence = sequenceRange.flatMap { Self.parseUnsigned(frameBytes.baseAddress!, $0) }
-        let type = typeRange.map { Self.typeName(UnsafeBufferPointer(rebasing: frameBytes[$0])) } ?? ""
+        var headerEnd: Int
+        if fields.isAtEnd {
+            headerEnd = min(fields.position - 1, count)
+        } else {
+            headerEnd = fields.position
+            while headerEnd < count, base[headerEnd] != Ascii.lineFeed { headerEnd += 1 }
+        }
+        let frame = address.assumingMemoryBound(to: UInt8.self)  // `base`, before `self` is whole
+        let sessionID = sessionRange.map { strings.sessionIDs.string(for: frame + $0.lowerBound, count: $0.count) }
+        let sequence = sequenceRange.flatMap { Self.parseUnsigned(frame, $0) }
+        let type = typeRange.map { WireMessageType(frame + $0.lowerBound, count: $0.count) } ?? .unknown
+        let unknownTypeName = type != .unknown ? "" : typeRange.map {
+            String(decoding: UnsafeBufferPointer(start: frame + $0.lowerBound, count: $0.count), as: UTF8.self)
+        } ?? ""
 
-        header = WireHeader(version: version, type: type, sessionID: sessionID ?? "", sequence: sequence ?? 0)
+        header = WireHeader(version: version, type: type, unknownTypeName: unknownTypeName,
+                            sessionID: sessionID ?? "", sequence: sequence ?? 0)
         position = min(headerEnd + 1, count)
 
         func fail(_ error: WireDecodingError) -> WireDecodingError {
@@ -173,25 +188,30 @@ struct FrameReader {
 
     // MARK: EA → agent
 
-    mutating func terminalMessage(symbols: inout SymbolCache) throws(WireDecodingError) -> TerminalMessage {
+    mutating func terminalMessage(symbols: inout StringInterner) throws(WireDecodingError) -> TerminalMessage {
         switch header.type {
-        case "TICKS":
+        case .ticks:
             var ticks: [Tick] = []
             ticks.reserveCapacity(max(1, (count - position) / 36))
-            while var record = nextRecord() {
+            while position < count {
+                if let tick = plainQuote(symbols: &symbols) {
+                    ticks.append(tick)
+                    continue
+                }
+                guard var record = nextRecord() else { break }
                 try record.expectTag(Ascii.tagQuote)
                 ticks.append(try record.quote(symbols: &symbols))
                 advance(past: record)
             }
             guard !ticks.isEmpty else { throw .missingRecord("TICKS needs at least one Q record") }
             return .ticks(ticks)
-        case "HELLO":
+        case .hello:
             var record = try requireRecord(UInt8(ascii: "I"), of: "HELLO")
             let hello = try record.hello(sessionID: header.sessionID)
             advance(past: record)
             try expectEnd(of: "HELLO")
             return .hello(hello)
-        case "SNAPSHOT":
+        case .snapshot:
             var accountRecord = try requireRecord(Ascii.tagAccount, of: "SNAPSHOT")
             let account = try accountRecord.account()
             advance(past: accountRecord)
@@ -206,13 +226,13 @@ struct FrameReader {
                 advance(past: record)
             }
             return .snapshot(Snapshot(account: account, symbols: symbols, positions: positions, quotes: quotes))
-        case "SYMBOL":
+        case .symbol:
             var record = try requireRecord(Ascii.tagSymbol, of: "SYMBOL")
             let symbol = try record.symbol()
             advance(past: record)
             try expectEnd(of: "SYMBOL")
             return .symbol(symbol)
-        case "POSITION":
+        case .position:
             var changeRecord = try requireRecord(UInt8(ascii: "C"), of: "POSITION")
             let change: PositionChange = try changeRecord.enumeration("C.change")
             let time = try changeRecord.time("C.time")
@@ -223,33 +243,33 @@ struct FrameReader {
             advance(past: positionRecord)
             try expectEnd(of: "POSITION")
             return .position(PositionUpdate(change: change, time: time, position: position))
-        case "DEAL":
+        case .deal:
             var record = try requireRecord(UInt8(ascii: "D"), of: "DEAL")
             let deal = try record.deal()
             advance(past: record)
             try expectEnd(of: "DEAL")
             return .deal(deal)
-        case "REPORT":
+        case .report:
             var record = try requireRecord(Ascii.tagAccount, of: "REPORT")
             let report = try record.account()
             advance(past: record)
             try expectEnd(of: "REPORT")
             return .report(report)
-        case "HEARTBEAT":
+        case .heartbeat:
             var record = try requireRecord(UInt8(ascii: "H"), of: "HEARTBEAT")
             let time = try record.time("H.time")
             try record.finish()
             advance(past: record)
             try expectEnd(of: "HEARTBEAT")
             return .heartbeat(time)
-        case "BYE":
+        case .bye:
             var record = try requireRecord(UInt8(ascii: "B"), of: "BYE")
             let reason = try record.string("B.reason")
             try record.finish()
             advance(past: record)
             try expectEnd(of: "BYE")
             return .bye(reason: reason)
-        case "CMDACK":
+        case .commandAcknowledgement:
             var record = try requireRecord(UInt8(ascii: "K"), of: "CMDACK")
             let commandID = try record.integer("K.commandID", minimum: 0)
             let time = try record.time("K.time")
@@ -260,15 +280,53 @@ struct FrameReader {
             try expectEnd(of: "CMDACK")
             return .commandAcknowledgement(CommandAcknowledgement(commandID: commandID, time: time, succeeded: succeeded, detail: detail))
         default:
-            throw .unknownType(header.type)
+            // Unknown, or a type of the other direction.
+            throw .unknownType(header.typeName)
         }
+    }
+
+    /// The next line when it is a quote in its plain form, read in one pass over its bytes:
+    /// `Q<TAB>symbol<TAB>time<TAB>bid<TAB>ask<LF>` with a time of 1…18 digits, prices as in
+    /// ``FieldCursor/nextPlainDecimalUnits()``, both prices > 0 and the bid at most 1 % above the
+    /// ask. Anything else returns nil and consumes nothing: the general reader then decodes the line
+    /// (same value) or refuses it (with its precise error).
+    @inline(__always)
+    private mutating func plainQuote(symbols: inout StringInterner) -> Tick? {
+        let base = self.base, count = self.count
+        var index = position
+        guard index + 2 < count, base[index] == Ascii.tagQuote, base[index + 1] == Ascii.tab else { return nil }
+        index += 2
+        let symbolStart = index
+        while index < count, base[index] != Ascii.tab, base[index] != Ascii.lineFeed { index += 1 }
+        let symbolEnd = index
+        guard symbolEnd > symbolStart, index < count, base[index] == Ascii.tab else { return nil }
+        index += 1
+        let timeStart = index
+        var time: UInt64 = 0
+        while index < count {
+            let digit = base[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            time = time &* 10 &+ UInt64(digit)
+            index += 1
+        }
+        guard index - timeStart >= 1, index - timeStart <= 18, index < count, base[index] == Ascii.tab else { return nil }
+        var prices = FieldCursor(base: base, position: index + 1, end: count, line: lineNumber + 1)
+        guard let bid = prices.nextPlainDecimalUnits(), !prices.isAtEnd,
+              let ask = prices.nextPlainDecimalUnits(), prices.isAtEnd,
+              prices.position <= count, base[prices.position - 1] == Ascii.lineFeed,
+              bid > 0, ask > 0, Int128(bid) * 100 <= Int128(ask) * 101 else { return nil }
+        lineNumber += 1
+        position = prices.position
+        return Tick(symbol: symbols.string(for: base + symbolStart, count: symbolEnd - symbolStart),
+                    time: BrokerTime(milliseconds: Int64(time)),
+                    bid: FixedDecimal(units: bid), ask: FixedDecimal(units: ask))
     }
 
     // MARK: agent → EA
 
     mutating func agentMessage() throws(WireDecodingError) -> AgentMessage {
         switch header.type {
-        case "WELCOME":
+        case .welcome:
             var record = try requireRecord(UInt8(ascii: "W"), of: "WELCOME")
             let interval = try record.integer("W.heartbeatIntervalMilliseconds", minimum: 1)
             let version = try record.string("W.agentVersion")
@@ -277,7 +335,7 @@ struct FrameReader {
             try expectEnd(of: "WELCOME")
             guard let interval = Int(exactly: interval) else { throw .badField("W.heartbeatIntervalMilliseconds") }
             return .welcome(heartbeatIntervalMilliseconds: interval, agentVersion: version)
-        case "REJECT":
+        case .reject:
             var record = try requireRecord(UInt8(ascii: "R"), of: "REJECT")
             let reason: RejectReason = try record.enumeration("R.reason")
             let message = try record.string("R.message")
@@ -285,7 +343,7 @@ struct FrameReader {
             advance(past: record)
             try expectEnd(of: "REJECT")
             return .reject(reason, message: message)
-        case "RESYNC":
+        case .resync:
             var record = try requireRecord(UInt8(ascii: "Y"), of: "RESYNC")
             let last = try record.unsigned("Y.lastSequence")
             let reason = try record.string("Y.reason")
@@ -293,14 +351,14 @@ struct FrameReader {
             advance(past: record)
             try expectEnd(of: "RESYNC")
             return .resync(lastSequence: last, reason: reason)
-        case "ACK":
+        case .acknowledge:
             var record = try requireRecord(UInt8(ascii: "N"), of: "ACK")
             let sequence = try record.unsigned("N.sequence")
             try record.finish()
             advance(past: record)
             try expectEnd(of: "ACK")
             return .acknowledge(sequence: sequence)
-        case "COMMAND":
+        case .command:
             var record = try requireRecord(UInt8(ascii: "X"), of: "COMMAND")
             let id = try record.integer("X.id", minimum: 0)
             let kind: CommandKind = try record.enumeration("X.kind")
@@ -309,46 +367,36 @@ struct FrameReader {
             advance(past: record)
             try expectEnd(of: "COMMAND")
             return .command(Command(id: id, kind: kind, reason: reason))
-        case "HEARTBEAT":
+        case .heartbeat:
             try expectEnd(of: "HEARTBEAT")
             return .heartbeat
         default:
-            throw .unknownType(header.type)
+            // Unknown, or a type of the other direction.
+            throw .unknownType(header.typeName)
         }
     }
 
     // MARK: UTF-8 and numbers
-
-    /// The message types of the protocol, as literals: a known type costs no String building.
-    private static let knownTypes: [(bytes: StaticString, name: String)] = [
-        ("TICKS", "TICKS"), ("HEARTBEAT", "HEARTBEAT"), ("HELLO", "HELLO"), ("SNAPSHOT", "SNAPSHOT"),
-        ("SYMBOL", "SYMBOL"), ("POSITION", "POSITION"), ("DEAL", "DEAL"), ("REPORT", "REPORT"), ("BYE", "BYE"),
-        ("CMDACK", "CMDACK"), ("WELCOME", "WELCOME"), ("REJECT", "REJECT"), ("RESYNC", "RESYNC"), ("ACK", "ACK"),
-        ("COMMAND", "COMMAND"),
-    ]
-
-    /// The header's type field as a String (equal to decoding the bytes).
-    static func typeName(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        for known in knownTypes where known.bytes.utf8CodeUnitCount == bytes.count {
-            let literal = known.bytes.utf8Start
-            var index = 0
-            while index < bytes.count, literal[index] == bytes[index] { index += 1 }
-            if index == bytes.count { return known.name }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 
     /// Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF) and no NUL byte.
     static func isValidUTF8(_ base: UnsafePointer<UInt8>, _ count: Int) -> Bool {
         var index = 0
         // Eight ASCII bytes at a time: no high bit set and no zero byte.
         let raw = UnsafeRawPointer(base)
-        while index + 8 <= count {
-            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+        @inline(__always)
+        func isPlainASCII(_ word: UInt64) -> Bool {
             let highBits: UInt64 = 0x8080_8080_8080_8080
             let hasZeroByte = (word &- 0x0101_0101_0101_0101) & ~word & highBits
-            if word & highBits != 0 || hasZeroByte != 0 { break }
+            return word & highBits == 0 && hasZeroByte == 0
+        }
+        while index + 8 <= count {
+            guard isPlainASCII(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)) else { break }
             index += 8
+        }
+        // The last few bytes as one word that overlaps bytes already checked (no byte loop for
+        // an ASCII frame, which is nearly every frame).
+        if index < count, index + 8 > count, count >= 8, isPlainASCII(raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)) {
+            return true
         }
         while index < count {
             let lead = base[index]
@@ -403,6 +451,63 @@ struct FrameReader {
     }
 }
 
+/// The message types of both directions, recognised from the header's bytes (a known type costs
+/// no String building, and the decoder switches on a byte rather than comparing Strings).
+enum WireMessageType: UInt8, Hashable, Sendable {
+    case ticks, hello, snapshot, symbol, position, deal, report, heartbeat, bye, commandAcknowledgement
+    case welcome, reject, resync, acknowledge, command
+    /// Not a type of this protocol version.
+    case unknown
+
+    /// The type of the `count` bytes at `bytes`.
+    @inline(__always)
+    init(_ bytes: UnsafePointer<UInt8>, count: Int) {
+        func matches(_ literal: StaticString) -> Bool {
+            guard literal.utf8CodeUnitCount == count else { return false }
+            let text = literal.utf8Start
+            for index in 1..<count where text[index] != bytes[index] { return false }
+            return true
+        }
+        guard count >= 3 else { self = .unknown; return }
+        switch bytes[0] {
+        case UInt8(ascii: "T"): self = matches("TICKS") ? .ticks : .unknown
+        case UInt8(ascii: "H"): self = matches("HEARTBEAT") ? .heartbeat : matches("HELLO") ? .hello : .unknown
+        case UInt8(ascii: "S"): self = matches("SNAPSHOT") ? .snapshot : matches("SYMBOL") ? .symbol : .unknown
+        case UInt8(ascii: "P"): self = matches("POSITION") ? .position : .unknown
+        case UInt8(ascii: "D"): self = matches("DEAL") ? .deal : .unknown
+        case UInt8(ascii: "R"):
+            self = matches("REPORT") ? .report : matches("REJECT") ? .reject : matches("RESYNC") ? .resync : .unknown
+        case UInt8(ascii: "B"): self = matches("BYE") ? .bye : .unknown
+        case UInt8(ascii: "C"): self = matches("CMDACK") ? .commandAcknowledgement : matches("COMMAND") ? .command : .unknown
+        case UInt8(ascii: "W"): self = matches("WELCOME") ? .welcome : .unknown
+        case UInt8(ascii: "A"): self = matches("ACK") ? .acknowledge : .unknown
+        default: self = .unknown
+        }
+    }
+
+    /// The type as written on the wire.
+    var wireName: String {
+        switch self {
+        case .ticks: "TICKS"
+        case .hello: "HELLO"
+        case .snapshot: "SNAPSHOT"
+        case .symbol: "SYMBOL"
+        case .position: "POSITION"
+        case .deal: "DEAL"
+        case .report: "REPORT"
+        case .heartbeat: "HEARTBEAT"
+        case .bye: "BYE"
+        case .commandAcknowledgement: "CMDACK"
+        case .welcome: "WELCOME"
+        case .reject: "REJECT"
+        case .resync: "RESYNC"
+        case .acknowledge: "ACK"
+        case .command: "COMMAND"
+        case .unknown: ""
+        }
+    }
+}
+
 enum Ascii {
     static let tab = UInt8(ascii: "\t")
     static let lineFeed = UInt8(ascii: "\n")
@@ -443,6 +548,84 @@ struct FieldCursor {
         if index >= end || base[index] == Ascii.lineFeed { isAtEnd = true }
         position = index + 1
         return start..<index
+    }
+
+    // The common fields (times, prices) are parsed while their end is found, in one pass. These
+    // fast paths accept only the plain forms, and leave the cursor where it was otherwise, so the
+    // caller reads the field the general way, which gives the same value or the same error.
+
+    /// Ends the field whose last byte is before `index`, when a separator (or the end) is there.
+    @inline(__always)
+    private mutating func endField(at index: Int) -> Bool {
+        if index < end {
+            let byte = base[index]
+            if byte == Ascii.tab {
+                position = index + 1
+                return true
+            }
+            guard byte == Ascii.lineFeed else { return false }
+        }
+        isAtEnd = true
+        position = index + 1
+        return true
+    }
+
+    /// The next field when it is 1…18 decimal digits (which always fit an Int64), else nil.
+    @inline(__always)
+    mutating func nextPlainUnsigned() -> UInt64? {
+        guard !isAtEnd else { return nil }
+        var index = position
+        var value: UInt64 = 0
+        while index < end {
+            let digit = base[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            value = value &* 10 &+ UInt64(digit)
+            index += 1
+        }
+        let length = index - position
+        guard length >= 1, length <= 18, endField(at: index) else { return nil }
+        return value
+    }
+
+    /// The next field as units of 10⁻⁸ when it is `[-]d[.d]` with 1…10 integer digits and 1…8
+    /// fractional digits (which always fit), else nil.
+    @inline(__always)
+    mutating func nextPlainDecimalUnits() -> Int64? {
+        guard !isAtEnd else { return nil }
+        var index = position
+        let negative = index < end && base[index] == Ascii.minus
+        if negative { index += 1 }
+        let integerStart = index
+        var integerPart: Int64 = 0
+        while index < end {
+            let digit = base[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            integerPart = integerPart &* 10 &+ Int64(digit)
+            index += 1
+        }
+        let integerDigits = index - integerStart
+        guard integerDigits >= 1, integerDigits <= 10 else { return nil }
+        var fraction: Int64 = 0
+        var fractionDigits = 0
+        if index < end, base[index] == UInt8(ascii: ".") {
+            index += 1
+            let fractionStart = index
+            while index < end {
+                let digit = base[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { break }
+                fraction = fraction &* 10 &+ Int64(digit)
+                index += 1
+            }
+            fractionDigits = index - fractionStart
+            guard fractionDigits >= 1, fractionDigits <= FixedDecimal.fractionDigits else { return nil }
+        }
+        guard endField(at: index) else { return nil }
+        while fractionDigits < FixedDecimal.fractionDigits {
+            fraction &*= 10
+            fractionDigits += 1
+        }
+        let magnitude = integerPart &* FixedDecimal.unitsPerOne &+ fraction
+        return negative ? -magnitude : magnitude
     }
 }
 
@@ -495,6 +678,7 @@ struct RecordReader {
 
     @inline(__always)
     mutating func decimal(_ name: StaticString) throws(WireDecodingError) -> FixedDecimal {
+        if let units = fields.nextPlainDecimalUnits() { return FixedDecimal(units: units) }
         let range = try field(name)
         guard let value = FixedDecimal(ascii: bytes(range)) else { throw failure(.badField("\(name)")) }
         return value
@@ -544,6 +728,7 @@ struct RecordReader {
     }
 
     mutating func unsigned(_ name: StaticString) throws(WireDecodingError) -> UInt64 {
+        if let value = fields.nextPlainUnsigned() { return value }
         let range = try field(name)
         guard let value = FrameReader.parseUnsigned(base, range) else { throw failure(.badField("\(name)")) }
         return value
@@ -551,7 +736,7 @@ struct RecordReader {
 
     @inline(__always)
     mutating func time(_ name: StaticString) throws(WireDecodingError) -> BrokerTime {
-        // Inline fast path: times are plain digits.
+        if let value = fields.nextPlainUnsigned() { return BrokerTime(milliseconds: Int64(value)) }
         let range = try field(name)
         guard let value = FrameReader.parseUnsigned(base, range), value <= UInt64(Int64.max) else {
             if !range.isEmpty, base[range.lowerBound] == Ascii.minus, range.count > 1,
@@ -597,17 +782,17 @@ struct RecordReader {
 
     /// `Q symbol time bid ask`.
     mutating func quote() throws(WireDecodingError) -> Tick {
-        var symbols = SymbolCache()
+        var symbols = StringInterner(slots: 1)
         return try quote(symbols: &symbols)
     }
 
     /// `Q symbol time bid ask`, reusing the previous quote's symbol string when the bytes are the same
     /// (a TICKS batch is mostly one symbol: this saves building a String per tick).
     @inline(__always)
-    mutating func quote(symbols: inout SymbolCache) throws(WireDecodingError) -> Tick {
+    mutating func quote(symbols: inout StringInterner) throws(WireDecodingError) -> Tick {
         let symbolRange = try field("Q.symbol")
         guard !symbolRange.isEmpty else { throw failure(.badField("Q.symbol must not be empty")) }
-        let symbol = symbols.string(for: bytes(symbolRange))
+        let symbol = symbols.string(for: base + symbolRange.lowerBound, count: symbolRange.count)
         let time = try time("Q.time")
         let bid = try positiveDecimal("Q.bid")
         let ask = try positiveDecimal("Q.ask")
@@ -707,39 +892,100 @@ struct RecordReader {
     }
 }
 
-/// The last symbol decoded in a frame, with its bytes, so repeated symbols share one String.
-/// The last String built from some bytes, returned again while the same bytes repeat. Frames are
-/// checked to be valid UTF-8 before any field is read, so the String's UTF-8 is exactly the bytes.
-struct SymbolCache: Sendable {
-    private var value: String?
+/// Interns the Strings that repeat from frame to frame (session ids, symbols): the bytes are
+/// hashed and compared with a String made earlier from the same bytes, which is returned again, so
+/// a repeat costs a hash and a compare instead of building (and later freeing) a String. Frames are
+/// checked to be valid UTF-8 before any field is read, so a String's UTF-8 is exactly its bytes.
+///
+/// A direct-mapped table of a fixed number of slots (a colliding String replaces the one in its
+/// slot), so memory stays bounded whatever peers send. The table is allocated on first use.
+struct StringInterner: Sendable {
+    private struct Entry: Sendable {
+        var key: UInt64
+        var string: String
+    }
 
+    private var entries: [Entry] = []
+    private let slotMask: Int
+    /// Longer Strings are made but not kept (a peer's oversized fields must not pin memory).
+    private static var maximumKeptLength: Int { 64 }
+
+    /// - Parameter slots: a power of two; 1 keeps only the last String.
+    init(slots: Int) {
+        precondition(slots > 0 && slots & (slots - 1) == 0, "slots must be a power of two")
+        slotMask = slots - 1
+    }
+
+    /// The String of the `count` bytes at `bytes` (valid UTF-8).
     @inline(__always)
-    mutating func string(for candidate: UnsafeBufferPointer<UInt8>) -> String {
-        if let value {
-            let same = value.utf8.withContiguousStorageIfAvailable { stored in
-                stored.count == candidate.count && Self.equal(stored.baseAddress!, candidate.baseAddress!, candidate.count)
-            } ?? value.utf8.elementsEqual(candidate)
-            if same { return value }
+    mutating func string(for bytes: UnsafePointer<UInt8>, count: Int) -> String {
+        let key = Self.key(bytes, count)
+        let slot = Int(truncatingIfNeeded: key >> 40) & slotMask
+        if slot < entries.count, entries[slot].key == key, Self.equal(entries[slot].string, bytes, count) {
+            return entries[slot].string
         }
-        let made = String(decoding: candidate, as: UTF8.self)
-        value = made
+        let made = String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+        guard count <= Self.maximumKeptLength else { return made }
+        if entries.isEmpty { entries = Array(repeating: Entry(key: 0, string: ""), count: slotMask + 1) }
+        entries[slot] = Entry(key: key, string: made)
         return made
     }
 
+    /// A hash of the bytes, eight at a time (multiply-xorshift; not for adversarial keys, which
+    /// only cost a miss here, never a wrong String).
     @inline(__always)
-    private static func equal(_ lhs: UnsafePointer<UInt8>, _ rhs: UnsafePointer<UInt8>, _ count: Int) -> Bool {
-        for index in 0..<count where lhs[index] != rhs[index] { return false }
-        return true
+    static func key(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> UInt64 {
+        let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var hash = UInt64(truncatingIfNeeded: count) &* multiplier
+        let raw = UnsafeRawPointer(bytes)
+        var index = 0
+        while index + 8 <= count {
+            hash = (hash ^ raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)) &* multiplier
+            hash ^= hash >> 32
+            index += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while index < count {
+            tail |= UInt64(bytes[index]) << shift
+            shift += 8
+            index += 1
+        }
+        hash = (hash ^ tail) &* multiplier
+        return hash ^ (hash >> 29)
+    }
+
+    @inline(__always)
+    private static func equal(_ string: String, _ bytes: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        let utf8 = string.utf8
+        guard utf8.count == count else { return false }
+        return utf8.withContiguousStorageIfAvailable { stored in
+            for index in 0..<count where stored[index] != bytes[index] { return false }
+            return true
+        } ?? utf8.elementsEqual(UnsafeBufferPointer(start: bytes, count: count))
     }
 }
 
-/// Strings that repeat from frame to frame (a terminal's session id, its symbols), kept by a
-/// caller that decodes many frames in a row, e.g. the bridge's socket loop (see
-/// ``WireDecoder/decodeTerminal(_:reusing:)``). A value; not shared between threads.
+/// Strings that repeat from frame to frame (terminals' session ids, symbols), kept by a caller
+/// that decodes many frames in a row, e.g. the bridge's socket loop (see
+/// ``WireDecoder/decodeTerminal(_:reusing:)``): with many terminals on one socket, consecutive
+/// frames come from different sessions, so each kind is interned in a table rather than as the
+/// last value only. A value; not shared between threads.
 public struct WireDecodingCache: Sendable {
-    var sessionIDs = SymbolCache()
-    var symbols = SymbolCache()
+    var sessionIDs: StringInterner
+    var symbols: StringInterner
 
-    /// An empty cache.
-    public init() {}
+    /// An empty cache (room for a few hundred session ids and symbols).
+    public init() {
+        self.init(sessionIDSlots: 512, symbolSlots: 256)
+    }
+
+    /// A cache of the given sizes (powers of two); 1 keeps only the last value of each kind.
+    init(sessionIDSlots: Int, symbolSlots: Int) {
+        sessionIDs = StringInterner(slots: sessionIDSlots)
+        symbols = StringInterner(slots: symbolSlots)
+    }
+
+    /// For one frame decoded on its own: only the last symbol is kept (a TICKS batch is mostly one).
+    static var singleFrame: Self { Self(sessionIDSlots: 1, symbolSlots: 1) }
 }

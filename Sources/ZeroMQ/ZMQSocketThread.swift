@@ -1,3 +1,4 @@
+import CZeroMQ
 import Synchronization
 
 #if canImport(Glibc)
@@ -107,6 +108,10 @@ private final class ThreadStart: Sendable {
     }
 
     func run() {
+        #if os(Linux)
+        // The OS thread carries the name too (`perf`, `top -H`); Linux keeps 15 bytes.
+        tidemark_set_thread_name(name)
+        #endif
         let outcome: Result<Void, any Error>
         do {
             try body()
