@@ -21,6 +21,8 @@
 //               | 0x08 varint                   FixedDecimal: `units`, zigzag
 //               | 0x09 u32 u32 entry*           keyed container: body byte length, entry count
 //               | 0x0A u32 u32 value*           unkeyed container: body byte length, element count
+//               | 0x0B varint                   Int128, zigzag (up to 19 bytes)
+//               | 0x0C varint                   UInt128 (up to 19 bytes)
 //     entry     = key value
 //     key       = varint(length << 1) bytes     a key's UTF-8 byte count (doubled) and UTF-8, or
 //               | varint(offset << 1 | 1)       a reference: the blob offset (from "TMCB") of an
@@ -45,6 +47,8 @@ enum CompactTag: UInt8 {
     case fixedDecimal = 0x08
     case keyed = 0x09
     case unkeyed = 0x0A
+    case signed128 = 0x0B
+    case unsigned128 = 0x0C
 
     /// A human name for error messages.
     static func name(of byte: UInt8) -> String {
@@ -59,6 +63,8 @@ enum CompactTag: UInt8 {
         case .fixedDecimal: "FixedDecimal"
         case .keyed: "keyed container"
         case .unkeyed: "unkeyed container"
+        case .signed128: "Int128"
+        case .unsigned128: "UInt128"
         case nil: "unknown tag 0x" + String(byte, radix: 16)
         }
     }
@@ -278,6 +284,25 @@ final class CompactWriter {
         writeVarint(value)
     }
 
+    func writeVarint128(_ value: UInt128) {
+        var value = value
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        bytes.append(UInt8(truncatingIfNeeded: value))
+    }
+
+    func writeSigned128(_ value: Int128) {
+        bytes.append(CompactTag.signed128.rawValue)
+        writeVarint128(UInt128(bitPattern: (value << 1) ^ (value >> 127)))
+    }
+
+    func writeUnsigned128(_ value: UInt128) {
+        bytes.append(CompactTag.unsigned128.rawValue)
+        writeVarint128(value)
+    }
+
     @inline(__always) func writeFixedDecimal(_ value: FixedDecimal) {
         bytes.append(CompactTag.fixedDecimal.rawValue)
         writeVarint(UInt64(bitPattern: (value.units << 1) ^ (value.units >> 63)))
@@ -356,6 +381,10 @@ final class CompactWriter {
             writeUnsigned(UInt64(unsafeBitCast(value, to: UInt8.self)))
         } else if T.self == Float.self {
             writeFloat(unsafeBitCast(value, to: Float.self))
+        } else if T.self == Int128.self {
+            writeSigned128(unsafeBitCast(value, to: Int128.self))
+        } else if T.self == UInt128.self {
+            writeUnsigned128(unsafeBitCast(value, to: UInt128.self))
         } else {
             return false
         }
@@ -586,6 +615,14 @@ struct CompactKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProt
         try begin(key)
         writer.writeUnsigned(value)
     }
+    mutating func encode(_ value: Int128, forKey key: Key) throws {
+        try begin(key)
+        writer.writeSigned128(value)
+    }
+    mutating func encode(_ value: UInt128, forKey key: Key) throws {
+        try begin(key)
+        writer.writeUnsigned128(value)
+    }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         try begin(key)
         if !writer.writePrimitive(value) {
@@ -713,6 +750,14 @@ struct CompactUnkeyedEncodingContainer: UnkeyedEncodingContainer {
         _ = try begin()
         writer.writeUnsigned(value)
     }
+    mutating func encode(_ value: Int128) throws {
+        _ = try begin()
+        writer.writeSigned128(value)
+    }
+    mutating func encode(_ value: UInt128) throws {
+        _ = try begin()
+        writer.writeUnsigned128(value)
+    }
     mutating func encode<T: Encodable>(_ value: T) throws {
         let index = try begin()
         if !writer.writePrimitive(value) {
@@ -816,6 +861,14 @@ struct CompactSingleValueEncodingContainer: SingleValueEncodingContainer {
         try writer.beginSingleValue(depth: depth, slot: slot)
         writer.writeUnsigned(value)
     }
+    mutating func encode(_ value: Int128) throws {
+        try writer.beginSingleValue(depth: depth, slot: slot)
+        writer.writeSigned128(value)
+    }
+    mutating func encode(_ value: UInt128) throws {
+        try writer.beginSingleValue(depth: depth, slot: slot)
+        writer.writeUnsigned128(value)
+    }
     mutating func encode<T: Encodable>(_ value: T) throws {
         try writer.beginSingleValue(depth: depth, slot: slot)
         if !writer.writePrimitive(value) {
@@ -830,7 +883,7 @@ struct CompactSingleValueEncodingContainer: SingleValueEncodingContainer {
 /// Decodes values written by ``CompactBinaryEncoder``.
 ///
 /// Keyed containers are looked up by key, so decoding does not depend on the order entries were
-/// written in; unread entries are skipped. Integers decode into any integer type that holds their
+/// written in; unread entries are skipped. Integers (up to `Int128`/`UInt128`) decode into any integer type that holds their
 /// value (an out-of-range value is `DecodingError.dataCorrupted`, never a trap). Any byte string —
 /// truncated, corrupted or random — decodes to a value or throws `DecodingError`: every read is
 /// bounds-checked and every container's stated length and count are checked against its contents.
@@ -941,6 +994,23 @@ final class CompactReader {
         }
     }
 
+    /// Reads a LEB128 varint of up to 128 bits (19 bytes) starting at `offset`.
+    func readVarint128(_ offset: inout Int, limit: Int, path: [any CodingKey], key: (any CodingKey)? = nil) throws -> UInt128 {
+        var result: UInt128 = 0
+        var shift: UInt128 = 0
+        while true {
+            guard offset < limit else { throw truncated(at: offset, path: path, key: key) }
+            let byte = bytes[offset]
+            offset += 1
+            if shift == 126, byte > 3 {
+                throw corrupted("varint at byte \(offset - 1) overflows 128 bits", path: path, key: key)
+            }
+            result |= UInt128(byte & 0x7F) << shift
+            if byte < 0x80 { return result }
+            shift += 7
+        }
+    }
+
     func readUInt32(at offset: Int, path: [any CodingKey]) throws -> Int {
         guard offset + 4 <= bytes.count else { throw truncated(at: offset, path: path) }
         return Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3]) << 24
@@ -965,6 +1035,8 @@ final class CompactReader {
             break
         case .signed, .unsigned, .fixedDecimal:
             _ = try readVarint(&cursor, limit: limit, path: path)
+        case .signed128, .unsigned128:
+            _ = try readVarint128(&cursor, limit: limit, path: path)
         case .double:
             cursor += 8
         case .float:
@@ -1002,6 +1074,17 @@ final class CompactReader {
         } else if tag == CompactTag.unsigned.rawValue {
             var cursor = offset + 1
             let value = try readVarint(&cursor, limit: bytes.count, path: path, key: key)
+            result = I(exactly: value)
+            text = String(value)
+        } else if tag == CompactTag.signed128.rawValue {
+            var cursor = offset + 1
+            let zigzag = try readVarint128(&cursor, limit: bytes.count, path: path, key: key)
+            let value = Int128(truncatingIfNeeded: (zigzag >> 1) ^ (0 &- (zigzag & 1)))
+            result = I(exactly: value)
+            text = String(value)
+        } else if tag == CompactTag.unsigned128.rawValue {
+            var cursor = offset + 1
+            let value = try readVarint128(&cursor, limit: bytes.count, path: path, key: key)
             result = I(exactly: value)
             text = String(value)
         } else {
@@ -1144,6 +1227,10 @@ final class CompactReader {
             return unsafeBitCast(try readInteger(UInt8.self, at: offset, path: path, key: key), to: T.self)
         } else if T.self == Float.self {
             return unsafeBitCast(try readFloat(at: offset, path: path, key: key), to: T.self)
+        } else if T.self == Int128.self {
+            return unsafeBitCast(try readInteger(Int128.self, at: offset, path: path, key: key), to: T.self)
+        } else if T.self == UInt128.self {
+            return unsafeBitCast(try readInteger(UInt128.self, at: offset, path: path, key: key), to: T.self)
         }
         return try T(from: CompactValueDecoder(reader: self, offset: offset, codingPath: Self.fullPath(path, key)))
     }
@@ -1288,6 +1375,8 @@ struct CompactKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProt
     func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try decodeValue(type, key) }
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try decodeValue(type, key) }
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try decodeValue(type, key) }
+    func decode(_ type: Int128.Type, forKey key: Key) throws -> Int128 { try decodeValue(type, key) }
+    func decode(_ type: UInt128.Type, forKey key: Key) throws -> UInt128 { try decodeValue(type, key) }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try decodeValue(type, key) }
 
     @inline(__always) private func decodeValue<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T {
@@ -1382,7 +1471,11 @@ struct CompactUnkeyedDecodingContainer: UnkeyedDecodingContainer {
         return true
     }
 
-    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+    mutating func decode(_ type: Int128.Type) throws -> Int128 { try decodeElement(type) }
+    mutating func decode(_ type: UInt128.Type) throws -> UInt128 { try decodeElement(type) }
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeElement(type) }
+
+    private mutating func decodeElement<T: Decodable>(_ type: T.Type) throws -> T {
         try requireElement(type)
         let value = try reader.decodeValue(type, at: cursor, path: codingPath, key: currentKey)
         try advance()
@@ -1433,5 +1526,7 @@ struct CompactSingleValueDecodingContainer: SingleValueDecodingContainer {
     func decode(_ type: UInt16.Type) throws -> UInt16 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
     func decode(_ type: UInt32.Type) throws -> UInt32 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
     func decode(_ type: UInt64.Type) throws -> UInt64 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
+    func decode(_ type: Int128.Type) throws -> Int128 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
+    func decode(_ type: UInt128.Type) throws -> UInt128 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
 }

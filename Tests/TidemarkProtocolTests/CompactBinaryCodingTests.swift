@@ -327,6 +327,24 @@ private func roundTrip<T: Codable>(_ value: T) throws -> T {
         #expect(try roundTrip(BrokerTime(milliseconds: 1_718_000_000_123)) == BrokerTime(milliseconds: 1_718_000_000_123))
     }
 
+    @Test func roundTripsWideIntegers() throws {
+        struct Wide: Codable, Equatable {
+            var signed: Int128
+            var unsigned: UInt128
+            var list: [Int128]
+            var unsignedList: [UInt128]
+        }
+        let wide = Wide(signed: .min, unsigned: .max, list: [.min, -1, 0, 42, .max], unsignedList: [0, .max])
+        #expect(try roundTrip(wide) == wide)
+        #expect(try roundTrip(Int128.max) == .max)
+        // 4,200,000,000,000,000 (an Int128 money area) also reads as an Int64; 2⁶⁴ does not.
+        let decoder = CompactBinaryDecoder()
+        #expect(try decoder.decode(Int64.self, from: CompactBinaryEncoder().encode(Int128(4_200_000_000_000_000))) == 4_200_000_000_000_000)
+        #expect(throws: DecodingError.self) {
+            try decoder.decode(Int64.self, from: CompactBinaryEncoder().encode(Int128(UInt64.max) + 1))
+        }
+    }
+
     @Test func roundTripsDoubleAndFloatBitPatterns() throws {
         let doubles: [Double] = [0, -0.0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -1.14512]
         #expect(try roundTrip(doubles).map(\.bitPattern) == doubles.map(\.bitPattern))
