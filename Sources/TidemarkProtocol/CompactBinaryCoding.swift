@@ -4,7 +4,9 @@
 // tagged values into one growing byte buffer instead, back-patching each container's byte length
 // and entry count when the container is closed. Keyed containers keep their keys' strings, so the
 // decoder finds entries by key in any order (custom `encode(to:)`/`init(from:)` pairs need not
-// agree on the order) and skips unread entries in O(1) thanks to the stored lengths.
+// agree on the order) and skips unread entries in O(1) thanks to the stored lengths. A key spelled
+// before is written as a reference to its first spelling (thousands of identical structs repeat
+// the same few dozen names), which keeps every container readable on its own.
 //
 // Format, version 1 (all fixed-width integers little-endian):
 //
@@ -19,7 +21,12 @@
 //               | 0x08 varint                   FixedDecimal: `units`, zigzag
 //               | 0x09 u32 u32 entry*           keyed container: body byte length, entry count
 //               | 0x0A u32 u32 value*           unkeyed container: body byte length, element count
-//     entry     = varint bytes value            key: UTF-8 byte count and UTF-8, then its value
+//               | 0x0B varint                   Int128, zigzag (up to 19 bytes)
+//               | 0x0C varint                   UInt128 (up to 19 bytes)
+//     entry     = key value
+//     key       = varint(length << 1) bytes     a key's UTF-8 byte count (doubled) and UTF-8, or
+//               | varint(offset << 1 | 1)       a reference: the blob offset (from "TMCB") of an
+//                                               earlier key spelled out in full
 //     varint    = LEB128: 7 bits a byte, least significant group first, high bit = more follows
 //     zigzag(n) = (n << 1) ^ (n >> 63)          so that small negative numbers stay short
 //
@@ -40,6 +47,8 @@ enum CompactTag: UInt8 {
     case fixedDecimal = 0x08
     case keyed = 0x09
     case unkeyed = 0x0A
+    case signed128 = 0x0B
+    case unsigned128 = 0x0C
 
     /// A human name for error messages.
     static func name(of byte: UInt8) -> String {
@@ -54,6 +63,8 @@ enum CompactTag: UInt8 {
         case .fixedDecimal: "FixedDecimal"
         case .keyed: "keyed container"
         case .unkeyed: "unkeyed container"
+        case .signed128: "Int128"
+        case .unsigned128: "UInt128"
         case nil: "unknown tag 0x" + String(byte, radix: 16)
         }
     }
@@ -131,21 +142,39 @@ struct CompactOpenContainer {
     var count: Int
 }
 
+/// A key spelled out in the blob: its hash, where its length varint starts, its UTF-8 length.
+struct CompactKeySlot {
+    var hash: UInt64
+    var offset: Int
+    var length: Int
+    var varintSize = 0
+}
+
 /// The state shared by the encoder and all its containers during one `encode(_:)` call.
 ///
 /// Invariants: `frames[d]` is the open container at nesting depth `d` (the root value's container
 /// is depth 0); a container's coding path is `keys[0..<d]`, and `keys[d]` is the key of the entry
 /// the depth-`d` container is currently encoding.
+///
+/// The stored properties opt out of dynamic exclusivity checking, which cost a third of the
+/// encoding time (`swift_beginAccess` on every append). That is safe because a writer lives for one
+/// synchronous `encode(_:)` call on one thread (it is not Sendable and never escapes into a task), and
+/// no method here holds an access to a property across a call that could touch the same property:
+/// every access is a single append, subscript or assignment (`withUTF8` closures borrow a local copy
+/// of the string, not a property).
 final class CompactWriter {
-    var bytes: [UInt8]
-    var frames: [CompactOpenContainer] = []
-    var keys: [any CodingKey] = []
+    @exclusivity(unchecked) var bytes: [UInt8]
+    @exclusivity(unchecked) var frames: [CompactOpenContainer] = []
+    @exclusivity(unchecked) var keys: [any CodingKey] = []
     /// The offset of a `superEncoder` value that nothing has been written to yet, or -1. Its key is
     /// already written: whatever writes next must first fill the slot (with an empty container) unless
     /// it is that super encoder itself.
-    var pendingSlot = -1
+    @exclusivity(unchecked) var pendingSlot = -1
     /// The first misuse seen by a non-throwing method (opening a container); thrown by ``finish()``.
-    var misuse: EncodingError?
+    @exclusivity(unchecked) var misuse: EncodingError?
+    /// Keys spelled out so far, for references: open addressing on an FNV-1a hash of the UTF-8.
+    @exclusivity(unchecked) var keyTable = Array(repeating: CompactKeySlot(hash: 0, offset: -1, length: 0), count: keyTableSize)
+    @exclusivity(unchecked) var keyTableCount = 0
     let userInfo: [CodingUserInfoKey: any Sendable]
 
     init(userInfo: [CodingUserInfoKey: any Sendable], capacity: Int) {
@@ -154,6 +183,78 @@ final class CompactWriter {
         bytes.reserveCapacity(max(capacity, 64))
         frames.reserveCapacity(16)
         keys.reserveCapacity(16)
+    }
+
+    /// Slots in the key table; at most half are filled, then further new keys are spelled out each time.
+    static var keyTableSize: Int { 1024 }
+
+    /// Writes a keyed container's key: a reference when the same key was spelled out before.
+    @inline(__always) func writeKey(_ key: String) {
+        var key = key
+        key.withUTF8 { utf8 in
+            guard let name = utf8.baseAddress, !utf8.isEmpty else {
+                writeVarint(0)
+                return
+            }
+            let hash = Self.hash(name, count: utf8.count)
+            let mask = keyTable.count - 1
+            var index = Int(truncatingIfNeeded: hash) & mask
+            while keyTable[index].offset >= 0 {
+                let slot = keyTable[index]
+                if slot.hash == hash, slot.length == utf8.count {
+                    let spelled = bytes.withUnsafeBufferPointer { bytes in
+                        Self.equal(bytes.baseAddress! + slot.offset + slot.varintSize, name, count: slot.length)
+                    }
+                    if spelled {
+                        writeVarint(UInt64(slot.offset) << 1 | 1)
+                        return
+                    }
+                }
+                index = (index + 1) & mask
+            }
+            let offset = bytes.count
+            writeVarint(UInt64(utf8.count) << 1)
+            if keyTableCount < keyTable.count / 2 {
+                keyTable[index] = CompactKeySlot(hash: hash, offset: offset, length: utf8.count, varintSize: bytes.count - offset)
+                keyTableCount += 1
+            }
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    /// A quick hash of `count` bytes, eight at a time (keys are short; collisions only cost a compare).
+    @inline(__always) static func hash(_ bytes: UnsafePointer<UInt8>, count: Int) -> UInt64 {
+        let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var hash = UInt64(count) &* multiplier
+        var index = 0
+        while index + 8 <= count {
+            hash = (hash ^ UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self)) &* multiplier
+            hash ^= hash >> 32
+            index += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while index < count {
+            tail |= UInt64(bytes[index]) << shift
+            shift += 8
+            index += 1
+        }
+        hash = (hash ^ tail) &* multiplier
+        return hash ^ (hash >> 32)
+    }
+
+    @inline(__always) static func equal(_ lhs: UnsafePointer<UInt8>, _ rhs: UnsafePointer<UInt8>, count: Int) -> Bool {
+        var index = 0
+        while index + 8 <= count {
+            if UnsafeRawPointer(lhs + index).loadUnaligned(as: UInt64.self)
+                != UnsafeRawPointer(rhs + index).loadUnaligned(as: UInt64.self) { return false }
+            index += 8
+        }
+        while index < count {
+            if lhs[index] != rhs[index] { return false }
+            index += 1
+        }
+        return true
     }
 
     var userInfoForCoders: [CodingUserInfoKey: Any] { userInfo.mapValues { $0 as Any } }
@@ -183,6 +284,25 @@ final class CompactWriter {
         writeVarint(value)
     }
 
+    func writeVarint128(_ value: UInt128) {
+        var value = value
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        bytes.append(UInt8(truncatingIfNeeded: value))
+    }
+
+    func writeSigned128(_ value: Int128) {
+        bytes.append(CompactTag.signed128.rawValue)
+        writeVarint128(UInt128(bitPattern: (value << 1) ^ (value >> 127)))
+    }
+
+    func writeUnsigned128(_ value: UInt128) {
+        bytes.append(CompactTag.unsigned128.rawValue)
+        writeVarint128(value)
+    }
+
     @inline(__always) func writeFixedDecimal(_ value: FixedDecimal) {
         bytes.append(CompactTag.fixedDecimal.rawValue)
         writeVarint(UInt64(bitPattern: (value.units << 1) ^ (value.units >> 63)))
@@ -204,7 +324,7 @@ final class CompactWriter {
         for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt32(shift))) }
     }
 
-    /// A length-prefixed UTF-8 string, without a tag (keys) .
+    /// A length-prefixed UTF-8 string, without a tag.
     @inline(__always) func writeStringBody(_ value: String) {
         var value = value
         value.withUTF8 { utf8 in
@@ -261,6 +381,10 @@ final class CompactWriter {
             writeUnsigned(UInt64(unsafeBitCast(value, to: UInt8.self)))
         } else if T.self == Float.self {
             writeFloat(unsafeBitCast(value, to: Float.self))
+        } else if T.self == Int128.self {
+            writeSigned128(unsafeBitCast(value, to: Int128.self))
+        } else if T.self == UInt128.self {
+            writeUnsigned128(unsafeBitCast(value, to: UInt128.self))
         } else {
             return false
         }
@@ -428,7 +552,7 @@ struct CompactKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProt
 
     @inline(__always) private func begin(_ key: Key) throws {
         try writer.beginEntry(depth: depth, header: header)
-        writer.writeStringBody(key.stringValue)
+        writer.writeKey(key.stringValue)
     }
 
     mutating func encodeNil(forKey key: Key) throws {
@@ -491,6 +615,14 @@ struct CompactKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProt
         try begin(key)
         writer.writeUnsigned(value)
     }
+    mutating func encode(_ value: Int128, forKey key: Key) throws {
+        try begin(key)
+        writer.writeSigned128(value)
+    }
+    mutating func encode(_ value: UInt128, forKey key: Key) throws {
+        try begin(key)
+        writer.writeUnsigned128(value)
+    }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         try begin(key)
         if !writer.writePrimitive(value) {
@@ -503,7 +635,7 @@ struct CompactKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProt
     ) -> KeyedEncodingContainer<NestedKey> {
         var nestedHeader = -1
         if writer.beginEntryRecordingMisuse(depth: depth, header: header) {
-            writer.writeStringBody(key.stringValue)
+            writer.writeKey(key.stringValue)
             writer.setKey(key, depth: depth)
             nestedHeader = writer.pushContainer(.keyed, depth: depth + 1)
         }
@@ -514,7 +646,7 @@ struct CompactKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProt
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         var nestedHeader = -1
         if writer.beginEntryRecordingMisuse(depth: depth, header: header) {
-            writer.writeStringBody(key.stringValue)
+            writer.writeKey(key.stringValue)
             writer.setKey(key, depth: depth)
             nestedHeader = writer.pushContainer(.unkeyed, depth: depth + 1)
         }
@@ -529,7 +661,7 @@ struct CompactKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProt
         guard writer.beginEntryRecordingMisuse(depth: depth, header: header) else {
             return CompactValueEncoder(writer: writer, depth: depth + 1, slot: -1)
         }
-        writer.writeStringBody(key.stringValue)
+        writer.writeKey(key.stringValue)
         writer.setKey(key, depth: depth)
         writer.pendingSlot = writer.bytes.count
         return CompactValueEncoder(writer: writer, depth: depth + 1, slot: writer.bytes.count)
@@ -617,6 +749,14 @@ struct CompactUnkeyedEncodingContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt64) throws {
         _ = try begin()
         writer.writeUnsigned(value)
+    }
+    mutating func encode(_ value: Int128) throws {
+        _ = try begin()
+        writer.writeSigned128(value)
+    }
+    mutating func encode(_ value: UInt128) throws {
+        _ = try begin()
+        writer.writeUnsigned128(value)
     }
     mutating func encode<T: Encodable>(_ value: T) throws {
         let index = try begin()
@@ -721,6 +861,14 @@ struct CompactSingleValueEncodingContainer: SingleValueEncodingContainer {
         try writer.beginSingleValue(depth: depth, slot: slot)
         writer.writeUnsigned(value)
     }
+    mutating func encode(_ value: Int128) throws {
+        try writer.beginSingleValue(depth: depth, slot: slot)
+        writer.writeSigned128(value)
+    }
+    mutating func encode(_ value: UInt128) throws {
+        try writer.beginSingleValue(depth: depth, slot: slot)
+        writer.writeUnsigned128(value)
+    }
     mutating func encode<T: Encodable>(_ value: T) throws {
         try writer.beginSingleValue(depth: depth, slot: slot)
         if !writer.writePrimitive(value) {
@@ -735,7 +883,7 @@ struct CompactSingleValueEncodingContainer: SingleValueEncodingContainer {
 /// Decodes values written by ``CompactBinaryEncoder``.
 ///
 /// Keyed containers are looked up by key, so decoding does not depend on the order entries were
-/// written in; unread entries are skipped. Integers decode into any integer type that holds their
+/// written in; unread entries are skipped. Integers (up to `Int128`/`UInt128`) decode into any integer type that holds their
 /// value (an out-of-range value is `DecodingError.dataCorrupted`, never a trap). Any byte string —
 /// truncated, corrupted or random — decodes to a value or throws `DecodingError`: every read is
 /// bounds-checked and every container's stated length and count are checked against its contents.
@@ -846,6 +994,23 @@ final class CompactReader {
         }
     }
 
+    /// Reads a LEB128 varint of up to 128 bits (19 bytes) starting at `offset`.
+    func readVarint128(_ offset: inout Int, limit: Int, path: [any CodingKey], key: (any CodingKey)? = nil) throws -> UInt128 {
+        var result: UInt128 = 0
+        var shift: UInt128 = 0
+        while true {
+            guard offset < limit else { throw truncated(at: offset, path: path, key: key) }
+            let byte = bytes[offset]
+            offset += 1
+            if shift == 126, byte > 3 {
+                throw corrupted("varint at byte \(offset - 1) overflows 128 bits", path: path, key: key)
+            }
+            result |= UInt128(byte & 0x7F) << shift
+            if byte < 0x80 { return result }
+            shift += 7
+        }
+    }
+
     func readUInt32(at offset: Int, path: [any CodingKey]) throws -> Int {
         guard offset + 4 <= bytes.count else { throw truncated(at: offset, path: path) }
         return Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3]) << 24
@@ -870,6 +1035,8 @@ final class CompactReader {
             break
         case .signed, .unsigned, .fixedDecimal:
             _ = try readVarint(&cursor, limit: limit, path: path)
+        case .signed128, .unsigned128:
+            _ = try readVarint128(&cursor, limit: limit, path: path)
         case .double:
             cursor += 8
         case .float:
@@ -907,6 +1074,17 @@ final class CompactReader {
         } else if tag == CompactTag.unsigned.rawValue {
             var cursor = offset + 1
             let value = try readVarint(&cursor, limit: bytes.count, path: path, key: key)
+            result = I(exactly: value)
+            text = String(value)
+        } else if tag == CompactTag.signed128.rawValue {
+            var cursor = offset + 1
+            let zigzag = try readVarint128(&cursor, limit: bytes.count, path: path, key: key)
+            let value = Int128(truncatingIfNeeded: (zigzag >> 1) ^ (0 &- (zigzag & 1)))
+            result = I(exactly: value)
+            text = String(value)
+        } else if tag == CompactTag.unsigned128.rawValue {
+            var cursor = offset + 1
+            let value = try readVarint128(&cursor, limit: bytes.count, path: path, key: key)
             result = I(exactly: value)
             text = String(value)
         } else {
@@ -976,6 +1154,27 @@ final class CompactReader {
         return cursor..<(cursor + Int(length))
     }
 
+    /// The UTF-8 of the key at `offset` (spelled out, or a reference to an earlier spelling) and
+    /// where the key ends.
+    func readKey(at offset: Int, limit: Int, path: [any CodingKey]) throws -> (name: Range<Int>, end: Int) {
+        var cursor = offset
+        let word = try readVarint(&cursor, limit: limit, path: path)
+        if word & 1 == 0 {
+            guard word >> 1 <= UInt64(limit - cursor) else { throw truncated(at: offset, path: path) }
+            return (cursor..<(cursor + Int(word >> 1)), cursor + Int(word >> 1))
+        }
+        // A reference must point backwards, at a key spelled out in full that ends before this one.
+        guard word >> 1 < UInt64(offset) else {
+            throw corrupted("key at byte \(offset) refers forward, to byte \(word >> 1)", path: path)
+        }
+        var target = Int(word >> 1)
+        let spelled = try readVarint(&target, limit: offset, path: path)
+        guard spelled & 1 == 0, spelled >> 1 <= UInt64(offset - target) else {
+            throw corrupted("key at byte \(offset) refers to byte \(word >> 1), which is not a key", path: path)
+        }
+        return (target..<(target + Int(spelled >> 1)), cursor)
+    }
+
     func readString(at offset: Int, path: [any CodingKey], key: (any CodingKey)?) throws -> String {
         let tag = try self.tag(at: offset, path: path, key: key)
         if tag == CompactTag.fixedDecimal.rawValue {
@@ -1028,6 +1227,10 @@ final class CompactReader {
             return unsafeBitCast(try readInteger(UInt8.self, at: offset, path: path, key: key), to: T.self)
         } else if T.self == Float.self {
             return unsafeBitCast(try readFloat(at: offset, path: path, key: key), to: T.self)
+        } else if T.self == Int128.self {
+            return unsafeBitCast(try readInteger(Int128.self, at: offset, path: path, key: key), to: T.self)
+        } else if T.self == UInt128.self {
+            return unsafeBitCast(try readInteger(UInt128.self, at: offset, path: path, key: key), to: T.self)
         }
         return try T(from: CompactValueDecoder(reader: self, offset: offset, codingPath: Self.fullPath(path, key)))
     }
@@ -1083,7 +1286,7 @@ struct CompactKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProt
     private let table: [String: Int]?
 
     /// Containers up to this many entries are searched linearly; larger ones get a table.
-    private static var linearSearchLimit: Int { 12 }
+    private static var linearSearchLimit: Int { 24 }
 
     /// Indexes the keyed container at `offset`, checking every entry against its stated length and count.
     init(reader: CompactReader, offset: Int, codingPath: [any CodingKey]) throws {
@@ -1097,10 +1300,9 @@ struct CompactKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProt
             guard cursor < body.end else {
                 throw reader.corrupted("keyed container at byte \(offset) holds fewer entries than its count", path: codingPath)
             }
-            let key = try reader.stringBytes(at: cursor, limit: body.end, path: codingPath, key: nil)
-            let value = key.upperBound
-            cursor = try reader.valueEnd(at: value, limit: body.end, path: codingPath)
-            entries.append(CompactKeyedEntry(key: key, value: value))
+            let key = try reader.readKey(at: cursor, limit: body.end, path: codingPath)
+            cursor = try reader.valueEnd(at: key.end, limit: body.end, path: codingPath)
+            entries.append(CompactKeyedEntry(key: key.name, value: key.end))
         }
         guard cursor == body.end else {
             throw reader.corrupted("keyed container at byte \(offset) is longer than its entries", path: codingPath)
@@ -1173,6 +1375,8 @@ struct CompactKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProt
     func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try decodeValue(type, key) }
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try decodeValue(type, key) }
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try decodeValue(type, key) }
+    func decode(_ type: Int128.Type, forKey key: Key) throws -> Int128 { try decodeValue(type, key) }
+    func decode(_ type: UInt128.Type, forKey key: Key) throws -> UInt128 { try decodeValue(type, key) }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try decodeValue(type, key) }
 
     @inline(__always) private func decodeValue<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T {
@@ -1267,7 +1471,11 @@ struct CompactUnkeyedDecodingContainer: UnkeyedDecodingContainer {
         return true
     }
 
-    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+    mutating func decode(_ type: Int128.Type) throws -> Int128 { try decodeElement(type) }
+    mutating func decode(_ type: UInt128.Type) throws -> UInt128 { try decodeElement(type) }
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeElement(type) }
+
+    private mutating func decodeElement<T: Decodable>(_ type: T.Type) throws -> T {
         try requireElement(type)
         let value = try reader.decodeValue(type, at: cursor, path: codingPath, key: currentKey)
         try advance()
@@ -1318,5 +1526,7 @@ struct CompactSingleValueDecodingContainer: SingleValueDecodingContainer {
     func decode(_ type: UInt16.Type) throws -> UInt16 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
     func decode(_ type: UInt32.Type) throws -> UInt32 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
     func decode(_ type: UInt64.Type) throws -> UInt64 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
+    func decode(_ type: Int128.Type) throws -> Int128 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
+    func decode(_ type: UInt128.Type) throws -> UInt128 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
 }

@@ -327,6 +327,24 @@ private func roundTrip<T: Codable>(_ value: T) throws -> T {
         #expect(try roundTrip(BrokerTime(milliseconds: 1_718_000_000_123)) == BrokerTime(milliseconds: 1_718_000_000_123))
     }
 
+    @Test func roundTripsWideIntegers() throws {
+        struct Wide: Codable, Equatable {
+            var signed: Int128
+            var unsigned: UInt128
+            var list: [Int128]
+            var unsignedList: [UInt128]
+        }
+        let wide = Wide(signed: .min, unsigned: .max, list: [.min, -1, 0, 42, .max], unsignedList: [0, .max])
+        #expect(try roundTrip(wide) == wide)
+        #expect(try roundTrip(Int128.max) == .max)
+        // 4,200,000,000,000,000 (an Int128 money area) also reads as an Int64; 2⁶⁴ does not.
+        let decoder = CompactBinaryDecoder()
+        #expect(try decoder.decode(Int64.self, from: CompactBinaryEncoder().encode(Int128(4_200_000_000_000_000))) == 4_200_000_000_000_000)
+        #expect(throws: DecodingError.self) {
+            try decoder.decode(Int64.self, from: CompactBinaryEncoder().encode(Int128(UInt64.max) + 1))
+        }
+    }
+
     @Test func roundTripsDoubleAndFloatBitPatterns() throws {
         let doubles: [Double] = [0, -0.0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -1.14512]
         #expect(try roundTrip(doubles).map(\.bitPattern) == doubles.map(\.bitPattern))
@@ -402,9 +420,9 @@ private func roundTrip<T: Codable>(_ value: T) throws -> T {
     ///     54 4D 43 42 01         "TMCB", version 1
     ///     09 0C 00 00 00         keyed container, body of 12 bytes,
     ///        02 00 00 00         2 entries
-    ///     01 61                  key "a" (1 byte)
+    ///     02 61                  key "a": length 1, doubled (the low bit 0 says "spelled out")
     ///     03 03                  signed, zigzag(-2) = 3
-    ///     01 62                  key "b"
+    ///     02 62                  key "b"
     ///     08 80 C6 86 8F 01      FixedDecimal, zigzag(150,000,000 units) = 300,000,000 = 0x11E1A300,
     ///                            LEB128: 0x00|80, 0x46|80, 0x06|80, 0x0F|80, 0x01
     ///                            (0 + 70·128 + 6·128² + 15·128³ + 1·128⁴ = 300,000,000)
@@ -417,9 +435,35 @@ private func roundTrip<T: Codable>(_ value: T) throws -> T {
         #expect(bytes == [
             0x54, 0x4D, 0x43, 0x42, 0x01,
             0x09, 0x0C, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
-            0x01, 0x61, 0x03, 0x03,
-            0x01, 0x62, 0x08, 0x80, 0xC6, 0x86, 0x8F, 0x01,
+            0x02, 0x61, 0x03, 0x03,
+            0x02, 0x62, 0x08, 0x80, 0xC6, 0x86, 0x8F, 0x01,
         ])
+        // Two of them in an array: the second one's keys refer to the first one's spelling.
+        //   0A 20 00 00 00 02 00 00 00                unkeyed, body 32 bytes, 2 elements
+        //   09 08 00 00 00 02 00 00 00                keyed (at byte 14), body 8 bytes, 2 entries
+        //     02 61 03 00   02 62 08 00               "a" (at byte 23): 0; "b" (at byte 27): 0
+        //   09 06 00 00 00 02 00 00 00                keyed, body 6 bytes, 2 entries
+        //     2F 03 02      37 08 00                  key at byte 23 (23·2+1 = 47 = 0x2F): 1 (zigzag 2);
+        //                                             key at byte 27 (27·2+1 = 55 = 0x37): 0
+        let pair = try CompactBinaryEncoder().encode([Tiny(a: 0, b: 0), Tiny(a: 1, b: 0)])
+        #expect(pair == [
+            0x54, 0x4D, 0x43, 0x42, 0x01,
+            0x0A, 0x20, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+            0x09, 0x08, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x61, 0x03, 0x00, 0x02, 0x62, 0x08, 0x00,
+            0x09, 0x06, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x2F, 0x03, 0x02, 0x37, 0x08, 0x00,
+        ])
+        struct Pair: Codable, Equatable {
+            var a: Int
+            var b: FixedDecimal
+        }
+        #expect(try CompactBinaryDecoder().decode([Pair].self, from: pair) == [Pair(a: 0, b: 0), Pair(a: 1, b: 0)])
+        // A reference forward, or to something that is not a spelled-out key, is corrupt.
+        var forward = pair
+        forward[40] = 0x7F  // byte 63
+        #expect(throws: DecodingError.self) { try CompactBinaryDecoder().decode([Pair].self, from: forward) }
+        var notAKey = pair
+        notAKey[40] = 0x1D  // byte 14: a container tag, 0x09, whose low bit is 1
+        #expect(throws: DecodingError.self) { try CompactBinaryDecoder().decode([Pair].self, from: notAKey) }
         // A lone UInt8 255: unsigned tag, LEB128 0x7F|80, 0x01. A String: tag, length, UTF-8 ("é" = C3 A9).
         #expect(try CompactBinaryEncoder().encode(UInt8(255)) == [0x54, 0x4D, 0x43, 0x42, 0x01, 0x04, 0xFF, 0x01])
         #expect(try CompactBinaryEncoder().encode("é") == [0x54, 0x4D, 0x43, 0x42, 0x01, 0x07, 0x02, 0xC3, 0xA9])
