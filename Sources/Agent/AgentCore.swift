@@ -92,19 +92,24 @@ public struct AgentCore: Sendable {
     }
 
     /// A core resumed from a checkpoint's state (the equity engine starts empty: EAs send snapshots).
+    /// Reads the compact binary form and, from earlier versions, JSON.
     public init(configuration: Configuration = .init(), checkpoint: Data) throws {
-        let state = try JSONDecoder().decode(CheckpointState.self, from: checkpoint)
+        let state = CompactBinaryDecoder.isCompactBinary(checkpoint)
+            ? try CompactBinaryDecoder().decode(CheckpointState.self, from: checkpoint)
+            : try JSONDecoder().decode(CheckpointState.self, from: checkpoint)
         equity = EquityEngine(configuration: configuration.equity)
         risk = state.risk
         sharedClock = state.sharedClock
         dealMarks = state.dealMarks
     }
 
-    /// The checkpoint of the current state (JSON).
-    public func checkpoint() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return try encoder.encode(CheckpointState(risk: risk, sharedClock: sharedClock, dealMarks: dealMarks))
+    /// The checkpoint of the current state, in the compact binary form (``CompactBinaryEncoder``):
+    /// the agent writes one every few hundred milliseconds, and JSON of a thousand accounts took
+    /// ~46 ms and ~0.9 MB each time.
+    /// - Parameter capacityHint: bytes to reserve (the previous checkpoint's size saves regrowing).
+    public func checkpoint(capacityHint: Int = 4_096) throws -> Data {
+        let encoder = CompactBinaryEncoder(capacityHint: capacityHint)
+        return Data(try encoder.encode(CheckpointState(risk: risk, sharedClock: sharedClock, dealMarks: dealMarks)))
     }
 
     // MARK: Declarations
