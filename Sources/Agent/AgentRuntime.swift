@@ -84,11 +84,14 @@ public final class AgentRuntime: Sendable {
         // ACKs follow commits; the socket loop looks at the pipeline's commits every 5 ms.
         let session = BridgeSessionConfiguration(heartbeatIntervalMilliseconds: Int64(configuration.heartbeatMilliseconds),
                                                  acknowledgeAfterMilliseconds: 10, acknowledgesOnCommit: true)
-        // libzmq's receive limit applies per terminal: 1,000 frames (its default) bound the memory
-        // a thousand fast terminals can queue ahead of the writer to ~1,000 × 1,000 × frame size;
-        // past it, TCP flow control holds the EAs back (they keep everything unacknowledged).
-        let bridge = try BridgeServer(configuration: BridgeServerConfiguration(endpoint: configuration.bridge, session: session,
-                                                                               curve: curve, receiveHighWaterMark: 1_000),
+        // Queues ahead of the writer are kept short: a breach tick waits behind everything queued
+        // before it. libzmq's limit applies per terminal (1,000 frames, its default: bounded
+        // memory however many terminals) and its ROUTER reads the terminals in turn, so one busy
+        // terminal's backlog does not delay another's tick; the handoff to the pipeline is one
+        // queue for all, so it holds two commits' worth, enough to keep the writer busy.
+        let bridge = try BridgeServer(configuration: BridgeServerConfiguration(
+                                          endpoint: configuration.bridge, session: session, curve: curve,
+                                          receiveHighWaterMark: 1_000, handoffCapacity: 2 * configuration.commitMaximumMessages),
                                       logger: logger)
         let metrics = AgentMetrics()
         let hooks = CommitHooks()

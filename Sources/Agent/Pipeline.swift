@@ -75,7 +75,8 @@ public final class Pipeline: Sendable {
         self.commitInterval = commitInterval
         self.store = store; self.bridge = bridge; self.logger = logger; self.metrics = metrics
         self.maximumBatch = maximumBatch; self.onCommit = onCommit
-        self.inbox = Inbox(capacity: max(4 * maximumBatch, 65_536))
+        // Two batches: one being folded, the next gathering (a deeper queue only adds latency).
+        self.inbox = Inbox(capacity: 2 * maximumBatch)
         self.state = Mutex(WriterState(core: core, inputPosition: inputPosition))
     }
 
@@ -328,6 +329,7 @@ public final class Pipeline: Sendable {
                                           state: prepared.state, savedAt: now)
         }
 
+        let folded = ContinuousClock.now
         let receipt: CommitReceipt
         do {
             receipt = try await store.commit(batch)
@@ -344,7 +346,15 @@ public final class Pipeline: Sendable {
         metrics.ticks.increment(by: Int64(ticks))
         metrics.messages.increment(by: Int64(messages))
         metrics.commitLatency.recordNanoseconds(Self.nanoseconds(receipt.duration))
-        metrics.eventLag.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - started))
+        let lag = ContinuousClock.now - started
+        metrics.eventLag.recordNanoseconds(Self.nanoseconds(lag))
+        if lag > .milliseconds(50) {
+            // An event of this batch reached nobody for this long: say where the time went.
+            logger.warning("slow batch", metadata: [
+                "messages": "\(messages)", "ticks": "\(ticks)", "fold_ms": "\((folded - started).milliseconds)",
+                "commit_ms": "\(receipt.duration.milliseconds)", "checkpoint_bytes": "\(batch.checkpoint?.state.count ?? 0)",
+            ])
+        }
         metrics.resentSkipped.increment(by: Int64(effects.skippedResent))
         if let events = receipt.newEvents { metrics.events.increment(by: Int64(events.count)) }
         metrics.publish(bridge.counters)
@@ -585,4 +595,9 @@ final class Inbox: Sendable {
         }
         taker?.resume()
     }
+}
+
+extension Duration {
+    /// Whole milliseconds (for logs).
+    var milliseconds: Int64 { components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000 }
 }
