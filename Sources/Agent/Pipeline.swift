@@ -33,12 +33,13 @@ public enum Declaration: Sendable {
 /// commit notice (long polls, streams, webhooks), enforcement commands.
 ///
 /// Batching: the writer takes whatever has arrived (at most
-/// ``AgentConfiguration/commitMaximumMessages``), folds it, commits it in one transaction together
-/// with the risk core's checkpoint, and acts on the receipt. While a commit runs, new messages
-/// queue up and form the next batch, so batches grow with load and latency stays one commit when
-/// idle ("group commit"). Commits are at least ``AgentConfiguration/commitIntervalMilliseconds``
-/// apart: a batch that would follow the previous commit sooner waits for the rest of that interval
-/// to gather more messages (only under load; after a quiet spell it commits at once).
+/// ``AgentConfiguration/commitMaximumMessages``), folds it, commits it in one transaction (with the
+/// risk core's checkpoint every ``AgentConfiguration/checkpointIntervalMilliseconds``, encoded off
+/// the writer), and acts on the receipt. While a commit runs, new messages queue up and form the
+/// next batch, so batches grow with load and latency stays one commit when idle ("group commit").
+/// With ``AgentConfiguration/commitIntervalMilliseconds`` above 0, commits are at least that far
+/// apart: a batch that would follow the previous commit sooner waits for the rest of the interval
+/// to gather more messages (fewer fsyncs on a slow disk, at the cost of latency).
 public final class Pipeline: Sendable {
     private let store: Store
     private let bridge: BridgeServer
@@ -68,7 +69,7 @@ public final class Pipeline: Sendable {
     ///   - inputPosition: the checkpoint's input position (0 on a first run).
     public init(store: Store, bridge: BridgeServer, core: AgentCore, inputPosition: UInt64, maximumBatch: Int,
                 metrics: AgentMetrics, logger: Logger, recordDirectory: String? = nil,
-                commitInterval: Duration = .milliseconds(2), checkpointInterval: Duration = .milliseconds(250),
+                commitInterval: Duration = .zero, checkpointInterval: Duration = .milliseconds(250),
                 onCommit: @escaping @Sendable (CommitNotice) -> Void) {
         self.recordDirectory = recordDirectory
         self.checkpointInterval = checkpointInterval
