@@ -1,4 +1,5 @@
 import Bridge
+import Dispatch
 import EquityEngine
 import Foundation
 import Logging
@@ -184,11 +185,13 @@ public final class Pipeline: Sendable {
                 unacknowledged.removeAll(keepingCapacity: true)
                 lastCheckpoint = ContinuousClock.now
                 let done = DoneFlag()
-                let task = Task.detached {
+                let task = Task {
                     defer { done.set() }
-                    return PreparedCheckpoint(state: try core.checkpoint(), position: position,
-                                              nextSequenceNumber: core.risk.nextSequenceNumber,
-                                              acknowledgements: acknowledgements)
+                    return try await Self.encodeOffThePool {
+                        PreparedCheckpoint(state: try core.checkpoint(), position: position,
+                                           nextSequenceNumber: core.risk.nextSequenceNumber,
+                                           acknowledgements: acknowledgements)
+                    }
                 }
                 encoding = (task, done)
             }
@@ -438,6 +441,17 @@ public final class Pipeline: Sendable {
             return (account, event.enforcement, "competition \(event.competitionID): \(event.kind.rawValue)")
         default:
             return nil
+        }
+    }
+
+    /// Encodes checkpoints on a thread of its own: the encoding takes milliseconds of CPU, and on
+    /// the cooperative pool (one thread per core) it would hold up the writer's and the HTTP
+    /// handlers' continuations — the path of a breach event to its subscribers — for as long.
+    private static let checkpointQueue = DispatchQueue(label: "tidemark.checkpoint-encoding", qos: .utility)
+
+    private static func encodeOffThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            checkpointQueue.async { continuation.resume(with: Result { try work() }) }
         }
     }
 
