@@ -29,7 +29,8 @@ struct BenchAgentCommand: AsyncParsableCommand {
         takes them; the clock stops when every session's BYE is acknowledged, i.e. everything is \
         committed. Beside it: the same messages through the in-process engine + risk core (AgentCore, \
         no I/O), the figure the agent is compared with.
-        2. Latency: the terminals play again (a day later) paced at --load of the measured throughput, \
+        2. Latency: the terminals play again (a day later) at --load of the measured throughput (--background \
+        steady: each at a constant rate, staggered; recorded: the file's own times, in lockstep), \
         while probe terminals each send one tick that breaches their tracker; measured from the tick \
         leaving the probe to the event arriving at a long-poll client and at an SSE client.
         3. Resident memory of the agent process after each phase.
@@ -51,6 +52,11 @@ struct BenchAgentCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Load during the latency phase, as a fraction of the measured throughput.")
     var load: Double = 0.5
+
+    @Option(name: .long, help: "Latency phase background: steady (each terminal at the day's mean tick rate, terminals staggered) or recorded (the file's own tick times, every terminal in lockstep).")
+    var background: Background = .steady
+
+    enum Background: String, ExpressibleByArgument { case steady, recorded }
 
     @Option(name: .long, help: "Store durability: full or normal.")
     var durability: String = "full"
@@ -111,7 +117,8 @@ struct BenchAgentCommand: AsyncParsableCommand {
         let background = try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.bridge),
                                                pacing: SimulatorPacing(speed: speed, stallTimeout: .seconds(120)), threads: 2,
                                                maxSessions: terminals + 16, logger: Logger(label: "bench"))
-        let loadTask = Task { try await background.run(workload.scripts(dayOffset: 1)) }
+        let backgroundScripts = self.background == .steady ? workload.steadyScripts(dayOffset: 1) : workload.scripts(dayOffset: 1)
+        let loadTask = Task { try await background.run(backgroundScripts) }
         try await Task.sleep(for: .seconds(1))
         var longPoll: [Double] = []
         var sse: [Double] = []
@@ -132,7 +139,7 @@ struct BenchAgentCommand: AsyncParsableCommand {
         watcher.stop()
         probeSockets.removeAll()
         if missing > 0 { print("| probes whose event did not reach both clients within 10 s | \(missing) |") }
-        print("| latency phase load | \(String(format: "%.0f", load * 100)) % of the throughput (speed \(Int(speed))×), \(loadResults.filter { $0.outcome == .completed }.count) sessions completed |")
+        print("| latency phase load | \(String(format: "%.0f", load * 100)) % of the throughput, \(self.background.rawValue) (speed \(Int(speed))×), \(loadResults.filter { $0.outcome == .completed }.count) sessions completed |")
         print("| breach tick → long-poll client, p50 / p90 / p99 / max (n=\(longPoll.count)) | \(Self.percentiles(longPoll)) ms |")
         print("| breach tick → SSE client, p50 / p90 / p99 / max (n=\(sse.count)) | \(Self.percentiles(sse)) ms |")
         print("| agent resident memory after phase 2 | \(agent.residentMegabytes()) MB |")
@@ -206,6 +213,32 @@ struct AgentWorkload: Sendable {
         let snapshot = Self.snapshot(at: local[0].time, quote: local[0])
         return (0..<terminals).map { terminal in
             TerminalScript(hello: Self.hello(Self.account(terminal)), initialSnapshot: snapshot, stream: stream)
+        }
+    }
+
+    /// The latency phase's background: the same prices, but each terminal at a steady rate (the
+    /// day's mean tick interval) and the terminals staggered across one message interval, so the
+    /// load is the chosen fraction of the throughput at every moment: an open-loop constant-rate
+    /// load, as latency is usually measured. (With the recorded times, a thousand terminals burst
+    /// in lockstep at the market's busy moments, and replayed hundreds of times faster than real
+    /// time those bursts exceed any capacity for a while: that measures a queue, not the agent.)
+    func steadyScripts(dayOffset: Int) -> [TerminalScript] {
+        let local = shifted(days: dayOffset)
+        let start = local[0].time.milliseconds
+        let interval = Double(local[local.count - 1].time.milliseconds - start) / Double(max(1, local.count - 1))
+        let snapshot = Self.snapshot(at: local[0].time, quote: local[0])
+        return (0..<terminals).map { terminal in
+            let phase = interval * Double(batch) * Double(terminal) / Double(terminals)
+            // The first message sets the pacing origin at the same broker time for every terminal.
+            var stream: [TerminalMessage] = [.heartbeat(BrokerTime(milliseconds: start))]
+            var index = 1
+            while index < local.count {
+                let upper = min(local.count, index + batch)
+                let due = BrokerTime(milliseconds: start + Int64((Double(upper - 1) * interval + phase).rounded()))
+                stream.append(.ticks(local[index..<upper].map { Tick(symbol: $0.symbol, time: due, bid: $0.bid, ask: $0.ask) }))
+                index = upper
+            }
+            return TerminalScript(hello: Self.hello(Self.account(terminal)), initialSnapshot: snapshot, stream: stream)
         }
     }
 
