@@ -406,21 +406,27 @@ extension TerminalMessage {
 /// literals), compares element by element, and codes exactly as `[Tick]` does (a JSON array), so
 /// recordings are unchanged.
 public struct TickBatch: RandomAccessCollection, ExpressibleByArrayLiteral, Hashable, Sendable, Codable {
-    private enum Storage: Sendable {
+    // Inlinable (with the storage visible to inlined code): the bridge and the equity engine read
+    // batches per frame from other modules, where a call per `count` or element would show.
+    @usableFromInline
+    enum Storage: Sendable {
         case single(Tick)
         /// Zero or at least two ticks (one is always `single`).
         case multiple([Tick])
     }
 
-    private let storage: Storage
+    @usableFromInline
+    let storage: Storage
 
     /// No ticks (a TICKS message must have at least one; the decoder refuses an empty one).
     public init() { storage = .multiple([]) }
 
     /// One tick.
+    @inlinable
     public init(_ tick: Tick) { storage = .single(tick) }
 
     /// These ticks, in order (the array is kept as it is, not copied).
+    @inlinable
     public init(_ ticks: [Tick]) {
         storage = ticks.count == 1 ? .single(ticks[0]) : .multiple(ticks)
     }
@@ -430,8 +436,10 @@ public struct TickBatch: RandomAccessCollection, ExpressibleByArrayLiteral, Hash
 
     public init(arrayLiteral ticks: Tick...) { self.init(ticks) }
 
+    @inlinable
     public var startIndex: Int { 0 }
 
+    @inlinable
     public var endIndex: Int {
         switch storage {
         case .single: 1
@@ -439,6 +447,7 @@ public struct TickBatch: RandomAccessCollection, ExpressibleByArrayLiteral, Hash
         }
     }
 
+    @inlinable
     public subscript(position: Int) -> Tick {
         switch storage {
         case .single(let tick):
