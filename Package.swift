@@ -135,7 +135,7 @@ let package = Package(
         // Runs the real `tidemark` binary against real sockets on loopback.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TidemarkProtocol", "ZeroMQ", "Simulator", "Store", "Notifications"]
+            dependencies: ["TidemarkProtocol", "ZeroMQ", "Simulator", "Store", "Notifications", "Agent"]
         ),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Bridge", "EquityEngine", "RiskCore", "Store", "TidemarkProtocol"]),
     ],

@@ -1,4 +1,5 @@
 import API
+import EquityEngine
 import Foundation
 import RiskCore
 import Store
@@ -83,6 +84,10 @@ struct AgentLiveView: LiveRiskView {
 
     func leaderboard(competitionId: String) async throws -> [LeaderboardEntry]? {
         pipeline.read { $0.risk.competition(id: competitionId)?.leaderboard }
+    }
+
+    func latestObservation(accountId: AccountID) async throws -> EquityObservation? {
+        pipeline.latestObservation(of: accountId)
     }
 }
 

@@ -84,8 +84,14 @@ public final class AgentRuntime: Sendable {
         // ACKs follow commits; the socket loop looks at the pipeline's commits every 5 ms.
         let session = BridgeSessionConfiguration(heartbeatIntervalMilliseconds: Int64(configuration.heartbeatMilliseconds),
                                                  acknowledgeAfterMilliseconds: 10, acknowledgesOnCommit: true)
-        let bridge = try BridgeServer(configuration: BridgeServerConfiguration(endpoint: configuration.bridge, session: session,
-                                                                               curve: curve),
+        // Queues ahead of the writer are kept short: a breach tick waits behind everything queued
+        // before it. libzmq's limit applies per terminal (1,000 frames, its default: bounded
+        // memory however many terminals) and its ROUTER reads the terminals in turn, so one busy
+        // terminal's backlog does not delay another's tick; the handoff to the pipeline is one
+        // queue for all, so it holds two commits' worth, enough to keep the writer busy.
+        let bridge = try BridgeServer(configuration: BridgeServerConfiguration(
+                                          endpoint: configuration.bridge, session: session, curve: curve,
+                                          receiveHighWaterMark: 1_000, handoffCapacity: 2 * configuration.commitMaximumMessages),
                                       logger: logger)
         let metrics = AgentMetrics()
         let hooks = CommitHooks()
@@ -203,17 +209,21 @@ public final class AgentRuntime: Sendable {
               let declarations = object["declarations"] as? [Any] else {
             throw AgentError.configuration.with(detail: "\(path): expected {\"declarations\": [ … ]}")
         }
+        let commands = try declarations.map {
+            try JSONDecoder().decode(RiskCommand.self, from: JSONSerialization.data(withJSONObject: $0))
+        }
         var applied = 0
-        for (index, declaration) in declarations.enumerated() {
-            let command = try JSONDecoder().decode(RiskCommand.self, from: JSONSerialization.data(withJSONObject: declaration))
-            do {
-                try await pipeline.declare(.risk(command))
+        for (index, refusal) in try await pipeline.declare(all: commands).enumerated() {
+            switch refusal {
+            case nil:
                 applied += 1
-            } catch let error as RiskCoreError where [.duplicateTrackerID, .duplicateChallengeID, .duplicateCompetitionID].contains(error) {
+            case let error as RiskCoreError where [.duplicateTrackerID, .duplicateChallengeID, .duplicateCompetitionID].contains(error):
                 continue
-            } catch let error as RiskCoreError {
+            case let error as RiskCoreError:
                 logger.error("rules: declaration refused", metadata: ["file": "\(path)", "index": "\(index)", "error": "\(error)",
                                                                      "detail": "\(error.detail)"])
+            case let error?:
+                throw error
             }
         }
         logger.notice("rules applied", metadata: ["file": "\(path)", "new": "\(applied)", "listed": "\(declarations.count)"])

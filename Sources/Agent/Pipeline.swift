@@ -1,4 +1,5 @@
 import Bridge
+import Dispatch
 import EquityEngine
 import Foundation
 import Logging
@@ -13,7 +14,8 @@ public struct CommitNotice: Sendable {
     public var lastSequenceNumber: UInt64
     /// The events this commit stored (nil when none were new).
     public var newEvents: ClosedRange<UInt64>?
-    /// Observations of this commit, in order (for live equity streams).
+    /// The latest observation of each account in this commit (live equity streams: a subscriber
+    /// wants the current figure, at most one commit interval old, not every tick).
     public var observations: [EquityObservation]
     /// Webhook deliveries the commit queued.
     public var queuedDeliveries: Int
@@ -32,12 +34,13 @@ public enum Declaration: Sendable {
 /// commit notice (long polls, streams, webhooks), enforcement commands.
 ///
 /// Batching: the writer takes whatever has arrived (at most
-/// ``AgentConfiguration/commitMaximumMessages``), folds it, commits it in one transaction together
-/// with the risk core's checkpoint, and acts on the receipt. While a commit runs, new messages
-/// queue up and form the next batch, so batches grow with load and latency stays one commit when
-/// idle ("group commit"). Commits are at least ``AgentConfiguration/commitIntervalMilliseconds``
-/// apart: a batch that would follow the previous commit sooner waits for the rest of that interval
-/// to gather more messages (only under load; after a quiet spell it commits at once).
+/// ``AgentConfiguration/commitMaximumMessages``), folds it, commits it in one transaction (with the
+/// risk core's checkpoint every ``AgentConfiguration/checkpointIntervalMilliseconds``, encoded off
+/// the writer), and acts on the receipt. While a commit runs, new messages queue up and form the
+/// next batch, so batches grow with load and latency stays one commit when idle ("group commit").
+/// With ``AgentConfiguration/commitIntervalMilliseconds`` above 0, commits are at least that far
+/// apart: a batch that would follow the previous commit sooner waits for the rest of the interval
+/// to gather more messages (fewer fsyncs on a slow disk, at the cost of latency).
 public final class Pipeline: Sendable {
     private let store: Store
     private let bridge: BridgeServer
@@ -47,7 +50,6 @@ public final class Pipeline: Sendable {
     private let onCommit: @Sendable (CommitNotice) -> Void
     private let inbox: Inbox
     private let state: Mutex<WriterState>
-    private let keepsObservations: Bool
     private let recordDirectory: String?
     private let commitInterval: Duration
     private let checkpointInterval: Duration
@@ -55,22 +57,28 @@ public final class Pipeline: Sendable {
     private struct WriterState: Sendable {
         var core: AgentCore?
         var inputPosition: UInt64
+        /// The latest observation of every account (the live view of the accounts' equity).
+        var latestObservations: [AccountID: EquityObservation] = [:]
+        /// Observations not yet written to the account rows: they go with the next checkpoint's
+        /// commit, not with every commit (hundreds of row updates per commit under load, for a
+        /// figure the API reads from ``latestObservations`` anyway).
+        var unsavedObservations: [AccountID: EquityObservation] = [:]
     }
 
     /// - Parameters:
     ///   - core: the core to continue (restored from the store's checkpoint, or fresh).
     ///   - inputPosition: the checkpoint's input position (0 on a first run).
-    ///   - keepsObservations: pass every observation to `onCommit` (live equity streams).
     public init(store: Store, bridge: BridgeServer, core: AgentCore, inputPosition: UInt64, maximumBatch: Int,
-                metrics: AgentMetrics, logger: Logger, keepsObservations: Bool = true, recordDirectory: String? = nil,
-                commitInterval: Duration = .milliseconds(2), checkpointInterval: Duration = .milliseconds(250),
+                metrics: AgentMetrics, logger: Logger, recordDirectory: String? = nil,
+                commitInterval: Duration = .zero, checkpointInterval: Duration = .milliseconds(250),
                 onCommit: @escaping @Sendable (CommitNotice) -> Void) {
         self.recordDirectory = recordDirectory
         self.checkpointInterval = checkpointInterval
         self.commitInterval = commitInterval
         self.store = store; self.bridge = bridge; self.logger = logger; self.metrics = metrics
-        self.maximumBatch = maximumBatch; self.onCommit = onCommit; self.keepsObservations = keepsObservations
-        self.inbox = Inbox(capacity: max(4 * maximumBatch, 65_536))
+        self.maximumBatch = maximumBatch; self.onCommit = onCommit
+        // Two batches: one being folded, the next gathering (a deeper queue only adds latency).
+        self.inbox = Inbox(capacity: 2 * maximumBatch)
         self.state = Mutex(WriterState(core: core, inputPosition: inputPosition))
     }
 
@@ -83,11 +91,29 @@ public final class Pipeline: Sendable {
     /// Submits a declaration and returns once it is committed; throws what the risk core refused
     /// (``RiskCoreError``) or ``AgentError/stopped``.
     public func declare(_ declaration: Declaration) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            if !inbox.submit(.declaration(declaration, continuation)) {
-                continuation.resume(throwing: AgentError.stopped)
+        switch declaration {
+        case .risk(let command):
+            if let error = try await declare(all: [command])[0] { throw error }
+        case .registerAccount(let account, let platform):
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                if !inbox.submit(.registration(account, platform, continuation)) {
+                    continuation.resume(throwing: AgentError.stopped)
+                }
             }
         }
+    }
+
+    /// Submits risk-core declarations in this order, as one input (one commit, one checkpoint,
+    /// however many there are: a rules file of thousands of trackers costs one checkpoint, not one
+    /// each). Returns once they are committed, with what the risk core refused of each (nil:
+    /// applied); throws ``AgentError/stopped``.
+    public func declare(all commands: [RiskCommand]) async throws -> [(any Error)?] {
+        guard !commands.isEmpty else { return [] }
+        let results = await withCheckedContinuation { (continuation: CheckedContinuation<[(any Error)?]?, Never>) in
+            if !inbox.submit(.declarations(commands, continuation)) { continuation.resume(returning: nil) }
+        }
+        guard let results else { throw AgentError.stopped }
+        return results
     }
 
     /// Runs until the bridge's deliveries end (after ``BridgeServer/stop()``) and everything taken
@@ -159,11 +185,13 @@ public final class Pipeline: Sendable {
                 unacknowledged.removeAll(keepingCapacity: true)
                 lastCheckpoint = ContinuousClock.now
                 let done = DoneFlag()
-                let task = Task.detached {
+                let task = Task {
                     defer { done.set() }
-                    return PreparedCheckpoint(state: try core.checkpoint(), position: position,
-                                              nextSequenceNumber: core.risk.nextSequenceNumber,
-                                              acknowledgements: acknowledgements)
+                    return try await Self.encodeOffThePool {
+                        PreparedCheckpoint(state: try core.checkpoint(), position: position,
+                                           nextSequenceNumber: core.risk.nextSequenceNumber,
+                                           acknowledgements: acknowledgements)
+                    }
                 }
                 encoding = (task, done)
             }
@@ -192,9 +220,9 @@ public final class Pipeline: Sendable {
     private func process(_ items: [Inbox.Item], prepared: PreparedCheckpoint?, forceCheckpoint: Bool,
                          unacknowledged: inout [String: UInt64]) async throws -> Bool {
         let started = ContinuousClock.now
-        var effects = AgentCore.Effects(keepsObservations: keepsObservations)
+        var effects = AgentCore.Effects()
         var acknowledgements: [String: UInt64] = [:]
-        var declarations: [(CheckedContinuation<Void, any Error>, (any Error)?)] = []
+        var declarations: [(CheckedContinuation<[(any Error)?]?, Never>, [(any Error)?])] = []
         var definitionChanges: [DefinitionChange] = []
         var registrations: [(AccountID, Platform, CheckedContinuation<Void, any Error>)] = []
         var ticks = 0
@@ -210,19 +238,26 @@ public final class Pipeline: Sendable {
                     if case .ticks(let batch) = delivery.message { ticks += batch.count }
                     core.apply(delivery, into: &effects)
                     acknowledgements[delivery.sessionID] = delivery.sequence
-                case .declaration(.risk(let command), let continuation):
-                    do {
-                        let applied = try core.declare(command, into: &effects)
-                        if let change = try Self.definitionChange(for: applied, in: core.risk, at: Date()) {
-                            definitionChanges.append(change)
+                case .declarations(let commands, let continuation):
+                    let results = commands.map { command -> (any Error)? in
+                        do {
+                            let applied = try core.declare(command, into: &effects)
+                            if let change = try Self.definitionChange(for: applied, in: core.risk, at: Date()) {
+                                definitionChanges.append(change)
+                            }
+                            return nil
+                        } catch {
+                            return error
                         }
-                        declarations.append((continuation, nil))
-                    } catch {
-                        declarations.append((continuation, error))
                     }
-                case .declaration(.registerAccount(let account, let platform), let continuation):
+                    declarations.append((continuation, results))
+                case .registration(let account, let platform, let continuation):
                     registrations.append((account, platform, continuation))
                 }
+            }
+            for (account, observation) in effects.latestObservation {
+                state.latestObservations[account] = observation
+                state.unsavedObservations[account] = observation
             }
             let withCheckpoint = forceCheckpoint || !declarations.isEmpty || !registrations.isEmpty
             return (withCheckpoint ? try core.checkpoint() : nil, state.inputPosition)
@@ -251,7 +286,11 @@ public final class Pipeline: Sendable {
         }
         // The store turns `connected` off unless another session of the account is still open.
         for end in effects.sessionEnds { batch.sessionChanges.append(.closed(sessionId: end.sessionID, at: now, reason: end.reason)) }
-        for (account, observation) in effects.latestObservation {
+        let unsaved: [AccountID: EquityObservation] = checkpoint == nil && prepared == nil ? [:] : state.withLock { state in
+            defer { state.unsavedObservations.removeAll(keepingCapacity: true) }
+            return state.unsavedObservations
+        }
+        for (account, observation) in unsaved {
             var update = updates[account] ?? AccountUpdate(id: account)
             update.lastEquity = observation.equity
             update.lastBalance = observation.balance
@@ -294,6 +333,7 @@ public final class Pipeline: Sendable {
                                           state: prepared.state, savedAt: now)
         }
 
+        let folded = ContinuousClock.now
         let receipt: CommitReceipt
         do {
             receipt = try await store.commit(batch)
@@ -302,14 +342,23 @@ public final class Pipeline: Sendable {
             // in-memory core is ahead of the store now, so the agent must stop (and restart from
             // the checkpoint) rather than go on.
             logger.critical("store commit failed; stopping", metadata: ["error": "\(error)", "detail": "\(error.detail)"])
-            for (continuation, _) in declarations { continuation.resume(throwing: AgentError.store.with(detail: "\(error)")) }
+            let failure = AgentError.store.with(detail: "\(error)")
+            for (continuation, results) in declarations { continuation.resume(returning: results.map { _ in failure }) }
             throw AgentError.store.with(detail: "\(error): \(error.detail)")
         }
         metrics.commits.increment()
         metrics.ticks.increment(by: Int64(ticks))
         metrics.messages.increment(by: Int64(messages))
         metrics.commitLatency.recordNanoseconds(Self.nanoseconds(receipt.duration))
-        metrics.eventLag.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - started))
+        let lag = ContinuousClock.now - started
+        metrics.eventLag.recordNanoseconds(Self.nanoseconds(lag))
+        if lag > .milliseconds(50) {
+            // An event of this batch reached nobody for this long: say where the time went.
+            logger.warning("slow batch", metadata: [
+                "messages": "\(messages)", "ticks": "\(ticks)", "fold_ms": "\((folded - started).milliseconds)",
+                "commit_ms": "\(receipt.duration.milliseconds)", "checkpoint_bytes": "\(batch.checkpoint?.state.count ?? 0)",
+            ])
+        }
         metrics.resentSkipped.increment(by: Int64(effects.skippedResent))
         if let events = receipt.newEvents { metrics.events.increment(by: Int64(events.count)) }
         metrics.publish(bridge.counters)
@@ -324,11 +373,9 @@ public final class Pipeline: Sendable {
         } else if let prepared {
             bridge.committed(prepared.acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
         }
-        for (continuation, error) in declarations {
-            if let error { continuation.resume(throwing: error) } else { continuation.resume() }
-        }
+        for (continuation, results) in declarations { continuation.resume(returning: results) }
         onCommit(CommitNotice(lastSequenceNumber: receipt.lastSequenceNumber, newEvents: receipt.newEvents,
-                              observations: effects.observations, queuedDeliveries: receipt.queuedDeliveryCount))
+                              observations: Array(effects.latestObservation.values), queuedDeliveries: receipt.queuedDeliveryCount))
         for command in receipt.newCommands {
             bridge.send(command.command, to: command.accountId)
             metrics.commandsSent.increment()
@@ -339,9 +386,11 @@ public final class Pipeline: Sendable {
         }
         // A new session gets the commands its account has not answered yet (sent while it was away,
         // or lost with the previous connection). The EA executes each id once.
-        for (_, hello) in effects.hellos {
-            for command in try await store.unacknowledgedCommands(accountId: hello.accountID)
-            where !receipt.newCommands.contains(where: { $0.id == command.id }) {
+        // One read for the whole batch (a thousand terminals reconnecting come in few batches).
+        if !effects.hellos.isEmpty {
+            let greeted = Set(effects.hellos.map(\.hello.accountID))
+            for command in try await store.unacknowledgedCommands()
+            where greeted.contains(command.accountId) && !receipt.newCommands.contains(where: { $0.id == command.id }) {
                 bridge.send(command.command, to: command.accountId)
                 metrics.commandsSent.increment()
             }
@@ -377,6 +426,11 @@ public final class Pipeline: Sendable {
         try state.withLock { state in try body(state.core!) }
     }
 
+    /// The account's latest observation (balance, equity, broker time) folded so far.
+    public func latestObservation(of account: AccountID) -> EquityObservation? {
+        state.withLock { $0.latestObservations[account] }
+    }
+
     /// The account, commands and reason of an event that asks for enforcement.
     private static func enforcement(of output: RiskOutput) -> (AccountID, [CommandKind], String)? {
         switch output {
@@ -387,6 +441,17 @@ public final class Pipeline: Sendable {
             return (account, event.enforcement, "competition \(event.competitionID): \(event.kind.rawValue)")
         default:
             return nil
+        }
+    }
+
+    /// Encodes checkpoints on a thread of its own: the encoding takes milliseconds of CPU, and on
+    /// the cooperative pool (one thread per core) it would hold up the writer's and the HTTP
+    /// handlers' continuations — the path of a breach event to its subscribers — for as long.
+    private static let checkpointQueue = DispatchQueue(label: "tidemark.checkpoint-encoding", qos: .utility)
+
+    private static func encodeOffThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            checkpointQueue.async { continuation.resume(with: Result { try work() }) }
         }
     }
 
@@ -419,7 +484,9 @@ final class DoneFlag: Sendable {
 final class Inbox: Sendable {
     enum Item: Sendable {
         case delivery(BridgeDelivery)
-        case declaration(Declaration, CheckedContinuation<Void, any Error>)
+        /// Risk-core declarations, applied in order; the continuation gets what was refused of each.
+        case declarations([RiskCommand], CheckedContinuation<[(any Error)?]?, Never>)
+        case registration(AccountID, Platform, CheckedContinuation<Void, any Error>)
     }
 
     private struct State: Sendable {
@@ -435,6 +502,9 @@ final class Inbox: Sendable {
     private let state = Mutex(State())
 
     init(capacity: Int) { self.capacity = capacity }
+
+    /// Items held in storage, taken ones not yet reclaimed included (for tests).
+    var storedItemCount: Int { state.withLock { $0.items.count } }
 
     /// Adds bridge deliveries; waits while the inbox is over capacity.
     func push(_ deliveries: [BridgeDelivery]) async {
@@ -470,7 +540,7 @@ final class Inbox: Sendable {
         return accepted
     }
 
-    /// No more deliveries: ``take(maximum:)`` returns nil once empty; later submissions fail.
+    /// No more deliveries: ``take(maximum:deadline:)`` returns nil once empty; later submissions fail.
     func finish() {
         let (taker, pushers) = state.withLock { state in
             state.finished = true
@@ -488,8 +558,13 @@ final class Inbox: Sendable {
             guard count > 0 else { return ([], []) }
             let taken = Array(state.items[state.head..<(state.head + count)])
             state.head += count
+            // Reclaim the consumed prefix: at once when everything is taken, else once it is large
+            // (under sustained load the queue never empties, and must not grow without bound).
             if state.head == state.items.count {
                 state.items.removeAll(keepingCapacity: true)
+                state.head = 0
+            } else if state.head >= 16_384, state.head >= state.count {
+                state.items.removeFirst(state.head)
                 state.head = 0
             }
             let pushers = state.count < capacity ? state.pushers : []
@@ -500,23 +575,25 @@ final class Inbox: Sendable {
         return taken
     }
 
-    /// Up to `maximum` items, waiting for at least one, or until `deadline` (then `[]`); nil when
-    /// finished and empty.
+    /// Up to `maximum` items, waiting for at least one, or until `deadline` (then `[]`; no deadline:
+    /// wait as long as it takes); nil when finished and empty.
     func take(maximum: Int, deadline: ContinuousClock.Instant?) async -> [Item]? {
-        guard let deadline else { return await take(maximum: maximum) }
-        let alarm = Task { [self] in
-            try? await Task.sleep(until: deadline)
-            wakeTaker()
+        let alarm = deadline.map { deadline in
+            Task { [self] in
+                try? await Task.sleep(until: deadline)
+                wakeTaker()
+            }
         }
-        defer { alarm.cancel() }
+        defer { alarm?.cancel() }
         while true {
             let taken = takeAvailable(maximum: maximum)
             if !taken.isEmpty { return taken }
             if state.withLock({ $0.finished }) { return nil }
-            if ContinuousClock.now >= deadline { return [] }
+            if let deadline, ContinuousClock.now >= deadline { return [] }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.count > 0 || state.finished || ContinuousClock.now >= deadline { return true }
+                    if state.count > 0 || state.finished { return true }
+                    if let deadline, ContinuousClock.now >= deadline { return true }
                     state.taker = continuation
                     return false
                 }
@@ -533,37 +610,9 @@ final class Inbox: Sendable {
         }
         taker?.resume()
     }
+}
 
-    /// Up to `maximum` items, waiting for at least one; nil when finished and empty.
-    func take(maximum: Int) async -> [Item]? {
-        while true {
-            let (taken, pushers, done) = state.withLock { state -> ([Item], [CheckedContinuation<Void, Never>], Bool) in
-                let count = min(maximum, state.count)
-                if count == 0 { return ([], [], state.finished) }
-                let taken = Array(state.items[state.head..<(state.head + count)])
-                state.head += count
-                if state.head == state.items.count {
-                    state.items.removeAll(keepingCapacity: true)
-                    state.head = 0
-                } else if state.head > 65_536 {
-                    state.items.removeFirst(state.head)
-                    state.head = 0
-                }
-                let pushers = state.count < capacity ? state.pushers : []
-                if !pushers.isEmpty { state.pushers = [] }
-                return (taken, pushers, false)
-            }
-            for pusher in pushers { pusher.resume() }
-            if !taken.isEmpty { return taken }
-            if done { return nil }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.count > 0 || state.finished { return true }
-                    state.taker = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        }
-    }
+extension Duration {
+    /// Whole milliseconds (for logs).
+    var milliseconds: Int64 { components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000 }
 }

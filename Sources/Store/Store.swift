@@ -34,10 +34,21 @@ public final class Store: Sendable {
         public var maximumReaderCount: Int
         /// How long a write waits for a lock another *process* holds (a backup, the sqlite3 shell).
         public var busyTimeout: Duration
+        /// How often committed pages are copied from the write-ahead log into the database file.
+        ///
+        /// SQLite's default has the committing connection do it once the log passes 1,000 pages
+        /// (<https://www.sqlite.org/wal.html#automatic_checkpoint>), which stalls that commit for
+        /// the copy and its fsync: tens of milliseconds, on the path of a breach event. The store
+        /// turns that off and runs a `PASSIVE` checkpoint on a connection of its own at this
+        /// interval instead; a passive checkpoint waits for no lock, so commits go on meanwhile.
+        public var logCheckpointInterval: Duration
 
-        /// Options; by default full durability, 5 readers and a 5-second busy timeout.
-        public init(durability: Durability = .full, maximumReaderCount: Int = 5, busyTimeout: Duration = .seconds(5)) {
+        /// Options; by default full durability, 5 readers, a 5-second busy timeout and a log
+        /// checkpoint every second.
+        public init(durability: Durability = .full, maximumReaderCount: Int = 5, busyTimeout: Duration = .seconds(5),
+                    logCheckpointInterval: Duration = .seconds(1)) {
             self.durability = durability; self.maximumReaderCount = maximumReaderCount; self.busyTimeout = busyTimeout
+            self.logCheckpointInterval = logCheckpointInterval
         }
     }
 
@@ -66,6 +77,9 @@ public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
     private let state: Mutex<State>
+    /// The connection that checkpoints the write-ahead log, and its periodic task.
+    private let logCheckpointer: DatabaseQueue
+    private let logCheckpoints: Task<Void, Never>
 
     /// Opens (creating it when absent) the store at `path` and migrates it to the current schema.
     /// Throws ``StoreError/newerSchema`` for a file a newer Tidemark migrated.
@@ -77,6 +91,8 @@ public final class Store: Sendable {
         let synchronous = options.durability == .full ? "FULL" : "NORMAL"
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            // Commits never checkpoint the log: `logCheckpointer` does, off the writer.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         configuration.label = "tidemark.store"
         do {
@@ -89,9 +105,21 @@ public final class Store: Sendable {
             }
             try migrator.migrate(pool)
             let last = try pool.read { db in try StoreBatch.lastSequenceNumber(in: db) }
+            var checkpointerConfiguration = configuration
+            checkpointerConfiguration.label = "tidemark.store.log-checkpoints"
+            let checkpointer = try DatabaseQueue(path: path, configuration: checkpointerConfiguration)
             self.pool = pool
             self.path = path
             self.state = Mutex(State(lastSequenceNumber: last))
+            self.logCheckpointer = checkpointer
+            let interval = options.logCheckpointInterval
+            self.logCheckpoints = Task.detached {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    // PASSIVE: copies what no reader still needs, takes no lock a commit waits for.
+                    _ = try? await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+                }
+            }
         } catch {
             throw Self.storeError(error)
         }
@@ -104,7 +132,11 @@ public final class Store: Sendable {
             return Array(state.watchers.values)
         }
         watchers.forEach { $0.finish() }
-        do { try pool.close() } catch { throw Self.storeError(error) }
+        logCheckpoints.cancel()
+        do {
+            try logCheckpointer.close()
+            try pool.close()
+        } catch { throw Self.storeError(error) }
     }
 
     /// The migrations applied to the file, in order.

@@ -81,9 +81,12 @@ struct BenchAgentCommand: AsyncParsableCommand {
         let simulator = try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.bridge),
                                               pacing: SimulatorPacing(stallTimeout: .seconds(120)), threads: 2,
                                               maxSessions: terminals + 16, logger: Logger(label: "bench"))
+        let cpuBefore = agent.cpuSeconds()
         let start = ContinuousClock.now
         let results = try await simulator.run(workload.scripts(dayOffset: 0))
         let elapsed = ContinuousClock.now - start
+        let agentCPU = agent.cpuSeconds() - cpuBefore
+        let store = try await agent.storeFigures()
         let completed = results.filter { $0.outcome == .completed }.count
         let total = Double(terminals * ticks)
         let throughput = total / elapsed.seconds
@@ -95,6 +98,10 @@ struct BenchAgentCommand: AsyncParsableCommand {
         print("| sustained ticks/s through the agent | \(Int(throughput)) |")
         print("| in-process engine + risk core ticks/s | \(Int(inProcess)) |")
         print("| in-process / agent | \(String(format: "%.2f", inProcess / throughput))× |")
+        // The machine is shared with the simulator: CPU time per tick says what the agent costs.
+        print("| agent CPU per tick (all threads: bridge, writer, store, ZeroMQ I/O) | \(String(format: "%.0f", agentCPU * 1e9 / total)) ns |")
+        print("| in-process engine + risk core CPU per tick | \(String(format: "%.0f", 1e9 / inProcess)) ns |")
+        print("| store commits, messages per commit, mean commit time | \(store.commits), \(store.messages / max(1, store.commits)), \(String(format: "%.2f", store.meanCommitMilliseconds)) ms |")
         print("| agent resident memory after phase 1 | \(agent.residentMegabytes()) MB |")
 
         // 2. Latency under load.
@@ -126,9 +133,13 @@ struct BenchAgentCommand: AsyncParsableCommand {
         probeSockets.removeAll()
         if missing > 0 { print("| probes whose event did not reach both clients within 10 s | \(missing) |") }
         print("| latency phase load | \(String(format: "%.0f", load * 100)) % of the throughput (speed \(Int(speed))×), \(loadResults.filter { $0.outcome == .completed }.count) sessions completed |")
-        print("| breach tick → long-poll client, p50 / p99 (n=\(longPoll.count)) | \(Self.percentile(longPoll, 0.5)) / \(Self.percentile(longPoll, 0.99)) ms |")
-        print("| breach tick → SSE client, p50 / p99 (n=\(sse.count)) | \(Self.percentile(sse, 0.5)) / \(Self.percentile(sse, 0.99)) ms |")
+        print("| breach tick → long-poll client, p50 / p90 / p99 / max (n=\(longPoll.count)) | \(Self.percentiles(longPoll)) ms |")
+        print("| breach tick → SSE client, p50 / p90 / p99 / max (n=\(sse.count)) | \(Self.percentiles(sse)) ms |")
         print("| agent resident memory after phase 2 | \(agent.residentMegabytes()) MB |")
+    }
+
+    static func percentiles(_ values: [Double]) -> String {
+        [0.5, 0.9, 0.99, 1].map { percentile(values, $0) }.joined(separator: " / ")
     }
 
     static func percentile(_ values: [Double], _ p: Double) -> String {
@@ -249,7 +260,11 @@ struct AgentWorkload: Sendable {
             core.apply(delivery, into: &effects)
             if effects.riskOutputs.count > 1_000 || effects.latestObservation.count > 10_000 { effects = AgentCore.Effects() }
         }
-        return Double(terminals * ticks.count) / (ContinuousClock.now - start).seconds
+        let throughput = Double(terminals * ticks.count) / (ContinuousClock.now - start).seconds
+        let encodeStart = ContinuousClock.now
+        let checkpoint = (try? core.checkpoint()) ?? Data()
+        print("checkpoint of that core: \(checkpoint.count) bytes, encoded in \(String(format: "%.1f", (ContinuousClock.now - encodeStart).milliseconds)) ms")
+        return throughput
     }
 }
 
@@ -295,6 +310,29 @@ final class ChildAgent {
         }
     }
 
+    /// User + system CPU time the agent process has used.
+    func cpuSeconds() -> Double {
+        // /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks, after the ")" of the name.
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Commits, messages and mean commit time, from the agent's `/metrics`.
+    func storeFigures() async throws -> (commits: Int, messages: Int, meanCommitMilliseconds: Double) {
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://\(http)/metrics")!)
+        var values: [String: Double] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let value = Double(parts[1]) { values[String(parts[0])] = value }
+        }
+        let commits = values["tidemark_store_commits_total"] ?? 0
+        let seconds = values["tidemark_store_commit_seconds_sum"] ?? 0
+        return (Int(commits), Int(values["tidemark_bridge_messages_total"] ?? 0), commits > 0 ? seconds * 1_000 / commits : 0)
+    }
+
     func residentMegabytes() -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
@@ -334,8 +372,13 @@ struct ProbeRunner {
         let drop = Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: time.milliseconds + 500), bid: "1.09000", ask: "1.09002")
         try send(.hello(hello), sequence: 1, session: session, on: socket)
         try send(.snapshot(AgentWorkload.snapshot(at: time, quote: quote)), sequence: 2, session: session, on: socket)
-        // No need to wait for WELCOME or an ACK: a session's messages are folded in order, so the
-        // tracker has its start (the snapshot) before the breach tick arrives.
+        // Measure from a live session, as an EA's breach would be: connected and welcomed (the
+        // connection and handshake are not part of a tick's latency).
+        try socket.setOption(.receiveTimeout, 10_000)
+        while true {
+            guard case .welcome = try WireDecoder.decodeAgent(try socket.receive()).message else { continue }
+            break
+        }
         let sent = ContinuousClock.now
         try send(.ticks([drop]), sequence: 3, session: session, on: socket)
         try send(.bye(reason: "probe done"), sequence: 4, session: session, on: socket)

@@ -117,6 +117,42 @@ private enum Script {
         #expect(core.risk.challenge(id: "c1")?.definition.brokerClock == .fixed(utcOffsetSeconds: 7_200))
     }
 
+    /// The compact checkpoint carries the whole risk core (tracker periods, chart hour, a challenge
+    /// with a day clock, a competition, deal marks) back unchanged; and a JSON checkpoint of an
+    /// earlier version still opens.
+    @Test func checkpointsRoundTripInBothForms() throws {
+        var core = AgentCore()
+        var effects = AgentCore.Effects()
+        try Script.declareTracker(&core)
+        core.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), into: &effects)
+        try core.declare(.createChallenge(ChallengeDefinition(
+            id: "c1", account: Script.account, initialCapital: 10_000, startTime: BrokerTime(milliseconds: 0),
+            phases: [ChallengePhase(name: "evaluation", rules: RuleSet(dailyLoss: DailyLossRule(limit: .percent(5)),
+                                                                          maxLoss: MaxLossRule(limit: .percent(10))))])),
+            into: &effects)
+        try core.declare(.createCompetition(CompetitionDefinition(
+            id: "k1", accounts: [Script.account], startTime: BrokerTime(milliseconds: 0),
+            endTime: BrokerTime(milliseconds: 86_400_000), metric: .absoluteProfit)), into: &effects)
+        core.apply(Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2), into: &effects)
+        for (index, message) in Script.stream.enumerated() {
+            core.apply(Script.delivery(message, session: "a", sequence: UInt64(3 + index)), into: &effects)
+        }
+
+        let compact = try core.checkpoint()
+        #expect(compact.starts(with: Array("TMCB".utf8)))
+        let fromCompact = try AgentCore(checkpoint: compact)
+        #expect(fromCompact.risk == core.risk)
+        #expect(fromCompact.sharedClock == core.sharedClock)
+
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let state = try CompactBinaryDecoder().decode(AgentCore.CheckpointState.self, from: compact)
+        let fromJSON = try AgentCore(checkpoint: try encoder.encode(state))
+        #expect(fromJSON.risk == core.risk)
+        // Nothing was lost on the way: the same state makes a blob of the same size (deal marks included).
+        #expect(try fromJSON.checkpoint().count == compact.count)
+    }
+
     @Test func aSessionEndIsAFactForTheStoreNotAMessage() throws {
         var core = AgentCore()
         var effects = AgentCore.Effects()

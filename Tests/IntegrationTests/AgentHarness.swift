@@ -1,3 +1,4 @@
+import Agent
 import Foundation
 import Store
 import Testing
@@ -155,10 +156,11 @@ struct CommittedOutcome: Equatable, CustomStringConvertible {
                 .map { "\(tracker) \(String(decoding: $0.body, as: UTF8.self))" }
         }
         // The risk core's whole state (open periods, challenge progress) from the last checkpoint.
-        let checkpoint = try await store.checkpoint()
-        let state = try checkpoint.map { try JSONSerialization.jsonObject(with: $0.state) as? [String: Any] } ?? nil
-        let risk = state?["risk"] ?? [:]
-        self.risk = String(decoding: try JSONSerialization.data(withJSONObject: risk, options: [.sortedKeys]), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        self.risk = try await store.checkpoint().map { checkpoint in
+            String(decoding: try encoder.encode(try AgentCore(checkpoint: checkpoint.state).risk), as: UTF8.self)
+        } ?? "{}"
     }
 
     var description: String {

@@ -1,3 +1,4 @@
+import EquityEngine
 import Foundation
 import RiskCore
 import Store
@@ -14,6 +15,14 @@ public protocol LiveRiskView: Sendable {
     func challengeProgress(id: String) async throws -> ChallengeProgress?
     /// A competition's live leaderboard.
     func leaderboard(competitionId: String) async throws -> [LeaderboardEntry]?
+    /// The account's latest balance/equity observation (newer than the stored account row,
+    /// which is written with the engine's checkpoints).
+    func latestObservation(accountId: AccountID) async throws -> EquityObservation?
+}
+
+extension LiveRiskView {
+    /// No live figures: the stored row is the latest.
+    public func latestObservation(accountId: AccountID) async throws -> EquityObservation? { nil }
 }
 
 /// ``RiskReadModel`` over the SQLite store (what is committed) and the live engine (what is open).
@@ -28,11 +37,24 @@ public struct StoreReadModel: RiskReadModel {
     }
 
     public func accounts() async throws -> [AccountResource] {
-        try await store.accounts().map(AccountResource.init)
+        var accounts: [AccountResource] = []
+        for record in try await store.accounts() { accounts.append(try await withLiveEquity(AccountResource(record))) }
+        return accounts
     }
 
     public func account(_ id: AccountID) async throws -> AccountResource? {
-        try await store.account(id).map(AccountResource.init)
+        guard let record = try await store.account(id) else { return nil }
+        return try await withLiveEquity(AccountResource(record))
+    }
+
+    /// The stored account with its live balance, equity and broker time.
+    private func withLiveEquity(_ account: AccountResource) async throws -> AccountResource {
+        guard let observation = try await live.latestObservation(accountId: account.id) else { return account }
+        var account = account
+        account.equity = observation.equity
+        account.balance = observation.balance
+        account.lastSeenBrokerTime = observation.time.formatted
+        return account
     }
 
     public func trackers(accountId: AccountID) async throws -> [TrackerResource] {

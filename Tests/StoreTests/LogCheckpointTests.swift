@@ -1,0 +1,40 @@
+import Foundation
+@testable import Store
+import Testing
+import TidemarkProtocol
+
+/// Commits must not stall on copying the write-ahead log into the database file (SQLite's
+/// automatic checkpoint does that inside the commit once the log passes 1,000 pages); the store's
+/// own connection does it, off the writer.
+@Suite("Write-ahead log checkpoints")
+struct LogCheckpointTests {
+    /// 6 MB: ~1,500 pages of 4 KiB, past SQLite's automatic-checkpoint threshold of 1,000 pages.
+    static let bigState = String(repeating: "x", count: 6_000_000)
+
+    static func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+    }
+
+    @Test func aCommitLeavesItsPagesInTheLog() async throws {
+        let directory = TemporaryDirectory()
+        let store = try Store(path: directory.storePath, options: Store.Options(logCheckpointInterval: .seconds(3_600)))
+        try await store.commit(StoreBatch(checkpoint: checkpoint(position: 1, next: 1, state: Self.bigState)))
+        // Under SQLite's default the commit itself would have copied the 6 MB into the file.
+        #expect(Self.fileSize(directory.storePath) < 1_000_000)
+        #expect(Self.fileSize(directory.storePath + "-wal") > 6_000_000)
+        try store.close()
+    }
+
+    @Test func theStoresCheckpointerCopiesThemIntoTheFile() async throws {
+        let directory = TemporaryDirectory()
+        let store = try Store(path: directory.storePath, options: Store.Options(logCheckpointInterval: .milliseconds(50)))
+        try await store.commit(StoreBatch(checkpoint: checkpoint(position: 1, next: 1, state: Self.bigState)))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while Self.fileSize(directory.storePath) < 6_000_000, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(Self.fileSize(directory.storePath) > 6_000_000)
+        #expect(try await store.checkpoint()?.state.count == 6_000_000)
+        try store.close()
+    }
+}
