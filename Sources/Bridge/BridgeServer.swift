@@ -323,7 +323,7 @@ private struct BridgeSocketLoop {
             return
         }
         // The hot path: the delivery goes straight into the batch; `output` is reused.
-        registry.received(envelope, from: peer, now: now, deliveries: &batch, output: &output)
+        registry.received(consume envelope, from: peer, now: now, deliveries: &batch, output: &output)
         if !output.outgoing.isEmpty || !output.log.isEmpty {
             let pending = output
             output.outgoing.removeAll(keepingCapacity: true)
@@ -454,10 +454,8 @@ private struct PeerIdentityTable {
 
     /// The identity with these bytes, or nil when the id is not 1…7 bytes long.
     mutating func identity(for bytes: UnsafeRawBufferPointer) -> PeerIdentity? {
-        guard bytes.count >= 1, bytes.count <= 7 else { return nil }
-        // The length in the top byte: distinct ids give distinct keys, and no key is 0.
-        var key = UInt64(bytes.count) << 56
-        for index in 0..<bytes.count { key |= UInt64(bytes[index]) << (UInt64(index) * 8) }
+        let key = PeerIdentity.routingKey(of: bytes)
+        guard key != 0 else { return nil }
         // libzmq counts its ids up in the last four bytes (big-endian): mix so they spread.
         let slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - Self.slotBits))
         if keys[slot] == key, let known = identities[slot] { return known }

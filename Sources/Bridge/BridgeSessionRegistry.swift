@@ -3,24 +3,37 @@ import TidemarkProtocol
 /// The ZeroMQ routing id of one connected peer, as the ROUTER socket reports it (a new one for every
 /// connection unless the peer chose its own).
 public struct PeerIdentity: Hashable, Sendable, CustomStringConvertible {
-    public var bytes: [UInt8]
+    public var bytes: [UInt8] { didSet { routingKey = Self.routingKey(of: bytes) } }
+    /// The id packed into one word when it is 1…7 bytes long (libzmq's own ids are 5), else 0.
+    /// Distinct ids have distinct keys, so sessions are found by this number (no hashing of the
+    /// bytes per frame).
+    public private(set) var routingKey: UInt64
 
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    /// ROUTER routing ids are 5 bytes: hash them as one word rather than byte by byte (this runs for
-    /// every frame).
-    public func hash(into hasher: inout Hasher) {
-        if bytes.count <= 8 {
-            var word: UInt64 = 0
-            for (index, byte) in bytes.enumerated() { word |= UInt64(byte) << (UInt64(index) * 8) }
-            hasher.combine(word)
-            hasher.combine(UInt8(bytes.count))
-        } else {
-            hasher.combine(bytes)
-        }
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        self.routingKey = Self.routingKey(of: bytes)
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.bytes == rhs.bytes }
+    /// The routing key of an id of these bytes (see ``routingKey``): the bytes in the low bytes of
+    /// the word, the length in the top byte (so no key of an id of 1…7 bytes is 0).
+    public static func routingKey(of bytes: UnsafeRawBufferPointer) -> UInt64 {
+        guard bytes.count >= 1, bytes.count <= 7 else { return 0 }
+        var key = UInt64(bytes.count) << 56
+        for index in 0..<bytes.count { key |= UInt64(bytes[index]) << (UInt64(index) * 8) }
+        return key
+    }
+
+    private static func routingKey(of bytes: [UInt8]) -> UInt64 {
+        bytes.withUnsafeBytes { routingKey(of: $0) }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        if routingKey != 0 { hasher.combine(routingKey) } else { hasher.combine(bytes) }
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.routingKey == rhs.routingKey && (lhs.routingKey != 0 || lhs.bytes == rhs.bytes)
+    }
 
     /// Hexadecimal, for logs.
     public var description: String {
@@ -183,7 +196,10 @@ public struct BridgeSessionRegistry: Sendable {
     private var machines: [BridgeSessionStateMachine] = []
     private var peers: [PeerIdentity] = []
     private var slotOfPeer: [PeerIdentity: Int] = [:]
-    // Consecutive frames mostly come from the same connection: skip the hash lookup then.
+    /// The same slots by ``PeerIdentity/routingKey`` (libzmq's ids): what the per-frame path reads,
+    /// a multiply and a probe or two instead of hashing the identity.
+    private var slotOfRoutingKey = RoutingKeyTable()
+    // Consecutive frames mostly come from the same connection: skip the lookup then.
     private var cachedPeer = PeerIdentity([])
     private var cachedSlot = -1
     private var liveSessionOfAccount: [AccountID: PeerIdentity] = [:]
@@ -225,9 +241,10 @@ public struct BridgeSessionRegistry: Sendable {
 
     /// A decoded frame from `peer`, for the hot path: an accepted message is appended to
     /// `deliveries` (the caller's batch), messages to send and log lines to `output` (which the
-    /// caller empties and reuses). Nothing is copied that need not be.
-    public mutating func received(_ envelope: Envelope<TerminalMessage>, from peer: PeerIdentity, now: MonotonicInstant,
-                                  deliveries: inout [BridgeDelivery], output: inout Output) {
+    /// caller empties and reuses). Nothing is copied that need not be: the envelope is consumed,
+    /// its session id and message move into the delivery.
+    public mutating func received(_ envelope: consuming Envelope<TerminalMessage>, from peer: PeerIdentity,
+                                  now: MonotonicInstant, deliveries: inout [BridgeDelivery], output: inout Output) {
         counters.frames += 1
         let slot: Int
         if let existing = self.slot(of: peer) {
@@ -247,8 +264,9 @@ public struct BridgeSessionRegistry: Sendable {
         if action.deliver, let account = machines[slot].account {
             counters.messages += 1
             if case .ticks(let ticks) = envelope.message { counters.ticks += ticks.count }
-            deliveries.append(BridgeDelivery(account: account, sessionID: envelope.sessionID,
-                                             sequence: envelope.sequence, message: envelope.message))
+            let accepted = consume envelope
+            deliveries.append(BridgeDelivery(account: account, sessionID: accepted.sessionID,
+                                             sequence: accepted.sequence, message: accepted.message))
         }
         if !action.send.isEmpty || !action.events.isEmpty {
             apply(action, slot: slot, into: &output)
@@ -345,6 +363,7 @@ public struct BridgeSessionRegistry: Sendable {
     // MARK: - Slots
 
     private mutating func slot(of peer: PeerIdentity) -> Int? {
+        if peer.routingKey != 0 { return slotOfRoutingKey[peer.routingKey] }
         if cachedSlot >= 0, cachedPeer == peer { return cachedSlot }
         guard let slot = slotOfPeer[peer] else { return nil }
         cachedPeer = peer
@@ -357,6 +376,7 @@ public struct BridgeSessionRegistry: Sendable {
         peers.append(peer)
         let slot = machines.count - 1
         slotOfPeer[peer] = slot
+        if peer.routingKey != 0 { slotOfRoutingKey[peer.routingKey] = slot }
         return slot
     }
 
@@ -369,10 +389,12 @@ public struct BridgeSessionRegistry: Sendable {
         forgetSession(in: slot)
         let last = machines.count - 1
         slotOfPeer[peers[slot]] = nil
+        if peers[slot].routingKey != 0 { slotOfRoutingKey[peers[slot].routingKey] = nil }
         if slot != last {
             machines.swapAt(slot, last)
             peers.swapAt(slot, last)
             slotOfPeer[peers[slot]] = slot
+            if peers[slot].routingKey != 0 { slotOfRoutingKey[peers[slot].routingKey] = slot }
         }
         machines.removeLast()
         peers.removeLast()
@@ -449,6 +471,90 @@ public struct BridgeSessionRegistry: Sendable {
         if shouldLog {
             output.log.append(BridgeLogRecord(peer: peer, account: machines[slot].account,
                                               sessionID: machines[slot].sessionID, event: event))
+        }
+    }
+}
+
+/// Session slots by routing key (never 0): open addressing with linear probing over a power-of-two
+/// table kept at most half full, and backward-shift deletion (no tombstones), so a lookup is a
+/// multiply and, nearly always, one probe.
+struct RoutingKeyTable: Sendable {
+    /// 0 marks an empty cell (no routing key is 0).
+    private var keys: [UInt64]
+    private var slots: [Int]
+    private(set) var count = 0
+
+    init(capacity: Int = 64) {
+        var size = 8
+        while size < capacity * 2 { size *= 2 }
+        keys = Array(repeating: 0, count: size)
+        slots = Array(repeating: 0, count: size)
+    }
+
+    private var mask: Int { keys.count - 1 }
+
+    /// libzmq counts its ids up in their last bytes: the multiply spreads them over the table.
+    @inline(__always)
+    private func home(of key: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+    }
+
+    /// The cell holding `key`, or the empty cell where it would go.
+    @inline(__always)
+    private func cell(of key: UInt64) -> Int {
+        var index = home(of: key)
+        while keys[index] != 0, keys[index] != key { index = (index + 1) & mask }
+        return index
+    }
+
+    subscript(key: UInt64) -> Int? {
+        get {
+            let index = cell(of: key)
+            return keys[index] == key ? slots[index] : nil
+        }
+        set {
+            precondition(key != 0, "routing key 0 is reserved")
+            let index = cell(of: key)
+            if let newValue {
+                if keys[index] == key { slots[index] = newValue; return }
+                keys[index] = key
+                slots[index] = newValue
+                count += 1
+                if count * 2 > keys.count { grow() }
+            } else if keys[index] == key {
+                remove(at: index)
+            }
+        }
+    }
+
+    private mutating func remove(at removed: Int) {
+        count -= 1
+        var hole = removed
+        var index = removed
+        while true {
+            index = (index + 1) & mask
+            let key = keys[index]
+            if key == 0 { break }
+            // Move the entry back into the hole unless its home lies cyclically in (hole, index].
+            let wanted = home(of: key)
+            let staysPut = hole <= index ? (hole < wanted && wanted <= index) : (hole < wanted || wanted <= index)
+            if !staysPut {
+                keys[hole] = key
+                slots[hole] = slots[index]
+                hole = index
+            }
+        }
+        keys[hole] = 0
+    }
+
+    private mutating func grow() {
+        let oldKeys = keys, oldSlots = slots
+        keys = Array(repeating: 0, count: oldKeys.count * 2)
+        slots = Array(repeating: 0, count: oldKeys.count * 2)
+        for index in oldKeys.indices where oldKeys[index] != 0 {
+            let cell = cell(of: oldKeys[index])
+            keys[cell] = oldKeys[index]
+            slots[cell] = oldSlots[index]
         }
     }
 }

@@ -166,7 +166,7 @@ public struct EquityEngine: Sendable {
     /// Applies quotes from a shared price source to every account reading feed `feed` (see
     /// ``Configuration/sharedFeedByServer``), appending what changed to `outputs`.
     public mutating func applyTicks(_ ticks: [Tick], feed: String, into outputs: inout [EquityOutput]) {
-        applyTicks(ticks, feed: feedID(FeedKey(name: feed, isShared: true)), into: &outputs)
+        applyTicks(TickBatch(ticks), feed: feedID(FeedKey(name: feed, isShared: true)), into: &outputs)
     }
 
     /// Applies quotes from a shared price source; see ``applyTicks(_:feed:into:)``.
@@ -255,7 +255,7 @@ public struct EquityEngine: Sendable {
         for spec in snapshot.symbols { symbols[spec.name] = spec }
         accounts[a].symbols = symbols
         // Quotes first (other accounts of a shared feed may move), then the positions.
-        applyTicks(snapshot.quotes, feed: accounts[a].feed, into: &outputs)
+        applyTicks(TickBatch(snapshot.quotes), feed: accounts[a].feed, into: &outputs)
         for position in snapshot.positions {
             addPosition(position, account: a)
         }
@@ -442,7 +442,7 @@ public struct EquityEngine: Sendable {
 
     // MARK: - Ticks
 
-    mutating func applyTicks(_ ticks: [Tick], feed: Int32, into outputs: inout [EquityOutput]) {
+    mutating func applyTicks(_ ticks: TickBatch, feed: Int32, into outputs: inout [EquityOutput]) {
         for tick in ticks {
             guard tick.bid.units > 0, tick.ask.units >= tick.bid.units else {
                 statistics.rejectedTicks += 1

@@ -80,7 +80,7 @@ public enum RecordingCodec {
             case .hello(let hello): object.hello = hello
             case .snapshot(let snapshot): object.snapshot = snapshot
             case .symbol(let symbol): object.symbol = symbol
-            case .ticks(let ticks): object.ticks = ticks
+            case .ticks(let ticks): object.ticks = ticks.array
             case .position(let update): object.position = update
             case .deal(let deal): object.deal = deal
             case .report(let report): object.report = report

@@ -33,6 +33,8 @@ public enum WireDecoder {
     /// The result is the same as without the cache.
     public static func decodeTerminal(_ bytes: UnsafeRawBufferPointer,
                                       reusing strings: inout WireDecodingCache) throws(WireDecodingError) -> Envelope<TerminalMessage> {
+        // Nearly every frame is a TICKS frame in the plain form: one pass, no separate UTF-8 check.
+        if let plain = FrameReader.plainTicks(bytes, strings: &strings) { return plain }
         var frame = try FrameReader(bytes, strings: &strings)
         let message: TerminalMessage
         do throws(WireDecodingError) {
@@ -191,20 +193,31 @@ struct FrameReader {
     mutating func terminalMessage(symbols: inout StringInterner) throws(WireDecodingError) -> TerminalMessage {
         switch header.type {
         case .ticks:
+            // Most frames carry one quote: it stays inline in the batch (no array allocated).
+            var first: Tick?
             var ticks: [Tick] = []
-            ticks.reserveCapacity(max(1, (count - position) / 36))
             while position < count {
-                if let tick = plainQuote(symbols: &symbols) {
-                    ticks.append(tick)
-                    continue
+                let tick: Tick
+                if let plain = plainQuote(symbols: &symbols) {
+                    tick = plain
+                } else {
+                    guard var record = nextRecord() else { break }
+                    try record.expectTag(Ascii.tagQuote)
+                    tick = try record.quote(symbols: &symbols)
+                    advance(past: record)
                 }
-                guard var record = nextRecord() else { break }
-                try record.expectTag(Ascii.tagQuote)
-                ticks.append(try record.quote(symbols: &symbols))
-                advance(past: record)
+                if first == nil {
+                    first = tick
+                } else {
+                    if ticks.isEmpty {
+                        ticks.reserveCapacity(max(2, (count - position) / 36 + 2))
+                        ticks.append(first!)
+                    }
+                    ticks.append(tick)
+                }
             }
-            guard !ticks.isEmpty else { throw .missingRecord("TICKS needs at least one Q record") }
-            return .ticks(ticks)
+            guard let first else { throw .missingRecord("TICKS needs at least one Q record") }
+            return .ticks(ticks.isEmpty ? TickBatch(first) : TickBatch(ticks))
         case .hello:
             var record = try requireRecord(UInt8(ascii: "I"), of: "HELLO")
             let hello = try record.hello(sessionID: header.sessionID)
@@ -285,21 +298,37 @@ struct FrameReader {
         }
     }
 
-    /// The next line when it is a quote in its plain form, read in one pass over its bytes:
-    /// `Q<TAB>symbol<TAB>time<TAB>bid<TAB>ask<LF>` with a time of 1…18 digits, prices as in
-    /// ``FieldCursor/nextPlainDecimalUnits()``, both prices > 0 and the bid at most 1 % above the
-    /// ask. Anything else returns nil and consumes nothing: the general reader then decodes the line
-    /// (same value) or refuses it (with its precise error).
+    /// The next line when it is a quote in its plain form (see ``plainQuote(_:_:at:symbols:)``);
+    /// nil, having consumed nothing, otherwise.
     @inline(__always)
     private mutating func plainQuote(symbols: inout StringInterner) -> Tick? {
-        let base = self.base, count = self.count
+        guard let tick = Self.plainQuote(base, count, at: &position, symbols: &symbols) else { return nil }
+        lineNumber += 1
+        return tick
+    }
+
+    /// The line at `position` when it is a quote in its plain form, read in one pass over its bytes:
+    /// `Q<TAB>symbol<TAB>time<TAB>bid<TAB>ask<LF>` with a symbol of ASCII bytes other than NUL, a
+    /// time of 1…18 digits, prices as in ``FieldCursor/nextPlainDecimalUnits()``, both prices > 0
+    /// and the bid at most 1 % above the ask; `position` then moves to the next line. Anything else
+    /// returns nil and leaves `position` alone: the general reader then decodes the line (same
+    /// value) or refuses it (with its precise error).
+    @inline(__always)
+    static func plainQuote(_ base: UnsafePointer<UInt8>, _ count: Int, at position: inout Int,
+                           symbols: inout StringInterner) -> Tick? {
         var index = position
         guard index + 2 < count, base[index] == Ascii.tagQuote, base[index + 1] == Ascii.tab else { return nil }
         index += 2
         let symbolStart = index
-        while index < count, base[index] != Ascii.tab, base[index] != Ascii.lineFeed { index += 1 }
+        while index < count {
+            let byte = base[index]
+            if byte == Ascii.tab { break }
+            // Not LF, not NUL, not beyond ASCII (so valid UTF-8 without a separate check).
+            guard byte != Ascii.lineFeed, byte &- 1 < 0x7F else { return nil }
+            index += 1
+        }
         let symbolEnd = index
-        guard symbolEnd > symbolStart, index < count, base[index] == Ascii.tab else { return nil }
+        guard symbolEnd > symbolStart, index < count else { return nil }
         index += 1
         let timeStart = index
         var time: UInt64 = 0
@@ -310,16 +339,70 @@ struct FrameReader {
             index += 1
         }
         guard index - timeStart >= 1, index - timeStart <= 18, index < count, base[index] == Ascii.tab else { return nil }
-        var prices = FieldCursor(base: base, position: index + 1, end: count, line: lineNumber + 1)
+        var prices = FieldCursor(base: base, position: index + 1, end: count, line: 0)
         guard let bid = prices.nextPlainDecimalUnits(), !prices.isAtEnd,
               let ask = prices.nextPlainDecimalUnits(), prices.isAtEnd,
               prices.position <= count, base[prices.position - 1] == Ascii.lineFeed,
               bid > 0, ask > 0, Int128(bid) * 100 <= Int128(ask) * 101 else { return nil }
-        lineNumber += 1
         position = prices.position
         return Tick(symbol: symbols.string(for: base + symbolStart, count: symbolEnd - symbolStart),
                     time: BrokerTime(milliseconds: Int64(time)),
                     bid: FixedDecimal(units: bid), ask: FixedDecimal(units: ask))
+    }
+
+    /// A whole TICKS frame in its plain form, read in one pass over its bytes with nothing else:
+    /// the header exactly `TM1<TAB>TICKS<TAB>session<TAB>sequence<LF>` (a session id of 1…64 ASCII
+    /// bytes other than NUL, a sequence of 1…18 digits, at least 1), then only plain quotes (see
+    /// ``plainQuote(_:_:at:symbols:)``). Every byte is then ASCII and not NUL, so the frame is
+    /// valid UTF-8 without a separate pass. Anything else (another type, another spelling, any
+    /// irregularity) returns nil: the general reader decodes the frame (same value) or refuses it.
+    @inline(__always)
+    static func plainTicks(_ bytes: UnsafeRawBufferPointer, strings: inout WireDecodingCache) -> Envelope<TerminalMessage>? {
+        guard let address = bytes.baseAddress, bytes.count >= 16 else { return nil }
+        let base = address.assumingMemoryBound(to: UInt8.self)
+        let count = bytes.count
+        // "TM1\tTICKS\t": one word and two bytes.
+        let prefix = UInt64(0x4B43_4954_0931_4D54)   // "TM1\tTICK", little-endian
+        guard UInt64(littleEndian: address.loadUnaligned(as: UInt64.self)) == prefix,
+              base[8] == UInt8(ascii: "S"), base[9] == Ascii.tab else { return nil }
+        var index = 10
+        let sessionStart = index
+        while index < count {
+            let byte = base[index]
+            if byte == Ascii.tab { break }
+            guard byte != Ascii.lineFeed, byte &- 1 < 0x7F else { return nil }
+            index += 1
+        }
+        let sessionCount = index - sessionStart
+        guard sessionCount >= 1, sessionCount <= 64, index < count else { return nil }
+        index += 1
+        let sequenceStart = index
+        var sequence: UInt64 = 0
+        while index < count {
+            let digit = base[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            sequence = sequence &* 10 &+ UInt64(digit)
+            index += 1
+        }
+        guard index - sequenceStart >= 1, index - sequenceStart <= 18, sequence >= 1,
+              index < count, base[index] == Ascii.lineFeed else { return nil }
+        var position = index + 1
+        guard let first = plainQuote(base, count, at: &position, symbols: &strings.symbols) else { return nil }
+        let batch: TickBatch
+        if position == count {
+            batch = TickBatch(first)
+        } else {
+            var ticks: [Tick] = []
+            ticks.reserveCapacity(2 + (count - position) / 36)
+            ticks.append(first)
+            while position < count {
+                guard let tick = plainQuote(base, count, at: &position, symbols: &strings.symbols) else { return nil }
+                ticks.append(tick)
+            }
+            batch = TickBatch(ticks)
+        }
+        let sessionID = strings.sessionIDs.string(for: base + sessionStart, count: sessionCount)
+        return Envelope(sessionID: sessionID, sequence: sequence, message: .ticks(batch))
     }
 
     // MARK: agent → EA
@@ -900,8 +983,11 @@ struct RecordReader {
 /// A direct-mapped table of a fixed number of slots (a colliding String replaces the one in its
 /// slot), so memory stays bounded whatever peers send. The table is allocated on first use.
 struct StringInterner: Sendable {
+    /// A String with its bytes (up to 16, exact) or its hash (longer ones) as the key.
     private struct Entry: Sendable {
-        var key: UInt64
+        var low: UInt64
+        var high: UInt64
+        var count: Int
         var string: String
     }
 
@@ -919,16 +1005,44 @@ struct StringInterner: Sendable {
     /// The String of the `count` bytes at `bytes` (valid UTF-8).
     @inline(__always)
     mutating func string(for bytes: UnsafePointer<UInt8>, count: Int) -> String {
-        let key = Self.key(bytes, count)
-        let slot = Int(truncatingIfNeeded: key >> 40) & slotMask
-        if slot < entries.count, entries[slot].key == key, Self.equal(entries[slot].string, bytes, count) {
+        // Up to 16 bytes (symbols, most session ids) the key is the bytes themselves: a match
+        // needs no comparison of the String. Longer ones are hashed, then compared.
+        let (low, high) = count <= 16 ? Self.packed(bytes, count) : (Self.key(bytes, count), 0)
+        var mixed = (low ^ (high &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(truncatingIfNeeded: count)) &* 0x9E37_79B9_7F4A_7C15
+        mixed ^= mixed >> 29
+        let slot = Int(truncatingIfNeeded: mixed >> 40) & slotMask
+        if slot < entries.count, entries[slot].low == low, entries[slot].high == high, entries[slot].count == count,
+           count <= 16 || Self.equal(entries[slot].string, bytes, count) {
             return entries[slot].string
         }
         let made = String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
         guard count <= Self.maximumKeptLength else { return made }
-        if entries.isEmpty { entries = Array(repeating: Entry(key: 0, string: ""), count: slotMask + 1) }
-        entries[slot] = Entry(key: key, string: made)
+        if entries.isEmpty { entries = Array(repeating: Entry(low: 0, high: 0, count: -1, string: ""), count: slotMask + 1) }
+        entries[slot] = Entry(low: low, high: high, count: count, string: made)
         return made
+    }
+
+    /// Up to 16 bytes as two little-endian words, zero beyond `count`, read without touching a
+    /// byte past the end (overlapping loads instead of a byte loop).
+    @inline(__always)
+    static func packed(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> (UInt64, UInt64) {
+        let raw = UnsafeRawPointer(bytes)
+        func load32(_ offset: Int) -> UInt64 { UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) }
+        func load64(_ offset: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
+        switch count {
+        case 9...16:
+            return (load64(0), load64(count - 8) >> UInt64((16 - count) * 8))
+        case 8:
+            return (load64(0), 0)
+        case 4...7:
+            return (load32(0) | load32(count - 4) << UInt64((count - 4) * 8), 0)
+        case 1...3:
+            var word: UInt64 = 0
+            for index in 0..<count { word |= UInt64(bytes[index]) << UInt64(index * 8) }
+            return (word, 0)
+        default:
+            return (0, 0)
+        }
     }
 
     /// A hash of the bytes, eight at a time (multiply-xorshift; not for adversarial keys, which

@@ -6,6 +6,7 @@ import CZeroMQ
 /// Thread-confined like ``ZMQSocket``; read the bytes before the next receive into it.
 public final class ZMQMessage {
     // Heap-allocated so the `zmq_msg_t` never moves (libzmq keeps small payloads inline in it).
+    @usableFromInline
     let pointer: UnsafeMutablePointer<zmq_msg_t>
 
     /// An empty message.
@@ -25,7 +26,9 @@ public final class ZMQMessage {
     /// Whether more parts of the same multipart message follow this one.
     public var hasMoreParts: Bool { zmq_msg_more(pointer) != 0 }
 
-    /// Calls `body` with the payload, valid only during the call.
+    /// Calls `body` with the payload, valid only during the call. (Inlinable: the bridge decodes
+    /// every frame inside it, and an unspecialised generic call returns the result through witnesses.)
+    @inlinable
     public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         try body(UnsafeRawBufferPointer(start: zmq_msg_data(pointer), count: zmq_msg_size(pointer)))
     }

@@ -135,6 +135,57 @@ struct BridgeSessionRegistryTests {
         #expect(registry.liveSessionCount == 50)
     }
 
+    /// libzmq's own routing ids: a zero byte, then a 32-bit counter, big-endian.
+    private func libzmqPeer(_ number: Int) -> PeerIdentity {
+        PeerIdentity([0, UInt8(number >> 24 & 0xFF), UInt8(number >> 16 & 0xFF), UInt8(number >> 8 & 0xFF), UInt8(number & 0xFF)])
+    }
+
+    @Test func framesFindTheirSessionAfterPeersComeAndGo() {
+        // 300 peers (the routing-id table grows several times), half of them then time out and are
+        // forgotten (slots swap-removed): every remaining peer's frame must still reach its own
+        // session (the delivery carries that session's account), and a forgotten peer starts anew.
+        var registry = BridgeSessionRegistry(configuration: Fixture.configuration)
+        let peers = (0..<300).map { libzmqPeer(0x0001_0000 + $0 * 7) }
+        for (index, peer) in peers.enumerated() { open(&registry, peer: peer, session: "s\(index)", login: Int64(index + 1)) }
+        for (index, peer) in peers.enumerated() where index.isMultiple(of: 2) {
+            _ = registry.received(Fixture.envelope(Fixture.tick(2_000), 3, session: "s\(index)"), from: peer, now: Fixture.at(2_000))
+        }
+        _ = registry.tick(now: Fixture.at(3_000))   // odd peers silent 3,000 ms: timed out
+        _ = registry.tick(now: Fixture.at(3_001))   // and, silent a timeout, forgotten
+        #expect(registry.liveSessionCount == 150)
+        var delivered = 0
+        for (index, peer) in peers.enumerated() {
+            let output = registry.received(Fixture.envelope(Fixture.tick(3_100), 4, session: "s\(index)"), from: peer,
+                                           now: Fixture.at(3_100))
+            if index.isMultiple(of: 2) {
+                if output.delivery?.account == AccountID("Demo:\(index + 1)"), output.delivery?.sequence == 4 { delivered += 1 }
+            } else {
+                // A new connection as far as the registry knows: a tick is not a HELLO.
+                #expect(output.delivery == nil)
+                #expect(output.outgoing.first?.envelope.message == .reject(.expectedHello, message: "first message was TICKS"))
+            }
+        }
+        #expect(delivered == 150)
+        #expect(registry.counters.resyncs == 0)
+    }
+
+    @Test func peerIdentitiesCompareByTheirBytes() {
+        #expect(PeerIdentity([0, 0, 0, 0, 1]) == PeerIdentity([0, 0, 0, 0, 1]))
+        #expect(PeerIdentity([0, 0, 0, 0, 1]) != PeerIdentity([0, 0, 0, 1, 0]))
+        // Same bytes but one longer: zeros at the end must not make them equal.
+        #expect(PeerIdentity([1, 2]) != PeerIdentity([1, 2, 0]))
+        #expect(PeerIdentity([1, 2]).routingKey != PeerIdentity([1, 2, 0]).routingKey)
+        // Ids of 8 bytes or more (chosen by the peer) and the empty id have no routing key.
+        #expect(PeerIdentity(Array(repeating: 7, count: 8)).routingKey == 0)
+        #expect(PeerIdentity([]).routingKey == 0)
+        #expect(PeerIdentity(Array(repeating: 7, count: 8)) == PeerIdentity(Array(repeating: 7, count: 8)))
+        #expect(PeerIdentity(Array(repeating: 7, count: 8)) != PeerIdentity(Array(repeating: 7, count: 9)))
+        var changed = PeerIdentity([1])
+        changed.bytes = [2]
+        #expect(changed == PeerIdentity([2]))
+        #expect(Set([PeerIdentity([1]), PeerIdentity([1]), changed, PeerIdentity(Array(repeating: 1, count: 10))]).count == 3)
+    }
+
     @Test func tickTimesOutSilentPeersAndForgetsTombstones() {
         var registry = BridgeSessionRegistry(configuration: Fixture.configuration)
         open(&registry, peer: alice, session: "a", login: 1, at: 0)

@@ -172,7 +172,7 @@ enum Recording {
 
     static func ticks(_ lines: [RecordingLine]) -> [Tick] {
         messages(lines).flatMap { message -> [Tick] in
-            if case .ticks(let ticks) = message { return ticks }
+            if case .ticks(let ticks) = message { return ticks.array }
             return []
         }
     }

@@ -141,7 +141,7 @@ struct RecordingBuilderTests {
     func batching() throws {
         let messages = try build("", reportEvery: 0)
         let batches = messages.compactMap { message -> [Tick]? in
-            if case .ticks(let ticks) = message { return ticks }
+            if case .ticks(let ticks) = message { return ticks.array }
             return nil
         }
         #expect(batches.map(\.count) == [2, 2, 1])
