@@ -196,7 +196,7 @@ final class CompactWriter {
                 writeVarint(0)
                 return
             }
-            let hash = Self.hash(name, count: utf8.count)
+            let hash = ByteHash.of(name, count: utf8.count)
             let mask = keyTable.count - 1
             var index = Int(truncatingIfNeeded: hash) & mask
             while keyTable[index].offset >= 0 {
@@ -220,27 +220,6 @@ final class CompactWriter {
             }
             bytes.append(contentsOf: utf8)
         }
-    }
-
-    /// A quick hash of `count` bytes, eight at a time (keys are short; collisions only cost a compare).
-    @inline(__always) static func hash(_ bytes: UnsafePointer<UInt8>, count: Int) -> UInt64 {
-        let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
-        var hash = UInt64(count) &* multiplier
-        var index = 0
-        while index + 8 <= count {
-            hash = (hash ^ UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self)) &* multiplier
-            hash ^= hash >> 32
-            index += 8
-        }
-        var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while index < count {
-            tail |= UInt64(bytes[index]) << shift
-            shift += 8
-            index += 1
-        }
-        hash = (hash ^ tail) &* multiplier
-        return hash ^ (hash >> 32)
     }
 
     @inline(__always) static func equal(_ lhs: UnsafePointer<UInt8>, _ rhs: UnsafePointer<UInt8>, count: Int) -> Bool {

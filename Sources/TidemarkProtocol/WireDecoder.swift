@@ -1007,7 +1007,7 @@ struct StringInterner: Sendable {
     mutating func string(for bytes: UnsafePointer<UInt8>, count: Int) -> String {
         // Up to 16 bytes (symbols, most session ids) the key is the bytes themselves: a match
         // needs no comparison of the String. Longer ones are hashed, then compared.
-        let (low, high) = count <= 16 ? Self.packed(bytes, count) : (Self.key(bytes, count), 0)
+        let (low, high) = count <= 16 ? Self.packed(bytes, count) : (ByteHash.of(bytes, count: count), 0)
         var mixed = (low ^ (high &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(truncatingIfNeeded: count)) &* 0x9E37_79B9_7F4A_7C15
         mixed ^= mixed >> 29
         let slot = Int(truncatingIfNeeded: mixed >> 40) & slotMask
@@ -1043,30 +1043,6 @@ struct StringInterner: Sendable {
         default:
             return (0, 0)
         }
-    }
-
-    /// A hash of the bytes, eight at a time (multiply-xorshift; not for adversarial keys, which
-    /// only cost a miss here, never a wrong String).
-    @inline(__always)
-    static func key(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> UInt64 {
-        let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
-        var hash = UInt64(truncatingIfNeeded: count) &* multiplier
-        let raw = UnsafeRawPointer(bytes)
-        var index = 0
-        while index + 8 <= count {
-            hash = (hash ^ raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)) &* multiplier
-            hash ^= hash >> 32
-            index += 8
-        }
-        var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while index < count {
-            tail |= UInt64(bytes[index]) << shift
-            shift += 8
-            index += 1
-        }
-        hash = (hash ^ tail) &* multiplier
-        return hash ^ (hash >> 29)
     }
 
     @inline(__always)
