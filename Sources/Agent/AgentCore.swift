@@ -106,10 +106,8 @@ public struct AgentCore: Sendable {
     /// The checkpoint of the current state, in the compact binary form (``CompactBinaryEncoder``):
     /// the agent writes one every few hundred milliseconds, and JSON of a thousand accounts took
     /// ~46 ms and ~0.9 MB each time.
-    /// - Parameter capacityHint: bytes to reserve (the previous checkpoint's size saves regrowing).
-    public func checkpoint(capacityHint: Int = 4_096) throws -> Data {
-        let encoder = CompactBinaryEncoder(capacityHint: capacityHint)
-        return Data(try encoder.encode(CheckpointState(risk: risk, sharedClock: sharedClock, dealMarks: dealMarks)))
+    public func checkpoint() throws -> Data {
+        Data(try CompactBinaryEncoder().encode(CheckpointState(risk: risk, sharedClock: sharedClock, dealMarks: dealMarks)))
     }
 
     // MARK: Declarations
