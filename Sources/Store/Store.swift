@@ -125,6 +125,11 @@ public final class Store: Sendable {
         }
     }
 
+    deinit {
+        // A store dropped without close() (tests, error paths) must not leave its checkpointer running.
+        logCheckpoints.cancel()
+    }
+
     /// Closes the file (finishing every sequence-number stream). Later calls fail.
     public func close() throws(StoreError) {
         let watchers = state.withLock { state in
