@@ -5,11 +5,11 @@ import Synchronization
 ///
 /// Sockets keep their context alive; the context is terminated (`zmq_ctx_term`) when the last
 /// reference goes, which is after every socket made from it has been closed.
+// Safe to share across threads without the compiler's check: libzmq documents the context as
+// thread safe (zmq(7): "A ØMQ context is thread safe and may be shared among as many application
+// threads as necessary, without any additional locking required on the part of the caller"). The
+// pointer itself is immutable after init, and the only Swift-side mutable state is an Atomic.
 public final class ZMQContext: @unchecked Sendable {
-    // Why `@unchecked Sendable` is safe: libzmq documents the context as thread safe
-    // (zmq(7): "A ØMQ context is thread safe and may be shared among as many application threads
-    // as necessary, without any additional locking required on the part of the caller"). The
-    // pointer itself is immutable after init, and the only Swift-side mutable state is an Atomic.
     let handle: UnsafeMutableRawPointer
     private let shutDown = Atomic<Bool>(false)
 

@@ -125,9 +125,9 @@ private final class ThreadStart: Sendable {
 
 /// A one-shot latch on a pthread mutex and condition, so ``ZMQSocketThread/join()`` can be
 /// called any number of times from any thread (pthread_join allows one joiner only).
+// Safe to share across threads without the compiler's check: `signalled` is read and written
+// only with `mutex` held, and the pthread objects are heap-allocated once and never move.
 final class Latch: @unchecked Sendable {
-    // Why `@unchecked Sendable` is safe: `signalled` is read and written only with `mutex` held,
-    // and the pthread objects are heap-allocated once and never move.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     private var signalled = false
