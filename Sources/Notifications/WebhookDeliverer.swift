@@ -6,6 +6,7 @@ import NIOHTTP1
 import ServiceLifecycle
 import Store
 import Synchronization
+import TidemarkProtocol
 
 /// Delivers webhook events from the store's outbox: a long-running ``Service`` of the agent.
 ///
@@ -290,20 +291,8 @@ extension Date {
     }
 }
 
-/// A small seeded generator (SplitMix64) for the retry jitter: repeatable from its seed.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// The retry jitter draws from a seeded SplitMix64, so a schedule repeats from its seed.
+extension SplitMix64 {
     /// A uniform fraction in [0, 1) from the top 53 bits.
     mutating func nextFraction() -> Double { Double(next() >> 11) * 0x1p-53 }
 }

@@ -2,18 +2,6 @@ import Bridge
 import Testing
 import TidemarkProtocol
 
-/// SplitMix64: seedable, so every run throws the same garbage.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite("Bad input through decoder and sessions")
 struct BridgeBadInputPropertyTests {
     /// What the socket loop does with one frame: decode, then the registry.
@@ -31,7 +19,7 @@ struct BridgeBadInputPropertyTests {
 
     @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
     func mutatedFramesFromManyPeersNeverDisturbAnHonestSession(seed: UInt64) {
-        var random = SeededGenerator(state: seed)
+        var random = SplitMix64(seed: seed)
         var registry = BridgeSessionRegistry(configuration: BridgeSessionConfiguration())
         let honest = PeerIdentity([0, 0, 0, 0, 1])
         // The attackers mutate frames of another account (login 7): a HELLO that survives mutation

@@ -1,5 +1,6 @@
 @testable import Notifications
 import Testing
+import TidemarkProtocol
 
 @Suite("Webhook retry schedule")
 struct RetryPolicyTests {

@@ -4,20 +4,6 @@ import RiskCore
 import Testing
 import TidemarkProtocol
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator, so every run of the property
-/// test sees the same sequences.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Builds random but valid step sequences: random-walk equity on two accounts, deposits and
 /// withdrawals, trades, heartbeats, position updates, time jumps across day, month, quarter and year
 /// boundaries, and declarations (create / rename / delete trackers, create / delete challenges, a
