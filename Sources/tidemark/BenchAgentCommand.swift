@@ -47,7 +47,7 @@ struct BenchAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Ticks per TICKS message.")
     var batch: Int = 10
 
-    @Option(name: .long, help: "Breach probes in the latency phase.")
+    @Option(name: .long, help: "Breach probes in the latency phase (0: no latency phase).")
     var probes: Int = 200
 
     @Option(name: .long, help: "Load during the latency phase, as a fraction of the measured throughput.")
@@ -111,6 +111,7 @@ struct BenchAgentCommand: AsyncParsableCommand {
         print("| agent resident memory after phase 1 | \(agent.residentMegabytes()) MB |")
 
         // 2. Latency under load.
+        guard probes > 0 else { return }
         let watcher = try EventWatcher(http: agent.http, token: agent.token)
         try await watcher.start()
         let speed = max(1, load * throughput / workload.dataTicksPerSecondAllTerminals)
