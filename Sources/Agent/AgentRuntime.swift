@@ -88,14 +88,15 @@ public final class AgentRuntime: Sendable {
         // before it. libzmq's limit applies per terminal (1,000 frames, its default: bounded
         // memory however many terminals) and its ROUTER reads the terminals in turn, so one busy
         // terminal's backlog does not delay another's tick; the handoff to the pipeline is one
-        // queue for all, so it holds two commits' worth, enough to keep the writer busy.
+        // queue for all, so it holds two commits' worth: one being folded, the next gathering.
+        let inbox = Inbox(capacity: 2 * configuration.commitMaximumMessages)
         let bridge = try BridgeServer(configuration: BridgeServerConfiguration(
                                           endpoint: configuration.bridge, session: session, curve: curve,
-                                          receiveHighWaterMark: 1_000, handoffCapacity: 2 * configuration.commitMaximumMessages),
-                                      logger: logger)
+                                          receiveHighWaterMark: 1_000),
+                                      sink: inbox, logger: logger)
         let metrics = AgentMetrics()
         let hooks = CommitHooks()
-        let pipeline = Pipeline(store: store, bridge: bridge, core: core, inputPosition: position,
+        let pipeline = Pipeline(store: store, bridge: bridge, inbox: inbox, core: core, inputPosition: position,
                                 maximumBatch: configuration.commitMaximumMessages, metrics: metrics, logger: logger,
                                 recordDirectory: configuration.record,
                                 commitInterval: .milliseconds(configuration.commitIntervalMilliseconds),
@@ -107,7 +108,7 @@ public final class AgentRuntime: Sendable {
                             bridgeEndpoint: endpoint, logger: logger, hooks: hooks)
     }
 
-    /// Calls `hook` after every commit (on the writer's task: keep it short and non-blocking).
+    /// Calls `hook` after every commit (on the writer's thread: keep it short and non-blocking).
     public func onCommit(_ hook: @escaping @Sendable (CommitNotice) -> Void) {
         hooks.add(hook)
     }

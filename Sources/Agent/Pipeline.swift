@@ -66,9 +66,10 @@ public final class Pipeline: Sendable {
     }
 
     /// - Parameters:
+    ///   - bridge: the bridge whose sink is `inbox`.
     ///   - core: the core to continue (restored from the store's checkpoint, or fresh).
     ///   - inputPosition: the checkpoint's input position (0 on a first run).
-    public init(store: Store, bridge: BridgeServer, core: AgentCore, inputPosition: UInt64, maximumBatch: Int,
+    init(store: Store, bridge: BridgeServer, inbox: Inbox, core: AgentCore, inputPosition: UInt64, maximumBatch: Int,
                 metrics: AgentMetrics, logger: Logger, recordDirectory: String? = nil,
                 commitInterval: Duration = .zero, checkpointInterval: Duration = .milliseconds(250),
                 onCommit: @escaping @Sendable (CommitNotice) -> Void) {
@@ -77,8 +78,7 @@ public final class Pipeline: Sendable {
         self.commitInterval = commitInterval
         self.store = store; self.bridge = bridge; self.logger = logger; self.metrics = metrics
         self.maximumBatch = maximumBatch; self.onCommit = onCommit
-        // Two batches: one being folded, the next gathering (a deeper queue only adds latency).
-        self.inbox = Inbox(capacity: 2 * maximumBatch)
+        self.inbox = inbox
         self.state = Mutex(WriterState(core: core, inputPosition: inputPosition))
     }
 
@@ -118,88 +118,107 @@ public final class Pipeline: Sendable {
 
     /// Runs until the bridge's deliveries end (after ``BridgeServer/stop()``) and everything taken
     /// is committed. Declarations submitted after that fail with ``AgentError/stopped``.
+    ///
+    /// The writer runs on a thread of its own, fed by the bridge's socket thread directly through
+    /// the ``Inbox``, and commits synchronously: a breach tick wakes one thread on its way to the
+    /// store, not a chain of tasks on the cooperative pool, where it would also queue behind the
+    /// HTTP handlers.
     /// - Parameter prelude: runs before the first bridge message is taken (e.g. declarations from
     ///   a rules file, so they precede every input); the writer already runs meanwhile.
     public func run(prelude: @escaping @Sendable () async -> Void = {}) async throws {
-        let feeder = Task { [bridge, inbox, logger, recordDirectory] in
-            await prelude()
-            // The recorder is not Sendable: it lives on this task only.
-            var recording: BridgeRecorder?
-            if let recordDirectory {
-                do { recording = try BridgeRecorder(directory: recordDirectory) } catch {
-                    logger.error("cannot record", metadata: ["directory": "\(recordDirectory)", "error": "\(error)"])
-                }
+        async let written: Void = Self.onThread(named: "writer") { [self] in try writeLoop() }
+        await prelude()
+        inbox.openDeliveries()
+        try await written
+    }
+
+    /// Runs `body` on a new OS thread; returns (or throws) when it does.
+    private static func onThread(named name: String, _ body: @escaping @Sendable () throws -> Void) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let thread = Thread { continuation.resume(with: Result { try body() }) }
+            thread.name = name
+            thread.start()
+        }
+    }
+
+    /// The writer's loop: take what has arrived, fold it, commit it, act on the receipt.
+    private func writeLoop() throws {
+        // The recorder is not Sendable: it lives on this thread only.
+        var recording: BridgeRecorder?
+        if let recordDirectory {
+            do { recording = try BridgeRecorder(directory: recordDirectory) } catch {
+                logger.error("cannot record", metadata: ["directory": "\(recordDirectory)", "error": "\(error)"])
             }
-            for await batch in bridge.deliveryBatches {
+        }
+        defer { recording?.close() }
+        var lastCommit = ContinuousClock.now - .seconds(1)
+        var lastCheckpoint = ContinuousClock.now
+        var unacknowledged: [String: UInt64] = [:]
+        var encoding: CheckpointEncoding?
+        do {
+            while true {
+                // With acknowledgements waiting, wait for input at most until the next checkpoint is
+                // due; a checkpoint encoded off this thread wakes it when ready.
+                let deadline = unacknowledged.isEmpty ? nil : lastCheckpoint + checkpointInterval
+                guard var input = inbox.take(maximum: maximumBatch, until: deadline) else { break }
+                // Commits back to back (under load): let a few more messages join this one, so one
+                // fsync serves more of them. After a quiet spell nothing waits (latency first).
+                let sinceLast = ContinuousClock.now - lastCommit
+                if !input.deliveries.isEmpty, input.deliveries.count < maximumBatch, sinceLast < commitInterval {
+                    let (seconds, attoseconds) = (commitInterval - sinceLast).components
+                    Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
+                    if let more = inbox.take(maximum: maximumBatch - input.deliveries.count, until: .now) {
+                        input.requests += more.requests
+                        input.deliveries += more.deliveries
+                    }
+                }
+                var prepared: PreparedCheckpoint?
+                if let current = encoding, let result = current.result {
+                    prepared = try result.get()
+                    encoding = nil
+                }
+                if input.isEmpty, prepared == nil, unacknowledged.isEmpty { continue }
                 if recording != nil {
-                    do { for delivery in batch { try recording!.record(delivery) } } catch {
+                    do { for delivery in input.deliveries { try recording!.record(delivery) } } catch {
                         logger.error("recording stopped", metadata: ["error": "\(error)"])
                         recording = nil
                     }
                 }
-                await inbox.push(batch)
-            }
-            recording?.close()
-            inbox.finish()
-        }
-        defer { feeder.cancel() }
-        var lastCommit = ContinuousClock.now - .seconds(1)
-        var lastCheckpoint = ContinuousClock.now
-        var unacknowledged: [String: UInt64] = [:]
-        var encoding: (task: Task<PreparedCheckpoint, any Error>, done: DoneFlag)?
-        while true {
-            // While a checkpoint is being encoded, look every 2 ms whether it is ready; with
-            // acknowledgements waiting, wait for input at most until the next checkpoint is due.
-            let deadline: ContinuousClock.Instant? = encoding != nil ? ContinuousClock.now + .milliseconds(2)
-                : unacknowledged.isEmpty ? nil : lastCheckpoint + checkpointInterval
-            guard var items = await inbox.take(maximum: maximumBatch, deadline: deadline) else { break }
-            // Commits back to back (under load): let a few more messages join this one, so one
-            // fsync serves more of them. After a quiet spell nothing waits (latency first).
-            let sinceLast = ContinuousClock.now - lastCommit
-            if !items.isEmpty, items.count < maximumBatch, sinceLast < commitInterval {
-                try? await Task.sleep(for: commitInterval - sinceLast)
-                items += inbox.takeAvailable(maximum: maximumBatch - items.count)
-            }
-            var prepared: PreparedCheckpoint?
-            if let current = encoding, current.done.isDone {
-                prepared = try await current.task.value
-                encoding = nil
-            }
-            if items.isEmpty, prepared == nil, unacknowledged.isEmpty { continue }
-            if try await process(items, prepared: prepared, forceCheckpoint: false, unacknowledged: &unacknowledged) {
-                lastCheckpoint = ContinuousClock.now
-                if let superseded = encoding {
-                    // A newer checkpoint (a declaration's) is committed: the one being encoded
-                    // would go back in position. Drop it; what it would acknowledge is covered.
-                    let old = try await superseded.task.value
-                    bridge.committed(old.acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
-                    encoding = nil
+                if try process(input, prepared: prepared, forceCheckpoint: false, unacknowledged: &unacknowledged) {
+                    lastCheckpoint = ContinuousClock.now
+                    if let superseded = encoding {
+                        // A newer checkpoint (a declaration's) is committed: the one being encoded
+                        // would go back in position. Drop it; what it would acknowledge is covered.
+                        let old = try superseded.wait()
+                        bridge.committed(old.acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
+                        encoding = nil
+                    }
                 }
-            }
-            lastCommit = ContinuousClock.now
-            if encoding == nil, !unacknowledged.isEmpty, ContinuousClock.now - lastCheckpoint >= checkpointInterval {
-                // Encode the core's state off the writer (the copy is cheap: copy-on-write), and
-                // commit it with a later batch; the ACKs gathered so far go out after that commit.
-                let (core, position) = state.withLock { ($0.core!, $0.inputPosition) }
-                let acknowledgements = unacknowledged
-                unacknowledged.removeAll(keepingCapacity: true)
-                lastCheckpoint = ContinuousClock.now
-                let done = DoneFlag()
-                let task = Task {
-                    defer { done.set() }
-                    return try await Self.encodeOffThePool {
+                lastCommit = ContinuousClock.now
+                if encoding == nil, !unacknowledged.isEmpty, ContinuousClock.now - lastCheckpoint >= checkpointInterval {
+                    // Encode the core's state off the writer (the copy is cheap: copy-on-write), and
+                    // commit it with a later batch; the ACKs gathered so far go out after that commit.
+                    let (core, position) = state.withLock { ($0.core!, $0.inputPosition) }
+                    let acknowledgements = unacknowledged
+                    unacknowledged.removeAll(keepingCapacity: true)
+                    lastCheckpoint = ContinuousClock.now
+                    encoding = CheckpointEncoding(wakingWriterOf: inbox) {
                         PreparedCheckpoint(state: try core.checkpoint(), position: position,
                                            nextSequenceNumber: core.risk.nextSequenceNumber,
                                            acknowledgements: acknowledgements)
                     }
                 }
-                encoding = (task, done)
             }
-        }
-        // Stopping: what was taken is committed; a last checkpoint lets every ACK go out.
-        let prepared = try await encoding?.task.value
-        if prepared != nil || !unacknowledged.isEmpty {
-            _ = try await process([], prepared: prepared, forceCheckpoint: true, unacknowledged: &unacknowledged)
+            // Stopping: what was taken is committed; a last checkpoint lets every ACK go out.
+            let prepared = try encoding?.wait()
+            if prepared != nil || !unacknowledged.isEmpty {
+                _ = try process(Inbox.Input(), prepared: prepared, forceCheckpoint: true, unacknowledged: &unacknowledged)
+            }
+        } catch {
+            // Declarations waiting behind the failure get ``AgentError/stopped``; none are taken after.
+            inbox.finish()
+            for request in inbox.take(maximum: 0, until: .now)?.requests ?? [] { request.fail(with: AgentError.stopped) }
+            throw error
         }
     }
 
@@ -217,8 +236,8 @@ public final class Pipeline: Sendable {
     ///   - prepared: a checkpoint encoded off the writer since, to commit with this batch.
     ///   - forceCheckpoint: encode the current state here and commit it with this batch.
     /// - Returns: whether the batch carried a checkpoint of the current state (then every ACK went out).
-    private func process(_ items: [Inbox.Item], prepared: PreparedCheckpoint?, forceCheckpoint: Bool,
-                         unacknowledged: inout [String: UInt64]) async throws -> Bool {
+    private func process(_ input: Inbox.Input, prepared: PreparedCheckpoint?, forceCheckpoint: Bool,
+                         unacknowledged: inout [String: UInt64]) throws -> Bool {
         let started = ContinuousClock.now
         var effects = AgentCore.Effects()
         var acknowledgements: [String: UInt64] = [:]
@@ -230,14 +249,9 @@ public final class Pipeline: Sendable {
         let (checkpoint, position): (Data?, UInt64) = try state.withLock { state in
             var core = state.core.take()!
             defer { state.core = core }
-            for item in items {
+            for request in input.requests {
                 state.inputPosition += 1
-                switch item {
-                case .delivery(let delivery):
-                    if delivery.sessionEnd == nil { messages += 1 }
-                    if case .ticks(let batch) = delivery.message { ticks += batch.count }
-                    core.apply(delivery, into: &effects)
-                    acknowledgements[delivery.sessionID] = delivery.sequence
+                switch request {
                 case .declarations(let commands, let continuation):
                     let results = commands.map { command -> (any Error)? in
                         do {
@@ -255,6 +269,13 @@ public final class Pipeline: Sendable {
                     registrations.append((account, platform, continuation))
                 }
             }
+            for delivery in input.deliveries {
+                state.inputPosition += 1
+                if delivery.sessionEnd == nil { messages += 1 }
+                if case .ticks(let batch) = delivery.message { ticks += batch.count }
+                core.apply(delivery, into: &effects)
+                acknowledgements[delivery.sessionID] = delivery.sequence
+            }
             for (account, observation) in effects.latestObservation {
                 state.latestObservations[account] = observation
                 state.unsavedObservations[account] = observation
@@ -264,7 +285,7 @@ public final class Pipeline: Sendable {
         }
         for (account, platform, continuation) in registrations {
             do {
-                try await store.registerAccount(account, platform: platform, at: Date())
+                try store.registerAccountBlocking(account, platform: platform, at: Date())
                 continuation.resume()
             } catch {
                 continuation.resume(throwing: error)
@@ -336,7 +357,7 @@ public final class Pipeline: Sendable {
         let folded = ContinuousClock.now
         let receipt: CommitReceipt
         do {
-            receipt = try await store.commit(batch)
+            receipt = try store.commitBlocking(batch)
         } catch {
             // Nothing of the batch is stored and nothing was acknowledged: the EAs resend it. The
             // in-memory core is ahead of the store now, so the agent must stop (and restart from
@@ -389,7 +410,7 @@ public final class Pipeline: Sendable {
         // One read for the whole batch (a thousand terminals reconnecting come in few batches).
         if !effects.hellos.isEmpty {
             let greeted = Set(effects.hellos.map(\.hello.accountID))
-            for command in try await store.unacknowledgedCommands()
+            for command in try store.unacknowledgedCommandsBlocking()
             where greeted.contains(command.accountId) && !receipt.newCommands.contains(where: { $0.id == command.id }) {
                 bridge.send(command.command, to: command.accountId)
                 metrics.commandsSent.increment()
@@ -444,17 +465,6 @@ public final class Pipeline: Sendable {
         }
     }
 
-    /// Encodes checkpoints on a thread of its own: the encoding takes milliseconds of CPU, and on
-    /// the cooperative pool (one thread per core) it would hold up the writer's and the HTTP
-    /// handlers' continuations — the path of a breach event to its subscribers — for as long.
-    private static let checkpointQueue = DispatchQueue(label: "tidemark.checkpoint-encoding", qos: .utility)
-
-    private static func encodeOffThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            checkpointQueue.async { continuation.resume(with: Result { try work() }) }
-        }
-    }
-
     private static func nanoseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
@@ -470,145 +480,241 @@ struct PreparedCheckpoint: Sendable {
     var acknowledgements: [String: UInt64]
 }
 
-/// Set once when a background task ends.
-final class DoneFlag: Sendable {
-    private let done = Atomic<Bool>(false)
-    func set() { done.store(true, ordering: .releasing) }
-    var isDone: Bool { done.load(ordering: .acquiring) }
+/// A checkpoint being encoded on a queue of its own: the encoding takes milliseconds of CPU that
+/// the writer spends folding the next batches meanwhile. When done it wakes the writer, which
+/// commits it with its next batch.
+final class CheckpointEncoding: Sendable {
+    private static let queue = DispatchQueue(label: "tidemark.checkpoint-encoding", qos: .utility)
+    private let outcome = Mutex<Result<PreparedCheckpoint, any Error>?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(wakingWriterOf inbox: Inbox, _ work: @escaping @Sendable () throws -> PreparedCheckpoint) {
+        Self.queue.async { [self] in
+            outcome.withLock { $0 = Result { try work() } }
+            done.signal()
+            inbox.wakeWriter()
+        }
+    }
+
+    /// The outcome, or nil while encoding.
+    var result: Result<PreparedCheckpoint, any Error>? { outcome.withLock { $0 } }
+
+    /// Blocks until encoded.
+    func wait() throws -> PreparedCheckpoint {
+        if let result { return try result.get() }
+        done.wait()
+        return try result!.get()
+    }
 }
 
-/// Bridge deliveries and declarations in arrival order, for the one writer. Bounded for deliveries:
-/// when the writer falls behind, the feeder waits, the bridge's handoff fills, and the bridge stops
-/// reading the EAs' sockets (backpressure all the way to the terminals). Declarations are never
-/// refused for space.
-final class Inbox: Sendable {
-    enum Item: Sendable {
-        case delivery(BridgeDelivery)
+/// The writer's input: bridge deliveries, handed over by the socket thread, and requests from the
+/// API. Read by the writer's own thread.
+///
+/// Deliveries are bounded: when the writer falls behind, ``deliver(_:)`` blocks the socket
+/// thread, which stops reading the EAs' sockets (backpressure all the way to the terminals).
+/// Requests are never refused for space. Deliveries are held back until ``openDeliveries()``, so
+/// the declarations of a rules file precede every input.
+final class Inbox: BridgeDeliverySink {
+    /// What the API asks of the writer.
+    enum Request: Sendable {
         /// Risk-core declarations, applied in order; the continuation gets what was refused of each.
         case declarations([RiskCommand], CheckedContinuation<[(any Error)?]?, Never>)
         case registration(AccountID, Platform, CheckedContinuation<Void, any Error>)
+
+        /// Answers the request with `error` (the writer stopped before taking it).
+        func fail(with error: any Error) {
+            switch self {
+            case .declarations(_, let continuation): continuation.resume(returning: nil)
+            case .registration(_, _, let continuation): continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// One take: requests first (all of them), then deliveries.
+    struct Input {
+        var requests: [Request] = []
+        var deliveries: [BridgeDelivery] = []
+        var isEmpty: Bool { requests.isEmpty && deliveries.isEmpty }
     }
 
     private struct State: Sendable {
-        var items: [Item] = []
+        var deliveries: [BridgeDelivery] = []
         var head = 0
+        var requests: [Request] = []
+        var deliveriesOpen = false
         var finished = false
-        var taker: CheckedContinuation<Void, Never>?
-        var pushers: [CheckedContinuation<Void, Never>] = []
-        var count: Int { items.count - head }
+        /// Set by ``wakeWriter()``: the next take returns even with nothing to take.
+        var wakeRequested = false
+        var writerWaiting = false
+        var producerWaiting = false
+        var queuedDeliveries: Int { deliveries.count - head }
     }
+
+    private enum DeliverStep { case queued(wakeWriter: Bool), wait, finished }
+    private enum TakeStep { case input(Input), wait, finished }
 
     private let capacity: Int
     private let state = Mutex(State())
+    // The writer and the socket thread sleep on semaphores, which remember a signal sent before
+    // the wait: a wake-up cannot be lost between unlocking the state and waiting.
+    private let writerWakeUp = DispatchSemaphore(value: 0)
+    private let producerWakeUp = DispatchSemaphore(value: 0)
 
-    init(capacity: Int) { self.capacity = capacity }
+    /// - Parameter capacity: deliveries queued before ``deliver(_:)`` blocks.
+    init(capacity: Int) { self.capacity = max(1, capacity) }
 
-    /// Items held in storage, taken ones not yet reclaimed included (for tests).
-    var storedItemCount: Int { state.withLock { $0.items.count } }
+    /// Deliveries held in storage, taken ones not yet reclaimed included (for tests).
+    var storedDeliveryCount: Int { state.withLock { $0.deliveries.count } }
 
-    /// Adds bridge deliveries; waits while the inbox is over capacity.
-    func push(_ deliveries: [BridgeDelivery]) async {
+    /// Queues bridge deliveries (on the socket thread); blocks while the inbox is over capacity.
+    func deliver(_ batch: [BridgeDelivery]) -> Bool {
+        guard !batch.isEmpty else { return true }
         while true {
-            let full = state.withLock { $0.count >= capacity && !$0.finished }
-            if !full { break }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.count < capacity || state.finished { return true }
-                    state.pushers.append(continuation)
-                    return false
+            let step: DeliverStep = state.withLock { state in
+                if state.finished { return .finished }
+                if state.queuedDeliveries >= capacity {
+                    state.producerWaiting = true
+                    return .wait
                 }
-                if resumeNow { continuation.resume() }
+                if state.queuedDeliveries == 0 {
+                    // Reuse the emptied storage, or adopt the batch itself (no copy).
+                    if state.deliveries.capacity >= batch.count {
+                        state.deliveries.removeAll(keepingCapacity: true)
+                        state.deliveries.append(contentsOf: batch)
+                    } else {
+                        state.deliveries = batch
+                    }
+                    state.head = 0
+                } else {
+                    state.deliveries.append(contentsOf: batch)
+                }
+                return .queued(wakeWriter: state.deliveriesOpen && Self.takeWaitingWriter(&state))
+            }
+            switch step {
+            case .finished: return false
+            case .wait: producerWakeUp.wait()
+            case .queued(let wake):
+                if wake { writerWakeUp.signal() }
+                return true
             }
         }
-        let taker = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            for delivery in deliveries { state.items.append(.delivery(delivery)) }
-            defer { state.taker = nil }
-            return state.taker
-        }
-        taker?.resume()
     }
 
-    /// Adds a declaration; false when the inbox is finished.
-    func submit(_ item: Item) -> Bool {
-        let (accepted, taker) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
-            if state.finished { return (false, nil) }
-            state.items.append(item)
-            defer { state.taker = nil }
-            return (true, state.taker)
+    /// Adds a request; false when the inbox is finished.
+    func submit(_ request: Request) -> Bool {
+        let (accepted, wake) = state.withLock { state -> (Bool, Bool) in
+            if state.finished { return (false, false) }
+            state.requests.append(request)
+            return (true, Self.takeWaitingWriter(&state))
         }
-        taker?.resume()
+        if wake { writerWakeUp.signal() }
         return accepted
     }
 
-    /// No more deliveries: ``take(maximum:deadline:)`` returns nil once empty; later submissions fail.
+    /// Lets the writer take deliveries (after the prelude's declarations).
+    func openDeliveries() {
+        let wake = state.withLock { state in
+            state.deliveriesOpen = true
+            return Self.takeWaitingWriter(&state)
+        }
+        if wake { writerWakeUp.signal() }
+    }
+
+    /// Makes the writer's current or next ``take(maximum:until:)`` return, empty if need be.
+    func wakeWriter() {
+        let wake = state.withLock { state in
+            state.wakeRequested = true
+            return Self.takeWaitingWriter(&state)
+        }
+        if wake { writerWakeUp.signal() }
+    }
+
+    /// No more input: ``take(maximum:until:)`` returns nil once drained; a blocked
+    /// ``deliver(_:)`` returns false, and later submissions fail.
     func finish() {
-        let (taker, pushers) = state.withLock { state in
+        let (wakeWriter, wakeProducer) = state.withLock { state in
             state.finished = true
-            defer { state.taker = nil; state.pushers = [] }
-            return (state.taker, state.pushers)
+            defer { state.producerWaiting = false }
+            return (Self.takeWaitingWriter(&state), state.producerWaiting)
         }
-        taker?.resume()
-        for pusher in pushers { pusher.resume() }
+        if wakeWriter { writerWakeUp.signal() }
+        if wakeProducer { producerWakeUp.signal() }
     }
 
-    /// Up to `maximum` items already there (none: empty), without waiting.
-    func takeAvailable(maximum: Int) -> [Item] {
-        let (taken, pushers) = state.withLock { state -> ([Item], [CheckedContinuation<Void, Never>]) in
-            let count = min(maximum, state.count)
-            guard count > 0 else { return ([], []) }
-            let taken = Array(state.items[state.head..<(state.head + count)])
-            state.head += count
-            // Reclaim the consumed prefix: at once when everything is taken, else once it is large
-            // (under sustained load the queue never empties, and must not grow without bound).
-            if state.head == state.items.count {
-                state.items.removeAll(keepingCapacity: true)
-                state.head = 0
-            } else if state.head >= 16_384, state.head >= state.count {
-                state.items.removeFirst(state.head)
-                state.head = 0
-            }
-            let pushers = state.count < capacity ? state.pushers : []
-            if !pushers.isEmpty { state.pushers = [] }
-            return (taken, pushers)
-        }
-        for pusher in pushers { pusher.resume() }
-        return taken
-    }
-
-    /// Up to `maximum` items, waiting for at least one, or until `deadline` (then `[]`; no deadline:
-    /// wait as long as it takes); nil when finished and empty.
-    func take(maximum: Int, deadline: ContinuousClock.Instant?) async -> [Item]? {
-        let alarm = deadline.map { deadline in
-            Task { [self] in
-                try? await Task.sleep(until: deadline)
-                wakeTaker()
-            }
-        }
-        defer { alarm?.cancel() }
+    /// Every request and up to `maximum` deliveries, waiting for something until `deadline` (then
+    /// empty; nil: as long as it takes). Nil once finished and drained. One writer thread only.
+    func take(maximum: Int, until deadline: ContinuousClock.Instant?) -> Input? {
         while true {
-            let taken = takeAvailable(maximum: maximum)
-            if !taken.isEmpty { return taken }
-            if state.withLock({ $0.finished }) { return nil }
-            if let deadline, ContinuousClock.now >= deadline { return [] }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.count > 0 || state.finished { return true }
-                    if let deadline, ContinuousClock.now >= deadline { return true }
-                    state.taker = continuation
-                    return false
+            var wakeProducer = false
+            let step: TakeStep = state.withLock { state in
+                var input = Input()
+                swap(&input.requests, &state.requests)
+                if state.deliveriesOpen, state.queuedDeliveries > 0, maximum > 0 {
+                    input.deliveries = Self.takeDeliveries(maximum: maximum, from: &state)
+                    if state.producerWaiting, state.queuedDeliveries < capacity {
+                        state.producerWaiting = false
+                        wakeProducer = true
+                    }
                 }
-                if resumeNow { continuation.resume() }
+                if !input.isEmpty || state.wakeRequested {
+                    state.wakeRequested = false
+                    return .input(input)
+                }
+                if state.finished { return .finished }
+                if let deadline, ContinuousClock.now >= deadline { return .input(input) }
+                state.writerWaiting = true
+                return .wait
+            }
+            if wakeProducer { producerWakeUp.signal() }
+            switch step {
+            case .input(let input): return input
+            case .finished: return nil
+            case .wait: waitForWakeUp(until: deadline)
             }
         }
     }
 
-    /// Resumes a waiting ``take(maximum:deadline:)`` (its deadline passed).
-    private func wakeTaker() {
-        let taker = state.withLock { state in
-            defer { state.taker = nil }
-            return state.taker
+    private func waitForWakeUp(until deadline: ContinuousClock.Instant?) {
+        guard let deadline else { return writerWakeUp.wait() }
+        let remaining = max(.zero, deadline - ContinuousClock.now)
+        let (seconds, attoseconds) = remaining.components
+        let nanoseconds = Int(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        guard writerWakeUp.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .timedOut else { return }
+        // Timed out. If a producer cleared the flag meanwhile, its signal is on the way: take it,
+        // so the count stays balanced.
+        let signalled = state.withLock { state in
+            defer { state.writerWaiting = false }
+            return !state.writerWaiting
         }
-        taker?.resume()
+        if signalled { writerWakeUp.wait() }
+    }
+
+    /// Whether the writer waits (then the caller signals it, once).
+    private static func takeWaitingWriter(_ state: inout State) -> Bool {
+        defer { state.writerWaiting = false }
+        return state.writerWaiting
+    }
+
+    private static func takeDeliveries(maximum: Int, from state: inout State) -> [BridgeDelivery] {
+        if state.head == 0, state.deliveries.count <= maximum {
+            // All of it: hand over the storage itself.
+            var taken: [BridgeDelivery] = []
+            swap(&taken, &state.deliveries)
+            return taken
+        }
+        let count = min(maximum, state.queuedDeliveries)
+        let taken = Array(state.deliveries[state.head..<(state.head + count)])
+        state.head += count
+        // Reclaim the consumed prefix: at once when everything is taken, else once it is large
+        // (under sustained load the queue never empties, and must not grow without bound).
+        if state.head == state.deliveries.count {
+            state.deliveries.removeAll(keepingCapacity: true)
+            state.head = 0
+        } else if state.head >= 16_384, state.head >= state.queuedDeliveries {
+            state.deliveries.removeFirst(state.head)
+            state.head = 0
+        }
+        return taken
     }
 }
 

@@ -1,6 +1,24 @@
 import Dispatch
 import Synchronization
 
+/// Where the bridge's socket thread hands accepted messages: a bounded queue whose ``deliver(_:)``
+/// blocks while it is full, so the socket loop stops reading and backpressure reaches the EAs.
+///
+/// ``BridgeHandoff`` is the default (an async sequence for one consumer). The agent's writer passes
+/// its own inbox, which its own thread reads: a tick then goes from the socket thread straight to
+/// the writer, with no task in between to wake.
+public protocol BridgeDeliverySink: Sendable {
+    /// Queues `batch`; called on the socket thread, may block while the queue is full. Returns
+    /// `false` once ``finish()`` was called (the socket loop then stops).
+    func deliver(_ batch: [BridgeDelivery]) -> Bool
+    /// No more batches: the consumer drains what is queued; a blocked ``deliver(_:)`` returns `false`.
+    func finish()
+}
+
+extension BridgeHandoff: BridgeDeliverySink where Element == BridgeDelivery {
+    public func deliver(_ batch: [BridgeDelivery]) -> Bool { push(batch) }
+}
+
 /// A bounded queue from the bridge's socket thread (an OS thread that may block) to one async
 /// consumer, with backpressure on purpose.
 ///

@@ -72,6 +72,8 @@ public final class BridgeServer: Sendable {
     fileprivate let logger: Logger
     fileprivate let context: ZMQContext
     fileprivate let handoff: BridgeHandoff<BridgeDelivery>
+    /// Where the socket loop hands accepted messages: ``handoff``, or the sink given at init.
+    fileprivate let sink: any BridgeDeliverySink
     fileprivate let published = Mutex(BridgeCounters())
     private let loop = Mutex<ZMQSocketThread?>(nil)
     private let allowList = Mutex<ZAPAllowList?>(nil)
@@ -79,11 +81,17 @@ public final class BridgeServer: Sendable {
     fileprivate let controls = Mutex<[BridgeControl]>([])
 
     /// Prepares the bridge; nothing is bound until ``start()``.
-    public init(configuration: BridgeServerConfiguration, logger: Logger) throws {
+    /// - Parameter sink: where accepted messages go, read by the caller's own consumer (its capacity
+    ///   replaces ``BridgeServerConfiguration/handoffCapacity``); nil: ``deliveries`` and
+    ///   ``deliveryBatches``, which are empty when a sink is given.
+    public init(configuration: BridgeServerConfiguration, sink: (any BridgeDeliverySink)? = nil, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         self.context = try ZMQContext()
-        self.handoff = BridgeHandoff(capacity: configuration.handoffCapacity)
+        let handoff = BridgeHandoff<BridgeDelivery>(capacity: configuration.handoffCapacity)
+        if sink != nil { handoff.finish() }
+        self.handoff = handoff
+        self.sink = sink ?? handoff
     }
 
     /// Binds the ROUTER socket and starts the socket thread.
@@ -110,7 +118,7 @@ public final class BridgeServer: Sendable {
             } catch {
                 bound.value.withLock { $0 = .failure(error) }
                 ready.signal()
-                handoff.finish()
+                sink.finish()
                 return
             }
             var socketLoop = BridgeSocketLoop(router: router, server: self)
@@ -141,7 +149,7 @@ public final class BridgeServer: Sendable {
     /// readable from ``deliveries``; sessions end without a word (EAs reconnect to the next agent).
     public func stop() {
         context.shutdown()
-        handoff.finish()
+        sink.finish()
     }
 
     /// Waits until the socket loop has ended (after ``stop()``); rethrows what ended it otherwise.
@@ -186,7 +194,7 @@ private struct BridgeSocketLoop {
     let router: ZMQSocket
     let server: BridgeServer
     let configuration: BridgeServerConfiguration
-    let handoff: BridgeHandoff<BridgeDelivery>
+    let sink: any BridgeDeliverySink
     let logger: Logger
 
     private var registry: BridgeSessionRegistry
@@ -209,7 +217,7 @@ private struct BridgeSocketLoop {
 
     init(router: ZMQSocket, server: BridgeServer) {
         self.router = router; self.server = server; self.configuration = server.configuration
-        self.handoff = server.handoff; self.logger = server.logger
+        self.sink = server.sink; self.logger = server.logger
         self.registry = BridgeSessionRegistry(configuration: configuration.session)
         self.origin = clock.now
         batch.reserveCapacity(configuration.handoffBatchSize)
@@ -270,7 +278,7 @@ private struct BridgeSocketLoop {
         carryOut(registry.shutDown(), sending: false)
         flush()
         publish()
-        handoff.finish()
+        sink.finish()
     }
 
     /// ACKs for committed messages and commands, queued by downstream.
@@ -380,7 +388,7 @@ private struct BridgeSocketLoop {
         full.reserveCapacity(configuration.handoffBatchSize)
         swap(&full, &batch)
         let before = clock.now
-        if !handoff.push(full) { stopped = true }
+        if !sink.deliver(full) { stopped = true }
         _ = consume full
         let blocked = clock.now - before
         if blocked > .milliseconds(1) { stalled += blocked }

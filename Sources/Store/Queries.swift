@@ -133,19 +133,29 @@ extension Store {
     @discardableResult
     public func registerAccount(_ id: AccountID, platform: Platform, at: Date) async throws(StoreError) -> AccountRecord {
         let (server, login) = try id.serverAndLogin()
-        return try await write { db in
-            try db.execute(sql: """
-                INSERT INTO account (id, server, login, platform, registered_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET registered_at = excluded.registered_at,
-                    platform = COALESCE(platform, excluded.platform)
-                WHERE registered_at IS NULL
-                """, arguments: [id.rawValue, server, login, platform.rawValue, at.storedMilliseconds])
-            guard db.changesCount == 1 else { throw StoreError.conflict.with(detail: "account \(id) is registered") }
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id.rawValue]) else {
-                throw StoreError.notFound.with(detail: "account \(id)")
-            }
-            return row.accountRecord()
+        return try await write { db in try Self.register(id, server: server, login: login, platform: platform, at: at, in: db) }
+    }
+
+    /// ``registerAccount(_:platform:at:)`` for a caller on its own thread (blocks until written).
+    @discardableResult
+    public func registerAccountBlocking(_ id: AccountID, platform: Platform, at: Date) throws(StoreError) -> AccountRecord {
+        let (server, login) = try id.serverAndLogin()
+        return try writeBlocking { db in try Self.register(id, server: server, login: login, platform: platform, at: at, in: db) }
+    }
+
+    private static func register(_ id: AccountID, server: String, login: Int64, platform: Platform, at: Date,
+                                 in db: Database) throws -> AccountRecord {
+        try db.execute(sql: """
+            INSERT INTO account (id, server, login, platform, registered_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET registered_at = excluded.registered_at,
+                platform = COALESCE(platform, excluded.platform)
+            WHERE registered_at IS NULL
+            """, arguments: [id.rawValue, server, login, platform.rawValue, at.storedMilliseconds])
+        guard db.changesCount == 1 else { throw StoreError.conflict.with(detail: "account \(id) is registered") }
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id.rawValue]) else {
+            throw StoreError.notFound.with(detail: "account \(id)")
         }
+        return row.accountRecord()
     }
 
     /// Applies an account change outside a batch (e.g. from the API).
@@ -264,10 +274,17 @@ extension Store {
 
     /// Commands not acknowledged yet, oldest first (to send again when the terminal reconnects).
     public func unacknowledgedCommands(accountId: AccountID? = nil) async throws(StoreError) -> [EnforcementCommandRecord] {
-        try await read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT * FROM enforcement_command WHERE acknowledged_at IS NULL AND (? IS NULL OR account_id = ?) ORDER BY id
-                """), arguments: [accountId?.rawValue, accountId?.rawValue]).map { $0.enforcementCommand() }
-        }
+        try await read { db in try Self.unacknowledgedCommands(accountId: accountId, in: db) }
+    }
+
+    /// ``unacknowledgedCommands(accountId:)`` for a caller on its own thread.
+    public func unacknowledgedCommandsBlocking(accountId: AccountID? = nil) throws(StoreError) -> [EnforcementCommandRecord] {
+        try read { db in try Self.unacknowledgedCommands(accountId: accountId, in: db) }
+    }
+
+    private static func unacknowledgedCommands(accountId: AccountID?, in db: Database) throws -> [EnforcementCommandRecord] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT * FROM enforcement_command WHERE acknowledged_at IS NULL AND (? IS NULL OR account_id = ?) ORDER BY id
+            """), arguments: [accountId?.rawValue, accountId?.rawValue]).map { $0.enforcementCommand() }
     }
 }

@@ -233,6 +233,10 @@ public final class Store: Sendable {
         do { return try await pool.write(body) } catch { throw Self.storeError(error) }
     }
 
+    func writeBlocking<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do { return try pool.write(body) } catch { throw Self.storeError(error) }
+    }
+
     static func storeError(_ error: any Error) -> StoreError {
         if let error = error as? StoreError { return error }
         if let error = error as? DatabaseError {

@@ -1,5 +1,7 @@
 @testable import Agent
 import Bridge
+import Dispatch
+import Synchronization
 import Testing
 import TidemarkProtocol
 
@@ -14,35 +16,103 @@ struct InboxTests {
         }
     }
 
+    static func openInbox(capacity: Int) -> Inbox {
+        let inbox = Inbox(capacity: capacity)
+        inbox.openDeliveries()
+        return inbox
+    }
+
     /// Under sustained load the writer never empties the inbox; the taken prefix must still be
     /// reclaimed (it once grew by every message ever received, ~1 GB after 10 M ticks).
-    @Test func storageStaysBoundedWhileNeverEmpty() async throws {
-        let inbox = Inbox(capacity: 1_000_000)
+    @Test func storageStaysBoundedWhileNeverEmpty() throws {
+        let inbox = Self.openInbox(capacity: 1_000_000)
         var next: UInt64 = 1
         var expected: UInt64 = 1
         for _ in 0..<300 {
-            await inbox.push(Self.deliveries(from: next, count: 1_000))
+            #expect(inbox.deliver(Self.deliveries(from: next, count: 1_000)))
             next += 1_000
-            let taken = try #require(await inbox.take(maximum: 999, deadline: nil))
-            for item in taken {
-                guard case .delivery(let delivery) = item else { Issue.record("not a delivery"); return }
+            let taken = try #require(inbox.take(maximum: 999, until: nil))
+            for delivery in taken.deliveries {
                 #expect(delivery.sequence == expected)
                 expected += 1
             }
         }
-        // 300,000 pushed, 299,700 taken, 300 waiting: storage holds the waiting ones plus at most
-        // one reclaim threshold (16,384) and one push of slack.
+        // 300,000 delivered, 299,700 taken, 300 waiting: storage holds the waiting ones plus at
+        // most one reclaim threshold (16,384) and one delivery of slack.
         #expect(expected == 299_701)
-        #expect(inbox.storedItemCount < 20_000)
+        #expect(inbox.storedDeliveryCount < 20_000)
     }
 
-    @Test func takeWithDeadlineReturnsEmptyThenNilWhenFinished() async throws {
-        let inbox = Inbox(capacity: 10)
-        let empty = await inbox.take(maximum: 5, deadline: .now + .milliseconds(20))
+    @Test func takeWithDeadlineReturnsEmptyThenNilWhenFinished() throws {
+        let inbox = Self.openInbox(capacity: 10)
+        let empty = inbox.take(maximum: 5, until: .now + .milliseconds(20))
         #expect(empty?.isEmpty == true)
-        await inbox.push(Self.deliveries(from: 1, count: 3))
+        #expect(inbox.deliver(Self.deliveries(from: 1, count: 3)))
         inbox.finish()
-        #expect(await inbox.take(maximum: 5, deadline: nil)?.count == 3)
-        #expect(await inbox.take(maximum: 5, deadline: nil) == nil)
+        #expect(inbox.take(maximum: 5, until: nil)?.deliveries.map(\.sequence) == [1, 2, 3])
+        #expect(inbox.take(maximum: 5, until: nil) == nil)
+        #expect(!inbox.deliver(Self.deliveries(from: 4, count: 1)))
+    }
+
+    /// A rules file's declarations precede every input: deliveries wait until the prelude is done.
+    @Test func deliveriesWaitUntilOpenedWhileRequestsPass() async throws {
+        let inbox = Inbox(capacity: 10)
+        #expect(inbox.deliver(Self.deliveries(from: 1, count: 2)))
+        let registered = Task {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                #expect(inbox.submit(.registration(Self.account, .mt5, continuation)))
+            }
+        }
+        var first: Inbox.Input?
+        while first?.requests.isEmpty ?? true { first = inbox.take(maximum: 10, until: .now + .milliseconds(50)) }
+        #expect(first?.deliveries.isEmpty == true)
+        for request in first?.requests ?? [] {
+            if case .registration(_, _, let continuation) = request { continuation.resume() }
+        }
+        try await registered.value
+        inbox.openDeliveries()
+        #expect(inbox.take(maximum: 10, until: nil)?.deliveries.map(\.sequence) == [1, 2])
+    }
+
+    /// Backpressure: the socket thread blocks while the inbox is over capacity, goes on once the
+    /// writer takes, and gives up (false) when the inbox finishes.
+    @Test func deliverBlocksWhileFullUntilTakenOrFinished() throws {
+        let inbox = Self.openInbox(capacity: 4)
+        #expect(inbox.deliver(Self.deliveries(from: 1, count: 4)))
+        let firstAccepted = Atomic<Bool>(false)
+        let secondRefused = Atomic<Bool>(false)
+        let firstDone = DispatchSemaphore(value: 0)
+        let secondDone = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            // Over capacity: blocks until the writer takes.
+            firstAccepted.store(inbox.deliver(Self.deliveries(from: 5, count: 4)), ordering: .relaxed)
+            firstDone.signal()
+            // Full again (5…8 wait): blocks until finished.
+            secondRefused.store(!inbox.deliver(Self.deliveries(from: 9, count: 4)), ordering: .relaxed)
+            secondDone.signal()
+        }
+        #expect(firstDone.wait(timeout: .now() + .milliseconds(100)) == .timedOut)
+        #expect(inbox.take(maximum: 100, until: nil)?.deliveries.map(\.sequence) == [1, 2, 3, 4])
+        #expect(firstDone.wait(timeout: .now() + .seconds(5)) == .success)
+        let accepted = firstAccepted.load(ordering: .relaxed)
+        #expect(accepted)
+        #expect(secondDone.wait(timeout: .now() + .milliseconds(100)) == .timedOut)
+        inbox.finish()
+        #expect(secondDone.wait(timeout: .now() + .seconds(5)) == .success)
+        let refused = secondRefused.load(ordering: .relaxed)
+        #expect(refused)
+        // What was accepted before the finish is still taken.
+        #expect(inbox.take(maximum: 100, until: nil)?.deliveries.map(\.sequence) == [5, 6, 7, 8])
+        #expect(inbox.take(maximum: 100, until: nil) == nil)
+    }
+
+    /// A checkpoint encoded off the writer wakes a writer that waits with nothing to take.
+    @Test func wakeWriterEndsAWaitWithoutInput() throws {
+        let inbox = Self.openInbox(capacity: 4)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(20)) { inbox.wakeWriter() }
+        let started = ContinuousClock.now
+        let woken = inbox.take(maximum: 10, until: nil)
+        #expect(woken?.isEmpty == true)
+        #expect(ContinuousClock.now - started < .seconds(5))
     }
 }
