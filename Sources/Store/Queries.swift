@@ -52,6 +52,54 @@ public struct EventQuery: Hashable, Sendable {
         arguments += [limit]
         return ("SELECT * FROM event \(filter) ORDER BY sequence LIMIT ?", arguments)
     }
+
+    /// Whether `event` passes every filter, as ``statement()``'s WHERE clause decides (the limit aside).
+    func matches(_ event: StoredEvent) -> Bool {
+        if let kind, event.kind != kind { return false }
+        if let accountId, event.accountId != accountId { return false }
+        if let subjectId, event.subjectId != subjectId { return false }
+        if let fromBrokerTime, event.brokerTime < fromBrokerTime { return false }
+        if let toBrokerTime, event.brokerTime > toBrokerTime { return false }
+        if let afterSequenceNumber, event.sequenceNumber <= afterSequenceNumber { return false }
+        // SQL's `IN` is never true for a NULL account: account-less events are hidden too.
+        if let allowedAccounts, !(event.accountId.map(allowedAccounts.contains) ?? false) { return false }
+        return true
+    }
+}
+
+/// The latest events committed by this process, a gap-free tail of the sequence (bounded): where a
+/// waiting long poll or stream finds what it waits for.
+struct RecentEvents {
+    private var events: [StoredEvent] = []
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Appends newly committed events (the next numbers of the sequence, in order).
+    mutating func append(contentsOf new: some Sequence<StoredEvent>) {
+        for event in new {
+            // A break in the numbers (not expected: commits are gap-free) starts the tail over.
+            if let last = events.last, event.sequenceNumber != last.sequenceNumber + 1 { events.removeAll() }
+            events.append(event)
+        }
+        // Trimmed in steps, so each append stays amortised O(1).
+        if events.count >= 2 * capacity { events.removeFirst(events.count - capacity) }
+    }
+
+    /// The events after `after` that match `query` (up to its limit), or nil when some of the
+    /// events after `after` are no longer (or not yet) held here.
+    func events(after: UInt64, matching query: EventQuery) -> [StoredEvent]? {
+        guard let first = events.first?.sequenceNumber, let last = events.last?.sequenceNumber, after + 1 >= first else {
+            return nil
+        }
+        guard after < last else { return [] }
+        var found: [StoredEvent] = []
+        for event in events[Int(after + 1 - first)...] where query.matches(event) {
+            found.append(event)
+            if found.count == query.limit { break }
+        }
+        return found
+    }
 }
 
 extension Store {
@@ -60,7 +108,18 @@ extension Store {
     /// Events matching `query`, oldest sequence number first.
     public func events(_ query: EventQuery) async throws(StoreError) -> [StoredEvent] {
         let (sql, arguments) = try query.statement()
-        return try await read { db in
+        if let recent = recentEvents(matching: query) { return recent }
+        return try await eventsFromDatabase(sql: sql, arguments: arguments)
+    }
+
+    /// ``events(_:)`` read from the database only (tests compare it with the in-memory tail).
+    func eventsFromDatabase(_ query: EventQuery) async throws(StoreError) -> [StoredEvent] {
+        let (sql, arguments) = try query.statement()
+        return try await eventsFromDatabase(sql: sql, arguments: arguments)
+    }
+
+    private func eventsFromDatabase(sql: String, arguments: StatementArguments) async throws(StoreError) -> [StoredEvent] {
+        try await read { db in
             try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { $0.storedEvent() }
         }
     }

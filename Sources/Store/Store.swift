@@ -68,6 +68,7 @@ public final class Store: Sendable {
 
     private struct State {
         var lastSequenceNumber: UInt64
+        var recentEvents = RecentEvents(capacity: 8_192)
         var statistics = CommitStatistics()
         var nextWatcherID = 0
         var watchers: [Int: AsyncStream<UInt64>.Continuation] = [:]
@@ -158,7 +159,7 @@ public final class Store: Sendable {
         let start = ContinuousClock.now
         do {
             let result = try await pool.write { db in try batch.write(in: db) }
-            return committed(result, since: start)
+            return committed(result, of: batch, since: start)
         } catch {
             state.withLock { $0.statistics.failedCommitCount += 1 }
             throw Self.storeError(error)
@@ -171,20 +172,23 @@ public final class Store: Sendable {
         let start = ContinuousClock.now
         do {
             let result = try pool.write { db in try batch.write(in: db) }
-            return committed(result, since: start)
+            return committed(result, of: batch, since: start)
         } catch {
             state.withLock { $0.statistics.failedCommitCount += 1 }
             throw Self.storeError(error)
         }
     }
 
-    private func committed(_ result: BatchResult, since start: ContinuousClock.Instant) -> CommitReceipt {
+    private func committed(_ result: BatchResult, of batch: StoreBatch, since start: ContinuousClock.Instant) -> CommitReceipt {
         let duration = ContinuousClock.now - start
         state.withLock { state in
             state.statistics.commitCount += 1
             state.statistics.totalDuration += duration
             state.statistics.lastDuration = duration
             state.statistics.maximumDuration = max(state.statistics.maximumDuration, duration)
+            if let new = result.newEvents {
+                state.recentEvents.append(contentsOf: batch.events.lazy.filter { new.contains($0.sequenceNumber) })
+            }
             guard result.lastSequenceNumber > state.lastSequenceNumber else { return }
             state.lastSequenceNumber = result.lastSequenceNumber
             // Yielded under the lock (yield never blocks) so watchers never see the number go back.
@@ -201,6 +205,17 @@ public final class Store: Sendable {
 
     /// The highest committed event sequence number (0 before the first event).
     public var lastSequenceNumber: UInt64 { state.withLock { $0.lastSequenceNumber } }
+
+    /// The events after `query`'s sequence number, from the events this process committed last,
+    /// when they are all there (nil: ask the database). A long poll or an event stream waiting for
+    /// the next event is answered this way, without a read on the database's queue.
+    func recentEvents(matching query: EventQuery) -> [StoredEvent]? {
+        guard let after = query.afterSequenceNumber else { return nil }
+        return state.withLock { state in
+            if after >= state.lastSequenceNumber { return [] }
+            return state.recentEvents.events(after: after, matching: query)
+        }
+    }
 
     /// The highest committed sequence number now and after every commit that stores events: what a
     /// long poll or an event stream waits on. Only the newest value is buffered (a slow consumer
