@@ -29,10 +29,12 @@ struct BenchAgentCommand: AsyncParsableCommand {
         takes them; the clock stops when every session's BYE is acknowledged, i.e. everything is \
         committed. Beside it: the same messages through the in-process engine + risk core (AgentCore, \
         no I/O), the figure the agent is compared with.
-        2. Latency: the terminals play again (a day later) at --load of the measured throughput (--background \
-        steady: each at a constant rate, staggered; recorded: the file's own times, in lockstep), \
-        while probe terminals each send one tick that breaches their tracker; measured from the tick \
-        leaving the probe to the event arriving at a long-poll client and at an SSE client.
+        2. Latency: at each --load in turn (a fraction of the measured throughput), the terminals stream \
+        again, a day later (--background steady: each at a constant rate, staggered, for as long as the \
+        probes run; recorded: the file's own times, in lockstep), while probe terminals, one at a time, \
+        each send one tick that breaches their tracker; measured from the tick leaving the probe to \
+        the event arriving at a long-poll client and at an SSE client. Each row gives the load the \
+        agent actually carried meanwhile (ticks/s from its /metrics).
         3. Resident memory of the agent process after each phase.
         Build with -c release.
         """
@@ -50,8 +52,10 @@ struct BenchAgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Breach probes in the latency phase (0: no latency phase).")
     var probes: Int = 200
 
-    @Option(name: .long, help: "Load during the latency phase, as a fraction of the measured throughput.")
-    var load: Double = 0.5
+    @Option(name: .long, help: "Loads during the latency phase, as fractions of the measured throughput, comma-separated (one measurement each).")
+    var load: String = "0.01,0.1,0.5"
+
+    var loads: [Double] { load.split(separator: ",").compactMap { Double($0) }.filter { $0 > 0 } }
 
     @Option(name: .long, help: "Latency phase background: steady (each terminal at the day's mean tick rate, terminals staggered) or recorded (the file's own tick times, every terminal in lockstep).")
     var background: Background = .steady
@@ -71,7 +75,8 @@ struct BenchAgentCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
 
-        let workload = AgentWorkload(terminals: terminals, ticks: source, batch: batch, probes: probes)
+        guard !loads.isEmpty else { throw ValidationError("--load needs fractions above 0, e.g. 0.01,0.1,0.5") }
+        let workload = AgentWorkload(terminals: terminals, ticks: source, batch: batch, probes: probes * loads.count)
         let rules = directory + "/rules.json"
         try workload.rules().write(to: URL(fileURLWithPath: rules))
 
@@ -110,40 +115,56 @@ struct BenchAgentCommand: AsyncParsableCommand {
         print("| store commits, messages per commit, mean commit time | \(store.commits), \(store.messages / max(1, store.commits)), \(String(format: "%.2f", store.meanCommitMilliseconds)) ms |")
         print("| agent resident memory after phase 1 | \(agent.residentMegabytes()) MB |")
 
-        // 2. Latency under load.
+        // 2. Latency under load: at each load in turn, the terminals stream at that fraction of the
+        // measured throughput while the probes breach, one at a time; the load lasts until the last probe.
         guard probes > 0 else { return }
         let watcher = try EventWatcher(http: agent.http, token: agent.token)
         try await watcher.start()
-        let speed = max(1, load * throughput / workload.dataTicksPerSecondAllTerminals)
-        let background = try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.bridge),
-                                               pacing: SimulatorPacing(speed: speed, stallTimeout: .seconds(120)), threads: 2,
-                                               maxSessions: terminals + 16, logger: Logger(label: "bench"))
-        let backgroundScripts = self.background == .steady ? workload.steadyScripts(dayOffset: 1) : workload.scripts(dayOffset: 1)
-        let loadTask = Task { try await background.run(backgroundScripts) }
-        try await Task.sleep(for: .seconds(1))
-        var longPoll: [Double] = []
-        var sse: [Double] = []
         let probeRunner = try ProbeRunner(endpoint: agent.bridge)
         var probeSockets: [ZMQSocket] = []
-        var missing = 0
-        for probe in 0..<probes {
-            guard !(loadTask.isCancelled) else { break }
-            let (sent, socket) = try probeRunner.breach(probe: probe, workload: workload)
-            probeSockets.append(socket)
-            let (poll, stream) = try await watcher.arrival(of: AgentWorkload.probeTracker(probe), timeout: .seconds(10))
-            if let poll { longPoll.append((poll - sent).milliseconds) }
-            if let stream { sse.append((stream - sent).milliseconds) }
-            if poll == nil || stream == nil { missing += 1 }
-            try await Task.sleep(for: .milliseconds(20))
+        print("")
+        print("| latency phase load (\(self.background.rawValue)): share of the throughput, agent ticks/s during the probes, per terminal | breach → long poll p50 / p90 / p99 / max | breach → SSE p50 / p90 / p99 / max |")
+        print("|---|---:|---:|")
+        for (level, fraction) in loads.enumerated() {
+            let speed = max(1, fraction * throughput / workload.dataTicksPerSecondAllTerminals)
+            // Each probe takes ~25 ms: enough ticks for all of them, the warm-up and some slack.
+            let perTerminal = speed * workload.dataTicksPerSecondAllTerminals / Double(terminals)
+            let needed = Int((perTerminal * (Double(probes) * 0.04 + 5)).rounded(.up))
+            let scripts = background == .steady ? workload.steadyScripts(dayOffset: 1 + level, count: needed)
+                : workload.scripts(dayOffset: 1 + level)
+            let simulator = try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.bridge),
+                                                  pacing: SimulatorPacing(speed: speed, stallTimeout: .seconds(120)), threads: 2,
+                                                  maxSessions: terminals + 16, logger: Logger(label: "bench"))
+            let loadTask = Task { try await simulator.run(scripts) }
+            try await Task.sleep(for: .seconds(1))
+            var longPoll: [Double] = []
+            var sse: [Double] = []
+            var missing = 0
+            let ticksBefore = try await agent.metric("tidemark_ticks_total")
+            let windowStart = ContinuousClock.now
+            for index in 0..<probes {
+                let probe = level * probes + index
+                let (sent, socket) = try probeRunner.breach(probe: probe, workload: workload)
+                probeSockets.append(socket)
+                let (poll, stream) = try await watcher.arrival(of: AgentWorkload.probeTracker(probe), timeout: .seconds(10))
+                if let poll { longPoll.append((poll - sent).milliseconds) }
+                if let stream { sse.append((stream - sent).milliseconds) }
+                if poll == nil || stream == nil { missing += 1 }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let window = (ContinuousClock.now - windowStart).seconds
+            let loadRate = (try await agent.metric("tidemark_ticks_total") - ticksBefore) / window
+            simulator.cancel()
+            let streaming = try await loadTask.value.filter { $0.outcome != .completed }.count
+            if missing > 0 { print("| probes whose event did not reach both clients within 10 s | \(missing) | |") }
+            if streaming < terminals { print("| terminals that had finished before the last probe (load fell) | \(terminals - streaming) | |") }
+            print("| \(String(format: "%g", fraction * 100)) %: \(Int(loadRate)) ticks/s, \(String(format: "%.1f", loadRate / Double(terminals))) per terminal (n=\(longPoll.count)) "
+                  + "| \(Self.percentiles(longPoll)) ms | \(Self.percentiles(sse)) ms |")
         }
-        let loadResults = try await loadTask.value
         watcher.stop()
         probeSockets.removeAll()
-        if missing > 0 { print("| probes whose event did not reach both clients within 10 s | \(missing) |") }
-        print("| latency phase load | \(String(format: "%.0f", load * 100)) % of the throughput, \(self.background.rawValue) (speed \(Int(speed))×), \(loadResults.filter { $0.outcome == .completed }.count) sessions completed |")
-        print("| breach tick → long-poll client, p50 / p90 / p99 / max (n=\(longPoll.count)) | \(Self.percentiles(longPoll)) ms |")
-        print("| breach tick → SSE client, p50 / p90 / p99 / max (n=\(sse.count)) | \(Self.percentiles(sse)) ms |")
-        print("| agent resident memory after phase 2 | \(agent.residentMegabytes()) MB |")
+        print("")
+        print("agent resident memory after phase 2: \(agent.residentMegabytes()) MB")
     }
 
     static func percentiles(_ values: [Double]) -> String {
@@ -223,7 +244,8 @@ struct AgentWorkload: Sendable {
     /// load, as latency is usually measured. (With the recorded times, a thousand terminals burst
     /// in lockstep at the market's busy moments, and replayed hundreds of times faster than real
     /// time those bursts exceed any capacity for a while: that measures a queue, not the agent.)
-    func steadyScripts(dayOffset: Int) -> [TerminalScript] {
+    /// - Parameter count: ticks per terminal (the file's prices over and over).
+    func steadyScripts(dayOffset: Int, count: Int) -> [TerminalScript] {
         let local = shifted(days: dayOffset)
         let start = local[0].time.milliseconds
         let interval = Double(local[local.count - 1].time.milliseconds - start) / Double(max(1, local.count - 1))
@@ -233,10 +255,13 @@ struct AgentWorkload: Sendable {
             // The first message sets the pacing origin at the same broker time for every terminal.
             var stream: [TerminalMessage] = [.heartbeat(BrokerTime(milliseconds: start))]
             var index = 1
-            while index < local.count {
-                let upper = min(local.count, index + batch)
+            while index <= count {
+                let upper = min(count + 1, index + batch)
                 let due = BrokerTime(milliseconds: start + Int64((Double(upper - 1) * interval + phase).rounded()))
-                stream.append(.ticks(local[index..<upper].map { Tick(symbol: $0.symbol, time: due, bid: $0.bid, ask: $0.ask) }))
+                stream.append(.ticks((index..<upper).map {
+                    let price = local[1 + ($0 - 1) % (local.count - 1)]
+                    return Tick(symbol: price.symbol, time: due, bid: price.bid, ask: price.ask)
+                }))
                 index = upper
             }
             return TerminalScript(hello: Self.hello(Self.account(terminal)), initialSnapshot: snapshot, stream: stream)
@@ -354,14 +379,23 @@ final class ChildAgent {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    /// Commits, messages and mean commit time, from the agent's `/metrics`.
-    func storeFigures() async throws -> (commits: Int, messages: Int, meanCommitMilliseconds: Double) {
+    /// The agent's `/metrics`, by series name (labels included).
+    func metrics() async throws -> [String: Double] {
         let (data, _) = try await URLSession.shared.data(from: URL(string: "http://\(http)/metrics")!)
         var values: [String: Double] = [:]
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
             let parts = line.split(separator: " ")
             if parts.count == 2, let value = Double(parts[1]) { values[String(parts[0])] = value }
         }
+        return values
+    }
+
+    /// One series of ``metrics()`` (0 when absent).
+    func metric(_ name: String) async throws -> Double { try await metrics()[name] ?? 0 }
+
+    /// Commits, messages and mean commit time, from the agent's `/metrics`.
+    func storeFigures() async throws -> (commits: Int, messages: Int, meanCommitMilliseconds: Double) {
+        let values = try await metrics()
         let commits = values["tidemark_store_commits_total"] ?? 0
         let seconds = values["tidemark_store_commit_seconds_sum"] ?? 0
         return (Int(commits), Int(values["tidemark_bridge_messages_total"] ?? 0), commits > 0 ? seconds * 1_000 / commits : 0)
