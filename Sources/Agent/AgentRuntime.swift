@@ -81,7 +81,7 @@ public final class AgentRuntime: Sendable {
             curve = BridgeCurveConfiguration(serverKeys: try CurveKeyPair(certificateFile: secret),
                                              allowedClientKeys: try AllowedKeys.read(path: allowList))
         }
-        // ACKs follow commits; the socket loop looks at the pipeline's commits every 5 ms.
+        // ACKs follow commits (the pipeline wakes the socket loop to send them).
         let session = BridgeSessionConfiguration(heartbeatIntervalMilliseconds: Int64(configuration.heartbeatMilliseconds),
                                                  acknowledgeAfterMilliseconds: 10, acknowledgesOnCommit: true)
         // Queues ahead of the writer are kept short: a breach tick waits behind everything queued

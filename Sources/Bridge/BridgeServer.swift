@@ -79,6 +79,9 @@ public final class BridgeServer: Sendable {
     private let allowList = Mutex<ZAPAllowList?>(nil)
     /// Downstream's requests, taken by the socket loop every round (no socket crosses threads).
     fileprivate let controls = Mutex<[BridgeControl]>([])
+    /// Wakes the socket loop when a control is queued, so ACKs and enforcement commands go out at
+    /// once, not at the next timer tick.
+    fileprivate let controlsQueued: SocketLoopWakeUp
 
     /// Prepares the bridge; nothing is bound until ``start()``.
     /// - Parameter sink: where accepted messages go, read by the caller's own consumer (its capacity
@@ -88,6 +91,7 @@ public final class BridgeServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.context = try ZMQContext()
+        self.controlsQueued = try SocketLoopWakeUp()
         let handoff = BridgeHandoff<BridgeDelivery>(capacity: configuration.handoffCapacity)
         if sink != nil { handoff.finish() }
         self.handoff = handoff
@@ -169,18 +173,61 @@ public enum BridgeControl: Hashable, Sendable {
 }
 
 extension BridgeServer {
-    /// Queues ACKs for what downstream committed (``BridgeSessionConfiguration/acknowledgesOnCommit``).
-    /// The socket loop carries them out within one timer interval (set
-    /// ``BridgeSessionConfiguration/acknowledgeAfterMilliseconds`` low, e.g. 10 ms, for prompt ACKs).
+    /// Queues ACKs for what downstream committed (``BridgeSessionConfiguration/acknowledgesOnCommit``);
+    /// the socket loop is woken and sends them at once.
     public func committed(_ positions: some Sequence<(sessionID: String, sequence: UInt64)>) {
-        controls.withLock { queue in
+        let queued = controls.withLock { queue in
+            let before = queue.count
             for position in positions { queue.append(.committed(sessionID: position.sessionID, through: position.sequence)) }
+            return queue.count > before
         }
+        if queued { controlsQueued.wake() }
     }
 
-    /// Queues a COMMAND for the account's live session (see ``BridgeControl/command(_:account:)``).
+    /// Queues a COMMAND for the account's live session (see ``BridgeControl/command(_:account:)``);
+    /// the socket loop is woken and sends it at once.
     public func send(_ command: Command, to account: AccountID) {
         controls.withLock { $0.append(.command(command, account: account)) }
+        controlsQueued.wake()
+    }
+}
+
+/// A pipe whose read end the socket loop polls beside the ROUTER socket: other threads wake the
+/// loop through it. At most one byte is in flight however often ``wake()`` is called.
+final class SocketLoopWakeUp: Sendable {
+    private let readEnd: Int32
+    private let writeEnd: Int32
+    private let pending = Atomic<Bool>(false)
+
+    init() throws {
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw ZMQError(errno: errno, operation: "pipe") }
+        for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
+        readEnd = ends[0]
+        writeEnd = ends[1]
+    }
+
+    deinit {
+        close(readEnd)
+        close(writeEnd)
+    }
+
+    /// What the loop polls.
+    var fileDescriptor: Int32 { readEnd }
+
+    /// Makes the loop's poll return (from any thread).
+    func wake() {
+        guard !pending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        var byte: UInt8 = 1
+        _ = write(writeEnd, &byte, 1)
+    }
+
+    /// Called by the loop when woken, before it looks at what it was woken for: a ``wake()`` after
+    /// this writes again, so nothing queued later is missed.
+    func reset() {
+        pending.store(false, ordering: .releasing)
+        var bytes: (UInt64, UInt64) = (0, 0)
+        while withUnsafeMutableBytes(of: &bytes, { read(readEnd, $0.baseAddress, $0.count) }) > 0 {}
     }
 }
 
@@ -237,6 +284,7 @@ private struct BridgeSocketLoop {
     mutating func run() {
         let poller = ZMQPoller()
         let input = poller.add(router, events: .input)
+        let controlsQueued = poller.add(fileDescriptor: server.controlsQueued.fileDescriptor, events: .input)
         let identity = ZMQMessage()
         let payload = ZMQMessage()
         let interval = configuration.timerIntervalMilliseconds
@@ -260,6 +308,7 @@ private struct BridgeSocketLoop {
                     }
                     flush()
                 }
+                if poller.isReady(controlsQueued) { server.controlsQueued.reset() }
                 carryOutControls()
                 let time = now()
                 if time.milliseconds(since: lastTick) >= interval {

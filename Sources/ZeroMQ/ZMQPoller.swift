@@ -30,6 +30,14 @@ public final class ZMQPoller {
         return items.count - 1
     }
 
+    /// Registers a plain file descriptor (a pipe, an eventfd) for `events`; returns its index for
+    /// ``isReady(_:for:)``. The caller keeps it open while the poller is used.
+    @discardableResult
+    public func add(fileDescriptor: Int32, events: ZMQPollEvents = .input) -> Int {
+        items.append(zmq_pollitem_t(socket: nil, fd: fileDescriptor, events: events.rawValue, revents: 0))
+        return items.count - 1
+    }
+
     /// Changes which events the socket at `index` is polled for.
     public func setEvents(_ events: ZMQPollEvents, at index: Int) {
         items[index].events = events.rawValue
