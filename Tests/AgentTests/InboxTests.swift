@@ -1,6 +1,7 @@
 @testable import Agent
 import Bridge
 import Dispatch
+import Foundation
 import Synchronization
 import Testing
 import TidemarkProtocol
@@ -114,5 +115,43 @@ struct InboxTests {
         let woken = inbox.take(maximum: 10, until: nil)
         #expect(woken?.isEmpty == true)
         #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    /// The socket thread delivering batches of random sizes into a small inbox while the writer
+    /// takes random amounts with random deadlines and wake-ups arrive from a third thread: every
+    /// delivery arrives once, in order, and nobody sleeps through a wake-up (the test would hang).
+    @Test(.timeLimit(.minutes(1))) func concurrentDeliveriesTakesAndWakeUpsLoseNothing() throws {
+        let inbox = Self.openInbox(capacity: 64)
+        let total: UInt64 = 200_000
+        DispatchQueue.global().async {
+            var random = SplitMix64(seed: 1)
+            var next: UInt64 = 1
+            while next <= total {
+                let count = Int(min(total - next + 1, UInt64.random(in: 1...300, using: &random)))
+                _ = inbox.deliver(Self.deliveries(from: next, count: count))
+                next += UInt64(count)
+            }
+            inbox.finish()
+        }
+        let wakingStopped = Atomic<Bool>(false)
+        DispatchQueue.global().async {
+            while !wakingStopped.load(ordering: .relaxed) {
+                inbox.wakeWriter()
+                usleep(50)
+            }
+        }
+        defer { wakingStopped.store(true, ordering: .relaxed) }
+        var random = SplitMix64(seed: 2)
+        var expected: UInt64 = 1
+        var outOfOrder = 0
+        while let input = inbox.take(maximum: Int.random(in: 1...500, using: &random),
+                                     until: Bool.random(using: &random) ? nil : .now + .microseconds(Int64.random(in: 0...200, using: &random))) {
+            for delivery in input.deliveries {
+                if delivery.sequence != expected { outOfOrder += 1 }
+                expected = delivery.sequence + 1
+            }
+        }
+        #expect(outOfOrder == 0)
+        #expect(expected == total + 1)
     }
 }
