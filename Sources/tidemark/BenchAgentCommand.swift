@@ -140,11 +140,14 @@ struct BenchAgentCommand: AsyncParsableCommand {
             var longPoll: [Double] = []
             var sse: [Double] = []
             var missing = 0
+            // Probes a day after the background's start: later than its clock, earlier than the next level's.
+            let probeDay = workload.shifted(days: 2 + level)[0].time.milliseconds
             let ticksBefore = try await agent.metric("tidemark_ticks_total")
             let windowStart = ContinuousClock.now
             for index in 0..<probes {
                 let probe = level * probes + index
-                let (sent, socket) = try probeRunner.breach(probe: probe, workload: workload)
+                let time = BrokerTime(milliseconds: probeDay + Int64(index) * 1_000)
+                let (sent, socket) = try probeRunner.breach(probe: probe, at: time, workload: workload)
                 probeSockets.append(socket)
                 let (poll, stream) = try await watcher.arrival(of: AgentWorkload.probeTracker(probe), timeout: .seconds(10))
                 if let poll { longPoll.append((poll - sent).milliseconds) }
@@ -257,7 +260,8 @@ struct AgentWorkload: Sendable {
             var index = 1
             while index <= count {
                 let upper = min(count + 1, index + batch)
-                let due = BrokerTime(milliseconds: start + Int64((Double(upper - 1) * interval + phase).rounded()))
+                // The first batch is due at the terminal's phase: every terminal streams within one message interval.
+                let due = BrokerTime(milliseconds: start + Int64((Double(index - 1) * interval + phase).rounded()))
                 stream.append(.ticks((index..<upper).map {
                     let price = local[1 + ($0 - 1) % (local.count - 1)]
                     return Tick(symbol: price.symbol, time: due, bid: price.bid, ask: price.ask)
@@ -428,14 +432,15 @@ struct ProbeRunner {
 
     /// Returns the instant the breach tick left, and the socket (keep it open: closing it with
     /// LINGER 0 would drop frames not yet on the wire).
-    func breach(probe: Int, workload: AgentWorkload) throws -> (ContinuousClock.Instant, ZMQSocket) {
+    /// - Parameter time: the probe's broker time: later than the background's (the accounts share the
+    ///   server's clock, and inputs older than an account's clock at its HELLO count as resent).
+    func breach(probe: Int, at time: BrokerTime, workload: AgentWorkload) throws -> (ContinuousClock.Instant, ZMQSocket) {
         let socket = try ZMQSocket(context: context, type: .dealer)
         try socket.connect(endpoint)
         let account = AgentWorkload.probeAccount(probe)
         let session = "probe-\(probe)-\(UInt32.random(in: 0...UInt32.max))"
         var hello = AgentWorkload.hello(account)
         hello.sessionID = session
-        let time = BrokerTime(milliseconds: 1_549_500_000_000 + Int64(probe) * 1_000)
         let quote = Tick(symbol: "EURUSD", time: time, bid: "1.10000", ask: "1.10002")
         let drop = Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: time.milliseconds + 500), bid: "1.09000", ask: "1.09002")
         try send(.hello(hello), sequence: 1, session: session, on: socket)
