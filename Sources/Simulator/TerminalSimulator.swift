@@ -32,9 +32,10 @@ public struct SimulationResult: Hashable, Sendable {
 /// Plays recordings into a running agent exactly as Expert Advisors would: one DEALER socket and
 /// one session per account, many accounts at once.
 ///
-/// Sessions are spread over a few dedicated threads, each driving its share with one `zmq_poll`
-/// loop, so a thousand terminals need a handful of threads, not a thousand, and no socket call
-/// ever blocks Swift's cooperative pool.
+/// Sessions are spread over a few dedicated threads, each driving its share with one loop that
+/// waits on its sockets' descriptors (epoll) and services only the ready ones, so a thousand
+/// terminals need a handful of threads, not a thousand, and no socket call ever blocks Swift's
+/// cooperative pool. Recorded messages are encoded once per script, not once per frame.
 public final class TerminalSimulator: Sendable {
     /// Where the terminals connect.
     public let connection: SimulatorConnection
