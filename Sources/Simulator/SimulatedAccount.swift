@@ -41,10 +41,21 @@ public struct SimulatedAccount: Hashable, Sendable {
         case .symbol(let spec):
             record(spec)
         case .ticks(let ticks):
+            // Only each symbol's last quote stays, and a batch is mostly one symbol: then one
+            // dictionary write (one hash of the name) per batch instead of one per tick.
+            guard let first = ticks.first else { break }
+            var latest = first.time
+            var oneSymbol = true
             for tick in ticks {
-                quotes[tick.symbol] = tick
-                advance(to: tick.time)
+                if tick.time > latest { latest = tick.time }
+                if oneSymbol, tick.symbol != first.symbol { oneSymbol = false }
             }
+            if oneSymbol, let last = ticks.last {
+                quotes[first.symbol] = last
+            } else {
+                for tick in ticks { quotes[tick.symbol] = tick }
+            }
+            advance(to: latest)
         case .position(let update):
             switch update.change {
             case .opened, .changed: positions[update.position.ticket] = update.position

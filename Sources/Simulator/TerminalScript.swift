@@ -97,6 +97,7 @@ public struct SimulatorError: Error, Hashable, Sendable, CustomStringConvertible
         case noHello(AccountID)
         case emptyRecording
         case invalidOption(String)
+        case system(String, errno: Int32)
     }
     private let code: Code
 
@@ -106,6 +107,8 @@ public struct SimulatorError: Error, Hashable, Sendable, CustomStringConvertible
     public static let emptyRecording = SimulatorError(code: .emptyRecording)
     /// A simulator option is out of range.
     public static func invalidOption(_ detail: String) -> SimulatorError { SimulatorError(code: .invalidOption(detail)) }
+    /// A system call failed (`call` set `errno`).
+    public static func system(_ call: String, errno: Int32) -> SimulatorError { SimulatorError(code: .system(call, errno: errno)) }
 
     /// A short label for logs and metrics.
     public var label: String {
@@ -113,6 +116,7 @@ public struct SimulatorError: Error, Hashable, Sendable, CustomStringConvertible
         case .noHello: "no_hello"
         case .emptyRecording: "empty_recording"
         case .invalidOption: "invalid_option"
+        case .system: "system"
         }
     }
 
@@ -121,6 +125,7 @@ public struct SimulatorError: Error, Hashable, Sendable, CustomStringConvertible
         case .noHello(let account): "account \(account) has messages before its hello"
         case .emptyRecording: "the recording holds no terminal messages"
         case .invalidOption(let detail): "invalid option: \(detail)"
+        case .system(let call, let number): "\(call) failed (errno \(number))"
         }
     }
 }

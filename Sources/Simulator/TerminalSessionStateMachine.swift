@@ -160,11 +160,29 @@ public struct TerminalSessionStateMachine: Sendable {
     /// The account as of the last message the agent acknowledged, and the stream position after it.
     private var acknowledgedAccount: SimulatedAccount
     private var acknowledgedCursor = 0
-    /// Sent messages that changed the account and are not acknowledged yet, in sequence order
-    /// (`cursorAfter`: the stream position after a recorded message; nil for the terminal's own
-    /// messages, e.g. the deals of a `close_all`).
-    private var unacknowledged: [(sequence: UInt64, message: TerminalMessage, cursorAfter: Int?)] = []
+    /// Sent messages that changed the account and are not acknowledged yet, in sequence order:
+    /// recorded ones by their stream position (no copy of the message), the terminal's own (e.g.
+    /// the deals of a `close_all`) by their place in `ownUnacknowledged`.
+    private var unacknowledged: [(sequence: UInt64, source: UnacknowledgedSource)] = []
     private var unacknowledgedHead = 0
+    private var ownUnacknowledged: [TerminalMessage] = []
+
+    private enum UnacknowledgedSource: Hashable, Sendable {
+        /// `script.stream[index]`; the stream position after it is `index + 1`.
+        case recorded(index: Int)
+        /// `ownUnacknowledged[index]`.
+        case own(index: Int)
+    }
+
+    /// What ``next(now:canSend:)`` asks the driver to do: a recorded message is named by its
+    /// stream position, so the driver can send bytes encoded once per script (``RecordedFrames``)
+    /// instead of encoding an envelope per frame.
+    enum Next: Hashable, Sendable {
+        /// Send `script.stream[index]` in this session with `sequence`.
+        case sendRecorded(index: Int, sequence: UInt64)
+        /// Any other step.
+        case step(Step)
+    }
 
     /// A terminal that has not connected yet; call ``connected(sessionID:now:)`` when its socket is up.
     public init(script: TerminalScript, pacing: SimulatorPacing = SimulatorPacing(), faults: SimulatorFaults = .none) {
@@ -205,7 +223,7 @@ public struct TerminalSessionStateMachine: Sendable {
             account = acknowledgedAccount
             cursor = acknowledgedCursor
         }
-        unacknowledged = []; unacknowledgedHead = 0
+        unacknowledged = []; unacknowledgedHead = 0; ownUnacknowledged = []
         acknowledgedAccount = account
         acknowledgedCursor = cursor
         var hello = account.hello
@@ -254,12 +272,19 @@ public struct TerminalSessionStateMachine: Sendable {
         case .acknowledge(let sequence):
             statistics.highestAcknowledged = max(statistics.highestAcknowledged, sequence)
             while unacknowledgedHead < unacknowledged.count, unacknowledged[unacknowledgedHead].sequence <= sequence {
-                let entry = unacknowledged[unacknowledgedHead]
-                acknowledgedAccount.apply(entry.message)
-                if let cursorAfter = entry.cursorAfter { acknowledgedCursor = cursorAfter }
+                switch unacknowledged[unacknowledgedHead].source {
+                case .recorded(let index):
+                    acknowledgedAccount.apply(script.stream[index])
+                    acknowledgedCursor = index + 1
+                case .own(let index):
+                    acknowledgedAccount.apply(ownUnacknowledged[index])
+                }
                 unacknowledgedHead += 1
             }
-            if unacknowledgedHead == unacknowledged.count { unacknowledged.removeAll(keepingCapacity: true); unacknowledgedHead = 0 }
+            if unacknowledgedHead == unacknowledged.count {
+                unacknowledged.removeAll(keepingCapacity: true); unacknowledgedHead = 0
+                ownUnacknowledged.removeAll(keepingCapacity: true)
+            }
             if let byeSequence, statistics.highestAcknowledged >= byeSequence {
                 phase = .finished(.completed)
             }
@@ -279,30 +304,40 @@ public struct TerminalSessionStateMachine: Sendable {
     /// What to do next. With `canSend` false (the driver still holds an unsent frame) only the
     /// timers are checked.
     public mutating func nextStep(now: ContinuousClock.Instant, canSend: Bool = true) -> Step {
-        if case .finished(let outcome) = phase { return .finished(outcome) }
-        if let reason = reconnectReason { return .reconnect(reason: reason) }
-        if case .disconnected = phase { return .wait(until: nil) }
+        switch next(now: now, canSend: canSend) {
+        case .sendRecorded(let index, let sequence):
+            .send(Envelope(sessionID: sessionID, sequence: sequence, message: script.stream[index]))
+        case .step(let step):
+            step
+        }
+    }
+
+    /// ``nextStep(now:canSend:)`` with recorded messages named by position, for the driver.
+    mutating func next(now: ContinuousClock.Instant, canSend: Bool = true) -> Next {
+        if case .finished(let outcome) = phase { return .step(.finished(outcome)) }
+        if let reason = reconnectReason { return .step(.reconnect(reason: reason)) }
+        if case .disconnected = phase { return .step(.wait(until: nil)) }
 
         if let lastReceivedAt, now - lastReceivedAt >= pacing.stallTimeout {
             phase = .finished(.timedOut("nothing from the agent for \(pacing.stallTimeout)"))
-            return nextStep(now: now)
+            return next(now: now)
         }
         switch phase {
         case .handshaking(let since) where now - since >= pacing.handshakeTimeout:
-            return requestReconnect("no WELCOME within \(pacing.handshakeTimeout)")
+            return .step(requestReconnect("no WELCOME within \(pacing.handshakeTimeout)"))
         case .streaming:
             if let lastReceivedAt, now - lastReceivedAt >= heartbeatInterval * 3 {
-                return requestReconnect("agent silent for three heartbeat intervals")
+                return .step(requestReconnect("agent silent for three heartbeat intervals"))
             }
         default:
             break
         }
-        guard canSend else { return .wait(until: nextTimerDeadline()) }
+        guard canSend else { return .step(.wait(until: nextTimerDeadline())) }
 
         if let duplicate = pendingDuplicate {
             pendingDuplicate = nil
             statistics.framesSent += 1
-            return .send(duplicate)
+            return .step(.send(duplicate))
         }
         while outboxHead < outbox.count {
             let message = outbox[outboxHead]
@@ -314,42 +349,50 @@ public struct TerminalSessionStateMachine: Sendable {
                 // The terminal's own account changes (a close_all's deals and closes) count as
                 // sent once numbered, like recorded ones.
                 switch message {
-                case .deal, .position: unacknowledged.append((nextSequence, message, nil))
+                case .deal, .position:
+                    unacknowledged.append((nextSequence, .own(index: ownUnacknowledged.count)))
+                    ownUnacknowledged.append(message)
                 default: break
                 }
             }
-            if let envelope = frame(message, now: now, isBye: isBye) { return .send(envelope) }
+            if let sequence = number(message, now: now, isBye: isBye) {
+                return .step(.send(Envelope(sessionID: sessionID, sequence: sequence, message: message)))
+            }
         }
-        guard case .streaming = phase else { return .wait(until: nextTimerDeadline()) }
+        guard case .streaming = phase else { return .step(.wait(until: nextTimerDeadline())) }
 
         while cursor < script.stream.count {
-            let message = script.stream[cursor]
+            let index = cursor
+            let message = script.stream[index]
             if touchesClosedPosition(message) {
                 cursor += 1
                 statistics.recordedMessagesSkipped += 1
                 continue
             }
             if let due = dueInstant(of: message, now: now), due > now {
-                return heartbeatIfIdle(now: now) ?? .wait(until: min(due, nextTimerDeadline() ?? due))
+                return .step(heartbeatIfIdle(now: now) ?? .wait(until: min(due, nextTimerDeadline() ?? due)))
             }
             cursor += 1
             account.apply(message)
             if pacing.resumesFromAcknowledged {
-                unacknowledged.append((nextSequence, message, cursor))
+                unacknowledged.append((nextSequence, .recorded(index: index)))
             }
             statistics.recordedMessagesSent += 1
             if let limit = faults.disconnectAfterMessages, !disconnectFired, statistics.recordedMessagesSent >= limit {
                 disconnectFired = true
                 reconnectReason = "fault injection: disconnect after \(limit) messages"
             }
-            if let envelope = frame(message, now: now, isBye: false) { return .send(envelope) }
-            if let reason = reconnectReason { return .reconnect(reason: reason) }
+            if let sequence = number(message, now: now, isBye: false) { return .sendRecorded(index: index, sequence: sequence) }
+            if let reason = reconnectReason { return .step(.reconnect(reason: reason)) }
         }
         if !byeQueued {
             byeQueued = true
-            if let envelope = frame(.bye(reason: script.byeReason), now: now, isBye: true) { return .send(envelope) }
+            let bye = TerminalMessage.bye(reason: script.byeReason)
+            if let sequence = number(bye, now: now, isBye: true) {
+                return .step(.send(Envelope(sessionID: sessionID, sequence: sequence, message: bye)))
+            }
         }
-        return heartbeatIfIdle(now: now) ?? .wait(until: nextTimerDeadline())
+        return .step(heartbeatIfIdle(now: now) ?? .wait(until: nextTimerDeadline()))
     }
 
     // MARK: Internals
@@ -362,29 +405,31 @@ public struct TerminalSessionStateMachine: Sendable {
 
     private mutating func enqueue(_ message: TerminalMessage) { outbox.append(message) }
 
-    /// Numbers a frame, applying the drop and duplicate faults. `nil` when the frame is dropped.
-    private mutating func frame(_ message: TerminalMessage, now: ContinuousClock.Instant, isBye: Bool) -> Envelope<TerminalMessage>? {
+    /// Numbers a frame, applying the drop and duplicate faults: its sequence, or `nil` when the
+    /// frame is dropped.
+    private mutating func number(_ message: TerminalMessage, now: ContinuousClock.Instant, isBye: Bool) -> UInt64? {
         let sequence = nextSequence
         nextSequence += 1
         lastSentAt = now
         if isBye { byeSequence = sequence }
-        if faults.dropSequences.remove(sequence) != nil {
+        // (The emptiness checks spare hashing the number on every frame of a run without faults.)
+        if !faults.dropSequences.isEmpty, faults.dropSequences.remove(sequence) != nil {
             statistics.framesDropped += 1
             return nil
         }
-        let envelope = Envelope(sessionID: sessionID, sequence: sequence, message: message)
-        if faults.duplicateSequences.remove(sequence) != nil {
+        if !faults.duplicateSequences.isEmpty, faults.duplicateSequences.remove(sequence) != nil {
             statistics.framesDuplicated += 1
-            pendingDuplicate = envelope
+            pendingDuplicate = Envelope(sessionID: sessionID, sequence: sequence, message: message)
         }
         statistics.framesSent += 1
-        return envelope
+        return sequence
     }
 
     private mutating func heartbeatIfIdle(now: ContinuousClock.Instant) -> Step? {
         guard let lastSentAt, now - lastSentAt >= heartbeatInterval else { return nil }
-        let envelope = frame(.heartbeat(brokerNow(now)), now: now, isBye: false)
-        return envelope.map { .send($0) } ?? .wait(until: nextTimerDeadline())
+        let heartbeat = TerminalMessage.heartbeat(brokerNow(now))
+        guard let sequence = number(heartbeat, now: now, isBye: false) else { return .wait(until: nextTimerDeadline()) }
+        return .send(Envelope(sessionID: sessionID, sequence: sequence, message: heartbeat))
     }
 
     /// The terminal's clock: the latest time seen, or, when paced, the recording's time scaled from the start.

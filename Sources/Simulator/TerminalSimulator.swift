@@ -32,9 +32,10 @@ public struct SimulationResult: Hashable, Sendable {
 /// Plays recordings into a running agent exactly as Expert Advisors would: one DEALER socket and
 /// one session per account, many accounts at once.
 ///
-/// Sessions are spread over a few dedicated threads, each driving its share with one `zmq_poll`
-/// loop, so a thousand terminals need a handful of threads, not a thousand, and no socket call
-/// ever blocks Swift's cooperative pool.
+/// Sessions are spread over a few dedicated threads, each driving its share with one loop that
+/// waits on its sockets' descriptors (epoll) and services only the ready ones, so a thousand
+/// terminals need a handful of threads, not a thousand, and no socket call ever blocks Swift's
+/// cooperative pool. Recorded messages are encoded once per script, not once per frame.
 public final class TerminalSimulator: Sendable {
     /// Where the terminals connect.
     public let connection: SimulatorConnection
@@ -102,11 +103,12 @@ public final class TerminalSimulator: Sendable {
 
     private func start(_ scripts: [TerminalScript]) throws -> (threads: [ZMQSocketThread], results: ResultSlots) {
         let results = ResultSlots(count: scripts.count)
+        let frames = Self.recordedFrames(of: scripts)
         let workerCount = min(threads, max(scripts.count, 1))
         var workers: [ZMQSocketThread] = []
         for worker in 0..<workerCount {
             let indices = Array(stride(from: worker, to: scripts.count, by: workerCount))
-            let share = indices.map { scripts[$0] }
+            let share = indices.map { (scripts[$0], frames[$0]) }
             let thread = try ZMQSocketThread(name: "simulator-\(worker)") { [self] in
                 let outcomes = self.drive(share)
                 results.slots.withLock { results in
@@ -118,36 +120,79 @@ public final class TerminalSimulator: Sendable {
         return (workers, results)
     }
 
+    /// Each script's recorded messages encoded once; scripts that share one stream array (a
+    /// thousand terminals playing the same ticks) share one encoding.
+    static func recordedFrames(of scripts: [TerminalScript]) -> [RecordedFrames] {
+        // Keyed by the stream's storage address: every script is alive (in `scripts`) meanwhile,
+        // so two different arrays cannot have the same address; equal streams in separate
+        // arrays are simply encoded twice.
+        var byStorage: [UnsafeRawPointer?: RecordedFrames] = [:]
+        return scripts.map { script in
+            let storage = script.stream.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+            if let frames = byStorage[storage] { return frames }
+            let frames = RecordedFrames(script.stream)
+            byStorage[storage] = frames
+            return frames
+        }
+    }
+
     // MARK: The poll loop (runs on a simulator thread; owns its sockets)
 
     private struct Slot {
         var machine: TerminalSessionStateMachine
+        let recorded: RecordedFrames
         var socket: ZMQSocket?
+        /// The socket's `ZMQ_FD`, watched by the thread's ``DescriptorWaiter``.
+        var descriptor: Int32 = -1
+        /// The current session id as a frame field, for ``RecordedFrames``.
+        var sessionField: [UInt8] = []
         var pending: [UInt8]?
         var result: SimulationResult?
     }
 
-    private func drive(_ scripts: [TerminalScript]) -> [SimulationResult] {
-        var slots = scripts.map {
-            Slot(machine: TerminalSessionStateMachine(script: $0, pacing: pacing, faults: faults))
+    private func drive(_ share: [(script: TerminalScript, frames: RecordedFrames)]) -> [SimulationResult] {
+        var slots = share.map {
+            Slot(machine: TerminalSessionStateMachine(script: $0.script, pacing: pacing, faults: faults), recorded: $0.frames)
         }
         let message = ZMQMessage()
-        var poller = ZMQPoller()
-        var pollPosition = [Int?](repeating: nil, count: slots.count)
-        var pollerIsStale = true
-        // A session is serviced only when its socket is ready, its timer is due, or it asked to
-        // come back; with a thousand sessions most are idle at any moment.
+        // Frames are built here and copied by zmq_send: one buffer for the thread, no array per frame.
+        var frame: [UInt8] = []
+        frame.reserveCapacity(4_096)
+        // The loop waits on the sockets' ZMQ_FD descriptors in an epoll set, not with zmq_poll
+        // (which asks every one of up to a thousand sockets for ZMQ_EVENTS, system calls each,
+        // on every call). A socket is asked for its events only after it was serviced (see below).
+        let waiter: DescriptorWaiter
+        do { waiter = try DescriptorWaiter() } catch {
+            return slots.map { SimulationResult(account: $0.machine.script.account, outcome: .failed("\(error)"), statistics: $0.machine.statistics) }
+        }
+        // A session is serviced only when its descriptor fired, its timer is due, or it asked to
+        // come back; with a thousand sessions most are idle at any moment. `visits` lists those
+        // to service next round, so a round costs what its ready sessions cost.
+        var visits: [Int] = []
+        var round: [Int] = []
+        var visitQueued = [Bool](repeating: false, count: slots.count)
         var wakeAt = [ContinuousClock.Instant?](repeating: nil, count: slots.count)
-        var mustVisit = [Bool](repeating: true, count: slots.count)
+        // No session's timer is due before this (sessions are scanned for due timers only then).
+        var earliestWake: ContinuousClock.Instant?
         var remaining = slots.count
 
-        func finish(_ index: Int, _ outcome: SessionOutcome) {
+        func visit(_ index: Int) {
+            guard !visitQueued[index] else { return }
+            visitQueued[index] = true
+            visits.append(index)
+        }
+
+        func closeSocket(_ index: Int) {
+            if slots[index].socket != nil { waiter.remove(slots[index].descriptor) }
             slots[index].socket = nil
+        }
+
+        func finish(_ index: Int, _ outcome: SessionOutcome) {
+            closeSocket(index)
             slots[index].pending = nil
             slots[index].result = SimulationResult(account: slots[index].machine.script.account, outcome: outcome,
                                                    statistics: slots[index].machine.statistics)
             remaining -= 1
-            pollerIsStale = true
             switch outcome {
             case .completed: logger.debug("session completed", metadata: ["account": "\(slots[index].machine.script.account)"])
             default: logger.info("session ended", metadata: ["account": "\(slots[index].machine.script.account)", "outcome": "\(outcome)"])
@@ -155,10 +200,9 @@ public final class TerminalSimulator: Sendable {
         }
 
         func connect(_ index: Int) {
-            slots[index].socket = nil
+            closeSocket(index)
             slots[index].pending = nil
-            pollerIsStale = true
-            mustVisit[index] = true
+            visit(index)
             do {
                 let socket = try ZMQSocket(context: context, type: .dealer)
                 if let serverKey = connection.serverKey, let clientKeys {
@@ -166,9 +210,12 @@ public final class TerminalSimulator: Sendable {
                 }
                 try socket.setOption(.reconnectInterval, 100)
                 try socket.connect(connection.endpoint)
+                slots[index].descriptor = try socket.fileDescriptor
+                try waiter.add(slots[index].descriptor, token: index)
                 slots[index].socket = socket
                 slots[index].machine.connected(sessionID: Self.newSessionID(for: slots[index].machine.script.hello),
                                                now: .now)
+                slots[index].sessionField = RecordedFrames.sessionField(slots[index].machine.sessionID)
             } catch {
                 finish(index, .failed("\(error)"))
             }
@@ -183,6 +230,7 @@ public final class TerminalSimulator: Sendable {
                 connect(index)
             case .wait(let until):
                 wakeAt[index] = until
+                if let until { earliestWake = min(earliestWake ?? until, until) }
             case .finished(let outcome):
                 finish(index, outcome)
             }
@@ -200,21 +248,34 @@ public final class TerminalSimulator: Sendable {
                     logger.warning("undecodable frame from the agent", metadata: ["error": "\(error)"])
                 }
             }
-            var budget = 256
+            var budget = 1_024
             while true {
                 if let bytes = slots[index].pending {
                     guard try socket.trySend(bytes) else {
-                        // Queue full: POLLOUT wakes us; meanwhile the timers still run.
+                        // Queue full: the descriptor fires when it drains; meanwhile the timers still run.
                         handle(slots[index].machine.nextStep(now: now, canSend: false), of: index)
                         return
                     }
                     slots[index].pending = nil
-                    budget -= 1
-                    if budget == 0 { mustVisit[index] = true; return }
+                } else {
+                    switch slots[index].machine.next(now: now) {
+                    case .sendRecorded(let position, let sequence):
+                        frame.removeAll(keepingCapacity: true)
+                        slots[index].recorded.appendFrame(position, session: slots[index].sessionField, sequence: sequence, to: &frame)
+                    case .step(.send(let envelope)):
+                        frame.removeAll(keepingCapacity: true)
+                        WireEncoder.encode(envelope, into: &frame)
+                    case .step(let step):
+                        return handle(step, of: index)
+                    }
+                    guard try socket.trySend(frame) else {
+                        slots[index].pending = frame  // a copy, only when the queue is full
+                        handle(slots[index].machine.nextStep(now: now, canSend: false), of: index)
+                        return
+                    }
                 }
-                let step = slots[index].machine.nextStep(now: now)
-                guard case .send(let envelope) = step else { return handle(step, of: index) }
-                slots[index].pending = WireEncoder.encode(envelope)
+                budget -= 1
+                if budget == 0 { visit(index); return }
             }
         }
 
@@ -223,39 +284,40 @@ public final class TerminalSimulator: Sendable {
         do {
             while remaining > 0 {
                 let now = ContinuousClock.now
-                for index in slots.indices where slots[index].result == nil {
-                    guard let socket = slots[index].socket else { continue }
-                    let polled = pollPosition[index].map { poller.isReady($0, for: [.input, .output]) } ?? false
-                    let timerDue = wakeAt[index].map { now >= $0 } ?? false
-                    guard mustVisit[index] || polled || timerDue else { continue }
-                    mustVisit[index] = false
+                if let earliest = earliestWake, now >= earliest {
+                    earliestWake = nil
+                    for index in slots.indices where slots[index].result == nil {
+                        guard let until = wakeAt[index] else { continue }
+                        if now >= until {
+                            wakeAt[index] = nil
+                            visit(index)
+                        } else {
+                            earliestWake = min(earliestWake ?? until, until)
+                        }
+                    }
+                }
+                swap(&round, &visits)
+                for index in round {
+                    visitQueued[index] = false
+                    guard slots[index].result == nil, let socket = slots[index].socket else { continue }
                     wakeAt[index] = nil
                     try service(index, socket: socket, now: now)
-                }
-                if pollerIsStale {
-                    poller = ZMQPoller()
-                    pollPosition = Array(repeating: nil, count: slots.count)
-                    for index in slots.indices where slots[index].result == nil {
-                        if let socket = slots[index].socket { pollPosition[index] = poller.add(socket, events: .input) }
+                    // Reading ZMQ_EVENTS carries out libzmq's pending commands for the socket and so
+                    // re-arms its descriptor; a socket that is ready already comes back next round.
+                    guard !visitQueued[index], let current = slots[index].socket, current === socket else { continue }
+                    let events = try socket.events
+                    if events.contains(.input) || (slots[index].pending != nil && events.contains(.output)) {
+                        visit(index)
                     }
-                    pollerIsStale = false
                 }
-                var earliest: ContinuousClock.Instant?
-                var busy = false
-                for index in slots.indices where slots[index].result == nil {
-                    if let position = pollPosition[index] {
-                        poller.setEvents(slots[index].pending == nil ? .input : [.input, .output], at: position)
-                    }
-                    if mustVisit[index] { busy = true }
-                    if let until = wakeAt[index] { earliest = min(earliest ?? until, until) }
-                }
+                round.removeAll(keepingCapacity: true)
                 guard remaining > 0 else { break }
-                var timeout = busy ? 0 : 100
-                if !busy, let earliest {
-                    let wait = earliest - ContinuousClock.now
+                var timeout = visits.isEmpty ? 100 : 0
+                if visits.isEmpty, let earliestWake {
+                    let wait = earliestWake - ContinuousClock.now
                     timeout = max(0, min(timeout, Int((wait / .milliseconds(1)).rounded(.up))))
                 }
-                try poller.poll(timeoutMilliseconds: timeout)
+                try waiter.wait(timeoutMilliseconds: timeout) { visit($0) }
             }
         } catch {
             let reason = (error as? ZMQError) == .terminated ? "stopped" : "\(error)"

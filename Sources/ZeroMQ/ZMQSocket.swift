@@ -130,6 +130,21 @@ public final class ZMQSocket {
         get throws { try int32Option(code: ZMQ_EVENTS) & Int32(ZMQ_POLLIN) != 0 }
     }
 
+    /// What the socket is ready for now (`ZMQ_EVENTS`). Reading it also carries out the commands
+    /// libzmq queued for the socket, which clears the signal on ``fileDescriptor``: read it after
+    /// working on the socket and before waiting on the descriptor again.
+    public var events: ZMQPollEvents {
+        get throws { ZMQPollEvents(rawValue: Int16(truncatingIfNeeded: try int32Option(code: ZMQ_EVENTS))) }
+    }
+
+    /// A descriptor that polls readable when the socket's state may have changed (`ZMQ_FD`), to
+    /// wait on many sockets with one `poll(2)` instead of `zmq_poll`, which asks every socket for its
+    /// ``events`` (system calls each) on every call. Readable does not mean a message waits;
+    /// check ``events``. Owned by the socket: do not close it, and do not use it after the socket.
+    public var fileDescriptor: Int32 {
+        get throws { try int32Option(code: ZMQ_FD) }
+    }
+
     /// Makes this a CURVE server with `keys`. Clients are then checked by the context's ZAP handler
     /// (see ``ZAPAllowList``) under `zapDomain`. Call before ``bind(_:)``.
     public func makeCurveServer(keys: CurveKeyPair, zapDomain: String = "tidemark") throws {

@@ -93,10 +93,12 @@ struct BenchAgentCommand: AsyncParsableCommand {
                                               pacing: SimulatorPacing(stallTimeout: .seconds(120)), threads: 2,
                                               maxSessions: terminals + 16, logger: Logger(label: "bench"))
         let cpuBefore = agent.cpuSeconds()
+        let simulatorCPUBefore = Self.ownCPUSeconds()
         let start = ContinuousClock.now
         let results = try await simulator.run(workload.scripts(dayOffset: 0))
         let elapsed = ContinuousClock.now - start
         let agentCPU = agent.cpuSeconds() - cpuBefore
+        let simulatorCPU = Self.ownCPUSeconds() - simulatorCPUBefore
         let store = try await agent.storeFigures()
         let completed = results.filter { $0.outcome == .completed }.count
         let total = Double(terminals * ticks)
@@ -111,6 +113,8 @@ struct BenchAgentCommand: AsyncParsableCommand {
         print("| in-process / agent | \(String(format: "%.2f", inProcess / throughput))× |")
         // The machine is shared with the simulator: CPU time per tick says what the agent costs.
         print("| agent CPU per tick (all threads: bridge, writer, store, ZeroMQ I/O) | \(String(format: "%.0f", agentCPU * 1e9 / total)) ns |")
+        // The other half of the two cores: this process does nothing but simulate during phase 1.
+        print("| simulator CPU per tick (this process: poll threads, ZeroMQ I/O thread) | \(String(format: "%.0f", simulatorCPU * 1e9 / total)) ns |")
         print("| in-process engine + risk core CPU per tick | \(String(format: "%.0f", 1e9 / inProcess)) ns |")
         print("| store commits, messages per commit, mean commit time | \(store.commits), \(store.messages / max(1, store.commits)), \(String(format: "%.2f", store.meanCommitMilliseconds)) ms |")
         print("| agent resident memory after phase 1 | \(agent.residentMegabytes()) MB |")
@@ -168,6 +172,14 @@ struct BenchAgentCommand: AsyncParsableCommand {
         probeSockets.removeAll()
         print("")
         print("agent resident memory after phase 2: \(agent.residentMegabytes()) MB")
+    }
+
+    /// User + system CPU time of this process so far, exited threads included (`RUSAGE_SELF`).
+    static func ownCPUSeconds() -> Double {
+        var usage = rusage()
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     static func percentiles(_ values: [Double]) -> String {
