@@ -39,7 +39,7 @@ public struct BridgeServerConfiguration: Sendable, Hashable {
 
     public init(endpoint: String, session: BridgeSessionConfiguration = BridgeSessionConfiguration(),
                 curve: BridgeCurveConfiguration? = nil, receiveHighWaterMark: Int = 10_000,
-                handoffCapacity: Int = 65_536, handoffBatchSize: Int = 256, maximumFrameBytes: Int64 = 1 << 20) {
+                handoffCapacity: Int = 65_536, handoffBatchSize: Int = 1_024, maximumFrameBytes: Int64 = 1 << 20) {
         self.endpoint = endpoint; self.session = session; self.curve = curve
         self.receiveHighWaterMark = receiveHighWaterMark; self.handoffCapacity = handoffCapacity
         self.handoffBatchSize = handoffBatchSize; self.maximumFrameBytes = maximumFrameBytes
