@@ -14,6 +14,9 @@ public enum BridgeMessageValidator {
 
     /// A short description of what is wrong with `message`, or nil when it is plausible.
     public static func problem(in message: TerminalMessage) -> String? {
+        // Nearly every message is TICKS, nearly always of one tick: checked here, reading the
+        // tick in place (the general switch below copied the message and the batch first).
+        if case .ticks(let ticks) = message, ticks.endIndex == 1 { return problem(in: ticks[0]) }
         switch message {
         case .hello(let hello):
             if hello.login <= 0 { return "login \(hello.login) is not positive" }

@@ -69,6 +69,20 @@ public struct BridgeDelivery: Hashable, Sendable {
     }
 }
 
+extension Envelope where Message == TerminalMessage {
+    /// This envelope as a delivery to `account`, its session id and message moved out (swapped
+    /// for constants that need no release) rather than copied: building the delivery from the
+    /// fields copied the message and its strings, then destroyed the envelope's own, per frame.
+    @inline(__always)
+    consuming func delivery(account: AccountID) -> BridgeDelivery {
+        var message = TerminalMessage.heartbeat(BrokerTime(milliseconds: 0))
+        swap(&message, &self.message)
+        var sessionID = ""
+        swap(&sessionID, &self.sessionID)
+        return BridgeDelivery(account: account, sessionID: sessionID, sequence: sequence, message: message)
+    }
+}
+
 /// Why an opened session ended, as handed downstream (one byte, so deliveries stay small).
 public enum BridgeSessionEnd: Hashable, Sendable, CustomStringConvertible {
     /// The EA said goodbye.
@@ -264,9 +278,7 @@ public struct BridgeSessionRegistry: Sendable {
         if action.deliver, let account = machines[slot].account {
             counters.messages += 1
             if case .ticks(let ticks) = envelope.message { counters.ticks += ticks.count }
-            let accepted = consume envelope
-            deliveries.append(BridgeDelivery(account: account, sessionID: accepted.sessionID,
-                                             sequence: accepted.sequence, message: accepted.message))
+            deliveries.append((consume envelope).delivery(account: account))
         }
         if !action.send.isEmpty || !action.events.isEmpty {
             apply(action, slot: slot, into: &output)

@@ -44,35 +44,60 @@ struct BenchBridgeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Repeat each measurement and report the best (noise on shared machines).")
     var repeats: Int = 3
 
+    @Option(name: .long, help: "What to run, comma-separated: probe, raw, bridge, batched, core (all by default; e.g. 'bridge' alone to profile it).")
+    var phases: String = "probe,raw,bridge,batched,core"
+
     func run() async throws {
         let ticks = try TickFile.load(ticksFile)
         print("ticks: \(ticks.count) from \(ticksFile)")
         let terminalCounts = terminals.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+        let selected = Set(phases.split(separator: ",").map { String($0).trimmed(of: " ") })
 
         print("")
         print("| terminals | frame bytes | bridge msg/s | raw libzmq, same senders, msg/s | bridge / raw | raw libzmq probe (1 DEALER) msg/s |")
         print("|---:|---:|---:|---:|---:|---:|")
-        for count in terminalCounts {
+        var cpuLines: [String] = []
+        for count in terminalCounts where !selected.isDisjoint(with: ["probe", "raw", "bridge"]) {
             let perTerminal = max(1, messages / count)
             let workload = BenchWorkload(terminals: count, messagesPerTerminal: perTerminal, ticksPerMessage: 1, ticks: ticks)
             var best = 0.0, bestRaw = 0.0, bestProbe = 0.0
+            var bridgeCPU: BenchThreadCPU?, rawCPU: BenchThreadCPU?
             for _ in 0..<max(1, repeats) {
-                bestProbe = max(bestProbe, try ZMQThroughputProbe.measureRawDealerToRouter(
-                    messageSize: workload.averageFrameSize, count: workload.totalMessages))
-                bestRaw = max(bestRaw, try await workload.measureRawOverTCP())
-                best = max(best, try await workload.measureOverTCP())
+                if selected.contains("probe") {
+                    bestProbe = max(bestProbe, try ZMQThroughputProbe.measureRawDealerToRouter(
+                        messageSize: workload.averageFrameSize, count: workload.totalMessages))
+                }
+                if selected.contains("raw") {
+                    let (rate, cpu) = try await workload.measureRawOverTCP()
+                    bestRaw = max(bestRaw, rate)
+                    rawCPU = BenchThreadCPU.leaner(rawCPU, cpu)
+                }
+                if selected.contains("bridge") {
+                    let (rate, cpu) = try await workload.measureOverTCP()
+                    best = max(best, rate)
+                    bridgeCPU = BenchThreadCPU.leaner(bridgeCPU, cpu)
+                }
             }
             print("| \(count) | \(workload.averageFrameSize) | \(Self.format(best)) | \(Self.format(bestRaw)) | "
-                  + "\(String(format2: best / bestRaw)) | \(Self.format(bestProbe)) |")
+                  + "\(bestRaw > 0 ? String(format2: best / bestRaw) : "-") | \(Self.format(bestProbe)) |")
+            if let rawCPU { cpuLines.append("\(count) terminal(s), raw:    \(rawCPU.summary(per: workload.totalMessages))") }
+            if let bridgeCPU { cpuLines.append("\(count) terminal(s), bridge: \(bridgeCPU.summary(per: workload.totalMessages))") }
         }
+        if !cpuLines.isEmpty {
+            print("")
+            print("CPU per message by thread, ns (the leanest run of each; all threads of the process):")
+            for line in cpuLines { print(line) }
+        }
+        guard !selected.isDisjoint(with: ["batched", "core"]) else { return }
 
         print("")
         let batchedMessages = max(1, messages / ticksPerMessage)
         let batched = BenchWorkload(terminals: 1, messagesPerTerminal: batchedMessages, ticksPerMessage: ticksPerMessage, ticks: ticks)
         var bestTCP = 0.0
-        for _ in 0..<max(1, repeats) { bestTCP = max(bestTCP, try await batched.measureOverTCP()) }
-        print("batched over TCP (1 terminal, \(ticksPerMessage) ticks/frame, \(batched.averageFrameSize) bytes): "
-              + "\(Self.format(bestTCP * Double(ticksPerMessage))) ticks/s")
+        for _ in 0..<max(1, repeats) where selected.contains("batched") { bestTCP = max(bestTCP, try await batched.measureOverTCP().rate) }
+        if selected.contains("batched") { print("batched over TCP (1 terminal, \(ticksPerMessage) ticks/frame, \(batched.averageFrameSize) bytes): "
+              + "\(Self.format(bestTCP * Double(ticksPerMessage))) ticks/s") }
+        guard selected.contains("core") else { return }
 
         var bestCore = 0.0
         for _ in 0..<max(1, repeats) { bestCore = max(bestCore, batched.measureDecodeOnOneCore()) }
@@ -176,14 +201,15 @@ struct BenchWorkload: Sendable {
     }
 
     /// TICKS messages per second through a real BridgeServer: from the first send until the consumer
-    /// of `deliveries` has received the last one.
-    func measureOverTCP() async throws -> Double {
+    /// of `deliveries` has received the last one; and the CPU the process's threads spent meanwhile.
+    func measureOverTCP() async throws -> (rate: Double, cpu: BenchThreadCPU) {
         var logger = Logger(label: "bench.bridge")
         logger.logLevel = .error
         let server = try BridgeServer(configuration: BridgeServerConfiguration(endpoint: "tcp://127.0.0.1:*"), logger: logger)
         let endpoint = try server.start()
         let expected = terminals * (messagesPerTerminal + 2)
         let clock = ContinuousClock()
+        let before = BenchThreadCPU.now()
         let start = clock.now
         let senders = try startSenders(to: endpoint)
         var received = 0
@@ -192,18 +218,21 @@ struct BenchWorkload: Sendable {
             received += batch.count
             if received >= expected { end = clock.now; break }
         }
+        let cpu = BenchThreadCPU.now().since(before)
         try await senders.stop()
         server.stop()
         try await server.waitUntilStopped()
-        return Double(totalMessages) / ((end - start) / .seconds(1))
+        return (Double(totalMessages) / ((end - start) / .seconds(1)), cpu)
     }
 
     /// The same senders and frames into a ROUTER that only receives (no decoding, no sessions):
     /// libzmq's raw throughput for exactly this traffic, as the ceiling for ``measureOverTCP()``.
-    func measureRawOverTCP() async throws -> Double {
+    func measureRawOverTCP() async throws -> (rate: Double, cpu: BenchThreadCPU) {
         let expected = terminals * (messagesPerTerminal + 2)
         let routerContext = try ZMQContext()
         let bound = BenchEndpoint()
+        // The receiver thread ends before the totals are read: it reports its own CPU.
+        let receiverCPU = Mutex<UInt64>(0)
         let receiver = try ZMQSocketThread(name: "bench-raw-router") {
             let router = try ZMQSocket(context: routerContext, type: .router)
             try router.setOption(.receiveHighWaterMark, BridgeServerConfiguration(endpoint: "").receiveHighWaterMark)
@@ -214,16 +243,23 @@ struct BenchWorkload: Sendable {
                 try router.receive(into: message)   // routing id
                 try router.receive(into: message)   // frame
             }
+            let own = BenchThreadCPU.callingThreadNanoseconds()
+            receiverCPU.withLock { $0 = own }
         }
         let endpoint = bound.waitForEndpoint()
         let clock = ContinuousClock()
+        let before = BenchThreadCPU.now()
         let start = clock.now
         let senders = try startSenders(to: endpoint)
         try await receiver.value
         let end = clock.now
+        var cpu = BenchThreadCPU.now().since(before)
+        // (Its name is cut to 15 bytes in /proc; it may not have exited yet.)
+        cpu.byThread["bench-raw-route"] = nil
+        cpu.byThread["bench-raw-router", default: 0] += receiverCPU.withLock { $0 }
         try await senders.stop()
         routerContext.shutdown()
-        return Double(totalMessages) / ((end - start) / .seconds(1))
+        return (Double(totalMessages) / ((end - start) / .seconds(1)), cpu)
     }
 
     /// Sender threads (two at most: the machine has two cores, and the receiver needs one), each
@@ -296,5 +332,85 @@ struct BenchWorkload: Sendable {
         let seconds = Self.threadCPUSeconds() - start
         precondition(registry.counters.resyncs == 0, "bench frames must be in sequence")
         return Double(ticks) / seconds
+    }
+}
+
+/// CPU time the process's threads spent, summed by thread name (from /proc/self/task/*/schedstat,
+/// in nanoseconds): where a bench phase's CPU went. Threads that ended before the reading are
+/// missing (the raw receiver reports its own).
+struct BenchThreadCPU {
+    var byThread: [String: UInt64] = [:]
+    /// Per thread id, to subtract an earlier reading from the same threads only.
+    private var byID: [Int: (name: String, nanoseconds: UInt64)] = [:]
+
+    var total: UInt64 { byThread.values.reduce(0, +) }
+
+    /// The current reading of every live thread.
+    static func now() -> BenchThreadCPU {
+        var reading = BenchThreadCPU()
+        guard let directory = opendir("/proc/self/task") else { return reading }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let id = Int(name) else { continue }
+            let comm = readSmallFile("/proc/self/task/\(id)/comm").trimmed(of: "\n")
+            let stat = readSmallFile("/proc/self/task/\(id)/schedstat")
+            guard let first = stat.split(separator: " ").first, let nanoseconds = UInt64(first) else { continue }
+            // Pool threads carry one name each ("…default-qos"); libzmq numbers its I/O threads.
+            let group = comm.hasSuffix("qos") || comm.hasSuffix("overcommit") ? "swift pool" : comm
+            reading.byID[id] = (group, nanoseconds)
+        }
+        reading.byThread = reading.byID.values.reduce(into: [:]) { $0[$1.name, default: 0] += $1.nanoseconds }
+        return reading
+    }
+
+    /// What the threads spent since `earlier` (threads born since then count from zero).
+    func since(_ earlier: BenchThreadCPU) -> BenchThreadCPU {
+        var delta = BenchThreadCPU()
+        for (id, thread) in byID {
+            let spent = thread.nanoseconds - min(thread.nanoseconds, earlier.byID[id]?.nanoseconds ?? 0)
+            delta.byThread[thread.name, default: 0] += spent
+        }
+        return delta
+    }
+
+    /// Of two readings, the one with less CPU in all.
+    static func leaner(_ one: BenchThreadCPU?, _ other: BenchThreadCPU) -> BenchThreadCPU {
+        guard let one else { return other }
+        return one.total <= other.total ? one : other
+    }
+
+    /// `total 1234 = bridge 400 + ZMQbg/IO/0 300 + …` per message, largest first.
+    func summary(per messages: Int) -> String {
+        let count = UInt64(max(1, messages))
+        let parts = byThread.filter { $0.value / count > 0 }.sorted { $0.value > $1.value }
+            .map { "\($0.key) \($0.value / count)" }
+        return "total \(total / count) = " + parts.joined(separator: " + ")
+    }
+
+    /// The calling thread's CPU time.
+    static func callingThreadNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
+    private static func readSmallFile(_ path: String) -> String {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { return "" }
+        defer { close(descriptor) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        return count > 0 ? String(decoding: buffer.prefix(count), as: UTF8.self) : ""
+    }
+}
+
+extension String {
+    /// Without Foundation: drops leading and trailing characters found in `set`.
+    fileprivate func trimmed(of set: String) -> String {
+        let characters = Set(set)
+        guard let first = firstIndex(where: { !characters.contains($0) }),
+              let last = lastIndex(where: { !characters.contains($0) }) else { return "" }
+        return String(self[first...last])
     }
 }
