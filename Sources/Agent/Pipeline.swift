@@ -490,7 +490,9 @@ final class CheckpointEncoding: Sendable {
 
     init(wakingWriterOf inbox: Inbox, _ work: @escaping @Sendable () throws -> PreparedCheckpoint) {
         Self.queue.async { [self] in
-            outcome.withLock { $0 = Result { try work() } }
+            // Encoded outside the lock: the writer looks at `result` between batches meanwhile.
+            let result = Result { try work() }
+            outcome.withLock { $0 = result }
             done.signal()
             inbox.wakeWriter()
         }
