@@ -155,11 +155,12 @@ public final class Pipeline: Sendable {
         var lastCheckpoint = ContinuousClock.now
         var unacknowledged: [String: UInt64] = [:]
         var encoding: CheckpointEncoding?
+        var accountRowsDue = false
         do {
             while true {
                 // With acknowledgements waiting, wait for input at most until the next checkpoint is
-                // due; a checkpoint encoded off this thread wakes it when ready.
-                let deadline = unacknowledged.isEmpty ? nil : lastCheckpoint + checkpointInterval
+                // due; a checkpoint being saved off this thread wakes it when done.
+                let deadline = unacknowledged.isEmpty || encoding != nil ? nil : lastCheckpoint + checkpointInterval
                 guard var input = inbox.take(maximum: maximumBatch, until: deadline) else { break }
                 // Commits back to back (under load): let a few more messages join this one, so one
                 // fsync serves more of them. After a quiet spell nothing waits (latency first).
@@ -172,47 +173,46 @@ public final class Pipeline: Sendable {
                         input.deliveries += more.deliveries
                     }
                 }
-                var prepared: PreparedCheckpoint?
                 if let current = encoding, let result = current.result {
-                    prepared = try result.get()
+                    // Saved: what it covers may be acknowledged; the account rows go with the next commit.
+                    bridge.committed(try result.get().acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
                     encoding = nil
+                    accountRowsDue = true
                 }
-                if input.isEmpty, prepared == nil, unacknowledged.isEmpty { continue }
-                if recording != nil {
-                    do { for delivery in input.deliveries { try recording!.record(delivery) } } catch {
-                        logger.error("recording stopped", metadata: ["error": "\(error)"])
-                        recording = nil
+                if !input.isEmpty {
+                    if recording != nil {
+                        do { for delivery in input.deliveries { try recording!.record(delivery) } } catch {
+                            logger.error("recording stopped", metadata: ["error": "\(error)"])
+                            recording = nil
+                        }
                     }
-                }
-                if try process(input, prepared: prepared, forceCheckpoint: false, unacknowledged: &unacknowledged) {
-                    lastCheckpoint = ContinuousClock.now
-                    if let superseded = encoding {
-                        // A newer checkpoint (a declaration's) is committed: the one being encoded
-                        // would go back in position. Drop it; what it would acknowledge is covered.
-                        let old = try superseded.wait()
-                        bridge.committed(old.acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
-                        encoding = nil
+                    if try process(input, forceCheckpoint: false, writeAccountRows: accountRowsDue, unacknowledged: &unacknowledged) {
+                        // A declaration's checkpoint is committed: everything folded is acknowledged.
+                        lastCheckpoint = ContinuousClock.now
                     }
+                    accountRowsDue = false
+                    lastCommit = ContinuousClock.now
                 }
-                lastCommit = ContinuousClock.now
                 if encoding == nil, !unacknowledged.isEmpty, ContinuousClock.now - lastCheckpoint >= checkpointInterval {
-                    // Encode the core's state off the writer (the copy is cheap: copy-on-write), and
-                    // commit it with a later batch; the ACKs gathered so far go out after that commit.
+                    // Encode the core's state and save it beside the store, both off the writer (the
+                    // copy is cheap: copy-on-write); the ACKs gathered so far go out once it is saved.
                     let (core, position) = state.withLock { ($0.core!, $0.inputPosition) }
                     let acknowledgements = unacknowledged
                     unacknowledged.removeAll(keepingCapacity: true)
                     lastCheckpoint = ContinuousClock.now
-                    encoding = CheckpointEncoding(wakingWriterOf: inbox) {
-                        PreparedCheckpoint(state: try core.checkpoint(), position: position,
-                                           nextSequenceNumber: core.risk.nextSequenceNumber,
-                                           acknowledgements: acknowledgements)
+                    encoding = CheckpointEncoding(wakingWriterOf: inbox) { [store] in
+                        try store.saveCheckpoint(Checkpoint(inputPosition: position, nextSequenceNumber: core.risk.nextSequenceNumber,
+                                                            state: try core.checkpoint(), savedAt: Date()))
+                        return SavedCheckpoint(acknowledgements: acknowledgements)
                     }
                 }
             }
             // Stopping: what was taken is committed; a last checkpoint lets every ACK go out.
-            let prepared = try encoding?.wait()
-            if prepared != nil || !unacknowledged.isEmpty {
-                _ = try process(Inbox.Input(), prepared: prepared, forceCheckpoint: true, unacknowledged: &unacknowledged)
+            if let encoding {
+                bridge.committed(try encoding.wait().acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
+            }
+            if !unacknowledged.isEmpty || accountRowsDue {
+                _ = try process(Inbox.Input(), forceCheckpoint: true, writeAccountRows: true, unacknowledged: &unacknowledged)
             }
         } catch {
             // Declarations waiting behind the failure get ``AgentError/stopped``; none are taken after.
@@ -226,17 +226,19 @@ public final class Pipeline: Sendable {
 
     /// Folds and commits one batch; returns whether the commit carried a checkpoint.
     ///
-    /// Events are committed (and served) with every batch; the risk core's checkpoint only every
-    /// ``AgentConfiguration/checkpointIntervalMilliseconds`` (encoding the whole core per batch
-    /// would dominate the latency), and with any batch that has a declaration. EAs are acknowledged
-    /// only up to the last checkpoint: after a crash the agent resumes from it, the EAs resend what
-    /// followed, and the core folds it again into the same events, which the store recognises as
-    /// replays of what it has (checked equal, not stored twice).
+    /// Events are committed (and served) with every batch. The risk core's checkpoint is saved
+    /// beside the store off the writer every ``AgentConfiguration/checkpointIntervalMilliseconds``
+    /// (see ``writeLoop()``), and committed here only with a batch that has a declaration (its
+    /// definition row and the state that holds it must agree) or when stopping. EAs are
+    /// acknowledged only up to the last checkpoint: after a crash the agent resumes from it, the
+    /// EAs resend what followed, and the core folds it again into the same events, which the store
+    /// recognises as replays of what it has (checked equal, not stored twice).
     /// - Parameters:
-    ///   - prepared: a checkpoint encoded off the writer since, to commit with this batch.
     ///   - forceCheckpoint: encode the current state here and commit it with this batch.
+    ///   - writeAccountRows: write the accounts' latest equity and balance (every checkpoint or so:
+    ///     the API reads live figures from the writer).
     /// - Returns: whether the batch carried a checkpoint of the current state (then every ACK went out).
-    private func process(_ input: Inbox.Input, prepared: PreparedCheckpoint?, forceCheckpoint: Bool,
+    private func process(_ input: Inbox.Input, forceCheckpoint: Bool, writeAccountRows: Bool,
                          unacknowledged: inout [String: UInt64]) throws -> Bool {
         let started = ContinuousClock.now
         var effects = AgentCore.Effects()
@@ -307,7 +309,7 @@ public final class Pipeline: Sendable {
         }
         // The store turns `connected` off unless another session of the account is still open.
         for end in effects.sessionEnds { batch.sessionChanges.append(.closed(sessionId: end.sessionID, at: now, reason: end.reason)) }
-        let unsaved: [AccountID: EquityObservation] = checkpoint == nil && prepared == nil ? [:] : state.withLock { state in
+        let unsaved: [AccountID: EquityObservation] = checkpoint == nil && !writeAccountRows ? [:] : state.withLock { state in
             defer { state.unsavedObservations.removeAll(keepingCapacity: true) }
             return state.unsavedObservations
         }
@@ -349,9 +351,6 @@ public final class Pipeline: Sendable {
         let nextSequenceNumber = state.withLock { $0.core!.risk.nextSequenceNumber }
         if let checkpoint {
             batch.checkpoint = Checkpoint(inputPosition: position, nextSequenceNumber: nextSequenceNumber, state: checkpoint, savedAt: now)
-        } else if let prepared {
-            batch.checkpoint = Checkpoint(inputPosition: prepared.position, nextSequenceNumber: prepared.nextSequenceNumber,
-                                          state: prepared.state, savedAt: now)
         }
 
         let folded = ContinuousClock.now
@@ -388,11 +387,8 @@ public final class Pipeline: Sendable {
         unacknowledged.merge(acknowledgements) { max($0, $1) }
         if checkpoint != nil {
             // The current state is checkpointed: everything folded so far may be acknowledged.
-            if let prepared { unacknowledged.merge(prepared.acknowledgements) { max($0, $1) } }
             bridge.committed(unacknowledged.map { (sessionID: $0.key, sequence: $0.value) })
             unacknowledged.removeAll(keepingCapacity: true)
-        } else if let prepared {
-            bridge.committed(prepared.acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
         }
         for (continuation, results) in declarations { continuation.resume(returning: results) }
         onCommit(CommitNotice(lastSequenceNumber: receipt.lastSequenceNumber, newEvents: receipt.newEvents,
@@ -471,24 +467,21 @@ public final class Pipeline: Sendable {
     }
 }
 
-/// A checkpoint encoded off the writer, waiting to be committed with a batch.
-struct PreparedCheckpoint: Sendable {
-    var state: Data
-    var position: UInt64
-    var nextSequenceNumber: UInt64
-    /// What may be acknowledged once it is committed (everything folded into it).
+/// A checkpoint saved beside the store off the writer.
+struct SavedCheckpoint: Sendable {
+    /// What may be acknowledged now (everything folded into it).
     var acknowledgements: [String: UInt64]
 }
 
-/// A checkpoint being encoded on a queue of its own: the encoding takes milliseconds of CPU that
-/// the writer spends folding the next batches meanwhile. When done it wakes the writer, which
-/// commits it with its next batch.
+/// A checkpoint being encoded and saved on a queue of its own: that takes milliseconds of CPU and
+/// I/O, which the writer spends folding and committing the next batches meanwhile. When done it
+/// wakes the writer, which sends the ACKs it allows.
 final class CheckpointEncoding: Sendable {
     private static let queue = DispatchQueue(label: "tidemark.checkpoint-encoding", qos: .utility)
-    private let outcome = Mutex<Result<PreparedCheckpoint, any Error>?>(nil)
+    private let outcome = Mutex<Result<SavedCheckpoint, any Error>?>(nil)
     private let done = DispatchSemaphore(value: 0)
 
-    init(wakingWriterOf inbox: Inbox, _ work: @escaping @Sendable () throws -> PreparedCheckpoint) {
+    init(wakingWriterOf inbox: Inbox, _ work: @escaping @Sendable () throws -> SavedCheckpoint) {
         Self.queue.async { [self] in
             // Encoded outside the lock: the writer looks at `result` between batches meanwhile.
             let result = Result { try work() }
@@ -499,10 +492,10 @@ final class CheckpointEncoding: Sendable {
     }
 
     /// The outcome, or nil while encoding.
-    var result: Result<PreparedCheckpoint, any Error>? { outcome.withLock { $0 } }
+    var result: Result<SavedCheckpoint, any Error>? { outcome.withLock { $0 } }
 
     /// Blocks until encoded.
-    func wait() throws -> PreparedCheckpoint {
+    func wait() throws -> SavedCheckpoint {
         if let result { return try result.get() }
         done.wait()
         return try result!.get()

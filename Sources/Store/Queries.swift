@@ -300,13 +300,21 @@ extension Store {
     // MARK: Resume
 
     /// The risk core's latest checkpoint, nil on a first run.
+    ///
+    /// A checkpoint saved beside the store (``saveCheckpoint(_:)``) counts only if the store holds
+    /// every event it has numbered: a store restored from a backup older than the checkpoint file
+    /// falls back on its own committed checkpoint, rather than numbering events past a gap.
     public func checkpoint() async throws(StoreError) -> Checkpoint? {
-        try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM checkpoint WHERE id = 1").map { row in
-                Checkpoint(inputPosition: row.sequence("input_position") ?? 0,
-                           nextSequenceNumber: row.sequence("next_sequence") ?? 1,
-                           state: row["state"], savedAt: row.date("saved_at") ?? Date(storedMilliseconds: 0))
-            }
+        let committed = try await read { db in try Self.checkpoint(in: db) }
+        let saved = try savedCheckpoint().flatMap { $0.nextSequenceNumber <= lastSequenceNumber + 1 ? $0 : nil }
+        return [committed, saved].compactMap { $0 }.max { $0.inputPosition < $1.inputPosition }
+    }
+
+    static func checkpoint(in db: Database) throws -> Checkpoint? {
+        try Row.fetchOne(db, sql: "SELECT * FROM checkpoint WHERE id = 1").map { row in
+            Checkpoint(inputPosition: row.sequence("input_position") ?? 0,
+                       nextSequenceNumber: row.sequence("next_sequence") ?? 1,
+                       state: row["state"], savedAt: row.date("saved_at") ?? Date(storedMilliseconds: 0))
         }
     }
 

@@ -11,6 +11,19 @@ enum Schema {
     /// Every migration's identifier, in order.
     static let migrationIdentifiers = ["v1-risk-records", "v2-access-and-notifications", "v3-connection-times-and-queued-at"]
 
+    /// The one table of the checkpoint file beside the store (``Store/checkpointPath``): the same
+    /// columns as the store's own `checkpoint` table (which a migration created, and whose text stays
+    /// as it was applied).
+    static let checkpointTable = """
+        CREATE TABLE IF NOT EXISTS checkpoint (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            input_position INTEGER NOT NULL,
+            next_sequence INTEGER NOT NULL,
+            state BLOB NOT NULL,
+            saved_at INTEGER NOT NULL
+        )
+        """
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration(migrationIdentifiers[0]) { db in

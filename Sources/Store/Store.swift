@@ -81,6 +81,12 @@ public final class Store: Sendable {
     /// The connection that checkpoints the write-ahead log, and its periodic task.
     private let logCheckpointer: DatabaseQueue
     private let logCheckpoints: Task<Void, Never>
+    /// Where ``saveCheckpoint(_:)`` writes: a file of its own beside the store (``checkpointPath``).
+    /// A risk-core checkpoint is hundreds of kilobytes; committed in the store's file it held the
+    /// event commits behind it for milliseconds (SQLite has one writer per file).
+    private let checkpointFile: DatabaseQueue
+    /// The file of the periodic risk-core checkpoints: back it up with the store.
+    public let checkpointPath: String
 
     /// Opens (creating it when absent) the store at `path` and migrates it to the current schema.
     /// Throws ``StoreError/newerSchema`` for a file a newer Tidemark migrated.
@@ -109,6 +115,17 @@ public final class Store: Sendable {
             var checkpointerConfiguration = configuration
             checkpointerConfiguration.label = "tidemark.store.log-checkpoints"
             let checkpointer = try DatabaseQueue(path: path, configuration: checkpointerConfiguration)
+            let checkpointPath = URL(fileURLWithPath: path).deletingPathExtension().path + ".checkpoint.sqlite"
+            var checkpointFileConfiguration = Configuration()
+            checkpointFileConfiguration.label = "tidemark.store.checkpoints"
+            checkpointFileConfiguration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+            let checkpointFile = try DatabaseQueue(path: checkpointPath, configuration: checkpointFileConfiguration)
+            try checkpointFile.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: Schema.checkpointTable)
+            }
+            self.checkpointFile = checkpointFile
+            self.checkpointPath = checkpointPath
             self.pool = pool
             self.path = path
             self.state = Mutex(State(lastSequenceNumber: last))
@@ -141,6 +158,7 @@ public final class Store: Sendable {
         logCheckpoints.cancel()
         do {
             try logCheckpointer.close()
+            try checkpointFile.close()
             try pool.close()
         } catch { throw Self.storeError(error) }
     }
@@ -164,6 +182,24 @@ public final class Store: Sendable {
             state.withLock { $0.statistics.failedCommitCount += 1 }
             throw Self.storeError(error)
         }
+    }
+
+    /// Saves a checkpoint of the risk core in ``checkpointPath`` (blocks until durable), off the
+    /// store's writer: event commits go on meanwhile. Its input position must not go back, and
+    /// every event it has numbered must be committed. ``checkpoint()`` returns the newer of this
+    /// and a checkpoint committed with a batch.
+    public func saveCheckpoint(_ checkpoint: Checkpoint) throws(StoreError) {
+        let last = lastSequenceNumber
+        do {
+            try checkpointFile.write { db in try StoreBatch.write(checkpoint, lastSequenceNumber: last, in: db) }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// The checkpoint in ``checkpointPath``, if any.
+    func savedCheckpoint() throws(StoreError) -> Checkpoint? {
+        do { return try checkpointFile.read { db in try Self.checkpoint(in: db) } } catch { throw Self.storeError(error) }
     }
 
     /// ``commit(_:)`` for a caller on its own thread (blocks until durable).
