@@ -473,22 +473,32 @@ struct SavedCheckpoint: Sendable {
     var acknowledgements: [String: UInt64]
 }
 
-/// A checkpoint being encoded and saved on a queue of its own: that takes milliseconds of CPU and
+/// A checkpoint being encoded and saved on a thread of its own: that takes milliseconds of CPU and
 /// I/O, which the writer spends folding and committing the next batches meanwhile. When done it
 /// wakes the writer, which sends the ACKs it allows.
+///
+/// The thread runs at a lower priority (nice 10): on a busy machine the scheduler then gives the
+/// bridge and the writer, the path of a breach to its subscribers, the CPU first. A checkpoint is
+/// only due every few hundred milliseconds, and an EA keeps what is unacknowledged until it is.
 final class CheckpointEncoding: Sendable {
-    private static let queue = DispatchQueue(label: "tidemark.checkpoint-encoding", qos: .utility)
     private let outcome = Mutex<Result<SavedCheckpoint, any Error>?>(nil)
     private let done = DispatchSemaphore(value: 0)
 
     init(wakingWriterOf inbox: Inbox, _ work: @escaping @Sendable () throws -> SavedCheckpoint) {
-        Self.queue.async { [self] in
+        let thread = Thread { [self] in
+            // Linux keeps the nice value per thread; `who` 0 names the calling thread. Raising it
+            // needs no privilege (failing would only leave the default priority).
+            #if os(Linux)
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+            #endif
             // Encoded outside the lock: the writer looks at `result` between batches meanwhile.
             let result = Result { try work() }
             outcome.withLock { $0 = result }
             done.signal()
             inbox.wakeWriter()
         }
+        thread.name = "checkpoint"
+        thread.start()
     }
 
     /// The outcome, or nil while encoding.
