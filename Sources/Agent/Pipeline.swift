@@ -135,8 +135,12 @@ public final class Pipeline: Sendable {
     /// Runs `body` on a new OS thread; returns (or throws) when it does.
     private static func onThread(named name: String, _ body: @escaping @Sendable () throws -> Void) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let thread = Thread { continuation.resume(with: Result { try body() }) }
-            thread.name = name
+            let thread = Thread {
+                // Named from inside: on Linux a name set before start() does not reach the OS
+                // thread, which would show in top and perf under its creator's name.
+                Thread.current.name = name
+                continuation.resume(with: Result { try body() })
+            }
             thread.start()
         }
     }
@@ -486,6 +490,7 @@ final class CheckpointEncoding: Sendable {
 
     init(wakingWriterOf inbox: Inbox, _ work: @escaping @Sendable () throws -> SavedCheckpoint) {
         let thread = Thread { [self] in
+            Thread.current.name = "checkpoint"
             // Linux keeps the nice value per thread; `who` 0 names the calling thread. Raising it
             // needs no privilege (failing would only leave the default priority).
             #if os(Linux)
@@ -497,7 +502,6 @@ final class CheckpointEncoding: Sendable {
             done.signal()
             inbox.wakeWriter()
         }
-        thread.name = "checkpoint"
         thread.start()
     }
 

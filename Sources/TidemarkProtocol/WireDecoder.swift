@@ -1065,9 +1065,11 @@ public struct WireDecodingCache: Sendable {
     var sessionIDs: StringInterner
     var symbols: StringInterner
 
-    /// An empty cache (room for a few hundred session ids and symbols).
+    /// An empty cache: room for the sessions of a few thousand terminals (the agent's design
+    /// point is 1,000: with 512 slots, direct-mapped, most of their ids missed and were made anew
+    /// per frame) and a few hundred symbols. About 40 bytes a slot.
     public init() {
-        self.init(sessionIDSlots: 512, symbolSlots: 256)
+        self.init(sessionIDSlots: 4_096, symbolSlots: 256)
     }
 
     /// A cache of the given sizes (powers of two); 1 keeps only the last value of each kind.
