@@ -483,36 +483,19 @@ final class EventWatcher: Sendable {
     let token: String
     private let arrivals = Mutex<[String: (poll: ContinuousClock.Instant?, stream: ContinuousClock.Instant?)]>([:])
     private let stopped = Atomic<Bool>(false)
-    private let tasks = Mutex<[Task<Void, Never>]>([])
 
     init(http: String, token: String) throws { self.http = http; self.token = token }
 
+    /// Both clients read on threads of their own over plain sockets (an HTTP library's own
+    /// scheduling would be measured too), each on one keep-alive connection.
     func start() async throws {
-        let pollTask = Task { [self] in
-            var after: UInt64 = 0
-            while !stopped.load(ordering: .relaxed) {
-                var request = URLRequest(url: URL(string: "http://\(http)/users/current/tracker-events/stream?previousSequenceNumber=\(after)")!)
-                request.setValue(token, forHTTPHeaderField: "auth-token")
-                request.timeoutInterval = 120
-                guard let (data, _) = try? await URLSession.shared.data(for: request) else { continue }
-                let now = ContinuousClock.now
-                for event in (try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? [] {
-                    if let number = event["sequenceNumber"] as? Int { after = max(after, UInt64(number)) }
-                    if let tracker = event["trackerId"] as? String {
-                        arrivals.withLock { if $0[tracker]?.poll == nil { $0[tracker, default: (nil, nil)].poll = now } }
-                    }
-                }
-            }
-        }
-        let streamThread = Thread { [self] in self.readServerSentEvents() }
-        streamThread.start()
-        tasks.withLock { $0.append(pollTask) }
+        Thread { [self] in readLongPolls() }.start()
+        Thread { [self] in readServerSentEvents() }.start()
         try await Task.sleep(for: .milliseconds(300))
     }
 
     func stop() {
         stopped.store(true, ordering: .relaxed)
-        tasks.withLock { for task in $0 { task.cancel() } }
     }
 
     /// Waits until both clients saw the probe's event (or the timeout).
@@ -527,21 +510,58 @@ final class EventWatcher: Sendable {
         return (seen?.poll, seen?.stream)
     }
 
-    /// A plain socket reading `GET /users/current/events/stream?kind=tracker` (chunks scanned for
-    /// `"trackerId":"…"`; each event is one write, so one chunk).
-    private func readServerSentEvents() {
-        let parts = http.split(separator: ":")
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return }
+    /// The MetaApi long poll, `GET /users/current/tracker-events/stream?previousSequenceNumber=N`,
+    /// one request after another; each response's events are seen when its last byte arrives.
+    private func readLongPolls() {
+        guard let descriptor = connectToAgent() else { return }
         defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(parts[1])!).bigEndian
-        inet_pton(AF_INET, String(parts[0]), &address.sin_addr)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        var after: UInt64 = 0
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while !stopped.load(ordering: .relaxed) {
+            let request = "GET /users/current/tracker-events/stream?previousSequenceNumber=\(after) HTTP/1.1\r\n"
+                + "Host: \(http)\r\nauth-token: \(token)\r\n\r\n"
+            guard request.withCString({ send(descriptor, $0, strlen($0), 0) }) > 0 else { return }
+            var response: [UInt8] = []
+            var body: (start: Int, length: Int)?
+            while body.map({ response.count < $0.start + $0.length }) ?? true {
+                let count = recv(descriptor, &buffer, buffer.count, 0)
+                guard count > 0 else { return }
+                response += buffer[0..<count]
+                if body == nil, let headers = Self.headers(in: response) {
+                    guard let length = headers.contentLength else {
+                        print("long poll: a response without Content-Length; the long-poll client stops")
+                        return
+                    }
+                    body = (headers.end, length)
+                }
+            }
+            let now = ContinuousClock.now
+            let (start, length) = body!
+            let events = (try? JSONSerialization.jsonObject(with: Data(response[start..<(start + length)]))) as? [[String: Any]] ?? []
+            for event in events {
+                if let number = event["sequenceNumber"] as? Int { after = max(after, UInt64(number)) }
+                if let tracker = event["trackerId"] as? String {
+                    arrivals.withLock { if $0[tracker]?.poll == nil { $0[tracker, default: (nil, nil)].poll = now } }
+                }
+            }
         }
-        guard connected == 0 else { return }
+    }
+
+    /// Where the header ends and the Content-Length it gives, once `response` holds the whole header.
+    private static func headers(in response: [UInt8]) -> (end: Int, contentLength: Int?)? {
+        let separator: [UInt8] = Array("\r\n\r\n".utf8)
+        guard let end = response.indices.dropLast(3).first(where: { response[$0..<($0 + 4)].elementsEqual(separator) }) else { return nil }
+        let text = String(decoding: response[..<end], as: UTF8.self).lowercased()
+        let length = text.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+            .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) }
+        return (end + 4, length)
+    }
+
+    /// `GET /users/current/events/stream?kind=tracker` (chunks scanned for `"trackerId":"…"`; each
+    /// event is one write, so one chunk).
+    private func readServerSentEvents() {
+        guard let descriptor = connectToAgent() else { return }
+        defer { close(descriptor) }
         let request = "GET /users/current/events/stream?kind=tracker HTTP/1.1\r\nHost: \(http)\r\nauth-token: \(token)\r\nAccept: text/event-stream\r\n\r\n"
         _ = request.withCString { send(descriptor, $0, strlen($0), 0) }
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -560,5 +580,21 @@ final class EventWatcher: Sendable {
             }
             if pending.count > 1_000_000 { pending = "" }
         }
+    }
+
+    /// A TCP connection to the agent's HTTP address, or nil.
+    private func connectToAgent() -> Int32? {
+        let parts = http.split(separator: ":")
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return nil }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(parts[1])!).bigEndian
+        inet_pton(AF_INET, String(parts[0]), &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { close(descriptor); return nil }
+        return descriptor
     }
 }
