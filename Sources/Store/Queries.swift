@@ -53,17 +53,24 @@ public struct EventQuery: Hashable, Sendable {
         return ("SELECT * FROM event \(filter) ORDER BY sequence LIMIT ?", arguments)
     }
 
-    /// Whether `event` passes every filter, as ``statement()``'s WHERE clause decides (the limit aside).
-    func matches(_ event: StoredEvent) -> Bool {
-        if let kind, event.kind != kind { return false }
-        if let accountId, event.accountId != accountId { return false }
-        if let subjectId, event.subjectId != subjectId { return false }
-        if let fromBrokerTime, event.brokerTime < fromBrokerTime { return false }
-        if let toBrokerTime, event.brokerTime > toBrokerTime { return false }
-        if let afterSequenceNumber, event.sequenceNumber <= afterSequenceNumber { return false }
+    /// Whether an event with these columns passes every filter, as ``statement()``'s WHERE clause
+    /// decides (the limit aside): for events held in memory.
+    public func matches(kind: SubjectKind, accountId: AccountID?, subjectId: String, brokerTime: BrokerTime,
+                        sequenceNumber: UInt64) -> Bool {
+        if let wanted = self.kind, kind != wanted { return false }
+        if let wanted = self.accountId, accountId != wanted { return false }
+        if let wanted = self.subjectId, subjectId != wanted { return false }
+        if let fromBrokerTime, brokerTime < fromBrokerTime { return false }
+        if let toBrokerTime, brokerTime > toBrokerTime { return false }
+        if let afterSequenceNumber, sequenceNumber <= afterSequenceNumber { return false }
         // SQL's `IN` is never true for a NULL account: account-less events are hidden too.
-        if let allowedAccounts, !(event.accountId.map(allowedAccounts.contains) ?? false) { return false }
+        if let allowedAccounts, !(accountId.map(allowedAccounts.contains) ?? false) { return false }
         return true
+    }
+
+    func matches(_ event: StoredEvent) -> Bool {
+        matches(kind: event.kind, accountId: event.accountId, subjectId: event.subjectId, brokerTime: event.brokerTime,
+                sequenceNumber: event.sequenceNumber)
     }
 }
 

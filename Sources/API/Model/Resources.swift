@@ -42,16 +42,8 @@ extension EventQuery {
     /// Whether an event passes the filters (for in-memory read models; the store applies the
     /// same filters in SQL).
     public func matches(_ event: EventRecord) -> Bool {
-        if let kind, event.kind != kind { return false }
-        if let accountId, event.accountId != accountId { return false }
-        if let subjectId, event.subjectId != subjectId { return false }
-        if let fromBrokerTime, event.brokerTime < fromBrokerTime { return false }
-        if let toBrokerTime, event.brokerTime > toBrokerTime { return false }
-        if let afterSequenceNumber, event.sequenceNumber <= afterSequenceNumber { return false }
-        if let allowedAccounts {
-            guard let account = event.accountId, allowedAccounts.contains(account) else { return false }
-        }
-        return true
+        matches(kind: event.kind, accountId: event.accountId, subjectId: event.subjectId, brokerTime: event.brokerTime,
+                sequenceNumber: event.sequenceNumber)
     }
 }
 
