@@ -34,9 +34,9 @@ public enum Declaration: Sendable {
 /// commit notice (long polls, streams, webhooks), enforcement commands.
 ///
 /// Batching: the writer takes whatever has arrived (at most
-/// ``AgentConfiguration/commitMaximumMessages``), folds it, commits it in one transaction (with the
-/// risk core's checkpoint every ``AgentConfiguration/checkpointIntervalMilliseconds``, encoded off
-/// the writer), and acts on the receipt. While a commit runs, new messages queue up and form the
+/// ``AgentConfiguration/commitMaximumMessages``), folds it, commits it in one transaction, and acts
+/// on the receipt; every ``AgentConfiguration/checkpointIntervalMilliseconds`` the risk core's
+/// state is encoded and saved beside the store off the writer, and the ACKs follow. While a commit runs, new messages queue up and form the
 /// next batch, so batches grow with load and latency stays one commit when idle ("group commit").
 /// With ``AgentConfiguration/commitIntervalMilliseconds`` above 0, commits are at least that far
 /// apart: a batch that would follow the previous commit sooner waits for the rest of the interval
