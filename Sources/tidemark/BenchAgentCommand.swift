@@ -153,7 +153,7 @@ struct BenchAgentCommand: AsyncParsableCommand {
                 let time = BrokerTime(milliseconds: probeDay + Int64(index) * 1_000)
                 let (sent, socket) = try probeRunner.breach(probe: probe, at: time, workload: workload)
                 probeSockets.append(socket)
-                let (poll, stream) = try await watcher.arrival(of: AgentWorkload.probeTracker(probe), timeout: .seconds(10))
+                let (poll, stream) = await watcher.arrival(of: AgentWorkload.probeTracker(probe), timeout: .seconds(10))
                 if let poll { longPoll.append((poll - sent).milliseconds) }
                 if let stream { sse.append((stream - sent).milliseconds) }
                 if poll == nil || stream == nil { missing += 1 }
@@ -481,7 +481,12 @@ struct ProbeRunner {
 final class EventWatcher: Sendable {
     let http: String
     let token: String
-    private let arrivals = Mutex<[String: (poll: ContinuousClock.Instant?, stream: ContinuousClock.Instant?)]>([:])
+    private struct State {
+        var arrivals: [String: (poll: ContinuousClock.Instant?, stream: ContinuousClock.Instant?)] = [:]
+        var waiter: (tracker: String, continuation: CheckedContinuation<Void, Never>)?
+    }
+
+    private let state = Mutex(State())
     private let stopped = Atomic<Bool>(false)
 
     init(http: String, token: String) throws { self.http = http; self.token = token }
@@ -498,16 +503,44 @@ final class EventWatcher: Sendable {
         stopped.store(true, ordering: .relaxed)
     }
 
-    /// Waits until both clients saw the probe's event (or the timeout).
-    func arrival(of tracker: String, timeout: Duration) async throws -> (ContinuousClock.Instant?, ContinuousClock.Instant?) {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let seen = arrivals.withLock { $0[tracker] }
-            if let seen, seen.poll != nil, seen.stream != nil { return (seen.poll, seen.stream) }
-            try await Task.sleep(for: .microseconds(200))
+    /// Waits until both clients saw the probe's event (or the timeout), without polling: the
+    /// bench shares the two cores with the agent, and a waiting loop would take CPU from it.
+    func arrival(of tracker: String, timeout: Duration) async -> (ContinuousClock.Instant?, ContinuousClock.Instant?) {
+        let timer = Task { [self] in
+            try? await Task.sleep(for: timeout)
+            resumeWaiter(for: tracker)
         }
-        let seen = arrivals.withLock { $0[tracker] }
+        defer { timer.cancel() }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let seen = state.withLock { state in
+                if let seen = state.arrivals[tracker], seen.poll != nil, seen.stream != nil { return true }
+                state.waiter = (tracker, continuation)
+                return false
+            }
+            if seen { continuation.resume() }
+        }
+        let seen = state.withLock { $0.arrivals[tracker] }
         return (seen?.poll, seen?.stream)
+    }
+
+    /// Notes when a client saw the tracker's event; wakes the waiter once both have.
+    private func saw(_ tracker: String, at time: ContinuousClock.Instant, byLongPoll: Bool) {
+        let complete = state.withLock { state in
+            var seen = state.arrivals[tracker] ?? (nil, nil)
+            if byLongPoll { seen.poll = seen.poll ?? time } else { seen.stream = seen.stream ?? time }
+            state.arrivals[tracker] = seen
+            return seen.poll != nil && seen.stream != nil
+        }
+        if complete { resumeWaiter(for: tracker) }
+    }
+
+    private func resumeWaiter(for tracker: String) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter, waiter.tracker == tracker else { return nil }
+            state.waiter = nil
+            return waiter.continuation
+        }
+        waiter?.resume()
     }
 
     /// The MetaApi long poll, `GET /users/current/tracker-events/stream?previousSequenceNumber=N`,
@@ -541,7 +574,7 @@ final class EventWatcher: Sendable {
             for event in events {
                 if let number = event["sequenceNumber"] as? Int { after = max(after, UInt64(number)) }
                 if let tracker = event["trackerId"] as? String {
-                    arrivals.withLock { if $0[tracker]?.poll == nil { $0[tracker, default: (nil, nil)].poll = now } }
+                    saw(tracker, at: now, byLongPoll: true)
                 }
             }
         }
@@ -575,7 +608,7 @@ final class EventWatcher: Sendable {
                 let rest = pending[range.upperBound...]
                 guard let end = rest.firstIndex(of: "\"") else { break }
                 let tracker = String(rest[..<end])
-                arrivals.withLock { if $0[tracker]?.stream == nil { $0[tracker, default: (nil, nil)].stream = now } }
+                saw(tracker, at: now, byLongPoll: false)
                 pending = String(rest[end...])
             }
             if pending.count > 1_000_000 { pending = "" }
