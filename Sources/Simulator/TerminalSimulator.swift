@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 import TidemarkProtocol
@@ -45,6 +48,8 @@ public final class TerminalSimulator: Sendable {
     public let faults: SimulatorFaults
     /// Poll-loop threads (at most one per session).
     public let threads: Int
+    /// The nice value of the poll-loop threads and of the ZeroMQ I/O thread they start (Linux).
+    public let niceness: Int32
     private let logger: Logger
     private let context: ZMQContext
     private let clientKeys: CurveKeyPair?
@@ -53,8 +58,11 @@ public final class TerminalSimulator: Sendable {
     ///   - faults: applied to every session (each session counts its own sequence numbers).
     ///   - threads: poll-loop threads; sessions are dealt out round-robin.
     ///   - maxSessions: sizes the ZeroMQ context's socket limit.
+    ///   - niceness: above 0 when the simulator shares a machine with the agent it drives (a
+    ///     benchmark): the scheduler then gives the agent, the system under test, the CPU first, as
+    ///     if the terminals ran elsewhere. 0 leaves the threads as they are.
     public init(connection: SimulatorConnection, pacing: SimulatorPacing = SimulatorPacing(),
-                faults: SimulatorFaults = .none, threads: Int = 2, maxSessions: Int = 1_024,
+                faults: SimulatorFaults = .none, threads: Int = 2, maxSessions: Int = 1_024, niceness: Int32 = 0,
                 logger: Logger = Logger(label: "tidemark.simulator")) throws {
         guard threads > 0 else { throw SimulatorError.invalidOption("threads must be at least 1") }
         if let speed = pacing.speed, !(speed > 0) { throw SimulatorError.invalidOption("speed must be positive") }
@@ -62,6 +70,7 @@ public final class TerminalSimulator: Sendable {
         self.pacing = pacing
         self.faults = faults
         self.threads = threads
+        self.niceness = niceness
         self.logger = logger
         self.context = try ZMQContext(maxSockets: maxSessions + 64)
         if connection.serverKey != nil {
@@ -110,6 +119,10 @@ public final class TerminalSimulator: Sendable {
             let indices = Array(stride(from: worker, to: scripts.count, by: workerCount))
             let share = indices.map { (scripts[$0], frames[$0]) }
             let thread = try ZMQSocketThread(name: "simulator-\(worker)") { [self] in
+                // Before the first socket: libzmq's I/O thread, started with it, inherits the value.
+                #if os(Linux)
+                if niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
+                #endif
                 let outcomes = self.drive(share)
                 results.slots.withLock { results in
                     for (offset, index) in indices.enumerated() { results[index] = outcomes[offset] }

@@ -36,6 +36,8 @@ struct BenchAgentCommand: AsyncParsableCommand {
         the event arriving at a long-poll client and at an SSE client. Each row gives the load the \
         agent actually carried meanwhile (ticks/s from its /metrics).
         3. Resident memory of the agent process after each phase.
+        The simulator runs on the same machine; its threads run at --simulator-nice (10), so the agent, \
+        the system under test, gets the CPU first, as if the terminals ran on other hosts.
         Build with -c release.
         """
     )
@@ -62,6 +64,9 @@ struct BenchAgentCommand: AsyncParsableCommand {
 
     enum Background: String, ExpressibleByArgument { case steady, recorded }
 
+    @Option(name: .customLong("simulator-nice"), help: "Nice value of the simulator's threads: the agent under test gets the CPU first on a shared machine, as if the terminals ran elsewhere (0: equal shares).")
+    var simulatorNice: Int32 = 10
+
     @Option(name: .long, help: "Store durability: full or normal.")
     var durability: String = "full"
 
@@ -80,7 +85,7 @@ struct BenchAgentCommand: AsyncParsableCommand {
         let rules = directory + "/rules.json"
         try workload.rules().write(to: URL(fileURLWithPath: rules))
 
-        print("tidemark bench agent: \(terminals) terminals × \(ticks) ticks (\(batch) per message), durability \(durability)")
+        print("tidemark bench agent: \(terminals) terminals × \(ticks) ticks (\(batch) per message), durability \(durability), simulator at nice \(simulatorNice)")
         let inProcess = workload.inProcessTicksPerSecond()
         print("in-process engine + risk core (AgentCore, no I/O): \(Int(inProcess)) ticks/s")
 
@@ -91,7 +96,8 @@ struct BenchAgentCommand: AsyncParsableCommand {
         // 1. Throughput.
         let simulator = try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.bridge),
                                               pacing: SimulatorPacing(stallTimeout: .seconds(120)), threads: 2,
-                                              maxSessions: terminals + 16, logger: Logger(label: "bench"))
+                                              maxSessions: terminals + 16, niceness: simulatorNice,
+                                                  logger: Logger(label: "bench"))
         let cpuBefore = agent.cpuSeconds()
         let simulatorCPUBefore = Self.ownCPUSeconds()
         let start = ContinuousClock.now
@@ -138,7 +144,8 @@ struct BenchAgentCommand: AsyncParsableCommand {
                 : workload.scripts(dayOffset: 1 + level)
             let simulator = try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.bridge),
                                                   pacing: SimulatorPacing(speed: speed, stallTimeout: .seconds(120)), threads: 2,
-                                                  maxSessions: terminals + 16, logger: Logger(label: "bench"))
+                                                  maxSessions: terminals + 16, niceness: simulatorNice,
+                                                  logger: Logger(label: "bench"))
             let loadTask = Task { try await simulator.run(scripts) }
             try await Task.sleep(for: .seconds(1))
             var longPoll: [Double] = []
