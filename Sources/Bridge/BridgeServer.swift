@@ -204,7 +204,10 @@ final class SocketLoopWakeUp: Sendable {
     init() throws {
         var ends: [Int32] = [0, 0]
         guard pipe(&ends) == 0 else { throw ZMQError(errno: errno, operation: "pipe") }
-        for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
+        for end in ends {
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)   // not inherited by processes this one starts
+        }
         readEnd = ends[0]
         writeEnd = ends[1]
     }
