@@ -330,15 +330,8 @@ struct FrameReader {
         let symbolEnd = index
         guard symbolEnd > symbolStart, index < count else { return nil }
         index += 1
-        let timeStart = index
-        var time: UInt64 = 0
-        while index < count {
-            let digit = base[index] &- UInt8(ascii: "0")
-            guard digit < 10 else { break }
-            time = time &* 10 &+ UInt64(digit)
-            index += 1
-        }
-        guard index - timeStart >= 1, index - timeStart <= 18, index < count, base[index] == Ascii.tab else { return nil }
+        let (time, timeLength) = Ascii.digitRun(base, from: &index, end: count)
+        guard timeLength >= 1, timeLength <= 18, index < count, base[index] == Ascii.tab else { return nil }
         var prices = FieldCursor(base: base, position: index + 1, end: count, line: 0)
         guard let bid = prices.nextPlainDecimalUnits(), !prices.isAtEnd,
               let ask = prices.nextPlainDecimalUnits(), prices.isAtEnd,
@@ -376,15 +369,8 @@ struct FrameReader {
         let sessionCount = index - sessionStart
         guard sessionCount >= 1, sessionCount <= 64, index < count else { return nil }
         index += 1
-        let sequenceStart = index
-        var sequence: UInt64 = 0
-        while index < count {
-            let digit = base[index] &- UInt8(ascii: "0")
-            guard digit < 10 else { break }
-            sequence = sequence &* 10 &+ UInt64(digit)
-            index += 1
-        }
-        guard index - sequenceStart >= 1, index - sequenceStart <= 18, sequence >= 1,
+        let (sequence, sequenceLength) = Ascii.digitRun(base, from: &index, end: count)
+        guard sequenceLength >= 1, sequenceLength <= 18, sequence >= 1,
               index < count, base[index] == Ascii.lineFeed else { return nil }
         var position = index + 1
         guard let first = plainQuote(base, count, at: &position, symbols: &strings.symbols) else { return nil }
@@ -592,6 +578,22 @@ enum WireMessageType: UInt8, Hashable, Sendable {
 }
 
 enum Ascii {
+    /// The run of decimal digits at `index` (up to the first other byte or `end`): its value, with
+    /// wrapping arithmetic, and its length; `index` moves past it. Callers bound the length (18
+    /// digits always fit).
+    @inline(__always)
+    static func digitRun(_ base: UnsafePointer<UInt8>, from index: inout Int, end: Int) -> (value: UInt64, length: Int) {
+        let start = index
+        var value: UInt64 = 0
+        while index < end {
+            let digit = base[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            value = value &* 10 &+ UInt64(digit)
+            index += 1
+        }
+        return (value, index - start)
+    }
+
     static let tab = UInt8(ascii: "\t")
     static let lineFeed = UInt8(ascii: "\n")
     static let minus = UInt8(ascii: "-")
@@ -658,14 +660,7 @@ struct FieldCursor {
     mutating func nextPlainUnsigned() -> UInt64? {
         guard !isAtEnd else { return nil }
         var index = position
-        var value: UInt64 = 0
-        while index < end {
-            let digit = base[index] &- UInt8(ascii: "0")
-            guard digit < 10 else { break }
-            value = value &* 10 &+ UInt64(digit)
-            index += 1
-        }
-        let length = index - position
+        let (value, length) = Ascii.digitRun(base, from: &index, end: end)
         guard length >= 1, length <= 18, endField(at: index) else { return nil }
         return value
     }
