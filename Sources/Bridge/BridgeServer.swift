@@ -29,6 +29,11 @@ public struct BridgeServerConfiguration: Sendable, Hashable {
     public var curve: BridgeCurveConfiguration?
     /// Frames libzmq queues for the agent before it stops reading the peers' TCP connections.
     public var receiveHighWaterMark: Int
+    /// Connections the kernel queues for the ROUTER before libzmq accepts them. libzmq's default
+    /// (100) overflows when a thousand EAs reconnect at once (an agent restart, a network blip): the
+    /// overflowing ones wait one or more TCP retransmission timeouts (1 s, 3 s, …) before they
+    /// connect. Linux caps it at `net.core.somaxconn` (4,096 since kernel 5.4).
+    public var listenBacklog: Int
     /// Accepted messages queued for downstream before the socket thread stops reading (backpressure).
     public var handoffCapacity: Int
     /// Accepted messages handed downstream together: fewer lock rounds, and fewer wake-ups of an
@@ -41,9 +46,10 @@ public struct BridgeServerConfiguration: Sendable, Hashable {
 
     public init(endpoint: String, session: BridgeSessionConfiguration = BridgeSessionConfiguration(),
                 curve: BridgeCurveConfiguration? = nil, receiveHighWaterMark: Int = 10_000,
-                handoffCapacity: Int = 65_536, handoffBatchSize: Int = 1_024, maximumFrameBytes: Int64 = 1 << 20) {
+                listenBacklog: Int = 4_096, handoffCapacity: Int = 65_536, handoffBatchSize: Int = 1_024, maximumFrameBytes: Int64 = 1 << 20) {
         self.endpoint = endpoint; self.session = session; self.curve = curve
-        self.receiveHighWaterMark = receiveHighWaterMark; self.handoffCapacity = handoffCapacity
+        self.receiveHighWaterMark = receiveHighWaterMark; self.listenBacklog = listenBacklog
+        self.handoffCapacity = handoffCapacity
         self.handoffBatchSize = handoffBatchSize; self.maximumFrameBytes = maximumFrameBytes
     }
 
@@ -115,6 +121,7 @@ public final class BridgeServer: Sendable {
             do {
                 router = try ZMQSocket(context: context, type: .router)
                 try router.setOption(.receiveHighWaterMark, configuration.receiveHighWaterMark)
+                try router.setOption(.listenBacklog, configuration.listenBacklog)
                 try router.setOption(.maximumMessageSize, configuration.maximumFrameBytes)
                 if let curve = configuration.curve { try router.makeCurveServer(keys: curve.serverKeys) }
                 try router.bind(configuration.endpoint)

@@ -29,6 +29,11 @@ public struct ZMQIntegerOption: Sendable, Hashable {
     public static let sendHighWaterMark = Self(code: ZMQ_SNDHWM)
     /// Inbound queue limit in messages (`ZMQ_RCVHWM`, default 1000).
     public static let receiveHighWaterMark = Self(code: ZMQ_RCVHWM)
+    /// Pending TCP connections the kernel queues for a bound socket before libzmq accepts them
+    /// (`ZMQ_BACKLOG`, default 100; Linux caps it at `net.core.somaxconn`). When the queue is full
+    /// the kernel drops the connection's handshake, and the peer retries only after a TCP
+    /// retransmission timeout: a second or more.
+    public static let listenBacklog = Self(code: ZMQ_BACKLOG)
     /// Milliseconds unsent messages are kept after close (`ZMQ_LINGER`); this layer sets 0.
     public static let linger = Self(code: ZMQ_LINGER)
     /// First reconnect delay in ms (`ZMQ_RECONNECT_IVL`).

@@ -1,4 +1,5 @@
 import Bridge
+import Foundation
 import Logging
 import Testing
 import TidemarkProtocol
@@ -92,6 +93,50 @@ struct BridgeServerTests {
         #expect(counters.messages >= 1)
         #expect(counters.badFrames.isEmpty)          // the big frame never reached the sessions
         #expect(counters.rejects.isEmpty)
+    }
+
+    /// A thousand EAs reconnecting at once (an agent restart) fit the listen queue: with libzmq's
+    /// default backlog of 100 the kernel drops the overflow's handshakes, and those terminals
+    /// connect only after a TCP retransmission timeout, a second or more later.
+    @Test(.timeLimit(.minutes(1)))
+    func aThousandTerminalsConnectingAtOnceOverflowNoListenQueue() async throws {
+        let server = try BridgeServer(configuration: BridgeServerConfiguration(endpoint: "tcp://127.0.0.1:*"), logger: Self.quiet)
+        let endpoint = try server.start()
+        let overflowsBefore = try Self.listenOverflows()
+        let terminals = 1_000
+        let context = try ZMQContext()
+        let connecting = try ZMQSocketThread(name: "test-eas") {
+            var dealers: [ZMQSocket] = []
+            for index in 0..<terminals {
+                let dealer = try ZMQSocket(context: context, type: .dealer)
+                try dealer.connect(endpoint)
+                let session = "burst-\(index)"
+                try dealer.send(WireEncoder.encode(Envelope(sessionID: session, sequence: 1,
+                                                            message: TerminalMessage.hello(Fixture.hello(session: session, login: Int64(10_000 + index))))))
+                dealers.append(dealer)
+            }
+            while true { _ = try dealers[0].receive() }   // keeps every socket open until the context shuts down
+        }
+        var hellos = Set<String>()
+        for await delivery in server.deliveries {
+            hellos.insert(delivery.sessionID)
+            if hellos.count == terminals { break }
+        }
+        #expect(hellos.count == terminals)
+        // The kernel counts every handshake dropped for a full listen queue (per network namespace).
+        #expect(try Self.listenOverflows() == overflowsBefore)
+        server.stop()
+        try await server.waitUntilStopped()
+        context.shutdown()
+        try await connecting.value
+    }
+
+    /// `TcpExt: ListenOverflows` from /proc/net/netstat.
+    static func listenOverflows() throws -> Int {
+        let lines = try String(contentsOfFile: "/proc/net/netstat", encoding: .utf8).split(separator: "\n")
+        let names = lines.first { $0.hasPrefix("TcpExt:") }!.split(separator: " ")
+        let values = lines.last { $0.hasPrefix("TcpExt:") }!.split(separator: " ")
+        return Int(values[names.firstIndex(of: "ListenOverflows")!])!
     }
 
     @Test func bindsAFreePortAndStopsCleanly() async throws {
