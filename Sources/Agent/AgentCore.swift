@@ -19,12 +19,21 @@ import TidemarkProtocol
 /// may not be in the risk core's state, e.g. after a kill -9 between commit and ACK). The equity
 /// engine gets every message (it rebuilds the account from the snapshot), but the risk core only
 /// what it has not folded yet:
-/// - from a HELLO until an input newer than the account's risk clock (the *resume window*), inputs
-///   older than that clock are skipped (they are in the risk core's state already);
+/// - from a HELLO until an input newer than the latest time of the account's *own* inputs folded
+///   (``RiskEngine/lastOwnInputTime(accountId:)``: its observations, deals, position changes and
+///   snapshots' open positions) — the *resume window* — inputs older than that time are skipped
+///   (they are in the risk core's state already). Not the account's risk clock: every terminal's
+///   HEARTBEAT moves that (the shared broker clock, `.time`), so a terminal whose times lag the
+///   others', or an account that so far only heard others' heartbeats, would have its first new
+///   inputs after a reconnect skipped as if folded;
 /// - a deal is skipped when older than the last deal folded for the account, or at the same time
 ///   with a ticket already folded (deals are exact; ticks at the very same millisecond as the
-///   clock are folded again, which leaves drawdown/profit thresholds and statistics unchanged).
-/// The deal marks and the shared clock are part of the checkpoint (``CheckpointState``).
+///   own-input time are folded again, which leaves drawdown/profit thresholds and statistics
+///   unchanged).
+/// The deal marks and the shared clock are part of the checkpoint (``CheckpointState``), the
+/// own-input times too (in the risk core's state). A checkpoint written before those existed
+/// gives each account its risk clock as own-input time, the old rule, because it keeps nothing
+/// closer: after an upgrade, the first reconnect of a lagging terminal may still skip inputs.
 public struct AgentCore: Sendable {
     /// Settings that shape the outputs.
     public struct Configuration: Hashable, Sendable {
@@ -79,7 +88,7 @@ public struct AgentCore: Sendable {
     /// The latest heartbeat time folded (`.time` inputs only move forward).
     public private(set) var sharedClock: BrokerTime?
     private var dealMarks: [AccountID: DealMark] = [:]
-    /// Accounts in a resume window, with the risk clock when their session began.
+    /// Accounts in a resume window, with the latest own-input time folded when their session began.
     private var resumeWatermarks: [AccountID: BrokerTime] = [:]
     /// The latest HELLO of every account seen since start (broker clock for challenges).
     public private(set) var hellos: [AccountID: Hello] = [:]
@@ -147,7 +156,7 @@ public struct AgentCore: Sendable {
         case .hello(let hello):
             hellos[account] = hello
             effects.hellos.append((delivery.sessionID, hello))
-            if let clock = risk.clock(accountId: account) { resumeWatermarks[account] = clock }
+            if let folded = risk.lastOwnInputTime(accountId: account) { resumeWatermarks[account] = folded }
         case .deal(let deal):
             if isNewDeal(deal, of: account) {
                 feed(.deal(account, deal), into: &effects)
@@ -204,8 +213,8 @@ public struct AgentCore: Sendable {
     }
 
     /// Whether an input at `time` is new to the risk core (outside a resume window everything is;
-    /// inside, only what is not older than the account's clock at the HELLO). An input newer than
-    /// that clock closes the window.
+    /// inside, only what is not older than the account's latest own input folded at the HELLO). An
+    /// input newer than that closes the window.
     private mutating func isFresh(_ time: BrokerTime, of account: AccountID) -> Bool {
         guard let watermark = resumeWatermarks[account] else { return true }
         if time > watermark { resumeWatermarks[account] = nil }

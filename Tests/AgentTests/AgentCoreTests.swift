@@ -49,6 +49,23 @@ private enum Script {
         BridgeDelivery(account: account, sessionID: session, sequence: sequence, message: message)
     }
 
+    /// Another terminal of the same broker: its HEARTBEATs move the shared broker clock.
+    static let otherAccount = AccountID(server: "Demo", login: 8)
+
+    static func otherHeartbeat(_ milliseconds: Int64, sequence: UInt64) -> BridgeDelivery {
+        BridgeDelivery(account: otherAccount, sessionID: "other", sequence: sequence,
+                       message: .heartbeat(BrokerTime(milliseconds: milliseconds)))
+    }
+
+    /// Feeds `messages` as one session, numbered from 1.
+    static func session(_ session: String, _ messages: [TerminalMessage], into core: inout AgentCore) -> AgentCore.Effects {
+        var effects = AgentCore.Effects()
+        for (index, message) in messages.enumerated() {
+            core.apply(delivery(message, session: session, sequence: UInt64(1 + index)), into: &effects)
+        }
+        return effects
+    }
+
     static func declareTracker(_ core: inout AgentCore) throws {
         var effects = AgentCore.Effects()
         try core.declare(.createTracker(TrackerDefinition(id: "t1", accountId: account, name: "dd", period: .lifetime,
@@ -103,6 +120,110 @@ private enum Script {
         #expect(resumedEffects.skippedResent >= 2)   // the deposit, the snapshot's and the 4,000 ms observations
         #expect(firstEffects.riskOutputs.trackerEvents + resumedEffects.riskOutputs.trackerEvents == expectedEvents)
         #expect(resumed.risk.currentPeriodStatistics(accountId: Script.account, trackerId: "t1") == expectedStatistics)
+    }
+
+    /// The terminal folded up to 2,000 ms, then another terminal's heartbeat moved the shared clock
+    /// (and so this account's risk clock) to 60,000 ms. Returns that core.
+    private func lagging() throws -> AgentCore {
+        var core = AgentCore()
+        try Script.declareTracker(&core)
+        _ = Script.session("a", [.hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
+                                 Script.tick(2_000, bid: "1.09990")], into: &core)
+        var effects = AgentCore.Effects()
+        core.apply(Script.otherHeartbeat(60_000, sequence: 1), into: &effects)
+        #expect(core.risk.clock(accountId: Script.account) == BrokerTime(milliseconds: 60_000))
+        #expect(core.risk.lastOwnInputTime(accountId: Script.account) == BrokerTime(milliseconds: 2_000))
+        return core
+    }
+
+    /// After a reconnect, the terminal's inputs newer than what it had folded (2,000 ms) but older
+    /// than the shared clock (60,000 ms) were never folded: they must reach the risk core.
+    @Test func aLaggingTerminalsNewInputsAfterAReconnectAreFolded() throws {
+        var core = try lagging()
+        // A new session from the acknowledged position (the 2,000 ms tick), then a new tick.
+        let effects = Script.session("b", [.hello(Script.hello("b")), Script.snapshot(2_000, balance: 10_000, bid: "1.09990"),
+                                           Script.tick(4_000, bid: "1.09900")], into: &core)
+        #expect(effects.skippedResent == 0)   // the snapshot at 2,000 ms is at the mark: folded again, harmlessly
+        // Hand-worked: equity 10,000 + (1.09900 − 1.10000) × 100,000 = 9,900; drawdown from the
+        // 10,000 start = 100 > 50: one event.
+        #expect(effects.riskOutputs.trackerEvents.map(\.absoluteDrawdown) == [100])
+        #expect(core.risk.lastOwnInputTime(accountId: Script.account) == BrokerTime(milliseconds: 4_000))
+    }
+
+    /// An account whose risk clock only heard other terminals' heartbeats (its tracker was declared
+    /// before its terminal ever connected) has nothing folded: its first session is all new.
+    @Test func aFirstSessionAfterOthersHeartbeatsIsFolded() throws {
+        var core = AgentCore()
+        try Script.declareTracker(&core)
+        var effects = AgentCore.Effects()
+        core.apply(Script.otherHeartbeat(60_000, sequence: 1), into: &effects)
+        #expect(core.risk.clock(accountId: Script.account) == BrokerTime(milliseconds: 60_000))
+        #expect(core.risk.lastOwnInputTime(accountId: Script.account) == nil)
+        effects = Script.session("a", [.hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
+                                       Script.tick(4_000, bid: "1.09900")], into: &core)
+        #expect(effects.skippedResent == 0)
+        // Hand-worked: 10,000 + (1.09900 − 1.10000) × 100,000 = 9,900: drawdown 100 > 50.
+        #expect(effects.riskOutputs.trackerEvents.map(\.absoluteDrawdown) == [100])
+    }
+
+    /// What was folded before the restart is still skipped when resent, with a shared clock far
+    /// ahead too: only inputs older than the terminal's own last folded time (3,000 ms). (A restart,
+    /// so that the equity engine starts empty and passes the resent ticks on, as after a kill -9.)
+    @Test func resentInputsAreStillSkipped() throws {
+        var first = AgentCore()
+        try Script.declareTracker(&first)
+        _ = Script.session("a", [.hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
+                                 Script.tick(2_000, bid: "1.09990"), Script.tick(3_000, bid: "1.09980")], into: &first)
+        var heartbeat = AgentCore.Effects()
+        first.apply(Script.otherHeartbeat(60_000, sequence: 1), into: &heartbeat)
+        var core = try AgentCore(checkpoint: try first.checkpoint())
+        // Acknowledged up to the snapshot: the EA resends both ticks, then goes on.
+        let effects = Script.session("b", [.hello(Script.hello("b")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
+                                           Script.tick(2_000, bid: "1.09990"), Script.tick(3_000, bid: "1.09980"),
+                                           Script.tick(4_000, bid: "1.09900")], into: &core)
+        // Skipped: the snapshot's observation (1,000 ms) and the 2,000 ms tick's; the 3,000 ms tick
+        // is at the mark (folded again, harmlessly), the 4,000 ms one is new.
+        #expect(effects.skippedResent == 2)
+        // Hand-worked: 10,000 + (1.09900 − 1.10000) × 100,000 = 9,900: drawdown 100 > 50.
+        #expect(effects.riskOutputs.trackerEvents.map(\.absoluteDrawdown) == [100])
+    }
+
+    /// The checkpoint keeps the own-input time: a core resumed from it still folds the lagging
+    /// terminal's new inputs after the reconnect.
+    @Test func theCheckpointKeepsTheOwnInputTime() throws {
+        let checkpoint = try lagging().checkpoint()
+        var core = try AgentCore(checkpoint: checkpoint)
+        #expect(core.risk.lastOwnInputTime(accountId: Script.account) == BrokerTime(milliseconds: 2_000))
+        #expect(core.risk.clock(accountId: Script.account) == BrokerTime(milliseconds: 60_000))
+        let effects = Script.session("b", [.hello(Script.hello("b")), Script.snapshot(2_000, balance: 10_000, bid: "1.09990"),
+                                           Script.tick(4_000, bid: "1.09900")], into: &core)
+        #expect(effects.skippedResent == 0)
+        // Hand-worked: 10,000 + (1.09900 − 1.10000) × 100,000 = 9,900: drawdown 100 > 50.
+        #expect(effects.riskOutputs.trackerEvents.map(\.absoluteDrawdown) == [100])
+    }
+
+    /// A JSON checkpoint of a version before the own-input time still opens; the account's mark is
+    /// then its risk clock (the old rule: that checkpoint knows nothing closer), so resent inputs
+    /// are never folded twice, and the first input past the clock is folded.
+    @Test func anOldCheckpointFallsBackToTheRiskClock() throws {
+        let compact = try lagging().checkpoint()
+        let state = try CompactBinaryDecoder().decode(AgentCore.CheckpointState.self, from: compact)
+        var tree = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(state)) as? [String: Any])
+        var risk = try #require(tree["risk"] as? [String: Any])
+        #expect(risk.removeValue(forKey: "formatVersion") != nil)
+        let accounts = try #require(risk["accounts"] as? [[String: Any]])
+        #expect(accounts.contains { $0["lastOwnInputTime"] != nil })
+        risk["accounts"] = accounts.map { account in account.filter { $0.key != "lastOwnInputTime" } }
+        tree["risk"] = risk
+        var core = try AgentCore(checkpoint: try JSONSerialization.data(withJSONObject: tree))
+
+        #expect(core.risk.lastOwnInputTime(accountId: Script.account) == BrokerTime(milliseconds: 60_000))
+        let effects = Script.session("b", [.hello(Script.hello("b")), Script.snapshot(2_000, balance: 10_000, bid: "1.09990"),
+                                           Script.tick(4_000, bid: "1.09900"), Script.tick(61_000, bid: "1.09890")],
+                                     into: &core)
+        #expect(effects.skippedResent == 2)   // the snapshot's observation and the 4,000 ms tick's
+        // Hand-worked: at 61,000 ms, 10,000 + (1.09890 − 1.10000) × 100,000 = 9,890: drawdown 110 > 50.
+        #expect(effects.riskOutputs.trackerEvents.map(\.absoluteDrawdown) == [110])
     }
 
     @Test func aChallengeWithoutBrokerClockTakesTheTerminals() throws {

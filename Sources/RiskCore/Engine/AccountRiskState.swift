@@ -8,6 +8,12 @@ struct AccountRiskState: Hashable, Sendable, Codable {
     /// The latest input time seen for the account. Inputs are applied at max(their time, clock),
     /// so a late input counts in the period and hour that are open when it arrives.
     var clock: BrokerTime?
+    /// The latest time of the account's own inputs (observations, deals, position changes, open
+    /// positions), as they carried it: unlike `clock`, never moved by a heartbeat's `.time`, nor by
+    /// the clock itself (a late input counts with its own time). The agent skips a reconnected
+    /// terminal's resent inputs up to it. Nil until the first own input (and, in a checkpoint
+    /// written before it existed, the clock: see `RiskEngine.init(from:)`).
+    var lastOwnInputTime: BrokerTime?
     var balanceKnown = false
     var balance: FixedDecimal = .zero
     /// In declaration order.
@@ -37,8 +43,15 @@ struct AccountRiskState: Hashable, Sendable, Codable {
         return now
     }
 
+    /// ``advance(to:sink:)`` for one of the account's own inputs (not a heartbeat): also moves
+    /// `lastOwnInputTime` on.
+    mutating func advance(toOwnInputAt time: BrokerTime, sink: inout OutputSink) -> BrokerTime {
+        if lastOwnInputTime.map({ time > $0 }) ?? true { lastOwnInputTime = time }
+        return advance(to: time, sink: &sink)
+    }
+
     mutating func observe(_ observation: EquityObservation, sink: inout OutputSink) {
-        let now = advance(to: observation.time, sink: &sink)
+        let now = advance(toOwnInputAt: observation.time, sink: &sink)
         for index in trackers.indices {
             trackers[index].observe(time: now, balance: observation.balance, equity: observation.equity, sink: &sink)
         }
@@ -54,7 +67,7 @@ struct AccountRiskState: Hashable, Sendable, Codable {
     }
 
     mutating func apply(deal: Deal, sink: inout OutputSink) {
-        _ = advance(to: deal.time, sink: &sink)
+        _ = advance(toOwnInputAt: deal.time, sink: &sink)
         for index in trackers.indices {
             trackers[index].apply(deal: deal)
         }

@@ -119,12 +119,12 @@ public struct RiskEngine: Hashable, Sendable, Codable {
             applyCompetitions(input, accountId: accountId, sink: &sink)
         case .position(let accountId, let update):
             let slot = accountSlot(accountId)
-            _ = accounts[slot].advance(to: update.time, sink: &sink)
+            _ = accounts[slot].advance(toOwnInputAt: update.time, sink: &sink)
             accounts[slot].applyChallenges(input, sink: &sink)
             applyCompetitions(input, accountId: accountId, sink: &sink)
         case .openPositions(let accountId, _, let time):
             let slot = accountSlot(accountId)
-            _ = accounts[slot].advance(to: time, sink: &sink)
+            _ = accounts[slot].advance(toOwnInputAt: time, sink: &sink)
             accounts[slot].applyChallenges(input, sink: &sink)
             applyCompetitions(input, accountId: accountId, sink: &sink)
         case .time(let time):
@@ -248,15 +248,30 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         competitions.first { $0.definition.id == id }
     }
 
-    /// The latest input time seen for the account.
+    /// The latest input time seen for the account, heartbeats (``RiskInput/time(_:)``) included:
+    /// the account's broker "now".
     public func clock(accountId: AccountID) -> BrokerTime? {
         guard let slot = accountIndex[accountId] else { return nil }
         return accounts[slot].clock
     }
 
+    /// The latest time carried by one of the account's own inputs (observation, deal, position
+    /// change, open positions) folded so far, or nil before the first. Unlike
+    /// ``clock(accountId:)`` a heartbeat never moves it, so it bounds what the account's terminal
+    /// has had folded: of what a terminal resends after a reconnect, nothing newer than this time
+    /// is in the core yet. (In a core decoded from a checkpoint written before this mark existed,
+    /// an account's mark starts at its clock then, the closest bound that checkpoint knows.)
+    public func lastOwnInputTime(accountId: AccountID) -> BrokerTime? {
+        guard let slot = accountIndex[accountId] else { return nil }
+        return accounts[slot].lastOwnInputTime
+    }
+
     // MARK: Checkpoint
 
-    private enum CodingKeys: String, CodingKey { case nextSequenceNumber, accounts, competitions }
+    private enum CodingKeys: String, CodingKey { case nextSequenceNumber, accounts, competitions, formatVersion }
+
+    /// The checkpoint's shape: 2 since accounts keep `lastOwnInputTime`; absent (1) before.
+    private static let formatVersion = 2
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -265,6 +280,12 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         guard zip(accounts, accounts.dropFirst()).allSatisfy({ $0.accountId < $1.accountId }) else {
             throw DecodingError.dataCorruptedError(forKey: .accounts, in: c,
                                                    debugDescription: "accounts must be sorted and unique")
+        }
+        if try c.decodeIfPresent(Int.self, forKey: .formatVersion) == nil {
+            // Written before the own-input mark existed: the clock (heartbeats included) is the only
+            // bound known of what each account's terminal had delivered, and the agent relied on it
+            // then. A nil mark in a newer checkpoint means "no own input yet", so it stays nil there.
+            for slot in accounts.indices { accounts[slot].lastOwnInputTime = accounts[slot].clock }
         }
         rebuildIndex()
         competitions = try c.decode([Competition].self, forKey: .competitions)
@@ -276,5 +297,6 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         try c.encode(nextSequenceNumber, forKey: .nextSequenceNumber)
         try c.encode(accounts, forKey: .accounts)
         try c.encode(competitions, forKey: .competitions)
+        try c.encode(Self.formatVersion, forKey: .formatVersion)
     }
 }
