@@ -216,7 +216,8 @@ public struct AgentCore: Sendable {
     /// inside, only what is not older than the account's latest own input folded at the HELLO). An
     /// input newer than that closes the window.
     private mutating func isFresh(_ time: BrokerTime, of account: AccountID) -> Bool {
-        guard let watermark = resumeWatermarks[account] else { return true }
+        // Checked per tick: with no window open (the usual case) skip hashing the account id.
+        guard !resumeWatermarks.isEmpty, let watermark = resumeWatermarks[account] else { return true }
         if time > watermark { resumeWatermarks[account] = nil }
         return time >= watermark
     }
