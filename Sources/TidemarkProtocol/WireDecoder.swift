@@ -673,29 +673,17 @@ struct FieldCursor {
         var index = position
         let negative = index < end && base[index] == Ascii.minus
         if negative { index += 1 }
-        let integerStart = index
-        var integerPart: Int64 = 0
-        while index < end {
-            let digit = base[index] &- UInt8(ascii: "0")
-            guard digit < 10 else { break }
-            integerPart = integerPart &* 10 &+ Int64(digit)
-            index += 1
-        }
-        let integerDigits = index - integerStart
+        let (integerValue, integerDigits) = Ascii.digitRun(base, from: &index, end: end)
         guard integerDigits >= 1, integerDigits <= 10 else { return nil }
+        let integerPart = Int64(integerValue)
         var fraction: Int64 = 0
         var fractionDigits = 0
         if index < end, base[index] == UInt8(ascii: ".") {
             index += 1
-            let fractionStart = index
-            while index < end {
-                let digit = base[index] &- UInt8(ascii: "0")
-                guard digit < 10 else { break }
-                fraction = fraction &* 10 &+ Int64(digit)
-                index += 1
-            }
-            fractionDigits = index - fractionStart
-            guard fractionDigits >= 1, fractionDigits <= FixedDecimal.fractionDigits else { return nil }
+            let (fractionValue, digits) = Ascii.digitRun(base, from: &index, end: end)
+            guard digits >= 1, digits <= FixedDecimal.fractionDigits else { return nil }
+            fraction = Int64(fractionValue)
+            fractionDigits = digits
         }
         guard endField(at: index) else { return nil }
         while fractionDigits < FixedDecimal.fractionDigits {
