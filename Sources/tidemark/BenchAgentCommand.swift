@@ -26,14 +26,17 @@ struct BenchAgentCommand: AsyncParsableCommand {
         discussion: """
         1. Throughput: every terminal (hello, snapshot with one open 1-lot EURUSD position, a tracker \
         declared) plays --ticks real EURUSD ticks in TICKS messages of --batch as fast as the agent \
-        takes them; the clock stops when every session's BYE is acknowledged, i.e. everything is \
+        takes them (100 per message by default: the protocol's most per frame, SPEC §2, which is \
+        what TidemarkEA sends when a timer pass finds more ticks than that, as it does at this \
+        phase's thousands of ticks per second per account); the clock stops when every session's BYE is acknowledged, i.e. everything is \
         committed. The sustained rate is the agent's tick counter (/metrics, read every 10 ms) while \
         10–90 % of the ticks went through: without the thousand handshakes before and the BYEs after. \
         Beside it: the same messages through the in-process engine + risk core (AgentCore, \
         no I/O), the figure the agent is compared with.
         2. Latency: at each --load in turn (a fraction of the measured throughput), the terminals stream \
         again, a day later (--background steady: each at a constant rate, staggered, for as long as the \
-        probes run; recorded: the file's own times, in lockstep), while probe terminals, one at a time, \
+        probes run, sending the ticks due in each --timer-ms period together as TidemarkEA's timer \
+        pass does; recorded: the file's own times, in lockstep, in messages of --batch), while probe terminals, one at a time, \
         each send one tick that breaches their tracker; measured from the tick leaving the probe to \
         the event arriving at a long-poll client and at an SSE client. Each row gives the load the \
         agent actually carried meanwhile (ticks/s from its /metrics).
@@ -48,10 +51,13 @@ struct BenchAgentCommand: AsyncParsableCommand {
     var terminals: Int = 1_000
 
     @Option(name: .long, help: "Ticks per terminal.")
-    var ticks: Int = 2_000
+    var ticks: Int = 5_000
 
-    @Option(name: .long, help: "Ticks per TICKS message.")
-    var batch: Int = 10
+    @Option(name: .long, help: "Ticks per TICKS message (at most; 100 is the protocol's limit per frame).")
+    var batch: Int = 100
+
+    @Option(name: .customLong("timer-ms"), help: "Latency phase, steady background: each terminal sends the ticks due in one timer period together, as TidemarkEA does on each timer pass (InpTimerMilliseconds, 200 by default).")
+    var timerMilliseconds: Int = 200
 
     @Option(name: .long, help: "Breach probes in the latency phase (0: no latency phase).")
     var probes: Int = 200
@@ -99,7 +105,7 @@ struct BenchAgentCommand: AsyncParsableCommand {
         let simulator = try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.bridge),
                                               pacing: SimulatorPacing(stallTimeout: .seconds(120)), threads: 2,
                                               maxSessions: terminals + 16, niceness: simulatorNice,
-                                                  logger: Logger(label: "bench"))
+                                                  logger: Self.simulatorLogger)
         let cpuBefore = agent.cpuSeconds()
         let simulatorCPUBefore = Self.ownCPUSeconds()
         let start = ContinuousClock.now
@@ -146,12 +152,15 @@ struct BenchAgentCommand: AsyncParsableCommand {
             // Each probe takes ~25 ms: enough ticks for all of them, the warm-up and some slack.
             let perTerminal = speed * workload.dataTicksPerSecondAllTerminals / Double(terminals)
             let needed = Int((perTerminal * (Double(probes) * 0.04 + 5)).rounded(.up))
-            let scripts = background == .steady ? workload.steadyScripts(dayOffset: 1 + level, count: needed)
+            // A timer pass sends the ticks due since the last one: the per-terminal rate times the period.
+            let messageTicks = background == .steady ? min(batch, max(1, Int((perTerminal * Double(timerMilliseconds) / 1_000).rounded()))) : batch
+            let scripts = background == .steady
+                ? workload.steadyScripts(dayOffset: 1 + level, count: needed, batch: messageTicks)
                 : workload.scripts(dayOffset: 1 + level)
             let simulator = try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.bridge),
                                                   pacing: SimulatorPacing(speed: speed, stallTimeout: .seconds(120)), threads: 2,
                                                   maxSessions: terminals + 16, niceness: simulatorNice,
-                                                  logger: Logger(label: "bench"))
+                                                  logger: Self.simulatorLogger)
             let loadTask = Task { try await simulator.run(scripts) }
             try await Task.sleep(for: .seconds(1))
             var longPoll: [Double] = []
@@ -178,13 +187,20 @@ struct BenchAgentCommand: AsyncParsableCommand {
             let streaming = try await loadTask.value.filter { $0.outcome != .completed }.count
             if missing > 0 { print("| probes whose event did not reach both clients within 10 s | \(missing) | |") }
             if streaming < terminals { print("| terminals that had finished before the last probe (load fell) | \(terminals - streaming) | |") }
-            print("| \(String(format: "%g", fraction * 100)) %: \(Int(loadRate)) ticks/s, \(String(format: "%.1f", loadRate / Double(terminals))) per terminal (n=\(longPoll.count)) "
+            print("| \(String(format: "%g", fraction * 100)) %: \(Int(loadRate)) ticks/s, \(String(format: "%.1f", loadRate / Double(terminals))) per terminal, \(messageTicks) per message (n=\(longPoll.count)) "
                   + "| \(Self.percentiles(longPoll)) ms | \(Self.percentiles(sse)) ms |")
         }
         watcher.stop()
         probeSockets.removeAll()
         print("")
         print("agent resident memory after phase 2: \(agent.residentMegabytes()) MB")
+    }
+
+    /// The simulator's sessions log at info when they end: a thousand lines per phase, which would bury the figures.
+    static var simulatorLogger: Logger {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        return logger
     }
 
     /// User + system CPU time of this process so far, exited threads included (`RUSAGE_SELF`).
@@ -283,20 +299,25 @@ struct AgentWorkload: Sendable {
     /// load, as latency is usually measured. (With the recorded times, a thousand terminals burst
     /// in lockstep at the market's busy moments, and replayed hundreds of times faster than real
     /// time those bursts exceed any capacity for a while: that measures a queue, not the agent.)
-    /// - Parameter count: ticks per terminal (the file's prices over and over).
-    func steadyScripts(dayOffset: Int, count: Int) -> [TerminalScript] {
+    /// - Parameters:
+    ///   - count: ticks per terminal (the file's prices over and over).
+    ///   - batch: ticks per message, all due at the first one's time (an EA's timer pass).
+    func steadyScripts(dayOffset: Int, count: Int, batch: Int) -> [TerminalScript] {
         let local = shifted(days: dayOffset)
         let start = local[0].time.milliseconds
         let interval = Double(local[local.count - 1].time.milliseconds - start) / Double(max(1, local.count - 1))
         let snapshot = Self.snapshot(at: local[0].time, quote: local[0])
-        return (0..<terminals).map { terminal in
-            let phase = interval * Double(batch) * Double(terminal) / Double(terminals)
+        // Terminals in the same phase share one stream (one array, encoded once by the simulator):
+        // a thousand distinct streams of a high load are gigabytes of ticks to build and encode.
+        let phases = min(terminals, Self.steadyPhases)
+        let streams = (0..<phases).map { group in
+            let phase = interval * Double(batch) * Double(group) / Double(phases)
             // The first message sets the pacing origin at the same broker time for every terminal.
             var stream: [TerminalMessage] = [.heartbeat(BrokerTime(milliseconds: start))]
             var index = 1
             while index <= count {
                 let upper = min(count + 1, index + batch)
-                // The first batch is due at the terminal's phase: every terminal streams within one message interval.
+                // The first batch is due at the group's phase: every terminal streams within one message interval.
                 let due = BrokerTime(milliseconds: start + Int64((Double(index - 1) * interval + phase).rounded()))
                 stream.append(.ticks((index..<upper).map {
                     let price = local[1 + ($0 - 1) % (local.count - 1)]
@@ -304,9 +325,16 @@ struct AgentWorkload: Sendable {
                 }))
                 index = upper
             }
-            return TerminalScript(hello: Self.hello(Self.account(terminal)), initialSnapshot: snapshot, stream: stream)
+            return stream
+        }
+        return (0..<terminals).map { terminal in
+            TerminalScript(hello: Self.hello(Self.account(terminal)), initialSnapshot: snapshot, stream: streams[terminal % phases])
         }
     }
+
+    /// Distinct send phases of the steady background: a thousand terminals send in 100 groups of
+    /// ten, spread evenly over one message interval (2 ms apart with a 200 ms timer).
+    static let steadyPhases = 100
 
     /// Tick data rate of all terminals at 1× (ticks per broker second).
     var dataTicksPerSecondAllTerminals: Double {
