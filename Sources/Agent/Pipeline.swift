@@ -59,10 +59,10 @@ public final class Pipeline: Sendable {
         var inputPosition: UInt64
         /// The latest observation of every account (the live view of the accounts' equity).
         var latestObservations: [AccountID: EquityObservation] = [:]
-        /// Observations not yet written to the account rows: they go with the next checkpoint's
-        /// commit, not with every commit (hundreds of row updates per commit under load, for a
-        /// figure the API reads from ``latestObservations`` anyway).
-        var unsavedObservations: [AccountID: EquityObservation] = [:]
+        /// Observations not yet written to the account rows: a round of them after every checkpoint,
+        /// a few with each commit, not all with every commit (the API reads the live figures from
+        /// ``latestObservations``; the rows are what a restart shows).
+        var accountRows = AccountRowRefresh(rowsPerCommit: Pipeline.accountRowsPerCommit)
     }
 
     /// - Parameters:
@@ -81,6 +81,10 @@ public final class Pipeline: Sendable {
         self.inbox = inbox
         self.state = Mutex(WriterState(core: core, inputPosition: inputPosition))
     }
+
+    /// Account rows one commit writes at most while a refresh round is under way (see
+    /// ``AccountRowRefresh``): ~0.5 ms of SQLite work.
+    static let accountRowsPerCommit = 128
 
     /// Opens the store's checkpoint, if any: the core to resume and its input position.
     public static func restore(from store: Store, configuration: AgentCore.Configuration) async throws -> (AgentCore, UInt64) {
@@ -159,12 +163,13 @@ public final class Pipeline: Sendable {
         var lastCheckpoint = ContinuousClock.now
         var unacknowledged: [String: UInt64] = [:]
         var encoding: CheckpointEncoding?
-        var accountRowsDue = false
         do {
             while true {
                 // With acknowledgements waiting, wait for input at most until the next checkpoint is
-                // due; a checkpoint being saved off this thread wakes it when done.
-                let deadline = unacknowledged.isEmpty || encoding != nil ? nil : lastCheckpoint + checkpointInterval
+                // due; a checkpoint being saved off this thread wakes it when done. With account rows
+                // due, don't wait: a quiet spell writes them.
+                let rowsDue = state.withLock { $0.accountRows.dueInRound > 0 }
+                let deadline = rowsDue ? .now : unacknowledged.isEmpty || encoding != nil ? nil : lastCheckpoint + checkpointInterval
                 guard var input = inbox.take(maximum: maximumBatch, until: deadline) else { break }
                 // Commits back to back (under load): let a few more messages join this one, so one
                 // fsync serves more of them. After a quiet spell nothing waits (latency first).
@@ -178,23 +183,22 @@ public final class Pipeline: Sendable {
                     }
                 }
                 if let current = encoding, let result = current.result {
-                    // Saved: what it covers may be acknowledged; the account rows go with the next commit.
+                    // Saved: what it covers may be acknowledged; the account rows follow with the next commits.
                     bridge.committed(try result.get().acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
                     encoding = nil
-                    accountRowsDue = true
+                    state.withLock { $0.accountRows.startRound() }
                 }
-                if !input.isEmpty {
+                if !input.isEmpty || rowsDue {
                     if recording != nil {
                         do { for delivery in input.deliveries { try recording!.record(delivery) } } catch {
                             logger.error("recording stopped", metadata: ["error": "\(error)"])
                             recording = nil
                         }
                     }
-                    if try process(input, forceCheckpoint: false, writeAccountRows: accountRowsDue, unacknowledged: &unacknowledged) {
+                    if try process(input, forceCheckpoint: false, unacknowledged: &unacknowledged) {
                         // A declaration's checkpoint is committed: everything folded is acknowledged.
                         lastCheckpoint = ContinuousClock.now
                     }
-                    accountRowsDue = false
                     lastCommit = ContinuousClock.now
                 }
                 if encoding == nil, !unacknowledged.isEmpty, ContinuousClock.now - lastCheckpoint >= checkpointInterval {
@@ -215,8 +219,8 @@ public final class Pipeline: Sendable {
             if let encoding {
                 bridge.committed(try encoding.wait().acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
             }
-            if !unacknowledged.isEmpty || accountRowsDue {
-                _ = try process(Inbox.Input(), forceCheckpoint: true, writeAccountRows: true, unacknowledged: &unacknowledged)
+            if !unacknowledged.isEmpty || state.withLock({ $0.accountRows.unsavedCount > 0 }) {
+                _ = try process(Inbox.Input(), forceCheckpoint: true, unacknowledged: &unacknowledged)
             }
         } catch {
             // Declarations waiting behind the failure get ``AgentError/stopped``; none are taken after.
@@ -238,11 +242,11 @@ public final class Pipeline: Sendable {
     /// EAs resend what followed, and the core folds it again into the same events, which the store
     /// recognises as replays of what it has (checked equal, not stored twice).
     /// - Parameters:
-    ///   - forceCheckpoint: encode the current state here and commit it with this batch.
-    ///   - writeAccountRows: write the accounts' latest equity and balance (every checkpoint or so:
-    ///     the API reads live figures from the writer).
+    ///   - forceCheckpoint: encode the current state here and commit it with this batch, and write
+    ///     every unsaved account row (stopping); otherwise the batch carries the account rows the
+    ///     current refresh round has due (see ``AccountRowRefresh``).
     /// - Returns: whether the batch carried a checkpoint of the current state (then every ACK went out).
-    private func process(_ input: Inbox.Input, forceCheckpoint: Bool, writeAccountRows: Bool,
+    private func process(_ input: Inbox.Input, forceCheckpoint: Bool,
                          unacknowledged: inout [String: UInt64]) throws -> Bool {
         let started = ContinuousClock.now
         var effects = AgentCore.Effects()
@@ -284,7 +288,7 @@ public final class Pipeline: Sendable {
             }
             for (account, observation) in effects.latestObservation {
                 state.latestObservations[account] = observation
-                state.unsavedObservations[account] = observation
+                state.accountRows.observed(observation, of: account)
             }
             let withCheckpoint = forceCheckpoint || !declarations.isEmpty || !registrations.isEmpty
             return (withCheckpoint ? try core.checkpoint() : nil, state.inputPosition)
@@ -313,11 +317,7 @@ public final class Pipeline: Sendable {
         }
         // The store turns `connected` off unless another session of the account is still open.
         for end in effects.sessionEnds { batch.sessionChanges.append(.closed(sessionId: end.sessionID, at: now, reason: end.reason)) }
-        let unsaved: [AccountID: EquityObservation] = checkpoint == nil && !writeAccountRows ? [:] : state.withLock { state in
-            defer { state.unsavedObservations.removeAll(keepingCapacity: true) }
-            return state.unsavedObservations
-        }
-        for (account, observation) in unsaved {
+        for (account, observation) in state.withLock({ $0.accountRows.rowsForCommit(all: forceCheckpoint) }) {
             var update = updates[account] ?? AccountUpdate(id: account)
             update.lastEquity = observation.equity
             update.lastBalance = observation.balance

@@ -32,6 +32,37 @@ public struct SimulationResult: Hashable, Sendable {
     public var statistics: SessionStatistics
 }
 
+/// How a simulator's threads are scheduled beside other work on the same machine.
+public enum SimulatorThreadPriority: Hashable, Sendable {
+    /// As the threads are created.
+    case normal
+    /// A nice value (above 0: yields to threads at 0, but still takes its share of a busy CPU).
+    case nice(Int32)
+    /// Linux `SCHED_IDLE`: runs only on CPU time no normal thread wants. A waking normal thread
+    /// preempts it at once, and a CPU running only idle-policy threads counts as free when the
+    /// kernel places a waking thread (sched(7)). With `nice` the kernel may still queue a waking
+    /// agent thread behind another agent thread for milliseconds while the other CPU runs the
+    /// simulator.
+    case idle
+
+    /// Applies to the calling thread (Linux keeps both per thread; lowering needs no privilege,
+    /// and a failure only leaves the thread as it was).
+    func applyToCurrentThread() {
+        #if os(Linux)
+        switch self {
+        case .normal:
+            break
+        case .nice(let value):
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, value)
+        case .idle:
+            var parameter = sched_param(sched_priority: 0)
+            // SCHED_IDLE is 5 in <linux/sched.h>; Glibc's module does not export it (_GNU_SOURCE only).
+            _ = sched_setscheduler(0, 5, &parameter)
+        }
+        #endif
+    }
+}
+
 /// Plays recordings into a running agent exactly as Expert Advisors would: one DEALER socket and
 /// one session per account, many accounts at once.
 ///
@@ -48,8 +79,8 @@ public final class TerminalSimulator: Sendable {
     public let faults: SimulatorFaults
     /// Poll-loop threads (at most one per session).
     public let threads: Int
-    /// The nice value of the poll-loop threads and of the ZeroMQ I/O thread they start (Linux).
-    public let niceness: Int32
+    /// How the poll-loop threads and the ZeroMQ I/O thread they start are scheduled (Linux).
+    public let priority: SimulatorThreadPriority
     private let logger: Logger
     private let context: ZMQContext
     private let clientKeys: CurveKeyPair?
@@ -58,11 +89,11 @@ public final class TerminalSimulator: Sendable {
     ///   - faults: applied to every session (each session counts its own sequence numbers).
     ///   - threads: poll-loop threads; sessions are dealt out round-robin.
     ///   - maxSessions: sizes the ZeroMQ context's socket limit.
-    ///   - niceness: above 0 when the simulator shares a machine with the agent it drives (a
-    ///     benchmark): the scheduler then gives the agent, the system under test, the CPU first, as
-    ///     if the terminals ran elsewhere. 0 leaves the threads as they are.
+    ///   - priority: lower than normal when the simulator shares a machine with the agent it drives
+    ///     (a benchmark): the scheduler then gives the agent, the system under test, the CPU first,
+    ///     as if the terminals ran elsewhere.
     public init(connection: SimulatorConnection, pacing: SimulatorPacing = SimulatorPacing(),
-                faults: SimulatorFaults = .none, threads: Int = 2, maxSessions: Int = 1_024, niceness: Int32 = 0,
+                faults: SimulatorFaults = .none, threads: Int = 2, maxSessions: Int = 1_024, priority: SimulatorThreadPriority = .normal,
                 logger: Logger = Logger(label: "tidemark.simulator")) throws {
         guard threads > 0 else { throw SimulatorError.invalidOption("threads must be at least 1") }
         if let speed = pacing.speed, !(speed > 0) { throw SimulatorError.invalidOption("speed must be positive") }
@@ -70,7 +101,7 @@ public final class TerminalSimulator: Sendable {
         self.pacing = pacing
         self.faults = faults
         self.threads = threads
-        self.niceness = niceness
+        self.priority = priority
         self.logger = logger
         self.context = try ZMQContext(maxSockets: maxSessions + 64)
         if connection.serverKey != nil {
@@ -119,10 +150,8 @@ public final class TerminalSimulator: Sendable {
             let indices = Array(stride(from: worker, to: scripts.count, by: workerCount))
             let share = indices.map { (scripts[$0], frames[$0]) }
             let thread = try ZMQSocketThread(name: "simulator-\(worker)") { [self] in
-                // Before the first socket: libzmq's I/O thread, started with it, inherits the value.
-                #if os(Linux)
-                if niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
-                #endif
+                // Before the first socket: libzmq's I/O thread, started with it, inherits the setting.
+                priority.applyToCurrentThread()
                 let outcomes = self.drive(share)
                 results.slots.withLock { results in
                     for (offset, index) in indices.enumerated() { results[index] = outcomes[offset] }

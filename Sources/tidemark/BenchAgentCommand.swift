@@ -41,8 +41,9 @@ struct BenchAgentCommand: AsyncParsableCommand {
         the event arriving at a long-poll client and at an SSE client. Each row gives the load the \
         agent actually carried meanwhile (ticks/s from its /metrics).
         3. Resident memory of the agent process after each phase.
-        The simulator runs on the same machine; its threads run at --simulator-nice (10), so the agent, \
-        the system under test, gets the CPU first, as if the terminals ran on other hosts.
+        The simulator runs on the same machine; its threads run at --simulator-priority (idle: Linux \
+        SCHED_IDLE), so the agent, the system under test, gets the CPU first, as if the terminals ran \
+        on other hosts.
         Build with -c release.
         """
     )
@@ -72,8 +73,8 @@ struct BenchAgentCommand: AsyncParsableCommand {
 
     enum Background: String, ExpressibleByArgument { case steady, recorded }
 
-    @Option(name: .customLong("simulator-nice"), help: "Nice value of the simulator's threads: the agent under test gets the CPU first on a shared machine, as if the terminals ran elsewhere (0: equal shares).")
-    var simulatorNice: Int32 = 10
+    @Option(name: .customLong("simulator-priority"), help: "The simulator's threads: idle (SCHED_IDLE: only CPU time the agent does not want, as if the terminals ran elsewhere), a nice value (e.g. 10), or normal (equal shares).")
+    var simulatorPriority: SimulatorThreadPriority = .idle
 
     @Option(name: .long, help: "Store durability: full or normal.")
     var durability: String = "full"
@@ -93,7 +94,7 @@ struct BenchAgentCommand: AsyncParsableCommand {
         let rules = directory + "/rules.json"
         try workload.rules().write(to: URL(fileURLWithPath: rules))
 
-        print("tidemark bench agent: \(terminals) terminals × \(ticks) ticks (\(batch) per message), durability \(durability), simulator at nice \(simulatorNice)")
+        print("tidemark bench agent: \(terminals) terminals × \(ticks) ticks (\(batch) per message), durability \(durability), simulator priority \(simulatorPriority)")
         let inProcess = workload.inProcessTicksPerSecond()
         print("in-process engine + risk core (AgentCore, no I/O): \(Int(inProcess)) ticks/s")
 
@@ -104,7 +105,7 @@ struct BenchAgentCommand: AsyncParsableCommand {
         // 1. Throughput.
         let simulator = try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.bridge),
                                               pacing: SimulatorPacing(stallTimeout: .seconds(120)), threads: 2,
-                                              maxSessions: terminals + 16, niceness: simulatorNice,
+                                              maxSessions: terminals + 16, priority: simulatorPriority,
                                                   logger: Self.simulatorLogger)
         let cpuBefore = agent.cpuSeconds()
         let simulatorCPUBefore = Self.ownCPUSeconds()
@@ -159,7 +160,7 @@ struct BenchAgentCommand: AsyncParsableCommand {
                 : workload.scripts(dayOffset: 1 + level)
             let simulator = try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.bridge),
                                                   pacing: SimulatorPacing(speed: speed, stallTimeout: .seconds(120)), threads: 2,
-                                                  maxSessions: terminals + 16, niceness: simulatorNice,
+                                                  maxSessions: terminals + 16, priority: simulatorPriority,
                                                   logger: Self.simulatorLogger)
             let loadTask = Task { try await simulator.run(scripts) }
             try await Task.sleep(for: .seconds(1))
@@ -241,6 +242,26 @@ extension Duration {
     }
 
     var milliseconds: Double { seconds * 1_000 }
+}
+
+extension SimulatorThreadPriority: ExpressibleByArgument, CustomStringConvertible {
+    public init?(argument: String) {
+        switch argument {
+        case "idle": self = .idle
+        case "normal": self = .normal
+        default:
+            guard let value = Int32(argument) else { return nil }
+            self = .nice(value)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .idle: "idle"
+        case .normal: "normal"
+        case .nice(let value): "nice \(value)"
+        }
+    }
 }
 
 /// The terminals' scripts, the probes' trackers and the in-process reference.
