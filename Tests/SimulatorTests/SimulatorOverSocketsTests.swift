@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -221,3 +222,60 @@ final class MiniAgent: Sendable {
         #expect(results.map(\.outcome) == [.completed])
     }
 }
+
+#if os(Linux)
+/// The bench runs the simulator beside the agent under `SCHED_IDLE`; the policy must reach its
+/// poll threads and the libzmq I/O thread they start, or the agent would share the CPU with them.
+/// (Other suites' simulators may run meanwhile, with normal threads: the tests count the threads
+/// that have the setting, which only these tests give.)
+@Suite(.serialized) struct SimulatorThreadPriorityTests {
+    struct ThreadInfo { var name: String; var nice: Int; var policy: Int }
+
+    /// Name, nice value and scheduling policy (sched(7)) of each thread of this process, from
+    /// /proc/self/task/TID/stat: the name is field 2 (in parentheses), nice field 19, policy field 41.
+    static func threads() throws -> [ThreadInfo] {
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+        return tasks.compactMap { task in
+            guard let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            // fields[0] is field 3 (state).
+            guard fields.count > 38, let nice = Int(fields[16]), let policy = Int(fields[38]) else { return nil }
+            return ThreadInfo(name: String(stat[stat.index(after: open)..<close]), nice: nice, policy: policy)
+        }
+    }
+
+    static let idlePolicy = 5  // SCHED_IDLE
+
+    /// Threads of a simulator with `priority`, seen while its sessions wait for a WELCOME that a
+    /// silent agent never sends.
+    static func threadsWhileRunning(_ priority: SimulatorThreadPriority, pollThreads: Int) async throws -> [ThreadInfo] {
+        let agent = try MiniAgent(MiniAgent.Behaviour(silent: true))
+        let simulator = try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.endpoint),
+                                              pacing: SimulatorPacing(stallTimeout: .milliseconds(600)),
+                                              threads: pollThreads, priority: priority)
+        let run = Task { try await simulator.run(Array(repeating: Fixture.script, count: pollThreads)) }
+        try await Task.sleep(for: .milliseconds(300))
+        let threads = try Self.threads()
+        _ = try await run.value
+        try agent.stop()
+        return threads
+    }
+
+    @Test func idleReachesThePollThreadsAndTheirZeroMQThread() async throws {
+        let threads = try await Self.threadsWhileRunning(.idle, pollThreads: 2)
+        let idle = threads.filter { $0.policy == Self.idlePolicy }
+        #expect(idle.filter { $0.name.hasPrefix("simulator-") }.count == 2)
+        // The simulator's libzmq I/O thread (and reaper) inherit the policy; the mini agent's stays normal.
+        #expect(idle.filter { $0.name.hasPrefix("ZMQbg/IO") }.count == 1)
+        #expect(idle.allSatisfy { $0.name.hasPrefix("simulator-") || $0.name.hasPrefix("ZMQbg/") })
+    }
+
+    @Test func aNiceValueLowersThePriorityAndKeepsThePolicy() async throws {
+        let threads = try await Self.threadsWhileRunning(.nice(5), pollThreads: 1)
+        let niced = threads.filter { $0.nice == 5 }
+        #expect(niced.filter { $0.name.hasPrefix("simulator-") }.count == 1)
+        #expect(niced.allSatisfy { $0.policy == 0 })
+    }
+}
+#endif
