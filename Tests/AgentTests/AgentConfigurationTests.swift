@@ -39,7 +39,7 @@ import Testing
             .deletingLastPathComponent().appendingPathComponent("deploy/config.example.json").path
         let settings = try AgentConfiguration.load(file: example)
         #expect(settings.bridge == "tcp://0.0.0.0:5757")
-        #expect(settings.checkpointIntervalMilliseconds == 250)
+        #expect(settings.checkpointIntervalMilliseconds == 1_000)
         #expect(settings.allowKeys == "/etc/tidemark/keys/allowed-eas.txt")
         try settings.validate()
     }

@@ -248,22 +248,32 @@ final class MiniAgent: Sendable {
     static let idlePolicy = 5  // SCHED_IDLE
 
     /// Threads of a simulator with `priority`, seen while its sessions wait for a WELCOME that a
-    /// silent agent never sends.
-    static func threadsWhileRunning(_ priority: SimulatorThreadPriority, pollThreads: Int) async throws -> [ThreadInfo] {
+    /// silent agent never sends: the first look that is `ready`, or the last one after 10 s (a
+    /// loaded machine may start threads late).
+    static func threadsWhileRunning(_ priority: SimulatorThreadPriority, pollThreads expected: Int,
+                                    until ready: ([ThreadInfo]) -> Bool) async throws -> [ThreadInfo] {
         let agent = try MiniAgent(MiniAgent.Behaviour(silent: true))
         let simulator = try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.endpoint),
-                                              pacing: SimulatorPacing(stallTimeout: .milliseconds(600)),
-                                              threads: pollThreads, priority: priority)
-        let run = Task { try await simulator.run(Array(repeating: Fixture.script, count: pollThreads)) }
-        try await Task.sleep(for: .milliseconds(300))
-        let threads = try Self.threads()
-        _ = try await run.value
+                                              pacing: SimulatorPacing(stallTimeout: .seconds(30)),
+                                              threads: expected, priority: priority)
+        let run = Task { try await simulator.run(Array(repeating: Fixture.script, count: expected)) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        var threads = try Self.threads()
+        while !ready(threads), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            threads = try Self.threads()
+        }
+        simulator.cancel()
+        _ = try? await run.value
         try agent.stop()
         return threads
     }
 
     @Test func idleReachesThePollThreadsAndTheirZeroMQThread() async throws {
-        let threads = try await Self.threadsWhileRunning(.idle, pollThreads: 2)
+        let threads = try await Self.threadsWhileRunning(.idle, pollThreads: 2) { threads in
+            threads.filter { $0.policy == Self.idlePolicy && $0.name.hasPrefix("simulator-") }.count == 2
+                && threads.contains { $0.policy == Self.idlePolicy && $0.name.hasPrefix("ZMQbg/IO") }
+        }
         let idle = threads.filter { $0.policy == Self.idlePolicy }
         #expect(idle.filter { $0.name.hasPrefix("simulator-") }.count == 2)
         // The simulator's libzmq I/O thread (and reaper) inherit the policy; the mini agent's stays normal.
@@ -272,7 +282,9 @@ final class MiniAgent: Sendable {
     }
 
     @Test func aNiceValueLowersThePriorityAndKeepsThePolicy() async throws {
-        let threads = try await Self.threadsWhileRunning(.nice(5), pollThreads: 1)
+        let threads = try await Self.threadsWhileRunning(.nice(5), pollThreads: 1) { threads in
+            threads.contains { $0.nice == 5 && $0.name.hasPrefix("simulator-") }
+        }
         let niced = threads.filter { $0.nice == 5 }
         #expect(niced.filter { $0.name.hasPrefix("simulator-") }.count == 1)
         #expect(niced.allSatisfy { $0.policy == 0 })
