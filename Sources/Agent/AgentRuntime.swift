@@ -100,7 +100,8 @@ public final class AgentRuntime: Sendable {
                                 maximumBatch: configuration.commitMaximumMessages, metrics: metrics, logger: logger,
                                 recordDirectory: configuration.record,
                                 commitInterval: .milliseconds(configuration.commitIntervalMilliseconds),
-                                checkpointInterval: .milliseconds(configuration.checkpointIntervalMilliseconds)) { notice in
+                                checkpointInterval: .milliseconds(configuration.checkpointIntervalMilliseconds),
+                                farewellAcknowledgementDelay: .milliseconds(configuration.heartbeatMilliseconds / 2)) { notice in
             hooks.call(notice)
         }
         let endpoint = try bridge.start()

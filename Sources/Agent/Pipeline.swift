@@ -53,6 +53,7 @@ public final class Pipeline: Sendable {
     private let recordDirectory: String?
     private let commitInterval: Duration
     private let checkpointInterval: Duration
+    private let farewellAcknowledgementDelay: Duration
 
     private struct WriterState: Sendable {
         var core: AgentCore?
@@ -69,12 +70,17 @@ public final class Pipeline: Sendable {
     ///   - bridge: the bridge whose sink is `inbox`.
     ///   - core: the core to continue (restored from the store's checkpoint, or fresh).
     ///   - inputPosition: the checkpoint's input position (0 on a first run).
+    ///   - farewellAcknowledgementDelay: how soon after a BYE its ACK must go out, however long the
+    ///     checkpoint interval: after a BYE the agent sends the terminal nothing else, and a
+    ///     terminal gives up after three heartbeat intervals of silence (SPEC §6.4).
     init(store: Store, bridge: BridgeServer, inbox: Inbox, core: AgentCore, inputPosition: UInt64, maximumBatch: Int,
                 metrics: AgentMetrics, logger: Logger, recordDirectory: String? = nil,
                 commitInterval: Duration = .zero, checkpointInterval: Duration = .seconds(1),
+                farewellAcknowledgementDelay: Duration = .milliseconds(2_500),
                 onCommit: @escaping @Sendable (CommitNotice) -> Void) {
         self.recordDirectory = recordDirectory
         self.checkpointInterval = checkpointInterval
+        self.farewellAcknowledgementDelay = farewellAcknowledgementDelay
         self.commitInterval = commitInterval
         self.store = store; self.bridge = bridge; self.logger = logger; self.metrics = metrics
         self.maximumBatch = maximumBatch; self.onCommit = onCommit
@@ -163,16 +169,18 @@ public final class Pipeline: Sendable {
         var lastCheckpoint = ContinuousClock.now
         var unacknowledged: [String: UInt64] = [:]
         var encoding: CheckpointEncoding?
-        // A terminal said BYE: it waits for the ACK, so the next checkpoint starts at once rather
-        // than at the interval (seconds; an EA times the agent out after three heartbeats).
-        var farewellWaiting = false
+        // A terminal said BYE and waits for its ACK: the next checkpoint is due by then at the latest.
+        var farewellDue: ContinuousClock.Instant?
         do {
             while true {
                 // With acknowledgements waiting, wait for input at most until the next checkpoint is
                 // due; a checkpoint being saved off this thread wakes it when done. With account rows
                 // due, don't wait: a quiet spell writes them.
                 let rowsDue = state.withLock { $0.accountRows.dueInRound > 0 }
-                let deadline = rowsDue ? .now : unacknowledged.isEmpty || encoding != nil ? nil : lastCheckpoint + checkpointInterval
+                var checkpointDue: ContinuousClock.Instant {
+                    farewellDue.map { min($0, lastCheckpoint + checkpointInterval) } ?? lastCheckpoint + checkpointInterval
+                }
+                let deadline = rowsDue ? .now : unacknowledged.isEmpty || encoding != nil ? nil : checkpointDue
                 guard var input = inbox.take(maximum: maximumBatch, until: deadline) else { break }
                 // Commits back to back (under load): let a few more messages join this one, so one
                 // fsync serves more of them. After a quiet spell nothing waits (latency first).
@@ -192,7 +200,9 @@ public final class Pipeline: Sendable {
                     state.withLock { $0.accountRows.startRound() }
                 }
                 if !input.isEmpty || rowsDue {
-                    farewellWaiting = farewellWaiting || input.deliveries.contains { if case .bye = $0.message { true } else { false } }
+                    if farewellDue == nil, input.deliveries.contains(where: { if case .bye = $0.message { true } else { false } }) {
+                        farewellDue = ContinuousClock.now + farewellAcknowledgementDelay
+                    }
                     if recording != nil {
                         do { for delivery in input.deliveries { try recording!.record(delivery) } } catch {
                             logger.error("recording stopped", metadata: ["error": "\(error)"])
@@ -205,8 +215,8 @@ public final class Pipeline: Sendable {
                     }
                     lastCommit = ContinuousClock.now
                 }
-                if encoding == nil, !unacknowledged.isEmpty, farewellWaiting || ContinuousClock.now - lastCheckpoint >= checkpointInterval {
-                    farewellWaiting = false
+                if encoding == nil, !unacknowledged.isEmpty, ContinuousClock.now >= checkpointDue {
+                    farewellDue = nil
                     // Encode the core's state and save it beside the store, both off the writer (the
                     // copy is cheap: copy-on-write); the ACKs gathered so far go out once it is saved.
                     let (core, position) = state.withLock { ($0.core!, $0.inputPosition) }
