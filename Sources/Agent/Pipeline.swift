@@ -36,7 +36,8 @@ public enum Declaration: Sendable {
 /// Batching: the writer takes whatever has arrived (at most
 /// ``AgentConfiguration/commitMaximumMessages``), folds it, commits it in one transaction, and acts
 /// on the receipt; every ``AgentConfiguration/checkpointIntervalMilliseconds`` the risk core's
-/// state is encoded and saved beside the store off the writer, and the ACKs follow. While a commit runs, new messages queue up and form the
+/// state is encoded and saved beside the store off the writer, and the ACKs follow (sooner after a
+/// BYE: see `farewellAcknowledgementDelay`). While a commit runs, new messages queue up and form the
 /// next batch, so batches grow with load and latency stays one commit when idle ("group commit").
 /// With ``AgentConfiguration/commitIntervalMilliseconds`` above 0, commits are at least that far
 /// apart: a batch that would follow the previous commit sooner waits for the rest of the interval
