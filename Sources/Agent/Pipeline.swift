@@ -71,13 +71,13 @@ public final class Pipeline: Sendable {
     ///   - bridge: the bridge whose sink is `inbox`.
     ///   - core: the core to continue (restored from the store's checkpoint, or fresh).
     ///   - inputPosition: the checkpoint's input position (0 on a first run).
+    ///   - commitInterval, checkpointInterval: from ``AgentConfiguration``, which holds their defaults.
     ///   - farewellAcknowledgementDelay: how soon after a BYE its ACK must go out, however long the
     ///     checkpoint interval: after a BYE the agent sends the terminal nothing else, and a
     ///     terminal gives up after three heartbeat intervals of silence (SPEC §6.4).
     init(store: Store, bridge: BridgeServer, inbox: Inbox, core: AgentCore, inputPosition: UInt64, maximumBatch: Int,
                 metrics: AgentMetrics, logger: Logger, recordDirectory: String? = nil,
-                commitInterval: Duration = .zero, checkpointInterval: Duration = .seconds(1),
-                farewellAcknowledgementDelay: Duration = .milliseconds(2_500),
+                commitInterval: Duration, checkpointInterval: Duration, farewellAcknowledgementDelay: Duration,
                 onCommit: @escaping @Sendable (CommitNotice) -> Void) {
         self.recordDirectory = recordDirectory
         self.checkpointInterval = checkpointInterval
