@@ -25,8 +25,8 @@ extension BridgeHandoff: BridgeDeliverySink where Element == BridgeDelivery {
 /// When `capacity` messages are waiting, ``push(_:)`` blocks the socket thread. The thread then
 /// stops reading its ROUTER socket, ZeroMQ's receive high-water mark fills, TCP flow control pushes
 /// back, and the EAs' own send queues fill: nothing accepted (and so nothing acknowledged) is ever
-/// dropped here. (`AsyncStream.bufferingNewest` would silently drop; `.unbounded` would grow without
-/// limit; see SWIFT-NOTES.)
+/// dropped here. (`AsyncStream.bufferingNewest` drops silently when the consumer is slower: 10–64 % of
+/// 100,000 messages in a test on these machines; `.unbounded` grows without limit.)
 ///
 /// Messages travel in batches (one lock round per batch, not per message) and are read one by one
 /// through ``BridgeDeliveries``.
