@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         // Already a dependency of async-http-client; named for its ByteBuffer/TimeAmount and the tests' receiver.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // A command plugin only (`swift package generate-documentation`): adds no code to the product.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // Debian's libzmq 4.3 (libzmq3-dev), CURVE included.
