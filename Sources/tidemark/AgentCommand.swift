@@ -66,8 +66,16 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String?
 
-    func settings() throws -> AgentConfiguration {
-        var settings = try config.map { try AgentConfiguration.load(file: $0) } ?? AgentConfiguration()
+    @Flag(name: .customLong("allow-plaintext-bridge"),
+          help: "Let the bridge bind beyond loopback without CURVE (anyone who reaches the port can speak for any account).")
+    var allowPlaintextBridge = false
+
+    @Flag(name: .customLong("rebuild-checkpoint"),
+          help: "Set the checkpoint file aside and resume from the store's own checkpoint (when the file belongs to another store).")
+    var rebuildCheckpoint = false
+
+    func settings() throws(AgentError) -> AgentConfiguration {
+        var settings = try config.map { path throws(AgentError) in try AgentConfiguration.load(file: path) } ?? AgentConfiguration()
         try settings.applyEnvironment(ProcessInfo.processInfo.environment)
         if let bridge { settings.bridge = bridge }
         if let http { settings.http = http }
@@ -80,11 +88,29 @@ struct AgentCommand: AsyncParsableCommand {
         if let heartbeatMilliseconds { settings.heartbeatMilliseconds = heartbeatMilliseconds }
         if let durability { settings.durability = durability }
         if let logLevel { settings.logLevel = logLevel }
-        do { try settings.validate() } catch { throw ValidationError(error.detail) }
+        if allowPlaintextBridge { settings.allowPlaintextBridge = true }
+        try settings.validate()
         return settings
     }
 
+    /// Start-up and configuration failures end the process with the error's own status
+    /// (``AgentError/exitCode``) and one line naming the key, file or value: no usage text, which
+    /// is for mistakes on the command line itself.
     func run() async throws {
+        do {
+            try await runAgent()
+        } catch let error as AgentError {
+            FileHandle.standardError.write(Data("tidemark agent: \(error.detail.isEmpty ? error.description : error.detail)\n".utf8))
+            throw ExitCode(error.exitCode)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            FileHandle.standardError.write(Data("tidemark agent: \(error)\n".utf8))
+            throw ExitCode(AgentError.startup.exitCode)
+        }
+    }
+
+    private func runAgent() async throws {
         let settings = try settings()
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
@@ -93,12 +119,7 @@ struct AgentCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "tidemark.agent")
-        let agent: AgentRuntime
-        do {
-            agent = try await AgentRuntime.start(configuration: settings, logger: logger)
-        } catch let error as AgentError {
-            throw ValidationError("\(error): \(error.detail)")
-        }
+        let agent = try await AgentRuntime.start(configuration: settings, rebuildCheckpoint: rebuildCheckpoint, logger: logger)
         print("bridge listening on \(agent.bridgeEndpoint)")
         fflush(nil)   // all streams: stdout is a C global that strict concurrency won't let us name
         try await agent.run(onHTTPRunning: { endpoint in
