@@ -134,6 +134,17 @@ struct AgentHardeningTests {
             """)
         #expect(challenge.status == 400)
         #expect(challenge.text.contains("At most 65536 bytes"), "\(challenge.text.prefix(300))")
+
+        // A definition the decoder refuses is named in plain words, not Swift's DecodingError text.
+        let mistyped = try await HTTP.request("POST", base + "/accounts/\(account)/challenges", token: token, json: """
+            {"id": "typed", "initialCapital": 10000, "startTime": "2019-02-04 00:00:00.000",
+             "phases": [{"name": 5, "rules": {"maxLoss": {"limit": {"amount": 100}}}}]}
+            """)
+        #expect(mistyped.status == 400)
+        let mistypedDetail = ((mistyped.json as? [String: Any])?["details"] as? [[String: Any]])?.first
+        #expect(mistypedDetail?["parameter"] as? String == "phases[0].name", "\(mistyped.text)")
+        #expect(mistypedDetail?["message"] as? String == "Expected a string", "\(mistyped.text)")
+        #expect(!mistyped.text.contains("CodingKeys") && !mistyped.text.contains("typeMismatch"))
         agent.stop()
     }
 
