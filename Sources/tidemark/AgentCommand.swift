@@ -5,6 +5,7 @@ import Bridge
 import Dispatch
 import EquityEngine
 import Logging
+import Store
 import TidemarkProtocol
 import ZeroMQ
 
@@ -23,9 +24,12 @@ struct AgentCommand: AsyncParsableCommand {
         discussion: """
         The agent binds --bridge (Expert Advisors and `tidemark simulate` connect to it) and serves \
         HTTP on --http (REST API, /metrics, /health, /ready). It prints `bridge listening on ENDPOINT` \
-        and `http listening on HOST:PORT` on stdout (useful with port 0 or *), and on a first run the \
-        generated admin token (unless TIDEMARK_ADMIN_TOKEN is set). Every setting can also come from \
-        --config FILE (JSON) or TIDEMARK_* environment variables; flags win. SIGINT or SIGTERM stop it \
+        and `http listening on HOST:PORT` on stdout (useful with port 0 or *). On a first run without \
+        TIDEMARK_ADMIN_TOKEN it generates an admin token into DATA/admin-token (mode 0600). Every setting \
+        can also come from --config FILE (JSON) or TIDEMARK_* environment variables; flags win. A bridge \
+        beyond loopback needs CURVE or --allow-plaintext-bridge. A configuration or start-up error prints \
+        one line naming the key, file or value and exits with its own status (78 configuration, 77 \
+        insecure setting, 65 damaged store, 71 start-up; deploy/README.md). SIGINT or SIGTERM stop it \
         gracefully: nothing taken is lost, everything committed is acknowledged.
         """
     )
@@ -104,9 +108,14 @@ struct AgentCommand: AsyncParsableCommand {
             throw ExitCode(error.exitCode)
         } catch let error as ExitCode {
             throw error
+        } catch let error as StoreError {
+            // A commit that failed while running (a full disk, an I/O error): the writer stopped
+            // without acknowledging it, so nothing unstored was acknowledged.
+            FileHandle.standardError.write(Data("tidemark agent: the store failed while running: \(error)\n".utf8))
+            throw ExitCode(74)
         } catch {
             FileHandle.standardError.write(Data("tidemark agent: \(error)\n".utf8))
-            throw ExitCode(AgentError.startup.exitCode)
+            throw ExitCode(70)
         }
     }
 
