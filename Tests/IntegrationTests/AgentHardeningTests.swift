@@ -237,7 +237,8 @@ struct AgentHardeningTests {
         Sockets.raiseDescriptorLimit(to: 8_192)
         let directory = try TemporaryDirectory()
         let agent = FullAgent(in: directory, extraEnvironment: ["TIDEMARK_HTTP_IDLE_TIMEOUT_SECONDS": "3",
-                                                                "TIDEMARK_HTTP_HEADER_TIMEOUT_SECONDS": "3"])
+                                                                "TIDEMARK_HTTP_HEADER_TIMEOUT_SECONDS": "3",
+                                                                "TIDEMARK_HTTP_BODY_TIMEOUT_SECONDS": "3"])
         try agent.start()
         let endpoint = agent.httpEndpoint!
         let port = try #require(UInt16(endpoint.split(separator: ":").last ?? ""))
@@ -251,15 +252,22 @@ struct AgentHardeningTests {
             Sockets.send(socket, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
             halfSent.append(socket)
         }
+        // Bodies announced and never finished.
+        var halfBodies: [Int32] = []
+        for _ in 0..<20 {
+            let socket = try Sockets.connect(port: port)
+            Sockets.send(socket, "POST /users/current/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"login\"")
+            halfBodies.append(socket)
+        }
         // A kept-alive connection that asked once and then fell silent.
         let keptAlive = try Sockets.connect(port: port)
         Sockets.send(keptAlive, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         let opened = Date().timeIntervalSince(start)
 
-        // /health answers in under 2 s throughout, while the server holds 2,201 connections and
+        // /health answers in under 2 s throughout, while the server holds 2,221 connections and
         // until it has closed them.
         var slowest = 0.0
-        var all = idle + halfSent + [keptAlive]
+        var all = idle + halfSent + halfBodies + [keptAlive]
         let deadline = Date().addingTimeInterval(3 + 10)
         while !all.isEmpty, Date() < deadline {
             let asked = Date()
@@ -272,10 +280,12 @@ struct AgentHardeningTests {
         let closedAfter = Date().timeIntervalSince(start)
         #expect(all.isEmpty, "\(all.count) connections still open \(closedAfter) s after they were opened")
         #expect(slowest < 2, "slowest /health: \(slowest) s")
-        for socket in idle + halfSent + [keptAlive] { close(socket) }
+        for socket in idle + halfSent + halfBodies + [keptAlive] { close(socket) }
         let metrics = try await HTTP.request("GET", "http://\(endpoint)/metrics").text
-        #expect(metrics.contains(#"tidemark_http_connections_timed_out_total{phase="header"}"#), "\(metrics)")
-        print("2,201 connections opened in \(opened) s, all closed by the server \(closedAfter) s after the first; slowest /health \(slowest) s")
+        for phase in ["header", "body", "idle"] {
+            #expect(metrics.contains(#"tidemark_http_connections_timed_out_total{phase="\#(phase)"}"#), "\(metrics)")
+        }
+        print("2,221 connections opened in \(opened) s, all closed by the server \(closedAfter) s after the first; slowest /health \(slowest) s")
         agent.stop()
     }
 
@@ -297,10 +307,15 @@ struct AgentHardeningTests {
         Sockets.send(other, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         let otherReply = Sockets.receive(other)
         #expect(otherReply.hasPrefix("HTTP/1.1 503"), "\(otherReply)")
+        // The bridge is not touched by the HTTP limit: a terminal streams as usual.
+        let recording = try AgentRecordings.eurusdSlice(ticks: 200, batch: 10, in: directory)
+        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        #expect(run.status == 0, "\(run.errors)")
         for socket in held + [health, other] { close(socket) }
         try await Task.sleep(for: .milliseconds(300))
         let metrics = try await HTTP.request("GET", "http://\(endpoint)/metrics").text
         #expect(metrics.contains("tidemark_http_connections_refused_total 1"), "\(metrics)")
+        #expect(metrics.contains("tidemark_ticks_total 200"), "\(metrics)")
         agent.stop()
     }
 }
