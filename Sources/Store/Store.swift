@@ -184,6 +184,10 @@ public final class Store: Sendable {
         }
         watchers.forEach { $0.finish() }
         logCheckpoints.cancel()
+        // Copy the whole log into the file and empty it, so that a stopped store is complete in
+        // its one file (backups by copy, the integrity check at the next start). SQLite's own
+        // checkpoint on close does not run here: the pool's last connection to close is a reader.
+        _ = try? logCheckpointer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         do {
             try logCheckpointer.close()
             try checkpointFile.close()
