@@ -124,11 +124,11 @@ if [ "$1" = configure ]; then
     chmod 0640 /etc/tidemark/config.json
     if [ ! -f /etc/tidemark/env ]; then
         token="tm_$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-        umask 027
-        printf '%s\n' "# Environment of the tidemark service. Holds the admin token: root and group tidemark only." \
+        umask 077
+        printf '%s\n' "# Environment of the tidemark service (read by systemd as root). Holds the admin token: root only." \
             "TIDEMARK_ADMIN_TOKEN=$token" > /etc/tidemark/env
-        chown root:tidemark /etc/tidemark/env
-        chmod 0640 /etc/tidemark/env
+        chown root:root /etc/tidemark/env
+        chmod 0600 /etc/tidemark/env
         echo "tidemark: the admin token is in /etc/tidemark/env"
     fi
     if [ -d /run/systemd/system ]; then
@@ -139,6 +139,10 @@ if [ "$1" = configure ]; then
                 backup="/var/lib/tidemark/tidemark.sqlite.before-$2"
                 sqlite3 /var/lib/tidemark/tidemark.sqlite ".backup '$backup'" && chown tidemark:tidemark "$backup" \
                     && chmod 0640 "$backup" && echo "tidemark: store backed up to $backup"
+                # Keep the three newest upgrade backups: each is a whole copy of the store.
+                ls -1t /var/lib/tidemark/tidemark.sqlite.before-* 2>/dev/null | tail -n +4 | while read -r old; do
+                    rm -f "$old" && echo "tidemark: removed the old upgrade backup $old"
+                done
             fi
             systemctl try-restart tidemark.service
         else

@@ -108,17 +108,15 @@ else
 fi
 if [ ! -f "$etc/env" ]; then
     token="tm_$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-    umask 027
+    umask 077
     cat > "$etc/env" <<EOF
-# Environment of the tidemark service (systemd EnvironmentFile). Readable by root and the tidemark
-# group only: it holds the admin token. TIDEMARK_* variables override config.json.
+# Environment of the tidemark service (systemd EnvironmentFile, read by systemd as root before it
+# starts the agent). Root only: it holds the admin token. TIDEMARK_* variables override config.json.
 TIDEMARK_ADMIN_TOKEN=$token
 EOF
-    chmod 0640 "$etc/env"
-    owner root:tidemark "$etc/env"
-    say "generated the admin token in $etc/env:"
-    say "    $token"
-    say "(shown once here; it is also in that file, readable by root only)"
+    chmod 0600 "$etc/env"
+    owner root:root "$etc/env"
+    say "generated the admin token into $etc/env (root only; read it with: sudo cat $etc/env)"
 fi
 
 # 7. systemd.

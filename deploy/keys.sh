@@ -1,21 +1,24 @@
 #!/bin/sh
-# CURVE keys for the agent and its EAs, and the agent's allow-list of EA keys. Uses `tidemark keys`,
-# which never overwrites a key file. Idempotent: existing keys are kept.
+# CURVE keys: the agent's pair, and the agent's allow-list of EA public keys. Each EA's pair is
+# made on that EA's own terminal host, and only its public key is handed over here: no EA secret
+# key ever exists on the agent host. Uses `tidemark keys`, which never overwrites a key file.
+# Idempotent: existing keys are kept.
 #
-#   sudo deploy/keys.sh [--dir DIR] [--tidemark PATH] [--ea NAME]… [--rotate-agent] [--revoke-ea NAME]…
+#   sudo deploy/keys.sh [--dir DIR] [--tidemark PATH] [--ea NAME=PUBLICKEY]… [--rotate-agent] [--revoke-ea NAME]…
 #
 #   --dir DIR          key directory (default /etc/tidemark/keys)
 #   --tidemark PATH    the tidemark binary (default: tidemark on PATH)
-#   --ea NAME          make a key pair for the EA NAME (letters, digits, - _ . only), e.g. the
-#                      account "ICMarkets-Live07-5012345"; repeat for several
+#   --ea NAME=KEY      admit the EA NAME (letters, digits, - _ . only, e.g. the account
+#                      "ICMarkets-Live07-5012345") with its 40-character Z85 public key, made on the
+#                      terminal's host (`tidemark keys` there prints both keys; or
+#                      `python3 -c 'import zmq; print(zmq.curve_keypair())'`); repeat for several
 #   --rotate-agent     retire the agent's key pair and make a new one (every EA then needs the new
 #                      agent public key: InpAgentPublicKey)
-#   --revoke-ea NAME   retire the EA's key pair: it is no longer on the allow-list
+#   --revoke-ea NAME   retire the EA's key: it is no longer on the allow-list
 #
 # Layout:  DIR/agent.key_secret  the agent's secret certificate (config: curveSecretKey)
 #          DIR/agent.key         the agent's public certificate (give its key to every EA)
-#          DIR/eas/NAME.key(_secret)  each EA's pair (copy the two keys into that EA's inputs, then
-#                                you may delete NAME.key_secret here: the agent needs only NAME.key)
+#          DIR/eas/NAME.key      each EA's public certificate
 #          DIR/allowed-eas.txt   the allow-list (config: allowKeys), rebuilt from DIR/eas/*.key
 #          DIR/retired/          rotated and revoked keys, kept for the record
 # Restart the agent after any change: systemctl restart tidemark
@@ -34,7 +37,7 @@ while [ $# -gt 0 ]; do
         --ea) eas="$eas $2"; shift 2 ;;
         --revoke-ea) revoke="$revoke $2"; shift 2 ;;
         --rotate-agent) rotate=yes; shift ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "keys.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -83,15 +86,24 @@ for name in $revoke; do
     echo "revoked EA $name"
 done
 
-for name in $eas; do
+for entry in $eas; do
+    name=${entry%%=*}
+    key=${entry#*=}
+    [ "$name" != "$entry" ] || fail "--ea $entry: give NAME=PUBLICKEY. Make the EA's key pair on its own terminal host (\`tidemark keys\` there, or python3 -c 'import zmq; print(zmq.curve_keypair())') and hand over only the public key"
     valid_name "$name" || fail "bad EA name: $name"
+    printf '%s' "$key" | grep -Eq '^[]0-9A-Za-z.:+=^!/*?&<>()@{}$%#[-]{40}$' || fail "EA $name: not a 40-character Z85 public key: $key"
     if [ -f "$dir/eas/$name.key" ]; then
-        echo "EA $name already has a key (revoke it first to replace it)"
-        continue
+        [ "$(public_key "$dir/eas/$name.key")" = "$key" ] && { echo "EA $name is admitted already"; continue; }
+        fail "EA $name has another key (revoke it first to replace it)"
     fi
-    "$tidemark" keys --out "$dir/eas" --name "$name" >/dev/null
+    {
+        echo "#   ZeroMQ CURVE Public Certificate of EA $name, handed over on $stamp"
+        echo "metadata"
+        echo "curve"
+        echo "    public-key = \"$key\""
+    } > "$dir/eas/$name.key"
     share "$dir/eas/$name.key"
-    echo "made the key pair of EA $name"
+    echo "admitted EA $name"
 done
 
 # The allow-list, rebuilt from the EA public certificates present.
@@ -111,10 +123,4 @@ echo "allow-list: $list ($(grep -c '^public-key' "$list") EA keys)"
 
 echo
 echo "Agent public key (InpAgentPublicKey of every EA): $(public_key "$dir/agent.key")"
-for name in $eas; do
-    secret_file="$dir/eas/$name.key_secret"
-    [ -f "$secret_file" ] || continue
-    echo "EA $name: InpClientPublicKey = $(public_key "$secret_file")"
-    echo "EA $name: InpClientSecretKey = $(sed -n 's/^[[:space:]]*secret-key[[:space:]]*=[[:space:]]*"\(.*\)".*/\1/p' "$secret_file")"
-done
 [ -z "$eas$revoke" ] && [ "$rotate" = no ] || echo "Restart the agent to apply: systemctl restart tidemark"

@@ -14,10 +14,13 @@ public struct APIConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Long polls and streams one token may hold open at once (more: 429).
     public var maxOpenWaitsPerToken: Int
+    /// Largest challenge or competition definition accepted (its JSON, template merged in).
+    public var maxDefinitionBytes: Int
 
     /// A configuration; the defaults suit production.
     public init(longPollTimeout: Duration = .seconds(60), streamKeepAliveInterval: Duration = .seconds(15),
-                maxBodyBytes: Int = 1 << 20, maxOpenWaitsPerToken: Int = 32) {
+                maxBodyBytes: Int = 1 << 20, maxOpenWaitsPerToken: Int = 32, maxDefinitionBytes: Int = 64 << 10) {
+        self.maxDefinitionBytes = maxDefinitionBytes
         self.longPollTimeout = longPollTimeout
         self.streamKeepAliveInterval = streamKeepAliveInterval
         self.maxBodyBytes = maxBodyBytes

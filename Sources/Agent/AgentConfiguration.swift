@@ -26,7 +26,13 @@ import Foundation
 /// | `longPollSeconds` | `TIDEMARK_LONG_POLL_SECONDS` | 60 | how long a long poll waits before answering `[]` |
 /// | `webhookWorkers` | `TIDEMARK_WEBHOOK_WORKERS` | 4 | concurrent webhook deliveries |
 /// | `logLevel` | `TIDEMARK_LOG_LEVEL` | `info` | trace … critical |
-/// | (env only) | `TIDEMARK_ADMIN_TOKEN` | generated | admin token adopted on first run (at least 16 characters) |
+/// | `allowPlaintextBridge` | `TIDEMARK_ALLOW_PLAINTEXT_BRIDGE` | `false` | lets the bridge bind beyond loopback without CURVE (refused otherwise) |
+/// | `maximumTrackersPerAccount` | `TIDEMARK_MAX_TRACKERS_PER_ACCOUNT` | 100 | live trackers one account may have |
+/// | `httpIdleTimeoutSeconds` | `TIDEMARK_HTTP_IDLE_TIMEOUT_SECONDS` | 30 | a kept-alive connection with no new request is closed after this |
+/// | `httpHeaderTimeoutSeconds` | `TIDEMARK_HTTP_HEADER_TIMEOUT_SECONDS` | 10 | a new connection must have sent a whole request head within this |
+/// | `httpBodyTimeoutSeconds` | `TIDEMARK_HTTP_BODY_TIMEOUT_SECONDS` | 30 | a request body must have arrived whole within this |
+/// | `httpMaximumConnections` | `TIDEMARK_HTTP_MAX_CONNECTIONS` | 4096 | open HTTP connections; beyond it a connection may only ask `/health` or `/ready`, anything else gets 503 |
+/// | (env only) | `TIDEMARK_ADMIN_TOKEN` | generated | admin token adopted on first run (at least 128 bits of entropy, e.g. `openssl rand -hex 32`) |
 public struct AgentConfiguration: Hashable, Sendable, Codable {
     public var bridge = "tcp://127.0.0.1:5757"
     public var http = "127.0.0.1:8080"
@@ -46,6 +52,12 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     public var longPollSeconds = 60
     public var webhookWorkers = 4
     public var logLevel = "info"
+    public var allowPlaintextBridge = false
+    public var maximumTrackersPerAccount = 100
+    public var httpIdleTimeoutSeconds = 30
+    public var httpHeaderTimeoutSeconds = 10
+    public var httpBodyTimeoutSeconds = 30
+    public var httpMaximumConnections = 4_096
 
     /// The defaults.
     public init() {}
@@ -56,32 +68,50 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     /// `http` split into host and port.
     public func httpAddress() throws(AgentError) -> (host: String, port: Int) {
         guard let colon = http.lastIndex(of: ":"), let port = Int(http[http.index(after: colon)...]), (0...65_535).contains(port)
-        else { throw AgentError.configuration.with(detail: "http must be HOST:PORT, got \(http)") }
+        else { throw AgentError.configuration.with(detail: "http must be HOST:PORT, got \"\(http)\"") }
         var host = String(http[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host.isEmpty ? "0.0.0.0" : host, port)
+        // An empty host means loopback: every interface must be asked for by name (0.0.0.0 or ::).
+        return (host.isEmpty ? "127.0.0.1" : host, port)
     }
 
-    /// Refuses settings that cannot work, naming the key.
+    /// Refuses settings that cannot work, naming the key and the value.
     public func validate() throws(AgentError) {
         _ = try httpAddress()
-        guard ["full", "normal"].contains(durability) else {
-            throw AgentError.configuration.with(detail: "durability must be full or normal, got \(durability)")
+        func refuse(_ detail: String) -> AgentError { AgentError.configuration.with(detail: detail) }
+        guard ["full", "normal"].contains(durability) else { throw refuse("durability must be full or normal, got \"\(durability)\"") }
+        let positive: [(String, Int)] = [
+            ("heartbeatMilliseconds", heartbeatMilliseconds), ("commitMaximumMessages", commitMaximumMessages),
+            ("longPollSeconds", longPollSeconds), ("webhookWorkers", webhookWorkers),
+            ("maximumTrackersPerAccount", maximumTrackersPerAccount), ("httpIdleTimeoutSeconds", httpIdleTimeoutSeconds),
+            ("httpHeaderTimeoutSeconds", httpHeaderTimeoutSeconds), ("httpBodyTimeoutSeconds", httpBodyTimeoutSeconds),
+            ("httpMaximumConnections", httpMaximumConnections),
+        ]
+        for (key, value) in positive where value <= 0 { throw refuse("\(key) must be positive, got \(value)") }
+        for (key, value) in [("commitIntervalMilliseconds", commitIntervalMilliseconds),
+                             ("checkpointIntervalMilliseconds", checkpointIntervalMilliseconds)] where value < 0 {
+            throw refuse("\(key) must be ≥ 0, got \(value)")
         }
-        guard heartbeatMilliseconds > 0 else { throw AgentError.configuration.with(detail: "heartbeatMilliseconds must be positive") }
-        guard commitIntervalMilliseconds >= 0 else { throw AgentError.configuration.with(detail: "commitIntervalMilliseconds must be ≥ 0") }
-        guard checkpointIntervalMilliseconds >= 0 else {
-            throw AgentError.configuration.with(detail: "checkpointIntervalMilliseconds must be ≥ 0")
-        }
-        guard commitMaximumMessages > 0 else { throw AgentError.configuration.with(detail: "commitMaximumMessages must be positive") }
-        guard longPollSeconds > 0 else { throw AgentError.configuration.with(detail: "longPollSeconds must be positive") }
-        guard webhookWorkers > 0 else { throw AgentError.configuration.with(detail: "webhookWorkers must be positive") }
-        guard (curveSecretKey == nil) == (allowKeys == nil) else {
-            throw AgentError.configuration.with(detail: "curveSecretKey and allowKeys go together")
-        }
+        guard (curveSecretKey == nil) == (allowKeys == nil) else { throw refuse("curveSecretKey and allowKeys go together") }
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
-            throw AgentError.configuration.with(detail: "unknown logLevel \(logLevel)")
+            throw refuse("logLevel must be one of trace, debug, info, notice, warning, error, critical; got \"\(logLevel)\"")
         }
+    }
+
+    /// Whether the bridge endpoint is reachable from other hosts: any TCP host but a loopback
+    /// address or `localhost` (`ipc://` and `inproc://` stay on the host).
+    public var bridgeIsBeyondLoopback: Bool {
+        guard bridge.hasPrefix("tcp://") else { return false }
+        let address = bridge.dropFirst("tcp://".count)
+        guard let colon = address.lastIndex(of: ":") else { return true }
+        return !Self.isLoopback(String(address[..<colon]))
+    }
+
+    /// Whether `host` names only this machine (127.0.0.0/8, ::1, localhost).
+    public static func isLoopback(_ host: String) -> Bool {
+        var host = host
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     // MARK: Layers
@@ -89,6 +119,8 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case bridge, http, data, database, durability, heartbeatMilliseconds, curveSecretKey, allowKeys, record, rules, challengeTemplates
         case commitIntervalMilliseconds, commitMaximumMessages, checkpointIntervalMilliseconds, driftTolerance, longPollSeconds, webhookWorkers, logLevel
+        case allowPlaintextBridge, maximumTrackersPerAccount, httpIdleTimeoutSeconds, httpHeaderTimeoutSeconds, httpBodyTimeoutSeconds
+        case httpMaximumConnections
     }
 
     public init(from decoder: any Decoder) throws {
@@ -97,7 +129,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         let all = try decoder.container(keyedBy: AnyKey.self)
         let known = Set(CodingKeys.allCases.map(\.stringValue))
         if let unknown = all.allKeys.first(where: { !known.contains($0.stringValue) }) {
-            throw DecodingError.dataCorruptedError(forKey: unknown, in: all, debugDescription: "unknown setting \(unknown.stringValue)")
+            throw DecodingError.dataCorruptedError(forKey: unknown, in: all, debugDescription: "unknown setting")
         }
         bridge = try c.decodeIfPresent(String.self, forKey: .bridge) ?? bridge
         http = try c.decodeIfPresent(String.self, forKey: .http) ?? http
@@ -118,6 +150,12 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         longPollSeconds = try c.decodeIfPresent(Int.self, forKey: .longPollSeconds) ?? longPollSeconds
         webhookWorkers = try c.decodeIfPresent(Int.self, forKey: .webhookWorkers) ?? webhookWorkers
         logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? logLevel
+        allowPlaintextBridge = try c.decodeIfPresent(Bool.self, forKey: .allowPlaintextBridge) ?? allowPlaintextBridge
+        maximumTrackersPerAccount = try c.decodeIfPresent(Int.self, forKey: .maximumTrackersPerAccount) ?? maximumTrackersPerAccount
+        httpIdleTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .httpIdleTimeoutSeconds) ?? httpIdleTimeoutSeconds
+        httpHeaderTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .httpHeaderTimeoutSeconds) ?? httpHeaderTimeoutSeconds
+        httpBodyTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .httpBodyTimeoutSeconds) ?? httpBodyTimeoutSeconds
+        httpMaximumConnections = try c.decodeIfPresent(Int.self, forKey: .httpMaximumConnections) ?? httpMaximumConnections
     }
 
     private struct AnyKey: CodingKey {
@@ -127,14 +165,38 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         init?(intValue: Int) { nil }
     }
 
-    /// The defaults overlaid with a JSON file's settings.
+    /// The defaults overlaid with a JSON file's settings. Errors name the file and the key.
     public static func load(file path: String) throws(AgentError) -> AgentConfiguration {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw AgentError.configuration.with(detail: "cannot read \(path): \(error.localizedDescription)")
+            throw AgentError.configuration.with(detail: "cannot read the configuration file \(path): \(error.localizedDescription)")
         }
-        do { return try JSONDecoder().decode(AgentConfiguration.self, from: data) } catch {
-            throw AgentError.configuration.with(detail: "\(path): \(error)")
+        do { return try JSONDecoder().decode(AgentConfiguration.self, from: data) } catch let error as DecodingError {
+            throw AgentError.configuration.with(detail: "\(path): \(describe(error))")
+        } catch {
+            throw AgentError.configuration.with(detail: "\(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// A decoding failure in an operator's words: the key, what it should be.
+    private static func describe(_ error: DecodingError) -> String {
+        func key(_ path: [any CodingKey]) -> String { path.map(\.stringValue).joined(separator: ".") }
+        switch error {
+        case .dataCorrupted(let context) where context.debugDescription == "unknown setting":
+            let known = CodingKeys.allCases.map(\.stringValue).joined(separator: ", ")
+            return "unknown setting \"\(key(context.codingPath))\" (known settings: \(known))"
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            return "not valid JSON (\((context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] ?? context.debugDescription))"
+        case .dataCorrupted(let context):
+            return "setting \"\(key(context.codingPath))\": \(context.debugDescription)"
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            let expected = type == Int.self ? "an integer" : type == Bool.self ? "true or false" : type == String.self ? "a string" : "\(type)"
+            return context.codingPath.isEmpty ? "expected a JSON object of settings"
+                : "setting \"\(key(context.codingPath))\" must be \(expected)"
+        case .keyNotFound(let missing, _):
+            return "setting \"\(missing.stringValue)\" is missing"
+        @unknown default:
+            return "\(error)"
         }
     }
 
@@ -142,8 +204,18 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     public mutating func applyEnvironment(_ environment: [String: String]) throws(AgentError) {
         func integer(_ name: String) throws(AgentError) -> Int? {
             guard let text = environment[name] else { return nil }
-            guard let value = Int(text) else { throw AgentError.configuration.with(detail: "\(name) must be an integer, got \(text)") }
+            guard let value = Int(text) else {
+                throw AgentError.configuration.with(detail: "environment variable \(name) must be an integer, got \"\(text)\"")
+            }
             return value
+        }
+        func flag(_ name: String) throws(AgentError) -> Bool? {
+            guard let text = environment[name] else { return nil }
+            switch text.lowercased() {
+            case "1", "true", "yes": return true
+            case "0", "false", "no", "": return false
+            default: throw AgentError.configuration.with(detail: "environment variable \(name) must be true or false, got \"\(text)\"")
+            }
         }
         if let value = environment["TIDEMARK_BRIDGE"] { bridge = value }
         if let value = environment["TIDEMARK_HTTP"] { http = value }
@@ -163,6 +235,12 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         if let value = try integer("TIDEMARK_LONG_POLL_SECONDS") { longPollSeconds = value }
         if let value = try integer("TIDEMARK_WEBHOOK_WORKERS") { webhookWorkers = value }
         if let value = environment["TIDEMARK_LOG_LEVEL"] { logLevel = value }
+        if let value = try flag("TIDEMARK_ALLOW_PLAINTEXT_BRIDGE") { allowPlaintextBridge = value }
+        if let value = try integer("TIDEMARK_MAX_TRACKERS_PER_ACCOUNT") { maximumTrackersPerAccount = value }
+        if let value = try integer("TIDEMARK_HTTP_IDLE_TIMEOUT_SECONDS") { httpIdleTimeoutSeconds = value }
+        if let value = try integer("TIDEMARK_HTTP_HEADER_TIMEOUT_SECONDS") { httpHeaderTimeoutSeconds = value }
+        if let value = try integer("TIDEMARK_HTTP_BODY_TIMEOUT_SECONDS") { httpBodyTimeoutSeconds = value }
+        if let value = try integer("TIDEMARK_HTTP_MAX_CONNECTIONS") { httpMaximumConnections = value }
     }
 }
 
@@ -170,7 +248,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
 /// short label usable in metrics.
 public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Code: String, Hashable, Sendable {
-        case configuration, store, startup, stopped
+        case configuration, store, startup, stopped, insecure
     }
 
     private let code: Code
@@ -187,6 +265,21 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let startup = AgentError(.startup)
     /// The pipeline is stopping and takes no more requests.
     public static let stopped = AgentError(.stopped)
+    /// A setting would expose the agent (plaintext bridge beyond loopback, a guessable admin token).
+    public static let insecure = AgentError(.insecure)
+
+    /// The process exit status for this failure at start-up, distinct per kind (sysexits(3)
+    /// values where one fits): 78 configuration, 77 insecure setting, 65 store damaged or
+    /// refused, 71 start-up (bind, directories), 70 anything else.
+    public var exitCode: Int32 {
+        switch code {
+        case .configuration: 78
+        case .insecure: 77
+        case .store: 65
+        case .startup: 71
+        case .stopped: 70
+        }
+    }
 
     /// The same error with a detail.
     public func with(detail: String) -> AgentError { AgentError(code, detail: detail) }

@@ -38,7 +38,11 @@ public struct AgentCore: Sendable {
     /// Settings that shape the outputs.
     public struct Configuration: Hashable, Sendable {
         public var equity: EquityEngine.Configuration
-        public init(equity: EquityEngine.Configuration = .init()) { self.equity = equity }
+        /// Bounds on declarations (names, ids, trackers per account).
+        public var limits: DeclarationLimits
+        public init(equity: EquityEngine.Configuration = .init(), limits: DeclarationLimits = .init()) {
+            self.equity = equity; self.limits = limits
+        }
     }
 
     /// What the store commits and the outputs act on, gathered over one batch of messages.
@@ -93,9 +97,11 @@ public struct AgentCore: Sendable {
     /// The latest HELLO of every account seen since start (broker clock for challenges).
     public private(set) var hellos: [AccountID: Hello] = [:]
     private var equityOutputs: [EquityOutput] = []
+    private let limits: DeclarationLimits
 
     /// A fresh core (first run).
     public init(configuration: Configuration = .init()) {
+        limits = configuration.limits
         equity = EquityEngine(configuration: configuration.equity)
         risk = RiskEngine()
     }
@@ -106,6 +112,7 @@ public struct AgentCore: Sendable {
         let state = CompactBinaryDecoder.isCompactBinary(checkpoint)
             ? try CompactBinaryDecoder().decode(CheckpointState.self, from: checkpoint)
             : try JSONDecoder().decode(CheckpointState.self, from: checkpoint)
+        limits = configuration.limits
         equity = EquityEngine(configuration: configuration.equity)
         risk = state.risk
         sharedClock = state.sharedClock
@@ -127,6 +134,7 @@ public struct AgentCore: Sendable {
     /// challenge's broker clock (from its terminal's HELLO, when the definition has none).
     @discardableResult
     public mutating func declare(_ command: RiskCommand, into effects: inout Effects) throws(RiskCoreError) -> RiskCommand {
+        try limits.check(command, against: risk)
         var command = command
         if case .createChallenge(var definition) = command, definition.brokerClock == nil,
            let hello = hellos[definition.account] {

@@ -11,7 +11,7 @@ import Synchronization
 public final class AgentMetrics: Sendable {
     /// What `/metrics` shows.
     public let registry: PrometheusCollectorRegistry
-    private let factory: PrometheusMetricsFactory
+    let factory: PrometheusMetricsFactory
 
     let ticks: CoreMetrics.Counter
     let messages: CoreMetrics.Counter

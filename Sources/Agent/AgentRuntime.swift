@@ -48,18 +48,45 @@ public final class AgentRuntime: Sendable {
 
     /// Opens the store (migrating it), makes sure an admin token exists, restores the risk core
     /// from the last checkpoint and binds the bridge. Nothing is processed until ``run()``.
+    ///
+    /// Every failure is an ``AgentError`` whose detail names the key, file or value and what to do.
+    /// - Parameter rebuildCheckpoint: set the checkpoint file aside and resume from the store's own
+    ///   checkpoint (`--rebuild-checkpoint`, for a checkpoint file of another store).
     public static func start(configuration: AgentConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
-                             logger: Logger) async throws -> AgentRuntime {
+                             rebuildCheckpoint: Bool = false, logger: Logger) async throws(AgentError) -> AgentRuntime {
+        do {
+            return try await assemble(configuration: configuration, environment: environment, rebuildCheckpoint: rebuildCheckpoint,
+                                      logger: logger)
+        } catch let error as AgentError {
+            throw error
+        } catch let error as StoreError {
+            throw AgentError.store.with(detail: "store \(configuration.databasePath): \(error)")
+        } catch {
+            throw AgentError.startup.with(detail: "\(error)")
+        }
+    }
+
+    private static func assemble(configuration: AgentConfiguration, environment: [String: String], rebuildCheckpoint: Bool,
+                                 logger: Logger) async throws -> AgentRuntime {
         try configuration.validate()
-        try FileManager.default.createDirectory(atPath: configuration.data, withIntermediateDirectories: true)
+        try refuseInsecureSettings(configuration, environment: environment, logger: logger)
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.data, withIntermediateDirectories: true)
+        } catch {
+            throw AgentError.startup.with(detail: "cannot create the data directory \(configuration.data): \(error.localizedDescription)")
+        }
         let store: Store
         do {
             store = try Store(path: configuration.databasePath,
-                              options: Store.Options(durability: configuration.durability == "normal" ? .normal : .full))
+                              options: Store.Options(durability: configuration.durability == "normal" ? .normal : .full,
+                                                     rebuildCheckpoint: rebuildCheckpoint))
+        } catch where error == .damaged || error == .checkpointMismatch {
+            throw AgentError.store.with(detail: error.detail)
         } catch {
-            throw AgentError.store.with(detail: "\(configuration.databasePath): \(error) \(error.detail)")
+            throw AgentError.store.with(detail: "store \(configuration.databasePath): \(error)")
         }
-        try await ensureAdminToken(store: store, environment: environment, logger: logger)
+        if let notice = store.checkpointFileNotice { logger.warning("\(notice)") }
+        try await ensureAdminToken(store: store, environment: environment, directory: configuration.data, logger: logger)
         // No bridge session survives a restart (kill -9 included): accounts read disconnected until
         // their EAs say hello again.
         let stale = try await store.closeOpenSessions(at: Date())
@@ -68,7 +95,9 @@ public final class AgentRuntime: Sendable {
         guard let tolerance = FixedDecimal(configuration.driftTolerance) else {
             throw AgentError.configuration.with(detail: "driftTolerance must be a decimal, got \(configuration.driftTolerance)")
         }
-        let coreConfiguration = AgentCore.Configuration(equity: .init(driftTolerance: .fixed(tolerance)))
+        let coreConfiguration = AgentCore.Configuration(
+            equity: .init(driftTolerance: .fixed(tolerance)),
+            limits: DeclarationLimits(maximumTrackersPerAccount: configuration.maximumTrackersPerAccount))
         let (core, position) = try await Pipeline.restore(from: store, configuration: coreConfiguration)
         if position > 0 {
             logger.notice("resumed from checkpoint", metadata: [
@@ -78,8 +107,18 @@ public final class AgentRuntime: Sendable {
 
         var curve: BridgeCurveConfiguration?
         if let secret = configuration.curveSecretKey, let allowList = configuration.allowKeys {
-            curve = BridgeCurveConfiguration(serverKeys: try CurveKeyPair(certificateFile: secret),
-                                             allowedClientKeys: try AllowedKeys.read(path: allowList))
+            let serverKeys: CurveKeyPair
+            do { serverKeys = try CurveKeyPair(certificateFile: secret) } catch {
+                throw AgentError.configuration.with(detail: "curveSecretKey \(secret): \(error)")
+            }
+            let allowed: [CurveKey]
+            do { allowed = try AllowedKeys.read(path: allowList) } catch let error as AgentError { throw error } catch {
+                throw AgentError.configuration.with(detail: "allowKeys \(allowList): \(error)")
+            }
+            if allowed.isEmpty {
+                logger.warning("the CURVE allow-list admits no EA: no terminal can connect", metadata: ["allowKeys": "\(allowList)"])
+            }
+            curve = BridgeCurveConfiguration(serverKeys: serverKeys, allowedClientKeys: allowed)
         }
         // ACKs follow commits (the pipeline wakes the socket loop to send them).
         let session = BridgeSessionConfiguration(heartbeatIntervalMilliseconds: Int64(configuration.heartbeatMilliseconds),
@@ -90,10 +129,15 @@ public final class AgentRuntime: Sendable {
         // terminal's backlog does not delay another's tick; the handoff to the pipeline is one
         // queue for all, so it holds two commits' worth: one being folded, the next gathering.
         let inbox = Inbox(capacity: 2 * configuration.commitMaximumMessages)
-        let bridge = try BridgeServer(configuration: BridgeServerConfiguration(
+        let bridge: BridgeServer
+        do {
+            bridge = try BridgeServer(configuration: BridgeServerConfiguration(
                                           endpoint: configuration.bridge, session: session, curve: curve,
                                           receiveHighWaterMark: 1_000),
                                       sink: inbox, logger: logger)
+        } catch {
+            throw AgentError.startup.with(detail: "cannot open the bridge \(configuration.bridge): \(error)")
+        }
         let metrics = AgentMetrics()
         let hooks = CommitHooks()
         let pipeline = Pipeline(store: store, bridge: bridge, inbox: inbox, core: core, inputPosition: position,
@@ -104,7 +148,10 @@ public final class AgentRuntime: Sendable {
                                 farewellAcknowledgementDelay: .milliseconds(configuration.heartbeatMilliseconds / 2)) { notice in
             hooks.call(notice)
         }
-        let endpoint = try bridge.start()
+        let endpoint: String
+        do { endpoint = try bridge.start() } catch {
+            throw AgentError.startup.with(detail: "cannot bind the bridge \(configuration.bridge): \(error)")
+        }
         return AgentRuntime(configuration: configuration, store: store, bridge: bridge, pipeline: pipeline, metrics: metrics,
                             bridgeEndpoint: endpoint, logger: logger, hooks: hooks)
     }
@@ -141,7 +188,12 @@ public final class AgentRuntime: Sendable {
         }
         api.addRoutes(to: router)
         let (host, port) = try configuration.httpAddress()
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "tidemark"),
+        let ledger = HTTPConnectionLedger(limits: httpLimits(), factory: metrics.factory)
+        let connectionLogger = logger
+        let app = Application(router: router,
+                              server: .http1(configuration: .init(
+                                  additionalChannelHandlers: [HTTPConnectionGuard(ledger: ledger, logger: connectionLogger)])),
+                              configuration: .init(address: .hostname(host, port: port), serverName: "tidemark", backlog: 1_024),
                               onServerRunning: { [self] channel in
                                   let bound = "\(host):\(channel.localAddress?.port ?? port)"
                                   httpBound.withLock { $0 = bound }
@@ -162,6 +214,25 @@ public final class AgentRuntime: Sendable {
             logger: logger
         ))
         try await group.run()
+    }
+
+    /// The HTTP limits from the configuration, the connection maximum kept below the file
+    /// descriptors the process may open (raised to the system's hard limit first), with room
+    /// for the bridge's sockets, the store's files and the health-check reserve.
+    func httpLimits() -> HTTPLimits {
+        var limits = HTTPLimits(idleTimeout: .seconds(configuration.httpIdleTimeoutSeconds),
+                                headerTimeout: .seconds(configuration.httpHeaderTimeoutSeconds),
+                                bodyTimeout: .seconds(configuration.httpBodyTimeoutSeconds),
+                                maximumConnections: configuration.httpMaximumConnections)
+        let descriptors = FileDescriptorLimit.raise()
+        let available = max(16, descriptors - 256 - limits.reserve)
+        if limits.maximumConnections > available {
+            logger.warning("httpMaximumConnections lowered to fit the open-file limit (raise LimitNOFILE)", metadata: [
+                "configured": "\(limits.maximumConnections)", "effective": "\(available)", "open_file_limit": "\(descriptors)",
+            ])
+            limits.maximumConnections = available
+        }
+        return limits
     }
 
     /// The bridge and the pipeline, as one service: on graceful shutdown the bridge stops reading,
@@ -231,11 +302,53 @@ public final class AgentRuntime: Sendable {
         logger.notice("rules applied", metadata: ["file": "\(path)", "new": "\(applied)", "listed": "\(declarations.count)"])
     }
 
+    // MARK: Secure defaults
+
+    /// Refuses what would expose the agent (Redis's protected mode is the model) and warns about
+    /// what only might: a bridge beyond loopback needs CURVE unless `allowPlaintextBridge` says
+    /// otherwise; HTTP beyond loopback is plaintext (a warning at every start); the adopted admin
+    /// token must carry at least 128 bits.
+    static func refuseInsecureSettings(_ configuration: AgentConfiguration, environment: [String: String], logger: Logger) throws(AgentError) {
+        if configuration.bridgeIsBeyondLoopback, configuration.curveSecretKey == nil {
+            if configuration.allowPlaintextBridge {
+                logger.warning("the bridge is reachable from other hosts without CURVE: anyone who reaches it can speak for any account",
+                               metadata: ["bridge": "\(configuration.bridge)"])
+            } else {
+                throw AgentError.insecure.with(detail: """
+                    the bridge \(configuration.bridge) would be reachable from other hosts without CURVE encryption. \
+                    Either turn CURVE on (curveSecretKey and allowKeys; make keys with `tidemark keys`, see deploy/README.md), \
+                    bind it to loopback (e.g. tcp://127.0.0.1:5757), or accept plaintext explicitly with \
+                    --allow-plaintext-bridge (allowPlaintextBridge: true, TIDEMARK_ALLOW_PLAINTEXT_BRIDGE=1)
+                    """)
+            }
+        }
+        let (host, _) = try configuration.httpAddress()
+        if !AgentConfiguration.isLoopback(host) {
+            logger.warning("HTTP is reachable from other hosts without TLS: tokens and data cross the network in clear; put a TLS proxy in front",
+                           metadata: ["http": "\(configuration.http)"])
+        }
+        if let token = environment["TIDEMARK_ADMIN_TOKEN"], !token.isEmpty {
+            let bits = TokenStrength.estimatedBits(token)
+            guard bits >= TokenStrength.minimumBits else {
+                throw AgentError.insecure.with(detail: """
+                    TIDEMARK_ADMIN_TOKEN carries about \(bits) bits of entropy, fewer than the \(TokenStrength.minimumBits) required. \
+                    Make one with `openssl rand -hex 32` (or `head -c 32 /dev/urandom | base64`), or unset it to have the agent generate one
+                    """)
+            }
+        }
+    }
+
     // MARK: Admin token
 
+    /// The file a generated admin token is written to (mode 0600), inside the data directory.
+    public static func adminTokenFile(directory: String) -> String {
+        (directory.hasSuffix("/") ? directory : directory + "/") + "admin-token"
+    }
+
     /// Makes sure an admin token exists: `TIDEMARK_ADMIN_TOKEN` when set (adopted if new), else a
-    /// generated one on first run, printed once on stdout (only its hash is stored).
-    static func ensureAdminToken(store: Store, environment: [String: String], logger: Logger) async throws {
+    /// generated one on first run, written to ``adminTokenFile(directory:)`` (mode 0600) and never
+    /// to the log or stdout; only its keyed hash is stored.
+    static func ensureAdminToken(store: Store, environment: [String: String], directory: String, logger: Logger) async throws {
         if let secret = environment["TIDEMARK_ADMIN_TOKEN"], !secret.isEmpty {
             if try await store.verifyToken(secret) == nil {
                 _ = try await store.createToken(name: "admin (TIDEMARK_ADMIN_TOKEN)", isAdmin: true, secret: secret, at: Date())
@@ -245,9 +358,48 @@ public final class AgentRuntime: Sendable {
         }
         let tokens = try await store.tokens()
         guard !tokens.contains(where: { $0.isAdmin && $0.revokedAt == nil }) else { return }
+        let path = adminTokenFile(directory: directory)
         let issued = try await store.createToken(name: "admin", isAdmin: true, at: Date())
-        print("admin token (shown once, keep it): \(issued.secret)")
+        // Created 0600 from the start (no moment where another user could read it).
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard descriptor >= 0 else {
+            throw AgentError.startup.with(detail: "cannot write the admin token file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        fchmod(descriptor, 0o600)
+        let text = Array((issued.secret + "\n").utf8)
+        guard write(descriptor, text, text.count) == text.count, fsync(descriptor) == 0 else {
+            throw AgentError.startup.with(detail: "cannot write the admin token file \(path): \(String(cString: strerror(errno)))")
+        }
+        logger.notice("admin token generated", metadata: ["file": "\(path)"])
+        print("admin token written to \(path) (mode 0600)")
         fflush(nil)   // stdout is a C global that strict concurrency won't let us name
+    }
+}
+
+/// How much a token resists guessing, estimated from its length and the character classes it
+/// uses (lower case, upper case, digits, other), minus what repetition gives away. Generous to
+/// random strings of any alphabet, hard on words: `passwordpassword` scores about 65 bits.
+public enum TokenStrength {
+    /// The least an admin token must carry.
+    public static let minimumBits = 128
+
+    /// Estimated entropy in bits.
+    public static func estimatedBits(_ token: String) -> Int {
+        let scalars = Array(token.unicodeScalars)
+        guard !scalars.isEmpty else { return 0 }
+        var alphabet = 0
+        if scalars.contains(where: { ("a"..."z").contains($0) }) { alphabet += 26 }
+        if scalars.contains(where: { ("A"..."Z").contains($0) }) { alphabet += 26 }
+        if scalars.contains(where: { ("0"..."9").contains($0) }) { alphabet += 10 }
+        if scalars.contains(where: { !("a"..."z").contains($0) && !("A"..."Z").contains($0) && !("0"..."9").contains($0) }) {
+            alphabet += 32
+        }
+        // Repetition: only the distinct characters' share of the length counts fully, so a word
+        // repeated (or one character many times) scores as what it is.
+        let distinct = Set(scalars).count
+        let effectiveLength = min(scalars.count, distinct * 2)
+        return Int((Double(effectiveLength) * log2(Double(max(alphabet, 2)))).rounded(.down))
     }
 }
 

@@ -24,7 +24,7 @@ public enum BridgeMessageValidator {
                 return "currency digits \(hello.currencyDigits) out of 0...8"
             }
             if hello.leverage < 0 { return "negative leverage \(hello.leverage)" }
-            if hello.server.isEmpty { return "empty server name" }
+            if let problem = AccountID.problem(withServerName: hello.server) { return problem }
             return nil
         case .snapshot(let snapshot):
             if let problem = problem(in: snapshot.account) { return problem }

@@ -464,7 +464,9 @@ public struct BridgeSessionRegistry: Sendable {
         case .badFrame(let code, _):
             counters.badFrames[code, default: 0] += 1
         case .closed(let reason):
-            counters.sessionsClosed += 1
+            // Only sessions that opened (a HELLO accepted) count as closed: `tidemark_sessions`
+            // is opened − closed, and a refused handshake never opened.
+            if machines[slot].lastProcessedSequence != nil { counters.sessionsClosed += 1 }
             counters.closes[reason.label, default: 0] += 1
             if let end = BridgeSessionEnd(reason), let account = machines[slot].account,
                let session = machines[slot].sessionID, let last = machines[slot].lastProcessedSequence {

@@ -3,7 +3,8 @@ import Foundation
 import GRDB
 import TidemarkProtocol
 
-/// An API token as stored: what it may do, never its secret (only the secret's SHA-256 is kept).
+/// An API token as stored: what it may do, never its secret (only a keyed hash of it is kept:
+/// HMAC-SHA256, keyed by the store's own secret, of the secret's SHA-256).
 public struct APIToken: Hashable, Sendable {
     /// Public id, for listing and revoking (`tok_…`); not a credential.
     public var id: String
@@ -38,8 +39,16 @@ public struct IssuedToken: Hashable, Sendable {
 }
 
 enum TokenHashing {
-    /// SHA-256 of the secret's UTF-8 bytes.
-    static func hash(_ secret: String) -> Data { Data(SHA256.hash(data: Data(secret.utf8))) }
+    /// The stored form of a secret: HMAC-SHA256 keyed by the store's `key`, of the secret's
+    /// SHA-256. A copy of the token table alone cannot be checked against guesses offline.
+    static func hash(_ secret: String, key: Data) -> Data {
+        keyed(sha256: Data(SHA256.hash(data: Data(secret.utf8))), key: key)
+    }
+
+    /// HMAC-SHA256 of an already computed SHA-256 (rows stored before the hashes were keyed).
+    static func keyed(sha256: Data, key: Data) -> Data {
+        Data(HMAC<SHA256>.authenticationCode(for: sha256, using: SymmetricKey(data: key)))
+    }
 
     /// `prefix` and `byteCount` random bytes in lower-case hex (from the system's CSPRNG).
     static func random(prefix: String, byteCount: Int) -> String {
@@ -67,7 +76,7 @@ extension Store {
         let accounts = try allowedAccounts.map { (set: Set<AccountID>) throws(StoreError) in
             storedText(try CanonicalJSON.encode(set.map(\.rawValue).sorted()))
         }
-        let hash = TokenHashing.hash(secret)
+        let hash = TokenHashing.hash(secret, key: identity.tokenKey)
         try await write { db in
             try db.execute(sql: """
                 INSERT INTO api_token (id, name, hash, admin, read_only, accounts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -78,7 +87,7 @@ extension Store {
 
     /// The live (not revoked) token whose secret this is, or nil.
     public func verifyToken(_ secret: String) async throws(StoreError) -> APIToken? {
-        let hash = TokenHashing.hash(secret)
+        let hash = TokenHashing.hash(secret, key: identity.tokenKey)
         return try await read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM api_token WHERE hash = ? AND revoked_at IS NULL"),
                              arguments: [hash]).map(Self.token(from:))
@@ -108,5 +117,26 @@ extension Store {
         return APIToken(id: row["id"], name: row["name"], isAdmin: row["admin"], isReadOnly: row["read_only"],
                         allowedAccounts: accounts, createdAt: row.date("created_at") ?? Date(storedMilliseconds: 0),
                         revokedAt: row.date("revoked_at"))
+    }
+}
+
+/// What makes a store itself: an id the checkpoint file carries too, and the key of its token
+/// hashes. Made once, by the migration that introduced it.
+public struct StoreIdentity: Hashable, Sendable {
+    /// Random, 32 hex digits.
+    public var id: String
+    /// 32 random bytes.
+    var tokenKey: Data
+
+    static func generate() -> StoreIdentity {
+        var generator = SystemRandomNumberGenerator()
+        let key = Data((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        return StoreIdentity(id: String(TokenHashing.random(prefix: "", byteCount: 16)), tokenKey: key)
+    }
+
+    static func read(_ db: Database) throws -> StoreIdentity? {
+        try Row.fetchOne(db, sql: "SELECT id, token_key FROM store_identity LIMIT 1").map {
+            StoreIdentity(id: $0["id"], tokenKey: $0["token_key"])
+        }
     }
 }

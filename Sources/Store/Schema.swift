@@ -9,7 +9,8 @@ import GRDB
 /// need no migration. Plain SQL (no STRICT tables) so older SQLite versions open the file too.
 enum Schema {
     /// Every migration's identifier, in order.
-    static let migrationIdentifiers = ["v1-risk-records", "v2-access-and-notifications", "v3-connection-times-and-queued-at"]
+    static let migrationIdentifiers = ["v1-risk-records", "v2-access-and-notifications", "v3-connection-times-and-queued-at",
+                                       "v4-store-identity-and-keyed-token-hashes"]
 
     /// The one table of the checkpoint file beside the store (``Store/checkpointPath``): the same
     /// columns as the store's own `checkpoint` table (which a migration created, and whose text stays
@@ -24,6 +25,13 @@ enum Schema {
         )
         """
 
+    /// The checkpoint file's second table: the identity of the store it belongs to (one row).
+    static let checkpointIdentityTable = """
+        CREATE TABLE IF NOT EXISTS checkpoint_identity (
+            store_id TEXT NOT NULL
+        )
+        """
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration(migrationIdentifiers[0]) { db in
@@ -34,6 +42,17 @@ enum Schema {
         }
         migrator.registerMigration(migrationIdentifiers[2]) { db in
             try db.execute(sql: connectionTimesAndQueuedAt)
+        }
+        migrator.registerMigration(migrationIdentifiers[3]) { db in
+            try db.execute(sql: storeIdentity)
+            let identity = StoreIdentity.generate()
+            try db.execute(sql: "INSERT INTO store_identity (id, token_key) VALUES (?, ?)", arguments: [identity.id, identity.tokenKey])
+            // Existing rows hold SHA-256(secret): keyed, they become HMAC(key, SHA-256(secret)),
+            // the form every token now has, without needing the secrets.
+            for row in try Row.fetchAll(db, sql: "SELECT id, hash FROM api_token") {
+                let keyed = TokenHashing.keyed(sha256: row["hash"], key: identity.tokenKey)
+                try db.execute(sql: "UPDATE api_token SET hash = ? WHERE id = ?", arguments: [keyed, row["id"] as String])
+            }
         }
         return migrator
     }
@@ -200,6 +219,15 @@ enum Schema {
     /// When each account's terminal last connected and disconnected (the API shows them), and when
     /// each outbox row was queued (its event's commit: the start of the delivery-latency metric).
     /// Existing rows take what the session table already knows.
+    /// One row: the store's identity (the checkpoint file carries it too, so a checkpoint from
+    /// another store is noticed) and the key of its token hashes (HMAC-SHA256).
+    private static let storeIdentity = """
+        CREATE TABLE store_identity (
+            id TEXT NOT NULL,
+            token_key BLOB NOT NULL
+        );
+        """
+
     private static let connectionTimesAndQueuedAt = """
         ALTER TABLE account ADD COLUMN last_connected_at INTEGER;
         ALTER TABLE account ADD COLUMN last_disconnected_at INTEGER;

@@ -42,13 +42,17 @@ public final class Store: Sendable {
         /// turns that off and runs a `PASSIVE` checkpoint on a connection of its own at this
         /// interval instead; a passive checkpoint waits for no lock, so commits go on meanwhile.
         public var logCheckpointInterval: Duration
+        /// Sets the checkpoint file aside (renamed `….replaced-<time>`) and starts a new one: the
+        /// risk core resumes from the store's own committed checkpoint. For a checkpoint file that
+        /// belongs to another store.
+        public var rebuildCheckpoint: Bool
 
         /// Options; by default full durability, 5 readers, a 5-second busy timeout and a log
         /// checkpoint every second.
         public init(durability: Durability = .full, maximumReaderCount: Int = 5, busyTimeout: Duration = .seconds(5),
-                    logCheckpointInterval: Duration = .seconds(1)) {
+                    logCheckpointInterval: Duration = .seconds(1), rebuildCheckpoint: Bool = false) {
             self.durability = durability; self.maximumReaderCount = maximumReaderCount; self.busyTimeout = busyTimeout
-            self.logCheckpointInterval = logCheckpointInterval
+            self.logCheckpointInterval = logCheckpointInterval; self.rebuildCheckpoint = rebuildCheckpoint
         }
     }
 
@@ -87,10 +91,26 @@ public final class Store: Sendable {
     private let checkpointFile: DatabaseQueue
     /// The file of the periodic risk-core checkpoints: back it up with the store.
     public let checkpointPath: String
+    /// The store's identity (its checkpoint file carries the same id) and token-hash key.
+    let identity: StoreIdentity
+    /// What opening found and did about the checkpoint file (nil: nothing to report).
+    public let checkpointFileNotice: String?
 
     /// Opens (creating it when absent) the store at `path` and migrates it to the current schema.
-    /// Throws ``StoreError/newerSchema`` for a file a newer Tidemark migrated.
+    ///
+    /// Refuses, naming the file and what to do:
+    /// - ``StoreError/newerSchema`` for a file a newer Tidemark migrated;
+    /// - ``StoreError/damaged`` for a store that fails `PRAGMA quick_check`, is not SQLite at all,
+    ///   or is empty or missing while its checkpoint file exists (a store was there: a truncated
+    ///   or deleted store must not start empty). A new data directory has neither file;
+    /// - ``StoreError/checkpointMismatch`` for a checkpoint file of another store (its identity
+    ///   differs), unless ``Options/rebuildCheckpoint``.
+    ///
+    /// A checkpoint file that is damaged is set aside (`….damaged-<time>`) and a new one started:
+    /// the risk core resumes from the store's own committed checkpoint (``checkpointFileNotice``).
     public init(path: String, options: Options = Options()) throws(StoreError) {
+        let checkpointPath = URL(fileURLWithPath: path).deletingPathExtension().path + ".checkpoint.sqlite"
+        try Self.refuseVanishedStore(path: path, checkpointPath: checkpointPath)
         var configuration = Configuration()
         configuration.maximumReaderCount = options.maximumReaderCount
         let (seconds, attoseconds) = options.busyTimeout.components
@@ -103,7 +123,13 @@ public final class Store: Sendable {
         }
         configuration.label = "tidemark.store"
         do {
-            let pool = try DatabasePool(path: path, configuration: configuration)
+            let pool: DatabasePool
+            do {
+                pool = try DatabasePool(path: path, configuration: configuration)
+                try Self.quickCheck(pool, path: path)
+            } catch let error as DatabaseError where [ResultCode.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode) {
+                throw StoreError.damaged.with(detail: "\(path) is damaged (\(error.message ?? "\(error)")). \(Self.restoreAdvice)")
+            }
             let migrator = Schema.migrator
             let superseded = try pool.read { db in try migrator.hasBeenSuperseded(db) }
             if superseded {
@@ -111,19 +137,21 @@ public final class Store: Sendable {
                 throw StoreError.newerSchema.with(detail: "\(path) has migrations this version does not know")
             }
             try migrator.migrate(pool)
+            guard let identity = try pool.read({ db in try StoreIdentity.read(db) }) else {
+                throw StoreError.damaged.with(detail: "\(path) has no store identity. \(Self.restoreAdvice)")
+            }
             let last = try pool.read { db in try StoreBatch.lastSequenceNumber(in: db) }
             var checkpointerConfiguration = configuration
             checkpointerConfiguration.label = "tidemark.store.log-checkpoints"
             let checkpointer = try DatabaseQueue(path: path, configuration: checkpointerConfiguration)
-            let checkpointPath = URL(fileURLWithPath: path).deletingPathExtension().path + ".checkpoint.sqlite"
             var checkpointFileConfiguration = Configuration()
             checkpointFileConfiguration.label = "tidemark.store.checkpoints"
             checkpointFileConfiguration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
-            let checkpointFile = try DatabaseQueue(path: checkpointPath, configuration: checkpointFileConfiguration)
-            try checkpointFile.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA journal_mode = WAL")
-                try db.execute(sql: Schema.checkpointTable)
-            }
+            let (checkpointFile, notice) = try Self.openCheckpointFile(checkpointPath, storePath: path, identity: identity,
+                                                                       configuration: checkpointFileConfiguration,
+                                                                       rebuild: options.rebuildCheckpoint)
+            self.identity = identity
+            self.checkpointFileNotice = notice
             self.checkpointFile = checkpointFile
             self.checkpointPath = checkpointPath
             self.pool = pool
@@ -156,6 +184,10 @@ public final class Store: Sendable {
         }
         watchers.forEach { $0.finish() }
         logCheckpoints.cancel()
+        // Copy the whole log into the file and empty it, so that a stopped store is complete in
+        // its one file (backups by copy, the integrity check at the next start). SQLite's own
+        // checkpoint on close does not run here: the pool's last connection to close is a reader.
+        _ = try? logCheckpointer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         do {
             try logCheckpointer.close()
             try checkpointFile.close()
@@ -268,6 +300,87 @@ public final class Store: Sendable {
             _ = self?.state.withLock { $0.watchers.removeValue(forKey: id) }
         }
         return stream
+    }
+
+    // MARK: Integrity
+
+    /// What an operator does about a damaged store.
+    static let restoreAdvice = "Restore it from a backup (deploy/README.md, \"Restore\"), or move it aside to start an empty store."
+
+    /// A store file that is missing or empty while its checkpoint file exists was there before
+    /// (truncated or deleted): refused rather than started empty. A new data directory has neither.
+    static func refuseVanishedStore(path: String, checkpointPath: String) throws(StoreError) {
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: checkpointPath) else { return }
+        let size = (try? manager.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        switch size {
+        case nil:
+            throw StoreError.damaged.with(detail: "\(path) is missing but its checkpoint file \(checkpointPath) exists: the store was deleted. \(restoreAdvice)")
+        case 0?:
+            throw StoreError.damaged.with(detail: "\(path) is empty (0 bytes) but its checkpoint file \(checkpointPath) exists: the store was truncated. \(restoreAdvice)")
+        default:
+            return
+        }
+    }
+
+    /// `PRAGMA quick_check` (O(size), without the index cross-checks of `integrity_check`):
+    /// throws naming the file and the first problems found.
+    static func quickCheck(_ reader: some DatabaseReader, path: String) throws {
+        let problems = try reader.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+        guard problems == ["ok"] else {
+            throw StoreError.damaged.with(detail: "\(path) failed its integrity check (\(problems.joined(separator: "; "))). \(restoreAdvice)")
+        }
+    }
+
+    /// Opens the checkpoint file, checking it belongs to this store. A damaged one is set aside.
+    private static func openCheckpointFile(_ checkpointPath: String, storePath: String, identity: StoreIdentity,
+                                           configuration: Configuration, rebuild: Bool) throws -> (DatabaseQueue, String?) {
+        var notice: String?
+        func setAside(_ suffix: String) throws {
+            let stamp = Int(Date().timeIntervalSince1970)
+            for extra in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: checkpointPath + extra) {
+                try FileManager.default.moveItem(atPath: checkpointPath + extra, toPath: "\(checkpointPath).\(suffix)-\(stamp)\(extra)")
+            }
+        }
+        if rebuild, FileManager.default.fileExists(atPath: checkpointPath) {
+            try setAside("replaced")
+            notice = "checkpoint file \(checkpointPath) set aside (--rebuild-checkpoint); resuming from the store's own checkpoint"
+        }
+        func open() throws -> DatabaseQueue {
+            let queue = try DatabaseQueue(path: checkpointPath, configuration: configuration)
+            try quickCheck(queue, path: checkpointPath)
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: Schema.checkpointTable)
+                try db.execute(sql: Schema.checkpointIdentityTable)
+            }
+            return queue
+        }
+        var queue: DatabaseQueue
+        do {
+            queue = try open()
+        } catch let error as StoreError where error == .damaged {
+            try setAside("damaged")
+            notice = "checkpoint file \(checkpointPath) is damaged (\(error.detail)); set aside, resuming from the store's own checkpoint"
+            queue = try open()
+        } catch let error as DatabaseError where [ResultCode.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode) {
+            try setAside("damaged")
+            notice = "checkpoint file \(checkpointPath) is damaged (\(error.message ?? "\(error)")); set aside, resuming from the store's own checkpoint"
+            queue = try open()
+        }
+        let owner = try queue.write { db -> String? in
+            if let owner = try String.fetchOne(db, sql: "SELECT store_id FROM checkpoint_identity LIMIT 1") { return owner }
+            try db.execute(sql: "INSERT INTO checkpoint_identity (store_id) VALUES (?)", arguments: [identity.id])
+            return nil
+        }
+        if let owner, owner != identity.id {
+            try? queue.close()
+            throw StoreError.checkpointMismatch.with(detail: """
+                the checkpoint file \(checkpointPath) belongs to another store (\(owner)) than \(storePath) (\(identity.id)). \
+                Restore the pair from one backup, or start with --rebuild-checkpoint to set the file aside and resume from the store's own checkpoint
+                """)
+        }
+        return (queue, notice)
     }
 
     // MARK: Plumbing

@@ -11,6 +11,7 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidArgument = "invalid_argument"
         case encoding = "encoding"
         case database = "database"
+        case damaged = "damaged"
     }
 
     private let codeValue: Code
@@ -43,6 +44,9 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let invalidArgument = Self(.invalidArgument)
     /// A value could not be encoded to or decoded from its stored JSON.
     public static let encoding = Self(.encoding)
+    /// The store's file is damaged, truncated or missing where it existed (``detail`` names the
+    /// file and what to do).
+    public static let damaged = Self(.damaged)
     /// SQLite reported an error (I/O, corruption, a constraint the store did not expect).
     public static let database = Self(.database)
 

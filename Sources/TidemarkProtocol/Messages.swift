@@ -15,6 +15,21 @@ public struct AccountID: Hashable, Comparable, Sendable, Codable, CustomStringCo
     public init(server: String, login: Int64) { self.rawValue = "\(server):\(login)" }
     public var description: String { rawValue }
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+    /// Longest server name an account id may carry, in characters (MetaTrader's are far shorter).
+    public static let maximumServerNameLength = 128
+    /// What is wrong with `server` as the server part of an account id, or nil: it must be
+    /// non-empty, at most ``maximumServerNameLength`` characters, and free of control characters
+    /// (a NUL would cut the id short in C strings and SQLite's text functions).
+    public static func problem(withServerName server: String) -> String? {
+        if server.isEmpty { return "empty server name" }
+        var count = 0
+        for scalar in server.unicodeScalars {
+            count += 1
+            if count > maximumServerNameLength { return "server name longer than \(maximumServerNameLength) characters" }
+            if scalar.value < 0x20 || scalar.value == 0x7F { return "control character U+\(String(scalar.value, radix: 16, uppercase: true)) in server name" }
+        }
+        return nil
+    }
     public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()

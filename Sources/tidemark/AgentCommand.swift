@@ -5,6 +5,7 @@ import Bridge
 import Dispatch
 import EquityEngine
 import Logging
+import Store
 import TidemarkProtocol
 import ZeroMQ
 
@@ -23,9 +24,12 @@ struct AgentCommand: AsyncParsableCommand {
         discussion: """
         The agent binds --bridge (Expert Advisors and `tidemark simulate` connect to it) and serves \
         HTTP on --http (REST API, /metrics, /health, /ready). It prints `bridge listening on ENDPOINT` \
-        and `http listening on HOST:PORT` on stdout (useful with port 0 or *), and on a first run the \
-        generated admin token (unless TIDEMARK_ADMIN_TOKEN is set). Every setting can also come from \
-        --config FILE (JSON) or TIDEMARK_* environment variables; flags win. SIGINT or SIGTERM stop it \
+        and `http listening on HOST:PORT` on stdout (useful with port 0 or *). On a first run without \
+        TIDEMARK_ADMIN_TOKEN it generates an admin token into DATA/admin-token (mode 0600). Every setting \
+        can also come from --config FILE (JSON) or TIDEMARK_* environment variables; flags win. A bridge \
+        beyond loopback needs CURVE or --allow-plaintext-bridge. A configuration or start-up error prints \
+        one line naming the key, file or value and exits with its own status (78 configuration, 77 \
+        insecure setting, 65 damaged store, 71 start-up; deploy/README.md). SIGINT or SIGTERM stop it \
         gracefully: nothing taken is lost, everything committed is acknowledged.
         """
     )
@@ -66,8 +70,16 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String?
 
-    func settings() throws -> AgentConfiguration {
-        var settings = try config.map { try AgentConfiguration.load(file: $0) } ?? AgentConfiguration()
+    @Flag(name: .customLong("allow-plaintext-bridge"),
+          help: "Let the bridge bind beyond loopback without CURVE (anyone who reaches the port can speak for any account).")
+    var allowPlaintextBridge = false
+
+    @Flag(name: .customLong("rebuild-checkpoint"),
+          help: "Set the checkpoint file aside and resume from the store's own checkpoint (when the file belongs to another store).")
+    var rebuildCheckpoint = false
+
+    func settings() throws(AgentError) -> AgentConfiguration {
+        var settings = try config.map { path throws(AgentError) in try AgentConfiguration.load(file: path) } ?? AgentConfiguration()
         try settings.applyEnvironment(ProcessInfo.processInfo.environment)
         if let bridge { settings.bridge = bridge }
         if let http { settings.http = http }
@@ -80,11 +92,34 @@ struct AgentCommand: AsyncParsableCommand {
         if let heartbeatMilliseconds { settings.heartbeatMilliseconds = heartbeatMilliseconds }
         if let durability { settings.durability = durability }
         if let logLevel { settings.logLevel = logLevel }
-        do { try settings.validate() } catch { throw ValidationError(error.detail) }
+        if allowPlaintextBridge { settings.allowPlaintextBridge = true }
+        try settings.validate()
         return settings
     }
 
+    /// Start-up and configuration failures end the process with the error's own status
+    /// (``AgentError/exitCode``) and one line naming the key, file or value: no usage text, which
+    /// is for mistakes on the command line itself.
     func run() async throws {
+        do {
+            try await runAgent()
+        } catch let error as AgentError {
+            FileHandle.standardError.write(Data("tidemark agent: \(error.detail.isEmpty ? error.description : error.detail)\n".utf8))
+            throw ExitCode(error.exitCode)
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as StoreError {
+            // A commit that failed while running (a full disk, an I/O error): the writer stopped
+            // without acknowledging it, so nothing unstored was acknowledged.
+            FileHandle.standardError.write(Data("tidemark agent: the store failed while running: \(error)\n".utf8))
+            throw ExitCode(74)
+        } catch {
+            FileHandle.standardError.write(Data("tidemark agent: \(error)\n".utf8))
+            throw ExitCode(70)
+        }
+    }
+
+    private func runAgent() async throws {
         let settings = try settings()
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
@@ -93,12 +128,7 @@ struct AgentCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "tidemark.agent")
-        let agent: AgentRuntime
-        do {
-            agent = try await AgentRuntime.start(configuration: settings, logger: logger)
-        } catch let error as AgentError {
-            throw ValidationError("\(error): \(error.detail)")
-        }
+        let agent = try await AgentRuntime.start(configuration: settings, rebuildCheckpoint: rebuildCheckpoint, logger: logger)
         print("bridge listening on \(agent.bridgeEndpoint)")
         fflush(nil)   // all streams: stdout is a C global that strict concurrency won't let us name
         try await agent.run(onHTTPRunning: { endpoint in

@@ -114,6 +114,13 @@ import TidemarkProtocol
                                           json: #"{"login":12345678,"server":"Broker-Live","platform":"mt5"}"#).status == 409)
             let bad = try await client.send(.post, "/users/current/accounts", json: #"{"login":-1,"platform":"mt6"}"#)
             #expect(bad.detailParameters == ["login", "server", "platform"])
+            // A NUL (or any control character) would cut the account id short in C strings.
+            for server in [#"Broker\u0000Live"#, #"Broker\tLive"#, String(repeating: "s", count: 129)] {
+                let refused = try await client.send(.post, "/users/current/accounts",
+                                                    json: #"{"login":5,"server":"\#(server)","platform":"mt5"}"#)
+                #expect(refused.status == 400, "\(server)")
+                #expect(refused.detailParameters == ["server"])
+            }
         }
     }
 }

@@ -44,3 +44,30 @@ import Testing
         try settings.validate()
     }
 }
+
+@Suite struct SecureDefaultsTests {
+    @Test func loopbackIsToldFromEveryInterface() throws {
+        var settings = AgentConfiguration()
+        #expect(!settings.bridgeIsBeyondLoopback)   // tcp://127.0.0.1:5757
+        for endpoint in ["tcp://0.0.0.0:5757", "tcp://*:5757", "tcp://10.1.2.3:5757", "tcp://[::]:5757"] {
+            settings.bridge = endpoint
+            #expect(settings.bridgeIsBeyondLoopback, "\(endpoint)")
+        }
+        for endpoint in ["tcp://localhost:5757", "tcp://[::1]:5757", "tcp://127.0.0.2:*", "ipc:///run/tidemark.sock"] {
+            settings.bridge = endpoint
+            #expect(!settings.bridgeIsBeyondLoopback, "\(endpoint)")
+        }
+        settings.http = ":0"
+        #expect(try settings.httpAddress() == ("127.0.0.1", 0))   // an empty host is loopback, not every interface
+    }
+
+    @Test func tokenStrengthRefusesWordsAndAcceptsRandomTokens() {
+        #expect(TokenStrength.estimatedBits("passwordpassword") < TokenStrength.minimumBits)
+        #expect(TokenStrength.estimatedBits("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") < TokenStrength.minimumBits)
+        #expect(TokenStrength.estimatedBits("Tr0ub4dor&3xyzzy") < TokenStrength.minimumBits)   // 16 characters: ~100 bits at best
+        // `openssl rand -hex 32`, `… -base64 32` and the agent's own tm_ tokens pass.
+        #expect(TokenStrength.estimatedBits("3f9c2a7d41e08b56c9d2e4f7a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f3a5b7") >= TokenStrength.minimumBits)
+        #expect(TokenStrength.estimatedBits("q8Zp3Jk1V+o7sW2xR9m4Lb6Tn0Yc5Hd8Fg3Ue1Ia7Q=") >= TokenStrength.minimumBits)
+        #expect(TokenStrength.estimatedBits("tm_integration_admin_token_0123456789") >= TokenStrength.minimumBits)
+    }
+}

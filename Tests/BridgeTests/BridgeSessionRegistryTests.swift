@@ -90,6 +90,20 @@ struct BridgeSessionRegistryTests {
         #expect(registry.counters.messages == 0)
     }
 
+    /// `tidemark_sessions` is opened − closed: a refused handshake must count as neither.
+    @Test func aRefusedHandshakeCountsAsNoSessionOpenedOrClosed() {
+        var registry = BridgeSessionRegistry(configuration: Fixture.configuration)
+        for (index, hello) in [Fixture.hello(login: 7, marginMode: .retailNetting), Fixture.hello(login: 8, server: "Demo\u{0}Live")].enumerated() {
+            let reply = registry.received(Fixture.envelope(.hello(hello), 1), from: index == 0 ? alice : bob, now: Fixture.at(Int64(index)))
+            #expect(reply.delivery == nil)
+            guard case .reject? = reply.outgoing.first?.envelope.message else { Issue.record("the EA is told why"); return }
+        }
+        #expect(registry.counters.sessionsOpened == 0)
+        #expect(registry.counters.sessionsClosed == 0)
+        open(&registry, peer: mallory, session: "s3", login: 9)
+        #expect(registry.counters.sessionsOpened - registry.counters.sessionsClosed == 1)
+    }
+
     @Test func reconnectOnAnotherConnectionSupersedesTheOldSession() {
         var registry = BridgeSessionRegistry(configuration: Fixture.configuration)
         open(&registry, peer: alice, session: "old", login: 1)

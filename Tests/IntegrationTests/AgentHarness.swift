@@ -16,13 +16,16 @@ final class FullAgent {
     private(set) var bridgeEndpoint: String?
     private(set) var httpEndpoint: String?
     private let extraArguments: [String]
+    private let extraEnvironment: [String: String]
     private var logs: [String] = []
 
-    init(in directory: TemporaryDirectory, name: String = "agent", rules: String? = nil, extraArguments: [String] = []) {
+    init(in directory: TemporaryDirectory, name: String = "agent", rules: String? = nil, extraArguments: [String] = [],
+         extraEnvironment: [String: String] = [:]) {
         self.directory = directory
         self.dataDirectory = directory.path("\(name)-data")
         self.rules = rules
         self.extraArguments = extraArguments
+        self.extraEnvironment = extraEnvironment
     }
 
     /// Starts the agent and waits until both listeners are up.
@@ -31,7 +34,7 @@ final class FullAgent {
                          "--data", dataDirectory, "--log-level", "notice"]
         if let rules { arguments += ["--rules", rules] }
         let process = try Tidemark.start(arguments + extraArguments, in: directory,
-                                         environment: ["TIDEMARK_ADMIN_TOKEN": adminToken])
+                                         environment: ["TIDEMARK_ADMIN_TOKEN": adminToken].merging(extraEnvironment) { $1 })
         running = process
         let deadline = Date().addingTimeInterval(60)
         var bridge: String?
@@ -50,6 +53,19 @@ final class FullAgent {
         }
         bridgeEndpoint = bridge
         httpEndpoint = http
+    }
+
+    /// Starts the agent on its data directory expecting it to refuse: waits for it to exit and
+    /// returns its status and output (an agent that starts is stopped and fails the test).
+    func startExpectingRefusal(_ arguments: [String] = [], environment: [String: String] = [:]) throws -> Tidemark.Outcome {
+        let process = try Tidemark.start(["agent", "--bridge", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0", "--data", dataDirectory,
+                                          "--log-level", "notice"] + arguments,
+                                         in: directory, environment: ["TIDEMARK_ADMIN_TOKEN": adminToken].merging(environment) { $1 })
+        if !process.waitUntilExit(timeout: 60) {
+            process.stop()
+            Issue.record("the agent started instead of refusing: \(process.output) \(process.errors)")
+        }
+        return Tidemark.Outcome(status: process.process.terminationStatus, output: process.output, errors: process.errors)
     }
 
     /// SIGKILL: no flush, no goodbye.

@@ -62,13 +62,15 @@ struct DeployTests {
         #expect(try String(contentsOfFile: root + "/usr/local/bin/tidemark", encoding: .utf8) == "#!/bin/sh\necho v1\n")
         let unit = try String(contentsOfFile: root + "/etc/systemd/system/tidemark.service", encoding: .utf8)
         #expect(unit.contains("ExecStart=/usr/local/bin/tidemark agent --config /etc/tidemark/config.json"))
-        #expect(try Self.mode(root + "/etc/tidemark/env") == 0o640)
+        #expect(try Self.mode(root + "/etc/tidemark/env") == 0o600, "root only: systemd reads it before dropping privileges")
         #expect(try Self.mode(root + "/etc/tidemark/config.json") == 0o640)
         #expect(try Self.mode(root + "/var/lib/tidemark") == 0o750)
         #expect(try Self.mode(root + "/etc/tidemark/keys") == 0o750)
         let env = try String(contentsOfFile: root + "/etc/tidemark/env", encoding: .utf8)
-        // tm_ + 64 hex digits (32 random bytes).
-        #expect(env.split(separator: "\n").contains { $0.hasPrefix("TIDEMARK_ADMIN_TOKEN=tm_") && $0.count == 21 + 3 + 64 })
+        // tm_ + 64 hex digits (32 random bytes), written to the file and not to the output.
+        let tokenLine = try #require(env.split(separator: "\n").first { $0.hasPrefix("TIDEMARK_ADMIN_TOKEN=tm_") })
+        #expect(tokenLine.count == 21 + 3 + 64)
+        #expect(!first.output.contains(tokenLine.dropFirst("TIDEMARK_ADMIN_TOKEN=".count)))
 
         try "{\"edited\": true}\n".write(toFile: root + "/etc/tidemark/config.json", atomically: true, encoding: .utf8)
         try "#!/bin/sh\necho v2\n".write(toFile: binary, atomically: true, encoding: .utf8)
@@ -82,22 +84,37 @@ struct DeployTests {
         #expect(FileManager.default.fileExists(atPath: root + "/etc/tidemark/config.example.json"))
     }
 
-    @Test("keys.sh makes the agent's and the EAs' pairs and an allow-list of `public-key = \"…\"` lines; revoking removes a key")
+    @Test("keys.sh makes the agent's pair and admits EAs by the public key made on their own hosts; revoking removes a key")
     func keys() throws {
         // `swift build --build-tests` builds the tidemark executable beside the test bundle.
         try #require(FileManager.default.isExecutableFile(atPath: Self.tidemark), "needs the tidemark binary at \(Self.tidemark)")
         let directory = TemporaryDirectory()
         let keys = directory.url.appendingPathComponent("keys").path
         let script = Self.deploy.appendingPathComponent("keys.sh").path
-        let made = try Self.run("/bin/sh", [script, "--dir", keys, "--tidemark", Self.tidemark, "--ea", "Demo-1001", "--ea", "Demo-1002"])
+        // Each terminal host makes its own pair; only the public key travels.
+        func eaPair() throws -> (public: String, secret: String) {
+            let printed = try Self.run(Self.tidemark, ["keys"]).output
+            func value(_ key: String) -> String {
+                printed.split(separator: "\n").first { $0.hasPrefix(key) }.map { String($0.split(separator: "\"")[1]) } ?? ""
+            }
+            return (value("public-key"), value("secret-key"))
+        }
+        let first = try eaPair()
+        let second = try eaPair()
+        let made = try Self.run("/bin/sh", [script, "--dir", keys, "--tidemark", Self.tidemark,
+                                            "--ea", "Demo-1001=\(first.public)", "--ea", "Demo-1002=\(second.public)"])
         #expect(made.status == 0, "\(made.output)")
         #expect(try Self.mode(keys + "/agent.key_secret") & 0o007 == 0)
         let list = try String(contentsOfFile: keys + "/allowed-eas.txt", encoding: .utf8)
         let listed = list.split(separator: "\n").filter { $0.hasPrefix("public-key = \"") }
         #expect(listed.count == 2)
-        // Each listed key is the one in that EA's certificate.
-        let certificate = try String(contentsOfFile: keys + "/eas/Demo-1001.key", encoding: .utf8)
-        #expect(listed.contains { line in certificate.contains(line) })
+        #expect(list.contains(first.public) && list.contains(second.public))
+        // No EA secret on the agent host, none printed.
+        #expect(!FileManager.default.fileExists(atPath: keys + "/eas/Demo-1001.key_secret"))
+        #expect(!made.output.contains(first.secret) && !made.output.contains("InpClientSecretKey"))
+        let refused = try Self.run("/bin/sh", [script, "--dir", keys, "--tidemark", Self.tidemark, "--ea", "Demo-1003"])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("NAME=PUBLICKEY") && refused.output.contains("own terminal host"), "\(refused.output)")
 
         let agentBefore = try String(contentsOfFile: keys + "/agent.key", encoding: .utf8)
         let again = try Self.run("/bin/sh", [script, "--dir", keys, "--tidemark", Self.tidemark, "--revoke-ea", "Demo-1001"])
@@ -112,6 +129,6 @@ struct DeployTests {
         #expect(try String(contentsOfFile: keys + "/agent.key", encoding: .utf8) != agentBefore)
         let retired = try FileManager.default.contentsOfDirectory(atPath: keys + "/retired")
         #expect(retired.filter { $0.hasPrefix("agent-") }.count == 2)
-        #expect(retired.filter { $0.hasPrefix("ea-Demo-1001-") }.count == 2)
+        #expect(retired.filter { $0.hasPrefix("ea-Demo-1001-") }.count == 1)   // its public certificate
     }
 }

@@ -7,6 +7,27 @@ import TidemarkProtocol
 
 @Suite("API tokens")
 struct AccessTests {
+    @Test("Tokens stored as plain SHA-256 before the keyed hashes still verify after the upgrade")
+    func unkeyedRowsAreMigrated() async throws {
+        let directory = TemporaryDirectory()
+        do {
+            let queue = try DatabaseQueue(path: directory.storePath)
+            try Schema.migrator.migrate(queue, upTo: Schema.migrationIdentifiers[2])
+            try await queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO api_token (id, name, hash, admin, read_only, created_at) VALUES ('tok_old', 'old', ?, 1, 0, 0)
+                    """, arguments: [Data(SHA256.hash(data: Data("tm_an_old_token_0123456789abcdef".utf8)))])
+            }
+            try queue.close()
+        }
+        let store = try Store(path: directory.storePath)
+        #expect(try await store.verifyToken("tm_an_old_token_0123456789abcdef")?.id == "tok_old")
+        #expect(try await store.verifyToken("tm_an_old_token_0123456789abcdeF") == nil)
+        let hash = try #require(try await store.read { db in try Data.fetchOne(db, sql: "SELECT hash FROM api_token") })
+        #expect(hash != Data(SHA256.hash(data: Data("tm_an_old_token_0123456789abcdef".utf8))))
+        try store.close()
+    }
+
     @Test("A created token verifies; a wrong or revoked one does not")
     func verify() async throws {
         let directory = TemporaryDirectory()
@@ -23,15 +44,19 @@ struct AccessTests {
         try store.close()
     }
 
-    @Test("Only the SHA-256 of the secret is stored")
+    @Test("Only a keyed hash of the secret is stored: HMAC-SHA256 with the store's own key, of its SHA-256")
     func onlyHashStored() async throws {
         let directory = TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         let issued = try await store.createToken(name: "admin", isAdmin: true, secret: "correct-horse-battery-staple", at: wallTime(0))
         let row = try #require(try store.read { db in try Row.fetchOne(db, sql: "SELECT * FROM api_token") })
-        // SHA-256("correct-horse-battery-staple"), computed independently of the store's helper.
-        let expected = Data(SHA256.hash(data: Data("correct-horse-battery-staple".utf8)))
+        // Computed independently of the store's helper.
+        let key = try #require(try await store.read { db in try Data.fetchOne(db, sql: "SELECT token_key FROM store_identity") })
+        #expect(key.count == 32)
+        let digest = Data(SHA256.hash(data: Data("correct-horse-battery-staple".utf8)))
+        let expected = Data(HMAC<SHA256>.authenticationCode(for: digest, using: SymmetricKey(data: key)))
         #expect(row["hash"] as Data == expected)
+        #expect(row["hash"] as Data != digest)
         for column in row.columnNames {
             if case .string(let text) = (row[column] as DatabaseValue).storage { #expect(!text.contains("correct-horse")) }
         }

@@ -37,4 +37,18 @@ struct LogCheckpointTests {
         #expect(try await store.checkpoint()?.state.count == 6_000_000)
         try store.close()
     }
+
+    /// A stopped store is whole in its one file: `close()` copies the log in and empties it, so a
+    /// copy of `tidemark.sqlite` alone (or the check at the next start) sees every commit.
+    @Test func closingFoldsTheLogIntoTheFile() async throws {
+        let directory = TemporaryDirectory()
+        let store = try Store(path: directory.storePath, options: Store.Options(logCheckpointInterval: .seconds(3_600)))
+        try await store.commit(StoreBatch(checkpoint: checkpoint(position: 1, next: 1, state: "folded")))
+        try store.close()
+        #expect(Self.fileSize(directory.storePath + "-wal") == 0)
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: directory.storePath + suffix) }
+        let reopened = try Store(path: directory.storePath)
+        #expect(try await reopened.checkpoint()?.state == Data("folded".utf8))
+        try reopened.close()
+    }
 }

@@ -51,16 +51,20 @@ struct SavedCheckpointTests {
     @Test("A store older than its checkpoint file (restored from a backup) ignores the file")
     func storeOlderThanTheFile() async throws {
         let directory = TemporaryDirectory()
+        let first = try Store(path: directory.storePath)
+        try await first.commit(StoreBatch(events: [sampleEvent(1)], checkpoint: checkpoint(position: 10, next: 2, byte: 1)))
+        try first.close()
+        // A backup of the store as it is now (one event, checkpoint 10): the same store, so the
+        // checkpoint file written later still belongs to it.
+        let older = TemporaryDirectory()
+        for suffix in ["", "-wal", "-shm"] {
+            try? FileManager.default.copyItem(atPath: directory.storePath + suffix, toPath: older.storePath + suffix)
+        }
         let store = try Store(path: directory.storePath)
-        try await store.commit(StoreBatch(events: [sampleEvent(1)], checkpoint: checkpoint(position: 10, next: 2, byte: 1)))
         try await store.commit(StoreBatch(events: [sampleEvent(2), sampleEvent(3)]))
         try store.saveCheckpoint(checkpoint(position: 30, next: 4, byte: 3))
         try store.close()
-        // Put back a copy of the store as it was before events 2 and 3 (one event, checkpoint 10).
-        let older = TemporaryDirectory()
-        let backup = try Store(path: older.storePath)
-        try await backup.commit(StoreBatch(events: [sampleEvent(1)], checkpoint: checkpoint(position: 10, next: 2, byte: 1)))
-        try backup.close()
+        // Put back the backup (before events 2 and 3).
         for suffix in ["", "-wal", "-shm"] {
             try? FileManager.default.removeItem(atPath: directory.storePath + suffix)
             try? FileManager.default.copyItem(atPath: older.storePath + suffix, toPath: directory.storePath + suffix)

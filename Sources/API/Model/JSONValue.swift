@@ -39,13 +39,14 @@ public enum JSONValue: Hashable, Sendable, Codable {
     /// The number when this is a number.
     public var numberValue: Double? { if case .number(let value) = self { value } else { nil } }
 
-    /// A short rendering of the value for validation details.
+    /// A short rendering of the value for validation details (long strings cut to 100 characters:
+    /// an error body must not echo a megabyte back).
     var detailText: String {
         switch self {
         case .null: "null"
         case .bool(let value): String(value)
         case .number(let value): String(value)
-        case .string(let value): value
+        case .string(let value): value.unicodeScalars.count > 100 ? String(String.UnicodeScalarView(value.unicodeScalars.prefix(100))) + "…" : value
         case .array: "[…]"
         case .object: "{…}"
         }

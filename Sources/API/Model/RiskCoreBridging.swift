@@ -37,7 +37,9 @@ extension APIError {
         case .duplicateTrackerName:
             self = .conflict("A tracker with this name exists on the account (\(error.detail))")
         case .duplicateTrackerID, .duplicateChallengeID, .duplicateCompetitionID:
-            self = .conflict("The id is taken (\(error.detail))")
+            // Without the detail: it names the account holding the id, which may be one the
+            // caller's token cannot see.
+            self = .conflict("The id is taken")
         case .trackerNotFound, .challengeNotFound, .competitionNotFound:
             self = .notFound("Not found (\(error.detail))")
         case .missingThreshold:
@@ -46,6 +48,11 @@ extension APIError {
             self = .validation(details: [ValidationDetail(parameter: "threshold", value: error.detail, message: "Must be greater than 0")])
         case .invalidTimeRange:
             self = .validation(details: [ValidationDetail(parameter: "endBrokerTime", value: error.detail, message: "Must be after the start")])
+        case .limitExceeded:
+            // The detail reads `FIELD: what`.
+            let parts = error.detail.split(separator: ":", maxSplits: 1)
+            self = .validation(details: [ValidationDetail(parameter: parts.count == 2 ? String(parts[0]) : "body",
+                                                          message: String(parts.last ?? "").trimmingCharacters(in: .whitespaces))])
         case .invalidName:
             self = .validation(details: [ValidationDetail(parameter: "name", value: error.detail, message: "Must not be empty")])
         default:

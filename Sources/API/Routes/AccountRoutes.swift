@@ -44,12 +44,14 @@ extension TidemarkAPI {
         }
         var server: String?
         switch body["server"] {
-        case .string(let text) where !text.isEmpty && !text.contains("\t") && !text.contains("\n"):
+        case .string(let text) where AccountID.problem(withServerName: text) == nil:
             server = text
         case nil:
             problems.append(ValidationDetail(parameter: "server", message: "Required"))
         case let value?:
-            problems.append(ValidationDetail(parameter: "server", value: value.detailText, message: "Expected a non-empty server name"))
+            let problem = value.stringValue.flatMap { AccountID.problem(withServerName: $0) } ?? "not a string"
+            problems.append(ValidationDetail(parameter: "server", value: value.detailText,
+                                             message: "Expected a server name: \(problem)"))
         }
         var platform: Platform?
         switch body["platform"] {

@@ -49,7 +49,7 @@ extension TidemarkAPI {
             if try await readModel.challenges(accountId: nil).contains(where: { $0.id == id }) {
                 throw APIError.conflict("Challenge \(id) exists")
             }
-            try await control.createChallenge(id: id, accountId: account.id, definition: try JSONBody(encoding: JSONValue.object(body)))
+            try await control.createChallenge(id: id, accountId: account.id, definition: try boundedDefinition(body))
             return try Self.createdResponse(id: id)
         }
         group.get("accounts/:accountId/challenges") { _, context in
@@ -102,7 +102,7 @@ extension TidemarkAPI {
             if try await readModel.competitions().contains(where: { $0.id == id }) {
                 throw APIError.conflict("Competition \(id) exists")
             }
-            try await control.createCompetition(id: id, accounts: accounts, definition: try JSONBody(encoding: JSONValue.object(body)))
+            try await control.createCompetition(id: id, accounts: accounts, definition: try boundedDefinition(body))
             return try Self.createdResponse(id: id)
         }
         group.get("competitions") { _, context in
@@ -172,6 +172,19 @@ extension TidemarkAPI {
     }
 
     /// A 200 response whose body is an already-encoded JSON document.
+    /// A challenge or competition definition as JSON, refused (400) above
+    /// ``APIConfiguration/maxDefinitionBytes``: every definition lives in the risk state, which each
+    /// checkpoint writes whole.
+    func boundedDefinition(_ body: [String: JSONValue]) throws -> JSONBody {
+        let definition = try JSONBody(encoding: JSONValue.object(body))
+        guard definition.data.count <= configuration.maxDefinitionBytes else {
+            throw APIError.validation("Definition too large", details: [
+                ValidationDetail(parameter: "body", message: "At most \(configuration.maxDefinitionBytes) bytes, got \(definition.data.count)"),
+            ])
+        }
+        return definition
+    }
+
     static func jsonResponse(_ body: JSONBody) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                  body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.data)))

@@ -17,6 +17,7 @@ public struct RiskCoreError: Error, Hashable, Sendable, CustomStringConvertible 
         case challengeNotFound = "challenge_not_found"
         case duplicateCompetitionID = "duplicate_competition_id"
         case competitionNotFound = "competition_not_found"
+        case limitExceeded = "limit_exceeded"
     }
 
     private let code: Code
@@ -51,6 +52,9 @@ public struct RiskCoreError: Error, Hashable, Sendable, CustomStringConvertible 
     public static let duplicateCompetitionID = RiskCoreError(.duplicateCompetitionID)
     /// No competition with this id.
     public static let competitionNotFound = RiskCoreError(.competitionNotFound)
+
+    /// A declaration passes one of the ``DeclarationLimits`` (``detail``: `FIELD: what`).
+    public static let limitExceeded = RiskCoreError(.limitExceeded)
 
     /// A challenge or competition definition its component refused (``detail`` carries the
     /// component's own ``RuleDefinitionError`` code and detail).
