@@ -215,41 +215,63 @@ struct AgentTrustTests {
     /// issue's figure is 40,000), each on the same connection, each with a SNAPSHOT for the first
     /// half and none for the second: HELLO→WELCOME latency and the agent's memory stay flat,
     /// HELLO-only accounts are not stored, and past the per-minute limit HELLOs are refused and
-    /// counted on /metrics.
+    /// counted on /metrics (checked when the flood fits in the limit's minute, as 2,000 do; a
+    /// longer flood spans several minutes, each with its own budget).
+    ///
+    /// The issue's run: `TIDEMARK_HELLO_FLOOD=40000 swift test --skip-build --filter aHelloFlood`.
     @Test func aHelloFloodFromOnePeerStaysBounded() async throws {
         let count = ProcessInfo.processInfo.environment["TIDEMARK_HELLO_FLOOD"].flatMap(Int.init) ?? 2_000
         let refusedAtTheEnd = 50
         let directory = try TemporaryDirectory()
         let agent = FullAgent(in: directory, extraArguments: ["--heartbeat-ms", "5000"],
-                              environment: ["TIDEMARK_MAX_NEW_ACCOUNTS_PER_PEER_PER_MINUTE": "\(count)"])
+                              environment: ["TIDEMARK_MAX_NEW_ACCOUNTS_PER_PEER_PER_MINUTE": "\(count)",
+                                            "TIDEMARK_MAX_NEW_ACCOUNTS_PER_MINUTE": "\(2 * count)"])
         try agent.start()
         let pid = agent.running!.process.processIdentifier
         let terminal = try RawTerminal(endpoint: agent.bridgeEndpoint!)
         let snapshot = try Self.exampleMessages()[1]
         var latencies: [Double] = []
         var residentAfterWarmUp = 0
+        var residentAtHalf = 0
         let window = min(200, count / 4)
-        for index in 0..<(count + refusedAtTheEnd) {
+        let floodStarted = ContinuousClock.now
+        for index in 0..<count {
             terminal.restartSession()
             let started = ContinuousClock.now
             try terminal.send(.hello(try Self.hello(login: 7_000_000 + Int64(index))))
             let answer = try terminal.handshakeAnswer(within: 10)
             let elapsed = ContinuousClock.now - started
-            if index < count {
-                guard case .welcome? = answer else { Issue.record("HELLO #\(index): \(String(describing: answer))\n\(agent.log)"); return }
-                latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3)
-                if index < count / 2 { try terminal.send(snapshot) }
-            } else {
-                guard case .reject(.limitReached, _)? = answer else { Issue.record("HELLO #\(index) past the limit: \(String(describing: answer))"); return }
-            }
+            guard case .welcome? = answer else { Issue.record("HELLO #\(index): \(String(describing: answer))\n\(agent.log)"); return }
+            latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3)
+            if index < count / 2 { try terminal.send(snapshot) }
             if index == window { residentAfterWarmUp = Self.residentKiB(of: pid) }
-            if index == count / 2 - 1 || index == count - 1 { try await Task.sleep(for: .seconds(2)) }  // commits settle
+            if index == count / 2 - 1 {
+                try await Task.sleep(for: .seconds(2))   // the snapshots' commits settle
+                residentAtHalf = Self.residentKiB(of: pid)
+            }
         }
+        let floodDuration = ContinuousClock.now - floodStarted
+        try await Task.sleep(for: .seconds(2))
         let residentAtTheEnd = Self.residentKiB(of: pid)
         let first = Self.median(latencies.prefix(window)), last = Self.median(latencies.suffix(window))
-        print("HELLO flood of \(count): median HELLO→WELCOME first \(window) \(first) ms, last \(window) \(last) ms; "
-              + "RSS after \(window) \(residentAfterWarmUp) KiB, at the end \(residentAtTheEnd) KiB")
+        print("HELLO flood of \(count) in \(floodDuration): median HELLO→WELCOME first \(window) \(first) ms, last \(window) \(last) ms; "
+              + "RSS after \(window) \(residentAfterWarmUp) KiB, after the \(count / 2) with snapshots \(residentAtHalf) KiB, "
+              + "after the \(count - count / 2) HELLO-only \(residentAtTheEnd) KiB")
         #expect(last <= first * 3 + 2, "HELLO latency grew: \(first) ms → \(last) ms")
+        // HELLO-only sessions leave nothing behind: the second half (no snapshot) adds no memory
+        // beyond allocator noise (4 MiB).
+        #expect(residentAtTheEnd - residentAtHalf < 4_096, "RSS \(residentAtHalf) → \(residentAtTheEnd) KiB")
+
+        // Past the per-peer limit (within the minute the flood started in) HELLOs are refused.
+        let limitChecked = floodDuration < .seconds(50)
+        if limitChecked {
+            for index in 0..<refusedAtTheEnd {
+                terminal.restartSession()
+                try terminal.send(.hello(try Self.hello(login: 8_000_000 + Int64(index))))
+                let answer = try terminal.handshakeAnswer(within: 10)
+                guard case .reject(.limitReached, _)? = answer else { Issue.record("HELLO past the limit: \(String(describing: answer))"); return }
+            }
+        }
 
         // Accounts with a snapshot are stored; HELLO-only ones are not. Paged: `limit` and `offset`.
         var stored = 0
@@ -264,10 +286,12 @@ struct AgentTrustTests {
         let tooLarge = try await Self.get(agent, "/users/current/accounts?limit=1001")
         #expect(tooLarge.status == 400)
 
-        let metrics = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
-        #expect(Self.metric(metrics, #"tidemark_bridge_limit_refusals_total{limit="new_accounts_per_peer"}"#) == Double(refusedAtTheEnd),
-                "\(metrics)")
-        #expect(metrics.contains(#"tidemark_rejects_total{reason="limit_reached"} \#(refusedAtTheEnd)"#), "\(metrics)")
+        if limitChecked {
+            let metrics = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
+            #expect(Self.metric(metrics, #"tidemark_bridge_limit_refusals_total{limit="new_accounts_per_peer"}"#) == Double(refusedAtTheEnd),
+                    "\(metrics)")
+            #expect(metrics.contains(#"tidemark_rejects_total{reason="limit_reached"} \#(refusedAtTheEnd)"#), "\(metrics)")
+        }
         #expect(agent.stop() == 0)
     }
 }
