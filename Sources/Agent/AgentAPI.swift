@@ -136,10 +136,16 @@ struct AgentTerminalKeys: TerminalKeyAdministration {
     }
 
     func bindTerminalKey(_ publicKey: String, to account: AccountID?) async throws -> TerminalKeyResource {
-        guard let access = bridge.curveKeyAccess, let listed = access.allowList[publicKey], let key = try? CurveKey(z85: publicKey) else {
+        guard let access = bridge.curveKeyAccess, let key = try? CurveKey(z85: publicKey) else {
             throw APIError.notFound("Terminal key \(publicKey) is not on the allow-list")
         }
-        guard listed.isEmpty else { throw APIError.conflict("The allow-list names this key's accounts; edit the list and reload it") }
+        let listed = access.allowList[publicKey]
+        // Binding needs the key on the list; unbinding also works for a key removed from it, so
+        // its account can go to another key.
+        guard listed != nil || (account == nil && access.bindings[publicKey] != nil) else {
+            throw APIError.notFound("Terminal key \(publicKey) is not on the allow-list")
+        }
+        guard listed?.isEmpty ?? true else { throw APIError.conflict("The allow-list names this key's accounts; edit the list and reload it") }
         if let account, let owner = access.owner(of: account), owner != publicKey {
             throw APIError.conflict("\(account) belongs to another key")
         }

@@ -169,7 +169,7 @@ public final class AgentRuntime: Sendable {
             if notice.queuedDeliveries > 0 { webhooks.eventsCommitted() }
         }
         let reloader = installAllowListReload()
-        defer { reloader?.cancel() }
+        defer { reloader.cancel() }
         let core = CoreService(runtime: self)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: core), .init(service: webhooks)] + extraServices.map { .init(service: $0) }
@@ -220,12 +220,18 @@ public final class AgentRuntime: Sendable {
     // MARK: Allow-list reload
 
     /// On SIGHUP, re-reads the CURVE allow-list file: removed keys are refused from the next
-    /// handshake on and their live sessions end (`REJECT not_allowed`). Nil without CURVE.
-    private func installAllowListReload() -> (any DispatchSourceSignal)? {
-        guard configuration.curveSecretKey != nil, let path = configuration.allowKeys else { return nil }
+    /// handshake on and their live sessions end (`REJECT not_allowed`). Without CURVE a SIGHUP
+    /// only logs that there is nothing to reload (it must not stop the agent).
+    private func installAllowListReload() -> any DispatchSourceSignal {
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "tidemark.sighup"))
-        source.setEventHandler { [self] in reloadAllowList(path: path) }
+        source.setEventHandler { [self] in
+            guard configuration.curveSecretKey != nil, let path = configuration.allowKeys else {
+                logger.notice("SIGHUP: nothing to reload (CURVE is off)")
+                return
+            }
+            reloadAllowList(path: path)
+        }
         source.resume()
         return source
     }

@@ -260,6 +260,14 @@ struct AgentTrustTests {
         print("HELLO flood of \(count) in \(floodDuration): median HELLO→WELCOME first \(window) \(first) ms, last \(window) \(last) ms; "
               + "RSS after \(window) \(residentAfterWarmUp) KiB, after \(helloOnly) HELLO-only \(residentAfterHelloOnly) KiB, "
               + "after \(withSnapshot) with snapshots \(residentAtTheEnd) KiB")
+        let slowBatches = agent.log.split(separator: "\n").filter { $0.contains("slow batch") }
+        let slowestFold = slowBatches.compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("fold_ms=") }.flatMap { Int($0.dropFirst("fold_ms=".count)) }
+        }.max() ?? 0
+        print("slow batches (over 50 ms): \(slowBatches.count), slowest fold \(slowestFold) ms\n" + slowBatches.suffix(5).joined(separator: "\n"))
+        // Folding a HELLO and a SNAPSHOT costs the same whatever the number of accounts (it took
+        // seconds per batch at 8,000 accounts when each new account rebuilt the risk core's index).
+        #expect(slowestFold < 1_000, "\(slowBatches.joined(separator: "\n"))")
         #expect(last <= first * 3 + 2, "HELLO latency grew: \(first) ms → \(last) ms")
         // HELLO-only sessions leave nothing behind: at most allocator noise (4 MiB).
         if helloOnly > window {
