@@ -118,7 +118,7 @@ struct AgentTrustTests {
           "period": "lifetime", "absoluteDrawdownThreshold": 100}}]}
         """.write(toFile: rules, atomically: true, encoding: .utf8)
         let agent = FullAgent(in: directory, rules: rules,
-                              extraArguments: ["--curve-secret-key", server.secretPath, "--allow-keys", allowList, "--heartbeat-ms", "5000"])
+                              extraArguments: ["--curve-secret-key", server.secretPath, "--allow-keys", allowList, "--heartbeat-ms", "10000"])
         try agent.start()
         let endpoint = agent.bridgeEndpoint!
         let messages = try Self.exampleMessages()
