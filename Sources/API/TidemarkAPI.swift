@@ -51,6 +51,8 @@ public struct TidemarkAPI: Sendable {
     public let tokens: any TokenAuthority
     /// Where the admin's webhook routes register, list and delete webhooks.
     public let webhooks: any WebhookRegistry
+    /// The terminals' CURVE keys and their accounts; nil when the agent runs without CURVE.
+    public let terminalKeys: (any TerminalKeyAdministration)?
     /// The agent calls `published(through:)` on it after committing events.
     public let notifier: EventNotifier
     /// The agent calls `publish(_:)` on it for every equity observation.
@@ -62,8 +64,9 @@ public struct TidemarkAPI: Sendable {
     /// An API over the given read model, control, token authority and webhook registry.
     public init(readModel: any RiskReadModel, control: any RiskControl, tokens: any TokenAuthority,
                 webhooks: any WebhookRegistry, notifier: EventNotifier, equity: EquityBroadcaster,
-                configuration: APIConfiguration = .init()) {
+                configuration: APIConfiguration = .init(), terminalKeys: (any TerminalKeyAdministration)? = nil) {
         self.readModel = readModel; self.control = control; self.tokens = tokens; self.webhooks = webhooks
+        self.terminalKeys = terminalKeys
         self.notifier = notifier; self.equity = equity; self.configuration = configuration
         waitLimiter = WaitLimiter(limit: configuration.maxOpenWaitsPerToken)
     }
@@ -91,6 +94,7 @@ public struct TidemarkAPI: Sendable {
         addStreamRoutes(to: group)
         addTokenRoutes(to: group)
         addWebhookRoutes(to: group)
+        addTerminalKeyRoutes(to: group)
     }
 
     /// Ends long polls (they answer `[]`) and streams; call it when graceful shutdown begins.

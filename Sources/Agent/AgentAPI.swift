@@ -1,9 +1,11 @@
 import API
+import Bridge
 import EquityEngine
 import Foundation
 import RiskCore
 import Store
 import TidemarkProtocol
+import ZeroMQ
 
 /// The API's ``RiskControl``: every change is a declaration through the pipeline's single writer,
 /// so it takes its place in the risk core's input sequence and is committed (definition row and
@@ -131,7 +133,8 @@ extension AgentRuntime {
         return TidemarkAPI(readModel: readModel, control: AgentControl(pipeline: pipeline, store: store),
                            tokens: StoreTokenAuthority(store: store), webhooks: StoreWebhookRegistry(store: store),
                            notifier: notifier, equity: equity,
-                           configuration: APIConfiguration(longPollTimeout: .seconds(configuration.longPollSeconds)))
+                           configuration: APIConfiguration(longPollTimeout: .seconds(configuration.longPollSeconds)),
+                           terminalKeys: configuration.curveSecretKey == nil ? nil : AgentTerminalKeys(bridge: bridge, store: store))
     }
 
     /// Challenge templates: every `NAME.json` in the directory, by NAME.
@@ -144,5 +147,42 @@ extension AgentRuntime {
             }
         }
         return templates
+    }
+}
+
+/// The API's ``TerminalKeyAdministration``: the bridge's allow-list and bindings, with bindings
+/// stored before the bridge applies them.
+struct AgentTerminalKeys: TerminalKeyAdministration {
+    let bridge: BridgeServer
+    let store: Store
+
+    func terminalKeys() async throws -> [TerminalKeyResource] {
+        guard let access = bridge.curveKeyAccess else { return [] }
+        return Set(access.allowList.keys).union(access.bindings.keys).sorted().map { resource($0, in: access) }
+    }
+
+    func bindTerminalKey(_ publicKey: String, to account: AccountID?) async throws -> TerminalKeyResource {
+        guard let access = bridge.curveKeyAccess, let key = try? CurveKey(z85: publicKey) else {
+            throw APIError.notFound("Terminal key \(publicKey) is not on the allow-list")
+        }
+        let listed = access.allowList[publicKey]
+        // Binding needs the key on the list; unbinding also works for a key removed from it, so
+        // its account can go to another key.
+        guard listed != nil || (account == nil && access.bindings[publicKey] != nil) else {
+            throw APIError.notFound("Terminal key \(publicKey) is not on the allow-list")
+        }
+        guard listed?.isEmpty ?? true else { throw APIError.conflict("The allow-list names this key's accounts; edit the list and reload it") }
+        if let account, let owner = access.owner(of: account), owner != publicKey {
+            throw APIError.conflict("\(account) belongs to another key")
+        }
+        try await store.bindCurveKey(publicKey, to: account, at: Date())
+        bridge.bind(key, to: account)
+        return resource(publicKey, in: bridge.curveKeyAccess ?? access)
+    }
+
+    private func resource(_ key: String, in access: CurveKeyAccess) -> TerminalKeyResource {
+        TerminalKeyResource(publicKey: key, allowed: access.allowList[key] != nil,
+                            listedAccounts: (access.allowList[key] ?? []).map(\.rawValue).sorted(),
+                            boundAccount: access.bindings[key]?.rawValue)
     }
 }

@@ -1,3 +1,4 @@
+import Bridge
 import Foundation
 
 /// Every setting of `tidemark agent`, as plain Codable JSON (the `--config FILE`).
@@ -15,7 +16,11 @@ import Foundation
 /// | `durability` | `TIDEMARK_DURABILITY` | `full` | `full` (fsync every commit) or `normal` (survives kill -9, not power loss) |
 /// | `heartbeatMilliseconds` | `TIDEMARK_HEARTBEAT_MS` | 5000 | heartbeat announced to EAs (timeout after 3) |
 /// | `curveSecretKey` | `TIDEMARK_CURVE_SECRET_KEY` | none | agent's CURVE certificate file: turns CURVE on |
-/// | `allowKeys` | `TIDEMARK_ALLOW_KEYS` | none | file of EA public keys admitted under CURVE |
+/// | `allowKeys` | `TIDEMARK_ALLOW_KEYS` | none | file of EA public keys admitted under CURVE, each optionally followed by the accounts (`server:login`, comma-separated) it may speak for; re-read on SIGHUP |
+/// | `maxSessionsPerPeer` | `TIDEMARK_MAX_SESSIONS_PER_PEER` | 10000 | live EA sessions one peer may hold (its CURVE key, else its IP address: every terminal on loopback is one peer) |
+/// | `maxSessions` | `TIDEMARK_MAX_SESSIONS` | 20000 | live EA sessions in total |
+/// | `maxNewAccountsPerPeerPerMinute` | `TIDEMARK_MAX_NEW_ACCOUNTS_PER_PEER_PER_MINUTE` | 2000 | accounts the agent has not seen before that one peer may open sessions for in a minute |
+/// | `maxNewAccountsPerMinute` | `TIDEMARK_MAX_NEW_ACCOUNTS_PER_MINUTE` | 4000 | the same for all peers together |
 /// | `record` | `TIDEMARK_RECORD` | none | directory to record every accepted message to (JSON Lines) |
 /// | `rules` | `TIDEMARK_RULES` | none | declarations file (`{"declarations": [ … ]}`, protocol/RULES.md) applied at start; ids already declared are kept |
 /// | `challengeTemplates` | `TIDEMARK_CHALLENGE_TEMPLATES` | none | directory of challenge templates (`NAME.json`, e.g. deploy/challenge-templates) |
@@ -42,6 +47,10 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     public var heartbeatMilliseconds = 5_000
     public var curveSecretKey: String?
     public var allowKeys: String?
+    public var maxSessionsPerPeer = BridgeAdmissionLimits().sessionsPerPeer
+    public var maxSessions = BridgeAdmissionLimits().sessions
+    public var maxNewAccountsPerPeerPerMinute = BridgeAdmissionLimits().newAccountsPerPeerPerMinute
+    public var maxNewAccountsPerMinute = BridgeAdmissionLimits().newAccountsPerMinute
     public var record: String?
     public var rules: String?
     public var challengeTemplates: String?
@@ -86,6 +95,8 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
             ("maximumTrackersPerAccount", maximumTrackersPerAccount), ("httpIdleTimeoutSeconds", httpIdleTimeoutSeconds),
             ("httpHeaderTimeoutSeconds", httpHeaderTimeoutSeconds), ("httpBodyTimeoutSeconds", httpBodyTimeoutSeconds),
             ("httpMaximumConnections", httpMaximumConnections),
+            ("maxSessionsPerPeer", maxSessionsPerPeer), ("maxSessions", maxSessions),
+            ("maxNewAccountsPerPeerPerMinute", maxNewAccountsPerPeerPerMinute), ("maxNewAccountsPerMinute", maxNewAccountsPerMinute),
         ]
         for (key, value) in positive where value <= 0 { throw refuse("\(key) must be positive, got \(value)") }
         for (key, value) in [("commitIntervalMilliseconds", commitIntervalMilliseconds),
@@ -114,10 +125,17 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         return host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
+    /// The bridge's admission limits.
+    public var limits: BridgeAdmissionLimits {
+        BridgeAdmissionLimits(sessionsPerPeer: maxSessionsPerPeer, sessions: maxSessions,
+                              newAccountsPerPeerPerMinute: maxNewAccountsPerPeerPerMinute, newAccountsPerMinute: maxNewAccountsPerMinute)
+    }
+
     // MARK: Layers
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case bridge, http, data, database, durability, heartbeatMilliseconds, curveSecretKey, allowKeys, record, rules, challengeTemplates
+        case maxSessionsPerPeer, maxSessions, maxNewAccountsPerPeerPerMinute, maxNewAccountsPerMinute
         case commitIntervalMilliseconds, commitMaximumMessages, checkpointIntervalMilliseconds, driftTolerance, longPollSeconds, webhookWorkers, logLevel
         case allowPlaintextBridge, maximumTrackersPerAccount, httpIdleTimeoutSeconds, httpHeaderTimeoutSeconds, httpBodyTimeoutSeconds
         case httpMaximumConnections
@@ -139,6 +157,11 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         heartbeatMilliseconds = try c.decodeIfPresent(Int.self, forKey: .heartbeatMilliseconds) ?? heartbeatMilliseconds
         curveSecretKey = try c.decodeIfPresent(String.self, forKey: .curveSecretKey)
         allowKeys = try c.decodeIfPresent(String.self, forKey: .allowKeys)
+        maxSessionsPerPeer = try c.decodeIfPresent(Int.self, forKey: .maxSessionsPerPeer) ?? maxSessionsPerPeer
+        maxSessions = try c.decodeIfPresent(Int.self, forKey: .maxSessions) ?? maxSessions
+        maxNewAccountsPerPeerPerMinute = try c.decodeIfPresent(Int.self, forKey: .maxNewAccountsPerPeerPerMinute)
+            ?? maxNewAccountsPerPeerPerMinute
+        maxNewAccountsPerMinute = try c.decodeIfPresent(Int.self, forKey: .maxNewAccountsPerMinute) ?? maxNewAccountsPerMinute
         record = try c.decodeIfPresent(String.self, forKey: .record)
         rules = try c.decodeIfPresent(String.self, forKey: .rules)
         challengeTemplates = try c.decodeIfPresent(String.self, forKey: .challengeTemplates)
@@ -225,6 +248,10 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         if let value = try integer("TIDEMARK_HEARTBEAT_MS") { heartbeatMilliseconds = value }
         if let value = environment["TIDEMARK_CURVE_SECRET_KEY"] { curveSecretKey = value }
         if let value = environment["TIDEMARK_ALLOW_KEYS"] { allowKeys = value }
+        if let value = try integer("TIDEMARK_MAX_SESSIONS_PER_PEER") { maxSessionsPerPeer = value }
+        if let value = try integer("TIDEMARK_MAX_SESSIONS") { maxSessions = value }
+        if let value = try integer("TIDEMARK_MAX_NEW_ACCOUNTS_PER_PEER_PER_MINUTE") { maxNewAccountsPerPeerPerMinute = value }
+        if let value = try integer("TIDEMARK_MAX_NEW_ACCOUNTS_PER_MINUTE") { maxNewAccountsPerMinute = value }
         if let value = environment["TIDEMARK_RECORD"] { record = value }
         if let value = environment["TIDEMARK_RULES"] { rules = value }
         if let value = environment["TIDEMARK_CHALLENGE_TEMPLATES"] { challengeTemplates = value }

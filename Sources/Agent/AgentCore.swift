@@ -55,6 +55,11 @@ public struct AgentCore: Sendable {
         public var latestObservation: [AccountID: EquityObservation] = [:]
         /// HELLOs accepted (sessions opened), in order.
         public var hellos: [(sessionID: String, hello: Hello)] = []
+        /// Sessions whose first SNAPSHOT was folded, in order, with their HELLO: from then on the
+        /// session and its account are worth storing (a HELLO alone stores nothing).
+        public var openedSessions: [(sessionID: String, hello: Hello)] = []
+        /// Sessions that ended before their first SNAPSHOT (nothing of them was stored).
+        public var unopenedSessionEnds: Set<String> = []
         /// Sessions that ended, in order, with the reason the store keeps (``closeReason(of:)``).
         public var sessionEnds: [(account: AccountID, sessionID: String, reason: String)] = []
         /// Latest drift per account.
@@ -68,7 +73,7 @@ public struct AgentCore: Sendable {
         public init() {}
 
         public var isEmpty: Bool {
-            riskOutputs.isEmpty && deals.isEmpty && latestObservation.isEmpty && hellos.isEmpty && drifts.isEmpty
+            riskOutputs.isEmpty && deals.isEmpty && latestObservation.isEmpty && hellos.isEmpty && openedSessions.isEmpty && drifts.isEmpty
                 && commandAcknowledgements.isEmpty && sessionEnds.isEmpty
         }
     }
@@ -96,6 +101,14 @@ public struct AgentCore: Sendable {
     private var resumeWatermarks: [AccountID: BrokerTime] = [:]
     /// The latest HELLO of every account seen since start (broker clock for challenges).
     public private(set) var hellos: [AccountID: Hello] = [:]
+    /// Sessions whose HELLO was folded and whose first SNAPSHOT was not (not checkpointed: no
+    /// session survives a restart).
+    private var awaitingSnapshot: [String: AccountID] = [:]
+    /// How many of ``awaitingSnapshot`` each account has.
+    private var awaitingSnapshotOfAccount: [AccountID: Int] = [:]
+    /// Accounts that completed a snapshot since start; the others are forgotten when their last
+    /// session ends without one, so HELLOs alone leave nothing behind.
+    private var snapshotted: Set<AccountID> = []
     private var equityOutputs: [EquityOutput] = []
     private let limits: DeclarationLimits
 
@@ -158,12 +171,21 @@ public struct AgentCore: Sendable {
         if delivery.sessionEnd != nil {
             // Not a message of the terminal: nothing to fold, only a fact for the store.
             effects.sessionEnds.append((account, delivery.sessionID, Self.closeReason(of: delivery)))
+            if stopAwaitingSnapshot(delivery.sessionID) != nil {
+                effects.unopenedSessionEnds.insert(delivery.sessionID)
+                if !snapshotted.contains(account), awaitingSnapshotOfAccount[account] == nil {
+                    equity.remove(account: account)
+                    hellos[account] = nil
+                    resumeWatermarks[account] = nil
+                }
+            }
             return
         }
         switch delivery.message {
         case .hello(let hello):
             hellos[account] = hello
             effects.hellos.append((delivery.sessionID, hello))
+            if awaitingSnapshot.updateValue(account, forKey: delivery.sessionID) == nil { awaitingSnapshotOfAccount[account, default: 0] += 1 }
             if let folded = risk.lastOwnInputTime(accountId: account) { resumeWatermarks[account] = folded }
         case .deal(let deal):
             if isNewDeal(deal, of: account) {
@@ -175,6 +197,10 @@ public struct AgentCore: Sendable {
         case .position(let update):
             if isFresh(update.time, of: account) { feed(.position(account, update), into: &effects) } else { effects.skippedResent += 1 }
         case .snapshot(let snapshot):
+            if stopAwaitingSnapshot(delivery.sessionID) != nil, let hello = hellos[account] {
+                snapshotted.insert(account)
+                effects.openedSessions.append((delivery.sessionID, hello))
+            }
             if isFresh(snapshot.account.time, of: account) {
                 feed(.openPositions(account, snapshot.positions, at: snapshot.account.time), into: &effects)
             }
@@ -208,6 +234,14 @@ public struct AgentCore: Sendable {
             sharedClock = time
             feed(.time(time), into: &effects)
         }
+    }
+
+    /// Removes a session from ``awaitingSnapshot``; its account, if it was there.
+    private mutating func stopAwaitingSnapshot(_ sessionID: String) -> AccountID? {
+        guard let account = awaitingSnapshot.removeValue(forKey: sessionID) else { return nil }
+        let left = awaitingSnapshotOfAccount[account, default: 1] - 1
+        awaitingSnapshotOfAccount[account] = left > 0 ? left : nil
+        return account
     }
 
     /// The reason a session end is stored with: the end's label, with the EA's own words after a BYE

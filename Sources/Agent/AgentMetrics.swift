@@ -28,6 +28,10 @@ public final class AgentMetrics: Sendable {
     let events: CoreMetrics.Counter
     let resentSkipped: CoreMetrics.Counter
     let commandsSent: CoreMetrics.Counter
+    /// SIGHUP reloads of the CURVE allow-list that took effect.
+    let allowListReloads: CoreMetrics.Counter
+    /// HELLOs refused with `limit_reached`, by limit (made for every limit, so each shows from 0).
+    private let limitRefusals: [BridgeLimit: CoreMetrics.Counter]
     let webhookDeliveries: CoreMetrics.Counter
     let webhookAbandoned: CoreMetrics.Counter
     let webhookBacklog: CoreMetrics.Gauge
@@ -56,6 +60,13 @@ public final class AgentMetrics: Sendable {
         events = CoreMetrics.Counter(label: "tidemark_events_total", factory: factory)
         resentSkipped = CoreMetrics.Counter(label: "tidemark_resent_inputs_skipped_total", factory: factory)
         commandsSent = CoreMetrics.Counter(label: "tidemark_commands_sent_total", factory: factory)
+        allowListReloads = CoreMetrics.Counter(label: "tidemark_allow_list_reloads_total", factory: factory)
+        var limitRefusals: [BridgeLimit: CoreMetrics.Counter] = [:]
+        for limit in BridgeLimit.allCases {
+            limitRefusals[limit] = CoreMetrics.Counter(label: "tidemark_bridge_limit_refusals_total", dimensions: [("limit", limit.rawValue)],
+                                                       factory: factory)
+        }
+        self.limitRefusals = limitRefusals
         webhookDeliveries = CoreMetrics.Counter(label: "tidemark_webhook_deliveries_total", factory: factory)
         webhookAbandoned = CoreMetrics.Counter(label: "tidemark_webhook_deliveries_abandoned_total", factory: factory)
         webhookBacklog = CoreMetrics.Gauge(label: "tidemark_webhook_backlog", factory: factory)
@@ -99,7 +110,11 @@ public final class AgentMetrics: Sendable {
             let delta = count - (previous.closes[reason] ?? 0)
             if delta > 0 { CoreMetrics.Counter(label: "tidemark_sessions_closed_total", dimensions: [("reason", reason)], factory: factory).increment(by: Int64(delta)) }
         }
-        liveSessions.record(counters.sessionsOpened - counters.sessionsClosed)
+        liveSessions.record(counters.liveSessions)
+        for (limit, count) in counters.limitRefusals {
+            let delta = count - (previous.limitRefusals[limit] ?? 0)
+            if delta > 0 { limitRefusals[limit]?.increment(by: Int64(delta)) }
+        }
         resyncs.increment(by: Int64(max(0, counters.resyncs - previous.resyncs)))
         duplicates.increment(by: Int64(max(0, counters.duplicates - previous.duplicates)))
         for (reason, count) in counters.rejects {

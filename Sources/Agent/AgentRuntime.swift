@@ -111,14 +111,19 @@ public final class AgentRuntime: Sendable {
             do { serverKeys = try CurveKeyPair(certificateFile: secret) } catch {
                 throw AgentError.configuration.with(detail: "curveSecretKey \(secret): \(error)")
             }
-            let allowed: [CurveKey]
+            let allowed: AllowedKeys
             do { allowed = try AllowedKeys.read(path: allowList) } catch let error as AgentError { throw error } catch {
                 throw AgentError.configuration.with(detail: "allowKeys \(allowList): \(error)")
             }
-            if allowed.isEmpty {
+            if allowed.keys.isEmpty {
                 logger.warning("the CURVE allow-list admits no EA: no terminal can connect", metadata: ["allowKeys": "\(allowList)"])
             }
-            curve = BridgeCurveConfiguration(serverKeys: serverKeys, allowedClientKeys: allowed)
+            var bindings: [CurveKey: AccountID] = [:]
+            for binding in try await store.curveKeyBindings() {
+                if let key = try? CurveKey(z85: binding.publicKey) { bindings[key] = binding.accountId }
+            }
+            curve = BridgeCurveConfiguration(serverKeys: serverKeys, allowedClientKeys: allowed.keys,
+                                             accountsOfKey: allowed.accountsOfKey, bindings: bindings)
         }
         // ACKs follow commits (the pipeline wakes the socket loop to send them).
         let session = BridgeSessionConfiguration(heartbeatIntervalMilliseconds: Int64(configuration.heartbeatMilliseconds),
@@ -129,14 +134,24 @@ public final class AgentRuntime: Sendable {
         // terminal's backlog does not delay another's tick; the handoff to the pipeline is one
         // queue for all, so it holds two commits' worth: one being folded, the next gathering.
         let inbox = Inbox(capacity: 2 * configuration.commitMaximumMessages)
+        let knownAccounts = try await store.accountIDs()
         let bridge: BridgeServer
         do {
             bridge = try BridgeServer(configuration: BridgeServerConfiguration(
                                           endpoint: configuration.bridge, session: session, curve: curve,
-                                          receiveHighWaterMark: 1_000),
+                                          receiveHighWaterMark: 1_000, limits: configuration.limits,
+                                          knownAccounts: knownAccounts),
                                       sink: inbox, logger: logger)
         } catch {
             throw AgentError.startup.with(detail: "cannot open the bridge \(configuration.bridge): \(error)")
+        }
+        bridge.onKeyBound { [store, logger] binding in
+            // Off the socket thread; a binding lost to a crash is made again by the key's next HELLO.
+            Task {
+                do { try await store.bindCurveKey(binding.key, to: binding.account, at: Date()) } catch {
+                    logger.error("CURVE key binding not stored", metadata: ["account": "\(binding.account)", "error": "\(error)"])
+                }
+            }
         }
         let metrics = AgentMetrics()
         let hooks = CommitHooks()
@@ -206,6 +221,8 @@ public final class AgentRuntime: Sendable {
         onCommit { notice in
             if notice.queuedDeliveries > 0 { webhooks.eventsCommitted() }
         }
+        let reloader = installAllowListReload()
+        defer { reloader.cancel() }
         let core = CoreService(runtime: self)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: core), .init(service: webhooks)] + extraServices.map { .init(service: $0) }
@@ -269,6 +286,40 @@ public final class AgentRuntime: Sendable {
         func run() async throws {
             try? await gracefulShutdown()
             api.shutdown()
+        }
+    }
+
+    // MARK: Allow-list reload
+
+    /// On SIGHUP, re-reads the CURVE allow-list file: removed keys are refused from the next
+    /// handshake on and their live sessions end (`REJECT not_allowed`). Without CURVE a SIGHUP
+    /// only logs that there is nothing to reload (it must not stop the agent).
+    private func installAllowListReload() -> any DispatchSourceSignal {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "tidemark.sighup"))
+        source.setEventHandler { [self] in
+            guard configuration.curveSecretKey != nil, let path = configuration.allowKeys else {
+                logger.notice("SIGHUP: nothing to reload (CURVE is off)")
+                return
+            }
+            reloadAllowList(path: path)
+        }
+        source.resume()
+        return source
+    }
+
+    /// Re-reads the allow-list file and hands it to the bridge; a file that cannot be read leaves
+    /// the current list in force.
+    func reloadAllowList(path: String) {
+        do {
+            let allowed = try AllowedKeys.read(path: path)
+            let changed = bridge.replaceAllowList(keys: allowed.keys, accountsOfKey: allowed.accountsOfKey)
+            metrics.allowListReloads.increment()
+            logger.notice("CURVE allow-list reloaded", metadata: ["file": "\(path)", "keys": "\(allowed.keys.count)",
+                                                               "changed_keys": "\(changed.sorted())"])
+        } catch {
+            logger.error("CURVE allow-list not reloaded; the previous one stays in force",
+                         metadata: ["file": "\(path)", "error": "\(error)"])
         }
     }
 
@@ -410,25 +461,56 @@ final class CommitHooks: Sendable {
     func call(_ notice: CommitNotice) { for hook in hooks.withLock({ $0 }) { hook(notice) } }
 }
 
-/// Reads a CURVE allow-list file: each non-empty, non-`#` line is a Z85 public key, a
-/// `public-key = "…"` line, or the path of a certificate file.
-enum AllowedKeys {
-    static func read(path: String) throws -> [CurveKey] {
+/// A CURVE allow-list file: each non-empty, non-`#` line names a key (a Z85 public key, a
+/// `public-key = "…"` line, or the path of a certificate file), optionally followed by the
+/// accounts it may speak for, comma-separated `server:login` ids:
+///
+/// ```
+/// rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7 Broker-Live:1234, Broker-Live:5678
+/// public-key = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID" Broker-Live:9012
+/// /etc/tidemark/keys/terminal-3.key
+/// ```
+///
+/// A key without accounts is bound to the first account it says HELLO for (see the admin API's
+/// `terminal-keys`).
+struct AllowedKeys: Hashable, Sendable {
+    var keys: [CurveKey]
+    var accountsOfKey: [CurveKey: Set<AccountID>]
+
+    static func read(path: String) throws -> AllowedKeys {
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        var keys: [CurveKey] = []
+        var list = AllowedKeys(keys: [], accountsOfKey: [:])
         for raw in text.split(whereSeparator: \.isNewline) {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
+            let key: CurveKey
+            var rest: Substring
             if line.hasPrefix("public-key") {
-                let parts = line.split(separator: "\"", omittingEmptySubsequences: false)
+                let parts = line.split(separator: "\"", maxSplits: 2, omittingEmptySubsequences: false)
                 guard parts.count >= 3 else { throw AgentError.configuration.with(detail: "\(path): cannot read `\(line)`") }
-                keys.append(try CurveKey(z85: String(parts[1])))
-            } else if line.utf8.count == 40, let key = try? CurveKey(z85: line) {
-                keys.append(key)
+                key = try CurveKey(z85: String(parts[1]))
+                rest = parts[2]
             } else {
-                keys.append(try CurveKeyPair.publicKey(certificateFile: line))
+                let first = line.prefix { !$0.isWhitespace }
+                rest = line[first.endIndex...]
+                if first.utf8.count == 40, let z85 = try? CurveKey(z85: String(first)) {
+                    key = z85
+                } else {
+                    key = try CurveKeyPair.publicKey(certificateFile: String(first))
+                }
             }
+            var accounts: Set<AccountID> = []
+            for item in rest.split(separator: ",") {
+                let id = item.trimmingCharacters(in: .whitespaces)
+                if id.isEmpty { continue }
+                guard let colon = id.lastIndex(of: ":"), colon != id.startIndex, Int64(id[id.index(after: colon)...]) != nil else {
+                    throw AgentError.configuration.with(detail: "\(path): `\(id)` is not an account id (server:login) in `\(line)`")
+                }
+                accounts.insert(AccountID(id))
+            }
+            list.keys.append(key)
+            if !accounts.isEmpty { list.accountsOfKey[key, default: []].formUnion(accounts) }
         }
-        return keys
+        return list
     }
 }

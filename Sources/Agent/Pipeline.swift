@@ -323,7 +323,8 @@ public final class Pipeline: Sendable {
         batch.definitionChanges = definitionChanges
         for (account, deal) in effects.deals { batch.deals.append(JournalDeal(accountId: account, deal: deal)) }
         var updates: [AccountID: AccountUpdate] = [:]
-        for (sessionID, hello) in effects.hellos {
+        // A session (and a new account) is stored from its first snapshot: a HELLO alone stores nothing.
+        for (sessionID, hello) in effects.openedSessions {
             batch.sessionChanges.append(.opened(sessionId: sessionID, accountId: hello.accountID, at: now))
             var update = updates[hello.accountID] ?? AccountUpdate(id: hello.accountID)
             update.platform = hello.platform
@@ -332,7 +333,9 @@ public final class Pipeline: Sendable {
             updates[hello.accountID] = update
         }
         // The store turns `connected` off unless another session of the account is still open.
-        for end in effects.sessionEnds { batch.sessionChanges.append(.closed(sessionId: end.sessionID, at: now, reason: end.reason)) }
+        for end in effects.sessionEnds where !effects.unopenedSessionEnds.contains(end.sessionID) {
+            batch.sessionChanges.append(.closed(sessionId: end.sessionID, at: now, reason: end.reason))
+        }
         for (account, observation) in state.withLock({ $0.accountRows.rowsForCommit(all: forceCheckpoint) }) {
             var update = updates[account] ?? AccountUpdate(id: account)
             update.lastEquity = observation.equity

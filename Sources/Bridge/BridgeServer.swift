@@ -9,13 +9,30 @@ import Synchronization
 import TidemarkProtocol
 import ZeroMQ
 
-/// CURVE for the bridge: the agent's key pair, and the EA public keys it admits.
+/// CURVE for the bridge: the agent's key pair, the EA public keys it admits, and the accounts
+/// each key may speak for.
 public struct BridgeCurveConfiguration: Sendable, Hashable {
     public var serverKeys: CurveKeyPair
     public var allowedClientKeys: [CurveKey]
+    /// The accounts listed after a key on the allow-list; a key with none (or absent here) is
+    /// bound to the first account it says HELLO for.
+    public var accountsOfKey: [CurveKey: Set<AccountID>]
+    /// Keys already bound to an account (the store's record of earlier first HELLOs).
+    public var bindings: [CurveKey: AccountID]
 
-    public init(serverKeys: CurveKeyPair, allowedClientKeys: [CurveKey]) {
+    public init(serverKeys: CurveKeyPair, allowedClientKeys: [CurveKey], accountsOfKey: [CurveKey: Set<AccountID>] = [:],
+                bindings: [CurveKey: AccountID] = [:]) {
         self.serverKeys = serverKeys; self.allowedClientKeys = allowedClientKeys
+        self.accountsOfKey = accountsOfKey; self.bindings = bindings
+    }
+
+    /// The allow-list as ``CurveKeyAccess`` keeps it (Z85 keys).
+    var allowList: [String: Set<AccountID>] {
+        Dictionary(allowedClientKeys.map { ($0.z85, accountsOfKey[$0] ?? []) }, uniquingKeysWith: { $0.union($1) })
+    }
+
+    var access: CurveKeyAccess {
+        CurveKeyAccess(allowList: allowList, bindings: Dictionary(bindings.map { ($0.key.z85, $0.value) }, uniquingKeysWith: { $1 }))
     }
 }
 
@@ -43,11 +60,17 @@ public struct BridgeServerConfiguration: Sendable, Hashable {
     /// The largest frame accepted, in bytes (`ZMQ_MAXMSGSIZE`, protocol/SPEC.md §2: 1 MiB). libzmq
     /// disconnects a peer that sends a bigger one; the frame never reaches the sessions.
     public var maximumFrameBytes: Int64
+    /// Bounds on sessions and new accounts, per peer and in total.
+    public var limits: BridgeAdmissionLimits
+    /// Accounts that do not count as new for ``limits`` (the store's).
+    public var knownAccounts: Set<AccountID>
 
     public init(endpoint: String, session: BridgeSessionConfiguration = BridgeSessionConfiguration(),
                 curve: BridgeCurveConfiguration? = nil, receiveHighWaterMark: Int = 10_000,
-                listenBacklog: Int = 4_096, handoffCapacity: Int = 65_536, handoffBatchSize: Int = 1_024, maximumFrameBytes: Int64 = 1 << 20) {
+                listenBacklog: Int = 4_096, handoffCapacity: Int = 65_536, handoffBatchSize: Int = 1_024, maximumFrameBytes: Int64 = 1 << 20,
+                limits: BridgeAdmissionLimits = .unlimited, knownAccounts: Set<AccountID> = []) {
         self.endpoint = endpoint; self.session = session; self.curve = curve
+        self.limits = limits; self.knownAccounts = knownAccounts
         self.receiveHighWaterMark = receiveHighWaterMark; self.listenBacklog = listenBacklog
         self.handoffCapacity = handoffCapacity
         self.handoffBatchSize = handoffBatchSize; self.maximumFrameBytes = maximumFrameBytes
@@ -90,6 +113,10 @@ public final class BridgeServer: Sendable {
     /// Wakes the socket loop when a control is queued, so ACKs and enforcement commands go out at
     /// once, not at the next timer tick.
     fileprivate let controlsQueued: SocketLoopWakeUp
+    /// Under CURVE: the keys' accounts as the latest change left them (the socket loop keeps its
+    /// own copy and reports the bindings it makes), for readers on other threads.
+    fileprivate let keyAccess: Mutex<CurveKeyAccess?>
+    fileprivate let keyBoundHooks = Mutex<[@Sendable (CurveKeyBinding) -> Void]>([])
 
     /// Prepares the bridge; nothing is bound until ``start()``.
     /// - Parameter sink: where accepted messages go, read by the caller's own consumer (its capacity
@@ -100,6 +127,7 @@ public final class BridgeServer: Sendable {
         self.logger = logger
         self.context = try ZMQContext()
         self.controlsQueued = try SocketLoopWakeUp()
+        self.keyAccess = Mutex(configuration.curve?.access)
         let handoff = BridgeHandoff<BridgeDelivery>(capacity: configuration.handoffCapacity)
         if sink != nil { handoff.finish() }
         self.handoff = handoff
@@ -154,6 +182,38 @@ public final class BridgeServer: Sendable {
     /// The same messages in the batches the socket loop handed over (cheaper per message).
     public var deliveryBatches: BridgeDeliveryBatches<BridgeDelivery> { handoff.batches }
 
+    /// Under CURVE: each admitted key's listed accounts and the bindings of the others; nil without CURVE.
+    public var curveKeyAccess: CurveKeyAccess? { keyAccess.withLock { $0 } }
+
+    /// Calls `hook` (on the socket thread: keep it short) whenever a key is bound to the first
+    /// account it said HELLO for, so the binding can be stored.
+    public func onKeyBound(_ hook: @escaping @Sendable (CurveKeyBinding) -> Void) {
+        keyBoundHooks.withLock { $0.append(hook) }
+    }
+
+    /// Replaces the CURVE allow-list (SIGHUP): handshakes of keys no longer listed are refused at
+    /// once, and live sessions of keys that left the list (or whose accounts changed) end with
+    /// `REJECT not_allowed`. Returns those keys (Z85). Without CURVE it does nothing.
+    @discardableResult
+    public func replaceAllowList(keys: [CurveKey], accountsOfKey: [CurveKey: Set<AccountID>]) -> Set<String> {
+        guard let handler = allowList.withLock({ $0 }) else { return [] }
+        handler.replace(with: keys)
+        let list = BridgeCurveConfiguration(serverKeys: configuration.curve!.serverKeys, allowedClientKeys: keys,
+                                            accountsOfKey: accountsOfKey).allowList
+        let changed = keyAccess.withLock { $0?.replaceAllowList(list) ?? [] }
+        controls.withLock { $0.append(.replaceAllowList(list)) }
+        controlsQueued.wake()
+        return changed
+    }
+
+    /// Binds `key` to `account` (nil: unbinds it, so its next HELLO binds it again); a live
+    /// session of the key ends with `REJECT not_allowed` when its account changed.
+    public func bind(_ key: CurveKey, to account: AccountID?) {
+        keyAccess.withLock { $0?.bind(key.z85, to: account) }
+        controls.withLock { $0.append(.bind(key: key.z85, account: account)) }
+        controlsQueued.wake()
+    }
+
     /// The counters as of the socket loop's last timer tick (every few ms; see
     /// ``BridgeServerConfiguration``), and final once the loop has stopped.
     public var counters: BridgeCounters { published.withLock { $0 } }
@@ -179,6 +239,10 @@ public enum BridgeControl: Hashable, Sendable {
     case committed(sessionID: String, through: UInt64)
     /// Send `command` to the account's live session (dropped when it has none).
     case command(Command, account: AccountID)
+    /// A new CURVE allow-list (Z85 key → listed accounts).
+    case replaceAllowList([String: Set<AccountID>])
+    /// A key's account binding set (or removed) by an operator.
+    case bind(key: String, account: AccountID?)
 }
 
 extension BridgeServer {
@@ -277,7 +341,8 @@ private struct BridgeSocketLoop {
     init(router: ZMQSocket, server: BridgeServer) {
         self.router = router; self.server = server; self.configuration = server.configuration
         self.sink = server.sink; self.logger = server.logger
-        self.registry = BridgeSessionRegistry(configuration: configuration.session)
+        self.registry = BridgeSessionRegistry(configuration: configuration.session, access: configuration.curve?.access,
+                                              limits: configuration.limits, knownAccounts: configuration.knownAccounts)
         self.origin = clock.now
         batch.reserveCapacity(configuration.handoffBatchSize)
     }
@@ -363,6 +428,10 @@ private struct BridgeSocketLoop {
                     ])
                 }
                 carryOut(output)
+            case .replaceAllowList(let list):
+                carryOut(registry.replaceAllowList(list, now: time))
+            case .bind(let key, let account):
+                carryOut(registry.bind(key, to: account, now: time))
             }
         }
     }
@@ -391,12 +460,19 @@ private struct BridgeSocketLoop {
             carryOut(registry.received(fault, from: peer, now: now))
             return
         }
+        // Only a HELLO is admitted by who sent it: the connection's CURVE key (set by the ZAP
+        // handler) or, without CURVE, its address.
+        var origin: String?
+        if case .hello = envelope.message {
+            origin = payload.metadata(configuration.curve != nil ? "User-Id" : "Peer-Address")
+        }
         // The hot path: the delivery goes straight into the batch; `output` is reused.
-        registry.received(consume envelope, from: peer, now: now, deliveries: &batch, output: &output)
-        if !output.outgoing.isEmpty || !output.log.isEmpty {
+        registry.received(consume envelope, from: peer, origin: origin, now: now, deliveries: &batch, output: &output)
+        if !output.outgoing.isEmpty || !output.log.isEmpty || !output.bindings.isEmpty {
             let pending = output
             output.outgoing.removeAll(keepingCapacity: true)
             output.log.removeAll(keepingCapacity: true)
+            output.bindings.removeAll(keepingCapacity: true)
             carryOut(pending)
         }
         if batch.count >= configuration.handoffBatchSize { flush() }
@@ -438,6 +514,14 @@ private struct BridgeSocketLoop {
             }
         }
         for record in output.log { log(record) }
+        if !output.bindings.isEmpty {
+            let hooks = server.keyBoundHooks.withLock { $0 }
+            for binding in output.bindings {
+                server.keyAccess.withLock { $0?.bind(binding.key, to: binding.account) }
+                logger.notice("CURVE key bound to its first account", metadata: ["key": "\(binding.key)", "account": "\(binding.account)"])
+                for hook in hooks { hook(binding) }
+            }
+        }
     }
 
     /// Hands the batch downstream, then sends what waited for it (see ``carryOut(_:sending:)``).

@@ -149,8 +149,21 @@ public struct BridgeCounters: Hashable, Sendable {
     public var badFrames: [String: Int] = [:]
     /// Closed sessions by reason label (`bye`, `timed_out`, `superseded`, …).
     public var closes: [String: Int] = [:]
+    /// HELLOs refused with `limit_reached`, by the limit they hit.
+    public var limitRefusals: [BridgeLimit: Int] = [:]
+    /// Sessions open now (opened and not closed).
+    public var liveSessions = 0
 
     public init() {}
+}
+
+/// A CURVE key bound to the first account it said HELLO for.
+public struct CurveKeyBinding: Hashable, Sendable {
+    /// The key, Z85.
+    public var key: String
+    public var account: AccountID
+
+    public init(key: String, account: AccountID) { self.key = key; self.account = account }
 }
 
 /// Something the I/O layer should log: one line per session event.
@@ -198,6 +211,8 @@ public struct BridgeSessionRegistry: Sendable {
         public var outgoing: [BridgeOutgoing] = []
         /// Lines to log.
         public var log: [BridgeLogRecord] = []
+        /// Keys bound to their first account by a session that just opened: to persist.
+        public var bindings: [CurveKeyBinding] = []
 
         public init() {}
     }
@@ -221,18 +236,33 @@ public struct BridgeSessionRegistry: Sendable {
     /// included: a BYE is acknowledged after downstream committed it).
     private var peerOfSession: [String: PeerIdentity] = [:]
     private var loggedRejections: Set<RejectKey> = []
+    /// Under CURVE: which accounts each key may speak for; nil without CURVE (every peer may speak
+    /// for any account).
+    public private(set) var access: CurveKeyAccess?
+    private var admission: BridgeAdmissionCounts
+    /// Per slot: the peer the limits count it under (its CURVE key, else its address), from its HELLO.
+    private var origins: [String?] = []
+    /// Per slot: whether its open session is counted in ``admission``.
+    private var countedOpen: [Bool] = []
 
     private struct RejectKey: Hashable, Sendable {
         var account: AccountID
         var reason: RejectReason
     }
 
-    public init(configuration: BridgeSessionConfiguration) {
+    /// - Parameters:
+    ///   - access: under CURVE, the keys' accounts (every HELLO must then come with its key).
+    ///   - limits: bounds on sessions and new accounts.
+    ///   - knownAccounts: accounts that are not new (the store's), for the new-account limits.
+    public init(configuration: BridgeSessionConfiguration, access: CurveKeyAccess? = nil,
+                limits: BridgeAdmissionLimits = .unlimited, knownAccounts: Set<AccountID> = []) {
         self.configuration = configuration
+        self.access = access
+        self.admission = BridgeAdmissionCounts(limits: limits, knownAccounts: knownAccounts)
     }
 
     /// Sessions not closed.
-    public var liveSessionCount: Int { machines.reduce(0) { $0 + ($1.phase == .closed ? 0 : 1) } }
+    public var liveSessionCount: Int { admission.liveSessions }
 
     /// The phase of the session on `peer`, if any.
     public func phase(of peer: PeerIdentity) -> BridgeSessionStateMachine.Phase? {
@@ -243,11 +273,11 @@ public struct BridgeSessionRegistry: Sendable {
     public func peer(of account: AccountID) -> PeerIdentity? { liveSessionOfAccount[account] }
 
     /// A decoded frame from `peer`.
-    public mutating func received(_ envelope: Envelope<TerminalMessage>, from peer: PeerIdentity,
+    public mutating func received(_ envelope: Envelope<TerminalMessage>, from peer: PeerIdentity, origin: String? = nil,
                                   now: MonotonicInstant) -> Output {
         var deliveries: [BridgeDelivery] = []
         var output = Output()
-        received(envelope, from: peer, now: now, deliveries: &deliveries, output: &output)
+        received(envelope, from: peer, origin: origin, now: now, deliveries: &deliveries, output: &output)
         output.delivery = deliveries.first { $0.sessionEnd == nil }
         output.sessionEnds = deliveries.filter { $0.sessionEnd != nil }
         return output
@@ -257,7 +287,11 @@ public struct BridgeSessionRegistry: Sendable {
     /// `deliveries` (the caller's batch), messages to send and log lines to `output` (which the
     /// caller empties and reuses). Nothing is copied that need not be: the envelope is consumed,
     /// its session id and message move into the delivery.
-    public mutating func received(_ envelope: consuming Envelope<TerminalMessage>, from peer: PeerIdentity,
+    ///
+    /// `origin` is the peer as the limits and the CURVE allow-list know it: its Z85 public key
+    /// under CURVE, else its address. Only a HELLO needs it (it is read from the connection's
+    /// metadata, which costs a lookup per frame).
+    public mutating func received(_ envelope: consuming Envelope<TerminalMessage>, from peer: PeerIdentity, origin: String? = nil,
                                   now: MonotonicInstant, deliveries: inout [BridgeDelivery], output: inout Output) {
         counters.frames += 1
         let slot: Int
@@ -274,8 +308,15 @@ public struct BridgeSessionRegistry: Sendable {
         } else {
             slot = insert(peer, now: now)
         }
+        let awaitingSnapshot = machines[slot].phase == .awaitingSnapshot
+        if machines[slot].phase == .awaitingHello, case .hello(let hello) = envelope.message,
+           let refusal = admit(hello, origin: origin, slot: slot, now: now) {
+            apply(machines[slot].refuse(envelope, reason: refusal.reason, detail: refusal.detail, now: now), slot: slot, into: &output)
+            return
+        }
         let action = machines[slot].received(envelope, now: now)
         if action.deliver, let account = machines[slot].account {
+            if awaitingSnapshot, machines[slot].phase == .streaming { admission.known(account) }
             counters.messages += 1
             if case .ticks(let ticks) = envelope.message { counters.ticks += ticks.count }
             deliveries.append((consume envelope).delivery(account: account))
@@ -372,6 +413,55 @@ public struct BridgeSessionRegistry: Sendable {
         return output
     }
 
+    // MARK: - Admission
+
+    /// Why a HELLO may not open a session (the REJECT's reason and message), or nil. Counts a new
+    /// account against the per-minute limits when it passes.
+    private mutating func admit(_ hello: Hello, origin: String?, slot: Int, now: MonotonicInstant) -> (reason: RejectReason, detail: String)? {
+        let account = hello.accountID
+        origins[slot] = origin ?? ""
+        if let access {
+            guard let key = origin else { return (.notAllowed, "no CURVE key on the connection") }
+            if case .refused(let why) = access.decide(key: key, account: account) { return (.notAllowed, why) }
+        }
+        if let limit = admission.admit(account: account, peer: origin ?? "", now: now) {
+            counters.limitRefusals[limit, default: 0] += 1
+            let detail: String = switch limit {
+            case .sessions: "the agent holds \(admission.limits.sessions) sessions, its limit"
+            case .sessionsPerPeer: "this peer holds \(admission.limits.sessionsPerPeer) sessions, its limit"
+            case .newAccounts: "more than \(admission.limits.newAccountsPerMinute) new accounts this minute"
+            case .newAccountsPerPeer: "more than \(admission.limits.newAccountsPerPeerPerMinute) new accounts from this peer this minute"
+            }
+            return (.limitReached, detail)
+        }
+        return nil
+    }
+
+    /// Replaces the CURVE allow-list (a reload): sessions of keys that left it, or whose accounts
+    /// changed, end with `REJECT not_allowed`.
+    public mutating func replaceAllowList(_ allowList: [String: Set<AccountID>], now: MonotonicInstant) -> Output {
+        guard access != nil else { return Output() }
+        let changed = access!.replaceAllowList(allowList)
+        return endSessions(of: changed, detail: "the key's admission changed", now: now)
+    }
+
+    /// Binds a key to an account (nil: unbinds it); its live sessions end when the account changed.
+    public mutating func bind(_ key: String, to account: AccountID?, now: MonotonicInstant) -> Output {
+        guard access != nil, access!.bindings[key] != account else { return Output() }
+        access!.bind(key, to: account)
+        return endSessions(of: [key], detail: "the key's account binding changed", now: now)
+    }
+
+    private mutating func endSessions(of keys: Set<String>, detail: String, now: MonotonicInstant) -> Output {
+        var output = Output()
+        guard !keys.isEmpty else { return output }
+        for slot in machines.indices where machines[slot].phase != .closed {
+            guard let origin = origins[slot], keys.contains(origin) else { continue }
+            apply(machines[slot].revoke(reason: .notAllowed, detail: detail, now: now), slot: slot, into: &output)
+        }
+        return output
+    }
+
     // MARK: - Slots
 
     private mutating func slot(of peer: PeerIdentity) -> Int? {
@@ -386,6 +476,8 @@ public struct BridgeSessionRegistry: Sendable {
     private mutating func insert(_ peer: PeerIdentity, now: MonotonicInstant) -> Int {
         machines.append(BridgeSessionStateMachine(configuration: configuration, now: now))
         peers.append(peer)
+        origins.append(nil)
+        countedOpen.append(false)
         let slot = machines.count - 1
         slotOfPeer[peer] = slot
         if peer.routingKey != 0 { slotOfRoutingKey[peer.routingKey] = slot }
@@ -405,11 +497,15 @@ public struct BridgeSessionRegistry: Sendable {
         if slot != last {
             machines.swapAt(slot, last)
             peers.swapAt(slot, last)
+            origins.swapAt(slot, last)
+            countedOpen.swapAt(slot, last)
             slotOfPeer[peers[slot]] = slot
             if peers[slot].routingKey != 0 { slotOfRoutingKey[peers[slot].routingKey] = slot }
         }
         machines.removeLast()
         peers.removeLast()
+        origins.removeLast()
+        countedOpen.removeLast()
         cachedSlot = -1
     }
 
@@ -443,6 +539,14 @@ public struct BridgeSessionRegistry: Sendable {
             }
             liveSessionOfAccount[account] = peer
             if let session = machines[slot].sessionID { peerOfSession[session] = peer }
+            let origin = origins[slot] ?? ""
+            admission.opened(peer: origin)
+            countedOpen[slot] = true
+            counters.liveSessions = admission.liveSessions
+            if let access, case .bind = access.decide(key: origin, account: account) {
+                self.access!.bind(origin, to: account)
+                output.bindings.append(CurveKeyBinding(key: origin, account: account))
+            }
         case .rejected(let reason, let account, _):
             counters.rejects[reason, default: 0] += 1
             if let account {
@@ -464,9 +568,14 @@ public struct BridgeSessionRegistry: Sendable {
         case .badFrame(let code, _):
             counters.badFrames[code, default: 0] += 1
         case .closed(let reason):
-            // Only sessions that opened (a HELLO accepted) count as closed: `tidemark_sessions`
-            // is opened − closed, and a refused handshake never opened.
-            if machines[slot].lastProcessedSequence != nil { counters.sessionsClosed += 1 }
+            // Only sessions that opened (a HELLO accepted) count as closed: `tidemark_sessions_closed_total`
+            // pairs with `tidemark_sessions_opened_total`, and a refused handshake never opened.
+            if countedOpen[slot] {
+                counters.sessionsClosed += 1
+                admission.closed(peer: origins[slot] ?? "")
+                countedOpen[slot] = false
+                counters.liveSessions = admission.liveSessions
+            }
             counters.closes[reason.label, default: 0] += 1
             if let end = BridgeSessionEnd(reason), let account = machines[slot].account,
                let session = machines[slot].sessionID, let last = machines[slot].lastProcessedSequence {

@@ -323,6 +323,24 @@ public struct BridgeSessionStateMachine: Sendable {
         return close(.superseded, send: [])
     }
 
+    /// The first frame is a HELLO the agent refuses before looking at it (a CURVE key that may not
+    /// speak for its account, a limit reached): REJECT with `reason` and close.
+    public mutating func refuse(_ envelope: Envelope<TerminalMessage>, reason: RejectReason, detail: String,
+                                now: MonotonicInstant) -> Action {
+        lastHeard = now
+        guard phase == .awaitingHello else { return .none }
+        sessionID = envelope.sessionID
+        if case .hello(let hello) = envelope.message { account = hello.accountID }
+        return reject(reason, detail: detail, extraEvents: [])
+    }
+
+    /// The session may no longer go on (its CURVE key was revoked or rebound): REJECT with
+    /// `reason` and close. The session's end goes downstream like any other.
+    public mutating func revoke(reason: RejectReason, detail: String, now: MonotonicInstant) -> Action {
+        guard phase != .closed else { return .none }
+        return reject(reason, detail: detail, extraEvents: [], now: now)
+    }
+
     /// The agent is stopping: close without a word (the EA reconnects to the next agent).
     public mutating func shutDown() -> Action {
         guard phase != .closed else { return .none }

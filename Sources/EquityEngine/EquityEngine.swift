@@ -98,6 +98,9 @@ public struct EquityEngine: Sendable {
     var feeds: [FeedKey: Int32] = [:]
     /// Per feed id: whether it is a shared price source.
     var feedIsShared: [Bool] = []
+    /// Per feed id: whether any symbol was quoted on it (a private feed without one is forgotten
+    /// with its account).
+    var feedHasSymbols: [Bool] = []
     var symbolIndex: [SymbolKey: Int32] = [:]
     var symbolNames = ContiguousArray<String>()
     var quotes = ContiguousArray<Quote>()
@@ -182,6 +185,11 @@ public struct EquityEngine: Sendable {
         guard let slot = accountIndex.removeValue(forKey: id) else { return }
         let a = Int(slot)
         clearPositions(account: a)
+        let feed = Int(accounts[a].feed)
+        if !feedIsShared[feed], !feedHasSymbols[feed] {
+            // An account that never got a quote (a HELLO alone) leaves nothing behind but its id's slot.
+            feeds[FeedKey(name: id.rawValue, isShared: false)] = nil
+        }
         accounts[a].isActive = false
         accounts[a].symbols = [:]
         accounts[a].conversions = [:]
@@ -792,6 +800,7 @@ public struct EquityEngine: Sendable {
         let id = Int32(feedIsShared.count)
         feeds[key] = id
         feedIsShared.append(key.isShared)
+        feedHasSymbols.append(false)
         return id
     }
 
@@ -799,6 +808,7 @@ public struct EquityEngine: Sendable {
         let key = SymbolKey(feed: feed, name: name)
         if let slot = symbolIndex[key] { return Int(slot) }
         let slot = quotes.count
+        feedHasSymbols[Int(feed)] = true
         symbolIndex[key] = Int32(slot)
         symbolNames.append(name)
         quotes.append(Quote(bid: 0, ask: 0, time: 0, isKnown: false))

@@ -237,11 +237,47 @@ extension Store {
         }
     }
 
-    /// Accounts in id order; only `allowed` ones when given.
-    public func accounts(allowed: Set<AccountID>? = nil) async throws(StoreError) -> [AccountRecord] {
+    /// Accounts in id order, `limit` of them from `offset` on; only `allowed` ones when given.
+    public func accounts(allowed: Set<AccountID>? = nil, limit: Int = .max, offset: Int = 0) async throws(StoreError) -> [AccountRecord] {
+        let limit = Int64(clamping: max(0, limit)), offset = Int64(clamping: max(0, offset))
+        return try await read { db in
+            guard let allowed else {
+                return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM account ORDER BY id LIMIT ? OFFSET ?"),
+                                        arguments: [limit, offset]).map { $0.accountRecord() }
+            }
+            let ids = allowed.map(\.rawValue).sorted()
+            guard !ids.isEmpty else { return [] }
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
+            return try Row.fetchAll(db, sql: "SELECT * FROM account WHERE id IN (\(marks)) ORDER BY id LIMIT ? OFFSET ?",
+                                    arguments: StatementArguments(ids.map { $0 as (any DatabaseValueConvertible) } + [limit, offset]))
+                .map { $0.accountRecord() }
+        }
+    }
+
+    /// Every account id (what the bridge does not count as a new account).
+    public func accountIDs() async throws(StoreError) -> Set<AccountID> {
+        try await read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM account").map(AccountID.init)) }
+    }
+
+    /// Every CURVE key binding (Z85 key → account), oldest first.
+    public func curveKeyBindings() async throws(StoreError) -> [CurveKeyBindingRecord] {
         try await read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM account ORDER BY id")).map { $0.accountRecord() }
-                .filter { allowed?.contains($0.id) ?? true }
+            try Row.fetchAll(db, sql: "SELECT * FROM curve_key_binding ORDER BY bound_at, public_key").map { row in
+                CurveKeyBindingRecord(publicKey: row["public_key"], accountId: AccountID(row["account_id"] as String),
+                                      boundAt: Date(storedMilliseconds: row["bound_at"]))
+            }
+        }
+    }
+
+    /// Binds a CURVE key to an account (replacing its earlier binding, and any other key's binding
+    /// of the account); nil removes the key's binding.
+    public func bindCurveKey(_ publicKey: String, to account: AccountID?, at: Date) async throws(StoreError) {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM curve_key_binding WHERE public_key = ?", arguments: [publicKey])
+            guard let account else { return }
+            try db.execute(sql: "DELETE FROM curve_key_binding WHERE account_id = ?", arguments: [account.rawValue])
+            try db.execute(sql: "INSERT INTO curve_key_binding (public_key, account_id, bound_at) VALUES (?, ?, ?)",
+                           arguments: [publicKey, account.rawValue, at.storedMilliseconds])
         }
     }
 

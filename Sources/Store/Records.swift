@@ -107,6 +107,18 @@ public struct JournalDeal: Hashable, Sendable {
     public init(accountId: AccountID, deal: Deal) { self.accountId = accountId; self.deal = deal }
 }
 
+/// A CURVE key bound to the one account it may speak for (see the agent's allow-list).
+public struct CurveKeyBindingRecord: Hashable, Sendable {
+    /// The terminal's public key, Z85.
+    public var publicKey: String
+    public var accountId: AccountID
+    public var boundAt: Date
+
+    public init(publicKey: String, accountId: AccountID, boundAt: Date) {
+        self.publicKey = publicKey; self.accountId = accountId; self.boundAt = boundAt
+    }
+}
+
 /// An account as the store knows it: registered through the API, seen through the bridge, or both.
 public struct AccountRecord: Hashable, Sendable {
     /// `server:login`.

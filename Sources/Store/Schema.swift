@@ -10,7 +10,7 @@ import GRDB
 enum Schema {
     /// Every migration's identifier, in order.
     static let migrationIdentifiers = ["v1-risk-records", "v2-access-and-notifications", "v3-connection-times-and-queued-at",
-                                       "v4-store-identity-and-keyed-token-hashes"]
+                                       "v4-store-identity-and-keyed-token-hashes", "v5-curve-key-bindings"]
 
     /// The one table of the checkpoint file beside the store (``Store/checkpointPath``): the same
     /// columns as the store's own `checkpoint` table (which a migration created, and whose text stays
@@ -53,6 +53,9 @@ enum Schema {
                 let keyed = TokenHashing.keyed(sha256: row["hash"], key: identity.tokenKey)
                 try db.execute(sql: "UPDATE api_token SET hash = ? WHERE id = ?", arguments: [keyed, row["id"] as String])
             }
+        }
+        migrator.registerMigration(migrationIdentifiers[4]) { db in
+            try db.execute(sql: curveKeyBindings)
         }
         return migrator
     }
@@ -235,5 +238,15 @@ enum Schema {
         UPDATE account SET last_disconnected_at = (SELECT MAX(closed_at) FROM bridge_session s WHERE s.account_id = account.id)
             WHERE connected = 0;
         ALTER TABLE outbox ADD COLUMN queued_at INTEGER;
+        """
+
+    /// The account each CURVE key listed without accounts is bound to (its first HELLO's, or
+    /// an operator's choice); one account belongs to one key at most.
+    private static let curveKeyBindings = """
+        CREATE TABLE curve_key_binding (
+            public_key TEXT PRIMARY KEY NOT NULL,
+            account_id TEXT NOT NULL UNIQUE,
+            bound_at INTEGER NOT NULL
+        );
         """
 }

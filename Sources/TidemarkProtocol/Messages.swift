@@ -381,8 +381,11 @@ public enum RejectReason: String, Sendable, Codable, CaseIterable, Error {
     case unsupportedVersion = "unsupported_version"
     /// The first message of a session was not a valid hello.
     case expectedHello = "expected_hello"
-    /// The terminal's CURVE key is not on the allow-list.
+    /// The terminal's CURVE key is not on the allow-list, or may not speak for this account.
     case notAllowed = "not_allowed"
+    /// The agent holds as many sessions, or took as many new accounts this minute, as it is
+    /// configured to (per peer or in total); the message says which.
+    case limitReached = "limit_reached"
     /// The session timed out or misbehaved beyond recovery.
     case protocolViolation = "protocol_violation"
 }

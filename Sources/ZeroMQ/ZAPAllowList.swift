@@ -47,6 +47,10 @@ public final class ZAPAllowList: Sendable {
     /// Removes a client key; connections already admitted stay up.
     public func revoke(_ key: CurveKey) { _ = allowed.withLock { $0.remove(key) } }
 
+    /// Replaces the whole list (a reload): takes effect for the next handshake; connections
+    /// already admitted stay up.
+    public func replace(with keys: some Sequence<CurveKey>) { allowed.withLock { $0 = Set(keys) } }
+
     /// Whether `key` is on the list.
     public func isAllowed(_ key: CurveKey) -> Bool { allowed.withLock { $0.contains(key) } }
 

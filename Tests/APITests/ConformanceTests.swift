@@ -75,6 +75,20 @@ import TidemarkProtocol
             let secret = try #require(token["token"]?.stringValue)
             #expect(try await client.send(.get, "/users/current/tokens").status == 200)
             #expect(try await client.send(.get, "/users/current/tokens", token: secret).status == 403)
+
+            // Terminal keys (the key travels in the body: Z85 has `/`, `?`, `#`, `%`)
+            #expect(try await client.send(.get, "/users/current/terminal-keys").status == 200)
+            #expect(try await client.send(.get, "/users/current/terminal-keys", token: secret).status == 403)
+            let unbound = InMemoryTerminalKeys.unboundKey, listed = InMemoryTerminalKeys.listedKey
+            #expect(try await client.send(.put, "/users/current/terminal-keys", json: #"{"publicKey":"\#(unbound)","account":"Demo:7"}"#).status == 200)
+            #expect(try await client.send(.put, "/users/current/terminal-keys", json: #"{"publicKey":"\#(unbound)","account":null}"#).status == 200)
+            #expect(try await client.send(.put, "/users/current/terminal-keys", json: #"{"publicKey":"\#(listed)","account":"Demo:7"}"#).status == 409)
+            #expect(try await client.send(.put, "/users/current/terminal-keys",
+                                          json: #"{"publicKey":"\#(String(repeating: "a", count: 40))","account":"Demo:7"}"#).status == 404)
+            #expect(try await client.send(.put, "/users/current/terminal-keys", json: #"{"publicKey":"short","account":"Demo"}"#).status == 400)
+            #expect(try await client.send(.get, "/users/current/terminal-keys", token: "wrong").status == 401)
+            #expect(try await client.send(.get, "/users/current/accounts?limit=0").status == 400)
+
             #expect(try await client.send(.delete, "/users/current/tokens/\(try #require(token["id"]?.stringValue))").status == 204)
 
             // Webhooks

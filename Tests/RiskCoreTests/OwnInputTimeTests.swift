@@ -109,3 +109,29 @@ private extension Array where Element == UInt8 {
         return (0...(count - subsequence.count)).contains { self[$0..<($0 + subsequence.count)].elementsEqual(subsequence) }
     }
 }
+
+/// Accounts are kept in the order first seen, and walked in id order.
+@Suite("Risk engine account order")
+struct RiskEngineAccountOrderTests {
+    static func engine(seeing logins: [Int64]) -> RiskEngine {
+        var engine = RiskEngine()
+        for login in logins {
+            _ = engine.apply(.openPositions(AccountID(server: "Demo", login: login), [], at: BrokerTime(milliseconds: 1_000)))
+        }
+        return engine
+    }
+
+    @Test func theOrderAccountsArriveInChangesNothing() throws {
+        let forward = Self.engine(seeing: [1, 2, 3, 10, 20])
+        let shuffled = Self.engine(seeing: [20, 3, 1, 10, 2])
+        #expect(shuffled.accountIds == forward.accountIds)
+        #expect(shuffled.accountIds.map(\.rawValue) == ["Demo:1", "Demo:10", "Demo:2", "Demo:20", "Demo:3"])
+        #expect(shuffled == forward)
+        #expect(shuffled.hashValue == forward.hashValue)
+        // The checkpoint is the same bytes, and decodes to an equal engine.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        #expect(try encoder.encode(shuffled) == encoder.encode(forward))
+        #expect(try JSONDecoder().decode(RiskEngine.self, from: encoder.encode(shuffled)) == forward)
+    }
+}

@@ -9,8 +9,9 @@ import TidemarkProtocol
 /// on top, so every implementation answers alike. Throw ``APIError`` for a client-facing failure;
 /// any other error becomes a 500 with a generic message (and is logged).
 public protocol RiskReadModel: Sendable {
-    /// Every known account (registered or connected), in id order.
-    func accounts() async throws -> [AccountResource]
+    /// Known accounts (registered or connected) in id order: `limit` of them from `offset` on,
+    /// only those in `allowed` when it is given.
+    func accounts(allowed: Set<AccountID>?, limit: Int, offset: Int) async throws -> [AccountResource]
     /// One account, or nil when unknown.
     func account(_ id: AccountID) async throws -> AccountResource?
 
@@ -67,4 +68,31 @@ public protocol RiskControl: Sendable {
     func createCompetition(id: String, accounts: [AccountID], definition: JSONBody) async throws
     /// Removes a competition.
     func deleteCompetition(id: String) async throws
+}
+
+/// The CURVE keys of the terminals and the accounts they may speak for (admin only). The agent
+/// implements it when CURVE is on.
+public protocol TerminalKeyAdministration: Sendable {
+    /// Every key on the allow-list, and every key bound to an account, by public key.
+    func terminalKeys() async throws -> [TerminalKeyResource]
+    /// Binds a key listed without accounts to `account` (nil: unbinds it, so its next HELLO binds
+    /// it); its live session ends if the account changed. `.notFound` for a key not on the list,
+    /// `.conflict` for a key whose accounts the allow-list names or an account another key owns.
+    func bindTerminalKey(_ publicKey: String, to account: AccountID?) async throws -> TerminalKeyResource
+}
+
+/// One terminal key as the admin API shows it.
+public struct TerminalKeyResource: Codable, Hashable, Sendable {
+    /// The terminal's CURVE public key, Z85.
+    public var publicKey: String
+    /// Whether the key is on the allow-list now (a removed key keeps its binding).
+    public var allowed: Bool
+    /// The accounts the allow-list names after the key; empty: the key is bound to one account.
+    public var listedAccounts: [String]
+    /// The account the key is bound to (its first HELLO's, or set here); nil while unbound.
+    public var boundAccount: String?
+
+    public init(publicKey: String, allowed: Bool, listedAccounts: [String], boundAccount: String?) {
+        self.publicKey = publicKey; self.allowed = allowed; self.listedAccounts = listedAccounts; self.boundAccount = boundAccount
+    }
 }

@@ -36,9 +36,11 @@ public struct StoreReadModel: RiskReadModel {
         self.store = store; self.live = live; self.templates = templates
     }
 
-    public func accounts() async throws -> [AccountResource] {
+    public func accounts(allowed: Set<AccountID>?, limit: Int, offset: Int) async throws -> [AccountResource] {
         var accounts: [AccountResource] = []
-        for record in try await store.accounts() { accounts.append(try await withLiveEquity(AccountResource(record))) }
+        for record in try await store.accounts(allowed: allowed, limit: limit, offset: offset) {
+            accounts.append(try await withLiveEquity(AccountResource(record)))
+        }
         return accounts
     }
 

@@ -43,6 +43,10 @@ enum OpenAPIDocument {
     },
     {
       "name": "Meta"
+    },
+    {
+      "name": "Terminal keys",
+      "description": "Which CURVE key may speak for which account (admin only)"
     }
   ],
   "paths": {
@@ -139,8 +143,32 @@ enum OpenAPIDocument {
         ]
       },
       "get": {
-        "summary": "Accounts visible to the token",
-        "parameters": [],
+        "summary": "Accounts visible to the token, in id order, one page at a time",
+        "parameters": [
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000,
+              "default": 1000
+            },
+            "description": "At most this many accounts (the page size)"
+          },
+          {
+            "name": "offset",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer",
+              "minimum": 0,
+              "default": 0
+            },
+            "description": "Accounts to skip, in id order (the next page starts at offset + limit)"
+          }
+        ],
         "responses": {
           "200": {
             "description": "Accounts",
@@ -151,6 +179,16 @@ enum OpenAPIDocument {
                   "items": {
                     "$ref": "#/components/schemas/Account"
                   }
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "Validation failed",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
                 }
               }
             }
@@ -2623,6 +2661,139 @@ enum OpenAPIDocument {
           "Webhooks"
         ]
       }
+    },
+    "/users/current/terminal-keys": {
+      "get": {
+        "summary": "Terminal CURVE keys and the accounts they may speak for (admin only; 404 without CURVE)",
+        "parameters": [],
+        "responses": {
+          "200": {
+            "description": "Keys on the allow-list and keys bound to an account",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/TerminalKey"
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "Authorization failed",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "Not allowed for this token",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "The agent runs without CURVE",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        },
+        "tags": [
+          "Terminal keys"
+        ]
+      },
+      "put": {
+        "summary": "Bind a key listed without accounts to an account, or unbind it (admin only); a live session of the key ends if its account changed",
+        "parameters": [],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TerminalKeyBinding"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The key as it is now",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/TerminalKey"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "Validation failed",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "Authorization failed",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "Not allowed for this token",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "The key is not on the allow-list, or the agent runs without CURVE",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "The allow-list names the key's accounts, or the account belongs to another key",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        },
+        "tags": [
+          "Terminal keys"
+        ]
+      }
     }
   },
   "components": {
@@ -3797,6 +3968,58 @@ enum OpenAPIDocument {
           "filter",
           "createdAt"
         ]
+      },
+      "TerminalKey": {
+        "type": "object",
+        "required": [
+          "publicKey",
+          "allowed",
+          "listedAccounts"
+        ],
+        "properties": {
+          "publicKey": {
+            "type": "string",
+            "description": "The terminal's CURVE public key (Z85, 40 characters)"
+          },
+          "allowed": {
+            "type": "boolean",
+            "description": "Whether the key is on the allow-list now (a removed key keeps its binding)"
+          },
+          "listedAccounts": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Accounts (server:login) the allow-list names after the key; empty: the key is bound to one account"
+          },
+          "boundAccount": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The account the key is bound to (its first HELLO's, or set here); absent while unbound"
+          }
+        }
+      },
+      "TerminalKeyBinding": {
+        "type": "object",
+        "required": [
+          "publicKey",
+          "account"
+        ],
+        "properties": {
+          "publicKey": {
+            "type": "string",
+            "description": "The key (Z85, 40 characters)"
+          },
+          "account": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The account (server:login) the key may speak for; null unbinds the key, so its next HELLO binds it"
+          }
+        }
       }
     },
     "securitySchemes": {

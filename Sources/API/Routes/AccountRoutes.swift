@@ -2,6 +2,9 @@ import Hummingbird
 import TidemarkProtocol
 
 extension TidemarkAPI {
+    /// The page size of `GET /users/current/accounts` when `limit` is absent, and its largest value.
+    static let accountPageLimit = 1_000
+
     /// `POST/GET /users/current/accounts`, `GET /users/current/accounts/{accountId}`.
     func addAccountRoutes(to group: RouterGroup<APIRequestContext>) {
         group.post("accounts") { request, context in
@@ -18,10 +21,13 @@ extension TidemarkAPI {
             let account = try await control.registerAccount(registration)
             return try Self.createdResponse(id: account.id.rawValue)
         }
-        group.get("accounts") { _, context in
+        group.get("accounts") { request, context in
             let principal = try context.requirePrincipal()
-            let accounts = try await readModel.accounts().filter { principal.canSee($0.id) }
-            return try APIJSON.response(accounts)
+            var query = QueryReader(request)
+            let limit = query.integer("limit", in: 1...Self.accountPageLimit, default: Self.accountPageLimit)
+            let offset = query.integer("offset", in: 0...Int(Int32.max), default: 0)
+            try query.validate()
+            return try APIJSON.response(try await readModel.accounts(allowed: allowedAccounts(principal), limit: limit, offset: offset))
         }
         group.get("accounts/:accountId") { _, context in
             try APIJSON.response(try await visibleAccount(context))

@@ -26,10 +26,15 @@ import TidemarkProtocol
 public struct RiskEngine: Hashable, Sendable, Codable {
     /// The sequence number the next event will carry (the first is 1).
     public private(set) var nextSequenceNumber: UInt64 = 1
-    /// Sorted by account id, so that anything done to every account happens in a fixed order.
+    /// Every account's state, in the order the core first saw them: a slot never moves, so a new
+    /// account costs an append, not a shift of every later account and a rebuilt index.
     private var accounts: [AccountRiskState] = []
-    /// Position of each account in `accounts` (derived; rebuilt on decode).
+    /// Slot of each account in `accounts` (derived; rebuilt on decode).
     private var accountIndex: [AccountID: Int] = [:]
+    /// The slots in account-id order: the order of everything done to or read from every account
+    /// (heartbeats, lookups by id, the checkpoint), so no output depends on when an account was
+    /// first seen.
+    private var slotsInIdOrder: [Int] = []
     /// In declaration order.
     private var competitions: [Competition] = []
     /// Positions in `competitions` of the competitions each account is in (derived).
@@ -84,7 +89,7 @@ public struct RiskEngine: Hashable, Sendable, Codable {
             do { challenge = try Challenge(definition: definition) } catch { throw RiskCoreError.refused(error) }
             accounts[accountSlot(definition.account)].challenges.append(challenge)
         case .deleteChallenge(let challengeId):
-            guard let slot = accounts.firstIndex(where: { $0.challenges.contains { $0.definition.id == challengeId } })
+            guard let slot = slotsInIdOrder.first(where: { accounts[$0].challenges.contains { $0.definition.id == challengeId } })
             else { throw RiskCoreError.challengeNotFound.with(detail: challengeId) }
             accounts[slot].challenges.removeAll { $0.definition.id == challengeId }
         case .createCompetition(let definition):
@@ -128,7 +133,7 @@ public struct RiskEngine: Hashable, Sendable, Codable {
             accounts[slot].applyChallenges(input, sink: &sink)
             applyCompetitions(input, accountId: accountId, sink: &sink)
         case .time(let time):
-            for slot in accounts.indices {
+            for slot in slotsInIdOrder {
                 _ = accounts[slot].advance(to: time, sink: &sink)
                 accounts[slot].applyChallenges(input, sink: &sink)
             }
@@ -175,23 +180,32 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         competitionSlots = slots
     }
 
-    /// The account's position in `accounts`, inserting it (in id order) when new.
+    /// The account's slot in `accounts`, appending it when new (its place in id order found by
+    /// binary search).
     private mutating func accountSlot(_ accountId: AccountID) -> Int {
         if let slot = accountIndex[accountId] { return slot }
-        let slot = accounts.firstIndex(where: { $0.accountId > accountId }) ?? accounts.endIndex
-        accounts.insert(AccountRiskState(accountId: accountId), at: slot)
-        rebuildIndex()
+        let slot = accounts.count
+        accounts.append(AccountRiskState(accountId: accountId))
+        accountIndex[accountId] = slot
+        var low = 0, high = slotsInIdOrder.count
+        while low < high {
+            let middle = (low + high) / 2
+            if accounts[slotsInIdOrder[middle]].accountId < accountId { low = middle + 1 } else { high = middle }
+        }
+        slotsInIdOrder.insert(slot, at: low)
         return slot
     }
 
+    /// After decoding (accounts in id order).
     private mutating func rebuildIndex() {
         accountIndex = Dictionary(uniqueKeysWithValues: accounts.enumerated().map { ($0.element.accountId, $0.offset) })
+        slotsInIdOrder = Array(accounts.indices)
     }
 
     // MARK: Queries
 
     /// Every account the core has seen or has trackers for, in id order.
-    public var accountIds: [AccountID] { accounts.map(\.accountId) }
+    public var accountIds: [AccountID] { slotsInIdOrder.map { accounts[$0].accountId } }
 
     /// The account's trackers, in declaration order.
     public func trackers(accountId: AccountID) -> [TrackerDefinition] {
@@ -201,8 +215,8 @@ public struct RiskEngine: Hashable, Sendable, Codable {
 
     /// The tracker with this id, on any account.
     public func tracker(id: String) -> TrackerDefinition? {
-        for account in accounts {
-            if let state = account.trackers.first(where: { $0.definition.id == id }) { return state.definition }
+        for slot in slotsInIdOrder {
+            if let state = accounts[slot].trackers.first(where: { $0.definition.id == id }) { return state.definition }
         }
         return nil
     }
@@ -234,8 +248,8 @@ public struct RiskEngine: Hashable, Sendable, Codable {
 
     /// The challenge with this id (its status, phase and ``Challenge/progress``).
     public func challenge(id: String) -> Challenge? {
-        for account in accounts {
-            if let challenge = account.challenges.first(where: { $0.definition.id == id }) { return challenge }
+        for slot in slotsInIdOrder {
+            if let challenge = accounts[slot].challenges.first(where: { $0.definition.id == id }) { return challenge }
         }
         return nil
     }
@@ -273,6 +287,19 @@ public struct RiskEngine: Hashable, Sendable, Codable {
     /// The checkpoint's shape: 2 since accounts keep `lastOwnInputTime`; absent (1) before.
     private static let formatVersion = 2
 
+    /// Equal when they hold the same state, whatever order the accounts were first seen in.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.nextSequenceNumber == rhs.nextSequenceNumber && lhs.competitions == rhs.competitions
+            && lhs.slotsInIdOrder.count == rhs.slotsInIdOrder.count
+            && zip(lhs.slotsInIdOrder, rhs.slotsInIdOrder).allSatisfy { lhs.accounts[$0] == rhs.accounts[$1] }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(nextSequenceNumber)
+        hasher.combine(competitions)
+        for slot in slotsInIdOrder { hasher.combine(accounts[slot]) }
+    }
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         nextSequenceNumber = try c.decode(UInt64.self, forKey: .nextSequenceNumber)
@@ -295,7 +322,7 @@ public struct RiskEngine: Hashable, Sendable, Codable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(nextSequenceNumber, forKey: .nextSequenceNumber)
-        try c.encode(accounts, forKey: .accounts)
+        try c.encode(slotsInIdOrder.map { accounts[$0] }, forKey: .accounts)
         try c.encode(competitions, forKey: .competitions)
         try c.encode(Self.formatVersion, forKey: .formatVersion)
     }

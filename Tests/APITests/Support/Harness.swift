@@ -74,14 +74,15 @@ final class Harness: Sendable {
             }
             tokens = StoreTokenAuthority(store: store)
             api = TidemarkAPI(readModel: StoreReadModel(store: store, live: risk, templates: templates), control: risk, tokens: tokens,
-                              webhooks: StoreWebhookRegistry(store: store), notifier: notifier, equity: equity, configuration: configuration)
+                              webhooks: StoreWebhookRegistry(store: store), notifier: notifier, equity: equity, configuration: configuration,
+                              terminalKeys: InMemoryTerminalKeys())
         } else {
             databasePath = nil
             tokens = InMemoryTokenAuthority(adminSecret: adminSecret)
             risk = InMemoryRisk(notifier: notifier, equity: equity)
             api = TidemarkAPI(readModel: risk, control: risk, tokens: tokens, webhooks: InMemoryWebhookRegistry(),
                               notifier: notifier, equity: equity,
-                              configuration: configuration)
+                              configuration: configuration, terminalKeys: InMemoryTerminalKeys())
         }
     }
 

@@ -90,8 +90,9 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
 
     // MARK: RiskReadModel
 
-    func accounts() async throws -> [AccountResource] {
-        state.withLock { $0.accounts.values.sorted { $0.id < $1.id } }
+    func accounts(allowed: Set<AccountID>?, limit: Int, offset: Int) async throws -> [AccountResource] {
+        let all = state.withLock { $0.accounts.values.sorted { $0.id < $1.id } }.filter { allowed?.contains($0.id) ?? true }
+        return Array(all.dropFirst(offset).prefix(limit))
     }
 
     func account(_ id: AccountID) async throws -> AccountResource? {

@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import Synchronization
+import TidemarkProtocol
 @testable import API
 
 /// Webhooks in memory, for the API tests that run without a store.
@@ -24,5 +25,25 @@ final class InMemoryWebhookRegistry: WebhookRegistry {
             entries.remove(at: index)
             return true
         }
+    }
+}
+
+/// Terminal keys for the API tests: one key listed without accounts, one listed with an account.
+final class InMemoryTerminalKeys: TerminalKeyAdministration, Sendable {
+    static let unboundKey = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+    static let listedKey = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+    private let bound = Mutex<[String: String]>([:])
+
+    func terminalKeys() async throws -> [TerminalKeyResource] {
+        let bound = bound.withLock { $0 }
+        return [TerminalKeyResource(publicKey: Self.unboundKey, allowed: true, listedAccounts: [], boundAccount: bound[Self.unboundKey]),
+                TerminalKeyResource(publicKey: Self.listedKey, allowed: true, listedAccounts: ["Demo:1"], boundAccount: nil)]
+    }
+
+    func bindTerminalKey(_ publicKey: String, to account: AccountID?) async throws -> TerminalKeyResource {
+        if publicKey == Self.listedKey { throw APIError.conflict("The allow-list names this key's accounts") }
+        guard publicKey == Self.unboundKey else { throw APIError.notFound("Terminal key \(publicKey) is not on the allow-list") }
+        bound.withLock { $0[publicKey] = account?.rawValue }
+        return TerminalKeyResource(publicKey: publicKey, allowed: true, listedAccounts: [], boundAccount: account?.rawValue)
     }
 }

@@ -461,7 +461,8 @@ bool TmParseInteger(const string text, long &value)
 bool TmIsRejectReason(const string reason)
   {
    return reason == "netting_account" || reason == "exchange_account" || reason == "unsupported_version" ||
-          reason == "expected_hello" || reason == "not_allowed" || reason == "protocol_violation";
+          reason == "expected_hello" || reason == "not_allowed" || reason == "protocol_violation" ||
+          reason == "limit_reached";
   }
 
 bool TmIsCommandKind(const string kind)
