@@ -27,6 +27,10 @@ public final class AgentMetrics: Sendable {
     let eventLag: CoreMetrics.Timer
     let events: CoreMetrics.Counter
     let resentSkipped: CoreMetrics.Counter
+    /// HEARTBEAT and TICKS frames refused for a time too far ahead of the wall clock.
+    let implausibleTimes: CoreMetrics.Counter
+    /// Wall-clock time inputs fed to quiet accounts.
+    let wallClockTimes: CoreMetrics.Counter
     let commandsSent: CoreMetrics.Counter
     let webhookDeliveries: CoreMetrics.Counter
     let webhookAbandoned: CoreMetrics.Counter
@@ -55,6 +59,8 @@ public final class AgentMetrics: Sendable {
         eventLag = CoreMetrics.Timer(label: "tidemark_event_lag_seconds", factory: factory)
         events = CoreMetrics.Counter(label: "tidemark_events_total", factory: factory)
         resentSkipped = CoreMetrics.Counter(label: "tidemark_resent_inputs_skipped_total", factory: factory)
+        implausibleTimes = CoreMetrics.Counter(label: "tidemark_implausible_times_total", factory: factory)
+        wallClockTimes = CoreMetrics.Counter(label: "tidemark_wall_clock_time_inputs_total", factory: factory)
         commandsSent = CoreMetrics.Counter(label: "tidemark_commands_sent_total", factory: factory)
         webhookDeliveries = CoreMetrics.Counter(label: "tidemark_webhook_deliveries_total", factory: factory)
         webhookAbandoned = CoreMetrics.Counter(label: "tidemark_webhook_deliveries_abandoned_total", factory: factory)

@@ -68,7 +68,8 @@ public final class AgentRuntime: Sendable {
         guard let tolerance = FixedDecimal(configuration.driftTolerance) else {
             throw AgentError.configuration.with(detail: "driftTolerance must be a decimal, got \(configuration.driftTolerance)")
         }
-        let coreConfiguration = AgentCore.Configuration(equity: .init(driftTolerance: .fixed(tolerance)))
+        let coreConfiguration = AgentCore.Configuration(equity: .init(driftTolerance: .fixed(tolerance)),
+                                                        timeBoundMilliseconds: Int64(configuration.timeBoundSeconds) * 1_000)
         let (core, position) = try await Pipeline.restore(from: store, configuration: coreConfiguration)
         if position > 0 {
             logger.notice("resumed from checkpoint", metadata: [
@@ -101,6 +102,7 @@ public final class AgentRuntime: Sendable {
                                 recordDirectory: configuration.record,
                                 commitInterval: .milliseconds(configuration.commitIntervalMilliseconds),
                                 checkpointInterval: .milliseconds(configuration.checkpointIntervalMilliseconds),
+                                wallClockInterval: .milliseconds(configuration.wallClockIntervalMilliseconds),
                                 farewellAcknowledgementDelay: .milliseconds(configuration.heartbeatMilliseconds / 2)) { notice in
             hooks.call(notice)
         }
