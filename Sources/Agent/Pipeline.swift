@@ -176,6 +176,9 @@ public final class Pipeline: Sendable {
         // after a restart say HELLO first, and an account with a session keeps its own time.
         let wallClockRounds = wallClockInterval > .zero
         var nextWallClockRound = ContinuousClock.now + wallClockInterval
+        // Wall-clock time inputs folded since the last checkpoint (they acknowledge nothing, so
+        // nothing else makes the last checkpoint at a stop cover them).
+        var wallClockUnsaved = false
         var unacknowledged: [String: UInt64] = [:]
         var encoding: CheckpointEncoding?
         // A terminal said BYE and waits for its ACK: the next checkpoint is due by then at the latest.
@@ -220,7 +223,9 @@ public final class Pipeline: Sendable {
                     if processed.checkpointed {
                         // A declaration's checkpoint is committed: everything folded is acknowledged.
                         lastCheckpoint = ContinuousClock.now
+                        wallClockUnsaved = false
                     }
+                    if !processed.wallClockTimes.isEmpty, !processed.checkpointed { wallClockUnsaved = true }
                     lastCommit = ContinuousClock.now
                     if recording != nil {
                         do { try record(input.deliveries, processed, to: recording!) } catch {
@@ -231,6 +236,7 @@ public final class Pipeline: Sendable {
                 }
                 if encoding == nil, !unacknowledged.isEmpty, ContinuousClock.now >= checkpointDue {
                     farewellDue = nil
+                    wallClockUnsaved = false
                     // Encode the core's state and save it beside the store, both off the writer (the
                     // copy is cheap: copy-on-write); the ACKs gathered so far go out once it is saved.
                     let (core, position) = state.withLock { ($0.core!, $0.inputPosition) }
@@ -248,7 +254,7 @@ public final class Pipeline: Sendable {
             if let encoding {
                 bridge.committed(try encoding.wait().acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
             }
-            if !unacknowledged.isEmpty || state.withLock({ $0.accountRows.unsavedCount > 0 }) {
+            if !unacknowledged.isEmpty || wallClockUnsaved || state.withLock({ $0.accountRows.unsavedCount > 0 }) {
                 _ = try process(Inbox.Input(), forceCheckpoint: true, wallClockRound: false, unacknowledged: &unacknowledged)
             }
         } catch {

@@ -120,4 +120,58 @@ struct AgentClockTests {
         let risk = try AgentCore(checkpoint: checkpoint.state).risk
         #expect(risk.clock(accountId: Self.other) == BrokerTime(milliseconds: plausible))
     }
+
+    /// A terminal with times of now says BYE: the agent then feeds the wall clock (every 200 ms
+    /// here) to its account, in the account's own broker time (UTC + 1 h), counts it, and records
+    /// it as `time` lines, so that replaying the agent's recording gives the agent's own state.
+    @Test func aQuietAccountFollowsTheWallClockAndItsRecordingReplaysTheSame() async throws {
+        let directory = try TemporaryDirectory()
+        let quiet = AccountID(server: "Tidemark-Clock", login: 42)
+        let offsetSeconds = 3_600
+        let started = Int64(Date().timeIntervalSince1970 * 1_000) + Int64(offsetSeconds) * 1_000
+        let hello = Hello(platform: .mt5, terminalBuild: 4000, login: 42, server: "Tidemark-Clock", company: "Test",
+                          currency: "USD", currencyDigits: 2, marginMode: .retailHedging, leverage: 100, eaVersion: "1.0",
+                          brokerUTCOffsetSeconds: offsetSeconds, sessionID: "s")
+        let snapshot = Snapshot(account: AccountReport(time: BrokerTime(milliseconds: started), balance: 10_000, credit: .zero,
+                                                       equity: 10_000, margin: .zero), symbols: [], positions: [])
+        let recording = directory.path("quiet.jsonl")
+        let lines = [TerminalMessage.hello(hello), .snapshot(snapshot)].map {
+            String(decoding: RecordingCodec.encode(.message(account: quiet, sessionID: nil, sequence: nil, $0)), as: UTF8.self)
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: recording, atomically: true, encoding: .utf8)
+        let rules = directory.path("quiet-rules.json")
+        try """
+        {"declarations": [{"action": "createTracker", "tracker": {"id": "q", "accountId": "\(quiet.rawValue)", "name": "daily",
+          "period": "day", "absoluteDrawdownThreshold": 100}}]}
+        """.write(toFile: rules, atomically: true, encoding: .utf8)
+
+        let recorded = directory.path("recorded")
+        let agent = FullAgent(in: directory, rules: rules, extraArguments: ["--record", recorded],
+                              environment: ["TIDEMARK_WALL_CLOCK_INTERVAL_MS": "200"])
+        try agent.start()
+        try Self.simulate(recording, on: agent, in: directory)
+        try await Task.sleep(for: .milliseconds(1_500))
+        let metrics = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
+        let fed = metrics.split(separator: "\n").first { $0.hasPrefix("tidemark_wall_clock_time_inputs_total ") }
+            .flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        #expect(fed >= 3, "\(metrics)")
+        #expect(agent.stop() == 0)
+
+        let checkpoint = try #require(try await agent.openStore().checkpoint())
+        let live = try AgentCore(checkpoint: checkpoint.state).risk
+        let clock = try #require(live.clock(accountId: quiet))
+        let stopped = Int64(Date().timeIntervalSince1970 * 1_000) + Int64(offsetSeconds) * 1_000
+        #expect(clock.milliseconds > started + 1_000 && clock.milliseconds <= stopped, "\(clock.milliseconds - started) ms on")
+
+        let file = try String(contentsOfFile: recorded + "/Tidemark-Clock:42.jsonl", encoding: .utf8)
+        #expect(file.components(separatedBy: #""type":"time""#).count - 1 == fed)
+        var replay = RiskReplay(recordingName: "recorded")
+        try replay.applyRules(try Data(contentsOf: URL(fileURLWithPath: rules)))
+        replay.play(RecordingReader(bytes: Array(file.utf8)))
+        #expect(replay.report().problems.isEmpty)
+        #expect(replay.risk.clock(accountId: quiet) == clock)
+        #expect(replay.risk.currentPeriodStatistics(accountId: quiet, trackerId: "q")
+                == live.currentPeriodStatistics(accountId: quiet, trackerId: "q"))
+        #expect(replay.risk.currentEquityChartRecord(accountId: quiet) == live.currentEquityChartRecord(accountId: quiet))
+    }
 }

@@ -16,13 +16,16 @@ final class FullAgent {
     private(set) var bridgeEndpoint: String?
     private(set) var httpEndpoint: String?
     private let extraArguments: [String]
+    private let environment: [String: String]
     private var logs: [String] = []
 
-    init(in directory: TemporaryDirectory, name: String = "agent", rules: String? = nil, extraArguments: [String] = []) {
+    init(in directory: TemporaryDirectory, name: String = "agent", rules: String? = nil, extraArguments: [String] = [],
+         environment: [String: String] = [:]) {
         self.directory = directory
         self.dataDirectory = directory.path("\(name)-data")
         self.rules = rules
         self.extraArguments = extraArguments
+        self.environment = environment
     }
 
     /// Starts the agent and waits until both listeners are up.
@@ -31,7 +34,7 @@ final class FullAgent {
                          "--data", dataDirectory, "--log-level", "notice"]
         if let rules { arguments += ["--rules", rules] }
         let process = try Tidemark.start(arguments + extraArguments, in: directory,
-                                         environment: ["TIDEMARK_ADMIN_TOKEN": adminToken])
+                                         environment: environment.merging(["TIDEMARK_ADMIN_TOKEN": adminToken]) { $1 })
         running = process
         let deadline = Date().addingTimeInterval(60)
         var bridge: String?
