@@ -98,7 +98,8 @@ struct AgentClockTests {
         #expect(expected.outcome.events.count >= 3, "the rules must produce events for the comparison to mean something")
 
         // B's far-future heartbeats first, then A; a restart; B again.
-        let agent = FullAgent(in: directory, name: "victim", rules: rules)
+        let recorded = directory.path("victim-recorded")
+        let agent = FullAgent(in: directory, name: "victim", rules: rules, extraArguments: ["--record", recorded])
         try agent.start()
         try Self.simulate(terminalB, on: agent, in: directory)
         try Self.simulate(recording, on: agent, in: directory)
@@ -115,6 +116,10 @@ struct AgentClockTests {
         let afterRestart = try await AccountView(store: agent.openStore(), account: Self.account)
         #expect(afterRestart == expected, "after the restart:\n\(afterRestart)\n\nexpected:\n\(expected)")
 
+        // The recording holds what was folded: B's plausible heartbeat (twice), not the refused one.
+        let bRecording = try String(contentsOfFile: recorded + "/Tidemark-Sim:2000002.jsonl", encoding: .utf8)
+        #expect(bRecording.components(separatedBy: "\"time\":\(plausible)").count - 1 == 2)
+        #expect(!bRecording.contains("4102444800000"))
         // B's own clock took its plausible heartbeat, never the one from 2100.
         let checkpoint = try #require(try await agent.openStore().checkpoint())
         let risk = try AgentCore(checkpoint: checkpoint.state).risk
