@@ -362,6 +362,11 @@ public final class Pipeline: Sendable {
             let withCheckpoint = forceCheckpoint || !declarations.isEmpty || !registrations.isEmpty || wallClockOutputs
             return (withCheckpoint ? try core.checkpoint() : nil, state.inputPosition)
         }
+        if input.isEmpty, checkpoint == nil, effects.isEmpty, state.withLock({ $0.accountRows.dueInRound == 0 }) {
+            // Only a wall-clock round that closed nothing: nothing to store, no commit.
+            metrics.wallClockTimes.increment(by: Int64(effects.wallClockTimes.count))
+            return ProcessedBatch(checkpointed: false, refused: [], wallClockTimes: effects.wallClockTimes)
+        }
         for (account, platform, continuation) in registrations {
             do {
                 try store.registerAccountBlocking(account, platform: platform, at: Date())
