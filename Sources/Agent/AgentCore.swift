@@ -165,13 +165,14 @@ public struct AgentCore: Sendable {
     /// Applies a declaration (tracker, challenge, competition) and returns it as applied. On error
     /// nothing changes. Filled in here, so that the declaration is complete in the input sequence:
     /// a tracker's `createdBrokerTime` (the account's latest broker time, when absent), and a
-    /// challenge's broker clock (from its terminal's HELLO, when the definition has none).
+    /// challenge's broker clock (from its terminal's latest HELLO, kept across restarts, when the
+    /// definition has none).
     @discardableResult
     public mutating func declare(_ command: RiskCommand, into effects: inout Effects) throws(RiskCoreError) -> RiskCommand {
         var command = command
         if case .createChallenge(var definition) = command, definition.brokerClock == nil,
-           let hello = hellos[definition.account] {
-            definition.brokerClock = .fixed(utcOffsetSeconds: hello.brokerUTCOffsetSeconds)
+           let offset = utcOffsets[definition.account] {
+            definition.brokerClock = .fixed(utcOffsetSeconds: offset)
             command = .createChallenge(definition)
         }
         if case .createTracker(var definition) = command, definition.createdBrokerTime == nil,
