@@ -77,7 +77,9 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         guard checkpointIntervalMilliseconds >= 0 else {
             throw AgentError.configuration.with(detail: "checkpointIntervalMilliseconds must be ≥ 0")
         }
-        guard timeBoundSeconds > 0 else { throw AgentError.configuration.with(detail: "timeBoundSeconds must be positive") }
+        guard (1...3_153_600_000).contains(timeBoundSeconds) else {
+            throw AgentError.configuration.with(detail: "timeBoundSeconds must be between 1 and 3153600000 (100 years)")
+        }
         guard wallClockIntervalMilliseconds >= 0 else {
             throw AgentError.configuration.with(detail: "wallClockIntervalMilliseconds must be ≥ 0")
         }
