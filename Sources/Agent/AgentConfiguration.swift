@@ -27,6 +27,8 @@ import Foundation
 /// | `commitIntervalMilliseconds` | `TIDEMARK_COMMIT_INTERVAL_MS` | 0 | least time between two commits: a batch that would follow the previous commit sooner waits for the rest of it to gather more (fewer fsyncs on a slow disk). 0: none waits; batches still grow with load, since messages gather while a commit runs (measured: p50 breach latency 2 ms instead of 5 at the same throughput) |
 /// | `checkpointIntervalMilliseconds` | `TIDEMARK_CHECKPOINT_INTERVAL_MS` | 1000 | how often the risk core's state is saved (`tidemark.checkpoint.sqlite`, beside the store, off the writer); EAs are acknowledged up to the last checkpoint. Each one costs 10–20 ms of CPU for 1,000 accounts, an ACK to every EA at once and a round of account rows: at 250 ms these bursts were most of the slowest breach latencies |
 /// | `commitMaximumMessages` | `TIDEMARK_COMMIT_MAX_MESSAGES` | 2048 | messages folded into one commit at most: bounds how long a breach waits behind a batch under load (2,048 TICKS messages fold in a few ms) |
+/// | `timeBoundSeconds` | `TIDEMARK_TIME_BOUND_SECONDS` | 86400 | how far ahead of the agent's wall clock (converted with the account's UTC offset from its HELLO) a heartbeat or tick may be; a HEARTBEAT or TICKS frame further ahead is refused whole (counted as `tidemark_implausible_times_total`, logged) and moves no clock |
+/// | `wallClockIntervalMilliseconds` | `TIDEMARK_WALL_CLOCK_INTERVAL_MS` | 10000 | how often the wall clock, in each account's broker time, is fed to the accounts without a session whose clock is within `timeBoundSeconds` of it (closes their periods and chart hours, runs their challenges' time limits); 0: never |
 /// | `driftTolerance` | `TIDEMARK_DRIFT_TOLERANCE` | `0.01` | terminal vs reconstructed equity difference reported as drift |
 /// | `longPollSeconds` | `TIDEMARK_LONG_POLL_SECONDS` | 60 | how long a long poll waits before answering `[]` |
 /// | `webhookWorkers` | `TIDEMARK_WEBHOOK_WORKERS` | 4 | concurrent webhook deliveries |
@@ -57,6 +59,8 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     public var commitIntervalMilliseconds = 0
     public var commitMaximumMessages = 2_048
     public var checkpointIntervalMilliseconds = 1_000
+    public var timeBoundSeconds = 86_400
+    public var wallClockIntervalMilliseconds = 10_000
     public var driftTolerance = "0.01"
     public var longPollSeconds = 60
     public var webhookWorkers = 4
@@ -100,8 +104,12 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         ]
         for (key, value) in positive where value <= 0 { throw refuse("\(key) must be positive, got \(value)") }
         for (key, value) in [("commitIntervalMilliseconds", commitIntervalMilliseconds),
-                             ("checkpointIntervalMilliseconds", checkpointIntervalMilliseconds)] where value < 0 {
+                             ("checkpointIntervalMilliseconds", checkpointIntervalMilliseconds),
+                             ("wallClockIntervalMilliseconds", wallClockIntervalMilliseconds)] where value < 0 {
             throw refuse("\(key) must be ≥ 0, got \(value)")
+        }
+        guard (1...3_153_600_000).contains(timeBoundSeconds) else {
+            throw refuse("timeBoundSeconds must be between 1 and 3153600000 (100 years), got \(timeBoundSeconds)")
         }
         guard (curveSecretKey == nil) == (allowKeys == nil) else { throw refuse("curveSecretKey and allowKeys go together") }
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
@@ -136,7 +144,8 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case bridge, http, data, database, durability, heartbeatMilliseconds, curveSecretKey, allowKeys, record, rules, challengeTemplates
         case maxSessionsPerPeer, maxSessions, maxNewAccountsPerPeerPerMinute, maxNewAccountsPerMinute
-        case commitIntervalMilliseconds, commitMaximumMessages, checkpointIntervalMilliseconds, driftTolerance, longPollSeconds, webhookWorkers, logLevel
+        case commitIntervalMilliseconds, commitMaximumMessages, checkpointIntervalMilliseconds, timeBoundSeconds
+        case wallClockIntervalMilliseconds, driftTolerance, longPollSeconds, webhookWorkers, logLevel
         case allowPlaintextBridge, maximumTrackersPerAccount, httpIdleTimeoutSeconds, httpHeaderTimeoutSeconds, httpBodyTimeoutSeconds
         case httpMaximumConnections
     }
@@ -169,6 +178,9 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         commitMaximumMessages = try c.decodeIfPresent(Int.self, forKey: .commitMaximumMessages) ?? commitMaximumMessages
         checkpointIntervalMilliseconds = try c.decodeIfPresent(Int.self, forKey: .checkpointIntervalMilliseconds)
             ?? checkpointIntervalMilliseconds
+        timeBoundSeconds = try c.decodeIfPresent(Int.self, forKey: .timeBoundSeconds) ?? timeBoundSeconds
+        wallClockIntervalMilliseconds = try c.decodeIfPresent(Int.self, forKey: .wallClockIntervalMilliseconds)
+            ?? wallClockIntervalMilliseconds
         driftTolerance = try c.decodeIfPresent(String.self, forKey: .driftTolerance) ?? driftTolerance
         longPollSeconds = try c.decodeIfPresent(Int.self, forKey: .longPollSeconds) ?? longPollSeconds
         webhookWorkers = try c.decodeIfPresent(Int.self, forKey: .webhookWorkers) ?? webhookWorkers
@@ -258,6 +270,8 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         if let value = try integer("TIDEMARK_COMMIT_INTERVAL_MS") { commitIntervalMilliseconds = value }
         if let value = try integer("TIDEMARK_COMMIT_MAX_MESSAGES") { commitMaximumMessages = value }
         if let value = try integer("TIDEMARK_CHECKPOINT_INTERVAL_MS") { checkpointIntervalMilliseconds = value }
+        if let value = try integer("TIDEMARK_TIME_BOUND_SECONDS") { timeBoundSeconds = value }
+        if let value = try integer("TIDEMARK_WALL_CLOCK_INTERVAL_MS") { wallClockIntervalMilliseconds = value }
         if let value = environment["TIDEMARK_DRIFT_TOLERANCE"] { driftTolerance = value }
         if let value = try integer("TIDEMARK_LONG_POLL_SECONDS") { longPollSeconds = value }
         if let value = try integer("TIDEMARK_WEBHOOK_WORKERS") { webhookWorkers = value }

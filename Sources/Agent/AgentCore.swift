@@ -11,7 +11,14 @@ import TidemarkProtocol
 /// 1. a DEAL, a POSITION change, or a SNAPSHOT's open positions go to the risk core first, so a
 ///    deposit is known before the observation that shows it;
 /// 2. the message goes to the equity engine, and its observations go to the risk core;
-/// 3. a HEARTBEAT's time goes to the risk core (`.time`) when it moves the shared broker clock on.
+/// 3. a HEARTBEAT's time, or a TICKS frame's latest time that no observation reached, goes to the
+///    risk core as a time input of that account (``RiskInput/time(after:of:latestObservation:)``).
+///
+/// **Per-account time.** An account's clock moves only with its own inputs, and with the agent's
+/// wall clock converted with its own UTC offset (from its HELLO) while it has no session
+/// (``advanceQuietAccounts(wallClock:into:)``). A HEARTBEAT or TICKS frame whose time is more than
+/// ``Configuration/timeBoundMilliseconds`` ahead of the wall clock in the account's broker time is
+/// refused whole: nothing of it is folded (``Effects/implausibleTimes``).
 ///
 /// **Resending after a reconnect.** An EA that starts a new session resends everything since the
 /// last position the agent acknowledged (protocol/SPEC.md §6.6), and the agent may have processed
@@ -22,26 +29,46 @@ import TidemarkProtocol
 /// - from a HELLO until an input newer than the latest time of the account's *own* inputs folded
 ///   (``RiskEngine/lastOwnInputTime(accountId:)``: its observations, deals, position changes and
 ///   snapshots' open positions) — the *resume window* — inputs older than that time are skipped
-///   (they are in the risk core's state already). Not the account's risk clock: every terminal's
-///   HEARTBEAT moves that (the shared broker clock, `.time`), so a terminal whose times lag the
-///   others', or an account that so far only heard others' heartbeats, would have its first new
-///   inputs after a reconnect skipped as if folded;
+///   (they are in the risk core's state already). Not the account's risk clock: heartbeats and the
+///   wall clock move that, and the terminal resends inputs older than those times;
 /// - a deal is skipped when older than the last deal folded for the account, or at the same time
 ///   with a ticket already folded (deals are exact; ticks at the very same millisecond as the
 ///   own-input time are folded again, which leaves drawdown/profit thresholds and statistics
 ///   unchanged).
-/// The deal marks and the shared clock are part of the checkpoint (``CheckpointState``), the
-/// own-input times too (in the risk core's state). A checkpoint written before those existed
-/// gives each account its risk clock as own-input time, the old rule, because it keeps nothing
-/// closer: after an upgrade, the first reconnect of a lagging terminal may still skip inputs.
+/// The deal marks and the accounts' UTC offsets are part of the checkpoint (``CheckpointState``),
+/// the own-input times too (in the risk core's state). A checkpoint written before own-input times
+/// existed gives each account its risk clock as own-input time, the closest bound it keeps: after
+/// an upgrade, the first reconnect of a lagging terminal may still skip inputs.
 public struct AgentCore: Sendable {
     /// Settings that shape the outputs.
     public struct Configuration: Hashable, Sendable {
         public var equity: EquityEngine.Configuration
+        /// How far ahead of the wall clock (in the account's broker time) a heartbeat or tick may
+        /// be; further is refused (``AgentConfiguration/timeBoundSeconds``).
+        public var timeBoundMilliseconds: Int64
         /// Bounds on declarations (names, ids, trackers per account).
         public var limits: DeclarationLimits
-        public init(equity: EquityEngine.Configuration = .init(), limits: DeclarationLimits = .init()) {
-            self.equity = equity; self.limits = limits
+        public init(equity: EquityEngine.Configuration = .init(), timeBoundMilliseconds: Int64 = 86_400_000,
+                    limits: DeclarationLimits = .init()) {
+            self.equity = equity
+            self.timeBoundMilliseconds = timeBoundMilliseconds
+            self.limits = limits
+        }
+    }
+
+    /// A HEARTBEAT or TICKS frame refused for a time too far ahead.
+    public struct ImplausibleTime: Hashable, Sendable {
+        /// The account whose terminal sent it.
+        public var account: AccountID
+        /// The time it stated (a heartbeat's, or the frame's latest tick time).
+        public var time: BrokerTime
+        /// The latest time accepted at that moment: the wall clock in the account's broker time
+        /// plus the bound.
+        public var limit: BrokerTime
+
+        /// A refusal; the core makes them.
+        public init(account: AccountID, time: BrokerTime, limit: BrokerTime) {
+            self.account = account; self.time = time; self.limit = limit
         }
     }
 
@@ -70,6 +97,10 @@ public struct AgentCore: Sendable {
         public var refused: [(AccountID, String)] = []
         /// Risk inputs skipped as already folded (resent after a reconnect).
         public var skippedResent = 0
+        /// Frames refused for a time too far ahead, in order (nothing of them was folded).
+        public var implausibleTimes: [ImplausibleTime] = []
+        /// Wall-clock time inputs fed to quiet accounts, in order (the recording keeps them).
+        public var wallClockTimes: [(AccountID, BrokerTime)] = []
         public init() {}
 
         public var isEmpty: Bool {
@@ -82,8 +113,12 @@ public struct AgentCore: Sendable {
     /// folded twice.
     public struct CheckpointState: Codable, Sendable {
         public var risk: RiskEngine
+        /// Read from checkpoints of agents that kept one clock for every account, and ignored:
+        /// each account keeps its own clock (see ``RiskEngine``'s decoding). Never written.
         public var sharedClock: BrokerTime?
         public var dealMarks: [AccountID: DealMark]
+        /// Each account's broker UTC offset from its latest HELLO (nil in older checkpoints).
+        public var utcOffsets: [AccountID: Int]?
     }
 
     /// The last deal time folded for an account and the tickets folded at that time.
@@ -94,8 +129,11 @@ public struct AgentCore: Sendable {
 
     public private(set) var equity: EquityEngine
     public private(set) var risk: RiskEngine
-    /// The latest heartbeat time folded (`.time` inputs only move forward).
-    public private(set) var sharedClock: BrokerTime?
+    private let configuration: Configuration
+    /// Each account's broker time minus UTC, in seconds, from its latest HELLO.
+    public private(set) var utcOffsets: [AccountID: Int] = [:]
+    /// The session of each account with one open (from its HELLO to that session's end).
+    private var liveSessions: [AccountID: String] = [:]
     private var dealMarks: [AccountID: DealMark] = [:]
     /// Accounts in a resume window, with the latest own-input time folded when their session began.
     private var resumeWatermarks: [AccountID: BrokerTime] = [:]
@@ -110,13 +148,12 @@ public struct AgentCore: Sendable {
     /// session ends without one, so HELLOs alone leave nothing behind.
     private var snapshotted: Set<AccountID> = []
     private var equityOutputs: [EquityOutput] = []
-    private let limits: DeclarationLimits
 
     /// A fresh core (first run).
     public init(configuration: Configuration = .init()) {
-        limits = configuration.limits
         equity = EquityEngine(configuration: configuration.equity)
         risk = RiskEngine()
+        self.configuration = configuration
     }
 
     /// A core resumed from a checkpoint's state (the equity engine starts empty: EAs send snapshots).
@@ -125,18 +162,18 @@ public struct AgentCore: Sendable {
         let state = CompactBinaryDecoder.isCompactBinary(checkpoint)
             ? try CompactBinaryDecoder().decode(CheckpointState.self, from: checkpoint)
             : try JSONDecoder().decode(CheckpointState.self, from: checkpoint)
-        limits = configuration.limits
         equity = EquityEngine(configuration: configuration.equity)
         risk = state.risk
-        sharedClock = state.sharedClock
         dealMarks = state.dealMarks
+        utcOffsets = state.utcOffsets ?? [:]
+        self.configuration = configuration
     }
 
     /// The checkpoint of the current state, in the compact binary form (``CompactBinaryEncoder``):
-    /// the agent writes one every few hundred milliseconds, and JSON of a thousand accounts took
-    /// ~46 ms and ~0.9 MB each time.
+    /// the agent writes one every second, and JSON of a thousand accounts takes ~46 ms and ~0.9 MB.
     public func checkpoint() throws -> Data {
-        Data(try CompactBinaryEncoder().encode(CheckpointState(risk: risk, sharedClock: sharedClock, dealMarks: dealMarks)))
+        Data(try CompactBinaryEncoder().encode(CheckpointState(risk: risk, sharedClock: nil, dealMarks: dealMarks,
+                                                                       utcOffsets: utcOffsets)))
     }
 
     // MARK: Declarations
@@ -144,14 +181,15 @@ public struct AgentCore: Sendable {
     /// Applies a declaration (tracker, challenge, competition) and returns it as applied. On error
     /// nothing changes. Filled in here, so that the declaration is complete in the input sequence:
     /// a tracker's `createdBrokerTime` (the account's latest broker time, when absent), and a
-    /// challenge's broker clock (from its terminal's HELLO, when the definition has none).
+    /// challenge's broker clock (from its terminal's latest HELLO, kept across restarts, when the
+    /// definition has none).
     @discardableResult
     public mutating func declare(_ command: RiskCommand, into effects: inout Effects) throws(RiskCoreError) -> RiskCommand {
-        try limits.check(command, against: risk)
+        try configuration.limits.check(command, against: risk)
         var command = command
         if case .createChallenge(var definition) = command, definition.brokerClock == nil,
-           let hello = hellos[definition.account] {
-            definition.brokerClock = .fixed(utcOffsetSeconds: hello.brokerUTCOffsetSeconds)
+           let offset = utcOffsets[definition.account] {
+            definition.brokerClock = .fixed(utcOffsetSeconds: offset)
             command = .createChallenge(definition)
         }
         if case .createTracker(var definition) = command, definition.createdBrokerTime == nil,
@@ -165,25 +203,38 @@ public struct AgentCore: Sendable {
 
     // MARK: Messages
 
-    /// Folds one accepted bridge message.
-    public mutating func apply(_ delivery: BridgeDelivery, into effects: inout Effects) {
+    /// Folds one accepted bridge message. Returns false when it was refused for a time too far
+    /// ahead of the wall clock (``Effects/implausibleTimes``): then nothing of it was folded.
+    /// - Parameter wallClock: the agent's wall clock, UTC milliseconds since 1970 (read by the caller).
+    @discardableResult
+    public mutating func apply(_ delivery: BridgeDelivery, wallClock: Int64, into effects: inout Effects) -> Bool {
         let account = delivery.account
         if delivery.sessionEnd != nil {
             // Not a message of the terminal: nothing to fold, only a fact for the store.
+            if liveSessions[account] == delivery.sessionID { liveSessions[account] = nil }
             effects.sessionEnds.append((account, delivery.sessionID, Self.closeReason(of: delivery)))
             if stopAwaitingSnapshot(delivery.sessionID) != nil {
                 effects.unopenedSessionEnds.insert(delivery.sessionID)
                 if !snapshotted.contains(account), awaitingSnapshotOfAccount[account] == nil {
+                    // A HELLO that never completed a snapshot leaves nothing behind.
                     equity.remove(account: account)
                     hellos[account] = nil
                     resumeWatermarks[account] = nil
+                    if risk.clock(accountId: account) == nil { utcOffsets[account] = nil }
                 }
             }
-            return
+            return true
+        }
+        if let stated = RiskInput.statedTime(of: delivery.message),
+           let limit = latestPlausibleTime(of: account, wallClock: wallClock), stated > limit {
+            effects.implausibleTimes.append(ImplausibleTime(account: account, time: stated, limit: limit))
+            return false
         }
         switch delivery.message {
         case .hello(let hello):
             hellos[account] = hello
+            utcOffsets[account] = hello.brokerUTCOffsetSeconds
+            liveSessions[account] = delivery.sessionID
             effects.hellos.append((delivery.sessionID, hello))
             if awaitingSnapshot.updateValue(account, forKey: delivery.sessionID) == nil { awaitingSnapshotOfAccount[account, default: 0] += 1 }
             if let folded = risk.lastOwnInputTime(accountId: account) { resumeWatermarks[account] = folded }
@@ -215,9 +266,11 @@ public struct AgentCore: Sendable {
         } catch {
             effects.refused.append((account, "\(error)"))
         }
+        var latestObservation: BrokerTime?
         for output in equityOutputs {
             switch output {
             case .observation(let observation):
+                latestObservation = observation.time
                 effects.latestObservation[account] = observation
                 if isFresh(observation.time, of: account) {
                     feed(.observation(observation), into: &effects)
@@ -230,9 +283,41 @@ public struct AgentCore: Sendable {
                 break
             }
         }
-        if case .heartbeat(let time) = delivery.message, sharedClock.map({ time > $0 }) ?? true {
-            sharedClock = time
-            feed(.time(time), into: &effects)
+        if let time = RiskInput.time(after: delivery.message, of: account, latestObservation: latestObservation) {
+            feed(time, into: &effects)
+        }
+        return true
+    }
+
+    /// The latest time a heartbeat or tick of `account` may state at `wallClock`: the wall clock
+    /// converted with the account's UTC offset, plus the bound. Nil before the account's first
+    /// HELLO (the bridge delivers nothing else first).
+    ///
+    /// The account's own last time is no reference: a terminal back after days away states a
+    /// time far ahead of it, honestly; and since no accepted time lies beyond the wall clock's
+    /// bound, times cannot creep forward from one accepted time to the next.
+    public func latestPlausibleTime(of account: AccountID, wallClock: Int64) -> BrokerTime? {
+        guard let offset = utcOffsets[account] else { return nil }
+        let limit = Int128(wallClock) + Int128(offset) * 1_000 + Int128(configuration.timeBoundMilliseconds)
+        return BrokerTime(milliseconds: Int64(clamping: limit))
+    }
+
+    /// Moves the clock of every quiet account on to the wall clock in its own broker time: those
+    /// with no session open whose clock is behind that time by at most the bound (a live account
+    /// whose terminal went away; an account whose times are further in the past, such as a replayed
+    /// recording, keeps its own time). Closes their periods and chart hours and lets their
+    /// challenges' time limits and inactivity rules fire. The times fed are listed in
+    /// ``Effects/wallClockTimes`` (the recording keeps them, so a replay folds the same inputs).
+    /// - Parameter wallClock: the agent's wall clock, UTC milliseconds since 1970 (read by the caller).
+    public mutating func advanceQuietAccounts(wallClock: Int64, into effects: inout Effects) {
+        for (account, offset) in utcOffsets.sorted(by: { $0.key < $1.key }) where liveSessions[account] == nil {
+            guard let clock = risk.clock(accountId: account) else { continue }
+            let now = Int128(wallClock) + Int128(offset) * 1_000
+            guard now > Int128(clock.milliseconds), now - Int128(clock.milliseconds) <= Int128(configuration.timeBoundMilliseconds)
+            else { continue }
+            let time = BrokerTime(milliseconds: Int64(clamping: now))
+            feed(.time(account, time), into: &effects)
+            effects.wallClockTimes.append((account, time))
         }
     }
 

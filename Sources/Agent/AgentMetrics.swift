@@ -27,6 +27,10 @@ public final class AgentMetrics: Sendable {
     let eventLag: CoreMetrics.Timer
     let events: CoreMetrics.Counter
     let resentSkipped: CoreMetrics.Counter
+    /// HEARTBEAT and TICKS frames refused for a time too far ahead of the wall clock.
+    let implausibleTimes: CoreMetrics.Counter
+    /// Wall-clock time inputs fed to quiet accounts.
+    let wallClockTimes: CoreMetrics.Counter
     let commandsSent: CoreMetrics.Counter
     /// SIGHUP reloads of the CURVE allow-list that took effect.
     let allowListReloads: CoreMetrics.Counter
@@ -59,6 +63,8 @@ public final class AgentMetrics: Sendable {
         eventLag = CoreMetrics.Timer(label: "tidemark_event_lag_seconds", factory: factory)
         events = CoreMetrics.Counter(label: "tidemark_events_total", factory: factory)
         resentSkipped = CoreMetrics.Counter(label: "tidemark_resent_inputs_skipped_total", factory: factory)
+        implausibleTimes = CoreMetrics.Counter(label: "tidemark_implausible_times_total", factory: factory)
+        wallClockTimes = CoreMetrics.Counter(label: "tidemark_wall_clock_time_inputs_total", factory: factory)
         commandsSent = CoreMetrics.Counter(label: "tidemark_commands_sent_total", factory: factory)
         allowListReloads = CoreMetrics.Counter(label: "tidemark_allow_list_reloads_total", factory: factory)
         var limitRefusals: [BridgeLimit: CoreMetrics.Counter] = [:]

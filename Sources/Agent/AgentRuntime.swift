@@ -97,6 +97,7 @@ public final class AgentRuntime: Sendable {
         }
         let coreConfiguration = AgentCore.Configuration(
             equity: .init(driftTolerance: .fixed(tolerance)),
+            timeBoundMilliseconds: Int64(configuration.timeBoundSeconds) * 1_000,
             limits: DeclarationLimits(maximumTrackersPerAccount: configuration.maximumTrackersPerAccount))
         let (core, position) = try await Pipeline.restore(from: store, configuration: coreConfiguration)
         if position > 0 {
@@ -160,6 +161,7 @@ public final class AgentRuntime: Sendable {
                                 recordDirectory: configuration.record,
                                 commitInterval: .milliseconds(configuration.commitIntervalMilliseconds),
                                 checkpointInterval: .milliseconds(configuration.checkpointIntervalMilliseconds),
+                                wallClockInterval: .milliseconds(configuration.wallClockIntervalMilliseconds),
                                 farewellAcknowledgementDelay: .milliseconds(configuration.heartbeatMilliseconds / 2)) { notice in
             hooks.call(notice)
         }

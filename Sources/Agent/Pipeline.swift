@@ -55,6 +55,8 @@ public final class Pipeline: Sendable {
     private let commitInterval: Duration
     private let checkpointInterval: Duration
     private let farewellAcknowledgementDelay: Duration
+    /// How often quiet accounts get the wall clock as a time input (zero: never).
+    private let wallClockInterval: Duration
 
     private struct WriterState: Sendable {
         var core: AgentCore?
@@ -71,15 +73,17 @@ public final class Pipeline: Sendable {
     ///   - bridge: the bridge whose sink is `inbox`.
     ///   - core: the core to continue (restored from the store's checkpoint, or fresh).
     ///   - inputPosition: the checkpoint's input position (0 on a first run).
-    ///   - commitInterval, checkpointInterval: from ``AgentConfiguration``, which holds their defaults.
+    ///   - commitInterval, checkpointInterval, wallClockInterval: from ``AgentConfiguration``, which
+    ///     holds their defaults (``AgentConfiguration/wallClockIntervalMilliseconds``).
     ///   - farewellAcknowledgementDelay: how soon after a BYE its ACK must go out, however long the
     ///     checkpoint interval: after a BYE the agent sends the terminal nothing else, and a
     ///     terminal gives up after three heartbeat intervals of silence (SPEC §6.4).
     init(store: Store, bridge: BridgeServer, inbox: Inbox, core: AgentCore, inputPosition: UInt64, maximumBatch: Int,
                 metrics: AgentMetrics, logger: Logger, recordDirectory: String? = nil,
-                commitInterval: Duration, checkpointInterval: Duration, farewellAcknowledgementDelay: Duration,
-                onCommit: @escaping @Sendable (CommitNotice) -> Void) {
+                commitInterval: Duration, checkpointInterval: Duration, wallClockInterval: Duration = .zero,
+                farewellAcknowledgementDelay: Duration, onCommit: @escaping @Sendable (CommitNotice) -> Void) {
         self.recordDirectory = recordDirectory
+        self.wallClockInterval = wallClockInterval
         self.checkpointInterval = checkpointInterval
         self.farewellAcknowledgementDelay = farewellAcknowledgementDelay
         self.commitInterval = commitInterval
@@ -168,6 +172,13 @@ public final class Pipeline: Sendable {
         defer { recording?.close() }
         var lastCommit = ContinuousClock.now - .seconds(1)
         var lastCheckpoint = ContinuousClock.now
+        // The first wall-clock round comes one interval after the start: terminals reconnecting
+        // after a restart say HELLO first, and an account with a session keeps its own time.
+        let wallClockRounds = wallClockInterval > .zero
+        var nextWallClockRound = ContinuousClock.now + wallClockInterval
+        // Wall-clock time inputs folded since the last checkpoint (they acknowledge nothing, so
+        // nothing else makes the last checkpoint at a stop cover them).
+        var wallClockUnsaved = false
         var unacknowledged: [String: UInt64] = [:]
         var encoding: CheckpointEncoding?
         // A terminal said BYE and waits for its ACK: the next checkpoint is due by then at the latest.
@@ -181,7 +192,8 @@ public final class Pipeline: Sendable {
                 var checkpointDue: ContinuousClock.Instant {
                     farewellDue.map { min($0, lastCheckpoint + checkpointInterval) } ?? lastCheckpoint + checkpointInterval
                 }
-                let deadline = rowsDue ? .now : unacknowledged.isEmpty || encoding != nil ? nil : checkpointDue
+                var deadline = rowsDue ? .now : unacknowledged.isEmpty || encoding != nil ? nil : checkpointDue
+                if wallClockRounds { deadline = min(deadline ?? nextWallClockRound, nextWallClockRound) }
                 guard var input = inbox.take(maximum: maximumBatch, until: deadline) else { break }
                 // Commits back to back (under load): let a few more messages join this one, so one
                 // fsync serves more of them. After a quiet spell nothing waits (latency first).
@@ -200,24 +212,31 @@ public final class Pipeline: Sendable {
                     encoding = nil
                     state.withLock { $0.accountRows.startRound() }
                 }
-                if !input.isEmpty || rowsDue {
+                let wallClockDue = wallClockRounds && ContinuousClock.now >= nextWallClockRound
+                if wallClockDue { nextWallClockRound = ContinuousClock.now + wallClockInterval }
+                if !input.isEmpty || rowsDue || wallClockDue {
                     if farewellDue == nil, input.deliveries.contains(where: { if case .bye = $0.message { true } else { false } }) {
                         farewellDue = ContinuousClock.now + farewellAcknowledgementDelay
                     }
+                    let processed = try process(input, forceCheckpoint: false, wallClockRound: wallClockDue,
+                                                unacknowledged: &unacknowledged)
+                    if processed.checkpointed {
+                        // A declaration's checkpoint is committed: everything folded is acknowledged.
+                        lastCheckpoint = ContinuousClock.now
+                        wallClockUnsaved = false
+                    }
+                    if !processed.wallClockTimes.isEmpty, !processed.checkpointed { wallClockUnsaved = true }
+                    lastCommit = ContinuousClock.now
                     if recording != nil {
-                        do { for delivery in input.deliveries { try recording!.record(delivery) } } catch {
+                        do { try record(input.deliveries, processed, to: recording!) } catch {
                             logger.error("recording stopped", metadata: ["error": "\(error)"])
                             recording = nil
                         }
                     }
-                    if try process(input, forceCheckpoint: false, unacknowledged: &unacknowledged) {
-                        // A declaration's checkpoint is committed: everything folded is acknowledged.
-                        lastCheckpoint = ContinuousClock.now
-                    }
-                    lastCommit = ContinuousClock.now
                 }
                 if encoding == nil, !unacknowledged.isEmpty, ContinuousClock.now >= checkpointDue {
                     farewellDue = nil
+                    wallClockUnsaved = false
                     // Encode the core's state and save it beside the store, both off the writer (the
                     // copy is cheap: copy-on-write); the ACKs gathered so far go out once it is saved.
                     let (core, position) = state.withLock { ($0.core!, $0.inputPosition) }
@@ -235,8 +254,8 @@ public final class Pipeline: Sendable {
             if let encoding {
                 bridge.committed(try encoding.wait().acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
             }
-            if !unacknowledged.isEmpty || state.withLock({ $0.accountRows.unsavedCount > 0 }) {
-                _ = try process(Inbox.Input(), forceCheckpoint: true, unacknowledged: &unacknowledged)
+            if !unacknowledged.isEmpty || wallClockUnsaved || state.withLock({ $0.accountRows.unsavedCount > 0 }) {
+                _ = try process(Inbox.Input(), forceCheckpoint: true, wallClockRound: false, unacknowledged: &unacknowledged)
             }
         } catch {
             // Declarations waiting behind the failure get ``AgentError/stopped``; none are taken after.
@@ -244,6 +263,28 @@ public final class Pipeline: Sendable {
             for request in inbox.take(maximum: 0, until: .now)?.requests ?? [] { request.fail(with: AgentError.stopped) }
             throw error
         }
+    }
+
+    /// Writes what a batch folded to the recording: the wall-clock time inputs as `time` lines,
+    /// then the deliveries, without those refused for an implausible time (a recording holds what
+    /// was folded, so that `tidemark replay` folds the same).
+    private func record(_ deliveries: [BridgeDelivery], _ processed: ProcessedBatch, to recorder: BridgeRecorder) throws {
+        for (account, time) in processed.wallClockTimes {
+            try recorder.recordDirective(TimeDirective(account: account, time: time).json, of: account)
+        }
+        for (index, delivery) in deliveries.enumerated() where !processed.refused.contains(index) {
+            try recorder.record(delivery)
+        }
+    }
+
+    /// What ``process(_:forceCheckpoint:wallClockRound:unacknowledged:)`` did besides committing.
+    private struct ProcessedBatch {
+        /// Whether the commit carried a checkpoint of the current state (then every ACK went out).
+        var checkpointed: Bool
+        /// Positions in the batch of deliveries refused for an implausible time.
+        var refused: Set<Int>
+        /// Wall-clock time inputs fed to quiet accounts.
+        var wallClockTimes: [(AccountID, BrokerTime)]
     }
 
     // MARK: One batch
@@ -261,10 +302,16 @@ public final class Pipeline: Sendable {
     ///   - forceCheckpoint: encode the current state here and commit it with this batch, and write
     ///     every unsaved account row (stopping); otherwise the batch carries the account rows the
     ///     current refresh round has due (see ``AccountRowRefresh``).
-    /// - Returns: whether the batch carried a checkpoint of the current state (then every ACK went out).
-    private func process(_ input: Inbox.Input, forceCheckpoint: Bool,
-                         unacknowledged: inout [String: UInt64]) throws -> Bool {
+    ///   - wallClockRound: first feed the wall clock to quiet accounts
+    ///     (``AgentCore/advanceQuietAccounts(wallClock:into:)``). When that causes outputs, the batch
+    ///     carries a checkpoint: those time inputs come from no terminal, so after a crash nothing
+    ///     would fold them again into the same events.
+    private func process(_ input: Inbox.Input, forceCheckpoint: Bool, wallClockRound: Bool,
+                         unacknowledged: inout [String: UInt64]) throws -> ProcessedBatch {
         let started = ContinuousClock.now
+        // The wall clock is read here, once per batch, and handed to the pure core as a value.
+        let wallClock = Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down))
+        var refused: Set<Int> = []
         var effects = AgentCore.Effects()
         var acknowledgements: [String: UInt64] = [:]
         var declarations: [(CheckedContinuation<[(any Error)?]?, Never>, [(any Error)?])] = []
@@ -275,6 +322,11 @@ public final class Pipeline: Sendable {
         let (checkpoint, position): (Data?, UInt64) = try state.withLock { state in
             var core = state.core.take()!
             defer { state.core = core }
+            var wallClockOutputs = false
+            if wallClockRound {
+                core.advanceQuietAccounts(wallClock: wallClock, into: &effects)
+                wallClockOutputs = !effects.riskOutputs.isEmpty
+            }
             for request in input.requests {
                 state.inputPosition += 1
                 switch request {
@@ -295,19 +347,25 @@ public final class Pipeline: Sendable {
                     registrations.append((account, platform, continuation))
                 }
             }
-            for delivery in input.deliveries {
+            for (index, delivery) in input.deliveries.enumerated() {
                 state.inputPosition += 1
                 if delivery.sessionEnd == nil { messages += 1 }
                 if case .ticks(let batch) = delivery.message { ticks += batch.count }
-                core.apply(delivery, into: &effects)
+                // A refused frame is acknowledged all the same: resending cannot make its time plausible.
+                if !core.apply(delivery, wallClock: wallClock, into: &effects) { refused.insert(index) }
                 acknowledgements[delivery.sessionID] = delivery.sequence
             }
             for (account, observation) in effects.latestObservation {
                 state.latestObservations[account] = observation
                 state.accountRows.observed(observation, of: account)
             }
-            let withCheckpoint = forceCheckpoint || !declarations.isEmpty || !registrations.isEmpty
+            let withCheckpoint = forceCheckpoint || !declarations.isEmpty || !registrations.isEmpty || wallClockOutputs
             return (withCheckpoint ? try core.checkpoint() : nil, state.inputPosition)
+        }
+        if input.isEmpty, checkpoint == nil, effects.isEmpty, state.withLock({ $0.accountRows.dueInRound == 0 }) {
+            // Only a wall-clock round that closed nothing: nothing to store, no commit.
+            metrics.wallClockTimes.increment(by: Int64(effects.wallClockTimes.count))
+            return ProcessedBatch(checkpointed: false, refused: [], wallClockTimes: effects.wallClockTimes)
         }
         for (account, platform, continuation) in registrations {
             do {
@@ -403,6 +461,15 @@ public final class Pipeline: Sendable {
             ])
         }
         metrics.resentSkipped.increment(by: Int64(effects.skippedResent))
+        metrics.wallClockTimes.increment(by: Int64(effects.wallClockTimes.count))
+        if !effects.implausibleTimes.isEmpty {
+            metrics.implausibleTimes.increment(by: Int64(effects.implausibleTimes.count))
+            for refusal in effects.implausibleTimes {
+                logger.warning("frame refused: time too far ahead of the wall clock", metadata: [
+                    "account": "\(refusal.account)", "time": "\(refusal.time.milliseconds)", "latest_plausible": "\(refusal.limit.milliseconds)",
+                ])
+            }
+        }
         if let events = receipt.newEvents { metrics.events.increment(by: Int64(events.count)) }
         metrics.publish(bridge.counters)
 
@@ -438,7 +505,7 @@ public final class Pipeline: Sendable {
         for (account, reason) in effects.refused {
             logger.warning("equity engine refused a message", metadata: ["account": "\(account)", "error": "\(reason)"])
         }
-        return checkpoint != nil
+        return ProcessedBatch(checkpointed: checkpoint != nil, refused: refused, wallClockTimes: effects.wallClockTimes)
     }
 
     /// The definition row a declaration writes (the store keeps definitions for the API).

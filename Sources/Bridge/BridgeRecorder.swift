@@ -45,6 +45,15 @@ public final class BridgeRecorder {
         if written != line.count { throw BridgeRecorderError(path: path(for: delivery.account), errno: errno) }
     }
 
+    /// Appends a directive line (protocol/SPEC.md §8, e.g. a `time` line) to an account's file.
+    public func recordDirective(_ json: [UInt8], of account: AccountID) throws(BridgeRecorderError) {
+        let file = try file(for: account)
+        var line = json
+        line.append(0x0A)
+        let written = line.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        if written != line.count { throw BridgeRecorderError(path: path(for: account), errno: errno) }
+    }
+
     /// Pushes buffered lines to the files.
     public func flush() {
         for file in files.values { fflush(file) }

@@ -403,9 +403,10 @@ struct AgentWorkload: Sendable {
                                                  message: scripts[terminal].stream[message]))
             }
         }
+        let wallClock = Int64(Date().timeIntervalSince1970 * 1_000)
         let start = ContinuousClock.now
         for delivery in deliveries {
-            core.apply(delivery, into: &effects)
+            core.apply(delivery, wallClock: wallClock, into: &effects)
             if effects.riskOutputs.count > 1_000 || effects.latestObservation.count > 10_000 { effects = AgentCore.Effects() }
         }
         let throughput = Double(terminals * ticks.count) / (ContinuousClock.now - start).seconds

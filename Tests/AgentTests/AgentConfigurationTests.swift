@@ -29,6 +29,26 @@ import Testing
         settings.curveSecretKey = "/etc/tidemark/agent.key_secret"
         #expect(throws: AgentError.configuration) { try settings.validate() }   // allowKeys missing
     }
+
+    /// The per-account time settings: 24 h and 10 s by default, from the file or the environment,
+    /// refused out of range.
+    @Test func timeSettingsLoadAndAreChecked() throws {
+        var settings = AgentConfiguration()
+        #expect(settings.timeBoundSeconds == 86_400 && settings.wallClockIntervalMilliseconds == 10_000)
+        settings = try JSONDecoder().decode(AgentConfiguration.self,
+                                            from: Data(#"{"timeBoundSeconds": 3600, "wallClockIntervalMilliseconds": 0}"#.utf8))
+        #expect(settings.timeBoundSeconds == 3_600 && settings.wallClockIntervalMilliseconds == 0)
+        try settings.applyEnvironment(["TIDEMARK_TIME_BOUND_SECONDS": "7200", "TIDEMARK_WALL_CLOCK_INTERVAL_MS": "500"])
+        #expect(settings.timeBoundSeconds == 7_200 && settings.wallClockIntervalMilliseconds == 500)
+        try settings.validate()
+        for bound in [0, -1, 3_153_600_001, Int.max] {
+            settings.timeBoundSeconds = bound
+            #expect(throws: AgentError.configuration) { try settings.validate() }
+        }
+        settings.timeBoundSeconds = 86_400
+        settings.wallClockIntervalMilliseconds = -1
+        #expect(throws: AgentError.configuration) { try settings.validate() }
+    }
 }
 
 @Suite struct DeployedConfigurationTests {

@@ -8,7 +8,7 @@ import TidemarkProtocol
 
 /// One account (10,000 USD, 1 lot EURUSD bought at 1.10000) with a lifetime tracker whose
 /// drawdown threshold is 50 USD. Floating result of 1 lot = (bid − 1.10000) × 100,000.
-private enum Script {
+enum Script {
     static let account = AccountID(server: "Demo", login: 7)
     static let eurusd = SymbolSpec(name: "EURUSD", digits: 5, calcMode: .forex, contractSize: 100_000, tickSize: "0.00001",
                                    tickValue: 1, profitCurrency: "USD", marginCurrency: "EUR", baseCurrency: "EUR")
@@ -45,11 +45,16 @@ private enum Script {
         tick(2_000, bid: "1.09990"), deposit, tick(4_000, bid: "1.09900"), tick(5_000, bid: "1.09800"),
     ]
 
-    static func delivery(_ message: TerminalMessage, session: String, sequence: UInt64) -> BridgeDelivery {
+    static func delivery(_ message: TerminalMessage, session: String, sequence: UInt64,
+                         account: AccountID = account) -> BridgeDelivery {
         BridgeDelivery(account: account, sessionID: session, sequence: sequence, message: message)
     }
 
-    /// Another terminal of the same broker: its HEARTBEATs move the shared broker clock.
+    /// The agent's wall clock handed to the core: the epoch, in UTC. With the 7,200 s offset of
+    /// ``hello(_:)`` and the 24 h bound, every script time up to 93,600,000 ms is plausible.
+    static let wallClock: Int64 = 0
+
+    /// Another terminal of the same broker: its HEARTBEATs move only its own account's clock.
     static let otherAccount = AccountID(server: "Demo", login: 8)
 
     static func otherHeartbeat(_ milliseconds: Int64, sequence: UInt64) -> BridgeDelivery {
@@ -58,10 +63,12 @@ private enum Script {
     }
 
     /// Feeds `messages` as one session, numbered from 1.
-    static func session(_ session: String, _ messages: [TerminalMessage], into core: inout AgentCore) -> AgentCore.Effects {
+    static func session(_ session: String, _ messages: [TerminalMessage], account: AccountID = account,
+                        into core: inout AgentCore) -> AgentCore.Effects {
         var effects = AgentCore.Effects()
         for (index, message) in messages.enumerated() {
-            core.apply(delivery(message, session: session, sequence: UInt64(1 + index)), into: &effects)
+            core.apply(delivery(message, session: session, sequence: UInt64(1 + index), account: account),
+                       wallClock: Script.wallClock, into: &effects)
         }
         return effects
     }
@@ -79,10 +86,10 @@ private enum Script {
         var core = AgentCore()
         try Script.declareTracker(&core)
         var effects = AgentCore.Effects()
-        core.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), into: &effects)
-        core.apply(Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2), into: &effects)
+        core.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), wallClock: Script.wallClock, into: &effects)
+        core.apply(Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2), wallClock: Script.wallClock, into: &effects)
         for (index, message) in Script.stream.enumerated() {
-            core.apply(Script.delivery(message, session: "a", sequence: UInt64(3 + index)), into: &effects)
+            core.apply(Script.delivery(message, session: "a", sequence: UInt64(3 + index)), wallClock: Script.wallClock, into: &effects)
         }
         return (effects.riskOutputs.trackerEvents, core.risk.currentPeriodStatistics(accountId: Script.account, trackerId: "t1"))
     }
@@ -100,10 +107,10 @@ private enum Script {
         var first = AgentCore()
         try Script.declareTracker(&first)
         var firstEffects = AgentCore.Effects()
-        first.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), into: &firstEffects)
-        first.apply(Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2), into: &firstEffects)
+        first.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), wallClock: Script.wallClock, into: &firstEffects)
+        first.apply(Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2), wallClock: Script.wallClock, into: &firstEffects)
         for (index, message) in Script.stream.prefix(3).enumerated() {
-            first.apply(Script.delivery(message, session: "a", sequence: UInt64(3 + index)), into: &firstEffects)
+            first.apply(Script.delivery(message, session: "a", sequence: UInt64(3 + index)), wallClock: Script.wallClock, into: &firstEffects)
         }
         let checkpoint = try first.checkpoint()
 
@@ -111,33 +118,31 @@ private enum Script {
         // the deposit), then the rest again: the deposit and the 4,000 ms tick were folded already.
         var resumed = try AgentCore(checkpoint: checkpoint)
         var resumedEffects = AgentCore.Effects()
-        resumed.apply(Script.delivery(.hello(Script.hello("b")), session: "b", sequence: 1), into: &resumedEffects)
+        resumed.apply(Script.delivery(.hello(Script.hello("b")), session: "b", sequence: 1), wallClock: Script.wallClock, into: &resumedEffects)
         resumed.apply(Script.delivery(Script.snapshot(2_000, balance: 10_000, bid: "1.09990"), session: "b", sequence: 2),
-                      into: &resumedEffects)
+                      wallClock: Script.wallClock, into: &resumedEffects)
         for (index, message) in Script.stream.dropFirst().enumerated() {
-            resumed.apply(Script.delivery(message, session: "b", sequence: UInt64(3 + index)), into: &resumedEffects)
+            resumed.apply(Script.delivery(message, session: "b", sequence: UInt64(3 + index)), wallClock: Script.wallClock, into: &resumedEffects)
         }
         #expect(resumedEffects.skippedResent >= 2)   // the deposit, the snapshot's and the 4,000 ms observations
         #expect(firstEffects.riskOutputs.trackerEvents + resumedEffects.riskOutputs.trackerEvents == expectedEvents)
         #expect(resumed.risk.currentPeriodStatistics(accountId: Script.account, trackerId: "t1") == expectedStatistics)
     }
 
-    /// The terminal folded up to 2,000 ms, then another terminal's heartbeat moved the shared clock
-    /// (and so this account's risk clock) to 60,000 ms. Returns that core.
+    /// The terminal folded ticks up to 2,000 ms, then its own heartbeat moved the account's risk
+    /// clock to 60,000 ms. Returns that core.
     private func lagging() throws -> AgentCore {
         var core = AgentCore()
         try Script.declareTracker(&core)
         _ = Script.session("a", [.hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
-                                 Script.tick(2_000, bid: "1.09990")], into: &core)
-        var effects = AgentCore.Effects()
-        core.apply(Script.otherHeartbeat(60_000, sequence: 1), into: &effects)
+                                 Script.tick(2_000, bid: "1.09990"), .heartbeat(BrokerTime(milliseconds: 60_000))], into: &core)
         #expect(core.risk.clock(accountId: Script.account) == BrokerTime(milliseconds: 60_000))
         #expect(core.risk.lastOwnInputTime(accountId: Script.account) == BrokerTime(milliseconds: 2_000))
         return core
     }
 
     /// After a reconnect, the terminal's inputs newer than what it had folded (2,000 ms) but older
-    /// than the shared clock (60,000 ms) were never folded: they must reach the risk core.
+    /// than its heartbeat's time (60,000 ms) were never folded: they must reach the risk core.
     @Test func aLaggingTerminalsNewInputsAfterAReconnectAreFolded() throws {
         var core = try lagging()
         // A new session from the acknowledged position (the 2,000 ms tick), then a new tick.
@@ -150,14 +155,15 @@ private enum Script {
         #expect(core.risk.lastOwnInputTime(accountId: Script.account) == BrokerTime(milliseconds: 4_000))
     }
 
-    /// An account whose risk clock only heard other terminals' heartbeats (its tracker was declared
-    /// before its terminal ever connected) has nothing folded: its first session is all new.
-    @Test func aFirstSessionAfterOthersHeartbeatsIsFolded() throws {
+    /// Another terminal's heartbeat moves only its own account: an account whose tracker was
+    /// declared before its terminal ever connected keeps no clock, and its first session is all new.
+    @Test func anotherTerminalsHeartbeatMovesOnlyItsOwnAccount() throws {
         var core = AgentCore()
         try Script.declareTracker(&core)
-        var effects = AgentCore.Effects()
-        core.apply(Script.otherHeartbeat(60_000, sequence: 1), into: &effects)
-        #expect(core.risk.clock(accountId: Script.account) == BrokerTime(milliseconds: 60_000))
+        var effects = Script.session("other", [.hello(Script.hello("other"))], account: Script.otherAccount, into: &core)
+        core.apply(Script.otherHeartbeat(60_000, sequence: 2), wallClock: Script.wallClock, into: &effects)
+        #expect(core.risk.clock(accountId: Script.otherAccount) == BrokerTime(milliseconds: 60_000))
+        #expect(core.risk.clock(accountId: Script.account) == nil)
         #expect(core.risk.lastOwnInputTime(accountId: Script.account) == nil)
         effects = Script.session("a", [.hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
                                        Script.tick(4_000, bid: "1.09900")], into: &core)
@@ -166,8 +172,8 @@ private enum Script {
         #expect(effects.riskOutputs.trackerEvents.map(\.absoluteDrawdown) == [100])
     }
 
-    /// What was folded before the restart is still skipped when resent, with a shared clock far
-    /// ahead too: only inputs older than the terminal's own last folded time (3,000 ms). (A restart,
+    /// What was folded before the restart is still skipped when resent, with the account's clock far
+    /// ahead too (its heartbeat): only inputs older than the terminal's own last folded time (3,000 ms). (A restart,
     /// so that the equity engine starts empty and passes the resent ticks on, as after a kill -9.)
     @Test func resentInputsAreStillSkipped() throws {
         var first = AgentCore()
@@ -175,7 +181,8 @@ private enum Script {
         _ = Script.session("a", [.hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
                                  Script.tick(2_000, bid: "1.09990"), Script.tick(3_000, bid: "1.09980")], into: &first)
         var heartbeat = AgentCore.Effects()
-        first.apply(Script.otherHeartbeat(60_000, sequence: 1), into: &heartbeat)
+        first.apply(Script.delivery(.heartbeat(BrokerTime(milliseconds: 60_000)), session: "a", sequence: 5),
+                    wallClock: Script.wallClock, into: &heartbeat)
         var core = try AgentCore(checkpoint: try first.checkpoint())
         // Acknowledged up to the snapshot: the EA resends both ticks, then goes on.
         let effects = Script.session("b", [.hello(Script.hello("b")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
@@ -229,7 +236,7 @@ private enum Script {
     @Test func aChallengeWithoutBrokerClockTakesTheTerminals() throws {
         var core = AgentCore()
         var effects = AgentCore.Effects()
-        core.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), into: &effects)
+        core.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), wallClock: Script.wallClock, into: &effects)
         let definition = ChallengeDefinition(id: "c1", account: Script.account, initialCapital: 10_000,
                                              startTime: BrokerTime(milliseconds: 0),
                                              phases: [ChallengePhase(name: "evaluation", rules: RuleSet())])
@@ -245,7 +252,7 @@ private enum Script {
         var core = AgentCore()
         var effects = AgentCore.Effects()
         try Script.declareTracker(&core)
-        core.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), into: &effects)
+        core.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), wallClock: Script.wallClock, into: &effects)
         try core.declare(.createChallenge(ChallengeDefinition(
             id: "c1", account: Script.account, initialCapital: 10_000, startTime: BrokerTime(milliseconds: 0),
             phases: [ChallengePhase(name: "evaluation", rules: RuleSet(dailyLoss: DailyLossRule(limit: .percent(5)),
@@ -254,16 +261,16 @@ private enum Script {
         try core.declare(.createCompetition(CompetitionDefinition(
             id: "k1", accounts: [Script.account], startTime: BrokerTime(milliseconds: 0),
             endTime: BrokerTime(milliseconds: 86_400_000), metric: .absoluteProfit)), into: &effects)
-        core.apply(Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2), into: &effects)
+        core.apply(Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2), wallClock: Script.wallClock, into: &effects)
         for (index, message) in Script.stream.enumerated() {
-            core.apply(Script.delivery(message, session: "a", sequence: UInt64(3 + index)), into: &effects)
+            core.apply(Script.delivery(message, session: "a", sequence: UInt64(3 + index)), wallClock: Script.wallClock, into: &effects)
         }
 
         let compact = try core.checkpoint()
         #expect(compact.starts(with: Array("TMCB".utf8)))
         let fromCompact = try AgentCore(checkpoint: compact)
         #expect(fromCompact.risk == core.risk)
-        #expect(fromCompact.sharedClock == core.sharedClock)
+        #expect(fromCompact.utcOffsets == core.utcOffsets)
 
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -277,14 +284,14 @@ private enum Script {
     @Test func aSessionEndIsAFactForTheStoreNotAMessage() throws {
         var core = AgentCore()
         var effects = AgentCore.Effects()
-        core.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), into: &effects)
-        core.apply(Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2), into: &effects)
-        core.apply(Script.delivery(.bye(reason: "terminal closed"), session: "a", sequence: 3), into: &effects)
+        core.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), wallClock: Script.wallClock, into: &effects)
+        core.apply(Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2), wallClock: Script.wallClock, into: &effects)
+        core.apply(Script.delivery(.bye(reason: "terminal closed"), session: "a", sequence: 3), wallClock: Script.wallClock, into: &effects)
         let observed = effects.latestObservation
         core.apply(BridgeDelivery(account: Script.account, sessionID: "a", sequence: 3, message: .bye(reason: "terminal closed"),
-                                  sessionEnd: .bye), into: &effects)
+                                  sessionEnd: .bye), wallClock: Script.wallClock, into: &effects)
         core.apply(BridgeDelivery(account: Script.account, sessionID: "b", sequence: 9, message: .bye(reason: "timed_out"),
-                                  sessionEnd: .timedOut), into: &effects)
+                                  sessionEnd: .timedOut), wallClock: Script.wallClock, into: &effects)
         #expect(effects.sessionEnds.map(\.sessionID) == ["a", "b"])
         #expect(effects.sessionEnds.map(\.reason) == ["bye: terminal closed", "timed_out"])
         #expect(effects.sessionEnds.allSatisfy { $0.account == Script.account })

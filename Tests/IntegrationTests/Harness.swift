@@ -212,3 +212,21 @@ struct FoldedAccount: Equatable, CustomStringConvertible {
         "balance \(balance), credit \(credit), positions \(positions.values.sorted { $0.ticket < $1.ticket }), quotes \(quotes.values.map { "\($0.symbol) \($0.bid)/\($0.ask)@\($0.time.milliseconds)" })"
     }
 }
+
+/// Runs blocking work (a child process run to its end, an agent started or stopped, polling with
+/// `usleep`) on a thread of its own and awaits it: the cooperative pool has one thread per core,
+/// shared by every suite running in parallel, and a test that blocks one of them starves the
+/// others' async work (webhook retries, HTTP clients).
+func onOwnThread<T>(_ body: @escaping () throws -> T) async throws -> T {
+    let work = UncheckedSendable(body)
+    let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UncheckedSendable<T>, any Error>) in
+        Thread { continuation.resume(with: Result { UncheckedSendable(try work.value()) }) }.start()
+    }
+    return result.value
+}
+
+/// A value handed between threads by ``onOwnThread(_:)``, which awaits the thread: one owner at a time.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

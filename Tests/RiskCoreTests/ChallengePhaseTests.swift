@@ -37,7 +37,7 @@ import TidemarkProtocol
         #expect(events.isEmpty)
         #expect(subject.status == .notStarted)
         // First input at/after the start: the phase starts at the start time from Friday's figures.
-        events = run(&subject, [.time(at("2024-03-04 00:00"))])
+        events = run(&subject, [.time(testAccount, at("2024-03-04 00:00"))])
         #expect(events.map(\.kind) == [.phaseStarted])
         #expect(subject.progress.balance == 100_000)
         #expect(subject.progress.equity == 99_000)

@@ -218,28 +218,28 @@ private func fails(_ rule: RuleKind, _ time: String, value: FixedDecimal, limit:
     static let timeLimitsCases: [RuleCase] = [
         // 5 days from Mon 4 Mar (day 1) → Mon–Fri; it expires at the start of Sat 9 Mar.
         RuleCase(name: "expires at the start of day six", rules: RuleSet(timeLimit: DayCountRule(days: 5)),
-                 inputs: [start, .time(at("2024-03-08 23:59")), .time(at("2024-03-09 00:00"))],
+                 inputs: [start, .time(testAccount, at("2024-03-08 23:59")), .time(testAccount, at("2024-03-09 00:00"))],
                  failure: fails(.timeLimit, "2024-03-09 00:00", value: 5, limit: 5)),
         // A late heartbeat reports the boundary, not its own time.
         RuleCase(name: "a late input reports the boundary", rules: RuleSet(timeLimit: DayCountRule(days: 5)),
-                 inputs: [start, .time(at("2024-03-12 08:00"))],
+                 inputs: [start, .time(testAccount, at("2024-03-12 08:00"))],
                  failure: fails(.timeLimit, "2024-03-09 00:00", value: 5, limit: 5)),
         // On Wed 6 Mar, days used: Mon, Tue, Wed = 3.
         RuleCase(name: "progress counts days used", rules: RuleSet(timeLimit: DayCountRule(days: 5)),
-                 inputs: [start, .time(at("2024-03-06 12:00"))], progress: [(.timeLimit, 3)]),
+                 inputs: [start, .time(testAccount, at("2024-03-06 12:00"))], progress: [(.timeLimit, 3)]),
         // Inactivity 3: last position Mon 4 Mar; Tue, Wed, Thu idle = 3 (allowed) on Fri; the 4th
         // idle day (Fri) ends at Sat 9 Mar 00:00 (= 4 + 3 + 2).
         RuleCase(name: "inactivity after the last position", rules: RuleSet(inactivity: DayCountRule(days: 3)),
                  inputs: [start] + open("2024-03-04 10:00", ticket: 1)
-                    + [.time(at("2024-03-08 12:00")), .time(at("2024-03-09 00:00"))],
+                    + [.time(testAccount, at("2024-03-08 12:00")), .time(testAccount, at("2024-03-09 00:00"))],
                  failure: fails(.inactivity, "2024-03-09 00:00", value: 4, limit: 3)),
         // Never trading: the start day counts as the last activity → same boundary.
         RuleCase(name: "inactivity from the start", rules: RuleSet(inactivity: DayCountRule(days: 3)),
-                 inputs: [start, .time(at("2024-03-10 12:00"))],
+                 inputs: [start, .time(testAccount, at("2024-03-10 12:00"))],
                  failure: fails(.inactivity, "2024-03-09 00:00", value: 4, limit: 3)),
         // Last position Wed 6 Mar; on Sat 9 Mar idle days are Thu and Fri = 2.
         RuleCase(name: "inactivity progress", rules: RuleSet(inactivity: DayCountRule(days: 3)),
-                 inputs: [start] + open("2024-03-06 10:00", ticket: 1) + [.time(at("2024-03-09 12:00"))],
+                 inputs: [start] + open("2024-03-06 10:00", ticket: 1) + [.time(testAccount, at("2024-03-09 12:00"))],
                  progress: [(.inactivity, 2)]),
     ]
 

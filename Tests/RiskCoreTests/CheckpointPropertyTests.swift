@@ -141,7 +141,7 @@ struct StepGenerator {
                 equities[account]! += amount
                 observe(account)
             case 84..<90:
-                steps.append(.input(.time(time)))
+                steps.append(.input(.time(account, time)))
             case 90..<94:
                 steps.append(.input(.position(account, PositionUpdate(
                     change: .opened, time: time,

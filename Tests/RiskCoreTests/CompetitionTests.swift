@@ -21,8 +21,8 @@ import TidemarkProtocol
     static let script: [RiskInput] = [
         flat("2024-03-01 12:00", 10_000, account: a), flat("2024-03-01 12:00", 20_000, account: b),
         flat("2024-03-01 12:00", 10_000, account: c), flat("2024-03-01 12:00", 5_000, account: d),
-        // Start: everyone at gain 0 %, no drawdown → account id order A 1, B 2, C 3, D 4.
-        .time(at("2024-03-04 00:00")),
+        // Start (A's heartbeat): everyone at gain 0 %, no drawdown → account id order A 1, B 2, C 3, D 4.
+        .time(a, at("2024-03-04 00:00")),
     ] + open("2024-03-04 10:00", ticket: 1, account: a) + [
         // A: (11,000 − 10,000) × 100 ÷ 10,000 = 10 % — still first, no event.
         observation("2024-03-04 12:00", balance: 10_000, equity: 11_000, account: a),
@@ -34,8 +34,10 @@ import TidemarkProtocol
         // C: peak 10,500, floor 10,500 − 10 % × 10,000 = 9,500; 9,400 < 9,500 → disqualified,
         // drawdown 10,500 − 9,400 = 1,100 > 1,000. D moves up to 3.
         observation("2024-03-04 15:00", balance: 10_000, equity: 9_400, account: c),
-        // The end: D never traded (0 < 1 trade) → disqualified at the end.
-        .time(at("2024-03-09 00:00")),
+        // The end, reached by each account's own heartbeat; the last one makes it final. D never
+        // traded (0 < 1 trade) → disqualified when it reaches the end.
+        .time(a, at("2024-03-09 00:00")), .time(b, at("2024-03-09 00:00")), .time(c, at("2024-03-09 00:00")),
+        .time(d, at("2024-03-09 00:00")),
     ]
 
     @Test func rankingDisqualificationAndTheEnd() throws {
@@ -117,6 +119,53 @@ import TidemarkProtocol
         #expect(competition.leaderboard.map(\.value) == [4, 3])
         let qRanks = events.filter { $0.kind == .rankChanged && $0.account == q }.map(\.rank)
         #expect(qRanks == [2, 1, 2])  // start (id order), overtakes at 12:00, overtaken at 13:00
+    }
+
+    /// Terminals interleave freely: P's first input after the end arrives before Q's last ticks from
+    /// before it. Q's ticks still count; P's later input does not; the competition is final once Q
+    /// reaches the end too.
+    @Test func eachAccountEndsAtItsOwnLastInputBeforeTheEnd() throws {
+        let p = AccountID("S:1"), q = AccountID("S:2")
+        var competition = try Competition(definition: CompetitionDefinition(
+            id: "end", accounts: [p, q], startTime: at("2024-03-04 00:00"), endTime: at("2024-03-09 00:00"),
+            metric: .absoluteProfit))
+        var events: [CompetitionEvent] = []
+        for input in [flat("2024-03-04 00:00", 10_000, account: p), flat("2024-03-04 00:00", 10_000, account: q),
+                      flat("2024-03-08 23:00", 10_500, account: p),
+                      // P reaches the end: frozen at +500; its later tick is ignored.
+                      flat("2024-03-09 00:00:01", 10_900, account: p), flat("2024-03-09 00:10", 12_000, account: p),
+                      // Q's ticks from before the end, arriving after P's: +300, then +800 overtakes P's +500.
+                      flat("2024-03-08 23:30", 10_300, account: q), flat("2024-03-08 23:59:59", 10_800, account: q)] {
+            events += competition.apply(input)
+        }
+        #expect(competition.status == .running)
+        #expect(competition.leaderboard.map(\.value) == [800, 500])
+        #expect(competition.leaderboard.map(\.account) == [q, p])
+        // Q's own heartbeat at the end: both have reached it, the leaderboard is final.
+        events += competition.apply(.time(q, at("2024-03-09 00:00:02")))
+        #expect(competition.status == .finished)
+        #expect(events.last?.kind == .finished)
+        #expect(competition.leaderboard.map(\.value) == [800, 500])
+        #expect(competition.leaderboard.map(\.rank) == [1, 2])
+    }
+
+    /// A member that never reaches the end (its terminal went away) does not hold the competition
+    /// open forever: once another member's time is an hour past the end, it is final as it stands.
+    @Test func theGraceAfterTheEndMakesItFinal() throws {
+        let p = AccountID("S:1"), q = AccountID("S:2")
+        var competition = try Competition(definition: CompetitionDefinition(
+            id: "grace", accounts: [p, q], startTime: at("2024-03-04 00:00"), endTime: at("2024-03-09 00:00"),
+            metric: .absoluteProfit))
+        for input in [flat("2024-03-04 00:00", 10_000, account: p), flat("2024-03-04 00:00", 10_000, account: q),
+                      flat("2024-03-05 10:00", 10_200, account: q), .time(p, at("2024-03-09 00:59:59.999"))] {
+            _ = competition.apply(input)
+        }
+        #expect(competition.status == .running)
+        let events = competition.apply(.time(p, at("2024-03-09 01:00")))
+        #expect(competition.status == .finished)
+        #expect(events.map(\.kind) == [.finished])
+        #expect(competition.leaderboard.map(\.value) == [200, 0])
+        #expect(competition.apply(flat("2024-03-08 12:00", 15_000, account: q)).isEmpty)
     }
 
     @Test func checkpointAtEverySplitGivesTheSameEvents() throws {

@@ -42,19 +42,22 @@ struct EquityChartTests {
     }
 
     /// Averages round half away from zero at 8 digits: 1 for 1 ms then 2 for 3,599,999 ms
-    /// = 7,199,999 / 3,600,000 = 1.99999972222… → 1.99999972. A heartbeat closes the hour;
-    /// silent hours have no record.
+    /// = 7,199,999 / 3,600,000 = 1.99999972222… → 1.99999972. A heartbeat closes the hour and
+    /// opens its own with the carried figures; hours without any input have no record.
     @Test func averageRoundingAndHeartbeatClose() throws {
         var engine = RiskEngine()
         _ = run(&engine, [
             observation("2024-03-01 10:00:00.000", balance: 1, equity: 1),
             observation("2024-03-01 10:00:00.001", balance: 1, equity: 2),
         ])
-        let closed = engine.apply(.time(at("2024-03-01 13:00:00.000")))
+        let closed = engine.apply(.time(testAccount, at("2024-03-01 13:00:00.000")))
         let record = try #require(closed.chartRecords.first)
         #expect(closed.chartRecords.count == 1)
         #expect(record.averageEquity == "1.99999972")
         #expect(record.averageBalance == 1)
-        #expect(engine.currentEquityChartRecord(accountId: accountA) == nil)
+        // The heartbeat opens the 13:00 hour with the carried figures (hours 11 and 12 had no input).
+        let open = try #require(engine.currentEquityChartRecord(accountId: accountA))
+        #expect(open.startBrokerTime == at("2024-03-01 13:00:00.000"))
+        #expect(open.startEquity == 2 && open.averageEquity == 2)
     }
 }

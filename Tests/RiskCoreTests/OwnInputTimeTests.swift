@@ -8,14 +8,15 @@ import TidemarkProtocol
 /// agent's resume window relies on (a heartbeat must never move it).
 @Suite struct OwnInputTimeTests {
     /// Account A: observation, late deal, position change, open positions, late observation, all
-    /// with a heartbeat far ahead in between; account B: a tracker and heartbeats only.
+    /// with a heartbeat far ahead in between; account B: a tracker and a heartbeat only.
     private func engine() throws -> RiskEngine {
         var engine = RiskEngine()
         try engine.apply(.createTracker(TrackerDefinition(id: "a1", accountId: accountA, name: "a", period: .lifetime,
                                                           absoluteDrawdownThreshold: 50)))
         try engine.apply(.createTracker(TrackerDefinition(id: "b1", accountId: accountB, name: "b", period: .lifetime,
                                                           absoluteProfitThreshold: 500)))
-        _ = run(&engine, [flat("2024-03-04 10:00:05.000", 10_000), .time(at("2024-03-04 10:01:00.000"))])
+        _ = run(&engine, [flat("2024-03-04 10:00:05.000", 10_000), .time(accountA, at("2024-03-04 10:01:00.000")),
+                          .time(accountB, at("2024-03-04 10:01:00.000"))])
         return engine
     }
 
@@ -23,7 +24,7 @@ import TidemarkProtocol
         var engine = try engine()
         #expect(engine.lastOwnInputTime(accountId: accountA) == at("2024-03-04 10:00:05.000"))
         #expect(engine.clock(accountId: accountA) == at("2024-03-04 10:01:00.000"))
-        // B heard only the heartbeat: a clock, no own input.
+        // B had only a heartbeat: a clock, no own input.
         #expect(engine.clock(accountId: accountB) == at("2024-03-04 10:01:00.000"))
         #expect(engine.lastOwnInputTime(accountId: accountB) == nil)
 
@@ -35,7 +36,7 @@ import TidemarkProtocol
         #expect(engine.lastOwnInputTime(accountId: accountA) == at("2024-03-04 10:00:07.000"))
         _ = run(&engine, [.openPositions(accountA, [], at: at("2024-03-04 10:00:08.000"))])
         #expect(engine.lastOwnInputTime(accountId: accountA) == at("2024-03-04 10:00:08.000"))
-        _ = run(&engine, [flat("2024-03-04 10:00:06.000", 10_100), .time(at("2024-03-04 10:02:00.000"))])
+        _ = run(&engine, [flat("2024-03-04 10:00:06.000", 10_100), .time(accountA, at("2024-03-04 10:02:00.000"))])
         #expect(engine.lastOwnInputTime(accountId: accountA) == at("2024-03-04 10:00:08.000"))
         #expect(engine.lastOwnInputTime(accountId: accountB) == nil)
         // An own input past the clock moves both.

@@ -179,7 +179,7 @@ struct TrackerTests {
                                                   absoluteDrawdownThreshold: 10_000,
                                                   createdBrokerTime: at("2024-12-30 15:00:00.000")))
         _ = engine.apply(observation("2024-12-30 15:00:00.000", balance: 1_000, equity: 1_000))
-        let quiet = engine.apply(.time(at("2024-12-31 15:00:00.000")))
+        let quiet = engine.apply(.time(testAccount, at("2024-12-31 15:00:00.000")))
         #expect(quiet.closedStatistics.map(\.startBrokerTime) == [at("2024-12-30 15:00:00.000")])
         // Period 2024-12-31 15:00 … opened by the heartbeat; jump 3 days: it closes, and the period
         // containing 2025-01-03 16:00 is 2025-01-03 15:00 … 2025-01-04 14:59:59.999.

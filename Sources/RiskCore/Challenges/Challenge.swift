@@ -92,7 +92,7 @@ public struct ChallengeProgress: Hashable, Sendable, Codable {
 /// reaches them (send `.time` heartbeats so they happen on a quiet account). Codable: encode it to
 /// checkpoint, decode to resume.
 ///
-/// Inputs for other accounts are ignored; `.time` applies to every challenge. Before the start, the
+/// Inputs for other accounts are ignored, `.time` included. Before the start, the
 /// latest observation and the open positions are remembered, so the phase starts from the account's
 /// figures at the start time. After it passes or fails, the state is frozen.
 public struct Challenge: Hashable, Sendable, Codable {
@@ -127,7 +127,7 @@ public struct Challenge: Hashable, Sendable, Codable {
     /// Folds one input; returns what happened, in order.
     public mutating func apply(_ input: RiskInput) -> [ChallengeEvent] {
         guard status == .notStarted || status == .active else { return [] }
-        if let account = RuleBook.account(of: input), account != definition.account { return [] }
+        if RuleBook.account(of: input) != definition.account { return [] }
         let time = RuleBook.time(of: input)
         var events: [ChallengeEvent] = []
         if status == .notStarted {

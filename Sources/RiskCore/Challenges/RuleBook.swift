@@ -106,22 +106,31 @@ public struct RuleBook: Hashable, Sendable, Codable {
         case .deal(_, let deal): deal.time
         case .position(_, let update): update.time
         case .openPositions(_, _, let time): time
-        case .time(let time): time
+        case .time(_, let time): time
         }
     }
 
-    /// The account an input is about (nil for a bare time).
-    public static func account(of input: RiskInput) -> AccountID? {
+    /// The account an input is about.
+    public static func account(of input: RiskInput) -> AccountID {
         switch input {
         case .observation(let observation): observation.account
-        case .deal(let account, _), .position(let account, _), .openPositions(let account, _, _): account
-        case .time: nil
+        case .deal(let account, _), .position(let account, _), .openPositions(let account, _, _), .time(let account, _): account
         }
     }
 
-    /// Folds one input of this account (or a bare time); returns what broke, in time then rule order.
+    /// Folds one input of this account; returns what broke, in time then rule order.
+    ///
+    /// When the input opens a new trading day and is not itself an observation (a heartbeat, a tick
+    /// that moved nothing, a deal or position change), the account's current figures count as the
+    /// day's first observation at the input's time: a loss carried over the day boundary is
+    /// checked against the new day's limits at once, not only when equity next moves.
     public mutating func apply(_ input: RiskInput) -> [RuleBreach] {
-        var breaches = advance(to: Self.time(of: input))
+        let time = Self.time(of: input)
+        let day = clock.day
+        var breaches = advance(to: time)
+        if clock.day != day, hasBaseline {
+            if case .observation = input {} else { checkLimits(at: time, into: &breaches) }
+        }
         switch input {
         case .observation(let observation):
             observe(observation, into: &breaches)
@@ -218,7 +227,11 @@ public struct RuleBook: Hashable, Sendable, Codable {
         if let trailing = rules.maxLoss?.trailing, trailing.update == .intraday {
             highWaterMark = max(highWaterMark, trailing.source == .equity ? equity : balance)
         }
-        let time = observation.time
+        checkLimits(at: observation.time, into: &breaches)
+    }
+
+    /// Checks the equity limits (daily loss, max loss, min equity) against the current figures.
+    private func checkLimits(at time: BrokerTime, into breaches: inout [RuleBreach]) {
         if rules.dailyLoss != nil {
             let floor = dailyBase - dailyLimit
             if equity < floor {

@@ -88,6 +88,9 @@ public struct Competition: Hashable, Sendable, Codable {
         var value: FixedDecimal = .zero
         var disqualification: RuleBreach?
         var rank: Int?
+        /// Set by the entrant's first input at or after the end: its entry is final. Optional so
+        /// that checkpoints written without it decode (nil: not reached).
+        var endReached: Bool?
 
         var hasData: Bool { book?.hasBaseline ?? false }
     }
@@ -110,41 +113,40 @@ public struct Competition: Hashable, Sendable, Codable {
         clock = try TradingDayClock(reset: definition.dayReset, brokerClock: definition.brokerClock, at: definition.startTime)
     }
 
+    /// How long after the end a competition waits for members that have not reached it: once any
+    /// member's own time is this far past the end, the others are taken as they stand.
+    public static let finalGraceMilliseconds: Int64 = 3_600_000
+
     /// Folds one input; returns what happened, in order.
+    ///
+    /// The end is per account: an account's first input at or after the end freezes its entry at
+    /// its state after its last input before the end (rules checked up to the end's last
+    /// millisecond); later inputs of that account are ignored, while other accounts' inputs from
+    /// before the end still count. The competition is final (``CompetitionStatus/finished``) once
+    /// every member has reached the end, or once any member's time is
+    /// ``finalGraceMilliseconds`` past it.
     public mutating func apply(_ input: RiskInput) -> [CompetitionEvent] {
-        guard status != .finished else { return [] }
-        let slot: Int?
-        if let account = RuleBook.account(of: input) {
-            guard let index = slots[account] else { return [] }
-            slot = index
-        } else {
-            slot = nil
-        }
+        guard status != .finished, let slot = slots[RuleBook.account(of: input)] else { return [] }
         let time = RuleBook.time(of: input)
         var events: [CompetitionEvent] = []
         if status == .notStarted {
             guard time >= definition.startTime else {
-                if let slot { rememberBeforeStart(input, slot: slot) }
+                rememberBeforeStart(input, slot: slot)
                 return []
             }
             start(into: &events)
         }
         if time >= definition.endTime {
-            finish(into: &events)
+            if entrants[slot].endReached != true { reachEnd(slot, into: &events) }
+            let graceOver = time.milliseconds - definition.endTime.milliseconds >= Self.finalGraceMilliseconds
+            if graceOver || entrants.allSatisfy({ $0.endReached == true }) { finish(into: &events) }
             return events
         }
-        if let slot {
-            guard entrants[slot].disqualification == nil else { return events }
-            // Mutate in place (optional chaining): a copy would force copy-on-write of its positions.
-            let breaches = entrants[slot].book?.apply(input) ?? []
-            if case .observation = input { updateMetrics(slot) }
-            if let fatal = breaches.first(where: \.isFatal) { disqualify(slot, fatal, into: &events) }
-        } else {
-            for index in entrants.indices where entrants[index].disqualification == nil {
-                let breaches = entrants[index].book?.advance(to: time) ?? []
-                if let fatal = breaches.first(where: \.isFatal) { disqualify(index, fatal, into: &events) }
-            }
-        }
+        guard entrants[slot].endReached != true, entrants[slot].disqualification == nil else { return events }
+        // Mutate in place (optional chaining): a copy would force copy-on-write of its positions.
+        let breaches = entrants[slot].book?.apply(input) ?? []
+        if case .observation = input { updateMetrics(slot) }
+        if let fatal = breaches.first(where: \.isFatal) { disqualify(slot, fatal, into: &events) }
         rerank(at: time, into: &events)
         return events
     }
@@ -176,22 +178,26 @@ public struct Competition: Hashable, Sendable, Codable {
         rerank(at: definition.startTime, into: &events)
     }
 
-    private mutating func finish(into events: inout [CompetitionEvent]) {
+    /// Freezes one entrant at the end: its rules run up to the end's last millisecond, and a
+    /// requirement still unmet disqualifies it.
+    private mutating func reachEnd(_ index: Int, into events: inout [CompetitionEvent]) {
+        entrants[index].endReached = true
+        guard entrants[index].disqualification == nil else { return }
         let lastMoment = BrokerTime(milliseconds: definition.endTime.milliseconds - 1)
-        for index in entrants.indices where entrants[index].disqualification == nil {
-            let breaches = entrants[index].book?.advance(to: lastMoment) ?? []
-            if let fatal = breaches.first(where: \.isFatal) {
-                disqualify(index, fatal, into: &events)
-                continue
-            }
-            guard let book = entrants[index].book, book.hasBaseline else { continue }
-            if let unmet = book.progress.first(where: { $0.rule.isRequirement && $0.status != .satisfied }) {
-                let breach = RuleBreach(rule: unmet.rule, brokerTime: definition.endTime, value: unmet.value,
-                                        limit: unmet.limit, isFatal: true)
-                disqualify(index, breach, into: &events)
-            }
+        let breaches = entrants[index].book?.advance(to: lastMoment) ?? []
+        if let fatal = breaches.first(where: \.isFatal) {
+            disqualify(index, fatal, into: &events)
+        } else if let book = entrants[index].book, book.hasBaseline,
+                  let unmet = book.progress.first(where: { $0.rule.isRequirement && $0.status != .satisfied }) {
+            disqualify(index, RuleBreach(rule: unmet.rule, brokerTime: definition.endTime, value: unmet.value,
+                                         limit: unmet.limit, isFatal: true), into: &events)
         }
         rerank(at: definition.endTime, into: &events)
+    }
+
+    /// Makes the leaderboard final: members that have not reached the end are frozen as they stand.
+    private mutating func finish(into events: inout [CompetitionEvent]) {
+        for index in entrants.indices where entrants[index].endReached != true { reachEnd(index, into: &events) }
         status = .finished
         events.append(CompetitionEvent(kind: .finished, competitionID: definition.id, brokerTime: definition.endTime))
     }

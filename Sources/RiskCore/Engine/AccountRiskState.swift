@@ -16,6 +16,10 @@ struct AccountRiskState: Hashable, Sendable, Codable {
     var lastOwnInputTime: BrokerTime?
     var balanceKnown = false
     var balance: FixedDecimal = .zero
+    /// The equity of the latest observation (nil before the first, and in checkpoints written
+    /// before it was kept): carried into a period or chart hour that an input without an
+    /// observation opens.
+    var equity: FixedDecimal?
     /// In declaration order.
     var trackers: [TrackerState] = []
     var chartHour: EquityChartHour?
@@ -28,7 +32,12 @@ struct AccountRiskState: Hashable, Sendable, Codable {
 
     /// Moves the account to `time`: closes the chart hour and tracker periods that ended before it,
     /// opens tracker periods. Returns the effective time.
-    mutating func advance(to time: BrokerTime, sink: inout OutputSink) -> BrokerTime {
+    ///
+    /// With `carrying` (every input but an observation, which brings its own figures), the latest
+    /// balance and equity count as the first observation of each tracker period and chart hour
+    /// this input opens (protocol/RULES.md, "Equity carries into a new period"): a drawdown held
+    /// over a boundary shows at the first input inside the new period, not when the price next moves.
+    mutating func advance(to time: BrokerTime, carrying: Bool, sink: inout OutputSink) -> BrokerTime {
         let now = max(time, clock ?? time)
         clock = now
         if now.milliseconds >= chartUntil, let hour = chartHour {
@@ -37,37 +46,51 @@ struct AccountRiskState: Hashable, Sendable, Codable {
             chartUntil = .max
         }
         let facts = AccountFacts(balanceKnown: balanceKnown, balance: balance)
+        let carried = carrying && balanceKnown ? equity : nil
         for index in trackers.indices {
-            _ = trackers[index].reach(now, facts: facts, sink: &sink)
+            guard let carried else {
+                _ = trackers[index].reach(now, facts: facts, sink: &sink)
+                continue
+            }
+            let openedBefore = trackers[index].open?.start
+            if trackers[index].reach(now, facts: facts, sink: &sink), trackers[index].open?.start != openedBefore {
+                trackers[index].observe(time: now, balance: balance, equity: carried, sink: &sink)
+            }
         }
+        if let carried, chartHour == nil { openChartHour(at: now, balance: balance, equity: carried) }
         return now
     }
 
-    /// ``advance(to:sink:)`` for one of the account's own inputs (not a heartbeat): also moves
-    /// `lastOwnInputTime` on.
-    mutating func advance(toOwnInputAt time: BrokerTime, sink: inout OutputSink) -> BrokerTime {
+    /// ``advance(to:carrying:sink:)`` for one of the account's own inputs (not a time input): also
+    /// moves `lastOwnInputTime` on.
+    mutating func advance(toOwnInputAt time: BrokerTime, carrying: Bool, sink: inout OutputSink) -> BrokerTime {
         if lastOwnInputTime.map({ time > $0 }) ?? true { lastOwnInputTime = time }
-        return advance(to: time, sink: &sink)
+        return advance(to: time, carrying: carrying, sink: &sink)
+    }
+
+    private mutating func openChartHour(at time: BrokerTime, balance: FixedDecimal, equity: FixedDecimal) {
+        let hour = EquityChartHour(time: time, balance: balance, equity: equity)
+        chartHour = hour
+        chartUntil = hour.next.milliseconds
     }
 
     mutating func observe(_ observation: EquityObservation, sink: inout OutputSink) {
-        let now = advance(toOwnInputAt: observation.time, sink: &sink)
+        let now = advance(toOwnInputAt: observation.time, carrying: false, sink: &sink)
         for index in trackers.indices {
             trackers[index].observe(time: now, balance: observation.balance, equity: observation.equity, sink: &sink)
         }
         if chartHour == nil {
-            let hour = EquityChartHour(time: now, balance: observation.balance, equity: observation.equity)
-            chartHour = hour
-            chartUntil = hour.next.milliseconds
+            openChartHour(at: now, balance: observation.balance, equity: observation.equity)
         } else {
             chartHour!.observe(time: now, balance: observation.balance, equity: observation.equity)
         }
         balanceKnown = true
         balance = observation.balance
+        equity = observation.equity
     }
 
     mutating func apply(deal: Deal, sink: inout OutputSink) {
-        _ = advance(toOwnInputAt: deal.time, sink: &sink)
+        _ = advance(toOwnInputAt: deal.time, carrying: true, sink: &sink)
         for index in trackers.indices {
             trackers[index].apply(deal: deal)
         }
@@ -75,7 +98,7 @@ struct AccountRiskState: Hashable, Sendable, Codable {
 }
 
 extension AccountRiskState {
-    /// Hands an input of this account (or a heartbeat) to its challenges, numbering their events.
+    /// Hands an input of this account to its challenges, numbering their events.
     mutating func applyChallenges(_ input: RiskInput, sink: inout OutputSink) {
         for index in challenges.indices {
             for event in challenges[index].apply(input) {

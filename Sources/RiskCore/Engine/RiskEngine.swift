@@ -14,13 +14,13 @@ import TidemarkProtocol
 ///
 /// Feed each deal *before* the observation that reflects it (the equity engine emits that
 /// observation when it folds the deal), so a deposit never shows as profit, even for one tick.
-/// ``RiskInput/time(_:)`` moves every account's clock (a heartbeat on a quiet market closes periods
-/// and chart hours); it assumes the accounts share one broker clock.
+/// Every input belongs to one account and moves only that account's clock: ``RiskInput/time(_:_:)``
+/// (a heartbeat, or the agent's wall clock on a quiet account) closes that account's periods and
+/// chart hours and nobody else's, since terminals' clocks differ (time zones, drift, lies).
 ///
 /// Composition: each input goes, in this order, to the account's trackers and equity chart, to the
 /// account's challenges (``Challenge``, in declaration order) and to the competitions the account
-/// is in (``Competition``, in declaration order). A heartbeat goes to every account in account-id
-/// order (trackers, chart, challenges), then to every competition. Each component is a `Codable`
+/// is in (``Competition``, in declaration order). Each component is a `Codable`
 /// state machine with `mutating func apply(_ input: RiskInput) -> [Event]`; the engine numbers
 /// their events from the one sequence.
 public struct RiskEngine: Hashable, Sendable, Codable {
@@ -124,20 +124,19 @@ public struct RiskEngine: Hashable, Sendable, Codable {
             applyCompetitions(input, accountId: accountId, sink: &sink)
         case .position(let accountId, let update):
             let slot = accountSlot(accountId)
-            _ = accounts[slot].advance(toOwnInputAt: update.time, sink: &sink)
+            _ = accounts[slot].advance(toOwnInputAt: update.time, carrying: true, sink: &sink)
             accounts[slot].applyChallenges(input, sink: &sink)
             applyCompetitions(input, accountId: accountId, sink: &sink)
         case .openPositions(let accountId, _, let time):
             let slot = accountSlot(accountId)
-            _ = accounts[slot].advance(toOwnInputAt: time, sink: &sink)
+            _ = accounts[slot].advance(toOwnInputAt: time, carrying: true, sink: &sink)
             accounts[slot].applyChallenges(input, sink: &sink)
             applyCompetitions(input, accountId: accountId, sink: &sink)
-        case .time(let time):
-            for slot in slotsInIdOrder {
-                _ = accounts[slot].advance(to: time, sink: &sink)
-                accounts[slot].applyChallenges(input, sink: &sink)
-            }
-            applyCompetitions(input, accountId: nil, sink: &sink)
+        case .time(let accountId, let time):
+            let slot = accountSlot(accountId)
+            _ = accounts[slot].advance(to: time, carrying: true, sink: &sink)
+            accounts[slot].applyChallenges(input, sink: &sink)
+            applyCompetitions(input, accountId: accountId, sink: &sink)
         }
         nextSequenceNumber = sink.nextSequenceNumber
         return sink.outputs
@@ -157,18 +156,13 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         return sink.outputs
     }
 
-    /// Hands an input to the competitions of `accountId` (every competition for a heartbeat).
-    private mutating func applyCompetitions(_ input: RiskInput, accountId: AccountID?, sink: inout OutputSink) {
+    /// Hands an input to the competitions `accountId` is in.
+    private mutating func applyCompetitions(_ input: RiskInput, accountId: AccountID, sink: inout OutputSink) {
         guard !competitions.isEmpty else { return }
-        func run(_ position: Int, _ sink: inout OutputSink) {
+        for position in competitionSlots[accountId] ?? [] {
             for event in competitions[position].apply(input) {
                 sink.outputs.append(.competitionEvent(sequenceNumber: sink.takeSequenceNumber(), event: event))
             }
-        }
-        if let accountId {
-            for position in competitionSlots[accountId] ?? [] { run(position, &sink) }
-        } else {
-            for position in competitions.indices { run(position, &sink) }
         }
     }
 
@@ -262,7 +256,7 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         competitions.first { $0.definition.id == id }
     }
 
-    /// The latest input time seen for the account, heartbeats (``RiskInput/time(_:)``) included:
+    /// The latest input time seen for the account, time inputs (``RiskInput/time(_:_:)``) included:
     /// the account's broker "now".
     public func clock(accountId: AccountID) -> BrokerTime? {
         guard let slot = accountIndex[accountId] else { return nil }
@@ -284,8 +278,9 @@ public struct RiskEngine: Hashable, Sendable, Codable {
 
     private enum CodingKeys: String, CodingKey { case nextSequenceNumber, accounts, competitions, formatVersion }
 
-    /// The checkpoint's shape: 2 since accounts keep `lastOwnInputTime`; absent (1) before.
-    private static let formatVersion = 2
+    /// The checkpoint's shape: 3 since time inputs move one account only; 2 since accounts keep
+    /// `lastOwnInputTime`; absent (1) before.
+    private static let formatVersion = 3
 
     /// Equal when they hold the same state, whatever order the accounts were first seen in.
     public static func == (lhs: Self, rhs: Self) -> Bool {
@@ -308,11 +303,19 @@ public struct RiskEngine: Hashable, Sendable, Codable {
             throw DecodingError.dataCorruptedError(forKey: .accounts, in: c,
                                                    debugDescription: "accounts must be sorted and unique")
         }
-        if try c.decodeIfPresent(Int.self, forKey: .formatVersion) == nil {
+        let version = try c.decodeIfPresent(Int.self, forKey: .formatVersion) ?? 1
+        if version == 1 {
             // Written before the own-input mark existed: the clock (heartbeats included) is the only
             // bound known of what each account's terminal had delivered, and the agent relied on it
             // then. A nil mark in a newer checkpoint means "no own input yet", so it stays nil there.
             for slot in accounts.indices { accounts[slot].lastOwnInputTime = accounts[slot].clock }
+        } else if version == 2 {
+            // Written when any terminal's heartbeat moved every account's clock: an account's clock
+            // may hold another terminal's time, so it falls back to its own latest input's time.
+            // (Periods and chart hours already opened stay open until their own end passes.)
+            for slot in accounts.indices where accounts[slot].lastOwnInputTime != nil {
+                accounts[slot].clock = accounts[slot].lastOwnInputTime
+            }
         }
         rebuildIndex()
         competitions = try c.decode([Competition].self, forKey: .competitions)

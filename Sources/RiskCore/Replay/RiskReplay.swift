@@ -7,8 +7,10 @@ import TidemarkProtocol
 ///
 /// Per recording message: a deal or position update goes to the risk core first (so a deposit is
 /// known before the observation that shows it), a snapshot's open positions likewise; then the
-/// message goes to the equity engine and its observations go to the risk core; a heartbeat's time
-/// follows. `declare` lines (protocol/RULES.md) are applied where they stand.
+/// message goes to the equity engine and its observations go to the risk core; a heartbeat's time,
+/// or a TICKS frame's latest time that no observation reached, follows (``RiskInput/time(after:of:latestObservation:)``).
+/// `declare` lines (protocol/RULES.md) are applied where they stand, and so are `time` lines (the
+/// agent's wall clock fed to a quiet account, protocol/SPEC.md §8).
 public struct RiskReplay {
     /// The equity engine the recording is folded into.
     public private(set) var equity = EquityEngine()
@@ -70,10 +72,21 @@ public struct RiskReplay {
                 problems.append(.init(source: recordingName, line: entry.lineNumber, error: error.code, detail: error.detail))
             case .success(.directive(let type, let json)):
                 if type == "declare" { declare(Data(json), source: recordingName, line: entry.lineNumber) }
+                if type == TimeDirective.type { applyTime(json, line: entry.lineNumber) }
             case .success(.message(let account, _, _, let message)):
                 apply(message, account: account, line: entry.lineNumber)
             }
         }
+    }
+
+    /// Feeds a `time` directive's time input, reporting it when unreadable.
+    private mutating func applyTime(_ json: [UInt8], line: Int) {
+        guard let directive = TimeDirective(json: json) else {
+            problems.append(.init(source: recordingName, line: line, error: RiskCoreError.invalidDeclaration.description,
+                                  detail: "a time line needs \"account\" (string) and \"time\" (integer ms)"))
+            return
+        }
+        feed(.time(directive.account, directive.time))
     }
 
     private mutating func feed(_ input: RiskInput) {
@@ -91,6 +104,7 @@ public struct RiskReplay {
         default: break
         }
         let outputs: [EquityOutput]
+        var latestObservation: BrokerTime?
         do {
             outputs = try equity.apply(message, account: account)
         } catch {
@@ -103,6 +117,7 @@ public struct RiskReplay {
                 collector.observed(EquityObservationSummary(account: observation.account, time: observation.time,
                                                             balance: observation.balance, equity: observation.equity))
                 feed(.observation(observation))
+                latestObservation = observation.time
             case .drift(let drift):
                 drifts[drift.account, default: 0] += 1
             case .equityUnknown(let unknown):
@@ -111,7 +126,7 @@ public struct RiskReplay {
                 break
             }
         }
-        if case .heartbeat(let time) = message { feed(.time(time)) }
+        if let time = RiskInput.time(after: message, of: account, latestObservation: latestObservation) { feed(time) }
     }
 
     /// The report of everything played so far.
@@ -131,5 +146,41 @@ public struct RiskReplay {
                                            events: collector.competitionEvents[$0.definition.id] ?? [])
         }
         return report
+    }
+}
+
+/// A recording line `{"type":"time","account":"…","time":<ms>}`: the agent fed its wall clock, in
+/// the account's broker time, to a quiet account (``RiskInput/time(_:_:)``). The agent writes it
+/// where it happened, so that `tidemark replay` folds the same sequence.
+public struct TimeDirective: Hashable, Sendable {
+    /// The directive's `type`.
+    public static let type = "time"
+    /// The account whose clock moved.
+    public var account: AccountID
+    /// The broker time it moved to.
+    public var time: BrokerTime
+
+    /// A directive.
+    public init(account: AccountID, time: BrokerTime) { self.account = account; self.time = time }
+
+    private struct Line: Codable {
+        var type: String
+        var account: String
+        var time: Int64
+    }
+
+    /// Reads a directive line; nil when a field is missing or of the wrong type.
+    public init?(json: [UInt8]) {
+        guard let line = try? JSONDecoder().decode(Line.self, from: Data(json)), line.type == Self.type, !line.account.isEmpty
+        else { return nil }
+        self.init(account: AccountID(line.account), time: BrokerTime(milliseconds: line.time))
+    }
+
+    /// The line's JSON (without the line feed), keys sorted like every recording line.
+    public var json: [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding three plain fields cannot fail.
+        return Array((try? encoder.encode(Line(type: Self.type, account: account.rawValue, time: time.milliseconds))) ?? Data())
     }
 }
