@@ -61,11 +61,21 @@ public struct AgentCore: Sendable {
         public var refused: [(AccountID, String)] = []
         /// Risk inputs skipped as already folded (resent after a reconnect).
         public var skippedResent = 0
+        /// Accounts that went into error (``AccountInputError``), in order: the pipeline tells the
+        /// account's live session (RESYNC), logs and counts them.
+        public var accountErrors: [(account: AccountID, error: AccountInputError)] = []
+        /// Accounts whose error a snapshot cleared, in order.
+        public var clearedAccountErrors: [AccountID] = []
+        /// Refusals of this batch by reason (every one, also those of an account already in error).
+        public var refusalsByReason: [String: Int] = [:]
+        /// How many refusals this batch had.
+        public var refusalCount = 0
         public init() {}
 
         public var isEmpty: Bool {
             riskOutputs.isEmpty && deals.isEmpty && latestObservation.isEmpty && hellos.isEmpty && drifts.isEmpty
-                && commandAcknowledgements.isEmpty && sessionEnds.isEmpty
+                && commandAcknowledgements.isEmpty && sessionEnds.isEmpty && accountErrors.isEmpty
+                && clearedAccountErrors.isEmpty
         }
     }
 
@@ -92,6 +102,10 @@ public struct AgentCore: Sendable {
     private var resumeWatermarks: [AccountID: BrokerTime] = [:]
     /// The latest HELLO of every account seen since start (broker clock for challenges).
     public private(set) var hellos: [AccountID: Hello] = [:]
+    /// Accounts whose input could not be represented, until a snapshot clears it (see
+    /// ``AccountInputError``). Not in the checkpoint: after a restart every terminal's snapshot
+    /// re-bases its account, which is what clears an error.
+    public private(set) var accountErrors: [AccountID: AccountInputError] = [:]
     private var equityOutputs: [EquityOutput] = []
 
     /// A fresh core (first run).
@@ -152,54 +166,96 @@ public struct AgentCore: Sendable {
             effects.sessionEnds.append((account, delivery.sessionID, Self.closeReason(of: delivery)))
             return
         }
+        if case .heartbeat(let time) = delivery.message, !time.isInCalendarRange {
+            // No calendar holds it: neither the engine's clock nor any period may move to it.
+            refuse(account, .timeOutOfRange, detail: "heartbeat at \(time.milliseconds) ms", at: time,
+                   into: &effects)
+            return
+        }
+        // The equity engine first, its outputs held back: a deal it refuses (amount out of range)
+        // must not reach the risk core either. The risk core still gets each input before the
+        // observations that reflect it.
+        equityOutputs.removeAll(keepingCapacity: true)
+        var engineRefusedDeal = false
+        do {
+            try equity.apply(delivery.message, account: account, into: &equityOutputs)
+        } catch {
+            if error.isOutOfRange {
+                engineRefusedDeal = true
+                refuse(account, .dealOutOfRange, detail: error.detail, at: nil, into: &effects)
+            } else {
+                effects.refused.append((account, "\(error)"))
+            }
+        }
+        let refusalsBefore = effects.refusalCount
         switch delivery.message {
         case .hello(let hello):
             hellos[account] = hello
             effects.hellos.append((delivery.sessionID, hello))
             if let folded = risk.lastOwnInputTime(accountId: account) { resumeWatermarks[account] = folded }
         case .deal(let deal):
-            if isNewDeal(deal, of: account) {
-                feed(.deal(account, deal), into: &effects)
+            if engineRefusedDeal {
+                break
+            } else if isNewDeal(deal, of: account) {
+                feed(.deal(account, deal), account: account, into: &effects)
                 effects.deals.append((account, deal))
             } else {
                 effects.skippedResent += 1
             }
         case .position(let update):
-            if isFresh(update.time, of: account) { feed(.position(account, update), into: &effects) } else { effects.skippedResent += 1 }
+            if isFresh(update.time, of: account) {
+                feed(.position(account, update), account: account, into: &effects)
+            } else {
+                effects.skippedResent += 1
+            }
         case .snapshot(let snapshot):
             if isFresh(snapshot.account.time, of: account) {
-                feed(.openPositions(account, snapshot.positions, at: snapshot.account.time), into: &effects)
+                feed(.openPositions(account, snapshot.positions, at: snapshot.account.time), account: account,
+                     into: &effects)
             }
         case .commandAcknowledgement(let acknowledgement):
             effects.commandAcknowledgements.append((account, acknowledgement))
         default:
             break
         }
-        equityOutputs.removeAll(keepingCapacity: true)
-        do {
-            try equity.apply(delivery.message, account: account, into: &equityOutputs)
-        } catch {
-            effects.refused.append((account, "\(error)"))
-        }
         for output in equityOutputs {
             switch output {
             case .observation(let observation):
                 effects.latestObservation[account] = observation
                 if isFresh(observation.time, of: account) {
-                    feed(.observation(observation), into: &effects)
+                    feed(.observation(observation), account: account, into: &effects)
                 } else {
                     effects.skippedResent += 1
                 }
             case .drift(let drift):
                 effects.drifts[drift.account] = drift
-            case .balanceOperation, .equityUnknown, .equityKnown:
+            case .outOfRange(let notice):
+                refuse(account, AccountInputError.Reason(notice.figure), detail: "\(notice.figure.rawValue) outside the decimal range",
+                       at: notice.since, into: &effects)
+            case .balanceOperation, .equityUnknown, .equityKnown, .inRange:
                 break
             }
         }
         if case .heartbeat(let time) = delivery.message, sharedClock.map({ time > $0 }) ?? true {
             sharedClock = time
-            feed(.time(time), into: &effects)
+            feed(.time(time), account: account, into: &effects)
         }
+        // A snapshot that folded without a new error re-bases the account: its error ends.
+        if case .snapshot = delivery.message, effects.refusalCount == refusalsBefore, !engineRefusedDeal,
+           equity.view(of: account)?.outOfRange == nil, accountErrors.removeValue(forKey: account) != nil {
+            effects.clearedAccountErrors.append(account)
+        }
+    }
+
+    /// Marks `account` in error (when it is not already) and counts the refusal.
+    private mutating func refuse(_ account: AccountID, _ reason: AccountInputError.Reason, detail: String,
+                                 at time: BrokerTime?, into effects: inout Effects) {
+        effects.refusalsByReason[reason.rawValue, default: 0] += 1
+        effects.refusalCount += 1
+        guard accountErrors[account] == nil else { return }
+        let error = AccountInputError(reason: reason, detail: detail, brokerTime: time)
+        accountErrors[account] = error
+        effects.accountErrors.append((account, error))
     }
 
     /// The reason a session end is stored with: the end's label, with the EA's own words after a BYE
@@ -237,8 +293,18 @@ public struct AgentCore: Sendable {
         return true
     }
 
-    private mutating func feed(_ input: RiskInput, into effects: inout Effects) {
-        let outputs = risk.apply(input)
-        if !outputs.isEmpty { effects.riskOutputs += outputs }
+    /// Folds `input` (of `account`, or a heartbeat of it) into the risk core.
+    private mutating func feed(_ input: RiskInput, account: AccountID, into effects: inout Effects) {
+        var outputs = risk.apply(input)
+        guard !outputs.isEmpty else { return }
+        // Refusals are not stored: they mark the account in error (a heartbeat's, the sender's).
+        if outputs.contains(where: { if case .inputRefused = $0 { true } else { false } }) {
+            for case .inputRefused(let refusal) in outputs {
+                refuse(refusal.accountId ?? account, AccountInputError.Reason(refusal.reason),
+                       detail: "\(refusal.component) refused the input", at: refusal.brokerTime, into: &effects)
+            }
+            outputs.removeAll { if case .inputRefused = $0 { true } else { false } }
+        }
+        effects.riskOutputs += outputs
     }
 }

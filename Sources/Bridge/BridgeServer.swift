@@ -179,6 +179,9 @@ public enum BridgeControl: Hashable, Sendable {
     case committed(sessionID: String, through: UInt64)
     /// Send `command` to the account's live session (dropped when it has none).
     case command(Command, account: AccountID)
+    /// Ask the account's live session for a new snapshot (RESYNC with `reason`), because its
+    /// state could not be folded (dropped when it has none: its next session starts with one).
+    case resync(account: AccountID, reason: String)
 }
 
 extension BridgeServer {
@@ -197,6 +200,12 @@ extension BridgeServer {
     /// the socket loop is woken and sends it at once.
     public func send(_ command: Command, to account: AccountID) {
         controls.withLock { $0.append(.command(command, account: account)) }
+        controlsQueued.wake()
+    }
+
+    /// Queues a RESYNC for the account's live session (see ``BridgeControl/resync(account:reason:)``).
+    public func requestResync(of account: AccountID, reason: String) {
+        controls.withLock { $0.append(.resync(account: account, reason: reason)) }
         controlsQueued.wake()
     }
 }
@@ -363,6 +372,8 @@ private struct BridgeSocketLoop {
                     ])
                 }
                 carryOut(output)
+            case .resync(let account, let reason):
+                carryOut(registry.requestResync(of: account, reason: reason, now: time))
             }
         }
     }

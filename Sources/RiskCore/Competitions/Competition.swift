@@ -110,8 +110,17 @@ public struct Competition: Hashable, Sendable, Codable {
         clock = try TradingDayClock(reset: definition.dayReset, brokerClock: definition.brokerClock, at: definition.startTime)
     }
 
-    /// Folds one input; returns what happened, in order.
+    /// Folds one input; returns what happened, in order. An entrant whose figures would leave the
+    /// decimal range skips the input (see ``apply(_:refusals:)``, which also says so).
     public mutating func apply(_ input: RiskInput) -> [CompetitionEvent] {
+        var refusals: [(AccountID, ArithmeticOverflow)] = []
+        return apply(input, refusals: &refusals)
+    }
+
+    /// Folds one input; returns what happened, in order, and appends to `refusals` each entrant
+    /// that skipped it because a figure computed from it is outside the decimal range (the other
+    /// entrants fold it as usual).
+    public mutating func apply(_ input: RiskInput, refusals: inout [(AccountID, ArithmeticOverflow)]) -> [CompetitionEvent] {
         guard status != .finished else { return [] }
         let slot: Int?
         if let account = RuleBook.account(of: input) {
@@ -127,22 +136,30 @@ public struct Competition: Hashable, Sendable, Codable {
                 if let slot { rememberBeforeStart(input, slot: slot) }
                 return []
             }
-            start(into: &events)
+            start(into: &events, refusals: &refusals)
         }
         if time >= definition.endTime {
-            finish(into: &events)
+            finish(into: &events, refusals: &refusals)
             return events
         }
         if let slot {
             guard entrants[slot].disqualification == nil else { return events }
-            // Mutate in place (optional chaining): a copy would force copy-on-write of its positions.
-            let breaches = entrants[slot].book?.apply(input) ?? []
-            if case .observation = input { updateMetrics(slot) }
-            if let fatal = breaches.first(where: \.isFatal) { disqualify(slot, fatal, into: &events) }
+            do {
+                // Mutate in place (optional chaining): a copy would force copy-on-write of its positions.
+                let breaches = try entrants[slot].book?.apply(input) ?? []
+                if case .observation = input { try updateMetrics(slot) }
+                if let fatal = breaches.first(where: \.isFatal) { disqualify(slot, fatal, into: &events) }
+            } catch {
+                refusals.append((entrants[slot].account, error))
+            }
         } else {
             for index in entrants.indices where entrants[index].disqualification == nil {
-                let breaches = entrants[index].book?.advance(to: time) ?? []
-                if let fatal = breaches.first(where: \.isFatal) { disqualify(index, fatal, into: &events) }
+                do {
+                    let breaches = try entrants[index].book?.advance(to: time) ?? []
+                    if let fatal = breaches.first(where: \.isFatal) { disqualify(index, fatal, into: &events) }
+                } catch {
+                    refusals.append((entrants[index].account, error))
+                }
             }
         }
         rerank(at: time, into: &events)
@@ -162,24 +179,37 @@ public struct Competition: Hashable, Sendable, Codable {
         }
     }
 
-    private mutating func start(into events: inout [CompetitionEvent]) {
+    private mutating func start(into events: inout [CompetitionEvent], refusals: inout [(AccountID, ArithmeticOverflow)]) {
         status = .running
         events.append(CompetitionEvent(kind: .started, competitionID: definition.id, brokerTime: definition.startTime))
         for index in entrants.indices {
-            entrants[index].book = RuleBook(rules: definition.rules, capital: nil, start: definition.startTime,
-                                            clock: clock, last: entrants[index].lastObservation,
-                                            openVolumes: entrants[index].openVolumes)
+            do {
+                entrants[index].book = try RuleBook(rules: definition.rules, capital: nil, start: definition.startTime,
+                                                    clock: clock, last: entrants[index].lastObservation,
+                                                    openVolumes: entrants[index].openVolumes)
+                if entrants[index].hasData { try updateMetrics(index) }
+            } catch {
+                // Its last observation cannot be a baseline: the next one will be.
+                entrants[index].book = try? RuleBook(rules: definition.rules, capital: nil, start: definition.startTime,
+                                                     clock: clock, last: nil, openVolumes: entrants[index].openVolumes)
+                refusals.append((entrants[index].account, error))
+            }
             entrants[index].lastObservation = nil
             entrants[index].openVolumes = [:]
-            if entrants[index].hasData { updateMetrics(index) }
         }
         rerank(at: definition.startTime, into: &events)
     }
 
-    private mutating func finish(into events: inout [CompetitionEvent]) {
+    private mutating func finish(into events: inout [CompetitionEvent], refusals: inout [(AccountID, ArithmeticOverflow)]) {
         let lastMoment = BrokerTime(milliseconds: definition.endTime.milliseconds - 1)
         for index in entrants.indices where entrants[index].disqualification == nil {
-            let breaches = entrants[index].book?.advance(to: lastMoment) ?? []
+            let breaches: [RuleBreach]
+            do {
+                breaches = try entrants[index].book?.advance(to: lastMoment) ?? []
+            } catch {
+                refusals.append((entrants[index].account, error))
+                breaches = []
+            }
             if let fatal = breaches.first(where: \.isFatal) {
                 disqualify(index, fatal, into: &events)
                 continue
@@ -196,28 +226,32 @@ public struct Competition: Hashable, Sendable, Codable {
         events.append(CompetitionEvent(kind: .finished, competitionID: definition.id, brokerTime: definition.endTime))
     }
 
-    private mutating func updateMetrics(_ index: Int) {
+    /// Refreshes the entrant's ranking figures; when one is outside the decimal range nothing changes.
+    private mutating func updateMetrics(_ index: Int) throws(ArithmeticOverflow) {
         guard let book = entrants[index].book, book.hasBaseline else { return }
         let capital = book.initialCapital
         let equity = book.equity
         let peak = max(entrants[index].peakEquity ?? equity, equity)
-        entrants[index].peakEquity = peak
+        var maxDrawdownPercent = entrants[index].maxDrawdownPercent
         if peak > .zero {
-            let drawdown = (peak - equity).multiplied(by: 100, dividedBy: peak)
-            entrants[index].maxDrawdownPercent = max(entrants[index].maxDrawdownPercent, drawdown)
+            let drawdown = RiskMath.ratio(try peak.subtracting(equity), times: 100, over: peak)
+            maxDrawdownPercent = max(maxDrawdownPercent, drawdown)
         }
-        let gain = equity - capital
-        let gainPercent = capital > .zero ? gain.multiplied(by: 100, dividedBy: capital) : .zero
-        entrants[index].gainPercent = gainPercent
+        let gain = try equity.subtracting(capital)
+        let gainPercent = capital > .zero ? RiskMath.ratio(gain, times: 100, over: capital) : .zero
+        let value: FixedDecimal
         switch definition.metric {
         case .gainPercent:
-            entrants[index].value = gainPercent
+            value = gainPercent
         case .absoluteProfit:
-            entrants[index].value = gain
+            value = gain
         case .gainToMaxDrawdown:
-            let divisor = max(entrants[index].maxDrawdownPercent, definition.minimumDrawdownPercent)
-            entrants[index].value = gainPercent.divided(by: divisor)
+            value = RiskMath.ratio(gainPercent, over: max(maxDrawdownPercent, definition.minimumDrawdownPercent))
         }
+        entrants[index].peakEquity = peak
+        entrants[index].maxDrawdownPercent = maxDrawdownPercent
+        entrants[index].gainPercent = gainPercent
+        entrants[index].value = value
     }
 
     private mutating func disqualify(_ index: Int, _ breach: RuleBreach, into events: inout [CompetitionEvent]) {
@@ -261,7 +295,7 @@ public struct Competition: Hashable, Sendable, Codable {
             let data = entrant.hasData
             return LeaderboardEntry(rank: entrant.rank, account: entrant.account, value: data ? entrant.value : nil,
                                     gainPercent: data ? entrant.gainPercent : nil,
-                                    profit: data ? entrant.book.map { $0.equity - $0.initialCapital } : nil,
+                                    profit: data ? entrant.book.map { $0.equity.subtractingClamped($0.initialCapital) } : nil,
                                     maxDrawdownPercent: data ? entrant.maxDrawdownPercent : nil,
                                     initialCapital: data ? entrant.book?.initialCapital : nil,
                                     equity: data ? entrant.book?.equity : nil,

@@ -53,7 +53,11 @@ struct AccountRiskState: Hashable, Sendable, Codable {
     mutating func observe(_ observation: EquityObservation, sink: inout OutputSink) {
         let now = advance(toOwnInputAt: observation.time, sink: &sink)
         for index in trackers.indices {
-            trackers[index].observe(time: now, balance: observation.balance, equity: observation.equity, sink: &sink)
+            do {
+                try trackers[index].observe(time: now, balance: observation.balance, equity: observation.equity, sink: &sink)
+            } catch {
+                sink.refuse(accountId, at: observation.time, error, component: "tracker \(trackers[index].definition.id)")
+            }
         }
         if chartHour == nil {
             let hour = EquityChartHour(time: now, balance: observation.balance, equity: observation.equity)
@@ -69,7 +73,11 @@ struct AccountRiskState: Hashable, Sendable, Codable {
     mutating func apply(deal: Deal, sink: inout OutputSink) {
         _ = advance(toOwnInputAt: deal.time, sink: &sink)
         for index in trackers.indices {
-            trackers[index].apply(deal: deal)
+            do {
+                try trackers[index].apply(deal: deal)
+            } catch {
+                sink.refuse(accountId, at: deal.time, error, component: "tracker \(trackers[index].definition.id)")
+            }
         }
     }
 }
@@ -78,8 +86,13 @@ extension AccountRiskState {
     /// Hands an input of this account (or a heartbeat) to its challenges, numbering their events.
     mutating func applyChallenges(_ input: RiskInput, sink: inout OutputSink) {
         for index in challenges.indices {
-            for event in challenges[index].apply(input) {
-                sink.outputs.append(.challengeEvent(sequenceNumber: sink.takeSequenceNumber(), event: event))
+            do {
+                for event in try challenges[index].apply(input) {
+                    sink.outputs.append(.challengeEvent(sequenceNumber: sink.takeSequenceNumber(), event: event))
+                }
+            } catch {
+                sink.refuse(accountId, at: RuleBook.time(of: input), error,
+                            component: "challenge \(challenges[index].definition.id)")
             }
         }
     }
