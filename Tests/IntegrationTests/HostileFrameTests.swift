@@ -61,9 +61,11 @@ struct HostileFrameTests {
         let expected = try await CommittedOutcome(store: reference.openStore())
         #expect(expected.events.count >= 2, "the rules must produce events for the comparison to mean something")
 
-        // The honest terminal paced over a few seconds (its idle heartbeats, whose times depend on
-        // the wall clock, stay out with a long heartbeat interval), the hostile one meanwhile.
-        let victim = FullAgent(in: directory, name: "victim", rules: rules, extraArguments: ["--heartbeat-ms", "2000"])
+        // The honest terminal paced over a few seconds, the hostile one meanwhile. The heartbeat
+        // interval is long: the honest terminal's idle heartbeats (whose times depend on the wall
+        // clock) stay out, and the hostile terminal, which sends none (its times would move every
+        // account's clock), is not timed out while the test polls the API on a busy machine.
+        let victim = FullAgent(in: directory, name: "victim", rules: rules, extraArguments: ["--heartbeat-ms", "20000"])
         try victim.start()
         let honest = try Tidemark.start(["simulate", "--connect", victim.bridgeEndpoint!, recording, "--speed", "600",
                                          "--timeout", "60"], in: directory)
@@ -84,7 +86,7 @@ struct HostileFrameTests {
             }
             let resync = terminal.receive(until: { if case .resync = $0 { true } else { false } }, seconds: 10)
             guard case .resync(_, let said)? = resync else {
-                Issue.record("\(hostileCase.name): no RESYNC (\(terminal.received))"); continue
+                Issue.record("\(hostileCase.name): no RESYNC (\(terminal.received)); agent log: \(victim.log.suffix(3_000))"); continue
             }
             #expect(said == reason, "\(hostileCase.name)")
             let marked = try await Self.waitForAccount(base, token: victim.adminToken) { $0["error"] != nil }
