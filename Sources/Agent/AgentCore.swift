@@ -8,10 +8,17 @@ import TidemarkProtocol
 /// commit out. No I/O, no clock: the ``Pipeline`` around it does those.
 ///
 /// Per message of an account, in the order the risk core needs (the same as `tidemark replay`):
-/// 1. a DEAL, a POSITION change, or a SNAPSHOT's open positions go to the risk core first, so a
-///    deposit is known before the observation that shows it;
-/// 2. the message goes to the equity engine, and its observations go to the risk core;
-/// 3. a HEARTBEAT's time goes to the risk core (`.time`) when it moves the shared broker clock on.
+/// 1. the message goes to the equity engine, whose outputs are held back;
+/// 2. a DEAL (unless the engine refused it as not representable), a POSITION change, or a
+///    SNAPSHOT's open positions go to the risk core, so a deposit is known before the observation
+///    that shows it;
+/// 3. the engine's observations go to the risk core;
+/// 4. a HEARTBEAT's time goes to the risk core (`.time`) when it moves the shared broker clock on.
+///
+/// **Inputs that cannot be represented** (a sum beyond the decimal range, a time beyond the
+/// calendar: see ``AccountInputError``) never trap: the engine's out-of-range notices and
+/// refusals and the risk core's ``RiskOutput/inputRefused(_:)`` mark the account in error
+/// (``accountErrors``, reported once in ``Effects/accountErrors``) until a snapshot folds cleanly.
 ///
 /// **Resending after a reconnect.** An EA that starts a new session resends everything since the
 /// last position the agent acknowledged (protocol/SPEC.md §6.6), and the agent may have processed
@@ -241,8 +248,9 @@ public struct AgentCore: Sendable {
             feed(.time(time), account: account, into: &effects)
         }
         // A snapshot that folded without a new error re-bases the account: its error ends.
-        if case .snapshot = delivery.message, effects.refusalCount == refusalsBefore, !engineRefusedDeal,
-           equity.view(of: account)?.outOfRange == nil, accountErrors.removeValue(forKey: account) != nil {
+        if case .snapshot = delivery.message, accountErrors[account] != nil, effects.refusalCount == refusalsBefore,
+           equity.view(of: account)?.outOfRange == nil {
+            accountErrors[account] = nil
             effects.clearedAccountErrors.append(account)
         }
     }

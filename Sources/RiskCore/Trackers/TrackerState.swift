@@ -133,7 +133,7 @@ struct OpenPeriod: Hashable, Sendable, Codable {
         let adjustedEquity = try equity.subtracting(balanceAdjustment)
         let initial = initialBalance
         let drawdown = try initial.subtracting(adjustedEquity)
-        let profit = try adjustedEquity.subtracting(initial)
+        let profit = -drawdown  // in range: the checked difference never yields Int64.min
         if drawdown > maxAbsoluteDrawdown {
             maxAbsoluteDrawdown = drawdown
             maxRelativeDrawdown = RiskMath.relative(drawdown, to: initial)
