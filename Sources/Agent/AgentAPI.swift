@@ -117,6 +117,13 @@ struct AgentLiveView: LiveRiskView {
     func latestObservation(accountId: AccountID) async throws -> EquityObservation? {
         pipeline.latestObservation(of: accountId)
     }
+
+    func accountError(accountId: AccountID) async throws -> AccountErrorResource? {
+        pipeline.accountError(of: accountId).map {
+            AccountErrorResource(reason: $0.error.reason.rawValue, message: $0.error.detail, since: $0.since,
+                                 brokerTime: $0.error.brokerTime)
+        }
+    }
 }
 
 extension AgentRuntime {

@@ -8,10 +8,12 @@ import TidemarkProtocol
 /// commit out. No I/O, no clock: the ``Pipeline`` around it does those.
 ///
 /// Per message of an account, in the order the risk core needs (the same as `tidemark replay`):
-/// 1. a DEAL, a POSITION change, or a SNAPSHOT's open positions go to the risk core first, so a
-///    deposit is known before the observation that shows it;
-/// 2. the message goes to the equity engine, and its observations go to the risk core;
-/// 3. a HEARTBEAT's time, or a TICKS frame's latest time that no observation reached, goes to the
+/// 1. the message goes to the equity engine, whose outputs are held back;
+/// 2. a DEAL (unless the engine refused it as not representable), a POSITION change, or a
+///    SNAPSHOT's open positions go to the risk core, so a deposit is known before the observation
+///    that shows it;
+/// 3. the engine's observations go to the risk core;
+/// 4. a HEARTBEAT's time, or a TICKS frame's latest time that no observation reached, goes to the
 ///    risk core as a time input of that account (``RiskInput/time(after:of:latestObservation:)``).
 ///
 /// **Per-account time.** An account's clock moves only with its own inputs, and with the agent's
@@ -19,6 +21,11 @@ import TidemarkProtocol
 /// (``advanceQuietAccounts(wallClock:into:)``). A HEARTBEAT or TICKS frame whose time is more than
 /// ``Configuration/timeBoundMilliseconds`` ahead of the wall clock in the account's broker time is
 /// refused whole: nothing of it is folded (``Effects/implausibleTimes``).
+///
+/// **Inputs that cannot be represented** (a sum beyond the decimal range, a time beyond the
+/// calendar: see ``AccountInputError``) never trap: the engine's out-of-range notices and
+/// refusals and the risk core's ``RiskOutput/inputRefused(_:)`` mark the account in error
+/// (``accountErrors``, reported once in ``Effects/accountErrors``) until a snapshot folds cleanly.
 ///
 /// **Resending after a reconnect.** An EA that starts a new session resends everything since the
 /// last position the agent acknowledged (protocol/SPEC.md §6.6), and the agent may have processed
@@ -101,11 +108,21 @@ public struct AgentCore: Sendable {
         public var implausibleTimes: [ImplausibleTime] = []
         /// Wall-clock time inputs fed to quiet accounts, in order (the recording keeps them).
         public var wallClockTimes: [(AccountID, BrokerTime)] = []
+        /// Accounts that went into error (``AccountInputError``), in order: the pipeline tells the
+        /// account's live session (RESYNC), logs and counts them.
+        public var accountErrors: [(account: AccountID, error: AccountInputError)] = []
+        /// Accounts whose error a snapshot cleared, in order.
+        public var clearedAccountErrors: [AccountID] = []
+        /// Refusals of this batch by reason (every one, also those of an account already in error).
+        public var refusalsByReason: [String: Int] = [:]
+        /// How many refusals this batch had.
+        public var refusalCount = 0
         public init() {}
 
         public var isEmpty: Bool {
             riskOutputs.isEmpty && deals.isEmpty && latestObservation.isEmpty && hellos.isEmpty && openedSessions.isEmpty && drifts.isEmpty
-                && commandAcknowledgements.isEmpty && sessionEnds.isEmpty
+                && commandAcknowledgements.isEmpty && sessionEnds.isEmpty && accountErrors.isEmpty
+                && clearedAccountErrors.isEmpty
         }
     }
 
@@ -147,6 +164,10 @@ public struct AgentCore: Sendable {
     /// Accounts that completed a snapshot since start; the others are forgotten when their last
     /// session ends without one, so HELLOs alone leave nothing behind.
     private var snapshotted: Set<AccountID> = []
+    /// Accounts whose input could not be represented, until a snapshot clears it (see
+    /// ``AccountInputError``). Not in the checkpoint: after a restart every terminal's snapshot
+    /// re-bases its account, which is what clears an error.
+    public private(set) var accountErrors: [AccountID: AccountInputError] = [:]
     private var equityOutputs: [EquityOutput] = []
 
     /// A fresh core (first run).
@@ -203,8 +224,9 @@ public struct AgentCore: Sendable {
 
     // MARK: Messages
 
-    /// Folds one accepted bridge message. Returns false when it was refused for a time too far
-    /// ahead of the wall clock (``Effects/implausibleTimes``): then nothing of it was folded.
+    /// Folds one accepted bridge message. Returns false when it was refused for its time (too far
+    /// ahead of the wall clock, ``Effects/implausibleTimes``; or a heartbeat outside the calendar,
+    /// which marks the account in error): then nothing of it was folded.
     /// - Parameter wallClock: the agent's wall clock, UTC milliseconds since 1970 (read by the caller).
     @discardableResult
     public mutating func apply(_ delivery: BridgeDelivery, wallClock: Int64, into effects: inout Effects) -> Bool {
@@ -220,6 +242,7 @@ public struct AgentCore: Sendable {
                     equity.remove(account: account)
                     hellos[account] = nil
                     resumeWatermarks[account] = nil
+                    accountErrors[account] = nil
                     if risk.clock(accountId: account) == nil { utcOffsets[account] = nil }
                 }
             }
@@ -230,6 +253,28 @@ public struct AgentCore: Sendable {
             effects.implausibleTimes.append(ImplausibleTime(account: account, time: stated, limit: limit))
             return false
         }
+        if case .heartbeat(let time) = delivery.message, !time.isInCalendarRange {
+            // No calendar holds it: neither the engine's clock nor any period may move to it.
+            refuse(account, .timeOutOfRange, detail: "heartbeat at \(time.milliseconds) ms", at: time,
+                   into: &effects)
+            return false
+        }
+        // The equity engine first, its outputs held back: a deal it refuses (amount out of range)
+        // must not reach the risk core either. The risk core still gets each input before the
+        // observations that reflect it.
+        equityOutputs.removeAll(keepingCapacity: true)
+        var engineRefusedDeal = false
+        do {
+            try equity.apply(delivery.message, account: account, into: &equityOutputs)
+        } catch {
+            if error.isOutOfRange {
+                engineRefusedDeal = true
+                refuse(account, .dealOutOfRange, detail: error.detail, at: nil, into: &effects)
+            } else {
+                effects.refused.append((account, "\(error)"))
+            }
+        }
+        let refusalsBefore = effects.refusalCount
         switch delivery.message {
         case .hello(let hello):
             hellos[account] = hello
@@ -239,32 +284,33 @@ public struct AgentCore: Sendable {
             if awaitingSnapshot.updateValue(account, forKey: delivery.sessionID) == nil { awaitingSnapshotOfAccount[account, default: 0] += 1 }
             if let folded = risk.lastOwnInputTime(accountId: account) { resumeWatermarks[account] = folded }
         case .deal(let deal):
-            if isNewDeal(deal, of: account) {
-                feed(.deal(account, deal), into: &effects)
+            if engineRefusedDeal {
+                break
+            } else if isNewDeal(deal, of: account) {
+                feed(.deal(account, deal), account: account, into: &effects)
                 effects.deals.append((account, deal))
             } else {
                 effects.skippedResent += 1
             }
         case .position(let update):
-            if isFresh(update.time, of: account) { feed(.position(account, update), into: &effects) } else { effects.skippedResent += 1 }
+            if isFresh(update.time, of: account) {
+                feed(.position(account, update), account: account, into: &effects)
+            } else {
+                effects.skippedResent += 1
+            }
         case .snapshot(let snapshot):
             if stopAwaitingSnapshot(delivery.sessionID) != nil, let hello = hellos[account] {
                 snapshotted.insert(account)
                 effects.openedSessions.append((delivery.sessionID, hello))
             }
             if isFresh(snapshot.account.time, of: account) {
-                feed(.openPositions(account, snapshot.positions, at: snapshot.account.time), into: &effects)
+                feed(.openPositions(account, snapshot.positions, at: snapshot.account.time), account: account,
+                     into: &effects)
             }
         case .commandAcknowledgement(let acknowledgement):
             effects.commandAcknowledgements.append((account, acknowledgement))
         default:
             break
-        }
-        equityOutputs.removeAll(keepingCapacity: true)
-        do {
-            try equity.apply(delivery.message, account: account, into: &equityOutputs)
-        } catch {
-            effects.refused.append((account, "\(error)"))
         }
         var latestObservation: BrokerTime?
         for output in equityOutputs {
@@ -273,18 +319,27 @@ public struct AgentCore: Sendable {
                 latestObservation = observation.time
                 effects.latestObservation[account] = observation
                 if isFresh(observation.time, of: account) {
-                    feed(.observation(observation), into: &effects)
+                    feed(.observation(observation), account: account, into: &effects)
                 } else {
                     effects.skippedResent += 1
                 }
             case .drift(let drift):
                 effects.drifts[drift.account] = drift
-            case .balanceOperation, .equityUnknown, .equityKnown:
+            case .outOfRange(let notice):
+                refuse(account, AccountInputError.Reason(notice.figure), detail: "\(notice.figure.rawValue) outside the decimal range",
+                       at: notice.since, into: &effects)
+            case .balanceOperation, .equityUnknown, .equityKnown, .inRange:
                 break
             }
         }
         if let time = RiskInput.time(after: delivery.message, of: account, latestObservation: latestObservation) {
-            feed(time, into: &effects)
+            feed(time, account: account, into: &effects)
+        }
+        // A snapshot that folded without a new error re-bases the account: its error ends.
+        if case .snapshot = delivery.message, accountErrors[account] != nil, effects.refusalCount == refusalsBefore,
+           equity.view(of: account)?.outOfRange == nil {
+            accountErrors[account] = nil
+            effects.clearedAccountErrors.append(account)
         }
         return true
     }
@@ -316,7 +371,7 @@ public struct AgentCore: Sendable {
             guard now > Int128(clock.milliseconds), now - Int128(clock.milliseconds) <= Int128(configuration.timeBoundMilliseconds)
             else { continue }
             let time = BrokerTime(milliseconds: Int64(clamping: now))
-            feed(.time(account, time), into: &effects)
+            feed(.time(account, time), account: account, into: &effects)
             effects.wallClockTimes.append((account, time))
         }
     }
@@ -327,6 +382,17 @@ public struct AgentCore: Sendable {
         let left = awaitingSnapshotOfAccount[account, default: 1] - 1
         awaitingSnapshotOfAccount[account] = left > 0 ? left : nil
         return account
+    }
+
+    /// Marks `account` in error (when it is not already) and counts the refusal.
+    private mutating func refuse(_ account: AccountID, _ reason: AccountInputError.Reason, detail: String,
+                                 at time: BrokerTime?, into effects: inout Effects) {
+        effects.refusalsByReason[reason.rawValue, default: 0] += 1
+        effects.refusalCount += 1
+        guard accountErrors[account] == nil else { return }
+        let error = AccountInputError(reason: reason, detail: detail, brokerTime: time)
+        accountErrors[account] = error
+        effects.accountErrors.append((account, error))
     }
 
     /// The reason a session end is stored with: the end's label, with the EA's own words after a BYE
@@ -364,8 +430,18 @@ public struct AgentCore: Sendable {
         return true
     }
 
-    private mutating func feed(_ input: RiskInput, into effects: inout Effects) {
-        let outputs = risk.apply(input)
-        if !outputs.isEmpty { effects.riskOutputs += outputs }
+    /// Folds `input` (of `account`, or a heartbeat of it) into the risk core.
+    private mutating func feed(_ input: RiskInput, account: AccountID, into effects: inout Effects) {
+        var outputs = risk.apply(input)
+        guard !outputs.isEmpty else { return }
+        // Refusals are not stored: they mark the account in error (a heartbeat's, the sender's).
+        if outputs.contains(where: { if case .inputRefused = $0 { true } else { false } }) {
+            for case .inputRefused(let refusal) in outputs {
+                refuse(refusal.accountId ?? account, AccountInputError.Reason(refusal.reason),
+                       detail: "\(refusal.component) refused the input", at: refusal.brokerTime, into: &effects)
+            }
+            outputs.removeAll { if case .inputRefused = $0 { true } else { false } }
+        }
+        effects.riskOutputs += outputs
     }
 }

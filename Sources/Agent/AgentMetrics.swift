@@ -42,6 +42,10 @@ public final class AgentMetrics: Sendable {
     let webhookLatency: CoreMetrics.Timer
     /// Failed attempts by reason, made once for the known reasons (others on first use).
     private let webhookFailures: [String: CoreMetrics.Counter]
+    /// Inputs refused as not representable, by ``AccountInputError/Reason`` (a fixed vocabulary).
+    private let inputRefusals: [String: CoreMetrics.Counter]
+    /// Accounts in error now (``AccountInputError``).
+    let accountsInError: CoreMetrics.Gauge
     private let lastBridge = Mutex(BridgeCounters())
 
     /// Metrics in a fresh registry.
@@ -83,6 +87,18 @@ public final class AgentMetrics: Sendable {
                                                        dimensions: [("reason", error.code)], factory: factory)
         }
         webhookFailures = failures
+        var refusals: [String: CoreMetrics.Counter] = [:]
+        for reason in AccountInputError.Reason.allCases {
+            refusals[reason.rawValue] = CoreMetrics.Counter(label: "tidemark_account_input_refusals_total",
+                                                            dimensions: [("reason", reason.rawValue)], factory: factory)
+        }
+        inputRefusals = refusals
+        accountsInError = CoreMetrics.Gauge(label: "tidemark_accounts_in_error", factory: factory)
+    }
+
+    /// Counts refused inputs by reason (``AgentCore/Effects/refusalsByReason``).
+    func recordRefusals(_ byReason: [String: Int]) {
+        for (reason, count) in byReason { inputRefusals[reason]?.increment(by: Int64(count)) }
     }
 
     /// Counts one webhook delivery attempt (``WebhookDeliverer``'s observer).

@@ -67,6 +67,8 @@ public final class Pipeline: Sendable {
         /// a few with each commit, not all with every commit (the API reads the live figures from
         /// ``latestObservations``; the rows are what a restart shows).
         var accountRows = AccountRowRefresh(rowsPerCommit: Pipeline.accountRowsPerCommit)
+        /// Accounts in error (``AccountInputError``) and since when (the agent's clock).
+        var accountErrors: [AccountID: (error: AccountInputError, since: Date)] = [:]
     }
 
     /// - Parameters:
@@ -359,6 +361,10 @@ public final class Pipeline: Sendable {
                 state.latestObservations[account] = observation
                 state.accountRows.observed(observation, of: account)
             }
+            if !effects.accountErrors.isEmpty || !effects.clearedAccountErrors.isEmpty {
+                for account in effects.clearedAccountErrors { state.accountErrors[account] = nil }
+                for (account, error) in effects.accountErrors { state.accountErrors[account] = (error, Date()) }
+            }
             let withCheckpoint = forceCheckpoint || !declarations.isEmpty || !registrations.isEmpty || wallClockOutputs
             return (withCheckpoint ? try core.checkpoint() : nil, state.inputPosition)
         }
@@ -403,7 +409,8 @@ public final class Pipeline: Sendable {
         }
         for (account, drift) in effects.drifts {
             var update = updates[account] ?? AccountUpdate(id: account)
-            update.reconciliationDrift = drift.terminalEquity - drift.reconstructedEquity
+            // Two in-range figures of opposite sign can differ beyond the range: the row shows its end.
+            update.reconciliationDrift = drift.terminalEquity.subtractingClamped(drift.reconstructedEquity)
             updates[account] = update
             metrics.driftReports.increment()
             logger.warning("terminal equity drifts from the reconstruction", metadata: [
@@ -505,6 +512,21 @@ public final class Pipeline: Sendable {
         for (account, reason) in effects.refused {
             logger.warning("equity engine refused a message", metadata: ["account": "\(account)", "error": "\(reason)"])
         }
+        if effects.refusalCount > 0 || !effects.clearedAccountErrors.isEmpty {
+            metrics.recordRefusals(effects.refusalsByReason)
+            metrics.accountsInError.record(state.withLock { $0.accountErrors.count })
+            // The session is told and re-bases the account with a snapshot, which clears the error.
+            for (account, error) in effects.accountErrors {
+                bridge.requestResync(of: account, reason: error.reason.rawValue)
+                logger.error("account input not representable; account in error until its next snapshot", metadata: [
+                    "account": "\(account)", "reason": "\(error.reason.rawValue)", "detail": "\(error.detail)",
+                    "broker_time": "\(error.brokerTime.map { "\($0.milliseconds)" } ?? "-")",
+                ])
+            }
+            for account in effects.clearedAccountErrors {
+                logger.notice("account error cleared by a snapshot", metadata: ["account": "\(account)"])
+            }
+        }
         return ProcessedBatch(checkpointed: checkpoint != nil, refused: refused, wallClockTimes: effects.wallClockTimes)
     }
 
@@ -536,6 +558,11 @@ public final class Pipeline: Sendable {
     /// The account's latest observation (balance, equity, broker time) folded so far.
     public func latestObservation(of account: AccountID) -> EquityObservation? {
         state.withLock { $0.latestObservations[account] }
+    }
+
+    /// Why the account's input is refused and since when, while it is (see ``AccountInputError``).
+    public func accountError(of account: AccountID) -> (error: AccountInputError, since: Date)? {
+        state.withLock { $0.accountErrors[account] }
     }
 
     /// The account, commands and reason of an event that asks for enforcement.

@@ -7,11 +7,6 @@ import TidemarkProtocol
 /// lost frame (the session resyncs), because processing it would be wrong and skipping it silently
 /// would leave a hole in the account's history.
 public enum BridgeMessageValidator {
-    /// Crossed quotes happen briefly on real feeds; a bid above the ask by more than this fraction of
-    /// the ask is not a crossed market but a broken number.
-    /// (protocol/SPEC.md §4.1: 1 %.)
-    public static let maximumCrossedFraction = FixedDecimal(units: 1_000_000) // 0.01 = 1 %
-
     /// A short description of what is wrong with `message`, or nil when it is plausible.
     public static func problem(in message: TerminalMessage) -> String? {
         // Nearly every message is TICKS, nearly always of one tick: checked here, reading the
@@ -60,7 +55,8 @@ public enum BridgeMessageValidator {
         if tick.symbol.isEmpty { return "tick without symbol" }
         if tick.time.milliseconds < 0 { return "\(tick.symbol): negative tick time" }
         if tick.bid.units <= 0 || tick.ask.units <= 0 { return "\(tick.symbol): price not positive (\(tick.bid)/\(tick.ask))" }
-        if tick.bid > tick.ask, (tick.bid - tick.ask) > tick.ask.multiplied(by: maximumCrossedFraction) {
+        // Crossed quotes happen briefly on real feeds: the shared rule (SPEC §4.1) lets 1 % through.
+        if !tick.isPlausibleQuote {
             return "\(tick.symbol): bid \(tick.bid) above ask \(tick.ask) by more than 1%"
         }
         return nil

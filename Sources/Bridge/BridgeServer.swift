@@ -243,6 +243,9 @@ public enum BridgeControl: Hashable, Sendable {
     case replaceAllowList([String: Set<AccountID>])
     /// A key's account binding set (or removed) by an operator.
     case bind(key: String, account: AccountID?)
+    /// Ask the account's live session for a new snapshot (RESYNC with `reason`), because its
+    /// state could not be folded (dropped when it has none: its next session starts with one).
+    case resync(account: AccountID, reason: String)
 }
 
 extension BridgeServer {
@@ -261,6 +264,12 @@ extension BridgeServer {
     /// the socket loop is woken and sends it at once.
     public func send(_ command: Command, to account: AccountID) {
         controls.withLock { $0.append(.command(command, account: account)) }
+        controlsQueued.wake()
+    }
+
+    /// Queues a RESYNC for the account's live session (see ``BridgeControl/resync(account:reason:)``).
+    public func requestResync(of account: AccountID, reason: String) {
+        controls.withLock { $0.append(.resync(account: account, reason: reason)) }
         controlsQueued.wake()
     }
 }
@@ -432,6 +441,8 @@ private struct BridgeSocketLoop {
                 carryOut(registry.replaceAllowList(list, now: time))
             case .bind(let key, let account):
                 carryOut(registry.bind(key, to: account, now: time))
+            case .resync(let account, let reason):
+                carryOut(registry.requestResync(of: account, reason: reason, now: time))
             }
         }
     }

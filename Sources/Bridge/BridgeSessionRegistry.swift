@@ -403,6 +403,15 @@ public struct BridgeSessionRegistry: Sendable {
         return (!action.send.isEmpty, output)
     }
 
+    /// Asks the account's live session for a new snapshot (RESYNC with `reason`): downstream could
+    /// not fold its state. Nothing happens when the account has no live session.
+    public mutating func requestResync(of account: AccountID, reason: String, now: MonotonicInstant) -> Output {
+        var output = Output()
+        guard let peer = liveSessionOfAccount[account], let slot = slotOfPeer[peer] else { return output }
+        apply(machines[slot].requestResync(reason: reason, now: now), slot: slot, into: &output)
+        return output
+    }
+
     /// Closes every session (the agent is stopping).
     public mutating func shutDown() -> Output {
         var output = Output()

@@ -316,6 +316,14 @@ public struct BridgeSessionStateMachine: Sendable {
         return Action(send: [outgoing(.command(command), now: now)])
     }
 
+    /// Downstream could not fold what the session delivered (a figure outside the decimal range):
+    /// ask for a new snapshot, as after a lost frame. Only while streaming: a session already
+    /// waiting for a snapshot gets one anyway.
+    public mutating func requestResync(reason: String, now: MonotonicInstant) -> Action {
+        guard phase == .streaming else { return .none }
+        return requestResync(reason: reason, detail: "downstream refused the account's state", discarding: nil, now: now)
+    }
+
     /// A newer session took over this one (same account elsewhere, or a new HELLO on this
     /// connection). Nothing is sent: the old peer is most likely gone.
     public mutating func supersede(now: MonotonicInstant) -> Action {

@@ -83,6 +83,10 @@ public struct EquityEngine: Sendable {
         public var refusedHellos = 0
         /// Messages for accounts without an accepted hello.
         public var messagesForUnknownAccounts = 0
+        /// Transitions of an account out of the decimal range.
+        public var outOfRangeTransitions = 0
+        /// Deals refused because their amount is outside the decimal range.
+        public var outOfRangeDeals = 0
 
         /// All counters at zero.
         public init() {}
@@ -130,7 +134,8 @@ public struct EquityEngine: Sendable {
     /// caller reuse one buffer).
     ///
     /// - Throws: for a hello of a netting or exchange account, a hello whose server and login are not
-    ///   `account`, or any other message of an account without an accepted hello. Nothing changes then.
+    ///   `account`, any other message of an account without an accepted hello, or a deal whose
+    ///   amount is outside the decimal range. Nothing changes then.
     public mutating func apply(_ message: TerminalMessage, account id: AccountID,
                                into outputs: inout [EquityOutput]) throws(EquityEngineError) {
         if case .hello(let hello) = message {
@@ -155,7 +160,7 @@ public struct EquityEngine: Sendable {
         case .position(let update):
             applyPosition(update, account: a, into: &outputs)
         case .deal(let deal):
-            applyDeal(deal, account: a, into: &outputs)
+            try applyDeal(deal, account: a, into: &outputs)
         case .report(let report):
             accounts[a].lastTime = max(accounts[a].lastTime, report.time.milliseconds)
             reconcile(report, account: a, into: &outputs)
@@ -251,8 +256,8 @@ public struct EquityEngine: Sendable {
         clearPositions(account: a)
         let time = snapshot.account.time.milliseconds
         accounts[a].lastTime = max(accounts[a].lastTime, time)
-        accounts[a].balanceUnits = snapshot.account.balance.units
-        accounts[a].creditUnits = snapshot.account.credit.units
+        accounts[a].balanceUnits = Int128(snapshot.account.balance.units)
+        accounts[a].creditUnits = Int128(snapshot.account.credit.units)
         accounts[a].floatingUnits = 0
         accounts[a].unknownPositions = 0
         accounts[a].pendingCloses = []
@@ -301,6 +306,7 @@ public struct EquityEngine: Sendable {
                 // Volume left the position before its closing deal arrived: keep the part that left
                 // in the floating sum until the deal books it to balance.
                 if position.volume < oldVolume, let oldValue, let newValue = valueIfKnown(p) {
+                    // Both volumes are positive: the difference fits.
                     addPendingClose(positionID: position.ticket, volume: oldVolume - position.volume,
                                     units: oldValue - newValue, account: a)
                 }
@@ -317,19 +323,26 @@ public struct EquityEngine: Sendable {
         settle(account: a, time: time, into: &outputs)
     }
 
-    mutating func addPendingClose(positionID: Int64, volume: FixedDecimal, units: Int64, account a: Int) {
+    mutating func addPendingClose(positionID: Int64, volume: FixedDecimal, units: Int128, account a: Int) {
         accounts[a].floatingUnits += units
         if let i = accounts[a].pendingCloses.firstIndex(where: { $0.positionID == positionID }) {
             accounts[a].pendingCloses[i].units += units
-            accounts[a].pendingCloses[i].volumeUnits += volume.units
+            accounts[a].pendingCloses[i].volumeUnits += Int128(volume.units)
         } else {
-            accounts[a].pendingCloses.append(PendingClose(positionID: positionID, volumeUnits: volume.units, units: units))
+            accounts[a].pendingCloses.append(PendingClose(positionID: positionID, volumeUnits: Int128(volume.units), units: units))
         }
     }
 
     // MARK: - Deals
 
-    mutating func applyDeal(_ deal: Deal, account a: Int, into outputs: inout [EquityOutput]) {
+    mutating func applyDeal(_ deal: Deal, account a: Int, into outputs: inout [EquityOutput]) throws(EquityEngineError) {
+        // Four wire values can sum beyond the range: refuse the deal before anything changes.
+        let amountUnits = Int128(deal.profit.units) + Int128(deal.swap.units) + Int128(deal.commission.units)
+            + Int128(deal.fee.units)
+        guard let amount = FixedDecimal(wideUnits: amountUnits) else {
+            statistics.outOfRangeDeals += 1
+            throw .outOfRange(accounts[a].id, deal: deal.ticket)
+        }
         let time = deal.time.milliseconds
         accounts[a].lastTime = max(accounts[a].lastTime, time)
         if deal.ticket != 0 {
@@ -340,18 +353,17 @@ public struct EquityEngine: Sendable {
             accounts[a].recentDeals.append(deal.ticket)
             if accounts[a].recentDeals.count > 64 { accounts[a].recentDeals.removeFirst() }
         }
-        let amount = deal.profit + deal.swap + deal.commission + deal.fee
         switch deal.type {
         case .buy, .sell:
             switch deal.entry {
             case .in:
                 // MT5 books entry commission and fees to balance at the deal; MT4 keeps commission on
                 // the open order (the position's `commission`) until it closes.
-                if accounts[a].platform == .mt5 { accounts[a].balanceUnits += amount.units }
+                if accounts[a].platform == .mt5 { accounts[a].balanceUnits += amountUnits }
             case .out, .outBy, .inOut:
                 // Profit, swap, commission and fee of the closed part go to balance (MT5 exit deal;
                 // MT4 close, which the EA reports as a deal with the order's figures).
-                accounts[a].balanceUnits += amount.units
+                accounts[a].balanceUnits += amountUnits
                 closeFromDeal(deal, account: a)
             }
         case .buyCanceled, .sellCanceled:
@@ -359,15 +371,19 @@ public struct EquityEngine: Sendable {
         case .balance, .credit, .charge, .correction, .bonus, .commission, .commissionDaily, .commissionMonthly,
              .commissionAgentDaily, .commissionAgentMonthly, .interest, .dividend, .dividendFranked, .tax:
             if deal.type == .credit {
-                accounts[a].creditUnits += amount.units
+                accounts[a].creditUnits += amountUnits
             } else {
-                accounts[a].balanceUnits += amount.units
+                accounts[a].balanceUnits += amountUnits
             }
-            outputs.append(.balanceOperation(BalanceOperation(
-                account: accounts[a].id, time: deal.time, category: Self.category(of: deal.type, amount: amount),
-                dealType: deal.type, amount: amount, dealTicket: deal.ticket, comment: deal.comment,
-                balanceAfter: FixedDecimal(units: accounts[a].balanceUnits),
-                creditAfter: FixedDecimal(units: accounts[a].creditUnits))))
+            // When balance or credit left the range, the out-of-range notice of `settle` says so
+            // instead (an operation must carry representable figures).
+            if let balanceAfter = FixedDecimal(wideUnits: accounts[a].balanceUnits),
+               let creditAfter = FixedDecimal(wideUnits: accounts[a].creditUnits) {
+                outputs.append(.balanceOperation(BalanceOperation(
+                    account: accounts[a].id, time: deal.time, category: Self.category(of: deal.type, amount: amount),
+                    dealType: deal.type, amount: amount, dealTicket: deal.ticket, comment: deal.comment,
+                    balanceAfter: balanceAfter, creditAfter: creditAfter)))
+            }
         }
         settle(account: a, time: time, into: &outputs)
     }
@@ -383,12 +399,12 @@ public struct EquityEngine: Sendable {
         var volumeToClose = deal.volume
         if let i = accounts[a].pendingCloses.firstIndex(where: { $0.positionID == deal.positionID }) {
             let pending = accounts[a].pendingCloses[i]
-            let take = deal.volume.units <= 0 ? pending.volumeUnits : min(deal.volume.units, pending.volumeUnits)
+            let take = deal.volume.units <= 0 ? pending.volumeUnits : min(Int128(deal.volume.units), pending.volumeUnits)
             // The share is rounded to the money step, so equity stays in whole cents.
             let step = accounts[a].step
             let released = take >= pending.volumeUnits
                 ? pending.units
-                : Int64(roundedQuotient(Int128(pending.units) * Int128(take), Int128(pending.volumeUnits) * Int128(step))) * step
+                : Self.share(of: pending.units, volume: take, of: pending.volumeUnits, step: step)
             accounts[a].floatingUnits -= released
             if take >= pending.volumeUnits {
                 accounts[a].pendingCloses.remove(at: i)
@@ -396,7 +412,8 @@ public struct EquityEngine: Sendable {
                 accounts[a].pendingCloses[i].units -= released
                 accounts[a].pendingCloses[i].volumeUnits -= take
             }
-            volumeToClose = FixedDecimal(units: deal.volume.units - take)
+            // take ≤ the deal's volume here, so the rest is in 0…volume.
+            volumeToClose = FixedDecimal(units: Int64(Int128(deal.volume.units) - min(take, Int128(deal.volume.units))))
         }
         guard volumeToClose.units > 0, let p = positionSlot(ticket: deal.positionID, account: a) else { return }
         var position = cold[p].position
@@ -407,6 +424,17 @@ public struct EquityEngine: Sendable {
             position.volume = remaining
             replace(p, with: position)
         }
+    }
+
+    /// `units × volume ÷ totalVolume` rounded half away from zero to a multiple of `step`, for
+    /// 0 < volume < totalVolume. Exact whenever `units × volume` fits `Int128` (every real case:
+    /// both come from a handful of wire values); beyond that, the quotient is taken first, which
+    /// loses at most one `units ÷ totalVolume` (only sums of hundreds of extreme frames get there).
+    static func share(of units: Int128, volume: Int128, of totalVolume: Int128, step: Int64) -> Int128 {
+        let (product, productOverflow) = units.multipliedReportingOverflow(by: volume)
+        let (denominator, denominatorOverflow) = totalVolume.multipliedReportingOverflow(by: Int128(step))
+        if !productOverflow, !denominatorOverflow { return roundedQuotient(product, denominator) * Int128(step) }
+        return roundedQuotient(units / totalVolume * volume, Int128(step)) * Int128(step)
     }
 
     static func category(of type: DealType, amount: FixedDecimal) -> BalanceOperation.Category {
@@ -431,28 +459,37 @@ public struct EquityEngine: Sendable {
             statistics.reconciliationsSkipped += 1
             return
         }
+        // Out of range: no figure to compare with (the out-of-range notice stands for the drift).
+        guard let reconstructed = FixedDecimal(wideUnits: accounts[a].equityUnits),
+              let balance = FixedDecimal(wideUnits: accounts[a].balanceUnits),
+              let credit = FixedDecimal(wideUnits: accounts[a].creditUnits)
+        else {
+            statistics.reconciliationsSkipped += 1
+            return
+        }
         statistics.reconciliations += 1
         let tolerance = configuration.driftTolerance.units(openPositions: accounts[a].positions.count, step: accounts[a].step)
-        let reconstructed = accounts[a].equityUnits
-        let difference = report.equity.units - reconstructed
-        guard difference.magnitude > tolerance.magnitude
-            || report.balance.units != accounts[a].balanceUnits
-            || report.credit.units != accounts[a].creditUnits
+        // Two in-range values of opposite sign can differ by twice the range: compare wide.
+        let difference = Int128(report.equity.units) - Int128(reconstructed.units)
+        guard difference.magnitude > Int128(tolerance).magnitude
+            || report.balance != balance
+            || report.credit != credit
         else { return }
         statistics.drifts += 1
         accounts[a].drifts += 1
         outputs.append(.drift(Drift(
             account: accounts[a].id, time: report.time, terminalEquity: report.equity,
-            reconstructedEquity: FixedDecimal(units: reconstructed), terminalBalance: report.balance,
-            reconstructedBalance: FixedDecimal(units: accounts[a].balanceUnits), terminalCredit: report.credit,
-            reconstructedCredit: FixedDecimal(units: accounts[a].creditUnits), tolerance: FixedDecimal(units: tolerance))))
+            reconstructedEquity: reconstructed, terminalBalance: report.balance,
+            reconstructedBalance: balance, terminalCredit: report.credit,
+            reconstructedCredit: credit, tolerance: FixedDecimal(units: tolerance))))
     }
 
     // MARK: - Ticks
 
     mutating func applyTicks(_ ticks: TickBatch, feed: Int32, into outputs: inout [EquityOutput]) {
         for tick in ticks {
-            guard tick.bid.units > 0, tick.ask.units >= tick.bid.units else {
+            // The one rule of SPEC §4.1: a slightly crossed quote (bid ≤ ask × 1.01) is folded.
+            guard tick.isPlausibleQuote else {
                 statistics.rejectedTicks += 1
                 continue
             }
@@ -499,12 +536,12 @@ public struct EquityEngine: Sendable {
         guard status != position.status || profit != position.profitUnits else { return }
         let a = Int(position.account)
         if position.status == .known {
-            accounts[a].floatingUnits -= position.profitUnits
+            accounts[a].floatingUnits -= Int128(position.profitUnits)
         } else {
             accounts[a].unknownPositions -= 1
         }
         if status == .known {
-            accounts[a].floatingUnits += profit
+            accounts[a].floatingUnits += Int128(profit)
         } else {
             accounts[a].unknownPositions += 1
         }
@@ -550,6 +587,26 @@ public struct EquityEngine: Sendable {
     /// Emits what changed for account `a` after a message at `time`.
     mutating func settle(account a: Int, time: Int64, into outputs: inout [EquityOutput]) {
         guard accounts[a].hasSnapshot else { return }
+        // The one place the wide sums narrow: every figure emitted is representable.
+        guard let balance = FixedDecimal(wideUnits: accounts[a].balanceUnits),
+              let credit = FixedDecimal(wideUnits: accounts[a].creditUnits),
+              let floating = FixedDecimal(wideUnits: accounts[a].floatingUnits),
+              let equity = FixedDecimal(wideUnits: accounts[a].equityUnits)
+        else {
+            guard accounts[a].outOfRange == nil else { return }
+            let figure = accounts[a].figureOutOfRange ?? .equity
+            accounts[a].outOfRange = figure
+            statistics.outOfRangeTransitions += 1
+            outputs.append(.outOfRange(AccountOutOfRange(account: accounts[a].id, since: BrokerTime(milliseconds: time),
+                                                         figure: figure)))
+            return
+        }
+        if accounts[a].outOfRange != nil {
+            accounts[a].outOfRange = nil
+            outputs.append(.inRange(account: accounts[a].id, at: BrokerTime(milliseconds: time)))
+            accounts[a].hasEmitted = false  // always follow with an observation (or an unknown notice)
+            accounts[a].reportedUnknown = false
+        }
         if accounts[a].unknownPositions > 0 {
             guard !accounts[a].reportedUnknown else { return }
             accounts[a].reportedUnknown = true
@@ -557,7 +614,7 @@ public struct EquityEngine: Sendable {
             statistics.unknownTransitions += 1
             outputs.append(.equityUnknown(EquityUnknown(
                 account: accounts[a].id, since: BrokerTime(milliseconds: time), reason: unknownReason(account: a),
-                balance: FixedDecimal(units: accounts[a].balanceUnits), credit: FixedDecimal(units: accounts[a].creditUnits))))
+                balance: balance, credit: credit)))
             return
         }
         if accounts[a].reportedUnknown {
@@ -566,22 +623,18 @@ public struct EquityEngine: Sendable {
             outputs.append(.equityKnown(account: accounts[a].id, at: BrokerTime(milliseconds: time)))
             accounts[a].hasEmitted = false  // always follow with an observation
         }
-        let balance = accounts[a].balanceUnits
-        let credit = accounts[a].creditUnits
-        let floating = accounts[a].floatingUnits
-        let equity = balance + credit + floating
-        if accounts[a].hasEmitted, accounts[a].lastBalance == balance, accounts[a].lastCredit == credit,
-           accounts[a].lastEquity == equity {
+        if accounts[a].hasEmitted, accounts[a].lastBalance == balance.units, accounts[a].lastCredit == credit.units,
+           accounts[a].lastEquity == equity.units {
             return
         }
         accounts[a].hasEmitted = true
-        accounts[a].lastBalance = balance
-        accounts[a].lastCredit = credit
-        accounts[a].lastEquity = equity
+        accounts[a].lastBalance = balance.units
+        accounts[a].lastCredit = credit.units
+        accounts[a].lastEquity = equity.units
         statistics.observations += 1
         outputs.append(.observation(EquityObservation(
-            account: accounts[a].id, time: BrokerTime(milliseconds: time), balance: FixedDecimal(units: balance),
-            credit: FixedDecimal(units: credit), equity: FixedDecimal(units: equity), floating: FixedDecimal(units: floating))))
+            account: accounts[a].id, time: BrokerTime(milliseconds: time), balance: balance,
+            credit: credit, equity: equity, floating: floating)))
     }
 
     func unknownReason(account a: Int) -> EquityUnknownReason {
@@ -664,8 +717,8 @@ public struct EquityEngine: Sendable {
     }
 
     /// The position's floating value (swap + commission + profit) when known.
-    func valueIfKnown(_ p: Int) -> Int64? {
-        hot[p].status == .known ? cold[p].fixedUnits + hot[p].profitUnits : nil
+    func valueIfKnown(_ p: Int) -> Int128? {
+        hot[p].status == .known ? cold[p].fixedUnits + Int128(hot[p].profitUnits) : nil
     }
 
     /// Adds the position's value to its account's sums.
@@ -673,7 +726,7 @@ public struct EquityEngine: Sendable {
         let a = Int(hot[p].account)
         accounts[a].floatingUnits += cold[p].fixedUnits
         if hot[p].status == .known {
-            accounts[a].floatingUnits += hot[p].profitUnits
+            accounts[a].floatingUnits += Int128(hot[p].profitUnits)
         } else {
             accounts[a].unknownPositions += 1
         }
@@ -684,7 +737,7 @@ public struct EquityEngine: Sendable {
         let a = Int(hot[p].account)
         accounts[a].floatingUnits -= cold[p].fixedUnits
         if hot[p].status == .known {
-            accounts[a].floatingUnits -= hot[p].profitUnits
+            accounts[a].floatingUnits -= Int128(hot[p].profitUnits)
         } else {
             accounts[a].unknownPositions -= 1
         }
@@ -703,7 +756,7 @@ public struct EquityEngine: Sendable {
         hot[p].conversion = .none
         hot[p].priceSymbol = -1
         hot[p].conversionSymbol = -1
-        cold[p].fixedUnits = position.swap.units + position.commission.units
+        cold[p].fixedUnits = Int128(position.swap.units) + Int128(position.commission.units)
         cold[p].profitCurrency = ""
         cold[p].conversionSymbolName = ""
         guard let spec = accounts[a].symbols[position.symbol] else {

@@ -15,6 +15,33 @@ public enum EquityOutput: Hashable, Sendable {
     case equityKnown(account: AccountID, at: BrokerTime)
     /// The terminal's own figures differ from the reconstruction by more than the tolerance.
     case drift(Drift)
+    /// A sum of the account (balance, credit, floating or equity) left the decimal range: its
+    /// figures are not representable. Emitted once, when it happens; no observations follow until
+    /// ``inRange(account:at:)`` (the sums are kept exact meanwhile, so a snapshot, or a deal that
+    /// brings them back, ends it).
+    case outOfRange(AccountOutOfRange)
+    /// Every figure of the account is representable again; an observation with them follows.
+    case inRange(account: AccountID, at: BrokerTime)
+}
+
+/// A figure of an account.
+public enum AccountFigure: String, Hashable, Sendable, CaseIterable {
+    case balance, credit, floating, equity
+}
+
+/// An account whose figures left the decimal range (±92,233,720,368.54775807), and since when.
+public struct AccountOutOfRange: Hashable, Sendable {
+    /// The account.
+    public var account: AccountID
+    /// The broker time of the message that took it out of range.
+    public var since: BrokerTime
+    /// The first figure found outside the range.
+    public var figure: AccountFigure
+
+    /// A notice with every field given.
+    public init(account: AccountID, since: BrokerTime, figure: AccountFigure) {
+        self.account = account; self.since = since; self.figure = figure
+    }
 }
 
 /// One balance or credit operation (a deal that is not a trade).
@@ -130,8 +157,12 @@ public struct Drift: Hashable, Sendable {
     /// The equity tolerance that was applied.
     public var tolerance: FixedDecimal
 
-    /// terminal − reconstructed equity.
-    public var equityDifference: FixedDecimal { terminalEquity - reconstructedEquity }
+    /// terminal − reconstructed equity; nil when that is outside the decimal range (two figures of
+    /// opposite sign near its ends).
+    public var equityDifference: FixedDecimal? {
+        let (difference, overflow) = terminalEquity.subtractingReportingOverflow(reconstructedEquity)
+        return overflow ? nil : difference
+    }
 
     /// A comparison with every figure given.
     public init(account: AccountID, time: BrokerTime, terminalEquity: FixedDecimal, reconstructedEquity: FixedDecimal,
@@ -152,6 +183,7 @@ public struct EquityEngineError: Error, Hashable, Sendable, CustomStringConverti
         case unknownAccount = "unknown_account"
         case accountMismatch = "account_mismatch"
         case invalidCurrencyDigits = "invalid_currency_digits"
+        case outOfRange = "out_of_range"
     }
 
     private let code: Code
@@ -170,6 +202,16 @@ public struct EquityEngineError: Error, Hashable, Sendable, CustomStringConverti
     public static func accountMismatch(_ account: AccountID) -> Self { Self(.accountMismatch, account.rawValue) }
     /// A hello with currency digits outside 0…8.
     public static func invalidCurrencyDigits(_ account: AccountID) -> Self { Self(.invalidCurrencyDigits, account.rawValue) }
+
+    /// A deal whose amount (profit + swap + commission + fee) is outside the decimal range.
+    /// Nothing of it is folded.
+    public static func outOfRange(_ account: AccountID, deal ticket: Int64) -> Self {
+        Self(.outOfRange, "\(account.rawValue) deal \(ticket)")
+    }
+
+    /// Whether this is ``outOfRange(_:deal:)`` (the frame is refused as not representable, not
+    /// because of the account's kind).
+    public var isOutOfRange: Bool { code == .outOfRange }
 
     /// A short, stable description usable as a metric label (`netting_account`, …).
     public var description: String { code.rawValue }

@@ -48,8 +48,9 @@ struct HotPosition {
 /// What only binding, unbinding and views read.
 struct ColdPosition {
     var position: Position
-    /// Swap + commission in 10⁻⁸ units: always part of the account's floating sum.
-    var fixedUnits: Int64
+    /// Swap + commission in 10⁻⁸ units: always part of the account's floating sum. Wide: the sum
+    /// of two wire values can leave `Int64`.
+    var fixedUnits: Int128
     /// Where this position sits in its symbols' dependent lists (for O(1) removal).
     var priceDependentIndex: Int32
     var conversionDependentIndex: Int32
@@ -84,9 +85,9 @@ struct SymbolKey: Hashable {
 struct PendingClose {
     var positionID: Int64
     /// Lots that left the position and are not booked yet.
-    var volumeUnits: Int64
+    var volumeUnits: Int128
     /// Their last value, 10⁻⁸ units of the account currency.
-    var units: Int64
+    var units: Int128
 }
 
 struct AccountRecord {
@@ -96,14 +97,19 @@ struct AccountRecord {
     var digits: Int
     var step: Int64
     var feed: Int32
-    var balanceUnits: Int64 = 0
-    var creditUnits: Int64 = 0
+    // The account's sums are kept wide (Int128), so no sequence of wire values can overflow them
+    // (2⁶³ values of at most 2⁶³ each); whether a sum fits ``FixedDecimal`` is checked once, when
+    // it is emitted (``EquityEngine/settle(account:time:into:)``).
+    var balanceUnits: Int128 = 0
+    var creditUnits: Int128 = 0
     /// Σ fixed parts + Σ profits of known positions + Σ pending closes, 10⁻⁸ units.
-    var floatingUnits: Int64 = 0
+    var floatingUnits: Int128 = 0
     var unknownPositions: Int32 = 0
     var hasSnapshot = false
     /// True once an ``EquityOutput/equityUnknown(_:)`` was emitted and not yet followed by known.
     var reportedUnknown = false
+    /// The figure outside the decimal range, while ``EquityOutput/outOfRange(_:)`` holds.
+    var outOfRange: AccountFigure?
     var hasEmitted = false
     var lastBalance: Int64 = 0
     var lastCredit: Int64 = 0
@@ -124,7 +130,16 @@ struct AccountRecord {
     var isActive = true
 
     var isKnown: Bool { hasSnapshot && unknownPositions == 0 }
-    var equityUnits: Int64 { balanceUnits + creditUnits + floatingUnits }
+    var equityUnits: Int128 { balanceUnits + creditUnits + floatingUnits }
+
+    /// The first of balance, credit, floating and equity that does not fit ``FixedDecimal``.
+    var figureOutOfRange: AccountFigure? {
+        if FixedDecimal(wideUnits: balanceUnits) == nil { return .balance }
+        if FixedDecimal(wideUnits: creditUnits) == nil { return .credit }
+        if FixedDecimal(wideUnits: floatingUnits) == nil { return .floating }
+        if FixedDecimal(wideUnits: equityUnits) == nil { return .equity }
+        return nil
+    }
 }
 
 struct CachedConversion {

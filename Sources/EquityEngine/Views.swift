@@ -10,10 +10,13 @@ public struct AccountView: Hashable, Sendable {
     public var currency: String
     /// Digits money is rounded to in this account.
     public var currencyDigits: Int
-    /// The balance the engine holds.
+    /// The balance the engine holds (the nearest end of the range while ``outOfRange`` is
+    /// `.balance`).
     public var balance: FixedDecimal
-    /// The credit the engine holds.
+    /// The credit the engine holds (the nearest end of the range while ``outOfRange`` is `.credit`).
     public var credit: FixedDecimal
+    /// The first figure outside the decimal range, while one is (then floating and equity are nil).
+    public var outOfRange: AccountFigure?
     /// Nil while equity is unknown.
     public var floating: FixedDecimal?
     /// Nil while equity is unknown.
@@ -44,7 +47,10 @@ extension EquityEngine {
     public func view(of account: AccountID) -> AccountView? {
         guard let slot = accountIndex[account] else { return nil }
         let record = accounts[Int(slot)]
-        let known = record.isKnown
+        let known = record.isKnown && record.outOfRange == nil
+        func clamped(_ units: Int128) -> FixedDecimal {
+            FixedDecimal(wideUnits: units) ?? (units < 0 ? .leastFiniteValue : .greatestFiniteMagnitude)
+        }
         let positions = record.positions.map { slot in
             let p = Int(slot)
             return PositionView(position: cold[p].position,
@@ -52,11 +58,11 @@ extension EquityEngine {
         }
         return AccountView(
             account: record.id, platform: record.platform, currency: record.currency, currencyDigits: record.digits,
-            balance: FixedDecimal(units: record.balanceUnits), credit: FixedDecimal(units: record.creditUnits),
-            floating: known ? FixedDecimal(units: record.floatingUnits) : nil,
-            equity: known ? FixedDecimal(units: record.equityUnits) : nil,
+            balance: clamped(record.balanceUnits), credit: clamped(record.creditUnits), outOfRange: record.outOfRange,
+            floating: known ? clamped(record.floatingUnits) : nil,
+            equity: known ? clamped(record.equityUnits) : nil,
             unknownSince: record.unknownSince.map { BrokerTime(milliseconds: $0) },
-            unknownReason: known ? nil : unknownReason(account: Int(slot)),
+            unknownReason: record.isKnown ? nil : unknownReason(account: Int(slot)),
             positions: positions, pendingCloses: record.pendingCloses.count, drifts: record.drifts)
     }
 

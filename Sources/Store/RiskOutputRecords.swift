@@ -19,6 +19,8 @@ extension StoreBatch {
             events.append(try StoredEvent(sequenceNumber: sequenceNumber, challengeEvent: event))
         case .competitionEvent(let sequenceNumber, let event):
             events.append(try StoredEvent(sequenceNumber: sequenceNumber, competitionEvent: event))
+        case .inputRefused:
+            break  // not stored: the agent marks the account in error (and counts it)
         }
     }
 }

@@ -13,6 +13,29 @@ public struct BrokerTime: Hashable, Comparable, Sendable, Codable {
 
     @inlinable public static func < (lhs: Self, rhs: Self) -> Bool { lhs.milliseconds < rhs.milliseconds }
 
+    /// 0000-01-01 00:00:00.000 through 9999-12-31 23:59:59.999: the times the calendar (periods,
+    /// trading days, chart hours, ``formatted``) works with. Any step from one of them by a few
+    /// years stays far inside `Int64`, so the risk core refuses a time outside this range and
+    /// computes inside it without overflow.
+    public static let calendarRange = BrokerTime(milliseconds: -62_167_219_200_000)...BrokerTime(milliseconds: 253_402_300_799_999)
+
+    /// Whether the time is in ``calendarRange``.
+    @inlinable public var isInCalendarRange: Bool { Self.calendarRange.contains(self) }
+
+    /// The time `milliseconds` later (earlier when negative), and whether that is outside `Int64`.
+    @inlinable public func advancedReportingOverflow(by milliseconds: Int64) -> (partialValue: Self, overflow: Bool) {
+        let (result, overflow) = self.milliseconds.addingReportingOverflow(milliseconds)
+        return (Self(milliseconds: result), overflow)
+    }
+
+    /// The time `milliseconds` later (earlier when negative).
+    /// - Throws: ``ArithmeticOverflow`` (`time_step`) when that is outside `Int64`.
+    @inlinable public func advanced(by milliseconds: Int64) throws(ArithmeticOverflow) -> Self {
+        let (result, overflow) = advancedReportingOverflow(by: milliseconds)
+        guard !overflow else { throw ArithmeticOverflow(.timeStep) }
+        return result
+    }
+
     public init(from decoder: any Decoder) throws {
         milliseconds = try decoder.singleValueContainer().decode(Int64.self)
     }

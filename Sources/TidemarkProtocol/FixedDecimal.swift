@@ -54,20 +54,108 @@ public struct FixedDecimal: Hashable, Comparable, Sendable {
     /// The absolute value.
     @inlinable public var magnitude: Self { Self(units: units < 0 ? -units : units) }
 
-    /// `self × other`, rounded once to eight digits, half away from zero.
+    /// The largest value, 92,233,720,368.54775807 (the wire's maximum).
+    public static let greatestFiniteMagnitude = FixedDecimal(units: .max)
+    /// The smallest value the wire carries, −92,233,720,368.54775807 (`Int64.min` units is left
+    /// out, so that every value has a negation).
+    public static let leastFiniteValue = FixedDecimal(units: -.max)
+
+    /// The value whose representation is `units` × 10⁻⁸, or nil when that is outside the range
+    /// (wide sums and products narrow through here instead of trapping).
+    @inlinable public init?(wideUnits units: Int128) {
+        guard units <= Int128(Int64.max), units >= -Int128(Int64.max) else { return nil }
+        self.units = Int64(units)
+    }
+
+    // MARK: Checked arithmetic
+    //
+    // Everything computed from values off the wire goes through these: they report a result
+    // outside the range instead of trapping. The plain operators (`+`, `-`, `multiplied(by:)`)
+    // trap on overflow and are for constants and values already known to be small.
+
+    /// `self + other`, and whether the exact sum is outside the range (then `partialValue` is
+    /// meaningless).
+    @inlinable public func addingReportingOverflow(_ other: Self) -> (partialValue: Self, overflow: Bool) {
+        let (sum, overflow) = units.addingReportingOverflow(other.units)
+        return (Self(units: sum), overflow || sum == .min)
+    }
+
+    /// `self − other`, and whether the exact difference is outside the range.
+    @inlinable public func subtractingReportingOverflow(_ other: Self) -> (partialValue: Self, overflow: Bool) {
+        let (difference, overflow) = units.subtractingReportingOverflow(other.units)
+        return (Self(units: difference), overflow || difference == .min)
+    }
+
+    /// The value of `units` × 10⁻⁸, or the nearest end of the range when it is beyond. For
+    /// read-outs of state the fold keeps in range (headroom, a limit minus a value): never for a
+    /// figure that is folded further.
+    @inlinable public init(clamping units: Int128) {
+        self.units = Int64(clamping: Swift.min(Swift.max(units, -Int128(Int64.max)), Int128(Int64.max)))
+    }
+
+    /// `self + other`, clamped to the range (see ``init(clamping:)``).
+    @inlinable public func addingClamped(_ other: Self) -> Self { Self(clamping: Int128(units) + Int128(other.units)) }
+
+    /// `self − other`, clamped to the range (see ``init(clamping:)``).
+    @inlinable public func subtractingClamped(_ other: Self) -> Self { Self(clamping: Int128(units) - Int128(other.units)) }
+
+    /// `self + other`. - Throws: ``ArithmeticOverflow`` when the sum is outside the range.
+    @inlinable public func adding(_ other: Self) throws(ArithmeticOverflow) -> Self {
+        let (sum, overflow) = addingReportingOverflow(other)
+        guard !overflow else { throw ArithmeticOverflow(.sum) }
+        return sum
+    }
+
+    /// `self − other`. - Throws: ``ArithmeticOverflow`` when the difference is outside the range.
+    @inlinable public func subtracting(_ other: Self) throws(ArithmeticOverflow) -> Self {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        guard !overflow else { throw ArithmeticOverflow(.difference) }
+        return difference
+    }
+
+    /// `self × numerator ÷ denominator`, exact and rounded once (as
+    /// ``multiplied(by:dividedBy:)``), and whether the result is outside the range or
+    /// `denominator` is zero (then `partialValue` is 0).
+    @inlinable public func multipliedReportingOverflow(by numerator: Self, dividedBy denominator: Self)
+        -> (partialValue: Self, overflow: Bool) {
+        guard denominator.units != 0 else { return (.zero, true) }
+        // |units × numerator| < 2¹²⁶: the product always fits Int128.
+        let product = Int128(units) * Int128(numerator.units)
+        guard let result = Self(wideUnits: Self.divideRounded(product, by: Int128(denominator.units))) else {
+            return (.zero, true)
+        }
+        return (result, false)
+    }
+
+    /// `self × other`, rounded once (as ``multiplied(by:)``), and whether the result is outside
+    /// the range (then `partialValue` is 0).
+    @inlinable public func multipliedReportingOverflow(by other: Self) -> (partialValue: Self, overflow: Bool) {
+        multipliedReportingOverflow(by: other, dividedBy: .one)
+    }
+
+    /// `self ÷ other`, rounded once (as ``divided(by:)``), and whether the result is outside the
+    /// range or `other` is zero (then `partialValue` is 0).
+    @inlinable public func dividedReportingOverflow(by other: Self) -> (partialValue: Self, overflow: Bool) {
+        Self.one.multipliedReportingOverflow(by: self, dividedBy: other)
+    }
+
+    /// `self × other`, rounded once to eight digits, half away from zero. Traps when the result is
+    /// outside the range: on values from the wire use ``multipliedReportingOverflow(by:)``.
     @inlinable public func multiplied(by other: Self) -> Self {
         let product = Int128(units) * Int128(other.units)
         return Self(units: Int64(Self.divideRounded(product, by: Int128(Self.unitsPerOne))))
     }
 
     /// `self × numerator ÷ denominator`, computed exactly and rounded once to eight digits,
-    /// half away from zero. Traps when `denominator` is zero.
+    /// half away from zero. Traps when `denominator` is zero or the result is outside the range:
+    /// on values from the wire use ``multipliedReportingOverflow(by:dividedBy:)``.
     @inlinable public func multiplied(by numerator: Self, dividedBy denominator: Self) -> Self {
         let product = Int128(units) * Int128(numerator.units)
         return Self(units: Int64(Self.divideRounded(product, by: Int128(denominator.units))))
     }
 
-    /// `self ÷ other`, rounded once to eight digits, half away from zero. Traps when `other` is zero.
+    /// `self ÷ other`, rounded once to eight digits, half away from zero. Traps when `other` is zero
+    /// or the result is outside the range: on values from the wire use ``dividedReportingOverflow(by:)``.
     @inlinable public func divided(by other: Self) -> Self {
         let numerator = Int128(units) * Int128(Self.unitsPerOne)
         return Self(units: Int64(Self.divideRounded(numerator, by: Int128(other.units))))
@@ -94,6 +182,26 @@ public struct FixedDecimal: Hashable, Comparable, Sendable {
         guard twiceRemainder >= denominator.magnitude else { return quotient }
         return (numerator < 0) != (denominator < 0) ? quotient - 1 : quotient + 1
     }
+}
+
+/// A sum, product, quotient or time step whose exact result is outside the range of
+/// ``FixedDecimal`` or ``BrokerTime``: the input that led to it is refused, never folded wrapped.
+public struct ArithmeticOverflow: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Which kind of operation overflowed.
+    public enum Operation: String, Hashable, Sendable {
+        case sum, difference, product, quotient
+        /// A ``BrokerTime`` moved by a duration.
+        case timeStep = "time_step"
+    }
+
+    /// Which kind of operation overflowed.
+    public let operation: Operation
+
+    /// An overflow of `operation`.
+    @inlinable public init(_ operation: Operation) { self.operation = operation }
+
+    /// `sum`, `difference`, … (a bounded metric label).
+    public var description: String { operation.rawValue }
 }
 
 extension FixedDecimal {

@@ -161,6 +161,24 @@ public struct Tick: Hashable, Sendable, Codable {
     }
 }
 
+extension Tick {
+    /// How far a quote's bid may be above its ask, in percent of the ask (protocol/SPEC.md §4.1):
+    /// a slightly crossed quote happens on thin markets and around rollovers and passes through;
+    /// beyond this it is a broken number.
+    public static let maximumCrossedPercent: Int64 = 1
+
+    /// Whether `bid`/`ask` is a quote Tidemark folds: both positive and bid ≤ ask × 1.01, exactly
+    /// (100 × bid ≤ 101 × ask, no rounding). The one definition the decoder, the bridge's
+    /// validator and the equity engine share.
+    @inlinable public static func isPlausibleQuote(bid: FixedDecimal, ask: FixedDecimal) -> Bool {
+        bid.units > 0 && ask.units > 0
+            && Int128(bid.units) * 100 <= Int128(ask.units) * Int128(100 + maximumCrossedPercent)
+    }
+
+    /// Whether this tick's prices pass ``isPlausibleQuote(bid:ask:)``.
+    @inlinable public var isPlausibleQuote: Bool { Self.isPlausibleQuote(bid: bid, ask: ask) }
+}
+
 /// Buy or sell.
 public enum Side: String, Sendable, Codable, CaseIterable {
     case buy, sell

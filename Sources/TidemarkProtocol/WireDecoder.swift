@@ -863,8 +863,7 @@ struct RecordReader {
         let bid = try positiveDecimal("Q.bid")
         let ask = try positiveDecimal("Q.ask")
         try finish()
-        // bid ≤ ask × 1.01, exactly: 100 × bid ≤ 101 × ask.
-        guard Int128(bid.units) * 100 <= Int128(ask.units) * 101 else {
+        guard Tick.isPlausibleQuote(bid: bid, ask: ask) else {
             throw failure(.absurdValue("Q: bid above ask by more than 1% of ask"))
         }
         return Tick(symbol: symbol, time: time, bid: bid, ask: ask)

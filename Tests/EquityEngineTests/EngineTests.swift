@@ -74,8 +74,8 @@ import TidemarkProtocol
         try h.ticks(Fixture.tick("EURUSD", 5_000, bid: "1.147", ask: "1.14702"))  // profit 200 → 10,200
         // Older than the quote held.
         #expect(try h.ticks(Fixture.tick("EURUSD", 4_000, bid: "1.15", ask: "1.15002")).isEmpty)
-        // Ask below bid, zero bid.
-        #expect(try h.ticks(Fixture.tick("EURUSD", 6_000, bid: "1.15", ask: "1.149")).isEmpty)
+        // Bid above the ask by more than 1 % of it (1.15 > 1.13 × 1.01 = 1.1413), zero bid.
+        #expect(try h.ticks(Fixture.tick("EURUSD", 6_000, bid: "1.15", ask: "1.13")).isEmpty)
         #expect(try h.ticks(Fixture.tick("EURUSD", 6_000, bid: 0, ask: "1.149")).isEmpty)
         #expect(h.equity == "10200")
         #expect(h.engine.statistics.staleTicks == 1)

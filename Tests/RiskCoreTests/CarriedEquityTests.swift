@@ -80,10 +80,10 @@ import TidemarkProtocol
     /// carried equity 98,000 is below it → failed at 00:00:05, loss 104,000 − 98,000 = 6,000.
     @Test func aLossHeldOverTheDayBoundaryFailsTheChallengeAtTheFirstInputOfTheDay() throws {
         var subject = try challenge(RuleSet(dailyLoss: DailyLossRule(limit: .amount(5_000))))
-        let monday = run(&subject, [flat("2024-03-04 09:00", 100_000), flat("2024-03-04 12:00", 104_000),
+        let monday = try run(&subject, [flat("2024-03-04 09:00", 100_000), flat("2024-03-04 12:00", 104_000),
                                     observation("2024-03-04 23:00", balance: 104_000, equity: 98_000)])
         #expect(!monday.contains { $0.kind == .challengeFailed })
-        let tuesday = subject.apply(.time(testAccount, at("2024-03-05 00:00:05")))
+        let tuesday = try subject.apply(.time(testAccount, at("2024-03-05 00:00:05")))
         let failure = try #require(tuesday.first { $0.kind == .challengeFailed }?.breach)
         #expect(failure.rule == .dailyLoss)
         #expect(failure.brokerTime == at("2024-03-05 00:00:05"))

@@ -116,8 +116,8 @@ import TidemarkProtocol
     func dailyLossAcrossTheUSSwitch(date: String, breaches: Bool) throws {
         var subject = try challenge(RuleSet(dailyLoss: DailyLossRule(limit: .percent(5))),
                                     dayReset: .newYorkClose, brokerClock: Self.fixedPlusTwo)
-        var events = run(&subject, [flat("2024-03-04 00:00", 100_000)])
-        events += run(&subject, [flat("\(date) 10:00", 96_000),
+        var events = try run(&subject, [flat("2024-03-04 00:00", 100_000)])
+        events += try run(&subject, [flat("\(date) 10:00", 96_000),
                                  observation("\(date) 23:30", balance: 96_000, equity: 92_000)])
         let failed = events.first { $0.kind == .challengeFailed }
         if breaches {

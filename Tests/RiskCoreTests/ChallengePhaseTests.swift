@@ -19,11 +19,11 @@ import TidemarkProtocol
     @Test(arguments: [(PhaseCapital.initial, true, FixedDecimal(100_000)), (.balance, false, 110_000), (.amount(50_000), true, 50_000)])
     func nextPhaseCapital(capital: PhaseCapital, passes: Bool, startingCapital: FixedDecimal) throws {
         var subject = try Self.twoPhases(secondCapital: capital)
-        let events = run(&subject, [flat("2024-03-04 00:00", 100_000), flat("2024-03-04 12:00", 110_000)])
+        let events = try run(&subject, [flat("2024-03-04 00:00", 100_000), flat("2024-03-04 12:00", 110_000)])
         #expect(events.map(\.kind) == [.phaseStarted, .phasePassed, .phaseStarted])
         #expect(events[1].enforcement == [.disableTrading])
         #expect(events[2].initialCapital == startingCapital)
-        let later = run(&subject, [flat("2024-03-05 12:00", 115_000)])
+        let later = try run(&subject, [flat("2024-03-05 12:00", 115_000)])
         #expect(later.contains { $0.kind == .challengePassed } == passes)
         #expect(subject.status == (passes ? .passed : .active))
     }
@@ -32,16 +32,16 @@ import TidemarkProtocol
     /// phase starts from balance 100,000 and a position opened on Friday counts against the cap.
     @Test func startsFromWhatWasKnownBeforeTheStart() throws {
         var subject = try challenge(RuleSet(maxLoss: MaxLossRule(limit: .percent(5)), maxOpenPositions: CapRule(limit: 1)))
-        var events = run(&subject, [flat("2024-03-01 12:00", 100_000), position(.opened, "2024-03-01 13:00", ticket: 7),
+        var events = try run(&subject, [flat("2024-03-01 12:00", 100_000), position(.opened, "2024-03-01 13:00", ticket: 7),
                                     observation("2024-03-01 14:00", balance: 100_000, equity: 99_000)])
         #expect(events.isEmpty)
         #expect(subject.status == .notStarted)
         // First input at/after the start: the phase starts at the start time from Friday's figures.
-        events = run(&subject, [.time(testAccount, at("2024-03-04 00:00"))])
+        events = try run(&subject, [.time(testAccount, at("2024-03-04 00:00"))])
         #expect(events.map(\.kind) == [.phaseStarted])
         #expect(subject.progress.balance == 100_000)
         #expect(subject.progress.equity == 99_000)
-        events = run(&subject, [position(.opened, "2024-03-04 10:00", ticket: 8)])
+        events = try run(&subject, [position(.opened, "2024-03-04 10:00", ticket: 8)])
         // Two open positions (7 from before the start, 8 now) > 1.
         #expect(events.first?.breach?.rule == .maxOpenPositions)
         #expect(events.first?.breach?.value == 2)
@@ -49,7 +49,7 @@ import TidemarkProtocol
 
     @Test func ignoresOtherAccounts() throws {
         var subject = try challenge(RuleSet(maxLoss: MaxLossRule(limit: .percent(5))))
-        let events = run(&subject, [flat("2024-03-04 00:00", 100_000),
+        let events = try run(&subject, [flat("2024-03-04 00:00", 100_000),
                                     observation("2024-03-04 12:00", balance: 100_000, equity: 50_000, account: AccountID("Other:2"))])
         #expect(events.map(\.kind) == [.phaseStarted])
         #expect(subject.status == .active)

@@ -32,7 +32,7 @@ private func fails(_ rule: RuleKind, _ time: String, value: FixedDecimal, limit:
 @Suite struct ChallengeRuleTests {
     func check(_ row: RuleCase) throws {
         var subject = try challenge(row.rules)
-        let events = run(&subject, row.inputs)
+        let events = try run(&subject, row.inputs)
         let failed = events.first { $0.kind == .challengeFailed }
         if let expected = row.failure {
             #expect(subject.status == .failed)
@@ -303,7 +303,7 @@ private func fails(_ rule: RuleKind, _ time: String, value: FixedDecimal, limit:
     @Test func warnOnlyCapWarnsOncePerExcursion() throws {
         var subject = try challenge(RuleSet(maxTotalLots: CapRule(limit: 3, action: .warn)),
                                     enforcement: EnforcementOptions(onWarning: [.disableTrading]))
-        let events = run(&subject, [start] + open("2024-03-04 10:00", ticket: 1, lots: 2)
+        let events = try run(&subject, [start] + open("2024-03-04 10:00", ticket: 1, lots: 2)
             + open("2024-03-04 10:01", ticket: 2, lots: 2)                      // 4 > 3: warning 1
             + [position(.changed, "2024-03-04 10:02", ticket: 2, lots: "2.5")]  // 4.5, still over: silent
             + [position(.closed, "2024-03-04 10:03", ticket: 2, lots: "2.5")]   // 2: back under
@@ -319,7 +319,7 @@ private func fails(_ rule: RuleKind, _ time: String, value: FixedDecimal, limit:
     /// equity 97,000 → value 3,000, floor 95,000, headroom 97,000 − 95,000 = 2,000.
     @Test func progressReportsHeadroomAndFloor() throws {
         var subject = try challenge(RuleSet(dailyLoss: fivePercentDaily, profitTarget: tenPercentTarget))
-        _ = run(&subject, [start, observation("2024-03-04 12:00", balance: 100_000, equity: 97_000)])
+        _ = try run(&subject, [start, observation("2024-03-04 12:00", balance: 100_000, equity: 97_000)])
         let daily = try #require(rule(.dailyLoss, in: subject))
         #expect(daily.value == 3_000)
         #expect(daily.limit == 5_000)

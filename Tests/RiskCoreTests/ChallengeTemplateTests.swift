@@ -45,7 +45,7 @@ import TidemarkProtocol
 
     @Test func twoStepEndToEnd() throws {
         var subject = try Self.template("two-step.json")
-        let events = run(&subject, Self.twoStepScript)
+        let events = try run(&subject, Self.twoStepScript)
         #expect(events.map(\.kind) == [.phaseStarted, .phasePassed, .phaseStarted, .phasePassed, .phaseStarted, .challengeFailed])
         #expect(events.map(\.phaseName) == ["evaluation", "evaluation", "verification", "verification", "funded", "funded"])
         #expect(events.map(\.brokerTime) == [at("2024-03-04 00:00"), at("2024-03-07 15:00"), at("2024-03-07 15:00"),
@@ -59,7 +59,7 @@ import TidemarkProtocol
         #expect(subject.status == .failed)
         #expect(subject.progress.decidedAt == at("2024-03-14 12:00"))
         // Frozen after the decision.
-        #expect(subject.apply(flat("2024-03-15 12:00", 200_000)).isEmpty)
+        #expect(try subject.apply(flat("2024-03-15 12:00", 200_000)).isEmpty)
         #expect(subject.progress.equity == 94_999)
     }
 
@@ -67,12 +67,12 @@ import TidemarkProtocol
     /// the same events as one uninterrupted run.
     @Test func checkpointAtEverySplitGivesTheSameEvents() throws {
         var whole = try Self.template("two-step.json")
-        let expected = run(&whole, Self.twoStepScript)
+        let expected = try run(&whole, Self.twoStepScript)
         for split in 0...Self.twoStepScript.count {
             var first = try Self.template("two-step.json")
-            var events = run(&first, Array(Self.twoStepScript[..<split]))
+            var events = try run(&first, Array(Self.twoStepScript[..<split]))
             var resumed = try JSONDecoder().decode(Challenge.self, from: JSONEncoder().encode(first))
-            events += run(&resumed, Array(Self.twoStepScript[split...]))
+            events += try run(&resumed, Array(Self.twoStepScript[split...]))
             #expect(events == expected, "split at \(split)")
             #expect(resumed == whole, "state after split at \(split)")
         }
@@ -82,7 +82,7 @@ import TidemarkProtocol
     @Test func oneStepBestDayRuleHoldsThePass() throws {
         var subject = try Self.template("one-step.json")
         // Days end 17:00 New York = 00:00 broker on this NY+7 server.
-        var events = run(&subject, [flat("2024-03-04 00:00", 100_000)]
+        var events = try run(&subject, [flat("2024-03-04 00:00", 100_000)]
             + roundTrip("2024-03-04", ticket: 1, from: 100_000, profit: 3_000)   // 103,000
             + roundTrip("2024-03-05", ticket: 2, from: 103_000, profit: 6_000)   // 109,000
             + roundTrip("2024-03-06", ticket: 3, from: 109_000, profit: 1_000))  // 110,000
@@ -95,7 +95,7 @@ import TidemarkProtocol
         // Trailing floor: end of Mon, mark 103,000 → 97,000; end of Tue, mark 109,000 → 103,000,
         // locked at the initial 100,000.
         #expect(rule(.maxLoss, in: subject)?.floor == 100_000)
-        events = run(&subject, roundTrip("2024-03-07", ticket: 4, from: 110_000, profit: 2_000))  // 112,000
+        events = try run(&subject, roundTrip("2024-03-07", ticket: 4, from: 110_000, profit: 2_000))  // 112,000
         // Total 12,000, allowed 6,000, best 6,000 → passes Thu 15:00 into the funded phase.
         #expect(events.map(\.kind) == [.phasePassed, .phaseStarted])
         #expect(events.first?.brokerTime == at("2024-03-07 15:00"))
@@ -118,7 +118,7 @@ import TidemarkProtocol
         // 105,000 − 98,999 = 6,001 > 6,000.
         inputs += open("2024-03-07 10:00", ticket: 4)
         inputs += [observation("2024-03-07 12:00", balance: 100_000, equity: 98_999)]
-        let events = run(&subject, inputs)
+        let events = try run(&subject, inputs)
         let failed = try #require(events.last)
         #expect(failed.kind == .challengeFailed)
         #expect(failed.breach?.rule == .maxLoss)
@@ -131,7 +131,7 @@ import TidemarkProtocol
     /// Instant funding: exposure warning, then the equity-trailing floor.
     @Test func instantFundingTrailsEquity() throws {
         var subject = try Self.template("instant-funding.json")
-        let events = run(&subject, [flat("2024-03-04 00:00", 100_000)]
+        let events = try run(&subject, [flat("2024-03-04 00:00", 100_000)]
             + open("2024-03-04 10:00", ticket: 1, lots: 15)
             + open("2024-03-04 10:05", ticket: 2, lots: 6)   // 21 lots > 20: warning, no failure
             + [observation("2024-03-04 12:00", balance: 100_000, equity: 103_000),  // mark 103,000 → floor 98,000

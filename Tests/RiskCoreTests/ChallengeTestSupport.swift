@@ -72,8 +72,10 @@ func challenge(_ rules: RuleSet, capital: FixedDecimal = 100_000, dayReset: DayR
 }
 
 /// Applies every input, collecting the events.
-func run(_ challenge: inout Challenge, _ inputs: [RiskInput]) -> [ChallengeEvent] {
-    inputs.flatMap { challenge.apply($0) }
+func run(_ challenge: inout Challenge, _ inputs: [RiskInput]) throws -> [ChallengeEvent] {
+    var events: [ChallengeEvent] = []
+    for input in inputs { events += try challenge.apply(input) }
+    return events
 }
 
 func rule(_ kind: RuleKind, in challenge: Challenge) -> RuleProgress? {

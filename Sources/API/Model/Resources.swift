@@ -95,6 +95,9 @@ public struct AccountResource: Hashable, Sendable, Codable {
     public var lastConnectedAt: String?
     /// When the account last went from connected to disconnected (ISO 8601, UTC); nil if it never did.
     public var lastDisconnectedAt: String?
+    /// Why the agent refuses the account's input, while it does (a figure outside the decimal
+    /// or calendar range); nil otherwise. A snapshot that folds cleanly ends it.
+    public var error: AccountErrorResource?
 
     /// An account resource; `lastSeenBrokerTime` is formatted the MetaApi way, the connection times
     /// as ISO 8601.
@@ -108,6 +111,26 @@ public struct AccountResource: Hashable, Sendable, Codable {
         self.enforcementState = enforcementState
         self.lastConnectedAt = lastConnectedAt?.ISO8601Format()
         self.lastDisconnectedAt = lastDisconnectedAt?.ISO8601Format()
+    }
+}
+
+/// An account in error (``AccountResource/error``).
+public struct AccountErrorResource: Hashable, Sendable, Codable {
+    /// What could not be represented (`balance_out_of_range`, `deal_out_of_range`,
+    /// `time_out_of_range`, …: the label of `tidemark_account_input_refusals_total`).
+    public var reason: String
+    /// Which figure or component, for people.
+    public var message: String
+    /// When the agent marked the account (ISO 8601, UTC).
+    public var since: String
+    /// The broker time of the input that began it (`YYYY-MM-DD HH:mm:ss.SSS`), when it had one
+    /// within the calendar.
+    public var brokerTime: String?
+
+    /// An error resource with every field given.
+    public init(reason: String, message: String, since: Date, brokerTime: BrokerTime?) {
+        self.reason = reason; self.message = message; self.since = since.ISO8601Format()
+        self.brokerTime = brokerTime.flatMap { $0.isInCalendarRange ? $0.formatted : nil }
     }
 }
 

@@ -75,7 +75,7 @@ extension EventRecord {
         case .competitionEvent(let sequenceNumber, let event):
             self.init(sequenceNumber: sequenceNumber, kind: .competition, accountId: event.account, subjectId: event.competitionID,
                       brokerTime: event.brokerTime, body: try JSONBody(encoding: Numbered(sequenceNumber: sequenceNumber, event: event)))
-        case .periodStatistics, .equityChart:
+        case .periodStatistics, .equityChart, .inputRefused:
             return nil
         }
     }

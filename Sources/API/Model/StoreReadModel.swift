@@ -18,11 +18,15 @@ public protocol LiveRiskView: Sendable {
     /// The account's latest balance/equity observation (newer than the stored account row,
     /// which is written with the engine's checkpoints).
     func latestObservation(accountId: AccountID) async throws -> EquityObservation?
+    /// Why the agent refuses the account's input, while it does.
+    func accountError(accountId: AccountID) async throws -> AccountErrorResource?
 }
 
 extension LiveRiskView {
     /// No live figures: the stored row is the latest.
     public func latestObservation(accountId: AccountID) async throws -> EquityObservation? { nil }
+    /// No live errors.
+    public func accountError(accountId: AccountID) async throws -> AccountErrorResource? { nil }
 }
 
 /// ``RiskReadModel`` over the SQLite store (what is committed) and the live engine (what is open).
@@ -51,8 +55,9 @@ public struct StoreReadModel: RiskReadModel {
 
     /// The stored account with its live balance, equity and broker time.
     private func withLiveEquity(_ account: AccountResource) async throws -> AccountResource {
-        guard let observation = try await live.latestObservation(accountId: account.id) else { return account }
         var account = account
+        account.error = try await live.accountError(accountId: account.id)
+        guard let observation = try await live.latestObservation(accountId: account.id) else { return account }
         account.equity = observation.equity
         account.balance = observation.balance
         account.lastSeenBrokerTime = observation.time.formatted

@@ -2798,6 +2798,29 @@ enum OpenAPIDocument {
   },
   "components": {
     "schemas": {
+      "AccountError": {
+        "type": "object",
+        "description": "Present while the agent refuses the account's input as not representable (a sum outside the decimal range, a time outside years 0000-9999). The agent asks the terminal for a snapshot (RESYNC); the first snapshot that folds cleanly clears it.",
+        "properties": {
+          "reason": {
+            "type": "string",
+            "enum": ["balance_out_of_range", "credit_out_of_range", "floating_out_of_range", "equity_out_of_range", "deal_out_of_range", "time_out_of_range", "sum_out_of_range", "difference_out_of_range", "product_out_of_range", "quotient_out_of_range", "time_step_out_of_range"]
+          },
+          "message": {
+            "type": "string"
+          },
+          "since": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the agent marked the account (UTC)"
+          },
+          "brokerTime": {
+            "type": "string",
+            "description": "Broker time of the input that began it (YYYY-MM-DD HH:mm:ss.SSS)"
+          }
+        },
+        "required": ["reason", "message", "since"]
+      },
       "Amount": {
         "type": [
           "number",
@@ -3301,6 +3324,9 @@ enum OpenAPIDocument {
             "type": "string",
             "format": "date-time",
             "description": "When the account last went from connected to disconnected (UTC)"
+          },
+          "error": {
+            "$ref": "#/components/schemas/AccountError"
           }
         },
         "required": [

@@ -120,12 +120,18 @@ public struct Challenge: Hashable, Sendable, Codable {
         try definition.validate()
         self.definition = definition
         clock = try TradingDayClock(reset: definition.dayReset, brokerClock: definition.brokerClock, at: definition.startTime)
-        book = RuleBook(rules: definition.phases[0].rules, capital: definition.initialCapital, start: definition.startTime,
-                        clock: clock, last: nil, openVolumes: [:])
+        do {
+            book = try RuleBook(rules: definition.phases[0].rules, capital: definition.initialCapital,
+                                start: definition.startTime, clock: clock, last: nil, openVolumes: [:])
+        } catch {
+            throw .invalidAmount("a limit of \(definition.id) is outside the decimal range (\(error))")
+        }
     }
 
     /// Folds one input; returns what happened, in order.
-    public mutating func apply(_ input: RiskInput) -> [ChallengeEvent] {
+    /// - Throws: ``ArithmeticOverflow`` when a figure computed from the input is outside the
+    ///   decimal range (the challenge skips the input).
+    public mutating func apply(_ input: RiskInput) throws(ArithmeticOverflow) -> [ChallengeEvent] {
         guard status == .notStarted || status == .active else { return [] }
         if RuleBook.account(of: input) != definition.account { return [] }
         let time = RuleBook.time(of: input)
@@ -135,15 +141,15 @@ public struct Challenge: Hashable, Sendable, Codable {
                 rememberBeforeStart(input)
                 return []
             }
-            status = .active
             let phase = definition.phases[0]
-            book = RuleBook(rules: phase.rules, capital: definition.initialCapital, start: definition.startTime,
-                            clock: clock, last: lastObservation, openVolumes: openVolumes)
+            book = try RuleBook(rules: phase.rules, capital: definition.initialCapital, start: definition.startTime,
+                                clock: clock, last: lastObservation, openVolumes: openVolumes)
+            status = .active
             lastObservation = nil
             openVolumes = [:]
             events.append(event(.phaseStarted, at: definition.startTime, initialCapital: definition.initialCapital))
         }
-        let breaches = book.apply(input)
+        let breaches = try book.apply(input)
         for breach in breaches {
             if breach.isFatal {
                 status = .failed
@@ -156,7 +162,7 @@ public struct Challenge: Hashable, Sendable, Codable {
             events.append(event(.ruleWarning, at: breach.brokerTime, breach: breach,
                                 enforcement: definition.enforcement.onWarning))
         }
-        if book.canPass { pass(at: time, into: &events) }
+        if book.canPass { try pass(at: time, into: &events) }
         return events
     }
 
@@ -173,23 +179,26 @@ public struct Challenge: Hashable, Sendable, Codable {
         }
     }
 
-    private mutating func pass(at time: BrokerTime, into events: inout [ChallengeEvent]) {
-        events.append(event(.phasePassed, at: time, enforcement: definition.enforcement.onPhasePassed))
+    private mutating func pass(at time: BrokerTime, into events: inout [ChallengeEvent]) throws(ArithmeticOverflow) {
         guard phaseIndex + 1 < definition.phases.count else {
+            events.append(event(.phasePassed, at: time, enforcement: definition.enforcement.onPhasePassed))
             status = .passed
             decidedAt = time
             events.append(event(.challengePassed, at: time))
             return
         }
-        phaseIndex += 1
-        let phase = definition.phases[phaseIndex]
+        let phase = definition.phases[phaseIndex + 1]
         let capital: FixedDecimal
         switch phase.capital {
         case .initial: capital = definition.initialCapital
         case .balance: capital = book.balance
         case .amount(let amount): capital = amount
         }
-        book = RuleBook(continuing: book, rules: phase.rules, capital: capital, start: time)
+        // The next phase's book first: when it cannot be built the phase is not passed yet.
+        let next = try RuleBook(continuing: book, rules: phase.rules, capital: capital, start: time)
+        events.append(event(.phasePassed, at: time, enforcement: definition.enforcement.onPhasePassed))
+        phaseIndex += 1
+        book = next
         events.append(event(.phaseStarted, at: time, initialCapital: capital))
     }
 

@@ -115,6 +115,7 @@ public struct ChallengeDefinition: Hashable, Sendable, Codable {
     public func validate() throws(RuleDefinitionError) {
         guard !phases.isEmpty else { throw .noPhases("challenge \(id) has no phases") }
         guard initialCapital > .zero else { throw .invalidAmount("challenge \(id) initialCapital must be positive") }
+        guard startTime.isInCalendarRange else { throw .emptyWindow("challenge \(id) starts outside years 0000–9999") }
         try TradingDayClock.validate(reset: dayReset, brokerClock: brokerClock)
         for (index, phase) in phases.enumerated() {
             try phase.rules.validate(context: "phases[\(index)].rules")

@@ -68,8 +68,9 @@ public struct RuleBook: Hashable, Sendable, Codable {
 
     /// Starts the rules at `start`. `capital` nil takes the balance at the baseline; `last` (the
     /// latest observation known, if any) is the baseline, otherwise the next observation is.
+    /// - Throws: ``ArithmeticOverflow`` when a limit or the baseline is outside the decimal range.
     public init(rules: RuleSet, capital: FixedDecimal?, start: BrokerTime, clock: TradingDayClock,
-                last: EquityObservation?, openVolumes: [Int64: FixedDecimal]) {
+                last: EquityObservation?, openVolumes: [Int64: FixedDecimal]) throws(ArithmeticOverflow) {
         self.rules = rules
         self.startTime = start
         self.clock = clock.moved(to: start)
@@ -78,25 +79,27 @@ public struct RuleBook: Hashable, Sendable, Codable {
         self.configuredCapital = capital
         self.initialCapital = capital ?? .zero
         self.openPositions = openVolumes
-        resolveLimits()
-        if let last { setBaseline(last) }
+        try resolveLimits()
+        if let last { try setBaseline(last) }
     }
 
     /// The next phase on the same account: new rules from `start`, measured against `capital`,
     /// continuing from what `previous` knew of the account (figures, open positions, deposits).
-    public init(continuing previous: RuleBook, rules: RuleSet, capital: FixedDecimal, start: BrokerTime) {
-        self.init(rules: rules, capital: capital, start: start, clock: previous.clock, last: nil,
-                  openVolumes: previous.openPositions)
+    /// - Throws: ``ArithmeticOverflow`` when a figure of the new phase is outside the decimal range.
+    public init(continuing previous: RuleBook, rules: RuleSet, capital: FixedDecimal, start: BrokerTime) throws(ArithmeticOverflow) {
+        try self.init(rules: rules, capital: capital, start: start, clock: previous.clock, last: nil,
+                      openVolumes: previous.openPositions)
         guard previous.hasBaseline else { return }
         hasBaseline = true
         // raw balance = previous.balance + previous.adjustment, and it must now read as `capital`.
-        adjustment = previous.balance + previous.adjustment - capital
+        let rawBalance = try previous.balance.adding(previous.adjustment)
+        adjustment = try rawBalance.subtracting(capital)
         balance = capital
-        equity = previous.equity + previous.adjustment - adjustment
+        equity = try previous.equity.adding(previous.adjustment).subtracting(adjustment)
         floating = previous.floating
         highWaterMark = capital
-        resolveLimits()
-        startDay(balance: balance, equity: equity)
+        try resolveLimits()
+        try startDay(balance: balance, equity: equity)
     }
 
     /// The time an input speaks for.
@@ -124,19 +127,23 @@ public struct RuleBook: Hashable, Sendable, Codable {
     /// that moved nothing, a deal or position change), the account's current figures count as the
     /// day's first observation at the input's time: a loss carried over the day boundary is
     /// checked against the new day's limits at once, not only when equity next moves.
-    public mutating func apply(_ input: RiskInput) -> [RuleBreach] {
+    /// - Throws: ``ArithmeticOverflow`` when a figure computed from the input is outside the
+    ///   decimal range; the figures it would have changed keep their values.
+    public mutating func apply(_ input: RiskInput) throws(ArithmeticOverflow) -> [RuleBreach] {
         let time = Self.time(of: input)
         let day = clock.day
-        var breaches = advance(to: time)
+        var breaches = try advance(to: time)
         if clock.day != day, hasBaseline {
-            if case .observation = input {} else { checkLimits(at: time, into: &breaches) }
+            if case .observation = input {} else {
+                breaches += try limitBreaches(equity: equity, highWaterMark: highWaterMark, at: time)
+            }
         }
         switch input {
         case .observation(let observation):
-            observe(observation, into: &breaches)
+            try observe(observation, into: &breaches)
         case .deal(_, let deal):
-            record(deal)
-            if deal.type.isTrade { checkCaps(at: deal.time, into: &breaches) }
+            try record(deal)
+            if deal.type.isTrade { try checkCaps(at: deal.time, into: &breaches) }
         case .position(_, let update):
             switch update.change {
             case .opened:
@@ -147,10 +154,10 @@ public struct RuleBook: Hashable, Sendable, Codable {
             case .closed:
                 openPositions[update.position.ticket] = nil
             }
-            checkCaps(at: update.time, into: &breaches)
+            try checkCaps(at: update.time, into: &breaches)
         case .openPositions(_, let positions, let time):
             openPositions = Dictionary(positions.map { ($0.ticket, $0.volume) }, uniquingKeysWith: { $1 })
-            checkCaps(at: time, into: &breaches)
+            try checkCaps(at: time, into: &breaches)
         case .time:
             break
         }
@@ -159,9 +166,13 @@ public struct RuleBook: Hashable, Sendable, Codable {
 
     /// Closes the trading days that ended before `time` and reports day-based breaches (time limit,
     /// inactivity) at the boundary where they happened.
-    public mutating func advance(to time: BrokerTime) -> [RuleBreach] {
-        guard time >= clock.nextDayStart, let leftDay = clock.advance(to: time) else { return [] }
-        if hasBaseline { closeDay(leftDay) }
+    /// - Throws: ``ArithmeticOverflow`` when the closed day's result is outside the decimal range.
+    public mutating func advance(to time: BrokerTime) throws(ArithmeticOverflow) -> [RuleBreach] {
+        guard time >= clock.nextDayStart else { return [] }
+        // The closed day's figures are checked before the clock moves, so a refused step leaves it.
+        let closedDay = hasBaseline ? try closedDayFigures() : nil
+        guard let leftDay = clock.advance(to: time) else { return [] }
+        if let closedDay { closeDay(leftDay, closedDay) }
         var breaches: [RuleBreach] = []
         if let limit = rules.timeLimit {
             let deadlineDay = startDay + limit.days
@@ -175,42 +186,53 @@ public struct RuleBook: Hashable, Sendable, Codable {
             breaches.append(RuleBreach(rule: .inactivity, brokerTime: clock.start(ofDay: lastActiveDay + limit.days + 2),
                                        value: FixedDecimal(limit.days + 1), limit: FixedDecimal(limit.days), isFatal: true))
         }
-        startDay(balance: balance, equity: equity)
+        try startDay(balance: balance, equity: equity)
         breaches.sort { ($0.brokerTime, $0.rule) < ($1.brokerTime, $1.rule) }
         return breaches
     }
 
     // MARK: - Folding
 
-    private mutating func setBaseline(_ observation: EquityObservation) {
+    private mutating func setBaseline(_ observation: EquityObservation) throws(ArithmeticOverflow) {
+        let capital = configuredCapital ?? observation.balance
+        let adjustment = try observation.balance.subtracting(capital)
+        let equity = try observation.equity.subtracting(observation.credit).subtracting(adjustment)
         hasBaseline = true
-        if configuredCapital == nil { initialCapital = observation.balance }
-        adjustment = observation.balance - initialCapital
+        initialCapital = capital
+        self.adjustment = adjustment
         balance = initialCapital
-        equity = observation.equity - observation.credit - adjustment
+        self.equity = equity
         floating = observation.floating
         highWaterMark = initialCapital
-        resolveLimits()
-        startDay(balance: balance, equity: equity)
+        try resolveLimits()
+        try startDay(balance: balance, equity: equity)
     }
 
-    private mutating func resolveLimits() {
-        maxLossLimit = rules.maxLoss?.limit.resolved(against: initialCapital) ?? .zero
-        profitTargetAmount = rules.profitTarget?.target.resolved(against: initialCapital) ?? .zero
-        minEquityLevel = rules.minEquity?.resolved(against: initialCapital) ?? .zero
+    private mutating func resolveLimits() throws(ArithmeticOverflow) {
+        maxLossLimit = try rules.maxLoss?.limit.resolved(against: initialCapital) ?? .zero
+        profitTargetAmount = try rules.profitTarget?.target.resolved(against: initialCapital) ?? .zero
+        minEquityLevel = try rules.minEquity?.resolved(against: initialCapital) ?? .zero
     }
 
-    private mutating func startDay(balance: FixedDecimal, equity: FixedDecimal) {
+    private mutating func startDay(balance: FixedDecimal, equity: FixedDecimal) throws(ArithmeticOverflow) {
         dayStartBalance = balance
         dayStartEquity = equity
         guard let rule = rules.dailyLoss else { return }
-        dailyBase = rule.base == .balance ? balance : max(balance, equity)
-        dailyLimit = rule.limit.resolved(against: rule.percentOf == .initialCapital ? initialCapital : dailyBase)
+        let base = rule.base == .balance ? balance : max(balance, equity)
+        dailyLimit = try rule.limit.resolved(against: rule.percentOf == .initialCapital ? initialCapital : base)
+        dailyBase = base
     }
 
-    private mutating func closeDay(_ day: Int) {
-        let profit = balance - dayStartBalance
-        if let rule = rules.minProfitableDays, profit >= rule.threshold.resolved(against: initialCapital) {
+    /// The day's closed result and whether it counts as a profitable day, before the day closes.
+    private func closedDayFigures() throws(ArithmeticOverflow) -> (profit: FixedDecimal, profitable: Bool) {
+        let profit = try balance.subtracting(dayStartBalance)
+        guard let rule = rules.minProfitableDays else { return (profit, false) }
+        return (profit, profit >= (try rule.threshold.resolved(against: initialCapital)))
+    }
+
+    private mutating func closeDay(_ day: Int, _ figures: (profit: FixedDecimal, profitable: Bool)) {
+        let profit = figures.profit
+        if figures.profitable {
             completedProfitableDays += 1
         }
         bestCompletedDayProfit = max(bestCompletedDayProfit ?? profit, profit)
@@ -219,45 +241,55 @@ public struct RuleBook: Hashable, Sendable, Codable {
         }
     }
 
-    private mutating func observe(_ observation: EquityObservation, into breaches: inout [RuleBreach]) {
-        if !hasBaseline { setBaseline(observation) }
-        balance = observation.balance - adjustment
-        equity = observation.equity - observation.credit - adjustment
-        floating = observation.floating
+    private mutating func observe(_ observation: EquityObservation, into breaches: inout [RuleBreach]) throws(ArithmeticOverflow) {
+        if !hasBaseline { try setBaseline(observation) }
+        // Every figure first, then the state: a refused observation changes nothing.
+        let balance = try observation.balance.subtracting(adjustment)
+        let equity = try observation.equity.subtracting(observation.credit).subtracting(adjustment)
+        var highWaterMark = self.highWaterMark
         if let trailing = rules.maxLoss?.trailing, trailing.update == .intraday {
             highWaterMark = max(highWaterMark, trailing.source == .equity ? equity : balance)
         }
-        checkLimits(at: observation.time, into: &breaches)
+        let found = try limitBreaches(equity: equity, highWaterMark: highWaterMark, at: observation.time)
+        self.balance = balance
+        self.equity = equity
+        self.highWaterMark = highWaterMark
+        floating = observation.floating
+        breaches += found
     }
 
-    /// Checks the equity limits (daily loss, max loss, min equity) against the current figures.
-    private func checkLimits(at time: BrokerTime, into breaches: inout [RuleBreach]) {
+    /// The equity limits (daily loss, max loss, min equity) that `equity` breaks, with the trailing
+    /// reference at `highWaterMark`.
+    private func limitBreaches(equity: FixedDecimal, highWaterMark: FixedDecimal,
+                               at time: BrokerTime) throws(ArithmeticOverflow) -> [RuleBreach] {
+        var found: [RuleBreach] = []
         if rules.dailyLoss != nil {
-            let floor = dailyBase - dailyLimit
+            let floor = try dailyBase.subtracting(dailyLimit)
             if equity < floor {
-                breaches.append(RuleBreach(rule: .dailyLoss, brokerTime: time, value: dailyBase - equity,
-                                           limit: dailyLimit, isFatal: true, floor: floor, equity: equity))
+                found.append(RuleBreach(rule: .dailyLoss, brokerTime: time, value: try dailyBase.subtracting(equity),
+                                        limit: dailyLimit, isFatal: true, floor: floor, equity: equity))
             }
         }
         if let rule = rules.maxLoss {
-            let floor = maxLossFloor(rule)
+            let floor = try maxLossFloor(rule, highWaterMark: highWaterMark)
             if equity < floor {
                 let reference = rule.trailing == nil ? initialCapital : highWaterMark
-                breaches.append(RuleBreach(rule: .maxLoss, brokerTime: time, value: reference - equity,
-                                           limit: reference - floor, isFatal: true, floor: floor, equity: equity))
+                found.append(RuleBreach(rule: .maxLoss, brokerTime: time, value: try reference.subtracting(equity),
+                                        limit: try reference.subtracting(floor), isFatal: true, floor: floor, equity: equity))
             }
         }
         if rules.minEquity != nil, equity < minEquityLevel {
-            breaches.append(RuleBreach(rule: .minEquity, brokerTime: time, value: equity, limit: minEquityLevel,
-                                       isFatal: true, floor: minEquityLevel, equity: equity))
+            found.append(RuleBreach(rule: .minEquity, brokerTime: time, value: equity, limit: minEquityLevel,
+                                    isFatal: true, floor: minEquityLevel, equity: equity))
         }
+        return found
     }
 
-    private mutating func record(_ deal: Deal) {
+    private mutating func record(_ deal: Deal) throws(ArithmeticOverflow) {
         switch deal.type {
         case .balance, .bonus:
             // Money put in or taken out is not a result; the baseline already contains earlier ones.
-            if hasBaseline { adjustment += deal.profit }
+            if hasBaseline { adjustment = try adjustment.adding(deal.profit) }
         case .buy, .sell:
             if rules.minTradingDays?.counting == .anyTradeDeal { countTradingDay() }
             // Deals and position updates may come in either order: both keep the open volumes, so
@@ -271,7 +303,7 @@ public struct RuleBook: Hashable, Sendable, Codable {
                 }
             case .out, .outBy:
                 if let volume = openPositions[deal.positionID] {
-                    let left = volume - deal.volume
+                    let left = try volume.subtracting(deal.volume)
                     openPositions[deal.positionID] = left > .zero ? left : nil
                 }
             case .inOut:
@@ -293,11 +325,11 @@ public struct RuleBook: Hashable, Sendable, Codable {
         tradingDays += 1
     }
 
-    private mutating func checkCaps(at time: BrokerTime, into breaches: inout [RuleBreach]) {
+    private mutating func checkCaps(at time: BrokerTime, into breaches: inout [RuleBreach]) throws(ArithmeticOverflow) {
         for (kind, cap) in [(RuleKind.maxLotsPerPosition, rules.maxLotsPerPosition),
                             (.maxOpenPositions, rules.maxOpenPositions), (.maxTotalLots, rules.maxTotalLots)] {
             guard let cap else { continue }
-            let value = capValue(kind)
+            let value = try capValue(kind)
             let wasOver = capsOverLimit.contains(kind)
             if value > cap.limit {
                 if cap.action == .fail {
@@ -314,25 +346,29 @@ public struct RuleBook: Hashable, Sendable, Codable {
 
     // MARK: - Queries
 
-    private func capValue(_ kind: RuleKind) -> FixedDecimal {
+    private func capValue(_ kind: RuleKind) throws(ArithmeticOverflow) -> FixedDecimal {
         switch kind {
-        case .maxLotsPerPosition: openPositions.values.max() ?? .zero
-        case .maxOpenPositions: FixedDecimal(openPositions.count)
-        default: openPositions.values.reduce(.zero, +)
+        case .maxLotsPerPosition: return openPositions.values.max() ?? .zero
+        case .maxOpenPositions: return FixedDecimal(openPositions.count)
+        default:
+            var total = FixedDecimal.zero
+            for volume in openPositions.values { total = try total.adding(volume) }
+            return total
         }
     }
 
-    private func maxLossFloor(_ rule: MaxLossRule) -> FixedDecimal {
-        guard let trailing = rule.trailing else { return initialCapital - maxLossLimit }
-        let floor = highWaterMark - maxLossLimit
+    private func maxLossFloor(_ rule: MaxLossRule, highWaterMark: FixedDecimal) throws(ArithmeticOverflow) -> FixedDecimal {
+        guard let trailing = rule.trailing else { return try initialCapital.subtracting(maxLossLimit) }
+        let floor = try highWaterMark.subtracting(maxLossLimit)
         return trailing.lockAtInitialCapital ? min(floor, initialCapital) : floor
     }
 
     /// No open position and no floating result.
     public var isFlat: Bool { openPositions.isEmpty && floating.isZero }
 
-    /// The current day's closed result so far.
-    public var dayProfit: FixedDecimal { balance - dayStartBalance }
+    /// The current day's closed result so far (read-outs clamp to the decimal range, see
+    /// ``FixedDecimal/init(clamping:)``: the fold refuses what would leave it).
+    public var dayProfit: FixedDecimal { balance.subtractingClamped(dayStartBalance) }
 
     /// Every requirement present is met (and the baseline is known).
     public var requirementsMet: Bool {
@@ -361,25 +397,28 @@ public struct RuleBook: Hashable, Sendable, Codable {
                          status: headroom < .zero ? .breached : .satisfied, floor: floor)
         }
         func requirement(_ value: FixedDecimal, _ limit: FixedDecimal, met: Bool) -> RuleProgress {
-            RuleProgress(rule: kind, value: value, limit: limit, headroom: max(.zero, limit - value),
+            RuleProgress(rule: kind, value: value, limit: limit, headroom: max(.zero, limit.subtractingClamped(value)),
                          status: met ? .satisfied : .pending)
         }
         switch kind {
         case .dailyLoss:
-            let floor = dailyBase - dailyLimit
-            return limitRule(max(.zero, dailyBase - equity), dailyLimit, headroom: equity - floor, floor: floor)
+            let floor = dailyBase.subtractingClamped(dailyLimit)
+            return limitRule(max(.zero, dailyBase.subtractingClamped(equity)), dailyLimit,
+                             headroom: equity.subtractingClamped(floor), floor: floor)
         case .maxLoss:
             let rule = rules.maxLoss!
-            let floor = maxLossFloor(rule)
+            // The fold refused any step that would put the floor out of range; a clamp is only a guard.
+            let floor = (try? maxLossFloor(rule, highWaterMark: highWaterMark)) ?? .leastFiniteValue
             let reference = rule.trailing == nil ? initialCapital : highWaterMark
-            return limitRule(max(.zero, reference - equity), reference - floor, headroom: equity - floor, floor: floor)
+            return limitRule(max(.zero, reference.subtractingClamped(equity)), reference.subtractingClamped(floor),
+                             headroom: equity.subtractingClamped(floor), floor: floor)
         case .minEquity:
-            return limitRule(equity, minEquityLevel, headroom: equity - minEquityLevel, floor: minEquityLevel)
+            return limitRule(equity, minEquityLevel, headroom: equity.subtractingClamped(minEquityLevel), floor: minEquityLevel)
         case .maxLotsPerPosition, .maxOpenPositions, .maxTotalLots:
             let cap = [rules.maxLotsPerPosition, rules.maxOpenPositions, rules.maxTotalLots][
                 kind == .maxLotsPerPosition ? 0 : kind == .maxOpenPositions ? 1 : 2]!
-            let value = capValue(kind)
-            return limitRule(value, cap.limit, headroom: cap.limit - value)
+            let value = (try? capValue(kind)) ?? .greatestFiniteMagnitude
+            return limitRule(value, cap.limit, headroom: cap.limit.subtractingClamped(value))
         case .timeLimit:
             let days = rules.timeLimit!.days
             let used = clock.day - startDay + 1
@@ -391,7 +430,7 @@ public struct RuleBook: Hashable, Sendable, Codable {
         case .profitTarget:
             let rule = rules.profitTarget!
             let target = profitTargetAmount
-            let profit = (rule.basis == .closed ? balance : equity) - initialCapital
+            let profit = (rule.basis == .closed ? balance : equity).subtractingClamped(initialCapital)
             let met = hasBaseline && profit >= target && (rule.basis == .equity || isFlat)
             return requirement(profit, target, met: met)
         case .minTradingDays:
@@ -399,7 +438,8 @@ public struct RuleBook: Hashable, Sendable, Codable {
             return requirement(FixedDecimal(tradingDays), days, met: FixedDecimal(tradingDays) >= days)
         case .minProfitableDays:
             let rule = rules.minProfitableDays!
-            let today = hasBaseline && dayProfit >= rule.threshold.resolved(against: initialCapital) ? 1 : 0
+            let threshold = (try? rule.threshold.resolved(against: initialCapital)) ?? .greatestFiniteMagnitude
+            let today = hasBaseline && dayProfit >= threshold ? 1 : 0
             let count = FixedDecimal(completedProfitableDays + today)
             return requirement(count, FixedDecimal(rule.days), met: count >= FixedDecimal(rule.days))
         case .minTrades:
@@ -409,9 +449,11 @@ public struct RuleBook: Hashable, Sendable, Codable {
         case .consistency:
             // value: the best day's closed result; limit: the share of the total closed result allowed.
             let best = max(bestCompletedDayProfit ?? dayProfit, dayProfit)
-            let total = balance - initialCapital
-            let allowed = total.multiplied(by: rules.consistency!.maxBestDayPercent, dividedBy: 100)
-            return RuleProgress(rule: kind, value: best, limit: allowed, headroom: max(.zero, best - allowed),
+            let total = balance.subtractingClamped(initialCapital)
+            // The percentage is positive (validated): beyond the range, the share is the range's end.
+            let (share, overflow) = total.multipliedReportingOverflow(by: rules.consistency!.maxBestDayPercent, dividedBy: 100)
+            let allowed = overflow ? (total.isNegative ? .leastFiniteValue : .greatestFiniteMagnitude) : share
+            return RuleProgress(rule: kind, value: best, limit: allowed, headroom: max(.zero, best.subtractingClamped(allowed)),
                                 status: best <= allowed ? .satisfied : .pending)
         }
     }

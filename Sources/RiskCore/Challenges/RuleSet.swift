@@ -9,10 +9,15 @@ public enum RuleAmount: Hashable, Sendable, Codable {
     case amount(FixedDecimal)
 
     /// The money this amount stands for, given the reference a percentage applies to.
-    public func resolved(against reference: FixedDecimal) -> FixedDecimal {
+    /// - Throws: ``ArithmeticOverflow`` when that is outside the decimal range.
+    public func resolved(against reference: FixedDecimal) throws(ArithmeticOverflow) -> FixedDecimal {
         switch self {
-        case .percent(let percent): reference.multiplied(by: percent, dividedBy: 100)
-        case .amount(let amount): amount
+        case .percent(let percent):
+            let (money, overflow) = reference.multipliedReportingOverflow(by: percent, dividedBy: 100)
+            guard !overflow else { throw ArithmeticOverflow(.product) }
+            return money
+        case .amount(let amount):
+            return amount
         }
     }
 

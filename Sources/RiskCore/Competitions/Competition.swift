@@ -117,7 +117,16 @@ public struct Competition: Hashable, Sendable, Codable {
     /// member's own time is this far past the end, the others are taken as they stand.
     public static let finalGraceMilliseconds: Int64 = 3_600_000
 
-    /// Folds one input; returns what happened, in order.
+    /// Folds one input; returns what happened, in order. An entrant whose figures would leave the
+    /// decimal range skips the input (see ``apply(_:refusals:)``, which also says so).
+    public mutating func apply(_ input: RiskInput) -> [CompetitionEvent] {
+        var refusals: [(AccountID, ArithmeticOverflow)] = []
+        return apply(input, refusals: &refusals)
+    }
+
+    /// Folds one input; returns what happened, in order, and appends to `refusals` each entrant
+    /// that skipped it because a figure computed from it is outside the decimal range (the other
+    /// entrants fold it as usual).
     ///
     /// The end is per account: an account's first input at or after the end freezes its entry at
     /// its state after its last input before the end (rules checked up to the end's last
@@ -125,7 +134,7 @@ public struct Competition: Hashable, Sendable, Codable {
     /// before the end still count. The competition is final (``CompetitionStatus/finished``) once
     /// every member has reached the end, or once any member's time is
     /// ``finalGraceMilliseconds`` past it.
-    public mutating func apply(_ input: RiskInput) -> [CompetitionEvent] {
+    public mutating func apply(_ input: RiskInput, refusals: inout [(AccountID, ArithmeticOverflow)]) -> [CompetitionEvent] {
         guard status != .finished, let slot = slots[RuleBook.account(of: input)] else { return [] }
         let time = RuleBook.time(of: input)
         var events: [CompetitionEvent] = []
@@ -134,19 +143,24 @@ public struct Competition: Hashable, Sendable, Codable {
                 rememberBeforeStart(input, slot: slot)
                 return []
             }
-            start(into: &events)
+            start(into: &events, refusals: &refusals)
         }
         if time >= definition.endTime {
-            if entrants[slot].endReached != true { reachEnd(slot, into: &events) }
+            if entrants[slot].endReached != true { reachEnd(slot, into: &events, refusals: &refusals) }
+            // Both times are in the calendar range (inputs and definitions are checked), so no overflow.
             let graceOver = time.milliseconds - definition.endTime.milliseconds >= Self.finalGraceMilliseconds
-            if graceOver || entrants.allSatisfy({ $0.endReached == true }) { finish(into: &events) }
+            if graceOver || entrants.allSatisfy({ $0.endReached == true }) { finish(into: &events, refusals: &refusals) }
             return events
         }
         guard entrants[slot].endReached != true, entrants[slot].disqualification == nil else { return events }
-        // Mutate in place (optional chaining): a copy would force copy-on-write of its positions.
-        let breaches = entrants[slot].book?.apply(input) ?? []
-        if case .observation = input { updateMetrics(slot) }
-        if let fatal = breaches.first(where: \.isFatal) { disqualify(slot, fatal, into: &events) }
+        do {
+            // Mutate in place (optional chaining): a copy would force copy-on-write of its positions.
+            let breaches = try entrants[slot].book?.apply(input) ?? []
+            if case .observation = input { try updateMetrics(slot) }
+            if let fatal = breaches.first(where: \.isFatal) { disqualify(slot, fatal, into: &events) }
+        } catch {
+            refusals.append((entrants[slot].account, error))
+        }
         rerank(at: time, into: &events)
         return events
     }
@@ -164,27 +178,41 @@ public struct Competition: Hashable, Sendable, Codable {
         }
     }
 
-    private mutating func start(into events: inout [CompetitionEvent]) {
+    private mutating func start(into events: inout [CompetitionEvent], refusals: inout [(AccountID, ArithmeticOverflow)]) {
         status = .running
         events.append(CompetitionEvent(kind: .started, competitionID: definition.id, brokerTime: definition.startTime))
         for index in entrants.indices {
-            entrants[index].book = RuleBook(rules: definition.rules, capital: nil, start: definition.startTime,
-                                            clock: clock, last: entrants[index].lastObservation,
-                                            openVolumes: entrants[index].openVolumes)
+            do {
+                entrants[index].book = try RuleBook(rules: definition.rules, capital: nil, start: definition.startTime,
+                                                    clock: clock, last: entrants[index].lastObservation,
+                                                    openVolumes: entrants[index].openVolumes)
+                if entrants[index].hasData { try updateMetrics(index) }
+            } catch {
+                // Its last observation cannot be a baseline: the next one will be.
+                entrants[index].book = try? RuleBook(rules: definition.rules, capital: nil, start: definition.startTime,
+                                                     clock: clock, last: nil, openVolumes: entrants[index].openVolumes)
+                refusals.append((entrants[index].account, error))
+            }
             entrants[index].lastObservation = nil
             entrants[index].openVolumes = [:]
-            if entrants[index].hasData { updateMetrics(index) }
         }
         rerank(at: definition.startTime, into: &events)
     }
 
     /// Freezes one entrant at the end: its rules run up to the end's last millisecond, and a
     /// requirement still unmet disqualifies it.
-    private mutating func reachEnd(_ index: Int, into events: inout [CompetitionEvent]) {
+    private mutating func reachEnd(_ index: Int, into events: inout [CompetitionEvent],
+                                   refusals: inout [(AccountID, ArithmeticOverflow)]) {
         entrants[index].endReached = true
         guard entrants[index].disqualification == nil else { return }
         let lastMoment = BrokerTime(milliseconds: definition.endTime.milliseconds - 1)
-        let breaches = entrants[index].book?.advance(to: lastMoment) ?? []
+        let breaches: [RuleBreach]
+        do {
+            breaches = try entrants[index].book?.advance(to: lastMoment) ?? []
+        } catch {
+            refusals.append((entrants[index].account, error))
+            breaches = []
+        }
         if let fatal = breaches.first(where: \.isFatal) {
             disqualify(index, fatal, into: &events)
         } else if let book = entrants[index].book, book.hasBaseline,
@@ -196,34 +224,40 @@ public struct Competition: Hashable, Sendable, Codable {
     }
 
     /// Makes the leaderboard final: members that have not reached the end are frozen as they stand.
-    private mutating func finish(into events: inout [CompetitionEvent]) {
-        for index in entrants.indices where entrants[index].endReached != true { reachEnd(index, into: &events) }
+    private mutating func finish(into events: inout [CompetitionEvent], refusals: inout [(AccountID, ArithmeticOverflow)]) {
+        for index in entrants.indices where entrants[index].endReached != true {
+            reachEnd(index, into: &events, refusals: &refusals)
+        }
         status = .finished
         events.append(CompetitionEvent(kind: .finished, competitionID: definition.id, brokerTime: definition.endTime))
     }
 
-    private mutating func updateMetrics(_ index: Int) {
+    /// Refreshes the entrant's ranking figures; when one is outside the decimal range nothing changes.
+    private mutating func updateMetrics(_ index: Int) throws(ArithmeticOverflow) {
         guard let book = entrants[index].book, book.hasBaseline else { return }
         let capital = book.initialCapital
         let equity = book.equity
         let peak = max(entrants[index].peakEquity ?? equity, equity)
-        entrants[index].peakEquity = peak
+        var maxDrawdownPercent = entrants[index].maxDrawdownPercent
         if peak > .zero {
-            let drawdown = (peak - equity).multiplied(by: 100, dividedBy: peak)
-            entrants[index].maxDrawdownPercent = max(entrants[index].maxDrawdownPercent, drawdown)
+            let drawdown = RiskMath.ratio(try peak.subtracting(equity), times: 100, over: peak)
+            maxDrawdownPercent = max(maxDrawdownPercent, drawdown)
         }
-        let gain = equity - capital
-        let gainPercent = capital > .zero ? gain.multiplied(by: 100, dividedBy: capital) : .zero
-        entrants[index].gainPercent = gainPercent
+        let gain = try equity.subtracting(capital)
+        let gainPercent = capital > .zero ? RiskMath.ratio(gain, times: 100, over: capital) : .zero
+        let value: FixedDecimal
         switch definition.metric {
         case .gainPercent:
-            entrants[index].value = gainPercent
+            value = gainPercent
         case .absoluteProfit:
-            entrants[index].value = gain
+            value = gain
         case .gainToMaxDrawdown:
-            let divisor = max(entrants[index].maxDrawdownPercent, definition.minimumDrawdownPercent)
-            entrants[index].value = gainPercent.divided(by: divisor)
+            value = RiskMath.ratio(gainPercent, over: max(maxDrawdownPercent, definition.minimumDrawdownPercent))
         }
+        entrants[index].peakEquity = peak
+        entrants[index].maxDrawdownPercent = maxDrawdownPercent
+        entrants[index].gainPercent = gainPercent
+        entrants[index].value = value
     }
 
     private mutating func disqualify(_ index: Int, _ breach: RuleBreach, into events: inout [CompetitionEvent]) {
@@ -267,7 +301,7 @@ public struct Competition: Hashable, Sendable, Codable {
             let data = entrant.hasData
             return LeaderboardEntry(rank: entrant.rank, account: entrant.account, value: data ? entrant.value : nil,
                                     gainPercent: data ? entrant.gainPercent : nil,
-                                    profit: data ? entrant.book.map { $0.equity - $0.initialCapital } : nil,
+                                    profit: data ? entrant.book.map { $0.equity.subtractingClamped($0.initialCapital) } : nil,
                                     maxDrawdownPercent: data ? entrant.maxDrawdownPercent : nil,
                                     initialCapital: data ? entrant.book?.initialCapital : nil,
                                     equity: data ? entrant.book?.equity : nil,

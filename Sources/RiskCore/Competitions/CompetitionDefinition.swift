@@ -58,6 +58,10 @@ public struct CompetitionDefinition: Hashable, Sendable, Codable {
         guard !accounts.isEmpty else { throw .noAccounts("competition \(id) has no accounts") }
         guard Set(accounts).count == accounts.count else { throw .duplicateAccount("competition \(id) lists an account twice") }
         guard endTime > startTime else { throw .emptyWindow("competition \(id) ends at or before its start") }
+        // Outside the calendar no input can reach the window, and its end's arithmetic would overflow.
+        guard startTime.isInCalendarRange, endTime.isInCalendarRange else {
+            throw .emptyWindow("competition \(id) starts or ends outside years 0000–9999")
+        }
         guard minimumDrawdownPercent > .zero else { throw .invalidAmount("competition \(id) minimumDrawdownPercent must be positive") }
         try TradingDayClock.validate(reset: dayReset, brokerClock: brokerClock)
         try rules.validate(context: "rules")

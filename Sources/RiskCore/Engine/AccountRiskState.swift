@@ -53,8 +53,12 @@ struct AccountRiskState: Hashable, Sendable, Codable {
                 continue
             }
             let openedBefore = trackers[index].open?.start
-            if trackers[index].reach(now, facts: facts, sink: &sink), trackers[index].open?.start != openedBefore {
-                trackers[index].observe(time: now, balance: balance, equity: carried, sink: &sink)
+            guard trackers[index].reach(now, facts: facts, sink: &sink), trackers[index].open?.start != openedBefore
+            else { continue }
+            do {
+                try trackers[index].observe(time: now, balance: balance, equity: carried, sink: &sink)
+            } catch {
+                sink.refuse(accountId, at: now, error, component: "tracker \(trackers[index].definition.id)")
             }
         }
         if let carried, chartHour == nil { openChartHour(at: now, balance: balance, equity: carried) }
@@ -77,7 +81,11 @@ struct AccountRiskState: Hashable, Sendable, Codable {
     mutating func observe(_ observation: EquityObservation, sink: inout OutputSink) {
         let now = advance(toOwnInputAt: observation.time, carrying: false, sink: &sink)
         for index in trackers.indices {
-            trackers[index].observe(time: now, balance: observation.balance, equity: observation.equity, sink: &sink)
+            do {
+                try trackers[index].observe(time: now, balance: observation.balance, equity: observation.equity, sink: &sink)
+            } catch {
+                sink.refuse(accountId, at: observation.time, error, component: "tracker \(trackers[index].definition.id)")
+            }
         }
         if chartHour == nil {
             openChartHour(at: now, balance: observation.balance, equity: observation.equity)
@@ -92,7 +100,11 @@ struct AccountRiskState: Hashable, Sendable, Codable {
     mutating func apply(deal: Deal, sink: inout OutputSink) {
         _ = advance(toOwnInputAt: deal.time, carrying: true, sink: &sink)
         for index in trackers.indices {
-            trackers[index].apply(deal: deal)
+            do {
+                try trackers[index].apply(deal: deal)
+            } catch {
+                sink.refuse(accountId, at: deal.time, error, component: "tracker \(trackers[index].definition.id)")
+            }
         }
     }
 }
@@ -101,8 +113,13 @@ extension AccountRiskState {
     /// Hands an input of this account to its challenges, numbering their events.
     mutating func applyChallenges(_ input: RiskInput, sink: inout OutputSink) {
         for index in challenges.indices {
-            for event in challenges[index].apply(input) {
-                sink.outputs.append(.challengeEvent(sequenceNumber: sink.takeSequenceNumber(), event: event))
+            do {
+                for event in try challenges[index].apply(input) {
+                    sink.outputs.append(.challengeEvent(sequenceNumber: sink.takeSequenceNumber(), event: event))
+                }
+            } catch {
+                sink.refuse(accountId, at: RuleBook.time(of: input), error,
+                            component: "challenge \(challenges[index].definition.id)")
             }
         }
     }

@@ -110,9 +110,16 @@ public struct RiskEngine: Hashable, Sendable, Codable {
     }
 
     /// Folds one input and returns what it caused, in order.
+    ///
+    /// Never traps on an input: one whose time is outside ``BrokerTime/calendarRange`` changes
+    /// nothing and comes back as ``RiskOutput/inputRefused(_:)`` (`time_out_of_range`); a
+    /// tracker, challenge or competition entrant whose figures would leave the decimal range skips
+    /// the input (the others fold it) and says so the same way.
     public mutating func apply(_ input: RiskInput) -> [RiskOutput] {
         // The hot path first: binding one case copies only that payload, not the whole enum.
         if case .observation(let observation) = input { return apply(observation: observation) }
+        let time = RuleBook.time(of: input)
+        guard time.isInCalendarRange else { return [Self.timeRefusal(of: input, at: time)] }
         var sink = OutputSink(nextSequenceNumber: nextSequenceNumber)
         switch input {
         case .observation:
@@ -144,6 +151,9 @@ public struct RiskEngine: Hashable, Sendable, Codable {
 
     /// Folds one observation: the same as `apply(.observation(observation))`, the per-tick path.
     public mutating func apply(observation: EquityObservation) -> [RiskOutput] {
+        guard observation.time.isInCalendarRange else {
+            return [Self.timeRefusal(of: .observation(observation), at: observation.time)]
+        }
         var sink = OutputSink(nextSequenceNumber: nextSequenceNumber)
         let slot = accountSlot(observation.account)
         accounts[slot].observe(observation, sink: &sink)
@@ -156,12 +166,22 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         return sink.outputs
     }
 
+    private static func timeRefusal(of input: RiskInput, at time: BrokerTime) -> RiskOutput {
+        .inputRefused(RiskInputRefusal(accountId: RuleBook.account(of: input), brokerTime: time,
+                                       reason: .timeOutOfRange, component: "input"))
+    }
+
     /// Hands an input to the competitions `accountId` is in.
     private mutating func applyCompetitions(_ input: RiskInput, accountId: AccountID, sink: inout OutputSink) {
         guard !competitions.isEmpty else { return }
         for position in competitionSlots[accountId] ?? [] {
-            for event in competitions[position].apply(input) {
+            var refusals: [(AccountID, ArithmeticOverflow)] = []
+            for event in competitions[position].apply(input, refusals: &refusals) {
                 sink.outputs.append(.competitionEvent(sequenceNumber: sink.takeSequenceNumber(), event: event))
+            }
+            for (account, overflow) in refusals {
+                sink.refuse(account, at: RuleBook.time(of: input), overflow,
+                            component: "competition \(competitions[position].definition.id)")
             }
         }
     }

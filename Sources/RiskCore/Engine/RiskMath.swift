@@ -11,7 +11,18 @@ enum RiskMath {
     /// `amount ÷ base` to eight digits, or 0 when `base` is not positive (a relative figure of an
     /// account with no balance is meaningless, and must not trap).
     static func relative(_ amount: FixedDecimal, to base: FixedDecimal) -> FixedDecimal {
-        base.units > 0 ? amount.divided(by: base) : .zero
+        base.units > 0 ? ratio(amount, over: base) : .zero
+    }
+
+    /// `amount × numerator ÷ denominator` for ratios and percentages: exact and rounded once, and
+    /// beyond the decimal range (a huge amount over a base of a few 10⁻⁸) the range's end with the
+    /// quotient's sign. A ratio above 92 billion reads the same as infinity to every rule, so it
+    /// is kept rather than refused; sums and differences of money are refused instead.
+    static func ratio(_ amount: FixedDecimal, times numerator: FixedDecimal = .one, over denominator: FixedDecimal) -> FixedDecimal {
+        let (value, overflow) = amount.multipliedReportingOverflow(by: numerator, dividedBy: denominator)
+        guard overflow else { return value }
+        let negative = amount.isNegative != (numerator.isNegative != denominator.isNegative)
+        return negative ? .leastFiniteValue : .greatestFiniteMagnitude
     }
 
     /// Floor division (times before 1970 stay correct).

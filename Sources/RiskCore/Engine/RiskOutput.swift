@@ -18,14 +18,58 @@ public enum RiskOutput: Hashable, Sendable, Codable {
     case challengeEvent(sequenceNumber: UInt64, event: ChallengeEvent)
     /// A competition started, ended, re-ranked or disqualified (see ``CompetitionEvent``).
     case competitionEvent(sequenceNumber: UInt64, event: CompetitionEvent)
+    /// An input, or the part of it one component would have folded, was refused: its time is
+    /// outside the calendar or a figure computed from it is outside the decimal range. Not an
+    /// event (no sequence number, nothing stored): the agent marks the account in error.
+    case inputRefused(RiskInputRefusal)
 
     /// The global sequence number when this output is an event.
     public var sequenceNumber: UInt64? {
         switch self {
         case .trackerEvent(let event): event.sequenceNumber
         case .challengeEvent(let sequenceNumber, _), .competitionEvent(let sequenceNumber, _): sequenceNumber
-        case .periodStatistics, .equityChart: nil
+        case .periodStatistics, .equityChart, .inputRefused: nil
         }
+    }
+}
+
+/// An input the risk core did not fold (whole, or for one component). See ``RiskOutput/inputRefused(_:)``.
+public struct RiskInputRefusal: Hashable, Sendable, Codable {
+    /// Why (a bounded set: a metric label).
+    public enum Reason: String, Hashable, Sendable, Codable, CaseIterable {
+        /// The input's time is outside ``BrokerTime/calendarRange``: nothing folded it.
+        case timeOutOfRange = "time_out_of_range"
+        /// A sum, difference, product, quotient or time step computed from it left the range.
+        case sumOutOfRange = "sum_out_of_range"
+        case differenceOutOfRange = "difference_out_of_range"
+        case productOutOfRange = "product_out_of_range"
+        case quotientOutOfRange = "quotient_out_of_range"
+        case timeStepOutOfRange = "time_step_out_of_range"
+
+        /// The reason for an overflow of `operation`.
+        public init(_ overflow: ArithmeticOverflow) {
+            switch overflow.operation {
+            case .sum: self = .sumOutOfRange
+            case .difference: self = .differenceOutOfRange
+            case .product: self = .productOutOfRange
+            case .quotient: self = .quotientOutOfRange
+            case .timeStep: self = .timeStepOutOfRange
+            }
+        }
+    }
+
+    /// The account whose input it was (nil for a bare time).
+    public var accountId: AccountID?
+    /// The input's time.
+    public var brokerTime: BrokerTime
+    /// Why.
+    public var reason: Reason
+    /// What skipped it: `input` (nothing folded it), `trackers`, `challenge <id>`, `competition <id>`.
+    public var component: String
+
+    /// A refusal with every field given.
+    public init(accountId: AccountID?, brokerTime: BrokerTime, reason: Reason, component: String) {
+        self.accountId = accountId; self.brokerTime = brokerTime; self.reason = reason; self.component = component
     }
 }
 
@@ -35,6 +79,12 @@ struct OutputSink {
     var outputs: [RiskOutput] = []
 
     init(nextSequenceNumber: UInt64) { self.nextSequenceNumber = nextSequenceNumber }
+
+    /// Notes that `component` skipped the input of `accountId` at `time` on `overflow`.
+    mutating func refuse(_ accountId: AccountID?, at time: BrokerTime, _ overflow: ArithmeticOverflow, component: String) {
+        outputs.append(.inputRefused(RiskInputRefusal(accountId: accountId, brokerTime: time,
+                                                      reason: .init(overflow), component: component)))
+    }
 
     mutating func takeSequenceNumber() -> UInt64 {
         defer { nextSequenceNumber += 1 }

@@ -165,6 +165,8 @@ struct ReplayCollector {
             case .competitionEvent(_, let event):
                 eventCount += 1
                 competitionEvents[event.competitionID, default: []].append(event)
+            case .inputRefused:
+                break  // a problem of the replay (see RiskReplay)
             }
         }
     }

@@ -86,21 +86,25 @@ public struct RiskReplay {
                                   detail: "a time line needs \"account\" (string) and \"time\" (integer ms)"))
             return
         }
-        feed(.time(directive.account, directive.time))
+        feed(.time(directive.account, directive.time), line: line)
     }
 
-    private mutating func feed(_ input: RiskInput) {
+    private mutating func feed(_ input: RiskInput, line: Int) {
         let produced = risk.apply(input)
         guard !produced.isEmpty else { return }
+        for case .inputRefused(let refusal) in produced {
+            problems.append(.init(source: recordingName, line: line, error: refusal.reason.rawValue,
+                                  detail: "\(refusal.component) skipped the input"))
+        }
         collector.collect(produced)
         outputs += produced
     }
 
     private mutating func apply(_ message: TerminalMessage, account: AccountID, line: Int) {
         switch message {
-        case .deal(let deal): feed(.deal(account, deal))
-        case .position(let update): feed(.position(account, update))
-        case .snapshot(let snapshot): feed(.openPositions(account, snapshot.positions, at: snapshot.account.time))
+        case .deal(let deal): feed(.deal(account, deal), line: line)
+        case .position(let update): feed(.position(account, update), line: line)
+        case .snapshot(let snapshot): feed(.openPositions(account, snapshot.positions, at: snapshot.account.time), line: line)
         default: break
         }
         let outputs: [EquityOutput]
@@ -116,17 +120,20 @@ public struct RiskReplay {
             case .observation(let observation):
                 collector.observed(EquityObservationSummary(account: observation.account, time: observation.time,
                                                             balance: observation.balance, equity: observation.equity))
-                feed(.observation(observation))
+                feed(.observation(observation), line: line)
                 latestObservation = observation.time
             case .drift(let drift):
                 drifts[drift.account, default: 0] += 1
             case .equityUnknown(let unknown):
                 equityUnknown[unknown.account, default: 0] += 1
-            case .balanceOperation, .equityKnown:
+            case .outOfRange(let notice):
+                problems.append(.init(source: recordingName, line: line, error: "out_of_range",
+                                      detail: "\(notice.account) \(notice.figure.rawValue) outside the decimal range"))
+            case .balanceOperation, .equityKnown, .inRange:
                 break
             }
         }
-        if let time = RiskInput.time(after: message, of: account, latestObservation: latestObservation) { feed(time) }
+        if let time = RiskInput.time(after: message, of: account, latestObservation: latestObservation) { feed(time, line: line) }
     }
 
     /// The report of everything played so far.

@@ -63,6 +63,9 @@ public struct TrackerDefinition: Hashable, Sendable, Codable {
         for case let threshold? in thresholds where threshold.units <= 0 || !threshold.isExactAsJSONNumber {
             throw RiskCoreError.invalidThreshold.with(detail: "tracker \(id): \(threshold)")
         }
+        for time in [startBrokerTime, endBrokerTime, createdBrokerTime].compactMap({ $0 }) where !time.isInCalendarRange {
+            throw RiskCoreError.invalidTimeRange.with(detail: "tracker \(id): \(time.milliseconds) ms is outside years 0000–9999")
+        }
         if let start = startBrokerTime ?? createdBrokerTime, let end = endBrokerTime, end <= start {
             throw RiskCoreError.invalidTimeRange.with(detail: "tracker \(id): \(end) is not after \(start)")
         }

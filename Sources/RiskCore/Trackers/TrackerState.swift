@@ -67,20 +67,24 @@ struct TrackerState: Hashable, Sendable, Codable {
     }
 
     /// Folds one balance/equity observation into the open period (after ``reach(_:facts:sink:)``).
+    /// - Throws: ``ArithmeticOverflow`` when the period's figures would leave the decimal range
+    ///   (the period keeps its figures).
     @inline(__always)
-    mutating func observe(time: BrokerTime, balance: FixedDecimal, equity: FixedDecimal, sink: inout OutputSink) {
+    mutating func observe(time: BrokerTime, balance: FixedDecimal, equity: FixedDecimal,
+                          sink: inout OutputSink) throws(ArithmeticOverflow) {
         // Optional chaining mutates the open period in place (no copy out and back).
-        open?.observe(time: time, balance: balance, equity: equity, definition: definition, sink: &sink)
+        try open?.observe(time: time, balance: balance, equity: equity, definition: definition, sink: &sink)
     }
 
     /// Folds a deal into the open period (after ``reach(_:facts:sink:)``): balance and credit
     /// operations adjust equity; trades count trading days.
-    mutating func apply(deal: Deal) {
+    /// - Throws: ``ArithmeticOverflow`` when the adjustment would leave the decimal range.
+    mutating func apply(deal: Deal) throws(ArithmeticOverflow) {
         guard open != nil else { return }
         switch deal.type {
         case .balance, .credit:
             // Charged to the period open when the deal arrives: that is where its balance change shows.
-            open!.balanceAdjustment += deal.profit
+            open!.balanceAdjustment = try open!.balanceAdjustment.adding(deal.profit)
         case .buy, .sell:
             guard deal.time >= open!.start else { return }  // a late deal of an earlier period
             open!.countTradeDay(CivilTime(deal.time).daysSinceEpoch)
@@ -119,15 +123,17 @@ struct OpenPeriod: Hashable, Sendable, Codable {
     }
 
     mutating func observe(time: BrokerTime, balance: FixedDecimal, equity: FixedDecimal,
-                          definition: TrackerDefinition, sink: inout OutputSink) {
+                          definition: TrackerDefinition, sink: inout OutputSink) throws(ArithmeticOverflow) {
         if !initialBalanceKnown {
             initialBalanceKnown = true
             initialBalance = balance
         }
         guard exceeded == nil else { return }  // frozen after its one event
-        let adjustedEquity = equity - balanceAdjustment
+        // Checked before anything changes: three in-range figures can differ beyond the range.
+        let adjustedEquity = try equity.subtracting(balanceAdjustment)
         let initial = initialBalance
-        let drawdown = initial - adjustedEquity
+        let drawdown = try initial.subtracting(adjustedEquity)
+        let profit = -drawdown  // in range: the checked difference never yields Int64.min
         if drawdown > maxAbsoluteDrawdown {
             maxAbsoluteDrawdown = drawdown
             maxRelativeDrawdown = RiskMath.relative(drawdown, to: initial)
@@ -138,7 +144,6 @@ struct OpenPeriod: Hashable, Sendable, Codable {
             }
             return
         }
-        let profit = adjustedEquity - initial
         if profit > maxAbsoluteProfit {
             maxAbsoluteProfit = profit
             maxRelativeProfit = RiskMath.relative(profit, to: initial)

@@ -1,0 +1,130 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+import TidemarkProtocol
+import ZeroMQ
+
+/// Issue #12's frames that used to kill the agent (SIGILL on an overflowing sum), sent over
+/// ZeroMQ by a raw terminal to a real agent while an honest terminal streams real ticks: the agent
+/// answers each with a RESYNC naming the reason, shows the account in error on the API until a
+/// snapshot re-bases it, counts it on `/metrics`, and commits for the honest account exactly what
+/// a run without the hostile terminal commits.
+@Suite("Hostile frames over loopback", .serialized)
+struct HostileFrameTests {
+    static let max = FixedDecimal.greatestFiniteMagnitude
+    static let hostile = AccountID(server: "Hostile", login: 666)
+    static let time = BrokerTime(milliseconds: 1_549_242_000_000)  // 2019-02-04 01:00 broker time
+    static let eurusd = SymbolSpec(name: "EURUSD", digits: 5, calcMode: .forex, contractSize: 100_000, tickSize: "0.00001",
+                                   tickValue: 1, profitCurrency: "USD", marginCurrency: "EUR", baseCurrency: "EUR")
+
+    static func snapshot(balance: FixedDecimal, lots: FixedDecimal? = nil) -> TerminalMessage {
+        let positions = lots.map {
+            [Position(ticket: 1, symbol: "EURUSD", side: .buy, volume: $0, openPrice: 1, openTime: time, swap: .zero, commission: .zero)]
+        } ?? []
+        return .snapshot(Snapshot(account: AccountReport(time: time, balance: balance, credit: .zero, equity: balance, margin: .zero),
+                                  symbols: [eurusd], positions: positions,
+                                  quotes: [Tick(symbol: "EURUSD", time: time, bid: 1, ask: "1.00002")]))
+    }
+
+    static func balanceDeal(_ ticket: Int64, _ amount: FixedDecimal) -> TerminalMessage {
+        .deal(Deal(ticket: ticket, time: BrokerTime(milliseconds: time.milliseconds + ticket), type: .balance, entry: .in, symbol: "",
+                   volume: .zero, price: .zero, profit: amount, commission: .zero, swap: .zero, fee: .zero, positionID: 0,
+                   comment: "hostile"))
+    }
+
+    /// Each case: the snapshot that sets it up, the frames, and the RESYNC reason expected (nil:
+    /// none, the frame is a drift, not an error).
+    static let cases: [(name: String, setup: TerminalMessage, frames: [TerminalMessage], reason: String?)] = [
+        ("largest profit", snapshot(balance: 10_000), [balanceDeal(1, max)], "balance_out_of_range"),
+        ("two deposits", snapshot(balance: .zero), [balanceDeal(2, 92_233_720_368), balanceDeal(3, 92_233_720_368)],
+         "balance_out_of_range"),
+        ("largest position moved", snapshot(balance: 10_000, lots: 92_233_720_368),
+         [.ticks([Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: time.milliseconds + 10), bid: "1.00001", ask: "1.00003")])],
+         "equity_out_of_range"),
+        ("report of +max and −max", snapshot(balance: 10_000),
+         [.report(AccountReport(time: time, balance: max, credit: .zero, equity: -max, margin: .zero))], nil),
+        ("heartbeat at Int64.max", snapshot(balance: 10_000), [.heartbeat(BrokerTime(milliseconds: .max))], "time_out_of_range"),
+    ]
+
+    @Test func eachFrameIsARefusalAndTheOtherTerminalIsServedAsIfAlone() async throws {
+        let directory = try TemporaryDirectory()
+        let recording = try AgentRecordings.eurusdSlice(ticks: 3_000, batch: 5, in: directory)
+        let rules = try AgentRecordings.rules(in: directory)
+
+        let reference = FullAgent(in: directory, name: "reference", rules: rules)
+        try reference.start()
+        let straight = try Tidemark.run(["simulate", "--connect", reference.bridgeEndpoint!, recording], in: directory)
+        #expect(straight.status == 0, "\(straight.errors)")
+        #expect(reference.stop() == 0)
+        let expected = try await CommittedOutcome(store: reference.openStore())
+        #expect(expected.events.count >= 2, "the rules must produce events for the comparison to mean something")
+
+        // The honest terminal paced over a few seconds, the hostile one meanwhile. The heartbeat
+        // interval is long: the honest terminal's idle heartbeats (whose times depend on the wall
+        // clock) stay out, and the hostile terminal, which sends none (its times would move every
+        // account's clock), is not timed out while the test polls the API on a busy machine.
+        let victim = FullAgent(in: directory, name: "victim", rules: rules, extraArguments: ["--heartbeat-ms", "20000"])
+        try victim.start()
+        let honest = try Tidemark.start(["simulate", "--connect", victim.bridgeEndpoint!, recording, "--speed", "600",
+                                         "--timeout", "60"], in: directory)
+        let base = "http://\(victim.httpEndpoint!)/users/current/accounts/\(Self.hostile.rawValue)"
+        let terminal = try RawTerminal(endpoint: victim.bridgeEndpoint!, hello: Hello(
+            platform: .mt5, terminalBuild: 4000, login: 666, server: "Hostile", company: "x", currency: "USD", currencyDigits: 2,
+            marginMode: .retailHedging, leverage: 100, eaVersion: "x", brokerUTCOffsetSeconds: 7200, sessionID: "hostile"))
+        for hostileCase in Self.cases {
+            try terminal.send(hostileCase.setup)
+            // The snapshot folded cleanly: no error shown.
+            let clean = try await Self.waitForAccount(base, token: victim.adminToken) { $0["error"] == nil && $0["equity"] != nil }
+            #expect(clean?["error"] == nil, "\(hostileCase.name): \(clean ?? [:])")
+            for frame in hostileCase.frames { try terminal.send(frame) }
+            guard let reason = hostileCase.reason else {
+                // A drift: still served, no RESYNC, no error.
+                #expect(try terminal.next(within: 1.5, where: { if case .resync = $0 { true } else { false } }) == nil)
+                continue
+            }
+            let resync = try terminal.next(within: 10, where: { if case .resync = $0 { true } else { false } })
+            guard case .resync(_, let said)? = resync else {
+                Issue.record("\(hostileCase.name): no RESYNC (\(terminal.received)); agent log: \(victim.log.suffix(3_000))"); continue
+            }
+            #expect(said == reason, "\(hostileCase.name)")
+            let marked = try await Self.waitForAccount(base, token: victim.adminToken) { $0["error"] != nil }
+            let error = marked?["error"] as? [String: Any]
+            #expect(error?["reason"] as? String == reason, "\(hostileCase.name): \(marked ?? [:])")
+            #expect(error?["since"] is String)
+        }
+        // The next snapshot clears the last error.
+        try terminal.send(Self.snapshot(balance: 10_000))
+        let cleared = try await Self.waitForAccount(base, token: victim.adminToken) { $0["error"] == nil }
+        #expect(cleared?["error"] == nil)
+        let metrics = try await HTTP.request("GET", "http://\(victim.httpEndpoint!)/metrics").text
+        for reason in ["balance_out_of_range", "equity_out_of_range", "time_out_of_range"] {
+            let sample = "tidemark_account_input_refusals_total{reason=\"\(reason)\"}"
+            #expect((AgentWebhookTests.value(of: sample, in: metrics) ?? 0) >= 1, "\(sample) in \(metrics.prefix(4_000))")
+        }
+
+        #expect(honest.waitUntilExit(timeout: 120), "the simulator did not finish")
+        #expect(honest.process.terminationStatus == 0, "\(honest.errors)")
+        #expect(victim.running?.process.isRunning == true)
+        #expect(victim.stop() == 0)
+        #expect(victim.log.contains("account input not representable"))
+        let outcome = try await CommittedOutcome(store: victim.openStore())
+        #expect(outcome.events == expected.events)
+        #expect(outcome.chart == expected.chart)
+        #expect(outcome.statistics == expected.statistics)
+    }
+
+    /// Polls the account resource until `condition` holds (or 10 s pass); returns the last seen.
+    static func waitForAccount(_ url: String, token: String, until condition: ([String: Any]) -> Bool) async throws -> [String: Any]? {
+        let deadline = Date().addingTimeInterval(10)
+        var last: [String: Any]?
+        while Date() < deadline {
+            let reply = try await HTTP.request("GET", url, token: token, timeout: 10)
+            last = reply.status == 200 ? reply.json as? [String: Any] : nil
+            if let last, condition(last) { return last }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return last
+    }
+}
