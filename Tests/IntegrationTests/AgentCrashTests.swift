@@ -15,13 +15,7 @@ struct AgentCrashTests {
         let rules = try AgentRecordings.rules(in: directory)
 
         // The reference: one agent, never interrupted, the recording at full speed.
-        let reference = FullAgent(in: directory, name: "reference", rules: rules)
-        try reference.start()
-        let straight = try Tidemark.run(["simulate", "--connect", reference.bridgeEndpoint!, recording], in: directory)
-        #expect(straight.status == 0, "\(straight.errors)")
-        #expect(reference.stop() == 0)
-        let expected = try await CommittedOutcome(store: reference.openStore())
-        #expect(expected.events.count >= 3, "the rules must produce events for the comparison to mean something")
+        let expected = try await CommittedOutcome.ofStraightRun(recording, rules: rules, in: directory, minimumEvents: 3)
 
         // The victim: the same recording paced over ~20 s (speed 250) while the agent is killed
         // with SIGKILL 20 times at random moments and restarted on the same port. The heartbeat is

@@ -155,6 +155,21 @@ enum AgentRecordings {
 
 /// What a run committed, in a form two runs can be compared by.
 struct CommittedOutcome: Equatable, CustomStringConvertible {
+    /// What an agent named "reference", never interrupted, commits from `recording` played at full
+    /// speed: the outcome a disturbed run is compared with. `minimumEvents` makes sure the rules
+    /// fire, so that the comparison means something.
+    static func ofStraightRun(_ recording: String, rules: String, in directory: TemporaryDirectory,
+                              minimumEvents: Int) async throws -> CommittedOutcome {
+        let reference = FullAgent(in: directory, name: "reference", rules: rules)
+        try reference.start()
+        let straight = try Tidemark.run(["simulate", "--connect", reference.bridgeEndpoint!, recording], in: directory)
+        #expect(straight.status == 0, "\(straight.errors)")
+        #expect(reference.stop() == 0)
+        let expected = try await CommittedOutcome(store: reference.openStore())
+        #expect(expected.events.count >= minimumEvents, "the rules must produce events for the comparison to mean something")
+        return expected
+    }
+
     var events: [String]
     var chart: [String]
     var statistics: [String]

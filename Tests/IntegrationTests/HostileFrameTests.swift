@@ -54,13 +54,7 @@ struct HostileFrameTests {
         let recording = try AgentRecordings.eurusdSlice(ticks: 3_000, batch: 5, in: directory)
         let rules = try AgentRecordings.rules(in: directory)
 
-        let reference = FullAgent(in: directory, name: "reference", rules: rules)
-        try reference.start()
-        let straight = try Tidemark.run(["simulate", "--connect", reference.bridgeEndpoint!, recording], in: directory)
-        #expect(straight.status == 0, "\(straight.errors)")
-        #expect(reference.stop() == 0)
-        let expected = try await CommittedOutcome(store: reference.openStore())
-        #expect(expected.events.count >= 2, "the rules must produce events for the comparison to mean something")
+        let expected = try await CommittedOutcome.ofStraightRun(recording, rules: rules, in: directory, minimumEvents: 2)
 
         // The honest terminal paced over a few seconds, the hostile one meanwhile. The heartbeat
         // interval is long: the honest terminal's idle heartbeats (whose times depend on the wall
