@@ -6,7 +6,7 @@ import Testing
 import TidemarkProtocol
 import ZeroMQ
 
-/// Issue #12's frames that used to kill the agent (SIGILL on an overflowing sum), sent over
+/// Frames whose sums overflow unchecked arithmetic (a trap: SIGILL, the whole agent down), sent over
 /// ZeroMQ by a raw terminal to a real agent while an honest terminal streams real ticks: the agent
 /// answers each with a RESYNC naming the reason, shows the account in error on the API until a
 /// snapshot re-bases it, counts it on `/metrics`, and commits for the honest account exactly what
