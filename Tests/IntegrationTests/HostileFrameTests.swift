@@ -8,9 +8,10 @@ import ZeroMQ
 
 /// Frames whose sums overflow unchecked arithmetic (a trap: SIGILL, the whole agent down), sent over
 /// ZeroMQ by a raw terminal to a real agent while an honest terminal streams real ticks: the agent
-/// answers each with a RESYNC naming the reason, shows the account in error on the API until a
-/// snapshot re-bases it, counts it on `/metrics`, and commits for the honest account exactly what
-/// a run without the hostile terminal commits.
+/// answers each figure it cannot represent with a RESYNC naming the reason and shows the account
+/// in error on the API until a snapshot re-bases it, takes a report's drift and an implausible
+/// heartbeat without an error, counts each on `/metrics`, and commits for the honest account
+/// exactly what a run without the hostile terminal commits.
 @Suite("Hostile frames over loopback", .serialized)
 struct HostileFrameTests {
     static let max = FixedDecimal.greatestFiniteMagnitude
