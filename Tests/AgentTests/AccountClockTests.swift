@@ -158,4 +158,33 @@ import TidemarkProtocol
         #expect(replay.outputs == effects.riskOutputs)
         #expect(replay.risk == core.risk)
     }
+
+    /// A deposit whose amount cannot be represented is refused by the equity engine; neither the
+    /// live fold nor the replay gives it to the risk core, whose state stays the same in both.
+    @Test func aDealTheEngineRefusesReachesTheRiskCoreInNeither() throws {
+        var core = AgentCore()
+        try Script.declareTracker(&core)
+        let deposit = TerminalMessage.deal(Deal(ticket: 7, time: BrokerTime(milliseconds: 2_000), type: .balance, entry: .in,
+                                                symbol: "", volume: .zero, price: .zero, profit: .greatestFiniteMagnitude,
+                                                commission: .zero, swap: .greatestFiniteMagnitude, fee: .zero, positionID: 0,
+                                                comment: ""))
+        let messages: [TerminalMessage] = [.hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
+                                           deposit, Script.tick(3_000, bid: "1.09900")]
+        let effects = Script.session("a", messages, into: &core)
+        #expect(effects.accountErrors.map(\.error.reason) == [.dealOutOfRange])
+
+        var object = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(RiskCommand.createTracker(
+            TrackerDefinition(id: "t1", accountId: Script.account, name: "dd", period: .lifetime, absoluteDrawdownThreshold: 50))))
+            as? [String: Any])
+        object["type"] = "declare"
+        var lines: [[UInt8]] = [Array(try JSONSerialization.data(withJSONObject: object))]
+        for (index, message) in messages.enumerated() {
+            lines.append(RecordingCodec.encode(.message(account: Script.account, sessionID: "a", sequence: UInt64(index + 1), message)))
+        }
+        var replay = RiskReplay(recordingName: "agent.jsonl")
+        replay.play(RecordingReader(bytes: Array(lines.joined(separator: [0x0A])) + [0x0A]))
+        #expect(replay.report().problems.count == 1)
+        #expect(replay.outputs == effects.riskOutputs)
+        #expect(replay.risk == core.risk)
+    }
 }

@@ -100,21 +100,25 @@ public struct RiskReplay {
         outputs += produced
     }
 
+    /// In the live fold's order (`AgentCore`): the equity engine first, its outputs held back; then
+    /// the message's own risk input (not a deal the engine refused as out of range), then the
+    /// observations.
     private mutating func apply(_ message: TerminalMessage, account: AccountID, line: Int) {
-        switch message {
-        case .deal(let deal): feed(.deal(account, deal), line: line)
-        case .position(let update): feed(.position(account, update), line: line)
-        case .snapshot(let snapshot): feed(.openPositions(account, snapshot.positions, at: snapshot.account.time), line: line)
-        default: break
-        }
-        let outputs: [EquityOutput]
-        var latestObservation: BrokerTime?
+        var outputs: [EquityOutput] = []
+        var engineRefusedDeal = false
         do {
             outputs = try equity.apply(message, account: account)
         } catch {
             problems.append(.init(source: recordingName, line: line, error: error.description, detail: error.detail))
-            return
+            engineRefusedDeal = error.isOutOfRange
         }
+        switch message {
+        case .deal(let deal) where !engineRefusedDeal: feed(.deal(account, deal), line: line)
+        case .position(let update): feed(.position(account, update), line: line)
+        case .snapshot(let snapshot): feed(.openPositions(account, snapshot.positions, at: snapshot.account.time), line: line)
+        default: break
+        }
+        var latestObservation: BrokerTime?
         for output in outputs {
             switch output {
             case .observation(let observation):
