@@ -123,14 +123,14 @@ public struct EquityEngine: Sendable {
 
     // MARK: - Messages
 
-    /// Folds one message of `account` into the state and returns what changed.
+    /// Folds one message of `account` into the state and returns the outputs it caused.
     public mutating func apply(_ message: TerminalMessage, account: AccountID) throws(EquityEngineError) -> [EquityOutput] {
         var outputs: [EquityOutput] = []
         try apply(message, account: account, into: &outputs)
         return outputs
     }
 
-    /// Folds one message of `account` into the state, appending what changed to `outputs` (lets a
+    /// Folds one message of `account` into the state, appending its outputs to `outputs` (lets a
     /// caller reuse one buffer).
     ///
     /// - Throws: for a hello of a netting or exchange account, a hello whose server and login are not
@@ -172,7 +172,7 @@ public struct EquityEngine: Sendable {
     }
 
     /// Applies quotes from a shared price source to every account reading feed `feed` (see
-    /// ``Configuration/sharedFeedByServer``), appending what changed to `outputs`.
+    /// ``Configuration/sharedFeedByServer``), appending its outputs to `outputs`.
     public mutating func applyTicks(_ ticks: [Tick], feed: String, into outputs: inout [EquityOutput]) {
         applyTicks(TickBatch(ticks), feed: feedID(FeedKey(name: feed, isShared: true)), into: &outputs)
     }
@@ -584,7 +584,7 @@ public struct EquityEngine: Sendable {
 
     // MARK: - Observations
 
-    /// Emits what changed for account `a` after a message at `time`.
+    /// Emits the outputs of account `a` after a message at `time`.
     mutating func settle(account a: Int, time: Int64, into outputs: inout [EquityOutput]) {
         guard accounts[a].hasSnapshot else { return }
         // The one place the wide sums narrow: every figure emitted is representable.
