@@ -35,7 +35,7 @@ let package = Package(
         // Operating-system headers Swift's Glibc module leaves out (epoll) or cannot call (prctl is variadic).
         .systemLibrary(name: "CSystemShims"),
         // A small, thread-confined Swift layer over libzmq.
-        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CSystemShims"]),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CSystemShims", "TidemarkProtocol"]),
         // Pure: the message vocabulary, exact decimals, the wire codec and the recording (JSON Lines) codec.
         .target(name: "TidemarkProtocol"),
         // I/O: ZeroMQ ROUTER socket, per-terminal session state machines, sequence checking, resync.

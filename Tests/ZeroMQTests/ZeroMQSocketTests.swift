@@ -120,7 +120,7 @@ import Glibc
             #expect(error.errno == EPROTONOSUPPORT)
             #expect(error.reason == "Protocol not supported")
             #expect(error.description.contains("zmq_connect(bogus://nowhere)"))
-            #expect(error.label == "protocol_not_supported")
+            #expect(error.code == "protocol_not_supported")
         }
         #expect(throws: ZMQError.invalidArgument) { try socket.bind("tcp://no-port-here") }
     }
