@@ -61,7 +61,7 @@ let package = Package(
         ),
         // I/O: webhook delivery from the store's outbox (signed HTTP(S) POSTs, retried with backoff).
         .target(
-            name: "Notifications",
+            name: "Webhooks",
             dependencies: [
                 "Store", "TidemarkProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "TidemarkProtocol", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API", "Notifications",
+                "TidemarkProtocol", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API", "Webhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -149,9 +149,9 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "NotificationsTests",
+            name: "WebhooksTests",
             dependencies: [
-                "Notifications", "Store", "TidemarkProtocol",
+                "Webhooks", "Store", "TidemarkProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -163,7 +163,7 @@ let package = Package(
         // Runs the real `tidemark` binary against real sockets on loopback.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TidemarkProtocol", "ZeroMQ", "RiskCore", "Store", "Notifications", "Agent"]
+            dependencies: ["TidemarkProtocol", "ZeroMQ", "RiskCore", "Store", "Webhooks", "Agent"]
         ),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Bridge", "EquityEngine", "RiskCore", "TidemarkProtocol"]),
         .testTarget(name: "TidemarkBenchTests", dependencies: ["TidemarkBench"]),
