@@ -75,7 +75,10 @@ final class EventWatcher: Sendable {
     private let state = Mutex(State())
     private let stopped = Atomic<Bool>(false)
 
-    init(http: String, token: String) throws { self.http = http; self.token = token }
+    init(http: String, token: String) throws {
+        self.http = http
+        self.token = token
+    }
 
     /// Both clients read on threads of their own over plain sockets (an HTTP library's own
     /// scheduling would be measured too), each on one keep-alive connection.
@@ -213,7 +216,10 @@ final class EventWatcher: Sendable {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { close(descriptor); return nil }
+        guard connected == 0 else {
+            close(descriptor)
+            return nil
+        }
         return descriptor
     }
 }

@@ -227,10 +227,10 @@ struct BenchAgentCommand: AsyncParsableCommand {
         [0.5, 0.9, 0.99, 1].map { percentile(values, $0) }.joined(separator: " / ")
     }
 
-    static func percentile(_ values: [Double], _ p: Double) -> String {
+    static func percentile(_ values: [Double], _ fraction: Double) -> String {
         guard !values.isEmpty else { return "–" }
         let sorted = values.sorted()
-        let index = min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))
+        let index = min(sorted.count - 1, Int((Double(sorted.count - 1) * fraction).rounded()))
         return String(format: "%.2f", sorted[index])
     }
 }

@@ -13,7 +13,9 @@ public struct ValidationDetail: Hashable, Sendable, Codable {
 
     /// A problem with `parameter` (and the value given, when useful).
     public init(parameter: String, value: String? = nil, message: String) {
-        self.parameter = parameter; self.value = value; self.message = message
+        self.parameter = parameter
+        self.value = value
+        self.message = message
     }
 }
 
@@ -57,7 +59,10 @@ public struct APIError: TidemarkError, HTTPResponseError {
     public let retryAfterSeconds: Int?
 
     private init(_ code: Code, _ message: String, details: [ValidationDetail] = [], retryAfterSeconds: Int? = nil) {
-        self.codeValue = code; self.message = message; self.details = details; self.retryAfterSeconds = retryAfterSeconds
+        self.codeValue = code
+        self.message = message
+        self.details = details
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     /// 400: the request's parameters or body are invalid; `details` lists every bad field.

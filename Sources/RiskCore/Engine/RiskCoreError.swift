@@ -26,7 +26,10 @@ public struct RiskCoreError: TidemarkError {
     /// What exactly was wrong (an id, a name, a value). Not compared by `==`.
     public let detail: String
 
-    private init(_ code: Code, _ detail: String = "") { self.codeValue = code; self.detail = detail }
+    private init(_ code: Code, _ detail: String = "") {
+        self.codeValue = code
+        self.detail = detail
+    }
 
     /// A tracker with this id already exists (ids are unique across all accounts).
     public static let duplicateTrackerID = RiskCoreError(.duplicateTrackerID)

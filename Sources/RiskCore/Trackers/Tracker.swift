@@ -44,8 +44,12 @@ public struct TrackerDefinition: Hashable, Sendable, Codable {
                 absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
                 absoluteProfitThreshold: FixedDecimal? = nil, relativeProfitThreshold: FixedDecimal? = nil,
                 createdBrokerTime: BrokerTime? = nil) {
-        self.id = id; self.accountId = accountId; self.name = name; self.period = period
-        self.startBrokerTime = startBrokerTime; self.endBrokerTime = endBrokerTime
+        self.id = id
+        self.accountId = accountId
+        self.name = name
+        self.period = period
+        self.startBrokerTime = startBrokerTime
+        self.endBrokerTime = endBrokerTime
         self.absoluteDrawdownThreshold = absoluteDrawdownThreshold
         self.relativeDrawdownThreshold = relativeDrawdownThreshold
         self.absoluteProfitThreshold = absoluteProfitThreshold
@@ -170,13 +174,22 @@ public struct TrackerEvent: Hashable, Sendable, Codable {
                 relativeProfit: FixedDecimal, exceededThresholdType: ExceededThresholdType,
                 absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
                 absoluteProfitThreshold: FixedDecimal? = nil, relativeProfitThreshold: FixedDecimal? = nil) {
-        self.sequenceNumber = sequenceNumber; self.accountId = accountId; self.trackerId = trackerId
-        self.startBrokerTime = startBrokerTime; self.endBrokerTime = endBrokerTime; self.period = period
-        self.brokerTime = brokerTime; self.absoluteDrawdown = absoluteDrawdown; self.relativeDrawdown = relativeDrawdown
-        self.absoluteProfit = absoluteProfit; self.relativeProfit = relativeProfit
+        self.sequenceNumber = sequenceNumber
+        self.accountId = accountId
+        self.trackerId = trackerId
+        self.startBrokerTime = startBrokerTime
+        self.endBrokerTime = endBrokerTime
+        self.period = period
+        self.brokerTime = brokerTime
+        self.absoluteDrawdown = absoluteDrawdown
+        self.relativeDrawdown = relativeDrawdown
+        self.absoluteProfit = absoluteProfit
+        self.relativeProfit = relativeProfit
         self.exceededThresholdType = exceededThresholdType
-        self.absoluteDrawdownThreshold = absoluteDrawdownThreshold; self.relativeDrawdownThreshold = relativeDrawdownThreshold
-        self.absoluteProfitThreshold = absoluteProfitThreshold; self.relativeProfitThreshold = relativeProfitThreshold
+        self.absoluteDrawdownThreshold = absoluteDrawdownThreshold
+        self.relativeDrawdownThreshold = relativeDrawdownThreshold
+        self.absoluteProfitThreshold = absoluteProfitThreshold
+        self.relativeProfitThreshold = relativeProfitThreshold
     }
 
     enum CodingKeys: String, CodingKey {
@@ -267,12 +280,19 @@ public struct PeriodStatistics: Hashable, Sendable, Codable {
                 maxAbsoluteProfit: FixedDecimal = .zero, maxRelativeProfit: FixedDecimal = .zero,
                 thresholdExceeded: Bool = false, exceededThresholdType: ExceededThresholdType? = nil,
                 balanceAdjustment: FixedDecimal = .zero, tradeDayCount: Int = 0) {
-        self.startBrokerTime = startBrokerTime; self.endBrokerTime = endBrokerTime; self.period = period
-        self.initialBalance = initialBalance; self.maxDrawdownTime = maxDrawdownTime
-        self.maxAbsoluteDrawdown = maxAbsoluteDrawdown; self.maxRelativeDrawdown = maxRelativeDrawdown
-        self.maxProfitTime = maxProfitTime; self.maxAbsoluteProfit = maxAbsoluteProfit
-        self.maxRelativeProfit = maxRelativeProfit; self.thresholdExceeded = thresholdExceeded
-        self.exceededThresholdType = exceededThresholdType; self.balanceAdjustment = balanceAdjustment
+        self.startBrokerTime = startBrokerTime
+        self.endBrokerTime = endBrokerTime
+        self.period = period
+        self.initialBalance = initialBalance
+        self.maxDrawdownTime = maxDrawdownTime
+        self.maxAbsoluteDrawdown = maxAbsoluteDrawdown
+        self.maxRelativeDrawdown = maxRelativeDrawdown
+        self.maxProfitTime = maxProfitTime
+        self.maxAbsoluteProfit = maxAbsoluteProfit
+        self.maxRelativeProfit = maxRelativeProfit
+        self.thresholdExceeded = thresholdExceeded
+        self.exceededThresholdType = exceededThresholdType
+        self.balanceAdjustment = balanceAdjustment
         self.tradeDayCount = tradeDayCount
     }
 
