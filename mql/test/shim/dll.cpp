@@ -34,11 +34,25 @@ static Handle handleOf(const void *p) {
 }
 #endif
 
+static void *lastSocket = nullptr;
+
+bool FakeAgentFrameWaiting(long timeoutMs) {
+  if (!lastSocket) return false;
+  zmq_pollitem_t item = {lastSocket, 0, ZMQ_POLLIN, 0};
+  return ::zmq_poll(&item, 1, timeoutMs) > 0 && (item.revents & ZMQ_POLLIN);
+}
+
 namespace mql_import_libzmq {
 Handle zmq_ctx_new() { return handleOf(::zmq_ctx_new()); }
 int zmq_ctx_term(Handle context) { return ::zmq_ctx_term(pointerOf(context)); }
-Handle zmq_socket(Handle context, int type) { return handleOf(::zmq_socket(pointerOf(context), type)); }
-int zmq_close(Handle socket) { return ::zmq_close(pointerOf(socket)); }
+Handle zmq_socket(Handle context, int type) {
+  lastSocket = ::zmq_socket(pointerOf(context), type);
+  return handleOf(lastSocket);
+}
+int zmq_close(Handle socket) {
+  if (pointerOf(socket) == lastSocket) lastSocket = nullptr;
+  return ::zmq_close(pointerOf(socket));
+}
 int zmq_setsockopt(Handle socket, int option, const MqlArray<uchar> &value, Size size) {
   return ::zmq_setsockopt(pointerOf(socket), option, const_cast<MqlArray<uchar> &>(value).data(), size);
 }

@@ -19,6 +19,7 @@
 //   trade_result RETCODE                        (the next trade request's answer; default done)
 //   settle TIMEOUTMS                            (timer passes until the agent acknowledged every frame)
 //   expect_comment TEXT TIMEOUTMS               (timer passes until the chart comment contains TEXT)
+//   expect_frame TYPE TIMEOUTMS                 (timer passes until the EA sends a frame of TYPE)
 //   expect_no_alert                             (no Alert was raised so far)
 #include "terminal.h"
 
@@ -607,6 +608,9 @@ static bool runCommand(const std::vector<std::string> &f, int lineNumber) {
   } else if (c == "deinit") {
     OnDeinit(std::atoi(f[1].c_str()));
   } else if (c == "report") {
+    // The clock jumps; a frame from the agent waiting on the socket keeps the jump from reading as
+    // an agent silent for the whole period (which starts a new session, as it should on a real pause).
+    if (!FakeAgentFrameWaiting(5000)) return fail("no frame from the agent within 5 s");
     t.clockOffsetUs += 1000L * 1000L * std::max(1, MqlInput<int>("InpReportSeconds", 10));
   } else if (c == "advance") {
     t.clockOffsetUs += 1000L * std::atol(f[1].c_str());
@@ -616,12 +620,22 @@ static bool runCommand(const std::vector<std::string> &f, int lineNumber) {
     t.tradeResults.push_back((uint)std::atol(f[1].c_str()));
   } else if (c == "settle") {
     long timeout = std::atol(f[1].c_str());
-    if (!pumpUntil([&] { return t.lastSentSequence > 0 && t.lastAckedSequence >= t.lastSentSequence; }, timeout))
+    // A REJECT ends the session: nothing more will be acknowledged.
+    if (!pumpUntil([&] { return !t.lastRejectReason.empty() ||
+                                (t.lastSentSequence > 0 && t.lastAckedSequence >= t.lastSentSequence); }, timeout))
       return fail("the agent acknowledged " + std::to_string(t.lastAckedSequence) + " of " +
                   std::to_string(t.lastSentSequence) + " frames within " + f[1] + " ms");
   } else if (c == "expect_comment") {
     if (!pumpUntil([&] { return t.comment.find(f[1]) != std::string::npos; }, std::atol(f[2].c_str())))
       return fail("chart comment never contained \"" + f[1] + "\"; it reads: " + t.comment);
+  } else if (c == "expect_frame") {
+    size_t before = t.sentFrames.size();
+    auto sent = [&] {
+      for (size_t i = before; i < t.sentFrames.size(); i++)
+        if (t.sentFrames[i].compare(4, f[1].size() + 1, f[1] + "\t") == 0) return true;
+      return false;
+    };
+    if (!pumpUntil(sent, std::atol(f[2].c_str()))) return fail("the EA sent no " + f[1] + " within " + f[2] + " ms");
   } else if (c == "expect_no_alert") {
     if (alerts > 0) return fail(std::to_string(alerts) + " Alert(s) were raised");
   } else {

@@ -79,4 +79,7 @@ public:
   long selectedPosition = -1;
 };
 
+// True when a frame from the agent waits on the EA's socket (dll.cpp), within timeoutMs.
+bool FakeAgentFrameWaiting(long timeoutMs);
+
 #endif

@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Runs one harness scenario: the EA (built by mql/test/run) in the fake terminal against the real
+`tidemark agent`, then checks what the agent made of it.
+
+A scenario is a JSON file in mql/test/scenarios/:
+  ea            "mq5" or "mq4"
+  recording     a recording (protocol/examples/…): the terminal's account history. Each message
+                becomes what a terminal would see (the snapshot its starting state, ticks its quotes,
+                deals its history, positions its trade tab, reports its account figures), followed
+                by a timer pass; the EA publishes it as it would on a real terminal.
+  before, after extra terminal-script lines (mql/test/shim/terminal.cpp) run before the EA starts /
+                after the recording; "at" lines (`{"atSeq": N, "lines": [...]}`) run after message N.
+  agentFlags    extra `tidemark agent` arguments.
+  expect        "sameAsRecording": the agent's replay of what it received from the EA (equity,
+                  trackers, challenge, competition statistics) equals the replay of the recording
+                  itself, and its account API shows the same balance and equity;
+                "comment": text the chart comment must show; "noAlert": no modal Alert;
+                "frames": frame types the EA must have sent, in order (a subsequence);
+                "events": event kinds the agent's replay must report (e.g. a tracker breach).
+
+Usage: scenario.py SCENARIO.json EA-BINARY AGENT-BINARY WORKDIR
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MARGIN_MODES = {"retail_netting": 0, "exchange": 1, "retail_hedging": 2}
+MT5_CALC_MODES = ["forex", "forex_no_leverage", "futures", "cfd", "cfd_index", "cfd_leverage", "exch_stocks",
+                  "exch_futures", "exch_futures_forts", "exch_options", "exch_options_margin", "exch_bonds",
+                  "exch_stocks_moex", "exch_bonds_moex", "serv_collateral"]
+MT4_CALC_MODES = ["forex", "cfd", "futures"]
+
+
+def fail(message: str) -> None:
+    print(f"FAIL: {message}")
+    sys.exit(1)
+
+
+def number(value) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def terminal_script(scenario: dict, recording: list) -> list:
+    """The fake terminal's script for a recording (format: terminal.cpp)."""
+    mt4 = scenario["ea"] == "mq4"
+    calc_modes = MT4_CALC_MODES if mt4 else MT5_CALC_MODES
+    at = {entry["atSeq"]: entry["lines"] for entry in scenario.get("at", [])}
+    lines = []
+    started = False
+    for message in recording:
+        kind = message["type"]
+        if kind == "hello":
+            h = message["hello"]
+            lines.append(["account", h["login"], h["server"], h["company"], h["currency"], h["currencyDigits"],
+                          h["leverage"], MARGIN_MODES[h["marginMode"]], h["brokerUTCOffsetSeconds"]])
+        elif kind == "snapshot":
+            s = message["snapshot"]
+            a = s["account"]
+            lines.append(["time", a["time"]])
+            lines.append(["funds", a["balance"], a["credit"], a["equity"], a["margin"]])
+            for y in s["symbols"]:
+                lines.append(["symbol", y["name"], y["digits"], calc_modes.index(y["calcMode"]), y["contractSize"],
+                              y["tickSize"], y["tickValue"], y["profitCurrency"], y["marginCurrency"],
+                              y["baseCurrency"], 0.01])
+            for q in s["quotes"]:
+                lines.append(["quote", q["symbol"], q["time"], q["bid"], q["ask"]])
+            for p in s["positions"]:
+                lines.append(["open", p["ticket"], p["symbol"], p["side"], p["volume"], p["openPrice"], p["openTime"],
+                              p["swap"], p["commission"]])
+            lines.extend(scenario.get("before", []))
+            lines.append(["init"])
+            lines.append(["settle", 20000])
+            started = True
+        elif kind == "ticks":
+            for q in message["ticks"]:
+                lines.append(["quote", q["symbol"], q["time"], q["bid"], q["ask"]])
+                if mt4:
+                    lines.append(["timer"])  # MT4 has no tick history: the EA sees each quote by polling
+            if not mt4:
+                lines.append(["timer"])
+        elif kind == "deal":
+            d = message["deal"]
+            lines.append(["time", d["time"]])
+            lines.append(["deal", d["ticket"], d["time"], d["type"], d["entry"], d["symbol"], d["volume"], d["price"],
+                          d["profit"], d["commission"], d["swap"], d["fee"], d["positionID"], d["comment"]])
+            lines.append(["timer"])
+        elif kind == "position":
+            change = message["position"]["change"]
+            p = message["position"]["position"]
+            lines.append(["time", message["position"]["time"]])
+            if change == "closed":
+                lines.append(["close", p["ticket"]])
+            else:
+                lines.append(["open", p["ticket"], p["symbol"], p["side"], p["volume"], p["openPrice"], p["openTime"],
+                              p["swap"], p["commission"]])
+            lines.append(["timer"])
+        elif kind == "report":
+            a = message["report"]
+            lines.append(["time", a["time"]])
+            lines.append(["funds", a["balance"], a["credit"], a["equity"], a["margin"]])
+            lines.append(["report"])
+            lines.append(["timer"])
+        elif kind == "heartbeat":
+            lines.append(["time", message["time"]])
+            lines.append(["expect_frame", "HEARTBEAT", 10000])
+        if started and message.get("seq") in at:
+            lines.extend(at[message["seq"]])
+    lines.extend(scenario.get("after", [["settle", 20000]]))
+    lines.append(["deinit", 1])
+    return ["\t".join(number(field) for field in line) for line in lines]
+
+
+def mt4_view(recording: list) -> list:
+    """The recording as an MT4 terminal can report it: quote times in whole seconds (MODE_TIME)."""
+    out = []
+    for message in recording:
+        message = json.loads(json.dumps(message))
+        quotes = message.get("ticks", []) + message.get("snapshot", {}).get("quotes", [])
+        for q in quotes:
+            q["time"] = q["time"] // 1000 * 1000
+        out.append(message)
+    return out
+
+
+class Agent:
+    def __init__(self, binary: str, workdir: str, flags: list):
+        self.record = os.path.join(workdir, "record")
+        self.log = open(os.path.join(workdir, "agent.log"), "w")
+        self.process = subprocess.Popen(
+            [binary, "agent", "--bridge", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0", "--data",
+             os.path.join(workdir, "data"), "--record", self.record, "--heartbeat-ms", "1000", *flags],
+            stdout=subprocess.PIPE, stderr=self.log, text=True, env={**os.environ, "TIDEMARK_ADMIN_TOKEN": TOKEN})
+        self.endpoint = self.http = None
+        deadline = time.time() + 60
+        while (self.endpoint is None or self.http is None) and time.time() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            if line.startswith("bridge listening on "):
+                self.endpoint = line.split()[-1]
+            if line.startswith("http listening on "):
+                self.http = line.split()[-1]
+        if self.endpoint is None or self.http is None:
+            self.stop()
+            fail("the agent did not start (see agent.log)")
+
+    def get(self, path: str):
+        request = urllib.request.Request(f"http://{self.http}{path}", headers={"auth-token": TOKEN})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+TOKEN = "harness-" + "0123456789abcdef" * 2
+
+
+def replay(binary: str, recording_path: str, rules_path: str) -> dict:
+    run = subprocess.run([binary, "replay", recording_path, "--rules", rules_path, "--compact"],
+                         capture_output=True, text=True, timeout=120)
+    if run.returncode != 0:
+        fail(f"tidemark replay {recording_path}: {run.stderr}")
+    return json.loads(run.stdout)
+
+
+def differences(expected, actual, path="") -> list:
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        out = []
+        for key in sorted(set(expected) | set(actual)):
+            out += differences(expected.get(key), actual.get(key), f"{path}.{key}")
+        return out
+    if isinstance(expected, list) and isinstance(actual, list):
+        if len(expected) != len(actual):
+            return [f"{path}: {len(expected)} entries expected, {len(actual)} received"]
+        out = []
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            out += differences(e, a, f"{path}[{i}]")
+        return out
+    return [] if expected == actual else [f"{path}: expected {expected!r}, got {actual!r}"]
+
+
+def main() -> None:
+    scenario_path, ea_binary, agent_binary, workdir = sys.argv[1:5]
+    os.makedirs(workdir, exist_ok=True)
+    with open(scenario_path) as f:
+        scenario = json.load(f)
+    with open(os.path.join(ROOT, scenario["recording"])) as f:
+        recording = [json.loads(line) for line in f if line.strip()]
+    account = recording[0]["account"]
+    with open(os.path.join(ROOT, "protocol/examples/demo-rules.json")) as f:
+        rules = f.read().replace("Tidemark-Sim:1000001", account)
+    rules_path = os.path.join(workdir, "rules.json")
+    with open(rules_path, "w") as f:
+        f.write(rules)
+
+    script_path = os.path.join(workdir, "terminal.script")
+    with open(script_path, "w") as f:
+        f.write("\n".join(terminal_script(scenario, recording)) + "\n")
+
+    agent = Agent(agent_binary, workdir, scenario.get("agentFlags", []) + ["--rules", rules_path])
+    env = {**os.environ, "TIDEMARK_INPUT_InpAgentEndpoint": agent.endpoint}
+    for name, value in scenario.get("inputs", {}).items():
+        env[f"TIDEMARK_INPUT_{name}"] = str(value)
+    try:
+        run = subprocess.run([ea_binary, script_path], capture_output=True, text=True, env=env, timeout=180)
+        with open(os.path.join(workdir, "ea.log"), "w") as f:
+            f.write(run.stderr)
+        if run.returncode != 0:
+            fail(f"the EA's run failed ({run.returncode}):\n{run.stderr[-3000:]}")
+        comment = run.stdout.split("comment: ", 1)[-1]
+        expect = scenario["expect"]
+        if "comment" in expect and expect["comment"] not in comment:
+            fail(f"chart comment lacks {expect['comment']!r}: {comment!r}")
+        if expect.get("noAlert") and "[Alert]" in run.stderr:
+            fail("the EA raised a modal Alert")
+        if expect.get("sameAsRecording"):
+            accounts = agent.get("/users/current/accounts/" + urllib.request.quote(account))
+    finally:
+        agent.stop()
+
+    if expect.get("sameAsRecording"):
+        received_path = os.path.join(agent.record, account + ".jsonl")
+        if not os.path.exists(received_path):
+            fail("the agent recorded nothing for " + account)
+        expected_recording = mt4_view(recording) if scenario["ea"] == "mq4" else recording
+        expected_path = os.path.join(workdir, "expected.jsonl")
+        with open(expected_path, "w") as f:
+            f.write("\n".join(json.dumps(m) for m in expected_recording) + "\n")
+        expected = replay(agent_binary, expected_path, rules_path)
+        actual = replay(agent_binary, received_path, rules_path)
+        # linesRead counts heartbeats (the EA sends its own) and recording names the file.
+        for report in (expected, actual):
+            report.pop("linesRead", None)
+            report.pop("recording", None)
+        found = differences(expected, actual)
+        if found:
+            fail("the agent's state from the EA differs from the recording's:\n  " + "\n  ".join(found[:40]))
+        last = expected["accounts"][0]["equity"]
+        if abs(accounts.get("balance", 0) - last["lastBalance"]) > 1e-9 or \
+                abs(accounts.get("equity", 0) - last["lastEquity"]) > 1e-9:
+            fail(f"the account API shows balance {accounts.get('balance')} equity {accounts.get('equity')}, "
+                 f"the recording {last['lastBalance']} / {last['lastEquity']}")
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
