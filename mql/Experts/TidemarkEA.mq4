@@ -816,7 +816,11 @@ void DrainAgent(const ulong now)
          HandleCommand(message, now);
       else if(message.type == "REJECT")
         {
-         Alert("Tidemark: the agent refused this account (", message.rejectReason, "): ", message.text);
+         // The reason is in the journal and the chart comment. Only a refusal that needs the
+         // user (a netting or exchange account, an EA too old) raises an Alert; an agent restart
+         // (expected_hello) or a busy agent is routine.
+         if(CTidemarkLink::RejectIsFinal(message.rejectReason))
+            Alert("Tidemark: the agent refused this account (", message.rejectReason, "): ", message.text);
          break;
         }
      }
@@ -904,6 +908,8 @@ void OnTimer()
         }
      }
    DrainAgent(now);
+   if(!g_link.IsActive())
+      StartSessionIfPossible();   // REJECT expected_hello: the agent restarted, a new session at once
    if(g_link.IsActive())
      {
       Publish(now);

@@ -8,6 +8,7 @@ A scenario is a JSON file in mql/test/scenarios/:
                 becomes what a terminal would see (the snapshot its starting state, ticks its quotes,
                 deals its history, positions its trade tab, reports its account figures), followed
                 by a timer pass; the EA publishes it as it would on a real terminal.
+  messages      play only the first N messages of the recording.
   before, after extra terminal-script lines (mql/test/shim/terminal.cpp) run before the EA starts /
                 after the recording; "at" lines (`{"atSeq": N, "lines": [...]}`) run after message N.
   agentFlags    extra `tidemark agent` arguments.
@@ -52,7 +53,7 @@ def terminal_script(scenario: dict, recording: list) -> list:
     at = {entry["atSeq"]: entry["lines"] for entry in scenario.get("at", [])}
     lines = []
     started = False
-    for message in recording:
+    for message in recording[:scenario.get("messages", len(recording))]:
         kind = message["type"]
         if kind == "hello":
             h = message["hello"]

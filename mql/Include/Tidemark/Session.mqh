@@ -94,6 +94,14 @@ private:
    void              LogBadFrame(const string why);
 
 public:
+   // A REJECT that no retry can fix: the account's margin mode or the EA's protocol version
+   // (SPEC §6.1: not until the EA is restarted).
+   static bool       RejectIsFinal(const string reason)
+     {
+      return reason == "netting_account" || reason == "exchange_account" || reason == "unsupported_version";
+     }
+
+public:
                      CTidemarkLink();
    void              Configure(const string endpoint, const string serverKey, const string publicKey,
                                const string secretKey, const int sendHighWaterMark);
@@ -291,12 +299,19 @@ int CTidemarkLink::Poll(TmAgentMessage &message, const ulong nowMs)
       m_rejectReason = message.rejectReason;
       m_rejectMessage = message.text;
       m_socket.Close(0);
-      bool isFinal = (message.rejectReason == "netting_account" || message.rejectReason == "exchange_account" ||
-                    message.rejectReason == "unsupported_version");
-      m_state = isFinal ? TM_LINK_STOPPED : TM_LINK_REJECTED;
+      if(message.rejectReason == "expected_hello")
+        {
+         // The agent restarted and no longer knows this session (SPEC §6.7): a new session at once,
+         // as after a timeout; nothing is wrong with the account.
+         m_state = TM_LINK_IDLE;
+         m_retryAtMs = nowMs;
+         Print("Tidemark: the agent no longer knows session ", m_sessionId, " (it restarted); starting a new session");
+         return TM_POLL_MESSAGE;
+        }
+      m_state = RejectIsFinal(message.rejectReason) ? TM_LINK_STOPPED : TM_LINK_REJECTED;
       m_retryAtMs = nowMs + TM_REJECT_RETRY_MS;
       Print("Tidemark: REJECTED (", m_rejectReason, "): ", m_rejectMessage,
-            isFinal ? " - not retrying until the EA is restarted" : " - retrying in 5 minutes");
+            m_state == TM_LINK_STOPPED ? " - not retrying until the EA is restarted" : " - retrying in 5 minutes");
      }
    else if(message.type == "ACK")
      {
@@ -335,7 +350,7 @@ string CTidemarkLink::Status() const
    else if(m_state == TM_LINK_REJECTED)
       state = "REJECTED (" + m_rejectReason + "): " + m_rejectMessage + " - retrying later";
    else if(m_state == TM_LINK_STOPPED)
-      state = "REJECTED (" + m_rejectReason + "): " + m_rejectMessage;
+      state = "REJECTED (" + m_rejectReason + "): " + m_rejectMessage + " - not retrying until the EA is restarted";
    string text = "Tidemark: " + state;
    if(IsActive())
       text = text + "\nsession " + m_sessionId + ", sent " + IntegerToString(LastSentSequence()) +
