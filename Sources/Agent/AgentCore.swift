@@ -27,8 +27,8 @@ import TidemarkProtocol
 /// refusals and the risk core's ``RiskOutput/inputRefused(_:)`` mark the account in error
 /// (``accountErrors``, reported once in ``Effects/accountErrors``) until a snapshot folds cleanly.
 ///
-/// **Resending after a reconnect.** An EA that starts a new session resends everything since the
-/// last position the agent acknowledged (protocol/SPEC.md §6.6), and the agent may have processed
+/// **Resending after a reconnect.** An EA that starts a new session resends everything since its
+/// last snapshot (protocol/SPEC.md §6.7), and the agent may have processed
 /// part of it already (it acknowledges only after committing, so the unacknowledged tail may or
 /// may not be in the risk core's state, e.g. after a kill -9 between commit and ACK). The equity
 /// engine gets every message (it rebuilds the account from the snapshot), but the risk core only

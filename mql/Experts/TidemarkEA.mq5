@@ -25,6 +25,9 @@
 #define TM_TICKS_PER_SYMBOL    1000
 // At most one snapshot per second, however many RESYNCs arrive (SPEC §6.2: coalesce).
 #define TM_SNAPSHOT_MIN_GAP_MS 1000
+// A fresh snapshot once this many frames followed the last one and the agent acknowledged them all:
+// it keeps the resume journal short (SPEC §6.7).
+#define TM_JOURNAL_COMPACT_FRAMES 2000
 // Watched symbols are re-checked (new Market Watch symbols, specifications that were not ready).
 #define TM_WATCH_REFRESH_MS    5000
 
@@ -398,8 +401,13 @@ void StartSessionIfPossible()
       g_link.RetryAfter(now + TM_OPEN_RETRY_MS);
       return;
      }
-   g_snapshotDue = true;
-   SendSnapshot(now);
+   // Resume where the agent may have lost us (SPEC §6.7), unless the state sent is known to be
+   // incomplete (a snapshot was due) or there is nothing to resume from.
+   if(g_snapshotDue || !g_link.Resume(now))
+     {
+      g_snapshotDue = true;
+      SendSnapshot(now);
+     }
    g_lastReportMs = now;
    g_lastDealScanMs = now;
    g_lastWatchRefreshMs = now;
@@ -877,6 +885,10 @@ void DrainAgent(const ulong now)
 
 void Publish(const ulong now)
   {
+   // The resume journal is bounded by a fresh snapshot once the agent has everything.
+   if(g_link.IsWelcomed() && g_link.JournalCount() >= TM_JOURNAL_COMPACT_FRAMES &&
+      g_link.LastAck() == g_link.LastSentSequence())
+      g_snapshotDue = true;
    if(g_snapshotDue && now >= g_lastSnapshotMs + TM_SNAPSHOT_MIN_GAP_MS)
       SendSnapshot(now);
    // While a snapshot is due the agent ignores updates; the snapshot will carry them.

@@ -16,8 +16,9 @@ A scenario is a JSON file in mql/test/scenarios/:
                   trackers, challenge, competition statistics) equals the replay of the recording
                   itself, and its account API shows the same balance and equity;
                 "comment": text the chart comment must show; "noAlert": no modal Alert;
-                "frames": frame types the EA must have sent, in order (a subsequence);
-                "events": event kinds the agent's replay must report (e.g. a tracker breach).
+                "account": the agent's account API shows the recording's final balance and equity;
+                "trackerEvents": tracker events the agent must report ({trackerId, brokerTime});
+                "journal": texts the EA's journal (Print) must contain.
 
 Usage: scenario.py SCENARIO.json EA-BINARY AGENT-BINARY WORKDIR
 """
@@ -226,11 +227,27 @@ def main() -> None:
             fail(f"chart comment lacks {expect['comment']!r}: {comment!r}")
         if expect.get("noAlert") and "[Alert]" in run.stderr:
             fail("the EA raised a modal Alert")
-        if expect.get("sameAsRecording"):
+        if expect.get("sameAsRecording") or expect.get("account"):
             accounts = agent.get("/users/current/accounts/" + urllib.request.quote(account))
+        wanted = expect.get("trackerEvents", [])
+        if wanted:
+            events = agent.get("/users/current/tracker-events/by-broker-time?accountId=" + urllib.request.quote(account))
+            for want in wanted:
+                if not any(e.get("trackerId") == want["trackerId"] and e.get("brokerTime") == want["brokerTime"]
+                           for e in events):
+                    fail(f"no {want['trackerId']} event at {want['brokerTime']}; the agent reports: {events}")
+        for text in expect.get("journal", []):
+            if text not in run.stderr:
+                fail(f"the EA's journal never says {text!r}")
     finally:
         agent.stop()
 
+    if expect.get("account"):
+        last = replay(agent_binary, os.path.join(ROOT, scenario["recording"]), rules_path)["accounts"][0]["equity"]
+        if abs(accounts.get("balance", 0) - last["lastBalance"]) > 1e-9 or \
+                abs(accounts.get("equity", 0) - last["lastEquity"]) > 1e-9:
+            fail(f"the account API shows balance {accounts.get('balance')} equity {accounts.get('equity')}, "
+                 f"the recording {last['lastBalance']} / {last['lastEquity']}")
     if expect.get("sameAsRecording"):
         received_path = os.path.join(agent.record, account + ".jsonl")
         if not os.path.exists(received_path):

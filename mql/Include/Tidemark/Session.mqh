@@ -59,6 +59,9 @@ ulong TmNowMs()
 #define TM_POLL_CLOSED   -1    // no socket, or a socket error: stop polling for this timer event
 
 #define TM_REJECT_RETRY_MS   300000   // SPEC §6.1: at least 5 minutes after a REJECT
+// The resume journal (SPEC §6.7): at most this many frames after the last snapshot; past it a new
+// session starts from a fresh snapshot instead (what happened in between is then not replayed).
+#define TM_JOURNAL_MAX_FRAMES  20000
 #define TM_OPEN_RETRY_MS     5000     // socket could not be opened: try again after 5 s
 
 //+------------------------------------------------------------------+
@@ -90,6 +93,16 @@ private:
    long              m_sendFailures;
    long              m_badFrames;
    string            m_lastError;
+   // Resume (SPEC §6.7): the last SNAPSHOT sent and every state frame after it, so that a new
+   // session can rebuild exactly the state the agent had and replay what it may have missed.
+   long              m_journalLogin;
+   string            m_baseSnapshot;
+   string            m_journalTypes[];
+   string            m_journalRecords[];
+   int               m_journalCount;
+   bool              m_replaying;
+
+   void              Journal(const string type, const string records);
 
    void              LogBadFrame(const string why);
 
@@ -110,6 +123,10 @@ public:
    void              End(const string byeReason, const bool sendBye, const int lingerMs, const ulong nowMs);
    void              Shutdown(const string byeReason, const int lingerMs, const ulong nowMs);
    bool              Send(const string type, const string records, const ulong nowMs);
+   bool              CanResume() const { return StringLen(m_baseSnapshot) > 0; }
+   bool              Resume(const ulong nowMs);
+   void              ForgetJournal();
+   int               JournalCount() const { return m_journalCount; }
    int               Poll(TmAgentMessage &message, const ulong nowMs);
    bool              HeartbeatDue(const ulong nowMs) const;
    bool              TimedOut(const ulong nowMs) const;
@@ -157,6 +174,10 @@ CTidemarkLink::CTidemarkLink()
    m_sendFailures = 0;
    m_badFrames = 0;
    m_lastError = "";
+   m_journalLogin = 0;
+   m_baseSnapshot = "";
+   m_journalCount = 0;
+   m_replaying = false;
   }
 
 void CTidemarkLink::Configure(const string endpoint, const string serverKey, const string publicKey,
@@ -181,6 +202,12 @@ bool CTidemarkLink::MayBegin(const ulong nowMs) const
 bool CTidemarkLink::Begin(const long login, const ulong nowMs)
   {
    End("", false, 0, nowMs);
+   if(login != m_journalLogin)
+     {
+      // Another account (or the first session): nothing of the old journal applies.
+      ForgetJournal();
+      m_journalLogin = login;
+     }
    m_sessionCounter++;
    // "login-localtime-random-counter": unique per connection, at most ~45 bytes (limit 64).
    m_sessionId = IntegerToString(login) + "-" + IntegerToString((long)TimeLocal()) + "-" +
@@ -231,6 +258,8 @@ bool CTidemarkLink::Send(const string type, const string records, const ulong no
   {
    if(!IsActive())
       return false;
+   if(!m_replaying)
+      Journal(type, records);
    string frame = TmFrame(type, m_sessionId, m_nextSequence, records);
    if(!m_socket.Send(frame))
      {
@@ -244,6 +273,65 @@ bool CTidemarkLink::Send(const string type, const string records, const ulong no
    m_framesSent++;
    m_lastSendMs = nowMs;
    return true;
+  }
+
+// Keeps what a resumed session needs: a SNAPSHOT starts the journal afresh; frames that change the
+// agent's state (ticks, deals, positions, symbols) are appended, sent or not. Heartbeats, reports,
+// command answers and the HELLO/BYE of a session are not state.
+void CTidemarkLink::Journal(const string type, const string records)
+  {
+   if(type == "SNAPSHOT")
+     {
+      m_baseSnapshot = records;
+      m_journalCount = 0;
+      ArrayResize(m_journalTypes, 0);
+      ArrayResize(m_journalRecords, 0);
+      return;
+     }
+   if(type != "TICKS" && type != "DEAL" && type != "POSITION" && type != "SYMBOL")
+      return;
+   if(!CanResume())
+      return;
+   if(m_journalCount >= TM_JOURNAL_MAX_FRAMES)
+     {
+      Print("Tidemark: more than ", IntegerToString(TM_JOURNAL_MAX_FRAMES),
+            " frames since the last snapshot; a new session will start from a fresh snapshot");
+      ForgetJournal();
+      return;
+     }
+   ArrayResize(m_journalTypes, m_journalCount + 1, 1024);
+   ArrayResize(m_journalRecords, m_journalCount + 1, 1024);
+   m_journalTypes[m_journalCount] = type;
+   m_journalRecords[m_journalCount] = records;
+   m_journalCount++;
+  }
+
+void CTidemarkLink::ForgetJournal()
+  {
+   m_baseSnapshot = "";
+   m_journalCount = 0;
+   ArrayResize(m_journalTypes, 0);
+   ArrayResize(m_journalRecords, 0);
+  }
+
+// Right after a new session's HELLO (SPEC §6.7): the last SNAPSHOT sent, then every state frame
+// sent after it, in order, with this session's sequence numbers. The agent rebuilds the account as it
+// was, folds into its risk core only what it had not folded yet, and so sees every tick and deal of
+// an outage at its own time. False when a frame could not be queued (the caller sends a fresh
+// snapshot instead).
+bool CTidemarkLink::Resume(const ulong nowMs)
+  {
+   if(!CanResume())
+      return false;
+   m_replaying = true;
+   bool sent = Send("SNAPSHOT", m_baseSnapshot, nowMs);
+   for(int i = 0; sent && i < m_journalCount; i++)
+      sent = Send(m_journalTypes[i], m_journalRecords[i], nowMs);
+   m_replaying = false;
+   if(sent)
+      Print("Tidemark: session ", m_sessionId, " resumed: the last snapshot and ", IntegerToString(m_journalCount),
+            " frames after it sent again");
+   return sent;
   }
 
 void CTidemarkLink::LogBadFrame(const string why)

@@ -508,6 +508,10 @@ static void applyDeal(const std::vector<std::string> &f) {
   d.fee = std::atof(f[11].c_str());
   d.positionId = std::atol(f[12].c_str());
   d.comment = f.size() > 13 ? f[13] : "";
+  // The account follows its deals: balance operations and closed results (MT5 books entry
+  // commission at the deal too; MT4 books an order's commission and swap when it closes).
+  if (d.type == 3) T().credit += d.profit;
+  else T().balance += d.profit + d.commission + d.swap + d.fee;
 #ifdef __MQL5__
   T().deals.push_back(d);
   MqlTradeTransaction transaction{};
