@@ -58,6 +58,7 @@ ulong            g_lastReportMs = 0;
 ulong            g_lastWatchRefreshMs = 0;
 ulong            g_lastEnforceMs = 0;
 int              g_lastHistoryTotal = -1;
+long             g_snapshotServerMs = 0;  // server time (ms) of the last snapshot: older history is in its balance
 int              g_moneyDigits = TM_MT4_MONEY_DIGITS;
 string           g_currency = "";
 bool             g_tradingDisabled = false;
@@ -425,6 +426,7 @@ void SendSnapshot(const ulong now)
    for(int q = 0; q < count; q++)
       records += StartCursor(q);
    MarkHistorySeen();
+   g_snapshotServerMs = NowServerMs();
    if(g_link.Send("SNAPSHOT", records, now))
       g_snapshotDue = false;
   }
@@ -479,6 +481,10 @@ void PublishHistory(const ulong now, const bool force)
       g_seenHistory.Add(ticket);
       long timeMs = 0;
       string record = HistoryDealRecord(timeMs);
+      // Older than the snapshot: its balance holds it. Such entries appear when the user widens the
+      // history tab's period (OrdersHistoryTotal follows that filter), never as new deals.
+      if(StringLen(record) > 0 && timeMs < g_snapshotServerMs)
+         continue;
       if(StringLen(record) == 0)
         {
          if(IsMarketOrder(OrderType()) || OrderType() == TM_MT4_BALANCE || OrderType() == TM_MT4_CREDIT)

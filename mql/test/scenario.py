@@ -25,8 +25,10 @@ Usage: scenario.py SCENARIO.json EA-BINARY AGENT-BINARY WORKDIR
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -129,13 +131,26 @@ def mt4_view(recording: list) -> list:
     return out
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Agent:
+    """The real agent on a fixed port, so that a restarted agent is where the EA reconnects."""
+
     def __init__(self, binary: str, workdir: str, flags: list):
+        self.binary, self.workdir, self.flags = binary, workdir, flags
+        self.port = free_port()
         self.record = os.path.join(workdir, "record")
-        self.log = open(os.path.join(workdir, "agent.log"), "w")
+        self.log = open(os.path.join(workdir, "agent.log"), "a")
+        self.start()
+
+    def start(self) -> None:
         self.process = subprocess.Popen(
-            [binary, "agent", "--bridge", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0", "--data",
-             os.path.join(workdir, "data"), "--record", self.record, "--heartbeat-ms", "1000", *flags],
+            [self.binary, "agent", "--bridge", f"tcp://127.0.0.1:{self.port}", "--http", "127.0.0.1:0", "--data",
+             os.path.join(self.workdir, "data"), "--record", self.record, "--heartbeat-ms", "1000", *self.flags],
             stdout=subprocess.PIPE, stderr=self.log, text=True, env={**os.environ, "TIDEMARK_ADMIN_TOKEN": TOKEN})
         self.endpoint = self.http = None
         deadline = time.time() + 60
@@ -155,6 +170,10 @@ class Agent:
         request = urllib.request.Request(f"http://{self.http}{path}", headers={"auth-token": TOKEN})
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -216,16 +235,39 @@ def main() -> None:
     for name, value in scenario.get("inputs", {}).items():
         env[f"TIDEMARK_INPUT_{name}"] = str(value)
     try:
-        run = subprocess.run([ea_binary, script_path], capture_output=True, text=True, env=env, timeout=180)
-        with open(os.path.join(workdir, "ea.log"), "w") as f:
-            f.write(run.stderr)
-        if run.returncode != 0:
-            fail(f"the EA's run failed ({run.returncode}):\n{run.stderr[-3000:]}")
-        comment = run.stdout.split("comment: ", 1)[-1]
+        ea_log_path = os.path.join(workdir, "ea.log")
+        with open(ea_log_path, "w") as ea_log:
+            ea = subprocess.Popen([ea_binary, script_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=ea_log, text=True, env=env)
+            stdout = ""
+            watchdog = threading.Timer(180, ea.kill)  # a hung EA ends the scenario (as a failure)
+            watchdog.start()
+            for line in ea.stdout:
+                if line.startswith("HARNESS "):
+                    action = line.split()[1]
+                    if action == "kill_agent":
+                        agent.kill()
+                    elif action == "stop_agent":
+                        agent.stop()
+                    elif action == "start_agent":
+                        agent.start()
+                    else:
+                        fail(f"unknown harness action {action}")
+                    ea.stdin.write("done\n")
+                    ea.stdin.flush()
+                else:
+                    stdout += line
+            returncode = ea.wait()
+            watchdog.cancel()
+        with open(ea_log_path) as f:
+            ea_journal = f.read()
+        if returncode != 0:
+            fail(f"the EA's run failed ({returncode}):\n{ea_journal[-3000:]}")
+        comment = stdout.split("comment: ", 1)[-1]
         expect = scenario["expect"]
         if "comment" in expect and expect["comment"] not in comment:
             fail(f"chart comment lacks {expect['comment']!r}: {comment!r}")
-        if expect.get("noAlert") and "[Alert]" in run.stderr:
+        if expect.get("noAlert") and "[Alert]" in ea_journal:
             fail("the EA raised a modal Alert")
         if expect.get("sameAsRecording") or expect.get("account"):
             accounts = agent.get("/users/current/accounts/" + urllib.request.quote(account))
@@ -237,7 +279,7 @@ def main() -> None:
                            for e in events):
                     fail(f"no {want['trackerId']} event at {want['brokerTime']}; the agent reports: {events}")
         for text in expect.get("journal", []):
-            if text not in run.stderr:
+            if text not in ea_journal:
                 fail(f"the EA's journal never says {text!r}")
     finally:
         agent.stop()

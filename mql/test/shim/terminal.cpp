@@ -11,7 +11,8 @@
 //   deal TICKET MS TYPE ENTRY SYMBOL VOLUME PRICE PROFIT COMMISSION SWAP FEE POSITION COMMENT
 //        (MT5: added to the deal history and announced by OnTradeTransaction DEAL_ADD; MT4: a balance
 //         or credit entry, or the closed order POSITION with this ticket, in the history tab)
-//   history_from MS                             (MT4 history-tab filter)
+//   history_entry TICKET TYPE MS PROFIT          (MT4: a balance/credit entry already in the history tab)
+//   history_from MS                             (MT4 history-tab filter: older entries are not loaded)
 //   init | timer | tick | deinit REASON
 //   report                                      (the clock jumps one report period: the next timer reports)
 //   advance MS                                  (the monotonic clock jumps MS)
@@ -20,6 +21,7 @@
 //   settle TIMEOUTMS                            (timer passes until the agent acknowledged every frame)
 //   expect_comment TEXT TIMEOUTMS               (timer passes until the chart comment contains TEXT)
 //   expect_frame TYPE TIMEOUTMS                 (timer passes until the EA sends a frame of TYPE)
+//   harness ACTION                              (the scenario runner acts: stop_agent, kill_agent, start_agent)
 //   expect_no_alert                             (no Alert was raised so far)
 #include "terminal.h"
 
@@ -601,6 +603,14 @@ static bool runCommand(const std::vector<std::string> &f, int lineNumber) {
   } else if (c == "deal") {
     if (f.size() < 13) return fail("a deal has 13 fields");
     applyDeal(f);
+  } else if (c == "history_entry") {
+#ifdef __MQL4__
+    // An entry the history tab holds already (no effect on the balance): TICKET TYPE(6 balance, 7 credit) MS PROFIT.
+    FakeOrder o;
+    o.ticket = std::atol(f[1].c_str()); o.type = std::atoi(f[2].c_str()); o.openMs = std::atol(f[3].c_str());
+    o.profit = std::atof(f[4].c_str()); o.comment = "old entry";
+    t.history.push_back(o);
+#endif
   } else if (c == "history_from") {
     t.historyFromMs = std::atol(f[1].c_str());
   } else if (c == "init") {
@@ -640,6 +650,11 @@ static bool runCommand(const std::vector<std::string> &f, int lineNumber) {
       return false;
     };
     if (!pumpUntil(sent, std::atol(f[2].c_str()))) return fail("the EA sent no " + f[1] + " within " + f[2] + " ms");
+  } else if (c == "harness") {
+    // Asks the scenario runner to act (stop, kill or start the agent) and waits until it has.
+    std::cout << "HARNESS " << f[1] << std::endl;
+    std::string answer;
+    if (!std::getline(std::cin, answer) || answer != "done") return fail("the harness did not do " + f[1]);
   } else if (c == "expect_no_alert") {
     if (alerts > 0) return fail(std::to_string(alerts) + " Alert(s) were raised");
   } else {
