@@ -34,7 +34,8 @@
 input string InpAgentEndpoint         = "tcp://127.0.0.1:5555"; // Agent endpoint (tcp://host:port)
 input string InpAgentPublicKey        = "";    // CURVE: agent public key (Z85, 40 chars; empty = no CURVE)
 input string InpClientPublicKey       = "";    // CURVE: this EA's public key (Z85)
-input string InpClientSecretKey       = "";    // CURVE: this EA's secret key (Z85)
+input string InpClientSecretKey       = "";    // CURVE: this EA's secret key (Z85); better: InpClientKeyFile
+input string InpClientKeyFile         = "";    // CURVE: this EA's tidemark keys secret certificate in the Files folder
 input int    InpTimerMilliseconds     = 200;   // Timer period, ms (50..5000)
 input int    InpReportSeconds         = 10;    // REPORT (balance, equity, margin) every N seconds
 input bool   InpPriceSource           = false; // Price source: publish every Market Watch symbol
@@ -931,7 +932,19 @@ int OnInit()
    g_snapshotDue = false;
    g_lastSnapshotMs = 0;
    g_lastComment = "";
-   g_link.Configure(InpAgentEndpoint, InpAgentPublicKey, InpClientPublicKey, InpClientSecretKey, 20000);
+   string publicKey = InpClientPublicKey;
+   string secretKey = InpClientSecretKey;
+   if(StringLen(InpClientKeyFile) > 0)
+     {
+      string keyError = "";
+      if(!TmReadCurveCertificate(InpClientKeyFile, publicKey, secretKey, keyError))
+        {
+         Print("Tidemark: ", keyError);
+         Comment("Tidemark: ", keyError);
+         return INIT_PARAMETERS_INCORRECT;
+        }
+     }
+   g_link.Configure(InpAgentEndpoint, InpAgentPublicKey, publicKey, secretKey, 20000);
    g_trade.SetDeviationInPoints((ulong)(InpCloseDeviationPoints > 0 ? InpCloseDeviationPoints : 0));
    g_trade.SetAsyncMode(false);
    g_tradingDisabled = false;

@@ -12,6 +12,8 @@ A scenario is a JSON file in mql/test/scenarios/:
   before, after extra terminal-script lines (mql/test/shim/terminal.cpp) run before the EA starts /
                 after the recording; "at" lines (`{"atSeq": N, "lines": [...]}`) run after message N.
   agentFlags    extra `tidemark agent` arguments.
+  curve         {"allowed": bool}: the agent runs with CURVE and an allow-list that holds the EA's key
+                (read by the EA from a `tidemark keys` certificate in its Files folder) or not.
   expect        "sameAsRecording": the agent's replay of what it received from the EA (equity,
                   trackers, challenge, competition statistics) equals the replay of the recording
                   itself, and its account API shows the same balance and equity;
@@ -188,6 +190,34 @@ class Agent:
 TOKEN = "harness-" + "0123456789abcdef" * 2
 
 
+def public_key(certificate: str) -> str:
+    with open(certificate) as f:
+        for line in f:
+            if "public-key" in line:
+                return line.split('"')[1]
+    fail(f"no public key in {certificate}")
+
+
+def curve_setup(binary: str, workdir: str, allowed: bool, env: dict) -> list:
+    """Keys from `tidemark keys`: the agent's, the EA's (its secret certificate in the fake terminal's
+    Files folder, named by InpClientKeyFile) and, when the EA is not to be allowed, another EA's that
+    is the only one on the allow-list."""
+    keys = os.path.join(workdir, "keys")
+    files = os.path.join(workdir, "Files")
+    os.makedirs(files, exist_ok=True)
+    os.makedirs(keys, exist_ok=True)
+    for name in ("agent", "ea", "other"):
+        subprocess.run([binary, "keys", "--out", keys, "--name", name], check=True, capture_output=True)
+    os.replace(os.path.join(keys, "ea.key_secret"), os.path.join(files, "ea.key_secret"))
+    allow = os.path.join(workdir, "allow-keys")
+    with open(allow, "w") as f:
+        f.write(public_key(os.path.join(keys, "ea.key" if allowed else "other.key")) + "\n")
+    env["TIDEMARK_FILES_DIR"] = files
+    env["TIDEMARK_INPUT_InpAgentPublicKey"] = public_key(os.path.join(keys, "agent.key"))
+    env["TIDEMARK_INPUT_InpClientKeyFile"] = "ea.key_secret"
+    return ["--curve-secret-key", os.path.join(keys, "agent.key_secret"), "--allow-keys", allow]
+
+
 def replay(binary: str, recording_path: str, rules_path: str) -> dict:
     run = subprocess.run([binary, "replay", recording_path, "--rules", rules_path, "--compact"],
                          capture_output=True, text=True, timeout=120)
@@ -230,8 +260,12 @@ def main() -> None:
     with open(script_path, "w") as f:
         f.write("\n".join(terminal_script(scenario, recording)) + "\n")
 
-    agent = Agent(agent_binary, workdir, scenario.get("agentFlags", []) + ["--rules", rules_path])
-    env = {**os.environ, "TIDEMARK_INPUT_InpAgentEndpoint": agent.endpoint}
+    flags = scenario.get("agentFlags", []) + ["--rules", rules_path]
+    env = dict(os.environ)
+    if "curve" in scenario:
+        flags += curve_setup(agent_binary, workdir, scenario["curve"]["allowed"], env)
+    agent = Agent(agent_binary, workdir, flags)
+    env["TIDEMARK_INPUT_InpAgentEndpoint"] = agent.endpoint
     for name, value in scenario.get("inputs", {}).items():
         env[f"TIDEMARK_INPUT_{name}"] = str(value)
     try:

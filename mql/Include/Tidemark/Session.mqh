@@ -351,7 +351,20 @@ int CTidemarkLink::Poll(TmAgentMessage &message, const ulong nowMs)
    string frame = "";
    int received = m_socket.Receive(frame);
    if(received == TM_RECEIVE_NONE)
+     {
+      string refusal = (m_state == TM_LINK_HANDSHAKE) ? m_socket.HandshakeRefusal() : "";
+      if(refusal != "")
+        {
+         // The agent's ZAP handler refused our key: a REJECT not_allowed in all but name.
+         m_rejectReason = "not_allowed";
+         m_rejectMessage = refusal;
+         m_socket.Close(0);
+         m_state = TM_LINK_REJECTED;
+         m_retryAtMs = nowMs + TM_REJECT_RETRY_MS;
+         Print("Tidemark: REJECTED (not_allowed): ", refusal, " - retrying in 5 minutes");
+        }
       return TM_POLL_NONE;
+     }
    if(received == TM_RECEIVE_ERROR)
      {
       m_lastError = m_socket.LastError();

@@ -46,8 +46,9 @@ namespace mql_import_libzmq {
 Handle zmq_ctx_new() { return handleOf(::zmq_ctx_new()); }
 int zmq_ctx_term(Handle context) { return ::zmq_ctx_term(pointerOf(context)); }
 Handle zmq_socket(Handle context, int type) {
-  lastSocket = ::zmq_socket(pointerOf(context), type);
-  return handleOf(lastSocket);
+  void *socket = ::zmq_socket(pointerOf(context), type);
+  if (type == ZMQ_DEALER) lastSocket = socket;
+  return handleOf(socket);
 }
 int zmq_close(Handle socket) {
   if (pointerOf(socket) == lastSocket) lastSocket = nullptr;
@@ -96,6 +97,10 @@ Handle zmq_strerror(int error) { return handleOf(::zmq_strerror(error == 11 ? EA
 void zmq_version(int &major, int &minor, int &patch) { ::zmq_version(&major, &minor, &patch); }
 int zmq_has(const MqlArray<uchar> &capability) {
   return ::zmq_has(reinterpret_cast<const char *>(const_cast<MqlArray<uchar> &>(capability).data()));
+}
+int zmq_socket_monitor(Handle socket, const MqlArray<uchar> &endpoint, int events) {
+  return ::zmq_socket_monitor(pointerOf(socket), reinterpret_cast<const char *>(const_cast<MqlArray<uchar> &>(endpoint).data()),
+                              events);
 }
 } // namespace mql_import_libzmq
 

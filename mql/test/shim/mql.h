@@ -181,6 +181,7 @@ void EventKillTimer();              // /eventfunctions/eventkilltimer
 
 #define INIT_SUCCEEDED 0            // /constants/namedconstants/enum_init_retcode
 #define INIT_FAILED 1
+#define INIT_PARAMETERS_INCORRECT 2
 
 enum ENUM_MQL_INFO_INTEGER { MQL_DLLS_ALLOWED = 5, MQL_TRADE_ALLOWED = 6 }; // /constants/environment_state/mql5_programm_info
 int MQLInfoInteger(ENUM_MQL_INFO_INTEGER property_id);                      // /check/mqlinfointeger
@@ -199,6 +200,19 @@ double GlobalVariableGet(const string &name);
 datetime GlobalVariableSet(const string &name, double value); // time of the last access, 0 on error
 bool GlobalVariableDel(const string &name);
 void GlobalVariablesFlush();                                 // /globals/globalvariablesflush
+
+// Files (https://www.mql5.com/en/docs/files): names are relative to the terminal's Files folder
+// (the fake terminal's: TIDEMARK_FILES_DIR). FileOpen returns INVALID_HANDLE on failure; with
+// FILE_TXT, FileReadString reads one line.
+#define INVALID_HANDLE (-1)
+#define FILE_READ 1
+#define FILE_WRITE 2
+#define FILE_TXT 16
+#define FILE_ANSI 32
+int FileOpen(const string &file_name, int open_flags, short delimiter = '\t', uint codepage = CP_ACP); // /files/fileopen
+string FileReadString(int file_handle, int length = -1);                                            // /files/filereadstring
+bool FileIsEnding(int file_handle);                                                                  // /files/fileisending
+void FileClose(int file_handle);                                                                     // /files/fileclose
 
 // ---------------------------------------------------------------------------------------------
 // Symbols and quotes.

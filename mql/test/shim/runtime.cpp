@@ -4,6 +4,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
 #include <random>
 
 string::string(const char *utf8) {
@@ -153,3 +156,28 @@ template <> bool MqlInputParse<bool>(const char *text, const bool &) {
   return std::strcmp(text, "true") == 0 || std::strcmp(text, "1") == 0;
 }
 template <> string MqlInputParse<string>(const char *text, const string &) { return string(text); }
+
+// Files: the fake terminal's Files folder is TIDEMARK_FILES_DIR; names cannot leave it.
+static std::map<int, std::unique_ptr<std::ifstream>> openFiles;
+static int nextFileHandle = 1;
+int FileOpen(const string &file_name, int open_flags, short, uint) {
+  const char *folder = std::getenv("TIDEMARK_FILES_DIR");
+  std::string name = file_name.utf8();
+  if (!folder || name.find("..") != std::string::npos || !(open_flags & FILE_READ)) return INVALID_HANDLE;
+  auto file = std::make_unique<std::ifstream>(std::string(folder) + "/" + name);
+  if (!*file) return INVALID_HANDLE;
+  openFiles[nextFileHandle] = std::move(file);
+  return nextFileHandle++;
+}
+string FileReadString(int file_handle, int) {
+  auto found = openFiles.find(file_handle);
+  std::string line;
+  if (found == openFiles.end() || !std::getline(*found->second, line)) return string();
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return string(line.c_str());
+}
+bool FileIsEnding(int file_handle) {
+  auto found = openFiles.find(file_handle);
+  return found == openFiles.end() || found->second->peek() == std::char_traits<char>::eof();
+}
+void FileClose(int file_handle) { openFiles.erase(file_handle); }

@@ -635,7 +635,7 @@ static bool runCommand(const std::vector<std::string> &f, int lineNumber) {
   } else if (c == "settle") {
     long timeout = std::atol(f[1].c_str());
     // A REJECT ends the session: nothing more will be acknowledged.
-    if (!pumpUntil([&] { return !t.lastRejectReason.empty() ||
+    if (!pumpUntil([&] { return !t.lastRejectReason.empty() || t.comment.find("REJECTED") != std::string::npos ||
                                 (t.lastSentSequence > 0 && t.lastAckedSequence >= t.lastSentSequence); }, timeout))
       return fail("the agent acknowledged " + std::to_string(t.lastAckedSequence) + " of " +
                   std::to_string(t.lastSentSequence) + " frames within " + f[1] + " ms");
