@@ -24,6 +24,8 @@
 #define TM_EA_VERSION          "1.00"
 // At most one snapshot per second, however many RESYNCs arrive (SPEC §6.2: coalesce).
 #define TM_SNAPSHOT_MIN_GAP_MS 1000
+// While trading is disabled, its terminal global variable is rewritten this often (see DisabledKey).
+#define TM_DISABLED_REFRESH_MS 3600000
 // A fresh snapshot once this many frames followed the last one and the agent acknowledged them all:
 // it keeps the resume journal short (SPEC §6.7).
 #define TM_JOURNAL_COMPACT_FRAMES 2000
@@ -65,6 +67,7 @@ string           g_currency = "";
 bool             g_tradingDisabled = false;
 long             g_disabledAtMs = 0;   // server time (ms) trading was disabled; orders opened later are closed
 bool             g_disabledLoaded = false;
+ulong            g_lastDisabledRefreshMs = 0;
 long             g_refusedQuotes = 0;
 string           g_lastComment = "";
 
@@ -95,11 +98,14 @@ bool IsMarketOrder(const int type)
    return type == OP_BUY || type == OP_SELL;
   }
 
-// Terminal global variable that keeps "trading disabled" across terminal restarts; its value is the
-// server time (ms) at which trading was disabled.
+// Terminal global variable that keeps "trading disabled" across terminal restarts and crashes (one per
+// server and login: two brokers may reuse a login); its value is the server time (ms) at which trading
+// was disabled. The terminal deletes a global variable 4 weeks after its last access and writes them
+// to disk only at shutdown or on GlobalVariablesFlush (MQL reference, "Global Variables of the
+// Client Terminal"): the EA flushes on every change and refreshes the variable while it holds.
 string DisabledKey()
   {
-   return "Tidemark.TradingDisabled." + IntegerToString(AccountNumber());
+   return "Tidemark.TradingDisabled." + AccountServer() + "." + IntegerToString(AccountNumber());
   }
 
 void LoadDisabledState()
@@ -722,6 +728,7 @@ bool DisableTrading(string &detail)
       KeepOpenOrders();
       g_disabledAtMs = NowServerMs();
       GlobalVariableSet(DisabledKey(), (double)g_disabledAtMs);
+      GlobalVariablesFlush();   // a crash must not forget it
      }
    g_tradingDisabled = true;
    detail = "trading disabled; " + IntegerToString(g_keptWhileDisabled.Count()) +
@@ -735,6 +742,7 @@ bool EnableTrading(string &detail)
    g_disabledAtMs = 0;
    g_keptWhileDisabled.Clear();
    GlobalVariableDel(DisabledKey());
+   GlobalVariablesFlush();
    detail = "trading enabled";
    return true;
   }
@@ -748,6 +756,14 @@ void EnforceTradingDisabled(const ulong now)
    if(!g_tradingDisabled || now < g_lastEnforceMs + 1000)
       return;
    g_lastEnforceMs = now;
+   if(now >= g_lastDisabledRefreshMs + TM_DISABLED_REFRESH_MS)
+     {
+      // Accessing the variable restarts its 4-week lifetime; writing it back also restores it if the
+      // user deleted it by hand while trading is disabled.
+      g_lastDisabledRefreshMs = now;
+      GlobalVariableSet(DisabledKey(), (double)g_disabledAtMs);
+      GlobalVariablesFlush();
+     }
    int open[];
    int total = OpenMarketOrders(open);
    int offenders[];

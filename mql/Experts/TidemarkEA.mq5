@@ -25,6 +25,8 @@
 #define TM_TICKS_PER_SYMBOL    1000
 // At most one snapshot per second, however many RESYNCs arrive (SPEC §6.2: coalesce).
 #define TM_SNAPSHOT_MIN_GAP_MS 1000
+// While trading is disabled, its terminal global variable is rewritten this often (see DisabledKey).
+#define TM_DISABLED_REFRESH_MS 3600000
 // A fresh snapshot once this many frames followed the last one and the agent acknowledged them all:
 // it keeps the resume journal short (SPEC §6.7).
 #define TM_JOURNAL_COMPACT_FRAMES 2000
@@ -63,6 +65,7 @@ string           g_currency = "";
 bool             g_tradingDisabled = false;
 long             g_disabledAtMs = 0;   // server time (ms) trading was disabled; positions opened later are closed
 bool             g_disabledLoaded = false;
+ulong            g_lastDisabledRefreshMs = 0;
 long             g_refusedQuotes = 0;
 string           g_lastComment = "";
 
@@ -90,11 +93,14 @@ bool AccountReady()
           TerminalInfoInteger(TERMINAL_CONNECTED) != 0;
   }
 
-// Terminal global variable that keeps "trading disabled" across terminal restarts; its value is the
-// server time (ms) at which trading was disabled.
+// Terminal global variable that keeps "trading disabled" across terminal restarts and crashes (one per
+// server and login: two brokers may reuse a login); its value is the server time (ms) at which trading
+// was disabled. The terminal deletes a global variable 4 weeks after its last access and writes them
+// to disk only at shutdown or on GlobalVariablesFlush (MQL reference, "Global Variables of the
+// Client Terminal"): the EA flushes on every change and refreshes the variable while it holds.
 string DisabledKey()
   {
-   return "Tidemark.TradingDisabled." + IntegerToString(AccountInfoInteger(ACCOUNT_LOGIN));
+   return "Tidemark.TradingDisabled." + AccountInfoString(ACCOUNT_SERVER) + "." + IntegerToString(AccountInfoInteger(ACCOUNT_LOGIN));
   }
 
 // Reads the persisted disable state once the account is known.
@@ -765,6 +771,7 @@ bool DisableTrading(string &detail)
       KeepOpenPositions();
       g_disabledAtMs = TmTimeMs(TimeTradeServer());
       GlobalVariableSet(DisabledKey(), (double)g_disabledAtMs);
+      GlobalVariablesFlush();   // a crash must not forget it
      }
    g_tradingDisabled = true;
    detail = "trading disabled; " + IntegerToString(g_keptWhileDisabled.Count()) +
@@ -778,6 +785,7 @@ bool EnableTrading(string &detail)
    g_disabledAtMs = 0;
    g_keptWhileDisabled.Clear();
    GlobalVariableDel(DisabledKey());
+   GlobalVariablesFlush();
    detail = "trading enabled";
    return true;
   }
@@ -791,6 +799,14 @@ void EnforceTradingDisabled(const ulong now)
    if(!g_tradingDisabled || now < g_lastEnforceMs + 1000)
       return;
    g_lastEnforceMs = now;
+   if(now >= g_lastDisabledRefreshMs + TM_DISABLED_REFRESH_MS)
+     {
+      // Accessing the variable restarts its 4-week lifetime; writing it back also restores it if the
+      // user deleted it by hand while trading is disabled.
+      g_lastDisabledRefreshMs = now;
+      GlobalVariableSet(DisabledKey(), (double)g_disabledAtMs);
+      GlobalVariablesFlush();
+     }
    ulong offenders[];
    int count = 0;
    int total = PositionsTotal();
