@@ -25,6 +25,9 @@
 #define TM_TICKS_PER_SYMBOL    1000
 // At most one snapshot per second, however many RESYNCs arrive (SPEC §6.2: coalesce).
 #define TM_SNAPSHOT_MIN_GAP_MS 1000
+// close_all: at most this many close requests per timer pass, and an answer within this time.
+#define TM_CLOSES_PER_PASS      5
+#define TM_CLOSE_ALL_TIMEOUT_MS 30000
 // While trading is disabled, its terminal global variable is rewritten this often (see DisabledKey).
 #define TM_DISABLED_REFRESH_MS 3600000
 // A fresh snapshot once this many frames followed the last one and the agent acknowledged them all:
@@ -65,6 +68,11 @@ string           g_currency = "";
 bool             g_tradingDisabled = false;
 long             g_disabledAtMs = 0;   // server time (ms) trading was disabled; positions opened later are closed
 bool             g_disabledLoaded = false;
+long             g_closeAllIds[];      // close_all commands being carried out (answered when done)
+int              g_closeAllInitial = 0;
+int              g_closeAllRequests = 0;
+ulong            g_closeAllDeadlineMs = 0;
+string           g_closeAllLastError = "";
 ulong            g_lastDisabledRefreshMs = 0;
 long             g_refusedQuotes = 0;
 string           g_lastComment = "";
@@ -704,51 +712,137 @@ bool TradingPermitted(string &why)
    return true;
   }
 
-bool ClosePosition(const ulong ticket, string &why)
+// Sends one close request for the position; its trade server return code (TRADE_RETCODE_DONE when
+// it is gone already). why describes a failure.
+uint ClosePosition(const ulong ticket, string &why)
   {
    if(!PositionSelectByTicket(ticket))
-      return true;   // already closed
+      return TRADE_RETCODE_DONE;   // already closed
    string symbol = PositionGetString(POSITION_SYMBOL);
    if(!g_trade.SetTypeFillingBySymbol(symbol))
       g_trade.SetTypeFilling(ORDER_FILLING_RETURN);
    bool sent = g_trade.PositionClose(ticket);
    uint code = g_trade.ResultRetcode();
    if(sent && (code == TRADE_RETCODE_DONE || code == TRADE_RETCODE_PLACED))
-      return true;
+      return TRADE_RETCODE_DONE;
    why = "#" + IntegerToString((long)ticket) + ": " + IntegerToString((long)code) + " " +
          g_trade.ResultRetcodeDescription();
-   return false;
+   return code == 0 ? TRADE_RETCODE_CONNECTION : code;
   }
 
-bool CloseAllPositions(string &detail)
+// Answers worth a retry on a later pass (MQL5 reference, trade server return codes).
+bool IsTransientRetcode(const uint code)
   {
+   return code == TRADE_RETCODE_REQUOTE || code == TRADE_RETCODE_PRICE_CHANGED || code == TRADE_RETCODE_PRICE_OFF ||
+          code == TRADE_RETCODE_TOO_MANY_REQUESTS || code == TRADE_RETCODE_CONNECTION;
+  }
+
+// Open positions, oldest first (open time, then ticket): the order a FIFO account accepts.
+int OpenPositionsOldestFirst(ulong &tickets[])
+  {
+   long times[];
+   int count = 0;
+   int total = PositionsTotal();
+   ArrayResize(tickets, total);
+   ArrayResize(times, total);
+   for(int i = 0; i < total; i++)
+     {
+      ulong ticket = PositionGetTicket(i);
+      if(ticket == 0)
+         continue;
+      long time = PositionGetInteger(POSITION_TIME_MSC);
+      int at = count;
+      while(at > 0 && (times[at - 1] > time || (times[at - 1] == time && tickets[at - 1] > ticket)))
+        {
+         times[at] = times[at - 1];
+         tickets[at] = tickets[at - 1];
+         at--;
+        }
+      times[at] = time;
+      tickets[at] = ticket;
+      count++;
+     }
+   ArrayResize(tickets, count);
+   return count;
+  }
+
+// Starts a close_all. It runs over the next timer passes (ContinueCloseAll), at most
+// TM_CLOSES_PER_PASS requests a pass, so heartbeats, polling and quotes go on meanwhile; the CMDACK
+// goes out when it ends, with what really happened. False (answered at once) when trading is off.
+bool BeginCloseAll(const long commandId, string &detail, const ulong now)
+  {
+   if(!TradingPermitted(detail))
+      return false;
+   int count = ArraySize(g_closeAllIds);
+   for(int i = 0; i < count; i++)
+      if(g_closeAllIds[i] == commandId)
+         return true;
+   ArrayResize(g_closeAllIds, count + 1, 4);
+   g_closeAllIds[count] = commandId;
+   if(count == 0)
+     {
+      g_closeAllInitial = PositionsTotal();
+      g_closeAllDeadlineMs = now + TM_CLOSE_ALL_TIMEOUT_MS;
+      g_closeAllLastError = "";
+      g_closeAllRequests = 0;
+     }
+   return true;
+  }
+
+void FinishCloseAll(const ulong now)
+  {
+   int left = PositionsTotal();
+   string detail = "closed " + IntegerToString(MathMax(0, g_closeAllInitial - left)) + " of " +
+                   IntegerToString(g_closeAllInitial) + " positions in " + IntegerToString(g_closeAllRequests) +
+                   " requests";
+   if(left > 0)
+      detail = detail + "; " + IntegerToString(left) + " still open after " +
+               IntegerToString(TM_CLOSE_ALL_TIMEOUT_MS / 1000) + " s: " + g_closeAllLastError;
+   int count = ArraySize(g_closeAllIds);
+   for(int i = 0; i < count; i++)
+     {
+      g_commands.Add(g_closeAllIds[i], left == 0, detail);
+      Print("Tidemark: command ", g_closeAllIds[i], (left == 0 ? " done: " : " failed: "), detail);
+      g_link.Send("CMDACK", TmRecordCommandAck(g_closeAllIds[i], NowServerMs(), left == 0, detail), now);
+     }
+   ArrayResize(g_closeAllIds, 0);
+  }
+
+// One pass of a running close_all: up to TM_CLOSES_PER_PASS positions, oldest first. A requote or
+// a busy server ends the pass (the same position is tried again on the next one); so does a FIFO
+// refusal (an older position of the symbol must go first, and it is first in line).
+void ContinueCloseAll(const ulong now)
+  {
+   if(ArraySize(g_closeAllIds) == 0)
+      return;
+   ulong tickets[];
+   int count = OpenPositionsOldestFirst(tickets);
+   if(count == 0 || now >= g_closeAllDeadlineMs)
+     {
+      FinishCloseAll(now);
+      return;
+     }
    string why = "";
    if(!TradingPermitted(why))
      {
-      detail = why;
-      return false;
+      g_closeAllLastError = why;
+      return;
      }
-   int initial = PositionsTotal();
-   string lastError = "";
-   for(int attempt = 0; attempt < 3 && PositionsTotal() > 0; attempt++)
+   int sent = 0;
+   for(int i = 0; i < count && sent < TM_CLOSES_PER_PASS; i++)
      {
-      if(attempt > 0)
-         Sleep(250);
-      for(int i = PositionsTotal() - 1; i >= 0; i--)
-        {
-         ulong ticket = PositionGetTicket(i);
-         if(ticket == 0)
-            continue;
-         string error = "";
-         if(!ClosePosition(ticket, error))
-            lastError = error;
-        }
+      string error = "";
+      uint code = ClosePosition(tickets[i], error);
+      sent++;
+      g_closeAllRequests++;
+      if(code == TRADE_RETCODE_DONE)
+         continue;
+      g_closeAllLastError = error;
+      if(IsTransientRetcode(code) || code == TRADE_RETCODE_FIFO_CLOSE)
+         break;
      }
-   int left = PositionsTotal();
-   detail = "closed " + IntegerToString(initial - left) + " of " + IntegerToString(initial) + " positions";
-   if(left > 0)
-      detail = detail + "; " + lastError;
-   return left == 0;
+   if(PositionsTotal() == 0)
+      FinishCloseAll(now);
   }
 
 void KeepOpenPositions()
@@ -832,7 +926,7 @@ void EnforceTradingDisabled(const ulong now)
    for(int j = 0; j < count; j++)
      {
       string error = "";
-      if(ClosePosition(offenders[j], error))
+      if(ClosePosition(offenders[j], error) == TRADE_RETCODE_DONE)
          Print("Tidemark: closed position #", offenders[j], " opened while trading is disabled");
       else
          Print("Tidemark: could not close position #", offenders[j], ": ", error);
@@ -854,7 +948,10 @@ void HandleCommand(const TmAgentMessage &message, const ulong now)
      {
       Print("Tidemark: command ", message.commandId, " ", message.commandKind, " (", message.text, ")");
       if(message.commandKind == "close_all")
-         succeeded = CloseAllPositions(detail);
+        {
+         if(BeginCloseAll(message.commandId, detail, now))
+            return;   // answered when it ends (FinishCloseAll)
+        }
       else if(message.commandKind == "disable_trading")
          succeeded = DisableTrading(detail);
       else if(message.commandKind == "enable_trading")
@@ -988,6 +1085,7 @@ void OnTimer()
   {
    ulong now = TmNowMs();
    EnforceTradingDisabled(now);
+   ContinueCloseAll(now);   // also while the agent is unreachable
    if(!g_link.IsActive())
      {
       StartSessionIfPossible();

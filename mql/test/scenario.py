@@ -11,6 +11,8 @@ A scenario is a JSON file in mql/test/scenarios/:
   messages      play only the first N messages of the recording.
   before, after extra terminal-script lines (mql/test/shim/terminal.cpp) run before the EA starts /
                 after the recording; "at" lines (`{"atSeq": N, "lines": [...]}`) run after message N.
+  rules         declarations for the agent (ACCOUNT stands for the recording's account); default:
+                protocol/examples/demo-rules.json for that account.
   agentFlags    extra `tidemark agent` arguments.
   curve         {"allowed": bool}: the agent runs with CURVE and an allow-list that holds the EA's key
                 (read by the EA from a `tidemark keys` certificate in its Files folder) or not.
@@ -250,8 +252,11 @@ def main() -> None:
     with open(os.path.join(ROOT, scenario["recording"])) as f:
         recording = [json.loads(line) for line in f if line.strip()]
     account = recording[0]["account"]
-    with open(os.path.join(ROOT, "protocol/examples/demo-rules.json")) as f:
-        rules = f.read().replace("Tidemark-Sim:1000001", account)
+    if "rules" in scenario:
+        rules = json.dumps({"declarations": scenario["rules"]}).replace('"ACCOUNT"', json.dumps(account))
+    else:
+        with open(os.path.join(ROOT, "protocol/examples/demo-rules.json")) as f:
+            rules = f.read().replace("Tidemark-Sim:1000001", account)
     rules_path = os.path.join(workdir, "rules.json")
     with open(rules_path, "w") as f:
         f.write(rules)

@@ -135,6 +135,8 @@ long StringToInteger(const string &text);                                     //
 string DoubleToString(double value, int digits = 8);                          // /convert/doubletostring
 double NormalizeDouble(double value, int digits);                             // /convert/normalizedouble
 bool MathIsValidNumber(double number);                                        // /math/mathisvalidnumber
+template <typename A, typename B> auto MathMax(A a, B b) -> decltype(a + b) { return a > b ? a : b; } // /math/mathmax
+template <typename A, typename B> auto MathMin(A a, B b) -> decltype(a + b) { return a < b ? a : b; } // /math/mathmin
 int MathRand();                                                               // /math/mathrand: 0..32767
 void MathSrand(int seed);                                                     // /math/mathsrand
 

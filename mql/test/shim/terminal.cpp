@@ -22,6 +22,9 @@
 //   expect_comment TEXT TIMEOUTMS               (timer passes until the chart comment contains TEXT)
 //   expect_frame TYPE TIMEOUTMS                 (timer passes until the EA sends a frame of TYPE)
 //   harness ACTION                              (the scenario runner acts: stop_agent, kill_agent, start_agent)
+//   fifo on|off                                 (FIFO account: closing a position older ones of its symbol precede is refused)
+//   expect_sent TEXT TIMEOUTMS                  (timer passes until a frame the EA sends contains TEXT; \t = TAB)
+//   expect_requests_per_pass_at_most N          expect_timer_pass_under_ms MS     expect_open_positions N
 //   expect_no_alert                             (no Alert was raised so far)
 #include "terminal.h"
 
@@ -261,6 +264,21 @@ string AccountInfoString(ENUM_ACCOUNT_INFO_STRING property_id) {
 // A trade request closing `order` at `price`: the scripted answer, or done (the order leaves the
 // open list; the deal's figures are the scenario's to script, so the fill adds no deal here).
 static uint executeClose(long ticket) {
+  T().tradeRequests++;
+  T().requestsThisPass++;
+  T().maxRequestsPerPass = std::max(T().maxRequestsPerPass, T().requestsThisPass);
+  if (T().fifo) {
+    // FIFO (NFA rule): a position may close only when no older one of its symbol is open.
+    const FakeOrder *order = T().openOrder(ticket);
+    for (auto &other : T().open)
+      if (order && other.symbol == order->symbol &&
+          (other.openMs < order->openMs || (other.openMs == order->openMs && other.ticket < order->ticket)))
+#ifdef __MQL5__
+        return TRADE_RETCODE_FIFO_CLOSE;
+#else
+        return 150;  // ERR_TRADE_PROHIBITED_BY_FIFO
+#endif
+  }
   uint answer = 0;
   if (!T().tradeResults.empty()) {
     answer = T().tradeResults.front();
@@ -477,7 +495,11 @@ bool OrderClose(int ticket, double, double, int, color) {
 // The scenario runner.
 // ---------------------------------------------------------------------------------------------
 static int runTimer() {
+  T().requestsThisPass = 0;
+  auto start = std::chrono::steady_clock::now();
   OnTimer();
+  long us = (long)std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+  T().longestTimerPassUs = std::max(T().longestTimerPassUs, us);
   return 0;
 }
 
@@ -655,6 +677,28 @@ static bool runCommand(const std::vector<std::string> &f, int lineNumber) {
     std::cout << "HARNESS " << f[1] << std::endl;
     std::string answer;
     if (!std::getline(std::cin, answer) || answer != "done") return fail("the harness did not do " + f[1]);
+  } else if (c == "fifo") {
+    t.fifo = f[1] == "on";
+  } else if (c == "expect_sent") {
+    // Timer passes until a frame the EA sends contains TEXT (\t in TEXT stands for a TAB).
+    std::string text = f[1];
+    for (size_t at; (at = text.find("\\t")) != std::string::npos;) text.replace(at, 2, "\t");
+    size_t before = 0;
+    auto sent = [&] {
+      for (size_t i = before; i < t.sentFrames.size(); i++)
+        if (t.sentFrames[i].find(text) != std::string::npos) return true;
+      return false;
+    };
+    if (!pumpUntil(sent, std::atol(f[2].c_str()))) return fail("the EA sent no frame containing \"" + f[1] + "\"");
+  } else if (c == "expect_requests_per_pass_at_most") {
+    if (t.maxRequestsPerPass > std::atol(f[1].c_str()))
+      return fail("a timer pass sent " + std::to_string(t.maxRequestsPerPass) + " trade requests");
+  } else if (c == "expect_timer_pass_under_ms") {
+    if (t.longestTimerPassUs > 1000 * std::atol(f[1].c_str()))
+      return fail("a timer pass took " + std::to_string(t.longestTimerPassUs / 1000) + " ms");
+  } else if (c == "expect_open_positions") {
+    if ((long)t.open.size() != std::atol(f[1].c_str()))
+      return fail(std::to_string(t.open.size()) + " positions are open");
   } else if (c == "expect_no_alert") {
     if (alerts > 0) return fail(std::to_string(alerts) + " Alert(s) were raised");
   } else {

@@ -58,6 +58,9 @@ public:
   std::vector<FakeDeal> deals;       // MT5 deal history
   std::vector<long> historySelection;
   std::deque<uint> tradeResults;     // scripted answers to the next trade requests (0 = done)
+  bool fifo = false;                 // FIFO account: only the oldest position of a symbol may close
+  long tradeRequests = 0, requestsThisPass = 0, maxRequestsPerPass = 0;
+  long longestTimerPassUs = 0;
   std::map<std::string, double> globals;
   std::string comment;
   long clockOffsetUs = 0;
