@@ -24,6 +24,9 @@
 #define TM_EA_VERSION          "1.00"
 // At most one snapshot per second, however many RESYNCs arrive (SPEC §6.2: coalesce).
 #define TM_SNAPSHOT_MIN_GAP_MS 1000
+// close_all: at most this many close requests per timer pass, and an answer within this time.
+#define TM_CLOSES_PER_PASS      5
+#define TM_CLOSE_ALL_TIMEOUT_MS 30000
 // While trading is disabled, its terminal global variable is rewritten this often (see DisabledKey).
 #define TM_DISABLED_REFRESH_MS 3600000
 // A fresh snapshot once this many frames followed the last one and the agent acknowledged them all:
@@ -67,6 +70,11 @@ string           g_currency = "";
 bool             g_tradingDisabled = false;
 long             g_disabledAtMs = 0;   // server time (ms) trading was disabled; orders opened later are closed
 bool             g_disabledLoaded = false;
+long             g_closeAllIds[];      // close_all commands being carried out (answered when done)
+int              g_closeAllInitial = 0;
+int              g_closeAllRequests = 0;
+ulong            g_closeAllDeadlineMs = 0;
+string           g_closeAllLastError = "";
 ulong            g_lastDisabledRefreshMs = 0;
 long             g_refusedQuotes = 0;
 string           g_lastComment = "";
@@ -645,24 +653,40 @@ bool TradingPermitted(string &why)
    return true;
   }
 
-bool CloseOrder(const int ticket, string &why)
+// Sends one close request for the market order; the MT4 error code (ERR_NO_ERROR when it is closed,
+// or gone already). A busy trade context is not waited for: it is an answer like any other, retried
+// on a later timer pass. why describes a failure.
+int CloseOrder(const int ticket, string &why)
   {
    if(!OrderSelect(ticket, SELECT_BY_TICKET) || OrderCloseTime() != 0)
-      return true;   // already closed
+      return ERR_NO_ERROR;   // already closed
    int type = OrderType();
    if(!IsMarketOrder(type))
-      return true;
-   for(int wait = 0; wait < 40 && IsTradeContextBusy(); wait++)
-      Sleep(50);
+      return ERR_NO_ERROR;
+   if(IsTradeContextBusy())
+     {
+      why = "#" + IntegerToString(ticket) + ": trade context busy";
+      return ERR_TRADE_CONTEXT_BUSY;
+     }
    RefreshRates();
    string symbol = OrderSymbol();
    double price = (type == OP_BUY) ? MarketInfo(symbol, MODE_BID) : MarketInfo(symbol, MODE_ASK);
    int digits = (int)MarketInfo(symbol, MODE_DIGITS);
    ResetLastError();
    if(OrderClose(ticket, OrderLots(), NormalizeDouble(price, digits), InpCloseSlippagePoints, clrNONE))
-      return true;
-   why = "#" + IntegerToString(ticket) + ": error " + IntegerToString(GetLastError());
-   return false;
+      return ERR_NO_ERROR;
+   int error = GetLastError();
+   why = "#" + IntegerToString(ticket) + ": error " + IntegerToString(error);
+   return error == ERR_NO_ERROR ? ERR_COMMON_ERROR : error;
+  }
+
+// Answers worth a retry on a later pass (MQL4 reference, trade server errors): common error, server
+// busy, no connection, price changed, off quotes, requote, too frequent requests, trade context busy.
+bool IsTransientError(const int error)
+  {
+   return error == ERR_COMMON_ERROR || error == ERR_SERVER_BUSY || error == ERR_NO_CONNECTION ||
+          error == ERR_PRICE_CHANGED || error == ERR_OFF_QUOTES || error == ERR_REQUOTE ||
+          error == ERR_TOO_MANY_REQUESTS || error == ERR_TRADE_CONTEXT_BUSY;
   }
 
 int OpenMarketOrders(int &tickets[])
@@ -681,34 +705,109 @@ int OpenMarketOrders(int &tickets[])
    return count;
   }
 
-bool CloseAllPositions(string &detail)
+// Open market orders, oldest first (open time, then ticket): the order a FIFO account accepts.
+int OpenMarketOrdersOldestFirst(int &tickets[])
   {
+   int count = OpenMarketOrders(tickets);
+   datetime times[];
+   ArrayResize(times, count);
+   for(int i = 0; i < count; i++)
+     {
+      int ticket = tickets[i];
+      datetime time = OrderSelect(ticket, SELECT_BY_TICKET) ? OrderOpenTime() : (datetime)0;
+      int at = i;
+      while(at > 0 && (times[at - 1] > time || (times[at - 1] == time && tickets[at - 1] > ticket)))
+        {
+         times[at] = times[at - 1];
+         tickets[at] = tickets[at - 1];
+         at--;
+        }
+      times[at] = time;
+      tickets[at] = ticket;
+     }
+   return count;
+  }
+
+// Starts a close_all. It runs over the next timer passes (ContinueCloseAll), at most
+// TM_CLOSES_PER_PASS requests a pass, so heartbeats, polling and quotes go on meanwhile; the CMDACK
+// goes out when it ends, with what really happened. False (answered at once) when trading is off.
+bool BeginCloseAll(const long commandId, string &detail, const ulong now)
+  {
+   if(!TradingPermitted(detail))
+      return false;
+   int count = ArraySize(g_closeAllIds);
+   for(int i = 0; i < count; i++)
+      if(g_closeAllIds[i] == commandId)
+         return true;
+   ArrayResize(g_closeAllIds, count + 1, 4);
+   g_closeAllIds[count] = commandId;
+   if(count == 0)
+     {
+      int open[];
+      g_closeAllInitial = OpenMarketOrders(open);
+      g_closeAllDeadlineMs = now + TM_CLOSE_ALL_TIMEOUT_MS;
+      g_closeAllLastError = "";
+      g_closeAllRequests = 0;
+     }
+   return true;
+  }
+
+void FinishCloseAll(const int left, const ulong now)
+  {
+   string detail = "closed " + IntegerToString(MathMax(0, g_closeAllInitial - left)) + " of " +
+                   IntegerToString(g_closeAllInitial) + " orders in " + IntegerToString(g_closeAllRequests) + " requests";
+   if(left > 0)
+      detail = detail + "; " + IntegerToString(left) + " still open after " +
+               IntegerToString(TM_CLOSE_ALL_TIMEOUT_MS / 1000) + " s: " + g_closeAllLastError;
+   int count = ArraySize(g_closeAllIds);
+   for(int i = 0; i < count; i++)
+     {
+      g_commands.Add(g_closeAllIds[i], left == 0, detail);
+      Print("Tidemark: command ", g_closeAllIds[i], (left == 0 ? " done: " : " failed: "), detail);
+      g_link.Send("CMDACK", TmRecordCommandAck(g_closeAllIds[i], NowServerMs(), left == 0, detail), now);
+     }
+   ArrayResize(g_closeAllIds, 0);
+  }
+
+// One pass of a running close_all: up to TM_CLOSES_PER_PASS orders, oldest first. A requote, a busy
+// trade context or server ends the pass (the same order is tried again on the next one); so does a
+// FIFO refusal (an older order of the symbol must go first, and it is first in line).
+void ContinueCloseAll(const ulong now)
+  {
+   if(ArraySize(g_closeAllIds) == 0)
+      return;
+   int tickets[];
+   int count = OpenMarketOrdersOldestFirst(tickets);
+   if(count == 0 || now >= g_closeAllDeadlineMs)
+     {
+      FinishCloseAll(count, now);
+      return;
+     }
    string why = "";
    if(!TradingPermitted(why))
      {
-      detail = why;
-      return false;
+      g_closeAllLastError = why;
+      return;
      }
-   int tickets[];
-   int initial = OpenMarketOrders(tickets);
-   int left = initial;
-   string lastError = "";
-   for(int attempt = 0; attempt < 3 && left > 0; attempt++)
+   int sent = 0;
+   int closed = 0;
+   for(int i = 0; i < count && sent < TM_CLOSES_PER_PASS; i++)
      {
-      if(attempt > 0)
-         Sleep(250);
-      for(int i = 0; i < left; i++)
+      string error = "";
+      int code = CloseOrder(tickets[i], error);
+      sent++;
+      g_closeAllRequests++;
+      if(code == ERR_NO_ERROR)
         {
-         string error = "";
-         if(!CloseOrder(tickets[i], error))
-            lastError = error;
+         closed++;
+         continue;
         }
-      left = OpenMarketOrders(tickets);
+      g_closeAllLastError = error;
+      if(IsTransientError(code) || code == ERR_TRADE_PROHIBITED_BY_FIFO)
+         break;
      }
-   detail = "closed " + IntegerToString(initial - left) + " of " + IntegerToString(initial) + " orders";
-   if(left > 0)
-      detail = detail + "; " + lastError;
-   return left == 0;
+   if(closed == count)
+      FinishCloseAll(0, now);
   }
 
 void KeepOpenOrders()
@@ -789,7 +888,7 @@ void EnforceTradingDisabled(const ulong now)
    for(int j = 0; j < count; j++)
      {
       string error = "";
-      if(CloseOrder(offenders[j], error))
+      if(CloseOrder(offenders[j], error) == ERR_NO_ERROR)
          Print("Tidemark: closed order #", offenders[j], " opened while trading is disabled");
       else
          Print("Tidemark: could not close order #", offenders[j], ": ", error);
@@ -811,7 +910,10 @@ void HandleCommand(const TmAgentMessage &message, const ulong now)
      {
       Print("Tidemark: command ", message.commandId, " ", message.commandKind, " (", message.text, ")");
       if(message.commandKind == "close_all")
-         succeeded = CloseAllPositions(detail);
+        {
+         if(BeginCloseAll(message.commandId, detail, now))
+            return;   // answered when it ends (FinishCloseAll)
+        }
       else if(message.commandKind == "disable_trading")
          succeeded = DisableTrading(detail);
       else if(message.commandKind == "enable_trading")
@@ -945,6 +1047,7 @@ void OnTimer()
   {
    ulong now = TmNowMs();
    EnforceTradingDisabled(now);
+   ContinueCloseAll(now);   // also while the agent is unreachable
    if(!g_link.IsActive())
      {
       StartSessionIfPossible();

@@ -418,8 +418,15 @@ string OrderComment();
 // (ERR_REQUOTE 138, ERR_TRADE_CONTEXT_BUSY 146; https://docs.mql4.com/constants/errorswarnings/errorcodes).
 bool OrderClose(int ticket, double lots, double price, int slippage, color arrow_color = clrNONE);
 #define ERR_NO_ERROR 0
+#define ERR_COMMON_ERROR 2
+#define ERR_SERVER_BUSY 4
+#define ERR_NO_CONNECTION 6
+#define ERR_PRICE_CHANGED 135
+#define ERR_OFF_QUOTES 136
 #define ERR_REQUOTE 138
+#define ERR_TOO_MANY_REQUESTS 141
 #define ERR_TRADE_CONTEXT_BUSY 146
+#define ERR_TRADE_PROHIBITED_BY_FIFO 150
 #endif
 
 #endif // TIDEMARK_MQL_SHIM_H

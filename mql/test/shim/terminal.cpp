@@ -276,7 +276,7 @@ static uint executeClose(long ticket) {
 #ifdef __MQL5__
         return TRADE_RETCODE_FIFO_CLOSE;
 #else
-        return 150;  // ERR_TRADE_PROHIBITED_BY_FIFO
+        return ERR_TRADE_PROHIBITED_BY_FIFO;
 #endif
   }
   uint answer = 0;
