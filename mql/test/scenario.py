@@ -9,6 +9,8 @@ A scenario is a JSON file in mql/test/scenarios/:
                 deals its history, positions its trade tab, reports its account figures), followed
                 by a timer pass; the EA publishes it as it would on a real terminal.
   messages      play only the first N messages of the recording.
+  afterCrash    the terminal crashes after the script (no OnDeinit; global variables not flushed are
+                lost) and starts again with the recording's snapshot state, then these lines.
   before, after extra terminal-script lines (mql/test/shim/terminal.cpp) run before the EA starts /
                 after the recording; "at" lines (`{"atSeq": N, "lines": [...]}`) run after message N.
   rules         declarations for the agent (ACCOUNT stands for the recording's account); default:
@@ -244,6 +246,34 @@ def differences(expected, actual, path="") -> list:
     return [] if expected == actual else [f"{path}: expected {expected!r}, got {actual!r}"]
 
 
+def run_terminal(ea_binary: str, script_path: str, env: dict, log_path: str, agent) -> tuple:
+    """Runs the EA in the fake terminal on one script, doing the harness actions it asks for."""
+    with open(log_path, "a") as ea_log:
+        ea = subprocess.Popen([ea_binary, script_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=ea_log, text=True, env=env)
+        stdout = ""
+        watchdog = threading.Timer(180, ea.kill)  # a hung EA ends the scenario (as a failure)
+        watchdog.start()
+        for line in ea.stdout:
+            if line.startswith("HARNESS "):
+                action = line.split()[1]
+                if action == "kill_agent":
+                    agent.kill()
+                elif action == "stop_agent":
+                    agent.stop()
+                elif action == "start_agent":
+                    agent.start()
+                else:
+                    fail(f"unknown harness action {action}")
+                ea.stdin.write("done\n")
+                ea.stdin.flush()
+            else:
+                stdout += line
+        returncode = ea.wait()
+        watchdog.cancel()
+    return stdout, returncode
+
+
 def main() -> None:
     scenario_path, ea_binary, agent_binary, workdir = sys.argv[1:5]
     os.makedirs(workdir, exist_ok=True)
@@ -264,6 +294,16 @@ def main() -> None:
     script_path = os.path.join(workdir, "terminal.script")
     with open(script_path, "w") as f:
         f.write("\n".join(terminal_script(scenario, recording)) + "\n")
+    runs = [script_path]
+    if "afterCrash" in scenario:
+        # The terminal crashes at the end of the first script and starts again: the account as the
+        # recording's snapshot has it, then the afterCrash lines.
+        restart = {**scenario, "messages": 2, "before": scenario.get("beforeRestart", []), "at": [],
+                   "after": scenario["afterCrash"]}
+        restart_path = os.path.join(workdir, "terminal-after-crash.script")
+        with open(restart_path, "w") as f:
+            f.write("\n".join(terminal_script(restart, recording)) + "\n")
+        runs.append(restart_path)
 
     flags = scenario.get("agentFlags", []) + ["--rules", rules_path]
     env = dict(os.environ)
@@ -271,37 +311,21 @@ def main() -> None:
         flags += curve_setup(agent_binary, workdir, scenario["curve"]["allowed"], env)
     agent = Agent(agent_binary, workdir, flags)
     env["TIDEMARK_INPUT_InpAgentEndpoint"] = agent.endpoint
+    env["TIDEMARK_GLOBALS_FILE"] = os.path.join(workdir, "globals")
+    if os.path.exists(env["TIDEMARK_GLOBALS_FILE"]):
+        os.remove(env["TIDEMARK_GLOBALS_FILE"])
     for name, value in scenario.get("inputs", {}).items():
         env[f"TIDEMARK_INPUT_{name}"] = str(value)
     try:
         ea_log_path = os.path.join(workdir, "ea.log")
-        with open(ea_log_path, "w") as ea_log:
-            ea = subprocess.Popen([ea_binary, script_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=ea_log, text=True, env=env)
-            stdout = ""
-            watchdog = threading.Timer(180, ea.kill)  # a hung EA ends the scenario (as a failure)
-            watchdog.start()
-            for line in ea.stdout:
-                if line.startswith("HARNESS "):
-                    action = line.split()[1]
-                    if action == "kill_agent":
-                        agent.kill()
-                    elif action == "stop_agent":
-                        agent.stop()
-                    elif action == "start_agent":
-                        agent.start()
-                    else:
-                        fail(f"unknown harness action {action}")
-                    ea.stdin.write("done\n")
-                    ea.stdin.flush()
-                else:
-                    stdout += line
-            returncode = ea.wait()
-            watchdog.cancel()
-        with open(ea_log_path) as f:
-            ea_journal = f.read()
-        if returncode != 0:
-            fail(f"the EA's run failed ({returncode}):\n{ea_journal[-3000:]}")
+        open(ea_log_path, "w").close()
+        for number, path in enumerate(runs):
+            stdout, returncode = run_terminal(ea_binary, path, env, ea_log_path, agent)
+            with open(ea_log_path) as f:
+                ea_journal = f.read()
+            crashed = number < len(runs) - 1
+            if returncode != (3 if crashed else 0) or (crashed and "crashed" not in stdout):
+                fail(f"the EA's run {os.path.basename(path)} failed ({returncode}):\n{ea_journal[-3000:]}")
         comment = stdout.split("comment: ", 1)[-1]
         expect = scenario["expect"]
         if "comment" in expect and expect["comment"] not in comment:

@@ -13,7 +13,7 @@
 //         or credit entry, or the closed order POSITION with this ticket, in the history tab)
 //   history_entry TICKET TYPE MS PROFIT          (MT4: a balance/credit entry already in the history tab)
 //   history_from MS                             (MT4 history-tab filter: older entries are not loaded)
-//   init | timer | tick | deinit REASON
+//   init | timer | tick | deinit REASON | crash (the process dies: no OnDeinit, unflushed globals lost)
 //   report                                      (the clock jumps one report period: the next timer reports)
 //   advance MS                                  (the monotonic clock jumps MS)
 //   link down|up                                (frames sent while down are lost; nothing is received)
@@ -146,7 +146,24 @@ datetime GlobalVariableSet(const string &name, double value) {
   return TimeCurrent();
 }
 bool GlobalVariableDel(const string &name) { return T().globals.erase(name.utf8()) > 0; }
-void GlobalVariablesFlush() {}
+// The terminal keeps global variables in memory and writes them to disk at a normal shutdown or on
+// GlobalVariablesFlush; a crash loses what was not written. The fake's disk is TIDEMARK_GLOBALS_FILE.
+void GlobalVariablesFlush() {
+  const char *path = std::getenv("TIDEMARK_GLOBALS_FILE");
+  if (!path) return;
+  std::ofstream out(path);
+  for (auto &entry : T().globals) out << entry.first << "\t" << std::to_string(entry.second) << "\n";
+}
+static void loadGlobals() {
+  const char *path = std::getenv("TIDEMARK_GLOBALS_FILE");
+  if (!path) return;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t tab = line.find('\t');
+    if (tab != std::string::npos) T().globals[line.substr(0, tab)] = std::atof(line.c_str() + tab + 1);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Symbols and quotes.
@@ -643,6 +660,10 @@ static bool runCommand(const std::vector<std::string> &f, int lineNumber) {
     OnTick();
   } else if (c == "deinit") {
     OnDeinit(std::atoi(f[1].c_str()));
+    GlobalVariablesFlush();  // a normal terminal shutdown writes its global variables
+  } else if (c == "crash") {
+    std::cout << "crashed" << std::endl;
+    std::_Exit(3);  // the terminal dies: no OnDeinit, no flush
   } else if (c == "report") {
     // The clock jumps; a frame from the agent waiting on the socket keeps the jump from reading as
     // an agent silent for the whole period (which starts a new session, as it should on a real pause).
@@ -717,6 +738,7 @@ int main(int argc, char **argv) {
     std::cerr << "cannot read " << argv[1] << "\n";
     return 2;
   }
+  loadGlobals();
   std::string line;
   int number = 0;
   while (std::getline(in, line)) {
