@@ -56,6 +56,7 @@ CTmPositionBook  g_book;               // market orders as last sent
 CTmTicketSet     g_seenHistory;        // history tickets already sent or covered by a snapshot
 CTmTicketSet     g_keptWhileDisabled;  // orders open when trading was disabled
 CTmCommandLog    g_commands;
+CTmPairCache     g_pairs;              // conversion symbols found (or not) per currency pair
 CTmTimedBatch    g_batch;
 TmWatchedSymbol  g_watch[];
 bool             g_snapshotDue = false;
@@ -70,6 +71,8 @@ string           g_currency = "";
 bool             g_tradingDisabled = false;
 long             g_disabledAtMs = 0;   // server time (ms) trading was disabled; orders opened later are closed
 bool             g_disabledLoaded = false;
+int              g_lastMarketWatchCount = -1;
+ulong            g_lastMarketWatchScanMs = 0;
 long             g_closeAllIds[];      // close_all commands being carried out (answered when done)
 int              g_closeAllInitial = 0;
 int              g_closeAllRequests = 0;
@@ -272,9 +275,14 @@ string FindPair(const string a, const string b, const bool marketWatchOnly)
 
 string FindConversionSymbol(const string a, const string b)
   {
-   string name = FindPair(a, b, true);
+   string key = (a < b) ? a + "/" + b : b + "/" + a;
+   string name = "";
+   if(g_pairs.Find(key, name))
+      return name;
+   name = FindPair(a, b, true);
    if(StringLen(name) == 0)
       name = FindPair(a, b, false);
+   g_pairs.Put(key, name);
    return name;
   }
 
@@ -370,9 +378,12 @@ void RefreshWatch(const ulong now)
   {
    g_lastWatchRefreshMs = now;
    int before = ArraySize(g_watch);
-   if(InpPriceSource)
+   int marketWatch = InpPriceSource ? SymbolsTotal(true) : 0;
+   // A full rescan costs a lookup per Market Watch symbol: only when its size changed, or once a minute.
+   if(InpPriceSource && (marketWatch != g_lastMarketWatchCount || now >= g_lastMarketWatchScanMs + 60000))
      {
-      int marketWatch = SymbolsTotal(true);
+      g_lastMarketWatchCount = marketWatch;
+      g_lastMarketWatchScanMs = now;
       for(int i = 0; i < marketWatch; i++)
          Watch(SymbolName(i, true));
      }
@@ -1005,6 +1016,10 @@ int OnInit()
    // Globals keep their values when only the chart's symbol or period changes: reset what matters.
    ArrayResize(g_watch, 0);
    g_book.Clear();
+   g_pairs.Clear();
+   g_seenHistory.Clear();   // the session's snapshot marks the history again (another account's tickets must not)
+   ArrayResize(g_closeAllIds, 0);
+   g_lastMarketWatchCount = -1;
    g_snapshotDue = false;
    g_lastSnapshotMs = 0;
    g_lastHistoryTotal = -1;

@@ -53,6 +53,7 @@ CTmPositionBook  g_book;               // positions as last sent
 CTmTicketSet     g_seenDeals;          // deals already sent or covered by a snapshot
 CTmTicketSet     g_keptWhileDisabled;  // positions open when trading was disabled
 CTmCommandLog    g_commands;
+CTmPairCache     g_pairs;              // conversion symbols found (or not) per currency pair
 CTmTimedBatch    g_quotes;
 TmWatchedSymbol  g_watch[];
 CTrade           g_trade;
@@ -68,6 +69,8 @@ string           g_currency = "";
 bool             g_tradingDisabled = false;
 long             g_disabledAtMs = 0;   // server time (ms) trading was disabled; positions opened later are closed
 bool             g_disabledLoaded = false;
+int              g_lastMarketWatchCount = -1;
+ulong            g_lastMarketWatchScanMs = 0;
 long             g_closeAllIds[];      // close_all commands being carried out (answered when done)
 int              g_closeAllInitial = 0;
 int              g_closeAllRequests = 0;
@@ -221,9 +224,14 @@ string FindPair(const string a, const string b, const bool marketWatchOnly)
 
 string FindConversionSymbol(const string a, const string b)
   {
-   string name = FindPair(a, b, true);
+   string key = (a < b) ? a + "/" + b : b + "/" + a;
+   string name = "";
+   if(g_pairs.Find(key, name))
+      return name;
+   name = FindPair(a, b, true);
    if(StringLen(name) == 0)
       name = FindPair(a, b, false);
+   g_pairs.Put(key, name);
    return name;
   }
 
@@ -317,9 +325,12 @@ void RefreshWatch(const ulong now)
   {
    g_lastWatchRefreshMs = now;
    int before = ArraySize(g_watch);
-   if(InpPriceSource)
+   int marketWatch = InpPriceSource ? SymbolsTotal(true) : 0;
+   // A full rescan costs a lookup per Market Watch symbol: only when its size changed, or once a minute.
+   if(InpPriceSource && (marketWatch != g_lastMarketWatchCount || now >= g_lastMarketWatchScanMs + 60000))
      {
-      int marketWatch = SymbolsTotal(true);
+      g_lastMarketWatchCount = marketWatch;
+      g_lastMarketWatchScanMs = now;
       for(int i = 0; i < marketWatch; i++)
          Watch(SymbolName(i, true));
      }
@@ -641,6 +652,12 @@ void CollectTicks(const int index)
       CollectLatest(index);
       return;
      }
+   // CopyTicks only when the symbol has a tick past the cursor: with a large Market Watch most
+   // symbols have none in a given pass, and SymbolInfoTick is the cheap question.
+   MqlTick latest;
+   if(SymbolInfoTick(g_watch[index].name, latest) && latest.time_msc == fromMsc &&
+      latest.bid == g_watch[index].lastBid && latest.ask == g_watch[index].lastAsk)
+      return;
    MqlTick ticks[];
    int copied = CopyTicks(g_watch[index].name, ticks, COPY_TICKS_INFO, (ulong)fromMsc, (uint)TM_TICKS_PER_SYMBOL);
    if(copied <= 0)
@@ -1042,6 +1059,10 @@ int OnInit()
    ArrayResize(g_watch, 0);
    ArrayResize(g_pendingDeals, 0);
    g_book.Clear();
+   g_pairs.Clear();
+   g_seenDeals.Clear();   // the session's snapshot marks the history again (another account's tickets must not)
+   ArrayResize(g_closeAllIds, 0);
+   g_lastMarketWatchCount = -1;
    g_snapshotDue = false;
    g_lastSnapshotMs = 0;
    g_lastComment = "";

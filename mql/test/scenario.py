@@ -24,7 +24,9 @@ A scenario is a JSON file in mql/test/scenarios/:
                 "comment": text the chart comment must show; "noAlert": no modal Alert;
                 "account": the agent's account API shows the recording's final balance and equity;
                 "trackerEvents": tracker events the agent must report ({trackerId, brokerTime});
-                "journal": texts the EA's journal (Print) must contain.
+                "journal": texts the EA's journal (Print) must contain;
+                "recordedSymbols", "quotedSymbols": how many symbols the agent received specifications
+                  of, and new quotes of after the snapshot.
 
 Usage: scenario.py SCENARIO.json EA-BINARY AGENT-BINARY WORKDIR
 """
@@ -347,6 +349,15 @@ def main() -> None:
     finally:
         agent.stop()
 
+    if "recordedSymbols" in expect:
+        with open(os.path.join(agent.record, account + ".jsonl")) as f:
+            received = [json.loads(line) for line in f if line.strip()]
+        names = {y["name"] for m in received for y in m.get("snapshot", {}).get("symbols", [])}
+        names |= {m["symbol"]["name"] for m in received if m.get("type") == "symbol"}
+        quoted = {q["symbol"] for m in received for q in m.get("ticks", [])}
+        if len(names) != expect["recordedSymbols"] or len(quoted) != expect.get("quotedSymbols", len(quoted)):
+            fail(f"the agent received {len(names)} symbol specifications and new quotes of {len(quoted)} symbols, "
+                 f"expected {expect['recordedSymbols']} and {expect.get('quotedSymbols')}")
     if expect.get("account"):
         last = replay(agent_binary, os.path.join(ROOT, scenario["recording"]), rules_path)["accounts"][0]["equity"]
         if abs(accounts.get("balance", 0) - last["lastBalance"]) > 1e-9 or \

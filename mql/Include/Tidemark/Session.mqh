@@ -645,6 +645,42 @@ void CTmCommandLog::Add(const long id, const bool succeeded, const string detail
   }
 
 //+------------------------------------------------------------------+
+//| Conversion lookups already made ("EUR/USD" -> the symbol that    |
+//| quotes one against the other, or ""): finding one scans every    |
+//| symbol of the server, which must not happen per position and     |
+//| snapshot. Cleared on account switch (another server's symbols). |
+//+------------------------------------------------------------------+
+class CTmPairCache
+  {
+private:
+   string            m_keys[];
+   string            m_names[];
+   int               m_count;
+
+public:
+                     CTmPairCache() { m_count = 0; }
+   void              Clear() { m_count = 0; ArrayResize(m_keys, 0); ArrayResize(m_names, 0); }
+   bool              Find(const string key, string &name) const
+     {
+      for(int i = 0; i < m_count; i++)
+         if(m_keys[i] == key)
+           {
+            name = m_names[i];
+            return true;
+           }
+      return false;
+     }
+   void              Put(const string key, const string name)
+     {
+      ArrayResize(m_keys, m_count + 1, 16);
+      ArrayResize(m_names, m_count + 1, 16);
+      m_keys[m_count] = key;
+      m_names[m_count] = name;
+      m_count++;
+     }
+  };
+
+//+------------------------------------------------------------------+
 //| A symbol whose quotes are published, with its tick cursor.       |
 //+------------------------------------------------------------------+
 struct TmWatchedSymbol

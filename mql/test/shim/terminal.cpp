@@ -22,6 +22,8 @@
 //   expect_comment TEXT TIMEOUTMS               (timer passes until the chart comment contains TEXT)
 //   expect_frame TYPE TIMEOUTMS                 (timer passes until the EA sends a frame of TYPE)
 //   harness ACTION                              (the scenario runner acts: stop_agent, kill_agent, start_agent)
+//   market_watch N                              (N more Market Watch symbols M0001…, each quoted)
+//   market_ticks MS                             (MS later, a new quote for each of them)
 //   fifo on|off                                 (FIFO account: closing a position older ones of its symbol precede is refused)
 //   expect_sent TEXT TIMEOUTMS                  (timer passes until a frame the EA sends contains TEXT; \t = TAB)
 //   expect_requests_per_pass_at_most N          expect_timer_pass_under_ms MS     expect_open_positions N
@@ -55,8 +57,20 @@ static int alerts = 0;
 static bool verbose = std::getenv("TIDEMARK_SHIM_VERBOSE") != nullptr;
 
 FakeSymbol *FakeTerminal::symbol(const std::string &name) {
-  for (auto &s : symbols) if (s.name == name) return &s;
-  return nullptr;
+  auto found = symbolIndex.find(name);
+  return found == symbolIndex.end() ? nullptr : &symbols[found->second];
+}
+
+static void addSymbol(const FakeSymbol &s) {
+  if (FakeSymbol *known = T().symbol(s.name)) {
+    FakeSymbol updated = s;
+    updated.ticks = known->ticks;
+    updated.selected = known->selected;
+    *known = updated;
+    return;
+  }
+  T().symbolIndex[s.name] = T().symbols.size();
+  T().symbols.push_back(s);
 }
 
 FakeOrder *FakeTerminal::openOrder(long ticket) {
@@ -612,8 +626,7 @@ static bool runCommand(const std::vector<std::string> &f, int lineNumber) {
     s.name = f[1]; s.digits = std::atoi(f[2].c_str()); s.calcMode = std::atoi(f[3].c_str());
     s.contractSize = std::atof(f[4].c_str()); s.tickSize = std::atof(f[5].c_str()); s.tickValue = std::atof(f[6].c_str());
     s.profitCurrency = f[7]; s.marginCurrency = f[8]; s.baseCurrency = f[9]; s.volumeStep = std::atof(f[10].c_str());
-    if (FakeSymbol *known = t.symbol(s.name)) { s.ticks = known->ticks; s.selected = known->selected; *known = s; }
-    else t.symbols.push_back(s);
+    addSymbol(s);
   } else if (c == "quote") {
     FakeSymbol *s = t.symbol(f[1]);
     if (!s) return fail("unknown symbol " + f[1]);
@@ -698,6 +711,35 @@ static bool runCommand(const std::vector<std::string> &f, int lineNumber) {
     std::cout << "HARNESS " << f[1] << std::endl;
     std::string answer;
     if (!std::getline(std::cin, answer) || answer != "done") return fail("the harness did not do " + f[1]);
+  } else if (c == "market_watch") {
+    // N more symbols in Market Watch (price-source terminals): M0001… quoted in USD, each with a quote.
+    long count = std::atol(f[1].c_str());
+    for (long i = 1; i <= count; i++) {
+      FakeSymbol s;
+      char name[16];
+      std::snprintf(name, sizeof name, "M%04ld", i);
+      s.name = name; s.digits = 5; s.profitCurrency = "USD"; s.marginCurrency = name; s.baseCurrency = name;
+      s.selected = true;
+      MqlTick tick{};
+      tick.time_msc = t.serverMs;
+      tick.time = datetime(t.serverMs / 1000);
+      tick.bid = 1.0 + (double)i / 10000.0;
+      tick.ask = tick.bid + 0.0002;
+      s.ticks.push_back(tick);
+      addSymbol(s);
+    }
+  } else if (c == "market_ticks") {
+    // A new quote, MS later, for every Market Watch symbol M0001….
+    t.serverMs += std::atol(f[1].c_str());
+    for (auto &s : t.symbols) {
+      if (s.name[0] != 'M' || s.ticks.empty()) continue;
+      MqlTick tick = s.ticks.back();
+      tick.time_msc = t.serverMs;
+      tick.time = datetime(t.serverMs / 1000);
+      tick.bid += 0.00001;
+      tick.ask += 0.00001;
+      s.ticks.push_back(tick);
+    }
   } else if (c == "fifo") {
     t.fifo = f[1] == "on";
   } else if (c == "expect_sent") {
@@ -747,7 +789,9 @@ int main(int argc, char **argv) {
     if (!runCommand(splitFields(line, '\t'), number)) return 1;
   }
   std::cerr << "  frames sent " << T().framesSent << ", acknowledged up to " << T().lastAckedSequence
-            << ", lost while the link was down " << T().framesLost << "\n";
+            << ", lost while the link was down " << T().framesLost << "; longest timer pass "
+            << T().longestTimerPassUs / 1000.0 << " ms; trade requests " << T().tradeRequests << " (at most "
+            << T().maxRequestsPerPass << " in a pass)\n";
   std::cout << "comment: " << T().comment << "\n";
   return 0;
 }

@@ -52,6 +52,7 @@ public:
   long utcOffsetSeconds = 0;
 
   std::vector<FakeSymbol> symbols;
+  std::map<std::string, size_t> symbolIndex;  // name -> position in symbols
   std::vector<FakeOrder> open;       // positions / market orders, in opening order
   std::vector<FakeOrder> history;    // MT4 history tab (everything the terminal holds)
   long historyFromMs = 0;            // MT4 history-tab filter: entries older than this are not loaded
