@@ -4,7 +4,7 @@ import EquityEngine
 import Foundation
 import Hummingbird
 import Logging
-import Notifications
+import Webhooks
 import RiskCore
 import ServiceLifecycle
 import Store

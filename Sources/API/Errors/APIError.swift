@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import TidemarkProtocol
 
 /// One bad field of a request: MetaApi's validation detail (`{"parameter", "value"?, "message"}`).
 public struct ValidationDetail: Hashable, Sendable, Codable {
@@ -22,7 +23,7 @@ public struct ValidationDetail: Hashable, Sendable, Codable {
 /// Cases are static members over a private code (new ones can be added without breaking callers);
 /// ``description`` is the short error name, fit for a metric label. `id` is the HTTP status code,
 /// so a client can branch on the body alone.
-public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConvertible {
+public struct APIError: TidemarkError, HTTPResponseError {
     private enum Code: String, Sendable {
         case validation = "ValidationError"
         case unauthorized = "UnauthorizedError"
@@ -47,7 +48,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
         }
     }
 
-    private let code: Code
+    private let codeValue: Code
     /// Human-readable explanation.
     public let message: String
     /// The bad fields of a ``validation(_:details:)`` error; empty otherwise.
@@ -56,7 +57,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     public let retryAfterSeconds: Int?
 
     private init(_ code: Code, _ message: String, details: [ValidationDetail] = [], retryAfterSeconds: Int? = nil) {
-        self.code = code; self.message = message; self.details = details; self.retryAfterSeconds = retryAfterSeconds
+        self.codeValue = code; self.message = message; self.details = details; self.retryAfterSeconds = retryAfterSeconds
     }
 
     /// 400: the request's parameters or body are invalid; `details` lists every bad field.
@@ -83,9 +84,13 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     }
 
     /// The HTTP status of the response.
-    public var status: HTTPResponse.Status { code.status }
-    /// The error name (`NotFoundError`, …).
-    public var description: String { code.rawValue }
+    public var status: HTTPResponse.Status { codeValue.status }
+    /// The error's name in the body (`ValidationError`, `NotFoundError`, …).
+    public var code: String { codeValue.rawValue }
+    /// The ``message``.
+    public var detail: String { message }
+    /// The ``code`` alone.
+    public var description: String { code }
     /// The body's `id`: the HTTP status code.
     public var id: Int { status.code }
 
@@ -98,7 +103,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
 
     /// The JSON body, alone (also written into SSE `error` frames).
     public func jsonBody() -> ByteBuffer {
-        let body = Body(id: id, error: code.rawValue, message: message, details: details.isEmpty ? nil : details)
+        let body = Body(id: id, error: code, message: message, details: details.isEmpty ? nil : details)
         guard let data = try? APIJSON.encoder.encode(body) else {
             return ByteBuffer(string: #"{"id":500,"error":"InternalError","message":"encoding failed"}"#)
         }
