@@ -62,6 +62,12 @@ int zmq_connect(Handle socket, const MqlArray<uchar> &endpoint) {
 }
 int zmq_send(Handle socket, const MqlArray<uchar> &buffer, Size size, int flags) {
   FakeTerminal &terminal = FakeTerminal::instance();
+  if (terminal.queueFull) {
+    // zmq_send with ZMQ_DONTWAIT on a full queue: -1, EAGAIN (zmq_send(3)).
+    terminal.lastErrno = EAGAIN;
+    errno = EAGAIN;
+    return -1;
+  }
   if (terminal.linkDown) {
     // The link is down: the EA's DEALER queues until its high-water mark; here the frame is lost, as
     // one queued on a socket that is then closed (LINGER 0) would be.

@@ -17,6 +17,7 @@
 //   report                                      (the clock jumps one report period: the next timer reports)
 //   advance MS                                  (the monotonic clock jumps MS)
 //   link down|up                                (frames sent while down are lost; nothing is received)
+//   queue full|free                             (while full, every send fails with EAGAIN)
 //   trade_result RETCODE                        (the next trade request's answer; default done)
 //   settle TIMEOUTMS                            (timer passes until the agent acknowledged every frame)
 //   expect_comment TEXT TIMEOUTMS               (timer passes until the chart comment contains TEXT)
@@ -686,6 +687,8 @@ static bool runCommand(const std::vector<std::string> &f, int lineNumber) {
     t.clockOffsetUs += 1000L * std::atol(f[1].c_str());
   } else if (c == "link") {
     t.linkDown = f[1] == "down";
+  } else if (c == "queue") {
+    t.queueFull = f[1] == "full";
   } else if (c == "trade_result") {
     t.tradeResults.push_back((uint)std::atol(f[1].c_str()));
   } else if (c == "settle") {

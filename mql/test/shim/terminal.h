@@ -68,6 +68,7 @@ public:
 
   // What crossed the socket.
   bool linkDown = false;
+  bool queueFull = false;            // the DEALER's send queue is at its high-water mark: EAGAIN
   int lastErrno = 0;
   long lastSentSequence = 0, lastAckedSequence = 0, framesSent = 0, framesLost = 0;
   std::string lastRejectReason;
