@@ -346,6 +346,13 @@ def main() -> None:
         for text in expect.get("journal", []):
             if text not in ea_journal:
                 fail(f"the EA's journal never says {text!r}")
+        # Every frame the EA sent decoded, and none made a gap (SPEC §6.2, §7).
+        request = urllib.request.Request(f"http://{agent.http}/metrics", headers={"auth-token": TOKEN})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            metrics = response.read().decode()
+        for line in metrics.splitlines():
+            if line.startswith(("tidemark_decode_errors_total", "tidemark_resyncs_total")) and float(line.split()[-1]) > 0:
+                fail(f"the agent refused or lost frames of the EA: {line}")
     finally:
         agent.stop()
 
