@@ -23,6 +23,7 @@ A scenario is a JSON file in mql/test/scenarios/:
                   itself, and its account API shows the same balance and equity;
                 "comment": text the chart comment must show; "noAlert": no modal Alert;
                 "account": the agent's account API shows the recording's final balance and equity;
+                "otherAccounts": {accountId: {field: value}} the account API must show;
                 "trackerEvents": tracker events the agent must report ({trackerId, brokerTime});
                 "journal": texts the EA's journal (Print) must contain;
                 "recordedSymbols", "quotedSymbols": how many symbols the agent received specifications
@@ -336,6 +337,11 @@ def main() -> None:
             fail("the EA raised a modal Alert")
         if expect.get("sameAsRecording") or expect.get("account"):
             accounts = agent.get("/users/current/accounts/" + urllib.request.quote(account))
+        for other, figures in expect.get("otherAccounts", {}).items():
+            shown = agent.get("/users/current/accounts/" + urllib.request.quote(other))
+            for key, value in figures.items():
+                if shown.get(key) != value:
+                    fail(f"the agent shows {other} with {key} {shown.get(key)!r}, expected {value!r}")
         wanted = expect.get("trackerEvents", [])
         if wanted:
             events = agent.get("/users/current/tracker-events/by-broker-time?accountId=" + urllib.request.quote(account))
