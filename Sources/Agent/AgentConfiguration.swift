@@ -1,5 +1,6 @@
 import Bridge
 import Foundation
+import TidemarkProtocol
 
 /// Every setting of `tidemark agent`, as plain Codable JSON (the `--config FILE`).
 ///
@@ -312,16 +313,16 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
 
 /// A failure of the agent itself (not of one terminal or one request); ``description`` is a
 /// short label usable in metrics.
-public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct AgentError: TidemarkError {
     private enum Code: String, Hashable, Sendable {
         case configuration, store, startup, stopped, insecure
     }
 
-    private let code: Code
+    private let codeValue: Code
     /// What exactly went wrong.
     public let detail: String
 
-    private init(_ code: Code, detail: String = "") { self.code = code; self.detail = detail }
+    private init(_ code: Code, detail: String = "") { self.codeValue = code; self.detail = detail }
 
     /// A setting is missing, malformed or contradicts another.
     public static let configuration = AgentError(.configuration)
@@ -338,7 +339,7 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
     /// values where one fits): 78 configuration, 77 insecure setting, 65 store damaged or
     /// refused, 71 start-up (bind, directories), 70 anything else.
     public var exitCode: Int32 {
-        switch code {
+        switch codeValue {
         case .configuration: 78
         case .insecure: 77
         case .store: 65
@@ -348,10 +349,14 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The same error with a detail.
-    public func with(detail: String) -> AgentError { AgentError(code, detail: detail) }
+    public func with(detail: String) -> AgentError { AgentError(codeValue, detail: detail) }
 
-    public var description: String { code.rawValue }
+    /// The short label (`configuration`, `store`, …).
+    public var code: String { codeValue.rawValue }
 
-    public static func == (lhs: AgentError, rhs: AgentError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+    /// The ``code`` alone (``detail`` is for logs).
+    public var description: String { code }
+
+    public static func == (lhs: AgentError, rhs: AgentError) -> Bool { lhs.codeValue == rhs.codeValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(codeValue) }
 }

@@ -7,12 +7,12 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOSSL
-import Notifications
 import RiskCore
 import ServiceLifecycle
 import Store
 import Synchronization
 import TidemarkProtocol
+import Webhooks
 import ZeroMQ
 
 /// The whole agent, assembled from an ``AgentConfiguration``: store, bridge, pipeline, HTTP.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import TidemarkProtocol
 
 /// One bad field of a request: MetaApi's validation detail (`{"parameter", "value"?, "message"}`).
 public struct ValidationDetail: Hashable, Sendable, Codable {
@@ -23,7 +24,7 @@ public struct ValidationDetail: Hashable, Sendable, Codable {
 /// Cases are static members over a private code (new ones can be added without breaking callers);
 /// ``description`` is the short error name, fit for a metric label. `id` is the HTTP status code,
 /// so a client can branch on the body alone.
-public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConvertible {
+public struct APIError: TidemarkError, HTTPResponseError {
     private enum Code: String, Sendable {
         case validation = "ValidationError"
         case unauthorized = "UnauthorizedError"
@@ -50,7 +51,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
         }
     }
 
-    private let code: Code
+    private let codeValue: Code
     /// Human-readable explanation.
     public let message: String
     /// The bad fields of a ``validation(_:details:)`` error; empty otherwise.
@@ -60,9 +61,14 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     /// The methods the path is served under (405 only): the `Allow` header.
     public let allowedMethods: [String]
 
-    private init(_ code: Code, _ message: String, details: [ValidationDetail] = [], retryAfterSeconds: Int? = nil,
-                 allowedMethods: [String] = []) {
-        self.code = code; self.message = message; self.details = details; self.retryAfterSeconds = retryAfterSeconds
+    private init(
+        _ code: Code, _ message: String, details: [ValidationDetail] = [], retryAfterSeconds: Int? = nil,
+        allowedMethods: [String] = []
+    ) {
+        self.codeValue = code
+        self.message = message
+        self.details = details
+        self.retryAfterSeconds = retryAfterSeconds
         self.allowedMethods = allowedMethods
     }
 
@@ -95,9 +101,13 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     }
 
     /// The HTTP status of the response.
-    public var status: HTTPResponse.Status { code.status }
-    /// The error name (`NotFoundError`, …).
-    public var description: String { code.rawValue }
+    public var status: HTTPResponse.Status { codeValue.status }
+    /// The error's name in the body (`ValidationError`, `NotFoundError`, …).
+    public var code: String { codeValue.rawValue }
+    /// The ``message``.
+    public var detail: String { message }
+    /// The ``code`` alone.
+    public var description: String { code }
     /// The body's `id`: the HTTP status code.
     public var id: Int { status.code }
 
@@ -119,11 +129,11 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     /// `metadata.recommendedRetryTime`: `now` plus ``retryAfterSeconds``.
     public func jsonBody(now: Date = Date()) -> ByteBuffer {
         var metadata: RetryMetadata?
-        if code == .tooManyRequests, let retryAfterSeconds {
+        if codeValue == .tooManyRequests, let retryAfterSeconds {
             let instant = now.addingTimeInterval(TimeInterval(retryAfterSeconds))
             metadata = RetryMetadata(recommendedRetryTime: Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(instant))
         }
-        let body = Body(id: id, error: code.rawValue, message: message, details: details.isEmpty ? nil : details, metadata: metadata)
+        let body = Body(id: id, error: code, message: message, details: details.isEmpty ? nil : details, metadata: metadata)
         guard let data = try? APIJSON.encoder.encode(body) else {
             return ByteBuffer(string: #"{"id":500,"error":"InternalError","message":"encoding failed"}"#)
         }
