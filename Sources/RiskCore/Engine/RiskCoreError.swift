@@ -41,7 +41,7 @@ public struct RiskCoreError: TidemarkError {
     public static let missingThreshold = RiskCoreError(.missingThreshold)
     /// A threshold is not > 0, or carries more than the 15 significant digits a JSON number keeps.
     public static let invalidThreshold = RiskCoreError(.invalidThreshold)
-    /// `endBrokerTime` is not after `startBrokerTime`.
+    /// `endBrokerTime` is before `startBrokerTime`.
     public static let invalidTimeRange = RiskCoreError(.invalidTimeRange)
     /// The name is empty.
     public static let invalidName = RiskCoreError(.invalidName)

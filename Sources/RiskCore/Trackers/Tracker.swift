@@ -70,8 +70,10 @@ public struct TrackerDefinition: Hashable, Sendable, Codable {
         for time in [startBrokerTime, endBrokerTime, createdBrokerTime].compactMap({ $0 }) where !time.isInCalendarRange {
             throw RiskCoreError.invalidTimeRange.with(detail: "tracker \(id): \(time.milliseconds) ms is outside years 0000–9999")
         }
-        if let start = startBrokerTime ?? createdBrokerTime, let end = endBrokerTime, end <= start {
-            throw RiskCoreError.invalidTimeRange.with(detail: "tracker \(id): \(end) is not after \(start)")
+        // An end equal to the start is allowed (the tracker ends as it starts): MetaApi's own
+        // createTracker example sends one (https://metaapi.cloud/docs/risk-management/restApi/api/createTracker/).
+        if let start = startBrokerTime ?? createdBrokerTime, let end = endBrokerTime, end < start {
+            throw RiskCoreError.invalidTimeRange.with(detail: "tracker \(id): \(end) is before \(start)")
         }
     }
 
