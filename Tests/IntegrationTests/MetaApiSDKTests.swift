@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// MetaApi's own Python SDK (`metaapi-cloud-sdk`, pinned in scripts/setup, unpatched) against the
 /// real agent over HTTPS, with only its `domain` option changed: discovery, tracker CRUD, events by
