@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         // Already a dependency of Hummingbird; named for NIOHTTPTypes (the agent's HTTP connection limits).
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
+        // Already a dependency of Hummingbird and AsyncHTTPClient; named for HTTPS (HummingbirdTLS, certificate loading).
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.2"),
     ],
     targets: [
         // Debian's libzmq 4.3 (libzmq3-dev), CURVE included.
@@ -96,6 +98,8 @@ let package = Package(
             dependencies: [
                 "TidemarkProtocol", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API", "Webhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
