@@ -102,7 +102,13 @@ import TidemarkProtocol
             #expect(try await client.send(.delete, webhookPath).status == 204)
             #expect(try await client.send(.get, webhookPath).status == 404)
 
-            // Streams (ended at once by shutdown, so the router test client can collect them)
+            // MetaApi's provisioning discovery
+            #expect(try await client.send(.get, "/users/current/regions").status == 200)
+            #expect(try await client.send(.get, "/users/current/regions", token: nil).status == 401)
+            #expect(try await client.send(.get, "/users/current/servers/mt-client-api").status == 200)
+            #expect(try await client.send(.get, "/users/current/servers/mt-client-api", token: nil).status == 401)
+
+                        // Streams (ended at once by shutdown, so the router test client can collect them)
             harness.api.shutdown()
             #expect(try await client.send(.get, "/users/current/events/stream").status == 200)
             #expect(try await client.send(.get, "/users/current/accounts/\(account)/equity-stream").status == 200)
@@ -120,6 +126,7 @@ import TidemarkProtocol
     @Test func everyPropertyFollowsTheConvention() throws {
         var problems: [String] = []
         let metaApiBrokerTimes: Set<String> = ["maxDrawdownTime", "maxProfitTime"]  // MetaApi PeriodStatistics names
+        let metaApiInstants: Set<String> = ["recommendedRetryTime"]  // MetaApi TooManyRequestsError metadata
         func visit(_ schema: JSONValue, at path: String) {
             switch schema {
             case .object(let members):
@@ -135,10 +142,10 @@ import TidemarkProtocol
                     if (name.hasSuffix("BrokerTime") || name == "brokerTime" || metaApiBrokerTimes.contains(name)), !reference.hasSuffix("/BrokerTime") {
                         problems.append("\(here): a broker time refers to #/components/schemas/BrokerTime")
                     }
-                    if reference.hasSuffix("/Instant") != name.hasSuffix("At") {
+                    if reference.hasSuffix("/Instant") != (name.hasSuffix("At") || metaApiInstants.contains(name)) {
                         problems.append("\(here): real instants, and only they, are named …At (#/components/schemas/Instant)")
                     }
-                    if name.hasSuffix("Time"), !reference.hasSuffix("/BrokerTime") {
+                    if name.hasSuffix("Time"), !reference.hasSuffix("/BrokerTime"), !metaApiInstants.contains(name) {
                         problems.append("\(here): a time is a broker time string or an …At instant")
                     }
                 }

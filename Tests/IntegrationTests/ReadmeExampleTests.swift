@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The README's API examples, run as a reader would paste them: every `sh` block of the

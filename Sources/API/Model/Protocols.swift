@@ -99,6 +99,9 @@ public struct TerminalKeyResource: Codable, Hashable, Sendable {
     }
 
     public init(publicKey: String, allowed: Bool, listedAccounts: [String], boundAccount: String?) {
-        self.publicKey = publicKey; self.allowed = allowed; self.listedAccounts = listedAccounts; self.boundAccount = boundAccount
+        self.publicKey = publicKey
+        self.allowed = allowed
+        self.listedAccounts = listedAccounts
+        self.boundAccount = boundAccount
     }
 }
