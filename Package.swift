@@ -89,7 +89,9 @@ let package = Package(
                 "TidemarkProtocol", "EquityEngine", "RiskCore", "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            // The OpenAPI document (protocol/openapi.json links to it), served at /openapi.json from Bundle.module.
+            resources: [.copy("openapi.json")]
         ),
         // I/O: the agent daemon — bridge → equity engine → risk core → store (one writer), then ACKs,
         // notifications and commands; HTTP (health, metrics, the API); services with graceful shutdown.
