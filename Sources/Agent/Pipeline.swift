@@ -69,18 +69,20 @@ public final class Pipeline: Sendable {
         var accountRows = AccountRowRefresh(rowsPerCommit: Pipeline.accountRowsPerCommit)
         /// Accounts in error (``AccountInputError``) and since when (the agent's clock).
         var accountErrors: [AccountID: (error: AccountInputError, since: Date)] = [:]
+        /// Where the core stood at the last checkpoint of each place (nil: none yet, the next is
+        /// complete): each writes the accounts changed after it.
+        var checkpointMarks: [CheckpointPlace: AgentCore.ChangeMark] = [:]
     }
 
     /// - Parameters:
     ///   - bridge: the bridge whose sink is `inbox`.
-    ///   - core: the core to continue (restored from the store's checkpoint, or fresh).
-    ///   - inputPosition: the checkpoint's input position (0 on a first run).
+    ///   - restored: the core to continue and its input position (``restore(from:configuration:)``).
     ///   - commitInterval, checkpointInterval, wallClockInterval: from ``AgentConfiguration``, which
     ///     holds their defaults (``AgentConfiguration/wallClockIntervalMilliseconds``).
     ///   - farewellAcknowledgementDelay: how soon after a BYE its ACK must go out, however long the
     ///     checkpoint interval: after a BYE the agent sends the terminal nothing else, and a
     ///     terminal gives up after three heartbeat intervals of silence (SPEC §6.4).
-    init(store: Store, bridge: BridgeServer, inbox: Inbox, core: AgentCore, inputPosition: UInt64, maximumBatch: Int,
+    init(store: Store, bridge: BridgeServer, inbox: Inbox, restored: RestoredCore, maximumBatch: Int,
                 metrics: AgentMetrics, logger: Logger, recordDirectory: String? = nil,
                 commitInterval: Duration, checkpointInterval: Duration, wallClockInterval: Duration = .zero,
                 farewellAcknowledgementDelay: Duration, onCommit: @escaping @Sendable (CommitNotice) -> Void) {
@@ -92,18 +94,16 @@ public final class Pipeline: Sendable {
         self.store = store; self.bridge = bridge; self.logger = logger; self.metrics = metrics
         self.maximumBatch = maximumBatch; self.onCommit = onCommit
         self.inbox = inbox
-        self.state = Mutex(WriterState(core: core, inputPosition: inputPosition))
+        var state = WriterState(core: restored.core, inputPosition: restored.inputPosition)
+        if let mark = restored.writtenMark {
+            for place in CheckpointPlace.allCases { state.checkpointMarks[place] = mark }
+        }
+        self.state = Mutex(state)
     }
 
     /// Account rows one commit writes at most while a refresh round is under way (see
     /// ``AccountRowRefresh``): ~0.6 ms of SQLite work (measured ~9 µs a row).
     static let accountRowsPerCommit = 64
-
-    /// Opens the store's checkpoint, if any: the core to resume and its input position.
-    public static func restore(from store: Store, configuration: AgentCore.Configuration) async throws -> (AgentCore, UInt64) {
-        guard let checkpoint = try await store.checkpoint() else { return (AgentCore(configuration: configuration), 0) }
-        return (try AgentCore(configuration: configuration, checkpoint: checkpoint.state), checkpoint.inputPosition)
-    }
 
     /// Submits a declaration and returns once it is committed; throws what the risk core refused
     /// (``RiskCoreError``) or ``AgentError/stopped``.
@@ -241,13 +241,19 @@ public final class Pipeline: Sendable {
                     wallClockUnsaved = false
                     // Encode the core's state and save it beside the store, both off the writer (the
                     // copy is cheap: copy-on-write); the ACKs gathered so far go out once it is saved.
-                    let (core, position) = state.withLock { ($0.core!, $0.inputPosition) }
+                    // Only the accounts changed since the file's previous checkpoint are encoded and written.
+                    let (core, position, mark) = state.withLock { state in
+                        let core = state.core!
+                        defer { state.checkpointMarks[.checkpointFile] = core.changeMark }
+                        return (core, state.inputPosition, state.checkpointMarks[.checkpointFile])
+                    }
                     let acknowledgements = unacknowledged
                     unacknowledged.removeAll(keepingCapacity: true)
                     lastCheckpoint = ContinuousClock.now
-                    encoding = CheckpointEncoding(wakingWriterOf: inbox) { [store] in
-                        try store.saveCheckpoint(Checkpoint(inputPosition: position, nextSequenceNumber: core.risk.nextSequenceNumber,
-                                                            state: try core.checkpoint(), savedAt: Date()))
+                    encoding = CheckpointEncoding(wakingWriterOf: inbox) { [store, metrics] in
+                        let parts = try core.checkpointParts(changedSince: mark)
+                        let written = try store.saveCheckpoint(Checkpoint(parts, inputPosition: position, savedAt: Date()))
+                        metrics.recordCheckpoint(written, to: .checkpointFile)
                         return SavedCheckpoint(acknowledgements: acknowledgements)
                     }
                 }
@@ -321,7 +327,7 @@ public final class Pipeline: Sendable {
         var registrations: [(AccountID, Platform, CheckedContinuation<Void, any Error>)] = []
         var ticks = 0
         var messages = 0
-        let (checkpoint, position): (Data?, UInt64) = try state.withLock { state in
+        let (checkpoint, position): (AgentCore.CheckpointParts?, UInt64) = try state.withLock { state in
             var core = state.core.take()!
             defer { state.core = core }
             var wallClockOutputs = false
@@ -366,7 +372,12 @@ public final class Pipeline: Sendable {
                 for (account, error) in effects.accountErrors { state.accountErrors[account] = (error, Date()) }
             }
             let withCheckpoint = forceCheckpoint || !declarations.isEmpty || !registrations.isEmpty || wallClockOutputs
-            return (withCheckpoint ? try core.checkpoint() : nil, state.inputPosition)
+            guard withCheckpoint else { return (nil, state.inputPosition) }
+            // Only the accounts changed since the store's previous checkpoint (a declaration's own,
+            // and those with inputs since): its cost follows what changed, not the whole state.
+            let parts = try core.checkpointParts(changedSince: state.checkpointMarks[.store])
+            state.checkpointMarks[.store] = parts.mark
+            return (parts, state.inputPosition)
         }
         if input.isEmpty, checkpoint == nil, effects.isEmpty, state.withLock({ $0.accountRows.dueInRound == 0 }) {
             // Only a wall-clock round that closed nothing: nothing to store, no commit.
@@ -436,9 +447,8 @@ public final class Pipeline: Sendable {
             updates[account] = update
         }
         batch.accountUpdates = updates.keys.sorted().map { updates[$0]! }
-        let nextSequenceNumber = state.withLock { $0.core!.risk.nextSequenceNumber }
         if let checkpoint {
-            batch.checkpoint = Checkpoint(inputPosition: position, nextSequenceNumber: nextSequenceNumber, state: checkpoint, savedAt: now)
+            batch.checkpoint = Checkpoint(checkpoint, inputPosition: position, savedAt: now)
         }
 
         let folded = ContinuousClock.now
@@ -455,6 +465,7 @@ public final class Pipeline: Sendable {
             throw AgentError.store.with(detail: "\(error): \(error.detail)")
         }
         metrics.commits.increment()
+        if batch.checkpoint != nil { metrics.recordCheckpoint(receipt.checkpointWritten, to: .store) }
         metrics.ticks.increment(by: Int64(ticks))
         metrics.messages.increment(by: Int64(messages))
         metrics.commitLatency.recordNanoseconds(Self.nanoseconds(receipt.duration))
@@ -464,7 +475,7 @@ public final class Pipeline: Sendable {
             // An event of this batch reached nobody for this long: say where the time went.
             logger.warning("slow batch", metadata: [
                 "messages": "\(messages)", "ticks": "\(ticks)", "fold_ms": "\((folded - started).milliseconds)",
-                "commit_ms": "\(receipt.duration.milliseconds)", "checkpoint_bytes": "\(batch.checkpoint?.state.count ?? 0)",
+                "commit_ms": "\(receipt.duration.milliseconds)", "checkpoint_bytes": "\(receipt.checkpointWritten.bytes)",
             ])
         }
         metrics.resentSkipped.increment(by: Int64(effects.skippedResent))

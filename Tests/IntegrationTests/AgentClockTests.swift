@@ -22,7 +22,7 @@ struct AgentClockTests {
             let committed = try await CommittedOutcome(store: store)
             outcome = (committed.events, committed.chart, committed.statistics)
             let checkpoint = try #require(try await store.checkpoint())
-            let core = try AgentCore(checkpoint: checkpoint.state).risk
+            let core = try AgentCore(checkpoint: checkpoint).risk
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             func json(_ value: some Encodable) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
@@ -123,7 +123,7 @@ struct AgentClockTests {
         #expect(!bRecording.contains("4102444800000"))
         // B's own clock took its plausible heartbeat, never the one from 2100.
         let checkpoint = try #require(try await agent.openStore().checkpoint())
-        let risk = try AgentCore(checkpoint: checkpoint.state).risk
+        let risk = try AgentCore(checkpoint: checkpoint).risk
         #expect(risk.clock(accountId: Self.other) == BrokerTime(milliseconds: plausible))
     }
 
@@ -164,7 +164,7 @@ struct AgentClockTests {
         #expect(try await onOwnThread { agent.stop() } == 0)
 
         let checkpoint = try #require(try await agent.openStore().checkpoint())
-        let live = try AgentCore(checkpoint: checkpoint.state).risk
+        let live = try AgentCore(checkpoint: checkpoint).risk
         let clock = try #require(live.clock(accountId: quiet))
         let stopped = Int64(Date().timeIntervalSince1970 * 1_000) + Int64(offsetSeconds) * 1_000
         #expect(clock.milliseconds > started + 1_000 && clock.milliseconds <= stopped, "\(clock.milliseconds - started) ms on")

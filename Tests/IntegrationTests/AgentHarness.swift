@@ -190,7 +190,7 @@ struct CommittedOutcome: Equatable, CustomStringConvertible {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         self.risk = try await store.checkpoint().map { checkpoint in
-            String(decoding: try encoder.encode(try AgentCore(checkpoint: checkpoint.state).risk), as: UTF8.self)
+            String(decoding: try encoder.encode(try AgentCore(checkpoint: checkpoint).risk), as: UTF8.self)
         } ?? "{}"
     }
 
