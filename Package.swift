@@ -48,6 +48,11 @@ let package = Package(
         .target(name: "EquityEngine", dependencies: ["TidemarkProtocol"]),
         // Pure: trackers, challenges and competitions over observations and deals.
         .target(name: "RiskCore", dependencies: ["TidemarkProtocol", "EquityEngine"]),
+        // Pure: the compact binary Codable coder of the checkpoints (not a wire format).
+        .target(name: "CompactBinaryCoding", dependencies: ["TidemarkProtocol"]),
+        // Pure: the agent's deterministic fold (bridge deliveries and declarations through the equity
+        // engine and the risk core, in one order) and its checkpoint parts.
+        .target(name: "AgentFold", dependencies: ["TidemarkProtocol", "CompactBinaryCoding", "EquityEngine", "RiskCore"]),
         // I/O: the durable store (SQLite through GRDB, WAL): events, records, checkpoints, tokens, outbox.
         .target(
             name: "Store",
@@ -92,7 +97,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "TidemarkProtocol", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API", "Notifications",
+                "TidemarkProtocol", "AgentFold", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API", "Notifications",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -105,18 +110,19 @@ let package = Package(
         .executableTarget(
             name: "tidemark",
             dependencies: [
-                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent", "Store",
+                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent", "AgentFold", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Also tests the Simulator's pure RecordingBuilder (recordings are the protocol's other form).
         .testTarget(name: "TidemarkProtocolTests", dependencies: ["TidemarkProtocol", "Simulator"]),
+        .testTarget(name: "CompactBinaryCodingTests", dependencies: ["CompactBinaryCoding", "TidemarkProtocol"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TidemarkProtocol", "ZeroMQ"]),
         .testTarget(name: "EquityEngineTests", dependencies: ["EquityEngine", "TidemarkProtocol"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "TidemarkProtocol", "ZeroMQ"]),
-        .testTarget(name: "RiskCoreTests", dependencies: ["RiskCore", "EquityEngine", "TidemarkProtocol"]),
+        .testTarget(name: "RiskCoreTests", dependencies: ["RiskCore", "CompactBinaryCoding", "EquityEngine", "TidemarkProtocol"]),
         .testTarget(
             name: "APITests",
             dependencies: [
@@ -141,9 +147,9 @@ let package = Package(
         // Runs the real `tidemark` binary against real sockets on loopback.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TidemarkProtocol", "ZeroMQ", "Simulator", "Store", "Notifications", "Agent"]
+            dependencies: ["TidemarkProtocol", "ZeroMQ", "Simulator", "Store", "Notifications", "Agent", "AgentFold"]
         ),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Bridge", "EquityEngine", "RiskCore", "Store", "TidemarkProtocol"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "AgentFold", "Bridge", "CompactBinaryCoding", "EquityEngine", "RiskCore", "Store", "TidemarkProtocol"]),
     ],
     swiftLanguageModes: [.v6]
 )

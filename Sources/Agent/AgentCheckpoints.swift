@@ -1,3 +1,4 @@
+import AgentFold
 import Foundation
 import Store
 

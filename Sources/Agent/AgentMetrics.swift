@@ -1,3 +1,4 @@
+import AgentFold
 import Bridge
 import CoreMetrics
 import Notifications

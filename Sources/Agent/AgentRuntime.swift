@@ -1,4 +1,5 @@
 import API
+import AgentFold
 import Bridge
 import EquityEngine
 import Foundation

@@ -1,4 +1,5 @@
 import Agent
+import AgentFold
 import Foundation
 import RiskCore
 import Store

@@ -1,11 +1,12 @@
-import Bridge
+import CompactBinaryCoding
 import EquityEngine
 import Foundation
 import RiskCore
 import TidemarkProtocol
 
 /// The agent's deterministic heart: bridge messages and declarations in, everything the store must
-/// commit out. No I/O, no clock: the ``Pipeline`` around it does those.
+/// commit out. No I/O, no clock: the agent's pipeline around it does those, and `tidemark replay` folds
+/// recordings through it offline.
 ///
 /// Per message of an account, in the order the risk core needs (the same as `tidemark replay`):
 /// 1. the message goes to the equity engine, whose outputs are held back;
@@ -51,7 +52,7 @@ public struct AgentCore: Sendable {
     public struct Configuration: Hashable, Sendable {
         public var equity: EquityEngine.Configuration
         /// How far ahead of the wall clock (in the account's broker time) a heartbeat or tick may
-        /// be; further is refused (``AgentConfiguration/timeBoundSeconds``).
+        /// be; further is refused (the agent's `timeBoundSeconds` setting).
         public var timeBoundMilliseconds: Int64
         /// Bounds on declarations (names, ids, trackers per account).
         public var limits: DeclarationLimits
