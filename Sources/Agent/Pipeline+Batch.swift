@@ -19,7 +19,29 @@ extension Pipeline {
 
     // MARK: One batch
 
-    /// Folds and commits one batch; returns whether the commit carried a checkpoint.
+    /// What folding one batch produced: what the commit stores and what follows it acts on.
+    struct FoldedBatch {
+        /// When the writer began the batch (the event-lag metric starts here).
+        var started: ContinuousClock.Instant
+        var effects = AgentCore.Effects()
+        /// Positions in the batch of deliveries refused for an implausible time.
+        var refused: Set<Int> = []
+        /// The latest sequence number folded of each session.
+        var acknowledgements: [String: UInt64] = [:]
+        /// Each declaration request with what the risk core refused of each of its commands (nil: applied).
+        var declarations: [(CheckedContinuation<[(any Error)?]?, Never>, [(any Error)?])] = []
+        /// The definition rows the applied declarations write.
+        var definitionChanges: [DefinitionChange] = []
+        var registrations: [(AccountID, Platform, CheckedContinuation<Void, any Error>)] = []
+        var ticks = 0
+        var messages = 0
+        /// The checkpoint committed with the batch (nil: none due), in parts.
+        var checkpoint: AgentCore.CheckpointParts?
+        /// The input position the batch ends at.
+        var inputPosition: UInt64 = 0
+    }
+
+    /// Folds and commits one batch, then acts on the receipt; returns what the writer's loop needs.
     ///
     /// Events are committed (and served) with every batch. The risk core's checkpoint is saved
     /// beside the store off the writer every ``AgentConfiguration/checkpointIntervalMilliseconds``
@@ -37,25 +59,35 @@ extension Pipeline {
     ///     carries a checkpoint: those time inputs come from no terminal, so after a crash nothing
     ///     would fold them again into the same events.
     func process(_ input: Inbox.Input, forceCheckpoint: Bool, wallClockRound: Bool,
-                         unacknowledged: inout [String: UInt64]) throws -> ProcessedBatch {
-        let started = ContinuousClock.now
+                 unacknowledged: inout [String: UInt64]) throws -> ProcessedBatch {
+        let folded = try fold(input, forceCheckpoint: forceCheckpoint, wallClockRound: wallClockRound)
+        if input.isEmpty, folded.checkpoint == nil, folded.effects.isEmpty, state.withLock({ $0.accountRows.dueInRound == 0 }) {
+            // Only a wall-clock round that closed nothing: nothing to store, no commit.
+            metrics.wallClockTimes.increment(by: Int64(folded.effects.wallClockTimes.count))
+            return ProcessedBatch(checkpointed: false, refused: [], wallClockTimes: folded.effects.wallClockTimes)
+        }
+        register(folded.registrations)
+        let batch = try storeBatch(for: folded, allAccountRows: forceCheckpoint, at: Date())
+        let receipt = try commit(batch, of: folded, builtAt: ContinuousClock.now)
+        try afterCommit(folded, receipt: receipt, unacknowledged: &unacknowledged)
+        return ProcessedBatch(checkpointed: folded.checkpoint != nil, refused: folded.refused,
+                              wallClockTimes: folded.effects.wallClockTimes)
+    }
+
+    /// Folds the batch through the core, under the writer's lock: the wall clock first (a
+    /// wall-clock round), then the API's requests, then the bridge's deliveries, each one input
+    /// position; then the checkpoint, when one is due with this batch.
+    private func fold(_ input: Inbox.Input, forceCheckpoint: Bool, wallClockRound: Bool) throws -> FoldedBatch {
+        var folded = FoldedBatch(started: ContinuousClock.now)
         // The wall clock is read here, once per batch, and handed to the pure core as a value.
         let wallClock = Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down))
-        var refused: Set<Int> = []
-        var effects = AgentCore.Effects()
-        var acknowledgements: [String: UInt64] = [:]
-        var declarations: [(CheckedContinuation<[(any Error)?]?, Never>, [(any Error)?])] = []
-        var definitionChanges: [DefinitionChange] = []
-        var registrations: [(AccountID, Platform, CheckedContinuation<Void, any Error>)] = []
-        var ticks = 0
-        var messages = 0
-        let (checkpoint, position): (AgentCore.CheckpointParts?, UInt64) = try state.withLock { state in
+        try state.withLock { state in
             var core = state.core.take()!
             defer { state.core = core }
             var wallClockOutputs = false
             if wallClockRound {
-                core.advanceQuietAccounts(wallClock: wallClock, into: &effects)
-                wallClockOutputs = !effects.riskOutputs.isEmpty
+                core.advanceQuietAccounts(wallClock: wallClock, into: &folded.effects)
+                wallClockOutputs = !folded.effects.riskOutputs.isEmpty
             }
             for request in input.requests {
                 state.inputPosition += 1
@@ -63,49 +95,50 @@ extension Pipeline {
                 case .declarations(let commands, let continuation):
                     let results = commands.map { command -> (any Error)? in
                         do {
-                            let applied = try core.declare(command, into: &effects)
+                            let applied = try core.declare(command, into: &folded.effects)
                             if let change = try Self.definitionChange(for: applied, in: core.risk, at: Date()) {
-                                definitionChanges.append(change)
+                                folded.definitionChanges.append(change)
                             }
                             return nil
                         } catch {
                             return error
                         }
                     }
-                    declarations.append((continuation, results))
+                    folded.declarations.append((continuation, results))
                 case .registration(let account, let platform, let continuation):
-                    registrations.append((account, platform, continuation))
+                    folded.registrations.append((account, platform, continuation))
                 }
             }
             for (index, delivery) in input.deliveries.enumerated() {
                 state.inputPosition += 1
-                if delivery.sessionEnd == nil { messages += 1 }
-                if case .ticks(let batch) = delivery.message { ticks += batch.count }
+                if delivery.sessionEnd == nil { folded.messages += 1 }
+                if case .ticks(let batch) = delivery.message { folded.ticks += batch.count }
                 // A refused frame is acknowledged all the same: resending cannot make its time plausible.
-                if !core.apply(delivery, wallClock: wallClock, into: &effects) { refused.insert(index) }
-                acknowledgements[delivery.sessionID] = delivery.sequence
+                if !core.apply(delivery, wallClock: wallClock, into: &folded.effects) { folded.refused.insert(index) }
+                folded.acknowledgements[delivery.sessionID] = delivery.sequence
             }
-            for (account, observation) in effects.latestObservation {
+            for (account, observation) in folded.effects.latestObservation {
                 state.latestObservations[account] = observation
                 state.accountRows.observed(observation, of: account)
             }
-            if !effects.accountErrors.isEmpty || !effects.clearedAccountErrors.isEmpty {
-                for account in effects.clearedAccountErrors { state.accountErrors[account] = nil }
-                for (account, error) in effects.accountErrors { state.accountErrors[account] = (error, Date()) }
+            if !folded.effects.accountErrors.isEmpty || !folded.effects.clearedAccountErrors.isEmpty {
+                for account in folded.effects.clearedAccountErrors { state.accountErrors[account] = nil }
+                for (account, error) in folded.effects.accountErrors { state.accountErrors[account] = (error, Date()) }
             }
-            let withCheckpoint = forceCheckpoint || !declarations.isEmpty || !registrations.isEmpty || wallClockOutputs
-            guard withCheckpoint else { return (nil, state.inputPosition) }
+            folded.inputPosition = state.inputPosition
+            let withCheckpoint = forceCheckpoint || !folded.declarations.isEmpty || !folded.registrations.isEmpty || wallClockOutputs
+            guard withCheckpoint else { return }
             // Only the accounts changed since the store's previous checkpoint (a declaration's own,
             // and those with inputs since): its cost follows what changed, not the whole state.
             let parts = try core.checkpointParts(changedSince: state.checkpointMarks[.store])
             state.checkpointMarks[.store] = parts.mark
-            return (parts, state.inputPosition)
+            folded.checkpoint = parts
         }
-        if input.isEmpty, checkpoint == nil, effects.isEmpty, state.withLock({ $0.accountRows.dueInRound == 0 }) {
-            // Only a wall-clock round that closed nothing: nothing to store, no commit.
-            metrics.wallClockTimes.increment(by: Int64(effects.wallClockTimes.count))
-            return ProcessedBatch(checkpointed: false, refused: [], wallClockTimes: effects.wallClockTimes)
-        }
+        return folded
+    }
+
+    /// Registers the accounts the API asked for (each answered on its own).
+    private func register(_ registrations: [(AccountID, Platform, CheckedContinuation<Void, any Error>)]) {
         for (account, platform, continuation) in registrations {
             do {
                 try store.registerAccountBlocking(account, platform: platform, at: Date())
@@ -114,10 +147,15 @@ extension Pipeline {
                 continuation.resume(throwing: error)
             }
         }
-        let now = Date()
+    }
+
+    /// What the store commits of a folded batch: events and records, definitions, deals, session
+    /// changes, account rows (those due, or all of them), enforcement, the checkpoint.
+    private func storeBatch(for folded: FoldedBatch, allAccountRows: Bool, at now: Date) throws -> StoreBatch {
+        let effects = folded.effects
         var batch = StoreBatch()
         for output in effects.riskOutputs { try batch.append(output) }
-        batch.definitionChanges = definitionChanges
+        batch.definitionChanges = folded.definitionChanges
         for (account, deal) in effects.deals { batch.deals.append(JournalDeal(accountId: account, deal: deal)) }
         var updates: [AccountID: AccountUpdate] = [:]
         // A session (and a new account) is stored from its first snapshot: a HELLO alone stores nothing.
@@ -133,7 +171,7 @@ extension Pipeline {
         for end in effects.sessionEnds where !effects.unopenedSessionEnds.contains(end.sessionID) {
             batch.sessionChanges.append(.closed(sessionId: end.sessionID, at: now, reason: end.reason))
         }
-        for (account, observation) in state.withLock({ $0.accountRows.rowsForCommit(all: forceCheckpoint) }) {
+        for (account, observation) in state.withLock({ $0.accountRows.rowsForCommit(all: allAccountRows) }) {
             var update = updates[account] ?? AccountUpdate(id: account)
             update.lastEquity = observation.equity
             update.lastBalance = observation.balance
@@ -169,11 +207,15 @@ extension Pipeline {
             updates[account] = update
         }
         batch.accountUpdates = updates.keys.sorted().map { updates[$0]! }
-        if let checkpoint {
-            batch.checkpoint = Checkpoint(checkpoint, inputPosition: position, savedAt: now)
+        if let checkpoint = folded.checkpoint {
+            batch.checkpoint = Checkpoint(checkpoint, inputPosition: folded.inputPosition, savedAt: now)
         }
+        return batch
+    }
 
-        let folded = ContinuousClock.now
+    /// Commits the batch and counts it. A failed commit stops the agent: the declarations waiting
+    /// on it are answered with the failure.
+    private func commit(_ batch: StoreBatch, of folded: FoldedBatch, builtAt built: ContinuousClock.Instant) throws -> CommitReceipt {
         let receipt: CommitReceipt
         do {
             receipt = try store.commitBlocking(batch)
@@ -183,20 +225,21 @@ extension Pipeline {
             // the checkpoint) rather than go on.
             logger.critical("store commit failed; stopping", metadata: ["error": "\(error)", "detail": "\(error.detail)"])
             let failure = AgentError.store.with(detail: "\(error)")
-            for (continuation, results) in declarations { continuation.resume(returning: results.map { _ in failure }) }
+            for (continuation, results) in folded.declarations { continuation.resume(returning: results.map { _ in failure }) }
             throw AgentError.store.with(detail: "\(error): \(error.detail)")
         }
+        let effects = folded.effects
         metrics.commits.increment()
         if batch.checkpoint != nil { metrics.recordCheckpoint(receipt.checkpointWritten, to: .store) }
-        metrics.ticks.increment(by: Int64(ticks))
-        metrics.messages.increment(by: Int64(messages))
+        metrics.ticks.increment(by: Int64(folded.ticks))
+        metrics.messages.increment(by: Int64(folded.messages))
         metrics.commitLatency.recordNanoseconds(Self.nanoseconds(receipt.duration))
-        let lag = ContinuousClock.now - started
+        let lag = ContinuousClock.now - folded.started
         metrics.eventLag.recordNanoseconds(Self.nanoseconds(lag))
         if lag > .milliseconds(50) {
             // An event of this batch reached nobody for this long: say where the time went.
             logger.warning("slow batch", metadata: [
-                "messages": "\(messages)", "ticks": "\(ticks)", "fold_ms": "\((folded - started).milliseconds)",
+                "messages": "\(folded.messages)", "ticks": "\(folded.ticks)", "fold_ms": "\((built - folded.started).milliseconds)",
                 "commit_ms": "\(receipt.duration.milliseconds)", "checkpoint_bytes": "\(receipt.checkpointWritten.bytes)",
             ])
         }
@@ -212,15 +255,21 @@ extension Pipeline {
         }
         if let events = receipt.newEvents { metrics.events.increment(by: Int64(events.count)) }
         metrics.publish(bridge.counters)
+        return receipt
+    }
 
-        // Durable: now acknowledge, announce, enforce.
-        unacknowledged.merge(acknowledgements) { max($0, $1) }
-        if checkpoint != nil {
+    /// Durable: now acknowledge (all that is folded, when the commit carried a checkpoint),
+    /// answer the declarations, announce the commit, send enforcement commands, and tell the
+    /// sessions of accounts that went into error.
+    private func afterCommit(_ folded: FoldedBatch, receipt: CommitReceipt, unacknowledged: inout [String: UInt64]) throws {
+        let effects = folded.effects
+        unacknowledged.merge(folded.acknowledgements) { max($0, $1) }
+        if folded.checkpoint != nil {
             // The current state is checkpointed: everything folded so far may be acknowledged.
             bridge.committed(unacknowledged.map { (sessionID: $0.key, sequence: $0.value) })
             unacknowledged.removeAll(keepingCapacity: true)
         }
-        for (continuation, results) in declarations { continuation.resume(returning: results) }
+        for (continuation, results) in folded.declarations { continuation.resume(returning: results) }
         onCommit(CommitNotice(lastSequenceNumber: receipt.lastSequenceNumber, newEvents: receipt.newEvents,
                               observations: Array(effects.latestObservation.values), queuedDeliveries: receipt.queuedDeliveryCount))
         for command in receipt.newCommands {
@@ -260,7 +309,6 @@ extension Pipeline {
                 logger.notice("account error cleared by a snapshot", metadata: ["account": "\(account)"])
             }
         }
-        return ProcessedBatch(checkpointed: checkpoint != nil, refused: refused, wallClockTimes: effects.wallClockTimes)
     }
 
     /// The definition row a declaration writes (the store keeps definitions for the API).
