@@ -30,6 +30,12 @@ struct AgentCheckpointRowsTests {
         let agent = FullAgent(in: directory, rules: try rules(accounts: others, in: directory))
         try agent.start()
         defer { _ = agent.stop() }
+        // The rules file's declarations are committed by the writer while HTTP already serves:
+        // measure after them.
+        func rulesApplied() -> Bool { ((agent.running?.output ?? "") + (agent.running?.errors ?? "")).contains("rules applied") }
+        let deadline = Date().addingTimeInterval(30)
+        while !rulesApplied(), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(rulesApplied())
         let base = "http://\(agent.httpEndpoint!)/users/current"
         let registered = try await HTTP.request("POST", base + "/accounts", token: agent.adminToken,
                                                 json: #"{"login": 7, "server": "Declared", "platform": "mt5"}"#)
