@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         // Already a dependency of Hummingbird; named for NIOHTTPTypes (the agent's HTTP connection limits).
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
+        // Already a dependency of Hummingbird and AsyncHTTPClient; named for HTTPS (HummingbirdTLS, certificate loading).
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.2"),
     ],
     targets: [
         // Debian's libzmq 4.3 (libzmq3-dev), CURVE included.
@@ -32,8 +34,10 @@ let package = Package(
             name: "CZeroMQ",
             providers: [.apt(["libzmq3-dev"])]
         ),
+        // Operating-system headers Swift's Glibc module leaves out (epoll) or cannot call (prctl is variadic).
+        .systemLibrary(name: "CSystemShims"),
         // A small, thread-confined Swift layer over libzmq.
-        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CSystemShims", "TidemarkProtocol"]),
         // Pure: the message vocabulary, exact decimals, the wire codec and the recording (JSON Lines) codec.
         .target(name: "TidemarkProtocol"),
         // I/O: ZeroMQ ROUTER socket, per-terminal session state machines, sequence checking, resync.
@@ -57,14 +61,14 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
-                "TidemarkProtocol", "RiskCore", "EquityEngine",
+                "TidemarkProtocol", "RiskCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // I/O: webhook delivery from the store's outbox (signed HTTP(S) POSTs, retried with backoff).
         .target(
-            name: "Notifications",
+            name: "Webhooks",
             dependencies: [
                 "Store", "TidemarkProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -79,7 +83,7 @@ let package = Package(
         .target(
             name: "Simulator",
             dependencies: [
-                "TidemarkProtocol", "ZeroMQ",
+                "TidemarkProtocol", "ZeroMQ", "CSystemShims",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -89,7 +93,7 @@ let package = Package(
             dependencies: [
                 "TidemarkProtocol", "EquityEngine", "RiskCore", "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // I/O: the agent daemon — bridge → equity engine → risk core → store (one writer), then ACKs,
@@ -97,20 +101,32 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "TidemarkProtocol", "AgentFold", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API", "Notifications",
+                "TidemarkProtocol", "AgentFold", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API", "Webhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]
         ),
+        // `tidemark bench …`: the benchmarks and the raw libzmq probe, apart from the product's code paths.
+        .target(
+            name: "TidemarkBench",
+            dependencies: [
+                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent", "AgentFold",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "tidemark",
             dependencies: [
-                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent", "AgentFold", "Store",
+                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent", "Store",
+                "TidemarkBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -119,7 +135,10 @@ let package = Package(
         .testTarget(name: "TidemarkProtocolTests", dependencies: ["TidemarkProtocol", "Simulator"]),
         .testTarget(name: "CompactBinaryCodingTests", dependencies: ["CompactBinaryCoding", "TidemarkProtocol"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TidemarkProtocol", "ZeroMQ"]),
+        .testTarget(
+            name: "BridgeTests",
+            dependencies: ["Bridge", "TidemarkProtocol", "ZeroMQ", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "EquityEngineTests", dependencies: ["EquityEngine", "TidemarkProtocol"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "TidemarkProtocol", "ZeroMQ"]),
         .testTarget(name: "RiskCoreTests", dependencies: ["RiskCore", "CompactBinaryCoding", "EquityEngine", "TidemarkProtocol"]),
@@ -127,29 +146,40 @@ let package = Package(
             name: "APITests",
             dependencies: [
                 "API", "RiskCore", "EquityEngine", "TidemarkProtocol", "Store",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "RiskCore", "EquityEngine", "TidemarkProtocol"]),
         .testTarget(
-            name: "NotificationsTests",
+            name: "StoreTests",
             dependencies: [
-                "Notifications", "Store", "TidemarkProtocol",
+                "Store", "RiskCore", "EquityEngine", "TidemarkProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "WebhooksTests",
+            dependencies: [
+                "Webhooks", "Store", "TidemarkProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
         // Runs the real `tidemark` binary against real sockets on loopback.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TidemarkProtocol", "ZeroMQ", "Simulator", "Store", "Notifications", "Agent", "AgentFold"]
+            dependencies: ["TidemarkProtocol", "ZeroMQ", "RiskCore", "Store", "Webhooks", "Agent", "AgentFold"]
         ),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "AgentFold", "Bridge", "CompactBinaryCoding", "EquityEngine", "RiskCore", "Store", "TidemarkProtocol"]),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["Agent", "AgentFold", "Bridge", "CompactBinaryCoding", "EquityEngine", "RiskCore", "Store", "TidemarkProtocol"]
+        ),
+        .testTarget(name: "TidemarkBenchTests", dependencies: ["TidemarkBench"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,7 @@
 import AgentFold
 import Bridge
 import CoreMetrics
-import Notifications
+import Webhooks
 import Prometheus
 import Store
 import Synchronization

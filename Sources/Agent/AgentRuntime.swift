@@ -4,13 +4,16 @@ import Bridge
 import EquityEngine
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
-import Notifications
+import NIOSSL
 import RiskCore
 import ServiceLifecycle
 import Store
 import Synchronization
 import TidemarkProtocol
+import Webhooks
 import ZeroMQ
 
 /// The whole agent, assembled from an ``AgentConfiguration``: store, bridge, pipeline, HTTP.
@@ -39,12 +42,15 @@ public final class AgentRuntime: Sendable {
     private let ready = Atomic<Bool>(false)
     private let hooks: CommitHooks
     private let httpBound: Mutex<String?> = Mutex(nil)
+    /// HTTPS settings when `tlsCertificate` and `tlsKey` are set; nil serves plain HTTP.
+    private let tls: TLSConfiguration?
 
     private init(configuration: AgentConfiguration, store: Store, bridge: BridgeServer, pipeline: Pipeline,
                  metrics: AgentMetrics, bridgeEndpoint: String, logger: Logger,
-                 hooks: CommitHooks) {
+                 hooks: CommitHooks, tls: TLSConfiguration?) {
         self.configuration = configuration; self.store = store; self.bridge = bridge; self.pipeline = pipeline
         self.metrics = metrics; self.bridgeEndpoint = bridgeEndpoint; self.logger = logger; self.hooks = hooks
+        self.tls = tls
     }
 
     /// Opens the store (migrating it), makes sure an admin token exists, restores the risk core
@@ -71,6 +77,7 @@ public final class AgentRuntime: Sendable {
                                  logger: Logger) async throws -> AgentRuntime {
         try configuration.validate()
         try refuseInsecureSettings(configuration, environment: environment, logger: logger)
+        let tls = try HTTPSConfiguration.load(configuration)
         do {
             try FileManager.default.createDirectory(atPath: configuration.data, withIntermediateDirectories: true)
         } catch {
@@ -171,7 +178,7 @@ public final class AgentRuntime: Sendable {
             throw AgentError.startup.with(detail: "cannot bind the bridge \(configuration.bridge): \(error)")
         }
         return AgentRuntime(configuration: configuration, store: store, bridge: bridge, pipeline: pipeline, metrics: metrics,
-                            bridgeEndpoint: endpoint, logger: logger, hooks: hooks)
+                            bridgeEndpoint: endpoint, logger: logger, hooks: hooks, tls: tls)
     }
 
     /// Calls `hook` after every commit (on the writer's thread: keep it short and non-blocking).
@@ -208,9 +215,10 @@ public final class AgentRuntime: Sendable {
         let (host, port) = try configuration.httpAddress()
         let ledger = HTTPConnectionLedger(limits: httpLimits(), factory: metrics.factory)
         let connectionLogger = logger
+        let http1 = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [HTTPConnectionGuard(ledger: ledger, logger: connectionLogger)]))
         let app = Application(router: router,
-                              server: .http1(configuration: .init(
-                                  additionalChannelHandlers: [HTTPConnectionGuard(ledger: ledger, logger: connectionLogger)])),
+                              server: try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,
                               configuration: .init(address: .hostname(host, port: port), serverName: "tidemark", backlog: 1_024),
                               onServerRunning: { [self] channel in
                                   let bound = "\(host):\(channel.localAddress?.port ?? port)"
@@ -360,7 +368,7 @@ public final class AgentRuntime: Sendable {
 
     /// Refuses what would expose the agent (Redis's protected mode is the model) and warns about
     /// what only might: a bridge beyond loopback needs CURVE unless `allowPlaintextBridge` says
-    /// otherwise; HTTP beyond loopback is plaintext (a warning at every start); the adopted admin
+    /// otherwise; HTTP beyond loopback without TLS is plaintext (a warning at every start); the adopted admin
     /// token must carry at least 128 bits.
     static func refuseInsecureSettings(_ configuration: AgentConfiguration, environment: [String: String], logger: Logger) throws(AgentError) {
         if configuration.bridgeIsBeyondLoopback, configuration.curveSecretKey == nil {
@@ -377,8 +385,8 @@ public final class AgentRuntime: Sendable {
             }
         }
         let (host, _) = try configuration.httpAddress()
-        if !AgentConfiguration.isLoopback(host) {
-            logger.warning("HTTP is reachable from other hosts without TLS: tokens and data cross the network in clear; put a TLS proxy in front",
+        if !AgentConfiguration.isLoopback(host), configuration.tlsCertificate == nil {
+            logger.warning("HTTP is reachable from other hosts without TLS: tokens and data cross the network in clear; serve HTTPS with --tls-cert and --tls-key, or put a TLS proxy in front",
                            metadata: ["http": "\(configuration.http)"])
         }
         if let token = environment["TIDEMARK_ADMIN_TOKEN"], !token.isEmpty {

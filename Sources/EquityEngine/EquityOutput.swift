@@ -176,7 +176,7 @@ public struct Drift: Hashable, Sendable {
 }
 
 /// Why the engine refused a message.
-public struct EquityEngineError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct EquityEngineError: TidemarkError {
     private enum Code: String, Hashable, Sendable {
         case nettingAccount = "netting_account"
         case exchangeAccount = "exchange_account"
@@ -186,11 +186,11 @@ public struct EquityEngineError: Error, Hashable, Sendable, CustomStringConverti
         case outOfRange = "out_of_range"
     }
 
-    private let code: Code
+    private let codeValue: Code
     /// What was refused, for logs.
     public let detail: String
 
-    private init(_ code: Code, _ detail: String) { self.code = code; self.detail = detail }
+    private init(_ code: Code, _ detail: String) { self.codeValue = code; self.detail = detail }
 
     /// An MT5 netting account: its one-position-per-symbol bookkeeping is not modelled.
     public static func nettingAccount(_ account: AccountID) -> Self { Self(.nettingAccount, account.rawValue) }
@@ -211,11 +211,14 @@ public struct EquityEngineError: Error, Hashable, Sendable, CustomStringConverti
 
     /// Whether this is ``outOfRange(_:deal:)`` (the frame is refused as not representable, not
     /// because of the account's kind).
-    public var isOutOfRange: Bool { code == .outOfRange }
+    public var isOutOfRange: Bool { codeValue == .outOfRange }
 
-    /// A short, stable description usable as a metric label (`netting_account`, …).
-    public var description: String { code.rawValue }
+    /// A short, stable label usable in metrics (`netting_account`, …).
+    public var code: String { codeValue.rawValue }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+    /// The ``code`` alone (``detail`` is for logs).
+    public var description: String { code }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.codeValue == rhs.codeValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(codeValue) }
 }

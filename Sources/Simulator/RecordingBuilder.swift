@@ -17,7 +17,7 @@ public struct SourceTick: Hashable, Sendable {
 }
 
 /// Why a recording could not be built (a bad input file, script or action), with where.
-public struct RecordingBuilderError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct RecordingBuilderError: TidemarkError {
     private enum Code: String, Hashable, Sendable {
         case badTickLine = "bad_tick_line"
         case badScriptLine = "bad_script_line"
@@ -38,7 +38,6 @@ public struct RecordingBuilderError: Error, Hashable, Sendable, CustomStringConv
 
     /// A short label (`bad_script_line`, `unknown_ticket`, …).
     public var code: String { codeValue.rawValue }
-    public var description: String { "\(code): \(detail)" }
 
     static func badTickLine(_ detail: String) -> Self { Self(.badTickLine, detail) }
     static func badScriptLine(_ line: Int, _ detail: String) -> Self { Self(.badScriptLine, "line \(line): \(detail)") }

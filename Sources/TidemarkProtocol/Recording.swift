@@ -16,7 +16,7 @@ public enum RecordingLine: Hashable, Sendable {
 }
 
 /// Why a recording line could not be read.
-public struct RecordingError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct RecordingError: TidemarkError {
     private enum Code: String, Hashable, Sendable {
         case notJSONObject = "not_json_object"
         case missingType = "missing_type"

@@ -1,4 +1,4 @@
-import CZeroMQ
+import CSystemShims
 import Synchronization
 
 #if canImport(Glibc)

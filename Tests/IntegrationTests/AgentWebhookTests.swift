@@ -1,5 +1,5 @@
 import Foundation
-import Notifications
+import Webhooks
 import Store
 import Synchronization
 import Testing

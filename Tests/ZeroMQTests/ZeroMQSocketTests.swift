@@ -120,7 +120,7 @@ import Glibc
             #expect(error.errno == EPROTONOSUPPORT)
             #expect(error.reason == "Protocol not supported")
             #expect(error.description.contains("zmq_connect(bogus://nowhere)"))
-            #expect(error.label == "protocol_not_supported")
+            #expect(error.code == "protocol_not_supported")
         }
         #expect(throws: ZMQError.invalidArgument) { try socket.bind("tcp://no-port-here") }
     }
@@ -183,11 +183,5 @@ import Glibc
             try socket.connect("bogus://x")
         }
         #expect(throws: ZMQError.protocolNotSupported) { try loop.join() }
-    }
-
-    @Test func throughputProbeMovesMessages() throws {
-        // Correctness only (all messages arrive, a positive rate); speed belongs in `tidemark bench`.
-        let rate = try ZMQThroughputProbe.measureRawDealerToRouter(messageSize: 64, count: 2_000)
-        #expect(rate > 0)
     }
 }

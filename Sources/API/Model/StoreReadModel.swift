@@ -9,8 +9,8 @@ import TidemarkProtocol
 public protocol LiveRiskView: Sendable {
     /// A tracker's open period.
     func openStatistics(accountId: AccountID, trackerId: String) async throws -> PeriodStatistics?
-    /// An account's open chart hour.
-    func openEquityChartHour(accountId: AccountID) async throws -> EquityChartRecord?
+    /// An account's open chart hour, with the running sums behind its averages.
+    func openEquityChartHour(accountId: AccountID) async throws -> OpenEquityChartHour?
     /// A challenge's live progress.
     func challengeProgress(id: String) async throws -> ChallengeProgress?
     /// A competition's live leaderboard.

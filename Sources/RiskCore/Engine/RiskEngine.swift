@@ -296,6 +296,13 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         return hour.record(until: accounts[slot].clock ?? hour.lastTime)
     }
 
+    /// The account's open equity-chart hour with the running sums behind its averages
+    /// (MetaApi's `realTime` chart record).
+    public func currentEquityChartHour(accountId: AccountID) -> OpenEquityChartHour? {
+        guard let slot = accountIndex[accountId], let hour = accounts[slot].chartHour else { return nil }
+        return hour.open(until: accounts[slot].clock ?? hour.lastTime)
+    }
+
     /// The account's challenges, in declaration order.
     public func challenges(accountId: AccountID) -> [Challenge] {
         guard let slot = accountIndex[accountId] else { return [] }

@@ -1,5 +1,5 @@
 import Foundation
-@testable import Notifications
+@testable import Webhooks
 import Testing
 
 @Suite("Webhook signature")

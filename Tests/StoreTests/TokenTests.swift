@@ -6,7 +6,7 @@ import Testing
 import TidemarkProtocol
 
 @Suite("API tokens")
-struct AccessTests {
+struct TokenTests {
     @Test("Tokens stored as plain SHA-256 before the keyed hashes still verify after the upgrade")
     func unkeyedRowsAreMigrated() async throws {
         let directory = TemporaryDirectory()

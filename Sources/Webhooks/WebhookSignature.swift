@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TidemarkProtocol
 
 /// The `Tidemark-Signature` header: how a delivery is signed, and how a receiver checks it.
 ///
@@ -117,7 +118,7 @@ public enum WebhookSignature {
 
 /// Why a webhook signature was refused. Cases can be added without breaking callers; ``code`` is
 /// short and bounded, so it can label a metric or a log field.
-public struct WebhookSignatureError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct WebhookSignatureError: TidemarkError {
     private enum Code: String, Hashable, Sendable {
         case malformedHeader = "malformed_header"
         case signatureMismatch = "signature_mismatch"
@@ -132,7 +133,6 @@ public struct WebhookSignatureError: Error, Hashable, Sendable, CustomStringConv
 
     /// A short, stable name of the failure.
     public var code: String { codeValue.rawValue }
-    public var description: String { detail.isEmpty ? code : "\(code): \(detail)" }
 
     /// The header is not `t=<integer>,v1=<hex>[,…]`.
     public static let malformedHeader = Self(.malformedHeader)

@@ -1,4 +1,6 @@
+import Dispatch
 import Synchronization
+import ZeroMQ
 
 /// Raw libzmq throughput on this machine, printed beside the bridge's own figure so a reader can
 /// tell how much of the ceiling the agent uses.
@@ -15,7 +17,7 @@ public enum ZMQThroughputProbe {
         let context = try ZMQContext()
         defer { context.shutdown() }
         let boundEndpoint = Mutex<Result<String, ZMQError>?>(nil)
-        let bound = Latch()
+        let bound = DispatchSemaphore(value: 0)
         let finishedAt = Mutex<ContinuousClock.Instant?>(nil)
 
         let receiver = try ZMQSocketThread(name: "probe-router") {

@@ -1,4 +1,4 @@
-@testable import Notifications
+@testable import Webhooks
 import Testing
 import TidemarkProtocol
 

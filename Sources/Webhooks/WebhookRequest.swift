@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import TidemarkProtocol
 
 /// The HTTP request for one delivery: built from an outbox row and a timestamp, nothing else, so the
 /// same delivery always gives the same bytes and headers for the same second.
@@ -61,7 +62,7 @@ public struct WebhookRequest: Hashable, Sendable {
 
 /// Why a delivery attempt failed. Cases can be added without breaking callers; ``code`` is short and
 /// bounded (a metric label); ``description`` is what the outbox keeps as the row's last error.
-public struct WebhookDeliveryError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct WebhookDeliveryError: TidemarkError {
     private enum Code: String, Hashable, Sendable {
         case rejected
         case timeout
@@ -77,7 +78,6 @@ public struct WebhookDeliveryError: Error, Hashable, Sendable, CustomStringConve
 
     /// A short, stable name of the failure.
     public var code: String { codeValue.rawValue }
-    public var description: String { detail.isEmpty ? code : "\(code): \(detail)" }
 
     /// The receiver answered, but not with 2xx (redirects included: they are not followed).
     public static let rejected = Self(.rejected)

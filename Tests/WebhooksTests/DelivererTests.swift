@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
-@testable import Notifications
+@testable import Webhooks
 import ServiceLifecycleTestKit
 import Store
 import Testing

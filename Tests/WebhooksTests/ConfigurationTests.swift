@@ -1,5 +1,5 @@
 import Foundation
-import Notifications
+import Webhooks
 import Testing
 
 @Suite("Webhook settings in the config file")
