@@ -69,9 +69,14 @@ public struct TidemarkAPI: Sendable {
     public init(readModel: any RiskReadModel, control: any RiskControl, tokens: any TokenAuthority,
                 webhooks: any WebhookRegistry, notifier: EventNotifier, equity: EquityBroadcaster,
                 configuration: APIConfiguration = .init(), terminalKeys: (any TerminalKeyAdministration)? = nil) {
-        self.readModel = readModel; self.control = control; self.tokens = tokens; self.webhooks = webhooks
+        self.readModel = readModel
+        self.control = control
+        self.tokens = tokens
+        self.webhooks = webhooks
         self.terminalKeys = terminalKeys
-        self.notifier = notifier; self.equity = equity; self.configuration = configuration
+        self.notifier = notifier
+        self.equity = equity
+        self.configuration = configuration
         waitLimiter = WaitLimiter(limit: configuration.maxOpenWaitsPerToken)
     }
 

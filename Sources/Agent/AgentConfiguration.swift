@@ -322,7 +322,10 @@ public struct AgentError: TidemarkError {
     /// What exactly went wrong.
     public let detail: String
 
-    private init(_ code: Code, detail: String = "") { self.codeValue = code; self.detail = detail }
+    private init(_ code: Code, detail: String = "") {
+        self.codeValue = code
+        self.detail = detail
+    }
 
     /// A setting is missing, malformed or contradicts another.
     public static let configuration = AgentError(.configuration)

@@ -26,7 +26,7 @@ import ZeroMQ
 /// Services (swift-service-lifecycle) start in this order and stop in reverse:
 /// 1. the core: the bridge's socket loop and the pipeline (single writer);
 /// 1b. webhook delivery (the store's outbox, woken after commits that queued deliveries);
-/// 2. HTTP: the REST API (the `API` target's routes over ``AgentControl`` and a store read model),
+/// 2. HTTP: the REST API (the `API` target's routes over `AgentControl` and a store read model),
 ///    `/metrics`, `/health`, `/ready`.
 /// On SIGTERM the HTTP server stops first (long polls answer, streams end), then the bridge
 /// stops reading, the pipeline commits what it has taken and acknowledges it, and the store closes.
@@ -48,17 +48,28 @@ public final class AgentRuntime: Sendable {
     private init(configuration: AgentConfiguration, store: Store, bridge: BridgeServer, pipeline: Pipeline,
                  metrics: AgentMetrics, bridgeEndpoint: String, logger: Logger,
                  hooks: CommitHooks, tls: TLSConfiguration?) {
-        self.configuration = configuration; self.store = store; self.bridge = bridge; self.pipeline = pipeline
-        self.metrics = metrics; self.bridgeEndpoint = bridgeEndpoint; self.logger = logger; self.hooks = hooks
+        self.configuration = configuration
+        self.store = store
+        self.bridge = bridge
+        self.pipeline = pipeline
+        self.metrics = metrics
+        self.bridgeEndpoint = bridgeEndpoint
+        self.logger = logger
+        self.hooks = hooks
         self.tls = tls
     }
 
     /// Opens the store (migrating it), makes sure an admin token exists, restores the risk core
-    /// from the last checkpoint and binds the bridge. Nothing is processed until ``run()``.
+    /// from the last checkpoint and binds the bridge. Nothing is processed until
+    /// ``run(extraServices:onHTTPRunning:)``.
     ///
     /// Every failure is an ``AgentError`` whose detail names the key, file or value and what to do.
-    /// - Parameter rebuildCheckpoint: set the checkpoint file aside and resume from the store's own
-    ///   checkpoint (`--rebuild-checkpoint`, for a checkpoint file of another store).
+    /// - Parameters:
+    ///   - configuration: the agent's settings (file, environment and flags already merged).
+    ///   - environment: where `TIDEMARK_ADMIN_TOKEN` and the other secrets are read.
+    ///   - rebuildCheckpoint: set the checkpoint file aside and resume from the store's own
+    ///     checkpoint (`--rebuild-checkpoint`, for a checkpoint file of another store).
+    ///   - logger: for the agent and every service it starts.
     public static func start(configuration: AgentConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
                              rebuildCheckpoint: Bool = false, logger: Logger) async throws(AgentError) -> AgentRuntime {
         do {
@@ -194,7 +205,7 @@ public final class AgentRuntime: Sendable {
 
     /// Runs every service until SIGTERM or SIGINT, then shuts down gracefully.
     /// - Parameters:
-    ///   - addRoutes: adds the REST API's routes to the router (the agent's own come first).
+    ///   - extraServices: more services to run beside the agent's own, under the same graceful shutdown.
     ///   - onHTTPRunning: called with `HOST:PORT` once the HTTP server listens.
     public func run(extraServices: [any Service] = [], onHTTPRunning: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let api = makeAPI(templates: Self.loadTemplates(directory: configuration.challengeTemplates))

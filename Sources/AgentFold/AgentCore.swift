@@ -196,7 +196,7 @@ public struct AgentCore: Sendable {
         /// The tickets folded at exactly `time`.
         public var tickets: Set<Int64>
         /// Every ticket folded within the late-deal window before `time`, with its deal's time (nil
-        /// in checkpoints written before late deals were accepted: then `tickets` is all it knows).
+        /// in a checkpoint without it: then `tickets` is all the mark knows).
         public var recent: [Int64: BrokerTime]?
     }
 

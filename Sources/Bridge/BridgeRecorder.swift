@@ -84,7 +84,10 @@ public struct BridgeRecorderError: TidemarkError {
     /// The C `errno` of the failed call.
     public var errno: Int32
 
-    public init(path: String, errno: Int32) { self.path = path; self.errno = errno }
+    public init(path: String, errno: Int32) {
+        self.path = path
+        self.errno = errno
+    }
 
     /// Always `cannot_write`.
     public var code: String { "cannot_write" }

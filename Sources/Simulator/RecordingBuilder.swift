@@ -12,7 +12,10 @@ public struct SourceTick: Hashable, Sendable {
     public var ask: FixedDecimal
 
     public init(symbol: String, utcMilliseconds: Int64, bid: FixedDecimal, ask: FixedDecimal) {
-        self.symbol = symbol; self.utcMilliseconds = utcMilliseconds; self.bid = bid; self.ask = ask
+        self.symbol = symbol
+        self.utcMilliseconds = utcMilliseconds
+        self.bid = bid
+        self.ask = ask
     }
 }
 
@@ -34,7 +37,10 @@ public struct RecordingBuilderError: TidemarkError {
     /// What and where: `line 3: …`.
     public private(set) var detail: String
 
-    private init(_ code: Code, _ detail: String) { codeValue = code; self.detail = detail }
+    private init(_ code: Code, _ detail: String) {
+        codeValue = code
+        self.detail = detail
+    }
 
     /// A short label (`bad_script_line`, `unknown_ticket`, …).
     public var code: String { codeValue.rawValue }
@@ -110,7 +116,11 @@ public struct TradeScriptAction: Hashable, Sendable {
     /// The script line, for error messages.
     public var line: Int
 
-    public init(time: BrokerTime, kind: Kind, line: Int = 0) { self.time = time; self.kind = kind; self.line = line }
+    public init(time: BrokerTime, kind: Kind, line: Int = 0) {
+        self.time = time
+        self.kind = kind
+        self.line = line
+    }
 }
 
 /// A parsed trade script: settings and timed actions.
@@ -123,7 +133,9 @@ public struct TradeScript: Hashable, Sendable {
     public var actions: [TradeScriptAction] = []
 
     public init(commissionPerLot: FixedDecimal = .zero, initialBalance: FixedDecimal = .zero, actions: [TradeScriptAction] = []) {
-        self.commissionPerLot = commissionPerLot; self.initialBalance = initialBalance; self.actions = actions
+        self.commissionPerLot = commissionPerLot
+        self.initialBalance = initialBalance
+        self.actions = actions
     }
 
     /// Parses the script text (format in protocol/README.md). Times are broker time.

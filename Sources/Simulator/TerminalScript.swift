@@ -18,7 +18,10 @@ public struct TerminalScript: Hashable, Sendable {
 
     /// A script from its parts (see ``scripts(from:)`` to split a recording).
     public init(hello: Hello, initialSnapshot: Snapshot, stream: [TerminalMessage], byeReason: String = "simulation finished") {
-        self.hello = hello; self.initialSnapshot = initialSnapshot; self.stream = stream; self.byeReason = byeReason
+        self.hello = hello
+        self.initialSnapshot = initialSnapshot
+        self.stream = stream
+        self.byeReason = byeReason
     }
 
     /// Splits a recording's messages into one script per account, in order of first appearance.

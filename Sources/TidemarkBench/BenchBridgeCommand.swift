@@ -112,7 +112,10 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         let rounded = Int(value.rounded())
         var digits = Array(String(rounded))
         var index = digits.count - 3
-        while index > 0 { digits.insert(",", at: index); index -= 3 }
+        while index > 0 {
+            digits.insert(",", at: index)
+            index -= 3
+        }
         return String(digits)
     }
 }
@@ -162,7 +165,9 @@ struct BenchWorkload: Sendable {
     let frames: [[[UInt8]]]
 
     init(terminals: Int, messagesPerTerminal: Int, ticksPerMessage: Int, ticks: [Tick]) {
-        self.terminals = terminals; self.messagesPerTerminal = messagesPerTerminal; self.ticksPerMessage = ticksPerMessage
+        self.terminals = terminals
+        self.messagesPerTerminal = messagesPerTerminal
+        self.ticksPerMessage = ticksPerMessage
         var all: [[[UInt8]]] = []
         for terminal in 0..<terminals {
             let session = "bench-\(terminal)"
@@ -183,7 +188,10 @@ struct BenchWorkload: Sendable {
             for index in 0..<messagesPerTerminal {
                 var batch: [Tick] = []
                 batch.reserveCapacity(ticksPerMessage)
-                for _ in 0..<ticksPerMessage { batch.append(ticks[next]); next = (next + 1) % ticks.count }
+                for _ in 0..<ticksPerMessage {
+                    batch.append(ticks[next])
+                    next = (next + 1) % ticks.count
+                }
                 frames.append(WireEncoder.encode(Envelope(sessionID: session, sequence: UInt64(index + 3),
                                                           message: TerminalMessage.ticks(batch))))
             }
@@ -216,7 +224,10 @@ struct BenchWorkload: Sendable {
         var end = clock.now
         for await batch in server.deliveryBatches {
             received += batch.count
-            if received >= expected { end = clock.now; break }
+            if received >= expected {
+                end = clock.now
+                break
+            }
         }
         let cpu = BenchThreadCPU.now().since(before)
         try await senders.stop()

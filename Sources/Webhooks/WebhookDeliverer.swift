@@ -8,12 +8,12 @@ import Store
 import Synchronization
 import TidemarkProtocol
 
-/// Delivers webhook events from the store's outbox: a long-running ``Service`` of the agent.
+/// Delivers webhook events from the store's outbox: a long-running `Service` of the agent.
 ///
 /// Each pending delivery (one event for one webhook, queued by the store in the same transaction
 /// that stored the event) is POSTed to the webhook's URL over HTTP or HTTPS with the event's canonical
 /// JSON as body and the headers of ``WebhookRequest`` (among them the event id for de-duplication and
-/// the ``WebhookSignature``). A 2xx answer acknowledges it (``Store/markDelivered(webhookId:sequenceNumber:at:)``);
+/// the ``WebhookSignature``). A 2xx answer acknowledges it (`Store/markDelivered(webhookId:sequenceNumber:at:)`);
 /// anything else — another status, a redirect (never followed), a timeout, a refused connection —
 /// records a failure with the next attempt time from the ``WebhookRetryPolicy``, or abandons the
 /// delivery when the policy gives up.
@@ -25,7 +25,7 @@ import TidemarkProtocol
 ///
 /// **When it works.** It delivers everything due, then sleeps until the earliest pending retry or
 /// until ``eventsCommitted()`` wakes it — the agent calls that after each commit that queued
-/// deliveries (``CommitReceipt/queuedDeliveryCount`` > 0), so an event leaves within milliseconds of
+/// deliveries (`CommitReceipt/queuedDeliveryCount` > 0), so an event leaves within milliseconds of
 /// being stored. Up to ``Configuration/maximumConcurrentDeliveries`` requests run at once; a page of
 /// due deliveries is finished before the next is read, so one slow receiver holds a page back for
 /// at most the request timeout.
@@ -50,9 +50,12 @@ public final class WebhookDeliverer: Service {
         public init(retryPolicy: WebhookRetryPolicy = WebhookRetryPolicy(), requestTimeout: Duration = .seconds(10),
                     maximumConcurrentDeliveries: Int = 8, pageSize: Int = 64, jitterSeed: UInt64? = nil,
                     storeRetryDelay: Duration = .seconds(1)) {
-            self.retryPolicy = retryPolicy; self.requestTimeout = requestTimeout
-            self.maximumConcurrentDeliveries = maximumConcurrentDeliveries; self.pageSize = pageSize
-            self.jitterSeed = jitterSeed; self.storeRetryDelay = storeRetryDelay
+            self.retryPolicy = retryPolicy
+            self.requestTimeout = requestTimeout
+            self.maximumConcurrentDeliveries = maximumConcurrentDeliveries
+            self.pageSize = pageSize
+            self.jitterSeed = jitterSeed
+            self.storeRetryDelay = storeRetryDelay
         }
     }
 

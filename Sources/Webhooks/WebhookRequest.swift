@@ -27,7 +27,10 @@ public struct WebhookRequest: Hashable, Sendable {
     public struct Header: Hashable, Sendable {
         public var name: String
         public var value: String
-        public init(_ name: String, _ value: String) { self.name = name; self.value = value }
+        public init(_ name: String, _ value: String) {
+            self.name = name
+            self.value = value
+        }
     }
 
     public var url: String
@@ -74,7 +77,10 @@ public struct WebhookDeliveryError: TidemarkError {
     /// What exactly happened (the status, the client's error).
     public private(set) var detail: String
 
-    private init(_ code: Code) { codeValue = code; detail = "" }
+    private init(_ code: Code) {
+        codeValue = code
+        detail = ""
+    }
 
     /// A short, stable name of the failure.
     public var code: String { codeValue.rawValue }

@@ -96,11 +96,11 @@ public enum WebhookSignature {
     static func bytes(fromHex text: String) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count.isMultiple(of: 2) else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        func nibble(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
             default: nil
             }
         }
@@ -129,7 +129,10 @@ public struct WebhookSignatureError: TidemarkError {
     /// What exactly was wrong.
     public private(set) var detail: String
 
-    private init(_ code: Code) { codeValue = code; detail = "" }
+    private init(_ code: Code) {
+        codeValue = code
+        detail = ""
+    }
 
     /// A short, stable name of the failure.
     public var code: String { codeValue.rawValue }

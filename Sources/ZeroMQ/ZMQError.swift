@@ -46,7 +46,9 @@ public struct ZMQError: TidemarkError {
     public let operation: String
 
     private init(kind: Code, errno: Int32, operation: String) {
-        self.kind = kind; self.errno = errno; self.operation = operation
+        self.kind = kind
+        self.errno = errno
+        self.operation = operation
     }
 
     /// An error from an `errno` value left by a libzmq (or libc) call.

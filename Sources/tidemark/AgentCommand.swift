@@ -15,7 +15,7 @@ import Glibc
 import Darwin
 #endif
 
-/// `tidemark agent`: the daemon. A thin shell over ``AgentRuntime`` (Sources/Agent): settings
+/// `tidemark agent`: the daemon. A thin shell over `AgentRuntime` (Sources/Agent): settings
 /// from `--config FILE`, then `TIDEMARK_*` environment variables, then these flags.
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -106,7 +106,7 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     /// Start-up and configuration failures end the process with the error's own status
-    /// (``AgentError/exitCode``) and one line naming the key, file or value: no usage text, which
+    /// (`AgentError/exitCode`) and one line naming the key, file or value: no usage text, which
     /// is for mistakes on the command line itself.
     func run() async throws {
         do {

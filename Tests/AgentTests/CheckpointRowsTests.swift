@@ -6,6 +6,7 @@ import EquityEngine
 import Foundation
 import RiskCore
 @testable import Store
+import TestSupport
 import Testing
 import TidemarkProtocol
 
@@ -14,19 +15,15 @@ import TidemarkProtocol
 /// the last checkpoint; a checkpoint in one blob becomes rows at start.
 @Suite("Checkpoint in account rows")
 struct CheckpointRowsTests {
-    /// A fresh store in a temporary directory (removed when the value is released).
+    /// A fresh store in a temporary directory (both gone when the value is released).
     final class TemporaryStore {
-        let directory: URL
+        let directory: TemporaryDirectory
         let store: Store
         init() throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-agent-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            store = try Store(path: directory.appendingPathComponent("tidemark.sqlite").path)
+            directory = try TemporaryDirectory()
+            store = try Store(path: directory.storePath)
         }
-        deinit {
-            try? store.close()
-            try? FileManager.default.removeItem(at: directory)
-        }
+        deinit { try? store.close() }
     }
 
     static func account(_ index: Int) -> AccountID { AccountID(server: "Demo", login: Int64(100 + index)) }

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import TestSupport
 import Testing
 import TidemarkProtocol
 
@@ -32,10 +33,9 @@ struct AgentCheckpointRowsTests {
         defer { _ = agent.stop() }
         // The rules file's declarations are committed by the writer while HTTP already serves:
         // measure after them.
-        func rulesApplied() -> Bool { ((agent.running?.output ?? "") + (agent.running?.errors ?? "")).contains("rules applied") }
-        let deadline = Date().addingTimeInterval(30)
-        while !rulesApplied(), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(rulesApplied())
+        try await eventually("the rules file's declarations committed", deadline: .seconds(30)) {
+            ((agent.running?.output ?? "") + (agent.running?.errors ?? "")).contains("rules applied")
+        }
         let base = "http://\(agent.httpEndpoint!)/users/current"
         let registered = try await HTTP.request("POST", base + "/accounts", token: agent.adminToken,
                                                 json: #"{"login": 7, "server": "Declared", "platform": "mt5"}"#)

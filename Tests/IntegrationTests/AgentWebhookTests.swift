@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Webhooks
 import Store
 import Synchronization

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// MetaApi's own Python SDK (`metaapi-cloud-sdk`, pinned in scripts/setup, unpatched) against the
@@ -104,19 +105,38 @@ struct MetaApiSDKTests {
     }
 }
 
+extension MetaApiSDKTests {
+    /// A certificate or key the agent cannot use stops it at start (status 78, naming the file),
+    /// not at the first handshake.
+    @Test func unusableCertificatesStopTheAgentAtStart() throws {
+        let directory = try TemporaryDirectory()
+        let certificates = try TestCertificates(in: directory, hosts: ["agent.firm.test"])
+        let other = try TestCertificates(in: directory, hosts: ["other.firm.test"], prefix: "other-")
+        let agent = FullAgent(in: directory)
+        let missing = try agent.startExpectingRefusal(["--tls-cert", directory.path("nowhere.pem"), "--tls-key", certificates.serverKey])
+        #expect(missing.status == 78)
+        #expect(missing.errors.contains("tlsCertificate \(directory.path("nowhere.pem"))"), "\(missing.errors)")
+        let mismatched = try agent.startExpectingRefusal(["--tls-cert", certificates.serverCertificate, "--tls-key", other.serverKey])
+        #expect(mismatched.status == 78, "\(mismatched.errors)")
+        let alone = try agent.startExpectingRefusal(["--tls-cert", certificates.serverCertificate])
+        #expect(alone.status == 78)
+        #expect(alone.errors.contains("tlsCertificate and tlsKey go together"), "\(alone.errors)")
+    }
+}
+
 /// A test CA and a server certificate for `hosts`, made by openssl in the test's directory.
 struct TestCertificates {
     let authority: String
     let serverCertificate: String
     let serverKey: String
 
-    init(in directory: TemporaryDirectory, hosts: [String]) throws {
-        authority = directory.path("test-ca.pem")
-        serverCertificate = directory.path("server.pem")
-        serverKey = directory.path("server.key")
-        let authorityKey = directory.path("test-ca.key")
-        let request = directory.path("server.csr")
-        let extensions = directory.path("server.ext")
+    init(in directory: TemporaryDirectory, hosts: [String], prefix: String = "") throws {
+        authority = directory.path("\(prefix)test-ca.pem")
+        serverCertificate = directory.path("\(prefix)server.pem")
+        serverKey = directory.path("\(prefix)server.key")
+        let authorityKey = directory.path("\(prefix)test-ca.key")
+        let request = directory.path("\(prefix)server.csr")
+        let extensions = directory.path("\(prefix)server.ext")
         try """
             basicConstraints = critical, CA:FALSE
             keyUsage = critical, digitalSignature

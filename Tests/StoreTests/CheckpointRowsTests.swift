@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 @testable import Store
+import TestSupport
 import Testing
 import TidemarkProtocol
 
@@ -22,7 +23,7 @@ struct CheckpointRowsTests {
 
     @Test("Changed rows replace theirs, removed rows go, the others stay; the receipt counts what was written")
     func changedRowsOverAComplete() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         let c = AccountID("Broker-Demo:1003")
         let first = try await store.commit(StoreBatch(checkpoint: Self.complete(
@@ -48,7 +49,7 @@ struct CheckpointRowsTests {
 
     @Test("Changed rows need a complete checkpoint in rows before them")
     func changesNeedAComplete() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         await #expect(throws: StoreError.checkpointMismatch) {
             try await store.commit(StoreBatch(checkpoint: Self.changes(position: 1, accounts: [accountA: Self.bytes("a")])))
@@ -67,7 +68,7 @@ struct CheckpointRowsTests {
 
     @Test("The checkpoint file keeps rows the same way, and a newer file is what a restart reads")
     func fileRows() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         do {
             let store = try Store(path: directory.storePath)
             try await store.commit(StoreBatch(checkpoint: Self.complete(position: 5, accounts: [accountA: Self.bytes("a-store")])))
@@ -91,7 +92,7 @@ struct CheckpointRowsTests {
 
     @Test("Migration: a store and checkpoint file with one-blob checkpoints keep them, readable as such")
     func migratesBlobLayout() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let checkpointPath = directory.url.appendingPathComponent("tidemark.checkpoint.sqlite").path
         do {
             // The store at the migration before account rows, with a checkpoint blob.

@@ -3,13 +3,14 @@ import Foundation
 import GRDB
 @testable import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 @Suite("API tokens")
 struct TokenTests {
     @Test("Tokens stored as plain SHA-256 before the keyed hashes still verify after the upgrade")
     func unkeyedRowsAreMigrated() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         do {
             let queue = try DatabaseQueue(path: directory.storePath)
             try Schema.migrator.migrate(queue, upTo: Schema.migrationIdentifiers[2])
@@ -30,7 +31,7 @@ struct TokenTests {
 
     @Test("A created token verifies; a wrong or revoked one does not")
     func verify() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         let issued = try await store.createToken(name: "back office", at: wallTime(1000))
         #expect(issued.secret.hasPrefix("tm_") && issued.secret.count == 3 + 64)
@@ -46,7 +47,7 @@ struct TokenTests {
 
     @Test("Only a keyed hash of the secret is stored: HMAC-SHA256 with the store's own key, of its SHA-256")
     func onlyHashStored() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         let issued = try await store.createToken(name: "admin", isAdmin: true, secret: "correct-horse-battery-staple", at: wallTime(0))
         let row = try #require(try store.read { db in try Row.fetchOne(db, sql: "SELECT * FROM api_token") })
@@ -72,7 +73,7 @@ struct TokenTests {
 
     @Test("Account lists and read-only limit a token; admin sees everything")
     func limits() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         let limited = try await store.createToken(name: "desk", isReadOnly: true, allowedAccounts: [accountA], at: wallTime(0))
         let token = try #require(try await store.verifyToken(limited.secret))
@@ -92,7 +93,7 @@ struct TokenTests {
 struct OutboxTests {
     @Test("Matching events queue a delivery per webhook in the commit; others do not")
     func queueing() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         let all = try await store.createWebhook(url: "http://127.0.0.1:9/all", secret: "s1", id: "all", at: wallTime(0))
         let onlyB = try await store.createWebhook(url: "http://127.0.0.1:9/b", secret: "s2",
@@ -110,7 +111,7 @@ struct OutboxTests {
 
     @Test("Failed attempts are retried at the chosen time until delivered or abandoned")
     func retryBookkeeping() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         _ = try await store.createWebhook(url: "http://127.0.0.1:9/", secret: "s", id: "w", at: wallTime(0))
         try await store.commit(StoreBatch(events: [sampleEvent(1), sampleEvent(2)]))
@@ -133,7 +134,7 @@ struct OutboxTests {
 
     @Test("Deleting a webhook drops its pending deliveries")
     func deleteWebhook() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         _ = try await store.createWebhook(url: "http://127.0.0.1:9/", secret: "s", id: "w", at: wallTime(0))
         try await store.commit(StoreBatch(events: [sampleEvent(1)]))
@@ -151,7 +152,7 @@ struct OutboxTests {
 struct EnforcementTests {
     @Test("Requested commands get ids, are enforced once per cause, and store their acknowledgement")
     func lifecycle() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         let request = EnforcementRequest(accountId: accountA, kind: .closeAllPositions, reason: "max loss breached",
                                          requestedAt: wallTime(1000), causeSequenceNumber: 1)

@@ -1,25 +1,12 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
+import TestSupport
 @testable import Webhooks
 import ServiceLifecycleTestKit
 import Store
 import Testing
 import TidemarkProtocol
-
-/// A fresh directory removed when released.
-final class TemporaryDirectory: Sendable {
-    let url: URL
-
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-notify-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    var storePath: String { url.appendingPathComponent("tidemark.sqlite").path }
-}
 
 struct SampleBody: Codable { var sequenceNumber: UInt64; var type: String }
 
@@ -51,22 +38,11 @@ func expectGenuineSignature(_ request: TestReceiver.Request, secret: String,
     #expect(header == "t=\(timestamp),v1=\(hex)", sourceLocation: sourceLocation)
 }
 
-func waitUntil(_ condition: @Sendable () async throws -> Bool, limit: Duration = .seconds(20)) async throws {
-    let deadline = ContinuousClock.now + limit
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("condition not met in time")
-            return
-        }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-}
-
 @Suite("Webhook delivery to a real local receiver")
 struct DelivererTests {
     @Test("Signed, retried after a 500, de-duplicable by event id, never re-sent once acknowledged")
     func deliverRetryAcknowledge() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         defer { try? store.close() }
         let receiver = try await TestReceiver(script: [.status(500)])
@@ -79,7 +55,7 @@ struct DelivererTests {
                 group.addTask { try await deliverer.run() }
                 // Two events, the first request refused: three requests, then nothing pending.
                 let requests = try await receiver.waitForRequests(3)
-                try await waitUntil { try await store.pendingDeliveryCount() == 0 }
+                try await eventually("every delivery acknowledged") { try await store.pendingDeliveryCount() == 0 }
                 #expect(requests.count == 3)
                 for request in requests {
                     #expect(request.method == .POST)
@@ -107,7 +83,7 @@ struct DelivererTests {
                 let fourth = try await receiver.waitForRequests(4)
                 #expect(fourth.last?.header("Tidemark-Event-Id") == "3")
                 #expect(fourth.last?.header("Tidemark-Delivery-Attempt") == "1")
-                try await waitUntil { try await store.pendingDeliveryCount() == 0 }
+                try await eventually("every delivery acknowledged") { try await store.pendingDeliveryCount() == 0 }
 
                 shutdown.triggerGracefulShutdown()
                 try await group.waitForAll()
@@ -128,7 +104,7 @@ struct DelivererTests {
 
     @Test("A crash between the POST and its acknowledgement re-sends the event after the restart")
     func crashBeforeAcknowledgementResends() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         // The first request is read but never answered: the "agent" dies while waiting.
         let receiver = try await TestReceiver(script: [.silence])
         do {
@@ -152,7 +128,7 @@ struct DelivererTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await deliverer.run() }
                 let requests = try await receiver.waitForRequests(2)
-                try await waitUntil { try await reopened.pendingDeliveryCount() == 0 }
+                try await eventually("every delivery acknowledged") { try await reopened.pendingDeliveryCount() == 0 }
                 // The same event again, same id and body: the receiver de-duplicates on the id.
                 #expect(requests.map { $0.header("Tidemark-Event-Id") } == ["1", "1"])
                 #expect(requests[0].body == requests[1].body)
@@ -168,7 +144,7 @@ struct DelivererTests {
 
     @Test("A receiver that always fails is given up after the policy's attempts, then left alone")
     func givesUp() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         defer { try? store.close() }
         let receiver = try await TestReceiver(defaultAnswer: .status(503))
@@ -181,7 +157,7 @@ struct DelivererTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await deliverer.run() }
                 _ = try await receiver.waitForRequests(3)
-                try await waitUntil { try await store.pendingDeliveryCount() == 0 }
+                try await eventually("every delivery acknowledged") { try await store.pendingDeliveryCount() == 0 }
                 shutdown.triggerGracefulShutdown()
                 try await group.waitForAll()
             }
@@ -197,7 +173,7 @@ struct DelivererTests {
 
     @Test("A refused connection and a URL that is not http(s) are failures with their own codes")
     func unreachable() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         defer { try? store.close() }
         let closed = try await TestReceiver()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The deploy/ scripts and unit, run for real (in temporary directories, never on the host's /).
 @Suite("Deploy files")
@@ -34,7 +35,7 @@ struct DeployTests {
     func unitVerifies() throws {
         // systemd (and so systemd-analyze) is part of every Debian host this agent is deployed on.
         try #require(FileManager.default.isExecutableFile(atPath: Self.systemdAnalyze), "needs \(Self.systemdAnalyze) (Debian's systemd package)")
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let unit = try String(contentsOf: Self.deploy.appendingPathComponent("tidemark.service"), encoding: .utf8)
         #expect(unit.contains("ExecStart=/usr/bin/tidemark agent --config /etc/tidemark/config.json"))
         // verify also checks that ExecStart exists; point it at a binary this host has.
@@ -49,7 +50,7 @@ struct DeployTests {
 
     @Test("install.sh lays out a root, and a second run (an upgrade) keeps config and env")
     func installTwice() throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let root = directory.url.appendingPathComponent("root").path
         let binary = directory.url.appendingPathComponent("tidemark").path
         try "#!/bin/sh\necho v1\n".write(toFile: binary, atomically: true, encoding: .utf8)
@@ -88,7 +89,7 @@ struct DeployTests {
     func keys() throws {
         // `swift build --build-tests` builds the tidemark executable beside the test bundle.
         try #require(FileManager.default.isExecutableFile(atPath: Self.tidemark), "needs the tidemark binary at \(Self.tidemark)")
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let keys = directory.url.appendingPathComponent("keys").path
         let script = Self.deploy.appendingPathComponent("keys.sh").path
         // Each terminal host makes its own pair; only the public key travels.

@@ -25,6 +25,11 @@
 #define TM_TICKS_PER_SYMBOL    1000
 // At most one snapshot per second, however many RESYNCs arrive (SPEC §6.2: coalesce).
 #define TM_SNAPSHOT_MIN_GAP_MS 1000
+// A snapshot carries price-source symbols only while it stays under this size (the agent refuses
+// frames over its ZMQ_MAXMSGSIZE, 1 MiB by default; SPEC §2); the rest follow in SYMBOL frames, at
+// most TM_ANNOUNCE_PER_PASS a timer pass.
+#define TM_SNAPSHOT_MAX_BYTES   524288
+#define TM_ANNOUNCE_PER_PASS    500
 // close_all: at most this many close requests per timer pass, and an answer within this time.
 #define TM_CLOSES_PER_PASS      5
 #define TM_CLOSE_ALL_TIMEOUT_MS 30000
@@ -69,6 +74,7 @@ string           g_currency = "";
 bool             g_tradingDisabled = false;
 long             g_disabledAtMs = 0;   // server time (ms) trading was disabled; positions opened later are closed
 bool             g_disabledLoaded = false;
+int              g_watchNeeded = 0;    // g_watch[0 .. g_watchNeeded) are the positions' symbols and their conversions
 int              g_lastMarketWatchCount = -1;
 ulong            g_lastMarketWatchScanMs = 0;
 long             g_closeAllIds[];      // close_all commands being carried out (answered when done)
@@ -269,12 +275,7 @@ void WatchWithConversions(const string symbol)
 void RebuildWatchList()
   {
    ArrayResize(g_watch, 0);
-   if(InpPriceSource)
-     {
-      int marketWatch = SymbolsTotal(true);
-      for(int i = 0; i < marketWatch; i++)
-         Watch(SymbolName(i, true));
-     }
+   // The symbols the positions need come first: a snapshot always carries them (SendSnapshot).
    int positions = PositionsTotal();
    for(int p = 0; p < positions; p++)
      {
@@ -282,7 +283,15 @@ void RebuildWatchList()
          continue;
       WatchWithConversions(PositionGetString(POSITION_SYMBOL));
      }
+   g_watchNeeded = ArraySize(g_watch);
+   if(InpPriceSource)
+     {
+      int marketWatch = SymbolsTotal(true);
+      for(int i = 0; i < marketWatch; i++)
+         Watch(SymbolName(i, true));
+     }
   }
+
 
 // Sets a watched symbol's tick cursor to its current quote and returns that quote's Q record ("" if none).
 string StartCursor(const int index)
@@ -321,6 +330,21 @@ void AnnounceSymbol(const string symbol, const ulong now)
       AnnounceWatched(i, now);
   }
 
+// Watched symbols the snapshot left out (too large): SYMBOL + TICKS, at most
+// TM_ANNOUNCE_PER_PASS a timer pass.
+void AnnouncePending(const ulong now)
+  {
+   int count = ArraySize(g_watch);
+   int announced = 0;
+   for(int i = g_watchNeeded; i < count && announced < TM_ANNOUNCE_PER_PASS; i++)
+     {
+      if(g_watch[i].announced)
+         continue;
+      AnnounceWatched(i, now);
+      announced++;
+     }
+  }
+
 void RefreshWatch(const ulong now)
   {
    g_lastWatchRefreshMs = now;
@@ -339,8 +363,8 @@ void RefreshWatch(const ulong now)
       AnnounceWatched(n, now);
    for(int j = 0; j < before; j++)
      {
-      if(g_watch[j].specValid)
-         continue;
+      if(g_watch[j].specValid || !g_watch[j].announced)
+         continue;   // announced ones whose specification was not usable; the others are AnnouncePending's
       string spec = SymbolRecord(g_watch[j].name);
       if(StringLen(spec) == 0)
          continue;
@@ -375,7 +399,7 @@ void SendSnapshot(const ulong now)
    RebuildWatchList();
    string records = AccountRecord();
    int count = ArraySize(g_watch);
-   for(int i = 0; i < count; i++)
+   for(int i = 0; i < g_watchNeeded; i++)
      {
       string spec = SymbolRecord(g_watch[i].name);
       g_watch[i].specValid = (StringLen(spec) > 0);
@@ -402,8 +426,33 @@ void SendSnapshot(const ulong now)
       records += record;
       g_book.Put((long)ticket, symbol, record);
      }
-   for(int q = 0; q < count; q++)
+   for(int q = 0; q < g_watchNeeded; q++)
       records += StartCursor(q);
+   // Price-source symbols while the frame stays under TM_SNAPSHOT_MAX_BYTES; the others follow as
+   // SYMBOL + TICKS frames over the next timer passes (AnnouncePending).
+   int pending = 0;
+   for(int w = g_watchNeeded; w < count; w++)
+     {
+      g_watch[w].announced = false;
+      g_watch[w].specValid = false;
+      if(pending > 0 || StringLen(records) > TM_SNAPSHOT_MAX_BYTES)
+        {
+         pending++;
+         continue;
+        }
+      string spec = SymbolRecord(g_watch[w].name);
+      if(StringLen(spec) == 0)
+        {
+         pending++;   // not usable yet: AnnouncePending and RefreshWatch try again
+         continue;
+        }
+      records += spec + StartCursor(w);
+      g_watch[w].announced = true;
+      g_watch[w].specValid = true;
+     }
+   if(pending > 0)
+      Print("Tidemark: ", pending, " more symbols follow the snapshot in SYMBOL frames (it would exceed ",
+            TM_SNAPSHOT_MAX_BYTES, " bytes)");
    MarkDealHistorySeen();
    ArrayResize(g_pendingDeals, 0);
    if(g_link.Send("SNAPSHOT", records, now))
@@ -686,6 +735,8 @@ void PublishQuotes(const ulong now)
    int count = ArraySize(g_watch);
    for(int i = 0; i < count; i++)
      {
+      if(!g_watch[i].announced)
+         continue;   // its SYMBOL (and first quote) has not gone out yet
       if(InpEveryTick)
          CollectTicks(i);
       else
@@ -1026,6 +1077,7 @@ void Publish(const ulong now)
    if(!g_snapshotDue)
      {
       PublishTradeChanges(now);
+      AnnouncePending(now);
       if(now >= g_lastWatchRefreshMs + TM_WATCH_REFRESH_MS)
          RefreshWatch(now);
       PublishQuotes(now);

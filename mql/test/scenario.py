@@ -23,6 +23,7 @@ A scenario is a JSON file in mql/test/scenarios/:
                   itself, and its account API shows the same balance and equity;
                 "comment": text the chart comment must show; "noAlert": no modal Alert;
                 "account": the agent's account API shows the recording's final balance and equity;
+                "otherAccounts": {accountId: {field: value}} the account API must show;
                 "trackerEvents": tracker events the agent must report ({trackerId, brokerTime});
                 "journal": texts the EA's journal (Print) must contain;
                 "recordedSymbols", "quotedSymbols": how many symbols the agent received specifications
@@ -336,6 +337,11 @@ def main() -> None:
             fail("the EA raised a modal Alert")
         if expect.get("sameAsRecording") or expect.get("account"):
             accounts = agent.get("/users/current/accounts/" + urllib.request.quote(account))
+        for other, figures in expect.get("otherAccounts", {}).items():
+            shown = agent.get("/users/current/accounts/" + urllib.request.quote(other))
+            for key, value in figures.items():
+                if shown.get(key) != value:
+                    fail(f"the agent shows {other} with {key} {shown.get(key)!r}, expected {value!r}")
         wanted = expect.get("trackerEvents", [])
         if wanted:
             events = agent.get("/users/current/tracker-events/by-broker-time?accountId=" + urllib.request.quote(account))
@@ -346,6 +352,13 @@ def main() -> None:
         for text in expect.get("journal", []):
             if text not in ea_journal:
                 fail(f"the EA's journal never says {text!r}")
+        # Every frame the EA sent decoded, and none made a gap (SPEC §6.2, §7).
+        request = urllib.request.Request(f"http://{agent.http}/metrics", headers={"auth-token": TOKEN})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            metrics = response.read().decode()
+        for line in metrics.splitlines():
+            if line.startswith(("tidemark_decode_errors_total", "tidemark_resyncs_total")) and float(line.split()[-1]) > 0:
+                fail(f"the agent refused or lost frames of the EA: {line}")
     finally:
         agent.stop()
 

@@ -14,7 +14,9 @@ public struct ValidationDetail: Hashable, Sendable, Codable {
 
     /// A problem with `parameter` (and the value given, when useful).
     public init(parameter: String, value: String? = nil, message: String) {
-        self.parameter = parameter; self.value = value; self.message = message
+        self.parameter = parameter
+        self.value = value
+        self.message = message
     }
 }
 

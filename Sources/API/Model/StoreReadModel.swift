@@ -37,7 +37,9 @@ public struct StoreReadModel: RiskReadModel {
     public let templates: [String: JSONBody]
 
     public init(store: Store, live: any LiveRiskView, templates: [String: JSONBody] = [:]) {
-        self.store = store; self.live = live; self.templates = templates
+        self.store = store
+        self.live = live
+        self.templates = templates
     }
 
     public func accounts(allowed: Set<AccountID>?, limit: Int, offset: Int) async throws -> [AccountResource] {

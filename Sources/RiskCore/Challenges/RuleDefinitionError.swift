@@ -19,7 +19,10 @@ public struct RuleDefinitionError: TidemarkError {
     /// Which field was wrong, and how.
     public let detail: String
 
-    private init(_ code: Code, _ detail: String) { self.codeValue = code; self.detail = detail }
+    private init(_ code: Code, _ detail: String) {
+        self.codeValue = code
+        self.detail = detail
+    }
 
     /// A challenge needs at least one phase.
     public static func noPhases(_ detail: String) -> Self { Self(.noPhases, detail) }

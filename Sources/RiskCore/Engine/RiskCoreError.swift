@@ -26,7 +26,10 @@ public struct RiskCoreError: TidemarkError {
     /// What exactly was wrong (an id, a name, a value). Not compared by `==`.
     public let detail: String
 
-    private init(_ code: Code, _ detail: String = "") { self.codeValue = code; self.detail = detail }
+    private init(_ code: Code, _ detail: String = "") {
+        self.codeValue = code
+        self.detail = detail
+    }
 
     /// A tracker with this id already exists (ids are unique across all accounts).
     public static let duplicateTrackerID = RiskCoreError(.duplicateTrackerID)
@@ -38,7 +41,7 @@ public struct RiskCoreError: TidemarkError {
     public static let missingThreshold = RiskCoreError(.missingThreshold)
     /// A threshold is not > 0, or carries more than the 15 significant digits a JSON number keeps.
     public static let invalidThreshold = RiskCoreError(.invalidThreshold)
-    /// `endBrokerTime` is not after `startBrokerTime`.
+    /// `endBrokerTime` is before `startBrokerTime`.
     public static let invalidTimeRange = RiskCoreError(.invalidTimeRange)
     /// The name is empty.
     public static let invalidName = RiskCoreError(.invalidName)

@@ -131,7 +131,7 @@ public struct RiskEngine: Hashable, Sendable, Codable {
 
     /// Folds one input and returns what it caused, in order.
     ///
-    /// Never traps on an input: one whose time is outside ``BrokerTime/calendarRange`` changes
+    /// Never traps on an input: one whose time is outside `BrokerTime/calendarRange` changes
     /// nothing and comes back as ``RiskOutput/inputRefused(_:)`` (`time_out_of_range`); a
     /// tracker, challenge or competition entrant whose figures would leave the decimal range skips
     /// the input (the others fold it) and says so the same way.

@@ -40,11 +40,18 @@ public struct EquityChartRecord: Hashable, Sendable, Codable {
                 minBalance: FixedDecimal, maxBalance: FixedDecimal, averageEquity: FixedDecimal, minEquity: FixedDecimal,
                 maxEquity: FixedDecimal, startBalance: FixedDecimal, startEquity: FixedDecimal,
                 lastBalance: FixedDecimal, lastEquity: FixedDecimal) {
-        self.startBrokerTime = startBrokerTime; self.endBrokerTime = endBrokerTime
-        self.averageBalance = averageBalance; self.minBalance = minBalance; self.maxBalance = maxBalance
-        self.averageEquity = averageEquity; self.minEquity = minEquity; self.maxEquity = maxEquity
-        self.startBalance = startBalance; self.startEquity = startEquity
-        self.lastBalance = lastBalance; self.lastEquity = lastEquity
+        self.startBrokerTime = startBrokerTime
+        self.endBrokerTime = endBrokerTime
+        self.averageBalance = averageBalance
+        self.minBalance = minBalance
+        self.maxBalance = maxBalance
+        self.averageEquity = averageEquity
+        self.minEquity = minEquity
+        self.maxEquity = maxEquity
+        self.startBalance = startBalance
+        self.startEquity = startEquity
+        self.lastBalance = lastBalance
+        self.lastEquity = lastEquity
     }
 
     enum CodingKeys: String, CodingKey {
@@ -131,10 +138,16 @@ struct EquityChartHour: Hashable, Sendable, Codable {
 
     init(time: BrokerTime, balance: FixedDecimal, equity: FixedDecimal) {
         start = BrokerTime(milliseconds: RiskMath.floorDivide(time.milliseconds, Self.millisecondsPerHour) * Self.millisecondsPerHour)
-        firstTime = time; lastTime = time
-        startBalance = balance; startEquity = equity
-        minBalance = balance; maxBalance = balance; minEquity = equity; maxEquity = equity
-        lastBalance = balance; lastEquity = equity
+        firstTime = time
+        lastTime = time
+        startBalance = balance
+        startEquity = equity
+        minBalance = balance
+        maxBalance = balance
+        minEquity = equity
+        maxEquity = equity
+        lastBalance = balance
+        lastEquity = equity
     }
 
     /// The first millisecond after the hour.
