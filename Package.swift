@@ -52,6 +52,11 @@ let package = Package(
         .target(name: "EquityEngine", dependencies: ["TidemarkProtocol"]),
         // Pure: trackers, challenges and competitions over observations and deals.
         .target(name: "RiskCore", dependencies: ["TidemarkProtocol", "EquityEngine"]),
+        // Pure: the compact binary Codable coder of the checkpoints (not a wire format).
+        .target(name: "CompactBinaryCoding", dependencies: ["TidemarkProtocol"]),
+        // Pure: the agent's deterministic fold (bridge deliveries and declarations through the equity
+        // engine and the risk core, in one order) and its checkpoint parts.
+        .target(name: "AgentFold", dependencies: ["TidemarkProtocol", "CompactBinaryCoding", "EquityEngine", "RiskCore"]),
         // I/O: the durable store (SQLite through GRDB, WAL): events, records, checkpoints, tokens, outbox.
         .target(
             name: "Store",
@@ -98,7 +103,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "TidemarkProtocol", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API", "Webhooks",
+                "TidemarkProtocol", "AgentFold", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API", "Webhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -114,7 +119,7 @@ let package = Package(
         .target(
             name: "TidemarkBench",
             dependencies: [
-                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent",
+                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent", "AgentFold",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -132,6 +137,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Also tests the Simulator's pure RecordingBuilder (recordings are the protocol's other form).
         .testTarget(name: "TidemarkProtocolTests", dependencies: ["TidemarkProtocol", "Simulator"]),
+        .testTarget(name: "CompactBinaryCodingTests", dependencies: ["CompactBinaryCoding", "TidemarkProtocol"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"]),
         .testTarget(
             name: "BridgeTests",
@@ -139,7 +145,7 @@ let package = Package(
         ),
         .testTarget(name: "EquityEngineTests", dependencies: ["EquityEngine", "TidemarkProtocol"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "TidemarkProtocol", "ZeroMQ", "TestSupport"]),
-        .testTarget(name: "RiskCoreTests", dependencies: ["RiskCore", "EquityEngine", "TidemarkProtocol"]),
+        .testTarget(name: "RiskCoreTests", dependencies: ["RiskCore", "CompactBinaryCoding", "EquityEngine", "TidemarkProtocol"]),
         .testTarget(
             name: "APITests",
             dependencies: [
@@ -171,9 +177,13 @@ let package = Package(
         // Runs the real `tidemark` binary against real sockets on loopback.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TidemarkProtocol", "ZeroMQ", "RiskCore", "Store", "Webhooks", "Agent", "TestSupport"]
+            dependencies: ["TidemarkProtocol", "ZeroMQ", "RiskCore", "Store", "Webhooks", "Agent", "AgentFold", "TestSupport"]
         ),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Bridge", "EquityEngine", "RiskCore", "TidemarkProtocol"]),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["Agent", "AgentFold", "Bridge", "CompactBinaryCoding", "EquityEngine", "RiskCore", "Store", "TestSupport",
+                           "TidemarkProtocol"]
+        ),
         .testTarget(name: "TidemarkBenchTests", dependencies: ["TidemarkBench"]),
     ],
     swiftLanguageModes: [.v6]
