@@ -27,7 +27,9 @@ A scenario is a JSON file in mql/test/scenarios/:
                 "trackerEvents": tracker events the agent must report ({trackerId, brokerTime});
                 "journal": texts the EA's journal (Print) must contain;
                 "recordedSymbols", "quotedSymbols": how many symbols the agent received specifications
-                  of, and new quotes of after the snapshot.
+                  of, and new quotes of after the snapshot;
+                "positionsReceived": how many positions the agent received, each once (in the snapshot
+                  or a POSITION opened frame).
 
 Usage: scenario.py SCENARIO.json EA-BINARY AGENT-BINARY WORKDIR
 """
@@ -371,6 +373,16 @@ def main() -> None:
         if len(names) != expect["recordedSymbols"] or len(quoted) != expect.get("quotedSymbols", len(quoted)):
             fail(f"the agent received {len(names)} symbol specifications and new quotes of {len(quoted)} symbols, "
                  f"expected {expect['recordedSymbols']} and {expect.get('quotedSymbols')}")
+    if "positionsReceived" in expect:
+        # Every position once: in the snapshot or in a POSITION opened frame right after it.
+        with open(os.path.join(agent.record, account + ".jsonl")) as f:
+            received = [json.loads(line) for line in f if line.strip()]
+        tickets = [p["ticket"] for m in received for p in m.get("snapshot", {}).get("positions", [])]
+        tickets += [m["position"]["position"]["ticket"] for m in received
+                    if m.get("type") == "position" and m["position"]["change"] == "opened"]
+        if len(tickets) != expect["positionsReceived"] or len(set(tickets)) != len(tickets):
+            fail(f"the agent received {len(tickets)} positions ({len(set(tickets))} tickets), "
+                 f"expected {expect['positionsReceived']} once each")
     if expect.get("account"):
         last = replay(agent_binary, os.path.join(ROOT, scenario["recording"]), rules_path)["accounts"][0]["equity"]
         if abs(accounts.get("balance", 0) - last["lastBalance"]) > 1e-9 or \
