@@ -439,7 +439,8 @@ void MarkHistorySeen()
    g_lastHistoryTotal = total;
   }
 
-// SNAPSHOT: A, then S for every watched symbol, P for every market order, Q for every watched quote.
+// SNAPSHOT: A, then S and Q for every watched symbol that fits, P for every market order that fits;
+// the orders beyond follow at once in POSITION frames (SPEC §6.8).
 void SendSnapshot(const ulong now)
   {
    g_lastSnapshotMs = now;

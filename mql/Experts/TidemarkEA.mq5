@@ -391,7 +391,8 @@ void MarkDealHistorySeen()
      }
   }
 
-// SNAPSHOT: A, then S for every watched symbol, P for every position, Q for every watched quote.
+// SNAPSHOT: A, then S and Q for every watched symbol that fits, P for every position that fits; the
+// positions beyond follow at once in POSITION frames (SPEC §6.8).
 // It re-bases the agent's state, so the position book, tick cursors and seen deals re-base with it.
 void SendSnapshot(const ulong now)
   {

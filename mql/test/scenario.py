@@ -41,6 +41,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -340,7 +341,10 @@ def main() -> None:
         if expect.get("sameAsRecording") or expect.get("account"):
             accounts = agent.get("/users/current/accounts/" + urllib.request.quote(account))
         for other, figures in expect.get("otherAccounts", {}).items():
-            shown = agent.get("/users/current/accounts/" + urllib.request.quote(other))
+            try:
+                shown = agent.get("/users/current/accounts/" + urllib.request.quote(other))
+            except urllib.error.HTTPError as error:
+                fail(f"the agent shows no account {other} (HTTP {error.code})")
             for key, value in figures.items():
                 if shown.get(key) != value:
                     fail(f"the agent shows {other} with {key} {shown.get(key)!r}, expected {value!r}")
