@@ -7,7 +7,7 @@ let package = Package(
     name: "Tidemark",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "tidemark", targets: ["tidemark"]),
+        .executable(name: "tidemark", targets: ["tidemark"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -56,7 +56,8 @@ let package = Package(
         .target(name: "CompactBinaryCoding", dependencies: ["TidemarkProtocol"]),
         // Pure: the agent's deterministic fold (bridge deliveries and declarations through the equity
         // engine and the risk core, in one order) and its checkpoint parts.
-        .target(name: "AgentFold", dependencies: ["TidemarkProtocol", "CompactBinaryCoding", "EquityEngine", "RiskCore"]),
+        .target(
+            name: "AgentFold", dependencies: ["TidemarkProtocol", "CompactBinaryCoding", "EquityEngine", "RiskCore"]),
         // I/O: the durable store (SQLite through GRDB, WAL): events, records, checkpoints, tokens, outbox.
         .target(
             name: "Store",
@@ -103,7 +104,8 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "TidemarkProtocol", "AgentFold", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API", "Webhooks",
+                "TidemarkProtocol", "AgentFold", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API",
+                "Webhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -141,11 +143,15 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"]),
         .testTarget(
             name: "BridgeTests",
-            dependencies: ["Bridge", "TidemarkProtocol", "ZeroMQ", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Bridge", "TidemarkProtocol", "ZeroMQ", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "EquityEngineTests", dependencies: ["EquityEngine", "TidemarkProtocol"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "TidemarkProtocol", "ZeroMQ", "TestSupport"]),
-        .testTarget(name: "RiskCoreTests", dependencies: ["RiskCore", "CompactBinaryCoding", "EquityEngine", "TidemarkProtocol"]),
+        .testTarget(
+            name: "RiskCoreTests",
+            dependencies: ["RiskCore", "CompactBinaryCoding", "EquityEngine", "TidemarkProtocol"]),
         .testTarget(
             name: "APITests",
             dependencies: [
@@ -177,12 +183,17 @@ let package = Package(
         // Runs the real `tidemark` binary against real sockets on loopback.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TidemarkProtocol", "ZeroMQ", "RiskCore", "Store", "Webhooks", "Agent", "AgentFold", "TestSupport"]
+            dependencies: [
+                "TidemarkProtocol", "ZeroMQ", "RiskCore", "Store", "Webhooks", "Agent", "AgentFold", "TestSupport",
+            ]
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "AgentFold", "Bridge", "CompactBinaryCoding", "EquityEngine", "RiskCore", "Store", "TestSupport",
-                           "TidemarkProtocol"]
+            dependencies: [
+                "Agent", "AgentFold", "Bridge", "CompactBinaryCoding", "EquityEngine", "RiskCore", "Store",
+                "TestSupport",
+                "TidemarkProtocol",
+            ]
         ),
         .testTarget(name: "TidemarkBenchTests", dependencies: ["TidemarkBench"]),
     ],

@@ -31,8 +31,9 @@ public enum APIJSON {
     /// A 200 (or other) response with a JSON body.
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try encoder.encode(value)
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 
@@ -66,8 +67,10 @@ struct ExactDecimalNumbers: FixedDecimalNumberCoding {
         var rounded = Decimal()
         NSDecimalRound(&rounded, &scaled, 0, .plain)
         guard rounded == scaled, let value = FixedDecimal(plainText(of: decimal)) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription:
-                "Expected a decimal with at most 8 fractional digits within ±92233720368.54775807, got \(decimal)")
+            throw DecodingError.dataCorruptedError(
+                in: container,
+                debugDescription:
+                    "Expected a decimal with at most 8 fractional digits within ±92233720368.54775807, got \(decimal)")
         }
         return value
     }

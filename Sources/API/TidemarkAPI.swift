@@ -20,9 +20,11 @@ public struct APIConfiguration: Sendable {
     public var discovery: DiscoveryConfiguration
 
     /// A configuration; the defaults suit production.
-    public init(longPollTimeout: Duration = .seconds(60), streamKeepAliveInterval: Duration = .seconds(15),
-                maxBodyBytes: Int = 1 << 20, maxOpenWaitsPerToken: Int = 32, maxDefinitionBytes: Int = 64 << 10,
-                discovery: DiscoveryConfiguration = .init()) {
+    public init(
+        longPollTimeout: Duration = .seconds(60), streamKeepAliveInterval: Duration = .seconds(15),
+        maxBodyBytes: Int = 1 << 20, maxOpenWaitsPerToken: Int = 32, maxDefinitionBytes: Int = 64 << 10,
+        discovery: DiscoveryConfiguration = .init()
+    ) {
         self.maxDefinitionBytes = maxDefinitionBytes
         self.discovery = discovery
         self.longPollTimeout = longPollTimeout
@@ -66,9 +68,11 @@ public struct TidemarkAPI: Sendable {
     let waitLimiter: WaitLimiter
 
     /// An API over the given read model, control, token authority and webhook registry.
-    public init(readModel: any RiskReadModel, control: any RiskControl, tokens: any TokenAuthority,
-                webhooks: any WebhookRegistry, notifier: EventNotifier, equity: EquityBroadcaster,
-                configuration: APIConfiguration = .init(), terminalKeys: (any TerminalKeyAdministration)? = nil) {
+    public init(
+        readModel: any RiskReadModel, control: any RiskControl, tokens: any TokenAuthority,
+        webhooks: any WebhookRegistry, notifier: EventNotifier, equity: EquityBroadcaster,
+        configuration: APIConfiguration = .init(), terminalKeys: (any TerminalKeyAdministration)? = nil
+    ) {
         self.readModel = readModel
         self.control = control
         self.tokens = tokens
@@ -87,7 +91,7 @@ public struct TidemarkAPI: Sendable {
     /// which SwiftPM looks for next to the executable, then in the build directory).
     public static let openAPIDocument: Data = {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"),
-              let data = try? Data(contentsOf: url)
+            let data = try? Data(contentsOf: url)
         else { fatalError("openapi.json is missing from \(Bundle.module.bundlePath)") }
         return data
     }()
@@ -103,8 +107,9 @@ public struct TidemarkAPI: Sendable {
     public func addRoutes(to router: Router<APIRequestContext>) {
         router.add(middleware: ErrorBodyMiddleware())
         router.get("openapi.json") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: Self.openAPIDocument)))
+            Response(
+                status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: Self.openAPIDocument)))
         }
         let group = router.group("users/current").add(middleware: TokenAuthenticationMiddleware(authority: tokens))
         addAccountRoutes(to: group)
@@ -119,7 +124,8 @@ public struct TidemarkAPI: Sendable {
         addDiscoveryRoutes(to: group)
         // Last, so that it knows every route added so far; router middleware also wraps the
         // not-found answer, which is where a path served under another method becomes a 405.
-        router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes.map { ($0.method, $0.path.description) }))
+        router.add(
+            middleware: MethodNotAllowedMiddleware(routes: router.routes.map { ($0.method, $0.path.description) }))
     }
 
     /// Ends long polls (they answer `[]`) and streams; call it when graceful shutdown begins.
@@ -155,20 +161,23 @@ public struct TidemarkAPI: Sendable {
         var request = request
         let buffer: ByteBuffer
         do { buffer = try await request.collectBody(upTo: configuration.maxBodyBytes) } catch {
-            throw APIError.validation("Request body too large or unreadable",
-                                      details: [ValidationDetail(parameter: "body", message: "At most \(configuration.maxBodyBytes) bytes")])
+            throw APIError.validation(
+                "Request body too large or unreadable",
+                details: [ValidationDetail(parameter: "body", message: "At most \(configuration.maxBodyBytes) bytes")])
         }
         do { return try JSONValue.parse(Data(buffer.readableBytesView)) } catch {
-            throw APIError.validation("Request body is not JSON",
-                                      details: [ValidationDetail(parameter: "body", message: "Expected a JSON object")])
+            throw APIError.validation(
+                "Request body is not JSON",
+                details: [ValidationDetail(parameter: "body", message: "Expected a JSON object")])
         }
     }
 
     /// The request body as a JSON object (400 otherwise).
     func jsonObject(_ request: Request) async throws -> [String: JSONValue] {
         guard let object = try await jsonBody(request).objectValue else {
-            throw APIError.validation("Request body is not a JSON object",
-                                      details: [ValidationDetail(parameter: "body", message: "Expected a JSON object")])
+            throw APIError.validation(
+                "Request body is not a JSON object",
+                details: [ValidationDetail(parameter: "body", message: "Expected a JSON object")])
         }
         return object
     }
@@ -184,8 +193,9 @@ public struct TidemarkAPI: Sendable {
             buffer.writeBytes(body.data)
         }
         buffer.writeStaticString("]")
-        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                        body: ResponseBody(byteBuffer: buffer))
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: buffer))
     }
 
     /// A `201 {"id": …}` response.

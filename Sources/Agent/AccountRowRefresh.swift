@@ -41,7 +41,9 @@ struct AccountRowRefresh: Sendable {
     mutating func rowsForCommit(all: Bool = false) -> [(account: AccountID, observation: EquityObservation)] {
         let count = all ? unsavedCount : min(dueInRound, rowsPerCommit)
         guard count > 0 else { return [] }
-        let rows = line[head..<(head + count)].map { account in (account: account, observation: unsaved.removeValue(forKey: account)!) }
+        let rows = line[head..<(head + count)].map { account in
+            (account: account, observation: unsaved.removeValue(forKey: account)!)
+        }
         head += count
         dueInRound = max(0, dueInRound - count)
         if head > 4_096, head * 2 > line.count {

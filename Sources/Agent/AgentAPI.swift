@@ -87,8 +87,9 @@ struct AgentLiveView: LiveRiskView {
 
     func accountError(accountId: AccountID) async throws -> AccountErrorResource? {
         pipeline.accountError(of: accountId).map {
-            AccountErrorResource(reason: $0.error.reason.rawValue, message: $0.error.detail, since: $0.since,
-                                 brokerTime: $0.error.brokerTime)
+            AccountErrorResource(
+                reason: $0.error.reason.rawValue, message: $0.error.detail, since: $0.since,
+                brokerTime: $0.error.brokerTime)
         }
     }
 }
@@ -104,18 +105,23 @@ extension AgentRuntime {
             for observation in notice.observations { equity.publish(observation) }
         }
         let readModel = StoreReadModel(store: store, live: AgentLiveView(pipeline: pipeline), templates: templates)
-        return TidemarkAPI(readModel: readModel, control: AgentControl(pipeline: pipeline, store: store),
-                           tokens: StoreTokenAuthority(store: store), webhooks: StoreWebhookRegistry(store: store),
-                           notifier: notifier, equity: equity,
-                           configuration: APIConfiguration(longPollTimeout: .seconds(configuration.longPollSeconds),
-                                                                  discovery: DiscoveryConfiguration(domain: configuration.apiDomain,
-                                                                                                    region: configuration.apiRegion)),
-                           terminalKeys: configuration.curveSecretKey == nil ? nil : AgentTerminalKeys(bridge: bridge, store: store))
+        return TidemarkAPI(
+            readModel: readModel, control: AgentControl(pipeline: pipeline, store: store),
+            tokens: StoreTokenAuthority(store: store), webhooks: StoreWebhookRegistry(store: store),
+            notifier: notifier, equity: equity,
+            configuration: APIConfiguration(
+                longPollTimeout: .seconds(configuration.longPollSeconds),
+                discovery: DiscoveryConfiguration(
+                    domain: configuration.apiDomain,
+                    region: configuration.apiRegion)),
+            terminalKeys: configuration.curveSecretKey == nil ? nil : AgentTerminalKeys(bridge: bridge, store: store))
     }
 
     /// Challenge templates: every `NAME.json` in the directory, by NAME.
     static func loadTemplates(directory: String?) -> [String: JSONBody] {
-        guard let directory, let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [:] }
+        guard let directory, let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
+            return [:]
+        }
         var templates: [String: JSONBody] = [:]
         for name in names where name.hasSuffix(".json") {
             if let data = FileManager.default.contents(atPath: directory + "/" + name) {
@@ -147,7 +153,9 @@ struct AgentTerminalKeys: TerminalKeyAdministration {
         guard listed != nil || (account == nil && access.bindings[publicKey] != nil) else {
             throw APIError.notFound("Terminal key \(publicKey) is not on the allow-list")
         }
-        guard listed?.isEmpty ?? true else { throw APIError.conflict("The allow-list names this key's accounts; edit the list and reload it") }
+        guard listed?.isEmpty ?? true else {
+            throw APIError.conflict("The allow-list names this key's accounts; edit the list and reload it")
+        }
         if let account, let owner = access.owner(of: account), owner != publicKey {
             throw APIError.conflict("\(account) belongs to another key")
         }
@@ -157,8 +165,9 @@ struct AgentTerminalKeys: TerminalKeyAdministration {
     }
 
     private func resource(_ key: String, in access: CurveKeyAccess) -> TerminalKeyResource {
-        TerminalKeyResource(publicKey: key, allowed: access.allowList[key] != nil,
-                            listedAccounts: (access.allowList[key] ?? []).map(\.rawValue).sorted(),
-                            boundAccount: access.bindings[key]?.rawValue)
+        TerminalKeyResource(
+            publicKey: key, allowed: access.allowList[key] != nil,
+            listedAccounts: (access.allowList[key] ?? []).map(\.rawValue).sorted(),
+            boundAccount: access.bindings[key]?.rawValue)
     }
 }

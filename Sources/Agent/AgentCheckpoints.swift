@@ -14,9 +14,10 @@ enum CheckpointPlace: String, CaseIterable, Sendable {
 /// The store's record of a checkpoint in parts, at `inputPosition`.
 extension Checkpoint {
     init(_ parts: AgentCore.CheckpointParts, inputPosition: UInt64, savedAt: Date) {
-        self.init(inputPosition: inputPosition, nextSequenceNumber: parts.nextSequenceNumber, layout: .perAccount,
-                  state: parts.shared, accounts: parts.accounts, removedAccounts: parts.removedAccounts,
-                  isComplete: parts.isComplete, savedAt: savedAt)
+        self.init(
+            inputPosition: inputPosition, nextSequenceNumber: parts.nextSequenceNumber, layout: .perAccount,
+            state: parts.shared, accounts: parts.accounts, removedAccounts: parts.removedAccounts,
+            isComplete: parts.isComplete, savedAt: savedAt)
     }
 }
 
@@ -25,7 +26,8 @@ extension AgentCore {
     public init(configuration: Configuration = .init(), checkpoint: Checkpoint) throws {
         switch checkpoint.layout {
         case .whole: try self.init(configuration: configuration, checkpoint: checkpoint.state)
-        case .perAccount: try self.init(configuration: configuration, shared: checkpoint.state, accounts: checkpoint.accounts)
+        case .perAccount:
+            try self.init(configuration: configuration, shared: checkpoint.state, accounts: checkpoint.accounts)
         }
     }
 }

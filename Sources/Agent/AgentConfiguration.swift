@@ -89,7 +89,8 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
 
     /// `http` split into host and port.
     public func httpAddress() throws(AgentError) -> (host: String, port: Int) {
-        guard let colon = http.lastIndex(of: ":"), let port = Int(http[http.index(after: colon)...]), (0...65_535).contains(port)
+        guard let colon = http.lastIndex(of: ":"), let port = Int(http[http.index(after: colon)...]),
+            (0...65_535).contains(port)
         else { throw AgentError.configuration.with(detail: "http must be HOST:PORT, got \"\(http)\"") }
         var host = String(http[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
@@ -101,37 +102,52 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     public func validate() throws(AgentError) {
         _ = try httpAddress()
         func refuse(_ detail: String) -> AgentError { AgentError.configuration.with(detail: detail) }
-        guard ["full", "normal"].contains(durability) else { throw refuse("durability must be full or normal, got \"\(durability)\"") }
+        guard ["full", "normal"].contains(durability) else {
+            throw refuse("durability must be full or normal, got \"\(durability)\"")
+        }
         let positive: [(String, Int)] = [
             ("heartbeatMilliseconds", heartbeatMilliseconds), ("commitMaximumMessages", commitMaximumMessages),
             ("longPollSeconds", longPollSeconds), ("webhookWorkers", webhookWorkers),
-            ("maximumTrackersPerAccount", maximumTrackersPerAccount), ("httpIdleTimeoutSeconds", httpIdleTimeoutSeconds),
+            ("maximumTrackersPerAccount", maximumTrackersPerAccount),
+            ("httpIdleTimeoutSeconds", httpIdleTimeoutSeconds),
             ("httpHeaderTimeoutSeconds", httpHeaderTimeoutSeconds), ("httpBodyTimeoutSeconds", httpBodyTimeoutSeconds),
             ("httpMaximumConnections", httpMaximumConnections),
             ("maxSessionsPerPeer", maxSessionsPerPeer), ("maxSessions", maxSessions),
-            ("maxNewAccountsPerPeerPerMinute", maxNewAccountsPerPeerPerMinute), ("maxNewAccountsPerMinute", maxNewAccountsPerMinute),
+            ("maxNewAccountsPerPeerPerMinute", maxNewAccountsPerPeerPerMinute),
+            ("maxNewAccountsPerMinute", maxNewAccountsPerMinute),
         ]
         for (key, value) in positive where value <= 0 { throw refuse("\(key) must be positive, got \(value)") }
-        for (key, value) in [("commitIntervalMilliseconds", commitIntervalMilliseconds),
-                             ("checkpointIntervalMilliseconds", checkpointIntervalMilliseconds),
-                             ("wallClockIntervalMilliseconds", wallClockIntervalMilliseconds)] where value < 0 {
+        for (key, value) in [
+            ("commitIntervalMilliseconds", commitIntervalMilliseconds),
+            ("checkpointIntervalMilliseconds", checkpointIntervalMilliseconds),
+            ("wallClockIntervalMilliseconds", wallClockIntervalMilliseconds),
+        ] where value < 0 {
             throw refuse("\(key) must be ≥ 0, got \(value)")
         }
         guard (1...3_153_600_000).contains(timeBoundSeconds) else {
             throw refuse("timeBoundSeconds must be between 1 and 3153600000 (100 years), got \(timeBoundSeconds)")
         }
-        guard (curveSecretKey == nil) == (allowKeys == nil) else { throw refuse("curveSecretKey and allowKeys go together") }
-        guard (tlsCertificate == nil) == (tlsKey == nil) else { throw refuse("tlsCertificate and tlsKey go together (--tls-cert and --tls-key)") }
+        guard (curveSecretKey == nil) == (allowKeys == nil) else {
+            throw refuse("curveSecretKey and allowKeys go together")
+        }
+        guard (tlsCertificate == nil) == (tlsKey == nil) else {
+            throw refuse("tlsCertificate and tlsKey go together (--tls-cert and --tls-key)")
+        }
         // A DNS label: the SDKs put the region between two other labels of a host name.
         guard !apiRegion.isEmpty, apiRegion.count <= 63,
-              apiRegion.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            apiRegion.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+        else {
             throw refuse("apiRegion must be one DNS label (letters, digits, -), got \"\(apiRegion)\"")
         }
-        if let apiDomain, apiDomain.isEmpty || !apiDomain.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }) {
+        if let apiDomain,
+            apiDomain.isEmpty
+                || !apiDomain.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") })
+        {
             throw refuse("apiDomain must be a DNS name (letters, digits, -, .), got \"\(apiDomain)\"")
         }
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
-            throw refuse("logLevel must be one of trace, debug, info, notice, warning, error, critical; got \"\(logLevel)\"")
+            throw refuse(
+                "logLevel must be one of trace, debug, info, notice, warning, error, critical; got \"\(logLevel)\"")
         }
     }
 
@@ -153,18 +169,21 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
 
     /// The bridge's admission limits.
     public var limits: BridgeAdmissionLimits {
-        BridgeAdmissionLimits(sessionsPerPeer: maxSessionsPerPeer, sessions: maxSessions,
-                              newAccountsPerPeerPerMinute: maxNewAccountsPerPeerPerMinute, newAccountsPerMinute: maxNewAccountsPerMinute)
+        BridgeAdmissionLimits(
+            sessionsPerPeer: maxSessionsPerPeer, sessions: maxSessions,
+            newAccountsPerPeerPerMinute: maxNewAccountsPerPeerPerMinute, newAccountsPerMinute: maxNewAccountsPerMinute)
     }
 
     // MARK: Layers
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
-        case bridge, http, tlsCertificate, tlsKey, apiDomain, apiRegion, data, database, durability, heartbeatMilliseconds, curveSecretKey, allowKeys, record, rules, challengeTemplates
+        case bridge, http, tlsCertificate, tlsKey, apiDomain, apiRegion, data, database, durability,
+            heartbeatMilliseconds, curveSecretKey, allowKeys, record, rules, challengeTemplates
         case maxSessionsPerPeer, maxSessions, maxNewAccountsPerPeerPerMinute, maxNewAccountsPerMinute
         case commitIntervalMilliseconds, commitMaximumMessages, checkpointIntervalMilliseconds, timeBoundSeconds
         case wallClockIntervalMilliseconds, driftTolerance, longPollSeconds, webhookWorkers, logLevel
-        case allowPlaintextBridge, maximumTrackersPerAccount, httpIdleTimeoutSeconds, httpHeaderTimeoutSeconds, httpBodyTimeoutSeconds
+        case allowPlaintextBridge, maximumTrackersPerAccount, httpIdleTimeoutSeconds, httpHeaderTimeoutSeconds,
+            httpBodyTimeoutSeconds
         case httpMaximumConnections
     }
 
@@ -190,29 +209,39 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         allowKeys = try c.decodeIfPresent(String.self, forKey: .allowKeys)
         maxSessionsPerPeer = try c.decodeIfPresent(Int.self, forKey: .maxSessionsPerPeer) ?? maxSessionsPerPeer
         maxSessions = try c.decodeIfPresent(Int.self, forKey: .maxSessions) ?? maxSessions
-        maxNewAccountsPerPeerPerMinute = try c.decodeIfPresent(Int.self, forKey: .maxNewAccountsPerPeerPerMinute)
+        maxNewAccountsPerPeerPerMinute =
+            try c.decodeIfPresent(Int.self, forKey: .maxNewAccountsPerPeerPerMinute)
             ?? maxNewAccountsPerPeerPerMinute
-        maxNewAccountsPerMinute = try c.decodeIfPresent(Int.self, forKey: .maxNewAccountsPerMinute) ?? maxNewAccountsPerMinute
+        maxNewAccountsPerMinute =
+            try c.decodeIfPresent(Int.self, forKey: .maxNewAccountsPerMinute) ?? maxNewAccountsPerMinute
         record = try c.decodeIfPresent(String.self, forKey: .record)
         rules = try c.decodeIfPresent(String.self, forKey: .rules)
         challengeTemplates = try c.decodeIfPresent(String.self, forKey: .challengeTemplates)
-        commitIntervalMilliseconds = try c.decodeIfPresent(Int.self, forKey: .commitIntervalMilliseconds) ?? commitIntervalMilliseconds
+        commitIntervalMilliseconds =
+            try c.decodeIfPresent(Int.self, forKey: .commitIntervalMilliseconds) ?? commitIntervalMilliseconds
         commitMaximumMessages = try c.decodeIfPresent(Int.self, forKey: .commitMaximumMessages) ?? commitMaximumMessages
-        checkpointIntervalMilliseconds = try c.decodeIfPresent(Int.self, forKey: .checkpointIntervalMilliseconds)
+        checkpointIntervalMilliseconds =
+            try c.decodeIfPresent(Int.self, forKey: .checkpointIntervalMilliseconds)
             ?? checkpointIntervalMilliseconds
         timeBoundSeconds = try c.decodeIfPresent(Int.self, forKey: .timeBoundSeconds) ?? timeBoundSeconds
-        wallClockIntervalMilliseconds = try c.decodeIfPresent(Int.self, forKey: .wallClockIntervalMilliseconds)
+        wallClockIntervalMilliseconds =
+            try c.decodeIfPresent(Int.self, forKey: .wallClockIntervalMilliseconds)
             ?? wallClockIntervalMilliseconds
         driftTolerance = try c.decodeIfPresent(String.self, forKey: .driftTolerance) ?? driftTolerance
         longPollSeconds = try c.decodeIfPresent(Int.self, forKey: .longPollSeconds) ?? longPollSeconds
         webhookWorkers = try c.decodeIfPresent(Int.self, forKey: .webhookWorkers) ?? webhookWorkers
         logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? logLevel
         allowPlaintextBridge = try c.decodeIfPresent(Bool.self, forKey: .allowPlaintextBridge) ?? allowPlaintextBridge
-        maximumTrackersPerAccount = try c.decodeIfPresent(Int.self, forKey: .maximumTrackersPerAccount) ?? maximumTrackersPerAccount
-        httpIdleTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .httpIdleTimeoutSeconds) ?? httpIdleTimeoutSeconds
-        httpHeaderTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .httpHeaderTimeoutSeconds) ?? httpHeaderTimeoutSeconds
-        httpBodyTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .httpBodyTimeoutSeconds) ?? httpBodyTimeoutSeconds
-        httpMaximumConnections = try c.decodeIfPresent(Int.self, forKey: .httpMaximumConnections) ?? httpMaximumConnections
+        maximumTrackersPerAccount =
+            try c.decodeIfPresent(Int.self, forKey: .maximumTrackersPerAccount) ?? maximumTrackersPerAccount
+        httpIdleTimeoutSeconds =
+            try c.decodeIfPresent(Int.self, forKey: .httpIdleTimeoutSeconds) ?? httpIdleTimeoutSeconds
+        httpHeaderTimeoutSeconds =
+            try c.decodeIfPresent(Int.self, forKey: .httpHeaderTimeoutSeconds) ?? httpHeaderTimeoutSeconds
+        httpBodyTimeoutSeconds =
+            try c.decodeIfPresent(Int.self, forKey: .httpBodyTimeoutSeconds) ?? httpBodyTimeoutSeconds
+        httpMaximumConnections =
+            try c.decodeIfPresent(Int.self, forKey: .httpMaximumConnections) ?? httpMaximumConnections
     }
 
     private struct AnyKey: CodingKey {
@@ -226,7 +255,8 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     public static func load(file path: String) throws(AgentError) -> AgentConfiguration {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw AgentError.configuration.with(detail: "cannot read the configuration file \(path): \(error.localizedDescription)")
+            throw AgentError.configuration.with(
+                detail: "cannot read the configuration file \(path): \(error.localizedDescription)")
         }
         do { return try JSONDecoder().decode(AgentConfiguration.self, from: data) } catch let error as DecodingError {
             throw AgentError.configuration.with(detail: "\(path): \(describe(error))")
@@ -243,12 +273,16 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
             let known = CodingKeys.allCases.map(\.stringValue).joined(separator: ", ")
             return "unknown setting \"\(key(context.codingPath))\" (known settings: \(known))"
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
-            return "not valid JSON (\((context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] ?? context.debugDescription))"
+            return
+                "not valid JSON (\((context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] ?? context.debugDescription))"
         case .dataCorrupted(let context):
             return "setting \"\(key(context.codingPath))\": \(context.debugDescription)"
         case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-            let expected = type == Int.self ? "an integer" : type == Bool.self ? "true or false" : type == String.self ? "a string" : "\(type)"
-            return context.codingPath.isEmpty ? "expected a JSON object of settings"
+            let expected =
+                type == Int.self
+                ? "an integer" : type == Bool.self ? "true or false" : type == String.self ? "a string" : "\(type)"
+            return context.codingPath.isEmpty
+                ? "expected a JSON object of settings"
                 : "setting \"\(key(context.codingPath))\" must be \(expected)"
         case .keyNotFound(let missing, _):
             return "setting \"\(missing.stringValue)\" is missing"
@@ -262,7 +296,8 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         func integer(_ name: String) throws(AgentError) -> Int? {
             guard let text = environment[name] else { return nil }
             guard let value = Int(text) else {
-                throw AgentError.configuration.with(detail: "environment variable \(name) must be an integer, got \"\(text)\"")
+                throw AgentError.configuration.with(
+                    detail: "environment variable \(name) must be an integer, got \"\(text)\"")
             }
             return value
         }
@@ -271,7 +306,9 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
             switch text.lowercased() {
             case "1", "true", "yes": return true
             case "0", "false", "no", "": return false
-            default: throw AgentError.configuration.with(detail: "environment variable \(name) must be true or false, got \"\(text)\"")
+            default:
+                throw AgentError.configuration.with(
+                    detail: "environment variable \(name) must be true or false, got \"\(text)\"")
             }
         }
         if let value = environment["TIDEMARK_BRIDGE"] { bridge = value }
@@ -288,7 +325,9 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         if let value = environment["TIDEMARK_ALLOW_KEYS"] { allowKeys = value }
         if let value = try integer("TIDEMARK_MAX_SESSIONS_PER_PEER") { maxSessionsPerPeer = value }
         if let value = try integer("TIDEMARK_MAX_SESSIONS") { maxSessions = value }
-        if let value = try integer("TIDEMARK_MAX_NEW_ACCOUNTS_PER_PEER_PER_MINUTE") { maxNewAccountsPerPeerPerMinute = value }
+        if let value = try integer("TIDEMARK_MAX_NEW_ACCOUNTS_PER_PEER_PER_MINUTE") {
+            maxNewAccountsPerPeerPerMinute = value
+        }
         if let value = try integer("TIDEMARK_MAX_NEW_ACCOUNTS_PER_MINUTE") { maxNewAccountsPerMinute = value }
         if let value = environment["TIDEMARK_RECORD"] { record = value }
         if let value = environment["TIDEMARK_RULES"] { rules = value }

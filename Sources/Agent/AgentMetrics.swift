@@ -1,10 +1,10 @@
 import AgentFold
 import Bridge
 import CoreMetrics
-import Webhooks
 import Prometheus
 import Store
 import Synchronization
+import Webhooks
 
 /// The agent's Prometheus metrics. Created once (swift-metrics objects are registered by label);
 /// labels are bounded (reject reasons and bad-frame codes are fixed vocabularies, never account ids).
@@ -77,8 +77,9 @@ public final class AgentMetrics: Sendable {
         allowListReloads = CoreMetrics.Counter(label: "tidemark_allow_list_reloads_total", factory: factory)
         var limitRefusals: [BridgeLimit: CoreMetrics.Counter] = [:]
         for limit in BridgeLimit.allCases {
-            limitRefusals[limit] = CoreMetrics.Counter(label: "tidemark_bridge_limit_refusals_total", dimensions: [("limit", limit.rawValue)],
-                                                       factory: factory)
+            limitRefusals[limit] = CoreMetrics.Counter(
+                label: "tidemark_bridge_limit_refusals_total", dimensions: [("limit", limit.rawValue)],
+                factory: factory)
         }
         self.limitRefusals = limitRefusals
         webhookDeliveries = CoreMetrics.Counter(label: "tidemark_webhook_deliveries_total", factory: factory)
@@ -87,23 +88,29 @@ public final class AgentMetrics: Sendable {
         webhookLatency = CoreMetrics.Timer(label: "tidemark_webhook_delivery_latency_seconds", factory: factory)
         var failures: [String: CoreMetrics.Counter] = [:]
         for error in [WebhookDeliveryError.rejected, .timeout, .connection, .invalidURL] {
-            failures[error.code] = CoreMetrics.Counter(label: "tidemark_webhook_failed_attempts_total",
-                                                       dimensions: [("reason", error.code)], factory: factory)
+            failures[error.code] = CoreMetrics.Counter(
+                label: "tidemark_webhook_failed_attempts_total",
+                dimensions: [("reason", error.code)], factory: factory)
         }
         webhookFailures = failures
         var refusals: [String: CoreMetrics.Counter] = [:]
         for reason in AccountInputError.Reason.allCases {
-            refusals[reason.rawValue] = CoreMetrics.Counter(label: "tidemark_account_input_refusals_total",
-                                                            dimensions: [("reason", reason.rawValue)], factory: factory)
+            refusals[reason.rawValue] = CoreMetrics.Counter(
+                label: "tidemark_account_input_refusals_total",
+                dimensions: [("reason", reason.rawValue)], factory: factory)
         }
         inputRefusals = refusals
         accountsInError = CoreMetrics.Gauge(label: "tidemark_accounts_in_error", factory: factory)
         var checkpoints: [CheckpointPlace: (count: CoreMetrics.Counter, bytes: CoreMetrics.Counter)] = [:]
         for place in CheckpointPlace.allCases {
-            checkpoints[place] = (CoreMetrics.Counter(label: "tidemark_checkpoints_total", dimensions: [("file", place.rawValue)],
-                                                      factory: factory),
-                                  CoreMetrics.Counter(label: "tidemark_checkpoint_bytes_total", dimensions: [("file", place.rawValue)],
-                                                      factory: factory))
+            checkpoints[place] = (
+                CoreMetrics.Counter(
+                    label: "tidemark_checkpoints_total", dimensions: [("file", place.rawValue)],
+                    factory: factory),
+                CoreMetrics.Counter(
+                    label: "tidemark_checkpoint_bytes_total", dimensions: [("file", place.rawValue)],
+                    factory: factory)
+            )
         }
         checkpointsWritten = checkpoints
     }
@@ -129,8 +136,10 @@ public final class AgentMetrics: Sendable {
                 webhookLatency.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
             }
         case .failed(let reason, let abandoned):
-            let counter = webhookFailures[reason]
-                ?? CoreMetrics.Counter(label: "tidemark_webhook_failed_attempts_total", dimensions: [("reason", reason)], factory: factory)
+            let counter =
+                webhookFailures[reason]
+                ?? CoreMetrics.Counter(
+                    label: "tidemark_webhook_failed_attempts_total", dimensions: [("reason", reason)], factory: factory)
             counter.increment()
             if abandoned { webhookAbandoned.increment() }
         }
@@ -148,7 +157,11 @@ public final class AgentMetrics: Sendable {
         for (reason, count) in counters.closes {
             // Labels: bye, timed_out, superseded, too_many_bad_frames, shutdown, rejected_<reason>.
             let delta = count - (previous.closes[reason] ?? 0)
-            if delta > 0 { CoreMetrics.Counter(label: "tidemark_sessions_closed_total", dimensions: [("reason", reason)], factory: factory).increment(by: Int64(delta)) }
+            if delta > 0 {
+                CoreMetrics.Counter(
+                    label: "tidemark_sessions_closed_total", dimensions: [("reason", reason)], factory: factory
+                ).increment(by: Int64(delta))
+            }
         }
         liveSessions.record(counters.liveSessions)
         for (limit, count) in counters.limitRefusals {
@@ -159,11 +172,19 @@ public final class AgentMetrics: Sendable {
         duplicates.increment(by: Int64(max(0, counters.duplicates - previous.duplicates)))
         for (reason, count) in counters.rejects {
             let delta = count - (previous.rejects[reason] ?? 0)
-            if delta > 0 { CoreMetrics.Counter(label: "tidemark_rejects_total", dimensions: [("reason", reason.rawValue)], factory: factory).increment(by: Int64(delta)) }
+            if delta > 0 {
+                CoreMetrics.Counter(
+                    label: "tidemark_rejects_total", dimensions: [("reason", reason.rawValue)], factory: factory
+                ).increment(by: Int64(delta))
+            }
         }
         for (code, count) in counters.badFrames {
             let delta = count - (previous.badFrames[code] ?? 0)
-            if delta > 0 { CoreMetrics.Counter(label: "tidemark_decode_errors_total", dimensions: [("code", code)], factory: factory).increment(by: Int64(delta)) }
+            if delta > 0 {
+                CoreMetrics.Counter(
+                    label: "tidemark_decode_errors_total", dimensions: [("code", code)], factory: factory
+                ).increment(by: Int64(delta))
+            }
         }
     }
 }

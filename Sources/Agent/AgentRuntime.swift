@@ -45,9 +45,11 @@ public final class AgentRuntime: Sendable {
     /// HTTPS settings when `tlsCertificate` and `tlsKey` are set; nil serves plain HTTP.
     private let tls: TLSConfiguration?
 
-    private init(configuration: AgentConfiguration, store: Store, bridge: BridgeServer, pipeline: Pipeline,
-                 metrics: AgentMetrics, bridgeEndpoint: String, logger: Logger,
-                 hooks: CommitHooks, tls: TLSConfiguration?) {
+    private init(
+        configuration: AgentConfiguration, store: Store, bridge: BridgeServer, pipeline: Pipeline,
+        metrics: AgentMetrics, bridgeEndpoint: String, logger: Logger,
+        hooks: CommitHooks, tls: TLSConfiguration?
+    ) {
         self.configuration = configuration
         self.store = store
         self.bridge = bridge
@@ -70,11 +72,14 @@ public final class AgentRuntime: Sendable {
     ///   - rebuildCheckpoint: set the checkpoint file aside and resume from the store's own
     ///     checkpoint (`--rebuild-checkpoint`, for a checkpoint file of another store).
     ///   - logger: for the agent and every service it starts.
-    public static func start(configuration: AgentConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
-                             rebuildCheckpoint: Bool = false, logger: Logger) async throws(AgentError) -> AgentRuntime {
+    public static func start(
+        configuration: AgentConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
+        rebuildCheckpoint: Bool = false, logger: Logger
+    ) async throws(AgentError) -> AgentRuntime {
         do {
-            return try await assemble(configuration: configuration, environment: environment, rebuildCheckpoint: rebuildCheckpoint,
-                                      logger: logger)
+            return try await assemble(
+                configuration: configuration, environment: environment, rebuildCheckpoint: rebuildCheckpoint,
+                logger: logger)
         } catch let error as AgentError {
             throw error
         } catch let error as StoreError {
@@ -84,35 +89,42 @@ public final class AgentRuntime: Sendable {
         }
     }
 
-    private static func assemble(configuration: AgentConfiguration, environment: [String: String], rebuildCheckpoint: Bool,
-                                 logger: Logger) async throws -> AgentRuntime {
+    private static func assemble(
+        configuration: AgentConfiguration, environment: [String: String], rebuildCheckpoint: Bool,
+        logger: Logger
+    ) async throws -> AgentRuntime {
         try configuration.validate()
         try refuseInsecureSettings(configuration, environment: environment, logger: logger)
         let tls = try HTTPSConfiguration.load(configuration)
         do {
             try FileManager.default.createDirectory(atPath: configuration.data, withIntermediateDirectories: true)
         } catch {
-            throw AgentError.startup.with(detail: "cannot create the data directory \(configuration.data): \(error.localizedDescription)")
+            throw AgentError.startup.with(
+                detail: "cannot create the data directory \(configuration.data): \(error.localizedDescription)")
         }
         let store: Store
         do {
-            store = try Store(path: configuration.databasePath,
-                              options: Store.Options(durability: configuration.durability == "normal" ? .normal : .full,
-                                                     rebuildCheckpoint: rebuildCheckpoint))
-        } catch where error == .damaged || error == .checkpointMismatch {
+            store = try Store(
+                path: configuration.databasePath,
+                options: Store.Options(
+                    durability: configuration.durability == "normal" ? .normal : .full,
+                    rebuildCheckpoint: rebuildCheckpoint))
+        } catch  where error == .damaged || error == .checkpointMismatch {
             throw AgentError.store.with(detail: error.detail)
         } catch {
             throw AgentError.store.with(detail: "store \(configuration.databasePath): \(error)")
         }
         if let notice = store.checkpointFileNotice { logger.warning("\(notice)") }
-        try await ensureAdminToken(store: store, environment: environment, directory: configuration.data, logger: logger)
+        try await ensureAdminToken(
+            store: store, environment: environment, directory: configuration.data, logger: logger)
         // No bridge session survives a restart (kill -9 included): accounts read disconnected until
         // their EAs say hello again.
         let stale = try await store.closeOpenSessions(at: Date())
         if stale > 0 { logger.info("sessions of the previous run closed", metadata: ["sessions": "\(stale)"]) }
 
         guard let tolerance = FixedDecimal(configuration.driftTolerance) else {
-            throw AgentError.configuration.with(detail: "driftTolerance must be a decimal, got \(configuration.driftTolerance)")
+            throw AgentError.configuration.with(
+                detail: "driftTolerance must be a decimal, got \(configuration.driftTolerance)")
         }
         let coreConfiguration = AgentCore.Configuration(
             equity: .init(driftTolerance: .fixed(tolerance)),
@@ -120,9 +132,12 @@ public final class AgentRuntime: Sendable {
             limits: DeclarationLimits(maximumTrackersPerAccount: configuration.maximumTrackersPerAccount))
         let restored = try await Pipeline.restore(from: store, configuration: coreConfiguration)
         if restored.inputPosition > 0 {
-            logger.notice("resumed from checkpoint", metadata: [
-                "input_position": "\(restored.inputPosition)", "next_sequence_number": "\(restored.core.risk.nextSequenceNumber)",
-            ])
+            logger.notice(
+                "resumed from checkpoint",
+                metadata: [
+                    "input_position": "\(restored.inputPosition)",
+                    "next_sequence_number": "\(restored.core.risk.nextSequenceNumber)",
+                ])
         }
 
         var curve: BridgeCurveConfiguration?
@@ -136,18 +151,22 @@ public final class AgentRuntime: Sendable {
                 throw AgentError.configuration.with(detail: "allowKeys \(allowList): \(error)")
             }
             if allowed.keys.isEmpty {
-                logger.warning("the CURVE allow-list admits no EA: no terminal can connect", metadata: ["allowKeys": "\(allowList)"])
+                logger.warning(
+                    "the CURVE allow-list admits no EA: no terminal can connect",
+                    metadata: ["allowKeys": "\(allowList)"])
             }
             var bindings: [CurveKey: AccountID] = [:]
             for binding in try await store.curveKeyBindings() {
                 if let key = try? CurveKey(z85: binding.publicKey) { bindings[key] = binding.accountId }
             }
-            curve = BridgeCurveConfiguration(serverKeys: serverKeys, allowedClientKeys: allowed.keys,
-                                             accountsOfKey: allowed.accountsOfKey, bindings: bindings)
+            curve = BridgeCurveConfiguration(
+                serverKeys: serverKeys, allowedClientKeys: allowed.keys,
+                accountsOfKey: allowed.accountsOfKey, bindings: bindings)
         }
         // ACKs follow commits (the pipeline wakes the socket loop to send them).
-        let session = BridgeSessionConfiguration(heartbeatIntervalMilliseconds: Int64(configuration.heartbeatMilliseconds),
-                                                 acknowledgeAfterMilliseconds: 10, acknowledgesOnCommit: true)
+        let session = BridgeSessionConfiguration(
+            heartbeatIntervalMilliseconds: Int64(configuration.heartbeatMilliseconds),
+            acknowledgeAfterMilliseconds: 10, acknowledgesOnCommit: true)
         // Queues ahead of the writer are kept short: a breach tick waits behind everything queued
         // before it. libzmq's limit applies per terminal (1,000 frames, its default: bounded
         // memory however many terminals) and its ROUTER reads the terminals in turn, so one busy
@@ -157,11 +176,12 @@ public final class AgentRuntime: Sendable {
         let knownAccounts = try await store.accountIDs()
         let bridge: BridgeServer
         do {
-            bridge = try BridgeServer(configuration: BridgeServerConfiguration(
-                                          endpoint: configuration.bridge, session: session, curve: curve,
-                                          receiveHighWaterMark: 1_000, limits: configuration.limits,
-                                          knownAccounts: knownAccounts),
-                                      sink: inbox, logger: logger)
+            bridge = try BridgeServer(
+                configuration: BridgeServerConfiguration(
+                    endpoint: configuration.bridge, session: session, curve: curve,
+                    receiveHighWaterMark: 1_000, limits: configuration.limits,
+                    knownAccounts: knownAccounts),
+                sink: inbox, logger: logger)
         } catch {
             throw AgentError.startup.with(detail: "cannot open the bridge \(configuration.bridge): \(error)")
         }
@@ -169,27 +189,32 @@ public final class AgentRuntime: Sendable {
             // Off the socket thread; a binding lost to a crash is made again by the key's next HELLO.
             Task {
                 do { try await store.bindCurveKey(binding.key, to: binding.account, at: Date()) } catch {
-                    logger.error("CURVE key binding not stored", metadata: ["account": "\(binding.account)", "error": "\(error)"])
+                    logger.error(
+                        "CURVE key binding not stored",
+                        metadata: ["account": "\(binding.account)", "error": "\(error)"])
                 }
             }
         }
         let metrics = AgentMetrics()
         let hooks = CommitHooks()
-        let pipeline = Pipeline(store: store, bridge: bridge, inbox: inbox, restored: restored,
-                                maximumBatch: configuration.commitMaximumMessages, metrics: metrics, logger: logger,
-                                recordDirectory: configuration.record,
-                                commitInterval: .milliseconds(configuration.commitIntervalMilliseconds),
-                                checkpointInterval: .milliseconds(configuration.checkpointIntervalMilliseconds),
-                                wallClockInterval: .milliseconds(configuration.wallClockIntervalMilliseconds),
-                                farewellAcknowledgementDelay: .milliseconds(configuration.heartbeatMilliseconds / 2)) { notice in
+        let pipeline = Pipeline(
+            store: store, bridge: bridge, inbox: inbox, restored: restored,
+            maximumBatch: configuration.commitMaximumMessages, metrics: metrics, logger: logger,
+            recordDirectory: configuration.record,
+            commitInterval: .milliseconds(configuration.commitIntervalMilliseconds),
+            checkpointInterval: .milliseconds(configuration.checkpointIntervalMilliseconds),
+            wallClockInterval: .milliseconds(configuration.wallClockIntervalMilliseconds),
+            farewellAcknowledgementDelay: .milliseconds(configuration.heartbeatMilliseconds / 2)
+        ) { notice in
             hooks.call(notice)
         }
         let endpoint: String
         do { endpoint = try bridge.start() } catch {
             throw AgentError.startup.with(detail: "cannot bind the bridge \(configuration.bridge): \(error)")
         }
-        return AgentRuntime(configuration: configuration, store: store, bridge: bridge, pipeline: pipeline, metrics: metrics,
-                            bridgeEndpoint: endpoint, logger: logger, hooks: hooks, tls: tls)
+        return AgentRuntime(
+            configuration: configuration, store: store, bridge: bridge, pipeline: pipeline, metrics: metrics,
+            bridgeEndpoint: endpoint, logger: logger, hooks: hooks, tls: tls)
     }
 
     /// Calls `hook` after every commit (on the writer's thread: keep it short and non-blocking).
@@ -207,51 +232,59 @@ public final class AgentRuntime: Sendable {
     /// - Parameters:
     ///   - extraServices: more services to run beside the agent's own, under the same graceful shutdown.
     ///   - onHTTPRunning: called with `HOST:PORT` once the HTTP server listens.
-    public func run(extraServices: [any Service] = [], onHTTPRunning: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+    public func run(
+        extraServices: [any Service] = [], onHTTPRunning: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws {
         let api = makeAPI(templates: Self.loadTemplates(directory: configuration.challengeTemplates))
         let router = Router(context: APIRequestContext.self)
         router.get("health") { _, _ in "ok\n" }
         router.get("ready") { [self] _, _ -> Response in
-            isReady ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+            isReady
+                ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
                 : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "starting\n")))
         }
         router.get("metrics") { [metrics, bridge, store] _, _ -> Response in
             metrics.publish(bridge.counters)
             // The outbox backlog is read when scraped: exact, and one indexed COUNT.
             if let backlog = try? await store.pendingDeliveryCount() { metrics.webhookBacklog.record(backlog) }
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(string: metrics.registry.emitToString())))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: metrics.registry.emitToString())))
         }
         api.addRoutes(to: router)
         let (host, port) = try configuration.httpAddress()
         let ledger = HTTPConnectionLedger(limits: httpLimits(), factory: metrics.factory)
         let connectionLogger = logger
-        let http1 = HTTPServerBuilder.http1(configuration: .init(
-            additionalChannelHandlers: [HTTPConnectionGuard(ledger: ledger, logger: connectionLogger)]))
-        let app = Application(router: router,
-                              server: try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,
-                              configuration: .init(address: .hostname(host, port: port), serverName: "tidemark", backlog: 1_024),
-                              onServerRunning: { [self] channel in
-                                  let bound = "\(host):\(channel.localAddress?.port ?? port)"
-                                  httpBound.withLock { $0 = bound }
-                                  onHTTPRunning(bound)
-                              },
-                              logger: logger)
-        let webhooks = WebhookDeliverer(store: store,
-                                        configuration: .init(maximumConcurrentDeliveries: configuration.webhookWorkers),
-                                        logger: logger, observe: { [metrics] attempt in metrics.record(attempt) })
+        let http1 = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: [HTTPConnectionGuard(ledger: ledger, logger: connectionLogger)]))
+        let app = Application(
+            router: router,
+            server: try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,
+            configuration: .init(address: .hostname(host, port: port), serverName: "tidemark", backlog: 1_024),
+            onServerRunning: { [self] channel in
+                let bound = "\(host):\(channel.localAddress?.port ?? port)"
+                httpBound.withLock { $0 = bound }
+                onHTTPRunning(bound)
+            },
+            logger: logger)
+        let webhooks = WebhookDeliverer(
+            store: store,
+            configuration: .init(maximumConcurrentDeliveries: configuration.webhookWorkers),
+            logger: logger, observe: { [metrics] attempt in metrics.record(attempt) })
         onCommit { notice in
             if notice.queuedDeliveries > 0 { webhooks.eventsCommitted() }
         }
         let reloader = installAllowListReload()
         defer { reloader.cancel() }
         let core = CoreService(runtime: self)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: core), .init(service: webhooks)] + extraServices.map { .init(service: $0) }
-                + [.init(service: app), .init(service: APIShutdown(api: api))],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: core), .init(service: webhooks)] + extraServices.map { .init(service: $0) }
+                    + [.init(service: app), .init(service: APIShutdown(api: api))],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
         try await group.run()
     }
 
@@ -259,16 +292,20 @@ public final class AgentRuntime: Sendable {
     /// descriptors the process may open (raised to the system's hard limit first), with room
     /// for the bridge's sockets, the store's files and the health-check reserve.
     func httpLimits() -> HTTPLimits {
-        var limits = HTTPLimits(idleTimeout: .seconds(configuration.httpIdleTimeoutSeconds),
-                                headerTimeout: .seconds(configuration.httpHeaderTimeoutSeconds),
-                                bodyTimeout: .seconds(configuration.httpBodyTimeoutSeconds),
-                                maximumConnections: configuration.httpMaximumConnections)
+        var limits = HTTPLimits(
+            idleTimeout: .seconds(configuration.httpIdleTimeoutSeconds),
+            headerTimeout: .seconds(configuration.httpHeaderTimeoutSeconds),
+            bodyTimeout: .seconds(configuration.httpBodyTimeoutSeconds),
+            maximumConnections: configuration.httpMaximumConnections)
         let descriptors = FileDescriptorLimit.raise()
         let available = max(16, descriptors - 256 - limits.reserve)
         if limits.maximumConnections > available {
-            logger.warning("httpMaximumConnections lowered to fit the open-file limit (raise LimitNOFILE)", metadata: [
-                "configured": "\(limits.maximumConnections)", "effective": "\(available)", "open_file_limit": "\(descriptors)",
-            ])
+            logger.warning(
+                "httpMaximumConnections lowered to fit the open-file limit (raise LimitNOFILE)",
+                metadata: [
+                    "configured": "\(limits.maximumConnections)", "effective": "\(available)",
+                    "open_file_limit": "\(descriptors)",
+                ])
             limits.maximumConnections = available
         }
         return limits
@@ -337,11 +374,16 @@ public final class AgentRuntime: Sendable {
             let allowed = try AllowedKeys.read(path: path)
             let changed = bridge.replaceAllowList(keys: allowed.keys, accountsOfKey: allowed.accountsOfKey)
             metrics.allowListReloads.increment()
-            logger.notice("CURVE allow-list reloaded", metadata: ["file": "\(path)", "keys": "\(allowed.keys.count)",
-                                                               "changed_keys": "\(changed.sorted())"])
+            logger.notice(
+                "CURVE allow-list reloaded",
+                metadata: [
+                    "file": "\(path)", "keys": "\(allowed.keys.count)",
+                    "changed_keys": "\(changed.sorted())",
+                ])
         } catch {
-            logger.error("CURVE allow-list not reloaded; the previous one stays in force",
-                         metadata: ["file": "\(path)", "error": "\(error)"])
+            logger.error(
+                "CURVE allow-list not reloaded; the previous one stays in force",
+                metadata: ["file": "\(path)", "error": "\(error)"])
         }
     }
 
@@ -352,7 +394,8 @@ public final class AgentRuntime: Sendable {
     func applyRules(path: String) async throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let declarations = object["declarations"] as? [Any] else {
+            let declarations = object["declarations"] as? [Any]
+        else {
             throw AgentError.configuration.with(detail: "\(path): expected {\"declarations\": [ … ]}")
         }
         let commands = try declarations.map {
@@ -363,16 +406,22 @@ public final class AgentRuntime: Sendable {
             switch refusal {
             case nil:
                 applied += 1
-            case let error as RiskCoreError where [.duplicateTrackerID, .duplicateChallengeID, .duplicateCompetitionID].contains(error):
+            case let error as RiskCoreError
+            where [.duplicateTrackerID, .duplicateChallengeID, .duplicateCompetitionID].contains(error):
                 continue
             case let error as RiskCoreError:
-                logger.error("rules: declaration refused", metadata: ["file": "\(path)", "index": "\(index)", "error": "\(error)",
-                                                                     "detail": "\(error.detail)"])
+                logger.error(
+                    "rules: declaration refused",
+                    metadata: [
+                        "file": "\(path)", "index": "\(index)", "error": "\(error)",
+                        "detail": "\(error.detail)",
+                    ])
             case let error?:
                 throw error
             }
         }
-        logger.notice("rules applied", metadata: ["file": "\(path)", "new": "\(applied)", "listed": "\(declarations.count)"])
+        logger.notice(
+            "rules applied", metadata: ["file": "\(path)", "new": "\(applied)", "listed": "\(declarations.count)"])
     }
 
     // MARK: Secure defaults
@@ -381,32 +430,38 @@ public final class AgentRuntime: Sendable {
     /// what only might: a bridge beyond loopback needs CURVE unless `allowPlaintextBridge` says
     /// otherwise; HTTP beyond loopback without TLS is plaintext (a warning at every start); the adopted admin
     /// token must carry at least 128 bits.
-    static func refuseInsecureSettings(_ configuration: AgentConfiguration, environment: [String: String], logger: Logger) throws(AgentError) {
+    static func refuseInsecureSettings(
+        _ configuration: AgentConfiguration, environment: [String: String], logger: Logger
+    ) throws(AgentError) {
         if configuration.bridgeIsBeyondLoopback, configuration.curveSecretKey == nil {
             if configuration.allowPlaintextBridge {
-                logger.warning("the bridge is reachable from other hosts without CURVE: anyone who reaches it can speak for any account",
-                               metadata: ["bridge": "\(configuration.bridge)"])
+                logger.warning(
+                    "the bridge is reachable from other hosts without CURVE: anyone who reaches it can speak for any account",
+                    metadata: ["bridge": "\(configuration.bridge)"])
             } else {
-                throw AgentError.insecure.with(detail: """
-                    the bridge \(configuration.bridge) would be reachable from other hosts without CURVE encryption. \
-                    Either turn CURVE on (curveSecretKey and allowKeys; make keys with `tidemark keys`, see deploy/README.md), \
-                    bind it to loopback (e.g. tcp://127.0.0.1:5757), or accept plaintext explicitly with \
-                    --allow-plaintext-bridge (allowPlaintextBridge: true, TIDEMARK_ALLOW_PLAINTEXT_BRIDGE=1)
-                    """)
+                throw AgentError.insecure.with(
+                    detail: """
+                        the bridge \(configuration.bridge) would be reachable from other hosts without CURVE encryption. \
+                        Either turn CURVE on (curveSecretKey and allowKeys; make keys with `tidemark keys`, see deploy/README.md), \
+                        bind it to loopback (e.g. tcp://127.0.0.1:5757), or accept plaintext explicitly with \
+                        --allow-plaintext-bridge (allowPlaintextBridge: true, TIDEMARK_ALLOW_PLAINTEXT_BRIDGE=1)
+                        """)
             }
         }
         let (host, _) = try configuration.httpAddress()
         if !AgentConfiguration.isLoopback(host), configuration.tlsCertificate == nil {
-            logger.warning("HTTP is reachable from other hosts without TLS: tokens and data cross the network in clear; serve HTTPS with --tls-cert and --tls-key, or put a TLS proxy in front",
-                           metadata: ["http": "\(configuration.http)"])
+            logger.warning(
+                "HTTP is reachable from other hosts without TLS: tokens and data cross the network in clear; serve HTTPS with --tls-cert and --tls-key, or put a TLS proxy in front",
+                metadata: ["http": "\(configuration.http)"])
         }
         if let token = environment["TIDEMARK_ADMIN_TOKEN"], !token.isEmpty {
             let bits = TokenStrength.estimatedBits(token)
             guard bits >= TokenStrength.minimumBits else {
-                throw AgentError.insecure.with(detail: """
-                    TIDEMARK_ADMIN_TOKEN carries about \(bits) bits of entropy, fewer than the \(TokenStrength.minimumBits) required. \
-                    Make one with `openssl rand -hex 32` (or `head -c 32 /dev/urandom | base64`), or unset it to have the agent generate one
-                    """)
+                throw AgentError.insecure.with(
+                    detail: """
+                        TIDEMARK_ADMIN_TOKEN carries about \(bits) bits of entropy, fewer than the \(TokenStrength.minimumBits) required. \
+                        Make one with `openssl rand -hex 32` (or `head -c 32 /dev/urandom | base64`), or unset it to have the agent generate one
+                        """)
             }
         }
     }
@@ -421,10 +476,13 @@ public final class AgentRuntime: Sendable {
     /// Makes sure an admin token exists: `TIDEMARK_ADMIN_TOKEN` when set (adopted if new), else a
     /// generated one on first run, written to ``adminTokenFile(directory:)`` (mode 0600) and never
     /// to the log or stdout; only its keyed hash is stored.
-    static func ensureAdminToken(store: Store, environment: [String: String], directory: String, logger: Logger) async throws {
+    static func ensureAdminToken(
+        store: Store, environment: [String: String], directory: String, logger: Logger
+    ) async throws {
         if let secret = environment["TIDEMARK_ADMIN_TOKEN"], !secret.isEmpty {
             if try await store.verifyToken(secret) == nil {
-                _ = try await store.createToken(name: "admin (TIDEMARK_ADMIN_TOKEN)", isAdmin: true, secret: secret, at: Date())
+                _ = try await store.createToken(
+                    name: "admin (TIDEMARK_ADMIN_TOKEN)", isAdmin: true, secret: secret, at: Date())
                 logger.info("admin token adopted from TIDEMARK_ADMIN_TOKEN")
             }
             return
@@ -436,17 +494,19 @@ public final class AgentRuntime: Sendable {
         // Created 0600 from the start (no moment where another user could read it).
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard descriptor >= 0 else {
-            throw AgentError.startup.with(detail: "cannot write the admin token file \(path): \(String(cString: strerror(errno)))")
+            throw AgentError.startup.with(
+                detail: "cannot write the admin token file \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
         fchmod(descriptor, 0o600)
         let text = Array((issued.secret + "\n").utf8)
         guard write(descriptor, text, text.count) == text.count, fsync(descriptor) == 0 else {
-            throw AgentError.startup.with(detail: "cannot write the admin token file \(path): \(String(cString: strerror(errno)))")
+            throw AgentError.startup.with(
+                detail: "cannot write the admin token file \(path): \(String(cString: strerror(errno)))")
         }
         logger.notice("admin token generated", metadata: ["file": "\(path)"])
         print("admin token written to \(path) (mode 0600)")
-        fflush(nil)   // stdout is a C global that strict concurrency won't let us name
+        fflush(nil)  // stdout is a C global that strict concurrency won't let us name
     }
 }
 
@@ -465,7 +525,9 @@ public enum TokenStrength {
         if scalars.contains(where: { ("a"..."z").contains($0) }) { alphabet += 26 }
         if scalars.contains(where: { ("A"..."Z").contains($0) }) { alphabet += 26 }
         if scalars.contains(where: { ("0"..."9").contains($0) }) { alphabet += 10 }
-        if scalars.contains(where: { !("a"..."z").contains($0) && !("A"..."Z").contains($0) && !("0"..."9").contains($0) }) {
+        if scalars.contains(where: {
+            !("a"..."z").contains($0) && !("A"..."Z").contains($0) && !("0"..."9").contains($0)
+        }) {
             alphabet += 32
         }
         // Repetition: only the distinct characters' share of the length counts fully, so a word
@@ -509,7 +571,9 @@ struct AllowedKeys: Hashable, Sendable {
             var rest: Substring
             if line.hasPrefix("public-key") {
                 let parts = line.split(separator: "\"", maxSplits: 2, omittingEmptySubsequences: false)
-                guard parts.count >= 3 else { throw AgentError.configuration.with(detail: "\(path): cannot read `\(line)`") }
+                guard parts.count >= 3 else {
+                    throw AgentError.configuration.with(detail: "\(path): cannot read `\(line)`")
+                }
                 key = try CurveKey(z85: String(parts[1]))
                 rest = parts[2]
             } else {
@@ -525,8 +589,11 @@ struct AllowedKeys: Hashable, Sendable {
             for item in rest.split(separator: ",") {
                 let id = item.trimmingCharacters(in: .whitespaces)
                 if id.isEmpty { continue }
-                guard let colon = id.lastIndex(of: ":"), colon != id.startIndex, Int64(id[id.index(after: colon)...]) != nil else {
-                    throw AgentError.configuration.with(detail: "\(path): `\(id)` is not an account id (server:login) in `\(line)`")
+                guard let colon = id.lastIndex(of: ":"), colon != id.startIndex,
+                    Int64(id[id.index(after: colon)...]) != nil
+                else {
+                    throw AgentError.configuration.with(
+                        detail: "\(path): `\(id)` is not an account id (server:login) in `\(line)`")
                 }
                 accounts.insert(AccountID(id))
             }

@@ -27,8 +27,11 @@ public struct HTTPLimits: Hashable, Sendable {
 
     /// Limits; 30 s idle, 10 s for a request head, 30 s for a body, 4,096 connections, 64 more for
     /// health checks.
-    public init(idleTimeout: Duration = .seconds(30), headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30),
-                maximumConnections: Int = 4_096, reserve: Int = 64) {
+    public init(
+        idleTimeout: Duration = .seconds(30), headerTimeout: Duration = .seconds(10),
+        bodyTimeout: Duration = .seconds(30),
+        maximumConnections: Int = 4_096, reserve: Int = 64
+    ) {
         self.idleTimeout = idleTimeout
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout
@@ -53,8 +56,9 @@ final class HTTPConnectionLedger: Sendable {
         restricted = CoreMetrics.Counter(label: "tidemark_http_connections_over_limit_total", factory: factory)
         var timedOut: [HTTPConnectionGuard.Phase: CoreMetrics.Counter] = [:]
         for phase in HTTPConnectionGuard.Phase.allCases {
-            timedOut[phase] = CoreMetrics.Counter(label: "tidemark_http_connections_timed_out_total",
-                                                  dimensions: [("phase", phase.rawValue)], factory: factory)
+            timedOut[phase] = CoreMetrics.Counter(
+                label: "tidemark_http_connections_timed_out_total",
+                dimensions: [("phase", phase.rawValue)], factory: factory)
         }
         self.timedOut = timedOut
     }
@@ -178,7 +182,8 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         fields[.connection] = "close"
         fields[.contentType] = "text/plain"
         fields[.contentLength] = "\(body.utf8.count)"
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: .serviceUnavailable, headerFields: fields))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponse(status: .serviceUnavailable, headerFields: fields))), promise: nil)
         context.write(wrapOutboundOut(.body(ByteBuffer(string: body))), promise: nil)
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in bound.value.close(promise: nil) }
@@ -187,11 +192,12 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func arm(_ phase: Phase, context: ChannelHandlerContext) {
         deadline?.cancel()
         let limits = ledger.limits
-        let timeout = switch phase {
-        case .header: limits.headerTimeout
-        case .body: limits.bodyTimeout
-        case .idle: limits.idleTimeout
-        }
+        let timeout =
+            switch phase {
+            case .header: limits.headerTimeout
+            case .body: limits.bodyTimeout
+            case .idle: limits.idleTimeout
+            }
         let (seconds, attoseconds) = timeout.components
         let amount = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
@@ -199,7 +205,8 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             let (handler, context) = loopBound.value
             handler.deadline = nil
             handler.ledger.timedOut(in: phase)
-            handler.logger.debug("http connection closed", metadata: ["phase": "\(phase.rawValue)", "timeout": "\(timeout)"])
+            handler.logger.debug(
+                "http connection closed", metadata: ["phase": "\(phase.rawValue)", "timeout": "\(timeout)"])
             context.close(promise: nil)
         }
     }

@@ -10,7 +10,8 @@ enum HTTPSConfiguration {
         guard let certificatePath = configuration.tlsCertificate, let keyPath = configuration.tlsKey else { return nil }
         let chain: [NIOSSLCertificate]
         do { chain = try NIOSSLCertificate.fromPEMFile(certificatePath) } catch {
-            throw AgentError.configuration.with(detail: "tlsCertificate \(certificatePath): not a readable PEM certificate chain (\(error))")
+            throw AgentError.configuration.with(
+                detail: "tlsCertificate \(certificatePath): not a readable PEM certificate chain (\(error))")
         }
         guard !chain.isEmpty else {
             throw AgentError.configuration.with(detail: "tlsCertificate \(certificatePath): no certificate in the file")
@@ -19,11 +20,13 @@ enum HTTPSConfiguration {
         do { key = try NIOSSLPrivateKey(file: keyPath, format: .pem) } catch {
             throw AgentError.configuration.with(detail: "tlsKey \(keyPath): not a readable PEM private key (\(error))")
         }
-        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
         // A key that does not belong to the certificate fails here, not at the first handshake.
         do { _ = try NIOSSLContext(configuration: tls) } catch {
-            throw AgentError.configuration.with(detail: "tlsCertificate \(certificatePath) and tlsKey \(keyPath) do not make a TLS server (\(error))")
+            throw AgentError.configuration.with(
+                detail: "tlsCertificate \(certificatePath) and tlsKey \(keyPath) do not make a TLS server (\(error))")
         }
         return tls
     }

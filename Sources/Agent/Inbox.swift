@@ -47,8 +47,14 @@ final class Inbox: BridgeDeliverySink {
         var queuedDeliveries: Int { deliveries.count - head }
     }
 
-    private enum DeliverStep { case queued(wakeWriter: Bool), wait, finished }
-    private enum TakeStep { case input(Input), wait, finished }
+    private enum DeliverStep {
+        case queued(wakeWriter: Bool)
+        case wait, finished
+    }
+    private enum TakeStep {
+        case input(Input)
+        case wait, finished
+    }
 
     private let capacity: Int
     private let state = Mutex(State())

@@ -58,10 +58,14 @@ extension Pipeline {
     ///     (``AgentCore/advanceQuietAccounts(wallClock:into:)``). When that causes outputs, the batch
     ///     carries a checkpoint: those time inputs come from no terminal, so after a crash nothing
     ///     would fold them again into the same events.
-    func process(_ input: Inbox.Input, forceCheckpoint: Bool, wallClockRound: Bool,
-                 unacknowledged: inout [String: UInt64]) throws -> ProcessedBatch {
+    func process(
+        _ input: Inbox.Input, forceCheckpoint: Bool, wallClockRound: Bool,
+        unacknowledged: inout [String: UInt64]
+    ) throws -> ProcessedBatch {
         let folded = try fold(input, forceCheckpoint: forceCheckpoint, wallClockRound: wallClockRound)
-        if input.isEmpty, folded.checkpoint == nil, folded.effects.isEmpty, state.withLock({ $0.accountRows.dueInRound == 0 }) {
+        if input.isEmpty, folded.checkpoint == nil, folded.effects.isEmpty,
+            state.withLock({ $0.accountRows.dueInRound == 0 })
+        {
             // Only a wall-clock round that closed nothing: nothing to store, no commit.
             metrics.wallClockTimes.increment(by: Int64(folded.effects.wallClockTimes.count))
             return ProcessedBatch(checkpointed: false, refused: [], wallClockTimes: folded.effects.wallClockTimes)
@@ -70,8 +74,9 @@ extension Pipeline {
         let batch = try storeBatch(for: folded, allAccountRows: forceCheckpoint, at: Date())
         let receipt = try commit(batch, of: folded, builtAt: ContinuousClock.now)
         try afterCommit(folded, receipt: receipt, unacknowledged: &unacknowledged)
-        return ProcessedBatch(checkpointed: folded.checkpoint != nil, refused: folded.refused,
-                              wallClockTimes: folded.effects.wallClockTimes)
+        return ProcessedBatch(
+            checkpointed: folded.checkpoint != nil, refused: folded.refused,
+            wallClockTimes: folded.effects.wallClockTimes)
     }
 
     /// Folds the batch through the core, under the writer's lock: the wall clock first (a
@@ -126,7 +131,8 @@ extension Pipeline {
                 for (account, error) in folded.effects.accountErrors { state.accountErrors[account] = (error, Date()) }
             }
             folded.inputPosition = state.inputPosition
-            let withCheckpoint = forceCheckpoint || !folded.declarations.isEmpty || !folded.registrations.isEmpty || wallClockOutputs
+            let withCheckpoint =
+                forceCheckpoint || !folded.declarations.isEmpty || !folded.registrations.isEmpty || wallClockOutputs
             guard withCheckpoint else { return }
             // Only the accounts changed since the store's previous checkpoint (a declaration's own,
             // and those with inputs since): its cost follows what changed, not the whole state.
@@ -184,26 +190,35 @@ extension Pipeline {
             update.reconciliationDrift = drift.terminalEquity.subtractingClamped(drift.reconstructedEquity)
             updates[account] = update
             metrics.driftReports.increment()
-            logger.warning("terminal equity drifts from the reconstruction", metadata: [
-                "account": "\(account)", "terminal": "\(drift.terminalEquity)", "reconstructed": "\(drift.reconstructedEquity)",
-            ])
+            logger.warning(
+                "terminal equity drifts from the reconstruction",
+                metadata: [
+                    "account": "\(account)", "terminal": "\(drift.terminalEquity)",
+                    "reconstructed": "\(drift.reconstructedEquity)",
+                ])
         }
         for output in effects.riskOutputs {
-            guard let (account, kinds, reason) = Self.enforcement(of: output), let sequence = output.sequenceNumber else { continue }
+            guard let (account, kinds, reason) = Self.enforcement(of: output), let sequence = output.sequenceNumber
+            else { continue }
             for kind in kinds {
-                batch.enforcementRequests.append(EnforcementRequest(accountId: account, kind: kind, reason: reason,
-                                                                    requestedAt: now, causeSequenceNumber: sequence))
+                batch.enforcementRequests.append(
+                    EnforcementRequest(
+                        accountId: account, kind: kind, reason: reason,
+                        requestedAt: now, causeSequenceNumber: sequence))
             }
             var update = updates[account] ?? AccountUpdate(id: account)
             update.enforcementState = .some(kinds.map(\.rawValue).joined(separator: ",") + " requested")
             updates[account] = update
         }
         for (account, acknowledgement) in effects.commandAcknowledgements {
-            batch.enforcementAcknowledgements.append(EnforcementAcknowledgement(accountId: account, acknowledgement: acknowledgement,
-                                                                                receivedAt: now))
+            batch.enforcementAcknowledgements.append(
+                EnforcementAcknowledgement(
+                    accountId: account, acknowledgement: acknowledgement,
+                    receivedAt: now))
             var update = updates[account] ?? AccountUpdate(id: account)
-            update.enforcementState = .some("command \(acknowledgement.commandID) \(acknowledgement.succeeded ? "succeeded" : "failed")"
-                                            + (acknowledgement.detail.isEmpty ? "" : ": \(acknowledgement.detail)"))
+            update.enforcementState = .some(
+                "command \(acknowledgement.commandID) \(acknowledgement.succeeded ? "succeeded" : "failed")"
+                    + (acknowledgement.detail.isEmpty ? "" : ": \(acknowledgement.detail)"))
             updates[account] = update
         }
         batch.accountUpdates = updates.keys.sorted().map { updates[$0]! }
@@ -215,7 +230,9 @@ extension Pipeline {
 
     /// Commits the batch and counts it. A failed commit stops the agent: the declarations waiting
     /// on it are answered with the failure.
-    private func commit(_ batch: StoreBatch, of folded: FoldedBatch, builtAt built: ContinuousClock.Instant) throws -> CommitReceipt {
+    private func commit(
+        _ batch: StoreBatch, of folded: FoldedBatch, builtAt built: ContinuousClock.Instant
+    ) throws -> CommitReceipt {
         let receipt: CommitReceipt
         do {
             receipt = try store.commitBlocking(batch)
@@ -223,9 +240,12 @@ extension Pipeline {
             // Nothing of the batch is stored and nothing was acknowledged: the EAs resend it. The
             // in-memory core is ahead of the store now, so the agent must stop (and restart from
             // the checkpoint) rather than go on.
-            logger.critical("store commit failed; stopping", metadata: ["error": "\(error)", "detail": "\(error.detail)"])
+            logger.critical(
+                "store commit failed; stopping", metadata: ["error": "\(error)", "detail": "\(error.detail)"])
             let failure = AgentError.store.with(detail: "\(error)")
-            for (continuation, results) in folded.declarations { continuation.resume(returning: results.map { _ in failure }) }
+            for (continuation, results) in folded.declarations {
+                continuation.resume(returning: results.map { _ in failure })
+            }
             throw AgentError.store.with(detail: "\(error): \(error.detail)")
         }
         let effects = folded.effects
@@ -238,19 +258,26 @@ extension Pipeline {
         metrics.eventLag.recordNanoseconds(Self.nanoseconds(lag))
         if lag > .milliseconds(50) {
             // An event of this batch reached nobody for this long: say where the time went.
-            logger.warning("slow batch", metadata: [
-                "messages": "\(folded.messages)", "ticks": "\(folded.ticks)", "fold_ms": "\((built - folded.started).milliseconds)",
-                "commit_ms": "\(receipt.duration.milliseconds)", "checkpoint_bytes": "\(receipt.checkpointWritten.bytes)",
-            ])
+            logger.warning(
+                "slow batch",
+                metadata: [
+                    "messages": "\(folded.messages)", "ticks": "\(folded.ticks)",
+                    "fold_ms": "\((built - folded.started).milliseconds)",
+                    "commit_ms": "\(receipt.duration.milliseconds)",
+                    "checkpoint_bytes": "\(receipt.checkpointWritten.bytes)",
+                ])
         }
         metrics.resentSkipped.increment(by: Int64(effects.skippedResent))
         metrics.wallClockTimes.increment(by: Int64(effects.wallClockTimes.count))
         if !effects.implausibleTimes.isEmpty {
             metrics.implausibleTimes.increment(by: Int64(effects.implausibleTimes.count))
             for refusal in effects.implausibleTimes {
-                logger.warning("frame refused: time too far ahead of the wall clock", metadata: [
-                    "account": "\(refusal.account)", "time": "\(refusal.time.milliseconds)", "latest_plausible": "\(refusal.limit.milliseconds)",
-                ])
+                logger.warning(
+                    "frame refused: time too far ahead of the wall clock",
+                    metadata: [
+                        "account": "\(refusal.account)", "time": "\(refusal.time.milliseconds)",
+                        "latest_plausible": "\(refusal.limit.milliseconds)",
+                    ])
             }
         }
         if let events = receipt.newEvents { metrics.events.increment(by: Int64(events.count)) }
@@ -261,7 +288,9 @@ extension Pipeline {
     /// Durable: now acknowledge (all that is folded, when the commit carried a checkpoint),
     /// answer the declarations, announce the commit, send enforcement commands, and tell the
     /// sessions of accounts that went into error.
-    private func afterCommit(_ folded: FoldedBatch, receipt: CommitReceipt, unacknowledged: inout [String: UInt64]) throws {
+    private func afterCommit(
+        _ folded: FoldedBatch, receipt: CommitReceipt, unacknowledged: inout [String: UInt64]
+    ) throws {
         let effects = folded.effects
         unacknowledged.merge(folded.acknowledgements) { max($0, $1) }
         if folded.checkpoint != nil {
@@ -270,15 +299,19 @@ extension Pipeline {
             unacknowledged.removeAll(keepingCapacity: true)
         }
         for (continuation, results) in folded.declarations { continuation.resume(returning: results) }
-        onCommit(CommitNotice(lastSequenceNumber: receipt.lastSequenceNumber, newEvents: receipt.newEvents,
-                              observations: Array(effects.latestObservation.values), queuedDeliveries: receipt.queuedDeliveryCount))
+        onCommit(
+            CommitNotice(
+                lastSequenceNumber: receipt.lastSequenceNumber, newEvents: receipt.newEvents,
+                observations: Array(effects.latestObservation.values), queuedDeliveries: receipt.queuedDeliveryCount))
         for command in receipt.newCommands {
             bridge.send(command.command, to: command.accountId)
             metrics.commandsSent.increment()
-            logger.notice("enforcement command", metadata: [
-                "account": "\(command.accountId)", "command": "\(command.id)", "kind": "\(command.kind.rawValue)",
-                "reason": "\(command.reason)",
-            ])
+            logger.notice(
+                "enforcement command",
+                metadata: [
+                    "account": "\(command.accountId)", "command": "\(command.id)", "kind": "\(command.kind.rawValue)",
+                    "reason": "\(command.reason)",
+                ])
         }
         // A new session gets the commands its account has not answered yet (sent while it was away,
         // or lost with the previous connection). The EA executes each id once.
@@ -292,7 +325,8 @@ extension Pipeline {
             }
         }
         for (account, reason) in effects.refused {
-            logger.warning("equity engine refused a message", metadata: ["account": "\(account)", "error": "\(reason)"])
+            logger.warning(
+                "equity engine refused a message", metadata: ["account": "\(account)", "error": "\(reason)"])
         }
         if effects.refusalCount > 0 || !effects.clearedAccountErrors.isEmpty {
             metrics.recordRefusals(effects.refusalsByReason)
@@ -300,10 +334,12 @@ extension Pipeline {
             // The session is told and re-bases the account with a snapshot, which clears the error.
             for (account, error) in effects.accountErrors {
                 bridge.requestResync(of: account, reason: error.reason.rawValue)
-                logger.error("account input not representable; account in error until its next snapshot", metadata: [
-                    "account": "\(account)", "reason": "\(error.reason.rawValue)", "detail": "\(error.detail)",
-                    "broker_time": "\(error.brokerTime.map { "\($0.milliseconds)" } ?? "-")",
-                ])
+                logger.error(
+                    "account input not representable; account in error until its next snapshot",
+                    metadata: [
+                        "account": "\(account)", "reason": "\(error.reason.rawValue)", "detail": "\(error.detail)",
+                        "broker_time": "\(error.brokerTime.map { "\($0.milliseconds)" } ?? "-")",
+                    ])
             }
             for account in effects.clearedAccountErrors {
                 logger.notice("account error cleared by a snapshot", metadata: ["account": "\(account)"])
@@ -312,7 +348,9 @@ extension Pipeline {
     }
 
     /// The definition row a declaration writes (the store keeps definitions for the API).
-    static func definitionChange(for command: RiskCommand, in risk: RiskEngine, at date: Date) throws -> DefinitionChange? {
+    static func definitionChange(
+        for command: RiskCommand, in risk: RiskEngine, at date: Date
+    ) throws -> DefinitionChange? {
         switch command {
         case .createTracker(let definition):
             return .put(try StoredDefinition(tracker: definition, createdAt: date))

@@ -83,17 +83,23 @@ public final class Pipeline: Sendable {
     ///   - farewellAcknowledgementDelay: how soon after a BYE its ACK must go out, however long the
     ///     checkpoint interval: after a BYE the agent sends the terminal nothing else, and a
     ///     terminal gives up after three heartbeat intervals of silence (SPEC §6.4).
-    init(store: Store, bridge: BridgeServer, inbox: Inbox, restored: RestoredCore, maximumBatch: Int,
-                metrics: AgentMetrics, logger: Logger, recordDirectory: String? = nil,
-                commitInterval: Duration, checkpointInterval: Duration, wallClockInterval: Duration = .zero,
-                farewellAcknowledgementDelay: Duration, onCommit: @escaping @Sendable (CommitNotice) -> Void) {
+    init(
+        store: Store, bridge: BridgeServer, inbox: Inbox, restored: RestoredCore, maximumBatch: Int,
+        metrics: AgentMetrics, logger: Logger, recordDirectory: String? = nil,
+        commitInterval: Duration, checkpointInterval: Duration, wallClockInterval: Duration = .zero,
+        farewellAcknowledgementDelay: Duration, onCommit: @escaping @Sendable (CommitNotice) -> Void
+    ) {
         self.recordDirectory = recordDirectory
         self.wallClockInterval = wallClockInterval
         self.checkpointInterval = checkpointInterval
         self.farewellAcknowledgementDelay = farewellAcknowledgementDelay
         self.commitInterval = commitInterval
-        self.store = store; self.bridge = bridge; self.logger = logger; self.metrics = metrics
-        self.maximumBatch = maximumBatch; self.onCommit = onCommit
+        self.store = store
+        self.bridge = bridge
+        self.logger = logger
+        self.metrics = metrics
+        self.maximumBatch = maximumBatch
+        self.onCommit = onCommit
         self.inbox = inbox
         var state = WriterState(core: restored.core, inputPosition: restored.inputPosition)
         if let mark = restored.writtenMark {
@@ -193,7 +199,8 @@ public final class Pipeline: Sendable {
                 // due, don't wait: a quiet spell writes them.
                 let rowsDue = state.withLock { $0.accountRows.dueInRound > 0 }
                 var checkpointDue: ContinuousClock.Instant {
-                    farewellDue.map { min($0, lastCheckpoint + checkpointInterval) } ?? lastCheckpoint + checkpointInterval
+                    farewellDue.map { min($0, lastCheckpoint + checkpointInterval) } ?? lastCheckpoint
+                        + checkpointInterval
                 }
                 var deadline = rowsDue ? .now : unacknowledged.isEmpty || encoding != nil ? nil : checkpointDue
                 if wallClockRounds { deadline = min(deadline ?? nextWallClockRound, nextWallClockRound) }
@@ -218,11 +225,14 @@ public final class Pipeline: Sendable {
                 let wallClockDue = wallClockRounds && ContinuousClock.now >= nextWallClockRound
                 if wallClockDue { nextWallClockRound = ContinuousClock.now + wallClockInterval }
                 if !input.isEmpty || rowsDue || wallClockDue {
-                    if farewellDue == nil, input.deliveries.contains(where: { if case .bye = $0.message { true } else { false } }) {
+                    if farewellDue == nil,
+                        input.deliveries.contains(where: { if case .bye = $0.message { true } else { false } })
+                    {
                         farewellDue = ContinuousClock.now + farewellAcknowledgementDelay
                     }
-                    let processed = try process(input, forceCheckpoint: false, wallClockRound: wallClockDue,
-                                                unacknowledged: &unacknowledged)
+                    let processed = try process(
+                        input, forceCheckpoint: false, wallClockRound: wallClockDue,
+                        unacknowledged: &unacknowledged)
                     if processed.checkpointed {
                         // A declaration's checkpoint is committed: everything folded is acknowledged.
                         lastCheckpoint = ContinuousClock.now
@@ -253,7 +263,8 @@ public final class Pipeline: Sendable {
                     lastCheckpoint = ContinuousClock.now
                     encoding = CheckpointEncoding(wakingWriterOf: inbox) { [store, metrics] in
                         let parts = try core.checkpointParts(changedSince: mark)
-                        let written = try store.saveCheckpoint(Checkpoint(parts, inputPosition: position, savedAt: Date()))
+                        let written = try store.saveCheckpoint(
+                            Checkpoint(parts, inputPosition: position, savedAt: Date()))
                         metrics.recordCheckpoint(written, to: .checkpointFile)
                         return SavedCheckpoint(acknowledgements: acknowledgements)
                     }
@@ -264,12 +275,15 @@ public final class Pipeline: Sendable {
                 bridge.committed(try encoding.wait().acknowledgements.map { (sessionID: $0.key, sequence: $0.value) })
             }
             if !unacknowledged.isEmpty || wallClockUnsaved || state.withLock({ $0.accountRows.unsavedCount > 0 }) {
-                _ = try process(Inbox.Input(), forceCheckpoint: true, wallClockRound: false, unacknowledged: &unacknowledged)
+                _ = try process(
+                    Inbox.Input(), forceCheckpoint: true, wallClockRound: false, unacknowledged: &unacknowledged)
             }
         } catch {
             // Declarations waiting behind the failure get ``AgentError/stopped``; none are taken after.
             inbox.finish()
-            for request in inbox.take(maximum: 0, until: .now)?.requests ?? [] { request.fail(with: AgentError.stopped) }
+            for request in inbox.take(maximum: 0, until: .now)?.requests ?? [] {
+                request.fail(with: AgentError.stopped)
+            }
             throw error
         }
     }
@@ -277,7 +291,8 @@ public final class Pipeline: Sendable {
     /// Writes what a batch folded to the recording: the wall-clock time inputs as `time` lines,
     /// then the deliveries, without those refused for an implausible time (a recording holds what
     /// was folded, so that `tidemark replay` folds the same).
-    private func record(_ deliveries: [BridgeDelivery], _ processed: ProcessedBatch, to recorder: BridgeRecorder) throws {
+    private func record(_ deliveries: [BridgeDelivery], _ processed: ProcessedBatch, to recorder: BridgeRecorder) throws
+    {
         for (account, time) in processed.wallClockTimes {
             try recorder.recordDirective(TimeDirective(account: account, time: time).json, of: account)
         }

@@ -59,8 +59,10 @@ public struct AgentCore: Sendable {
         public var timeBoundMilliseconds: Int64
         /// Bounds on declarations (names, ids, trackers per account).
         public var limits: DeclarationLimits
-        public init(equity: EquityEngine.Configuration = .init(), timeBoundMilliseconds: Int64 = 86_400_000,
-                    limits: DeclarationLimits = .init()) {
+        public init(
+            equity: EquityEngine.Configuration = .init(), timeBoundMilliseconds: Int64 = 86_400_000,
+            limits: DeclarationLimits = .init()
+        ) {
             self.equity = equity
             self.timeBoundMilliseconds = timeBoundMilliseconds
             self.limits = limits
@@ -79,7 +81,9 @@ public struct AgentCore: Sendable {
 
         /// A refusal; the core makes them.
         public init(account: AccountID, time: BrokerTime, limit: BrokerTime) {
-            self.account = account; self.time = time; self.limit = limit
+            self.account = account
+            self.time = time
+            self.limit = limit
         }
     }
 
@@ -124,7 +128,8 @@ public struct AgentCore: Sendable {
         public init() {}
 
         public var isEmpty: Bool {
-            riskOutputs.isEmpty && deals.isEmpty && latestObservation.isEmpty && hellos.isEmpty && openedSessions.isEmpty && drifts.isEmpty
+            riskOutputs.isEmpty && deals.isEmpty && latestObservation.isEmpty && hellos.isEmpty
+                && openedSessions.isEmpty && drifts.isEmpty
                 && commandAcknowledgements.isEmpty && sessionEnds.isEmpty && accountErrors.isEmpty
                 && clearedAccountErrors.isEmpty
         }
@@ -245,7 +250,8 @@ public struct AgentCore: Sendable {
     /// A core resumed from a checkpoint's state (the equity engine starts empty: EAs send snapshots).
     /// Reads the compact binary form and, from earlier versions, JSON.
     public init(configuration: Configuration = .init(), checkpoint: Data) throws {
-        let state = CompactBinaryDecoder.isCompactBinary(checkpoint)
+        let state =
+            CompactBinaryDecoder.isCompactBinary(checkpoint)
             ? try CompactBinaryDecoder().decode(CheckpointState.self, from: checkpoint)
             : try JSONDecoder().decode(CheckpointState.self, from: checkpoint)
         equity = EquityEngine(configuration: configuration.equity)
@@ -261,8 +267,12 @@ public struct AgentCore: Sendable {
         let decoder = CompactBinaryDecoder()
         let sharedPart = try decoder.decode(SharedCheckpoint.self, from: shared)
         guard sharedPart.formatVersion == SharedCheckpoint.currentFormatVersion else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription:
-                "checkpoint format \(sharedPart.formatVersion), this agent reads \(SharedCheckpoint.currentFormatVersion)"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: [],
+                    debugDescription:
+                        "checkpoint format \(sharedPart.formatVersion), this agent reads \(SharedCheckpoint.currentFormatVersion)"
+                ))
         }
         var riskStates: [AccountRiskState] = []
         riskStates.reserveCapacity(accounts.count)
@@ -270,8 +280,11 @@ public struct AgentCore: Sendable {
             let part = try decoder.decode(AccountCheckpoint.self, from: data)
             if let risk = part.risk {
                 guard risk.accountId == account else {
-                    throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription:
-                        "the checkpoint row of \(account) holds the state of \(risk.accountId)"))
+                    throw DecodingError.dataCorrupted(
+                        .init(
+                            codingPath: [],
+                            debugDescription:
+                                "the checkpoint row of \(account) holds the state of \(risk.accountId)"))
                 }
                 riskStates.append(risk)
             }
@@ -279,8 +292,9 @@ public struct AgentCore: Sendable {
             utcOffsets[account] = part.utcOffset
         }
         equity = EquityEngine(configuration: configuration.equity)
-        risk = try RiskEngine(nextSequenceNumber: sharedPart.nextSequenceNumber, accounts: riskStates,
-                              competitions: sharedPart.competitions)
+        risk = try RiskEngine(
+            nextSequenceNumber: sharedPart.nextSequenceNumber, accounts: riskStates,
+            competitions: sharedPart.competitions)
         self.configuration = configuration
     }
 
@@ -289,8 +303,11 @@ public struct AgentCore: Sendable {
     /// writes parts (``checkpointParts(changedSince:)``); this form is what checkpoints written
     /// before account rows hold.
     public func checkpoint() throws -> Data {
-        Data(try CompactBinaryEncoder().encode(CheckpointState(risk: risk, sharedClock: nil, dealMarks: dealMarks,
-                                                                       utcOffsets: utcOffsets)))
+        Data(
+            try CompactBinaryEncoder().encode(
+                CheckpointState(
+                    risk: risk, sharedClock: nil, dealMarks: dealMarks,
+                    utcOffsets: utcOffsets)))
     }
 
     /// Where the core stands now (see ``ChangeMark``).
@@ -311,14 +328,18 @@ public struct AgentCore: Sendable {
             accountIds = Set(risk.accountIds).union(dealMarks.keys).union(utcOffsets.keys).sorted()
         }
         var parts = CheckpointParts(
-            shared: Data(try encoder.encode(SharedCheckpoint(nextSequenceNumber: risk.nextSequenceNumber,
-                                                             competitions: risk.competitionStates,
-                                                             formatVersion: SharedCheckpoint.currentFormatVersion))),
+            shared: Data(
+                try encoder.encode(
+                    SharedCheckpoint(
+                        nextSequenceNumber: risk.nextSequenceNumber,
+                        competitions: risk.competitionStates,
+                        formatVersion: SharedCheckpoint.currentFormatVersion))),
             accounts: [:], removedAccounts: [], isComplete: mark == nil, nextSequenceNumber: risk.nextSequenceNumber,
             mark: changeMark)
         for account in accountIds {
-            let part = AccountCheckpoint(risk: risk.accountState(of: account), dealMark: dealMarks[account],
-                                         utcOffset: utcOffsets[account])
+            let part = AccountCheckpoint(
+                risk: risk.accountState(of: account), dealMark: dealMarks[account],
+                utcOffset: utcOffsets[account])
             if part.risk == nil, part.dealMark == nil, part.utcOffset == nil {
                 parts.removedAccounts.insert(account)
             } else {
@@ -342,16 +363,20 @@ public struct AgentCore: Sendable {
     /// challenge's broker clock (from its terminal's latest HELLO, kept across restarts, when the
     /// definition has none).
     @discardableResult
-    public mutating func declare(_ command: RiskCommand, into effects: inout Effects) throws(RiskCoreError) -> RiskCommand {
+    public mutating func declare(
+        _ command: RiskCommand, into effects: inout Effects
+    ) throws(RiskCoreError) -> RiskCommand {
         try configuration.limits.check(command, against: risk)
         var command = command
         if case .createChallenge(var definition) = command, definition.brokerClock == nil,
-           let offset = utcOffsets[definition.account] {
+            let offset = utcOffsets[definition.account]
+        {
             definition.brokerClock = .fixed(utcOffsetSeconds: offset)
             command = .createChallenge(definition)
         }
         if case .createTracker(var definition) = command, definition.createdBrokerTime == nil,
-           let clock = risk.clock(accountId: definition.accountId) {
+            let clock = risk.clock(accountId: definition.accountId)
+        {
             definition.createdBrokerTime = clock
             command = .createTracker(definition)
         }
@@ -388,14 +413,16 @@ public struct AgentCore: Sendable {
             return true
         }
         if let stated = RiskInput.statedTime(of: delivery.message),
-           let limit = latestPlausibleTime(of: account, wallClock: wallClock), stated > limit {
+            let limit = latestPlausibleTime(of: account, wallClock: wallClock), stated > limit
+        {
             effects.implausibleTimes.append(ImplausibleTime(account: account, time: stated, limit: limit))
             return false
         }
         if case .heartbeat(let time) = delivery.message, !time.isInCalendarRange {
             // No calendar holds it: neither the engine's clock nor any period may move to it.
-            refuse(account, .timeOutOfRange, detail: "heartbeat at \(time.milliseconds) ms", at: time,
-                   into: &effects)
+            refuse(
+                account, .timeOutOfRange, detail: "heartbeat at \(time.milliseconds) ms", at: time,
+                into: &effects)
             return false
         }
         // The equity engine first, its outputs held back: a deal it refuses (amount out of range)
@@ -422,7 +449,9 @@ public struct AgentCore: Sendable {
             }
             liveSessions[account] = delivery.sessionID
             effects.hellos.append((delivery.sessionID, hello))
-            if awaitingSnapshot.updateValue(account, forKey: delivery.sessionID) == nil { awaitingSnapshotOfAccount[account, default: 0] += 1 }
+            if awaitingSnapshot.updateValue(account, forKey: delivery.sessionID) == nil {
+                awaitingSnapshotOfAccount[account, default: 0] += 1
+            }
             if let folded = risk.lastOwnInputTime(accountId: account) { resumeWatermarks[account] = folded }
         case .deal(let deal):
             if engineRefusedDeal {
@@ -445,8 +474,9 @@ public struct AgentCore: Sendable {
                 effects.openedSessions.append((delivery.sessionID, hello))
             }
             if isFresh(snapshot.account.time, of: account) {
-                feed(.openPositions(account, snapshot.positions, at: snapshot.account.time), account: account,
-                     into: &effects)
+                feed(
+                    .openPositions(account, snapshot.positions, at: snapshot.account.time), account: account,
+                    into: &effects)
             }
         case .commandAcknowledgement(let acknowledgement):
             effects.commandAcknowledgements.append((account, acknowledgement))
@@ -467,8 +497,10 @@ public struct AgentCore: Sendable {
             case .drift(let drift):
                 effects.drifts[drift.account] = drift
             case .outOfRange(let notice):
-                refuse(account, AccountInputError.Reason(notice.figure), detail: "\(notice.figure.rawValue) outside the decimal range",
-                       at: notice.since, into: &effects)
+                refuse(
+                    account, AccountInputError.Reason(notice.figure),
+                    detail: "\(notice.figure.rawValue) outside the decimal range",
+                    at: notice.since, into: &effects)
             case .balanceOperation, .equityUnknown, .equityKnown, .inRange:
                 break
             }
@@ -478,7 +510,8 @@ public struct AgentCore: Sendable {
         }
         // A snapshot that folded without a new error re-bases the account: its error ends.
         if case .snapshot = delivery.message, accountErrors[account] != nil, effects.refusalCount == refusalsBefore,
-           equity.view(of: account)?.outOfRange == nil {
+            equity.view(of: account)?.outOfRange == nil
+        {
             accountErrors[account] = nil
             effects.clearedAccountErrors.append(account)
         }
@@ -509,7 +542,8 @@ public struct AgentCore: Sendable {
         for (account, offset) in utcOffsets.sorted(by: { $0.key < $1.key }) where liveSessions[account] == nil {
             guard let clock = risk.clock(accountId: account) else { continue }
             let now = Int128(wallClock) + Int128(offset) * 1_000
-            guard now > Int128(clock.milliseconds), now - Int128(clock.milliseconds) <= Int128(configuration.timeBoundMilliseconds)
+            guard now > Int128(clock.milliseconds),
+                now - Int128(clock.milliseconds) <= Int128(configuration.timeBoundMilliseconds)
             else { continue }
             let time = BrokerTime(milliseconds: Int64(clamping: now))
             feed(.time(account, time), account: account, into: &effects)
@@ -526,8 +560,10 @@ public struct AgentCore: Sendable {
     }
 
     /// Marks `account` in error (when it is not already) and counts the refusal.
-    private mutating func refuse(_ account: AccountID, _ reason: AccountInputError.Reason, detail: String,
-                                 at time: BrokerTime?, into effects: inout Effects) {
+    private mutating func refuse(
+        _ account: AccountID, _ reason: AccountInputError.Reason, detail: String,
+        at time: BrokerTime?, into effects: inout Effects
+    ) {
         effects.refusalsByReason[reason.rawValue, default: 0] += 1
         effects.refusalCount += 1
         guard accountErrors[account] == nil else { return }
@@ -570,7 +606,8 @@ public struct AgentCore: Sendable {
         if deal.time > mark.time {
             mark.time = deal.time
             mark.tickets = [deal.ticket]
-            let (oldest, overflow) = deal.time.milliseconds.subtractingReportingOverflow(Self.lateDealWindowMilliseconds)
+            let (oldest, overflow) = deal.time.milliseconds.subtractingReportingOverflow(
+                Self.lateDealWindowMilliseconds)
             if !overflow { recent = recent.filter { $0.value.milliseconds >= oldest } }
         } else if deal.time == mark.time {
             mark.tickets.insert(deal.ticket)
@@ -588,8 +625,9 @@ public struct AgentCore: Sendable {
         // Refusals are not stored: they mark the account in error (a heartbeat's, the sender's).
         if outputs.contains(where: { if case .inputRefused = $0 { true } else { false } }) {
             for case .inputRefused(let refusal) in outputs {
-                refuse(refusal.accountId ?? account, AccountInputError.Reason(refusal.reason),
-                       detail: "\(refusal.component) refused the input", at: refusal.brokerTime, into: &effects)
+                refuse(
+                    refusal.accountId ?? account, AccountInputError.Reason(refusal.reason),
+                    detail: "\(refusal.component) refused the input", at: refusal.brokerTime, into: &effects)
             }
             outputs.removeAll { if case .inputRefused = $0 { true } else { false } }
         }

@@ -86,8 +86,10 @@ public struct BridgeAdmissionLimits: Sendable, Hashable {
 
     /// Limits; the defaults let a few thousand terminals behind one address (the loopback default:
     /// every local terminal is one peer) connect at once, and stop a runaway peer within a minute.
-    public init(sessionsPerPeer: Int = 10_000, sessions: Int = 20_000,
-                newAccountsPerPeerPerMinute: Int = 2_000, newAccountsPerMinute: Int = 4_000) {
+    public init(
+        sessionsPerPeer: Int = 10_000, sessions: Int = 20_000,
+        newAccountsPerPeerPerMinute: Int = 2_000, newAccountsPerMinute: Int = 4_000
+    ) {
         self.sessionsPerPeer = sessionsPerPeer
         self.sessions = sessions
         self.newAccountsPerPeerPerMinute = newAccountsPerPeerPerMinute
@@ -95,8 +97,9 @@ public struct BridgeAdmissionLimits: Sendable, Hashable {
     }
 
     /// No bound that any test or deployment reaches.
-    public static let unlimited = BridgeAdmissionLimits(sessionsPerPeer: .max, sessions: .max,
-                                                        newAccountsPerPeerPerMinute: .max, newAccountsPerMinute: .max)
+    public static let unlimited = BridgeAdmissionLimits(
+        sessionsPerPeer: .max, sessions: .max,
+        newAccountsPerPeerPerMinute: .max, newAccountsPerMinute: .max)
 }
 
 /// Which limit refused a HELLO: a bounded metric label.
@@ -136,7 +139,9 @@ struct BridgeAdmissionCounts: Sendable {
             newAccountsOfPeerInWindow.removeAll()
         }
         if newAccountsInWindow >= limits.newAccountsPerMinute { return .newAccounts }
-        if newAccountsOfPeerInWindow[peer, default: 0] >= limits.newAccountsPerPeerPerMinute { return .newAccountsPerPeer }
+        if newAccountsOfPeerInWindow[peer, default: 0] >= limits.newAccountsPerPeerPerMinute {
+            return .newAccountsPerPeer
+        }
         newAccountsInWindow += 1
         newAccountsOfPeerInWindow[peer, default: 0] += 1
         return nil

@@ -41,8 +41,14 @@ public final class BridgeHandoff<Element: Sendable>: Sendable {
         var producerWaiting = false
     }
 
-    private enum PushStep { case delivered(CheckedContinuation<[Element]?, Never>?), wait, finished }
-    private enum ParkOutcome { case batch([Element], wakeProducer: Bool), finished, parked }
+    private enum PushStep {
+        case delivered(CheckedContinuation<[Element]?, Never>?)
+        case wait, finished
+    }
+    private enum ParkOutcome {
+        case batch([Element], wakeProducer: Bool)
+        case finished, parked
+    }
 
     /// How many messages may wait before the producer blocks.
     public let capacity: Int

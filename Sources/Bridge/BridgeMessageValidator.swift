@@ -54,7 +54,9 @@ public enum BridgeMessageValidator {
     static func problem(in tick: Tick) -> String? {
         if tick.symbol.isEmpty { return "tick without symbol" }
         if tick.time.milliseconds < 0 { return "\(tick.symbol): negative tick time" }
-        if tick.bid.units <= 0 || tick.ask.units <= 0 { return "\(tick.symbol): price not positive (\(tick.bid)/\(tick.ask))" }
+        if tick.bid.units <= 0 || tick.ask.units <= 0 {
+            return "\(tick.symbol): price not positive (\(tick.bid)/\(tick.ask))"
+        }
         // Crossed quotes happen briefly on real feeds: the shared rule (SPEC §4.1) lets 1 % through.
         if !tick.isPlausibleQuote {
             return "\(tick.symbol): bid \(tick.bid) above ask \(tick.ask) by more than 1%"
@@ -65,13 +67,17 @@ public enum BridgeMessageValidator {
     static func problem(in position: Position) -> String? {
         if position.symbol.isEmpty { return "position \(position.ticket) without symbol" }
         if position.volume.units <= 0 { return "position \(position.ticket): volume \(position.volume) not positive" }
-        if position.openPrice.units <= 0 { return "position \(position.ticket): open price \(position.openPrice) not positive" }
+        if position.openPrice.units <= 0 {
+            return "position \(position.ticket): open price \(position.openPrice) not positive"
+        }
         return nil
     }
 
     static func problem(in symbol: SymbolSpec) -> String? {
         if symbol.name.isEmpty { return "symbol without name" }
-        if !(0...FixedDecimal.fractionDigits).contains(symbol.digits) { return "\(symbol.name): digits \(symbol.digits) out of 0...8" }
+        if !(0...FixedDecimal.fractionDigits).contains(symbol.digits) {
+            return "\(symbol.name): digits \(symbol.digits) out of 0...8"
+        }
         if symbol.contractSize.units <= 0 { return "\(symbol.name): contract size not positive" }
         if symbol.tickSize.units <= 0 { return "\(symbol.name): tick size not positive" }
         if symbol.tickValue.isNegative { return "\(symbol.name): negative tick value" }

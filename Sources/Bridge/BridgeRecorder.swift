@@ -1,9 +1,10 @@
+import TidemarkProtocol
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import TidemarkProtocol
 
 /// Writes accepted messages as JSON Lines recordings (protocol/SPEC.md §8), one file per account:
 /// `DIR/<account>.jsonl`, appended to, so an agent restart continues the same audit trail.
@@ -38,8 +39,10 @@ public final class BridgeRecorder {
         // A session's end is not a message of the terminal (its BYE, if it sent one, is recorded).
         guard delivery.sessionEnd == nil else { return }
         let file = try file(for: delivery.account)
-        var line = RecordingCodec.encode(.message(account: delivery.account, sessionID: delivery.sessionID,
-                                                  sequence: delivery.sequence, delivery.message))
+        var line = RecordingCodec.encode(
+            .message(
+                account: delivery.account, sessionID: delivery.sessionID,
+                sequence: delivery.sequence, delivery.message))
         line.append(0x0A)
         let written = line.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
         if written != line.count { throw BridgeRecorderError(path: path(for: delivery.account), errno: errno) }

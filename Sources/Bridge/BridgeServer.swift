@@ -1,13 +1,14 @@
 import Dispatch
+import Logging
+import Synchronization
+import TidemarkProtocol
+import ZeroMQ
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
-import Synchronization
-import TidemarkProtocol
-import ZeroMQ
 
 /// CURVE for the bridge: the agent's key pair, the EA public keys it admits, and the accounts
 /// each key may speak for.
@@ -20,8 +21,10 @@ public struct BridgeCurveConfiguration: Sendable, Hashable {
     /// Keys already bound to an account (the store's record of earlier first HELLOs).
     public var bindings: [CurveKey: AccountID]
 
-    public init(serverKeys: CurveKeyPair, allowedClientKeys: [CurveKey], accountsOfKey: [CurveKey: Set<AccountID>] = [:],
-                bindings: [CurveKey: AccountID] = [:]) {
+    public init(
+        serverKeys: CurveKeyPair, allowedClientKeys: [CurveKey], accountsOfKey: [CurveKey: Set<AccountID>] = [:],
+        bindings: [CurveKey: AccountID] = [:]
+    ) {
         self.serverKeys = serverKeys
         self.allowedClientKeys = allowedClientKeys
         self.accountsOfKey = accountsOfKey
@@ -34,7 +37,9 @@ public struct BridgeCurveConfiguration: Sendable, Hashable {
     }
 
     var access: CurveKeyAccess {
-        CurveKeyAccess(allowList: allowList, bindings: Dictionary(bindings.map { ($0.key.z85, $0.value) }, uniquingKeysWith: { $1 }))
+        CurveKeyAccess(
+            allowList: allowList,
+            bindings: Dictionary(bindings.map { ($0.key.z85, $0.value) }, uniquingKeysWith: { $1 }))
     }
 }
 
@@ -67,10 +72,13 @@ public struct BridgeServerConfiguration: Sendable, Hashable {
     /// Accounts that do not count as new for ``limits`` (the store's).
     public var knownAccounts: Set<AccountID>
 
-    public init(endpoint: String, session: BridgeSessionConfiguration = BridgeSessionConfiguration(),
-                curve: BridgeCurveConfiguration? = nil, receiveHighWaterMark: Int = 10_000,
-                listenBacklog: Int = 4_096, handoffCapacity: Int = 65_536, handoffBatchSize: Int = 1_024, maximumFrameBytes: Int64 = 1 << 20,
-                limits: BridgeAdmissionLimits = .unlimited, knownAccounts: Set<AccountID> = []) {
+    public init(
+        endpoint: String, session: BridgeSessionConfiguration = BridgeSessionConfiguration(),
+        curve: BridgeCurveConfiguration? = nil, receiveHighWaterMark: Int = 10_000,
+        listenBacklog: Int = 4_096, handoffCapacity: Int = 65_536, handoffBatchSize: Int = 1_024,
+        maximumFrameBytes: Int64 = 1 << 20,
+        limits: BridgeAdmissionLimits = .unlimited, knownAccounts: Set<AccountID> = []
+    ) {
         self.endpoint = endpoint
         self.session = session
         self.curve = curve
@@ -132,7 +140,8 @@ public final class BridgeServer: Sendable {
     ///     replaces ``BridgeServerConfiguration/handoffCapacity``); nil: ``deliveries`` and
     ///     ``deliveryBatches``, which are empty when a sink is given.
     ///   - logger: for session events and rate-limited bad frames.
-    public init(configuration: BridgeServerConfiguration, sink: (any BridgeDeliverySink)? = nil, logger: Logger) throws {
+    public init(configuration: BridgeServerConfiguration, sink: (any BridgeDeliverySink)? = nil, logger: Logger) throws
+    {
         self.configuration = configuration
         self.logger = logger
         self.context = try ZMQContext()
@@ -178,10 +187,12 @@ public final class BridgeServer: Sendable {
         ready.wait()
         let endpoint = try bound.value.withLock { $0 }!.get()
         loop.withLock { $0 = thread }
-        logger.info("bridge listening", metadata: [
-            "endpoint": "\(endpoint)", "curve": "\(configuration.curve != nil)",
-            "heartbeat_ms": "\(configuration.session.heartbeatIntervalMilliseconds)",
-        ])
+        logger.info(
+            "bridge listening",
+            metadata: [
+                "endpoint": "\(endpoint)", "curve": "\(configuration.curve != nil)",
+                "heartbeat_ms": "\(configuration.session.heartbeatIntervalMilliseconds)",
+            ])
         return endpoint
     }
 
@@ -208,8 +219,10 @@ public final class BridgeServer: Sendable {
     public func replaceAllowList(keys: [CurveKey], accountsOfKey: [CurveKey: Set<AccountID>]) -> Set<String> {
         guard let handler = allowList.withLock({ $0 }) else { return [] }
         handler.replace(with: keys)
-        let list = BridgeCurveConfiguration(serverKeys: configuration.curve!.serverKeys, allowedClientKeys: keys,
-                                            accountsOfKey: accountsOfKey).allowList
+        let list = BridgeCurveConfiguration(
+            serverKeys: configuration.curve!.serverKeys, allowedClientKeys: keys,
+            accountsOfKey: accountsOfKey
+        ).allowList
         let changed = keyAccess.withLock { $0?.replaceAllowList(list) ?? [] }
         controls.withLock { $0.append(.replaceAllowList(list)) }
         controlsQueued.wake()
@@ -264,7 +277,9 @@ extension BridgeServer {
     public func committed(_ positions: some Sequence<(sessionID: String, sequence: UInt64)>) {
         let queued = controls.withLock { queue in
             let before = queue.count
-            for position in positions { queue.append(.committed(sessionID: position.sessionID, through: position.sequence)) }
+            for position in positions {
+                queue.append(.committed(sessionID: position.sessionID, through: position.sequence))
+            }
             return queue.count > before
         }
         if queued { controlsQueued.wake() }

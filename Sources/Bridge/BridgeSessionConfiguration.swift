@@ -57,11 +57,13 @@ public struct BridgeSessionConfiguration: Sendable, Hashable {
     /// - Parameters: see the properties. Defaults: heartbeat 5 s (timeout after 3 missed = 15 s),
     ///   ACK every 100 messages or 100 ms (the spec allows up to 100 frames or 1,000 ms), resync
     ///   retry after 5 s, more than 10 bad frames in 60 s close the session.
-    public init(heartbeatIntervalMilliseconds: Int64 = 5_000, missedHeartbeatsBeforeTimeout: Int64 = 3,
-                acknowledgeEveryMessages: Int = 100, acknowledgeAfterMilliseconds: Int64 = 100,
-                resyncRetryMilliseconds: Int64 = 5_000, maximumBadFramesPerWindow: Int = 10,
-                badFrameWindowMilliseconds: Int64 = 60_000, agentVersion: String = "tidemark/0.1",
-                acknowledgesOnCommit: Bool = false) {
+    public init(
+        heartbeatIntervalMilliseconds: Int64 = 5_000, missedHeartbeatsBeforeTimeout: Int64 = 3,
+        acknowledgeEveryMessages: Int = 100, acknowledgeAfterMilliseconds: Int64 = 100,
+        resyncRetryMilliseconds: Int64 = 5_000, maximumBadFramesPerWindow: Int = 10,
+        badFrameWindowMilliseconds: Int64 = 60_000, agentVersion: String = "tidemark/0.1",
+        acknowledgesOnCommit: Bool = false
+    ) {
         self.heartbeatIntervalMilliseconds = heartbeatIntervalMilliseconds
         self.missedHeartbeatsBeforeTimeout = missedHeartbeatsBeforeTimeout
         self.acknowledgeEveryMessages = acknowledgeEveryMessages
@@ -93,7 +95,6 @@ public struct BridgeFrameFault: Hashable, Sendable, CustomStringConvertible {
 
     /// The placeholder session id in agent frames when the peer's could not be read (SPEC §2).
     public static let unknownSessionID = "-"
-
 
     public var kind: Kind
     /// A short, bounded label such as `truncated` or `unknown_type`, for counters and logs.

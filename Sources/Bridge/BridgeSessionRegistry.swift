@@ -69,8 +69,10 @@ public struct BridgeSessionRegistry: Sendable {
     ///   - access: under CURVE, the keys' accounts (every HELLO must then come with its key).
     ///   - limits: bounds on sessions and new accounts.
     ///   - knownAccounts: accounts that are not new (the store's), for the new-account limits.
-    public init(configuration: BridgeSessionConfiguration, access: CurveKeyAccess? = nil,
-                limits: BridgeAdmissionLimits = .unlimited, knownAccounts: Set<AccountID> = []) {
+    public init(
+        configuration: BridgeSessionConfiguration, access: CurveKeyAccess? = nil,
+        limits: BridgeAdmissionLimits = .unlimited, knownAccounts: Set<AccountID> = []
+    ) {
         self.configuration = configuration
         self.access = access
         self.admission = BridgeAdmissionCounts(limits: limits, knownAccounts: knownAccounts)
@@ -88,8 +90,10 @@ public struct BridgeSessionRegistry: Sendable {
     public func peer(of account: AccountID) -> PeerIdentity? { liveSessionOfAccount[account] }
 
     /// A decoded frame from `peer`.
-    public mutating func received(_ envelope: Envelope<TerminalMessage>, from peer: PeerIdentity, origin: String? = nil,
-                                  now: MonotonicInstant) -> Output {
+    public mutating func received(
+        _ envelope: Envelope<TerminalMessage>, from peer: PeerIdentity, origin: String? = nil,
+        now: MonotonicInstant
+    ) -> Output {
         var deliveries: [BridgeDelivery] = []
         var output = Output()
         received(envelope, from: peer, origin: origin, now: now, deliveries: &deliveries, output: &output)
@@ -106,8 +110,10 @@ public struct BridgeSessionRegistry: Sendable {
     /// `origin` is the peer as the limits and the CURVE allow-list know it: its Z85 public key
     /// under CURVE, else its address. Only a HELLO needs it (it is read from the connection's
     /// metadata, which costs a lookup per frame).
-    public mutating func received(_ envelope: consuming Envelope<TerminalMessage>, from peer: PeerIdentity, origin: String? = nil,
-                                  now: MonotonicInstant, deliveries: inout [BridgeDelivery], output: inout Output) {
+    public mutating func received(
+        _ envelope: consuming Envelope<TerminalMessage>, from peer: PeerIdentity, origin: String? = nil,
+        now: MonotonicInstant, deliveries: inout [BridgeDelivery], output: inout Output
+    ) {
         counters.frames += 1
         let slot: Int
         if let existing = self.slot(of: peer) {
@@ -125,8 +131,11 @@ public struct BridgeSessionRegistry: Sendable {
         }
         let awaitingSnapshot = machines[slot].phase == .awaitingSnapshot
         if machines[slot].phase == .awaitingHello, case .hello(let hello) = envelope.message,
-           let refusal = admit(hello, origin: origin, slot: slot, now: now) {
-            apply(machines[slot].refuse(envelope, reason: refusal.reason, detail: refusal.detail, now: now), slot: slot, into: &output)
+            let refusal = admit(hello, origin: origin, slot: slot, now: now)
+        {
+            apply(
+                machines[slot].refuse(envelope, reason: refusal.reason, detail: refusal.detail, now: now), slot: slot,
+                into: &output)
             return
         }
         let action = machines[slot].received(envelope, now: now)
@@ -156,7 +165,9 @@ public struct BridgeSessionRegistry: Sendable {
         let slot: Int
         if let existing = self.slot(of: peer) {
             slot = existing
-            if machines[slot].phase == .closed, fault.kind == .unsupportedVersion, fault.sessionID != machines[slot].sessionID {
+            if machines[slot].phase == .closed, fault.kind == .unsupportedVersion,
+                fault.sessionID != machines[slot].sessionID
+            {
                 // A new session attempt, in another protocol version, on a connection whose last
                 // session ended: it deserves its own answer (REJECT unsupported_version).
                 forgetSession(in: slot)
@@ -166,9 +177,13 @@ public struct BridgeSessionRegistry: Sendable {
             if fault.sessionID == nil, fault.kind != .unsupportedVersion {
                 // No session and not even a header: nothing to attribute the frame to or answer.
                 counters.badFrames[fault.code, default: 0] += 1
-                let detail = fault.detail.isEmpty ? "unattributable frame, dropped" : "unattributable frame, dropped: \(fault.detail)"
-                output.log.append(BridgeLogRecord(peer: peer, account: nil, sessionID: nil,
-                                                  event: .badFrame(code: fault.code, detail: detail)))
+                let detail =
+                    fault.detail.isEmpty
+                    ? "unattributable frame, dropped" : "unattributable frame, dropped: \(fault.detail)"
+                output.log.append(
+                    BridgeLogRecord(
+                        peer: peer, account: nil, sessionID: nil,
+                        event: .badFrame(code: fault.code, detail: detail)))
                 return output
             }
             slot = insert(peer, now: now)
@@ -203,14 +218,17 @@ public struct BridgeSessionRegistry: Sendable {
     public mutating func committed(sessionID: String, through sequence: UInt64, now: MonotonicInstant) -> Output {
         var output = Output()
         guard let peer = peerOfSession[sessionID], let slot = slotOfPeer[peer],
-              machines[slot].sessionID == sessionID else { return output }
+            machines[slot].sessionID == sessionID
+        else { return output }
         apply(machines[slot].committed(through: sequence, now: now), slot: slot, into: &output)
         return output
     }
 
     /// Sends `command` to the account's live session; false when the account has none (the
     /// caller keeps the command for the next session).
-    public mutating func send(_ command: Command, to account: AccountID, now: MonotonicInstant) -> (sent: Bool, output: Output) {
+    public mutating func send(
+        _ command: Command, to account: AccountID, now: MonotonicInstant
+    ) -> (sent: Bool, output: Output) {
         var output = Output()
         guard let peer = liveSessionOfAccount[account], let slot = slotOfPeer[peer] else { return (false, output) }
         let action = machines[slot].send(command, now: now)
@@ -241,7 +259,9 @@ public struct BridgeSessionRegistry: Sendable {
 
     /// Why a HELLO may not open a session (the REJECT's reason and message), or nil. Counts a new
     /// account against the per-minute limits when it passes.
-    private mutating func admit(_ hello: Hello, origin: String?, slot: Int, now: MonotonicInstant) -> (reason: RejectReason, detail: String)? {
+    private mutating func admit(
+        _ hello: Hello, origin: String?, slot: Int, now: MonotonicInstant
+    ) -> (reason: RejectReason, detail: String)? {
         let account = hello.accountID
         origins[slot] = origin ?? ""
         if let access {
@@ -250,12 +270,14 @@ public struct BridgeSessionRegistry: Sendable {
         }
         if let limit = admission.admit(account: account, peer: origin ?? "", now: now) {
             counters.limitRefusals[limit, default: 0] += 1
-            let detail: String = switch limit {
-            case .sessions: "the agent holds \(admission.limits.sessions) sessions, its limit"
-            case .sessionsPerPeer: "this peer holds \(admission.limits.sessionsPerPeer) sessions, its limit"
-            case .newAccounts: "more than \(admission.limits.newAccountsPerMinute) new accounts this minute"
-            case .newAccountsPerPeer: "more than \(admission.limits.newAccountsPerPeerPerMinute) new accounts from this peer this minute"
-            }
+            let detail: String =
+                switch limit {
+                case .sessions: "the agent holds \(admission.limits.sessions) sessions, its limit"
+                case .sessionsPerPeer: "this peer holds \(admission.limits.sessionsPerPeer) sessions, its limit"
+                case .newAccounts: "more than \(admission.limits.newAccountsPerMinute) new accounts this minute"
+                case .newAccountsPerPeer:
+                    "more than \(admission.limits.newAccountsPerPeerPerMinute) new accounts from this peer this minute"
+                }
             return (.limitReached, detail)
         }
         return nil
@@ -310,7 +332,9 @@ public struct BridgeSessionRegistry: Sendable {
 
     /// Swap-removes a slot (only from `tick`, which walks the slots backwards).
     private mutating func forgetSession(in slot: Int) {
-        if let session = machines[slot].sessionID, peerOfSession[session] == peers[slot] { peerOfSession[session] = nil }
+        if let session = machines[slot].sessionID, peerOfSession[session] == peers[slot] {
+            peerOfSession[session] = nil
+        }
     }
 
     private mutating func remove(slot: Int) {
@@ -356,7 +380,8 @@ public struct BridgeSessionRegistry: Sendable {
             counters.sessionsOpened += 1
             let account = hello.accountID
             if let previous = liveSessionOfAccount[account], previous != peer, let previousSlot = slotOfPeer[previous],
-               machines[previousSlot].phase != .closed {
+                machines[previousSlot].phase != .closed
+            {
                 // The EA reconnected before its old connection timed out: the old session ends.
                 let action = machines[previousSlot].supersede(now: machines[slot].lastHeardAt)
                 apply(action, slot: previousSlot, into: &output)
@@ -402,12 +427,15 @@ public struct BridgeSessionRegistry: Sendable {
             }
             counters.closes[reason.label, default: 0] += 1
             if let end = BridgeSessionEnd(reason), let account = machines[slot].account,
-               let session = machines[slot].sessionID, let last = machines[slot].lastProcessedSequence {
+                let session = machines[slot].sessionID, let last = machines[slot].lastProcessedSequence
+            {
                 // Only sessions that opened (HELLO accepted) end downstream: a refused handshake
                 // never connected the account.
                 let text: String = if case .bye(let said) = reason, !said.isEmpty { said } else { end.label }
-                output.sessionEnds.append(BridgeDelivery(account: account, sessionID: session, sequence: last,
-                                                         message: .bye(reason: text), sessionEnd: end))
+                output.sessionEnds.append(
+                    BridgeDelivery(
+                        account: account, sessionID: session, sequence: last,
+                        message: .bye(reason: text), sessionEnd: end))
             }
             if let account = machines[slot].account, liveSessionOfAccount[account] == peer {
                 liveSessionOfAccount[account] = nil
@@ -416,8 +444,10 @@ public struct BridgeSessionRegistry: Sendable {
             if case .rejected = reason { shouldLog = false }
         }
         if shouldLog {
-            output.log.append(BridgeLogRecord(peer: peer, account: machines[slot].account,
-                                              sessionID: machines[slot].sessionID, event: event))
+            output.log.append(
+                BridgeLogRecord(
+                    peer: peer, account: machines[slot].account,
+                    sessionID: machines[slot].sessionID, event: event))
         }
     }
 }

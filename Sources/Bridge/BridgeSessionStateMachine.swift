@@ -204,15 +204,17 @@ public struct BridgeSessionStateMachine: Sendable {
                 return acceptInOrder(envelope, now: now)
             }
             if case .snapshot = envelope.message { break }
-            return requestResync(reason: "gap", detail: "expected #\(lastProcessed + 1), got #\(envelope.sequence)",
-                                 discarding: envelope.sequence, now: now)
+            return requestResync(
+                reason: "gap", detail: "expected #\(lastProcessed + 1), got #\(envelope.sequence)",
+                discarding: envelope.sequence, now: now)
         case .awaitingSnapshot:
             if case .snapshot = envelope.message { break }
             // The snapshot is missing (lost, or the EA skipped it): ask for it.
             let reason = envelope.sequence == lastProcessed + 1 ? "expected_snapshot" : "gap"
-            return requestResync(reason: reason,
-                                 detail: "got \(envelope.message.wireType) #\(envelope.sequence) before the snapshot",
-                                 discarding: envelope.sequence, now: now)
+            return requestResync(
+                reason: reason,
+                detail: "got \(envelope.message.wireType) #\(envelope.sequence) before the snapshot",
+                discarding: envelope.sequence, now: now)
         case .resyncing:
             switch envelope.message {
             case .snapshot:
@@ -238,40 +240,50 @@ public struct BridgeSessionStateMachine: Sendable {
         lastHeard = now
         switch phase {
         case .awaitingHello:
-            let badFrame = Event.badFrame(code: fault.code, detail: fault.detail.isEmpty ? "before hello" : fault.detail)
+            let badFrame = Event.badFrame(
+                code: fault.code, detail: fault.detail.isEmpty ? "before hello" : fault.detail)
             sessionID = fault.sessionID
             if fault.kind == .unsupportedVersion {
-                return reject(.unsupportedVersion, detail: "this agent speaks protocol version \(protocolVersion)",
-                              extraEvents: [badFrame])
+                return reject(
+                    .unsupportedVersion, detail: "this agent speaks protocol version \(protocolVersion)",
+                    extraEvents: [badFrame])
             }
             guard fault.sessionID != nil else {
                 // Not even a header: nothing to answer to. The caller normally drops such frames
                 // before creating a session; here the session simply ends unanswered.
                 return close(.rejected(.expectedHello), send: []).prepending([badFrame])
             }
-            return reject(.expectedHello, detail: "first frame is not a valid hello (\(fault.code))", extraEvents: [badFrame])
+            return reject(
+                .expectedHello, detail: "first frame is not a valid hello (\(fault.code))", extraEvents: [badFrame])
 
         case .closed:
-            return Action(events: [.staleFrame(sessionID: sessionID ?? fault.sessionID ?? BridgeFrameFault.unknownSessionID)])
+            return Action(events: [
+                .staleFrame(sessionID: sessionID ?? fault.sessionID ?? BridgeFrameFault.unknownSessionID)
+            ])
 
         case .awaitingSnapshot, .streaming, .resyncing:
             let badFrame = Event.badFrame(code: fault.code, detail: fault.detail)
             if fault.kind == .unsupportedVersion {
-                return reject(.unsupportedVersion, detail: "this agent speaks protocol version \(protocolVersion)",
-                              extraEvents: [badFrame])
+                return reject(
+                    .unsupportedVersion, detail: "this agent speaks protocol version \(protocolVersion)",
+                    extraEvents: [badFrame])
             }
             let windowStart = now.advanced(byMilliseconds: -configuration.badFrameWindowMilliseconds)
             recentBadFrames.removeAll { $0 <= windowStart }
             recentBadFrames.append(now)
             if recentBadFrames.count > configuration.maximumBadFramesPerWindow {
-                return reject(.protocolViolation,
-                              detail: "more than \(configuration.maximumBadFramesPerWindow) bad frames in \(configuration.badFrameWindowMilliseconds) ms",
-                              extraEvents: [badFrame], closeReason: .tooManyBadFrames)
+                return reject(
+                    .protocolViolation,
+                    detail:
+                        "more than \(configuration.maximumBadFramesPerWindow) bad frames in \(configuration.badFrameWindowMilliseconds) ms",
+                    extraEvents: [badFrame], closeReason: .tooManyBadFrames)
             }
             // A bad frame is a lost frame: its sequence number is unknown, so only a snapshot can
             // repair the session. While already resyncing the request is repeated (the bad frame
             // may have been the snapshot); the bad-frame limit bounds how often.
-            return requestResync(reason: "bad_frame", detail: fault.code, discarding: nil, now: now).prepending([badFrame])
+            return requestResync(reason: "bad_frame", detail: fault.code, discarding: nil, now: now).prepending([
+                badFrame
+            ])
         }
     }
 
@@ -286,10 +298,13 @@ public struct BridgeSessionStateMachine: Sendable {
         }
         var action = Action()
         if !configuration.acknowledgesOnCommit, session!.unacknowledged > 0,
-           now.milliseconds(since: session!.firstUnacknowledgedAt) >= configuration.acknowledgeAfterMilliseconds {
+            now.milliseconds(since: session!.firstUnacknowledgedAt) >= configuration.acknowledgeAfterMilliseconds
+        {
             action.send.append(acknowledge(now: now))
         }
-        if phase == .resyncing, now.milliseconds(since: session!.lastResyncRequest) >= configuration.resyncRetryMilliseconds {
+        if phase == .resyncing,
+            now.milliseconds(since: session!.lastResyncRequest) >= configuration.resyncRetryMilliseconds
+        {
             let last = session!.lastProcessed
             action.send.append(outgoing(.resync(lastSequence: last, reason: "retry"), now: now))
             action.events.append(.resyncRequested(lastSequence: last, reason: "retry", detail: "no snapshot yet"))
@@ -305,7 +320,9 @@ public struct BridgeSessionStateMachine: Sendable {
     /// ``BridgeSessionConfiguration/acknowledgesOnCommit``). Sends the ACK that this allows, also
     /// after the session closed (a BYE is acknowledged once it is committed).
     public mutating func committed(through sequence: UInt64, now: MonotonicInstant) -> Action {
-        guard configuration.acknowledgesOnCommit, session != nil, sequence > session!.lastCommitted else { return .none }
+        guard configuration.acknowledgesOnCommit, session != nil, sequence > session!.lastCommitted else {
+            return .none
+        }
         session!.lastCommitted = sequence
         guard acknowledgeableSequence > session!.lastAcknowledged else { return .none }
         return Action(send: [acknowledge(now: now)])
@@ -323,7 +340,8 @@ public struct BridgeSessionStateMachine: Sendable {
     /// waiting for a snapshot gets one anyway.
     public mutating func requestResync(reason: String, now: MonotonicInstant) -> Action {
         guard phase == .streaming else { return .none }
-        return requestResync(reason: reason, detail: "downstream refused the account's state", discarding: nil, now: now)
+        return requestResync(
+            reason: reason, detail: "downstream refused the account's state", discarding: nil, now: now)
     }
 
     /// A newer session took over this one (same account elsewhere, or a new HELLO on this
@@ -335,8 +353,10 @@ public struct BridgeSessionStateMachine: Sendable {
 
     /// The first frame is a HELLO the agent refuses before looking at it (a CURVE key that may not
     /// speak for its account, a limit reached): REJECT with `reason` and close.
-    public mutating func refuse(_ envelope: Envelope<TerminalMessage>, reason: RejectReason, detail: String,
-                                now: MonotonicInstant) -> Action {
+    public mutating func refuse(
+        _ envelope: Envelope<TerminalMessage>, reason: RejectReason, detail: String,
+        now: MonotonicInstant
+    ) -> Action {
         lastHeard = now
         guard phase == .awaitingHello else { return .none }
         sessionID = envelope.sessionID
@@ -367,30 +387,38 @@ public struct BridgeSessionStateMachine: Sendable {
         account = hello.accountID
         switch hello.marginMode {
         case .retailNetting:
-            return reject(.nettingAccount, detail: "MT5 netting accounts are not supported (hedging only)", extraEvents: [])
+            return reject(
+                .nettingAccount, detail: "MT5 netting accounts are not supported (hedging only)", extraEvents: [])
         case .exchange:
-            return reject(.exchangeAccount, detail: "MT5 exchange accounts are not supported (hedging only)", extraEvents: [])
+            return reject(
+                .exchangeAccount, detail: "MT5 exchange accounts are not supported (hedging only)", extraEvents: [])
         case .retailHedging:
             break
         }
         if let problem = BridgeMessageValidator.problem(in: envelope.message) {
-            return reject(.expectedHello, detail: "hello is absurd: \(problem)",
-                          extraEvents: [.badFrame(code: "absurd_value", detail: problem)])
+            return reject(
+                .expectedHello, detail: "hello is absurd: \(problem)",
+                extraEvents: [.badFrame(code: "absurd_value", detail: problem)])
         }
         // Hello's session id in the record and in the header must agree; the header wins for replies.
         hello.sessionID = envelope.sessionID
         self.hello = hello
         session = Session(lastProcessed: envelope.sequence)
         noteProcessed(now: now)
-        let welcome = outgoing(.welcome(heartbeatIntervalMilliseconds: Int(configuration.heartbeatIntervalMilliseconds),
-                                        agentVersion: configuration.agentVersion), now: now)
+        let welcome = outgoing(
+            .welcome(
+                heartbeatIntervalMilliseconds: Int(configuration.heartbeatIntervalMilliseconds),
+                agentVersion: configuration.agentVersion), now: now)
         phase = .awaitingSnapshot
         return Action(deliver: true, send: [welcome], events: [.opened(hello)])
     }
 
-    private mutating func acceptSnapshot(_ envelope: Envelope<TerminalMessage>, afterResync: Bool, now: MonotonicInstant) -> Action {
+    private mutating func acceptSnapshot(
+        _ envelope: Envelope<TerminalMessage>, afterResync: Bool, now: MonotonicInstant
+    ) -> Action {
         if let problem = BridgeMessageValidator.problem(in: envelope.message) {
-            return received(BridgeFrameFault(code: "absurd_value", detail: problem, sessionID: envelope.sessionID), now: now)
+            return received(
+                BridgeFrameFault(code: "absurd_value", detail: problem, sessionID: envelope.sessionID), now: now)
         }
         session!.lastProcessed = envelope.sequence
         phase = .streaming
@@ -406,7 +434,8 @@ public struct BridgeSessionStateMachine: Sendable {
     private mutating func acceptInOrder(_ envelope: Envelope<TerminalMessage>, now: MonotonicInstant) -> Action {
         if let problem = BridgeMessageValidator.problem(in: envelope.message) {
             // Not processed, so the next message would be a gap anyway: resync now.
-            return received(BridgeFrameFault(code: "absurd_value", detail: problem, sessionID: envelope.sessionID), now: now)
+            return received(
+                BridgeFrameFault(code: "absurd_value", detail: problem, sessionID: envelope.sessionID), now: now)
         }
         switch envelope.message {
         case .hello:
@@ -433,8 +462,10 @@ public struct BridgeSessionStateMachine: Sendable {
         }
     }
 
-    private mutating func requestResync(reason: String, detail: String, discarding sequence: UInt64?,
-                                        now: MonotonicInstant) -> Action {
+    private mutating func requestResync(
+        reason: String, detail: String, discarding sequence: UInt64?,
+        now: MonotonicInstant
+    ) -> Action {
         let last = session!.lastProcessed
         let resync = outgoing(.resync(lastSequence: last, reason: reason), now: now)
         phase = .resyncing
@@ -446,8 +477,10 @@ public struct BridgeSessionStateMachine: Sendable {
 
     /// Sends REJECT and closes. With a `closeReason` (timeout, too many bad frames) the REJECT only
     /// tells a live peer why it lost its session; it is not a handshake rejection and not counted as one.
-    private mutating func reject(_ reason: RejectReason, detail: String, extraEvents: [Event],
-                                 closeReason: CloseReason? = nil, now: MonotonicInstant? = nil) -> Action {
+    private mutating func reject(
+        _ reason: RejectReason, detail: String, extraEvents: [Event],
+        closeReason: CloseReason? = nil, now: MonotonicInstant? = nil
+    ) -> Action {
         let message = outgoing(.reject(reason, message: detail), now: now ?? lastHeard)
         var action = close(closeReason ?? .rejected(reason), send: [message])
         var leading = extraEvents
@@ -471,7 +504,8 @@ public struct BridgeSessionStateMachine: Sendable {
     /// What a cumulative ACK may report now: everything processed, or, when ACKs follow commits,
     /// everything processed and committed.
     private var acknowledgeableSequence: UInt64 {
-        configuration.acknowledgesOnCommit ? min(session!.lastProcessed, session!.lastCommitted) : session!.lastProcessed
+        configuration.acknowledgesOnCommit
+            ? min(session!.lastProcessed, session!.lastCommitted) : session!.lastProcessed
     }
 
     private mutating func acknowledge(now: MonotonicInstant) -> Envelope<AgentMessage> {
@@ -484,7 +518,8 @@ public struct BridgeSessionStateMachine: Sendable {
     private mutating func outgoing(_ message: AgentMessage, now: MonotonicInstant) -> Envelope<AgentMessage> {
         outgoingSequence += 1
         lastSent = now
-        return Envelope(sessionID: sessionID ?? BridgeFrameFault.unknownSessionID, sequence: outgoingSequence, message: message)
+        return Envelope(
+            sessionID: sessionID ?? BridgeFrameFault.unknownSessionID, sequence: outgoingSequence, message: message)
     }
 }
 

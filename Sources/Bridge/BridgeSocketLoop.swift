@@ -1,13 +1,14 @@
 import Dispatch
+import Logging
+import Synchronization
+import TidemarkProtocol
+import ZeroMQ
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
-import Synchronization
-import TidemarkProtocol
-import ZeroMQ
 
 /// A pipe whose read end the socket loop polls beside the ROUTER socket: other threads wake the
 /// loop through it. At most one byte is in flight however often ``wake()`` is called.
@@ -21,7 +22,7 @@ final class SocketLoopWakeUp: Sendable {
         guard pipe(&ends) == 0 else { throw ZMQError(errno: errno, operation: "pipe") }
         for end in ends {
             _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(end, F_SETFD, FD_CLOEXEC)   // not inherited by processes this one starts
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)  // not inherited by processes this one starts
         }
         readEnd = ends[0]
         writeEnd = ends[1]
@@ -88,8 +89,9 @@ struct BridgeSocketLoop {
         self.configuration = server.configuration
         self.sink = server.sink
         self.logger = server.logger
-        self.registry = BridgeSessionRegistry(configuration: configuration.session, access: configuration.curve?.access,
-                                              limits: configuration.limits, knownAccounts: configuration.knownAccounts)
+        self.registry = BridgeSessionRegistry(
+            configuration: configuration.session, access: configuration.curve?.access,
+            limits: configuration.limits, knownAccounts: configuration.knownAccounts)
         self.origin = clock.now
         batch.reserveCapacity(configuration.handoffBatchSize)
     }
@@ -170,9 +172,11 @@ struct BridgeSocketLoop {
             case .command(let command, let account):
                 let (sent, output) = registry.send(command, to: account, now: time)
                 if !sent {
-                    logger.notice("command not sent: no live session", metadata: [
-                        "account": "\(account)", "command": "\(command.id)", "kind": "\(command.kind.rawValue)",
-                    ])
+                    logger.notice(
+                        "command not sent: no live session",
+                        metadata: [
+                            "account": "\(account)", "command": "\(command.id)", "kind": "\(command.kind.rawValue)",
+                        ])
                 }
                 carryOut(output)
             case .replaceAllowList(let list):
@@ -197,15 +201,17 @@ struct BridgeSocketLoop {
         }
         let peer = peerIdentity(identity)
         if parts != 1 {
-            carryOut(registry.received(BridgeFrameFault(code: "multipart", detail: "\(parts) parts"), from: peer, now: now))
+            carryOut(
+                registry.received(BridgeFrameFault(code: "multipart", detail: "\(parts) parts"), from: peer, now: now))
             return
         }
         let envelope: Envelope<TerminalMessage>
         do {
             envelope = try payload.withUnsafeBytes { try WireDecoder.decodeTerminal($0, reusing: &strings) }
         } catch let error as WireDecodingError {
-            let fault = BridgeFrameFault(kind: error.isUnsupportedVersion ? .unsupportedVersion : .malformed,
-                                         code: error.code, detail: error.message, sessionID: error.sessionID)
+            let fault = BridgeFrameFault(
+                kind: error.isUnsupportedVersion ? .unsupportedVersion : .malformed,
+                code: error.code, detail: error.message, sessionID: error.sessionID)
             carryOut(registry.received(fault, from: peer, now: now))
             return
         }
@@ -234,7 +240,8 @@ struct BridgeSocketLoop {
             if let known = knownPeers.identity(for: bytes) { return known }
             // memcmp: the generic `elementsEqual` walks both sides through iterators, byte by byte.
             let same = lastPeer.bytes.withUnsafeBytes { last in
-                bytes.count == last.count && (bytes.count == 0 || memcmp(bytes.baseAddress!, last.baseAddress!, bytes.count) == 0)
+                bytes.count == last.count
+                    && (bytes.count == 0 || memcmp(bytes.baseAddress!, last.baseAddress!, bytes.count) == 0)
             }
             if !same { lastPeer = PeerIdentity(Array(bytes)) }
             return lastPeer
@@ -267,7 +274,9 @@ struct BridgeSocketLoop {
             let hooks = server.keyBoundHooks.withLock { $0 }
             for binding in output.bindings {
                 server.keyAccess.withLock { $0?.bind(binding.key, to: binding.account) }
-                logger.notice("CURVE key bound to its first account", metadata: ["key": "\(binding.key)", "account": "\(binding.account)"])
+                logger.notice(
+                    "CURVE key bound to its first account",
+                    metadata: ["key": "\(binding.key)", "account": "\(binding.account)"])
                 for hook in hooks { hook(binding) }
             }
         }

@@ -74,7 +74,8 @@ struct RoutingKeyTable: Sendable {
     }
 
     private mutating func grow() {
-        let oldKeys = keys, oldSlots = slots
+        let oldKeys = keys
+        let oldSlots = slots
         keys = Array(repeating: 0, count: oldKeys.count * 2)
         slots = Array(repeating: 0, count: oldKeys.count * 2)
         for index in oldKeys.indices where oldKeys[index] != 0 {

@@ -9,7 +9,8 @@ struct CompactValueDecoder: Decoder {
     var userInfo: [CodingUserInfoKey: Any] { reader.userInfoForCoders }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        KeyedDecodingContainer(try CompactKeyedDecodingContainer<Key>(reader: reader, offset: offset, codingPath: codingPath))
+        KeyedDecodingContainer(
+            try CompactKeyedDecodingContainer<Key>(reader: reader, offset: offset, codingPath: codingPath))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -47,7 +48,8 @@ struct CompactKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProt
         var cursor = body.start
         for _ in 0..<body.count {
             guard cursor < body.end else {
-                throw reader.corrupted("keyed container at byte \(offset) holds fewer entries than its count", path: codingPath)
+                throw reader.corrupted(
+                    "keyed container at byte \(offset) holds fewer entries than its count", path: codingPath)
             }
             let key = try reader.readKey(at: cursor, limit: body.end, path: codingPath)
             cursor = try reader.valueEnd(at: key.end, limit: body.end, path: codingPath)
@@ -62,15 +64,18 @@ struct CompactKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProt
             for entry in entries {
                 let name = String(decoding: reader.bytes[entry.key], as: UTF8.self)
                 guard table.updateValue(entry.value, forKey: name) == nil else {
-                    throw reader.corrupted("duplicate key \"\(name)\" in the keyed container at byte \(offset)", path: codingPath)
+                    throw reader.corrupted(
+                        "duplicate key \"\(name)\" in the keyed container at byte \(offset)", path: codingPath)
                 }
             }
             self.table = table
         } else {
             for (index, entry) in entries.enumerated() {
-                for earlier in entries[..<index] where reader.bytes[earlier.key].elementsEqual(reader.bytes[entry.key]) {
+                for earlier in entries[..<index] where reader.bytes[earlier.key].elementsEqual(reader.bytes[entry.key])
+                {
                     let name = String(decoding: reader.bytes[entry.key], as: UTF8.self)
-                    throw reader.corrupted("duplicate key \"\(name)\" in the keyed container at byte \(offset)", path: codingPath)
+                    throw reader.corrupted(
+                        "duplicate key \"\(name)\" in the keyed container at byte \(offset)", path: codingPath)
                 }
             }
             self.table = nil
@@ -147,7 +152,8 @@ struct CompactKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProt
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try CompactUnkeyedDecodingContainer(reader: reader, offset: try requireValue(key), codingPath: codingPath + [key])
+        try CompactUnkeyedDecodingContainer(
+            reader: reader, offset: try requireValue(key), codingPath: codingPath + [key])
     }
 
     func superDecoder() throws -> any Decoder {
@@ -156,9 +162,11 @@ struct CompactKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProt
             let name = Array(CompactIndexKey.super.stringValue.utf8)
             guard let entry = entries.first(where: { reader.bytes[$0.key].elementsEqual(name) }) else {
                 throw DecodingError.keyNotFound(
-                    CompactIndexKey.super, .init(codingPath: codingPath, debugDescription: "no value for key \"super\""))
+                    CompactIndexKey.super, .init(codingPath: codingPath, debugDescription: "no value for key \"super\"")
+                )
             }
-            return CompactValueDecoder(reader: reader, offset: entry.value, codingPath: codingPath + [CompactIndexKey.super])
+            return CompactValueDecoder(
+                reader: reader, offset: entry.value, codingPath: codingPath + [CompactIndexKey.super])
         }
         return try superDecoder(forKey: key)
     }
@@ -185,7 +193,8 @@ struct CompactUnkeyedDecodingContainer: UnkeyedDecodingContainer {
         var check = body.start
         for _ in 0..<body.count {
             guard check < body.end else {
-                throw reader.corrupted("unkeyed container at byte \(offset) holds fewer elements than its count", path: codingPath)
+                throw reader.corrupted(
+                    "unkeyed container at byte \(offset) holds fewer elements than its count", path: codingPath)
             }
             check = try reader.valueEnd(at: check, limit: body.end, path: codingPath)
         }
@@ -231,7 +240,9 @@ struct CompactUnkeyedDecodingContainer: UnkeyedDecodingContainer {
         return value
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         try requireElement(KeyedDecodingContainer<NestedKey>.self)
         let container = try CompactKeyedDecodingContainer<NestedKey>(
             reader: reader, offset: cursor, codingPath: codingPath + [currentKey])
@@ -241,7 +252,8 @@ struct CompactUnkeyedDecodingContainer: UnkeyedDecodingContainer {
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
         try requireElement((any UnkeyedDecodingContainer).self)
-        let container = try CompactUnkeyedDecodingContainer(reader: reader, offset: cursor, codingPath: codingPath + [currentKey])
+        let container = try CompactUnkeyedDecodingContainer(
+            reader: reader, offset: cursor, codingPath: codingPath + [currentKey])
         try advance()
         return container
     }
@@ -261,21 +273,53 @@ struct CompactSingleValueDecodingContainer: SingleValueDecodingContainer {
 
     func decodeNil() -> Bool { offset < reader.bytes.count && reader.bytes[offset] == CompactTag.null.rawValue }
 
-    func decode(_ type: Bool.Type) throws -> Bool { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
-    func decode(_ type: String.Type) throws -> String { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
-    func decode(_ type: Double.Type) throws -> Double { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
-    func decode(_ type: Float.Type) throws -> Float { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
+    func decode(_ type: Bool.Type) throws -> Bool {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
+    func decode(_ type: String.Type) throws -> String {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
+    func decode(_ type: Double.Type) throws -> Double {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
+    func decode(_ type: Float.Type) throws -> Float {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
     func decode(_ type: Int.Type) throws -> Int { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
-    func decode(_ type: Int8.Type) throws -> Int8 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
-    func decode(_ type: Int16.Type) throws -> Int16 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
-    func decode(_ type: Int32.Type) throws -> Int32 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
-    func decode(_ type: Int64.Type) throws -> Int64 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
-    func decode(_ type: UInt.Type) throws -> UInt { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
-    func decode(_ type: UInt8.Type) throws -> UInt8 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
-    func decode(_ type: UInt16.Type) throws -> UInt16 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
-    func decode(_ type: UInt32.Type) throws -> UInt32 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
-    func decode(_ type: UInt64.Type) throws -> UInt64 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
-    func decode(_ type: Int128.Type) throws -> Int128 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
-    func decode(_ type: UInt128.Type) throws -> UInt128 { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try reader.decodeValue(type, at: offset, path: codingPath, key: nil) }
+    func decode(_ type: Int8.Type) throws -> Int8 {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
+    func decode(_ type: Int16.Type) throws -> Int16 {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
+    func decode(_ type: Int32.Type) throws -> Int32 {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
+    func decode(_ type: Int64.Type) throws -> Int64 {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
+    func decode(_ type: UInt.Type) throws -> UInt {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
+    func decode(_ type: UInt8.Type) throws -> UInt8 {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
+    func decode(_ type: UInt16.Type) throws -> UInt16 {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
+    func decode(_ type: UInt32.Type) throws -> UInt32 {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
+    func decode(_ type: UInt64.Type) throws -> UInt64 {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
+    func decode(_ type: Int128.Type) throws -> Int128 {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
+    func decode(_ type: UInt128.Type) throws -> UInt128 {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try reader.decodeValue(type, at: offset, path: codingPath, key: nil)
+    }
 }

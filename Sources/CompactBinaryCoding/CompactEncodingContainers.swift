@@ -248,7 +248,9 @@ struct CompactUnkeyedEncodingContainer: UnkeyedEncodingContainer {
         }
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type
+    ) -> KeyedEncodingContainer<NestedKey> {
         var nestedHeader = -1
         if writer.beginEntryRecordingMisuse(depth: depth, header: header) {
             writer.setKey(CompactIndexKey(index: writer.frames[depth].count - 1), depth: depth)

@@ -24,17 +24,22 @@ final class CompactReader {
     }
 
     func truncated(at offset: Int, path: [any CodingKey], key: (any CodingKey)? = nil) -> DecodingError {
-        corrupted("truncated: a value at byte \(offset) runs past the end of its container or the blob", path: path, key: key)
+        corrupted(
+            "truncated: a value at byte \(offset) runs past the end of its container or the blob", path: path, key: key)
     }
 
-    func mismatch(_ type: Any.Type, found tag: UInt8, at offset: Int, path: [any CodingKey], key: (any CodingKey)?) -> DecodingError {
+    func mismatch(
+        _ type: Any.Type, found tag: UInt8, at offset: Int, path: [any CodingKey], key: (any CodingKey)?
+    ) -> DecodingError {
         let fullPath = Self.fullPath(path, key)
         if tag == CompactTag.null.rawValue {
             return .valueNotFound(type, .init(codingPath: fullPath, debugDescription: "expected \(type), found nil"))
         }
         return .typeMismatch(
             type,
-            .init(codingPath: fullPath, debugDescription: "expected \(type), found \(CompactTag.name(of: tag)) at byte \(offset)"))
+            .init(
+                codingPath: fullPath,
+                debugDescription: "expected \(type), found \(CompactTag.name(of: tag)) at byte \(offset)"))
     }
 
     // MARK: Raw reads
@@ -45,7 +50,9 @@ final class CompactReader {
     }
 
     /// Reads a LEB128 varint starting at `offset`, no further than `limit`, and moves `offset` past it.
-    func readVarint(_ offset: inout Int, limit: Int, path: [any CodingKey], key: (any CodingKey)? = nil) throws -> UInt64 {
+    func readVarint(
+        _ offset: inout Int, limit: Int, path: [any CodingKey], key: (any CodingKey)? = nil
+    ) throws -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -62,7 +69,9 @@ final class CompactReader {
     }
 
     /// Reads a LEB128 varint of up to 128 bits (19 bytes) starting at `offset`.
-    func readVarint128(_ offset: inout Int, limit: Int, path: [any CodingKey], key: (any CodingKey)? = nil) throws -> UInt128 {
+    func readVarint128(
+        _ offset: inout Int, limit: Int, path: [any CodingKey], key: (any CodingKey)? = nil
+    ) throws -> UInt128 {
         var result: UInt128 = 0
         var shift: UInt128 = 0
         while true {
@@ -80,7 +89,8 @@ final class CompactReader {
 
     func readUInt32(at offset: Int, path: [any CodingKey]) throws -> Int {
         guard offset + 4 <= bytes.count else { throw truncated(at: offset, path: path) }
-        return Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3]) << 24
+        return Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3])
+            << 24
     }
 
     /// The body range and count of the container whose header is at `offset` (tag already checked).
@@ -130,7 +140,9 @@ final class CompactReader {
         return Int64(bitPattern: (zigzag >> 1) ^ (0 &- (zigzag & 1)))
     }
 
-    func readInteger<I: FixedWidthInteger>(_ type: I.Type, at offset: Int, path: [any CodingKey], key: (any CodingKey)?) throws -> I {
+    func readInteger<I: FixedWidthInteger>(
+        _ type: I.Type, at offset: Int, path: [any CodingKey], key: (any CodingKey)?
+    ) throws -> I {
         let tag = try self.tag(at: offset, path: path, key: key)
         let result: I?
         let text: String
@@ -259,13 +271,16 @@ final class CompactReader {
 
     /// Decodes a `T` from the value at `offset`, the entry `key` of a container at `path` (or, with
     /// no key, the value of a decoder at `path`). Types with their own tag are read directly.
-    func decodeValue<T: Decodable>(_ type: T.Type, at offset: Int, path: [any CodingKey], key: (any CodingKey)?) throws -> T {
+    func decodeValue<T: Decodable>(
+        _ type: T.Type, at offset: Int, path: [any CodingKey], key: (any CodingKey)?
+    ) throws -> T {
         if T.self == FixedDecimal.self {
             return unsafeBitCast(try readFixedDecimal(at: offset, path: path, key: key), to: T.self)
         } else if T.self == String.self {
             return unsafeBitCast(try readString(at: offset, path: path, key: key), to: T.self)
         } else if T.self == BrokerTime.self {
-            return unsafeBitCast(BrokerTime(milliseconds: try readInteger(Int64.self, at: offset, path: path, key: key)), to: T.self)
+            return unsafeBitCast(
+                BrokerTime(milliseconds: try readInteger(Int64.self, at: offset, path: path, key: key)), to: T.self)
         } else if T.self == Int64.self {
             return unsafeBitCast(try readInteger(Int64.self, at: offset, path: path, key: key), to: T.self)
         } else if T.self == Int.self {
@@ -303,7 +318,9 @@ final class CompactReader {
     }
 
     /// The body of the container at `offset` when it is of `tag`'s kind (or empty); throws otherwise.
-    func container(_ tag: CompactTag, at offset: Int, path: [any CodingKey]) throws -> (start: Int, end: Int, count: Int) {
+    func container(
+        _ tag: CompactTag, at offset: Int, path: [any CodingKey]
+    ) throws -> (start: Int, end: Int, count: Int) {
         let found = try self.tag(at: offset, path: path)
         let other: CompactTag = tag == .keyed ? .unkeyed : .keyed
         if found == tag.rawValue {

@@ -23,7 +23,8 @@ final class CompactWriter {
     /// The first misuse seen by a non-throwing method (opening a container); thrown by ``finish()``.
     @exclusivity(unchecked) var misuse: EncodingError?
     /// Keys spelled out so far, for references: open addressing on an FNV-1a hash of the UTF-8.
-    @exclusivity(unchecked) var keyTable = Array(repeating: CompactKeySlot(hash: 0, offset: -1, length: 0), count: keyTableSize)
+    @exclusivity(unchecked) var keyTable = Array(
+        repeating: CompactKeySlot(hash: 0, offset: -1, length: 0), count: keyTableSize)
     @exclusivity(unchecked) var keyTableCount = 0
     let userInfo: [CodingUserInfoKey: any Sendable]
 
@@ -65,7 +66,8 @@ final class CompactWriter {
             let offset = bytes.count
             writeVarint(UInt64(utf8.count) << 1)
             if keyTableCount < keyTable.count / 2 {
-                keyTable[index] = CompactKeySlot(hash: hash, offset: offset, length: utf8.count, varintSize: bytes.count - offset)
+                keyTable[index] = CompactKeySlot(
+                    hash: hash, offset: offset, length: utf8.count, varintSize: bytes.count - offset)
                 keyTableCount += 1
             }
             bytes.append(contentsOf: utf8)
@@ -76,7 +78,10 @@ final class CompactWriter {
         var index = 0
         while index + 8 <= count {
             if UnsafeRawPointer(lhs + index).loadUnaligned(as: UInt64.self)
-                != UnsafeRawPointer(rhs + index).loadUnaligned(as: UInt64.self) { return false }
+                != UnsafeRawPointer(rhs + index).loadUnaligned(as: UInt64.self)
+            {
+                return false
+            }
             index += 8
         }
         while index < count {
@@ -239,7 +244,8 @@ final class CompactWriter {
 
     func misuseError(_ description: String, depth: Int) -> EncodingError {
         EncodingError.invalidValue(
-            (), EncodingError.Context(codingPath: path(depth), debugDescription: "compact binary encoder: " + description))
+            (),
+            EncodingError.Context(codingPath: path(depth), debugDescription: "compact binary encoder: " + description))
     }
 
     func fillPendingSlot() {
@@ -252,8 +258,9 @@ final class CompactWriter {
     @inline(__always) func beginEntry(depth: Int, header: Int) throws {
         if pendingSlot >= 0 { fillPendingSlot() }
         guard depth < frames.count, frames[depth].header == header else {
-            throw misuse ?? misuseError(
-                "a container was used after a sibling container was opened or its parent moved on", depth: depth)
+            throw misuse
+                ?? misuseError(
+                    "a container was used after a sibling container was opened or its parent moved on", depth: depth)
         }
         if frames.count > depth + 1 { closeContainers(downTo: depth + 1) }
         if keys.count > depth { keys.removeLast(keys.count - depth) }
@@ -284,7 +291,9 @@ final class CompactWriter {
             let frame = frames.removeLast()
             let length = bytes.count - frame.header - CompactFormat.containerHeaderSize
             guard length <= UInt32.max, frame.count <= UInt32.max else {
-                if misuse == nil { misuse = misuseError("a container exceeds 4 GiB or 2³² entries", depth: frames.count) }
+                if misuse == nil {
+                    misuse = misuseError("a container exceeds 4 GiB or 2³² entries", depth: frames.count)
+                }
                 continue
             }
             patchUInt32(UInt32(length), at: frame.header + 1)
@@ -314,7 +323,9 @@ final class CompactWriter {
     func openContainer(_ tag: CompactTag, depth: Int, slot: Int) -> Int {
         if depth < frames.count, frames[depth].header == slot {
             guard bytes[slot] == tag.rawValue else {
-                if misuse == nil { misuse = misuseError("asked for a keyed and an unkeyed container for one value", depth: depth) }
+                if misuse == nil {
+                    misuse = misuseError("asked for a keyed and an unkeyed container for one value", depth: depth)
+                }
                 return -1
             }
             if frames.count > depth + 1 { closeContainers(downTo: depth + 1) }
@@ -332,9 +343,10 @@ final class CompactWriter {
     func beginSingleValue(depth: Int, slot: Int) throws {
         if pendingSlot == slot { pendingSlot = -1 } else if pendingSlot >= 0 { fillPendingSlot() }
         guard bytes.count == slot, frames.count == depth else {
-            throw misuse ?? misuseError(
-                "a single-value container was asked to encode a second value, or used after its value was written",
-                depth: depth)
+            throw misuse
+                ?? misuseError(
+                    "a single-value container was asked to encode a second value, or used after its value was written",
+                    depth: depth)
         }
     }
 

@@ -46,8 +46,10 @@ enum ConversionResolver {
     ///    first, because brokers quote each account group on its own suffix;
     /// 2. forex calculation modes before CFDs that happen to declare the same currencies;
     /// 3. the shorter name, then the name itself (so the choice is deterministic).
-    static func resolve(profitCurrency: String, accountCurrency: String, positionSymbol: String,
-                        symbols: [String: SymbolSpec]) -> ConversionChoice? {
+    static func resolve(
+        profitCurrency: String, accountCurrency: String, positionSymbol: String,
+        symbols: [String: SymbolSpec]
+    ) -> ConversionChoice? {
         let profit = profitCurrency.uppercased()
         let account = accountCurrency.uppercased()
         guard profit != account else { return ConversionChoice(symbol: "", kind: .none) }
@@ -86,7 +88,8 @@ enum ConversionResolver {
                 let prefix = String(upper[..<range.lowerBound])
                 let suffix = String(upper[range.upperBound...])
                 let target = positionSymbol.uppercased()
-                let fits = target.hasPrefix(prefix) && target.hasSuffix(suffix)
+                let fits =
+                    target.hasPrefix(prefix) && target.hasSuffix(suffix)
                     && target.count >= prefix.count + suffix.count
                 decorationMismatch = fits ? 0 : 1
                 negativeDecorationLength = fits ? -(prefix.count + suffix.count) : 0

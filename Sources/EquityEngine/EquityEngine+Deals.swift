@@ -3,9 +3,12 @@ import TidemarkProtocol
 extension EquityEngine {
     // MARK: - Deals
 
-    mutating func applyDeal(_ deal: Deal, account accountIndex: Int, into outputs: inout [EquityOutput]) throws(EquityEngineError) {
+    mutating func applyDeal(
+        _ deal: Deal, account accountIndex: Int, into outputs: inout [EquityOutput]
+    ) throws(EquityEngineError) {
         // Four wire values can sum beyond the range: refuse the deal before anything changes.
-        let amountUnits = Int128(deal.profit.units) + Int128(deal.swap.units) + Int128(deal.commission.units)
+        let amountUnits =
+            Int128(deal.profit.units) + Int128(deal.swap.units) + Int128(deal.commission.units)
             + Int128(deal.fee.units)
         guard let amount = FixedDecimal(wideUnits: amountUnits) else {
             statistics.outOfRangeDeals += 1
@@ -37,7 +40,7 @@ extension EquityEngine {
         case .buyCanceled, .sellCanceled:
             break
         case .balance, .credit, .charge, .correction, .bonus, .commission, .commissionDaily, .commissionMonthly,
-             .commissionAgentDaily, .commissionAgentMonthly, .interest, .dividend, .dividendFranked, .tax:
+            .commissionAgentDaily, .commissionAgentMonthly, .interest, .dividend, .dividendFranked, .tax:
             if deal.type == .credit {
                 accounts[accountIndex].creditUnits += amountUnits
             } else {
@@ -46,11 +49,15 @@ extension EquityEngine {
             // When balance or credit left the range, the out-of-range notice of `settle` says so
             // instead (an operation must carry representable figures).
             if let balanceAfter = FixedDecimal(wideUnits: accounts[accountIndex].balanceUnits),
-               let creditAfter = FixedDecimal(wideUnits: accounts[accountIndex].creditUnits) {
-                outputs.append(.balanceOperation(BalanceOperation(
-                    account: accounts[accountIndex].id, time: deal.time, category: Self.category(of: deal.type, amount: amount),
-                    dealType: deal.type, amount: amount, dealTicket: deal.ticket, comment: deal.comment,
-                    balanceAfter: balanceAfter, creditAfter: creditAfter)))
+                let creditAfter = FixedDecimal(wideUnits: accounts[accountIndex].creditUnits)
+            {
+                outputs.append(
+                    .balanceOperation(
+                        BalanceOperation(
+                            account: accounts[accountIndex].id, time: deal.time,
+                            category: Self.category(of: deal.type, amount: amount),
+                            dealType: deal.type, amount: amount, dealTicket: deal.ticket, comment: deal.comment,
+                            balanceAfter: balanceAfter, creditAfter: creditAfter)))
             }
         }
         settle(account: accountIndex, time: time, into: &outputs)
@@ -67,10 +74,12 @@ extension EquityEngine {
         var volumeToClose = deal.volume
         if let i = accounts[accountIndex].pendingCloses.firstIndex(where: { $0.positionID == deal.positionID }) {
             let pending = accounts[accountIndex].pendingCloses[i]
-            let take = deal.volume.units <= 0 ? pending.volumeUnits : min(Int128(deal.volume.units), pending.volumeUnits)
+            let take =
+                deal.volume.units <= 0 ? pending.volumeUnits : min(Int128(deal.volume.units), pending.volumeUnits)
             // The share is rounded to the money step, so equity stays in whole cents.
             let step = accounts[accountIndex].step
-            let released = take >= pending.volumeUnits
+            let released =
+                take >= pending.volumeUnits
                 ? pending.units
                 : Self.share(of: pending.units, volume: take, of: pending.volumeUnits, step: step)
             accounts[accountIndex].floatingUnits -= released
@@ -83,7 +92,9 @@ extension EquityEngine {
             // take ≤ the deal's volume here, so the rest is in 0…volume.
             volumeToClose = FixedDecimal(units: Int64(Int128(deal.volume.units) - min(take, Int128(deal.volume.units))))
         }
-        guard volumeToClose.units > 0, let p = positionSlot(ticket: deal.positionID, account: accountIndex) else { return }
+        guard volumeToClose.units > 0, let p = positionSlot(ticket: deal.positionID, account: accountIndex) else {
+            return
+        }
         var position = cold[p].position
         let remaining = position.volume - volumeToClose
         if remaining.units <= 0 {
@@ -112,7 +123,8 @@ extension EquityEngine {
         case .bonus: .bonus
         case .correction: .correction
         case .charge: .charge
-        case .commission, .commissionDaily, .commissionMonthly, .commissionAgentDaily, .commissionAgentMonthly: .commission
+        case .commission, .commissionDaily, .commissionMonthly, .commissionAgentDaily, .commissionAgentMonthly:
+            .commission
         case .interest: .interest
         case .dividend, .dividendFranked: .dividend
         case .tax: .tax

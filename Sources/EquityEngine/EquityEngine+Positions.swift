@@ -3,7 +3,8 @@ import TidemarkProtocol
 extension EquityEngine {
     // MARK: - Positions
 
-    mutating func applyPosition(_ update: PositionUpdate, account accountIndex: Int, into outputs: inout [EquityOutput]) {
+    mutating func applyPosition(_ update: PositionUpdate, account accountIndex: Int, into outputs: inout [EquityOutput])
+    {
         let time = update.time.milliseconds
         accounts[accountIndex].lastTime = max(accounts[accountIndex].lastTime, time)
         let position = update.position
@@ -17,13 +18,15 @@ extension EquityEngine {
                 // in the floating sum until the deal books it to balance.
                 if position.volume < oldVolume, let oldValue, let newValue = valueIfKnown(p) {
                     // Both volumes are positive: the difference fits.
-                    addPendingClose(positionID: position.ticket, volume: oldVolume - position.volume,
-                                    units: oldValue - newValue, account: accountIndex)
+                    addPendingClose(
+                        positionID: position.ticket, volume: oldVolume - position.volume,
+                        units: oldValue - newValue, account: accountIndex)
                 }
             case .closed:
                 removePosition(p, account: accountIndex)
                 if let oldValue {
-                    addPendingClose(positionID: position.ticket, volume: oldVolume, units: oldValue, account: accountIndex)
+                    addPendingClose(
+                        positionID: position.ticket, volume: oldVolume, units: oldValue, account: accountIndex)
                 }
             }
         } else if update.change != .closed {
@@ -39,18 +42,21 @@ extension EquityEngine {
             accounts[accountIndex].pendingCloses[i].units += units
             accounts[accountIndex].pendingCloses[i].volumeUnits += Int128(volume.units)
         } else {
-            accounts[accountIndex].pendingCloses.append(PendingClose(positionID: positionID, volumeUnits: Int128(volume.units), units: units))
+            accounts[accountIndex].pendingCloses.append(
+                PendingClose(positionID: positionID, volumeUnits: Int128(volume.units), units: units))
         }
     }
 
     // MARK: - Binding positions
 
     mutating func addPosition(_ position: Position, account accountIndex: Int) {
-        let hotRecord = HotPosition(openUnits: 0, numerator: 0, denominatorTimesStep: 1, step: 1, profitUnits: 0,
-                                    account: Int32(accountIndex), priceSymbol: -1, conversionSymbol: -1, isBuy: true,
-                                    conversion: .none, status: .free)
-        let coldRecord = ColdPosition(position: position, fixedUnits: 0, priceDependentIndex: -1,
-                                      conversionDependentIndex: -1, profitCurrency: "", conversionSymbolName: "")
+        let hotRecord = HotPosition(
+            openUnits: 0, numerator: 0, denominatorTimesStep: 1, step: 1, profitUnits: 0,
+            account: Int32(accountIndex), priceSymbol: -1, conversionSymbol: -1, isBuy: true,
+            conversion: .none, status: .free)
+        let coldRecord = ColdPosition(
+            position: position, fixedUnits: 0, priceDependentIndex: -1,
+            conversionDependentIndex: -1, profitCurrency: "", conversionSymbolName: "")
         let p: Int
         if let free = freePositions.popLast() {
             p = Int(free)
@@ -104,7 +110,8 @@ extension EquityEngine {
 
     /// The position's floating value (swap + commission + profit) when known.
     func valueIfKnown(_ positionIndex: Int) -> Int128? {
-        hot[positionIndex].status == .known ? cold[positionIndex].fixedUnits + Int128(hot[positionIndex].profitUnits) : nil
+        hot[positionIndex].status == .known
+            ? cold[positionIndex].fixedUnits + Int128(hot[positionIndex].profitUnits) : nil
     }
 
     /// Adds the position's value to its account's sums.
@@ -168,7 +175,10 @@ extension EquityEngine {
         cold[positionIndex].profitCurrency = spec.profitCurrency.uppercased()
         let feed = accounts[a].feed
         if formula == .contract, cold[positionIndex].profitCurrency != accounts[a].currency {
-            guard let choice = conversion(account: a, profitCurrency: cold[positionIndex].profitCurrency, positionSymbol: position.symbol) else {
+            guard
+                let choice = conversion(
+                    account: a, profitCurrency: cold[positionIndex].profitCurrency, positionSymbol: position.symbol)
+            else {
                 hot[positionIndex].status = .noConversionSymbol
                 return
             }
@@ -216,11 +226,14 @@ extension EquityEngine {
         }
     }
 
-    mutating func conversion(account accountIndex: Int, profitCurrency: String, positionSymbol: String) -> ConversionChoice? {
+    mutating func conversion(
+        account accountIndex: Int, profitCurrency: String, positionSymbol: String
+    ) -> ConversionChoice? {
         let key = profitCurrency + "\u{1}" + positionSymbol
         if let cached = accounts[accountIndex].conversions[key] { return cached.choice }
-        let choice = ConversionResolver.resolve(profitCurrency: profitCurrency, accountCurrency: accounts[accountIndex].currency,
-                                                positionSymbol: positionSymbol, symbols: accounts[accountIndex].symbols)
+        let choice = ConversionResolver.resolve(
+            profitCurrency: profitCurrency, accountCurrency: accounts[accountIndex].currency,
+            positionSymbol: positionSymbol, symbols: accounts[accountIndex].symbols)
         accounts[accountIndex].conversions[key] = CachedConversion(choice: choice)
         return choice
     }

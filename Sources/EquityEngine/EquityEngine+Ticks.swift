@@ -84,14 +84,16 @@ extension EquityEngine {
             let cross = quotes[Int(position.conversionSymbol)]
             guard cross.isKnown else { return (.noConversionRate, 0) }
             let rate = difference >= 0 ? cross.bid : cross.ask
-            steps = roundedProductQuotient(difference, position.numerator, rate,
-                                           position.denominatorTimesStep, FixedDecimal.unitsPerOne)
+            steps = roundedProductQuotient(
+                difference, position.numerator, rate,
+                position.denominatorTimesStep, FixedDecimal.unitsPerOne)
         case .inverse:
             let cross = quotes[Int(position.conversionSymbol)]
             guard cross.isKnown else { return (.noConversionRate, 0) }
             let rate = difference >= 0 ? cross.ask : cross.bid
-            steps = roundedProductQuotient(difference, position.numerator, FixedDecimal.unitsPerOne,
-                                           position.denominatorTimesStep, rate)
+            steps = roundedProductQuotient(
+                difference, position.numerator, FixedDecimal.unitsPerOne,
+                position.denominatorTimesStep, rate)
         }
         guard let steps else { return (.outOfRange, 0) }
         let (units, overflow) = steps.multipliedReportingOverflow(by: position.step)
@@ -106,16 +108,19 @@ extension EquityEngine {
         guard accounts[accountIndex].hasSnapshot else { return }
         // The one place the wide sums narrow: every figure emitted is representable.
         guard let balance = FixedDecimal(wideUnits: accounts[accountIndex].balanceUnits),
-              let credit = FixedDecimal(wideUnits: accounts[accountIndex].creditUnits),
-              let floating = FixedDecimal(wideUnits: accounts[accountIndex].floatingUnits),
-              let equity = FixedDecimal(wideUnits: accounts[accountIndex].equityUnits)
+            let credit = FixedDecimal(wideUnits: accounts[accountIndex].creditUnits),
+            let floating = FixedDecimal(wideUnits: accounts[accountIndex].floatingUnits),
+            let equity = FixedDecimal(wideUnits: accounts[accountIndex].equityUnits)
         else {
             guard accounts[accountIndex].outOfRange == nil else { return }
             let figure = accounts[accountIndex].figureOutOfRange ?? .equity
             accounts[accountIndex].outOfRange = figure
             statistics.outOfRangeTransitions += 1
-            outputs.append(.outOfRange(AccountOutOfRange(account: accounts[accountIndex].id, since: BrokerTime(milliseconds: time),
-                                                         figure: figure)))
+            outputs.append(
+                .outOfRange(
+                    AccountOutOfRange(
+                        account: accounts[accountIndex].id, since: BrokerTime(milliseconds: time),
+                        figure: figure)))
             return
         }
         if accounts[accountIndex].outOfRange != nil {
@@ -129,9 +134,12 @@ extension EquityEngine {
             accounts[accountIndex].reportedUnknown = true
             accounts[accountIndex].unknownSince = time
             statistics.unknownTransitions += 1
-            outputs.append(.equityUnknown(EquityUnknown(
-                account: accounts[accountIndex].id, since: BrokerTime(milliseconds: time), reason: unknownReason(account: accountIndex),
-                balance: balance, credit: credit)))
+            outputs.append(
+                .equityUnknown(
+                    EquityUnknown(
+                        account: accounts[accountIndex].id, since: BrokerTime(milliseconds: time),
+                        reason: unknownReason(account: accountIndex),
+                        balance: balance, credit: credit)))
             return
         }
         if accounts[accountIndex].reportedUnknown {
@@ -140,8 +148,10 @@ extension EquityEngine {
             outputs.append(.equityKnown(account: accounts[accountIndex].id, at: BrokerTime(milliseconds: time)))
             accounts[accountIndex].hasEmitted = false  // always follow with an observation
         }
-        if accounts[accountIndex].hasEmitted, accounts[accountIndex].lastBalance == balance.units, accounts[accountIndex].lastCredit == credit.units,
-           accounts[accountIndex].lastEquity == equity.units {
+        if accounts[accountIndex].hasEmitted, accounts[accountIndex].lastBalance == balance.units,
+            accounts[accountIndex].lastCredit == credit.units,
+            accounts[accountIndex].lastEquity == equity.units
+        {
             return
         }
         accounts[accountIndex].hasEmitted = true
@@ -149,9 +159,11 @@ extension EquityEngine {
         accounts[accountIndex].lastCredit = credit.units
         accounts[accountIndex].lastEquity = equity.units
         statistics.observations += 1
-        outputs.append(.observation(EquityObservation(
-            account: accounts[accountIndex].id, time: BrokerTime(milliseconds: time), balance: balance,
-            credit: credit, equity: equity, floating: floating)))
+        outputs.append(
+            .observation(
+                EquityObservation(
+                    account: accounts[accountIndex].id, time: BrokerTime(milliseconds: time), balance: balance,
+                    credit: credit, equity: equity, floating: floating)))
     }
 
     func unknownReason(account accountIndex: Int) -> EquityUnknownReason {
@@ -166,9 +178,11 @@ extension EquityEngine {
             case .outOfRange: return .outOfRange(symbol: symbol)
             case .unknownSymbol: return .unknownSymbol(symbol)
             case .unsupportedCalcMode:
-                return .unsupportedCalcMode(symbol: symbol, accounts[accountIndex].symbols[symbol]?.calcMode ?? .exchangeOptions)
+                return .unsupportedCalcMode(
+                    symbol: symbol, accounts[accountIndex].symbols[symbol]?.calcMode ?? .exchangeOptions)
             case .invalidSpecification: return .invalidSymbolSpecification(symbol)
-            case .noConversionSymbol: return .noConversionSymbol(from: cold[p].profitCurrency, to: accounts[accountIndex].currency)
+            case .noConversionSymbol:
+                return .noConversionSymbol(from: cold[p].profitCurrency, to: accounts[accountIndex].currency)
             }
         }
         return .awaitingSnapshot

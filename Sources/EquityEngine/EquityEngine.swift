@@ -124,7 +124,9 @@ public struct EquityEngine: Sendable {
     // MARK: - Messages
 
     /// Folds one message of `account` into the state and returns the outputs it caused.
-    public mutating func apply(_ message: TerminalMessage, account: AccountID) throws(EquityEngineError) -> [EquityOutput] {
+    public mutating func apply(
+        _ message: TerminalMessage, account: AccountID
+    ) throws(EquityEngineError) -> [EquityOutput] {
         var outputs: [EquityOutput] = []
         try apply(message, account: account, into: &outputs)
         return outputs
@@ -136,8 +138,10 @@ public struct EquityEngine: Sendable {
     /// - Throws: for a hello of a netting or exchange account, a hello whose server and login are not
     ///   `account`, any other message of an account without an accepted hello, or a deal whose
     ///   amount is outside the decimal range. Nothing changes then.
-    public mutating func apply(_ message: TerminalMessage, account id: AccountID,
-                               into outputs: inout [EquityOutput]) throws(EquityEngineError) {
+    public mutating func apply(
+        _ message: TerminalMessage, account id: AccountID,
+        into outputs: inout [EquityOutput]
+    ) throws(EquityEngineError) {
         if case .hello(let hello) = message {
             try register(hello, as: id, into: &outputs)
             return
@@ -155,7 +159,9 @@ public struct EquityEngine: Sendable {
         case .symbol(let spec):
             applySymbol(spec, account: index, into: &outputs)
         case .ticks(let ticks):
-            if let last = ticks.last { accounts[index].lastTime = max(accounts[index].lastTime, last.time.milliseconds) }
+            if let last = ticks.last {
+                accounts[index].lastTime = max(accounts[index].lastTime, last.time.milliseconds)
+            }
             applyTicks(ticks, feed: accounts[index].feed, into: &outputs)
         case .position(let update):
             applyPosition(update, account: index, into: &outputs)
@@ -203,7 +209,9 @@ public struct EquityEngine: Sendable {
 
     // MARK: - Hello
 
-    mutating func register(_ hello: Hello, as id: AccountID, into outputs: inout [EquityOutput]) throws(EquityEngineError) {
+    mutating func register(
+        _ hello: Hello, as id: AccountID, into outputs: inout [EquityOutput]
+    ) throws(EquityEngineError) {
         guard hello.accountID == id else {
             statistics.refusedHellos += 1
             throw .accountMismatch(id)
@@ -221,7 +229,8 @@ public struct EquityEngine: Sendable {
             statistics.refusedHellos += 1
             throw .invalidCurrencyDigits(id)
         }
-        let feedKey = configuration.sharedFeedByServer[hello.server].map { FeedKey(name: $0, isShared: true) }
+        let feedKey =
+            configuration.sharedFeedByServer[hello.server].map { FeedKey(name: $0, isShared: true) }
             ?? FeedKey(name: id.rawValue, isShared: false)
         let feed = feedID(feedKey)
         let step = FixedDecimal.powersOfTen[FixedDecimal.fractionDigits - hello.currencyDigits]
@@ -231,16 +240,19 @@ public struct EquityEngine: Sendable {
             // A reconnect of the same account keeps tracking until its snapshot replaces the state;
             // anything that changes how money is counted starts over.
             let record = accounts[index]
-            if record.platform == hello.platform, record.currency == currency, record.step == step, record.feed == feed {
+            if record.platform == hello.platform, record.currency == currency, record.step == step, record.feed == feed
+            {
                 return
             }
             clearPositions(account: index)
-            accounts[index] = AccountRecord(id: id, platform: hello.platform, currency: currency,
-                                        digits: hello.currencyDigits, step: step, feed: feed)
+            accounts[index] = AccountRecord(
+                id: id, platform: hello.platform, currency: currency,
+                digits: hello.currencyDigits, step: step, feed: feed)
             return
         }
-        let record = AccountRecord(id: id, platform: hello.platform, currency: currency,
-                                   digits: hello.currencyDigits, step: step, feed: feed)
+        let record = AccountRecord(
+            id: id, platform: hello.platform, currency: currency,
+            digits: hello.currencyDigits, step: step, feed: feed)
         if let slot = freeAccounts.popLast() {
             accounts[Int(slot)] = record
             accountIndex[id] = slot

@@ -91,8 +91,10 @@ public struct BalanceOperation: Hashable, Sendable {
     public var creditAfter: FixedDecimal
 
     /// An operation with every field given.
-    public init(account: AccountID, time: BrokerTime, category: Category, dealType: DealType, amount: FixedDecimal,
-                dealTicket: Int64, comment: String, balanceAfter: FixedDecimal, creditAfter: FixedDecimal) {
+    public init(
+        account: AccountID, time: BrokerTime, category: Category, dealType: DealType, amount: FixedDecimal,
+        dealTicket: Int64, comment: String, balanceAfter: FixedDecimal, creditAfter: FixedDecimal
+    ) {
         self.account = account
         self.time = time
         self.category = category
@@ -119,7 +121,9 @@ public struct EquityUnknown: Hashable, Sendable {
     public var credit: FixedDecimal
 
     /// A notice with every field given.
-    public init(account: AccountID, since: BrokerTime, reason: EquityUnknownReason, balance: FixedDecimal, credit: FixedDecimal) {
+    public init(
+        account: AccountID, since: BrokerTime, reason: EquityUnknownReason, balance: FixedDecimal, credit: FixedDecimal
+    ) {
         self.account = account
         self.since = since
         self.reason = reason
@@ -177,9 +181,11 @@ public struct Drift: Hashable, Sendable {
     }
 
     /// A comparison with every figure given.
-    public init(account: AccountID, time: BrokerTime, terminalEquity: FixedDecimal, reconstructedEquity: FixedDecimal,
-                terminalBalance: FixedDecimal, reconstructedBalance: FixedDecimal, terminalCredit: FixedDecimal,
-                reconstructedCredit: FixedDecimal, tolerance: FixedDecimal) {
+    public init(
+        account: AccountID, time: BrokerTime, terminalEquity: FixedDecimal, reconstructedEquity: FixedDecimal,
+        terminalBalance: FixedDecimal, reconstructedBalance: FixedDecimal, terminalCredit: FixedDecimal,
+        reconstructedCredit: FixedDecimal, tolerance: FixedDecimal
+    ) {
         self.account = account
         self.time = time
         self.terminalEquity = terminalEquity
@@ -221,7 +227,9 @@ public struct EquityEngineError: TidemarkError {
     /// A hello whose server and login do not name the account it was applied for.
     public static func accountMismatch(_ account: AccountID) -> Self { Self(.accountMismatch, account.rawValue) }
     /// A hello with currency digits outside 0…8.
-    public static func invalidCurrencyDigits(_ account: AccountID) -> Self { Self(.invalidCurrencyDigits, account.rawValue) }
+    public static func invalidCurrencyDigits(_ account: AccountID) -> Self {
+        Self(.invalidCurrencyDigits, account.rawValue)
+    }
 
     /// A deal whose amount (profit + swap + commission + fee) is outside the decimal range.
     /// Nothing of it is folded.

@@ -18,8 +18,10 @@ public struct EquityObservation: Hashable, Sendable, Codable {
     public var floating: FixedDecimal
 
     /// An observation with every figure given.
-    public init(account: AccountID, time: BrokerTime, balance: FixedDecimal, credit: FixedDecimal,
-                equity: FixedDecimal, floating: FixedDecimal) {
+    public init(
+        account: AccountID, time: BrokerTime, balance: FixedDecimal, credit: FixedDecimal,
+        equity: FixedDecimal, floating: FixedDecimal
+    ) {
         self.account = account
         self.time = time
         self.balance = balance

@@ -53,8 +53,9 @@ extension EquityEngine {
         }
         let positions = record.positions.map { slot in
             let p = Int(slot)
-            return PositionView(position: cold[p].position,
-                                profit: hot[p].status == .known ? FixedDecimal(units: hot[p].profitUnits) : nil)
+            return PositionView(
+                position: cold[p].position,
+                profit: hot[p].status == .known ? FixedDecimal(units: hot[p].profitUnits) : nil)
         }
         return AccountView(
             account: record.id, platform: record.platform, currency: record.currency, currencyDigits: record.digits,

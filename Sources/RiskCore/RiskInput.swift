@@ -42,8 +42,10 @@ extension RiskInput {
     ///   - message: the account's message, as folded.
     ///   - account: the account that sent it.
     ///   - latestObservation: the time of the message's last observation, if any.
-    public static func time(after message: TerminalMessage, of account: AccountID,
-                            latestObservation: BrokerTime?) -> RiskInput? {
+    public static func time(
+        after message: TerminalMessage, of account: AccountID,
+        latestObservation: BrokerTime?
+    ) -> RiskInput? {
         guard let time = statedTime(of: message), latestObservation.map({ time > $0 }) ?? true else { return nil }
         return .time(account, time)
     }

@@ -27,8 +27,9 @@ final class RecordedFrames: Sendable {
             WireEncoder.encode(Envelope(sessionID: "", sequence: 0, message: message), into: &frame)
             // The header line ends with `<TAB><TAB>0` (empty session id, sequence 0).
             let lineEnd = frame.firstIndex(of: UInt8(ascii: "\n")) ?? frame.count
-            precondition(lineEnd >= 3 && frame[lineEnd - 3] == UInt8(ascii: "\t") && frame[lineEnd - 2] == UInt8(ascii: "\t")
-                         && frame[lineEnd - 1] == UInt8(ascii: "0"), "unexpected frame header")
+            precondition(
+                lineEnd >= 3 && frame[lineEnd - 3] == UInt8(ascii: "\t") && frame[lineEnd - 2] == UInt8(ascii: "\t")
+                    && frame[lineEnd - 1] == UInt8(ascii: "0"), "unexpected frame header")
             let start = bytes.count
             bytes.append(contentsOf: frame[..<(lineEnd - 2)])
             let split = bytes.count

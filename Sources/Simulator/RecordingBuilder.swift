@@ -47,10 +47,18 @@ public struct RecordingBuilderError: TidemarkError {
 
     static func badTickLine(_ detail: String) -> Self { Self(.badTickLine, detail) }
     static func badScriptLine(_ line: Int, _ detail: String) -> Self { Self(.badScriptLine, "line \(line): \(detail)") }
-    static func scriptOutOfOrder(_ line: Int) -> Self { Self(.scriptOutOfOrder, "line \(line): actions must be in time order") }
-    static func noQuote(_ line: Int, _ symbol: String) -> Self { Self(.noQuote, "line \(line): no \(symbol) quote yet") }
-    static func unknownSymbol(_ line: Int, _ symbol: String) -> Self { Self(.unknownSymbol, "line \(line): no ticks for \(symbol)") }
-    static func unknownTicket(_ line: Int, _ ticket: Int64) -> Self { Self(.unknownTicket, "line \(line): no open position \(ticket)") }
+    static func scriptOutOfOrder(_ line: Int) -> Self {
+        Self(.scriptOutOfOrder, "line \(line): actions must be in time order")
+    }
+    static func noQuote(_ line: Int, _ symbol: String) -> Self {
+        Self(.noQuote, "line \(line): no \(symbol) quote yet")
+    }
+    static func unknownSymbol(_ line: Int, _ symbol: String) -> Self {
+        Self(.unknownSymbol, "line \(line): no ticks for \(symbol)")
+    }
+    static func unknownTicket(_ line: Int, _ ticket: Int64) -> Self {
+        Self(.unknownTicket, "line \(line): no open position \(ticket)")
+    }
     static func badVolume(_ line: Int, _ detail: String) -> Self { Self(.badVolume, "line \(line): \(detail)") }
     static func unsupportedSymbol(_ detail: String) -> Self { Self(.unsupportedSymbol, detail) }
     /// No tick file had any tick.
@@ -83,11 +91,12 @@ public enum TickCSV {
             defer { start = end + 1 }
             if lineEnd == start { continue }
             if lineNumber == 1, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[start]) { continue }
-            let columns = bytes[start..<lineEnd].split(separator: UInt8(ascii: ","), maxSplits: 3, omittingEmptySubsequences: false)
+            let columns = bytes[start..<lineEnd].split(
+                separator: UInt8(ascii: ","), maxSplits: 3, omittingEmptySubsequences: false)
             guard columns.count >= 3,
-                  let time = Int64(String(decoding: columns[0], as: UTF8.self)), time >= 0,
-                  let bid = FixedDecimal(ascii: columns[1]), let ask = FixedDecimal(ascii: columns[2]),
-                  bid.units > 0, ask.units > 0
+                let time = Int64(String(decoding: columns[0], as: UTF8.self)), time >= 0,
+                let bid = FixedDecimal(ascii: columns[1]), let ask = FixedDecimal(ascii: columns[2]),
+                bid.units > 0, ask.units > 0
             else { throw .badTickLine("\(symbol) line \(lineNumber)") }
             ticks.append(SourceTick(symbol: symbol, utcMilliseconds: time, bid: bid, ask: ask))
         }
@@ -132,7 +141,9 @@ public struct TradeScript: Hashable, Sendable {
     public var initialBalance: FixedDecimal = .zero
     public var actions: [TradeScriptAction] = []
 
-    public init(commissionPerLot: FixedDecimal = .zero, initialBalance: FixedDecimal = .zero, actions: [TradeScriptAction] = []) {
+    public init(
+        commissionPerLot: FixedDecimal = .zero, initialBalance: FixedDecimal = .zero, actions: [TradeScriptAction] = []
+    ) {
         self.commissionPerLot = commissionPerLot
         self.initialBalance = initialBalance
         self.actions = actions
@@ -168,7 +179,9 @@ public struct TradeScript: Hashable, Sendable {
                 guard arguments.count == 1 else { throw .badScriptLine(lineNumber, "\(words[2]) takes one amount") }
                 let amount = try decimal(arguments[0])
                 guard amount.units > 0 else { throw .badScriptLine(lineNumber, "the amount must be > 0") }
-                kind = words[2] == "deposit" ? .balance(amount) : words[2] == "withdraw" ? .balance(-amount) : .credit(amount)
+                kind =
+                    words[2] == "deposit"
+                    ? .balance(amount) : words[2] == "withdraw" ? .balance(-amount) : .credit(amount)
             case "open":
                 guard (2...3).contains(arguments.count), let side = Side(rawValue: arguments[0]) else {
                     throw .badScriptLine(lineNumber, "expected `open buy|sell LOTS [SYMBOL]`")
@@ -238,8 +251,9 @@ public struct RecordingBuilder: Sendable {
         let contract = FixedDecimal(100_000)
         // Tick value is informational for forex; known exactly only when profit is in the account currency.
         let tickValue = quote == accountCurrency ? tickSize.multiplied(by: contract) : .zero
-        return SymbolSpec(name: name, digits: digits, calcMode: .forex, contractSize: contract, tickSize: tickSize,
-                          tickValue: tickValue, profitCurrency: quote, marginCurrency: base, baseCurrency: base)
+        return SymbolSpec(
+            name: name, digits: digits, calcMode: .forex, contractSize: contract, tickSize: tickSize,
+            tickValue: tickValue, profitCurrency: quote, marginCurrency: base, baseCurrency: base)
     }
 
     /// Builds the recording. `ticks` may mix symbols; each symbol's ticks must be in time order.
@@ -299,25 +313,33 @@ private struct BuildState {
             var spec = RecordingBuilder.forexSpec(tick.symbol, accountCurrency: configuration.currency)
             if spec.tickValue.isZero, spec.baseCurrency == configuration.currency {
                 // USDJPY-like: one tick is worth tickSize × contract ÷ price in the account currency.
-                spec.tickValue = spec.tickSize.multiplied(by: spec.contractSize).divided(by: tick.bid).rounded(toDigits: 5)
+                spec.tickValue = spec.tickSize.multiplied(by: spec.contractSize).divided(by: tick.bid).rounded(
+                    toDigits: 5)
             }
             specs[tick.symbol] = spec
             symbolOrder.append(tick.symbol)
         }
-        let start = BrokerTime(milliseconds: min(ordered[0].1.utcMilliseconds + offset,
-                                                 script.actions.first?.time.milliseconds ?? .max))
+        let start = BrokerTime(
+            milliseconds: min(
+                ordered[0].1.utcMilliseconds + offset,
+                script.actions.first?.time.milliseconds ?? .max))
         now = start
-        emit(.hello(Hello(platform: configuration.platform, terminalBuild: configuration.platform == .mt5 ? 4755 : 1420,
-                          login: configuration.login, server: configuration.server, company: configuration.company,
-                          currency: configuration.currency, currencyDigits: currencyDigits, marginMode: .retailHedging,
-                          leverage: configuration.leverage, eaVersion: "sim", brokerUTCOffsetSeconds: configuration.brokerOffsetHours * 3600,
-                          sessionID: configuration.sessionID)))
+        emit(
+            .hello(
+                Hello(
+                    platform: configuration.platform, terminalBuild: configuration.platform == .mt5 ? 4755 : 1420,
+                    login: configuration.login, server: configuration.server, company: configuration.company,
+                    currency: configuration.currency, currencyDigits: currencyDigits, marginMode: .retailHedging,
+                    leverage: configuration.leverage, eaVersion: "sim",
+                    brokerUTCOffsetSeconds: configuration.brokerOffsetHours * 3600,
+                    sessionID: configuration.sessionID)))
         emit(.snapshot(Snapshot(account: report(), symbols: symbolOrder.map { specs[$0]! }, positions: [], quotes: [])))
 
         var actionIndex = 0
         for (_, source) in ordered {
-            let tick = Tick(symbol: source.symbol, time: BrokerTime(milliseconds: source.utcMilliseconds + offset),
-                            bid: source.bid, ask: source.ask)
+            let tick = Tick(
+                symbol: source.symbol, time: BrokerTime(milliseconds: source.utcMilliseconds + offset),
+                bid: source.bid, ask: source.ask)
             while actionIndex < script.actions.count, script.actions[actionIndex].time < tick.time {
                 try perform(script.actions[actionIndex])
                 actionIndex += 1
@@ -356,31 +378,45 @@ private struct BuildState {
         switch action.kind {
         case .balance(let amount):
             balance += amount
-            emit(.deal(Deal(ticket: takeDealTicket(), time: now, type: .balance, entry: .in, profit: amount,
-                            comment: amount.isNegative ? "Withdrawal" : "Deposit")))
+            emit(
+                .deal(
+                    Deal(
+                        ticket: takeDealTicket(), time: now, type: .balance, entry: .in, profit: amount,
+                        comment: amount.isNegative ? "Withdrawal" : "Deposit")))
         case .credit(let amount):
             credit += amount
-            emit(.deal(Deal(ticket: takeDealTicket(), time: now, type: .credit, entry: .in, profit: amount, comment: "Credit")))
+            emit(
+                .deal(
+                    Deal(
+                        ticket: takeDealTicket(), time: now, type: .credit, entry: .in, profit: amount,
+                        comment: "Credit")))
         case .open(let side, let lots, let symbolName):
             let symbol = symbolName ?? symbolOrder[0]
             guard let spec = specs[symbol] else { throw .unknownSymbol(action.line, symbol) }
             guard spec.profitCurrency == configuration.currency else {
-                throw .unsupportedSymbol("line \(action.line): \(symbol) profits in \(spec.profitCurrency), not \(configuration.currency)")
+                throw .unsupportedSymbol(
+                    "line \(action.line): \(symbol) profits in \(spec.profitCurrency), not \(configuration.currency)")
             }
             guard let quote = quotes[symbol] else { throw .noQuote(action.line, symbol) }
             let price = side == .buy ? quote.ask : quote.bid
             let ticket = nextPositionTicket
             nextPositionTicket += 1
-            var position = Position(ticket: ticket, symbol: symbol, side: side, volume: lots, openPrice: price, openTime: now)
+            var position = Position(
+                ticket: ticket, symbol: symbol, side: side, volume: lots, openPrice: price, openTime: now)
             switch configuration.platform {
             case .mt5:
                 let commission = -script.commissionPerLot.multiplied(by: lots).rounded(toDigits: currencyDigits)
                 balance += commission
-                emit(.deal(Deal(ticket: takeDealTicket(), time: now, type: side == .buy ? .buy : .sell, entry: .in, symbol: symbol,
-                                volume: lots, price: price, commission: commission, positionID: ticket)))
+                emit(
+                    .deal(
+                        Deal(
+                            ticket: takeDealTicket(), time: now, type: side == .buy ? .buy : .sell, entry: .in,
+                            symbol: symbol,
+                            volume: lots, price: price, commission: commission, positionID: ticket)))
             case .mt4:
                 // MT4 charges the round turn on the order and keeps it there until the close.
-                position.commission = -(script.commissionPerLot + script.commissionPerLot).multiplied(by: lots).rounded(toDigits: currencyDigits)
+                position.commission = -(script.commissionPerLot + script.commissionPerLot).multiplied(by: lots).rounded(
+                    toDigits: currencyDigits)
             }
             positions[ticket] = position
             positionOrder.append(ticket)
@@ -401,14 +437,20 @@ private struct BuildState {
             case .mt5:
                 commission = -script.commissionPerLot.multiplied(by: lots).rounded(toDigits: currencyDigits)
             case .mt4:
-                commission = isFull ? position.commission
-                    : position.commission.multiplied(by: lots, dividedBy: position.volume).rounded(toDigits: currencyDigits)
+                commission =
+                    isFull
+                    ? position.commission
+                    : position.commission.multiplied(by: lots, dividedBy: position.volume).rounded(
+                        toDigits: currencyDigits)
             }
             balance += profit + commission + (isFull ? position.swap : .zero)
             let dealTicket = configuration.platform == .mt4 ? ticket : takeDealTicket()
-            emit(.deal(Deal(ticket: dealTicket, time: now, type: position.side == .buy ? .sell : .buy, entry: .out,
-                            symbol: position.symbol, volume: lots, price: price, profit: profit, commission: commission,
-                            swap: isFull ? position.swap : .zero, positionID: ticket)))
+            emit(
+                .deal(
+                    Deal(
+                        ticket: dealTicket, time: now, type: position.side == .buy ? .sell : .buy, entry: .out,
+                        symbol: position.symbol, volume: lots, price: price, profit: profit, commission: commission,
+                        swap: isFull ? position.swap : .zero, positionID: ticket)))
             if isFull {
                 positions[ticket] = nil
                 positionOrder.removeAll { $0 == ticket }
@@ -447,7 +489,9 @@ private struct BuildState {
     }
 
     /// (close − open) × contract × lots for a buy, (open − close) × contract × lots for a sell, unrounded.
-    static func profit(_ position: Position, at price: FixedDecimal, lots: FixedDecimal, spec: SymbolSpec) -> FixedDecimal {
+    static func profit(
+        _ position: Position, at price: FixedDecimal, lots: FixedDecimal, spec: SymbolSpec
+    ) -> FixedDecimal {
         let move = position.side == .buy ? price - position.openPrice : position.openPrice - price
         return move.multiplied(by: spec.contractSize).multiplied(by: lots)
     }
@@ -463,8 +507,10 @@ private struct BuildState {
             let spec = specs[position.symbol]!
             if let quote = quotes[position.symbol] {
                 let mark = position.side == .buy ? quote.bid : quote.ask
-                equity += Self.profit(position, at: mark, lots: position.volume, spec: spec).rounded(toDigits: currencyDigits)
-                let units = spec.contractSize.multiplied(by: position.volume).divided(by: FixedDecimal(configuration.leverage))
+                equity += Self.profit(position, at: mark, lots: position.volume, spec: spec).rounded(
+                    toDigits: currencyDigits)
+                let units = spec.contractSize.multiplied(by: position.volume).divided(
+                    by: FixedDecimal(configuration.leverage))
                 if spec.marginCurrency == configuration.currency {
                     margin += units
                 } else if spec.profitCurrency == configuration.currency {
@@ -473,6 +519,8 @@ private struct BuildState {
             }
             equity += position.swap + position.commission
         }
-        return AccountReport(time: now, balance: balance, credit: credit, equity: equity, margin: margin.rounded(toDigits: currencyDigits))
+        return AccountReport(
+            time: now, balance: balance, credit: credit, equity: equity,
+            margin: margin.rounded(toDigits: currencyDigits))
     }
 }

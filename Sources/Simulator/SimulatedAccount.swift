@@ -134,7 +134,8 @@ public struct SimulatedAccount: Hashable, Sendable {
         switch spec.calcMode {
         case .futures, .exchangeFutures, .exchangeFuturesForts:
             guard !spec.tickSize.isZero else { return (price, .zero, "zero tick size") }
-            inProfitCurrency = move.multiplied(by: spec.tickValue, dividedBy: spec.tickSize).multiplied(by: position.volume)
+            inProfitCurrency = move.multiplied(by: spec.tickValue, dividedBy: spec.tickSize).multiplied(
+                by: position.volume)
         default:
             inProfitCurrency = move.multiplied(by: spec.contractSize).multiplied(by: position.volume)
         }

@@ -17,7 +17,9 @@ public struct TerminalScript: Hashable, Sendable {
     public var account: AccountID { hello.accountID }
 
     /// A script from its parts (see ``scripts(from:)`` to split a recording).
-    public init(hello: Hello, initialSnapshot: Snapshot, stream: [TerminalMessage], byeReason: String = "simulation finished") {
+    public init(
+        hello: Hello, initialSnapshot: Snapshot, stream: [TerminalMessage], byeReason: String = "simulation finished"
+    ) {
         self.hello = hello
         self.initialSnapshot = initialSnapshot
         self.stream = stream
@@ -45,11 +47,11 @@ public struct TerminalScript: Hashable, Sendable {
             }
             switch message {
             case .hello:
-                break // the original run reconnected; the simulator manages its own sessions
+                break  // the original run reconnected; the simulator manages its own sessions
             case .bye(let reason):
                 entry.byeReason = reason
             case .commandAcknowledgement:
-                break // answers to the original run's commands, not to this agent's
+                break  // answers to the original run's commands, not to this agent's
             case .snapshot(let snapshot) where entry.snapshot == nil && entry.stream.isEmpty:
                 entry.snapshot = snapshot
             default:
@@ -61,11 +63,14 @@ public struct TerminalScript: Hashable, Sendable {
         return order.map { account in
             let entry = building[account]!
             let start = entry.stream.lazy.compactMap(\.brokerTime).first ?? BrokerTime(milliseconds: 0)
-            let snapshot = entry.snapshot ?? Snapshot(
-                account: AccountReport(time: start, balance: .zero, credit: .zero, equity: .zero, margin: .zero),
-                symbols: [], positions: [], quotes: [])
-            return TerminalScript(hello: entry.hello, initialSnapshot: snapshot, stream: entry.stream,
-                                  byeReason: entry.byeReason ?? "simulation finished")
+            let snapshot =
+                entry.snapshot
+                ?? Snapshot(
+                    account: AccountReport(time: start, balance: .zero, credit: .zero, equity: .zero, margin: .zero),
+                    symbols: [], positions: [], quotes: [])
+            return TerminalScript(
+                hello: entry.hello, initialSnapshot: snapshot, stream: entry.stream,
+                byeReason: entry.byeReason ?? "simulation finished")
         }
     }
 }
@@ -109,9 +114,13 @@ public struct SimulatorError: TidemarkError {
     /// The recording holds no terminal messages.
     public static let emptyRecording = SimulatorError(kind: .emptyRecording)
     /// A simulator option is out of range.
-    public static func invalidOption(_ detail: String) -> SimulatorError { SimulatorError(kind: .invalidOption(detail)) }
+    public static func invalidOption(_ detail: String) -> SimulatorError {
+        SimulatorError(kind: .invalidOption(detail))
+    }
     /// A system call failed (`call` set `errno`).
-    public static func system(_ call: String, errno: Int32) -> SimulatorError { SimulatorError(kind: .system(call, errno: errno)) }
+    public static func system(_ call: String, errno: Int32) -> SimulatorError {
+        SimulatorError(kind: .system(call, errno: errno))
+    }
 
     /// A short label for logs and metrics.
     public var code: String {

@@ -12,7 +12,9 @@ public struct SimulatorFaults: Hashable, Sendable {
     public var disconnectAfterMessages: Int?
 
     /// Faults to inject; see each property.
-    public init(dropSequences: Set<UInt64> = [], duplicateSequences: Set<UInt64> = [], disconnectAfterMessages: Int? = nil) {
+    public init(
+        dropSequences: Set<UInt64> = [], duplicateSequences: Set<UInt64> = [], disconnectAfterMessages: Int? = nil
+    ) {
         self.dropSequences = dropSequences
         self.duplicateSequences = duplicateSequences
         self.disconnectAfterMessages = disconnectAfterMessages
@@ -39,9 +41,11 @@ public struct SimulatorPacing: Hashable, Sendable {
     public var resumesFromAcknowledged: Bool
 
     /// Pacing and time-outs; the defaults follow protocol/SPEC.md §6.
-    public init(speed: Double? = nil, handshakeTimeout: Duration = .seconds(10),
-                initialHeartbeatInterval: Duration = .milliseconds(5000), stallTimeout: Duration = .seconds(30),
-                resumesFromAcknowledged: Bool = true) {
+    public init(
+        speed: Double? = nil, handshakeTimeout: Duration = .seconds(10),
+        initialHeartbeatInterval: Duration = .milliseconds(5000), stallTimeout: Duration = .seconds(30),
+        resumesFromAcknowledged: Bool = true
+    ) {
         self.speed = speed
         self.handshakeTimeout = handshakeTimeout
         self.initialHeartbeatInterval = initialHeartbeatInterval
@@ -393,7 +397,9 @@ public struct TerminalSessionStateMachine: Sendable {
                 disconnectFired = true
                 reconnectReason = "fault injection: disconnect after \(limit) messages"
             }
-            if let sequence = number(message, now: now, isBye: false) { return .sendRecorded(index: index, sequence: sequence) }
+            if let sequence = number(message, now: now, isBye: false) {
+                return .sendRecorded(index: index, sequence: sequence)
+            }
             if let reason = reconnectReason { return .step(.reconnect(reason: reason)) }
         }
         if !byeQueued {
@@ -451,7 +457,9 @@ public struct TerminalSessionStateMachine: Sendable {
         return max(paced, account.time)
     }
 
-    private mutating func dueInstant(of message: TerminalMessage, now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+    private mutating func dueInstant(
+        of message: TerminalMessage, now: ContinuousClock.Instant
+    ) -> ContinuousClock.Instant? {
         guard let speed = pacing.speed, speed > 0, let time = message.brokerTime else { return nil }
         guard let origin = streamOrigin else {
             streamOrigin = (now, time)
@@ -503,7 +511,8 @@ public struct TerminalSessionStateMachine: Sendable {
         case .enableTrading:
             detail = "simulated: trading enabled"
         }
-        let acknowledgement = CommandAcknowledgement(commandID: command.id, time: account.time, succeeded: true, detail: detail)
+        let acknowledgement = CommandAcknowledgement(
+            commandID: command.id, time: account.time, succeeded: true, detail: detail)
         commandAnswers[command.id] = acknowledgement
         enqueue(.commandAcknowledgement(acknowledgement))
     }

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import Synchronization
 import TidemarkProtocol
 import ZeroMQ
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where and how simulated terminals connect.
 public struct SimulatorConnection: Hashable, Sendable {
@@ -97,9 +98,12 @@ public final class TerminalSimulator: Sendable {
     ///     (a benchmark): the scheduler then gives the agent, the system under test, the CPU first,
     ///     as if the terminals ran elsewhere.
     ///   - logger: for session events.
-    public init(connection: SimulatorConnection, pacing: SimulatorPacing = SimulatorPacing(),
-                faults: SimulatorFaults = .none, threads: Int = 2, maxSessions: Int = 1_024, priority: SimulatorThreadPriority = .normal,
-                logger: Logger = Logger(label: "tidemark.simulator")) throws {
+    public init(
+        connection: SimulatorConnection, pacing: SimulatorPacing = SimulatorPacing(),
+        faults: SimulatorFaults = .none, threads: Int = 2, maxSessions: Int = 1_024,
+        priority: SimulatorThreadPriority = .normal,
+        logger: Logger = Logger(label: "tidemark.simulator")
+    ) throws {
         guard threads > 0 else { throw SimulatorError.invalidOption("threads must be at least 1") }
         if let speed = pacing.speed, !(speed > 0) { throw SimulatorError.invalidOption("speed must be positive") }
         self.connection = connection
@@ -199,7 +203,9 @@ public final class TerminalSimulator: Sendable {
 
     private func drive(_ share: [(script: TerminalScript, frames: RecordedFrames)]) -> [SimulationResult] {
         var slots = share.map {
-            Slot(machine: TerminalSessionStateMachine(script: $0.script, pacing: pacing, faults: faults), recorded: $0.frames)
+            Slot(
+                machine: TerminalSessionStateMachine(script: $0.script, pacing: pacing, faults: faults),
+                recorded: $0.frames)
         }
         let message = ZMQMessage()
         // Frames are built here and copied by zmq_send: one buffer for the thread, no array per frame.
@@ -210,7 +216,10 @@ public final class TerminalSimulator: Sendable {
         // on every call). A socket is asked for its events only after it was serviced (see below).
         let waiter: DescriptorWaiter
         do { waiter = try DescriptorWaiter() } catch {
-            return slots.map { SimulationResult(account: $0.machine.script.account, outcome: .failed("\(error)"), statistics: $0.machine.statistics) }
+            return slots.map {
+                SimulationResult(
+                    account: $0.machine.script.account, outcome: .failed("\(error)"), statistics: $0.machine.statistics)
+            }
         }
         // A session is serviced only when its descriptor fired, its timer is due, or it asked to
         // come back; with a thousand sessions most are idle at any moment. `visits` lists those
@@ -237,12 +246,17 @@ public final class TerminalSimulator: Sendable {
         func finish(_ index: Int, _ outcome: SessionOutcome) {
             closeSocket(index)
             slots[index].pending = nil
-            slots[index].result = SimulationResult(account: slots[index].machine.script.account, outcome: outcome,
-                                                   statistics: slots[index].machine.statistics)
+            slots[index].result = SimulationResult(
+                account: slots[index].machine.script.account, outcome: outcome,
+                statistics: slots[index].machine.statistics)
             remaining -= 1
             switch outcome {
-            case .completed: logger.debug("session completed", metadata: ["account": "\(slots[index].machine.script.account)"])
-            default: logger.info("session ended", metadata: ["account": "\(slots[index].machine.script.account)", "outcome": "\(outcome)"])
+            case .completed:
+                logger.debug("session completed", metadata: ["account": "\(slots[index].machine.script.account)"])
+            default:
+                logger.info(
+                    "session ended",
+                    metadata: ["account": "\(slots[index].machine.script.account)", "outcome": "\(outcome)"])
             }
         }
 
@@ -260,8 +274,9 @@ public final class TerminalSimulator: Sendable {
                 slots[index].descriptor = try socket.fileDescriptor
                 try waiter.add(slots[index].descriptor, token: index)
                 slots[index].socket = socket
-                slots[index].machine.connected(sessionID: Self.newSessionID(for: slots[index].machine.script.hello),
-                                               now: .now)
+                slots[index].machine.connected(
+                    sessionID: Self.newSessionID(for: slots[index].machine.script.hello),
+                    now: .now)
                 slots[index].sessionField = RecordedFrames.sessionField(slots[index].machine.sessionID)
             } catch {
                 finish(index, .failed("\(error)"))
@@ -273,7 +288,9 @@ public final class TerminalSimulator: Sendable {
             case .send:
                 break
             case .reconnect(let reason):
-                logger.info("reconnecting", metadata: ["account": "\(slots[index].machine.script.account)", "reason": "\(reason)"])
+                logger.info(
+                    "reconnecting",
+                    metadata: ["account": "\(slots[index].machine.script.account)", "reason": "\(reason)"])
                 connect(index)
             case .wait(let until):
                 wakeAt[index] = until
@@ -308,7 +325,8 @@ public final class TerminalSimulator: Sendable {
                     switch slots[index].machine.next(now: now) {
                     case .sendRecorded(let position, let sequence):
                         frame.removeAll(keepingCapacity: true)
-                        slots[index].recorded.appendFrame(position, session: slots[index].sessionField, sequence: sequence, to: &frame)
+                        slots[index].recorded.appendFrame(
+                            position, session: slots[index].sessionField, sequence: sequence, to: &frame)
                     case .step(.send(let envelope)):
                         frame.removeAll(keepingCapacity: true)
                         WireEncoder.encode(envelope, into: &frame)

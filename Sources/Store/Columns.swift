@@ -53,8 +53,8 @@ extension AccountID {
     /// Splits `"<server>:<login>"` at its last colon (server names may contain colons, logins do not).
     func serverAndLogin() throws(StoreError) -> (server: String, login: Int64) {
         guard let colon = rawValue.lastIndex(of: ":"),
-              let login = Int64(rawValue[rawValue.index(after: colon)...]),
-              colon != rawValue.startIndex
+            let login = Int64(rawValue[rawValue.index(after: colon)...]),
+            colon != rawValue.startIndex
         else { throw StoreError.invalidArgument.with(detail: "account id \(rawValue) is not <server>:<login>") }
         return (String(rawValue[..<colon]), login)
     }
@@ -62,39 +62,43 @@ extension AccountID {
 
 extension Row {
     func storedEvent() -> StoredEvent {
-        StoredEvent(sequenceNumber: sequence("sequence") ?? 0,
-                    kind: SubjectKind(rawValue: self["kind"]) ?? .tracker,
-                    type: self["type"],
-                    accountId: accountId("account_id"),
-                    subjectId: self["subject_id"],
-                    brokerTime: brokerTime("broker_time") ?? BrokerTime(milliseconds: 0),
-                    body: body("body"))
+        StoredEvent(
+            sequenceNumber: sequence("sequence") ?? 0,
+            kind: SubjectKind(rawValue: self["kind"]) ?? .tracker,
+            type: self["type"],
+            accountId: accountId("account_id"),
+            subjectId: self["subject_id"],
+            brokerTime: brokerTime("broker_time") ?? BrokerTime(milliseconds: 0),
+            body: body("body"))
     }
 
     func accountRecord() -> AccountRecord {
-        AccountRecord(id: AccountID(self["id"] as String), server: self["server"], login: self["login"],
-                      platform: (self["platform"] as String?).flatMap(Platform.init(rawValue:)),
-                      currency: self["currency"], registeredAt: date("registered_at"),
-                      lastEquity: decimal("last_equity"), lastBalance: decimal("last_balance"),
-                      lastSeenBrokerTime: brokerTime("last_seen_broker_time"),
-                      connected: self["connected"] as Bool,
-                      reconciliationDrift: decimal("reconciliation_drift"),
-                      enforcementState: self["enforcement_state"],
-                      lastConnectedAt: date("last_connected_at"), lastDisconnectedAt: date("last_disconnected_at"))
+        AccountRecord(
+            id: AccountID(self["id"] as String), server: self["server"], login: self["login"],
+            platform: (self["platform"] as String?).flatMap(Platform.init(rawValue:)),
+            currency: self["currency"], registeredAt: date("registered_at"),
+            lastEquity: decimal("last_equity"), lastBalance: decimal("last_balance"),
+            lastSeenBrokerTime: brokerTime("last_seen_broker_time"),
+            connected: self["connected"] as Bool,
+            reconciliationDrift: decimal("reconciliation_drift"),
+            enforcementState: self["enforcement_state"],
+            lastConnectedAt: date("last_connected_at"), lastDisconnectedAt: date("last_disconnected_at"))
     }
 
     func definition() -> StoredDefinition {
-        StoredDefinition(kind: SubjectKind(rawValue: self["kind"]) ?? .tracker, id: self["id"],
-                         accountId: accountId("account_id"), name: self["name"], body: body("body"),
-                         createdAt: date("created_at") ?? Date(storedMilliseconds: 0), deletedAt: date("deleted_at"))
+        StoredDefinition(
+            kind: SubjectKind(rawValue: self["kind"]) ?? .tracker, id: self["id"],
+            accountId: accountId("account_id"), name: self["name"], body: body("body"),
+            createdAt: date("created_at") ?? Date(storedMilliseconds: 0), deletedAt: date("deleted_at"))
     }
 
     func enforcementCommand() -> EnforcementCommandRecord {
-        EnforcementCommandRecord(id: self["id"], accountId: AccountID(self["account_id"] as String),
-                                 kind: CommandKind(rawValue: self["kind"]) ?? .closeAllPositions,
-                                 reason: self["reason"], requestedAt: date("requested_at") ?? Date(storedMilliseconds: 0),
-                                 causeSequenceNumber: sequence("cause_sequence"), acknowledgedAt: date("acknowledged_at"),
-                                 acknowledgedBrokerTime: brokerTime("acknowledged_broker_time"),
-                                 succeeded: self["succeeded"], detail: self["detail"])
+        EnforcementCommandRecord(
+            id: self["id"], accountId: AccountID(self["account_id"] as String),
+            kind: CommandKind(rawValue: self["kind"]) ?? .closeAllPositions,
+            reason: self["reason"], requestedAt: date("requested_at") ?? Date(storedMilliseconds: 0),
+            causeSequenceNumber: sequence("cause_sequence"), acknowledgedAt: date("acknowledged_at"),
+            acknowledgedBrokerTime: brokerTime("acknowledged_broker_time"),
+            succeeded: self["succeeded"], detail: self["detail"])
     }
 }

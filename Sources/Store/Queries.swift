@@ -22,9 +22,11 @@ public struct EventQuery: Hashable, Sendable {
     public var limit: Int
 
     /// A query; every filter left nil matches all.
-    public init(kind: SubjectKind? = nil, accountId: AccountID? = nil, subjectId: String? = nil,
-                fromBrokerTime: BrokerTime? = nil, toBrokerTime: BrokerTime? = nil, afterSequenceNumber: UInt64? = nil,
-                allowedAccounts: Set<AccountID>? = nil, limit: Int = 1000) {
+    public init(
+        kind: SubjectKind? = nil, accountId: AccountID? = nil, subjectId: String? = nil,
+        fromBrokerTime: BrokerTime? = nil, toBrokerTime: BrokerTime? = nil, afterSequenceNumber: UInt64? = nil,
+        allowedAccounts: Set<AccountID>? = nil, limit: Int = 1000
+    ) {
         self.kind = kind
         self.accountId = accountId
         self.subjectId = subjectId
@@ -75,8 +77,10 @@ public struct EventQuery: Hashable, Sendable {
 
     /// Whether an event with these columns passes every filter, as the query's SQL WHERE clause
     /// decides (the limit aside): for events held in memory.
-    public func matches(kind: SubjectKind, accountId: AccountID?, subjectId: String, brokerTime: BrokerTime,
-                        sequenceNumber: UInt64) -> Bool {
+    public func matches(
+        kind: SubjectKind, accountId: AccountID?, subjectId: String, brokerTime: BrokerTime,
+        sequenceNumber: UInt64
+    ) -> Bool {
         if let wanted = self.kind, kind != wanted { return false }
         if let wanted = self.accountId, accountId != wanted { return false }
         if let wanted = self.subjectId, subjectId != wanted { return false }
@@ -89,8 +93,9 @@ public struct EventQuery: Hashable, Sendable {
     }
 
     func matches(_ event: StoredEvent) -> Bool {
-        matches(kind: event.kind, accountId: event.accountId, subjectId: event.subjectId, brokerTime: event.brokerTime,
-                sequenceNumber: event.sequenceNumber)
+        matches(
+            kind: event.kind, accountId: event.accountId, subjectId: event.subjectId, brokerTime: event.brokerTime,
+            sequenceNumber: event.sequenceNumber)
     }
 }
 
@@ -116,7 +121,8 @@ struct RecentEvents {
     /// The events after `after` that match `query` (up to its limit), or nil when some of the
     /// events after `after` are no longer (or not yet) held here.
     func events(after: UInt64, matching query: EventQuery) -> [StoredEvent]? {
-        guard let first = events.first?.sequenceNumber, let last = events.last?.sequenceNumber, after + 1 >= first else {
+        guard let first = events.first?.sequenceNumber, let last = events.last?.sequenceNumber, after + 1 >= first
+        else {
             return nil
         }
         guard after < last else { return [] }
@@ -145,7 +151,9 @@ extension Store {
         return try await eventsFromDatabase(sql: sql, arguments: arguments)
     }
 
-    private func eventsFromDatabase(sql: String, arguments: StatementArguments) async throws(StoreError) -> [StoredEvent] {
+    private func eventsFromDatabase(
+        sql: String, arguments: StatementArguments
+    ) async throws(StoreError) -> [StoredEvent] {
         try await read { db in
             try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { $0.storedEvent() }
         }
@@ -164,49 +172,66 @@ extension Store {
 
     /// Closed periods of a tracker, newest first: those starting at or before `startingAtOrBefore`
     /// (nil: the latest), at most `limit` (MetaApi's `startTime` going backwards, `limit`).
-    public func statistics(accountId: AccountID, trackerId: String, startingAtOrBefore: BrokerTime? = nil,
-                           limit: Int = 1) async throws(StoreError) -> [StoredStatistics] {
+    public func statistics(
+        accountId: AccountID, trackerId: String, startingAtOrBefore: BrokerTime? = nil,
+        limit: Int = 1
+    ) async throws(StoreError) -> [StoredStatistics] {
         guard limit >= 1 else { throw StoreError.invalidArgument.with(detail: "limit \(limit)") }
         let bound = startingAtOrBefore?.milliseconds ?? .max
         return try await read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT * FROM period_statistics WHERE tracker_id = ? AND account_id = ? AND start_broker_time <= ?
-                ORDER BY start_broker_time DESC LIMIT ?
-                """), arguments: [trackerId, accountId.rawValue, bound, limit]).map { row in
-                StoredStatistics(accountId: accountId, trackerId: trackerId,
-                                 startBrokerTime: row.brokerTime("start_broker_time") ?? BrokerTime(milliseconds: 0),
-                                 endBrokerTime: row.brokerTime("end_broker_time"), body: row.body("body"))
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM period_statistics WHERE tracker_id = ? AND account_id = ? AND start_broker_time <= ?
+                        ORDER BY start_broker_time DESC LIMIT ?
+                        """), arguments: [trackerId, accountId.rawValue, bound, limit]
+            ).map { row in
+                StoredStatistics(
+                    accountId: accountId, trackerId: trackerId,
+                    startBrokerTime: row.brokerTime("start_broker_time") ?? BrokerTime(milliseconds: 0),
+                    endBrokerTime: row.brokerTime("end_broker_time"), body: row.body("body"))
             }
         }
     }
 
     /// Closed chart hours of an account that overlap `from...to` (both inclusive, either open), oldest first.
-    public func equityChart(accountId: AccountID, from: BrokerTime? = nil, to: BrokerTime? = nil) async throws(StoreError) -> [StoredChartRecord] {
+    public func equityChart(
+        accountId: AccountID, from: BrokerTime? = nil, to: BrokerTime? = nil
+    ) async throws(StoreError) -> [StoredChartRecord] {
         let lower = from?.milliseconds ?? .min
         let upper = to?.milliseconds ?? .max
         return try await read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT * FROM equity_chart WHERE account_id = ? AND end_broker_time >= ? AND start_broker_time <= ?
-                ORDER BY start_broker_time
-                """), arguments: [accountId.rawValue, lower, upper]).map { row in
-                StoredChartRecord(accountId: accountId,
-                                  startBrokerTime: row.brokerTime("start_broker_time") ?? BrokerTime(milliseconds: 0),
-                                  endBrokerTime: row.brokerTime("end_broker_time") ?? BrokerTime(milliseconds: 0),
-                                  body: row.body("body"))
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM equity_chart WHERE account_id = ? AND end_broker_time >= ? AND start_broker_time <= ?
+                        ORDER BY start_broker_time
+                        """), arguments: [accountId.rawValue, lower, upper]
+            ).map { row in
+                StoredChartRecord(
+                    accountId: accountId,
+                    startBrokerTime: row.brokerTime("start_broker_time") ?? BrokerTime(milliseconds: 0),
+                    endBrokerTime: row.brokerTime("end_broker_time") ?? BrokerTime(milliseconds: 0),
+                    body: row.body("body"))
             }
         }
     }
 
     /// Journaled deals of an account in `from...to` (inclusive, either open), by time then ticket.
-    public func deals(accountId: AccountID, from: BrokerTime? = nil, to: BrokerTime? = nil,
-                      limit: Int = 1000) async throws(StoreError) -> [Deal] {
+    public func deals(
+        accountId: AccountID, from: BrokerTime? = nil, to: BrokerTime? = nil,
+        limit: Int = 1000
+    ) async throws(StoreError) -> [Deal] {
         guard limit >= 1 else { throw StoreError.invalidArgument.with(detail: "limit \(limit)") }
         let lower = from?.milliseconds ?? .min
         let upper = to?.milliseconds ?? .max
         return try await read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT body FROM deal WHERE account_id = ? AND broker_time BETWEEN ? AND ? ORDER BY broker_time, ticket LIMIT ?
-                """), arguments: [accountId.rawValue, lower, upper, limit]).map { row in
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT body FROM deal WHERE account_id = ? AND broker_time BETWEEN ? AND ? ORDER BY broker_time, ticket LIMIT ?
+                        """), arguments: [accountId.rawValue, lower, upper, limit]
+            ).map { row in
                 try CanonicalJSON.decode(Deal.self, from: row.body("body"))
             }
         }
@@ -217,26 +242,36 @@ extension Store {
     /// Registers an account before its terminal connects (or after: then the connected row gets
     /// its registration time). ``StoreError/conflict`` when it was registered already.
     @discardableResult
-    public func registerAccount(_ id: AccountID, platform: Platform, at: Date) async throws(StoreError) -> AccountRecord {
+    public func registerAccount(_ id: AccountID, platform: Platform, at: Date) async throws(StoreError) -> AccountRecord
+    {
         let (server, login) = try id.serverAndLogin()
-        return try await write { db in try Self.register(id, server: server, login: login, platform: platform, at: at, in: db) }
+        return try await write { db in
+            try Self.register(id, server: server, login: login, platform: platform, at: at, in: db)
+        }
     }
 
     /// ``registerAccount(_:platform:at:)`` for a caller on its own thread (blocks until written).
     @discardableResult
-    public func registerAccountBlocking(_ id: AccountID, platform: Platform, at: Date) throws(StoreError) -> AccountRecord {
+    public func registerAccountBlocking(
+        _ id: AccountID, platform: Platform, at: Date
+    ) throws(StoreError) -> AccountRecord {
         let (server, login) = try id.serverAndLogin()
-        return try writeBlocking { db in try Self.register(id, server: server, login: login, platform: platform, at: at, in: db) }
+        return try writeBlocking { db in
+            try Self.register(id, server: server, login: login, platform: platform, at: at, in: db)
+        }
     }
 
-    private static func register(_ id: AccountID, server: String, login: Int64, platform: Platform, at: Date,
-                                 in db: Database) throws -> AccountRecord {
-        try db.execute(sql: """
-            INSERT INTO account (id, server, login, platform, registered_at) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (id) DO UPDATE SET registered_at = excluded.registered_at,
-                platform = COALESCE(platform, excluded.platform)
-            WHERE registered_at IS NULL
-            """, arguments: [id.rawValue, server, login, platform.rawValue, at.storedMilliseconds])
+    private static func register(
+        _ id: AccountID, server: String, login: Int64, platform: Platform, at: Date,
+        in db: Database
+    ) throws -> AccountRecord {
+        try db.execute(
+            sql: """
+                INSERT INTO account (id, server, login, platform, registered_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET registered_at = excluded.registered_at,
+                    platform = COALESCE(platform, excluded.platform)
+                WHERE registered_at IS NULL
+                """, arguments: [id.rawValue, server, login, platform.rawValue, at.storedMilliseconds])
         guard db.changesCount == 1 else { throw StoreError.conflict.with(detail: "account \(id) is registered") }
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id.rawValue]) else {
             throw StoreError.notFound.with(detail: "account \(id)")
@@ -258,19 +293,26 @@ extension Store {
     }
 
     /// Accounts in id order, `limit` of them from `offset` on; only `allowed` ones when given.
-    public func accounts(allowed: Set<AccountID>? = nil, limit: Int = .max, offset: Int = 0) async throws(StoreError) -> [AccountRecord] {
-        let limit = Int64(clamping: max(0, limit)), offset = Int64(clamping: max(0, offset))
+    public func accounts(
+        allowed: Set<AccountID>? = nil, limit: Int = .max, offset: Int = 0
+    ) async throws(StoreError) -> [AccountRecord] {
+        let limit = Int64(clamping: max(0, limit))
+        let offset = Int64(clamping: max(0, offset))
         return try await read { db in
             guard let allowed else {
-                return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM account ORDER BY id LIMIT ? OFFSET ?"),
-                                        arguments: [limit, offset]).map { $0.accountRecord() }
+                return try Row.fetchAll(
+                    db.cachedStatement(sql: "SELECT * FROM account ORDER BY id LIMIT ? OFFSET ?"),
+                    arguments: [limit, offset]
+                ).map { $0.accountRecord() }
             }
             let ids = allowed.map(\.rawValue).sorted()
             guard !ids.isEmpty else { return [] }
             let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
-            return try Row.fetchAll(db, sql: "SELECT * FROM account WHERE id IN (\(marks)) ORDER BY id LIMIT ? OFFSET ?",
-                                    arguments: StatementArguments(ids.map { $0 as (any DatabaseValueConvertible) } + [limit, offset]))
-                .map { $0.accountRecord() }
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM account WHERE id IN (\(marks)) ORDER BY id LIMIT ? OFFSET ?",
+                arguments: StatementArguments(ids.map { $0 as (any DatabaseValueConvertible) } + [limit, offset])
+            )
+            .map { $0.accountRecord() }
         }
     }
 
@@ -283,8 +325,9 @@ extension Store {
     public func curveKeyBindings() async throws(StoreError) -> [CurveKeyBindingRecord] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM curve_key_binding ORDER BY bound_at, public_key").map { row in
-                CurveKeyBindingRecord(publicKey: row["public_key"], accountId: AccountID(row["account_id"] as String),
-                                      boundAt: Date(storedMilliseconds: row["bound_at"]))
+                CurveKeyBindingRecord(
+                    publicKey: row["public_key"], accountId: AccountID(row["account_id"] as String),
+                    boundAt: Date(storedMilliseconds: row["bound_at"]))
             }
         }
     }
@@ -296,8 +339,9 @@ extension Store {
             try db.execute(sql: "DELETE FROM curve_key_binding WHERE public_key = ?", arguments: [publicKey])
             guard let account else { return }
             try db.execute(sql: "DELETE FROM curve_key_binding WHERE account_id = ?", arguments: [account.rawValue])
-            try db.execute(sql: "INSERT INTO curve_key_binding (public_key, account_id, bound_at) VALUES (?, ?, ?)",
-                           arguments: [publicKey, account.rawValue, at.storedMilliseconds])
+            try db.execute(
+                sql: "INSERT INTO curve_key_binding (public_key, account_id, bound_at) VALUES (?, ?, ?)",
+                arguments: [publicKey, account.rawValue, at.storedMilliseconds])
         }
     }
 
@@ -307,11 +351,13 @@ extension Store {
     @discardableResult
     public func closeOpenSessions(at: Date, reason: String = "agent_stopped") async throws(StoreError) -> Int {
         try await write { db in
-            try db.execute(sql: "UPDATE bridge_session SET closed_at = ?, close_reason = ? WHERE closed_at IS NULL",
-                           arguments: [at.storedMilliseconds, reason])
+            try db.execute(
+                sql: "UPDATE bridge_session SET closed_at = ?, close_reason = ? WHERE closed_at IS NULL",
+                arguments: [at.storedMilliseconds, reason])
             let closed = db.changesCount
-            try db.execute(sql: "UPDATE account SET connected = 0, last_disconnected_at = ? WHERE connected = 1",
-                           arguments: [at.storedMilliseconds])
+            try db.execute(
+                sql: "UPDATE account SET connected = 0, last_disconnected_at = ? WHERE connected = 1",
+                arguments: [at.storedMilliseconds])
             return closed
         }
     }
@@ -319,12 +365,16 @@ extension Store {
     /// An account's bridge sessions, newest first.
     public func sessions(accountId: AccountID, limit: Int = 100) async throws(StoreError) -> [BridgeSessionRecord] {
         try await read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT * FROM bridge_session WHERE account_id = ? ORDER BY opened_at DESC, session_id LIMIT ?
-                """), arguments: [accountId.rawValue, limit]).map { row in
-                BridgeSessionRecord(sessionId: row["session_id"], accountId: accountId,
-                                    openedAt: row.date("opened_at") ?? Date(storedMilliseconds: 0),
-                                    closedAt: row.date("closed_at"), closeReason: row["close_reason"])
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM bridge_session WHERE account_id = ? ORDER BY opened_at DESC, session_id LIMIT ?
+                        """), arguments: [accountId.rawValue, limit]
+            ).map { row in
+                BridgeSessionRecord(
+                    sessionId: row["session_id"], accountId: accountId,
+                    openedAt: row.date("opened_at") ?? Date(storedMilliseconds: 0),
+                    closedAt: row.date("closed_at"), closeReason: row["close_reason"])
             }
         }
     }
@@ -334,29 +384,39 @@ extension Store {
     /// A definition by kind and id (deleted ones too: check `deletedAt`).
     public func definition(_ kind: SubjectKind, id: String) async throws(StoreError) -> StoredDefinition? {
         try await read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM definition WHERE kind = ? AND id = ?"),
-                             arguments: [kind.rawValue, id])?.definition()
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM definition WHERE kind = ? AND id = ?"),
+                arguments: [kind.rawValue, id])?.definition()
         }
     }
 
     /// A live definition by account and name (MetaApi's "tracker by name").
-    public func definition(_ kind: SubjectKind, accountId: AccountID, name: String) async throws(StoreError) -> StoredDefinition? {
+    public func definition(
+        _ kind: SubjectKind, accountId: AccountID, name: String
+    ) async throws(StoreError) -> StoredDefinition? {
         try await read { db in
-            try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT * FROM definition WHERE kind = ? AND account_id = ? AND name = ? AND deleted_at IS NULL
-                """), arguments: [kind.rawValue, accountId.rawValue, name])?.definition()
+            try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM definition WHERE kind = ? AND account_id = ? AND name = ? AND deleted_at IS NULL
+                        """), arguments: [kind.rawValue, accountId.rawValue, name])?.definition()
         }
     }
 
     /// Live definitions of a kind (of one account when given), oldest first.
-    public func definitions(_ kind: SubjectKind, accountId: AccountID? = nil,
-                            includingDeleted: Bool = false) async throws(StoreError) -> [StoredDefinition] {
+    public func definitions(
+        _ kind: SubjectKind, accountId: AccountID? = nil,
+        includingDeleted: Bool = false
+    ) async throws(StoreError) -> [StoredDefinition] {
         try await read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT * FROM definition WHERE kind = ? AND (? IS NULL OR account_id = ?) AND (? OR deleted_at IS NULL)
-                ORDER BY created_at, id
-                """), arguments: [kind.rawValue, accountId?.rawValue, accountId?.rawValue, includingDeleted])
-                .map { $0.definition() }
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM definition WHERE kind = ? AND (? IS NULL OR account_id = ?) AND (? OR deleted_at IS NULL)
+                        ORDER BY created_at, id
+                        """), arguments: [kind.rawValue, accountId?.rawValue, accountId?.rawValue, includingDeleted]
+            )
+            .map { $0.definition() }
         }
     }
 
@@ -375,18 +435,21 @@ extension Store {
             return saved
         }
         guard var committed else { return nil }
-        if committed.layout == .perAccount { committed.accounts = try await read { db in try Self.checkpointAccounts(in: db) } }
+        if committed.layout == .perAccount {
+            committed.accounts = try await read { db in try Self.checkpointAccounts(in: db) }
+        }
         return committed
     }
 
     /// The checkpoint's header row (its ``Checkpoint/accounts`` not read).
     static func checkpointHeader(in db: Database) throws -> Checkpoint? {
         try Row.fetchOne(db, sql: "SELECT * FROM checkpoint WHERE id = 1").map { row in
-            Checkpoint(inputPosition: row.sequence("input_position") ?? 0,
-                       nextSequenceNumber: row.sequence("next_sequence") ?? 1,
-                       layout: (row["layout"] as String?).flatMap(Checkpoint.Layout.init(rawValue:)) ?? .whole,
-                       state: row["state"], accounts: [:], isComplete: true,
-                       savedAt: row.date("saved_at") ?? Date(storedMilliseconds: 0))
+            Checkpoint(
+                inputPosition: row.sequence("input_position") ?? 0,
+                nextSequenceNumber: row.sequence("next_sequence") ?? 1,
+                layout: (row["layout"] as String?).flatMap(Checkpoint.Layout.init(rawValue:)) ?? .whole,
+                state: row["state"], accounts: [:], isComplete: true,
+                savedAt: row.date("saved_at") ?? Date(storedMilliseconds: 0))
         }
     }
 
@@ -403,8 +466,9 @@ extension Store {
     public func resumeStates() async throws(StoreError) -> [TerminalResumeState] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM terminal_resume ORDER BY account_id").map { row in
-                TerminalResumeState(accountId: AccountID(row["account_id"] as String), sessionId: row["session_id"],
-                                    acknowledgedSequence: row.sequence("acknowledged_sequence") ?? 0, state: row["state"])
+                TerminalResumeState(
+                    accountId: AccountID(row["account_id"] as String), sessionId: row["session_id"],
+                    acknowledgedSequence: row.sequence("acknowledged_sequence") ?? 0, state: row["state"])
             }
         }
     }
@@ -412,27 +476,41 @@ extension Store {
     // MARK: Enforcement
 
     /// An account's enforcement commands, newest first.
-    public func enforcementCommands(accountId: AccountID, limit: Int = 100) async throws(StoreError) -> [EnforcementCommandRecord] {
+    public func enforcementCommands(
+        accountId: AccountID, limit: Int = 100
+    ) async throws(StoreError) -> [EnforcementCommandRecord] {
         try await read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT * FROM enforcement_command WHERE account_id = ? ORDER BY id DESC LIMIT ?
-                """), arguments: [accountId.rawValue, limit]).map { $0.enforcementCommand() }
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM enforcement_command WHERE account_id = ? ORDER BY id DESC LIMIT ?
+                        """), arguments: [accountId.rawValue, limit]
+            ).map { $0.enforcementCommand() }
         }
     }
 
     /// Commands not acknowledged yet, oldest first (to send again when the terminal reconnects).
-    public func unacknowledgedCommands(accountId: AccountID? = nil) async throws(StoreError) -> [EnforcementCommandRecord] {
+    public func unacknowledgedCommands(
+        accountId: AccountID? = nil
+    ) async throws(StoreError) -> [EnforcementCommandRecord] {
         try await read { db in try Self.unacknowledgedCommands(accountId: accountId, in: db) }
     }
 
     /// ``unacknowledgedCommands(accountId:)`` for a caller on its own thread.
-    public func unacknowledgedCommandsBlocking(accountId: AccountID? = nil) throws(StoreError) -> [EnforcementCommandRecord] {
+    public func unacknowledgedCommandsBlocking(
+        accountId: AccountID? = nil
+    ) throws(StoreError) -> [EnforcementCommandRecord] {
         try read { db in try Self.unacknowledgedCommands(accountId: accountId, in: db) }
     }
 
-    private static func unacknowledgedCommands(accountId: AccountID?, in db: Database) throws -> [EnforcementCommandRecord] {
-        try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT * FROM enforcement_command WHERE acknowledged_at IS NULL AND (? IS NULL OR account_id = ?) ORDER BY id
-            """), arguments: [accountId?.rawValue, accountId?.rawValue]).map { $0.enforcementCommand() }
+    private static func unacknowledgedCommands(
+        accountId: AccountID?, in db: Database
+    ) throws -> [EnforcementCommandRecord] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT * FROM enforcement_command WHERE acknowledged_at IS NULL AND (? IS NULL OR account_id = ?) ORDER BY id
+                    """), arguments: [accountId?.rawValue, accountId?.rawValue]
+        ).map { $0.enforcementCommand() }
     }
 }

@@ -29,8 +29,10 @@ public struct StoredEvent: Hashable, Sendable {
     public var body: Data
 
     /// An event whose body is already canonical JSON.
-    public init(sequenceNumber: UInt64, kind: SubjectKind, type: String, accountId: AccountID?, subjectId: String,
-                brokerTime: BrokerTime, body: Data) {
+    public init(
+        sequenceNumber: UInt64, kind: SubjectKind, type: String, accountId: AccountID?, subjectId: String,
+        brokerTime: BrokerTime, body: Data
+    ) {
         self.sequenceNumber = sequenceNumber
         self.kind = kind
         self.type = type
@@ -41,10 +43,13 @@ public struct StoredEvent: Hashable, Sendable {
     }
 
     /// An event whose body is the canonical JSON of `value`.
-    public init(sequenceNumber: UInt64, kind: SubjectKind, type: String, accountId: AccountID?, subjectId: String,
-                brokerTime: BrokerTime, encoding value: some Encodable) throws(StoreError) {
-        self.init(sequenceNumber: sequenceNumber, kind: kind, type: type, accountId: accountId, subjectId: subjectId,
-                  brokerTime: brokerTime, body: try CanonicalJSON.encode(value))
+    public init(
+        sequenceNumber: UInt64, kind: SubjectKind, type: String, accountId: AccountID?, subjectId: String,
+        brokerTime: BrokerTime, encoding value: some Encodable
+    ) throws(StoreError) {
+        self.init(
+            sequenceNumber: sequenceNumber, kind: kind, type: type, accountId: accountId, subjectId: subjectId,
+            brokerTime: brokerTime, body: try CanonicalJSON.encode(value))
     }
 
     /// The body decoded as `type`.
@@ -67,7 +72,9 @@ public struct StoredStatistics: Hashable, Sendable {
     public var body: Data
 
     /// A closed period with every field given.
-    public init(accountId: AccountID, trackerId: String, startBrokerTime: BrokerTime, endBrokerTime: BrokerTime?, body: Data) {
+    public init(
+        accountId: AccountID, trackerId: String, startBrokerTime: BrokerTime, endBrokerTime: BrokerTime?, body: Data
+    ) {
         self.accountId = accountId
         self.trackerId = trackerId
         self.startBrokerTime = startBrokerTime
@@ -188,9 +195,11 @@ public struct AccountUpdate: Hashable, Sendable {
     public var enforcementState: String??
 
     /// An update; fields left nil stay as stored.
-    public init(id: AccountID, platform: Platform? = nil, currency: String? = nil, lastEquity: FixedDecimal? = nil,
-                lastBalance: FixedDecimal? = nil, lastSeenBrokerTime: BrokerTime? = nil, connected: Bool? = nil,
-                reconciliationDrift: FixedDecimal? = nil, enforcementState: String?? = nil) {
+    public init(
+        id: AccountID, platform: Platform? = nil, currency: String? = nil, lastEquity: FixedDecimal? = nil,
+        lastBalance: FixedDecimal? = nil, lastSeenBrokerTime: BrokerTime? = nil, connected: Bool? = nil,
+        reconciliationDrift: FixedDecimal? = nil, enforcementState: String?? = nil
+    ) {
         self.id = id
         self.platform = platform
         self.currency = currency
@@ -242,8 +251,10 @@ public struct StoredDefinition: Hashable, Sendable {
     public var deletedAt: Date?
 
     /// A definition with every field given.
-    public init(kind: SubjectKind, id: String, accountId: AccountID?, name: String?, body: Data,
-                createdAt: Date, deletedAt: Date? = nil) {
+    public init(
+        kind: SubjectKind, id: String, accountId: AccountID?, name: String?, body: Data,
+        createdAt: Date, deletedAt: Date? = nil
+    ) {
         self.kind = kind
         self.id = id
         self.accountId = accountId
@@ -308,13 +319,16 @@ public struct Checkpoint: Hashable, Sendable {
 
     /// A checkpoint of the whole state in one blob (``Layout/whole``).
     public init(inputPosition: UInt64, nextSequenceNumber: UInt64, state: Data, savedAt: Date) {
-        self.init(inputPosition: inputPosition, nextSequenceNumber: nextSequenceNumber, layout: .whole, state: state,
-                  accounts: [:], isComplete: true, savedAt: savedAt)
+        self.init(
+            inputPosition: inputPosition, nextSequenceNumber: nextSequenceNumber, layout: .whole, state: state,
+            accounts: [:], isComplete: true, savedAt: savedAt)
     }
 
     /// A checkpoint with every field given.
-    public init(inputPosition: UInt64, nextSequenceNumber: UInt64, layout: Layout, state: Data, accounts: [AccountID: Data],
-                removedAccounts: Set<AccountID> = [], isComplete: Bool, savedAt: Date) {
+    public init(
+        inputPosition: UInt64, nextSequenceNumber: UInt64, layout: Layout, state: Data, accounts: [AccountID: Data],
+        removedAccounts: Set<AccountID> = [], isComplete: Bool, savedAt: Date
+    ) {
         self.inputPosition = inputPosition
         self.nextSequenceNumber = nextSequenceNumber
         self.layout = layout
@@ -374,7 +388,9 @@ public struct EnforcementRequest: Hashable, Sendable {
     public var causeSequenceNumber: UInt64?
 
     /// A request with every field given.
-    public init(accountId: AccountID, kind: CommandKind, reason: String, requestedAt: Date, causeSequenceNumber: UInt64? = nil) {
+    public init(
+        accountId: AccountID, kind: CommandKind, reason: String, requestedAt: Date, causeSequenceNumber: UInt64? = nil
+    ) {
         self.accountId = accountId
         self.kind = kind
         self.reason = reason

@@ -9,9 +9,11 @@ import GRDB
 /// need no migration. Plain SQL (no STRICT tables) so older SQLite versions open the file too.
 enum Schema {
     /// Every migration's identifier, in order.
-    static let migrationIdentifiers = ["v1-risk-records", "v2-access-and-notifications", "v3-connection-times-and-queued-at",
-                                       "v4-store-identity-and-keyed-token-hashes", "v5-curve-key-bindings",
-                                       "v6-checkpoint-per-account"]
+    static let migrationIdentifiers = [
+        "v1-risk-records", "v2-access-and-notifications", "v3-connection-times-and-queued-at",
+        "v4-store-identity-and-keyed-token-hashes", "v5-curve-key-bindings",
+        "v6-checkpoint-per-account",
+    ]
 
     /// The checkpoint file beside the store (``Store/checkpointPath``) has the same two checkpoint
     /// tables as the store (which migrations created, and whose text stays as it was applied): the
@@ -65,12 +67,15 @@ enum Schema {
         migrator.registerMigration(migrationIdentifiers[3]) { db in
             try db.execute(sql: storeIdentity)
             let identity = StoreIdentity.generate()
-            try db.execute(sql: "INSERT INTO store_identity (id, token_key) VALUES (?, ?)", arguments: [identity.id, identity.tokenKey])
+            try db.execute(
+                sql: "INSERT INTO store_identity (id, token_key) VALUES (?, ?)",
+                arguments: [identity.id, identity.tokenKey])
             // Existing rows hold SHA-256(secret): keyed, they become HMAC(key, SHA-256(secret)),
             // the form every token now has, without needing the secrets.
             for row in try Row.fetchAll(db, sql: "SELECT id, hash FROM api_token") {
                 let keyed = TokenHashing.keyed(sha256: row["hash"], key: identity.tokenKey)
-                try db.execute(sql: "UPDATE api_token SET hash = ? WHERE id = ?", arguments: [keyed, row["id"] as String])
+                try db.execute(
+                    sql: "UPDATE api_token SET hash = ? WHERE id = ?", arguments: [keyed, row["id"] as String])
             }
         }
         migrator.registerMigration(migrationIdentifiers[4]) { db in

@@ -49,8 +49,10 @@ public final class Store: Sendable {
 
         /// Options; by default full durability, 5 readers, a 5-second busy timeout and a log
         /// checkpoint every second.
-        public init(durability: Durability = .full, maximumReaderCount: Int = 5, busyTimeout: Duration = .seconds(5),
-                    logCheckpointInterval: Duration = .seconds(1), rebuildCheckpoint: Bool = false) {
+        public init(
+            durability: Durability = .full, maximumReaderCount: Int = 5, busyTimeout: Duration = .seconds(5),
+            logCheckpointInterval: Duration = .seconds(1), rebuildCheckpoint: Bool = false
+        ) {
             self.durability = durability
             self.maximumReaderCount = maximumReaderCount
             self.busyTimeout = busyTimeout
@@ -130,8 +132,11 @@ public final class Store: Sendable {
             do {
                 pool = try DatabasePool(path: path, configuration: configuration)
                 try Self.quickCheck(pool, path: path)
-            } catch let error as DatabaseError where [ResultCode.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode) {
-                throw StoreError.damaged.with(detail: "\(path) is damaged (\(error.message ?? "\(error)")). \(Self.restoreAdvice)")
+            } catch let error as DatabaseError
+                where [ResultCode.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode)
+            {
+                throw StoreError.damaged.with(
+                    detail: "\(path) is damaged (\(error.message ?? "\(error)")). \(Self.restoreAdvice)")
             }
             let migrator = Schema.migrator
             let superseded = try pool.read { db in try migrator.hasBeenSuperseded(db) }
@@ -149,10 +154,13 @@ public final class Store: Sendable {
             let checkpointer = try DatabaseQueue(path: path, configuration: checkpointerConfiguration)
             var checkpointFileConfiguration = Configuration()
             checkpointFileConfiguration.label = "tidemark.store.checkpoints"
-            checkpointFileConfiguration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
-            let (checkpointFile, notice) = try Self.openCheckpointFile(checkpointPath, storePath: path, identity: identity,
-                                                                       configuration: checkpointFileConfiguration,
-                                                                       rebuild: options.rebuildCheckpoint)
+            checkpointFileConfiguration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            }
+            let (checkpointFile, notice) = try Self.openCheckpointFile(
+                checkpointPath, storePath: path, identity: identity,
+                configuration: checkpointFileConfiguration,
+                rebuild: options.rebuildCheckpoint)
             self.identity = identity
             self.checkpointFileNotice = notice
             self.checkpointFile = checkpointFile
@@ -185,7 +193,7 @@ public final class Store: Sendable {
             defer { state.watchers = [:] }
             return Array(state.watchers.values)
         }
-        watchers.forEach { $0.finish() }
+        for watcher in watchers { watcher.finish() }
         logCheckpoints.cancel()
         // Copy the whole log into the file and empty it, so that a stopped store is complete in
         // its one file (backups by copy, the integrity check at the next start). SQLite's own
@@ -239,12 +247,16 @@ public final class Store: Sendable {
 
     /// The header of the checkpoint in ``checkpointPath``, if any (account rows not read).
     func savedCheckpointHeader() throws(StoreError) -> Checkpoint? {
-        do { return try checkpointFile.read { db in try Self.checkpointHeader(in: db) } } catch { throw Self.storeError(error) }
+        do { return try checkpointFile.read { db in try Self.checkpointHeader(in: db) } } catch {
+            throw Self.storeError(error)
+        }
     }
 
     /// The account rows of the checkpoint in ``checkpointPath``.
     func savedCheckpointAccounts() throws(StoreError) -> [AccountID: Data] {
-        do { return try checkpointFile.read { db in try Self.checkpointAccounts(in: db) } } catch { throw Self.storeError(error) }
+        do { return try checkpointFile.read { db in try Self.checkpointAccounts(in: db) } } catch {
+            throw Self.storeError(error)
+        }
     }
 
     /// ``commit(_:)`` for a caller on its own thread (blocks until durable).
@@ -260,7 +272,9 @@ public final class Store: Sendable {
         }
     }
 
-    private func committed(_ result: BatchResult, of batch: StoreBatch, since start: ContinuousClock.Instant) -> CommitReceipt {
+    private func committed(
+        _ result: BatchResult, of batch: StoreBatch, since start: ContinuousClock.Instant
+    ) -> CommitReceipt {
         let duration = ContinuousClock.now - start
         state.withLock { state in
             state.statistics.commitCount += 1
@@ -275,11 +289,12 @@ public final class Store: Sendable {
             // Yielded under the lock (yield never blocks) so watchers never see the number go back.
             for watcher in state.watchers.values { watcher.yield(result.lastSequenceNumber) }
         }
-        return CommitReceipt(duration: duration, newEvents: result.newEvents, replayedEventCount: result.replayedEventCount,
-                             lastSequenceNumber: result.lastSequenceNumber, newDealCount: result.newDealCount,
-                             queuedDeliveryCount: result.queuedDeliveryCount, newCommands: result.newCommands,
-                             unmatchedAcknowledgements: result.unmatchedAcknowledgements,
-                             checkpointWritten: result.checkpointWritten)
+        return CommitReceipt(
+            duration: duration, newEvents: result.newEvents, replayedEventCount: result.replayedEventCount,
+            lastSequenceNumber: result.lastSequenceNumber, newDealCount: result.newDealCount,
+            queuedDeliveryCount: result.queuedDeliveryCount, newCommands: result.newCommands,
+            unmatchedAcknowledgements: result.unmatchedAcknowledgements,
+            checkpointWritten: result.checkpointWritten)
     }
 
     /// Commit timings so far.
@@ -319,7 +334,8 @@ public final class Store: Sendable {
     // MARK: Integrity
 
     /// What an operator does about a damaged store.
-    static let restoreAdvice = "Restore it from a backup (deploy/README.md, \"Restore\"), or move it aside to start an empty store."
+    static let restoreAdvice =
+        "Restore it from a backup (deploy/README.md, \"Restore\"), or move it aside to start an empty store."
 
     /// A store file that is missing or empty while its checkpoint file exists was there before
     /// (truncated or deleted): refused rather than started empty. A new data directory has neither.
@@ -329,9 +345,15 @@ public final class Store: Sendable {
         let size = (try? manager.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
         switch size {
         case nil:
-            throw StoreError.damaged.with(detail: "\(path) is missing but its checkpoint file \(checkpointPath) exists: the store was deleted. \(restoreAdvice)")
+            throw StoreError.damaged.with(
+                detail:
+                    "\(path) is missing but its checkpoint file \(checkpointPath) exists: the store was deleted. \(restoreAdvice)"
+            )
         case 0?:
-            throw StoreError.damaged.with(detail: "\(path) is empty (0 bytes) but its checkpoint file \(checkpointPath) exists: the store was truncated. \(restoreAdvice)")
+            throw StoreError.damaged.with(
+                detail:
+                    "\(path) is empty (0 bytes) but its checkpoint file \(checkpointPath) exists: the store was truncated. \(restoreAdvice)"
+            )
         default:
             return
         }
@@ -342,23 +364,28 @@ public final class Store: Sendable {
     static func quickCheck(_ reader: some DatabaseReader, path: String) throws {
         let problems = try reader.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
         guard problems == ["ok"] else {
-            throw StoreError.damaged.with(detail: "\(path) failed its integrity check (\(problems.joined(separator: "; "))). \(restoreAdvice)")
+            throw StoreError.damaged.with(
+                detail: "\(path) failed its integrity check (\(problems.joined(separator: "; "))). \(restoreAdvice)")
         }
     }
 
     /// Opens the checkpoint file, checking it belongs to this store. A damaged one is set aside.
-    private static func openCheckpointFile(_ checkpointPath: String, storePath: String, identity: StoreIdentity,
-                                           configuration: Configuration, rebuild: Bool) throws -> (DatabaseQueue, String?) {
+    private static func openCheckpointFile(
+        _ checkpointPath: String, storePath: String, identity: StoreIdentity,
+        configuration: Configuration, rebuild: Bool
+    ) throws -> (DatabaseQueue, String?) {
         var notice: String?
         func setAside(_ suffix: String) throws {
             let stamp = Int(Date().timeIntervalSince1970)
             for extra in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: checkpointPath + extra) {
-                try FileManager.default.moveItem(atPath: checkpointPath + extra, toPath: "\(checkpointPath).\(suffix)-\(stamp)\(extra)")
+                try FileManager.default.moveItem(
+                    atPath: checkpointPath + extra, toPath: "\(checkpointPath).\(suffix)-\(stamp)\(extra)")
             }
         }
         if rebuild, FileManager.default.fileExists(atPath: checkpointPath) {
             try setAside("replaced")
-            notice = "checkpoint file \(checkpointPath) set aside (--rebuild-checkpoint); resuming from the store's own checkpoint"
+            notice =
+                "checkpoint file \(checkpointPath) set aside (--rebuild-checkpoint); resuming from the store's own checkpoint"
         }
         func open() throws -> DatabaseQueue {
             let queue = try DatabaseQueue(path: checkpointPath, configuration: configuration)
@@ -376,24 +403,30 @@ public final class Store: Sendable {
             queue = try open()
         } catch let error as StoreError where error == .damaged {
             try setAside("damaged")
-            notice = "checkpoint file \(checkpointPath) is damaged (\(error.detail)); set aside, resuming from the store's own checkpoint"
+            notice =
+                "checkpoint file \(checkpointPath) is damaged (\(error.detail)); set aside, resuming from the store's own checkpoint"
             queue = try open()
-        } catch let error as DatabaseError where [ResultCode.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode) {
+        } catch let error as DatabaseError where [ResultCode.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode)
+        {
             try setAside("damaged")
-            notice = "checkpoint file \(checkpointPath) is damaged (\(error.message ?? "\(error)")); set aside, resuming from the store's own checkpoint"
+            notice =
+                "checkpoint file \(checkpointPath) is damaged (\(error.message ?? "\(error)")); set aside, resuming from the store's own checkpoint"
             queue = try open()
         }
         let owner = try queue.write { db -> String? in
-            if let owner = try String.fetchOne(db, sql: "SELECT store_id FROM checkpoint_identity LIMIT 1") { return owner }
+            if let owner = try String.fetchOne(db, sql: "SELECT store_id FROM checkpoint_identity LIMIT 1") {
+                return owner
+            }
             try db.execute(sql: "INSERT INTO checkpoint_identity (store_id) VALUES (?)", arguments: [identity.id])
             return nil
         }
         if let owner, owner != identity.id {
             try? queue.close()
-            throw StoreError.checkpointMismatch.with(detail: """
-                the checkpoint file \(checkpointPath) belongs to another store (\(owner)) than \(storePath) (\(identity.id)). \
-                Restore the pair from one backup, or start with --rebuild-checkpoint to set the file aside and resume from the store's own checkpoint
-                """)
+            throw StoreError.checkpointMismatch.with(
+                detail: """
+                    the checkpoint file \(checkpointPath) belongs to another store (\(owner)) than \(storePath) (\(identity.id)). \
+                    Restore the pair from one backup, or start with --rebuild-checkpoint to set the file aside and resume from the store's own checkpoint
+                    """)
         }
         return (queue, notice)
     }
@@ -422,7 +455,9 @@ public final class Store: Sendable {
             if error.extendedResultCode == .SQLITE_CONSTRAINT_TRIGGER, error.message?.contains("gap-free") == true {
                 return .sequenceGap.with(detail: error.message ?? "")
             }
-            if error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            if error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
+                || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
+            {
                 return .conflict.with(detail: error.message ?? "\(error)")
             }
             return .database.with(detail: "\(error)")

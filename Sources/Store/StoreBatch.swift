@@ -35,11 +35,13 @@ public struct StoreBatch: Hashable, Sendable {
     public var checkpoint: Checkpoint?
 
     /// A batch; every part defaults to empty.
-    public init(events: [StoredEvent] = [], statistics: [StoredStatistics] = [], chartRecords: [StoredChartRecord] = [],
-                deals: [JournalDeal] = [], accountUpdates: [AccountUpdate] = [], sessionChanges: [SessionChange] = [],
-                definitionChanges: [DefinitionChange] = [], enforcementRequests: [EnforcementRequest] = [],
-                enforcementAcknowledgements: [EnforcementAcknowledgement] = [], resumeStates: [TerminalResumeState] = [],
-                checkpoint: Checkpoint? = nil) {
+    public init(
+        events: [StoredEvent] = [], statistics: [StoredStatistics] = [], chartRecords: [StoredChartRecord] = [],
+        deals: [JournalDeal] = [], accountUpdates: [AccountUpdate] = [], sessionChanges: [SessionChange] = [],
+        definitionChanges: [DefinitionChange] = [], enforcementRequests: [EnforcementRequest] = [],
+        enforcementAcknowledgements: [EnforcementAcknowledgement] = [], resumeStates: [TerminalResumeState] = [],
+        checkpoint: Checkpoint? = nil
+    ) {
         self.events = events
         self.statistics = statistics
         self.chartRecords = chartRecords
@@ -102,23 +104,35 @@ extension StoreBatch {
             try writeEvents(after: stored, in: db, result: &result)
         }
         for record in statistics {
-            try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO period_statistics (tracker_id, start_broker_time, account_id, end_broker_time, body)
-                VALUES (?, ?, ?, ?, ?)
-                """).execute(arguments: [record.trackerId, record.startBrokerTime.milliseconds, record.accountId.rawValue,
-                                         record.endBrokerTime?.milliseconds, storedText(record.body)])
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO period_statistics (tracker_id, start_broker_time, account_id, end_broker_time, body)
+                    VALUES (?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                record.trackerId, record.startBrokerTime.milliseconds, record.accountId.rawValue,
+                record.endBrokerTime?.milliseconds, storedText(record.body),
+            ])
         }
         for record in chartRecords {
-            try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO equity_chart (account_id, start_broker_time, end_broker_time, body) VALUES (?, ?, ?, ?)
-                """).execute(arguments: [record.accountId.rawValue, record.startBrokerTime.milliseconds,
-                                         record.endBrokerTime.milliseconds, storedText(record.body)])
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO equity_chart (account_id, start_broker_time, end_broker_time, body) VALUES (?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                record.accountId.rawValue, record.startBrokerTime.milliseconds,
+                record.endBrokerTime.milliseconds, storedText(record.body),
+            ])
         }
         for entry in deals {
-            try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO deal (account_id, ticket, broker_time, type, body) VALUES (?, ?, ?, ?, ?)
-                """).execute(arguments: [entry.accountId.rawValue, entry.deal.ticket, entry.deal.time.milliseconds,
-                                         entry.deal.type.rawValue, storedText(try CanonicalJSON.encode(entry.deal))])
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO deal (account_id, ticket, broker_time, type, body) VALUES (?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                entry.accountId.rawValue, entry.deal.ticket, entry.deal.time.milliseconds,
+                entry.deal.type.rawValue, storedText(try CanonicalJSON.encode(entry.deal)),
+            ])
             result.newDealCount += db.changesCount
         }
         for update in accountUpdates { try Self.write(update, in: db) }
@@ -132,10 +146,14 @@ extension StoreBatch {
             }
         }
         for state in resumeStates {
-            try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO terminal_resume (account_id, session_id, acknowledged_sequence, state) VALUES (?, ?, ?, ?)
-                """).execute(arguments: [state.accountId.rawValue, state.sessionId,
-                                         try storedInteger(state.acknowledgedSequence, "acknowledged sequence"), state.state])
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO terminal_resume (account_id, session_id, acknowledged_sequence, state) VALUES (?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                state.accountId.rawValue, state.sessionId,
+                try storedInteger(state.acknowledgedSequence, "acknowledged sequence"), state.state,
+            ])
         }
         if let checkpoint {
             result.checkpointWritten = try Self.write(checkpoint, lastSequenceNumber: result.lastSequenceNumber, in: db)
@@ -153,9 +171,10 @@ extension StoreBatch {
         var webhooks: [(id: String, filter: WebhookFilter)]?
         var queuedAt: Int64?
         // Looked up once per batch, not per event: the hot loop only binds and steps.
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO event (sequence, kind, type, account_id, subject_id, broker_time, body) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO event (sequence, kind, type, account_id, subject_id, broker_time, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
         for event in events {
             if event.sequenceNumber < expected && event.sequenceNumber <= stored {
                 // A replay after a restart regenerates events the store has: they must be the same.
@@ -167,15 +186,19 @@ extension StoreBatch {
                 throw StoreError.sequenceGap.with(detail: "expected event \(expected), got \(event.sequenceNumber)")
             }
             let sequence = try storedInteger(event.sequenceNumber, "sequence number")
-            try insert.execute(arguments: [sequence, event.kind.rawValue, event.type, event.accountId?.rawValue,
-                                           event.subjectId, event.brokerTime.milliseconds, storedText(event.body)])
+            try insert.execute(arguments: [
+                sequence, event.kind.rawValue, event.type, event.accountId?.rawValue,
+                event.subjectId, event.brokerTime.milliseconds, storedText(event.body),
+            ])
             if webhooks == nil { webhooks = try Self.webhookFilters(in: db) }
             for webhook in webhooks ?? [] where webhook.filter.matches(event) {
                 // queued_at: the wall clock of this commit, where a delivery's latency starts.
                 if queuedAt == nil { queuedAt = Date().storedMilliseconds }
-                try db.cachedStatement(sql: """
-                    INSERT INTO outbox (webhook_id, event_sequence, attempts, next_attempt_at, queued_at) VALUES (?, ?, 0, 0, ?)
-                    """).execute(arguments: [webhook.id, sequence, queuedAt])
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO outbox (webhook_id, event_sequence, attempts, next_attempt_at, queued_at) VALUES (?, ?, 0, 0, ?)
+                        """
+                ).execute(arguments: [webhook.id, sequence, queuedAt])
                 result.queuedDeliveryCount += 1
             }
             result.newEvents = (result.newEvents?.lowerBound ?? event.sequenceNumber)...event.sequenceNumber
@@ -185,8 +208,10 @@ extension StoreBatch {
     }
 
     private static func checkReplayed(_ event: StoredEvent, in db: Database) throws {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM event WHERE sequence = ?"),
-                                         arguments: [try storedInteger(event.sequenceNumber, "sequence number")])
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM event WHERE sequence = ?"),
+                arguments: [try storedInteger(event.sequenceNumber, "sequence number")])
         else { throw StoreError.sequenceGap.with(detail: "event \(event.sequenceNumber) is missing") }
         let stored = row.storedEvent()
         guard stored == event else {
@@ -204,95 +229,127 @@ extension StoreBatch {
         switch change {
         case .put(let definition):
             do {
-                try db.cachedStatement(sql: """
-                    INSERT INTO definition (kind, id, account_id, name, body, created_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (kind, id) DO UPDATE SET account_id = excluded.account_id, name = excluded.name,
-                        body = excluded.body, deleted_at = excluded.deleted_at
-                    """).execute(arguments: [definition.kind.rawValue, definition.id, definition.accountId?.rawValue,
-                                             definition.name, storedText(definition.body),
-                                             definition.createdAt.storedMilliseconds, definition.deletedAt?.storedMilliseconds])
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO definition (kind, id, account_id, name, body, created_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (kind, id) DO UPDATE SET account_id = excluded.account_id, name = excluded.name,
+                            body = excluded.body, deleted_at = excluded.deleted_at
+                        """
+                ).execute(arguments: [
+                    definition.kind.rawValue, definition.id, definition.accountId?.rawValue,
+                    definition.name, storedText(definition.body),
+                    definition.createdAt.storedMilliseconds, definition.deletedAt?.storedMilliseconds,
+                ])
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-                throw StoreError.conflict.with(detail: "\(definition.kind.rawValue) name \(definition.name ?? "") is taken on \(definition.accountId?.rawValue ?? "-")")
+                throw StoreError.conflict.with(
+                    detail:
+                        "\(definition.kind.rawValue) name \(definition.name ?? "") is taken on \(definition.accountId?.rawValue ?? "-")"
+                )
             }
         case .delete(let kind, let id, let at):
             // Deleting what is not there is not an error: the risk core already decided the deletion.
-            try db.cachedStatement(sql: "UPDATE definition SET deleted_at = ? WHERE kind = ? AND id = ? AND deleted_at IS NULL")
-                .execute(arguments: [at.storedMilliseconds, kind.rawValue, id])
+            try db.cachedStatement(
+                sql: "UPDATE definition SET deleted_at = ? WHERE kind = ? AND id = ? AND deleted_at IS NULL"
+            )
+            .execute(arguments: [at.storedMilliseconds, kind.rawValue, id])
         }
     }
 
     static func write(_ update: AccountUpdate, in db: Database) throws {
         let (server, login) = try update.id.serverAndLogin()
         // COALESCE keeps what is stored where the update says nothing.
-        try db.cachedStatement(sql: """
-            INSERT INTO account (id, server, login, platform, currency, last_equity, last_balance, last_seen_broker_time,
-                                 connected, reconciliation_drift, enforcement_state)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, 0), ?, ?)
-            ON CONFLICT (id) DO UPDATE SET
-                platform = COALESCE(excluded.platform, platform),
-                currency = COALESCE(excluded.currency, currency),
-                last_equity = COALESCE(excluded.last_equity, last_equity),
-                last_balance = COALESCE(excluded.last_balance, last_balance),
-                last_seen_broker_time = COALESCE(excluded.last_seen_broker_time, last_seen_broker_time),
-                connected = COALESCE(?, connected),
-                reconciliation_drift = COALESCE(excluded.reconciliation_drift, reconciliation_drift),
-                enforcement_state = CASE WHEN ? THEN excluded.enforcement_state ELSE enforcement_state END
-            """).execute(arguments: [update.id.rawValue, server, login, update.platform?.rawValue, update.currency,
-                                     update.lastEquity?.units, update.lastBalance?.units,
-                                     update.lastSeenBrokerTime?.milliseconds, update.connected,
-                                     update.reconciliationDrift?.units, update.enforcementState ?? nil,
-                                     update.connected, update.enforcementState != nil])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO account (id, server, login, platform, currency, last_equity, last_balance, last_seen_broker_time,
+                                     connected, reconciliation_drift, enforcement_state)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, 0), ?, ?)
+                ON CONFLICT (id) DO UPDATE SET
+                    platform = COALESCE(excluded.platform, platform),
+                    currency = COALESCE(excluded.currency, currency),
+                    last_equity = COALESCE(excluded.last_equity, last_equity),
+                    last_balance = COALESCE(excluded.last_balance, last_balance),
+                    last_seen_broker_time = COALESCE(excluded.last_seen_broker_time, last_seen_broker_time),
+                    connected = COALESCE(?, connected),
+                    reconciliation_drift = COALESCE(excluded.reconciliation_drift, reconciliation_drift),
+                    enforcement_state = CASE WHEN ? THEN excluded.enforcement_state ELSE enforcement_state END
+                """
+        ).execute(arguments: [
+            update.id.rawValue, server, login, update.platform?.rawValue, update.currency,
+            update.lastEquity?.units, update.lastBalance?.units,
+            update.lastSeenBrokerTime?.milliseconds, update.connected,
+            update.reconciliationDrift?.units, update.enforcementState ?? nil,
+            update.connected, update.enforcementState != nil,
+        ])
     }
 
     static func write(_ change: SessionChange, in db: Database) throws {
         switch change {
         case .opened(let sessionId, let accountId, let at):
-            try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO bridge_session (session_id, account_id, opened_at, closed_at, close_reason)
-                VALUES (?, ?, ?, NULL, NULL)
-                """).execute(arguments: [sessionId, accountId.rawValue, at.storedMilliseconds])
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO bridge_session (session_id, account_id, opened_at, closed_at, close_reason)
+                    VALUES (?, ?, ?, NULL, NULL)
+                    """
+            ).execute(arguments: [sessionId, accountId.rawValue, at.storedMilliseconds])
             // The account is connected from its first session's HELLO (whatever the batch's
             // account updates said, the sessions decide).
-            try db.cachedStatement(sql: """
-                UPDATE account SET connected = 1, last_connected_at = ? WHERE id = ?
-                """).execute(arguments: [at.storedMilliseconds, accountId.rawValue])
+            try db.cachedStatement(
+                sql: """
+                    UPDATE account SET connected = 1, last_connected_at = ? WHERE id = ?
+                    """
+            ).execute(arguments: [at.storedMilliseconds, accountId.rawValue])
         case .closed(let sessionId, let at, let reason):
-            try db.cachedStatement(sql: """
-                UPDATE bridge_session SET closed_at = ?, close_reason = ? WHERE session_id = ? AND closed_at IS NULL
-                """).execute(arguments: [at.storedMilliseconds, reason, sessionId])
+            try db.cachedStatement(
+                sql: """
+                    UPDATE bridge_session SET closed_at = ?, close_reason = ? WHERE session_id = ? AND closed_at IS NULL
+                    """
+            ).execute(arguments: [at.storedMilliseconds, reason, sessionId])
             guard db.changesCount == 1 else { return }
             // Disconnected as of now, unless another session of the account is still open (a newer
             // one superseded this: the account stays connected with it).
-            try db.cachedStatement(sql: """
-                UPDATE account SET connected = 0, last_disconnected_at = ?
-                WHERE id = (SELECT account_id FROM bridge_session WHERE session_id = ?)
-                    AND NOT EXISTS (SELECT 1 FROM bridge_session s WHERE s.account_id = account.id AND s.closed_at IS NULL)
-                """).execute(arguments: [at.storedMilliseconds, sessionId])
+            try db.cachedStatement(
+                sql: """
+                    UPDATE account SET connected = 0, last_disconnected_at = ?
+                    WHERE id = (SELECT account_id FROM bridge_session WHERE session_id = ?)
+                        AND NOT EXISTS (SELECT 1 FROM bridge_session s WHERE s.account_id = account.id AND s.closed_at IS NULL)
+                    """
+            ).execute(arguments: [at.storedMilliseconds, sessionId])
         }
     }
 
     /// The new command, or nil when its cause was already enforced with this kind.
     static func write(_ request: EnforcementRequest, in db: Database) throws -> EnforcementCommandRecord? {
-        let cause = try request.causeSequenceNumber.map { (n: UInt64) throws(StoreError) in try storedInteger(n, "cause") }
-        try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO enforcement_command (account_id, kind, reason, requested_at, cause_sequence) VALUES (?, ?, ?, ?, ?)
-            """).execute(arguments: [request.accountId.rawValue, request.kind.rawValue, request.reason,
-                                     request.requestedAt.storedMilliseconds, cause])
+        let cause = try request.causeSequenceNumber.map { (n: UInt64) throws(StoreError) in
+            try storedInteger(n, "cause")
+        }
+        try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO enforcement_command (account_id, kind, reason, requested_at, cause_sequence) VALUES (?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            request.accountId.rawValue, request.kind.rawValue, request.reason,
+            request.requestedAt.storedMilliseconds, cause,
+        ])
         guard db.changesCount == 1 else { return nil }
-        return EnforcementCommandRecord(id: db.lastInsertedRowID, accountId: request.accountId, kind: request.kind,
-                                        reason: request.reason,
-                                        requestedAt: Date(storedMilliseconds: request.requestedAt.storedMilliseconds),
-                                        causeSequenceNumber: request.causeSequenceNumber)
+        return EnforcementCommandRecord(
+            id: db.lastInsertedRowID, accountId: request.accountId, kind: request.kind,
+            reason: request.reason,
+            requestedAt: Date(storedMilliseconds: request.requestedAt.storedMilliseconds),
+            causeSequenceNumber: request.causeSequenceNumber)
     }
 
     /// Whether the acknowledgement answered a command of its account that was not answered yet.
     static func write(_ acknowledgement: EnforcementAcknowledgement, in db: Database) throws -> Bool {
         let ack = acknowledgement.acknowledgement
-        try db.cachedStatement(sql: """
-            UPDATE enforcement_command SET acknowledged_at = ?, acknowledged_broker_time = ?, succeeded = ?, detail = ?
-            WHERE id = ? AND account_id = ? AND acknowledged_at IS NULL
-            """).execute(arguments: [acknowledgement.receivedAt.storedMilliseconds, ack.time.milliseconds, ack.succeeded,
-                                     ack.detail, ack.commandID, acknowledgement.accountId.rawValue])
+        try db.cachedStatement(
+            sql: """
+                UPDATE enforcement_command SET acknowledged_at = ?, acknowledged_broker_time = ?, succeeded = ?, detail = ?
+                WHERE id = ? AND account_id = ? AND acknowledged_at IS NULL
+                """
+        ).execute(arguments: [
+            acknowledgement.receivedAt.storedMilliseconds, ack.time.milliseconds, ack.succeeded,
+            ack.detail, ack.commandID, acknowledgement.accountId.rawValue,
+        ])
         return db.changesCount == 1
     }
 
@@ -300,34 +357,50 @@ extension StoreBatch {
     /// ``Checkpoint/isComplete``) in the caller's transaction.
     /// - Parameter allowingRegression: whether a complete checkpoint in rows may replace one at a later
     ///   input position (the checkpoint file, which only caches the store's state; never the store).
-    static func write(_ checkpoint: Checkpoint, lastSequenceNumber: UInt64, allowingRegression: Bool = false,
-                      in db: Database) throws -> CheckpointWriteSize {
+    static func write(
+        _ checkpoint: Checkpoint, lastSequenceNumber: UInt64, allowingRegression: Bool = false,
+        in db: Database
+    ) throws -> CheckpointWriteSize {
         guard checkpoint.nextSequenceNumber <= lastSequenceNumber + 1 else {
             throw StoreError.checkpointMismatch.with(
-                detail: "checkpoint expects next event \(checkpoint.nextSequenceNumber), stored events end at \(lastSequenceNumber)")
+                detail:
+                    "checkpoint expects next event \(checkpoint.nextSequenceNumber), stored events end at \(lastSequenceNumber)"
+            )
         }
         let position = try storedInteger(checkpoint.inputPosition, "input position")
-        let stored = try Row.fetchOne(db.cachedStatement(sql: "SELECT input_position, layout FROM checkpoint WHERE id = 1"))
+        let stored = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT input_position, layout FROM checkpoint WHERE id = 1"))
         if let stored, let storedPosition = stored["input_position"] as Int64?, position < storedPosition,
-           !(allowingRegression && checkpoint.isComplete && checkpoint.layout == .perAccount) {
-            throw StoreError.inputPositionRegressed.with(detail: "input position \(position) < stored \(storedPosition)")
+            !(allowingRegression && checkpoint.isComplete && checkpoint.layout == .perAccount)
+        {
+            throw StoreError.inputPositionRegressed.with(
+                detail: "input position \(position) < stored \(storedPosition)")
         }
-        if !checkpoint.isComplete, stored.map({ ($0["layout"] as String?) != Checkpoint.Layout.perAccount.rawValue }) ?? true {
+        if !checkpoint.isComplete,
+            stored.map({ ($0["layout"] as String?) != Checkpoint.Layout.perAccount.rawValue }) ?? true
+        {
             // Changed rows only make sense over a whole set of rows of the same layout.
-            throw StoreError.checkpointMismatch.with(detail: "a checkpoint of changed accounts needs a complete one before it")
+            throw StoreError.checkpointMismatch.with(
+                detail: "a checkpoint of changed accounts needs a complete one before it")
         }
         var written = CheckpointWriteSize()
-        try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO checkpoint (id, input_position, next_sequence, state, saved_at, layout) VALUES (1, ?, ?, ?, ?, ?)
-            """).execute(arguments: [position, try storedInteger(checkpoint.nextSequenceNumber, "next sequence number"),
-                                     checkpoint.state, checkpoint.savedAt.storedMilliseconds, checkpoint.layout.rawValue])
+        try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO checkpoint (id, input_position, next_sequence, state, saved_at, layout) VALUES (1, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            position, try storedInteger(checkpoint.nextSequenceNumber, "next sequence number"),
+            checkpoint.state, checkpoint.savedAt.storedMilliseconds, checkpoint.layout.rawValue,
+        ])
         written.rows += 1
         written.bytes += checkpoint.state.count
         if checkpoint.isComplete {
             try db.execute(sql: "DELETE FROM checkpoint_account")
         } else {
             for account in checkpoint.removedAccounts.sorted() {
-                try db.cachedStatement(sql: "DELETE FROM checkpoint_account WHERE account_id = ?").execute(arguments: [account.rawValue])
+                try db.cachedStatement(sql: "DELETE FROM checkpoint_account WHERE account_id = ?").execute(arguments: [
+                    account.rawValue
+                ])
                 written.rows += db.changesCount
             }
         }

@@ -65,22 +65,28 @@ enum TokenHashing {
 extension Store {
     /// Creates a token. Pass `secret` to adopt a given value (e.g. `TIDEMARK_ADMIN_TOKEN`); otherwise
     /// a random 256-bit one is made. ``StoreError/conflict`` when a token with that secret exists.
-    public func createToken(name: String, isAdmin: Bool = false, isReadOnly: Bool = false,
-                            allowedAccounts: Set<AccountID>? = nil, secret: String? = nil,
-                            at: Date) async throws(StoreError) -> IssuedToken {
+    public func createToken(
+        name: String, isAdmin: Bool = false, isReadOnly: Bool = false,
+        allowedAccounts: Set<AccountID>? = nil, secret: String? = nil,
+        at: Date
+    ) async throws(StoreError) -> IssuedToken {
         let secret = secret ?? TokenHashing.random(prefix: "tm_", byteCount: 32)
-        guard secret.utf8.count >= 16 else { throw StoreError.invalidArgument.with(detail: "a token needs at least 16 characters") }
-        let token = APIToken(id: TokenHashing.random(prefix: "tok_", byteCount: 8), name: name, isAdmin: isAdmin,
-                             isReadOnly: isReadOnly, allowedAccounts: allowedAccounts,
-                             createdAt: Date(storedMilliseconds: at.storedMilliseconds))
+        guard secret.utf8.count >= 16 else {
+            throw StoreError.invalidArgument.with(detail: "a token needs at least 16 characters")
+        }
+        let token = APIToken(
+            id: TokenHashing.random(prefix: "tok_", byteCount: 8), name: name, isAdmin: isAdmin,
+            isReadOnly: isReadOnly, allowedAccounts: allowedAccounts,
+            createdAt: Date(storedMilliseconds: at.storedMilliseconds))
         let accounts = try allowedAccounts.map { (set: Set<AccountID>) throws(StoreError) in
             storedText(try CanonicalJSON.encode(set.map(\.rawValue).sorted()))
         }
         let hash = TokenHashing.hash(secret, key: identity.tokenKey)
         try await write { db in
-            try db.execute(sql: """
-                INSERT INTO api_token (id, name, hash, admin, read_only, accounts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [token.id, name, hash, isAdmin, isReadOnly, accounts, at.storedMilliseconds])
+            try db.execute(
+                sql: """
+                    INSERT INTO api_token (id, name, hash, admin, read_only, accounts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [token.id, name, hash, isAdmin, isReadOnly, accounts, at.storedMilliseconds])
         }
         return IssuedToken(token: token, secret: secret)
     }
@@ -89,8 +95,10 @@ extension Store {
     public func verifyToken(_ secret: String) async throws(StoreError) -> APIToken? {
         let hash = TokenHashing.hash(secret, key: identity.tokenKey)
         return try await read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM api_token WHERE hash = ? AND revoked_at IS NULL"),
-                             arguments: [hash]).map(Self.token(from:))
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM api_token WHERE hash = ? AND revoked_at IS NULL"),
+                arguments: [hash]
+            ).map(Self.token(from:))
         }
     }
 
@@ -104,8 +112,9 @@ extension Store {
     /// Revokes a token: it stops verifying at once. ``StoreError/notFound`` for an unknown or revoked id.
     public func revokeToken(id: String, at: Date) async throws(StoreError) {
         try await write { db in
-            try db.execute(sql: "UPDATE api_token SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                           arguments: [at.storedMilliseconds, id])
+            try db.execute(
+                sql: "UPDATE api_token SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                arguments: [at.storedMilliseconds, id])
             guard db.changesCount == 1 else { throw StoreError.notFound.with(detail: "token \(id)") }
         }
     }
@@ -114,8 +123,9 @@ extension Store {
         let accounts = try (row["accounts"] as String?).map { text in
             Set(try CanonicalJSON.decode([String].self, from: Data(text.utf8)).map(AccountID.init))
         }
-        return APIToken(id: row["id"], name: row["name"], isAdmin: row["admin"], isReadOnly: row["read_only"],
-                        allowedAccounts: accounts, createdAt: row.date("created_at") ?? Date(storedMilliseconds: 0),
-                        revokedAt: row.date("revoked_at"))
+        return APIToken(
+            id: row["id"], name: row["name"], isAdmin: row["admin"], isReadOnly: row["read_only"],
+            allowedAccounts: accounts, createdAt: row.date("created_at") ?? Date(storedMilliseconds: 0),
+            revokedAt: row.date("revoked_at"))
     }
 }

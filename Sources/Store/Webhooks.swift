@@ -14,8 +14,10 @@ public struct WebhookFilter: Hashable, Sendable, Codable {
     public var types: Set<String>?
 
     /// A filter; nil sets match anything.
-    public init(kinds: Set<SubjectKind>? = nil, accountIds: Set<AccountID>? = nil, subjectIds: Set<String>? = nil,
-                types: Set<String>? = nil) {
+    public init(
+        kinds: Set<SubjectKind>? = nil, accountIds: Set<AccountID>? = nil, subjectIds: Set<String>? = nil,
+        types: Set<String>? = nil
+    ) {
         self.kinds = kinds
         self.accountIds = accountIds
         self.subjectIds = subjectIds
@@ -64,7 +66,9 @@ public struct OutboxDelivery: Hashable, Sendable {
     public var queuedAt: Date?
 
     /// A delivery as read from the outbox.
-    public init(webhookId: String, url: String, secret: String, event: StoredEvent, attempts: Int, queuedAt: Date? = nil) {
+    public init(
+        webhookId: String, url: String, secret: String, event: StoredEvent, attempts: Int, queuedAt: Date? = nil
+    ) {
         self.webhookId = webhookId
         self.url = url
         self.secret = secret
@@ -76,14 +80,18 @@ public struct OutboxDelivery: Hashable, Sendable {
 
 extension Store {
     /// Adds a webhook. It receives events committed from now on (earlier ones are not queued).
-    public func createWebhook(url: String, secret: String, filter: WebhookFilter = WebhookFilter(),
-                              id: String? = nil, at: Date) async throws(StoreError) -> Webhook {
-        let webhook = Webhook(id: id ?? TokenHashing.random(prefix: "wh_", byteCount: 8), url: url, secret: secret,
-                              filter: filter, createdAt: Date(storedMilliseconds: at.storedMilliseconds))
+    public func createWebhook(
+        url: String, secret: String, filter: WebhookFilter = WebhookFilter(),
+        id: String? = nil, at: Date
+    ) async throws(StoreError) -> Webhook {
+        let webhook = Webhook(
+            id: id ?? TokenHashing.random(prefix: "wh_", byteCount: 8), url: url, secret: secret,
+            filter: filter, createdAt: Date(storedMilliseconds: at.storedMilliseconds))
         let filterText = storedText(try CanonicalJSON.encode(filter))
         try await write { db in
-            try db.execute(sql: "INSERT INTO webhook (id, url, secret, filter, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [webhook.id, url, secret, filterText, at.storedMilliseconds])
+            try db.execute(
+                sql: "INSERT INTO webhook (id, url, secret, filter, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [webhook.id, url, secret, filterText, at.storedMilliseconds])
         }
         return webhook
     }
@@ -92,9 +100,10 @@ extension Store {
     public func webhooks() async throws(StoreError) -> [Webhook] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM webhook ORDER BY created_at, id").map { row in
-                Webhook(id: row["id"], url: row["url"], secret: row["secret"],
-                        filter: try CanonicalJSON.decode(WebhookFilter.self, from: row.body("filter")),
-                        createdAt: row.date("created_at") ?? Date(storedMilliseconds: 0))
+                Webhook(
+                    id: row["id"], url: row["url"], secret: row["secret"],
+                    filter: try CanonicalJSON.decode(WebhookFilter.self, from: row.body("filter")),
+                    createdAt: row.date("created_at") ?? Date(storedMilliseconds: 0))
             }
         }
     }
@@ -111,14 +120,18 @@ extension Store {
     public func dueDeliveries(at now: Date, limit: Int = 100) async throws(StoreError) -> [OutboxDelivery] {
         let bound = now.storedMilliseconds
         return try await read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT o.webhook_id, o.attempts, o.queued_at, w.url, w.secret, e.*
-                FROM outbox o JOIN webhook w ON w.id = o.webhook_id JOIN event e ON e.sequence = o.event_sequence
-                WHERE o.next_attempt_at IS NOT NULL AND o.next_attempt_at <= ?
-                ORDER BY o.next_attempt_at, o.event_sequence LIMIT ?
-                """), arguments: [bound, limit]).map { row in
-                OutboxDelivery(webhookId: row["webhook_id"], url: row["url"], secret: row["secret"],
-                               event: row.storedEvent(), attempts: row["attempts"], queuedAt: row.date("queued_at"))
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT o.webhook_id, o.attempts, o.queued_at, w.url, w.secret, e.*
+                        FROM outbox o JOIN webhook w ON w.id = o.webhook_id JOIN event e ON e.sequence = o.event_sequence
+                        WHERE o.next_attempt_at IS NOT NULL AND o.next_attempt_at <= ?
+                        ORDER BY o.next_attempt_at, o.event_sequence LIMIT ?
+                        """), arguments: [bound, limit]
+            ).map { row in
+                OutboxDelivery(
+                    webhookId: row["webhook_id"], url: row["url"], secret: row["secret"],
+                    event: row.storedEvent(), attempts: row["attempts"], queuedAt: row.date("queued_at"))
             }
         }
     }
@@ -142,10 +155,11 @@ extension Store {
     public func markDelivered(webhookId: String, sequenceNumber: UInt64, at: Date) async throws(StoreError) {
         let sequence = Int64(clamping: sequenceNumber)
         try await write { db in
-            try db.execute(sql: """
-                UPDATE outbox SET attempts = attempts + 1, delivered_at = ?, next_attempt_at = NULL, last_error = NULL
-                WHERE webhook_id = ? AND event_sequence = ? AND next_attempt_at IS NOT NULL
-                """, arguments: [at.storedMilliseconds, webhookId, sequence])
+            try db.execute(
+                sql: """
+                    UPDATE outbox SET attempts = attempts + 1, delivered_at = ?, next_attempt_at = NULL, last_error = NULL
+                    WHERE webhook_id = ? AND event_sequence = ? AND next_attempt_at IS NOT NULL
+                    """, arguments: [at.storedMilliseconds, webhookId, sequence])
             guard db.changesCount == 1 else {
                 throw StoreError.notFound.with(detail: "pending delivery of event \(sequenceNumber) to \(webhookId)")
             }
@@ -154,14 +168,17 @@ extension Store {
 
     /// Records a failed attempt. `retryAt` is when to try again (the caller's backoff); nil abandons
     /// the delivery (kept, with its error, for inspection).
-    public func markFailed(webhookId: String, sequenceNumber: UInt64, error: String,
-                           retryAt: Date?) async throws(StoreError) {
+    public func markFailed(
+        webhookId: String, sequenceNumber: UInt64, error: String,
+        retryAt: Date?
+    ) async throws(StoreError) {
         let sequence = Int64(clamping: sequenceNumber)
         try await write { db in
-            try db.execute(sql: """
-                UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?
-                WHERE webhook_id = ? AND event_sequence = ? AND next_attempt_at IS NOT NULL
-                """, arguments: [retryAt?.storedMilliseconds, error, webhookId, sequence])
+            try db.execute(
+                sql: """
+                    UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?
+                    WHERE webhook_id = ? AND event_sequence = ? AND next_attempt_at IS NOT NULL
+                    """, arguments: [retryAt?.storedMilliseconds, error, webhookId, sequence])
             guard db.changesCount == 1 else {
                 throw StoreError.notFound.with(detail: "pending delivery of event \(sequenceNumber) to \(webhookId)")
             }

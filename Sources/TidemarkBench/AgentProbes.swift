@@ -3,15 +3,16 @@ import ArgumentParser
 import Bridge
 import Dispatch
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import RiskCore
 import Simulator
 import Synchronization
 import TidemarkProtocol
 import ZeroMQ
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -32,7 +33,8 @@ struct ProbeRunner {
     /// LINGER 0 would drop frames not yet on the wire).
     /// - Parameter time: the probe's broker time: later than the background's (the accounts share the
     ///   server's clock, and inputs older than an account's clock at its HELLO count as resent).
-    func breach(probe: Int, at time: BrokerTime, workload: AgentWorkload) throws -> (ContinuousClock.Instant, ZMQSocket) {
+    func breach(probe: Int, at time: BrokerTime, workload: AgentWorkload) throws -> (ContinuousClock.Instant, ZMQSocket)
+    {
         let socket = try ZMQSocket(context: context, type: .dealer)
         try socket.connect(endpoint)
         let account = AgentWorkload.probeAccount(probe)
@@ -40,7 +42,8 @@ struct ProbeRunner {
         var hello = AgentWorkload.hello(account)
         hello.sessionID = session
         let quote = Tick(symbol: "EURUSD", time: time, bid: "1.10000", ask: "1.10002")
-        let drop = Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: time.milliseconds + 500), bid: "1.09000", ask: "1.09002")
+        let drop = Tick(
+            symbol: "EURUSD", time: BrokerTime(milliseconds: time.milliseconds + 500), bid: "1.09000", ask: "1.09002")
         try send(.hello(hello), sequence: 1, session: session, on: socket)
         try send(.snapshot(AgentWorkload.snapshot(at: time, quote: quote)), sequence: 2, session: session, on: socket)
         // Measure from a live session, as an EA's breach would be: connected and welcomed (the
@@ -140,7 +143,8 @@ final class EventWatcher: Sendable {
         var after: UInt64 = 0
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while !stopped.load(ordering: .relaxed) {
-            let request = "GET /users/current/tracker-events/stream?previousSequenceNumber=\(after) HTTP/1.1\r\n"
+            let request =
+                "GET /users/current/tracker-events/stream?previousSequenceNumber=\(after) HTTP/1.1\r\n"
                 + "Host: \(http)\r\nauth-token: \(token)\r\n\r\n"
             guard request.withCString({ send(descriptor, $0, strlen($0), 0) }) > 0 else { return }
             var response: [UInt8] = []
@@ -159,7 +163,9 @@ final class EventWatcher: Sendable {
             }
             let now = ContinuousClock.now
             let (start, length) = body!
-            let events = (try? JSONSerialization.jsonObject(with: Data(response[start..<(start + length)]))) as? [[String: Any]] ?? []
+            let events =
+                (try? JSONSerialization.jsonObject(with: Data(response[start..<(start + length)]))) as? [[String: Any]]
+                ?? []
             for event in events {
                 if let number = event["sequenceNumber"] as? Int { after = max(after, UInt64(number)) }
                 if let tracker = event["trackerId"] as? String {
@@ -172,7 +178,8 @@ final class EventWatcher: Sendable {
     /// Where the header ends and the Content-Length it gives, once `response` holds the whole header.
     private static func headers(in response: [UInt8]) -> (end: Int, contentLength: Int?)? {
         let separator: [UInt8] = Array("\r\n\r\n".utf8)
-        guard let end = response.indices.dropLast(3).first(where: { response[$0..<($0 + 4)].elementsEqual(separator) }) else { return nil }
+        guard let end = response.indices.dropLast(3).first(where: { response[$0..<($0 + 4)].elementsEqual(separator) })
+        else { return nil }
         let text = String(decoding: response[..<end], as: UTF8.self).lowercased()
         let length = text.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
             .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) }
@@ -184,7 +191,8 @@ final class EventWatcher: Sendable {
     private func readServerSentEvents() {
         guard let descriptor = connectToAgent() else { return }
         defer { close(descriptor) }
-        let request = "GET /users/current/events/stream?kind=tracker HTTP/1.1\r\nHost: \(http)\r\nauth-token: \(token)\r\nAccept: text/event-stream\r\n\r\n"
+        let request =
+            "GET /users/current/events/stream?kind=tracker HTTP/1.1\r\nHost: \(http)\r\nauth-token: \(token)\r\nAccept: text/event-stream\r\n\r\n"
         _ = request.withCString { send(descriptor, $0, strlen($0), 0) }
         var buffer = [UInt8](repeating: 0, count: 65_536)
         var pending = ""
@@ -214,7 +222,9 @@ final class EventWatcher: Sendable {
         address.sin_port = in_port_t(UInt16(parts[1])!).bigEndian
         inet_pton(AF_INET, String(parts[0]), &address.sin_addr)
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else {
             close(descriptor)

@@ -4,15 +4,16 @@ import ArgumentParser
 import Bridge
 import Dispatch
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import RiskCore
 import Simulator
 import Synchronization
 import TidemarkProtocol
 import ZeroMQ
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -25,33 +26,41 @@ struct AgentWorkload: Sendable {
     let batch: Int
     let probes: Int
     static let server = "Bench"
-    static let offset: Int64 = 2 * 3_600_000   // UTC → broker time (UTC+2)
+    static let offset: Int64 = 2 * 3_600_000  // UTC → broker time (UTC+2)
 
     static func account(_ index: Int) -> AccountID { AccountID(server: server, login: Int64(1_000 + index)) }
     static func probeAccount(_ index: Int) -> AccountID { AccountID(server: server, login: Int64(900_000 + index)) }
     static func probeTracker(_ index: Int) -> String { "probe-\(index)" }
 
-    static let spec = SymbolSpec(name: "EURUSD", digits: 5, calcMode: .forex, contractSize: 100_000, tickSize: "0.00001",
-                                 tickValue: 1, profitCurrency: "USD", marginCurrency: "EUR", baseCurrency: "EUR")
+    static let spec = SymbolSpec(
+        name: "EURUSD", digits: 5, calcMode: .forex, contractSize: 100_000, tickSize: "0.00001",
+        tickValue: 1, profitCurrency: "USD", marginCurrency: "EUR", baseCurrency: "EUR")
 
     static func hello(_ account: AccountID) -> Hello {
         let (server, login) = (server, Int64(account.rawValue.split(separator: ":").last!)!)
-        return Hello(platform: .mt5, terminalBuild: 4000, login: login, server: server, company: "Bench", currency: "USD",
-                     currencyDigits: 2, marginMode: .retailHedging, leverage: 100, eaVersion: "bench",
-                     brokerUTCOffsetSeconds: 7_200, sessionID: "")
+        return Hello(
+            platform: .mt5, terminalBuild: 4000, login: login, server: server, company: "Bench", currency: "USD",
+            currencyDigits: 2, marginMode: .retailHedging, leverage: 100, eaVersion: "bench",
+            brokerUTCOffsetSeconds: 7_200, sessionID: "")
     }
 
     static func snapshot(at time: BrokerTime, quote: Tick) -> Snapshot {
-        let position = Position(ticket: 1, symbol: "EURUSD", side: .buy, volume: 1, openPrice: quote.bid, openTime: time,
-                                swap: .zero, commission: .zero)
-        return Snapshot(account: AccountReport(time: time, balance: 10_000, credit: .zero, equity: 10_000, margin: .zero),
-                        symbols: [spec], positions: [position], quotes: [quote])
+        let position = Position(
+            ticket: 1, symbol: "EURUSD", side: .buy, volume: 1, openPrice: quote.bid, openTime: time,
+            swap: .zero, commission: .zero)
+        return Snapshot(
+            account: AccountReport(time: time, balance: 10_000, credit: .zero, equity: 10_000, margin: .zero),
+            symbols: [spec], positions: [position], quotes: [quote])
     }
 
     /// Broker-time ticks, `days` later than the file's.
     func shifted(days: Int) -> [Tick] {
-        ticks.map { Tick(symbol: $0.symbol, time: BrokerTime(milliseconds: $0.time.milliseconds + Self.offset + Int64(days) * 86_400_000),
-                         bid: $0.bid, ask: $0.ask) }
+        ticks.map {
+            Tick(
+                symbol: $0.symbol,
+                time: BrokerTime(milliseconds: $0.time.milliseconds + Self.offset + Int64(days) * 86_400_000),
+                bid: $0.bid, ask: $0.ask)
+        }
     }
 
     func scripts(dayOffset: Int) -> [TerminalScript] {
@@ -94,16 +103,20 @@ struct AgentWorkload: Sendable {
                 let upper = min(count + 1, index + batch)
                 // The first batch is due at the group's phase: every terminal streams within one message interval.
                 let due = BrokerTime(milliseconds: start + Int64((Double(index - 1) * interval + phase).rounded()))
-                stream.append(.ticks((index..<upper).map {
-                    let price = local[1 + ($0 - 1) % (local.count - 1)]
-                    return Tick(symbol: price.symbol, time: due, bid: price.bid, ask: price.ask)
-                }))
+                stream.append(
+                    .ticks(
+                        (index..<upper).map {
+                            let price = local[1 + ($0 - 1) % (local.count - 1)]
+                            return Tick(symbol: price.symbol, time: due, bid: price.bid, ask: price.ask)
+                        }))
                 index = upper
             }
             return stream
         }
         return (0..<terminals).map { terminal in
-            TerminalScript(hello: Self.hello(Self.account(terminal)), initialSnapshot: snapshot, stream: streams[terminal % phases])
+            TerminalScript(
+                hello: Self.hello(Self.account(terminal)), initialSnapshot: snapshot, stream: streams[terminal % phases]
+            )
         }
     }
 
@@ -122,16 +135,24 @@ struct AgentWorkload: Sendable {
     func rules() throws -> Data {
         var declarations: [[String: Any]] = []
         for terminal in 0..<terminals {
-            declarations.append(["action": "createTracker", "tracker": [
-                "id": "load-\(terminal)", "accountId": Self.account(terminal).rawValue, "name": "load", "period": "day",
-                "absoluteDrawdownThreshold": 1_000_000,
-            ] as [String: Any]])
+            declarations.append([
+                "action": "createTracker",
+                "tracker": [
+                    "id": "load-\(terminal)", "accountId": Self.account(terminal).rawValue, "name": "load",
+                    "period": "day",
+                    "absoluteDrawdownThreshold": 1_000_000,
+                ] as [String: Any],
+            ])
         }
         for probe in 0..<probes {
-            declarations.append(["action": "createTracker", "tracker": [
-                "id": Self.probeTracker(probe), "accountId": Self.probeAccount(probe).rawValue, "name": "probe", "period": "lifetime",
-                "absoluteDrawdownThreshold": 100,
-            ] as [String: Any]])
+            declarations.append([
+                "action": "createTracker",
+                "tracker": [
+                    "id": Self.probeTracker(probe), "accountId": Self.probeAccount(probe).rawValue, "name": "probe",
+                    "period": "lifetime",
+                    "absoluteDrawdownThreshold": 100,
+                ] as [String: Any],
+            ])
         }
         return try JSONSerialization.data(withJSONObject: ["declarations": declarations])
     }
@@ -141,32 +162,44 @@ struct AgentWorkload: Sendable {
         var core = AgentCore()
         var effects = AgentCore.Effects()
         for terminal in 0..<terminals {
-            _ = try? core.declare(.createTracker(TrackerDefinition(id: "load-\(terminal)", accountId: Self.account(terminal), name: "load",
-                                                                period: .day, absoluteDrawdownThreshold: 1_000_000)), into: &effects)
+            _ = try? core.declare(
+                .createTracker(
+                    TrackerDefinition(
+                        id: "load-\(terminal)", accountId: Self.account(terminal), name: "load",
+                        period: .day, absoluteDrawdownThreshold: 1_000_000)), into: &effects)
         }
         let scripts = scripts(dayOffset: 0)
         var deliveries: [BridgeDelivery] = []
         for (terminal, script) in scripts.enumerated() {
             let account = Self.account(terminal)
-            deliveries.append(BridgeDelivery(account: account, sessionID: "s", sequence: 1, message: .hello(script.hello)))
-            deliveries.append(BridgeDelivery(account: account, sessionID: "s", sequence: 2, message: .snapshot(script.initialSnapshot)))
+            deliveries.append(
+                BridgeDelivery(account: account, sessionID: "s", sequence: 1, message: .hello(script.hello)))
+            deliveries.append(
+                BridgeDelivery(
+                    account: account, sessionID: "s", sequence: 2, message: .snapshot(script.initialSnapshot)))
         }
         for message in scripts[0].stream.indices {
             for terminal in 0..<terminals {
-                deliveries.append(BridgeDelivery(account: Self.account(terminal), sessionID: "s", sequence: UInt64(message + 3),
-                                                 message: scripts[terminal].stream[message]))
+                deliveries.append(
+                    BridgeDelivery(
+                        account: Self.account(terminal), sessionID: "s", sequence: UInt64(message + 3),
+                        message: scripts[terminal].stream[message]))
             }
         }
         let wallClock = Int64(Date().timeIntervalSince1970 * 1_000)
         let start = ContinuousClock.now
         for delivery in deliveries {
             core.apply(delivery, wallClock: wallClock, into: &effects)
-            if effects.riskOutputs.count > 1_000 || effects.latestObservation.count > 10_000 { effects = AgentCore.Effects() }
+            if effects.riskOutputs.count > 1_000 || effects.latestObservation.count > 10_000 {
+                effects = AgentCore.Effects()
+            }
         }
         let throughput = Double(terminals * ticks.count) / (ContinuousClock.now - start).seconds
         let encodeStart = ContinuousClock.now
         let checkpoint = (try? core.checkpoint()) ?? Data()
-        print("checkpoint of that core: \(checkpoint.count) bytes, encoded in \(String(format: "%.1f", (ContinuousClock.now - encodeStart).milliseconds)) ms")
+        print(
+            "checkpoint of that core: \(checkpoint.count) bytes, encoded in \(String(format: "%.1f", (ContinuousClock.now - encodeStart).milliseconds)) ms"
+        )
         return throughput
     }
 }

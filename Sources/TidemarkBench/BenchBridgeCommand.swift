@@ -19,14 +19,14 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         commandName: "bridge",
         abstract: "Bridge throughput over TCP loopback, beside raw libzmq; batched ticks/s on one core.",
         discussion: """
-        1. Messages/s decoded and sequence-checked by a real BridgeServer (ROUTER on tcp://127.0.0.1) \
-        from 1 and from 50 concurrent simulated terminals (DEALER sockets sending one-tick TICKS \
-        frames built from real EURUSD ticks), counted when the agent-side consumer has received them; \
-        beside libzmq's raw DEALER→ROUTER throughput for the same frame size, measured in the same run.
-        2. Ticks/s from batched TICKS frames over TCP loopback from one terminal.
-        3. Ticks/s from batched TICKS frames decoded and sequence-checked on one core, no sockets.
-        Build with -c release for meaningful figures.
-        """
+            1. Messages/s decoded and sequence-checked by a real BridgeServer (ROUTER on tcp://127.0.0.1) \
+            from 1 and from 50 concurrent simulated terminals (DEALER sockets sending one-tick TICKS \
+            frames built from real EURUSD ticks), counted when the agent-side consumer has received them; \
+            beside libzmq's raw DEALER→ROUTER throughput for the same frame size, measured in the same run.
+            2. Ticks/s from batched TICKS frames over TCP loopback from one terminal.
+            3. Ticks/s from batched TICKS frames decoded and sequence-checked on one core, no sockets.
+            Build with -c release for meaningful figures.
+            """
     )
 
     @Option(name: .long, help: "One-tick frames per run (split over the terminals).")
@@ -44,7 +44,11 @@ struct BenchBridgeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Repeat each measurement and report the best (noise on shared machines).")
     var repeats: Int = 3
 
-    @Option(name: .long, help: "What to run, comma-separated: probe, raw, bridge, batched, core (all by default; e.g. 'bridge' alone to profile it).")
+    @Option(
+        name: .long,
+        help:
+            "What to run, comma-separated: probe, raw, bridge, batched, core (all by default; e.g. 'bridge' alone to profile it)."
+    )
     var phases: String = "probe,raw,bridge,batched,core"
 
     func run() async throws {
@@ -54,18 +58,26 @@ struct BenchBridgeCommand: AsyncParsableCommand {
         let selected = Set(phases.split(separator: ",").map { String($0).trimmed(of: " ") })
 
         print("")
-        print("| terminals | frame bytes | bridge msg/s | raw libzmq, same senders, msg/s | bridge / raw | raw libzmq probe (1 DEALER) msg/s |")
+        print(
+            "| terminals | frame bytes | bridge msg/s | raw libzmq, same senders, msg/s | bridge / raw | raw libzmq probe (1 DEALER) msg/s |"
+        )
         print("|---:|---:|---:|---:|---:|---:|")
         var cpuLines: [String] = []
         for count in terminalCounts where !selected.isDisjoint(with: ["probe", "raw", "bridge"]) {
             let perTerminal = max(1, messages / count)
-            let workload = BenchWorkload(terminals: count, messagesPerTerminal: perTerminal, ticksPerMessage: 1, ticks: ticks)
-            var best = 0.0, bestRaw = 0.0, bestProbe = 0.0
-            var bridgeCPU: BenchThreadCPU?, rawCPU: BenchThreadCPU?
+            let workload = BenchWorkload(
+                terminals: count, messagesPerTerminal: perTerminal, ticksPerMessage: 1, ticks: ticks)
+            var best = 0.0
+            var bestRaw = 0.0
+            var bestProbe = 0.0
+            var bridgeCPU: BenchThreadCPU?
+            var rawCPU: BenchThreadCPU?
             for _ in 0..<max(1, repeats) {
                 if selected.contains("probe") {
-                    bestProbe = max(bestProbe, try ZMQThroughputProbe.measureRawDealerToRouter(
-                        messageSize: workload.averageFrameSize, count: workload.totalMessages))
+                    bestProbe = max(
+                        bestProbe,
+                        try ZMQThroughputProbe.measureRawDealerToRouter(
+                            messageSize: workload.averageFrameSize, count: workload.totalMessages))
                 }
                 if selected.contains("raw") {
                     let (rate, cpu) = try await workload.measureRawOverTCP()
@@ -78,10 +90,15 @@ struct BenchBridgeCommand: AsyncParsableCommand {
                     bridgeCPU = BenchThreadCPU.leaner(bridgeCPU, cpu)
                 }
             }
-            print("| \(count) | \(workload.averageFrameSize) | \(Self.format(best)) | \(Self.format(bestRaw)) | "
-                  + "\(bestRaw > 0 ? String(format2: best / bestRaw) : "-") | \(Self.format(bestProbe)) |")
-            if let rawCPU { cpuLines.append("\(count) terminal(s), raw:    \(rawCPU.summary(per: workload.totalMessages))") }
-            if let bridgeCPU { cpuLines.append("\(count) terminal(s), bridge: \(bridgeCPU.summary(per: workload.totalMessages))") }
+            print(
+                "| \(count) | \(workload.averageFrameSize) | \(Self.format(best)) | \(Self.format(bestRaw)) | "
+                    + "\(bestRaw > 0 ? String(format2: best / bestRaw) : "-") | \(Self.format(bestProbe)) |")
+            if let rawCPU {
+                cpuLines.append("\(count) terminal(s), raw:    \(rawCPU.summary(per: workload.totalMessages))")
+            }
+            if let bridgeCPU {
+                cpuLines.append("\(count) terminal(s), bridge: \(bridgeCPU.summary(per: workload.totalMessages))")
+            }
         }
         if !cpuLines.isEmpty {
             print("")
@@ -92,20 +109,29 @@ struct BenchBridgeCommand: AsyncParsableCommand {
 
         print("")
         let batchedMessages = max(1, messages / ticksPerMessage)
-        let batched = BenchWorkload(terminals: 1, messagesPerTerminal: batchedMessages, ticksPerMessage: ticksPerMessage, ticks: ticks)
+        let batched = BenchWorkload(
+            terminals: 1, messagesPerTerminal: batchedMessages, ticksPerMessage: ticksPerMessage, ticks: ticks)
         var bestTCP = 0.0
-        for _ in 0..<max(1, repeats) where selected.contains("batched") { bestTCP = max(bestTCP, try await batched.measureOverTCP().rate) }
-        if selected.contains("batched") { print("batched over TCP (1 terminal, \(ticksPerMessage) ticks/frame, \(batched.averageFrameSize) bytes): "
-              + "\(Self.format(bestTCP * Double(ticksPerMessage))) ticks/s") }
+        for _ in 0..<max(1, repeats) where selected.contains("batched") {
+            bestTCP = max(bestTCP, try await batched.measureOverTCP().rate)
+        }
+        if selected.contains("batched") {
+            print(
+                "batched over TCP (1 terminal, \(ticksPerMessage) ticks/frame, \(batched.averageFrameSize) bytes): "
+                    + "\(Self.format(bestTCP * Double(ticksPerMessage))) ticks/s")
+        }
         guard selected.contains("core") else { return }
 
         var bestCore = 0.0
         for _ in 0..<max(1, repeats) { bestCore = max(bestCore, batched.measureDecodeOnOneCore()) }
-        print("batched on one core (decode + sequence check, no sockets): \(Self.format(bestCore)) ticks per CPU-second")
+        print(
+            "batched on one core (decode + sequence check, no sockets): \(Self.format(bestCore)) ticks per CPU-second")
         let single = BenchWorkload(terminals: 1, messagesPerTerminal: messages, ticksPerMessage: 1, ticks: ticks)
         var bestSingle = 0.0
         for _ in 0..<max(1, repeats) { bestSingle = max(bestSingle, single.measureDecodeOnOneCore()) }
-        print("one-tick frames on one core (decode + sequence check, no sockets): \(Self.format(bestSingle)) msg per CPU-second")
+        print(
+            "one-tick frames on one core (decode + sequence check, no sockets): \(Self.format(bestSingle)) msg per CPU-second"
+        )
     }
 
     static func format(_ value: Double) -> String {
@@ -171,17 +197,22 @@ struct BenchWorkload: Sendable {
         var all: [[[UInt8]]] = []
         for terminal in 0..<terminals {
             let session = "bench-\(terminal)"
-            let hello = Hello(platform: .mt5, terminalBuild: 4000, login: Int64(terminal + 1), server: "Bench", company: "Bench",
-                              currency: "USD", currencyDigits: 2, marginMode: .retailHedging, leverage: 100, eaVersion: "bench",
-                              brokerUTCOffsetSeconds: 7_200, sessionID: session)
+            let hello = Hello(
+                platform: .mt5, terminalBuild: 4000, login: Int64(terminal + 1), server: "Bench", company: "Bench",
+                currency: "USD", currencyDigits: 2, marginMode: .retailHedging, leverage: 100, eaVersion: "bench",
+                brokerUTCOffsetSeconds: 7_200, sessionID: session)
             let snapshot = Snapshot(
                 account: AccountReport(time: ticks[0].time, balance: 10_000, credit: 0, equity: 10_000, margin: 0),
-                symbols: [SymbolSpec(name: "EURUSD", digits: 5, calcMode: .forex, contractSize: 100_000, tickSize: "0.00001",
-                                     tickValue: 1, profitCurrency: "USD", marginCurrency: "EUR", baseCurrency: "EUR")],
+                symbols: [
+                    SymbolSpec(
+                        name: "EURUSD", digits: 5, calcMode: .forex, contractSize: 100_000, tickSize: "0.00001",
+                        tickValue: 1, profitCurrency: "USD", marginCurrency: "EUR", baseCurrency: "EUR")
+                ],
                 positions: [], quotes: [ticks[0]])
             var frames: [[UInt8]] = [
                 WireEncoder.encode(Envelope(sessionID: session, sequence: 1, message: TerminalMessage.hello(hello))),
-                WireEncoder.encode(Envelope(sessionID: session, sequence: 2, message: TerminalMessage.snapshot(snapshot))),
+                WireEncoder.encode(
+                    Envelope(sessionID: session, sequence: 2, message: TerminalMessage.snapshot(snapshot))),
             ]
             frames.reserveCapacity(messagesPerTerminal + 2)
             var next = terminal * 7_919 % ticks.count
@@ -192,8 +223,11 @@ struct BenchWorkload: Sendable {
                     batch.append(ticks[next])
                     next = (next + 1) % ticks.count
                 }
-                frames.append(WireEncoder.encode(Envelope(sessionID: session, sequence: UInt64(index + 3),
-                                                          message: TerminalMessage.ticks(batch))))
+                frames.append(
+                    WireEncoder.encode(
+                        Envelope(
+                            sessionID: session, sequence: UInt64(index + 3),
+                            message: TerminalMessage.ticks(batch))))
             }
             all.append(frames)
         }
@@ -213,7 +247,8 @@ struct BenchWorkload: Sendable {
     func measureOverTCP() async throws -> (rate: Double, cpu: BenchThreadCPU) {
         var logger = Logger(label: "bench.bridge")
         logger.logLevel = .error
-        let server = try BridgeServer(configuration: BridgeServerConfiguration(endpoint: "tcp://127.0.0.1:*"), logger: logger)
+        let server = try BridgeServer(
+            configuration: BridgeServerConfiguration(endpoint: "tcp://127.0.0.1:*"), logger: logger)
         let endpoint = try server.start()
         let expected = terminals * (messagesPerTerminal + 2)
         let clock = ContinuousClock()
@@ -251,8 +286,8 @@ struct BenchWorkload: Sendable {
             bound.set(try router.lastEndpoint)
             let message = ZMQMessage()
             for _ in 0..<expected {
-                try router.receive(into: message)   // routing id
-                try router.receive(into: message)   // frame
+                try router.receive(into: message)  // routing id
+                try router.receive(into: message)  // frame
             }
             let own = BenchThreadCPU.callingThreadNanoseconds()
             receiverCPU.withLock { $0 = own }
@@ -282,23 +317,24 @@ struct BenchWorkload: Sendable {
         for thread in 0..<threadCount {
             let mine = Array(stride(from: thread, to: terminals, by: threadCount))
             let frames = self.frames
-            threads.append(try ZMQSocketThread(name: "bench-sender-\(thread)") {
-                var sockets: [ZMQSocket] = []
-                for _ in mine {
-                    let socket = try ZMQSocket(context: context, type: .dealer)
-                    try socket.setOption(.sendHighWaterMark, 100_000)
-                    try socket.connect(endpoint)
-                    sockets.append(socket)
-                }
-                let length = frames[mine[0]].count
-                for index in 0..<length {
-                    for (slot, terminal) in mine.enumerated() {
-                        try frames[terminal][index].withUnsafeBytes { try sockets[slot].send($0) }
+            threads.append(
+                try ZMQSocketThread(name: "bench-sender-\(thread)") {
+                    var sockets: [ZMQSocket] = []
+                    for _ in mine {
+                        let socket = try ZMQSocket(context: context, type: .dealer)
+                        try socket.setOption(.sendHighWaterMark, 100_000)
+                        try socket.connect(endpoint)
+                        sockets.append(socket)
                     }
-                }
-                // Keep the sockets (and their queues) open until the receiver has everything.
-                while !context.isShutDown { usleep(2_000) }
-            })
+                    let length = frames[mine[0]].count
+                    for index in 0..<length {
+                        for (slot, terminal) in mine.enumerated() {
+                            try frames[terminal][index].withUnsafeBytes { try sockets[slot].send($0) }
+                        }
+                    }
+                    // Keep the sockets (and their queues) open until the receiver has everything.
+                    while !context.isShutDown { usleep(2_000) }
+                })
         }
         return BenchSenders(context: context, threads: threads)
     }
@@ -362,7 +398,9 @@ struct BenchThreadCPU {
         guard let directory = opendir("/proc/self/task") else { return reading }
         defer { closedir(directory) }
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             guard let id = Int(name) else { continue }
             let comm = readSmallFile("/proc/self/task/\(id)/comm").trimmed(of: "\n")
             let stat = readSmallFile("/proc/self/task/\(id)/schedstat")
@@ -421,7 +459,8 @@ extension String {
     fileprivate func trimmed(of set: String) -> String {
         let characters = Set(set)
         guard let first = firstIndex(where: { !characters.contains($0) }),
-              let last = lastIndex(where: { !characters.contains($0) }) else { return "" }
+            let last = lastIndex(where: { !characters.contains($0) })
+        else { return "" }
         return String(self[first...last])
     }
 }

@@ -40,8 +40,11 @@ struct BenchEquityCommand: ParsableCommand {
         for count in accounts {
             var engine = Self.makeEngine(accounts: count, sharedFeed: true)
             let result = Self.drive(&engine, rows: rows, minimumRevaluations: revaluations)
-            print(pad(count, 11) + pad(result.ticks, 12) + pad(result.seconds, 9) + pad(Int(Double(result.ticks) / result.seconds), 14)
-                  + pad(Int(Double(result.revaluations) / result.seconds), 16) + pad(Int(Double(result.observations) / result.seconds), 14))
+            print(
+                pad(count, 11) + pad(result.ticks, 12) + pad(result.seconds, 9)
+                    + pad(Int(Double(result.ticks) / result.seconds), 14)
+                    + pad(Int(Double(result.revaluations) / result.seconds), 16)
+                    + pad(Int(Double(result.observations) / result.seconds), 14))
         }
         print("")
         print("memory per account (10 positions), 100,000 accounts:")
@@ -62,10 +65,13 @@ struct BenchEquityCommand: ParsableCommand {
         spec("US30", calcMode: .cfdIndex, contractSize: 1, tickSize: "0.1", base: "USD", profit: "USD", digits: 1),
     ]
 
-    static func spec(_ name: String, calcMode: CalcMode = .forex, contractSize: FixedDecimal = 100_000,
-                     tickSize: FixedDecimal = "0.00001", base: String, profit: String, digits: Int = 5) -> SymbolSpec {
-        SymbolSpec(name: name, digits: digits, calcMode: calcMode, contractSize: contractSize, tickSize: tickSize,
-                   tickValue: 1, profitCurrency: profit, marginCurrency: base, baseCurrency: base)
+    static func spec(
+        _ name: String, calcMode: CalcMode = .forex, contractSize: FixedDecimal = 100_000,
+        tickSize: FixedDecimal = "0.00001", base: String, profit: String, digits: Int = 5
+    ) -> SymbolSpec {
+        SymbolSpec(
+            name: name, digits: digits, calcMode: calcMode, contractSize: contractSize, tickSize: tickSize,
+            tickValue: 1, profitCurrency: profit, marginCurrency: base, baseCurrency: base)
     }
 
     static func makeEngine(accounts count: Int, sharedFeed: Bool) -> EquityEngine {
@@ -82,25 +88,31 @@ struct BenchEquityCommand: ParsableCommand {
         for index in 0..<count {
             let login = Int64(1_000_000 + index)
             let id = AccountID(server: "Bench", login: login)
-            let hello = Hello(platform: .mt5, terminalBuild: 4000, login: login, server: "Bench", company: "Bench",
-                              currency: "USD", currencyDigits: 2, marginMode: .retailHedging, leverage: 100,
-                              eaVersion: "bench", brokerUTCOffsetSeconds: 7200, sessionID: "bench-\(login)")
+            let hello = Hello(
+                platform: .mt5, terminalBuild: 4000, login: login, server: "Bench", company: "Bench",
+                currency: "USD", currencyDigits: 2, marginMode: .retailHedging, leverage: 100,
+                eaVersion: "bench", brokerUTCOffsetSeconds: 7200, sessionID: "bench-\(login)")
             var positions: [Position] = []
             for k in 0..<5 {
                 let open = FixedDecimal(units: 114_400_000 + Int64((index * 7 + k * 13) % 300) * 1_000)
-                positions.append(Position(ticket: login * 100 + Int64(k), symbol: "EURUSD", side: k % 2 == 0 ? .buy : .sell,
-                                          volume: FixedDecimal(units: Int64(k + 1) * 1_000_000), openPrice: open, openTime: time))
+                positions.append(
+                    Position(
+                        ticket: login * 100 + Int64(k), symbol: "EURUSD", side: k % 2 == 0 ? .buy : .sell,
+                        volume: FixedDecimal(units: Int64(k + 1) * 1_000_000), openPrice: open, openTime: time))
             }
             let others: [(String, Side, FixedDecimal)] = [
                 ("GBPUSD", .buy, "1.30000"), ("USDJPY", .sell, "110.000"), ("XAUUSD", .buy, "1300.00"),
                 ("EURGBP", .buy, "0.87500"), ("US30", .sell, "25200.0"),
             ]
             for (k, other) in others.enumerated() {
-                positions.append(Position(ticket: login * 100 + Int64(5 + k), symbol: other.0, side: other.1,
-                                          volume: "0.10", openPrice: other.2, openTime: time))
+                positions.append(
+                    Position(
+                        ticket: login * 100 + Int64(5 + k), symbol: other.0, side: other.1,
+                        volume: "0.10", openPrice: other.2, openTime: time))
             }
-            let snapshot = Snapshot(account: AccountReport(time: time, balance: 10_000, credit: 0, equity: 10_000, margin: 0),
-                                    symbols: symbols, positions: positions, quotes: quotes)
+            let snapshot = Snapshot(
+                account: AccountReport(time: time, balance: 10_000, credit: 0, equity: 10_000, margin: 0),
+                symbols: symbols, positions: positions, quotes: quotes)
             do {
                 _ = try engine.apply(.hello(hello), account: id)
                 _ = try engine.apply(.snapshot(snapshot), account: id)
@@ -130,8 +142,9 @@ struct BenchEquityCommand: ParsableCommand {
         var ticks = 0
         outer: while true {
             for row in rows {
-                batch[0] = Tick(symbol: row.symbol, time: BrokerTime(milliseconds: row.time.milliseconds + day * 86_400_000),
-                                bid: row.bid, ask: row.ask)
+                batch[0] = Tick(
+                    symbol: row.symbol, time: BrokerTime(milliseconds: row.time.milliseconds + day * 86_400_000),
+                    bid: row.bid, ask: row.ask)
                 engine.applyTicks(batch, feed: "bench", into: &outputs)
                 outputs.removeAll(keepingCapacity: true)
                 ticks += 1
@@ -143,8 +156,9 @@ struct BenchEquityCommand: ParsableCommand {
         }
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        return Result(ticks: ticks, revaluations: engine.statistics.revaluations - before.revaluations,
-                      observations: engine.statistics.observations - before.observations, seconds: seconds)
+        return Result(
+            ticks: ticks, revaluations: engine.statistics.revaluations - before.revaluations,
+            observations: engine.statistics.observations - before.observations, seconds: seconds)
     }
 
     static func measureMemory(accounts count: Int, sharedFeed: Bool) -> Int {
@@ -161,11 +175,15 @@ struct BenchEquityCommand: ParsableCommand {
         defer { fclose(file) }
         var size = 0
         var resident = 0
-        guard withUnsafeMutablePointer(to: &size, { sizePointer in
-            withUnsafeMutablePointer(to: &resident) { residentPointer in
-                fscanfStatm(file, sizePointer, residentPointer)
-            }
-        }) else { return 0 }
+        guard
+            withUnsafeMutablePointer(
+                to: &size,
+                { sizePointer in
+                    withUnsafeMutablePointer(to: &resident) { residentPointer in
+                        fscanfStatm(file, sizePointer, residentPointer)
+                    }
+                })
+        else { return 0 }
         return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
         #else
         return 0
@@ -174,12 +192,15 @@ struct BenchEquityCommand: ParsableCommand {
 
     #if canImport(Glibc)
     /// Reads the first two numbers of /proc/self/statm (size and resident pages).
-    static func fscanfStatm(_ file: UnsafeMutablePointer<FILE>, _ size: UnsafeMutablePointer<Int>,
-                            _ resident: UnsafeMutablePointer<Int>) -> Bool {
+    static func fscanfStatm(
+        _ file: UnsafeMutablePointer<FILE>, _ size: UnsafeMutablePointer<Int>,
+        _ resident: UnsafeMutablePointer<Int>
+    ) -> Bool {
         var buffer = [CChar](repeating: 0, count: 128)
         guard fgets(&buffer, Int32(buffer.count), file) != nil else { return false }
         let length = buffer.firstIndex(of: 0) ?? buffer.count
-        let fields = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: " ")
+        let fields = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self).split(
+            separator: " ")
         guard fields.count >= 2, let first = Int(fields[0]), let second = Int(fields[1]) else { return false }
         size.pointee = first
         resident.pointee = second

@@ -14,7 +14,8 @@ import TidemarkProtocol
 struct BenchRiskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "risk",
-        abstract: "Risk core throughput: observations per second per core (3 trackers + 1 challenge per account, equity chart)."
+        abstract:
+            "Risk core throughput: observations per second per core (3 trackers + 1 challenge per account, equity chart)."
     )
 
     @Option(help: "Number of accounts the observations are spread over.")
@@ -35,8 +36,9 @@ struct BenchRiskCommand: ParsableCommand {
         var rates: [Double] = []
         var totalOutputs = 0
         for _ in 0..<passes {
-            var engine = try Self.makeEngine(accountIds: accountIds, start: inputs.first.map(Self.time) ?? BrokerTime(milliseconds: 0),
-                                             challenges: !trackersOnly)
+            var engine = try Self.makeEngine(
+                accountIds: accountIds, start: inputs.first.map(Self.time) ?? BrokerTime(milliseconds: 0),
+                challenges: !trackersOnly)
             let clock = ContinuousClock()
             var outputs = 0
             let elapsed = clock.measure {
@@ -51,7 +53,9 @@ struct BenchRiskCommand: ParsableCommand {
         rates.sort()
         let median = rates[rates.count / 2]
         let load = trackersOnly ? "3 trackers" : "3 trackers + 1 challenge"
-        print("bench risk: \(observations) observations over \(accounts) accounts, \(load) each + equity chart, \(passes) passes")
+        print(
+            "bench risk: \(observations) observations over \(accounts) accounts, \(load) each + equity chart, \(passes) passes"
+        )
         print("  outputs per pass: \(totalOutputs) (closed periods, chart hours, challenge phase starts)")
         print("  best:   \(Int(rates.last ?? 0)) observations/s/core")
         print("  median: \(Int(median)) observations/s/core")
@@ -73,19 +77,27 @@ struct BenchRiskCommand: ParsableCommand {
                     maxLotsPerPosition: CapRule(limit: 100), maxOpenPositions: CapRule(limit: 100),
                     profitTarget: ProfitTargetRule(target: .percent(500), basis: .equity),
                     minTradingDays: MinTradingDaysRule(days: 4))
-                try engine.apply(.createChallenge(ChallengeDefinition(
-                    id: "challenge-\(index)", account: accountId, initialCapital: 100_000, startTime: start,
-                    phases: [ChallengePhase(name: "evaluation", rules: rules)])))
+                try engine.apply(
+                    .createChallenge(
+                        ChallengeDefinition(
+                            id: "challenge-\(index)", account: accountId, initialCapital: 100_000, startTime: start,
+                            phases: [ChallengePhase(name: "evaluation", rules: rules)])))
             }
-            try engine.apply(.createTracker(TrackerDefinition(
-                id: "day-\(index)", accountId: accountId, name: "day", period: .day,
-                absoluteDrawdownThreshold: 1_000_000_000, createdBrokerTime: start)))
-            try engine.apply(.createTracker(TrackerDefinition(
-                id: "mtd-\(index)", accountId: accountId, name: "month-to-date", period: .monthToDate,
-                relativeDrawdownThreshold: 100, createdBrokerTime: start)))
-            try engine.apply(.createTracker(TrackerDefinition(
-                id: "life-\(index)", accountId: accountId, name: "lifetime", period: .lifetime,
-                absoluteProfitThreshold: 1_000_000_000, createdBrokerTime: start)))
+            try engine.apply(
+                .createTracker(
+                    TrackerDefinition(
+                        id: "day-\(index)", accountId: accountId, name: "day", period: .day,
+                        absoluteDrawdownThreshold: 1_000_000_000, createdBrokerTime: start)))
+            try engine.apply(
+                .createTracker(
+                    TrackerDefinition(
+                        id: "mtd-\(index)", accountId: accountId, name: "month-to-date", period: .monthToDate,
+                        relativeDrawdownThreshold: 100, createdBrokerTime: start)))
+            try engine.apply(
+                .createTracker(
+                    TrackerDefinition(
+                        id: "life-\(index)", accountId: accountId, name: "lifetime", period: .lifetime,
+                        absoluteProfitThreshold: 1_000_000_000, createdBrokerTime: start)))
         }
         return engine
     }
@@ -105,9 +117,12 @@ struct BenchRiskCommand: ParsableCommand {
             let step = Int64(state >> 33) % 2001 - 1000  // −10.00 … +10.00
             equities[account] += FixedDecimal(units: step * 1_000_000)
             time += 20
-            inputs.append(.observation(EquityObservation(
-                account: accountIds[account], time: BrokerTime(milliseconds: time), balance: 100_000, credit: .zero,
-                equity: equities[account], floating: equities[account] - 100_000)))
+            inputs.append(
+                .observation(
+                    EquityObservation(
+                        account: accountIds[account], time: BrokerTime(milliseconds: time), balance: 100_000,
+                        credit: .zero,
+                        equity: equities[account], floating: equities[account] - 100_000)))
         }
         return inputs
     }

@@ -11,8 +11,10 @@ public enum ZMQThroughputProbe {
     /// Timing starts after a warm-up round trip (so connection set-up is not counted) and ends
     /// when the ROUTER has received the last message.
     /// - Returns: messages per second.
-    public static func measureRawDealerToRouter(messageSize: Int, count: Int,
-                                                endpoint: String = "tcp://127.0.0.1:*") throws -> Double {
+    public static func measureRawDealerToRouter(
+        messageSize: Int, count: Int,
+        endpoint: String = "tcp://127.0.0.1:*"
+    ) throws -> Double {
         precondition(count > 0 && messageSize >= 0)
         let context = try ZMQContext()
         defer { context.shutdown() }
@@ -42,8 +44,8 @@ public enum ZMQThroughputProbe {
             try router.send(peer, more: true)
             try router.send([UInt8]())
             for _ in 0..<count {
-                try router.receive(into: message) // routing id
-                try router.receive(into: message) // payload
+                try router.receive(into: message)  // routing id
+                try router.receive(into: message)  // payload
             }
             let end = ContinuousClock.now
             finishedAt.withLock { $0 = end }

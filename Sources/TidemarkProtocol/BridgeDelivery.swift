@@ -16,8 +16,10 @@ public struct BridgeDelivery: Hashable, Sendable {
     /// Set only on the delivery that ends the session (see above); nil for every EA message.
     public var sessionEnd: BridgeSessionEnd?
 
-    public init(account: AccountID, sessionID: String, sequence: UInt64, message: TerminalMessage,
-                sessionEnd: BridgeSessionEnd? = nil) {
+    public init(
+        account: AccountID, sessionID: String, sequence: UInt64, message: TerminalMessage,
+        sessionEnd: BridgeSessionEnd? = nil
+    ) {
         self.account = account
         self.sessionID = sessionID
         self.sequence = sequence

@@ -17,7 +17,8 @@ public struct BrokerTime: Hashable, Comparable, Sendable, Codable {
     /// trading days, chart hours, ``formatted``) works with. Any step from one of them by a few
     /// years stays far inside `Int64`, so the risk core refuses a time outside this range and
     /// computes inside it without overflow.
-    public static let calendarRange = BrokerTime(milliseconds: -62_167_219_200_000)...BrokerTime(milliseconds: 253_402_300_799_999)
+    public static let calendarRange =
+        BrokerTime(milliseconds: -62_167_219_200_000)...BrokerTime(milliseconds: 253_402_300_799_999)
 
     /// Whether the time is in ``calendarRange``.
     @inlinable public var isInCalendarRange: Bool { Self.calendarRange.contains(self) }
@@ -42,7 +43,8 @@ public struct BrokerTime: Hashable, Comparable, Sendable, Codable {
         let container = try decoder.singleValueContainer()
         if decoder.userInfo[Self.formattedCodingKey] as? Bool == true {
             guard let text = try? container.decode(String.self), let time = BrokerTime(formatted: text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "Expected a broker time, YYYY-MM-DD HH:mm:ss.SSS")
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "Expected a broker time, YYYY-MM-DD HH:mm:ss.SSS")
             }
             self = time
             return
@@ -91,28 +93,38 @@ extension BrokerTime: CustomStringConvertible {
             return value
         }
         guard bytes.count >= 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              (1...12).contains(month), (1...CivilTime.daysIn(month: month, year: year)).contains(day)
+            let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+            (1...12).contains(month), (1...CivilTime.daysIn(month: month, year: year)).contains(day)
         else { return nil }
-        var hour = 0, minute = 0, second = 0, millisecond = 0
+        var hour = 0
+        var minute = 0
+        var second = 0
+        var millisecond = 0
         if bytes.count > 10 {
             guard bytes.count >= 16, bytes[10] == UInt8(ascii: " ") || bytes[10] == UInt8(ascii: "T"),
-                  bytes[13] == UInt8(ascii: ":"), let h = number(11..<13), let m = number(14..<16),
-                  h < 24, m < 60
+                bytes[13] == UInt8(ascii: ":"), let h = number(11..<13), let m = number(14..<16),
+                h < 24, m < 60
             else { return nil }
             hour = h
             minute = m
             if bytes.count > 16 {
-                guard bytes.count >= 19, bytes[16] == UInt8(ascii: ":"), let s = number(17..<19), s < 60 else { return nil }
+                guard bytes.count >= 19, bytes[16] == UInt8(ascii: ":"), let s = number(17..<19), s < 60 else {
+                    return nil
+                }
                 second = s
                 if bytes.count > 19 {
-                    guard bytes.count == 23, bytes[19] == UInt8(ascii: "."), let ms = number(20..<23) else { return nil }
+                    guard bytes.count == 23, bytes[19] == UInt8(ascii: "."), let ms = number(20..<23) else {
+                        return nil
+                    }
                     millisecond = ms
                 }
             }
         }
-        self = CivilTime(year: year, month: month, day: day, hour: hour, minute: minute,
-                         second: second, millisecond: millisecond).brokerTime
+        self =
+            CivilTime(
+                year: year, month: month, day: day, hour: hour, minute: minute,
+                second: second, millisecond: millisecond
+            ).brokerTime
     }
 }
 
@@ -125,7 +137,8 @@ public struct CivilTime: Hashable, Sendable {
     public var hour: Int, minute: Int, second: Int, millisecond: Int
 
     /// The given calendar fields (no validation: use only valid dates).
-    public init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0, millisecond: Int = 0) {
+    public init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0, millisecond: Int = 0)
+    {
         self.year = year
         self.month = month
         self.day = day

@@ -97,7 +97,9 @@ public struct FixedDecimal: Hashable, Comparable, Sendable {
     @inlinable public func addingClamped(_ other: Self) -> Self { Self(clamping: Int128(units) + Int128(other.units)) }
 
     /// `self − other`, clamped to the range (see ``init(clamping:)``).
-    @inlinable public func subtractingClamped(_ other: Self) -> Self { Self(clamping: Int128(units) - Int128(other.units)) }
+    @inlinable public func subtractingClamped(_ other: Self) -> Self {
+        Self(clamping: Int128(units) - Int128(other.units))
+    }
 
     /// `self + other`. - Throws: ``ArithmeticOverflow`` when the sum is outside the range.
     @inlinable public func adding(_ other: Self) throws(ArithmeticOverflow) -> Self {
@@ -116,8 +118,11 @@ public struct FixedDecimal: Hashable, Comparable, Sendable {
     /// `self × numerator ÷ denominator`, exact and rounded once (as
     /// ``multiplied(by:dividedBy:)``), and whether the result is outside the range or
     /// `denominator` is zero (then `partialValue` is 0).
-    @inlinable public func multipliedReportingOverflow(by numerator: Self, dividedBy denominator: Self)
-        -> (partialValue: Self, overflow: Bool) {
+    @inlinable public func multipliedReportingOverflow(
+        by numerator: Self, dividedBy denominator: Self
+    )
+        -> (partialValue: Self, overflow: Bool)
+    {
         guard denominator.units != 0 else { return (.zero, true) }
         // |units × numerator| < 2¹²⁶: the product always fits Int128.
         let product = Int128(units) * Int128(numerator.units)
@@ -241,7 +246,8 @@ extension FixedDecimal {
         guard integerDigits > 0 || fractionDigits > 0 else { return nil }
         // Eleven integer digits can exceed the range: check instead of trapping on overflow.
         let (scaled, scaleOverflow) = integerPart.multipliedReportingOverflow(by: Self.unitsPerOne)
-        let (magnitude, sumOverflow) = scaled.addingReportingOverflow(fraction * Self.powersOfTen[Self.fractionDigits - fractionDigits])
+        let (magnitude, sumOverflow) = scaled.addingReportingOverflow(
+            fraction * Self.powersOfTen[Self.fractionDigits - fractionDigits])
         guard !scaleOverflow, !sumOverflow else { return nil }
         self.units = negative ? -magnitude : magnitude
     }
@@ -289,7 +295,8 @@ extension FixedDecimal: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let coding = decoder.userInfo[Self.numberCodingKey] as? any FixedDecimalNumberCoding,
-           let value = try coding.decode(from: decoder) {
+            let value = try coding.decode(from: decoder)
+        {
             self = value
             return
         }

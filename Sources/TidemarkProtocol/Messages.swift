@@ -25,8 +25,12 @@ public struct AccountID: Hashable, Comparable, Sendable, Codable, CustomStringCo
         var count = 0
         for scalar in server.unicodeScalars {
             count += 1
-            if count > maximumServerNameLength { return "server name longer than \(maximumServerNameLength) characters" }
-            if scalar.value < 0x20 || scalar.value == 0x7F { return "control character U+\(String(scalar.value, radix: 16, uppercase: true)) in server name" }
+            if count > maximumServerNameLength {
+                return "server name longer than \(maximumServerNameLength) characters"
+            }
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                return "control character U+\(String(scalar.value, radix: 16, uppercase: true)) in server name"
+            }
         }
         return nil
     }
@@ -81,9 +85,11 @@ public struct Hello: Hashable, Sendable, Codable {
     public var sessionID: String
 
     /// A hello with every field given.
-    public init(platform: Platform, terminalBuild: Int, login: Int64, server: String, company: String,
-                currency: String, currencyDigits: Int, marginMode: MarginMode, leverage: Int,
-                eaVersion: String, brokerUTCOffsetSeconds: Int, sessionID: String) {
+    public init(
+        platform: Platform, terminalBuild: Int, login: Int64, server: String, company: String,
+        currency: String, currencyDigits: Int, marginMode: MarginMode, leverage: Int,
+        eaVersion: String, brokerUTCOffsetSeconds: Int, sessionID: String
+    ) {
         self.platform = platform
         self.terminalBuild = terminalBuild
         self.login = login
@@ -144,8 +150,10 @@ public struct SymbolSpec: Hashable, Sendable, Codable {
     public var baseCurrency: String
 
     /// A specification with every field given.
-    public init(name: String, digits: Int, calcMode: CalcMode, contractSize: FixedDecimal, tickSize: FixedDecimal,
-                tickValue: FixedDecimal, profitCurrency: String, marginCurrency: String, baseCurrency: String) {
+    public init(
+        name: String, digits: Int, calcMode: CalcMode, contractSize: FixedDecimal, tickSize: FixedDecimal,
+        tickValue: FixedDecimal, profitCurrency: String, marginCurrency: String, baseCurrency: String
+    ) {
         self.name = name
         self.digits = digits
         self.calcMode = calcMode
@@ -222,8 +230,10 @@ public struct Position: Hashable, Sendable, Codable {
     public var commission: FixedDecimal
 
     /// A position with every field given.
-    public init(ticket: Int64, symbol: String, side: Side, volume: FixedDecimal, openPrice: FixedDecimal,
-                openTime: BrokerTime, swap: FixedDecimal = .zero, commission: FixedDecimal = .zero) {
+    public init(
+        ticket: Int64, symbol: String, side: Side, volume: FixedDecimal, openPrice: FixedDecimal,
+        openTime: BrokerTime, swap: FixedDecimal = .zero, commission: FixedDecimal = .zero
+    ) {
         self.ticket = ticket
         self.symbol = symbol
         self.side = side
@@ -328,10 +338,12 @@ public struct Deal: Hashable, Sendable, Codable {
     public var comment: String
 
     /// A deal; trade fields default to empty or zero for balance and credit deals.
-    public init(ticket: Int64, time: BrokerTime, type: DealType, entry: DealEntry, symbol: String = "",
-                volume: FixedDecimal = .zero, price: FixedDecimal = .zero, profit: FixedDecimal = .zero,
-                commission: FixedDecimal = .zero, swap: FixedDecimal = .zero, fee: FixedDecimal = .zero,
-                positionID: Int64 = 0, comment: String = "") {
+    public init(
+        ticket: Int64, time: BrokerTime, type: DealType, entry: DealEntry, symbol: String = "",
+        volume: FixedDecimal = .zero, price: FixedDecimal = .zero, profit: FixedDecimal = .zero,
+        commission: FixedDecimal = .zero, swap: FixedDecimal = .zero, fee: FixedDecimal = .zero,
+        positionID: Int64 = 0, comment: String = ""
+    ) {
         self.ticket = ticket
         self.time = time
         self.type = type
@@ -362,7 +374,9 @@ public struct AccountReport: Hashable, Sendable, Codable {
     public var margin: FixedDecimal
 
     /// A report with every figure given.
-    public init(time: BrokerTime, balance: FixedDecimal, credit: FixedDecimal, equity: FixedDecimal, margin: FixedDecimal) {
+    public init(
+        time: BrokerTime, balance: FixedDecimal, credit: FixedDecimal, equity: FixedDecimal, margin: FixedDecimal
+    ) {
         self.time = time
         self.balance = balance
         self.credit = credit

@@ -109,7 +109,9 @@ public enum RecordingCodec {
         let object: TerminalLine
         do {
             object = try decoder.decode(TerminalLine.self, from: data)
-        } catch DecodingError.keyNotFound(let key, let context) where context.codingPath.isEmpty && key.stringValue == "account" {
+        } catch DecodingError.keyNotFound(let key, let context)
+            where context.codingPath.isEmpty && key.stringValue == "account"
+        {
             throw .missingAccount
         } catch {
             throw .badPayload(describe(error))
@@ -136,7 +138,8 @@ public enum RecordingCodec {
 
     /// The canonical JSON of an agent → EA envelope (for test vectors and logs), without the line feed.
     public static func encode(agent envelope: Envelope<AgentMessage>) -> [UInt8] {
-        var object = AgentLine(session: envelope.sessionID, seq: envelope.sequence, type: envelope.message.recordingType)
+        var object = AgentLine(
+            session: envelope.sessionID, seq: envelope.sequence, type: envelope.message.recordingType)
         switch envelope.message {
         case .welcome(let interval, let version):
             object.heartbeatIntervalMilliseconds = interval
@@ -172,19 +175,27 @@ public enum RecordingCodec {
         let message: AgentMessage
         switch object.type {
         case "welcome":
-            message = .welcome(heartbeatIntervalMilliseconds: try require(object.heartbeatIntervalMilliseconds, "heartbeatIntervalMilliseconds"),
-                               agentVersion: try require(object.agentVersion, "agentVersion"))
+            message = .welcome(
+                heartbeatIntervalMilliseconds: try require(
+                    object.heartbeatIntervalMilliseconds, "heartbeatIntervalMilliseconds"),
+                agentVersion: try require(object.agentVersion, "agentVersion"))
         case "reject":
-            guard let reason = RejectReason(rawValue: try require(object.reason, "reason")) else { throw .badPayload("unknown reject reason") }
+            guard let reason = RejectReason(rawValue: try require(object.reason, "reason")) else {
+                throw .badPayload("unknown reject reason")
+            }
             message = .reject(reason, message: try require(object.message, "message"))
         case "resync":
-            message = .resync(lastSequence: try require(object.lastSequence, "lastSequence"), reason: try require(object.reason, "reason"))
+            message = .resync(
+                lastSequence: try require(object.lastSequence, "lastSequence"),
+                reason: try require(object.reason, "reason"))
         case "ack": message = .acknowledge(sequence: try require(object.sequence, "sequence"))
         case "command": message = .command(try require(object.command, "command"))
         case "heartbeat": message = .heartbeat
         default: throw .badPayload("unknown agent message type \(object.type)")
         }
-        return Envelope(sessionID: try require(object.session, "session"), sequence: try require(object.seq, "seq"), message: message)
+        return Envelope(
+            sessionID: try require(object.session, "session"), sequence: try require(object.seq, "seq"),
+            message: message)
     }
 
     private static func encodeObject(_ object: some Encodable) -> [UInt8] {
@@ -197,7 +208,9 @@ public enum RecordingCodec {
     }
 
     private static func headError(_ error: any Error) -> RecordingError {
-        if case DecodingError.keyNotFound(let key, let context) = error, context.codingPath.isEmpty, key.stringValue == "type" {
+        if case DecodingError.keyNotFound(let key, let context) = error, context.codingPath.isEmpty,
+            key.stringValue == "type"
+        {
             return .missingType
         }
         if case DecodingError.typeMismatch(_, let context) = error, context.codingPath.isEmpty {
@@ -215,7 +228,8 @@ public enum RecordingCodec {
             context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
         }
         switch error {
-        case .keyNotFound(let key, let context): return "missing key \(([path(context)] + [key.stringValue]).filter { !$0.isEmpty }.joined(separator: "."))"
+        case .keyNotFound(let key, let context):
+            return "missing key \(([path(context)] + [key.stringValue]).filter { !$0.isEmpty }.joined(separator: "."))"
         case .typeMismatch(_, let context): return "wrong type at \(path(context))"
         case .valueNotFound(_, let context): return "null at \(path(context))"
         case .dataCorrupted(let context): return "invalid value at \(path(context)): \(context.debugDescription)"

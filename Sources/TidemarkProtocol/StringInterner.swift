@@ -35,12 +35,15 @@ struct StringInterner: Sendable {
         mixed ^= mixed >> 29
         let slot = Int(truncatingIfNeeded: mixed >> 40) & slotMask
         if slot < entries.count, entries[slot].low == low, entries[slot].high == high, entries[slot].count == count,
-           count <= 16 || Self.equal(entries[slot].string, bytes, count) {
+            count <= 16 || Self.equal(entries[slot].string, bytes, count)
+        {
             return entries[slot].string
         }
         let made = String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
         guard count <= Self.maximumKeptLength else { return made }
-        if entries.isEmpty { entries = Array(repeating: Entry(low: 0, high: 0, count: -1, string: ""), count: slotMask + 1) }
+        if entries.isEmpty {
+            entries = Array(repeating: Entry(low: 0, high: 0, count: -1, string: ""), count: slotMask + 1)
+        }
         entries[slot] = Entry(low: low, high: high, count: count, string: made)
         return made
     }
@@ -50,8 +53,12 @@ struct StringInterner: Sendable {
     @inline(__always)
     static func packed(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> (UInt64, UInt64) {
         let raw = UnsafeRawPointer(bytes)
-        func load32(_ offset: Int) -> UInt64 { UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) }
-        func load64(_ offset: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
+        func load32(_ offset: Int) -> UInt64 {
+            UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        }
+        func load64(_ offset: Int) -> UInt64 {
+            UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        }
         switch count {
         case 9...16:
             return (load64(0), load64(count - 8) >> UInt64((16 - count) * 8))

@@ -23,7 +23,9 @@ struct WireHeader: Hashable, Sendable {
 /// Decodes wire frames into envelopes. Stateless; safe to call from any thread.
 public enum WireDecoder {
     /// Decodes one EA → agent frame.
-    public static func decodeTerminal(_ bytes: UnsafeRawBufferPointer) throws(WireDecodingError) -> Envelope<TerminalMessage> {
+    public static func decodeTerminal(
+        _ bytes: UnsafeRawBufferPointer
+    ) throws(WireDecodingError) -> Envelope<TerminalMessage> {
         var strings = WireDecodingCache.singleFrame
         return try decodeTerminal(bytes, reusing: &strings)
     }
@@ -31,8 +33,10 @@ public enum WireDecoder {
     /// Decodes one EA → agent frame, reusing the session id and symbol strings of earlier frames
     /// when the bytes repeat (consecutive frames mostly come from one terminal and one symbol).
     /// The result is the same as without the cache.
-    public static func decodeTerminal(_ bytes: UnsafeRawBufferPointer,
-                                      reusing strings: inout WireDecodingCache) throws(WireDecodingError) -> Envelope<TerminalMessage> {
+    public static func decodeTerminal(
+        _ bytes: UnsafeRawBufferPointer,
+        reusing strings: inout WireDecodingCache
+    ) throws(WireDecodingError) -> Envelope<TerminalMessage> {
         // Nearly every frame is a TICKS frame in the plain form: one pass, no separate UTF-8 check.
         if let plain = FrameReader.plainTicks(bytes, strings: &strings) { return plain }
         var frame = try FrameReader(bytes, strings: &strings)
@@ -51,7 +55,8 @@ public enum WireDecoder {
     }
 
     /// Decodes one agent → EA frame.
-    public static func decodeAgent(_ bytes: UnsafeRawBufferPointer) throws(WireDecodingError) -> Envelope<AgentMessage> {
+    public static func decodeAgent(_ bytes: UnsafeRawBufferPointer) throws(WireDecodingError) -> Envelope<AgentMessage>
+    {
         var strings = WireDecodingCache.singleFrame
         var frame = try FrameReader(bytes, strings: &strings)
         let message: AgentMessage
@@ -109,7 +114,8 @@ enum WireMessageType: UInt8, Hashable, Sendable {
         case UInt8(ascii: "R"):
             self = matches("REPORT") ? .report : matches("REJECT") ? .reject : matches("RESYNC") ? .resync : .unknown
         case UInt8(ascii: "B"): self = matches("BYE") ? .bye : .unknown
-        case UInt8(ascii: "C"): self = matches("CMDACK") ? .commandAcknowledgement : matches("COMMAND") ? .command : .unknown
+        case UInt8(ascii: "C"):
+            self = matches("CMDACK") ? .commandAcknowledgement : matches("COMMAND") ? .command : .unknown
         case UInt8(ascii: "W"): self = matches("WELCOME") ? .welcome : .unknown
         case UInt8(ascii: "A"): self = matches("ACK") ? .acknowledge : .unknown
         default: self = .unknown
@@ -144,7 +150,8 @@ enum Ascii {
     /// wrapping arithmetic, and its length; `index` moves past it. Callers bound the length (18
     /// digits always fit).
     @inline(__always)
-    static func digitRun(_ base: UnsafePointer<UInt8>, from index: inout Int, end: Int) -> (value: UInt64, length: Int) {
+    static func digitRun(_ base: UnsafePointer<UInt8>, from index: inout Int, end: Int) -> (value: UInt64, length: Int)
+    {
         let start = index
         var value: UInt64 = 0
         while index < end {

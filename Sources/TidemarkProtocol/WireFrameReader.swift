@@ -48,12 +48,16 @@ struct FrameReader {
         let sessionID = sessionRange.map { strings.sessionIDs.string(for: frame + $0.lowerBound, count: $0.count) }
         let sequence = sequenceRange.flatMap { Self.parseUnsigned(frame, $0) }
         let type = typeRange.map { WireMessageType(frame + $0.lowerBound, count: $0.count) } ?? .unknown
-        let unknownTypeName = type != .unknown ? "" : typeRange.map {
-            String(decoding: UnsafeBufferPointer(start: frame + $0.lowerBound, count: $0.count), as: UTF8.self)
-        } ?? ""
+        let unknownTypeName =
+            type != .unknown
+            ? ""
+            : typeRange.map {
+                String(decoding: UnsafeBufferPointer(start: frame + $0.lowerBound, count: $0.count), as: UTF8.self)
+            } ?? ""
 
-        header = WireHeader(version: version, type: type, unknownTypeName: unknownTypeName,
-                            sessionID: sessionID ?? "", sequence: sequence ?? 0)
+        header = WireHeader(
+            version: version, type: type, unknownTypeName: unknownTypeName,
+            sessionID: sessionID ?? "", sequence: sequence ?? 0)
         position = min(headerEnd + 1, count)
 
         func fail(_ error: WireDecodingError) -> WireDecodingError {
@@ -66,7 +70,9 @@ struct FrameReader {
         guard version == protocolVersion else { throw fail(.unsupportedVersion("TM\(version)")) }
         guard headerEnd < count else { throw fail(.truncated) }
         guard let typeRange, !typeRange.isEmpty else { throw fail(.badHeader("empty type")) }
-        guard let sessionRange = sessionRange, (1...64).contains(sessionRange.count) else { throw fail(.badHeader("session id must be 1–64 bytes")) }
+        guard let sessionRange = sessionRange, (1...64).contains(sessionRange.count) else {
+            throw fail(.badHeader("session id must be 1–64 bytes"))
+        }
         guard let sequence, sequence >= 1 else { throw fail(.badHeader("sequence must be an integer ≥ 1")) }
         guard fields.isAtEnd else { throw fail(.badHeader("header has more than four fields")) }
         guard base[count - 1] == Ascii.lineFeed else { throw fail(.truncated) }
@@ -98,7 +104,9 @@ struct FrameReader {
 
     /// The next record, which must carry `tag`.
     private mutating func requireRecord(_ tag: UInt8, of type: StaticString) throws(WireDecodingError) -> RecordReader {
-        guard var record = nextRecord() else { throw .missingRecord("\(type) needs a \(Character(Unicode.Scalar(tag))) record") }
+        guard var record = nextRecord() else {
+            throw .missingRecord("\(type) needs a \(Character(Unicode.Scalar(tag))) record")
+        }
         try record.expectTag(tag)
         return record
     }
@@ -147,7 +155,9 @@ struct FrameReader {
             var accountRecord = try requireRecord(Ascii.tagAccount, of: "SNAPSHOT")
             let account = try accountRecord.account()
             advance(past: accountRecord)
-            var symbols: [SymbolSpec] = [], positions: [Position] = [], quotes: [Tick] = []
+            var symbols: [SymbolSpec] = []
+            var positions: [Position] = []
+            var quotes: [Tick] = []
             while var record = nextRecord() {
                 switch record.tag {
                 case Ascii.tagSymbol: symbols.append(try record.symbol())
@@ -210,7 +220,8 @@ struct FrameReader {
             try record.finish()
             advance(past: record)
             try expectEnd(of: "CMDACK")
-            return .commandAcknowledgement(CommandAcknowledgement(commandID: commandID, time: time, succeeded: succeeded, detail: detail))
+            return .commandAcknowledgement(
+                CommandAcknowledgement(commandID: commandID, time: time, succeeded: succeeded, detail: detail))
         default:
             // Unknown, or a type of the other direction.
             throw .unknownType(header.typeName)
@@ -233,8 +244,10 @@ struct FrameReader {
     /// returns nil and leaves `position` alone: the general reader then decodes the line (same
     /// value) or refuses it (with its precise error).
     @inline(__always)
-    static func plainQuote(_ base: UnsafePointer<UInt8>, _ count: Int, at position: inout Int,
-                           symbols: inout StringInterner) -> Tick? {
+    static func plainQuote(
+        _ base: UnsafePointer<UInt8>, _ count: Int, at position: inout Int,
+        symbols: inout StringInterner
+    ) -> Tick? {
         var index = position
         guard index + 2 < count, base[index] == Ascii.tagQuote, base[index + 1] == Ascii.tab else { return nil }
         index += 2
@@ -253,13 +266,15 @@ struct FrameReader {
         guard timeLength >= 1, timeLength <= 18, index < count, base[index] == Ascii.tab else { return nil }
         var prices = FieldCursor(base: base, position: index + 1, end: count, line: 0)
         guard let bid = prices.nextPlainDecimalUnits(), !prices.isAtEnd,
-              let ask = prices.nextPlainDecimalUnits(), prices.isAtEnd,
-              prices.position <= count, base[prices.position - 1] == Ascii.lineFeed,
-              bid > 0, ask > 0, Int128(bid) * 100 <= Int128(ask) * 101 else { return nil }
+            let ask = prices.nextPlainDecimalUnits(), prices.isAtEnd,
+            prices.position <= count, base[prices.position - 1] == Ascii.lineFeed,
+            bid > 0, ask > 0, Int128(bid) * 100 <= Int128(ask) * 101
+        else { return nil }
         position = prices.position
-        return Tick(symbol: symbols.string(for: base + symbolStart, count: symbolEnd - symbolStart),
-                    time: BrokerTime(milliseconds: Int64(time)),
-                    bid: FixedDecimal(units: bid), ask: FixedDecimal(units: ask))
+        return Tick(
+            symbol: symbols.string(for: base + symbolStart, count: symbolEnd - symbolStart),
+            time: BrokerTime(milliseconds: Int64(time)),
+            bid: FixedDecimal(units: bid), ask: FixedDecimal(units: ask))
     }
 
     /// A whole TICKS frame in its plain form, read in one pass over its bytes with nothing else:
@@ -269,14 +284,17 @@ struct FrameReader {
     /// valid UTF-8 without a separate pass. Anything else (another type, another spelling, any
     /// irregularity) returns nil: the general reader decodes the frame (same value) or refuses it.
     @inline(__always)
-    static func plainTicks(_ bytes: UnsafeRawBufferPointer, strings: inout WireDecodingCache) -> Envelope<TerminalMessage>? {
+    static func plainTicks(
+        _ bytes: UnsafeRawBufferPointer, strings: inout WireDecodingCache
+    ) -> Envelope<TerminalMessage>? {
         guard let address = bytes.baseAddress, bytes.count >= 16 else { return nil }
         let base = address.assumingMemoryBound(to: UInt8.self)
         let count = bytes.count
         // "TM1\tTICKS\t": one word and two bytes.
-        let prefix = UInt64(0x4B43_4954_0931_4D54)   // "TM1\tTICK", little-endian
+        let prefix = UInt64(0x4B43_4954_0931_4D54)  // "TM1\tTICK", little-endian
         guard UInt64(littleEndian: address.loadUnaligned(as: UInt64.self)) == prefix,
-              base[8] == UInt8(ascii: "S"), base[9] == Ascii.tab else { return nil }
+            base[8] == UInt8(ascii: "S"), base[9] == Ascii.tab
+        else { return nil }
         var index = 10
         let sessionStart = index
         while index < count {
@@ -290,7 +308,8 @@ struct FrameReader {
         index += 1
         let (sequence, sequenceLength) = Ascii.digitRun(base, from: &index, end: count)
         guard sequenceLength >= 1, sequenceLength <= 18, sequence >= 1,
-              index < count, base[index] == Ascii.lineFeed else { return nil }
+            index < count, base[index] == Ascii.lineFeed
+        else { return nil }
         var position = index + 1
         guard let first = plainQuote(base, count, at: &position, symbols: &strings.symbols) else { return nil }
         let batch: TickBatch
@@ -383,7 +402,9 @@ struct FrameReader {
         }
         // The last few bytes as one word that overlaps bytes already checked (no byte loop for
         // an ASCII frame, which is nearly every frame).
-        if index < count, index + 8 > count, count >= 8, isPlainASCII(raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)) {
+        if index < count, index + 8 > count, count >= 8,
+            isPlainASCII(raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))
+        {
             return true
         }
         while index < count {
@@ -394,7 +415,8 @@ struct FrameReader {
                 continue
             }
             let length: Int
-            var lowerBound: UInt8 = 0x80, upperBound: UInt8 = 0xBF
+            var lowerBound: UInt8 = 0x80
+            var upperBound: UInt8 = 0xBF
             switch lead {
             case 0xC2...0xDF: length = 2
             case 0xE0:

@@ -121,18 +121,25 @@ struct RecordReader {
         guard tag == expected else {
             let name = Character(Unicode.Scalar(expected))
             if tag == 0 { throw failure(.missingRecord("expected a \(name) record")) }
-            throw failure(.unexpectedRecord("expected a \(name) record, found " + (tag == 0xFF ? "a long tag" : String(Character(Unicode.Scalar(tag))))))
+            throw failure(
+                .unexpectedRecord(
+                    "expected a \(name) record, found "
+                        + (tag == 0xFF ? "a long tag" : String(Character(Unicode.Scalar(tag))))))
         }
     }
 
     /// Every field was read: more fields are an error.
     mutating func finish() throws(WireDecodingError) {
-        guard fields.next() == nil else { throw failure(.fieldCount("record \(Character(Unicode.Scalar(tag))) has too many fields")) }
+        guard fields.next() == nil else {
+            throw failure(.fieldCount("record \(Character(Unicode.Scalar(tag))) has too many fields"))
+        }
     }
 
     @inline(__always)
     private mutating func field(_ name: StaticString) throws(WireDecodingError) -> Range<Int> {
-        guard let range = fields.next() else { throw failure(.fieldCount("record has too few fields, \(name) missing")) }
+        guard let range = fields.next() else {
+            throw failure(.fieldCount("record has too few fields, \(name) missing"))
+        }
         return range
     }
 
@@ -204,7 +211,8 @@ struct RecordReader {
         let range = try field(name)
         guard let value = FrameReader.parseUnsigned(base, range), value <= UInt64(Int64.max) else {
             if !range.isEmpty, base[range.lowerBound] == Ascii.minus, range.count > 1,
-               FrameReader.parseUnsigned(base, range.lowerBound + 1..<range.upperBound) != nil {
+                FrameReader.parseUnsigned(base, range.lowerBound + 1..<range.upperBound) != nil
+            {
                 throw failure(.absurdValue("\(name) must be ≥ 0"))
             }
             throw failure(.badField("\(name)"))
@@ -236,7 +244,8 @@ struct RecordReader {
         return String(decoding: bytes(range), as: UTF8.self)
     }
 
-    mutating func enumeration<Value: RawRepresentable<String>>(_ name: StaticString) throws(WireDecodingError) -> Value {
+    mutating func enumeration<Value: RawRepresentable<String>>(_ name: StaticString) throws(WireDecodingError) -> Value
+    {
         let text = try string(name)
         guard let value = Value(rawValue: text) else { throw failure(.badField("\(name)")) }
         return value
@@ -290,9 +299,10 @@ struct RecordReader {
         let marginCurrency = try string("S.marginCurrency")
         let baseCurrency = try string("S.baseCurrency")
         try finish()
-        return SymbolSpec(name: name, digits: digits, calcMode: calcMode, contractSize: contractSize, tickSize: tickSize,
-                          tickValue: tickValue, profitCurrency: profitCurrency, marginCurrency: marginCurrency,
-                          baseCurrency: baseCurrency)
+        return SymbolSpec(
+            name: name, digits: digits, calcMode: calcMode, contractSize: contractSize, tickSize: tickSize,
+            tickValue: tickValue, profitCurrency: profitCurrency, marginCurrency: marginCurrency,
+            baseCurrency: baseCurrency)
     }
 
     /// `P ticket symbol side volume openPrice openTime swap commission`.
@@ -306,8 +316,9 @@ struct RecordReader {
         let swap = try decimal("P.swap")
         let commission = try decimal("P.commission")
         try finish()
-        return Position(ticket: ticket, symbol: symbol, side: side, volume: volume, openPrice: openPrice,
-                        openTime: openTime, swap: swap, commission: commission)
+        return Position(
+            ticket: ticket, symbol: symbol, side: side, volume: volume, openPrice: openPrice,
+            openTime: openTime, swap: swap, commission: commission)
     }
 
     /// `D ticket time type entry symbol volume price profit commission swap fee positionID comment`.
@@ -331,8 +342,9 @@ struct RecordReader {
             guard price.units > 0 else { throw failure(.absurdValue("D.price must be > 0 for a trade deal")) }
             guard !symbol.isEmpty else { throw failure(.badField("D.symbol must not be empty for a trade deal")) }
         }
-        return Deal(ticket: ticket, time: time, type: type, entry: entry, symbol: symbol, volume: volume, price: price,
-                    profit: profit, commission: commission, swap: swap, fee: fee, positionID: positionID, comment: comment)
+        return Deal(
+            ticket: ticket, time: time, type: type, entry: entry, symbol: symbol, volume: volume, price: price,
+            profit: profit, commission: commission, swap: swap, fee: fee, positionID: positionID, comment: comment)
     }
 
     /// `I platform terminalBuild login server company currency currencyDigits marginMode leverage eaVersion brokerUTCOffsetSeconds`.
@@ -349,8 +361,9 @@ struct RecordReader {
         let eaVersion = try string("I.eaVersion")
         let offset = try smallInteger("I.brokerUTCOffsetSeconds", in: -86_400...86_400)
         try finish()
-        return Hello(platform: platform, terminalBuild: build, login: login, server: server, company: company,
-                     currency: currency, currencyDigits: currencyDigits, marginMode: marginMode, leverage: leverage,
-                     eaVersion: eaVersion, brokerUTCOffsetSeconds: offset, sessionID: sessionID)
+        return Hello(
+            platform: platform, terminalBuild: build, login: login, server: server, company: company,
+            currency: currency, currencyDigits: currencyDigits, marginMode: marginMode, leverage: leverage,
+            eaVersion: eaVersion, brokerUTCOffsetSeconds: offset, sessionID: sessionID)
     }
 }

@@ -47,9 +47,11 @@ public final class WebhookDeliverer: Service {
         /// How long to wait before trying again after the store failed.
         public var storeRetryDelay: Duration
 
-        public init(retryPolicy: WebhookRetryPolicy = WebhookRetryPolicy(), requestTimeout: Duration = .seconds(10),
-                    maximumConcurrentDeliveries: Int = 8, pageSize: Int = 64, jitterSeed: UInt64? = nil,
-                    storeRetryDelay: Duration = .seconds(1)) {
+        public init(
+            retryPolicy: WebhookRetryPolicy = WebhookRetryPolicy(), requestTimeout: Duration = .seconds(10),
+            maximumConcurrentDeliveries: Int = 8, pageSize: Int = 64, jitterSeed: UInt64? = nil,
+            storeRetryDelay: Duration = .seconds(1)
+        ) {
             self.retryPolicy = retryPolicy
             self.requestTimeout = requestTimeout
             self.maximumConcurrentDeliveries = maximumConcurrentDeliveries
@@ -101,10 +103,12 @@ public final class WebhookDeliverer: Service {
     /// A deliverer for `store`'s outbox. `now` is the wall clock used for due times and signatures
     /// (injected for tests); `observe` hears every attempt once the outbox recorded it (keep it
     /// short: it runs on the delivery task).
-    public init(store: Store, configuration: Configuration = Configuration(),
-                logger: Logger = Logger(label: "tidemark.webhooks"),
-                now: @escaping @Sendable () -> Date = { Date() },
-                observe: @escaping @Sendable (AttemptOutcome) -> Void = { _ in }) {
+    public init(
+        store: Store, configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "tidemark.webhooks"),
+        now: @escaping @Sendable () -> Date = { Date() },
+        observe: @escaping @Sendable (AttemptOutcome) -> Void = { _ in }
+    ) {
         self.store = store
         self.configuration = configuration
         self.logger = logger
@@ -156,7 +160,9 @@ public final class WebhookDeliverer: Service {
                 await wake.wait(atMost: configuration.storeRetryDelay)
                 continue
             }
-            let timeout = nextDue.map { Duration.milliseconds(max(0, Int64(($0.timeIntervalSince(now()) * 1000).rounded(.up)))) }
+            let timeout = nextDue.map {
+                Duration.milliseconds(max(0, Int64(($0.timeIntervalSince(now()) * 1000).rounded(.up))))
+            }
             await wake.wait(atMost: timeout)
         }
     }
@@ -206,20 +212,26 @@ public final class WebhookDeliverer: Service {
             return true
         }
         let sequence = delivery.event.sequenceNumber
-        var metadata: Logger.Metadata = ["webhook": "\(delivery.webhookId)", "event": "\(sequence)",
-                                         "attempt": "\(delivery.attempts + 1)"]
+        var metadata: Logger.Metadata = [
+            "webhook": "\(delivery.webhookId)", "event": "\(sequence)",
+            "attempt": "\(delivery.attempts + 1)",
+        ]
         do throws(StoreError) {
             switch outcome {
             case .success:
                 let answeredAt = now()
                 try await store.markDelivered(webhookId: delivery.webhookId, sequenceNumber: sequence, at: answeredAt)
                 state.withLock { $0.statistics.delivered += 1 }
-                observe(.delivered(latency: delivery.queuedAt.map { .milliseconds(max(0, answeredAt.storedMillisecondsSince($0))) }))
+                observe(
+                    .delivered(
+                        latency: delivery.queuedAt.map { .milliseconds(max(0, answeredAt.storedMillisecondsSince($0))) }
+                    ))
                 logger.trace("webhook delivered", metadata: metadata)
             case .failure(let error):
                 let fraction = state.withLock { $0.random.nextFraction() }
-                let decision = configuration.retryPolicy.decision(afterFailedAttempts: delivery.attempts + 1,
-                                                                  randomFraction: fraction)
+                let decision = configuration.retryPolicy.decision(
+                    afterFailedAttempts: delivery.attempts + 1,
+                    randomFraction: fraction)
                 metadata["error"] = "\(error)"
                 let retryAt: Date?
                 switch decision {
@@ -231,8 +243,9 @@ public final class WebhookDeliverer: Service {
                     retryAt = nil
                     logger.warning("webhook delivery abandoned", metadata: metadata)
                 }
-                try await store.markFailed(webhookId: delivery.webhookId, sequenceNumber: sequence,
-                                           error: error.description, retryAt: retryAt)
+                try await store.markFailed(
+                    webhookId: delivery.webhookId, sequenceNumber: sequence,
+                    error: error.description, retryAt: retryAt)
                 state.withLock { state in
                     state.statistics.failedAttempts += 1
                     state.statistics.failuresByCode[error.code, default: 0] += 1
@@ -241,7 +254,7 @@ public final class WebhookDeliverer: Service {
                 observe(.failed(reason: error.code, abandoned: retryAt == nil))
             }
             return true
-        } catch where error == .notFound {
+        } catch  where error == .notFound {
             // The webhook was deleted meanwhile (its rows with it): nothing left to record.
             logger.debug("webhook delivery no longer pending", metadata: metadata)
             return true
@@ -254,7 +267,8 @@ public final class WebhookDeliverer: Service {
     /// POSTs `request`; success only for a 2xx answer.
     private func post(_ request: WebhookRequest, using client: HTTPClient) async -> Result<Void, WebhookDeliveryError> {
         guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(),
-              scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty else {
+            scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
+        else {
             return .failure(WebhookDeliveryError.invalidURL.with(detail: request.url))
         }
         var httpRequest = HTTPClientRequest(url: request.url)
@@ -262,14 +276,18 @@ public final class WebhookDeliverer: Service {
         for header in request.headers { httpRequest.headers.add(name: header.name, value: header.value) }
         httpRequest.body = .bytes(ByteBuffer(bytes: request.body))
         do {
-            let response = try await client.execute(httpRequest, timeout: TimeAmount(configuration.requestTimeout),
-                                                    logger: logger)
+            let response = try await client.execute(
+                httpRequest, timeout: TimeAmount(configuration.requestTimeout),
+                logger: logger)
             // Read (and drop) a short body so the connection can be reused; the status alone decides.
             _ = try? await response.body.collect(upTo: 64 * 1024)
             let status = Int(response.status.code)
             return (200..<300).contains(status) ? .success(()) : .failure(.rejected(status: status))
         } catch let error as HTTPClientError
-                    where [HTTPClientError.deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout, .tlsHandshakeTimeout].contains(error) {
+            where [
+                HTTPClientError.deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout, .tlsHandshakeTimeout,
+            ].contains(error)
+        {
             return .failure(WebhookDeliveryError.timeout.with(detail: "\(error)"))
         } catch {
             return .failure(WebhookDeliveryError.connection.with(detail: "\(error)"))
@@ -316,20 +334,23 @@ extension WebhookDeliverer.Configuration: Codable {
         func seconds(_ key: CodingKeys, _ fallback: Duration) throws -> Duration {
             guard let value = try container.decodeIfPresent(Double.self, forKey: key) else { return fallback }
             guard value.isFinite, value > 0 else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "must be a positive number of seconds")
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: container, debugDescription: "must be a positive number of seconds")
             }
             return .milliseconds(Int64((value * 1000).rounded()))
         }
         func count(_ key: CodingKeys, _ fallback: Int) throws -> Int {
             guard let value = try container.decodeIfPresent(Int.self, forKey: key) else { return fallback }
             guard value > 0 else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "must be at least 1")
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: container, debugDescription: "must be at least 1")
             }
             return value
         }
         let jitter = try container.decodeIfPresent(Double.self, forKey: .jitter) ?? defaults.retryPolicy.jitter
         guard (0...1).contains(jitter) else {
-            throw DecodingError.dataCorruptedError(forKey: .jitter, in: container, debugDescription: "must be between 0 and 1")
+            throw DecodingError.dataCorruptedError(
+                forKey: .jitter, in: container, debugDescription: "must be between 0 and 1")
         }
         self.init(
             retryPolicy: WebhookRetryPolicy(

@@ -52,8 +52,11 @@ public struct WebhookRequest: Hashable, Sendable {
             Header(HeaderName.webhookID, delivery.webhookId),
             Header(HeaderName.timestamp, String(timestamp)),
             Header(HeaderName.attempt, String(delivery.attempts + 1)),
-            Header(HeaderName.signature, WebhookSignature.header(body: delivery.event.body, secret: delivery.secret,
-                                                                 timestamp: timestamp)),
+            Header(
+                HeaderName.signature,
+                WebhookSignature.header(
+                    body: delivery.event.body, secret: delivery.secret,
+                    timestamp: timestamp)),
         ]
     }
 

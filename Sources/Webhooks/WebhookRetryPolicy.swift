@@ -27,8 +27,10 @@ public struct WebhookRetryPolicy: Hashable, Sendable {
     public var maximumAge: Duration
 
     /// The defaults: 1 s doubling to 10 min, 20 % jitter, at most 500 attempts or 3 days.
-    public init(initialDelay: Duration = .seconds(1), maximumDelay: Duration = .seconds(600), jitter: Double = 0.2,
-                maximumAttempts: Int = 500, maximumAge: Duration = .seconds(3 * 24 * 3600)) {
+    public init(
+        initialDelay: Duration = .seconds(1), maximumDelay: Duration = .seconds(600), jitter: Double = 0.2,
+        maximumAttempts: Int = 500, maximumAge: Duration = .seconds(3 * 24 * 3600)
+    ) {
         self.initialDelay = initialDelay
         self.maximumDelay = maximumDelay
         self.jitter = jitter

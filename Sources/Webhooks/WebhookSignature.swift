@@ -26,8 +26,10 @@ public enum WebhookSignature {
     /// Pass the body's raw bytes, before any JSON parsing: re-encoding changes bytes and breaks the MAC.
     /// The MAC comparison takes the same time wherever the bytes differ.
     /// - Throws: ``WebhookSignatureError`` saying why the request must be refused.
-    public static func verify(header: String, body: some DataProtocol, secret: String, now: Date = Date(),
-                              tolerance: Duration = .seconds(300)) throws(WebhookSignatureError) {
+    public static func verify(
+        header: String, body: some DataProtocol, secret: String, now: Date = Date(),
+        tolerance: Duration = .seconds(300)
+    ) throws(WebhookSignatureError) {
         let parsed = try parse(header)
         let key = SymmetricKey(data: Data(secret.utf8))
         let payload = signedPayload(body: body, timestamp: parsed.timestamp)
@@ -38,15 +40,17 @@ public enum WebhookSignature {
         let skew = abs(now.timeIntervalSince1970 - Double(parsed.timestamp))
         let (seconds, attoseconds) = tolerance.components
         guard skew <= Double(seconds) + Double(attoseconds) / 1e18 else {
-            throw WebhookSignatureError.timestampOutOfTolerance.with(detail: "signed at \(parsed.timestamp), \(Int(skew)) s away")
+            throw WebhookSignatureError.timestampOutOfTolerance.with(
+                detail: "signed at \(parsed.timestamp), \(Int(skew)) s away")
         }
     }
 
     // MARK: Internals
 
     static func code(body: some DataProtocol, secret: String, timestamp: Int64) -> HashedAuthenticationCode<SHA256> {
-        HMAC<SHA256>.authenticationCode(for: signedPayload(body: body, timestamp: timestamp),
-                                        using: SymmetricKey(data: Data(secret.utf8)))
+        HMAC<SHA256>.authenticationCode(
+            for: signedPayload(body: body, timestamp: timestamp),
+            using: SymmetricKey(data: Data(secret.utf8)))
     }
 
     static func signedPayload(body: some DataProtocol, timestamp: Int64) -> Data {
@@ -61,7 +65,9 @@ public enum WebhookSignature {
         var codes: [[UInt8]] = []
         for element in header.split(separator: ",") {
             let pair = element.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2 else { throw WebhookSignatureError.malformedHeader.with(detail: "element without '='") }
+            guard pair.count == 2 else {
+                throw WebhookSignatureError.malformedHeader.with(detail: "element without '='")
+            }
             let key = pair[0].trimmingCharacters(in: .whitespaces)
             let value = pair[1].trimmingCharacters(in: .whitespaces)
             switch key {

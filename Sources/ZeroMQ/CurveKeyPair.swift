@@ -62,8 +62,11 @@ public struct CurveKeyPair: Hashable, Sendable {
         var publicText = [CChar](repeating: 0, count: 41)
         var secretText = [CChar](repeating: 0, count: 41)
         guard zmq_curve_keypair(&publicText, &secretText) == 0 else { throw ZMQError.last("zmq_curve_keypair") }
-        func text(_ chars: [CChar]) -> String { String(decoding: chars.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        return CurveKeyPair(publicKey: try CurveKey(z85: text(publicText)), secretKey: try CurveKey(z85: text(secretText)))
+        func text(_ chars: [CChar]) -> String {
+            String(decoding: chars.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        return CurveKeyPair(
+            publicKey: try CurveKey(z85: text(publicText)), secretKey: try CurveKey(z85: text(secretText)))
     }
 }
 
@@ -108,7 +111,8 @@ extension CurveKeyPair {
     @discardableResult
     public func writeCertificates(directory: String, name: String) throws -> (publicPath: String, secretPath: String) {
         let base = directory.hasSuffix("/") ? directory + name : directory + "/" + name
-        let publicPath = base + ".key", secretPath = base + ".key_secret"
+        let publicPath = base + ".key"
+        let secretPath = base + ".key_secret"
         try Self.writeNewFile(path: secretPath, contents: secretCertificate)
         try Self.writeNewFile(path: publicPath, contents: publicCertificate)
         return (publicPath, secretPath)
@@ -194,6 +198,8 @@ extension CurveKeyPair {
 
 extension Substring {
     fileprivate func trimmingSpaces() -> String {
-        String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" }).reversed())
+        String(
+            drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" || $0 == "\r" })
+                .reversed())
     }
 }

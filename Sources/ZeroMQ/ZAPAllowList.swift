@@ -68,10 +68,14 @@ public final class ZAPAllowList: Sendable {
             // [peer routing id, empty delimiter, version, request id, domain, address, identity,
             //  mechanism, credentials…]
             guard request.count >= 8, request[1].isEmpty else { continue }
-            let version = request[2], requestID = request[3], mechanism = request[7]
+            let version = request[2]
+            let requestID = request[3]
+            let mechanism = request[7]
             guard version == Array("1.0".utf8) else {
-                try socket.send(parts: [request[0], [], version, requestID, Array("500".utf8),
-                                        Array("unsupported ZAP version".utf8), [], []])
+                try socket.send(parts: [
+                    request[0], [], version, requestID, Array("500".utf8),
+                    Array("unsupported ZAP version".utf8), [], [],
+                ])
                 continue
             }
             var key: CurveKey?
@@ -80,12 +84,16 @@ public final class ZAPAllowList: Sendable {
             }
             if let key, isAllowed(key) {
                 admittedCounter.add(1, ordering: .relaxed)
-                try socket.send(parts: [request[0], [], version, requestID, Array("200".utf8),
-                                        Array("OK".utf8), Array(key.z85.utf8), []])
+                try socket.send(parts: [
+                    request[0], [], version, requestID, Array("200".utf8),
+                    Array("OK".utf8), Array(key.z85.utf8), [],
+                ])
             } else {
                 deniedCounter.add(1, ordering: .relaxed)
-                try socket.send(parts: [request[0], [], version, requestID, Array("400".utf8),
-                                        Array("key not on the allow-list".utf8), [], []])
+                try socket.send(parts: [
+                    request[0], [], version, requestID, Array("400".utf8),
+                    Array("key not on the allow-list".utf8), [], [],
+                ])
             }
         }
     }

@@ -86,7 +86,8 @@ public struct ZMQError: TidemarkError {
     /// ROUTER_MANDATORY: no peer with that routing id (`EHOSTUNREACH`).
     public static let hostUnreachable = ZMQError(kind: .hostUnreachable, errno: EHOSTUNREACH, operation: "")
     /// Unknown transport in an endpoint (`EPROTONOSUPPORT`).
-    public static let protocolNotSupported = ZMQError(kind: .protocolNotSupported, errno: EPROTONOSUPPORT, operation: "")
+    public static let protocolNotSupported = ZMQError(
+        kind: .protocolNotSupported, errno: EPROTONOSUPPORT, operation: "")
     /// Malformed endpoint or option value (`EINVAL`).
     public static let invalidArgument = ZMQError(kind: .invalidArgument, errno: EINVAL, operation: "")
     /// The address is already bound (`EADDRINUSE`).
@@ -108,9 +109,15 @@ public struct ZMQError: TidemarkError {
     /// A key file that holds no usable key.
     public static let invalidKeyFile = ZMQError(kind: .invalidKeyFile, errno: 0, operation: "")
 
-    static func invalidZ85(_ operation: String) -> ZMQError { ZMQError(kind: .invalidZ85, errno: 0, operation: operation) }
-    static func invalidKey(_ operation: String) -> ZMQError { ZMQError(kind: .invalidKey, errno: 0, operation: operation) }
-    static func invalidKeyFile(_ operation: String) -> ZMQError { ZMQError(kind: .invalidKeyFile, errno: 0, operation: operation) }
+    static func invalidZ85(_ operation: String) -> ZMQError {
+        ZMQError(kind: .invalidZ85, errno: 0, operation: operation)
+    }
+    static func invalidKey(_ operation: String) -> ZMQError {
+        ZMQError(kind: .invalidKey, errno: 0, operation: operation)
+    }
+    static func invalidKeyFile(_ operation: String) -> ZMQError {
+        ZMQError(kind: .invalidKeyFile, errno: 0, operation: operation)
+    }
     static func fileSystem(errno: Int32, _ operation: String) -> ZMQError {
         ZMQError(kind: .fileSystem(errno), errno: errno, operation: operation)
     }

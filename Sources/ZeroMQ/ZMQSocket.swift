@@ -302,5 +302,7 @@ public final class ZMQSocket {
     }
 }
 
-@available(*, unavailable, message: "libzmq sockets are not thread safe: use a socket only on the thread that created it")
+@available(
+    *, unavailable, message: "libzmq sockets are not thread safe: use a socket only on the thread that created it"
+)
 extension ZMQSocket: Sendable {}

@@ -38,15 +38,17 @@ public final class ZMQSocketThread: Sendable {
         #else
         var thread: pthread_t?
         #endif
-        let rc = pthread_create(&thread, &attributes, { argument in
-            #if canImport(Glibc)
-            let start = Unmanaged<ThreadStart>.fromOpaque(argument!).takeRetainedValue()
-            #else
-            let start = Unmanaged<ThreadStart>.fromOpaque(argument).takeRetainedValue()
-            #endif
-            start.run()
-            return nil
-        }, unmanaged.toOpaque())
+        let rc = pthread_create(
+            &thread, &attributes,
+            { argument in
+                #if canImport(Glibc)
+                let start = Unmanaged<ThreadStart>.fromOpaque(argument!).takeRetainedValue()
+                #else
+                let start = Unmanaged<ThreadStart>.fromOpaque(argument).takeRetainedValue()
+                #endif
+                start.run()
+                return nil
+            }, unmanaged.toOpaque())
         guard rc == 0 else {
             unmanaged.release()
             throw ZMQError(errno: rc, operation: "pthread_create")

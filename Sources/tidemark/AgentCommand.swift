@@ -1,9 +1,9 @@
 import Agent
 import ArgumentParser
-import Foundation
 import Bridge
 import Dispatch
 import EquityEngine
+import Foundation
 import Logging
 import Store
 import TidemarkProtocol
@@ -22,18 +22,18 @@ struct AgentCommand: AsyncParsableCommand {
         commandName: "agent",
         abstract: "Run the agent: EA sessions over ZeroMQ, equity and risk, the store, the REST API.",
         discussion: """
-        The agent binds --bridge (Expert Advisors and `tidemark simulate` connect to it) and serves \
-        HTTP on --http (REST API, /metrics, /health, /ready; HTTPS with --tls-cert and --tls-key). It prints `bridge listening on ENDPOINT` \
-        and `http listening on HOST:PORT` on stdout (useful with port 0 or *). On a first run without \
-        TIDEMARK_ADMIN_TOKEN it generates an admin token into DATA/admin-token (mode 0600); a \
-        TIDEMARK_ADMIN_TOKEN of its own must carry at least 128 bits of entropy (32 random bytes in hex, \
-        `openssl rand -hex 32`, not a word or a short string) or the agent refuses to start. Every setting \
-        can also come from --config FILE (JSON) or TIDEMARK_* environment variables; flags win. A bridge \
-        beyond loopback needs CURVE or --allow-plaintext-bridge. A configuration or start-up error prints \
-        one line naming the key, file or value and exits with its own status (78 configuration, 77 \
-        insecure setting, 65 damaged store, 71 start-up; deploy/README.md). SIGINT or SIGTERM stop it \
-        gracefully: nothing taken is lost, everything committed is acknowledged.
-        """
+            The agent binds --bridge (Expert Advisors and `tidemark simulate` connect to it) and serves \
+            HTTP on --http (REST API, /metrics, /health, /ready; HTTPS with --tls-cert and --tls-key). It prints `bridge listening on ENDPOINT` \
+            and `http listening on HOST:PORT` on stdout (useful with port 0 or *). On a first run without \
+            TIDEMARK_ADMIN_TOKEN it generates an admin token into DATA/admin-token (mode 0600); a \
+            TIDEMARK_ADMIN_TOKEN of its own must carry at least 128 bits of entropy (32 random bytes in hex, \
+            `openssl rand -hex 32`, not a word or a short string) or the agent refuses to start. Every setting \
+            can also come from --config FILE (JSON) or TIDEMARK_* environment variables; flags win. A bridge \
+            beyond loopback needs CURVE or --allow-plaintext-bridge. A configuration or start-up error prints \
+            one line naming the key, file or value and exits with its own status (78 configuration, 77 \
+            insecure setting, 65 damaged store, 71 start-up; deploy/README.md). SIGINT or SIGTERM stop it \
+            gracefully: nothing taken is lost, everything committed is acknowledged.
+            """
     )
 
     @Option(name: .long, help: "Endpoint to bind, e.g. tcp://0.0.0.0:5757 (tcp://127.0.0.1:* picks a free port).")
@@ -57,19 +57,33 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write every accepted message to DIR/<account>.jsonl (JSON Lines recording).")
     var record: String?
 
-    @Option(name: .long, help: "Declarations to apply at start ({\"declarations\": [ … ]}, protocol/RULES.md); ids already declared are kept.")
+    @Option(
+        name: .long,
+        help:
+            "Declarations to apply at start ({\"declarations\": [ … ]}, protocol/RULES.md); ids already declared are kept."
+    )
     var rules: String?
 
-    @Option(name: .customLong("challenge-templates"), help: "Directory of challenge templates (NAME.json), e.g. deploy/challenge-templates.")
+    @Option(
+        name: .customLong("challenge-templates"),
+        help: "Directory of challenge templates (NAME.json), e.g. deploy/challenge-templates.")
     var challengeTemplates: String?
 
-    @Option(name: .customLong("curve-secret-key"), help: "The agent's CURVE secret certificate (from `tidemark keys`); turns CURVE on.")
+    @Option(
+        name: .customLong("curve-secret-key"),
+        help: "The agent's CURVE secret certificate (from `tidemark keys`); turns CURVE on.")
     var curveSecretKey: String?
 
-    @Option(name: .customLong("allow-keys"), help: "EA public keys admitted under CURVE: one Z85 key or `public-key = \"…\"` per line, or certificate files listed one per line.")
+    @Option(
+        name: .customLong("allow-keys"),
+        help:
+            "EA public keys admitted under CURVE: one Z85 key or `public-key = \"…\"` per line, or certificate files listed one per line."
+    )
     var allowKeys: String?
 
-    @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat interval announced to EAs; a peer silent for 3 intervals is dropped.")
+    @Option(
+        name: .customLong("heartbeat-ms"),
+        help: "Heartbeat interval announced to EAs; a peer silent for 3 intervals is dropped.")
     var heartbeatMilliseconds: Int?
 
     @Option(name: .long, help: "full (fsync every commit) or normal (survives kill -9, not power loss).")
@@ -78,16 +92,24 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String?
 
-    @Flag(name: .customLong("allow-plaintext-bridge"),
-          help: "Let the bridge bind beyond loopback without CURVE (anyone who reaches the port can speak for any account).")
+    @Flag(
+        name: .customLong("allow-plaintext-bridge"),
+        help:
+            "Let the bridge bind beyond loopback without CURVE (anyone who reaches the port can speak for any account)."
+    )
     var allowPlaintextBridge = false
 
-    @Flag(name: .customLong("rebuild-checkpoint"),
-          help: "Set the checkpoint file aside and resume from the store's own checkpoint (when the file belongs to another store).")
+    @Flag(
+        name: .customLong("rebuild-checkpoint"),
+        help:
+            "Set the checkpoint file aside and resume from the store's own checkpoint (when the file belongs to another store)."
+    )
     var rebuildCheckpoint = false
 
     func settings() throws(AgentError) -> AgentConfiguration {
-        var settings = try config.map { path throws(AgentError) in try AgentConfiguration.load(file: path) } ?? AgentConfiguration()
+        var settings =
+            try config.map { path throws(AgentError) in try AgentConfiguration.load(file: path) }
+            ?? AgentConfiguration()
         try settings.applyEnvironment(ProcessInfo.processInfo.environment)
         if let bridge { settings.bridge = bridge }
         if let http { settings.http = http }
@@ -114,7 +136,8 @@ struct AgentCommand: AsyncParsableCommand {
         do {
             try await runAgent()
         } catch let error as AgentError {
-            FileHandle.standardError.write(Data("tidemark agent: \(error.detail.isEmpty ? error.description : error.detail)\n".utf8))
+            FileHandle.standardError.write(
+                Data("tidemark agent: \(error.detail.isEmpty ? error.description : error.detail)\n".utf8))
             throw ExitCode(error.exitCode)
         } catch let error as ExitCode {
             throw error
@@ -138,9 +161,10 @@ struct AgentCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "tidemark.agent")
-        let agent = try await AgentRuntime.start(configuration: settings, rebuildCheckpoint: rebuildCheckpoint, logger: logger)
+        let agent = try await AgentRuntime.start(
+            configuration: settings, rebuildCheckpoint: rebuildCheckpoint, logger: logger)
         print("bridge listening on \(agent.bridgeEndpoint)")
-        fflush(nil)   // all streams: stdout is a C global that strict concurrency won't let us name
+        fflush(nil)  // all streams: stdout is a C global that strict concurrency won't let us name
         try await agent.run(onHTTPRunning: { endpoint in
             print("http listening on \(endpoint)")
             fflush(nil)

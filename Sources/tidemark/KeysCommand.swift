@@ -7,10 +7,10 @@ struct KeysCommand: ParsableCommand {
         commandName: "keys",
         abstract: "Generate a CURVE key pair (Z85).",
         discussion: """
-        Without --out, prints the public and secret keys. With --out DIR, writes DIR/NAME.key \
-        (public certificate, give it to the other side) and DIR/NAME.key_secret (both keys, keep \
-        it private), both with mode 0600; existing files are never overwritten.
-        """
+            Without --out, prints the public and secret keys. With --out DIR, writes DIR/NAME.key \
+            (public certificate, give it to the other side) and DIR/NAME.key_secret (both keys, keep \
+            it private), both with mode 0600; existing files are never overwritten.
+            """
     )
 
     @Option(name: .long, help: "Directory to write NAME.key and NAME.key_secret into.")

@@ -8,7 +8,8 @@ struct MakeRecordingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "make-recording",
         abstract: "Turn tick CSV files and a trade script into a recording (JSON Lines).",
-        discussion: "Tick files: time_utc_ms,bid,ask,… (the symbol is the file name's prefix, EURUSD-2019-02-04.csv → EURUSD). "
+        discussion:
+            "Tick files: time_utc_ms,bid,ask,… (the symbol is the file name's prefix, EURUSD-2019-02-04.csv → EURUSD). "
             + "Script: one action a line, `2019-02-04 10:00:00 open buy 1.00` in broker time; see protocol/README.md."
     )
 
@@ -35,7 +36,9 @@ struct MakeRecordingCommand: ParsableCommand {
 
     func validate() throws {
         guard Platform(rawValue: platform) != nil else { throw ValidationError("--platform must be mt5 or mt4") }
-        guard (-14...14).contains(brokerOffsetHours) else { throw ValidationError("--broker-offset-hours must be in -14…14") }
+        guard (-14...14).contains(brokerOffsetHours) else {
+            throw ValidationError("--broker-offset-hours must be in -14…14")
+        }
         guard every >= 0 else { throw ValidationError("--every must be ≥ 0") }
         guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
         guard !ticks.isEmpty else { throw ValidationError("give at least one --ticks file") }
@@ -58,7 +61,9 @@ struct MakeRecordingCommand: ParsableCommand {
     }
 
     private func read(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("cannot read \(path)")
+        }
         return [UInt8](data)
     }
 }

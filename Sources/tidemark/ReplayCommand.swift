@@ -31,17 +31,19 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         var replay = RiskReplay(recordingName: recording, rulesName: rules)
         if let rules {
-            do { try replay.applyRules(Data(contentsOf: URL(fileURLWithPath: rules))) } catch let error as RiskCoreError {
+            do { try replay.applyRules(Data(contentsOf: URL(fileURLWithPath: rules))) } catch let error as RiskCoreError
+            {
                 throw ValidationError("\(rules): \(error.detail)")
             }
         }
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: recording)))
         replay.play(RecordingReader(bytes: bytes))
         let encoder = JSONEncoder()
-        encoder.outputFormatting = compact ? [.sortedKeys, .withoutEscapingSlashes]
-                                           : [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            compact
+            ? [.sortedKeys, .withoutEscapingSlashes]
+            : [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         FileHandle.standardOutput.write(try encoder.encode(replay.report()))
         FileHandle.standardOutput.write(Data("\n".utf8))
     }
 }
-

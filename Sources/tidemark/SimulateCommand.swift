@@ -1,10 +1,9 @@
 import ArgumentParser
+import Foundation
 import Logging
 import Simulator
 import TidemarkProtocol
 import ZeroMQ
-
-import Foundation
 
 /// `tidemark simulate`: plays a recording into a running agent as one terminal per account.
 struct SimulateCommand: AsyncParsableCommand {
@@ -12,11 +11,11 @@ struct SimulateCommand: AsyncParsableCommand {
         commandName: "simulate",
         abstract: "Play a recording into a running agent, as MetaTrader terminals would.",
         discussion: """
-        One DEALER session per account in the recording: HELLO and SNAPSHOT, then the recorded \
-        messages, answering RESYNC, COMMAND and heartbeats like the EA, and finally BYE. Exits 0 when \
-        every session was welcomed and the agent acknowledged everything; 1 when the agent rejected \
-        a session (its reason on stderr); 3 on time-out or connection failure; 2 for bad input.
-        """
+            One DEALER session per account in the recording: HELLO and SNAPSHOT, then the recorded \
+            messages, answering RESYNC, COMMAND and heartbeats like the EA, and finally BYE. Exits 0 when \
+            every session was welcomed and the agent acknowledged everything; 1 when the agent rejected \
+            a session (its reason on stderr); 3 on time-out or connection failure; 2 for bad input.
+            """
     )
 
     @Option(name: .long, help: "The agent's bridge endpoint, e.g. tcp://127.0.0.1:5555.")
@@ -40,7 +39,8 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .customLong("duplicate-seq"), help: "Fault: sequence numbers to send twice (comma-separated).")
     var duplicateSequences: String?
 
-    @Option(name: .customLong("disconnect-after"), help: "Fault: reconnect with a new session after N recorded messages.")
+    @Option(
+        name: .customLong("disconnect-after"), help: "Fault: reconnect with a new session after N recorded messages.")
     var disconnectAfter: Int?
 
     @Option(name: .long, help: "Give up after this many seconds without any answer from the agent.")
@@ -55,11 +55,13 @@ struct SimulateCommand: AsyncParsableCommand {
         let faults: SimulatorFaults
         do {
             scripts = try Self.readScripts(path: recording)
-            faults = SimulatorFaults(dropSequences: try Self.sequences(dropSequences, option: "--drop-seq"),
-                                     duplicateSequences: try Self.sequences(duplicateSequences, option: "--duplicate-seq"),
-                                     disconnectAfterMessages: disconnectAfter)
-            connection = SimulatorConnection(endpoint: connect, serverKey: try serverKey.map(Self.serverKey),
-                                             clientKeys: try clientKey.map { try CurveKeyPair(certificateFile: $0) })
+            faults = SimulatorFaults(
+                dropSequences: try Self.sequences(dropSequences, option: "--drop-seq"),
+                duplicateSequences: try Self.sequences(duplicateSequences, option: "--duplicate-seq"),
+                disconnectAfterMessages: disconnectAfter)
+            connection = SimulatorConnection(
+                endpoint: connect, serverKey: try serverKey.map(Self.serverKey),
+                clientKeys: try clientKey.map { try CurveKeyPair(certificateFile: $0) })
         } catch {
             Self.printError("tidemark simulate: \(error)")
             throw ExitCode(2)
@@ -70,11 +72,12 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         let pacing = SimulatorPacing(speed: speed, stallTimeout: .milliseconds(Int64(timeout * 1000)))
         var logger = Logger(label: "tidemark.simulate")
-        logger.logLevel = .warning // the summary below says how each session ended
+        logger.logLevel = .warning  // the summary below says how each session ended
         let simulator: TerminalSimulator
         do {
-            simulator = try TerminalSimulator(connection: connection, pacing: pacing, faults: faults,
-                                              threads: threads, maxSessions: scripts.count, logger: logger)
+            simulator = try TerminalSimulator(
+                connection: connection, pacing: pacing, faults: faults,
+                threads: threads, maxSessions: scripts.count, logger: logger)
         } catch {
             Self.printError("tidemark simulate: \(error)")
             throw ExitCode(2)
@@ -87,10 +90,11 @@ struct SimulateCommand: AsyncParsableCommand {
         var exitCode: Int32 = 0
         for result in results {
             let stats = result.statistics
-            let summary = "\(result.account): \(result.outcome) — \(stats.recordedMessagesSent) recorded messages, " +
-                "\(stats.framesSent) frames, \(stats.sessionsStarted) session(s), acknowledged up to \(stats.highestAcknowledged)" +
-                (stats.resyncsReceived > 0 ? ", \(stats.resyncsReceived) resync(s)" : "") +
-                (stats.commandsReceived > 0 ? ", \(stats.commandsReceived) command(s)" : "")
+            let summary =
+                "\(result.account): \(result.outcome) — \(stats.recordedMessagesSent) recorded messages, "
+                + "\(stats.framesSent) frames, \(stats.sessionsStarted) session(s), acknowledged up to \(stats.highestAcknowledged)"
+                + (stats.resyncsReceived > 0 ? ", \(stats.resyncsReceived) resync(s)" : "")
+                + (stats.commandsReceived > 0 ? ", \(stats.commandsReceived) command(s)" : "")
             switch result.outcome {
             case .completed:
                 print(summary)
@@ -120,7 +124,7 @@ struct SimulateCommand: AsyncParsableCommand {
         for entry in RecordingReader(bytes: bytes) {
             switch entry.result {
             case .success(.message(let account, _, _, let message)): messages.append((account, message))
-            case .success(.directive): break // declarations for the risk core; nothing to send
+            case .success(.directive): break  // declarations for the risk core; nothing to send
             case .failure(let error): badLines.append("line \(entry.lineNumber): \(error)")
             }
         }

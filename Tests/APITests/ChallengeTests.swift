@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TidemarkProtocol
+
 @testable import API
 
 @Suite struct ChallengeTests {
@@ -10,9 +11,11 @@ import TidemarkProtocol
         let harness = Harness(storeBacked: storeBacked)
         harness.risk.connect(accountA)
         try await harness.run { client in
-            let created = try await client.send(.post, Self.challenges, json: """
-                {"template":"two-step","id":"c1","initialCapital":100000,"startBrokerTime":"2024-03-04 00:00:00.000"}
-                """)
+            let created = try await client.send(
+                .post, Self.challenges,
+                json: """
+                    {"template":"two-step","id":"c1","initialCapital":100000,"startBrokerTime":"2024-03-04 00:00:00.000"}
+                    """)
             #expect(created.status == 201)
             #expect(created["id"] == .string("c1"))
 
@@ -43,12 +46,16 @@ import TidemarkProtocol
             try harness.risk.ingest(observation("2024-03-04 11:00", balance: 100_000, equity: 89_000))
             #expect(try await client.send(.get, "\(Self.challenges)/c1/status")["status"] == .string("failed"))
             let events = try await client.send(.get, "/users/current/challenge-events/by-broker-time?challengeId=c1")
-            #expect(events.array.compactMap { $0.objectValue?["kind"]?.stringValue } == ["phaseStarted", "challengeFailed"])
+            #expect(
+                events.array.compactMap { $0.objectValue?["kind"]?.stringValue } == ["phaseStarted", "challengeFailed"])
             #expect(events.array.compactMap { $0.objectValue?["sequenceNumber"] } == [.number(1), .number(2)])
             // Broker times as MetaApi writes them, never milliseconds that read as UTC instants.
-            #expect(events.array.compactMap { $0.objectValue?["brokerTime"] }
+            #expect(
+                events.array.compactMap { $0.objectValue?["brokerTime"] }
                     == [.string("2024-03-04 00:00:00.000"), .string("2024-03-04 11:00:00.000")])
-            #expect(events.array.last?.objectValue?["breach"]?.objectValue?["brokerTime"] == .string("2024-03-04 11:00:00.000"))
+            #expect(
+                events.array.last?.objectValue?["breach"]?.objectValue?["brokerTime"]
+                    == .string("2024-03-04 11:00:00.000"))
             #expect(events.array.compactMap { $0.objectValue?["challengeId"] } == [.string("c1"), .string("c1")])
             let stream = try await client.send(.get, "/users/current/challenge-events/stream?previousSequenceNumber=1")
             #expect(stream.array.compactMap { $0.objectValue?["kind"]?.stringValue } == ["challengeFailed"])
@@ -65,17 +72,22 @@ import TidemarkProtocol
         let harness = Harness(storeBacked: storeBacked)
         harness.risk.connect(accountA)
         try await harness.run { client in
-            let created = try await client.send(.post, Self.challenges, json: """
-                {"template":"one-step","id":"big","initialCapital":12345678901.23456789,"startBrokerTime":"2024-03-04 00:00:00.000"}
-                """)
+            let created = try await client.send(
+                .post, Self.challenges,
+                json: """
+                    {"template":"one-step","id":"big","initialCapital":12345678901.23456789,"startBrokerTime":"2024-03-04 00:00:00.000"}
+                    """)
             #expect(created.status == 201)
             let one = try await client.send(.get, "\(Self.challenges)/big")
             #expect(one.text.contains(#""initialCapital":12345678901.23456789"#), "\(one.text)")
-            #expect(one["definition"]?.objectValue?["initialCapital"] == .number(Decimal(string: "12345678901.23456789")!))
+            #expect(
+                one["definition"]?.objectValue?["initialCapital"] == .number(Decimal(string: "12345678901.23456789")!))
             // Nine fractional digits would be rounded: refused instead.
-            let rounded = try await client.send(.post, Self.challenges, json: """
-                {"template":"one-step","id":"nine","initialCapital":1.123456789,"startBrokerTime":"2024-03-04 00:00:00.000"}
-                """)
+            let rounded = try await client.send(
+                .post, Self.challenges,
+                json: """
+                    {"template":"one-step","id":"nine","initialCapital":1.123456789,"startBrokerTime":"2024-03-04 00:00:00.000"}
+                    """)
             #expect(rounded.status == 400)
             #expect(rounded.detailParameters == ["initialCapital"])
         }
@@ -86,22 +98,33 @@ import TidemarkProtocol
         let harness = Harness()
         harness.risk.connect(accountA)
         try await harness.run { client in
-            #expect(try await client.send(.post, Self.challenges, json: """
-                {"template":"one-step","id":"mine","initialCapital":1000,"startBrokerTime":"2024-03-04 00:00:00.000"}
-                """)["id"] == .string("mine"))
-            #expect(try await client.send(.get, "\(Self.challenges)/mine")["definition"]?.objectValue?["id"] == .string("mine"))
-            let old = try await client.send(.post, Self.challenges, json: """
-                {"template":"one-step","account":"\(accountA.rawValue)","initialCapital":1000,"startTime":"2024-03-04 00:00:00.000"}
-                """)
+            #expect(
+                try await client.send(
+                    .post, Self.challenges,
+                    json: """
+                        {"template":"one-step","id":"mine","initialCapital":1000,"startBrokerTime":"2024-03-04 00:00:00.000"}
+                        """)["id"] == .string("mine"))
+            #expect(
+                try await client.send(.get, "\(Self.challenges)/mine")["definition"]?.objectValue?["id"]
+                    == .string("mine"))
+            let old = try await client.send(
+                .post, Self.challenges,
+                json: """
+                    {"template":"one-step","account":"\(accountA.rawValue)","initialCapital":1000,"startTime":"2024-03-04 00:00:00.000"}
+                    """)
             #expect(old.status == 400)
             #expect(old.detailParameters == ["account", "startTime"])
-            let elsewhere = try await client.send(.post, Self.challenges, json: """
-                {"template":"one-step","accountId":"Other:1","initialCapital":1000,"startBrokerTime":"2024-03-04 00:00:00.000"}
-                """)
+            let elsewhere = try await client.send(
+                .post, Self.challenges,
+                json: """
+                    {"template":"one-step","accountId":"Other:1","initialCapital":1000,"startBrokerTime":"2024-03-04 00:00:00.000"}
+                    """)
             #expect(elsewhere.detailParameters == ["accountId"])
-            let milliseconds = try await client.send(.post, Self.challenges, json: """
-                {"template":"one-step","initialCapital":1000,"startBrokerTime":1709510400000}
-                """)
+            let milliseconds = try await client.send(
+                .post, Self.challenges,
+                json: """
+                    {"template":"one-step","initialCapital":1000,"startBrokerTime":1709510400000}
+                    """)
             #expect(milliseconds.detailParameters == ["startBrokerTime"])
         }
     }
@@ -116,12 +139,15 @@ import TidemarkProtocol
             let incomplete = try await client.send(.post, Self.challenges, json: #"{"phases":[]}"#)
             #expect(incomplete.detailParameters == ["initialCapital", "startBrokerTime", "phases"])
             // The risk core's own validation: a phase without rules' required fields.
-            let refused = try await client.send(.post, Self.challenges, json: """
-                {"initialCapital":100000,"startBrokerTime":"2024-03-04 00:00:00.000","phases":[{"name":"p"}]}
-                """)
+            let refused = try await client.send(
+                .post, Self.challenges,
+                json: """
+                    {"initialCapital":100000,"startBrokerTime":"2024-03-04 00:00:00.000","phases":[{"name":"p"}]}
+                    """)
             #expect(refused.status == 400)
             #expect(refused["error"] == .string("ValidationError"))
-            let body = #"{"template":"one-step","id":"same","initialCapital":100000,"startBrokerTime":"2024-03-04 00:00:00.000"}"#
+            let body =
+                #"{"template":"one-step","id":"same","initialCapital":100000,"startBrokerTime":"2024-03-04 00:00:00.000"}"#
             #expect(try await client.send(.post, Self.challenges, json: body).status == 201)
             #expect(try await client.send(.post, Self.challenges, json: body).status == 409)
         }
@@ -141,7 +167,8 @@ import TidemarkProtocol
         try await harness.run { client in
             #expect(try await client.send(.post, "/users/current/competitions", json: Self.definition).status == 201)
             for account in [accountA, accountB] {
-                try harness.risk.ingest(observation("2024-03-03 23:00", balance: 10_000, equity: 10_000, account: account))
+                try harness.risk.ingest(
+                    observation("2024-03-03 23:00", balance: 10_000, equity: 10_000, account: account))
             }
             try harness.risk.ingest(observation("2024-03-04 10:00", balance: 10_000, equity: 10_500, account: accountA))
             try harness.risk.ingest(observation("2024-03-04 10:00", balance: 10_000, equity: 10_200, account: accountB))
@@ -150,20 +177,24 @@ import TidemarkProtocol
             #expect(entries.map { $0["accountId"] } == [.string(accountA.rawValue), .string(accountB.rawValue)])
             #expect(entries.map { $0["rank"] } == [.number(1), .number(2)])
             #expect(entries.first?["gainPercent"] == .number(5))  // (10,500 − 10,000) × 100 / 10,000
-            #expect(entries.last?["gainPercent"] == .number(2))   // (10,200 − 10,000) × 100 / 10,000
+            #expect(entries.last?["gainPercent"] == .number(2))  // (10,200 − 10,000) × 100 / 10,000
 
             let competition = try await client.send(.get, "/users/current/competitions/cup")
             #expect(competition["accountIds"] == .array([.string(accountA.rawValue), .string(accountB.rawValue)]))
             #expect(try await client.send(.get, "/users/current/competitions").array.count == 1)
-            let events = try await client.send(.get, "/users/current/competition-events/by-broker-time?competitionId=cup")
+            let events = try await client.send(
+                .get, "/users/current/competition-events/by-broker-time?competitionId=cup")
             #expect(events.array.first?.objectValue?["kind"] == .string("started"))
 
             // A token that sees only account A does not see a competition that includes B.
-            let limited = try await client.send(.post, "/users/current/tokens", json: #"{"name":"a","accountIds":["\#(accountA.rawValue)"]}"#)
+            let limited = try await client.send(
+                .post, "/users/current/tokens", json: #"{"name":"a","accountIds":["\#(accountA.rawValue)"]}"#)
             let secret = try #require(limited["token"]?.stringValue)
             #expect(try await client.send(.get, "/users/current/competitions/cup", token: secret).status == 404)
             #expect(try await client.send(.get, "/users/current/competitions", token: secret).text == "[]")
-            #expect(try await client.send(.post, "/users/current/competitions", json: Self.definition, token: secret).status == 404)
+            #expect(
+                try await client.send(.post, "/users/current/competitions", json: Self.definition, token: secret).status
+                    == 404)
 
             #expect(try await client.send(.post, "/users/current/competitions", json: Self.definition).status == 409)
             let invalid = try await client.send(.post, "/users/current/competitions", json: #"{"accountIds":[]}"#)

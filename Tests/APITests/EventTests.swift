@@ -1,17 +1,21 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import TidemarkProtocol
+
 @testable import API
 
 /// A harness with account A, a daily tracker firing on a drawdown over 100, and one event:
 /// balance 10,000 at 10:00 starts the period; equity 9,850 at 10:30 is a drawdown of
 /// 10,000 − 9,850 = 150 > 100 (relative 150 / 10,000 = 0.015).
-func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300), storeBacked: Bool = false) async throws -> (Harness, trackerId: String) {
+func harnessWithOneEvent(
+    longPollTimeout: Duration = .milliseconds(300), storeBacked: Bool = false
+) async throws -> (Harness, trackerId: String) {
     let harness = Harness(longPollTimeout: longPollTimeout, storeBacked: storeBacked)
     harness.risk.connect(accountA)
-    let tracker = TrackerResource(id: "dd100", accountId: accountA, name: "drawdown 100", period: .day,
-                                  absoluteDrawdownThreshold: 100)
+    let tracker = TrackerResource(
+        id: "dd100", accountId: accountA, name: "drawdown 100", period: .day,
+        absoluteDrawdownThreshold: 100)
     try await harness.risk.createTracker(tracker)
     try harness.risk.ingest(observation("2024-03-04 10:00", balance: 10_000, equity: 10_000))
     try harness.risk.ingest(observation("2024-03-04 10:30", balance: 10_000, equity: 9_850))
@@ -23,15 +27,16 @@ func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300), storeBa
         let (harness, trackerId) = try await harnessWithOneEvent(storeBacked: storeBacked)
         try await harness.run { client in
             let base = "/users/current/tracker-events/by-broker-time"
-            let all = try await client.send(.get, "\(base)?accountId=\(encoded(accountA.rawValue))&trackerId=\(trackerId)")
+            let all = try await client.send(
+                .get, "\(base)?accountId=\(encoded(accountA.rawValue))&trackerId=\(trackerId)")
             #expect(all.status == 200)
             let event = try #require(all.array.first?.objectValue)
             #expect(all.array.count == 1)
             #expect(event["sequenceNumber"] == .number(1))
             #expect(event["trackerId"] == .string(trackerId))
             #expect(event["brokerTime"] == .string("2024-03-04 10:30:00.000"))
-            #expect(event["absoluteDrawdown"] == .number(150))     // 10,000 − 9,850
-            #expect(event["relativeDrawdown"] == .number(0.015))   // 150 / 10,000
+            #expect(event["absoluteDrawdown"] == .number(150))  // 10,000 − 9,850
+            #expect(event["relativeDrawdown"] == .number(0.015))  // 150 / 10,000
             #expect(event["exceededThresholdType"] == .string("drawdown"))
 
             let exact = "startBrokerTime=2024-03-04%2010:30:00.000&endBrokerTime=2024-03-04%2010:30:00.000"
@@ -58,10 +63,13 @@ func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300), storeBa
 
     @Test(arguments: [false, true]) func longPollAnswersWhenTheAgentCommitsAnEvent(storeBacked: Bool) async throws {
         let (harness, _) = try await harnessWithOneEvent(longPollTimeout: .seconds(3600), storeBacked: storeBacked)
-        try await harness.risk.createTracker(TrackerResource(id: "dd200", accountId: accountA, name: "drawdown 200", period: .day,
-                                                             absoluteDrawdownThreshold: 200))
+        try await harness.risk.createTracker(
+            TrackerResource(
+                id: "dd200", accountId: accountA, name: "drawdown 200", period: .day,
+                absoluteDrawdownThreshold: 200))
         try await harness.run { client in
-            async let poll = client.send(.get, "/users/current/tracker-events/stream?previousSequenceNumber=1&trackerId=dd200")
+            async let poll = client.send(
+                .get, "/users/current/tracker-events/stream?previousSequenceNumber=1&trackerId=dd200")
             try await eventually { harness.notifier.waiterCount == 1 }
             // dd200 starts at its declaration (10:30, the account's clock) from balance 10,000.
             try harness.risk.ingest(observation("2024-03-04 10:45", balance: 10_000, equity: 10_000))
@@ -114,7 +122,8 @@ func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300), storeBa
         }
     }
 
-    @Test(arguments: [false, true]) func statisticsNewestFirstWithTheOpenPeriodOnRequest(storeBacked: Bool) async throws {
+    @Test(arguments: [false, true]) func statisticsNewestFirstWithTheOpenPeriodOnRequest(storeBacked: Bool) async throws
+    {
         let (harness, trackerId) = try await harnessWithOneEvent(storeBacked: storeBacked)
         try await harness.run { client in
             let path = "/users/current/accounts/\(encoded(accountA.rawValue))/trackers/\(trackerId)/statistics"
@@ -131,7 +140,8 @@ func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300), storeBa
             // second period's profit of 100.
             try harness.risk.ingest(observation("2024-03-05 11:00", balance: 10_000, equity: 10_100))
             let both = try await client.send(.get, "\(path)?realTime=true&limit=5")
-            #expect(both.array.compactMap { $0.objectValue?["startBrokerTime"]?.stringValue }
+            #expect(
+                both.array.compactMap { $0.objectValue?["startBrokerTime"]?.stringValue }
                     == ["2024-03-05 10:00:00.000", "2024-03-04 10:00:00.000"])
             #expect(both.array.first?.objectValue?["maxAbsoluteProfit"] == .number(100))
             let closedOnly = try await client.send(.get, path)
@@ -159,13 +169,15 @@ func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300), storeBa
             #expect(hour["lastEquity"] == .number(9_850))
 
             let live = try await client.send(.get, "\(path)?realTime=true")
-            #expect(live.array.compactMap { $0.objectValue?["startBrokerTime"]?.stringValue }
+            #expect(
+                live.array.compactMap { $0.objectValue?["startBrokerTime"]?.stringValue }
                     == ["2024-03-04 10:00:00.000", "2024-03-04 11:00:00.000"])
             #expect(live.array.last?.objectValue?["lastEquity"] == .number(9_900))
 
             let later = try await client.send(.get, "\(path)?startTime=2024-03-04%2011:00:00.000&realTime=true")
             #expect(later.array.count == 1)
-            let backwards = try await client.send(.get, "\(path)?startTime=2024-03-04%2011:00:00.000&endTime=2024-03-04%2010:00:00.000")
+            let backwards = try await client.send(
+                .get, "\(path)?startTime=2024-03-04%2011:00:00.000&endTime=2024-03-04%2010:00:00.000")
             #expect(backwards.detailParameters == ["endTime"])
         }
     }

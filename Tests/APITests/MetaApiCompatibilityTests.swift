@@ -4,6 +4,7 @@ import HummingbirdTesting
 import TestSupport
 import Testing
 import TidemarkProtocol
+
 @testable import API
 
 /// What MetaApi's SDKs and documentation send, beyond the routes' own tests: form-encoded query
@@ -13,8 +14,8 @@ import TidemarkProtocol
     @Test func queryValuesAreFormDecoded() {
         #expect(QueryReader.formDecoded("2024-03-04+10:30:00.000") == "2024-03-04 10:30:00.000")
         #expect(QueryReader.formDecoded("2024-03-04%2010:30:00.000") == "2024-03-04 10:30:00.000")
-        #expect(QueryReader.formDecoded("a%2Bb+c") == "a+b c")       // an escaped plus stays a plus
-        #expect(QueryReader.formDecoded("100%") == "100%")            // a malformed escape stays as sent
+        #expect(QueryReader.formDecoded("a%2Bb+c") == "a+b c")  // an escaped plus stays a plus
+        #expect(QueryReader.formDecoded("100%") == "100%")  // a malformed escape stays as sent
         var reader = QueryReader(query: "start%42rokerTime=2024-03-04+10:30&limit=5&limit=7&flag")
         #expect(reader.brokerTime("startBrokerTime") == at("2024-03-04 10:30"))
         #expect(reader.integer("limit", in: 1...1000, default: 1000) == 7)
@@ -28,11 +29,14 @@ import TidemarkProtocol
         let (harness, trackerId) = try await harnessWithOneEvent(storeBacked: storeBacked)
         try await harness.run { client in
             let base = "/users/current/tracker-events/by-broker-time"
-            for (start, end) in [("2024-03-04+10:30:00.000", "2024-03-04+10:30:00.000"),
-                                 ("2024-03-04%2010:30:00.000", "2024-03-04%2010:30:00.000"),
-                                 ("2024-03-04+10:30:00", "2024-03-04+10:30:00"),
-                                 ("2024-03-04T10:30:00.000", "2024-03-04T10:30:00.000")] {
-                let reply = try await client.send(.get, "\(base)?startBrokerTime=\(start)&endBrokerTime=\(end)&trackerId=\(trackerId)")
+            for (start, end) in [
+                ("2024-03-04+10:30:00.000", "2024-03-04+10:30:00.000"),
+                ("2024-03-04%2010:30:00.000", "2024-03-04%2010:30:00.000"),
+                ("2024-03-04+10:30:00", "2024-03-04+10:30:00"),
+                ("2024-03-04T10:30:00.000", "2024-03-04T10:30:00.000"),
+            ] {
+                let reply = try await client.send(
+                    .get, "\(base)?startBrokerTime=\(start)&endBrokerTime=\(end)&trackerId=\(trackerId)")
                 #expect(reply.status == 200, "\(start)")
                 #expect(reply.array.count == 1, "\(start) \(reply.text)")
             }
@@ -42,11 +46,15 @@ import TidemarkProtocol
             #expect(plus.detailParameters == ["startBrokerTime"])
 
             let account = encoded(accountA.rawValue)
-            let statistics = try await client.send(.get, "/users/current/accounts/\(account)/trackers/\(trackerId)/statistics"
-                                                   + "?startTime=2024-03-04+23:59:59.999&limit=5")
+            let statistics = try await client.send(
+                .get,
+                "/users/current/accounts/\(account)/trackers/\(trackerId)/statistics"
+                    + "?startTime=2024-03-04+23:59:59.999&limit=5")
             #expect(statistics.status == 200, "\(statistics.text)")
-            let chart = try await client.send(.get, "/users/current/accounts/\(account)/equity-chart"
-                                              + "?startTime=2024-03-04+00:00:00&endTime=2024-03-04+23:59:59&realTime=true")
+            let chart = try await client.send(
+                .get,
+                "/users/current/accounts/\(account)/equity-chart"
+                    + "?startTime=2024-03-04+00:00:00&endTime=2024-03-04+23:59:59&realTime=true")
             #expect(chart.status == 200)
             #expect(chart.array.count == 1)
         }
@@ -78,8 +86,9 @@ import TidemarkProtocol
         let harness = Harness()
         try await harness.run { client in
             func raw(_ method: HTTPRequest.Method, _ uri: String) async throws -> TestResponse {
-                try await client.client.executeRequest(uri: uri, method: method,
-                                                       headers: [HeaderName("auth-token")!: adminSecret], body: nil)
+                try await client.client.executeRequest(
+                    uri: uri, method: method,
+                    headers: [HeaderName("auth-token")!: adminSecret], body: nil)
             }
             let delete = try await raw(.delete, "/users/current/accounts")
             #expect(delete.status == .methodNotAllowed)
@@ -108,9 +117,11 @@ import TidemarkProtocol
             let second = try await client.send(.get, "/users/current/tracker-events/stream")
             #expect(second.status == 429)
             #expect(second.headers[.retryAfter] == "1")
-            let text = try #require(second["metadata"]?.objectValue?["recommendedRetryTime"]?.stringValue, "\(second.text)")
-            let instant = try #require(try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
-                                       "\(text) is not ISO 8601 with milliseconds")
+            let text = try #require(
+                second["metadata"]?.objectValue?["recommendedRetryTime"]?.stringValue, "\(second.text)")
+            let instant = try #require(
+                try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
+                "\(text) is not ISO 8601 with milliseconds")
             #expect(text.hasSuffix("Z"))
             #expect(instant >= before.addingTimeInterval(0.5) && instant <= Date().addingTimeInterval(1.5), "\(text)")
             harness.api.shutdown()
@@ -126,34 +137,42 @@ import TidemarkProtocol
         let harness = Harness()
         harness.risk.connect(accountA)
         try await harness.run { client in
-            let curl: HTTPFields = [.accept: "application/json", .contentType: "application/x-www-form-urlencoded",
-                                    HeaderName("auth-token")!: adminSecret]
+            let curl: HTTPFields = [
+                .accept: "application/json", .contentType: "application/x-www-form-urlencoded",
+                HeaderName("auth-token")!: adminSecret,
+            ]
             let account = encoded(accountA.rawValue)
             let created = try await client.client.executeRequest(
                 uri: "/users/current/accounts/\(account)/trackers", method: .post,
-                headers: curl, body: ByteBuffer(string: """
-                    {
-                      "name": "Tracker 1",
-                      "startBrokerTime": "2020-08-24 00:00:00.000",
-                      "endBrokerTime": "2020-08-24 00:00:00.000",
-                      "period": "day",
-                      "relativeDrawdownThreshold": 0.1,
-                      "absoluteDrawdownThreshold": 10000,
-                      "relativeProfitThreshold": 0.05,
-                      "absoluteProfitThreshold": 5000
-                    }
-                    """))
+                headers: curl,
+                body: ByteBuffer(
+                    string: """
+                        {
+                          "name": "Tracker 1",
+                          "startBrokerTime": "2020-08-24 00:00:00.000",
+                          "endBrokerTime": "2020-08-24 00:00:00.000",
+                          "period": "day",
+                          "relativeDrawdownThreshold": 0.1,
+                          "absoluteDrawdownThreshold": 10000,
+                          "relativeProfitThreshold": 0.05,
+                          "absoluteProfitThreshold": 5000
+                        }
+                        """))
             #expect(created.status == .created, "\(String(buffer: created.body))")
-            let id = try #require(try JSONValue.parse(Data(created.body.readableBytesView)).objectValue?["id"]?.stringValue)
+            let id = try #require(
+                try JSONValue.parse(Data(created.body.readableBytesView)).objectValue?["id"]?.stringValue)
             let renamed = try await client.client.executeRequest(
                 uri: "/users/current/accounts/\(account)/trackers/\(id)", method: .put,
                 headers: curl, body: ByteBuffer(string: #"{"name": "Tracker 2"}"#))
             #expect(renamed.status == .noContent)
-            for path in ["/users/current/accounts/\(account)/trackers", "/users/current/accounts/\(account)/trackers/\(id)",
-                         "/users/current/accounts/\(account)/trackers/\(id)/statistics",
-                         "/users/current/accounts/\(account)/equity-chart",
-                         "/users/current/tracker-events/by-broker-time", "/users/current/tracker-events/stream"] {
-                let reply = try await client.send(.get, path, headers: [.accept: "application/json", HeaderName("api-version")!: "1"])
+            for path in [
+                "/users/current/accounts/\(account)/trackers", "/users/current/accounts/\(account)/trackers/\(id)",
+                "/users/current/accounts/\(account)/trackers/\(id)/statistics",
+                "/users/current/accounts/\(account)/equity-chart",
+                "/users/current/tracker-events/by-broker-time", "/users/current/tracker-events/stream",
+            ] {
+                let reply = try await client.send(
+                    .get, path, headers: [.accept: "application/json", HeaderName("api-version")!: "1"])
                 #expect(reply.status == 200, "\(path): \(reply.text)")
             }
             #expect(try await client.send(.delete, "/users/current/accounts/\(account)/trackers/\(id)").status == 204)

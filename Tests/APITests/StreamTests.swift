@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import TidemarkProtocol
+
 @testable import API
 
 /// One Server-Sent Events frame: its fields, in order.
@@ -27,8 +28,10 @@ func frames(_ text: String) -> [Frame] {
 @Suite struct StreamTests {
     @Test func eventStreamReplaysThenFollowsUntilShutdown() async throws {
         let (harness, _) = try await harnessWithOneEvent()
-        try await harness.risk.createTracker(TrackerResource(id: "dd200", accountId: accountA, name: "drawdown 200", period: .day,
-                                                             absoluteDrawdownThreshold: 200))
+        try await harness.risk.createTracker(
+            TrackerResource(
+                id: "dd200", accountId: accountA, name: "drawdown 200", period: .day,
+                absoluteDrawdownThreshold: 200))
         try await harness.run { client in
             async let stream = client.send(.get, "/users/current/events/stream?kind=tracker")
             // The replayed event is written; then the stream waits for the agent.
@@ -53,7 +56,8 @@ func frames(_ text: String) -> [Frame] {
         let (harness, _) = try await harnessWithOneEvent()
         harness.api.shutdown()  // answer what exists, then end
         try await harness.run { client in
-            let resumed = try await client.send(.get, "/users/current/events/stream", headers: [HeaderName("Last-Event-ID")!: "1"])
+            let resumed = try await client.send(
+                .get, "/users/current/events/stream", headers: [HeaderName("Last-Event-ID")!: "1"])
             #expect(frames(resumed.text).isEmpty)
             let fromStart = try await client.send(.get, "/users/current/events/stream?previousSequenceNumber=0")
             #expect(frames(fromStart.text).map(\.id) == ["1"])
@@ -87,9 +91,11 @@ func frames(_ text: String) -> [Frame] {
         harness.risk.connect(accountA)
         harness.risk.connect(accountB)
         try await harness.run { client in
-            let limited = try await client.send(.post, "/users/current/tokens", json: #"{"name":"a","accountIds":["\#(accountA.rawValue)"]}"#)
+            let limited = try await client.send(
+                .post, "/users/current/tokens", json: #"{"name":"a","accountIds":["\#(accountA.rawValue)"]}"#)
             let secret = try #require(limited["token"]?.stringValue)
-            let reply = try await client.send(.get, "/users/current/accounts/\(encoded(accountB.rawValue))/equity-stream", token: secret)
+            let reply = try await client.send(
+                .get, "/users/current/accounts/\(encoded(accountB.rawValue))/equity-stream", token: secret)
             #expect(reply.status == 404)
         }
     }

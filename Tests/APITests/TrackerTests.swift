@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TidemarkProtocol
+
 @testable import API
 
 @Suite struct TrackerTests {
@@ -10,8 +11,11 @@ import TidemarkProtocol
         let harness = Harness(storeBacked: storeBacked)
         harness.risk.connect(accountA)
         try await harness.run { client in
-            let created = try await client.send(.post, Self.trackers,
-                                                json: #"{"name":"daily/loss 1","period":"day","absoluteDrawdownThreshold":100,"relativeProfitThreshold":0.05}"#)
+            let created = try await client.send(
+                .post, Self.trackers,
+                json:
+                    #"{"name":"daily/loss 1","period":"day","absoluteDrawdownThreshold":100,"relativeProfitThreshold":0.05}"#
+            )
             #expect(created.status == 201)
             let id = try #require(created["id"]?.stringValue)
 
@@ -54,8 +58,9 @@ import TidemarkProtocol
         let harness = Harness()
         harness.risk.connect(accountA)
         try await harness.run { client in
-            let reply = try await client.send(.post, Self.trackers,
-                                              json: #"{"period":"hourly","startBrokerTime":"yesterday","absoluteDrawdownThreshold":-5}"#)
+            let reply = try await client.send(
+                .post, Self.trackers,
+                json: #"{"period":"hourly","startBrokerTime":"yesterday","absoluteDrawdownThreshold":-5}"#)
             #expect(reply.status == 400)
             #expect(reply["error"] == .string("ValidationError"))
             #expect(reply["id"] == .number(400))
@@ -65,10 +70,12 @@ import TidemarkProtocol
             #expect(noThreshold.status == 400)
             #expect(noThreshold.detailParameters == ["absoluteDrawdownThreshold"])
 
-            let backwards = try await client.send(.post, Self.trackers, json: """
-                {"name":"t","period":"lifetime","absoluteProfitThreshold":1,
-                 "startBrokerTime":"2024-03-05 00:00:00.000","endBrokerTime":"2024-03-04 00:00:00.000"}
-                """)
+            let backwards = try await client.send(
+                .post, Self.trackers,
+                json: """
+                    {"name":"t","period":"lifetime","absoluteProfitThreshold":1,
+                     "startBrokerTime":"2024-03-05 00:00:00.000","endBrokerTime":"2024-03-04 00:00:00.000"}
+                    """)
             #expect(backwards.detailParameters == ["endBrokerTime"])
 
             let notJSON = try await client.send(.post, Self.trackers, json: "period=day")
@@ -84,13 +91,15 @@ import TidemarkProtocol
         let harness = Harness()
         harness.risk.connect(accountA)
         try await harness.run { client in
-            let created = try await client.send(.post, Self.trackers, json: #"{"name":"s","period":"lifetime","relativeDrawdownThreshold":"0.05"}"#)
+            let created = try await client.send(
+                .post, Self.trackers, json: #"{"name":"s","period":"lifetime","relativeDrawdownThreshold":"0.05"}"#)
             #expect(created.status == 201)
             let tracker = try await client.send(.get, "\(Self.trackers)/\(try #require(created["id"]?.stringValue))")
             #expect(tracker["relativeDrawdownThreshold"] == .number(0.05))
             // 16 significant digits: no double carries it exactly, and the risk core keeps none such.
-            let tooPrecise = try await client.send(.post, Self.trackers,
-                                                   json: #"{"name":"big","period":"lifetime","absoluteDrawdownThreshold":"12345678.12345678"}"#)
+            let tooPrecise = try await client.send(
+                .post, Self.trackers,
+                json: #"{"name":"big","period":"lifetime","absoluteDrawdownThreshold":"12345678.12345678"}"#)
             #expect(tooPrecise.status == 400)
             #expect(tooPrecise.detailParameters == ["absoluteDrawdownThreshold"])
         }
@@ -112,11 +121,14 @@ import TidemarkProtocol
         let harness = Harness()
         try await harness.run { client in
             let path = "/users/current/accounts/\(encoded("Nowhere:1"))/trackers"
-            let created = try await client.send(.post, path, json: #"{"name":"t","period":"day","absoluteDrawdownThreshold":1}"#)
+            let created = try await client.send(
+                .post, path, json: #"{"name":"t","period":"day","absoluteDrawdownThreshold":1}"#)
             #expect(created.status == 404)
             #expect(created["error"] == .string("NotFoundError"))
             #expect(try await client.send(.get, path).status == 404)
-            #expect(try await client.send(.get, "/users/current/accounts/\(encoded("Nowhere:1"))/equity-chart").status == 404)
+            #expect(
+                try await client.send(.get, "/users/current/accounts/\(encoded("Nowhere:1"))/equity-chart").status
+                    == 404)
         }
     }
 }

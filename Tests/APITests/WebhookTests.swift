@@ -2,16 +2,19 @@ import Foundation
 import Store
 import Testing
 import TidemarkProtocol
+
 @testable import API
 
 @Suite struct WebhookTests {
     @Test(arguments: [false, true]) func createListGetDelete(storeBacked: Bool) async throws {
         let harness = Harness(storeBacked: storeBacked)
         try await harness.run { client in
-            let created = try await client.send(.post, "/users/current/webhooks", json: """
-                {"url":"https://hooks.example.com/tidemark","secret":"firm-chosen-key",
-                 "filter":{"kinds":["challenge"],"accountIds":["\(accountA.rawValue)"],"types":["challengeFailed"]}}
-                """)
+            let created = try await client.send(
+                .post, "/users/current/webhooks",
+                json: """
+                    {"url":"https://hooks.example.com/tidemark","secret":"firm-chosen-key",
+                     "filter":{"kinds":["challenge"],"accountIds":["\(accountA.rawValue)"],"types":["challengeFailed"]}}
+                    """)
             #expect(created.status == 201)
             let id = try #require(created["id"]?.stringValue)
             #expect(created["secret"] == .string("firm-chosen-key"))
@@ -48,7 +51,8 @@ import TidemarkProtocol
     @Test func storeBackedWebhookKeepsTheSecretForDelivery() async throws {
         let harness = Harness(storeBacked: true)
         try await harness.run { client in
-            let created = try await client.send(.post, "/users/current/webhooks", json: #"{"url":"http://127.0.0.1:9000/hook"}"#)
+            let created = try await client.send(
+                .post, "/users/current/webhooks", json: #"{"url":"http://127.0.0.1:9000/hook"}"#)
             #expect(created.status == 201)
             let id = try #require(created["id"]?.stringValue)
             let secret = try #require(created["secret"]?.stringValue)
@@ -66,7 +70,8 @@ import TidemarkProtocol
         let harness = Harness()
         try await harness.run { client in
             let first = try await client.send(.post, "/users/current/webhooks", json: #"{"url":"https://a.example/h"}"#)
-            let second = try await client.send(.post, "/users/current/webhooks", json: #"{"url":"https://a.example/h"}"#)
+            let second = try await client.send(
+                .post, "/users/current/webhooks", json: #"{"url":"https://a.example/h"}"#)
             #expect(first.status == 201 && second.status == 201)
             #expect(first["secret"]?.stringValue != nil)
             #expect(first["secret"] != second["secret"])
@@ -85,9 +90,11 @@ import TidemarkProtocol
             let missing = try await client.send(.post, "/users/current/webhooks", json: #"{}"#)
             #expect(missing.status == 400)
             #expect(missing.detailParameters == ["url"])
-            let bad = try await client.send(.post, "/users/current/webhooks", json: """
-                {"url":"https://ok.example/h","secret":"","filter":{"kinds":["tracker","bogus"],"accountIds":"x","types":[1]}}
-                """)
+            let bad = try await client.send(
+                .post, "/users/current/webhooks",
+                json: """
+                    {"url":"https://ok.example/h","secret":"","filter":{"kinds":["tracker","bogus"],"accountIds":"x","types":[1]}}
+                    """)
             #expect(bad.status == 400)
             #expect(bad.detailParameters == ["secret", "filter.kinds", "filter.accountIds", "filter.types"])
             // Nothing was registered by the refused requests.
@@ -102,7 +109,8 @@ import TidemarkProtocol
             let secret = try #require(created["token"]?.stringValue)
             let hook = try await client.send(.post, "/users/current/webhooks", json: #"{"url":"https://a.example/h"}"#)
             let id = try #require(hook["id"]?.stringValue)
-            let post = try await client.send(.post, "/users/current/webhooks", json: #"{"url":"https://b.example/h"}"#, token: secret)
+            let post = try await client.send(
+                .post, "/users/current/webhooks", json: #"{"url":"https://b.example/h"}"#, token: secret)
             #expect(post.status == 403)
             #expect(post["error"] == .string("ForbiddenError"))
             #expect(try await client.send(.get, "/users/current/webhooks", token: secret).status == 403)

@@ -18,25 +18,36 @@ import TidemarkProtocol
     /// HELLO and a snapshot at 1,000 ms (balance 10,000, bid 1.10000, 1 lot bought at 1.10000).
     private func connected() -> AgentCore {
         var core = AgentCore()
-        _ = Script.session("a", [.hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000")], into: &core)
+        _ = Script.session(
+            "a", [.hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000")], into: &core)
         return core
     }
 
-    private func apply(_ message: TerminalMessage, sequence: UInt64, to core: inout AgentCore,
-                       wallClock: Int64 = Script.wallClock) -> (Bool, AgentCore.Effects) {
+    private func apply(
+        _ message: TerminalMessage, sequence: UInt64, to core: inout AgentCore,
+        wallClock: Int64 = Script.wallClock
+    ) -> (Bool, AgentCore.Effects) {
         var effects = AgentCore.Effects()
-        let folded = core.apply(Script.delivery(message, session: "a", sequence: sequence), wallClock: wallClock, into: &effects)
+        let folded = core.apply(
+            Script.delivery(message, session: "a", sequence: sequence), wallClock: wallClock, into: &effects)
         return (folded, effects)
     }
 
     @Test func aHeartbeatTooFarAheadIsRefusedAndMovesNoClock() throws {
         var core = connected()
-        #expect(core.latestPlausibleTime(of: Script.account, wallClock: Script.wallClock) == BrokerTime(milliseconds: Self.latestPlausible))
-        let (folded, effects) = apply(.heartbeat(BrokerTime(milliseconds: Self.latestPlausible + 1)), sequence: 3, to: &core)
+        #expect(
+            core.latestPlausibleTime(of: Script.account, wallClock: Script.wallClock)
+                == BrokerTime(milliseconds: Self.latestPlausible))
+        let (folded, effects) = apply(
+            .heartbeat(BrokerTime(milliseconds: Self.latestPlausible + 1)), sequence: 3, to: &core)
         #expect(!folded)
-        #expect(effects.implausibleTimes == [AgentCore.ImplausibleTime(account: Script.account,
-                                                                      time: BrokerTime(milliseconds: Self.latestPlausible + 1),
-                                                                      limit: BrokerTime(milliseconds: Self.latestPlausible))])
+        #expect(
+            effects.implausibleTimes == [
+                AgentCore.ImplausibleTime(
+                    account: Script.account,
+                    time: BrokerTime(milliseconds: Self.latestPlausible + 1),
+                    limit: BrokerTime(milliseconds: Self.latestPlausible))
+            ])
         #expect(core.risk.clock(accountId: Script.account) == BrokerTime(milliseconds: 1_000))
         // The year 292,278,994 (the largest time on the wire) is refused the same way, without a trap.
         #expect(!apply(.heartbeat(BrokerTime(milliseconds: .max)), sequence: 4, to: &core).0)
@@ -52,7 +63,9 @@ import TidemarkProtocol
         var core = connected()
         let frame = TerminalMessage.ticks([
             Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: 2_000), bid: "1.09900", ask: "1.09902"),
-            Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: Self.latestPlausible + 60_000), bid: "1.09800", ask: "1.09802"),
+            Tick(
+                symbol: "EURUSD", time: BrokerTime(milliseconds: Self.latestPlausible + 60_000), bid: "1.09800",
+                ask: "1.09802"),
         ])
         let (folded, effects) = apply(frame, sequence: 3, to: &core)
         #expect(!folded)
@@ -80,14 +93,17 @@ import TidemarkProtocol
     /// replayed recording) keeps its own.
     @Test func quietAccountsFollowTheWallClockInTheirOwnBrokerTime() throws {
         var core = connected()
-        var effects = Script.session("other", [.hello(Script.hello("other"))], account: Script.otherAccount, into: &core)
+        var effects = Script.session(
+            "other", [.hello(Script.hello("other"))], account: Script.otherAccount, into: &core)
         core.apply(Script.otherHeartbeat(2_000, sequence: 2), wallClock: Script.wallClock, into: &effects)
         effects = AgentCore.Effects()
         core.advanceQuietAccounts(wallClock: Script.wallClock, into: &effects)
-        #expect(effects.wallClockTimes.isEmpty)   // both have a session
+        #expect(effects.wallClockTimes.isEmpty)  // both have a session
 
-        core.apply(BridgeDelivery(account: Script.account, sessionID: "a", sequence: 3, message: .bye(reason: ""), sessionEnd: .bye),
-                   wallClock: Script.wallClock, into: &effects)
+        core.apply(
+            BridgeDelivery(
+                account: Script.account, sessionID: "a", sequence: 3, message: .bye(reason: ""), sessionEnd: .bye),
+            wallClock: Script.wallClock, into: &effects)
         core.advanceQuietAccounts(wallClock: Script.wallClock, into: &effects)
         // The epoch in the account's broker time: 0 + 7,200 s.
         #expect(effects.wallClockTimes.map(\.0) == [Script.account])
@@ -109,13 +125,15 @@ import TidemarkProtocol
         let core = connected()
         let resumed = try AgentCore(checkpoint: try core.checkpoint())
         #expect(resumed.utcOffsets == [Script.account: 7_200])
-        #expect(resumed.latestPlausibleTime(of: Script.account, wallClock: Script.wallClock)
+        #expect(
+            resumed.latestPlausibleTime(of: Script.account, wallClock: Script.wallClock)
                 == BrokerTime(milliseconds: Self.latestPlausible))
 
         let state = try CompactBinaryDecoder().decode(AgentCore.CheckpointState.self, from: try core.checkpoint())
-        var object = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(state)) as? [String: Any])
+        var object = try #require(
+            try JSONSerialization.jsonObject(with: try JSONEncoder().encode(state)) as? [String: Any])
         object["utcOffsets"] = nil
-        object["sharedClock"] = 4_102_444_800_000   // 2100-01-01, another terminal's time
+        object["sharedClock"] = 4_102_444_800_000  // 2100-01-01, another terminal's time
         let old = try AgentCore(checkpoint: try JSONSerialization.data(withJSONObject: object))
         #expect(old.risk == core.risk)
         #expect(old.utcOffsets.isEmpty)
@@ -129,29 +147,43 @@ import TidemarkProtocol
         var core = AgentCore()
         try Script.declareTracker(&core)
         var definitionEffects = AgentCore.Effects()
-        let chart = try core.declare(.createTracker(TrackerDefinition(id: "t2", accountId: Script.account, name: "daily",
-                                                                      period: .day, absoluteProfitThreshold: 1_000)),
-                                     into: &definitionEffects)
-        let messages: [TerminalMessage] = [.hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
-                                           Script.tick(2_000, bid: "1.09900"), Script.tick(3_000, bid: "1.09900"),
-                                           .heartbeat(BrokerTime(milliseconds: 4_000))]
+        let chart = try core.declare(
+            .createTracker(
+                TrackerDefinition(
+                    id: "t2", accountId: Script.account, name: "daily",
+                    period: .day, absoluteProfitThreshold: 1_000)),
+            into: &definitionEffects)
+        let messages: [TerminalMessage] = [
+            .hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
+            Script.tick(2_000, bid: "1.09900"), Script.tick(3_000, bid: "1.09900"),
+            .heartbeat(BrokerTime(milliseconds: 4_000)),
+        ]
         var effects = Script.session("a", messages, into: &core)
-        core.apply(BridgeDelivery(account: Script.account, sessionID: "a", sequence: 6, message: .bye(reason: ""), sessionEnd: .bye),
-                   wallClock: Script.wallClock, into: &effects)
+        core.apply(
+            BridgeDelivery(
+                account: Script.account, sessionID: "a", sequence: 6, message: .bye(reason: ""), sessionEnd: .bye),
+            wallClock: Script.wallClock, into: &effects)
         core.advanceQuietAccounts(wallClock: Script.wallClock, into: &effects)
         #expect(effects.wallClockTimes.count == 1)
         // The wall clock's time input (7,200,000 ms) closed the chart's first hour: outputs to compare.
         #expect(effects.riskOutputs.contains { if case .equityChart = $0 { true } else { false } })
 
         var lines: [[UInt8]] = []
-        for command in [RiskCommand.createTracker(TrackerDefinition(id: "t1", accountId: Script.account, name: "dd", period: .lifetime,
-                                                                    absoluteDrawdownThreshold: 50)), chart] {
-            var object = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(command)) as? [String: Any])
+        for command in [
+            RiskCommand.createTracker(
+                TrackerDefinition(
+                    id: "t1", accountId: Script.account, name: "dd", period: .lifetime,
+                    absoluteDrawdownThreshold: 50)), chart,
+        ] {
+            var object = try #require(
+                try JSONSerialization.jsonObject(with: try JSONEncoder().encode(command)) as? [String: Any])
             object["type"] = "declare"
             lines.append(Array(try JSONSerialization.data(withJSONObject: object)))
         }
         for (index, message) in messages.enumerated() {
-            lines.append(RecordingCodec.encode(.message(account: Script.account, sessionID: "a", sequence: UInt64(index + 1), message)))
+            lines.append(
+                RecordingCodec.encode(
+                    .message(account: Script.account, sessionID: "a", sequence: UInt64(index + 1), message)))
         }
         for (account, time) in effects.wallClockTimes { lines.append(TimeDirective(account: account, time: time).json) }
         var replay = RiskReplay(recordingName: "agent.jsonl")
@@ -166,22 +198,33 @@ import TidemarkProtocol
     @Test func aDealTheEngineRefusesReachesTheRiskCoreInNeither() throws {
         var core = AgentCore()
         try Script.declareTracker(&core)
-        let deposit = TerminalMessage.deal(Deal(ticket: 7, time: BrokerTime(milliseconds: 2_000), type: .balance, entry: .in,
-                                                symbol: "", volume: .zero, price: .zero, profit: .greatestFiniteMagnitude,
-                                                commission: .zero, swap: .greatestFiniteMagnitude, fee: .zero, positionID: 0,
-                                                comment: ""))
-        let messages: [TerminalMessage] = [.hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
-                                           deposit, Script.tick(3_000, bid: "1.09900")]
+        let deposit = TerminalMessage.deal(
+            Deal(
+                ticket: 7, time: BrokerTime(milliseconds: 2_000), type: .balance, entry: .in,
+                symbol: "", volume: .zero, price: .zero, profit: .greatestFiniteMagnitude,
+                commission: .zero, swap: .greatestFiniteMagnitude, fee: .zero, positionID: 0,
+                comment: ""))
+        let messages: [TerminalMessage] = [
+            .hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
+            deposit, Script.tick(3_000, bid: "1.09900"),
+        ]
         let effects = Script.session("a", messages, into: &core)
         #expect(effects.accountErrors.map(\.error.reason) == [.dealOutOfRange])
 
-        var object = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(RiskCommand.createTracker(
-            TrackerDefinition(id: "t1", accountId: Script.account, name: "dd", period: .lifetime, absoluteDrawdownThreshold: 50))))
-            as? [String: Any])
+        var object = try #require(
+            try JSONSerialization.jsonObject(
+                with: try JSONEncoder().encode(
+                    RiskCommand.createTracker(
+                        TrackerDefinition(
+                            id: "t1", accountId: Script.account, name: "dd", period: .lifetime,
+                            absoluteDrawdownThreshold: 50))))
+                as? [String: Any])
         object["type"] = "declare"
         var lines: [[UInt8]] = [Array(try JSONSerialization.data(withJSONObject: object))]
         for (index, message) in messages.enumerated() {
-            lines.append(RecordingCodec.encode(.message(account: Script.account, sessionID: "a", sequence: UInt64(index + 1), message)))
+            lines.append(
+                RecordingCodec.encode(
+                    .message(account: Script.account, sessionID: "a", sequence: UInt64(index + 1), message)))
         }
         var replay = RiskReplay(recordingName: "agent.jsonl")
         replay.play(RecordingReader(bytes: Array(lines.joined(separator: [0x0A])) + [0x0A]))

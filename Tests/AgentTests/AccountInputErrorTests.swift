@@ -12,15 +12,20 @@ import TidemarkProtocol
     static let account = FoldFuzzTests.hostile
 
     static func snapshot(balance: FixedDecimal) -> TerminalMessage {
-        .snapshot(Snapshot(account: AccountReport(time: BrokerTime(milliseconds: 1_000), balance: balance, credit: .zero,
-                                                  equity: balance, margin: .zero),
-                           symbols: FoldFuzzTests.symbols, positions: [], quotes: []))
+        .snapshot(
+            Snapshot(
+                account: AccountReport(
+                    time: BrokerTime(milliseconds: 1_000), balance: balance, credit: .zero,
+                    equity: balance, margin: .zero),
+                symbols: FoldFuzzTests.symbols, positions: [], quotes: []))
     }
 
     static func deposit(_ ticket: Int64, _ amount: FixedDecimal) -> TerminalMessage {
-        .deal(Deal(ticket: ticket, time: BrokerTime(milliseconds: 2_000 + ticket), type: .balance, entry: .in, symbol: "",
-                   volume: .zero, price: .zero, profit: amount, commission: .zero, swap: .zero, fee: .zero, positionID: 0,
-                   comment: ""))
+        .deal(
+            Deal(
+                ticket: ticket, time: BrokerTime(milliseconds: 2_000 + ticket), type: .balance, entry: .in, symbol: "",
+                volume: .zero, price: .zero, profit: amount, commission: .zero, swap: .zero, fee: .zero, positionID: 0,
+                comment: ""))
     }
 
     @Test func anErrorBeginsOnceAndASnapshotThatFoldsCleanlyEndsIt() throws {
@@ -30,8 +35,9 @@ import TidemarkProtocol
         func send(_ message: TerminalMessage) -> AgentCore.Effects {
             var effects = AgentCore.Effects()
             sequence += 1
-            core.apply(BridgeDelivery(account: Self.account, sessionID: "s", sequence: sequence, message: message),
-                       wallClock: FoldFuzzTests.wallClock, into: &effects)
+            core.apply(
+                BridgeDelivery(account: Self.account, sessionID: "s", sequence: sequence, message: message),
+                wallClock: FoldFuzzTests.wallClock, into: &effects)
             return effects
         }
         _ = send(.hello(FoldFuzzTests.hello(Self.account, login: 2)))
@@ -53,9 +59,12 @@ import TidemarkProtocol
         #expect(send(Self.snapshot(balance: 10_000)).clearedAccountErrors == [Self.account])
         #expect(core.accountErrors.isEmpty)
         // A deal whose amount itself is out of range reaches neither the engine nor the risk core.
-        let refused = send(.deal(Deal(ticket: 3, time: BrokerTime(milliseconds: 3_000), type: .balance, entry: .in, symbol: "",
-                                      volume: .zero, price: .zero, profit: .greatestFiniteMagnitude, commission: .zero,
-                                      swap: .greatestFiniteMagnitude, fee: .zero, positionID: 0, comment: "")))
+        let refused = send(
+            .deal(
+                Deal(
+                    ticket: 3, time: BrokerTime(milliseconds: 3_000), type: .balance, entry: .in, symbol: "",
+                    volume: .zero, price: .zero, profit: .greatestFiniteMagnitude, commission: .zero,
+                    swap: .greatestFiniteMagnitude, fee: .zero, positionID: 0, comment: "")))
         #expect(refused.accountErrors.map(\.error.reason) == [.dealOutOfRange])
         #expect(refused.deals.isEmpty)
         #expect(core.equity.view(of: Self.account)?.balance == 10_000)

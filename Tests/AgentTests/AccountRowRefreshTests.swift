@@ -1,15 +1,17 @@
-@testable import Agent
 import EquityEngine
 import Testing
 import TidemarkProtocol
+
+@testable import Agent
 
 @Suite("Account row refresh")
 struct AccountRowRefreshTests {
     static func account(_ login: Int64) -> AccountID { AccountID(server: "Demo", login: login) }
 
     static func observation(_ login: Int64, equity: FixedDecimal, at time: Int64 = 0) -> EquityObservation {
-        EquityObservation(account: account(login), time: BrokerTime(milliseconds: time), balance: 10_000, credit: .zero,
-                          equity: equity, floating: equity - 10_000)
+        EquityObservation(
+            account: account(login), time: BrokerTime(milliseconds: time), balance: 10_000, credit: .zero,
+            equity: equity, floating: equity - 10_000)
     }
 
     static func logins(_ rows: [(account: AccountID, observation: EquityObservation)]) -> [Int64] {
@@ -26,7 +28,9 @@ struct AccountRowRefreshTests {
     /// A round writes the accounts unsaved at its start, oldest first, at most `rowsPerCommit` per commit.
     @Test func aRoundIsSpreadOverCommitsInTheOrderAccountsBecameUnsaved() {
         var refresh = AccountRowRefresh(rowsPerCommit: 2)
-        for login: Int64 in [5, 3, 9, 1, 7] { refresh.observed(Self.observation(login, equity: 10_000), of: Self.account(login)) }
+        for login: Int64 in [5, 3, 9, 1, 7] {
+            refresh.observed(Self.observation(login, equity: 10_000), of: Self.account(login))
+        }
         refresh.startRound()
         #expect(refresh.dueInRound == 5)
         #expect(Self.logins(refresh.rowsForCommit()) == [5, 3])
@@ -59,13 +63,17 @@ struct AccountRowRefreshTests {
         var refresh = AccountRowRefresh(rowsPerCommit: 3)
         let logins: [Int64] = Array(1...10)
         for round in 0..<5 {
-            for login in logins { refresh.observed(Self.observation(login, equity: 10_000, at: Int64(round)), of: Self.account(login)) }
+            for login in logins {
+                refresh.observed(Self.observation(login, equity: 10_000, at: Int64(round)), of: Self.account(login))
+            }
             refresh.startRound()
             var written: [Int64] = []
             while refresh.dueInRound > 0 {
                 written += Self.logins(refresh.rowsForCommit())
                 // Every account moves again between two commits.
-                for login in logins { refresh.observed(Self.observation(login, equity: 10_001, at: Int64(round)), of: Self.account(login)) }
+                for login in logins {
+                    refresh.observed(Self.observation(login, equity: 10_001, at: Int64(round)), of: Self.account(login))
+                }
             }
             #expect(written.sorted() == logins, "round \(round)")
         }
@@ -84,7 +92,9 @@ struct AccountRowRefreshTests {
     @Test func theLineStaysBounded() {
         var refresh = AccountRowRefresh(rowsPerCommit: 1_000)
         for round in 0..<100 {
-            for login: Int64 in 1...1_000 { refresh.observed(Self.observation(login, equity: 10_000, at: Int64(round)), of: Self.account(login)) }
+            for login: Int64 in 1...1_000 {
+                refresh.observed(Self.observation(login, equity: 10_000, at: Int64(round)), of: Self.account(login))
+            }
             refresh.startRound()
             #expect(refresh.rowsForCommit().count == 1_000)
         }

@@ -12,14 +12,19 @@ import TidemarkProtocol
 /// drawdown threshold is 50 USD. Floating result of 1 lot = (bid − 1.10000) × 100,000.
 enum Script {
     static let account = AccountID(server: "Demo", login: 7)
-    static let eurusd = SymbolSpec(name: "EURUSD", digits: 5, calcMode: .forex, contractSize: 100_000, tickSize: "0.00001",
-                                   tickValue: 1, profitCurrency: "USD", marginCurrency: "EUR", baseCurrency: "EUR")
-    static let position = Position(ticket: 11, symbol: "EURUSD", side: .buy, volume: 1, openPrice: "1.10000",
-                                   openTime: BrokerTime(milliseconds: 1_000), swap: .zero, commission: .zero)
+    static let eurusd = SymbolSpec(
+        name: "EURUSD", digits: 5, calcMode: .forex, contractSize: 100_000, tickSize: "0.00001",
+        tickValue: 1, profitCurrency: "USD", marginCurrency: "EUR", baseCurrency: "EUR")
+    static let position = Position(
+        ticket: 11, symbol: "EURUSD", side: .buy, volume: 1, openPrice: "1.10000",
+        openTime: BrokerTime(milliseconds: 1_000), swap: .zero, commission: .zero)
 
     static func hello(_ session: String) -> Hello {
-        Hello(platform: .mt5, terminalBuild: 4000, login: 7, server: "Demo", company: "Test", currency: "USD", currencyDigits: 2,
-              marginMode: .retailHedging, leverage: 100, eaVersion: "1.0", brokerUTCOffsetSeconds: 7200, sessionID: session)
+        Hello(
+            platform: .mt5, terminalBuild: 4000, login: 7, server: "Demo", company: "Test", currency: "USD",
+            currencyDigits: 2,
+            marginMode: .retailHedging, leverage: 100, eaVersion: "1.0", brokerUTCOffsetSeconds: 7200,
+            sessionID: session)
     }
 
     static func tick(_ milliseconds: Int64, bid: FixedDecimal) -> TerminalMessage {
@@ -29,16 +34,24 @@ enum Script {
     /// The account as the terminal sees it at `milliseconds` with `balance` and the quote `bid`.
     static func snapshot(_ milliseconds: Int64, balance: FixedDecimal, bid: FixedDecimal) -> TerminalMessage {
         let floating = (bid - "1.10000").multiplied(by: 100_000)
-        return .snapshot(Snapshot(account: AccountReport(time: BrokerTime(milliseconds: milliseconds), balance: balance, credit: .zero,
-                                                         equity: balance + floating, margin: .zero),
-                                  symbols: [eurusd], positions: [position],
-                                  quotes: [Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: milliseconds), bid: bid,
-                                                ask: bid + "0.00002")]))
+        return .snapshot(
+            Snapshot(
+                account: AccountReport(
+                    time: BrokerTime(milliseconds: milliseconds), balance: balance, credit: .zero,
+                    equity: balance + floating, margin: .zero),
+                symbols: [eurusd], positions: [position],
+                quotes: [
+                    Tick(
+                        symbol: "EURUSD", time: BrokerTime(milliseconds: milliseconds), bid: bid,
+                        ask: bid + "0.00002")
+                ]))
     }
 
-    static let deposit = TerminalMessage.deal(Deal(ticket: 500, time: BrokerTime(milliseconds: 3_000), type: .balance, entry: .in,
-                                                   symbol: "", volume: .zero, price: .zero, profit: 1_000, commission: .zero,
-                                                   swap: .zero, fee: .zero, positionID: 0, comment: "deposit"))
+    static let deposit = TerminalMessage.deal(
+        Deal(
+            ticket: 500, time: BrokerTime(milliseconds: 3_000), type: .balance, entry: .in,
+            symbol: "", volume: .zero, price: .zero, profit: 1_000, commission: .zero,
+            swap: .zero, fee: .zero, positionID: 0, comment: "deposit"))
 
     /// After the snapshot: 2,000 ms bid 1.09990 (−10), a 1,000 USD deposit at 3,000 ms, 4,000 ms bid
     /// 1.09900 (−100: drawdown 100 > 50, one event), 5,000 ms bid 1.09800 (−200, no second event
@@ -47,8 +60,10 @@ enum Script {
         tick(2_000, bid: "1.09990"), deposit, tick(4_000, bid: "1.09900"), tick(5_000, bid: "1.09800"),
     ]
 
-    static func delivery(_ message: TerminalMessage, session: String, sequence: UInt64,
-                         account: AccountID = account) -> BridgeDelivery {
+    static func delivery(
+        _ message: TerminalMessage, session: String, sequence: UInt64,
+        account: AccountID = account
+    ) -> BridgeDelivery {
         BridgeDelivery(account: account, sessionID: session, sequence: sequence, message: message)
     }
 
@@ -60,25 +75,32 @@ enum Script {
     static let otherAccount = AccountID(server: "Demo", login: 8)
 
     static func otherHeartbeat(_ milliseconds: Int64, sequence: UInt64) -> BridgeDelivery {
-        BridgeDelivery(account: otherAccount, sessionID: "other", sequence: sequence,
-                       message: .heartbeat(BrokerTime(milliseconds: milliseconds)))
+        BridgeDelivery(
+            account: otherAccount, sessionID: "other", sequence: sequence,
+            message: .heartbeat(BrokerTime(milliseconds: milliseconds)))
     }
 
     /// Feeds `messages` as one session, numbered from 1.
-    static func session(_ session: String, _ messages: [TerminalMessage], account: AccountID = account,
-                        into core: inout AgentCore) -> AgentCore.Effects {
+    static func session(
+        _ session: String, _ messages: [TerminalMessage], account: AccountID = account,
+        into core: inout AgentCore
+    ) -> AgentCore.Effects {
         var effects = AgentCore.Effects()
         for (index, message) in messages.enumerated() {
-            core.apply(delivery(message, session: session, sequence: UInt64(1 + index), account: account),
-                       wallClock: Script.wallClock, into: &effects)
+            core.apply(
+                delivery(message, session: session, sequence: UInt64(1 + index), account: account),
+                wallClock: Script.wallClock, into: &effects)
         }
         return effects
     }
 
     static func declareTracker(_ core: inout AgentCore) throws {
         var effects = AgentCore.Effects()
-        try core.declare(.createTracker(TrackerDefinition(id: "t1", accountId: account, name: "dd", period: .lifetime,
-                                                          absoluteDrawdownThreshold: 50)), into: &effects)
+        try core.declare(
+            .createTracker(
+                TrackerDefinition(
+                    id: "t1", accountId: account, name: "dd", period: .lifetime,
+                    absoluteDrawdownThreshold: 50)), into: &effects)
     }
 }
 
@@ -88,12 +110,21 @@ enum Script {
         var core = AgentCore()
         try Script.declareTracker(&core)
         var effects = AgentCore.Effects()
-        core.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), wallClock: Script.wallClock, into: &effects)
-        core.apply(Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2), wallClock: Script.wallClock, into: &effects)
+        core.apply(
+            Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), wallClock: Script.wallClock,
+            into: &effects)
+        core.apply(
+            Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2),
+            wallClock: Script.wallClock, into: &effects)
         for (index, message) in Script.stream.enumerated() {
-            core.apply(Script.delivery(message, session: "a", sequence: UInt64(3 + index)), wallClock: Script.wallClock, into: &effects)
+            core.apply(
+                Script.delivery(message, session: "a", sequence: UInt64(3 + index)), wallClock: Script.wallClock,
+                into: &effects)
         }
-        return (effects.riskOutputs.trackerEvents, core.risk.currentPeriodStatistics(accountId: Script.account, trackerId: "t1"))
+        return (
+            effects.riskOutputs.trackerEvents,
+            core.risk.currentPeriodStatistics(accountId: Script.account, trackerId: "t1")
+        )
     }
 
     @Test func aResumedCoreSkipsWhatItFoldedBeforeTheCheckpoint() throws {
@@ -109,10 +140,16 @@ enum Script {
         var first = AgentCore()
         try Script.declareTracker(&first)
         var firstEffects = AgentCore.Effects()
-        first.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), wallClock: Script.wallClock, into: &firstEffects)
-        first.apply(Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2), wallClock: Script.wallClock, into: &firstEffects)
+        first.apply(
+            Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), wallClock: Script.wallClock,
+            into: &firstEffects)
+        first.apply(
+            Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2),
+            wallClock: Script.wallClock, into: &firstEffects)
         for (index, message) in Script.stream.prefix(3).enumerated() {
-            first.apply(Script.delivery(message, session: "a", sequence: UInt64(3 + index)), wallClock: Script.wallClock, into: &firstEffects)
+            first.apply(
+                Script.delivery(message, session: "a", sequence: UInt64(3 + index)), wallClock: Script.wallClock,
+                into: &firstEffects)
         }
         let checkpoint = try first.checkpoint()
 
@@ -120,13 +157,18 @@ enum Script {
         // the deposit), then the rest again: the deposit and the 4,000 ms tick were folded already.
         var resumed = try AgentCore(checkpoint: checkpoint)
         var resumedEffects = AgentCore.Effects()
-        resumed.apply(Script.delivery(.hello(Script.hello("b")), session: "b", sequence: 1), wallClock: Script.wallClock, into: &resumedEffects)
-        resumed.apply(Script.delivery(Script.snapshot(2_000, balance: 10_000, bid: "1.09990"), session: "b", sequence: 2),
-                      wallClock: Script.wallClock, into: &resumedEffects)
+        resumed.apply(
+            Script.delivery(.hello(Script.hello("b")), session: "b", sequence: 1), wallClock: Script.wallClock,
+            into: &resumedEffects)
+        resumed.apply(
+            Script.delivery(Script.snapshot(2_000, balance: 10_000, bid: "1.09990"), session: "b", sequence: 2),
+            wallClock: Script.wallClock, into: &resumedEffects)
         for (index, message) in Script.stream.dropFirst().enumerated() {
-            resumed.apply(Script.delivery(message, session: "b", sequence: UInt64(3 + index)), wallClock: Script.wallClock, into: &resumedEffects)
+            resumed.apply(
+                Script.delivery(message, session: "b", sequence: UInt64(3 + index)), wallClock: Script.wallClock,
+                into: &resumedEffects)
         }
-        #expect(resumedEffects.skippedResent >= 2)   // the deposit, the snapshot's and the 4,000 ms observations
+        #expect(resumedEffects.skippedResent >= 2)  // the deposit, the snapshot's and the 4,000 ms observations
         #expect(firstEffects.riskOutputs.trackerEvents + resumedEffects.riskOutputs.trackerEvents == expectedEvents)
         #expect(resumed.risk.currentPeriodStatistics(accountId: Script.account, trackerId: "t1") == expectedStatistics)
     }
@@ -136,8 +178,12 @@ enum Script {
     private func lagging() throws -> AgentCore {
         var core = AgentCore()
         try Script.declareTracker(&core)
-        _ = Script.session("a", [.hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
-                                 Script.tick(2_000, bid: "1.09990"), .heartbeat(BrokerTime(milliseconds: 60_000))], into: &core)
+        _ = Script.session(
+            "a",
+            [
+                .hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
+                Script.tick(2_000, bid: "1.09990"), .heartbeat(BrokerTime(milliseconds: 60_000)),
+            ], into: &core)
         #expect(core.risk.clock(accountId: Script.account) == BrokerTime(milliseconds: 60_000))
         #expect(core.risk.lastOwnInputTime(accountId: Script.account) == BrokerTime(milliseconds: 2_000))
         return core
@@ -148,9 +194,13 @@ enum Script {
     @Test func aLaggingTerminalsNewInputsAfterAReconnectAreFolded() throws {
         var core = try lagging()
         // A new session from the acknowledged position (the 2,000 ms tick), then a new tick.
-        let effects = Script.session("b", [.hello(Script.hello("b")), Script.snapshot(2_000, balance: 10_000, bid: "1.09990"),
-                                           Script.tick(4_000, bid: "1.09900")], into: &core)
-        #expect(effects.skippedResent == 0)   // the snapshot at 2,000 ms is at the mark: folded again, harmlessly
+        let effects = Script.session(
+            "b",
+            [
+                .hello(Script.hello("b")), Script.snapshot(2_000, balance: 10_000, bid: "1.09990"),
+                Script.tick(4_000, bid: "1.09900"),
+            ], into: &core)
+        #expect(effects.skippedResent == 0)  // the snapshot at 2,000 ms is at the mark: folded again, harmlessly
         // Hand-worked: equity 10,000 + (1.09900 − 1.10000) × 100,000 = 9,900; drawdown from the
         // 10,000 start = 100 > 50: one event.
         #expect(effects.riskOutputs.trackerEvents.map(\.absoluteDrawdown) == [100])
@@ -162,13 +212,18 @@ enum Script {
     @Test func anotherTerminalsHeartbeatMovesOnlyItsOwnAccount() throws {
         var core = AgentCore()
         try Script.declareTracker(&core)
-        var effects = Script.session("other", [.hello(Script.hello("other"))], account: Script.otherAccount, into: &core)
+        var effects = Script.session(
+            "other", [.hello(Script.hello("other"))], account: Script.otherAccount, into: &core)
         core.apply(Script.otherHeartbeat(60_000, sequence: 2), wallClock: Script.wallClock, into: &effects)
         #expect(core.risk.clock(accountId: Script.otherAccount) == BrokerTime(milliseconds: 60_000))
         #expect(core.risk.clock(accountId: Script.account) == nil)
         #expect(core.risk.lastOwnInputTime(accountId: Script.account) == nil)
-        effects = Script.session("a", [.hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
-                                       Script.tick(4_000, bid: "1.09900")], into: &core)
+        effects = Script.session(
+            "a",
+            [
+                .hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
+                Script.tick(4_000, bid: "1.09900"),
+            ], into: &core)
         #expect(effects.skippedResent == 0)
         // Hand-worked: 10,000 + (1.09900 − 1.10000) × 100,000 = 9,900: drawdown 100 > 50.
         #expect(effects.riskOutputs.trackerEvents.map(\.absoluteDrawdown) == [100])
@@ -180,16 +235,25 @@ enum Script {
     @Test func resentInputsAreStillSkipped() throws {
         var first = AgentCore()
         try Script.declareTracker(&first)
-        _ = Script.session("a", [.hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
-                                 Script.tick(2_000, bid: "1.09990"), Script.tick(3_000, bid: "1.09980")], into: &first)
+        _ = Script.session(
+            "a",
+            [
+                .hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
+                Script.tick(2_000, bid: "1.09990"), Script.tick(3_000, bid: "1.09980"),
+            ], into: &first)
         var heartbeat = AgentCore.Effects()
-        first.apply(Script.delivery(.heartbeat(BrokerTime(milliseconds: 60_000)), session: "a", sequence: 5),
-                    wallClock: Script.wallClock, into: &heartbeat)
+        first.apply(
+            Script.delivery(.heartbeat(BrokerTime(milliseconds: 60_000)), session: "a", sequence: 5),
+            wallClock: Script.wallClock, into: &heartbeat)
         var core = try AgentCore(checkpoint: try first.checkpoint())
         // Acknowledged up to the snapshot: the EA resends both ticks, then goes on.
-        let effects = Script.session("b", [.hello(Script.hello("b")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
-                                           Script.tick(2_000, bid: "1.09990"), Script.tick(3_000, bid: "1.09980"),
-                                           Script.tick(4_000, bid: "1.09900")], into: &core)
+        let effects = Script.session(
+            "b",
+            [
+                .hello(Script.hello("b")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
+                Script.tick(2_000, bid: "1.09990"), Script.tick(3_000, bid: "1.09980"),
+                Script.tick(4_000, bid: "1.09900"),
+            ], into: &core)
         // Skipped: the snapshot's observation (1,000 ms) and the 2,000 ms tick's; the 3,000 ms tick
         // is at the mark (folded again, harmlessly), the 4,000 ms one is new.
         #expect(effects.skippedResent == 2)
@@ -204,8 +268,12 @@ enum Script {
         var core = try AgentCore(checkpoint: checkpoint)
         #expect(core.risk.lastOwnInputTime(accountId: Script.account) == BrokerTime(milliseconds: 2_000))
         #expect(core.risk.clock(accountId: Script.account) == BrokerTime(milliseconds: 60_000))
-        let effects = Script.session("b", [.hello(Script.hello("b")), Script.snapshot(2_000, balance: 10_000, bid: "1.09990"),
-                                           Script.tick(4_000, bid: "1.09900")], into: &core)
+        let effects = Script.session(
+            "b",
+            [
+                .hello(Script.hello("b")), Script.snapshot(2_000, balance: 10_000, bid: "1.09990"),
+                Script.tick(4_000, bid: "1.09900"),
+            ], into: &core)
         #expect(effects.skippedResent == 0)
         // Hand-worked: 10,000 + (1.09900 − 1.10000) × 100,000 = 9,900: drawdown 100 > 50.
         #expect(effects.riskOutputs.trackerEvents.map(\.absoluteDrawdown) == [100])
@@ -217,7 +285,8 @@ enum Script {
     @Test func anOldCheckpointFallsBackToTheRiskClock() throws {
         let compact = try lagging().checkpoint()
         let state = try CompactBinaryDecoder().decode(AgentCore.CheckpointState.self, from: compact)
-        var tree = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(state)) as? [String: Any])
+        var tree = try #require(
+            try JSONSerialization.jsonObject(with: try JSONEncoder().encode(state)) as? [String: Any])
         var risk = try #require(tree["risk"] as? [String: Any])
         #expect(risk.removeValue(forKey: "formatVersion") != nil)
         let accounts = try #require(risk["accounts"] as? [[String: Any]])
@@ -227,10 +296,14 @@ enum Script {
         var core = try AgentCore(checkpoint: try JSONSerialization.data(withJSONObject: tree))
 
         #expect(core.risk.lastOwnInputTime(accountId: Script.account) == BrokerTime(milliseconds: 60_000))
-        let effects = Script.session("b", [.hello(Script.hello("b")), Script.snapshot(2_000, balance: 10_000, bid: "1.09990"),
-                                           Script.tick(4_000, bid: "1.09900"), Script.tick(61_000, bid: "1.09890")],
-                                     into: &core)
-        #expect(effects.skippedResent == 2)   // the snapshot's observation and the 4,000 ms tick's
+        let effects = Script.session(
+            "b",
+            [
+                .hello(Script.hello("b")), Script.snapshot(2_000, balance: 10_000, bid: "1.09990"),
+                Script.tick(4_000, bid: "1.09900"), Script.tick(61_000, bid: "1.09890"),
+            ],
+            into: &core)
+        #expect(effects.skippedResent == 2)  // the snapshot's observation and the 4,000 ms tick's
         // Hand-worked: at 61,000 ms, 10,000 + (1.09890 − 1.10000) × 100,000 = 9,890: drawdown 110 > 50.
         #expect(effects.riskOutputs.trackerEvents.map(\.absoluteDrawdown) == [110])
     }
@@ -238,10 +311,13 @@ enum Script {
     @Test func aChallengeWithoutBrokerClockTakesTheTerminals() throws {
         var core = AgentCore()
         var effects = AgentCore.Effects()
-        core.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), wallClock: Script.wallClock, into: &effects)
-        let definition = ChallengeDefinition(id: "c1", account: Script.account, initialCapital: 10_000,
-                                             startTime: BrokerTime(milliseconds: 0),
-                                             phases: [ChallengePhase(name: "evaluation", rules: RuleSet())])
+        core.apply(
+            Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), wallClock: Script.wallClock,
+            into: &effects)
+        let definition = ChallengeDefinition(
+            id: "c1", account: Script.account, initialCapital: 10_000,
+            startTime: BrokerTime(milliseconds: 0),
+            phases: [ChallengePhase(name: "evaluation", rules: RuleSet())])
         try core.declare(.createChallenge(definition), into: &effects)
         // The hello says UTC+2 (7,200 s).
         #expect(core.risk.challenge(id: "c1")?.definition.brokerClock == .fixed(utcOffsetSeconds: 7_200))
@@ -254,18 +330,33 @@ enum Script {
         var core = AgentCore()
         var effects = AgentCore.Effects()
         try Script.declareTracker(&core)
-        core.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), wallClock: Script.wallClock, into: &effects)
-        try core.declare(.createChallenge(ChallengeDefinition(
-            id: "c1", account: Script.account, initialCapital: 10_000, startTime: BrokerTime(milliseconds: 0),
-            phases: [ChallengePhase(name: "evaluation", rules: RuleSet(dailyLoss: DailyLossRule(limit: .percent(5)),
-                                                                          maxLoss: MaxLossRule(limit: .percent(10))))])),
+        core.apply(
+            Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), wallClock: Script.wallClock,
             into: &effects)
-        try core.declare(.createCompetition(CompetitionDefinition(
-            id: "k1", accounts: [Script.account], startTime: BrokerTime(milliseconds: 0),
-            endTime: BrokerTime(milliseconds: 86_400_000), metric: .absoluteProfit)), into: &effects)
-        core.apply(Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2), wallClock: Script.wallClock, into: &effects)
+        try core.declare(
+            .createChallenge(
+                ChallengeDefinition(
+                    id: "c1", account: Script.account, initialCapital: 10_000, startTime: BrokerTime(milliseconds: 0),
+                    phases: [
+                        ChallengePhase(
+                            name: "evaluation",
+                            rules: RuleSet(
+                                dailyLoss: DailyLossRule(limit: .percent(5)),
+                                maxLoss: MaxLossRule(limit: .percent(10))))
+                    ])),
+            into: &effects)
+        try core.declare(
+            .createCompetition(
+                CompetitionDefinition(
+                    id: "k1", accounts: [Script.account], startTime: BrokerTime(milliseconds: 0),
+                    endTime: BrokerTime(milliseconds: 86_400_000), metric: .absoluteProfit)), into: &effects)
+        core.apply(
+            Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2),
+            wallClock: Script.wallClock, into: &effects)
         for (index, message) in Script.stream.enumerated() {
-            core.apply(Script.delivery(message, session: "a", sequence: UInt64(3 + index)), wallClock: Script.wallClock, into: &effects)
+            core.apply(
+                Script.delivery(message, session: "a", sequence: UInt64(3 + index)), wallClock: Script.wallClock,
+                into: &effects)
         }
 
         let compact = try core.checkpoint()
@@ -286,14 +377,24 @@ enum Script {
     @Test func aSessionEndIsAFactForTheStoreNotAMessage() throws {
         var core = AgentCore()
         var effects = AgentCore.Effects()
-        core.apply(Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), wallClock: Script.wallClock, into: &effects)
-        core.apply(Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2), wallClock: Script.wallClock, into: &effects)
-        core.apply(Script.delivery(.bye(reason: "terminal closed"), session: "a", sequence: 3), wallClock: Script.wallClock, into: &effects)
+        core.apply(
+            Script.delivery(.hello(Script.hello("a")), session: "a", sequence: 1), wallClock: Script.wallClock,
+            into: &effects)
+        core.apply(
+            Script.delivery(Script.snapshot(1_000, balance: 10_000, bid: "1.10000"), session: "a", sequence: 2),
+            wallClock: Script.wallClock, into: &effects)
+        core.apply(
+            Script.delivery(.bye(reason: "terminal closed"), session: "a", sequence: 3), wallClock: Script.wallClock,
+            into: &effects)
         let observed = effects.latestObservation
-        core.apply(BridgeDelivery(account: Script.account, sessionID: "a", sequence: 3, message: .bye(reason: "terminal closed"),
-                                  sessionEnd: .bye), wallClock: Script.wallClock, into: &effects)
-        core.apply(BridgeDelivery(account: Script.account, sessionID: "b", sequence: 9, message: .bye(reason: "timed_out"),
-                                  sessionEnd: .timedOut), wallClock: Script.wallClock, into: &effects)
+        core.apply(
+            BridgeDelivery(
+                account: Script.account, sessionID: "a", sequence: 3, message: .bye(reason: "terminal closed"),
+                sessionEnd: .bye), wallClock: Script.wallClock, into: &effects)
+        core.apply(
+            BridgeDelivery(
+                account: Script.account, sessionID: "b", sequence: 9, message: .bye(reason: "timed_out"),
+                sessionEnd: .timedOut), wallClock: Script.wallClock, into: &effects)
         #expect(effects.sessionEnds.map(\.sessionID) == ["a", "b"])
         #expect(effects.sessionEnds.map(\.reason) == ["bye: terminal closed", "timed_out"])
         #expect(effects.sessionEnds.allSatisfy { $0.account == Script.account })

@@ -1,7 +1,8 @@
-@testable import Agent
 import Dispatch
 import Foundation
 import Testing
+
+@testable import Agent
 
 @Suite("Checkpoint encoding off the writer")
 struct CheckpointEncodingTests {

@@ -1,14 +1,15 @@
-@testable import Agent
 import AgentFold
 import Bridge
 import CompactBinaryCoding
 import EquityEngine
 import Foundation
 import RiskCore
-@testable import Store
 import TestSupport
 import Testing
 import TidemarkProtocol
+
+@testable import Agent
+@testable import Store
 
 /// The agent's checkpoint in account rows: a declaration writes its account's row (and the
 /// shared part), not the state of every other account; a restart reads back exactly the state of
@@ -32,21 +33,31 @@ struct CheckpointRowsTests {
     /// lifetime tracker whose threshold nothing reaches (no event, so no event rows are needed).
     static func feed(_ account: AccountID, session: String, into core: inout AgentCore) throws {
         var effects = AgentCore.Effects()
-        try core.declare(.createTracker(TrackerDefinition(id: "dd-\(account.rawValue)", accountId: account, name: "dd",
-                                                          period: .lifetime, absoluteDrawdownThreshold: 1_000_000)),
-                         into: &effects)
-        _ = Script.session(session, [.hello(Script.hello(session)), Script.snapshot(1_000, balance: 10_000, bid: "1.10000")]
-                           + Script.stream, account: account, into: &core)
+        try core.declare(
+            .createTracker(
+                TrackerDefinition(
+                    id: "dd-\(account.rawValue)", accountId: account, name: "dd",
+                    period: .lifetime, absoluteDrawdownThreshold: 1_000_000)),
+            into: &effects)
+        _ = Script.session(
+            session,
+            [.hello(Script.hello(session)), Script.snapshot(1_000, balance: 10_000, bid: "1.10000")]
+                + Script.stream, account: account, into: &core)
     }
 
     /// Writes `parts` as the store's checkpoint and returns what the commit wrote.
-    static func commit(_ parts: AgentCore.CheckpointParts, position: UInt64, to store: Store) async throws -> CheckpointWriteSize {
-        try await store.commit(StoreBatch(checkpoint: Checkpoint(parts, inputPosition: position, savedAt: Date()))).checkpointWritten
+    static func commit(
+        _ parts: AgentCore.CheckpointParts, position: UInt64, to store: Store
+    ) async throws -> CheckpointWriteSize {
+        try await store.commit(StoreBatch(checkpoint: Checkpoint(parts, inputPosition: position, savedAt: Date())))
+            .checkpointWritten
     }
 
     /// The store's checkpoint commits of a declaration, with `others` other accounts in the core:
     /// the complete one before it, and the declaration's.
-    static func declarationCheckpoint(others: Int) async throws -> (complete: CheckpointWriteSize, declaration: CheckpointWriteSize) {
+    static func declarationCheckpoint(
+        others: Int
+    ) async throws -> (complete: CheckpointWriteSize, declaration: CheckpointWriteSize) {
         let temporary = try TemporaryStore()
         var core = AgentCore()
         for index in 0..<others { try feed(account(index), session: "s\(index)", into: &core) }
@@ -56,8 +67,11 @@ struct CheckpointRowsTests {
         #expect(complete.accounts.count == others + 1)
         let completeWritten = try await commit(complete, position: 1, to: temporary.store)
         var effects = AgentCore.Effects()
-        try core.declare(.createTracker(TrackerDefinition(id: "extra", accountId: declared, name: "extra", period: .day,
-                                                          absoluteDrawdownThreshold: 10)), into: &effects)
+        try core.declare(
+            .createTracker(
+                TrackerDefinition(
+                    id: "extra", accountId: declared, name: "extra", period: .day,
+                    absoluteDrawdownThreshold: 10)), into: &effects)
         let changes = try core.checkpointParts(changedSince: complete.mark)
         #expect(Array(changes.accounts.keys) == [declared])
         return (completeWritten, try await commit(changes, position: 2, to: temporary.store))
@@ -82,14 +96,17 @@ struct CheckpointRowsTests {
         let accounts = (0..<300).map(Self.account)
         for (index, account) in accounts.enumerated() { try Self.feed(account, session: "s\(index)", into: &core) }
         var effects = AgentCore.Effects()
-        try core.declare(.createCompetition(CompetitionDefinition(
-            id: "cup", accounts: Array(accounts.prefix(20)), startTime: BrokerTime(milliseconds: 86_400_000),
-            endTime: BrokerTime(milliseconds: 2 * 86_400_000), metric: .gainPercent)), into: &effects)
+        try core.declare(
+            .createCompetition(
+                CompetitionDefinition(
+                    id: "cup", accounts: Array(accounts.prefix(20)), startTime: BrokerTime(milliseconds: 86_400_000),
+                    endTime: BrokerTime(milliseconds: 2 * 86_400_000), metric: .gainPercent)), into: &effects)
         // (It starts after every input here: no events, so the store needs no event rows.)
         // An account that says HELLO only: its UTC offset is all the core keeps of it.
         let fleeting = AccountID(server: "Demo", login: 99_999)
-        core.apply(Script.delivery(.hello(Script.hello("fleeting")), session: "fleeting", sequence: 1, account: fleeting),
-                   wallClock: Script.wallClock, into: &effects)
+        core.apply(
+            Script.delivery(.hello(Script.hello("fleeting")), session: "fleeting", sequence: 1, account: fleeting),
+            wallClock: Script.wallClock, into: &effects)
         let complete = try core.checkpointParts(changedSince: nil)
         #expect(complete.accounts[fleeting] != nil)
         _ = try await Self.commit(complete, position: 10, to: temporary.store)
@@ -99,13 +116,20 @@ struct CheckpointRowsTests {
         for (index, account) in accounts.enumerated() where index % 50 == 0 {
             _ = Script.session("t\(index)", [Script.tick(6_000, bid: "1.09700")], account: account, into: &core)
         }
-        core.apply(Script.delivery(.deal(Deal(ticket: 900, time: BrokerTime(milliseconds: 7_000), type: .balance, entry: .in,
-                                              symbol: "", volume: .zero, price: .zero, profit: 10, commission: .zero, swap: .zero,
-                                              fee: .zero, positionID: 0, comment: "")), session: "s7", sequence: 99,
-                                   account: accounts[7]), wallClock: Script.wallClock, into: &effects)
-        try core.declare(.deleteTracker(accountId: accounts[9], trackerId: "dd-\(accounts[9].rawValue)"), into: &effects)
-        core.apply(BridgeDelivery(account: fleeting, sessionID: "fleeting", sequence: 2, message: .bye(reason: ""), sessionEnd: .bye),
-                   wallClock: Script.wallClock, into: &effects)
+        core.apply(
+            Script.delivery(
+                .deal(
+                    Deal(
+                        ticket: 900, time: BrokerTime(milliseconds: 7_000), type: .balance, entry: .in,
+                        symbol: "", volume: .zero, price: .zero, profit: 10, commission: .zero, swap: .zero,
+                        fee: .zero, positionID: 0, comment: "")), session: "s7", sequence: 99,
+                account: accounts[7]), wallClock: Script.wallClock, into: &effects)
+        try core.declare(
+            .deleteTracker(accountId: accounts[9], trackerId: "dd-\(accounts[9].rawValue)"), into: &effects)
+        core.apply(
+            BridgeDelivery(
+                account: fleeting, sessionID: "fleeting", sequence: 2, message: .bye(reason: ""), sessionEnd: .bye),
+            wallClock: Script.wallClock, into: &effects)
         let changes = try core.checkpointParts(changedSince: complete.mark)
         #expect(Set(changes.accounts.keys) == Set([0, 50, 100, 150, 200, 250, 7, 9].map { accounts[$0] }))
         #expect(changes.removedAccounts == [fleeting])
@@ -121,17 +145,22 @@ struct CheckpointRowsTests {
         func decoded(_ parts: AgentCore.CheckpointParts) throws -> [AccountID: AgentCore.AccountCheckpoint] {
             try parts.accounts.mapValues { try decoder.decode(AgentCore.AccountCheckpoint.self, from: $0) }
         }
-        #expect(try decoded(restored.checkpointParts(changedSince: nil)) == decoded(core.checkpointParts(changedSince: nil)))
+        #expect(
+            try decoded(restored.checkpointParts(changedSince: nil)) == decoded(core.checkpointParts(changedSince: nil))
+        )
 
         // Both fold the same resent and new input into the same outputs (deal marks included: the
         // resent deposit is skipped by both).
-        let further: [TerminalMessage] = [.hello(Script.hello("again")), Script.snapshot(8_000, balance: 11_010, bid: "1.09700"),
-                                          Script.deposit, Script.tick(9_000, bid: "1.09000")]
+        let further: [TerminalMessage] = [
+            .hello(Script.hello("again")), Script.snapshot(8_000, balance: 11_010, bid: "1.09700"),
+            Script.deposit, Script.tick(9_000, bid: "1.09000"),
+        ]
         var liveEffects = AgentCore.Effects()
         var restoredEffects = AgentCore.Effects()
         for (index, message) in further.enumerated() {
             for account in [accounts[0], accounts[7]] {
-                let delivery = Script.delivery(message, session: "again-\(account.rawValue)", sequence: UInt64(index + 1), account: account)
+                let delivery = Script.delivery(
+                    message, session: "again-\(account.rawValue)", sequence: UInt64(index + 1), account: account)
                 core.apply(delivery, wallClock: Script.wallClock, into: &liveEffects)
                 restored.apply(delivery, wallClock: Script.wallClock, into: &restoredEffects)
             }
@@ -146,8 +175,11 @@ struct CheckpointRowsTests {
         let temporary = try TemporaryStore()
         var core = AgentCore()
         for index in 0..<40 { try Self.feed(Self.account(index), session: "s\(index)", into: &core) }
-        try await temporary.store.commit(StoreBatch(checkpoint: Checkpoint(inputPosition: 41, nextSequenceNumber: core.risk.nextSequenceNumber,
-                                                                           state: try core.checkpoint(), savedAt: Date())))
+        try await temporary.store.commit(
+            StoreBatch(
+                checkpoint: Checkpoint(
+                    inputPosition: 41, nextSequenceNumber: core.risk.nextSequenceNumber,
+                    state: try core.checkpoint(), savedAt: Date())))
         #expect(try await temporary.store.checkpoint()?.layout == .whole)
 
         let restored = try await Pipeline.restore(from: temporary.store, configuration: .init())

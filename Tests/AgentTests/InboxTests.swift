@@ -1,4 +1,3 @@
-@testable import Agent
 import Bridge
 import Dispatch
 import Foundation
@@ -6,14 +5,17 @@ import Synchronization
 import Testing
 import TidemarkProtocol
 
+@testable import Agent
+
 @Suite("Pipeline inbox")
 struct InboxTests {
     static let account = AccountID(server: "Demo", login: 7)
 
     static func deliveries(from first: UInt64, count: Int) -> [BridgeDelivery] {
         (0..<UInt64(count)).map { offset in
-            BridgeDelivery(account: account, sessionID: "s", sequence: first + offset,
-                           message: .heartbeat(BrokerTime(milliseconds: Int64(first + offset))))
+            BridgeDelivery(
+                account: account, sessionID: "s", sequence: first + offset,
+                message: .heartbeat(BrokerTime(milliseconds: Int64(first + offset))))
         }
     }
 
@@ -144,8 +146,10 @@ struct InboxTests {
         var random = SplitMix64(seed: 2)
         var expected: UInt64 = 1
         var outOfOrder = 0
-        while let input = inbox.take(maximum: Int.random(in: 1...500, using: &random),
-                                     until: Bool.random(using: &random) ? nil : .now + .microseconds(Int64.random(in: 0...200, using: &random))) {
+        while let input = inbox.take(
+            maximum: Int.random(in: 1...500, using: &random),
+            until: Bool.random(using: &random) ? nil : .now + .microseconds(Int64.random(in: 0...200, using: &random)))
+        {
             for delivery in input.deliveries {
                 if delivery.sequence != expected { outOfOrder += 1 }
                 expected = delivery.sequence + 1

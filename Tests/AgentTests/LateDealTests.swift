@@ -10,9 +10,11 @@ import TidemarkProtocol
 /// while the terminal reconnected, a replayed journal after an outage) are folded once, by ticket.
 @Suite struct LateDealTests {
     static func deposit(_ ticket: Int64, at milliseconds: Int64, _ amount: FixedDecimal) -> TerminalMessage {
-        .deal(Deal(ticket: ticket, time: BrokerTime(milliseconds: milliseconds), type: .balance, entry: .in, symbol: "",
-                   volume: .zero, price: .zero, profit: amount, commission: .zero, swap: .zero, fee: .zero,
-                   positionID: 0, comment: "deposit"))
+        .deal(
+            Deal(
+                ticket: ticket, time: BrokerTime(milliseconds: milliseconds), type: .balance, entry: .in, symbol: "",
+                volume: .zero, price: .zero, profit: amount, commission: .zero, swap: .zero, fee: .zero,
+                positionID: 0, comment: "deposit"))
     }
 
     static func opening() -> [TerminalMessage] {
@@ -28,8 +30,9 @@ import TidemarkProtocol
         var core = AgentCore()
         try Script.declareTracker(&core)
         // 500 USD at 5,000 ms, then a 200 USD deposit booked earlier (3,000 ms) that the EA found later.
-        let effects = Script.session("a", Self.opening() + [Self.deposit(501, at: 5_000, 500), Self.deposit(502, at: 3_000, 200)],
-                                     into: &core)
+        let effects = Script.session(
+            "a", Self.opening() + [Self.deposit(501, at: 5_000, 500), Self.deposit(502, at: 3_000, 200)],
+            into: &core)
         #expect(effects.deals.map(\.1.ticket) == [501, 502])
         #expect(effects.skippedResent == 0)
         #expect(Self.adjustment(core) == 700)
@@ -40,9 +43,13 @@ import TidemarkProtocol
         try Script.declareTracker(&core)
         // The same ticket again (an MT4 history filter widened, a journal replayed): at its own time,
         // and as if older (a different broker time would not make it a different deal).
-        let effects = Script.session("a", Self.opening() + [Self.deposit(501, at: 3_000, 500), Self.deposit(502, at: 5_000, 200),
-                                                            Self.deposit(501, at: 3_000, 500), Self.deposit(502, at: 4_000, 200)],
-                                     into: &core)
+        let effects = Script.session(
+            "a",
+            Self.opening() + [
+                Self.deposit(501, at: 3_000, 500), Self.deposit(502, at: 5_000, 200),
+                Self.deposit(501, at: 3_000, 500), Self.deposit(502, at: 4_000, 200),
+            ],
+            into: &core)
         #expect(effects.deals.map(\.1.ticket) == [501, 502])
         #expect(effects.skippedResent == 2)
         #expect(Self.adjustment(core) == 700)
@@ -52,10 +59,14 @@ import TidemarkProtocol
         var core = AgentCore()
         try Script.declareTracker(&core)
         let latest: Int64 = 1_000 + AgentCore.lateDealWindowMilliseconds + 10_000
-        let effects = Script.session("a", Self.opening() + [Self.deposit(601, at: latest, 100),
-                                                            Self.deposit(602, at: latest - AgentCore.lateDealWindowMilliseconds, 10),
-                                                            Self.deposit(603, at: latest - AgentCore.lateDealWindowMilliseconds - 1, 1)],
-                                     into: &core)
+        let effects = Script.session(
+            "a",
+            Self.opening() + [
+                Self.deposit(601, at: latest, 100),
+                Self.deposit(602, at: latest - AgentCore.lateDealWindowMilliseconds, 10),
+                Self.deposit(603, at: latest - AgentCore.lateDealWindowMilliseconds - 1, 1),
+            ],
+            into: &core)
         // At the window's edge: folded; one millisecond before it: whether it was folded is unknown.
         #expect(effects.deals.map(\.1.ticket) == [601, 602])
         #expect(effects.skippedResent == 1)
@@ -64,13 +75,18 @@ import TidemarkProtocol
     @Test func theCheckpointKeepsTheTicketsOfTheWindow() throws {
         var first = AgentCore()
         try Script.declareTracker(&first)
-        _ = Script.session("a", Self.opening() + [Self.deposit(501, at: 3_000, 500), Self.deposit(502, at: 5_000, 200)], into: &first)
+        _ = Script.session(
+            "a", Self.opening() + [Self.deposit(501, at: 3_000, 500), Self.deposit(502, at: 5_000, 200)], into: &first)
         var resumed = try AgentCore(checkpoint: try first.checkpoint())
         // After a restart the EA replays its journal: both deposits again, and a late one it had not sent.
-        let effects = Script.session("b", [.hello(Script.hello("b")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
-                                           Self.deposit(501, at: 3_000, 500), Self.deposit(502, at: 5_000, 200),
-                                           Self.deposit(503, at: 4_000, 50)],
-                                     into: &resumed)
+        let effects = Script.session(
+            "b",
+            [
+                .hello(Script.hello("b")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000"),
+                Self.deposit(501, at: 3_000, 500), Self.deposit(502, at: 5_000, 200),
+                Self.deposit(503, at: 4_000, 50),
+            ],
+            into: &resumed)
         #expect(effects.deals.map(\.1.ticket) == [503])
         #expect(Self.adjustment(resumed) == 750)
     }

@@ -11,25 +11,32 @@ struct BridgeControlTests {
     /// five commands, each awaited by the EA before the next is queued, would take ~600 ms if they
     /// waited for it; woken, they take a few milliseconds each.
     @Test func commandsGoOutAtOnceNotAtTheNextTimerTick() async throws {
-        let session = BridgeSessionConfiguration(heartbeatIntervalMilliseconds: 60_000, acknowledgeAfterMilliseconds: 10_000,
-                                                 acknowledgesOnCommit: true)
-        let server = try BridgeServer(configuration: BridgeServerConfiguration(endpoint: "tcp://127.0.0.1:*", session: session),
-                                      logger: BridgeServerTests.quiet)
+        let session = BridgeSessionConfiguration(
+            heartbeatIntervalMilliseconds: 60_000, acknowledgeAfterMilliseconds: 10_000,
+            acknowledgesOnCommit: true)
+        let server = try BridgeServer(
+            configuration: BridgeServerConfiguration(endpoint: "tcp://127.0.0.1:*", session: session),
+            logger: BridgeServerTests.quiet)
         let endpoint = try server.start()
         let consumer = Task { for await _ in server.deliveries {} }
         let context = try ZMQContext()
         let dealer = try ZMQSocket(context: context, type: .dealer)
         try dealer.setOption(.receiveTimeout, 5_000)
         try dealer.connect(endpoint)
-        try dealer.send(WireEncoder.encode(Envelope(sessionID: "s1", sequence: 1, message: TerminalMessage.hello(Fixture.hello()))))
-        try dealer.send(WireEncoder.encode(Envelope(sessionID: "s1", sequence: 2, message: TerminalMessage.snapshot(Fixture.snapshot))))
+        try dealer.send(
+            WireEncoder.encode(Envelope(sessionID: "s1", sequence: 1, message: TerminalMessage.hello(Fixture.hello()))))
+        try dealer.send(
+            WireEncoder.encode(
+                Envelope(sessionID: "s1", sequence: 2, message: TerminalMessage.snapshot(Fixture.snapshot))))
         // The session is open once WELCOME comes back (sent on HELLO, not on a commit).
         while true {
             if case .welcome = try WireDecoder.decodeAgent(try dealer.receive()).message { break }
         }
         func nextCommand() throws -> Command? {
             while true {
-                if case .command(let command) = try WireDecoder.decodeAgent(try dealer.receive()).message { return command }
+                if case .command(let command) = try WireDecoder.decodeAgent(try dealer.receive()).message {
+                    return command
+                }
             }
         }
         let account = AccountID(server: "Demo", login: 1001)

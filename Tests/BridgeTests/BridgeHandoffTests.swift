@@ -1,8 +1,8 @@
 import Bridge
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Atomics are not copyable; a class lets escaping closures share one.
 final class SharedCounter: Sendable {
@@ -55,7 +55,10 @@ struct BridgeHandoffTests {
         let refused = SharedCounter()
         let producerDone = onOwnThread {
             for value in 0..<100 {
-                guard handoff.push([value]) else { refused.set(1); break }
+                guard handoff.push([value]) else {
+                    refused.set(1)
+                    break
+                }
                 pushes.add()
             }
         }

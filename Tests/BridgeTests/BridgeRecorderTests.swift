@@ -6,12 +6,18 @@ import TidemarkProtocol
 @Suite("Recorder")
 struct BridgeRecorderTests {
     @Test func writesOneJSONLinesFilePerAccountThatReadsBackAsTheSameMessages() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-recorder-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tidemark-recorder-\(UUID().uuidString)"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let alice = AccountID("Demo:1"), bob = AccountID("Demo/Live:2")
+        let alice = AccountID("Demo:1")
+        let bob = AccountID("Demo/Live:2")
         let deliveries = [
-            BridgeDelivery(account: alice, sessionID: "a", sequence: 1, message: .hello(Fixture.hello(session: "a", login: 1))),
-            BridgeDelivery(account: bob, sessionID: "b", sequence: 1, message: .hello(Fixture.hello(session: "b", login: 2, server: "Demo/Live"))),
+            BridgeDelivery(
+                account: alice, sessionID: "a", sequence: 1, message: .hello(Fixture.hello(session: "a", login: 1))),
+            BridgeDelivery(
+                account: bob, sessionID: "b", sequence: 1,
+                message: .hello(Fixture.hello(session: "b", login: 2, server: "Demo/Live"))),
             BridgeDelivery(account: alice, sessionID: "a", sequence: 2, message: .snapshot(Fixture.snapshot)),
             BridgeDelivery(account: alice, sessionID: "a", sequence: 3, message: Fixture.tick(5)),
         ]
@@ -25,7 +31,8 @@ struct BridgeRecorderTests {
                 guard case .message(let account, let session, let sequence, let message) = try entry.result.get() else {
                     throw BridgeRecorderError(path: "directive", errno: 0)
                 }
-                return BridgeDelivery(account: account, sessionID: session ?? "", sequence: sequence ?? 0, message: message)
+                return BridgeDelivery(
+                    account: account, sessionID: session ?? "", sequence: sequence ?? 0, message: message)
             }
         }
         #expect(try read(alice) == deliveries.filter { $0.account == alice })

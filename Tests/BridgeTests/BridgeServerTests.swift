@@ -11,8 +11,9 @@ struct BridgeServerTests {
 
     @Test func aSlowConsumerLosesNothingAndStallsNoSession() async throws {
         // A tiny handoff, so the socket loop blocks often and ZeroMQ has to hold the rest.
-        let server = try BridgeServer(configuration: BridgeServerConfiguration(
-            endpoint: "tcp://127.0.0.1:*", handoffCapacity: 8, handoffBatchSize: 4), logger: Self.quiet)
+        let server = try BridgeServer(
+            configuration: BridgeServerConfiguration(
+                endpoint: "tcp://127.0.0.1:*", handoffCapacity: 8, handoffBatchSize: 4), logger: Self.quiet)
         let endpoint = try server.start()
         let total: UInt64 = 3_000
         let context = try ZMQContext()
@@ -25,21 +26,33 @@ struct BridgeServerTests {
             var session = ""
             for attempt in 1...20 {
                 session = "s\(attempt)"
-                try dealer.send(WireEncoder.encode(Envelope(sessionID: session, sequence: 1,
-                                                            message: TerminalMessage.hello(Fixture.hello(session: session)))))
-                if let reply = try? dealer.receive(), case .welcome? = try? WireDecoder.decodeAgent(reply).message { break }
+                try dealer.send(
+                    WireEncoder.encode(
+                        Envelope(
+                            sessionID: session, sequence: 1,
+                            message: TerminalMessage.hello(Fixture.hello(session: session)))))
+                if let reply = try? dealer.receive(), case .welcome? = try? WireDecoder.decodeAgent(reply).message {
+                    break
+                }
             }
-            try dealer.send(WireEncoder.encode(Envelope(sessionID: session, sequence: 2, message: TerminalMessage.snapshot(Fixture.snapshot))))
+            try dealer.send(
+                WireEncoder.encode(
+                    Envelope(sessionID: session, sequence: 2, message: TerminalMessage.snapshot(Fixture.snapshot))))
             for sequence in 3...total {
-                try dealer.send(WireEncoder.encode(Envelope(sessionID: session, sequence: sequence, message: Fixture.tick(Int64(sequence)))))
+                try dealer.send(
+                    WireEncoder.encode(
+                        Envelope(sessionID: session, sequence: sequence, message: Fixture.tick(Int64(sequence)))))
             }
             try dealer.setOption(.receiveTimeout, -1)
-            while true { _ = try dealer.receive() }   // until the context shuts down
+            while true { _ = try dealer.receive() }  // until the context shuts down
         }
         var sequences: [UInt64] = []
         var session = ""
         for await delivery in server.deliveries {
-            if delivery.sessionID != session { session = delivery.sessionID; sequences = [] }
+            if delivery.sessionID != session {
+                session = delivery.sessionID
+                sequences = []
+            }
             sequences.append(delivery.sequence)
             if sequences.count.isMultiple(of: 500) { try await Task.sleep(for: .milliseconds(20)) }
             if delivery.sequence == total { break }
@@ -56,7 +69,8 @@ struct BridgeServerTests {
     }
 
     @Test func anOversizedFrameIsDroppedByLibzmqAndTheAgentKeepsServing() async throws {
-        let server = try BridgeServer(configuration: BridgeServerConfiguration(endpoint: "tcp://127.0.0.1:*"), logger: Self.quiet)
+        let server = try BridgeServer(
+            configuration: BridgeServerConfiguration(endpoint: "tcp://127.0.0.1:*"), logger: Self.quiet)
         let endpoint = try server.start()
         let context = try ZMQContext()
         let terminal = try ZMQSocketThread(name: "test-ea") {
@@ -67,17 +81,23 @@ struct BridgeServerTests {
             // EA version alone is 1 MiB + 1 byte.
             var huge = Fixture.hello(session: "huge")
             huge.eaVersion = String(repeating: "x", count: (1 << 20) + 1)
-            try dealer.send(WireEncoder.encode(Envelope(sessionID: "huge", sequence: 1, message: TerminalMessage.hello(huge))))
+            try dealer.send(
+                WireEncoder.encode(Envelope(sessionID: "huge", sequence: 1, message: TerminalMessage.hello(huge))))
             // libzmq drops the connection; the DEALER reconnects and the same terminal is served.
             var welcomed = false
             for attempt in 1...40 where !welcomed {
                 let session = "after-\(attempt)"
-                try dealer.send(WireEncoder.encode(Envelope(sessionID: session, sequence: 1,
-                                                            message: TerminalMessage.hello(Fixture.hello(session: session)))))
-                if let reply = try? dealer.receive(), case .welcome? = try? WireDecoder.decodeAgent(reply).message { welcomed = true }
+                try dealer.send(
+                    WireEncoder.encode(
+                        Envelope(
+                            sessionID: session, sequence: 1,
+                            message: TerminalMessage.hello(Fixture.hello(session: session)))))
+                if let reply = try? dealer.receive(), case .welcome? = try? WireDecoder.decodeAgent(reply).message {
+                    welcomed = true
+                }
             }
             try dealer.setOption(.receiveTimeout, -1)
-            while true { _ = try dealer.receive() }   // until the context shuts down
+            while true { _ = try dealer.receive() }  // until the context shuts down
         }
         var first: BridgeDelivery?
         for await delivery in server.deliveries {
@@ -91,7 +111,7 @@ struct BridgeServerTests {
         try await terminal.value
         let counters = server.counters
         #expect(counters.messages >= 1)
-        #expect(counters.badFrames.isEmpty)          // the big frame never reached the sessions
+        #expect(counters.badFrames.isEmpty)  // the big frame never reached the sessions
         #expect(counters.rejects.isEmpty)
     }
 
@@ -100,7 +120,8 @@ struct BridgeServerTests {
     /// connect only after a TCP retransmission timeout, a second or more later.
     @Test(.timeLimit(.minutes(1)))
     func aThousandTerminalsConnectingAtOnceOverflowNoListenQueue() async throws {
-        let server = try BridgeServer(configuration: BridgeServerConfiguration(endpoint: "tcp://127.0.0.1:*"), logger: Self.quiet)
+        let server = try BridgeServer(
+            configuration: BridgeServerConfiguration(endpoint: "tcp://127.0.0.1:*"), logger: Self.quiet)
         let endpoint = try server.start()
         let overflowsBefore = try Self.listenOverflows()
         let terminals = 1_000
@@ -111,11 +132,15 @@ struct BridgeServerTests {
                 let dealer = try ZMQSocket(context: context, type: .dealer)
                 try dealer.connect(endpoint)
                 let session = "burst-\(index)"
-                try dealer.send(WireEncoder.encode(Envelope(sessionID: session, sequence: 1,
-                                                            message: TerminalMessage.hello(Fixture.hello(session: session, login: Int64(10_000 + index))))))
+                try dealer.send(
+                    WireEncoder.encode(
+                        Envelope(
+                            sessionID: session, sequence: 1,
+                            message: TerminalMessage.hello(
+                                Fixture.hello(session: session, login: Int64(10_000 + index))))))
                 dealers.append(dealer)
             }
-            while true { _ = try dealers[0].receive() }   // keeps every socket open until the context shuts down
+            while true { _ = try dealers[0].receive() }  // keeps every socket open until the context shuts down
         }
         var hellos = Set<String>()
         for await delivery in server.deliveries {
@@ -140,7 +165,8 @@ struct BridgeServerTests {
     }
 
     @Test func bindsAFreePortAndStopsCleanly() async throws {
-        let server = try BridgeServer(configuration: BridgeServerConfiguration(endpoint: "tcp://127.0.0.1:*"), logger: Self.quiet)
+        let server = try BridgeServer(
+            configuration: BridgeServerConfiguration(endpoint: "tcp://127.0.0.1:*"), logger: Self.quiet)
         let endpoint = try server.start()
         #expect(endpoint.hasPrefix("tcp://127.0.0.1:"))
         #expect(endpoint != "tcp://127.0.0.1:*")

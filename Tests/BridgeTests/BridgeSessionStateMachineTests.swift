@@ -32,7 +32,8 @@ struct HandshakeTests {
         let action = machine.received(Fixture.envelope(Fixture.tick(5), 1), now: Fixture.at(0))
         #expect(action.deliver == false)
         guard case .reject(.expectedHello, _)? = action.sentMessages.first else {
-            Issue.record("expected REJECT expected_hello, got \(action.sentMessages)"); return
+            Issue.record("expected REJECT expected_hello, got \(action.sentMessages)")
+            return
         }
         #expect(action.closeReason == .rejected(.expectedHello))
         #expect(machine.phase == .closed)
@@ -44,12 +45,14 @@ struct HandshakeTests {
         let action = machine.received(Fixture.envelope(.hello(Fixture.hello(marginMode: mode)), 1), now: Fixture.at(0))
         #expect(action.deliver == false)
         guard case .reject(let sent, _)? = action.sentMessages.first else {
-            Issue.record("expected REJECT, got \(action.sentMessages)"); return
+            Issue.record("expected REJECT, got \(action.sentMessages)")
+            return
         }
         #expect(sent == reason)
-        #expect(action.events.contains { event in
-            if case .rejected(reason, AccountID("Demo:1001"), _) = event { true } else { false }
-        })
+        #expect(
+            action.events.contains { event in
+                if case .rejected(reason, AccountID("Demo:1001"), _) = event { true } else { false }
+            })
         #expect(machine.phase == .closed)
         // The EA carries on regardless: nothing it sends is delivered or answered.
         let after = machine.received(Fixture.envelope(.snapshot(Fixture.snapshot), 2), now: Fixture.at(1))
@@ -60,10 +63,12 @@ struct HandshakeTests {
 
     @Test func unsupportedVersionFirstIsRejectedWithItsReason() {
         var machine = BridgeSessionStateMachine(configuration: Fixture.configuration, now: Fixture.at(0))
-        let action = machine.received(BridgeFrameFault(kind: .unsupportedVersion, code: "unsupported_version", sessionID: "x"),
-                                      now: Fixture.at(0))
+        let action = machine.received(
+            BridgeFrameFault(kind: .unsupportedVersion, code: "unsupported_version", sessionID: "x"),
+            now: Fixture.at(0))
         guard case .reject(.unsupportedVersion, _)? = action.sentMessages.first else {
-            Issue.record("expected REJECT unsupported_version, got \(action.sentMessages)"); return
+            Issue.record("expected REJECT unsupported_version, got \(action.sentMessages)")
+            return
         }
         #expect(action.send.first?.sessionID == "x")
         #expect(action.closeReason == .rejected(.unsupportedVersion))
@@ -71,7 +76,8 @@ struct HandshakeTests {
 
     @Test func unsupportedVersionWithoutSessionIdIsAnsweredToDash() {
         var machine = BridgeSessionStateMachine(configuration: Fixture.configuration, now: Fixture.at(0))
-        let action = machine.received(BridgeFrameFault(kind: .unsupportedVersion, code: "unsupported_version"), now: Fixture.at(0))
+        let action = machine.received(
+            BridgeFrameFault(kind: .unsupportedVersion, code: "unsupported_version"), now: Fixture.at(0))
         #expect(action.send.first?.sessionID == "-")
     }
 
@@ -79,7 +85,8 @@ struct HandshakeTests {
         var machine = BridgeSessionStateMachine(configuration: Fixture.configuration, now: Fixture.at(0))
         let action = machine.received(BridgeFrameFault(code: "bad_field", sessionID: "x"), now: Fixture.at(0))
         guard case .reject(.expectedHello, _)? = action.sentMessages.first else {
-            Issue.record("expected REJECT expected_hello, got \(action.sentMessages)"); return
+            Issue.record("expected REJECT expected_hello, got \(action.sentMessages)")
+            return
         }
         #expect(action.send.first?.sessionID == "x")
         #expect(action.badFrameCodes == ["bad_field"])
@@ -103,10 +110,11 @@ struct HandshakeTests {
     }
 
     @Test func outgoingSequenceCountsFromOne() {
-        var machine = Fixture.streamingMachine()   // WELCOME was #1
+        var machine = Fixture.streamingMachine()  // WELCOME was #1
         let gap = machine.received(Fixture.envelope(Fixture.tick(1), 9), now: Fixture.at(1))
         #expect(gap.send.map(\.sequence) == [2])
-        let heartbeat = machine.received(Fixture.envelope(.heartbeat(BrokerTime(milliseconds: 2)), 10), now: Fixture.at(2))
+        let heartbeat = machine.received(
+            Fixture.envelope(.heartbeat(BrokerTime(milliseconds: 2)), 10), now: Fixture.at(2))
         #expect(heartbeat.send.map(\.sequence) == [3])
     }
 }
@@ -147,7 +155,8 @@ struct SequenceTests {
         #expect(discarded.deliver == false)
         #expect(discarded.events == [.discarded(sequence: 6)])
         // A heartbeat while resyncing is acknowledged with the last contiguous sequence, not delivered.
-        let heartbeat = machine.received(Fixture.envelope(.heartbeat(BrokerTime(milliseconds: 14)), 7), now: Fixture.at(4))
+        let heartbeat = machine.received(
+            Fixture.envelope(.heartbeat(BrokerTime(milliseconds: 14)), 7), now: Fixture.at(4))
         #expect(heartbeat.deliver == false)
         #expect(heartbeat.sentMessages == [.acknowledge(sequence: 3)])
 
@@ -185,11 +194,11 @@ struct SequenceTests {
 
     @Test func resyncIsAskedAgainWhenNoSnapshotComes() {
         var machine = Fixture.streamingMachine()
-        _ = machine.received(Fixture.envelope(Fixture.tick(1), 4), now: Fixture.at(100))   // gap: #3 missing
+        _ = machine.received(Fixture.envelope(Fixture.tick(1), 4), now: Fixture.at(100))  // gap: #3 missing
         // Keep the peer alive so it does not time out.
         _ = machine.received(Fixture.envelope(Fixture.tick(1), 5), now: Fixture.at(1_500))
         #expect(machine.tick(now: Fixture.at(2_099)).resyncReasons.isEmpty)
-        let retry = machine.tick(now: Fixture.at(2_100))   // 2,000 ms after the first request
+        let retry = machine.tick(now: Fixture.at(2_100))  // 2,000 ms after the first request
         #expect(retry.sentMessages.contains(.resync(lastSequence: 2, reason: "retry")))
         #expect(machine.tick(now: Fixture.at(2_200)).resyncReasons.isEmpty)
     }
@@ -219,11 +228,14 @@ struct TimingTests {
         #expect(third.sentMessages == [.acknowledge(sequence: 3)])
         #expect(machine.received(Fixture.envelope(Fixture.tick(2), 4), now: Fixture.at(2)).send.isEmpty)
         #expect(machine.received(Fixture.envelope(Fixture.tick(3), 5), now: Fixture.at(3)).send.isEmpty)
-        #expect(machine.received(Fixture.envelope(Fixture.tick(4), 6), now: Fixture.at(4)).sentMessages == [.acknowledge(sequence: 6)])
+        #expect(
+            machine.received(Fixture.envelope(Fixture.tick(4), 6), now: Fixture.at(4)).sentMessages == [
+                .acknowledge(sequence: 6)
+            ])
     }
 
     @Test func ackAfterTMilliseconds() {
-        var machine = Fixture.streamingMachine()   // 2 unacknowledged since t=0
+        var machine = Fixture.streamingMachine()  // 2 unacknowledged since t=0
         #expect(machine.tick(now: Fixture.at(49)).send.isEmpty)
         #expect(machine.tick(now: Fixture.at(50)).sentMessages == [.acknowledge(sequence: 2)])
         // Nothing new: no second ACK.
@@ -251,7 +263,7 @@ struct TimingTests {
 
     @Test func byeWhileResyncingAcknowledgesOnlyWhatWasProcessed() {
         var machine = Fixture.streamingMachine()
-        _ = machine.received(Fixture.envelope(Fixture.tick(1), 5), now: Fixture.at(1))   // gap after #2
+        _ = machine.received(Fixture.envelope(Fixture.tick(1), 5), now: Fixture.at(1))  // gap after #2
         let action = machine.received(Fixture.envelope(.bye(reason: "x"), 6), now: Fixture.at(2))
         #expect(action.deliver == false)
         #expect(action.sentMessages == [.acknowledge(sequence: 2)])
@@ -259,8 +271,8 @@ struct TimingTests {
     }
 
     @Test func heartbeatWhenIdle() {
-        var machine = Fixture.streamingMachine()   // WELCOME sent at t=0
-        _ = machine.tick(now: Fixture.at(50))       // the pending ACK goes at t=50
+        var machine = Fixture.streamingMachine()  // WELCOME sent at t=0
+        _ = machine.tick(now: Fixture.at(50))  // the pending ACK goes at t=50
         _ = machine.received(Fixture.envelope(Fixture.tick(1), 3), now: Fixture.at(900))
         #expect(machine.tick(now: Fixture.at(949)).send.isEmpty)
         // t=950: the ACK for #3 is due (50 ms); it counts as traffic, so no heartbeat yet.
@@ -274,7 +286,7 @@ struct TimingTests {
         var machine = Fixture.streamingMachine()
         _ = machine.received(Fixture.envelope(Fixture.tick(1), 3), now: Fixture.at(1_000))
         #expect(machine.tick(now: Fixture.at(3_999)).closeReason == nil)
-        let action = machine.tick(now: Fixture.at(4_000))   // 3 × 1,000 ms after the last frame
+        let action = machine.tick(now: Fixture.at(4_000))  // 3 × 1,000 ms after the last frame
         #expect(action.closeReason == .timedOut)
         // Silence, not a REJECT: an EA that gets a REJECT waits minutes before retrying (SPEC §1).
         #expect(action.send.isEmpty)
@@ -313,7 +325,8 @@ struct BadInputTests {
         let third = machine.received(BridgeFrameFault(code: "truncated"), now: Fixture.at(3))
         #expect(third.closeReason == .tooManyBadFrames)
         guard case .reject(.protocolViolation, _)? = third.sentMessages.first else {
-            Issue.record("expected REJECT protocol_violation, got \(third.sentMessages)"); return
+            Issue.record("expected REJECT protocol_violation, got \(third.sentMessages)")
+            return
         }
         #expect(!third.events.contains { if case .rejected = $0 { true } else { false } })
         #expect(machine.phase == .closed)
@@ -328,19 +341,23 @@ struct BadInputTests {
         #expect(third.closeReason == nil)
         #expect(machine.phase == .resyncing)
         _ = machine.received(BridgeFrameFault(code: "truncated"), now: Fixture.at(1_003))
-        #expect(machine.received(BridgeFrameFault(code: "truncated"), now: Fixture.at(1_004)).closeReason == .tooManyBadFrames)
+        #expect(
+            machine.received(BridgeFrameFault(code: "truncated"), now: Fixture.at(1_004)).closeReason
+                == .tooManyBadFrames)
     }
 
     @Test func anotherProtocolVersionMidSessionIsRejected() {
         var machine = Fixture.streamingMachine()
-        let action = machine.received(BridgeFrameFault(kind: .unsupportedVersion, code: "unsupported_version"), now: Fixture.at(1))
+        let action = machine.received(
+            BridgeFrameFault(kind: .unsupportedVersion, code: "unsupported_version"), now: Fixture.at(1))
         #expect(action.closeReason == .rejected(.unsupportedVersion))
     }
 
-    @Test(arguments: [
-        ("1.10100", "1.10000"),   // crossed by 0.001, under 1 % of the ask (0.011): a crossed market, not garbage
-        ("1.10000", "1.10000"),   // bid = ask
-    ] as [(FixedDecimal, FixedDecimal)])
+    @Test(
+        arguments: [
+            ("1.10100", "1.10000"),  // crossed by 0.001, under 1 % of the ask (0.011): a crossed market, not garbage
+            ("1.10000", "1.10000"),  // bid = ask
+        ] as [(FixedDecimal, FixedDecimal)])
     func slightlyCrossedQuotesPass(bid: FixedDecimal, ask: FixedDecimal) {
         var machine = Fixture.streamingMachine()
         let tick = Fixture.envelope(Fixture.tick(1, bid: bid, ask: ask), 3)
@@ -348,16 +365,21 @@ struct BadInputTests {
     }
 
     @Test(arguments: [
-        Fixture.tick(1, bid: "5.0", ask: "1.1"),            // bid above ask by a mile (3.9 > 0.011)
-        Fixture.tick(1, bid: "1.12", ask: "1.1"),           // crossed by 0.02 > 1 % of the ask (0.011)
-        Fixture.tick(1, bid: "0", ask: "1.1"),              // zero price
-        Fixture.tick(-1),                                   // negative time
-        TerminalMessage.ticks([]),                          // empty batch
-        TerminalMessage.position(PositionUpdate(change: .opened, time: BrokerTime(milliseconds: 1),
-            position: Position(ticket: 1, symbol: "EURUSD", side: .buy, volume: "-0.1", openPrice: "1.1",
-                               openTime: BrokerTime(milliseconds: 1)))),   // negative volume
-        TerminalMessage.deal(Deal(ticket: 1, time: BrokerTime(milliseconds: 1), type: .buy, entry: .in,
-                                  symbol: "EURUSD", volume: "-1", price: "1.1")),
+        Fixture.tick(1, bid: "5.0", ask: "1.1"),  // bid above ask by a mile (3.9 > 0.011)
+        Fixture.tick(1, bid: "1.12", ask: "1.1"),  // crossed by 0.02 > 1 % of the ask (0.011)
+        Fixture.tick(1, bid: "0", ask: "1.1"),  // zero price
+        Fixture.tick(-1),  // negative time
+        TerminalMessage.ticks([]),  // empty batch
+        TerminalMessage.position(
+            PositionUpdate(
+                change: .opened, time: BrokerTime(milliseconds: 1),
+                position: Position(
+                    ticket: 1, symbol: "EURUSD", side: .buy, volume: "-0.1", openPrice: "1.1",
+                    openTime: BrokerTime(milliseconds: 1)))),  // negative volume
+        TerminalMessage.deal(
+            Deal(
+                ticket: 1, time: BrokerTime(milliseconds: 1), type: .buy, entry: .in,
+                symbol: "EURUSD", volume: "-1", price: "1.1")),
     ])
     func absurdMessagesAreBadFramesAndResync(message: TerminalMessage) {
         var machine = Fixture.streamingMachine()
@@ -370,7 +392,7 @@ struct BadInputTests {
 
     @Test func anAbsurdSnapshotDoesNotEndTheResync() {
         var machine = Fixture.streamingMachine()
-        _ = machine.received(Fixture.envelope(Fixture.tick(1), 9), now: Fixture.at(1))   // gap
+        _ = machine.received(Fixture.envelope(Fixture.tick(1), 9), now: Fixture.at(1))  // gap
         var broken = Fixture.snapshot
         broken.symbols[0].contractSize = .zero
         let action = machine.received(Fixture.envelope(.snapshot(broken), 10), now: Fixture.at(2))

@@ -23,7 +23,9 @@ struct CommitAcknowledgementTests {
         var machine = streamingMachine()
         var sent: [AgentMessage] = []
         for sequence in 3...300 {
-            sent += machine.received(Fixture.envelope(Fixture.tick(Int64(sequence)), UInt64(sequence)), now: Fixture.at(1)).sentMessages
+            sent +=
+                machine.received(Fixture.envelope(Fixture.tick(Int64(sequence)), UInt64(sequence)), now: Fixture.at(1))
+                .sentMessages
         }
         sent += machine.tick(now: Fixture.at(500)).sentMessages
         #expect(!sent.contains { if case .acknowledge = $0 { true } else { false } })
@@ -38,7 +40,8 @@ struct CommitAcknowledgementTests {
         // Nothing new committed: no second ACK.
         #expect(machine.committed(through: 4, now: Fixture.at(3)).sentMessages.isEmpty)
         // A heartbeat is answered with what is committed, not with what was received (#6).
-        let heartbeat = machine.received(Fixture.envelope(.heartbeat(BrokerTime(milliseconds: 9)), 6), now: Fixture.at(4))
+        let heartbeat = machine.received(
+            Fixture.envelope(.heartbeat(BrokerTime(milliseconds: 9)), 6), now: Fixture.at(4))
         #expect(heartbeat.sentMessages == [.acknowledge(sequence: 4)])
     }
 

@@ -3,17 +3,24 @@ import TidemarkProtocol
 
 /// Messages and helpers shared by the bridge tests.
 enum Fixture {
-    static func hello(session: String = "s1", login: Int64 = 1001, server: String = "Demo",
-                      marginMode: MarginMode = .retailHedging) -> Hello {
-        Hello(platform: .mt5, terminalBuild: 4000, login: login, server: server, company: "Test Ltd",
-              currency: "USD", currencyDigits: 2, marginMode: marginMode, leverage: 100,
-              eaVersion: "1.0", brokerUTCOffsetSeconds: 7200, sessionID: session)
+    static func hello(
+        session: String = "s1", login: Int64 = 1001, server: String = "Demo",
+        marginMode: MarginMode = .retailHedging
+    ) -> Hello {
+        Hello(
+            platform: .mt5, terminalBuild: 4000, login: login, server: server, company: "Test Ltd",
+            currency: "USD", currencyDigits: 2, marginMode: marginMode, leverage: 100,
+            eaVersion: "1.0", brokerUTCOffsetSeconds: 7200, sessionID: session)
     }
 
     static let snapshot = Snapshot(
-        account: AccountReport(time: BrokerTime(milliseconds: 1_000), balance: 10_000, credit: 0, equity: 10_000, margin: 0),
-        symbols: [SymbolSpec(name: "EURUSD", digits: 5, calcMode: .forex, contractSize: 100_000, tickSize: "0.00001",
-                             tickValue: 1, profitCurrency: "USD", marginCurrency: "EUR", baseCurrency: "EUR")],
+        account: AccountReport(
+            time: BrokerTime(milliseconds: 1_000), balance: 10_000, credit: 0, equity: 10_000, margin: 0),
+        symbols: [
+            SymbolSpec(
+                name: "EURUSD", digits: 5, calcMode: .forex, contractSize: 100_000, tickSize: "0.00001",
+                tickValue: 1, profitCurrency: "USD", marginCurrency: "EUR", baseCurrency: "EUR")
+        ],
         positions: [],
         quotes: [Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: 1_000), bid: "1.14543", ask: "1.14545")])
 
@@ -21,7 +28,9 @@ enum Fixture {
         .ticks([Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: time), bid: bid, ask: ask)])
     }
 
-    static func envelope(_ message: TerminalMessage, _ sequence: UInt64, session: String = "s1") -> Envelope<TerminalMessage> {
+    static func envelope(
+        _ message: TerminalMessage, _ sequence: UInt64, session: String = "s1"
+    ) -> Envelope<TerminalMessage> {
         Envelope(sessionID: session, sequence: sequence, message: message)
     }
 
@@ -30,7 +39,8 @@ enum Fixture {
     /// A configuration with small round numbers so the tests can reason about them.
     static let configuration = BridgeSessionConfiguration(
         heartbeatIntervalMilliseconds: 1_000, missedHeartbeatsBeforeTimeout: 3, acknowledgeEveryMessages: 3,
-        acknowledgeAfterMilliseconds: 50, resyncRetryMilliseconds: 2_000, maximumBadFramesPerWindow: 2, badFrameWindowMilliseconds: 1_000,
+        acknowledgeAfterMilliseconds: 50, resyncRetryMilliseconds: 2_000, maximumBadFramesPerWindow: 2,
+        badFrameWindowMilliseconds: 1_000,
         agentVersion: "test")
 
     /// A machine that has accepted HELLO #1 and SNAPSHOT #2 at time 0 and acknowledged nothing yet.

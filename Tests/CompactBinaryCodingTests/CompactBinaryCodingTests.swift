@@ -73,10 +73,15 @@ private struct Everything: Codable, Equatable {
         emptyList: [], optionals: [1, nil, 3, nil], nestedLists: [[], ["0.1", "-0.2"], ["99"]],
         tags: ["daily", "weekly", ""], byName: ["balance": "10000", "equity": "9876.54"],
         byNumber: [1: "one", -5: "minus five", 0: ""],
-        byBucket: [Bucket(start: BrokerTime(milliseconds: 0), side: -1): ["a", "b"], Bucket(start: BrokerTime(milliseconds: 60_000), side: 1): []],
+        byBucket: [
+            Bucket(start: BrokerTime(milliseconds: 0), side: -1): ["a", "b"],
+            Bucket(start: BrokerTime(milliseconds: 60_000), side: 1): [],
+        ],
         emptyDictionary: [:],
-        shapes: [.circle(radius: "2.5"), .rectangle("1", "-3"), .empty, .labelled(name: "n", inner: nil),
-                 .labelled(name: "m", inner: Inner(name: "deep", values: [7]))],
+        shapes: [
+            .circle(radius: "2.5"), .rectangle("1", "-3"), .empty, .labelled(name: "n", inner: nil),
+            .labelled(name: "m", inner: Inner(name: "deep", values: [7])),
+        ],
         doubleOptional: .some(3))
 }
 
@@ -325,7 +330,8 @@ private func roundTrip<T: Codable>(_ value: T) throws -> T {
         #expect(try roundTrip([UInt64.max, 0]) == [UInt64.max, 0])
         #expect(try roundTrip([Int8.min, Int8.max]) == [Int8.min, Int8.max])
         #expect(try roundTrip(BrokerTime(milliseconds: .min)) == BrokerTime(milliseconds: .min))
-        #expect(try roundTrip(BrokerTime(milliseconds: 1_718_000_000_123)) == BrokerTime(milliseconds: 1_718_000_000_123))
+        #expect(
+            try roundTrip(BrokerTime(milliseconds: 1_718_000_000_123)) == BrokerTime(milliseconds: 1_718_000_000_123))
     }
 
     @Test func roundTripsWideIntegers() throws {
@@ -340,14 +346,18 @@ private func roundTrip<T: Codable>(_ value: T) throws -> T {
         #expect(try roundTrip(Int128.max) == .max)
         // 4,200,000,000,000,000 (an Int128 money area) also reads as an Int64; 2⁶⁴ does not.
         let decoder = CompactBinaryDecoder()
-        #expect(try decoder.decode(Int64.self, from: CompactBinaryEncoder().encode(Int128(4_200_000_000_000_000))) == 4_200_000_000_000_000)
+        #expect(
+            try decoder.decode(Int64.self, from: CompactBinaryEncoder().encode(Int128(4_200_000_000_000_000)))
+                == 4_200_000_000_000_000)
         #expect(throws: DecodingError.self) {
             try decoder.decode(Int64.self, from: CompactBinaryEncoder().encode(Int128(UInt64.max) + 1))
         }
     }
 
     @Test func roundTripsDoubleAndFloatBitPatterns() throws {
-        let doubles: [Double] = [0, -0.0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -1.14512]
+        let doubles: [Double] = [
+            0, -0.0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -1.14512,
+        ]
         #expect(try roundTrip(doubles).map(\.bitPattern) == doubles.map(\.bitPattern))
         let floats: [Float] = [-0.0, .infinity, .nan, .leastNonzeroMagnitude, 3.25]
         #expect(try roundTrip(floats).map(\.bitPattern) == floats.map(\.bitPattern))
@@ -375,7 +385,9 @@ private func roundTrip<T: Codable>(_ value: T) throws -> T {
             var c: [FixedDecimal]
         }
         let bytes = try CompactBinaryEncoder().encode(value)
-        #expect(try CompactBinaryDecoder().decode(SameShape.self, from: bytes) == SameShape(a: -7, b: "b", c: ["1.5", "-0.00000001"]))
+        #expect(
+            try CompactBinaryDecoder().decode(SameShape.self, from: bytes)
+                == SameShape(a: -7, b: "b", c: ["1.5", "-0.00000001"]))
     }
 
     @Test func roundTripsClassHierarchies() throws {
@@ -433,12 +445,13 @@ private func roundTrip<T: Codable>(_ value: T) throws -> T {
             var b: FixedDecimal
         }
         let bytes = try CompactBinaryEncoder().encode(Tiny(a: -2, b: "1.5"))
-        #expect(bytes == [
-            0x54, 0x4D, 0x43, 0x42, 0x01,
-            0x09, 0x0C, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
-            0x02, 0x61, 0x03, 0x03,
-            0x02, 0x62, 0x08, 0x80, 0xC6, 0x86, 0x8F, 0x01,
-        ])
+        #expect(
+            bytes == [
+                0x54, 0x4D, 0x43, 0x42, 0x01,
+                0x09, 0x0C, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+                0x02, 0x61, 0x03, 0x03,
+                0x02, 0x62, 0x08, 0x80, 0xC6, 0x86, 0x8F, 0x01,
+            ])
         // Two of them in an array: the second one's keys refer to the first one's spelling.
         //   0A 20 00 00 00 02 00 00 00                unkeyed, body 32 bytes, 2 elements
         //   09 08 00 00 00 02 00 00 00                keyed (at byte 14), body 8 bytes, 2 entries
@@ -447,12 +460,13 @@ private func roundTrip<T: Codable>(_ value: T) throws -> T {
         //     2F 03 02      37 08 00                  key at byte 23 (23·2+1 = 47 = 0x2F): 1 (zigzag 2);
         //                                             key at byte 27 (27·2+1 = 55 = 0x37): 0
         let pair = try CompactBinaryEncoder().encode([Tiny(a: 0, b: 0), Tiny(a: 1, b: 0)])
-        #expect(pair == [
-            0x54, 0x4D, 0x43, 0x42, 0x01,
-            0x0A, 0x20, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
-            0x09, 0x08, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x61, 0x03, 0x00, 0x02, 0x62, 0x08, 0x00,
-            0x09, 0x06, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x2F, 0x03, 0x02, 0x37, 0x08, 0x00,
-        ])
+        #expect(
+            pair == [
+                0x54, 0x4D, 0x43, 0x42, 0x01,
+                0x0A, 0x20, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+                0x09, 0x08, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x61, 0x03, 0x00, 0x02, 0x62, 0x08, 0x00,
+                0x09, 0x06, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x2F, 0x03, 0x02, 0x37, 0x08, 0x00,
+            ])
         struct Pair: Codable, Equatable {
             var a: Int
             var b: FixedDecimal
@@ -468,9 +482,10 @@ private func roundTrip<T: Codable>(_ value: T) throws -> T {
         // A lone UInt8 255: unsigned tag, LEB128 0x7F|80, 0x01. A String: tag, length, UTF-8 ("é" = C3 A9).
         #expect(try CompactBinaryEncoder().encode(UInt8(255)) == [0x54, 0x4D, 0x43, 0x42, 0x01, 0x04, 0xFF, 0x01])
         #expect(try CompactBinaryEncoder().encode("é") == [0x54, 0x4D, 0x43, 0x42, 0x01, 0x07, 0x02, 0xC3, 0xA9])
-        #expect(try CompactBinaryEncoder().encode([Bool?.none, true]) == [
-            0x54, 0x4D, 0x43, 0x42, 0x01, 0x0A, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02,
-        ])
+        #expect(
+            try CompactBinaryEncoder().encode([Bool?.none, true]) == [
+                0x54, 0x4D, 0x43, 0x42, 0x01, 0x0A, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02,
+            ])
         #expect(CompactBinaryDecoder.isCompactBinary(bytes))
         #expect(!CompactBinaryDecoder.isCompactBinary(Array("{\"a\":1}".utf8)))
     }
@@ -534,7 +549,9 @@ private func roundTrip<T: Codable>(_ value: T) throws -> T {
             try CompactBinaryDecoder().decode(Int.self, from: CompactBinaryEncoder().encode(FixedDecimal(1)))
         }
         // …but a FixedDecimal reads as its exact decimal text.
-        #expect(try CompactBinaryDecoder().decode(String.self, from: CompactBinaryEncoder().encode(FixedDecimal(units: -1))) == "-0.00000001")
+        #expect(
+            try CompactBinaryDecoder().decode(String.self, from: CompactBinaryEncoder().encode(FixedDecimal(units: -1)))
+                == "-0.00000001")
     }
 
     @Test func keepsTheEncodersCodingPath() throws {
@@ -576,7 +593,9 @@ private func roundTrip<T: Codable>(_ value: T) throws -> T {
             }
         }
         struct JustName: Decodable { var name: String }
-        #expect(throws: DecodingError.self) { try decoder.decode(JustName.self, from: CompactBinaryEncoder().encode(Twice())) }
+        #expect(throws: DecodingError.self) {
+            try decoder.decode(JustName.self, from: CompactBinaryEncoder().encode(Twice()))
+        }
         // Invalid UTF-8 in a string.
         var badUTF8 = try CompactBinaryEncoder().encode("ab")
         badUTF8[7] = 0xFF
@@ -602,7 +621,9 @@ private func roundTrip<T: Codable>(_ value: T) throws -> T {
             if round % 3 == 0 {
                 // Random bytes after a valid header.
                 bytes = [0x54, 0x4D, 0x43, 0x42, 0x01]
-                for _ in 0..<Int.random(in: 0..<64, using: &random) { bytes.append(UInt8.random(in: 0...255, using: &random)) }
+                for _ in 0..<Int.random(in: 0..<64, using: &random) {
+                    bytes.append(UInt8.random(in: 0...255, using: &random))
+                }
             } else {
                 // A valid blob with a few bytes overwritten.
                 bytes = valid

@@ -18,11 +18,16 @@ import TidemarkProtocol
         // Ticket 2, sell EURGBP 1.00 at 0.87000, ask 0.87102: −0.00102 × 100,000 = −102 GBP, a loss → × ask 1.30020
         //   = −132.6204 → −132.62 USD.
         // Equity 10,000 + 130 − 132.62 = 9,997.38.
-        try h.snapshot(balance: 10_000, equity: "9997.38", symbols: [Self.eurgbp, Self.gbpusd],
-                       positions: [Fixture.position(1, "EURGBP", .buy, volume: 1, open: "0.87"),
-                                   Fixture.position(2, "EURGBP", .sell, volume: 1, open: "0.87")],
-                       quotes: [Fixture.tick("EURGBP", 1_000, bid: "0.871", ask: "0.87102"),
-                                Fixture.tick("GBPUSD", 1_000, bid: "1.3", ask: "1.3002")])
+        try h.snapshot(
+            balance: 10_000, equity: "9997.38", symbols: [Self.eurgbp, Self.gbpusd],
+            positions: [
+                Fixture.position(1, "EURGBP", .buy, volume: 1, open: "0.87"),
+                Fixture.position(2, "EURGBP", .sell, volume: 1, open: "0.87"),
+            ],
+            quotes: [
+                Fixture.tick("EURGBP", 1_000, bid: "0.871", ask: "0.87102"),
+                Fixture.tick("GBPUSD", 1_000, bid: "1.3", ask: "1.3002"),
+            ])
         #expect(h.profit(ticket: 1) == "130")
         #expect(h.profit(ticket: 2) == "-132.62")
         #expect(h.equity == "9997.38")
@@ -40,11 +45,16 @@ import TidemarkProtocol
         // Ticket 2, sell EURJPY 1.00 at 125.300, ask 125.602: −0.302 × 100,000 = −30,200 JPY, a loss → ÷ bid 109.99
         //   = −274.570… (109.99 × 274.57 = 30,199.8043, remainder 0.1957) → −274.57 USD.
         // Equity 10,000 + 454.50 − 274.57 = 10,179.93.
-        try h.snapshot(balance: 10_000, equity: "10179.93", symbols: [Self.eurjpy, Self.usdjpy],
-                       positions: [Fixture.position(1, "EURJPY", .buy, volume: 1, open: 125),
-                                   Fixture.position(2, "EURJPY", .sell, volume: 1, open: "125.3")],
-                       quotes: [Fixture.tick("EURJPY", 1_000, bid: "125.5", ask: "125.602"),
-                                Fixture.tick("USDJPY", 1_000, bid: "109.99", ask: "110.01")])
+        try h.snapshot(
+            balance: 10_000, equity: "10179.93", symbols: [Self.eurjpy, Self.usdjpy],
+            positions: [
+                Fixture.position(1, "EURJPY", .buy, volume: 1, open: 125),
+                Fixture.position(2, "EURJPY", .sell, volume: 1, open: "125.3"),
+            ],
+            quotes: [
+                Fixture.tick("EURJPY", 1_000, bid: "125.5", ask: "125.602"),
+                Fixture.tick("USDJPY", 1_000, bid: "109.99", ask: "110.01"),
+            ])
         #expect(h.profit(ticket: 1) == "454.5")
         #expect(h.profit(ticket: 2) == "-274.57")
         #expect(h.equity == "10179.93")
@@ -55,9 +65,10 @@ import TidemarkProtocol
         var h = try Harness()
         // Buy USDJPY 1.00 at 110.000; bid 110.500, ask 110.520: 0.5 × 100,000 = 50,000 JPY, a gain → ÷ ask 110.52
         // = 452.4068… (110.52 × 452.40 = 49,999.248; the remaining 0.752 JPY is 0.0068 USD ≥ half a cent) → 452.41 USD.
-        try h.snapshot(balance: 10_000, equity: "10452.41", symbols: [Self.usdjpy],
-                       positions: [Fixture.position(1, "USDJPY", .buy, volume: 1, open: 110)],
-                       quotes: [Fixture.tick("USDJPY", 1_000, bid: "110.5", ask: "110.52")])
+        try h.snapshot(
+            balance: 10_000, equity: "10452.41", symbols: [Self.usdjpy],
+            positions: [Fixture.position(1, "USDJPY", .buy, volume: 1, open: 110)],
+            quotes: [Fixture.tick("USDJPY", 1_000, bid: "110.5", ask: "110.52")])
         #expect(h.profit(ticket: 1) == "452.41")
         // One tick moves price and rate together: bid 110.200, ask 110.220 → 0.2 × 100,000 = 20,000 JPY ÷ 110.22
         // = 181.455… (110.22 × 181.45 = 19,999.419; remainder 0.581 ÷ 110.22 = 0.0053 ≥ 0.005) → 181.46.
@@ -76,12 +87,15 @@ import TidemarkProtocol
         ]
         // Buy EURJPY.pro 1.00 at 125.000, bid 126.000: 100,000 JPY. Through USDJPY.pro (ask 100.000): 1,000.00 USD;
         // USDJPY (ask 125) would give 800.00, USDJPY.r (ask 200) 500.00.
-        try h.snapshot(balance: 0, equity: 1_000, symbols: symbols,
-                       positions: [Fixture.position(1, "EURJPY.pro", .buy, volume: 1, open: 125)],
-                       quotes: [Fixture.tick("EURJPY.pro", 1_000, bid: 126, ask: "126.01"),
-                                Fixture.tick("USDJPY", 1_000, bid: "124.99", ask: 125),
-                                Fixture.tick("USDJPY.r", 1_000, bid: "199.99", ask: 200),
-                                Fixture.tick("USDJPY.pro", 1_000, bid: "99.99", ask: 100)])
+        try h.snapshot(
+            balance: 0, equity: 1_000, symbols: symbols,
+            positions: [Fixture.position(1, "EURJPY.pro", .buy, volume: 1, open: 125)],
+            quotes: [
+                Fixture.tick("EURJPY.pro", 1_000, bid: 126, ask: "126.01"),
+                Fixture.tick("USDJPY", 1_000, bid: "124.99", ask: 125),
+                Fixture.tick("USDJPY.r", 1_000, bid: "199.99", ask: 200),
+                Fixture.tick("USDJPY.pro", 1_000, bid: "99.99", ask: 100),
+            ])
         #expect(h.profit(ticket: 1) == "1000")
     }
 
@@ -98,14 +112,19 @@ import TidemarkProtocol
         ]
         // GBPJPYm buy 0.10 at 150.000, bid 151.000: 1 × 10,000 = 10,000 JPY ÷ ask 100 (USDJPYm) = 100.00 USD.
         // EURGBP buy 0.10 at 0.87000, bid 0.87500: 0.005 × 10,000 = 50 GBP × bid 1.20000 = 60.00 USD.
-        try h.snapshot(balance: 0, equity: 160, symbols: symbols,
-                       positions: [Fixture.position(1, "GBPJPYm", .buy, volume: "0.1", open: 150),
-                                   Fixture.position(2, "EURGBP", .buy, volume: "0.1", open: "0.87")],
-                       quotes: [Fixture.tick("GBPJPYm", 1_000, bid: 151, ask: "151.01"),
-                                Fixture.tick("USDJPYm", 1_000, bid: "99.99", ask: 100),
-                                Fixture.tick("USDJPY.r", 1_000, bid: "49.99", ask: 50),
-                                Fixture.tick("EURGBP", 1_000, bid: "0.875", ask: "0.87502"),
-                                Fixture.tick("GBPUSDm", 1_000, bid: "1.2", ask: "1.2002")])
+        try h.snapshot(
+            balance: 0, equity: 160, symbols: symbols,
+            positions: [
+                Fixture.position(1, "GBPJPYm", .buy, volume: "0.1", open: 150),
+                Fixture.position(2, "EURGBP", .buy, volume: "0.1", open: "0.87"),
+            ],
+            quotes: [
+                Fixture.tick("GBPJPYm", 1_000, bid: 151, ask: "151.01"),
+                Fixture.tick("USDJPYm", 1_000, bid: "99.99", ask: 100),
+                Fixture.tick("USDJPY.r", 1_000, bid: "49.99", ask: 50),
+                Fixture.tick("EURGBP", 1_000, bid: "0.875", ask: "0.87502"),
+                Fixture.tick("GBPUSDm", 1_000, bid: "1.2", ask: "1.2002"),
+            ])
         #expect(h.profit(ticket: 1) == "100")
         #expect(h.profit(ticket: 2) == "60")
     }
@@ -114,9 +133,10 @@ import TidemarkProtocol
         var h = try Harness()
         let eursek = Fixture.spec("EURSEK", base: "EUR", profit: "SEK")
         // Buy EURSEK 1.00 at 10.50000; no SEK cross at all: equity unknown since the snapshot (3,000), not a guess.
-        let snapshot = try h.snapshot(3_000, balance: 10_000, equity: 10_000, symbols: [eursek],
-                                      positions: [Fixture.position(1, "EURSEK", .buy, volume: 1, open: "10.5")],
-                                      quotes: [Fixture.tick("EURSEK", 3_000, bid: "10.6", ask: "10.6005")])
+        let snapshot = try h.snapshot(
+            3_000, balance: 10_000, equity: 10_000, symbols: [eursek],
+            positions: [Fixture.position(1, "EURSEK", .buy, volume: 1, open: "10.5")],
+            quotes: [Fixture.tick("EURSEK", 3_000, bid: "10.6", ask: "10.6005")])
         #expect(snapshot.observations.isEmpty)
         #expect(snapshot.unknowns.map(\.reason) == [.noConversionSymbol(from: "SEK", to: "USD")])
         #expect(snapshot.unknowns.map(\.since) == [BrokerTime(milliseconds: 3_000)])
@@ -137,9 +157,10 @@ import TidemarkProtocol
     @Test func unknownRateUntilTheCrossIsQuoted() throws {
         var h = try Harness()
         // GBPUSD is specified but has no quote in the snapshot: the EURGBP position cannot be valued.
-        let snapshot = try h.snapshot(2_000, balance: 10_000, equity: 10_130, symbols: [Self.eurgbp, Self.gbpusd],
-                                      positions: [Fixture.position(1, "EURGBP", .buy, volume: 1, open: "0.87")],
-                                      quotes: [Fixture.tick("EURGBP", 2_000, bid: "0.871", ask: "0.87102")])
+        let snapshot = try h.snapshot(
+            2_000, balance: 10_000, equity: 10_130, symbols: [Self.eurgbp, Self.gbpusd],
+            positions: [Fixture.position(1, "EURGBP", .buy, volume: 1, open: "0.87")],
+            quotes: [Fixture.tick("EURGBP", 2_000, bid: "0.871", ask: "0.87102")])
         #expect(snapshot.unknowns.map(\.reason) == [.noConversionRate(symbol: "GBPUSD")])
         #expect(h.equity == nil)
         // The report cannot be compared while unknown (no drift, counted as skipped).

@@ -10,8 +10,9 @@ import TidemarkProtocol
     /// 10,000 USD, no positions.
     func flat(balance: FixedDecimal = 10_000) throws -> Harness {
         var h = try Harness()
-        try h.snapshot(balance: balance, equity: balance, symbols: [Fixture.eurusd],
-                       quotes: [Fixture.tick("EURUSD", 1_000, bid: 1, ask: "1.00002")])
+        try h.snapshot(
+            balance: balance, equity: balance, symbols: [Fixture.eurusd],
+            quotes: [Fixture.tick("EURUSD", 1_000, bid: 1, ask: "1.00002")])
         return h
     }
 
@@ -20,8 +21,13 @@ import TidemarkProtocol
         // 10,000 + 92,233,720,368.54775807 is beyond the range: no observation, one notice.
         let outputs = try h.send(.deal(Fixture.deal(1, 2_000, .balance, profit: Self.max)))
         #expect(outputs.observations.isEmpty)
-        #expect(outputs == [.outOfRange(AccountOutOfRange(account: h.account, since: BrokerTime(milliseconds: 2_000),
-                                                          figure: .balance))])
+        #expect(
+            outputs == [
+                .outOfRange(
+                    AccountOutOfRange(
+                        account: h.account, since: BrokerTime(milliseconds: 2_000),
+                        figure: .balance))
+            ])
         #expect(h.view.outOfRange == .balance)
         #expect(h.view.balance == Self.max)  // the view clamps
         #expect(h.view.equity == nil)
@@ -41,8 +47,9 @@ import TidemarkProtocol
 
     @Test func twoDepositsOfTheLargestWholeAmount() throws {
         var h = try flat(balance: .zero)
-        #expect(try h.send(.deal(Fixture.deal(1, 2_000, .balance, profit: 92_233_720_368))).observations.map(\.balance)
-                    == [92_233_720_368])
+        #expect(
+            try h.send(.deal(Fixture.deal(1, 2_000, .balance, profit: 92_233_720_368))).observations.map(\.balance)
+                == [92_233_720_368])
         let second = try h.send(.deal(Fixture.deal(2, 3_000, .balance, profit: 92_233_720_368)))
         #expect(second.observations.isEmpty)
         #expect(h.view.outOfRange == .balance)
@@ -62,14 +69,20 @@ import TidemarkProtocol
 
     @Test func aPositionOfTheLargestLotsMovedByATick() throws {
         var h = try Harness()
-        try h.snapshot(balance: 10_000, equity: 10_000, symbols: [Fixture.eurusd],
-                       positions: [Fixture.position(1, "EURUSD", .buy, volume: 92_233_720_368, open: 1)],
-                       quotes: [Fixture.tick("EURUSD", 1_000, bid: 1, ask: "1.00002")])
+        try h.snapshot(
+            balance: 10_000, equity: 10_000, symbols: [Fixture.eurusd],
+            positions: [Fixture.position(1, "EURUSD", .buy, volume: 92_233_720_368, open: 1)],
+            quotes: [Fixture.tick("EURUSD", 1_000, bid: 1, ask: "1.00002")])
         #expect(h.equity == 10_000)
         // +0.00001 × 100,000 × 92,233,720,368 = 92,233,720,368.00: floating fits, equity does not.
         let outputs = try h.ticks(Fixture.tick("EURUSD", 2_000, bid: "1.00001", ask: "1.00003"))
-        #expect(outputs == [.outOfRange(AccountOutOfRange(account: h.account, since: BrokerTime(milliseconds: 2_000),
-                                                          figure: .equity))])
+        #expect(
+            outputs == [
+                .outOfRange(
+                    AccountOutOfRange(
+                        account: h.account, since: BrokerTime(milliseconds: 2_000),
+                        figure: .equity))
+            ])
         // Back to the open price: in range again, equity 10,000.
         let back = try h.ticks(Fixture.tick("EURUSD", 3_000, bid: 1, ask: "1.00002"))
         #expect(back.observations.map(\.equity) == [10_000])
@@ -82,9 +95,10 @@ import TidemarkProtocol
     @Test func swapAndCommissionAtTheEndsOfTheRangeSumWide() throws {
         var h = try Harness(platform: .mt4)
         // swap +max, commission +max on one order: the fixed part alone is 2 × max.
-        try h.snapshot(balance: 0, equity: 0, symbols: [Fixture.eurusd],
-                       positions: [Fixture.position(1, "EURUSD", .buy, volume: 1, open: 1, swap: Self.max, commission: Self.max)],
-                       quotes: [Fixture.tick("EURUSD", 1_000, bid: 1, ask: "1.00002")])
+        try h.snapshot(
+            balance: 0, equity: 0, symbols: [Fixture.eurusd],
+            positions: [Fixture.position(1, "EURUSD", .buy, volume: 1, open: 1, swap: Self.max, commission: Self.max)],
+            quotes: [Fixture.tick("EURUSD", 1_000, bid: 1, ask: "1.00002")])
         #expect(h.view.outOfRange == .floating)
     }
 
@@ -101,9 +115,10 @@ import TidemarkProtocol
 
     @Test func aCrossedQuoteWithinOnePercentIsFoldedAndJustOverIsNot() throws {
         var h = try Harness()
-        try h.snapshot(balance: 10_000, equity: 10_000, symbols: [Fixture.eurusd],
-                       positions: [Fixture.position(1, "EURUSD", .buy, volume: 1, open: 1)],
-                       quotes: [Fixture.tick("EURUSD", 1_000, bid: 1, ask: 1)])
+        try h.snapshot(
+            balance: 10_000, equity: 10_000, symbols: [Fixture.eurusd],
+            positions: [Fixture.position(1, "EURUSD", .buy, volume: 1, open: 1)],
+            quotes: [Fixture.tick("EURUSD", 1_000, bid: 1, ask: 1)])
         // bid 1.01 over ask 1.00: exactly 1 % crossed, folded; the buy marks at the bid:
         // 0.01 × 100,000 = 1,000.00 → equity 11,000.
         #expect(try h.ticks(Fixture.tick("EURUSD", 2_000, bid: "1.01", ask: 1)).observations.map(\.equity) == [11_000])

@@ -25,7 +25,8 @@ import Darwin
         let path = String(#filePath).split(separator: "/").dropLast(3).joined(separator: "/")
         let file = "/" + path + "/../shared/data/ticks/EURUSD-2019-02-04.csv"
         guard let handle = fopen(file, "r") else {
-            Issue.record("The tick file \(file) is missing: the replay test needs /work/shared/data/ticks/EURUSD-2019-02-04.csv")
+            Issue.record(
+                "The tick file \(file) is missing: the replay test needs /work/shared/data/ticks/EURUSD-2019-02-04.csv")
             throw ReplayError.missingFile
         }
         defer { fclose(handle) }
@@ -35,7 +36,10 @@ import Darwin
         var first = true
         while getline(&line, &capacity, handle) > 0 {
             let text = String(cString: line!)
-            if first { first = false; continue }
+            if first {
+                first = false
+                continue
+            }
             let fields = text.split(separator: ",")
             guard fields.count >= 3, let time = Int64(fields[0]) else { continue }
             rows.append(Row(time: time, bidPoints: Self.points(fields[1]), askPoints: Self.points(fields[2])))
@@ -65,10 +69,13 @@ import Darwin
         let rows = try Self.loadRows()
         #expect(rows.count == 136_741)
         var h = try Harness()
-        try h.snapshot(1_549_238_400_000, balance: 10_000, equity: 10_000, symbols: [Fixture.eurusd],
-                       positions: [Fixture.position(1, "EURUSD", .buy, volume: 1, open: "1.145"),
-                                   Fixture.position(2, "EURUSD", .sell, volume: "0.3", open: "1.146"),
-                                   Fixture.position(3, "EURUSD", .buy, volume: "0.05", open: "1.14")])
+        try h.snapshot(
+            1_549_238_400_000, balance: 10_000, equity: 10_000, symbols: [Fixture.eurusd],
+            positions: [
+                Fixture.position(1, "EURUSD", .buy, volume: 1, open: "1.145"),
+                Fixture.position(2, "EURUSD", .sell, volume: "0.3", open: "1.146"),
+                Fixture.position(3, "EURUSD", .buy, volume: "0.05", open: "1.14"),
+            ])
         // The snapshot had no quote: unknown until the first tick.
         #expect(h.equity == nil)
 
@@ -78,8 +85,11 @@ import Darwin
         var observationCount = 0
         var batch: [Tick] = []
         for row in rows {
-            batch = [Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: row.time),
-                          bid: FixedDecimal(units: row.bidPoints * 1_000), ask: FixedDecimal(units: row.askPoints * 1_000))]
+            batch = [
+                Tick(
+                    symbol: "EURUSD", time: BrokerTime(milliseconds: row.time),
+                    bid: FixedDecimal(units: row.bidPoints * 1_000), ask: FixedDecimal(units: row.askPoints * 1_000))
+            ]
             for output in try h.send(.ticks(batch)) {
                 if case .observation(let observation) = output {
                     current = Self.cents(observation.equity)

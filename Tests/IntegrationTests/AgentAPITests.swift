@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
+import Testing
+import TidemarkProtocol
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Testing
-import TestSupport
-import TidemarkProtocol
 
 /// The REST API of the real agent, driven by the simulator and checked with a plain HTTP client.
 @Suite("Agent REST API over loopback", .serialized)
@@ -21,65 +22,88 @@ struct AgentAPITests {
 
         // Auth and unknown accounts.
         #expect(try await HTTP.request("GET", base + "/accounts").status == 401)
-        let unknown = try await HTTP.request("POST", base + "/accounts/\(account)/trackers", token: token,
-                                             json: #"{"name": "x", "period": "day", "absoluteDrawdownThreshold": 5}"#)
+        let unknown = try await HTTP.request(
+            "POST", base + "/accounts/\(account)/trackers", token: token,
+            json: #"{"name": "x", "period": "day", "absoluteDrawdownThreshold": 5}"#)
         #expect(unknown.status == 404)
         #expect((unknown.json as? [String: Any])?["error"] as? String == "NotFoundError")
 
         // The firm registers the account before its terminal connects.
-        let registered = try await HTTP.request("POST", base + "/accounts", token: token,
-                                                json: #"{"login": 1000001, "server": "Tidemark-Sim", "platform": "mt5"}"#)
+        let registered = try await HTTP.request(
+            "POST", base + "/accounts", token: token,
+            json: #"{"login": 1000001, "server": "Tidemark-Sim", "platform": "mt5"}"#)
         #expect(registered.status == 201)
         #expect((registered.json as? [String: Any])?["id"] as? String == account)
-        #expect(try await HTTP.request("POST", base + "/accounts", token: token,
-                                       json: #"{"login": 1000001, "server": "Tidemark-Sim", "platform": "mt5"}"#).status == 409)
+        #expect(
+            try await HTTP.request(
+                "POST", base + "/accounts", token: token,
+                json: #"{"login": 1000001, "server": "Tidemark-Sim", "platform": "mt5"}"#
+            ).status == 409)
 
         // Tracker CRUD and error bodies.
-        let created = try await HTTP.request("POST", base + "/accounts/\(account)/trackers", token: token,
-                                             json: #"{"name": "drawdown 5", "period": "lifetime", "absoluteDrawdownThreshold": 5}"#)
+        let created = try await HTTP.request(
+            "POST", base + "/accounts/\(account)/trackers", token: token,
+            json: #"{"name": "drawdown 5", "period": "lifetime", "absoluteDrawdownThreshold": 5}"#)
         #expect(created.status == 201)
         let trackerId = try #require((created.json as? [String: Any])?["id"] as? String)
-        let invalid = try await HTTP.request("POST", base + "/accounts/\(account)/trackers", token: token,
-                                             json: #"{"name": "no threshold", "period": "day"}"#)
+        let invalid = try await HTTP.request(
+            "POST", base + "/accounts/\(account)/trackers", token: token,
+            json: #"{"name": "no threshold", "period": "day"}"#)
         #expect(invalid.status == 400)
         #expect((invalid.json as? [String: Any])?["error"] as? String == "ValidationError")
         #expect(((invalid.json as? [String: Any])?["details"] as? [Any])?.isEmpty == false)
-        let duplicate = try await HTTP.request("POST", base + "/accounts/\(account)/trackers", token: token,
-                                               json: #"{"name": "drawdown 5", "period": "day", "absoluteDrawdownThreshold": 1}"#)
+        let duplicate = try await HTTP.request(
+            "POST", base + "/accounts/\(account)/trackers", token: token,
+            json: #"{"name": "drawdown 5", "period": "day", "absoluteDrawdownThreshold": 1}"#)
         #expect(duplicate.status == 409)
-        let profit = try await HTTP.request("POST", base + "/accounts/\(account)/trackers", token: token,
-                                            json: #"{"name": "profit", "period": "day", "absoluteProfitThreshold": 5}"#)
+        let profit = try await HTTP.request(
+            "POST", base + "/accounts/\(account)/trackers", token: token,
+            json: #"{"name": "profit", "period": "day", "absoluteProfitThreshold": 5}"#)
         #expect(profit.status == 201)
         let list = try await HTTP.request("GET", base + "/accounts/\(account)/trackers", token: token)
         #expect((list.json as? [[String: Any]])?.compactMap { $0["_id"] as? String }.contains(trackerId) == true)
-        let byName = try await HTTP.request("GET", base + "/accounts/\(account)/trackers/name/drawdown%205", token: token)
+        let byName = try await HTTP.request(
+            "GET", base + "/accounts/\(account)/trackers/name/drawdown%205", token: token)
         #expect((byName.json as? [String: Any])?["_id"] as? String == trackerId)
-        #expect(try await HTTP.request("PUT", base + "/accounts/\(account)/trackers/\(trackerId)", token: token,
-                                       json: #"{"name": "drawdown five"}"#).status == 204)
+        #expect(
+            try await HTTP.request(
+                "PUT", base + "/accounts/\(account)/trackers/\(trackerId)", token: token,
+                json: #"{"name": "drawdown five"}"#
+            ).status == 204)
         let renamed = try await HTTP.request("GET", base + "/accounts/\(account)/trackers/\(trackerId)", token: token)
         #expect((renamed.json as? [String: Any])?["name"] as? String == "drawdown five")
         let profitId = try #require((profit.json as? [String: Any])?["id"] as? String)
-        #expect(try await HTTP.request("DELETE", base + "/accounts/\(account)/trackers/\(profitId)", token: token).status == 204)
-        #expect(try await HTTP.request("GET", base + "/accounts/\(account)/trackers/\(profitId)", token: token).status == 404)
+        #expect(
+            try await HTTP.request("DELETE", base + "/accounts/\(account)/trackers/\(profitId)", token: token).status
+                == 204)
+        #expect(
+            try await HTTP.request("GET", base + "/accounts/\(account)/trackers/\(profitId)", token: token).status
+                == 404)
 
         // A challenge (fails at 20 USD lost) and a competition over the account.
-        let challenge = try await HTTP.request("POST", base + "/accounts/\(account)/challenges", token: token, json: """
-            {"id": "ch", "initialCapital": 10000, "startBrokerTime": "2019-02-04 00:00:00.000",
-             "phases": [{"name": "evaluation", "rules": {"maxLoss": {"limit": {"amount": 20}}}}]}
-            """)
+        let challenge = try await HTTP.request(
+            "POST", base + "/accounts/\(account)/challenges", token: token,
+            json: """
+                {"id": "ch", "initialCapital": 10000, "startBrokerTime": "2019-02-04 00:00:00.000",
+                 "phases": [{"name": "evaluation", "rules": {"maxLoss": {"limit": {"amount": 20}}}}]}
+                """)
         #expect(challenge.status == 201, "\(challenge.text)")
-        let competition = try await HTTP.request("POST", base + "/competitions", token: token, json: """
-            {"id": "cup", "accountIds": ["\(account)"], "startBrokerTime": "2019-02-04 00:00:00.000",
-             "endBrokerTime": "2019-02-05 00:00:00.000", "metric": "gainPercent", "rules": {}}
-            """)
+        let competition = try await HTTP.request(
+            "POST", base + "/competitions", token: token,
+            json: """
+                {"id": "cup", "accountIds": ["\(account)"], "startBrokerTime": "2019-02-04 00:00:00.000",
+                 "endBrokerTime": "2019-02-05 00:00:00.000", "metric": "gainPercent", "rules": {}}
+                """)
         #expect(competition.status == 201, "\(competition.text)")
 
         // A long poll waits from before the terminal connects and returns the first events.
         let poll = Task {
-            try await HTTP.request("GET", base + "/tracker-events/stream?previousSequenceNumber=0&accountId=\(account)", token: token)
+            try await HTTP.request(
+                "GET", base + "/tracker-events/stream?previousSequenceNumber=0&accountId=\(account)", token: token)
         }
         try await Task.sleep(for: .milliseconds(300))
-        let recording = try AgentRecordings.eurusdSlice(ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
+        let recording = try AgentRecordings.eurusdSlice(
+            ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
         let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
         let polled = try await poll.value
@@ -89,18 +113,22 @@ struct AgentAPITests {
         #expect(polledEvents.first?["exceededThresholdType"] as? String == "drawdown")
 
         // Events by broker time (inclusive bounds); the same event the long poll returned.
-        let byTime = try await HTTP.request("GET", base + "/tracker-events/by-broker-time?startBrokerTime=2019-02-04%2000:00:00.000"
-                                            + "&endBrokerTime=2019-02-05%2000:00:00.000&trackerId=\(trackerId)", token: token)
+        let byTime = try await HTTP.request(
+            "GET",
+            base + "/tracker-events/by-broker-time?startBrokerTime=2019-02-04%2000:00:00.000"
+                + "&endBrokerTime=2019-02-05%2000:00:00.000&trackerId=\(trackerId)", token: token)
         let timed = try #require(byTime.json as? [[String: Any]])
         #expect(timed.count == 1)
         #expect(timed.first?["sequenceNumber"] as? Int == polledEvents.first?["sequenceNumber"] as? Int)
-        let challengeEvents = try await HTTP.request("GET", base + "/challenge-events/by-broker-time?challengeId=ch", token: token)
+        let challengeEvents = try await HTTP.request(
+            "GET", base + "/challenge-events/by-broker-time?challengeId=ch", token: token)
         let kinds = (challengeEvents.json as? [[String: Any]])?.compactMap { $0["kind"] as? String } ?? []
         #expect(kinds == ["phaseStarted", "challengeFailed"], "\(challengeEvents.text)")
 
         // Statistics: the open lifetime period (realTime), newest first.
-        let statistics = try await HTTP.request("GET", base + "/accounts/\(account)/trackers/\(trackerId)/statistics?realTime=true",
-                                                token: token)
+        let statistics = try await HTTP.request(
+            "GET", base + "/accounts/\(account)/trackers/\(trackerId)/statistics?realTime=true",
+            token: token)
         let periods = try #require(statistics.json as? [[String: Any]], "\(statistics.text)")
         #expect(periods.count == 1)
         #expect(periods.first?["period"] as? String == "lifetime")
@@ -111,7 +139,8 @@ struct AgentAPITests {
         #expect(periods.first?["thresholdExceeded"] as? Bool == true)
 
         // Equity chart: the hour 02:00–03:00 is still open at 02:17 (realTime includes it).
-        let chart = try await HTTP.request("GET", base + "/accounts/\(account)/equity-chart?realTime=true", token: token)
+        let chart = try await HTTP.request(
+            "GET", base + "/accounts/\(account)/equity-chart?realTime=true", token: token)
         let hours = try #require(chart.json as? [[String: Any]], "\(chart.text)")
         #expect(hours.count == 1)
         #expect(hours.first?["startBrokerTime"] as? String == "2019-02-04 02:00:00.000")

@@ -16,7 +16,8 @@ struct AgentCheckpointRowsTests {
             #"{"action": "createTracker", "tracker": {"id": "t\#(index)", "accountId": "Other:\#(5_000 + index)", "name": "dd", "#
                 + #""period": "lifetime", "absoluteDrawdownThreshold": 5}}"#
         }
-        try #"{"declarations": [\#(declarations.joined(separator: ",\n"))]}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        try #"{"declarations": [\#(declarations.joined(separator: ",\n"))]}"#.write(
+            toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
@@ -37,17 +38,21 @@ struct AgentCheckpointRowsTests {
             ((agent.running?.output ?? "") + (agent.running?.errors ?? "")).contains("rules applied")
         }
         let base = "http://\(agent.httpEndpoint!)/users/current"
-        let registered = try await HTTP.request("POST", base + "/accounts", token: agent.adminToken,
-                                                json: #"{"login": 7, "server": "Declared", "platform": "mt5"}"#)
+        let registered = try await HTTP.request(
+            "POST", base + "/accounts", token: agent.adminToken,
+            json: #"{"login": 7, "server": "Declared", "platform": "mt5"}"#)
         #expect(registered.status == 201)
         func storeCounters() async throws -> (bytes: Int, checkpoints: Int) {
             let metrics = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
-            return (try #require(counter(#"tidemark_checkpoint_bytes_total{file="store"}"#, in: metrics)),
-                    try #require(counter(#"tidemark_checkpoints_total{file="store"}"#, in: metrics)))
+            return (
+                try #require(counter(#"tidemark_checkpoint_bytes_total{file="store"}"#, in: metrics)),
+                try #require(counter(#"tidemark_checkpoints_total{file="store"}"#, in: metrics))
+            )
         }
         let before = try await storeCounters()
-        let created = try await HTTP.request("POST", base + "/accounts/Declared:7/trackers", token: agent.adminToken,
-                                             json: #"{"name": "daily", "period": "day", "absoluteDrawdownThreshold": 50}"#)
+        let created = try await HTTP.request(
+            "POST", base + "/accounts/Declared:7/trackers", token: agent.adminToken,
+            json: #"{"name": "daily", "period": "day", "absoluteDrawdownThreshold": 50}"#)
         #expect(created.status == 201)
         let after = try await storeCounters()
         #expect(agent.stop() == 0)

@@ -3,8 +3,8 @@ import AgentFold
 import Foundation
 import RiskCore
 import Store
-import Testing
 import TestSupport
+import Testing
 import TidemarkProtocol
 
 /// Per-account time on the real agent: another terminal's clock, however far ahead, changes
@@ -27,7 +27,9 @@ struct AgentClockTests {
             let core = try AgentCore(checkpoint: checkpoint).risk
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            func json(_ value: some Encodable) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
+            func json(_ value: some Encodable) throws -> String {
+                String(decoding: try encoder.encode(value), as: UTF8.self)
+            }
             risk = [
                 "clock \(core.clock(accountId: account)?.milliseconds ?? -1)",
                 "own \(core.lastOwnInputTime(accountId: account)?.milliseconds ?? -1)",
@@ -56,7 +58,9 @@ struct AgentClockTests {
         var lines: [String] = []
         var offsetSeconds = 0
         for line in try String(contentsOfFile: recording, encoding: .utf8).split(separator: "\n") {
-            guard var object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+            guard var object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                continue
+            }
             let type = object["type"] as? String
             guard type == "hello" || type == "snapshot" || type == "symbol" else { continue }
             object["account"] = other.rawValue
@@ -65,7 +69,10 @@ struct AgentClockTests {
                 offsetSeconds = hello["brokerUTCOffsetSeconds"] as? Int ?? 0
                 object["hello"] = hello
             }
-            lines.append(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            lines.append(
+                String(
+                    decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+            )
         }
         let wallClock = Int64(Date().timeIntervalSince1970 * 1_000)
         let plausible = wallClock + Int64(offsetSeconds) * 1_000 + 20 * 3_600_000
@@ -79,14 +86,18 @@ struct AgentClockTests {
 
     static func simulate(_ recording: String, on agent: FullAgent, in directory: TemporaryDirectory) async throws {
         let endpoint = agent.bridgeEndpoint!
-        let run = try await onOwnThread { try Tidemark.run(["simulate", "--connect", endpoint, recording], in: directory) }
+        let run = try await onOwnThread {
+            try Tidemark.run(["simulate", "--connect", endpoint, recording], in: directory)
+        }
         #expect(run.status == 0, "\(run.errors)")
     }
 
     @Test func anotherTerminalsFutureHeartbeatChangesNothingOfThisAccount() async throws {
         let directory = try TemporaryDirectory()
         // 2,000 real ticks of 4 February 2019 with trades: the rules' trackers and challenge fire.
-        let recording = try await onOwnThread { try AgentRecordings.eurusdSlice(ticks: 2_000, batch: 10, in: directory) }
+        let recording = try await onOwnThread {
+            try AgentRecordings.eurusdSlice(ticks: 2_000, batch: 10, in: directory)
+        }
         let rules = try AgentRecordings.rules(in: directory)
         let (terminalB, plausible) = try Self.futureTerminal(from: recording, in: directory)
 
@@ -98,7 +109,8 @@ struct AgentClockTests {
         try await onOwnThread { try reference.start() }
         #expect(try await onOwnThread { reference.stop() } == 0)
         let expected = try await AccountView(store: reference.openStore(), account: Self.account)
-        #expect(expected.outcome.events.count >= 3, "the rules must produce events for the comparison to mean something")
+        #expect(
+            expected.outcome.events.count >= 3, "the rules must produce events for the comparison to mean something")
 
         // B's far-future heartbeats first, then A; a restart; B again.
         let recorded = directory.path("victim-recorded")
@@ -137,14 +149,19 @@ struct AgentClockTests {
         let quiet = AccountID(server: "Tidemark-Clock", login: 42)
         let offsetSeconds = 3_600
         let started = Int64(Date().timeIntervalSince1970 * 1_000) + Int64(offsetSeconds) * 1_000
-        let hello = Hello(platform: .mt5, terminalBuild: 4000, login: 42, server: "Tidemark-Clock", company: "Test",
-                          currency: "USD", currencyDigits: 2, marginMode: .retailHedging, leverage: 100, eaVersion: "1.0",
-                          brokerUTCOffsetSeconds: offsetSeconds, sessionID: "s")
-        let snapshot = Snapshot(account: AccountReport(time: BrokerTime(milliseconds: started), balance: 10_000, credit: .zero,
-                                                       equity: 10_000, margin: .zero), symbols: [], positions: [])
+        let hello = Hello(
+            platform: .mt5, terminalBuild: 4000, login: 42, server: "Tidemark-Clock", company: "Test",
+            currency: "USD", currencyDigits: 2, marginMode: .retailHedging, leverage: 100, eaVersion: "1.0",
+            brokerUTCOffsetSeconds: offsetSeconds, sessionID: "s")
+        let snapshot = Snapshot(
+            account: AccountReport(
+                time: BrokerTime(milliseconds: started), balance: 10_000, credit: .zero,
+                equity: 10_000, margin: .zero), symbols: [], positions: [])
         let recording = directory.path("quiet.jsonl")
         let lines = [TerminalMessage.hello(hello), .snapshot(snapshot)].map {
-            String(decoding: RecordingCodec.encode(.message(account: quiet, sessionID: nil, sequence: nil, $0)), as: UTF8.self)
+            String(
+                decoding: RecordingCodec.encode(.message(account: quiet, sessionID: nil, sequence: nil, $0)),
+                as: UTF8.self)
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: recording, atomically: true, encoding: .utf8)
         let rules = directory.path("quiet-rules.json")
@@ -154,15 +171,17 @@ struct AgentClockTests {
         """.write(toFile: rules, atomically: true, encoding: .utf8)
 
         let recorded = directory.path("recorded")
-        let agent = FullAgent(in: directory, rules: rules, extraArguments: ["--record", recorded],
-                              extraEnvironment: ["TIDEMARK_WALL_CLOCK_INTERVAL_MS": "200"])
+        let agent = FullAgent(
+            in: directory, rules: rules, extraArguments: ["--record", recorded],
+            extraEnvironment: ["TIDEMARK_WALL_CLOCK_INTERVAL_MS": "200"])
         try await onOwnThread { try agent.start() }
         try await Self.simulate(recording, on: agent, in: directory)
         var metrics = ""
         var fed = 0
         try await eventually("three wall-clock inputs fed", deadline: .seconds(20), interval: .milliseconds(100)) {
             metrics = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
-            fed = metrics.split(separator: "\n").first { $0.hasPrefix("tidemark_wall_clock_time_inputs_total ") }
+            fed =
+                metrics.split(separator: "\n").first { $0.hasPrefix("tidemark_wall_clock_time_inputs_total ") }
                 .flatMap { Int($0.split(separator: " ")[1]) } ?? 0
             return fed >= 3
         }
@@ -173,7 +192,9 @@ struct AgentClockTests {
         let live = try AgentCore(checkpoint: checkpoint).risk
         let clock = try #require(live.clock(accountId: quiet))
         let stopped = Int64(Date().timeIntervalSince1970 * 1_000) + Int64(offsetSeconds) * 1_000
-        #expect(clock.milliseconds > started + 1_000 && clock.milliseconds <= stopped, "\(clock.milliseconds - started) ms on")
+        #expect(
+            clock.milliseconds > started + 1_000 && clock.milliseconds <= stopped,
+            "\(clock.milliseconds - started) ms on")
 
         let file = try String(contentsOfFile: recorded + "/Tidemark-Clock:42.jsonl", encoding: .utf8)
         #expect(file.components(separatedBy: #""type":"time""#).count - 1 == fed)
@@ -182,8 +203,10 @@ struct AgentClockTests {
         replay.play(RecordingReader(bytes: Array(file.utf8)))
         #expect(replay.report().problems.isEmpty)
         #expect(replay.risk.clock(accountId: quiet) == clock)
-        #expect(replay.risk.currentPeriodStatistics(accountId: quiet, trackerId: "q")
+        #expect(
+            replay.risk.currentPeriodStatistics(accountId: quiet, trackerId: "q")
                 == live.currentPeriodStatistics(accountId: quiet, trackerId: "q"))
-        #expect(replay.risk.currentEquityChartRecord(accountId: quiet) == live.currentEquityChartRecord(accountId: quiet))
+        #expect(
+            replay.risk.currentEquityChartRecord(accountId: quiet) == live.currentEquityChartRecord(accountId: quiet))
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
+import Store
+import TestSupport
+import Testing
+import TidemarkProtocol
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Store
-import Testing
-import TestSupport
-import TidemarkProtocol
 
 #if canImport(Glibc)
 import Glibc
@@ -21,14 +22,17 @@ struct AgentConnectionTests {
 
     /// The account resource, or nil while the agent does not know the account.
     static func account(_ agent: FullAgent) async throws -> [String: Any]? {
-        let reply = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/users/current/accounts/\(account)",
-                                           token: agent.adminToken, timeout: 10)
+        let reply = try await HTTP.request(
+            "GET", "http://\(agent.httpEndpoint!)/users/current/accounts/\(account)",
+            token: agent.adminToken, timeout: 10)
         return reply.status == 200 ? reply.json as? [String: Any] : nil
     }
 
     /// Polls the account until `condition` holds (or `seconds` pass); returns the last resource seen.
-    static func waitForAccount(_ agent: FullAgent, seconds: Double,
-                               until condition: ([String: Any]) -> Bool) async throws -> [String: Any]? {
+    static func waitForAccount(
+        _ agent: FullAgent, seconds: Double,
+        until condition: ([String: Any]) -> Bool
+    ) async throws -> [String: Any]? {
         let deadline = Date().addingTimeInterval(seconds)
         var last: [String: Any]?
         while Date() < deadline {
@@ -66,8 +70,9 @@ struct AgentConnectionTests {
         // 1,000 ticks span 17 minutes of broker time: at 10× real time the simulator streams for
         // about 100 s, long after it is killed below.
         let recording = try AgentRecordings.eurusdSlice(ticks: 1_000, batch: 1, in: directory)
-        let simulator = try Tidemark.start(["simulate", "--connect", agent.bridgeEndpoint!, "--speed", "10", recording],
-                                           in: directory)
+        let simulator = try Tidemark.start(
+            ["simulate", "--connect", agent.bridgeEndpoint!, "--speed", "10", recording],
+            in: directory)
         let connected = try await Self.waitForAccount(agent, seconds: 30) { $0["connected"] as? Bool == true }
         #expect(connected?["connected"] as? Bool == true, "\(connected ?? [:])\n\(simulator.errors)\n\(agent.log)")
         #expect(connected?["lastConnectedAt"] is String)

@@ -1,7 +1,7 @@
 import Foundation
 import Store
-import Testing
 import TestSupport
+import Testing
 import TidemarkProtocol
 
 /// The agent's promise: after kill -9 at any moment, a restart plus the EAs' snapshots give the
@@ -16,7 +16,8 @@ struct AgentCrashTests {
         let rules = try AgentRecordings.rules(in: directory)
 
         // The reference: one agent, never interrupted, the recording at full speed.
-        let expected = try await CommittedOutcome.ofStraightRun(recording, rules: rules, in: directory, minimumEvents: 3)
+        let expected = try await CommittedOutcome.ofStraightRun(
+            recording, rules: rules, in: directory, minimumEvents: 3)
 
         // The victim: the same recording paced over ~20 s (speed 250) while the agent is killed
         // with SIGKILL 20 times at random moments and restarted on the same port. The heartbeat is
@@ -25,8 +26,11 @@ struct AgentCrashTests {
         // to the old session.
         let victim = FullAgent(in: directory, name: "victim", rules: rules, extraArguments: ["--heartbeat-ms", "2000"])
         try victim.start()
-        let simulator = try Tidemark.start(["simulate", "--connect", victim.bridgeEndpoint!, recording, "--speed", "250",
-                                            "--timeout", "60"], in: directory)
+        let simulator = try Tidemark.start(
+            [
+                "simulate", "--connect", victim.bridgeEndpoint!, recording, "--speed", "250",
+                "--timeout", "60",
+            ], in: directory)
         var generator = SystemRandomNumberGenerator()
         var kills = 0
         while kills < 20, simulator.process.isRunning {
@@ -42,9 +46,10 @@ struct AgentCrashTests {
         #expect(victim.stop() == 0)
         // Every kill cost the simulator its session: it started over (HELLO + SNAPSHOT at the last
         // acknowledged position) at least once per kill that hit it mid-stream.
-        let sessions = simulator.output.split(separator: " ").firstIndex(of: "session(s),").map { index in
-            Int(simulator.output.split(separator: " ")[index - 1]) ?? 0
-        } ?? 0
+        let sessions =
+            simulator.output.split(separator: " ").firstIndex(of: "session(s),").map { index in
+                Int(simulator.output.split(separator: " ")[index - 1]) ?? 0
+            } ?? 0
         #expect(sessions >= 10, "\(simulator.output)")
         #expect(victim.log.components(separatedBy: "resumed from checkpoint").count - 1 >= 10)
 
@@ -57,7 +62,9 @@ struct AgentCrashTests {
         let numbers = outcome.events.compactMap { $0.split(separator: " ").first.flatMap { UInt64($0.dropFirst()) } }
         #expect(numbers == Array(1...UInt64(max(1, numbers.count))).prefix(numbers.count).map { $0 })
         if outcome != expected {
-            Issue.record("interrupted run differs.\nexpected \(expected)\n\ngot \(outcome)\n\nsimulator: \(simulator.output)\(simulator.errors)")
+            Issue.record(
+                "interrupted run differs.\nexpected \(expected)\n\ngot \(outcome)\n\nsimulator: \(simulator.output)\(simulator.errors)"
+            )
         }
     }
 }

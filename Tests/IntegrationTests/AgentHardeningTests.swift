@@ -1,12 +1,13 @@
 import Foundation
+import TestSupport
+import Testing
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 #if canImport(Glibc)
 import Glibc
 #endif
-import Testing
-import TestSupport
 
 /// The real agent tried as an operator on a bad day and as a hostile client would: bad settings,
 /// insecure bindings, damaged files, oversized declarations, idle and half-sent connections.
@@ -43,7 +44,9 @@ struct AgentHardeningTests {
 
         let environment = try agent.startExpectingRefusal(environment: ["TIDEMARK_HEARTBEAT_MS": "abc"])
         #expect(environment.status == 78)
-        #expect(environment.errors.contains("TIDEMARK_HEARTBEAT_MS must be an integer, got \"abc\""), "\(environment.errors)")
+        #expect(
+            environment.errors.contains("TIDEMARK_HEARTBEAT_MS must be an integer, got \"abc\""),
+            "\(environment.errors)")
     }
 
     // MARK: Secure defaults
@@ -58,12 +61,15 @@ struct AgentHardeningTests {
 
         let weak = try agent.startExpectingRefusal(environment: ["TIDEMARK_ADMIN_TOKEN": "passwordpassword"])
         #expect(weak.status == 77)
-        #expect(weak.errors.contains("TIDEMARK_ADMIN_TOKEN") && weak.errors.contains("openssl rand -hex 32"), "\(weak.errors)")
+        #expect(
+            weak.errors.contains("TIDEMARK_ADMIN_TOKEN") && weak.errors.contains("openssl rand -hex 32"),
+            "\(weak.errors)")
 
         // Said explicitly, a plaintext bridge starts (with a warning), and so does HTTP on every
         // interface, warned about at every start.
-        let explicit = FullAgent(in: directory, name: "explicit",
-                                 extraArguments: ["--bridge", "tcp://0.0.0.0:*", "--allow-plaintext-bridge", "--http", "0.0.0.0:0"])
+        let explicit = FullAgent(
+            in: directory, name: "explicit",
+            extraArguments: ["--bridge", "tcp://0.0.0.0:*", "--allow-plaintext-bridge", "--http", "0.0.0.0:0"])
         try explicit.start()
         #expect(explicit.bridgeEndpoint?.hasPrefix("tcp://0.0.0.0:") == true)
         explicit.stop()
@@ -74,17 +80,23 @@ struct AgentHardeningTests {
     @Test func anEmptyHTTPHostBindsLoopbackAndAGeneratedTokenGoesToAPrivateFile() throws {
         let directory = try TemporaryDirectory()
         let data = directory.path("data")
-        let process = try Tidemark.start(["agent", "--bridge", "tcp://127.0.0.1:*", "--http", ":0", "--data", data], in: directory)
+        let process = try Tidemark.start(
+            ["agent", "--bridge", "tcp://127.0.0.1:*", "--http", ":0", "--data", data], in: directory)
         defer { process.stop() }
         let deadline = Date().addingTimeInterval(60)
-        while !process.output.contains("http listening on "), Date() < deadline, process.process.isRunning { usleep(20_000) }
+        while !process.output.contains("http listening on "), Date() < deadline, process.process.isRunning {
+            usleep(20_000)
+        }
         let http = try #require(process.output.split(separator: "\n").first { $0.hasPrefix("http listening on ") })
         #expect(http.hasPrefix("http listening on 127.0.0.1:"), "\(http)")
         let tokenFile = data + "/admin-token"
         #expect(process.output.contains("admin token written to \(tokenFile)"))
-        let token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         #expect(token.hasPrefix("tm_") && token.count == 67)
-        #expect(!process.output.contains(token) && !process.errors.contains(token), "the secret stays out of stdout and the log")
+        #expect(
+            !process.output.contains(token) && !process.errors.contains(token),
+            "the secret stays out of stdout and the log")
         let mode = try #require(FileManager.default.attributesOfItem(atPath: tokenFile)[.posixPermissions] as? Int)
         #expect(mode == 0o600)
     }
@@ -98,11 +110,15 @@ struct AgentHardeningTests {
         let base = "http://\(agent.httpEndpoint!)/users/current"
         let token = agent.adminToken
         let account = Self.account
-        #expect(try await HTTP.request("POST", base + "/accounts", token: token,
-                                       json: #"{"login": 1000001, "server": "Tidemark-Sim", "platform": "mt5"}"#).status == 201)
+        #expect(
+            try await HTTP.request(
+                "POST", base + "/accounts", token: token,
+                json: #"{"login": 1000001, "server": "Tidemark-Sim", "platform": "mt5"}"#
+            ).status == 201)
         func tracker(_ name: String) async throws -> HTTP.Reply {
-            try await HTTP.request("POST", base + "/accounts/\(account)/trackers", token: token,
-                                   json: #"{"name": "\#(name)", "period": "day", "absoluteDrawdownThreshold": 5}"#)
+            try await HTTP.request(
+                "POST", base + "/accounts/\(account)/trackers", token: token,
+                json: #"{"name": "\#(name)", "period": "day", "absoluteDrawdownThreshold": 5}"#)
         }
 
         let huge = try await tracker(String(repeating: "n", count: 100_000))
@@ -122,25 +138,31 @@ struct AgentHardeningTests {
         let fourth = try await tracker("t3")
         #expect(fourth.status == 400)
         #expect(fourth.text.contains("maximumTrackersPerAccount"), "\(fourth.text)")
-        #expect(try await HTTP.request("DELETE", base + "/accounts/\(account)/trackers/\(ids[0])", token: token).status == 204)
+        #expect(
+            try await HTTP.request("DELETE", base + "/accounts/\(account)/trackers/\(ids[0])", token: token).status
+                == 204)
         #expect(try await tracker("t3").status == 201)
         let listed = try await HTTP.request("GET", base + "/accounts/\(account)/trackers", token: token)
         #expect((listed.json as? [Any])?.count == 3)
 
         // A challenge definition over 64 KiB (a long description) is refused whole.
         let description = String(repeating: "d", count: 70_000)
-        let challenge = try await HTTP.request("POST", base + "/accounts/\(account)/challenges", token: token, json: """
-            {"id": "big", "description": "\(description)", "initialCapital": 10000, "startBrokerTime": "2019-02-04 00:00:00.000",
-             "phases": [{"name": "evaluation", "rules": {"maxLoss": {"limit": {"amount": 100}}}}]}
-            """)
+        let challenge = try await HTTP.request(
+            "POST", base + "/accounts/\(account)/challenges", token: token,
+            json: """
+                {"id": "big", "description": "\(description)", "initialCapital": 10000, "startBrokerTime": "2019-02-04 00:00:00.000",
+                 "phases": [{"name": "evaluation", "rules": {"maxLoss": {"limit": {"amount": 100}}}}]}
+                """)
         #expect(challenge.status == 400)
         #expect(challenge.text.contains("At most 65536 bytes"), "\(challenge.text.prefix(300))")
 
         // A definition the decoder refuses is named in plain words, not Swift's DecodingError text.
-        let mistyped = try await HTTP.request("POST", base + "/accounts/\(account)/challenges", token: token, json: """
-            {"id": "typed", "initialCapital": 10000, "startBrokerTime": "2019-02-04 00:00:00.000",
-             "phases": [{"name": 5, "rules": {"maxLoss": {"limit": {"amount": 100}}}}]}
-            """)
+        let mistyped = try await HTTP.request(
+            "POST", base + "/accounts/\(account)/challenges", token: token,
+            json: """
+                {"id": "typed", "initialCapital": 10000, "startBrokerTime": "2019-02-04 00:00:00.000",
+                 "phases": [{"name": 5, "rules": {"maxLoss": {"limit": {"amount": 100}}}}]}
+                """)
         #expect(mistyped.status == 400)
         let mistypedDetail = ((mistyped.json as? [String: Any])?["details"] as? [[String: Any]])?.first
         #expect(mistypedDetail?["parameter"] as? String == "phases[0].name", "\(mistyped.text)")
@@ -157,14 +179,19 @@ struct AgentHardeningTests {
         try agent.start()
         // A few pages of content, so that damage can land in the middle of the file.
         for index in 0..<40 {
-            let registered = try await HTTP.request("POST", "http://\(agent.httpEndpoint!)/users/current/accounts", token: agent.adminToken,
-                                                    json: #"{"login": \#(2_000_000 + index), "server": "Integrity-\#(String(repeating: "x", count: 100))", "platform": "mt5"}"#)
+            let registered = try await HTTP.request(
+                "POST", "http://\(agent.httpEndpoint!)/users/current/accounts", token: agent.adminToken,
+                json:
+                    #"{"login": \#(2_000_000 + index), "server": "Integrity-\#(String(repeating: "x", count: 100))", "platform": "mt5"}"#
+            )
             #expect(registered.status == 201)
         }
         // A graceful stop folds the write-ahead log into the file: the file holds everything and
         // the log can go (damage in the file is then not masked by it).
         #expect(agent.stop() == 0)
-        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: agent.dataDirectory + "/tidemark.sqlite" + suffix) }
+        for suffix in ["-wal", "-shm"] {
+            try? FileManager.default.removeItem(atPath: agent.dataDirectory + "/tidemark.sqlite" + suffix)
+        }
         return agent
     }
 
@@ -175,8 +202,10 @@ struct AgentHardeningTests {
         try Data().write(to: URL(fileURLWithPath: store))
         let refusedEmpty = try truncated.startExpectingRefusal()
         #expect(refusedEmpty.status == 65)
-        #expect(refusedEmpty.errors.contains("\(store) is empty (0 bytes)") && refusedEmpty.errors.contains("Restore it from a backup"),
-                "\(refusedEmpty.errors)")
+        #expect(
+            refusedEmpty.errors.contains("\(store) is empty (0 bytes)")
+                && refusedEmpty.errors.contains("Restore it from a backup"),
+            "\(refusedEmpty.errors)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: store)).isEmpty, "the refused store is left as it was")
 
         let garbled = try await Self.agentWithAStore(in: directory, name: "garbled")
@@ -189,12 +218,14 @@ struct AgentHardeningTests {
         try bytes.write(to: URL(fileURLWithPath: garbledStore))
         let refusedGarbage = try garbled.startExpectingRefusal()
         #expect(refusedGarbage.status == 65)
-        #expect(refusedGarbage.errors.contains(garbledStore) && refusedGarbage.errors.contains("Restore it from a backup"),
-                "\(refusedGarbage.errors)")
+        #expect(
+            refusedGarbage.errors.contains(garbledStore) && refusedGarbage.errors.contains("Restore it from a backup"),
+            "\(refusedGarbage.errors)")
         print("garbage in the pages: \(refusedGarbage.errors)")
 
         // All garbage: not a database at all.
-        try Data((0..<65_536).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: URL(fileURLWithPath: garbledStore))
+        try Data((0..<65_536).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(
+            to: URL(fileURLWithPath: garbledStore))
         let notADatabase = try garbled.startExpectingRefusal()
         #expect(notADatabase.status == 65)
         #expect(notADatabase.errors.contains("\(garbledStore) is damaged"), "\(notADatabase.errors)")
@@ -208,10 +239,12 @@ struct AgentHardeningTests {
 
         // Another store's checkpoint file: refused, naming both ways forward.
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: checkpoint + suffix) }
-        try FileManager.default.copyItem(atPath: second.dataDirectory + "/tidemark.checkpoint.sqlite", toPath: checkpoint)
+        try FileManager.default.copyItem(
+            atPath: second.dataDirectory + "/tidemark.checkpoint.sqlite", toPath: checkpoint)
         let foreign = try first.startExpectingRefusal()
         #expect(foreign.status == 65)
-        #expect(foreign.errors.contains(checkpoint) && foreign.errors.contains("--rebuild-checkpoint"), "\(foreign.errors)")
+        #expect(
+            foreign.errors.contains(checkpoint) && foreign.errors.contains("--rebuild-checkpoint"), "\(foreign.errors)")
         let rebuilt = FullAgent(in: directory, name: "first", extraArguments: ["--rebuild-checkpoint"])
         try rebuilt.start()
         #expect(rebuilt.stop() == 0)
@@ -222,12 +255,15 @@ struct AgentHardeningTests {
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: checkpoint + suffix) }
         let resumed = FullAgent(in: directory, name: "first")
         try resumed.start()
-        let accounts = try await HTTP.request("GET", "http://\(resumed.httpEndpoint!)/users/current/accounts?limit=100",
-                                              token: resumed.adminToken)
+        let accounts = try await HTTP.request(
+            "GET", "http://\(resumed.httpEndpoint!)/users/current/accounts?limit=100",
+            token: resumed.adminToken)
         #expect((accounts.json as? [Any])?.count == 40, "the store's data is all there")
         #expect(resumed.stop() == 0)
         #expect(resumed.log.contains("checkpoint file \(checkpoint) is damaged"), "\(resumed.log)")
-        let setAside = try FileManager.default.contentsOfDirectory(atPath: first.dataDirectory).filter { $0.contains(".damaged-") }
+        let setAside = try FileManager.default.contentsOfDirectory(atPath: first.dataDirectory).filter {
+            $0.contains(".damaged-")
+        }
         #expect(!setAside.isEmpty)
     }
 
@@ -236,9 +272,13 @@ struct AgentHardeningTests {
     @Test func idleAndHalfSentConnectionsAreClosedWhileHealthAnswers() async throws {
         Sockets.raiseDescriptorLimit(to: 8_192)
         let directory = try TemporaryDirectory()
-        let agent = FullAgent(in: directory, extraEnvironment: ["TIDEMARK_HTTP_IDLE_TIMEOUT_SECONDS": "3",
-                                                                "TIDEMARK_HTTP_HEADER_TIMEOUT_SECONDS": "3",
-                                                                "TIDEMARK_HTTP_BODY_TIMEOUT_SECONDS": "3"])
+        let agent = FullAgent(
+            in: directory,
+            extraEnvironment: [
+                "TIDEMARK_HTTP_IDLE_TIMEOUT_SECONDS": "3",
+                "TIDEMARK_HTTP_HEADER_TIMEOUT_SECONDS": "3",
+                "TIDEMARK_HTTP_BODY_TIMEOUT_SECONDS": "3",
+            ])
         try agent.start()
         let endpoint = agent.httpEndpoint!
         let port = try #require(UInt16(endpoint.split(separator: ":").last ?? ""))
@@ -256,7 +296,10 @@ struct AgentHardeningTests {
         var halfBodies: [Int32] = []
         for _ in 0..<20 {
             let socket = try Sockets.connect(port: port)
-            Sockets.send(socket, "POST /users/current/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"login\"")
+            Sockets.send(
+                socket,
+                "POST /users/current/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"login\""
+            )
             halfBodies.append(socket)
         }
         // A kept-alive connection that asked once and then fell silent.
@@ -285,7 +328,9 @@ struct AgentHardeningTests {
         for phase in ["header", "body", "idle"] {
             #expect(metrics.contains(#"tidemark_http_connections_timed_out_total{phase="\#(phase)"}"#), "\(metrics)")
         }
-        print("2,221 connections opened in \(opened) s, all closed by the server \(closedAfter) s after the first; slowest /health \(slowest) s")
+        print(
+            "2,221 connections opened in \(opened) s, all closed by the server \(closedAfter) s after the first; slowest /health \(slowest) s"
+        )
         agent.stop()
     }
 
@@ -297,7 +342,7 @@ struct AgentHardeningTests {
         let port = try #require(UInt16(endpoint.split(separator: ":").last ?? ""))
         var held: [Int32] = []
         for _ in 0..<20 { held.append(try Sockets.connect(port: port)) }
-        try await Task.sleep(for: .milliseconds(300))   // accepted and counted
+        try await Task.sleep(for: .milliseconds(300))  // accepted and counted
 
         let health = try Sockets.connect(port: port)
         Sockets.send(health, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
@@ -342,7 +387,9 @@ enum Sockets {
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard result == 0 else {
             let reason = String(cString: strerror(errno))

@@ -2,8 +2,8 @@ import Agent
 import AgentFold
 import Foundation
 import Store
-import Testing
 import TestSupport
+import Testing
 import TidemarkProtocol
 
 /// A real `tidemark agent` with its store, HTTP server and rules, on loopback ports; restartable
@@ -21,8 +21,10 @@ final class FullAgent {
     private let extraEnvironment: [String: String]
     private var logs: [String] = []
 
-    init(in directory: TemporaryDirectory, name: String = "agent", rules: String? = nil, extraArguments: [String] = [],
-         extraEnvironment: [String: String] = [:]) {
+    init(
+        in directory: TemporaryDirectory, name: String = "agent", rules: String? = nil, extraArguments: [String] = [],
+        extraEnvironment: [String: String] = [:]
+    ) {
         self.directory = directory
         self.dataDirectory = directory.path("\(name)-data")
         self.rules = rules
@@ -32,18 +34,23 @@ final class FullAgent {
 
     /// Starts the agent and waits until both listeners are up.
     func start() throws {
-        var arguments = ["agent", "--bridge", bridgeEndpoint ?? "tcp://127.0.0.1:*", "--http", "127.0.0.1:0",
-                         "--data", dataDirectory, "--log-level", "notice"]
+        var arguments = [
+            "agent", "--bridge", bridgeEndpoint ?? "tcp://127.0.0.1:*", "--http", "127.0.0.1:0",
+            "--data", dataDirectory, "--log-level", "notice",
+        ]
         if let rules { arguments += ["--rules", rules] }
-        let process = try Tidemark.start(arguments + extraArguments, in: directory,
-                                         environment: ["TIDEMARK_ADMIN_TOKEN": adminToken].merging(extraEnvironment) { $1 })
+        let process = try Tidemark.start(
+            arguments + extraArguments, in: directory,
+            environment: ["TIDEMARK_ADMIN_TOKEN": adminToken].merging(extraEnvironment) { $1 })
         running = process
         let deadline = Date().addingTimeInterval(60)
         var bridge: String?
         var http: String?
-        while (bridge == nil || http == nil), Date() < deadline, process.process.isRunning {
+        while bridge == nil || http == nil, Date() < deadline, process.process.isRunning {
             for line in process.output.split(separator: "\n") {
-                if line.hasPrefix("bridge listening on ") { bridge = String(line.dropFirst("bridge listening on ".count)) }
+                if line.hasPrefix("bridge listening on ") {
+                    bridge = String(line.dropFirst("bridge listening on ".count))
+                }
                 if line.hasPrefix("http listening on ") { http = String(line.dropFirst("http listening on ".count)) }
             }
             if bridge == nil || http == nil { usleep(10_000) }
@@ -59,15 +66,21 @@ final class FullAgent {
 
     /// Starts the agent on its data directory expecting it to refuse: waits for it to exit and
     /// returns its status and output (an agent that starts is stopped and fails the test).
-    func startExpectingRefusal(_ arguments: [String] = [], environment: [String: String] = [:]) throws -> Tidemark.Outcome {
-        let process = try Tidemark.start(["agent", "--bridge", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0", "--data", dataDirectory,
-                                          "--log-level", "notice"] + arguments,
-                                         in: directory, environment: ["TIDEMARK_ADMIN_TOKEN": adminToken].merging(environment) { $1 })
+    func startExpectingRefusal(
+        _ arguments: [String] = [], environment: [String: String] = [:]
+    ) throws -> Tidemark.Outcome {
+        let process = try Tidemark.start(
+            [
+                "agent", "--bridge", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0", "--data", dataDirectory,
+                "--log-level", "notice",
+            ] + arguments,
+            in: directory, environment: ["TIDEMARK_ADMIN_TOKEN": adminToken].merging(environment) { $1 })
         if !process.waitUntilExit(timeout: 60) {
             process.stop()
             Issue.record("the agent started instead of refusing: \(process.output) \(process.errors)")
         }
-        return Tidemark.Outcome(status: process.process.terminationStatus, output: process.output, errors: process.errors)
+        return Tidemark.Outcome(
+            status: process.process.terminationStatus, output: process.output, errors: process.errors)
     }
 
     /// SIGKILL: no flush, no goodbye.
@@ -120,17 +133,23 @@ enum AgentRecordings {
 
         """
 
-    static func eurusdSlice(ticks: Int, batch: Int, script scriptText: String = tradingScript,
-                            in directory: TemporaryDirectory) throws -> String {
+    static func eurusdSlice(
+        ticks: Int, batch: Int, script scriptText: String = tradingScript,
+        in directory: TemporaryDirectory
+    ) throws -> String {
         let source = try String(contentsOfFile: Tidemark.ticksDirectory + "/EURUSD-2019-02-04.csv", encoding: .utf8)
-        let lines = source.split(separator: "\n", maxSplits: ticks + 1, omittingEmptySubsequences: true).prefix(ticks + 1)
+        let lines = source.split(separator: "\n", maxSplits: ticks + 1, omittingEmptySubsequences: true).prefix(
+            ticks + 1)
         let csv = directory.path("EURUSD-slice.csv")
         try (lines.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
         let script = directory.path("trades-\(UUID().uuidString.prefix(6)).script")
         try scriptText.write(toFile: script, atomically: true, encoding: .utf8)
         let output = directory.path("eurusd-\(ticks)-\(UUID().uuidString.prefix(6)).jsonl")
-        let made = try Tidemark.run(["make-recording", "--ticks", csv, "--script", script, "--out", output,
-                                     "--batch", "\(batch)"], in: directory)
+        let made = try Tidemark.run(
+            [
+                "make-recording", "--ticks", csv, "--script", script, "--out", output,
+                "--batch", "\(batch)",
+            ], in: directory)
         guard made.status == 0 else { throw HarnessError("make-recording failed: \(made.errors)") }
         return output
     }
@@ -160,15 +179,19 @@ struct CommittedOutcome: Equatable, CustomStringConvertible {
     /// What an agent named "reference", never interrupted, commits from `recording` played at full
     /// speed: the outcome a disturbed run is compared with. `minimumEvents` makes sure the rules
     /// fire, so that the comparison means something.
-    static func ofStraightRun(_ recording: String, rules: String, in directory: TemporaryDirectory,
-                              minimumEvents: Int) async throws -> CommittedOutcome {
+    static func ofStraightRun(
+        _ recording: String, rules: String, in directory: TemporaryDirectory,
+        minimumEvents: Int
+    ) async throws -> CommittedOutcome {
         let reference = FullAgent(in: directory, name: "reference", rules: rules)
         try reference.start()
         let straight = try Tidemark.run(["simulate", "--connect", reference.bridgeEndpoint!, recording], in: directory)
         #expect(straight.status == 0, "\(straight.errors)")
         #expect(reference.stop() == 0)
         let expected = try await CommittedOutcome(store: reference.openStore())
-        #expect(expected.events.count >= minimumEvents, "the rules must produce events for the comparison to mean something")
+        #expect(
+            expected.events.count >= minimumEvents, "the rules must produce events for the comparison to mean something"
+        )
         return expected
     }
 
@@ -191,9 +214,10 @@ struct CommittedOutcome: Equatable, CustomStringConvertible {
         // The risk core's whole state (open periods, challenge progress) from the last checkpoint.
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        self.risk = try await store.checkpoint().map { checkpoint in
-            String(decoding: try encoder.encode(try AgentCore(checkpoint: checkpoint).risk), as: UTF8.self)
-        } ?? "{}"
+        self.risk =
+            try await store.checkpoint().map { checkpoint in
+                String(decoding: try encoder.encode(try AgentCore(checkpoint: checkpoint).risk), as: UTF8.self)
+            } ?? "{}"
     }
 
     var description: String {

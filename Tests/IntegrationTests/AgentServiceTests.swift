@@ -1,11 +1,12 @@
 import Foundation
+import Store
+import TestSupport
+import Testing
+import TidemarkProtocol
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Store
-import Testing
-import TestSupport
-import TidemarkProtocol
 
 /// A plain HTTP client for the agent's endpoints (URLSession; no test-only server helpers).
 enum HTTP {
@@ -16,8 +17,10 @@ enum HTTP {
         var json: Any? { try? JSONSerialization.jsonObject(with: body) }
     }
 
-    static func request(_ method: String, _ url: String, token: String? = nil, json: String? = nil,
-                        timeout: TimeInterval = 90) async throws -> Reply {
+    static func request(
+        _ method: String, _ url: String, token: String? = nil, json: String? = nil,
+        timeout: TimeInterval = 90
+    ) async throws -> Reply {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
         request.timeoutInterval = timeout
@@ -55,13 +58,15 @@ struct AgentServiceTests {
         let directory = try TemporaryDirectory()
         // 1,000 ticks (02:00–02:17 broker time); 2 lots sold at 02:05 lose 22 USD at 02:05:01.878,
         // beyond the challenge's 20 USD maximum loss (worked out with `tidemark replay`).
-        let recording = try AgentRecordings.eurusdSlice(ticks: 1_000, batch: 5, script: AgentRecordings.losingScript,
-                                                        in: directory)
+        let recording = try AgentRecordings.eurusdSlice(
+            ticks: 1_000, batch: 5, script: AgentRecordings.losingScript,
+            in: directory)
         let rules = try AgentRecordings.rules(maxLoss: 20, enforce: true, in: directory)
         let agent = FullAgent(in: directory, rules: rules)
         try agent.start()
         // Paced (300×: ~3.4 s) so the terminal is still trading when the command arrives.
-        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording, "--speed", "300"], in: directory)
+        let run = try Tidemark.run(
+            ["simulate", "--connect", agent.bridgeEndpoint!, recording, "--speed", "300"], in: directory)
         #expect(run.status == 0, "\(run.errors)")
         #expect(agent.stop() == 0)
 
@@ -71,7 +76,9 @@ struct AgentServiceTests {
         #expect(commands.map(\.kind) == [.closeAllPositions])
         #expect(commands.first?.succeeded == true)
         #expect(commands.first?.detail?.contains("closed 1 positions") == true, "\(commands)")
-        let failed = try await store.events(EventQuery(kind: .challenge, limit: 10)).filter { $0.type == "challengeFailed" }
+        let failed = try await store.events(EventQuery(kind: .challenge, limit: 10)).filter {
+            $0.type == "challengeFailed"
+        }
         #expect(failed.count == 1)
         #expect(commands.first?.causeSequenceNumber == failed.first?.sequenceNumber)
         let stored = try await store.account(account)

@@ -1,10 +1,10 @@
 import Foundation
-import TestSupport
-import Webhooks
 import Store
 import Synchronization
+import TestSupport
 import Testing
 import TidemarkProtocol
+import Webhooks
 
 #if canImport(Glibc)
 import Glibc
@@ -29,7 +29,9 @@ final class WebhookReceiver: Sendable {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(descriptor, 16) == 0 else { throw HarnessError("receiver: cannot listen") }
         var actual = sockaddr_in()
@@ -45,7 +47,10 @@ final class WebhookReceiver: Sendable {
 
     var requests: [Request] { received.withLock { $0 } }
 
-    func close() { shutdown(descriptor, Int32(SHUT_RDWR)); _ = Glibc.close(descriptor) }
+    func close() {
+        shutdown(descriptor, Int32(SHUT_RDWR))
+        _ = Glibc.close(descriptor)
+    }
 
     private func serve() {
         while true {
@@ -63,7 +68,8 @@ final class WebhookReceiver: Sendable {
                 var headers: [String: String] = [:]
                 for line in head.split(separator: "\r\n").dropFirst() {
                     guard let colon = line.firstIndex(of: ":") else { continue }
-                    headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                    headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                        in: .whitespaces)
                 }
                 let length = Int(headers["content-length"] ?? "0") ?? 0
                 if data.count - end.upperBound >= length {
@@ -93,7 +99,8 @@ struct AgentWebhookTests {
         _ = try await store.createWebhook(url: "http://127.0.0.1:\(receiver.port)/hook", secret: secret, at: Date())
         try store.close()
 
-        let recording = try AgentRecordings.eurusdSlice(ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
+        let recording = try AgentRecordings.eurusdSlice(
+            ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
         let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
         // The losing script crosses the drawdown tracker and fails the challenge: phaseStarted,
@@ -106,8 +113,12 @@ struct AgentWebhookTests {
         var numbers: [Int] = []
         for request in requests {
             let header = try #require(request.headers["tidemark-signature"])
-            #expect(throws: Never.self) { try WebhookSignature.verify(header: header, body: request.body, secret: secret) }
-            #expect(throws: (any Error).self) { try WebhookSignature.verify(header: header, body: request.body, secret: "wrong-secret-000000") }
+            #expect(throws: Never.self) {
+                try WebhookSignature.verify(header: header, body: request.body, secret: secret)
+            }
+            #expect(throws: (any Error).self) {
+                try WebhookSignature.verify(header: header, body: request.body, secret: "wrong-secret-000000")
+            }
             // The event id header is the sequence number (receivers de-duplicate on it); the body is the event.
             #expect(try JSONSerialization.jsonObject(with: request.body) is [String: Any])
             if let number = request.headers["tidemark-event-id"].flatMap({ Int($0) }) { numbers.append(number) }
@@ -123,13 +134,16 @@ struct AgentWebhookTests {
         let agent = FullAgent(in: directory, rules: rules)
         try agent.start()
         let store = try agent.openStore()
-        _ = try await store.createWebhook(url: "http://127.0.0.1:\(receiver.port)/hook", secret: "whsec_metrics_0123456789", at: Date())
+        _ = try await store.createWebhook(
+            url: "http://127.0.0.1:\(receiver.port)/hook", secret: "whsec_metrics_0123456789", at: Date())
         // A second webhook whose receiver is gone: every attempt is refused (a `connection` failure).
-        _ = try await store.createWebhook(url: "http://127.0.0.1:\(try Self.closedPort())/hook", secret: "whsec_gone_0123456789",
-                                          at: Date())
+        _ = try await store.createWebhook(
+            url: "http://127.0.0.1:\(try Self.closedPort())/hook", secret: "whsec_gone_0123456789",
+            at: Date())
         try store.close()
 
-        let recording = try AgentRecordings.eurusdSlice(ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
+        let recording = try AgentRecordings.eurusdSlice(
+            ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
         let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
         // At least three events (phaseStarted, drawdown, challengeFailed) reach the receiver; the
@@ -140,13 +154,18 @@ struct AgentWebhookTests {
         while Date() < deadline {
             metrics = try await HTTP.request("GET", metricsURL).text
             if Self.value(of: "tidemark_webhook_deliveries_total", in: metrics) ?? 0 >= 3,
-               Self.value(of: #"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics) ?? 0 >= 1 { break }
+                Self.value(of: #"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics) ?? 0 >= 1
+            {
+                break
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(agent.stop() == 0)
         let delivered = Self.value(of: "tidemark_webhook_deliveries_total", in: metrics) ?? 0
         #expect(delivered >= 3 && delivered <= Double(receiver.requests.count), "\(metrics)")
-        #expect(Self.value(of: #"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics) ?? 0 >= 1, "\(metrics)")
+        #expect(
+            Self.value(of: #"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics) ?? 0 >= 1,
+            "\(metrics)")
         // Nothing was given up (the policy retries for days); the dead receiver's events wait.
         #expect(Self.value(of: "tidemark_webhook_deliveries_abandoned_total", in: metrics) == 0, "\(metrics)")
         #expect(Self.value(of: "tidemark_webhook_backlog", in: metrics) ?? 0 >= 3, "\(metrics)")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import TidemarkProtocol
 import ZeroMQ
 
@@ -18,7 +18,8 @@ struct BridgeLoopbackTests {
         let source = try String(contentsOfFile: Tidemark.ticksDirectory + "/EURUSD-2019-02-04.csv", encoding: .utf8)
         let lines = source.split(separator: "\n", omittingEmptySubsequences: true)
         let path = directory.path("EURUSD-2019-02-04.csv")
-        try (lines.prefix(count + 1).joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try (lines.prefix(count + 1).joined(separator: "\n") + "\n").write(
+            toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
@@ -37,8 +38,11 @@ struct BridgeLoopbackTests {
 
         """.write(toFile: script, atomically: true, encoding: .utf8)
         let out = directory.path("session.jsonl")
-        let made = try Tidemark.run(["make-recording", "--ticks", try tickFile(first: ticks, in: directory),
-                                     "--script", script, "--out", out, "--every", "0"], in: directory)
+        let made = try Tidemark.run(
+            [
+                "make-recording", "--ticks", try tickFile(first: ticks, in: directory),
+                "--script", script, "--out", out, "--every", "0",
+            ], in: directory)
         guard made.status == 0 else { throw HarnessError("make-recording failed: \(made.errors)") }
         return out
     }
@@ -51,16 +55,19 @@ struct BridgeLoopbackTests {
         #expect(agent.stop() == 0)
         let recorded = try agent.recorded("Tidemark-Demo:5001234")
         guard case .message(_, _, 1?, .hello(let hello))? = recorded.first else {
-            Issue.record("the recording starts with the hello: \(recorded.first.map { "\($0)" } ?? "nothing")"); return
+            Issue.record("the recording starts with the hello: \(recorded.first.map { "\($0)" } ?? "nothing")")
+            return
         }
-        #expect(hello.login == 5001234)
+        #expect(hello.login == 5_001_234)
         #expect(agent.log.contains("session opened"))
         // Every message of the example arrived (the simulator adds heartbeats and its own session id).
         func comparable(_ lines: [RecordingLine]) -> [TerminalMessage] {
             Recording.messages(lines).compactMap { message in
                 switch message {
                 case .heartbeat: return nil
-                case .hello(var hello): hello.sessionID = ""; return .hello(hello)
+                case .hello(var hello):
+                    hello.sessionID = ""
+                    return .hello(hello)
                 default: return message
                 }
             }
@@ -82,7 +89,11 @@ struct BridgeLoopbackTests {
         #expect(received == sent)
         // And they are the CSV's ticks: first and last line by hand, broker time = UTC + 2 h.
         // 1549238400994 + 7,200,000 = 1549245600994; bid 1.14543, ask 1.14545.
-        #expect(received.first == Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: 1_549_245_600_994), bid: "1.14543", ask: "1.14545"))
+        #expect(
+            received.first
+                == Tick(
+                    symbol: "EURUSD", time: BrokerTime(milliseconds: 1_549_245_600_994), bid: "1.14543", ask: "1.14545")
+        )
         let csv = try String(contentsOfFile: directory.path("EURUSD-2019-02-04.csv"), encoding: .utf8)
         let last = csv.split(separator: "\n").last!.split(separator: ",")
         #expect(received.last?.time.milliseconds == Int64(last[0])! + 7_200_000)
@@ -102,7 +113,8 @@ struct BridgeLoopbackTests {
 
         let lossy = try AgentUnderTest(in: directory)
         // #4 is the deposit's neighbourhood: early, so the rest of the run must ride on the resync.
-        let disturbed = try Tidemark.run(["simulate", "--connect", lossy.endpoint, "--drop-seq", "4", recording], in: directory)
+        let disturbed = try Tidemark.run(
+            ["simulate", "--connect", lossy.endpoint, "--drop-seq", "4", recording], in: directory)
         #expect(disturbed.status == 0, "simulate: \(disturbed.output) \(disturbed.errors)")
         _ = lossy.stop()
         let lossyMessages = Recording.messages(try lossy.recorded(Self.simulatedAccount))
@@ -121,7 +133,8 @@ struct BridgeLoopbackTests {
     @Test func nettingHelloIsRejectedWithItsReason() throws {
         let directory = try TemporaryDirectory()
         let agent = try AgentUnderTest(in: directory)
-        let run = try Tidemark.run(["simulate", "--connect", agent.endpoint, "--timeout", "10", Self.nettingExample], in: directory)
+        let run = try Tidemark.run(
+            ["simulate", "--connect", agent.endpoint, "--timeout", "10", Self.nettingExample], in: directory)
         #expect(run.status != 0)
         #expect((run.output + run.errors).contains("netting_account"))
         _ = agent.stop()
@@ -139,18 +152,26 @@ struct BridgeLoopbackTests {
         }
         let allow = directory.path("allowed-keys")
         try "# EAs admitted\n\(keys)/ea.key\n".write(toFile: allow, atomically: true, encoding: .utf8)
-        let agent = try AgentUnderTest(in: directory, extraArguments: [
-            "--curve-secret-key", keys + "/agent.key_secret", "--allow-keys", allow,
-        ])
+        let agent = try AgentUnderTest(
+            in: directory,
+            extraArguments: [
+                "--curve-secret-key", keys + "/agent.key_secret", "--allow-keys", allow,
+            ])
 
-        let intruder = try Tidemark.run(["simulate", "--connect", agent.endpoint, "--server-key", keys + "/agent.key",
-                                         "--client-key", keys + "/intruder.key_secret", "--timeout", "3", Self.hedgingExample],
-                                        in: directory)
+        let intruder = try Tidemark.run(
+            [
+                "simulate", "--connect", agent.endpoint, "--server-key", keys + "/agent.key",
+                "--client-key", keys + "/intruder.key_secret", "--timeout", "3", Self.hedgingExample,
+            ],
+            in: directory)
         #expect(intruder.status != 0)
         #expect(agent.recordedFiles.isEmpty)
 
-        let admitted = try Tidemark.run(["simulate", "--connect", agent.endpoint, "--server-key", keys + "/agent.key",
-                                         "--client-key", keys + "/ea.key_secret", Self.hedgingExample], in: directory)
+        let admitted = try Tidemark.run(
+            [
+                "simulate", "--connect", agent.endpoint, "--server-key", keys + "/agent.key",
+                "--client-key", keys + "/ea.key_secret", Self.hedgingExample,
+            ], in: directory)
         #expect(admitted.status == 0, "simulate: \(admitted.output) \(admitted.errors)")
         _ = agent.stop()
         #expect(agent.recordedFiles == ["Tidemark-Demo:5001234.jsonl"])
@@ -177,7 +198,9 @@ struct BridgeLoopbackTests {
         #expect(after.status == 0, "simulate: \(after.errors)")
         #expect(agent.running.process.isRunning)
         #expect(agent.stop() == 0)
-        #expect(Recording.ticks(try agent.recorded(Self.simulatedAccount)) == Recording.ticks(try Recording.read(recording)))
+        #expect(
+            Recording.ticks(try agent.recorded(Self.simulatedAccount)) == Recording.ticks(try Recording.read(recording))
+        )
         #expect(agent.log.contains("bad frame"))
     }
 }
@@ -195,11 +218,13 @@ enum GarbagePeer {
         try stranger.connect(endpoint)
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<200 {
-            try stranger.send((0..<Int.random(in: 1...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            try stranger.send(
+                (0..<Int.random(in: 1...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator)
+                })
         }
-        try stranger.send(Array("TM1\tTICKS\tx\t3\nQ\tEURUSD\t1\t1.1".utf8))                    // truncated: no final LF
-        try stranger.send([0x54, 0x4D, 0x31, 0x09, 0xFF, 0xFE, 0x09, 0x78, 0x09, 0x31, 0x0A])   // not UTF-8
-        try stranger.send([])                                                                   // empty
+        try stranger.send(Array("TM1\tTICKS\tx\t3\nQ\tEURUSD\t1\t1.1".utf8))  // truncated: no final LF
+        try stranger.send([0x54, 0x4D, 0x31, 0x09, 0xFF, 0xFE, 0x09, 0x78, 0x09, 0x31, 0x0A])  // not UTF-8
+        try stranger.send([])  // empty
         try stranger.send(Array("TM2\tHELLO\tg2\t1\nI\tmt5\t1\t1\ts\tc\tUSD\t2\tretail_hedging\t1\t1\t0\n".utf8))
         // Answers: REJECT expected_hello to session "x" (a readable header, a bad body), then
         // REJECT unsupported_version to "g2"; the rest had no header to answer to.
@@ -215,18 +240,25 @@ enum GarbagePeer {
         var session = ""
         for attempt in 1...10 {
             session = "bad\(attempt)"
-            let hello = Hello(platform: .mt5, terminalBuild: 1, login: 666, server: "Garbage", company: "x", currency: "USD",
-                              currencyDigits: 2, marginMode: .retailHedging, leverage: 100, eaVersion: "x",
-                              brokerUTCOffsetSeconds: 0, sessionID: session)
-            try turncoat.send(WireEncoder.encode(Envelope(sessionID: session, sequence: 1, message: TerminalMessage.hello(hello))))
-            if let reply = try? turncoat.receive(), case .welcome? = try? WireDecoder.decodeAgent(reply).message { break }
+            let hello = Hello(
+                platform: .mt5, terminalBuild: 1, login: 666, server: "Garbage", company: "x", currency: "USD",
+                currencyDigits: 2, marginMode: .retailHedging, leverage: 100, eaVersion: "x",
+                brokerUTCOffsetSeconds: 0, sessionID: session)
+            try turncoat.send(
+                WireEncoder.encode(Envelope(sessionID: session, sequence: 1, message: TerminalMessage.hello(hello))))
+            if let reply = try? turncoat.receive(), case .welcome? = try? WireDecoder.decodeAgent(reply).message {
+                break
+            }
         }
-        let snapshot = Snapshot(account: AccountReport(time: BrokerTime(milliseconds: 1), balance: 1, credit: 0, equity: 1, margin: 0),
-                                symbols: [], positions: [])
-        try turncoat.send(WireEncoder.encode(Envelope(sessionID: session, sequence: 2, message: TerminalMessage.snapshot(snapshot))))
+        let snapshot = Snapshot(
+            account: AccountReport(time: BrokerTime(milliseconds: 1), balance: 1, credit: 0, equity: 1, margin: 0),
+            symbols: [], positions: [])
+        try turncoat.send(
+            WireEncoder.encode(Envelope(sessionID: session, sequence: 2, message: TerminalMessage.snapshot(snapshot))))
         for sequence in 3..<20 {
             // A known type with a broken field, and a quote with bid far above ask.
-            let frame = sequence.isMultiple(of: 2)
+            let frame =
+                sequence.isMultiple(of: 2)
                 ? "TM1\tTICKS\t\(session)\t\(sequence)\nQ\tEURUSD\t1\tNaN\t1.1\n"
                 : "TM1\tTICKS\t\(session)\t\(sequence)\nQ\tEURUSD\t1\t9.9\t1.1\n"
             try turncoat.send(Array(frame.utf8))

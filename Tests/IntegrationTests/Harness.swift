@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import TidemarkProtocol
 
 /// Runs the real `tidemark` binary (built by `swift build --build-tests`) for the integration tests.
@@ -12,7 +12,8 @@ enum Tidemark {
         var candidates = [bundleDirectory.appendingPathComponent("tidemark").path]
         // From an .xctest bundle directory (macOS layout) go one more level up.
         candidates.append(bundleDirectory.deletingLastPathComponent().appendingPathComponent("tidemark").path)
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         candidates.append(root.appendingPathComponent(".build/debug/tidemark").path)
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
     }()
@@ -50,7 +51,9 @@ enum Tidemark {
         let errorsPath: String
 
         init(process: Process, outputPath: String, errorsPath: String) {
-            self.process = process; self.outputPath = outputPath; self.errorsPath = errorsPath
+            self.process = process
+            self.outputPath = outputPath
+            self.errorsPath = errorsPath
         }
 
         var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
@@ -62,7 +65,10 @@ enum Tidemark {
             process.terminate()
             let deadline = Date().addingTimeInterval(10)
             while process.isRunning, Date() < deadline { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
         }
 
         func waitUntilExit(timeout: Double) -> Bool {
@@ -74,7 +80,9 @@ enum Tidemark {
         deinit { stop() }
     }
 
-    static func start(_ arguments: [String], in directory: TemporaryDirectory, environment: [String: String] = [:]) throws -> Running {
+    static func start(
+        _ arguments: [String], in directory: TemporaryDirectory, environment: [String: String] = [:]
+    ) throws -> Running {
         let name = UUID().uuidString.prefix(8)
         let outputPath = directory.path("\(arguments.first ?? "run")-\(name).out")
         let errorsPath = directory.path("\(arguments.first ?? "run")-\(name).err")
@@ -102,14 +110,20 @@ final class AgentUnderTest {
     /// Starts the agent and waits until it prints its bound endpoint.
     init(in directory: TemporaryDirectory, extraArguments: [String] = []) throws {
         recordDirectory = directory.path("record-\(UUID().uuidString.prefix(8))")
-        running = try Tidemark.start(["agent", "--bridge", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0", "--data", directory.path("data"),
-                                      "--record", recordDirectory, "--heartbeat-ms", "1000"] + extraArguments,
-                                     in: directory)
+        running = try Tidemark.start(
+            [
+                "agent", "--bridge", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0", "--data", directory.path("data"),
+                "--record", recordDirectory, "--heartbeat-ms", "1000",
+            ] + extraArguments,
+            in: directory)
         let deadline = Date().addingTimeInterval(30)
         var found: String?
         while found == nil, Date() < deadline, running.process.isRunning {
-            found = running.output.split(separator: "\n").lazy
-                .compactMap { $0.hasPrefix("bridge listening on ") ? String($0.dropFirst("bridge listening on ".count)) : nil }
+            found =
+                running.output.split(separator: "\n").lazy
+                .compactMap {
+                    $0.hasPrefix("bridge listening on ") ? String($0.dropFirst("bridge listening on ".count)) : nil
+                }
                 .first
             if found == nil { usleep(20_000) }
         }
@@ -184,11 +198,17 @@ struct FoldedAccount: Equatable, CustomStringConvertible {
             case .ticks(let ticks):
                 for tick in ticks { quotes[tick.symbol] = tick }
             case .position(let update):
-                if update.change == .closed { positions[update.position.ticket] = nil }
-                else { positions[update.position.ticket] = update.position }
+                if update.change == .closed {
+                    positions[update.position.ticket] = nil
+                } else {
+                    positions[update.position.ticket] = update.position
+                }
             case .deal(let deal):
-                if deal.type == .credit { credit += deal.profit }
-                else { balance += deal.profit + deal.commission + deal.swap + deal.fee }
+                if deal.type == .credit {
+                    credit += deal.profit
+                } else {
+                    balance += deal.profit + deal.commission + deal.swap + deal.fee
+                }
             case .hello, .symbol, .report, .heartbeat, .bye, .commandAcknowledgement:
                 break
             }
@@ -206,7 +226,8 @@ struct FoldedAccount: Equatable, CustomStringConvertible {
 /// others' async work (webhook retries, HTTP clients).
 func onOwnThread<T>(_ body: @escaping () throws -> T) async throws -> T {
     let work = UncheckedSendable(body)
-    let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UncheckedSendable<T>, any Error>) in
+    let result = try await withCheckedThrowingContinuation {
+        (continuation: CheckedContinuation<UncheckedSendable<T>, any Error>) in
         Thread { continuation.resume(with: Result { UncheckedSendable(try work.value()) }) }.start()
     }
     return result.value

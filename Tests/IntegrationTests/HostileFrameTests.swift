@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
+import Testing
+import TidemarkProtocol
+import ZeroMQ
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Testing
-import TestSupport
-import TidemarkProtocol
-import ZeroMQ
 
 /// Frames whose sums overflow unchecked arithmetic (a trap: SIGILL, the whole agent down), sent over
 /// ZeroMQ by a raw terminal to a real agent while an honest terminal streams real ticks: the agent
@@ -18,35 +19,58 @@ struct HostileFrameTests {
     static let max = FixedDecimal.greatestFiniteMagnitude
     static let hostile = AccountID(server: "Hostile", login: 666)
     static let time = BrokerTime(milliseconds: 1_549_242_000_000)  // 2019-02-04 01:00 broker time
-    static let eurusd = SymbolSpec(name: "EURUSD", digits: 5, calcMode: .forex, contractSize: 100_000, tickSize: "0.00001",
-                                   tickValue: 1, profitCurrency: "USD", marginCurrency: "EUR", baseCurrency: "EUR")
+    static let eurusd = SymbolSpec(
+        name: "EURUSD", digits: 5, calcMode: .forex, contractSize: 100_000, tickSize: "0.00001",
+        tickValue: 1, profitCurrency: "USD", marginCurrency: "EUR", baseCurrency: "EUR")
 
     static func snapshot(balance: FixedDecimal, lots: FixedDecimal? = nil) -> TerminalMessage {
-        let positions = lots.map {
-            [Position(ticket: 1, symbol: "EURUSD", side: .buy, volume: $0, openPrice: 1, openTime: time, swap: .zero, commission: .zero)]
-        } ?? []
-        return .snapshot(Snapshot(account: AccountReport(time: time, balance: balance, credit: .zero, equity: balance, margin: .zero),
-                                  symbols: [eurusd], positions: positions,
-                                  quotes: [Tick(symbol: "EURUSD", time: time, bid: 1, ask: "1.00002")]))
+        let positions =
+            lots.map {
+                [
+                    Position(
+                        ticket: 1, symbol: "EURUSD", side: .buy, volume: $0, openPrice: 1, openTime: time, swap: .zero,
+                        commission: .zero)
+                ]
+            } ?? []
+        return .snapshot(
+            Snapshot(
+                account: AccountReport(time: time, balance: balance, credit: .zero, equity: balance, margin: .zero),
+                symbols: [eurusd], positions: positions,
+                quotes: [Tick(symbol: "EURUSD", time: time, bid: 1, ask: "1.00002")]))
     }
 
     static func balanceDeal(_ ticket: Int64, _ amount: FixedDecimal) -> TerminalMessage {
-        .deal(Deal(ticket: ticket, time: BrokerTime(milliseconds: time.milliseconds + ticket), type: .balance, entry: .in, symbol: "",
-                   volume: .zero, price: .zero, profit: amount, commission: .zero, swap: .zero, fee: .zero, positionID: 0,
-                   comment: "hostile"))
+        .deal(
+            Deal(
+                ticket: ticket, time: BrokerTime(milliseconds: time.milliseconds + ticket), type: .balance, entry: .in,
+                symbol: "",
+                volume: .zero, price: .zero, profit: amount, commission: .zero, swap: .zero, fee: .zero, positionID: 0,
+                comment: "hostile"))
     }
 
     /// Each case: the snapshot that sets it up, the frames, and the RESYNC reason expected (nil:
     /// none, the frame is a drift or an implausible time, not an account error).
     static let cases: [(name: String, setup: TerminalMessage, frames: [TerminalMessage], reason: String?)] = [
         ("largest profit", snapshot(balance: 10_000), [balanceDeal(1, max)], "balance_out_of_range"),
-        ("two deposits", snapshot(balance: .zero), [balanceDeal(2, 92_233_720_368), balanceDeal(3, 92_233_720_368)],
-         "balance_out_of_range"),
-        ("largest position moved", snapshot(balance: 10_000, lots: 92_233_720_368),
-         [.ticks([Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: time.milliseconds + 10), bid: "1.00001", ask: "1.00003")])],
-         "equity_out_of_range"),
-        ("report of +max and −max", snapshot(balance: 10_000),
-         [.report(AccountReport(time: time, balance: max, credit: .zero, equity: -max, margin: .zero))], nil),
+        (
+            "two deposits", snapshot(balance: .zero), [balanceDeal(2, 92_233_720_368), balanceDeal(3, 92_233_720_368)],
+            "balance_out_of_range"
+        ),
+        (
+            "largest position moved", snapshot(balance: 10_000, lots: 92_233_720_368),
+            [
+                .ticks([
+                    Tick(
+                        symbol: "EURUSD", time: BrokerTime(milliseconds: time.milliseconds + 10), bid: "1.00001",
+                        ask: "1.00003")
+                ])
+            ],
+            "equity_out_of_range"
+        ),
+        (
+            "report of +max and −max", snapshot(balance: 10_000),
+            [.report(AccountReport(time: time, balance: max, credit: .zero, equity: -max, margin: .zero))], nil
+        ),
         // Far beyond the wall clock: refused as an implausible time (counted), before any arithmetic.
         ("heartbeat at Int64.max", snapshot(balance: 10_000), [.heartbeat(BrokerTime(milliseconds: .max))], nil),
     ]
@@ -56,36 +80,53 @@ struct HostileFrameTests {
         let recording = try AgentRecordings.eurusdSlice(ticks: 3_000, batch: 5, in: directory)
         let rules = try AgentRecordings.rules(in: directory)
 
-        let expected = try await CommittedOutcome.ofStraightRun(recording, rules: rules, in: directory, minimumEvents: 2)
+        let expected = try await CommittedOutcome.ofStraightRun(
+            recording, rules: rules, in: directory, minimumEvents: 2)
 
         // The honest terminal paced over a few seconds, the hostile one meanwhile. The heartbeat
         // interval is long: the honest terminal's idle heartbeats (whose times depend on the wall
         // clock) stay out, and the hostile terminal, which sends none (its times would move every
         // account's clock), is not timed out while the test polls the API on a busy machine.
-        let victim = FullAgent(in: directory, name: "victim", rules: rules, extraArguments: ["--heartbeat-ms", "20000"])
+        let victim = FullAgent(
+            in: directory, name: "victim", rules: rules, extraArguments: ["--heartbeat-ms", "20000"])
         try victim.start()
-        let honest = try Tidemark.start(["simulate", "--connect", victim.bridgeEndpoint!, recording, "--speed", "600",
-                                         "--timeout", "60"], in: directory)
+        let honest = try Tidemark.start(
+            [
+                "simulate", "--connect", victim.bridgeEndpoint!, recording, "--speed", "600",
+                "--timeout", "60",
+            ], in: directory)
         let base = "http://\(victim.httpEndpoint!)/users/current/accounts/\(Self.hostile.rawValue)"
-        let terminal = try RawTerminal(endpoint: victim.bridgeEndpoint!, hello: Hello(
-            platform: .mt5, terminalBuild: 4000, login: 666, server: "Hostile", company: "x", currency: "USD", currencyDigits: 2,
-            marginMode: .retailHedging, leverage: 100, eaVersion: "x", brokerUTCOffsetSeconds: 7200, sessionID: "hostile"))
+        let terminal = try RawTerminal(
+            endpoint: victim.bridgeEndpoint!,
+            hello: Hello(
+                platform: .mt5, terminalBuild: 4000, login: 666, server: "Hostile", company: "x", currency: "USD",
+                currencyDigits: 2,
+                marginMode: .retailHedging, leverage: 100, eaVersion: "x", brokerUTCOffsetSeconds: 7200,
+                sessionID: "hostile"))
         for hostileCase in Self.cases {
             try terminal.send(hostileCase.setup)
             // The snapshot folded cleanly: no error shown.
-            let clean = try await Self.waitForAccount(base, token: victim.adminToken) { $0["error"] == nil && $0["equity"] != nil }
+            let clean = try await Self.waitForAccount(base, token: victim.adminToken) {
+                $0["error"] == nil && $0["equity"] != nil
+            }
             #expect(clean?["error"] == nil, "\(hostileCase.name): \(clean ?? [:])")
             for frame in hostileCase.frames { try terminal.send(frame) }
             guard let reason = hostileCase.reason else {
                 // Still served, no RESYNC for this frame, no error. (A "retry" RESYNC repeats an
                 // earlier case's request when its snapshot came late on a busy machine.)
-                #expect(try terminal.next(within: 1.5, where: { if case .resync(_, let said) = $0 { said != "retry" } else { false } }) == nil,
-                        "\(hostileCase.name)")
+                #expect(
+                    try terminal.next(
+                        within: 1.5, where: { if case .resync(_, let said) = $0 { said != "retry" } else { false } })
+                        == nil,
+                    "\(hostileCase.name)")
                 continue
             }
-            let resync = try terminal.next(within: 10, where: { if case .resync(_, let said) = $0 { said != "retry" } else { false } })
+            let resync = try terminal.next(
+                within: 10, where: { if case .resync(_, let said) = $0 { said != "retry" } else { false } })
             guard case .resync(_, let said)? = resync else {
-                Issue.record("\(hostileCase.name): no RESYNC (\(terminal.received)); agent log: \(victim.log.suffix(3_000))"); continue
+                Issue.record(
+                    "\(hostileCase.name): no RESYNC (\(terminal.received)); agent log: \(victim.log.suffix(3_000))")
+                continue
             }
             #expect(said == reason, "\(hostileCase.name)")
             let marked = try await Self.waitForAccount(base, token: victim.adminToken) { $0["error"] != nil }
@@ -98,10 +139,14 @@ struct HostileFrameTests {
         let cleared = try await Self.waitForAccount(base, token: victim.adminToken) { $0["error"] == nil }
         #expect(cleared?["error"] == nil)
         let metrics = try await HTTP.request("GET", "http://\(victim.httpEndpoint!)/metrics").text
-        let samples = ["balance_out_of_range", "equity_out_of_range"].map { "tidemark_account_input_refusals_total{reason=\"\($0)\"}" }
+        let samples =
+            ["balance_out_of_range", "equity_out_of_range"].map {
+                "tidemark_account_input_refusals_total{reason=\"\($0)\"}"
+            }
             + ["tidemark_implausible_times_total"]
         for sample in samples {
-            #expect((AgentWebhookTests.value(of: sample, in: metrics) ?? 0) >= 1, "\(sample) in \(metrics.prefix(4_000))")
+            #expect(
+                (AgentWebhookTests.value(of: sample, in: metrics) ?? 0) >= 1, "\(sample) in \(metrics.prefix(4_000))")
         }
 
         #expect(honest.waitUntilExit(timeout: 120), "the simulator did not finish")
@@ -116,7 +161,9 @@ struct HostileFrameTests {
     }
 
     /// Polls the account resource until `condition` holds (or 10 s pass); returns the last seen.
-    static func waitForAccount(_ url: String, token: String, until condition: ([String: Any]) -> Bool) async throws -> [String: Any]? {
+    static func waitForAccount(
+        _ url: String, token: String, until condition: ([String: Any]) -> Bool
+    ) async throws -> [String: Any]? {
         let deadline = Date().addingTimeInterval(10)
         var last: [String: Any]?
         while Date() < deadline {

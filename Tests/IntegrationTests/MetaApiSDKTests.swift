@@ -1,7 +1,6 @@
 import Foundation
 import TestSupport
 import Testing
-import TestSupport
 
 /// MetaApi's own Python SDK (`metaapi-cloud-sdk`, pinned in scripts/setup, unpatched) against the
 /// real agent over HTTPS, with only its `domain` option changed: discovery, tracker CRUD, events by
@@ -19,39 +18,54 @@ struct MetaApiSDKTests {
     static let client = Tidemark.packageRoot.appendingPathComponent("Tests/MetaApiSDK/risk_management_client.py").path
 
     @Test func riskManagementClientRunsUnchangedOverHTTPS() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.python),
-                     "the SDK's virtual environment is missing: run scripts/setup (it makes .venv-sdk)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.python),
+            "the SDK's virtual environment is missing: run scripts/setup (it makes .venv-sdk)")
         let directory = try TemporaryDirectory()
-        let certificates = try TestCertificates(in: directory, hosts: ["mt-provisioning-api-v1.\(Self.domain)",
-                                                                       "risk-management-api-v1.\(Self.region).\(Self.domain)"])
+        let certificates = try TestCertificates(
+            in: directory,
+            hosts: [
+                "mt-provisioning-api-v1.\(Self.domain)",
+                "risk-management-api-v1.\(Self.region).\(Self.domain)",
+            ])
         // The SDK always connects to port 443 (its URLs name no port), so the agent serves HTTPS on
         // 443 of a loopback address of its own: binding it needs root (CI runs as root) or
         // CAP_NET_BIND_SERVICE; the address keeps parallel runs apart.
         let address = "127.\(Int.random(in: 1...254)).\(Int.random(in: 0...255)).\(Int.random(in: 1...254))"
-        let agent = FullAgent(in: directory, extraArguments: ["--http", "\(address):443", "--tls-cert", certificates.serverCertificate,
-                                                              "--tls-key", certificates.serverKey])
+        let agent = FullAgent(
+            in: directory,
+            extraArguments: [
+                "--http", "\(address):443", "--tls-cert", certificates.serverCertificate,
+                "--tls-key", certificates.serverKey,
+            ])
         do { try agent.start() } catch {
-            Issue.record("the agent did not serve HTTPS on \(address):443 (user id \(getuid()); binding port 443 needs root or CAP_NET_BIND_SERVICE): \(error)")
+            Issue.record(
+                "the agent did not serve HTTPS on \(address):443 (user id \(getuid()); binding port 443 needs root or CAP_NET_BIND_SERVICE): \(error)"
+            )
             return
         }
         defer { agent.stop() }
         #expect(agent.httpEndpoint == "\(address):443")
 
-        let sdk = try Program.start(Self.python, [Self.client], in: directory, environment: [
-            "TIDEMARK_SDK_DOMAIN": Self.domain, "TIDEMARK_SDK_REGION": Self.region, "TIDEMARK_SDK_ADDRESS": address,
-            "TIDEMARK_SDK_TOKEN": agent.adminToken, "TIDEMARK_SDK_ACCOUNT": Self.account,
-            "SSL_CERT_FILE": certificates.authority, "PYTHONUNBUFFERED": "1",
-            // The SDK reaches the agent directly, never through a proxy the environment names.
-            "NO_PROXY": "*", "no_proxy": "*",
-        ])
+        let sdk = try Program.start(
+            Self.python, [Self.client], in: directory,
+            environment: [
+                "TIDEMARK_SDK_DOMAIN": Self.domain, "TIDEMARK_SDK_REGION": Self.region, "TIDEMARK_SDK_ADDRESS": address,
+                "TIDEMARK_SDK_TOKEN": agent.adminToken, "TIDEMARK_SDK_ACCOUNT": Self.account,
+                "SSL_CERT_FILE": certificates.authority, "PYTHONUNBUFFERED": "1",
+                // The SDK reaches the agent directly, never through a proxy the environment names.
+                "NO_PROXY": "*", "no_proxy": "*",
+            ])
         defer { sdk.stop() }
         // The listener waits (a long poll) before any tick reaches the agent: the breach is live.
-        let listening = try #require(sdk.waitForLine(timeout: 120) { $0["step"] as? String != nil },
-                                     "the SDK printed nothing: \(sdk.errors)")
+        let listening = try #require(
+            sdk.waitForLine(timeout: 120) { $0["step"] as? String != nil },
+            "the SDK printed nothing: \(sdk.errors)")
         try #require(listening["step"] as? String == "listening", "\(listening) \(sdk.errors)")
 
         // Selling 2 lots at 02:05 as the price rises: 10 USD down at once, beyond the threshold of 5.
-        let recording = try AgentRecordings.eurusdSlice(ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
+        let recording = try AgentRecordings.eurusdSlice(
+            ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
         let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
 
@@ -60,8 +74,11 @@ struct MetaApiSDKTests {
         try #require(done["step"] as? String == "done", "\(done) \(sdk.errors)\nagent: \(agent.log)")
 
         // Discovery: both of the SDK's hosts were asked for, and nothing else resolved.
-        #expect(done["resolvedHosts"] as? [String] == ["mt-provisioning-api-v1.\(Self.domain)",
-                                                       "risk-management-api-v1.\(Self.region).\(Self.domain)"])
+        #expect(
+            done["resolvedHosts"] as? [String] == [
+                "mt-provisioning-api-v1.\(Self.domain)",
+                "risk-management-api-v1.\(Self.region).\(Self.domain)",
+            ])
         // Create, list, find by name, rename, delete.
         let created = try #require(done["created"] as? [[String: Any]])
         let trackerId = try #require(created.first?["id"] as? String)
@@ -114,10 +131,14 @@ extension MetaApiSDKTests {
         let certificates = try TestCertificates(in: directory, hosts: ["agent.firm.test"])
         let other = try TestCertificates(in: directory, hosts: ["other.firm.test"], prefix: "other-")
         let agent = FullAgent(in: directory)
-        let missing = try agent.startExpectingRefusal(["--tls-cert", directory.path("nowhere.pem"), "--tls-key", certificates.serverKey])
+        let missing = try agent.startExpectingRefusal([
+            "--tls-cert", directory.path("nowhere.pem"), "--tls-key", certificates.serverKey,
+        ])
         #expect(missing.status == 78)
         #expect(missing.errors.contains("tlsCertificate \(directory.path("nowhere.pem"))"), "\(missing.errors)")
-        let mismatched = try agent.startExpectingRefusal(["--tls-cert", certificates.serverCertificate, "--tls-key", other.serverKey])
+        let mismatched = try agent.startExpectingRefusal([
+            "--tls-cert", certificates.serverCertificate, "--tls-key", other.serverKey,
+        ])
         #expect(mismatched.status == 78, "\(mismatched.errors)")
         let alone = try agent.startExpectingRefusal(["--tls-cert", certificates.serverCertificate])
         #expect(alone.status == 78)
@@ -128,8 +149,12 @@ extension MetaApiSDKTests {
     @Test func httpsBeyondLoopbackStartsWithoutThePlaintextWarning() throws {
         let directory = try TemporaryDirectory()
         let certificates = try TestCertificates(in: directory, hosts: ["agent.firm.test"])
-        let agent = FullAgent(in: directory, extraArguments: ["--http", "0.0.0.0:0", "--tls-cert", certificates.serverCertificate,
-                                                              "--tls-key", certificates.serverKey])
+        let agent = FullAgent(
+            in: directory,
+            extraArguments: [
+                "--http", "0.0.0.0:0", "--tls-cert", certificates.serverCertificate,
+                "--tls-key", certificates.serverKey,
+            ])
         try agent.start()
         #expect(agent.httpEndpoint?.hasPrefix("0.0.0.0:") == true)
         agent.stop()
@@ -151,21 +176,28 @@ struct TestCertificates {
         let request = directory.path("\(prefix)server.csr")
         let extensions = directory.path("\(prefix)server.ext")
         try """
-            basicConstraints = critical, CA:FALSE
-            keyUsage = critical, digitalSignature
-            extendedKeyUsage = serverAuth
-            subjectAltName = \(hosts.map { "DNS:\($0)" }.joined(separator: ", "))
-            subjectKeyIdentifier = hash
-            authorityKeyIdentifier = keyid
+        basicConstraints = critical, CA:FALSE
+        keyUsage = critical, digitalSignature
+        extendedKeyUsage = serverAuth
+        subjectAltName = \(hosts.map { "DNS:\($0)" }.joined(separator: ", "))
+        subjectKeyIdentifier = hash
+        authorityKeyIdentifier = keyid
 
-            """.write(toFile: extensions, atomically: true, encoding: .utf8)
+        """.write(toFile: extensions, atomically: true, encoding: .utf8)
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        try Self.openssl(["req", "-x509"] + ec + ["-keyout", authorityKey, "-out", authority, "-days", "2",
-                         "-subj", "/CN=Tidemark test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-                         "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: directory)
-        try Self.openssl(["req"] + ec + ["-keyout", serverKey, "-out", request, "-subj", "/CN=\(hosts[0])"], in: directory)
-        try Self.openssl(["x509", "-req", "-in", request, "-CA", authority, "-CAkey", authorityKey, "-CAcreateserial",
-                          "-out", serverCertificate, "-days", "2", "-extfile", extensions], in: directory)
+        try Self.openssl(
+            ["req", "-x509"] + ec + [
+                "-keyout", authorityKey, "-out", authority, "-days", "2",
+                "-subj", "/CN=Tidemark test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            ], in: directory)
+        try Self.openssl(
+            ["req"] + ec + ["-keyout", serverKey, "-out", request, "-subj", "/CN=\(hosts[0])"], in: directory)
+        try Self.openssl(
+            [
+                "x509", "-req", "-in", request, "-CA", authority, "-CAkey", authorityKey, "-CAcreateserial",
+                "-out", serverCertificate, "-days", "2", "-extfile", extensions,
+            ], in: directory)
     }
 
     private static func openssl(_ arguments: [String], in directory: TemporaryDirectory) throws {
@@ -179,8 +211,10 @@ struct TestCertificates {
 
 /// Another program (Python, openssl), its output to files as `Tidemark.Running` keeps it.
 enum Program {
-    static func start(_ executable: String, _ arguments: [String], in directory: TemporaryDirectory,
-                      environment: [String: String] = [:]) throws -> Tidemark.Running {
+    static func start(
+        _ executable: String, _ arguments: [String], in directory: TemporaryDirectory,
+        environment: [String: String] = [:]
+    ) throws -> Tidemark.Running {
         let name = UUID().uuidString.prefix(8)
         let outputPath = directory.path("program-\(name).out")
         let errorsPath = directory.path("program-\(name).err")
@@ -201,7 +235,9 @@ enum Program {
 extension Tidemark.Running {
     /// The output's lines that are JSON objects.
     var lines: [[String: Any]] {
-        output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        output.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
     }
 
     /// The first JSON line matching `matches`, waiting up to `timeout` seconds (nil if none by

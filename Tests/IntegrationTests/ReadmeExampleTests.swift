@@ -9,10 +9,13 @@ import Testing
 @Suite("README API examples", .serialized)
 struct ReadmeExampleTests {
     @Test func everyExampleRunsAgainstARealAgent() async throws {
-        let blocks = try Self.shellBlocks(ofSection: "## REST API", in: Tidemark.packageRoot.appendingPathComponent("README.md"))
+        let blocks = try Self.shellBlocks(
+            ofSection: "## REST API", in: Tidemark.packageRoot.appendingPathComponent("README.md"))
         #expect(blocks.count >= 8, "the section lost its examples")
         let start = try #require(blocks.first)
-        #expect(start.contains("TIDEMARK_ADMIN_TOKEN") && start.contains("tidemark agent"), "the first block starts the agent")
+        #expect(
+            start.contains("TIDEMARK_ADMIN_TOKEN") && start.contains("tidemark agent"),
+            "the first block starts the agent")
 
         let directory = try TemporaryDirectory()
         // Long polls with nothing to say answer after a second, not the default minute.
@@ -33,7 +36,9 @@ struct ReadmeExampleTests {
             let isStream = block.contains("curl -fsSN")
             // curl's 28 is its own deadline: a stream that was answered 200 and held open.
             let expected: Set<Int32> = isStream ? [28] : [0]
-            #expect(expected.contains(outcome.status), "block failed (\(outcome.status)):\n\(block)\n\(outcome.output)\(outcome.errors)")
+            #expect(
+                expected.contains(outcome.status),
+                "block failed (\(outcome.status)):\n\(block)\n\(outcome.output)\(outcome.errors)")
             if isStream { #expect(outcome.output.hasPrefix("retry:"), "\(outcome.output)") }
         }
 
@@ -41,15 +46,21 @@ struct ReadmeExampleTests {
         let base = "http://\(agent.httpEndpoint!)/users/current"
         let account = "Broker-Live:1000001"
         let token = agent.adminToken
-        #expect((try await HTTP.request("GET", base + "/accounts/\(account)", token: token).json as? [String: Any])?["id"] as? String == account)
-        let trackers = try await HTTP.request("GET", base + "/accounts/\(account)/trackers", token: token).json as? [[String: Any]]
+        #expect(
+            (try await HTTP.request("GET", base + "/accounts/\(account)", token: token).json as? [String: Any])?["id"]
+                as? String == account)
+        let trackers =
+            try await HTTP.request("GET", base + "/accounts/\(account)/trackers", token: token).json as? [[String: Any]]
         #expect(trackers?.map { $0["name"] as? String } == ["daily-drawdown"])
-        let challenge = try await HTTP.request("GET", base + "/accounts/\(account)/challenges/eval-1000001", token: token)
+        let challenge = try await HTTP.request(
+            "GET", base + "/accounts/\(account)/challenges/eval-1000001", token: token)
         #expect(challenge.status == 200)
         let tokens = try await HTTP.request("GET", base + "/tokens", token: token).json as? [[String: Any]]
-        #expect(tokens?.contains {
-            $0["name"] as? String == "risk desk" && $0["readOnly"] as? Bool == true && $0["accountIds"] as? [String] == [account]
-        } == true, "\(String(describing: tokens))")
+        #expect(
+            tokens?.contains {
+                $0["name"] as? String == "risk desk" && $0["readOnly"] as? Bool == true
+                    && $0["accountIds"] as? [String] == [account]
+            } == true, "\(String(describing: tokens))")
         let webhooks = try await HTTP.request("GET", base + "/webhooks", token: token).json as? [[String: Any]]
         #expect(webhooks?.count == 1)
     }
@@ -76,12 +87,15 @@ struct ReadmeExampleTests {
     }
 
     /// Runs `script` with `sh -e`, killed after 30 s.
-    static func runShell(_ script: String, environment: [String: String], in directory: TemporaryDirectory) throws -> Tidemark.Outcome {
+    static func runShell(
+        _ script: String, environment: [String: String], in directory: TemporaryDirectory
+    ) throws -> Tidemark.Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-ec", script]
         process.environment = environment
-        let outputPath = directory.path("sh-\(UUID().uuidString).out"), errorsPath = outputPath + ".err"
+        let outputPath = directory.path("sh-\(UUID().uuidString).out")
+        let errorsPath = outputPath + ".err"
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errorsPath, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
@@ -94,8 +108,9 @@ struct ReadmeExampleTests {
             Issue.record("a README block did not finish within 30 s:\n\(script)")
         }
         process.waitUntilExit()
-        return Tidemark.Outcome(status: process.terminationStatus,
-                                output: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "",
-                                errors: (try? String(contentsOfFile: errorsPath, encoding: .utf8)) ?? "")
+        return Tidemark.Outcome(
+            status: process.terminationStatus,
+            output: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "",
+            errors: (try? String(contentsOfFile: errorsPath, encoding: .utf8)) ?? "")
     }
 }

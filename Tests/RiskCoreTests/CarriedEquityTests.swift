@@ -17,11 +17,18 @@ import TidemarkProtocol
     /// price moved, e.g. at 00:30 to 9,650: an event at 00:30 of 350 — late and too small.)
     @Test func aDrawdownHeldOverMidnightIsReportedAtTheFirstInputOfTheNewDay() throws {
         var engine = RiskEngine()
-        try engine.apply(.createTracker(TrackerDefinition(id: "daily", accountId: accountA, name: "daily", period: .date,
-                                                          absoluteDrawdownThreshold: 300,
-                                                          createdBrokerTime: at("2024-03-04 00:00"))))
-        let monday = run(&engine, [flat("2024-03-04 09:00", 10_000),
-                                   observation("2024-03-04 23:00", balance: 10_000, equity: 9_600)])
+        try engine.apply(
+            .createTracker(
+                TrackerDefinition(
+                    id: "daily", accountId: accountA, name: "daily", period: .date,
+                    absoluteDrawdownThreshold: 300,
+                    createdBrokerTime: at("2024-03-04 00:00"))))
+        let monday = run(
+            &engine,
+            [
+                flat("2024-03-04 09:00", 10_000),
+                observation("2024-03-04 23:00", balance: 10_000, equity: 9_600),
+            ])
         #expect(monday.trackerEvents.map(\.absoluteDrawdown) == [400])
         let tuesday = engine.apply(.time(accountA, at("2024-03-05 00:00:05")))
         #expect(tuesday.closedStatistics.map(\.startBrokerTime) == [at("2024-03-04 00:00")])
@@ -35,16 +42,21 @@ import TidemarkProtocol
         #expect(live.initialBalance == 10_000)
         #expect(live.maxDrawdownTime == at("2024-03-05 00:00:05"))
         // The price then recovers a little: nothing new (one event per period, figures frozen).
-        #expect(engine.apply(observation("2024-03-05 00:30", balance: 10_000, equity: 9_650, account: accountA)).trackerEvents.isEmpty)
+        #expect(
+            engine.apply(observation("2024-03-05 00:30", balance: 10_000, equity: 9_650, account: accountA))
+                .trackerEvents.isEmpty)
     }
 
     /// Without a held drawdown the carried figures change nothing but where the period's figures
     /// start: equity = balance gives drawdown 0 and profit 0, no event.
     @Test func aFlatAccountCarriesNoDrawdown() throws {
         var engine = RiskEngine()
-        try engine.apply(.createTracker(TrackerDefinition(id: "daily", accountId: accountA, name: "daily", period: .date,
-                                                          absoluteDrawdownThreshold: 300,
-                                                          createdBrokerTime: at("2024-03-04 00:00"))))
+        try engine.apply(
+            .createTracker(
+                TrackerDefinition(
+                    id: "daily", accountId: accountA, name: "daily", period: .date,
+                    absoluteDrawdownThreshold: 300,
+                    createdBrokerTime: at("2024-03-04 00:00"))))
         _ = run(&engine, [flat("2024-03-04 09:00", 10_000)])
         #expect(engine.apply(.time(accountA, at("2024-03-05 00:00:05"))).trackerEvents.isEmpty)
         let live = try #require(engine.currentPeriodStatistics(accountId: accountA, trackerId: "daily"))
@@ -80,8 +92,12 @@ import TidemarkProtocol
     /// carried equity 98,000 is below it → failed at 00:00:05, loss 104,000 − 98,000 = 6,000.
     @Test func aLossHeldOverTheDayBoundaryFailsTheChallengeAtTheFirstInputOfTheDay() throws {
         var subject = try challenge(RuleSet(dailyLoss: DailyLossRule(limit: .amount(5_000))))
-        let monday = try run(&subject, [flat("2024-03-04 09:00", 100_000), flat("2024-03-04 12:00", 104_000),
-                                    observation("2024-03-04 23:00", balance: 104_000, equity: 98_000)])
+        let monday = try run(
+            &subject,
+            [
+                flat("2024-03-04 09:00", 100_000), flat("2024-03-04 12:00", 104_000),
+                observation("2024-03-04 23:00", balance: 104_000, equity: 98_000),
+            ])
         #expect(!monday.contains { $0.kind == .challengeFailed })
         let tuesday = try subject.apply(.time(testAccount, at("2024-03-05 00:00:05")))
         let failure = try #require(tuesday.first { $0.kind == .challengeFailed }?.breach)
@@ -95,17 +111,23 @@ import TidemarkProtocol
     /// Another account's time input moves nothing of this account: no period closes, no chart hour.
     @Test func anotherAccountsTimeMovesNothingHere() throws {
         var engine = RiskEngine()
-        try engine.apply(.createTracker(TrackerDefinition(id: "daily", accountId: accountA, name: "daily", period: .date,
-                                                          absoluteDrawdownThreshold: 300,
-                                                          createdBrokerTime: at("2024-03-04 00:00"))))
+        try engine.apply(
+            .createTracker(
+                TrackerDefinition(
+                    id: "daily", accountId: accountA, name: "daily", period: .date,
+                    absoluteDrawdownThreshold: 300,
+                    createdBrokerTime: at("2024-03-04 00:00"))))
         _ = run(&engine, [observation("2024-03-04 23:00", balance: 10_000, equity: 9_800)])
         let before = engine
         let outputs = engine.apply(.time(accountB, at("2030-01-01 00:00")))
         #expect(outputs.isEmpty)
         #expect(engine.clock(accountId: accountA) == at("2024-03-04 23:00"))
-        #expect(engine.currentPeriodStatistics(accountId: accountA, trackerId: "daily")
+        #expect(
+            engine.currentPeriodStatistics(accountId: accountA, trackerId: "daily")
                 == before.currentPeriodStatistics(accountId: accountA, trackerId: "daily"))
-        #expect(engine.currentEquityChartRecord(accountId: accountA) == before.currentEquityChartRecord(accountId: accountA))
+        #expect(
+            engine.currentEquityChartRecord(accountId: accountA) == before.currentEquityChartRecord(accountId: accountA)
+        )
         #expect(engine.clock(accountId: accountB) == at("2030-01-01 00:00"))
     }
 }

@@ -24,18 +24,18 @@ import TidemarkProtocol
     static let twoStepScript: [RiskInput] = {
         var inputs: [RiskInput] = [flat("2024-03-04 00:00", 100_000)]
         // Evaluation. Days end at Prague midnight = 01:00 broker this week (server UTC+2, Prague UTC+1).
-        inputs += roundTrip("2024-03-04", ticket: 1, from: 100_000, profit: 2_500)            // 102,500
+        inputs += roundTrip("2024-03-04", ticket: 1, from: 100_000, profit: 2_500)  // 102,500
         // Tue dip: base max(102,500, 102,500) = 102,500, floor 97,500; 98,000 holds.
         inputs += open("2024-03-05 10:00", ticket: 2)
         inputs += [observation("2024-03-05 12:00", balance: 102_500, equity: 98_000)]
-        inputs += close("2024-03-05 15:00", ticket: 2, profit: 2_500, newBalance: 105_000)      // 105,000
-        inputs += roundTrip("2024-03-06", ticket: 3, from: 105_000, profit: 2_500)            // 107,500: 7,500 < 10,000
-        inputs += roundTrip("2024-03-07", ticket: 4, from: 107_500, profit: 2_500)            // 110,000: 10,000, 4 days → pass
+        inputs += close("2024-03-05 15:00", ticket: 2, profit: 2_500, newBalance: 105_000)  // 105,000
+        inputs += roundTrip("2024-03-06", ticket: 3, from: 105_000, profit: 2_500)  // 107,500: 7,500 < 10,000
+        inputs += roundTrip("2024-03-07", ticket: 4, from: 107_500, profit: 2_500)  // 110,000: 10,000, 4 days → pass
         // Verification from capital 100,000: raw 110,000 reads 100,000; target 5,000.
-        inputs += roundTrip("2024-03-08", ticket: 5, from: 110_000, profit: 1_250)            // 111,250
-        inputs += roundTrip("2024-03-11", ticket: 6, from: 111_250, profit: 1_250)            // 112,500
-        inputs += roundTrip("2024-03-12", ticket: 7, from: 112_500, profit: 1_250)            // 113,750
-        inputs += roundTrip("2024-03-13", ticket: 8, from: 113_750, profit: 1_250)            // 115,000 → 105,000: pass
+        inputs += roundTrip("2024-03-08", ticket: 5, from: 110_000, profit: 1_250)  // 111,250
+        inputs += roundTrip("2024-03-11", ticket: 6, from: 111_250, profit: 1_250)  // 112,500
+        inputs += roundTrip("2024-03-12", ticket: 7, from: 112_500, profit: 1_250)  // 113,750
+        inputs += roundTrip("2024-03-13", ticket: 8, from: 113_750, profit: 1_250)  // 115,000 → 105,000: pass
         // Funded from 100,000: raw 115,000 reads 100,000. Thu day base 100,000, floor 95,000.
         // Raw equity 109,999 reads 94,999 < 95,000 → daily loss 5,001.
         inputs += open("2024-03-14 10:00", ticket: 9)
@@ -46,10 +46,17 @@ import TidemarkProtocol
     @Test func twoStepEndToEnd() throws {
         var subject = try Self.template("two-step.json")
         let events = try run(&subject, Self.twoStepScript)
-        #expect(events.map(\.kind) == [.phaseStarted, .phasePassed, .phaseStarted, .phasePassed, .phaseStarted, .challengeFailed])
-        #expect(events.map(\.phaseName) == ["evaluation", "evaluation", "verification", "verification", "funded", "funded"])
-        #expect(events.map(\.brokerTime) == [at("2024-03-04 00:00"), at("2024-03-07 15:00"), at("2024-03-07 15:00"),
-                                             at("2024-03-13 15:00"), at("2024-03-13 15:00"), at("2024-03-14 12:00")])
+        #expect(
+            events.map(\.kind) == [
+                .phaseStarted, .phasePassed, .phaseStarted, .phasePassed, .phaseStarted, .challengeFailed,
+            ])
+        #expect(
+            events.map(\.phaseName) == ["evaluation", "evaluation", "verification", "verification", "funded", "funded"])
+        #expect(
+            events.map(\.brokerTime) == [
+                at("2024-03-04 00:00"), at("2024-03-07 15:00"), at("2024-03-07 15:00"),
+                at("2024-03-13 15:00"), at("2024-03-13 15:00"), at("2024-03-14 12:00"),
+            ])
         let failure = try #require(events.last?.breach)
         #expect(failure.rule == .dailyLoss)
         #expect(failure.value == 5_001)
@@ -82,10 +89,12 @@ import TidemarkProtocol
     @Test func oneStepBestDayRuleHoldsThePass() throws {
         var subject = try Self.template("one-step.json")
         // Days end 17:00 New York = 00:00 broker on this NY+7 server.
-        var events = try run(&subject, [flat("2024-03-04 00:00", 100_000)]
-            + roundTrip("2024-03-04", ticket: 1, from: 100_000, profit: 3_000)   // 103,000
-            + roundTrip("2024-03-05", ticket: 2, from: 103_000, profit: 6_000)   // 109,000
-            + roundTrip("2024-03-06", ticket: 3, from: 109_000, profit: 1_000))  // 110,000
+        var events = try run(
+            &subject,
+            [flat("2024-03-04 00:00", 100_000)]
+                + roundTrip("2024-03-04", ticket: 1, from: 100_000, profit: 3_000)  // 103,000
+                + roundTrip("2024-03-05", ticket: 2, from: 103_000, profit: 6_000)  // 109,000
+                + roundTrip("2024-03-06", ticket: 3, from: 109_000, profit: 1_000))  // 110,000
         // Target 10,000 met on 3 days, but best day 6,000 > 50 % × 10,000 = 5,000.
         #expect(!events.contains { $0.kind == .phasePassed })
         let consistency = try #require(rule(.consistency, in: subject))
@@ -107,7 +116,8 @@ import TidemarkProtocol
     @Test func oneStepFailsOnTheTrailingFloor() throws {
         var subject = try Self.template("one-step.json")
         var inputs: [RiskInput] = [flat("2024-03-04 00:00", 100_000)]
-        inputs += roundTrip("2024-03-04", ticket: 1, from: 100_000, profit: 5_000)  // 105,000; EOD mark 105,000 → floor 99,000
+        // 105,000; EOD mark 105,000 → floor 99,000
+        inputs += roundTrip("2024-03-04", ticket: 1, from: 100_000, profit: 5_000)
         // Tue: base 105,000, daily floor 102,000; dip to 102,200 holds; closes −2,800 at 102,200.
         inputs += open("2024-03-05 10:00", ticket: 2)
         inputs += [observation("2024-03-05 12:00", balance: 105_000, equity: 102_200)]
@@ -131,12 +141,16 @@ import TidemarkProtocol
     /// Instant funding: exposure warning, then the equity-trailing floor.
     @Test func instantFundingTrailsEquity() throws {
         var subject = try Self.template("instant-funding.json")
-        let events = try run(&subject, [flat("2024-03-04 00:00", 100_000)]
-            + open("2024-03-04 10:00", ticket: 1, lots: 15)
-            + open("2024-03-04 10:05", ticket: 2, lots: 6)   // 21 lots > 20: warning, no failure
-            + [observation("2024-03-04 12:00", balance: 100_000, equity: 103_000),  // mark 103,000 → floor 98,000
-               observation("2024-03-04 13:00", balance: 100_000, equity: 98_000),   // on the floor: holds
-               observation("2024-03-04 13:30", balance: 100_000, equity: 97_999)])  // below: 5,001 from the mark
+        let events = try run(
+            &subject,
+            [flat("2024-03-04 00:00", 100_000)]
+                + open("2024-03-04 10:00", ticket: 1, lots: 15)
+                + open("2024-03-04 10:05", ticket: 2, lots: 6)  // 21 lots > 20: warning, no failure
+                + [
+                    observation("2024-03-04 12:00", balance: 100_000, equity: 103_000),  // mark 103,000 → floor 98,000
+                    observation("2024-03-04 13:00", balance: 100_000, equity: 98_000),  // on the floor: holds
+                    observation("2024-03-04 13:30", balance: 100_000, equity: 97_999),
+                ])  // below: 5,001 from the mark
         #expect(events.map(\.kind) == [.phaseStarted, .ruleWarning, .challengeFailed])
         #expect(events[1].breach?.rule == .maxTotalLots)
         #expect(events[1].breach?.value == 21)

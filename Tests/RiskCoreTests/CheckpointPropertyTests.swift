@@ -35,17 +35,18 @@ struct StepGenerator {
         let start = BrokerTime(milliseconds: time.milliseconds + startOffsetDays * 86_400_000)
         let pragueReset = account == accountB
         let capital = account == accountA ? "10000" : bigAmount.description
-        let reset = pragueReset
+        let reset =
+            pragueReset
             ? #""dayReset":{"time":"00:00","timeZone":"Europe/Prague"},"brokerClock":{"timeZone":"America/New_York","offsetSeconds":25200},"#
             : ""
         let json = """
-        {"id":"c\(counter)","account":"\(account.rawValue)","initialCapital":"\(capital)","startTime":\(start.milliseconds),\(reset)
-         "phases":[{"name":"evaluation","rules":{"dailyLoss":{"limit":{"percent":5},"base":"balanceOrEquity"},
-           "maxLoss":{"limit":{"percent":10},"trailing":{"source":"equity","update":"endOfDay"}},
-           "profitTarget":{"target":{"percent":3},"basis":"equity"},"minTradingDays":{"days":2,"counting":"anyTradeDeal"}}},
-          {"name":"verification","rules":{"maxLoss":{"limit":{"percent":10}},"profitTarget":{"target":{"percent":2},"basis":"closed"},
-           "maxOpenPositions":{"limit":3,"action":"warn"}}}]}
-        """
+            {"id":"c\(counter)","account":"\(account.rawValue)","initialCapital":"\(capital)","startTime":\(start.milliseconds),\(reset)
+             "phases":[{"name":"evaluation","rules":{"dailyLoss":{"limit":{"percent":5},"base":"balanceOrEquity"},
+               "maxLoss":{"limit":{"percent":10},"trailing":{"source":"equity","update":"endOfDay"}},
+               "profitTarget":{"target":{"percent":3},"basis":"equity"},"minTradingDays":{"days":2,"counting":"anyTradeDeal"}}},
+              {"name":"verification","rules":{"maxLoss":{"limit":{"percent":10}},"profitTarget":{"target":{"percent":2},"basis":"closed"},
+               "maxOpenPositions":{"limit":3,"action":"warn"}}}]}
+            """
         let definition = try! JSONDecoder().decode(ChallengeDefinition.self, from: Data(json.utf8))
         challengeIds.append(definition.id)
         steps.append(.command(.createChallenge(definition)))
@@ -54,11 +55,12 @@ struct StepGenerator {
     mutating func declareCompetition() {
         counter += 1
         let json = """
-        {"id":"k\(counter)","accounts":["\(accountA.rawValue)","\(accountB.rawValue)"],"startTime":\(time.milliseconds + 3_600_000),
-         "endTime":\(time.milliseconds + 150 * 86_400_000),"metric":"gainToMaxDrawdown",
-         "rules":{"maxLoss":{"limit":{"percent":30},"trailing":{"source":"equity","update":"intraday"}},"minTrades":{"trades":1}}}
-        """
-        steps.append(.command(.createCompetition(try! JSONDecoder().decode(CompetitionDefinition.self, from: Data(json.utf8)))))
+            {"id":"k\(counter)","accounts":["\(accountA.rawValue)","\(accountB.rawValue)"],"startTime":\(time.milliseconds + 3_600_000),
+             "endTime":\(time.milliseconds + 150 * 86_400_000),"metric":"gainToMaxDrawdown",
+             "rules":{"maxLoss":{"limit":{"percent":30},"trailing":{"source":"equity","update":"intraday"}},"minTrades":{"trades":1}}}
+            """
+        steps.append(
+            .command(.createCompetition(try! JSONDecoder().decode(CompetitionDefinition.self, from: Data(json.utf8)))))
     }
 
     mutating func decimal(_ range: ClosedRange<Int64>, digits: Int64 = 100) -> FixedDecimal {
@@ -68,7 +70,8 @@ struct StepGenerator {
     mutating func declareTracker(account: AccountID) {
         counter += 1
         let period = TrackerPeriod.allCases.randomElement(using: &random)!
-        var definition = TrackerDefinition(id: "t\(counter)", accountId: account, name: "tracker \(counter)", period: period)
+        var definition = TrackerDefinition(
+            id: "t\(counter)", accountId: account, name: "tracker \(counter)", period: period)
         let base = account == accountA ? FixedDecimal(1) : FixedDecimal(1000)
         switch Int.random(in: 0..<4, using: &random) {
         case 0: definition.absoluteDrawdownThreshold = decimal(20...300).multiplied(by: base)
@@ -79,11 +82,14 @@ struct StepGenerator {
             definition.absoluteDrawdownThreshold = decimal(50...500).multiplied(by: base)
         }
         switch Int.random(in: 0..<4, using: &random) {
-        case 0: definition.startBrokerTime = BrokerTime(milliseconds: time.milliseconds + Int64.random(in: 0...86_400_000 * 3, using: &random))
+        case 0:
+            definition.startBrokerTime = BrokerTime(
+                milliseconds: time.milliseconds + Int64.random(in: 0...86_400_000 * 3, using: &random))
         case 1: definition.createdBrokerTime = time
         case 2:
             definition.createdBrokerTime = time
-            definition.endBrokerTime = BrokerTime(milliseconds: time.milliseconds + Int64.random(in: 3_600_000...86_400_000 * 60, using: &random))
+            definition.endBrokerTime = BrokerTime(
+                milliseconds: time.milliseconds + Int64.random(in: 3_600_000...86_400_000 * 60, using: &random))
         default: break  // starts at the account's next input
         }
         trackerIds.append((account, definition.id))
@@ -92,19 +98,23 @@ struct StepGenerator {
 
     mutating func advanceTime() {
         let roll = Int.random(in: 0..<100, using: &random)
-        let milliseconds: Int64 = switch roll {
-        case 0..<65: Int64.random(in: 0...120_000, using: &random)              // ticks
-        case 65..<88: Int64.random(in: 600_000...10_800_000, using: &random)    // minutes to hours
-        case 88..<97: Int64.random(in: 86_400_000...5 * 86_400_000, using: &random)  // days
-        default: Int64.random(in: 20 * 86_400_000...120 * 86_400_000, using: &random)  // months
-        }
+        let milliseconds: Int64 =
+            switch roll {
+            case 0..<65: Int64.random(in: 0...120_000, using: &random)  // ticks
+            case 65..<88: Int64.random(in: 600_000...10_800_000, using: &random)  // minutes to hours
+            case 88..<97: Int64.random(in: 86_400_000...5 * 86_400_000, using: &random)  // days
+            default: Int64.random(in: 20 * 86_400_000...120 * 86_400_000, using: &random)  // months
+            }
         time = BrokerTime(milliseconds: time.milliseconds + milliseconds)
     }
 
     mutating func observe(_ account: AccountID) {
-        steps.append(.input(.observation(EquityObservation(
-            account: account, time: time, balance: balances[account]!, credit: .zero,
-            equity: equities[account]!, floating: equities[account]! - balances[account]!))))
+        steps.append(
+            .input(
+                .observation(
+                    EquityObservation(
+                        account: account, time: time, balance: balances[account]!, credit: .zero,
+                        equity: equities[account]!, floating: equities[account]! - balances[account]!))))
     }
 
     mutating func generate(count: Int) -> [RiskStep] {
@@ -127,25 +137,39 @@ struct StepGenerator {
             case 70..<78:
                 // A position closes: the floating result moves to the balance, trade deal first.
                 counter += 1
-                steps.append(.input(.deal(account, Deal(ticket: Int64(counter), time: time, type: .buy, entry: .out,
-                                                        symbol: "EURUSD", volume: "0.1", price: "1.1",
-                                                        positionID: Int64(counter)))))
+                steps.append(
+                    .input(
+                        .deal(
+                            account,
+                            Deal(
+                                ticket: Int64(counter), time: time, type: .buy, entry: .out,
+                                symbol: "EURUSD", volume: "0.1", price: "1.1",
+                                positionID: Int64(counter)))))
                 balances[account] = equities[account]!
                 observe(account)
             case 78..<84:
                 counter += 1
                 let amount = decimal(-50_000...100_000).multiplied(by: scale)
                 let type: DealType = Int.random(in: 0..<4, using: &random) == 0 ? .credit : .balance
-                steps.append(.input(.deal(account, Deal(ticket: Int64(counter), time: time, type: type, entry: .in, profit: amount))))
+                steps.append(
+                    .input(
+                        .deal(account, Deal(ticket: Int64(counter), time: time, type: type, entry: .in, profit: amount))
+                    ))
                 if type == .balance { balances[account]! += amount }
                 equities[account]! += amount
                 observe(account)
             case 84..<90:
                 steps.append(.input(.time(account, time)))
             case 90..<94:
-                steps.append(.input(.position(account, PositionUpdate(
-                    change: .opened, time: time,
-                    position: Position(ticket: 1, symbol: "EURUSD", side: .sell, volume: "1", openPrice: "1.2", openTime: time)))))
+                steps.append(
+                    .input(
+                        .position(
+                            account,
+                            PositionUpdate(
+                                change: .opened, time: time,
+                                position: Position(
+                                    ticket: 1, symbol: "EURUSD", side: .sell, volume: "1", openPrice: "1.2",
+                                    openTime: time)))))
             case 94..<96:
                 declareTracker(account: account)
             case 96:

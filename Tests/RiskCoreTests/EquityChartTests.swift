@@ -8,12 +8,14 @@ struct EquityChartTests {
     /// observation; the last value holds to the hour's end.
     @Test func hourIsTimeWeightedAndClosedByTheNextHour() throws {
         var engine = RiskEngine()
-        let outputs = run(&engine, [
-            observation("2024-03-01 10:00:00.000", balance: 1_000, equity: 1_000),
-            observation("2024-03-01 10:15:00.000", balance: 1_000, equity: 1_010),
-            observation("2024-03-01 10:45:00.000", balance: 1_005, equity: 990),
-            observation("2024-03-01 11:30:00.000", balance: 1_005, equity: 1_020),
-        ])
+        let outputs = run(
+            &engine,
+            [
+                observation("2024-03-01 10:00:00.000", balance: 1_000, equity: 1_000),
+                observation("2024-03-01 10:15:00.000", balance: 1_000, equity: 1_010),
+                observation("2024-03-01 10:45:00.000", balance: 1_005, equity: 990),
+                observation("2024-03-01 11:30:00.000", balance: 1_005, equity: 1_020),
+            ])
         let record = try #require(outputs.chartRecords.first)
         #expect(outputs.chartRecords.count == 1)
         #expect(record.startBrokerTime == at("2024-03-01 10:00:00.000"))
@@ -29,12 +31,18 @@ struct EquityChartTests {
 
         // The open hour ("realTime"): 1020 for 10 min then 1040 for 10 min up to the clock (11:50,
         // moved by a position update) = (10200 + 10400) / 20 = 1030.
-        _ = run(&engine, [
-            observation("2024-03-01 11:40:00.000", balance: 1_005, equity: 1_040),
-            .position(accountA, PositionUpdate(change: .changed, time: at("2024-03-01 11:50:00.000"),
-                                               position: Position(ticket: 1, symbol: "EURUSD", side: .buy, volume: "0.1",
-                                                                  openPrice: "1.1", openTime: at("2024-03-01 09:00")))),
-        ])
+        _ = run(
+            &engine,
+            [
+                observation("2024-03-01 11:40:00.000", balance: 1_005, equity: 1_040),
+                .position(
+                    accountA,
+                    PositionUpdate(
+                        change: .changed, time: at("2024-03-01 11:50:00.000"),
+                        position: Position(
+                            ticket: 1, symbol: "EURUSD", side: .buy, volume: "0.1",
+                            openPrice: "1.1", openTime: at("2024-03-01 09:00")))),
+            ])
         let live = try #require(engine.currentEquityChartRecord(accountId: accountA))
         #expect(live.startBrokerTime == at("2024-03-01 11:00:00.000"))
         #expect(live.averageEquity == 1_030)
@@ -46,10 +54,12 @@ struct EquityChartTests {
     /// opens its own with the carried figures; hours without any input have no record.
     @Test func averageRoundingAndHeartbeatClose() throws {
         var engine = RiskEngine()
-        _ = run(&engine, [
-            observation("2024-03-01 10:00:00.000", balance: 1, equity: 1),
-            observation("2024-03-01 10:00:00.001", balance: 1, equity: 2),
-        ])
+        _ = run(
+            &engine,
+            [
+                observation("2024-03-01 10:00:00.000", balance: 1, equity: 1),
+                observation("2024-03-01 10:00:00.001", balance: 1, equity: 2),
+            ])
         let closed = engine.apply(.time(testAccount, at("2024-03-01 13:00:00.000")))
         let record = try #require(closed.chartRecords.first)
         #expect(closed.chartRecords.count == 1)

@@ -1,9 +1,10 @@
 import CompactBinaryCoding
 import EquityEngine
 import Foundation
-@testable import RiskCore
 import Testing
 import TidemarkProtocol
+
+@testable import RiskCore
 
 /// `lastOwnInputTime(accountId:)`: the latest time an account's own inputs carried, which the
 /// agent's resume window relies on (a heartbeat must never move it).
@@ -12,12 +13,22 @@ import TidemarkProtocol
     /// with a heartbeat far ahead in between; account B: a tracker and a heartbeat only.
     private func engine() throws -> RiskEngine {
         var engine = RiskEngine()
-        try engine.apply(.createTracker(TrackerDefinition(id: "a1", accountId: accountA, name: "a", period: .lifetime,
-                                                          absoluteDrawdownThreshold: 50)))
-        try engine.apply(.createTracker(TrackerDefinition(id: "b1", accountId: accountB, name: "b", period: .lifetime,
-                                                          absoluteProfitThreshold: 500)))
-        _ = run(&engine, [flat("2024-03-04 10:00:05.000", 10_000), .time(accountA, at("2024-03-04 10:01:00.000")),
-                          .time(accountB, at("2024-03-04 10:01:00.000"))])
+        try engine.apply(
+            .createTracker(
+                TrackerDefinition(
+                    id: "a1", accountId: accountA, name: "a", period: .lifetime,
+                    absoluteDrawdownThreshold: 50)))
+        try engine.apply(
+            .createTracker(
+                TrackerDefinition(
+                    id: "b1", accountId: accountB, name: "b", period: .lifetime,
+                    absoluteProfitThreshold: 500)))
+        _ = run(
+            &engine,
+            [
+                flat("2024-03-04 10:00:05.000", 10_000), .time(accountA, at("2024-03-04 10:01:00.000")),
+                .time(accountB, at("2024-03-04 10:01:00.000")),
+            ])
         return engine
     }
 
@@ -50,7 +61,8 @@ import TidemarkProtocol
     /// into the clock, as an old checkpoint's missing mark does).
     @Test func checkpointsKeepTheMarks() throws {
         let engine = try engine()
-        let compact = try CompactBinaryDecoder().decode(RiskEngine.self, from: try CompactBinaryEncoder().encode(engine))
+        let compact = try CompactBinaryDecoder().decode(
+            RiskEngine.self, from: try CompactBinaryEncoder().encode(engine))
         let json = try JSONDecoder().decode(RiskEngine.self, from: try JSONEncoder().encode(engine))
         for decoded in [compact, json] {
             #expect(decoded == engine)
@@ -64,22 +76,26 @@ import TidemarkProtocol
     /// used before (heartbeats included), and everything else is as it was.
     @Test func anOldCheckpointDecodesWithTheClockAsMark() throws {
         let engine = try engine()
-        let old = try CompactBinaryDecoder().decode(EngineBeforeOwnInputTime.self, from: try CompactBinaryEncoder().encode(engine))
+        let old = try CompactBinaryDecoder().decode(
+            EngineBeforeOwnInputTime.self, from: try CompactBinaryEncoder().encode(engine))
         let oldCompact = try CompactBinaryEncoder().encode(old)
         #expect(!oldCompact.contains(subsequence: Array("lastOwnInputTime".utf8)))
         #expect(!oldCompact.contains(subsequence: Array("formatVersion".utf8)))
         let oldJSON = try JSONEncoder().encode(old)
         #expect(!String(decoding: oldJSON, as: UTF8.self).contains("lastOwnInputTime"))
 
-        let decodedForms = [try CompactBinaryDecoder().decode(RiskEngine.self, from: oldCompact),
-                            try JSONDecoder().decode(RiskEngine.self, from: oldJSON)]
+        let decodedForms = [
+            try CompactBinaryDecoder().decode(RiskEngine.self, from: oldCompact),
+            try JSONDecoder().decode(RiskEngine.self, from: oldJSON),
+        ]
         for decoded in decodedForms {
             for account in [accountA, accountB] {
                 #expect(decoded.lastOwnInputTime(accountId: account) == at("2024-03-04 10:01:00.000"))
                 #expect(decoded.clock(accountId: account) == engine.clock(accountId: account))
                 #expect(decoded.trackers(accountId: account) == engine.trackers(accountId: account))
             }
-            #expect(decoded.currentPeriodStatistics(accountId: accountA, trackerId: "a1")
+            #expect(
+                decoded.currentPeriodStatistics(accountId: accountA, trackerId: "a1")
                     == engine.currentPeriodStatistics(accountId: accountA, trackerId: "a1"))
             #expect(decoded.nextSequenceNumber == engine.nextSequenceNumber)
         }
@@ -105,10 +121,12 @@ private struct AccountBeforeOwnInputTime: Codable {
     var chartUntil: Int64
 }
 
-private extension Array where Element == UInt8 {
-    func contains(subsequence: [UInt8]) -> Bool {
+extension Array where Element == UInt8 {
+    fileprivate func contains(subsequence: [UInt8]) -> Bool {
         guard subsequence.count <= count else { return false }
-        return (0...(count - subsequence.count)).contains { self[$0..<($0 + subsequence.count)].elementsEqual(subsequence) }
+        return (0...(count - subsequence.count)).contains {
+            self[$0..<($0 + subsequence.count)].elementsEqual(subsequence)
+        }
     }
 }
 
@@ -118,7 +136,8 @@ struct RiskEngineAccountOrderTests {
     static func engine(seeing logins: [Int64]) -> RiskEngine {
         var engine = RiskEngine()
         for login in logins {
-            _ = engine.apply(.openPositions(AccountID(server: "Demo", login: login), [], at: BrokerTime(milliseconds: 1_000)))
+            _ = engine.apply(
+                .openPositions(AccountID(server: "Demo", login: login), [], at: BrokerTime(milliseconds: 1_000)))
         }
         return engine
     }

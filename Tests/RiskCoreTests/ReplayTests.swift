@@ -26,7 +26,9 @@ struct ReplayTests {
     static let ticksDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("../shared/data/ticks")
-    static let files = ["EURUSD-2019-02-04.csv", "EURUSD-2019-02-05.csv"].map { ticksDirectory.appendingPathComponent($0) }
+    static let files = ["EURUSD-2019-02-04.csv", "EURUSD-2019-02-05.csv"].map {
+        ticksDirectory.appendingPathComponent($0)
+    }
     static let available = files.allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
 
     static let account = AccountID("Replay-Server:7")
@@ -35,56 +37,84 @@ struct ReplayTests {
     /// hello, snapshot, every tick (batches of 100), and the open deal + position at 10:00.
     static func recording() throws -> [UInt8] {
         var lines: [RecordingLine] = []
-        func add(_ message: TerminalMessage) { lines.append(.message(account: account, sessionID: "s", sequence: nil, message)) }
-        add(.hello(Hello(platform: .mt5, terminalBuild: 4755, login: 7, server: "Replay-Server", company: "Test",
-                         currency: "USD", currencyDigits: 2, marginMode: .retailHedging, leverage: 100, eaVersion: "test",
-                         brokerUTCOffsetSeconds: 7200, sessionID: "s")))
+        func add(_ message: TerminalMessage) {
+            lines.append(.message(account: account, sessionID: "s", sequence: nil, message))
+        }
+        add(
+            .hello(
+                Hello(
+                    platform: .mt5, terminalBuild: 4755, login: 7, server: "Replay-Server", company: "Test",
+                    currency: "USD", currencyDigits: 2, marginMode: .retailHedging, leverage: 100, eaVersion: "test",
+                    brokerUTCOffsetSeconds: 7200, sessionID: "s")))
         var ticks: [Tick] = []
         for file in files {
             let text = try String(contentsOf: file, encoding: .utf8)
             for row in text.split(separator: "\n").dropFirst() {
                 let fields = row.split(separator: ",")
-                ticks.append(Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: Int64(fields[0])! + 7_200_000),
-                                  bid: FixedDecimal(fields[1])!, ask: FixedDecimal(fields[2])!))
+                ticks.append(
+                    Tick(
+                        symbol: "EURUSD", time: BrokerTime(milliseconds: Int64(fields[0])! + 7_200_000),
+                        bid: FixedDecimal(fields[1])!, ask: FixedDecimal(fields[2])!))
             }
         }
-        add(.snapshot(Snapshot(
-            account: AccountReport(time: ticks[0].time, balance: 100_000, credit: 0, equity: 100_000, margin: 0),
-            symbols: [SymbolSpec(name: "EURUSD", digits: 5, calcMode: .forex, contractSize: 100_000, tickSize: "0.00001",
-                                 tickValue: 1, profitCurrency: "USD", marginCurrency: "EUR", baseCurrency: "EUR")],
-            positions: [], quotes: [ticks[0]])))
+        add(
+            .snapshot(
+                Snapshot(
+                    account: AccountReport(
+                        time: ticks[0].time, balance: 100_000, credit: 0, equity: 100_000, margin: 0),
+                    symbols: [
+                        SymbolSpec(
+                            name: "EURUSD", digits: 5, calcMode: .forex, contractSize: 100_000, tickSize: "0.00001",
+                            tickValue: 1, profitCurrency: "USD", marginCurrency: "EUR", baseCurrency: "EUR")
+                    ],
+                    positions: [], quotes: [ticks[0]])))
         var batch: [Tick] = []
         var opened = false
         for tick in ticks.dropFirst() {
             if !opened, tick.time > openTime {
-                if !batch.isEmpty { add(.ticks(batch)); batch = [] }
-                add(.deal(Deal(ticket: 200_001, time: openTime, type: .buy, entry: .in, symbol: "EURUSD", volume: 10,
-                               price: "1.14427", positionID: 100_001)))
-                add(.position(PositionUpdate(change: .opened, time: openTime,
-                                             position: Position(ticket: 100_001, symbol: "EURUSD", side: .buy, volume: 10,
-                                                                openPrice: "1.14427", openTime: openTime))))
+                if !batch.isEmpty {
+                    add(.ticks(batch))
+                    batch = []
+                }
+                add(
+                    .deal(
+                        Deal(
+                            ticket: 200_001, time: openTime, type: .buy, entry: .in, symbol: "EURUSD", volume: 10,
+                            price: "1.14427", positionID: 100_001)))
+                add(
+                    .position(
+                        PositionUpdate(
+                            change: .opened, time: openTime,
+                            position: Position(
+                                ticket: 100_001, symbol: "EURUSD", side: .buy, volume: 10,
+                                openPrice: "1.14427", openTime: openTime))))
                 opened = true
             }
             batch.append(tick)
-            if batch.count == 100 { add(.ticks(batch)); batch = [] }
+            if batch.count == 100 {
+                add(.ticks(batch))
+                batch = []
+            }
         }
         if !batch.isEmpty { add(.ticks(batch)) }
         return RecordingWriter.encode(lines)
     }
 
     static let rules = """
-    {"declarations": [
-      {"action": "createTracker", "tracker": {"id": "pf", "accountId": "Replay-Server:7", "name": "profit", "period": "lifetime", "absoluteProfitThreshold": 1000}},
-      {"action": "createTracker", "tracker": {"id": "daily", "accountId": "Replay-Server:7", "name": "daily", "period": "date", "absoluteDrawdownThreshold": 2000}},
-      {"action": "createTracker", "tracker": {"id": "dd", "accountId": "Replay-Server:7", "name": "drawdown", "period": "lifetime", "absoluteDrawdownThreshold": 3000}},
-      {"action": "createChallenge", "challenge": {"id": "eval", "account": "Replay-Server:7", "initialCapital": 100000,
-        "startTime": "2019-02-04 00:00:00.000", "phases": [{"name": "evaluation", "rules": {"maxLoss": {"limit": {"amount": 3000}}}}]}}
-    ]}
-    """
+        {"declarations": [
+          {"action": "createTracker", "tracker": {"id": "pf", "accountId": "Replay-Server:7", "name": "profit", "period": "lifetime", "absoluteProfitThreshold": 1000}},
+          {"action": "createTracker", "tracker": {"id": "daily", "accountId": "Replay-Server:7", "name": "daily", "period": "date", "absoluteDrawdownThreshold": 2000}},
+          {"action": "createTracker", "tracker": {"id": "dd", "accountId": "Replay-Server:7", "name": "drawdown", "period": "lifetime", "absoluteDrawdownThreshold": 3000}},
+          {"action": "createChallenge", "challenge": {"id": "eval", "account": "Replay-Server:7", "initialCapital": 100000,
+            "startTime": "2019-02-04 00:00:00.000", "phases": [{"name": "evaluation", "rules": {"maxLoss": {"limit": {"amount": 3000}}}}]}}
+        ]}
+        """
 
     @Test func trackersAndChallengeFireAtTheHandCalculatedTicks() throws {
         // A missing prerequisite fails the test rather than skipping it: a skipped test proves nothing.
-        try #require(Self.available, """
+        try #require(
+            Self.available,
+            """
             The real tick files are missing: this test needs \(Self.files.map(\.path).joined(separator: " and ")) \
             (the project's shared/data/ticks, laid beside the checkout)
             """)
@@ -123,7 +153,9 @@ struct ReplayTests {
         // drawdown (4) and, at the same tick after the trackers, the challenge failure (5); daily
         // on 02-06 (6).
         #expect(replay.outputs.compactMap(\.sequenceNumber) == [1, 2, 3, 4, 5, 6])
-        let failure = replay.outputs.first { if case .challengeEvent(5, let event) = $0 { event.kind == .challengeFailed } else { false } }
+        let failure = replay.outputs.first {
+            if case .challengeEvent(5, let event) = $0 { event.kind == .challengeFailed } else { false }
+        }
         #expect(failure != nil)
     }
 }

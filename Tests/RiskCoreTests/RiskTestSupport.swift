@@ -8,14 +8,19 @@ import TidemarkProtocol
 let accountA = testAccount
 let accountB = AccountID("Demo-Server:2")
 
-func balanceDeal(_ time: String, amount: FixedDecimal, ticket: Int64 = 1, type: DealType = .balance,
-                 account: AccountID = accountA) -> RiskInput {
+func balanceDeal(
+    _ time: String, amount: FixedDecimal, ticket: Int64 = 1, type: DealType = .balance,
+    account: AccountID = accountA
+) -> RiskInput {
     .deal(account, Deal(ticket: ticket, time: at(time), type: type, entry: .in, profit: amount))
 }
 
 func tradeDeal(_ time: String, ticket: Int64 = 1, account: AccountID = accountA) -> RiskInput {
-    .deal(account, Deal(ticket: ticket, time: at(time), type: .buy, entry: .in, symbol: "EURUSD", volume: "0.1",
-                        price: "1.1", positionID: ticket))
+    .deal(
+        account,
+        Deal(
+            ticket: ticket, time: at(time), type: .buy, entry: .in, symbol: "EURUSD", volume: "0.1",
+            price: "1.1", positionID: ticket))
 }
 
 extension Array where Element == RiskOutput {

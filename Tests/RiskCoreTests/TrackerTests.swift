@@ -1,3 +1,4 @@
+import Foundation
 import RiskCore
 import Testing
 import TidemarkProtocol
@@ -12,13 +13,17 @@ struct TrackerTests {
     /// Strictly exceeded, one event per period, then the record freezes; the next period starts
     /// fresh from the last balance.
     @Test func drawdownThresholdFiresOncePerPeriodAndFreezes() throws {
-        var engine = try engine(TrackerDefinition(id: "t1", accountId: accountA, name: "daily", period: .day,
-                                                  startBrokerTime: at("2024-03-01 00:00:00.000"),
-                                                  absoluteDrawdownThreshold: 100))
-        let first = run(&engine, [
-            observation("2024-03-01 00:00:00.000", balance: 10_000, equity: 10_000),  // initial 10000
-            observation("2024-03-01 01:00:00.000", balance: 10_000, equity: 9_900),   // dd 100: equal, not exceeded
-        ])
+        var engine = try engine(
+            TrackerDefinition(
+                id: "t1", accountId: accountA, name: "daily", period: .day,
+                startBrokerTime: at("2024-03-01 00:00:00.000"),
+                absoluteDrawdownThreshold: 100))
+        let first = run(
+            &engine,
+            [
+                observation("2024-03-01 00:00:00.000", balance: 10_000, equity: 10_000),  // initial 10000
+                observation("2024-03-01 01:00:00.000", balance: 10_000, equity: 9_900),  // dd 100: equal, not exceeded
+            ])
         #expect(first.trackerEvents.isEmpty)
         let fired = engine.apply(observation("2024-03-01 02:00:00.000", balance: 10_000, equity: "9899.99"))
         // dd = 10000 − 9899.99 = 100.01 > 100; relative = 100.01 / 10000 = 0.010001.
@@ -33,10 +38,12 @@ struct TrackerTests {
         #expect(event.endBrokerTime == at("2024-03-01 23:59:59.999"))
         #expect(event.absoluteDrawdownThreshold == 100)
         // Frozen: a deeper drawdown and a later profit change nothing and fire nothing.
-        let after = run(&engine, [
-            observation("2024-03-01 03:00:00.000", balance: 10_000, equity: 9_800),
-            observation("2024-03-01 04:00:00.000", balance: 10_000, equity: 10_500),
-        ])
+        let after = run(
+            &engine,
+            [
+                observation("2024-03-01 03:00:00.000", balance: 10_000, equity: 9_800),
+                observation("2024-03-01 04:00:00.000", balance: 10_000, equity: 10_500),
+            ])
         #expect(after.trackerEvents.isEmpty)
         let live = try #require(engine.currentPeriodStatistics(accountId: accountA, trackerId: "t1"))
         #expect(live.maxAbsoluteDrawdown == "100.01")
@@ -61,12 +68,16 @@ struct TrackerTests {
     /// A relative threshold is compared exactly: 1000.00000001 / 10000 rounds to 0.1 at eight
     /// digits, yet it is strictly more than 0.1 × 10000 and must fire; exactly 1000 must not.
     @Test func relativeThresholdIsComparedExactly() throws {
-        var engine = try engine(TrackerDefinition(id: "t1", accountId: accountA, name: "rel", period: .lifetime,
-                                                  relativeDrawdownThreshold: "0.1"))
-        let equal = run(&engine, [
-            observation("2024-03-01 00:00:00.000", balance: 10_000, equity: 10_000),
-            observation("2024-03-01 00:01:00.000", balance: 10_000, equity: 9_000),  // rel exactly 0.1
-        ])
+        var engine = try engine(
+            TrackerDefinition(
+                id: "t1", accountId: accountA, name: "rel", period: .lifetime,
+                relativeDrawdownThreshold: "0.1"))
+        let equal = run(
+            &engine,
+            [
+                observation("2024-03-01 00:00:00.000", balance: 10_000, equity: 10_000),
+                observation("2024-03-01 00:01:00.000", balance: 10_000, equity: 9_000),  // rel exactly 0.1
+            ])
         #expect(equal.trackerEvents.isEmpty)
         let over = engine.apply(observation("2024-03-01 00:02:00.000", balance: 10_000, equity: "8999.99999999"))
         let event = try #require(over.trackerEvents.first)
@@ -78,20 +89,26 @@ struct TrackerTests {
     /// Deposits and withdrawals are removed from equity; their sum is `balanceAdjustment`; trading
     /// days are distinct dates with a buy/sell deal; the month-to-date period rolls on 1 Feb.
     @Test func profitWithBalanceAdjustmentAndTradeDays() throws {
-        var engine = try engine(TrackerDefinition(id: "m", accountId: accountA, name: "mtd", period: .monthToDate,
-                                                  startBrokerTime: at("2024-01-01 00:00:00.000"),
-                                                  absoluteProfitThreshold: 500))
-        _ = run(&engine, [
-            observation("2024-01-31 23:00:00.000", balance: 10_000, equity: 10_000),
-            tradeDeal("2024-01-31 23:10:00.000"),
-        ])
-        let rolled = run(&engine, [
-            balanceDeal("2024-02-01 09:00:00.000", amount: 1_000),                       // deposit
-            observation("2024-02-01 09:00:00.000", balance: 11_000, equity: 11_000),  // adjusted 10000: profit 0
-            tradeDeal("2024-02-01 09:30:00.000", ticket: 2),
-            tradeDeal("2024-02-01 17:30:00.000", ticket: 3),                          // same date: still 1 day
-            observation("2024-02-01 18:00:00.000", balance: 11_000, equity: 11_400),  // profit 400
-        ])
+        var engine = try engine(
+            TrackerDefinition(
+                id: "m", accountId: accountA, name: "mtd", period: .monthToDate,
+                startBrokerTime: at("2024-01-01 00:00:00.000"),
+                absoluteProfitThreshold: 500))
+        _ = run(
+            &engine,
+            [
+                observation("2024-01-31 23:00:00.000", balance: 10_000, equity: 10_000),
+                tradeDeal("2024-01-31 23:10:00.000"),
+            ])
+        let rolled = run(
+            &engine,
+            [
+                balanceDeal("2024-02-01 09:00:00.000", amount: 1_000),  // deposit
+                observation("2024-02-01 09:00:00.000", balance: 11_000, equity: 11_000),  // adjusted 10000: profit 0
+                tradeDeal("2024-02-01 09:30:00.000", ticket: 2),
+                tradeDeal("2024-02-01 17:30:00.000", ticket: 3),  // same date: still 1 day
+                observation("2024-02-01 18:00:00.000", balance: 11_000, equity: 11_400),  // profit 400
+            ])
         // January closes with one trade day and no drawdown or profit.
         let january = try #require(rolled.closedStatistics.first)
         #expect(january.startBrokerTime == at("2024-01-01 00:00:00.000"))
@@ -109,17 +126,19 @@ struct TrackerTests {
         #expect(event.relativeProfit == "0.050001")
         #expect(event.absoluteDrawdown == 0)
 
-        _ = run(&engine, [
-            balanceDeal("2024-02-03 10:00:00.000", amount: -2_000, ticket: 4),        // withdrawal
-            balanceDeal("2024-02-03 11:00:00.000", amount: 300, ticket: 5, type: .credit),
-            tradeDeal("2024-02-05 10:00:00.000", ticket: 6),
-        ])
+        _ = run(
+            &engine,
+            [
+                balanceDeal("2024-02-03 10:00:00.000", amount: -2_000, ticket: 4),  // withdrawal
+                balanceDeal("2024-02-03 11:00:00.000", amount: 300, ticket: 5, type: .credit),
+                tradeDeal("2024-02-05 10:00:00.000", ticket: 6),
+            ])
         let live = try #require(engine.currentPeriodStatistics(accountId: accountA, trackerId: "m"))
         #expect(live.startBrokerTime == at("2024-02-01 00:00:00.000"))
         #expect(live.endBrokerTime == at("2024-02-29 23:59:59.999"))
         #expect(live.initialBalance == 10_000)
         #expect(live.balanceAdjustment == -700)  // 1000 − 2000 + 300
-        #expect(live.tradeDayCount == 2)         // Feb 1 and Feb 5
+        #expect(live.tradeDayCount == 2)  // Feb 1 and Feb 5
         #expect(live.maxAbsoluteProfit == "500.01")  // frozen at the event
         #expect(live.maxProfitTime == at("2024-02-02 10:00:00.000"))
     }
@@ -127,15 +146,19 @@ struct TrackerTests {
     /// A deposit that lands while equity is below the initial balance must not hide the drawdown:
     /// adjusted equity = equity − deposits.
     @Test func depositDoesNotMaskDrawdown() throws {
-        var engine = try engine(TrackerDefinition(id: "d", accountId: accountA, name: "d", period: .date,
-                                                  absoluteDrawdownThreshold: 250))
-        let outputs = run(&engine, [
-            observation("2024-05-06 08:00:00.000", balance: 5_000, equity: 5_000),
-            observation("2024-05-06 09:00:00.000", balance: 5_000, equity: 4_800),   // dd 200
-            balanceDeal("2024-05-06 09:30:00.000", amount: 2_000),
-            observation("2024-05-06 09:30:00.000", balance: 7_000, equity: 6_800),   // adjusted 4800: dd 200
-            observation("2024-05-06 10:00:00.000", balance: 7_000, equity: 6_740),   // adjusted 4740: dd 260 > 250
-        ])
+        var engine = try engine(
+            TrackerDefinition(
+                id: "d", accountId: accountA, name: "d", period: .date,
+                absoluteDrawdownThreshold: 250))
+        let outputs = run(
+            &engine,
+            [
+                observation("2024-05-06 08:00:00.000", balance: 5_000, equity: 5_000),
+                observation("2024-05-06 09:00:00.000", balance: 5_000, equity: 4_800),  // dd 200
+                balanceDeal("2024-05-06 09:30:00.000", amount: 2_000),
+                observation("2024-05-06 09:30:00.000", balance: 7_000, equity: 6_800),  // adjusted 4800: dd 200
+                observation("2024-05-06 10:00:00.000", balance: 7_000, equity: 6_740),  // adjusted 4740: dd 260 > 250
+            ])
         let event = try #require(outputs.trackerEvents.first)
         #expect(event.absoluteDrawdown == 260)
         #expect(event.relativeDrawdown == "0.052")  // 260 / 5000
@@ -146,19 +169,25 @@ struct TrackerTests {
     /// known before tracking began; past the end the period closes (lifetime ends at the tracker's
     /// end) and everything later is ignored.
     @Test func startAndEndBoundTheTracking() throws {
-        var engine = try engine(TrackerDefinition(id: "w", accountId: accountA, name: "window", period: .lifetime,
-                                                  startBrokerTime: at("2024-01-01 10:00:00.000"),
-                                                  endBrokerTime: at("2024-01-01 12:00:00.000"),
-                                                  absoluteDrawdownThreshold: 50))
-        let before = run(&engine, [
-            observation("2024-01-01 09:00:00.000", balance: 10_000, equity: 9_000),  // before start: ignored
-        ])
+        var engine = try engine(
+            TrackerDefinition(
+                id: "w", accountId: accountA, name: "window", period: .lifetime,
+                startBrokerTime: at("2024-01-01 10:00:00.000"),
+                endBrokerTime: at("2024-01-01 12:00:00.000"),
+                absoluteDrawdownThreshold: 50))
+        let before = run(
+            &engine,
+            [
+                observation("2024-01-01 09:00:00.000", balance: 10_000, equity: 9_000)  // before start: ignored
+            ])
         #expect(before.isEmpty)
         #expect(engine.currentPeriodStatistics(accountId: accountA, trackerId: "w") == nil)
-        _ = run(&engine, [
-            observation("2024-01-01 10:00:00.000", balance: 10_000, equity: 10_000),
-            observation("2024-01-01 11:00:00.000", balance: 10_000, equity: 9_960),  // dd 40
-        ])
+        _ = run(
+            &engine,
+            [
+                observation("2024-01-01 10:00:00.000", balance: 10_000, equity: 10_000),
+                observation("2024-01-01 11:00:00.000", balance: 10_000, equity: 9_960),  // dd 40
+            ])
         let ended = engine.apply(observation("2024-01-01 12:00:00.001", balance: 10_000, equity: 5_000))
         #expect(ended.trackerEvents.isEmpty)  // after the end: ignored
         let closed = try #require(ended.closedStatistics.first)
@@ -175,9 +204,11 @@ struct TrackerTests {
     /// starts at its creation time, and the next period after a silent gap is the one containing
     /// the new input (empty periods in between produce no record).
     @Test func heartbeatClosesPeriodsAndGapsSkipEmptyPeriods() throws {
-        var engine = try engine(TrackerDefinition(id: "r", accountId: accountA, name: "rolling", period: .day,
-                                                  absoluteDrawdownThreshold: 10_000,
-                                                  createdBrokerTime: at("2024-12-30 15:00:00.000")))
+        var engine = try engine(
+            TrackerDefinition(
+                id: "r", accountId: accountA, name: "rolling", period: .day,
+                absoluteDrawdownThreshold: 10_000,
+                createdBrokerTime: at("2024-12-30 15:00:00.000")))
         _ = engine.apply(observation("2024-12-30 15:00:00.000", balance: 1_000, equity: 1_000))
         let quiet = engine.apply(.time(testAccount, at("2024-12-31 15:00:00.000")))
         #expect(quiet.closedStatistics.map(\.startBrokerTime) == [at("2024-12-30 15:00:00.000")])
@@ -197,13 +228,15 @@ struct TrackerTests {
             TrackerDefinition(id: "a1", accountId: accountA, name: "x", period: .date, absoluteDrawdownThreshold: 1),
             TrackerDefinition(id: "a2", accountId: accountA, name: "y", period: .lifetime, absoluteProfitThreshold: 1),
             TrackerDefinition(id: "b1", accountId: accountB, name: "x", period: .date, absoluteDrawdownThreshold: 1))
-        let outputs = run(&engine, [
-            observation("2024-01-01 10:00:00.000", balance: 100, equity: 100, account: accountA),
-            observation("2024-01-01 10:00:00.000", balance: 100, equity: 100, account: accountB),
-            observation("2024-01-01 10:01:00.000", balance: 100, equity: 98, account: accountB),  // b1 fires: 1
-            observation("2024-01-01 10:02:00.000", balance: 100, equity: 102, account: accountA), // a2 fires: 2
-            observation("2024-01-02 10:00:00.000", balance: 100, equity: 95, account: accountA),  // a1 fires: 3
-        ])
+        let outputs = run(
+            &engine,
+            [
+                observation("2024-01-01 10:00:00.000", balance: 100, equity: 100, account: accountA),
+                observation("2024-01-01 10:00:00.000", balance: 100, equity: 100, account: accountB),
+                observation("2024-01-01 10:01:00.000", balance: 100, equity: 98, account: accountB),  // b1 fires: 1
+                observation("2024-01-01 10:02:00.000", balance: 100, equity: 102, account: accountA),  // a2 fires: 2
+                observation("2024-01-02 10:00:00.000", balance: 100, equity: 95, account: accountA),  // a1 fires: 3
+            ])
         #expect(outputs.trackerEvents.map(\.sequenceNumber) == [1, 2, 3])
         #expect(outputs.trackerEvents.map(\.trackerId) == ["b1", "a2", "a1"])
         #expect(engine.nextSequenceNumber == 4)
@@ -212,12 +245,16 @@ struct TrackerTests {
     /// A late input (time before the account's latest) counts at the account's latest time, in the
     /// open period — it must not reopen a closed one.
     @Test func lateInputsCountInTheOpenPeriod() throws {
-        var engine = try engine(TrackerDefinition(id: "d", accountId: accountA, name: "d", period: .date,
-                                                  absoluteDrawdownThreshold: 50))
-        _ = run(&engine, [
-            observation("2024-05-06 23:00:00.000", balance: 1_000, equity: 1_000),
-            observation("2024-05-07 00:10:00.000", balance: 1_000, equity: 1_000),  // closes May 6
-        ])
+        var engine = try engine(
+            TrackerDefinition(
+                id: "d", accountId: accountA, name: "d", period: .date,
+                absoluteDrawdownThreshold: 50))
+        _ = run(
+            &engine,
+            [
+                observation("2024-05-06 23:00:00.000", balance: 1_000, equity: 1_000),
+                observation("2024-05-07 00:10:00.000", balance: 1_000, equity: 1_000),  // closes May 6
+            ])
         let late = engine.apply(observation("2024-05-06 23:30:00.000", balance: 1_000, equity: 940))
         // dd 60 > 50 in the open period (May 7), at the account's clock 00:10.
         let event = try #require(late.trackerEvents.first)
@@ -228,17 +265,23 @@ struct TrackerTests {
 
     /// A recording's `declare` line carries the declaration inline, times may be milliseconds.
     @Test func declareDirectiveDecodesInline() throws {
-        let line = #"{"type":"declare","action":"createTracker","tracker":{"id":"x","accountId":"Demo-Server:1","name":"n","period":"quarter","startBrokerTime":1704067200000,"absoluteProfitThreshold":"250.5"}}"#
+        let line =
+            #"{"type":"declare","action":"createTracker","tracker":{"id":"x","accountId":"Demo-Server:1","name":"n","period":"quarter","startBrokerTime":1704067200000,"absoluteProfitThreshold":"250.5"}}"#
         let command = try JSONDecoder().decode(RiskCommand.self, from: Data(line.utf8))
         // 1704067200000 ms = 2024-01-01 00:00:00.000
-        #expect(command == .createTracker(TrackerDefinition(id: "x", accountId: accountA, name: "n", period: .quarter,
-                                                           startBrokerTime: at("2024-01-01 00:00:00.000"),
-                                                           absoluteProfitThreshold: "250.5")))
+        #expect(
+            command
+                == .createTracker(
+                    TrackerDefinition(
+                        id: "x", accountId: accountA, name: "n", period: .quarter,
+                        startBrokerTime: at("2024-01-01 00:00:00.000"),
+                        absoluteProfitThreshold: "250.5")))
     }
 
     @Test func declarationsAreValidated() throws {
         var engine = RiskEngine()
-        let base = TrackerDefinition(id: "t", accountId: accountA, name: "n", period: .day, absoluteDrawdownThreshold: 5)
+        let base = TrackerDefinition(
+            id: "t", accountId: accountA, name: "n", period: .day, absoluteDrawdownThreshold: 5)
         try engine.apply(.createTracker(base))
         #expect(throws: RiskCoreError.duplicateTrackerID) { try engine.apply(.createTracker(base)) }
         var sameName = base
@@ -278,23 +321,30 @@ struct TrackerTests {
 
     /// MetaApi's JSON shapes: names and `YYYY-MM-DD HH:mm:ss.SSS` broker times.
     @Test func jsonShapesFollowMetaApi() throws {
-        let event = TrackerEvent(sequenceNumber: 7, accountId: accountA, trackerId: "t", startBrokerTime: at("2024-03-01"),
-                                 endBrokerTime: at("2024-03-01 23:59:59.999"), period: .day,
-                                 brokerTime: at("2024-03-01 02:00:00.000"), absoluteDrawdown: "100.5",
-                                 relativeDrawdown: "0.01005", absoluteProfit: 0, relativeProfit: 0,
-                                 exceededThresholdType: .drawdown, absoluteDrawdownThreshold: 100)
+        let event = TrackerEvent(
+            sequenceNumber: 7, accountId: accountA, trackerId: "t", startBrokerTime: at("2024-03-01"),
+            endBrokerTime: at("2024-03-01 23:59:59.999"), period: .day,
+            brokerTime: at("2024-03-01 02:00:00.000"), absoluteDrawdown: "100.5",
+            relativeDrawdown: "0.01005", absoluteProfit: 0, relativeProfit: 0,
+            exceededThresholdType: .drawdown, absoluteDrawdownThreshold: 100)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let text = String(decoding: try encoder.encode(event), as: UTF8.self)
-        #expect(text == #"{"absoluteDrawdown":100.5,"absoluteDrawdownThreshold":100,"absoluteProfit":0,"accountId":"Demo-Server:1","brokerTime":"2024-03-01 02:00:00.000","endBrokerTime":"2024-03-01 23:59:59.999","exceededThresholdType":"drawdown","period":"day","relativeDrawdown":0.01005,"relativeProfit":0,"sequenceNumber":7,"startBrokerTime":"2024-03-01 00:00:00.000","trackerId":"t"}"#)
+        #expect(
+            text
+                == #"{"absoluteDrawdown":100.5,"absoluteDrawdownThreshold":100,"absoluteProfit":0,"accountId":"Demo-Server:1","brokerTime":"2024-03-01 02:00:00.000","endBrokerTime":"2024-03-01 23:59:59.999","exceededThresholdType":"drawdown","period":"day","relativeDrawdown":0.01005,"relativeProfit":0,"sequenceNumber":7,"startBrokerTime":"2024-03-01 00:00:00.000","trackerId":"t"}"#
+        )
         #expect(try JSONDecoder().decode(TrackerEvent.self, from: Data(text.utf8)) == event)
 
-        let declaration = #"{"action":"createTracker","tracker":{"id":"t9","accountId":"Demo-Server:1","name":"n","period":"week-to-date","startBrokerTime":"2024-03-03 00:00:00.000","relativeDrawdownThreshold":0.05}}"#
+        let declaration =
+            #"{"action":"createTracker","tracker":{"id":"t9","accountId":"Demo-Server:1","name":"n","period":"week-to-date","startBrokerTime":"2024-03-03 00:00:00.000","relativeDrawdownThreshold":0.05}}"#
         let command = try JSONDecoder().decode(RiskCommand.self, from: Data(declaration.utf8))
-        #expect(command == .createTracker(TrackerDefinition(id: "t9", accountId: accountA, name: "n", period: .weekToDate,
-                                                           startBrokerTime: at("2024-03-03"),
-                                                           relativeDrawdownThreshold: "0.05")))
+        #expect(
+            command
+                == .createTracker(
+                    TrackerDefinition(
+                        id: "t9", accountId: accountA, name: "n", period: .weekToDate,
+                        startBrokerTime: at("2024-03-03"),
+                        relativeDrawdownThreshold: "0.05")))
     }
 }
-
-import Foundation

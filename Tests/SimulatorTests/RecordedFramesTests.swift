@@ -1,5 +1,6 @@
 import Testing
 import TidemarkProtocol
+
 @testable import Simulator
 
 /// Frames sent from a script's once-encoded messages must be byte for byte what the encoder
@@ -9,17 +10,22 @@ import TidemarkProtocol
     /// encoder turns them into spaces) and a multi-symbol tick batch.
     static let everyKind: [TerminalMessage] = [
         Fixture.stream[0],
-        .ticks([Tick(symbol: "EURUSD", time: Fixture.time(1), bid: "1.1", ask: "1.10002"),
-                Tick(symbol: "GBPUSD.r", time: Fixture.time(2), bid: "1.25", ask: "1.25013"),
-                Tick(symbol: "EURUSD", time: Fixture.time(3), bid: "1.10001", ask: "1.10003")]),
+        .ticks([
+            Tick(symbol: "EURUSD", time: Fixture.time(1), bid: "1.1", ask: "1.10002"),
+            Tick(symbol: "GBPUSD.r", time: Fixture.time(2), bid: "1.25", ask: "1.25013"),
+            Tick(symbol: "EURUSD", time: Fixture.time(3), bid: "1.10001", ask: "1.10003"),
+        ]),
         .snapshot(Fixture.snapshot),
         .symbol(Fixture.eurusd),
         .position(PositionUpdate(change: .opened, time: Fixture.time(5), position: Fixture.sell)),
-        .deal(Deal(ticket: 77, time: Fixture.time(6), type: .balance, entry: .in, symbol: "", volume: 0, price: 0,
-                   profit: "-12.5", commission: 0, swap: 0, fee: 0, positionID: 0, comment: "wire\tin\nout")),
+        .deal(
+            Deal(
+                ticket: 77, time: Fixture.time(6), type: .balance, entry: .in, symbol: "", volume: 0, price: 0,
+                profit: "-12.5", commission: 0, swap: 0, fee: 0, positionID: 0, comment: "wire\tin\nout")),
         .report(AccountReport(time: Fixture.time(7), balance: "9987.5", credit: 0, equity: "9990.01", margin: "110.2")),
         .heartbeat(Fixture.time(8)),
-        .commandAcknowledgement(CommandAcknowledgement(commandID: 3, time: Fixture.time(9), succeeded: false, detail: "no\tquote")),
+        .commandAcknowledgement(
+            CommandAcknowledgement(commandID: 3, time: Fixture.time(9), succeeded: false, detail: "no\tquote")),
         .bye(reason: "done"),
     ]
 
@@ -52,35 +58,51 @@ import TidemarkProtocol
         var machine = TerminalSessionStateMachine(script: Fixture.script)
         let now = ContinuousClock.now
         machine.connected(sessionID: "s1", now: now)
-        #expect(machine.next(now: now) == .step(.send(Envelope(sessionID: "s1", sequence: 1, message: .hello(machine.account.hello.withSession("s1"))))))
+        #expect(
+            machine.next(now: now)
+                == .step(
+                    .send(
+                        Envelope(sessionID: "s1", sequence: 1, message: .hello(machine.account.hello.withSession("s1")))
+                    )))
         _ = machine.next(now: now)  // SNAPSHOT
-        machine.received(Envelope(sessionID: "s1", sequence: 1, message: .welcome(heartbeatIntervalMilliseconds: 5000, agentVersion: "t")), now: now)
+        machine.received(
+            Envelope(
+                sessionID: "s1", sequence: 1, message: .welcome(heartbeatIntervalMilliseconds: 5000, agentVersion: "t")),
+            now: now)
         #expect(machine.next(now: now) == .sendRecorded(index: 0, sequence: 3))
         #expect(machine.next(now: now) == .sendRecorded(index: 1, sequence: 4))
         #expect(machine.next(now: now) == .sendRecorded(index: 2, sequence: 5))
-        #expect(machine.next(now: now) == .step(.send(Envelope(sessionID: "s1", sequence: 6, message: .bye(reason: "deinit 1")))))
+        #expect(
+            machine.next(now: now)
+                == .step(.send(Envelope(sessionID: "s1", sequence: 6, message: .bye(reason: "deinit 1")))))
     }
 
     @Test func aTickBatchLeavesEachSymbolsLastQuoteAndTheLatestTime() {
         var account = SimulatedAccount(hello: Fixture.hello, snapshot: Fixture.snapshot)
         // One symbol: the batch's last tick stays, the time is the latest (t0+5 s, though it comes first).
-        account.apply(.ticks([Tick(symbol: "EURUSD", time: Fixture.time(5_000), bid: "1.2", ask: "1.3"),
-                              Tick(symbol: "EURUSD", time: Fixture.time(4_000), bid: "1.4", ask: "1.5")]))
+        account.apply(
+            .ticks([
+                Tick(symbol: "EURUSD", time: Fixture.time(5_000), bid: "1.2", ask: "1.3"),
+                Tick(symbol: "EURUSD", time: Fixture.time(4_000), bid: "1.4", ask: "1.5"),
+            ]))
         #expect(account.quotes["EURUSD"] == Tick(symbol: "EURUSD", time: Fixture.time(4_000), bid: "1.4", ask: "1.5"))
         #expect(account.time == Fixture.time(5_000))
         // Two symbols interleaved: each keeps its own last tick.
-        account.apply(.ticks([Tick(symbol: "EURUSD", time: Fixture.time(6_000), bid: "1.6", ask: "1.7"),
-                              Tick(symbol: "GBPUSD", time: Fixture.time(6_001), bid: "1.25", ask: "1.26"),
-                              Tick(symbol: "EURUSD", time: Fixture.time(6_002), bid: "1.8", ask: "1.9"),
-                              Tick(symbol: "GBPUSD", time: Fixture.time(6_003), bid: "1.27", ask: "1.28")]))
+        account.apply(
+            .ticks([
+                Tick(symbol: "EURUSD", time: Fixture.time(6_000), bid: "1.6", ask: "1.7"),
+                Tick(symbol: "GBPUSD", time: Fixture.time(6_001), bid: "1.25", ask: "1.26"),
+                Tick(symbol: "EURUSD", time: Fixture.time(6_002), bid: "1.8", ask: "1.9"),
+                Tick(symbol: "GBPUSD", time: Fixture.time(6_003), bid: "1.27", ask: "1.28"),
+            ]))
         #expect(account.quotes["EURUSD"]?.bid == "1.8")
         #expect(account.quotes["GBPUSD"]?.bid == "1.27")
         #expect(account.time == Fixture.time(6_003))
     }
 }
 
-private extension Hello {
-    func withSession(_ id: String) -> Hello {
+extension Hello {
+    fileprivate func withSession(_ id: String) -> Hello {
         var copy = self
         copy.sessionID = id
         return copy

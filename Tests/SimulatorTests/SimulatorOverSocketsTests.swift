@@ -1,13 +1,15 @@
 import Foundation
 import Synchronization
+import TestSupport
+import Testing
+import TidemarkProtocol
+import ZeroMQ
+
+@testable import Simulator
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Testing
-import TestSupport
-import TidemarkProtocol
-import ZeroMQ
-@testable import Simulator
 
 /// A tiny agent on a real ROUTER socket that speaks the protocol (protocol/SPEC.md §6) just enough
 /// to drive the simulator: welcome or reject, sequence checking with RESYNC on a gap, ACK on
@@ -63,11 +65,15 @@ final class MiniAgent: Sendable {
                 guard parts.count == 2, let envelope = try? WireDecoder.decodeTerminal(parts[1]) else { continue }
                 shared.received.withLock { $0.append(envelope) }
                 if behaviour.silent { continue }
-                let peer = parts[0], session = envelope.sessionID
+                let peer = parts[0]
+                let session = envelope.sessionID
                 let last = lastSequence[session] ?? 0
                 switch envelope.message {
                 case .hello:
-                    if let (reason, text) = behaviour.reject { try send(peer, session, .reject(reason, message: text)); continue }
+                    if let (reason, text) = behaviour.reject {
+                        try send(peer, session, .reject(reason, message: text))
+                        continue
+                    }
                     lastSequence[session] = envelope.sequence
                     try send(peer, session, .welcome(heartbeatIntervalMilliseconds: 5000, agentVersion: "mini"))
                     continue
@@ -79,7 +85,7 @@ final class MiniAgent: Sendable {
                     break
                 }
                 if awaitingSnapshot.contains(session) { continue }
-                if envelope.sequence <= last { continue } // duplicate
+                if envelope.sequence <= last { continue }  // duplicate
                 if envelope.sequence > last + 1 || (envelope.sequence == behaviour.resyncAtSequence && !resyncSent) {
                     resyncSent = true
                     awaitingSnapshot.insert(session)
@@ -95,7 +101,9 @@ final class MiniAgent: Sendable {
                 }
             }
         }
-        try eventuallyBlocking("the mini agent bound its socket", deadline: .seconds(10)) { shared.endpoint.withLock { $0 } != nil }
+        try eventuallyBlocking("the mini agent bound its socket", deadline: .seconds(10)) {
+            shared.endpoint.withLock { $0 } != nil
+        }
         endpoint = shared.endpoint.withLock { $0 }!
     }
 
@@ -108,10 +116,13 @@ final class MiniAgent: Sendable {
 }
 
 @Suite struct SimulatorOverSocketsTests {
-    func simulator(_ agent: MiniAgent, faults: SimulatorFaults = .none, stall: Duration = .seconds(20), speed: Double? = nil,
-                   serverKey: CurveKey? = nil, clientKeys: CurveKeyPair? = nil) throws -> TerminalSimulator {
-        try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.endpoint, serverKey: serverKey, clientKeys: clientKeys),
-                              pacing: SimulatorPacing(speed: speed, stallTimeout: stall), faults: faults, threads: 1)
+    func simulator(
+        _ agent: MiniAgent, faults: SimulatorFaults = .none, stall: Duration = .seconds(20), speed: Double? = nil,
+        serverKey: CurveKey? = nil, clientKeys: CurveKeyPair? = nil
+    ) throws -> TerminalSimulator {
+        try TerminalSimulator(
+            connection: SimulatorConnection(endpoint: agent.endpoint, serverKey: serverKey, clientKeys: clientKeys),
+            pacing: SimulatorPacing(speed: speed, stallTimeout: stall), faults: faults, threads: 1)
     }
 
     @Test func welcomeStreamAckAndSuccess() async throws {
@@ -158,30 +169,42 @@ final class MiniAgent: Sendable {
     }
 
     @Test func closeAllCommandIsCarriedOut() async throws {
-        let agent = try MiniAgent(MiniAgent.Behaviour(command: Command(id: 42, kind: .closeAllPositions, reason: "test")))
+        let agent = try MiniAgent(
+            MiniAgent.Behaviour(command: Command(id: 42, kind: .closeAllPositions, reason: "test")))
         // Paced (batches 1 s apart in broker time, at 4×: 250 ms), so the command arrives mid-stream
         // rather than after the BYE, when a terminal no longer trades.
         let results = try await simulator(agent, speed: 4).run([Fixture.script])
         try agent.stop()
         #expect(results.map(\.outcome) == [.completed])
-        let acks = agent.frames.compactMap { if case .commandAcknowledgement(let ack) = $0.message { ack } else { nil } }
+        let acks = agent.frames.compactMap {
+            if case .commandAcknowledgement(let ack) = $0.message { ack } else { nil }
+        }
         #expect(acks.map(\.commandID) == [42])
-        let closes = agent.frames.filter { if case .position(let update) = $0.message { update.change == .closed } else { false } }
+        let closes = agent.frames.filter {
+            if case .position(let update) = $0.message { update.change == .closed } else { false }
+        }
         #expect(closes.count == 2)
     }
 
     @Test func disconnectAfterReconnectsWithANewSession() async throws {
         let agent = try MiniAgent()
-        let results = try await simulator(agent, faults: SimulatorFaults(disconnectAfterMessages: 1)).run([Fixture.script])
+        let results = try await simulator(agent, faults: SimulatorFaults(disconnectAfterMessages: 1)).run([
+            Fixture.script
+        ])
         try agent.stop()
         #expect(results.map(\.outcome) == [.completed])
-        let sessions = agent.frames.reduce(into: [String]()) { if !$0.contains($1.sessionID) { $0.append($1.sessionID) } }
+        let sessions = agent.frames.reduce(into: [String]()) {
+            if !$0.contains($1.sessionID) { $0.append($1.sessionID) }
+        }
         #expect(sessions.count == 2)
         let second = agent.frames.filter { $0.sessionID == sessions.last }
         // hello, snapshot, the three batches (the drop came before any ACK, so the first is sent
         // again: SPEC §6.7), bye
         #expect(second.map(\.sequence) == [1, 2, 3, 4, 5, 6])
-        guard case .hello = second.first?.message else { Issue.record("the new session must start with HELLO"); return }
+        guard case .hello = second.first?.message else {
+            Issue.record("the new session must start with HELLO")
+            return
+        }
     }
 
     @Test func duplicatedSequenceIsVisibleAtThePeer() async throws {
@@ -211,12 +234,16 @@ final class MiniAgent: Sendable {
         let agent = try MiniAgent(MiniAgent.Behaviour(silent: true))
         let results = try await simulator(agent, stall: .milliseconds(300)).run([Fixture.script])
         try agent.stop()
-        guard case .timedOut = results.first?.outcome else { Issue.record("expected a time-out: \(results)"); return }
-        #expect(agent.frames.count == 2) // hello and snapshot, nothing streamed without WELCOME
+        guard case .timedOut = results.first?.outcome else {
+            Issue.record("expected a time-out: \(results)")
+            return
+        }
+        #expect(agent.frames.count == 2)  // hello and snapshot, nothing streamed without WELCOME
     }
 
     @Test func curveClientOnTheAllowList() async throws {
-        let server = try CurveKeyPair.generate(), client = try CurveKeyPair.generate()
+        let server = try CurveKeyPair.generate()
+        let client = try CurveKeyPair.generate()
         let agent = try MiniAgent(MiniAgent.Behaviour(curve: (server, [client.publicKey])))
         let results = try await simulator(agent, serverKey: server.publicKey, clientKeys: client).run([Fixture.script])
         try agent.stop()
@@ -230,7 +257,11 @@ final class MiniAgent: Sendable {
 /// (Other suites' simulators may run meanwhile, with normal threads: the tests count the threads
 /// that have the setting, which only these tests give.)
 @Suite(.serialized) struct SimulatorThreadPriorityTests {
-    struct ThreadInfo { var name: String; var nice: Int; var policy: Int }
+    struct ThreadInfo {
+        var name: String
+        var nice: Int
+        var policy: Int
+    }
 
     /// Name, nice value and scheduling policy (sched(7)) of each thread of this process, from
     /// /proc/self/task/TID/stat: the name is field 2 (in parentheses), nice field 19, policy field 41.
@@ -238,7 +269,8 @@ final class MiniAgent: Sendable {
         let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
         return tasks.compactMap { task in
             guard let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
-                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return nil }
+                let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+            else { return nil }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             // fields[0] is field 3 (state).
             guard fields.count > 38, let nice = Int(fields[16]), let policy = Int(fields[38]) else { return nil }
@@ -251,12 +283,15 @@ final class MiniAgent: Sendable {
     /// Threads of a simulator with `priority`, seen while its sessions wait for a WELCOME that a
     /// silent agent never sends: the first look that is `ready`, or the last one after 10 s (a
     /// loaded machine may start threads late).
-    static func threadsWhileRunning(_ priority: SimulatorThreadPriority, pollThreads expected: Int,
-                                    until ready: ([ThreadInfo]) -> Bool) async throws -> [ThreadInfo] {
+    static func threadsWhileRunning(
+        _ priority: SimulatorThreadPriority, pollThreads expected: Int,
+        until ready: ([ThreadInfo]) -> Bool
+    ) async throws -> [ThreadInfo] {
         let agent = try MiniAgent(MiniAgent.Behaviour(silent: true))
-        let simulator = try TerminalSimulator(connection: SimulatorConnection(endpoint: agent.endpoint),
-                                              pacing: SimulatorPacing(stallTimeout: .seconds(30)),
-                                              threads: expected, priority: priority)
+        let simulator = try TerminalSimulator(
+            connection: SimulatorConnection(endpoint: agent.endpoint),
+            pacing: SimulatorPacing(stallTimeout: .seconds(30)),
+            threads: expected, priority: priority)
         let run = Task { try await simulator.run(Array(repeating: Fixture.script, count: expected)) }
         let deadline = ContinuousClock.now + .seconds(10)
         var threads = try Self.threads()

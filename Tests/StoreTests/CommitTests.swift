@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
-@testable import Store
-import Testing
 import TestSupport
+import Testing
 import TidemarkProtocol
+
+@testable import Store
 
 @Suite("Batch commit")
 struct CommitTests {
@@ -11,12 +12,16 @@ struct CommitTests {
     func storesEverything() async throws {
         let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
-        let receipt = try await store.commit(StoreBatch(
-            events: [sampleEvent(1), sampleEvent(2)],
-            deals: [JournalDeal(accountId: accountA, deal: sampleDeal(ticket: 7))],
-            accountUpdates: [AccountUpdate(id: accountA, platform: .mt5, currency: "USD", lastEquity: FixedDecimal(10_050),
-                                           lastBalance: FixedDecimal(10_000), connected: true)],
-            checkpoint: checkpoint(position: 40, next: 3)))
+        let receipt = try await store.commit(
+            StoreBatch(
+                events: [sampleEvent(1), sampleEvent(2)],
+                deals: [JournalDeal(accountId: accountA, deal: sampleDeal(ticket: 7))],
+                accountUpdates: [
+                    AccountUpdate(
+                        id: accountA, platform: .mt5, currency: "USD", lastEquity: FixedDecimal(10_050),
+                        lastBalance: FixedDecimal(10_000), connected: true)
+                ],
+                checkpoint: checkpoint(position: 40, next: 3)))
         #expect(receipt.newEvents == 1...2)
         #expect(receipt.lastSequenceNumber == 2)
         #expect(receipt.newDealCount == 1)
@@ -38,8 +43,11 @@ struct CommitTests {
         // Event 3 follows 2 in the batch, but the store ends at 1: sequence 2 would be missing.
         let bad = StoreBatch(
             events: [sampleEvent(3), sampleEvent(4)],
-            statistics: [StoredStatistics(accountId: accountA, trackerId: "t1", startBrokerTime: BrokerTime(milliseconds: 0),
-                                          endBrokerTime: BrokerTime(milliseconds: 999), body: Data("{}".utf8))],
+            statistics: [
+                StoredStatistics(
+                    accountId: accountA, trackerId: "t1", startBrokerTime: BrokerTime(milliseconds: 0),
+                    endBrokerTime: BrokerTime(milliseconds: 999), body: Data("{}".utf8))
+            ],
             deals: [JournalDeal(accountId: accountA, deal: sampleDeal(ticket: 9))],
             accountUpdates: [AccountUpdate(id: accountB, connected: true)],
             checkpoint: checkpoint(position: 2, next: 5))
@@ -76,9 +84,12 @@ struct CommitTests {
         let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         try await store.commit(StoreBatch(events: [sampleEvent(1)]))
-        let insertGap = "INSERT INTO event (sequence, kind, type, account_id, subject_id, broker_time, body) VALUES (3, 'tracker', 'x', NULL, 's', 0, '{}')"
+        let insertGap =
+            "INSERT INTO event (sequence, kind, type, account_id, subject_id, broker_time, body) VALUES (3, 'tracker', 'x', NULL, 's', 0, '{}')"
         #expect(throws: DatabaseError.self) { try store.pool.write { db in try db.execute(sql: insertGap) } }
-        #expect(throws: DatabaseError.self) { try store.pool.write { db in try db.execute(sql: "UPDATE event SET body = '{}'") } }
+        #expect(throws: DatabaseError.self) {
+            try store.pool.write { db in try db.execute(sql: "UPDATE event SET body = '{}'") }
+        }
         #expect(throws: DatabaseError.self) { try store.pool.write { db in try db.execute(sql: "DELETE FROM event") } }
         #expect(try await store.events(EventQuery()) == [sampleEvent(1)])
         try store.close()
@@ -88,10 +99,13 @@ struct CommitTests {
     func replay() async throws {
         let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
-        try await store.commit(StoreBatch(events: [sampleEvent(1), sampleEvent(2)], checkpoint: checkpoint(position: 5, next: 3)))
+        try await store.commit(
+            StoreBatch(events: [sampleEvent(1), sampleEvent(2)], checkpoint: checkpoint(position: 5, next: 3)))
         // After a restart from an older checkpoint the core regenerates 2, then goes on with 3.
-        let receipt = try await store.commit(StoreBatch(events: [sampleEvent(2), sampleEvent(3)],
-                                                        checkpoint: checkpoint(position: 6, next: 4)))
+        let receipt = try await store.commit(
+            StoreBatch(
+                events: [sampleEvent(2), sampleEvent(3)],
+                checkpoint: checkpoint(position: 6, next: 4)))
         #expect(receipt.replayedEventCount == 1)
         #expect(receipt.newEvents == 3...3)
         await #expect(throws: StoreError.conflict) {

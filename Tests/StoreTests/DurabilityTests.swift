@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
-@testable import Store
-import Testing
 import TestSupport
+import Testing
 import TidemarkProtocol
+
+@testable import Store
 
 @Suite("Durability")
 struct DurabilityTests {
@@ -16,20 +17,38 @@ struct DurabilityTests {
             token = try await store.createToken(name: "ops", allowedAccounts: [accountA], at: wallTime(1))
             _ = try await store.createWebhook(url: "http://127.0.0.1:9/", secret: "s", id: "w", at: wallTime(1))
             try await store.registerAccount(accountA, platform: .mt5, at: wallTime(2))
-            try await store.commit(StoreBatch(
-                events: [sampleEvent(1), sampleEvent(2, account: accountB)],
-                statistics: [StoredStatistics(accountId: accountA, trackerId: "t1", startBrokerTime: BrokerTime(milliseconds: 0),
-                                              endBrokerTime: nil, body: Data("{\"s\":1}".utf8))],
-                chartRecords: [StoredChartRecord(accountId: accountA, startBrokerTime: BrokerTime(milliseconds: 0),
-                                                 endBrokerTime: BrokerTime(milliseconds: 3_599_999), body: Data("{\"c\":1}".utf8))],
-                deals: [JournalDeal(accountId: accountA, deal: sampleDeal(ticket: 5))],
-                accountUpdates: [AccountUpdate(id: accountA, lastEquity: FixedDecimal(101), connected: true)],
-                sessionChanges: [.opened(sessionId: "s1", accountId: accountA, at: wallTime(3))],
-                definitionChanges: [.put(StoredDefinition(kind: .challenge, id: "c1", accountId: accountA, name: nil,
-                                                          body: Data("{\"id\":\"c1\"}".utf8), createdAt: wallTime(4)))],
-                enforcementRequests: [EnforcementRequest(accountId: accountA, kind: .disableTrading, reason: "r", requestedAt: wallTime(5))],
-                resumeStates: [TerminalResumeState(accountId: accountA, sessionId: "s1", acknowledgedSequence: 812, state: Data("{\"e\":1}".utf8))],
-                checkpoint: checkpoint(position: 99, next: 3, state: "{\"core\":true}")))
+            try await store.commit(
+                StoreBatch(
+                    events: [sampleEvent(1), sampleEvent(2, account: accountB)],
+                    statistics: [
+                        StoredStatistics(
+                            accountId: accountA, trackerId: "t1", startBrokerTime: BrokerTime(milliseconds: 0),
+                            endBrokerTime: nil, body: Data("{\"s\":1}".utf8))
+                    ],
+                    chartRecords: [
+                        StoredChartRecord(
+                            accountId: accountA, startBrokerTime: BrokerTime(milliseconds: 0),
+                            endBrokerTime: BrokerTime(milliseconds: 3_599_999), body: Data("{\"c\":1}".utf8))
+                    ],
+                    deals: [JournalDeal(accountId: accountA, deal: sampleDeal(ticket: 5))],
+                    accountUpdates: [AccountUpdate(id: accountA, lastEquity: FixedDecimal(101), connected: true)],
+                    sessionChanges: [.opened(sessionId: "s1", accountId: accountA, at: wallTime(3))],
+                    definitionChanges: [
+                        .put(
+                            StoredDefinition(
+                                kind: .challenge, id: "c1", accountId: accountA, name: nil,
+                                body: Data("{\"id\":\"c1\"}".utf8), createdAt: wallTime(4)))
+                    ],
+                    enforcementRequests: [
+                        EnforcementRequest(
+                            accountId: accountA, kind: .disableTrading, reason: "r", requestedAt: wallTime(5))
+                    ],
+                    resumeStates: [
+                        TerminalResumeState(
+                            accountId: accountA, sessionId: "s1", acknowledgedSequence: 812,
+                            state: Data("{\"e\":1}".utf8))
+                    ],
+                    checkpoint: checkpoint(position: 99, next: 3, state: "{\"core\":true}")))
             try store.close()
         }
         let store = try Store(path: directory.storePath)
@@ -43,8 +62,12 @@ struct DurabilityTests {
         #expect(try await store.sessions(accountId: accountA).map(\.sessionId) == ["s1"])
         #expect(try await store.definition(.challenge, id: "c1")?.body == Data("{\"id\":\"c1\"}".utf8))
         #expect(try await store.unacknowledgedCommands().count == 1)
-        #expect(try await store.resumeStates() == [TerminalResumeState(accountId: accountA, sessionId: "s1", acknowledgedSequence: 812,
-                                                                       state: Data("{\"e\":1}".utf8))])
+        #expect(
+            try await store.resumeStates() == [
+                TerminalResumeState(
+                    accountId: accountA, sessionId: "s1", acknowledgedSequence: 812,
+                    state: Data("{\"e\":1}".utf8))
+            ])
         #expect(try await store.checkpoint() == checkpoint(position: 99, next: 3, state: "{\"core\":true}"))
         #expect(try await store.verifyToken(token.secret)?.allowedAccounts == [accountA])
         #expect(try await store.pendingDeliveryCount() == 2)
@@ -65,14 +88,15 @@ struct DurabilityTests {
         try await other.writeWithoutTransaction { db in
             try db.execute(sql: "BEGIN IMMEDIATE")
             for n in 2...50 {
-                try db.execute(sql: """
-                    INSERT INTO event (sequence, kind, type, account_id, subject_id, broker_time, body)
-                    VALUES (?, 'tracker', 'drawdown', 'Broker-Demo:1001', 't1', 0, '{}')
-                    """, arguments: [n])
+                try db.execute(
+                    sql: """
+                        INSERT INTO event (sequence, kind, type, account_id, subject_id, broker_time, body)
+                        VALUES (?, 'tracker', 'drawdown', 'Broker-Demo:1001', 't1', 0, '{}')
+                        """, arguments: [n])
             }
         }
         #expect(try await store.events(EventQuery()).map(\.sequenceNumber) == [1])
-        try other.close() // closing without COMMIT rolls back
+        try other.close()  // closing without COMMIT rolls back
         try store.close()
         let reopened = try Store(path: directory.storePath)
         #expect(reopened.lastSequenceNumber == 1)
@@ -83,8 +107,9 @@ struct DurabilityTests {
     @Test("A writer killed with SIGKILL mid-transaction leaves only committed rows")
     func killedWriter() async throws {
         // A missing prerequisite fails the test rather than skipping it: a skipped test proves nothing.
-        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3"),
-                     "/usr/bin/sqlite3 is missing: this test needs the sqlite3 shell (scripts/setup installs it)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3"),
+            "/usr/bin/sqlite3 is missing: this test needs the sqlite3 shell (scripts/setup installs it)")
         let directory = try TemporaryDirectory()
         do {
             let store = try Store(path: directory.storePath)
@@ -107,7 +132,8 @@ struct DurabilityTests {
             BEGIN;
             """
         for n in 3...3000 {
-            script += "INSERT INTO event (sequence, kind, type, account_id, subject_id, broker_time, body) VALUES (\(n), 'tracker', 'drawdown', 'Broker-Demo:1001', 't1', \(n), '\(String(repeating: "x", count: 200))');\n"
+            script +=
+                "INSERT INTO event (sequence, kind, type, account_id, subject_id, broker_time, body) VALUES (\(n), 'tracker', 'drawdown', 'Broker-Demo:1001', 't1', \(n), '\(String(repeating: "x", count: 200))');\n"
         }
         script += "SELECT 'inserted';\n"
         input.fileHandleForWriting.write(Data(script.utf8))

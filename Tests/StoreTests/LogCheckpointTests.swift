@@ -1,8 +1,9 @@
 import Foundation
-@testable import Store
-import Testing
 import TestSupport
+import Testing
 import TidemarkProtocol
+
+@testable import Store
 
 /// Commits must not stall on copying the write-ahead log into the database file (SQLite's
 /// automatic checkpoint does that inside the commit once the log passes 1,000 pages); the store's
@@ -28,7 +29,8 @@ struct LogCheckpointTests {
 
     @Test func theStoresCheckpointerCopiesThemIntoTheFile() async throws {
         let directory = try TemporaryDirectory()
-        let store = try Store(path: directory.storePath, options: Store.Options(logCheckpointInterval: .milliseconds(50)))
+        let store = try Store(
+            path: directory.storePath, options: Store.Options(logCheckpointInterval: .milliseconds(50)))
         try await store.commit(StoreBatch(checkpoint: checkpoint(position: 1, next: 1, state: Self.bigState)))
         let deadline = ContinuousClock.now + .seconds(10)
         while Self.fileSize(directory.storePath) < 6_000_000, ContinuousClock.now < deadline {

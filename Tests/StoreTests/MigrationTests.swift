@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
-@testable import Store
-import Testing
 import TestSupport
+import Testing
 import TidemarkProtocol
+
+@testable import Store
 
 @Suite("Migrations")
 struct MigrationTests {
@@ -15,11 +16,19 @@ struct MigrationTests {
         let journalMode = try await store.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journalMode == "wal")
         let tables = try await store.read { db in
-            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
+            try String.fetchAll(
+                db,
+                sql:
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name"
+            )
         }
-        #expect(tables == ["account", "api_token", "bridge_session", "checkpoint", "checkpoint_account", "curve_key_binding", "deal", "definition",
-                           "enforcement_command", "equity_chart", "event", "outbox", "period_statistics", "store_identity",
-                           "terminal_resume", "webhook"])
+        #expect(
+            tables == [
+                "account", "api_token", "bridge_session", "checkpoint", "checkpoint_account", "curve_key_binding",
+                "deal", "definition",
+                "enforcement_command", "equity_chart", "event", "outbox", "period_statistics", "store_identity",
+                "terminal_resume", "webhook",
+            ])
         try store.close()
     }
 
@@ -31,10 +40,11 @@ struct MigrationTests {
             let queue = try DatabaseQueue(path: directory.storePath)
             try Schema.migrator.migrate(queue, upTo: Schema.migrationIdentifiers[0])
             try await queue.write { db in
-                try db.execute(sql: """
-                    INSERT INTO event (sequence, kind, type, account_id, subject_id, broker_time, body)
-                    VALUES (1, 'tracker', 'drawdown', 'Broker-Demo:1001', 't1', 1000, '{"x":1}')
-                    """)
+                try db.execute(
+                    sql: """
+                        INSERT INTO event (sequence, kind, type, account_id, subject_id, broker_time, body)
+                        VALUES (1, 'tracker', 'drawdown', 'Broker-Demo:1001', 't1', 1000, '{"x":1}')
+                        """)
             }
             try queue.close()
         }

@@ -1,8 +1,9 @@
 import Foundation
-@testable import Store
-import Testing
 import TestSupport
+import Testing
 import TidemarkProtocol
+
+@testable import Store
 
 /// Long polls and event streams are answered from the events this process committed last; the
 /// answers must be exactly the database's.
@@ -22,8 +23,9 @@ struct RecentEventsTests {
             for _ in 0..<size where next <= 60 {
                 let accounts: [AccountID?] = [accountA, accountB, Self.accountC, nil]
                 let kinds: [SubjectKind] = [.tracker, .challenge, .competition]
-                var event = sampleEvent(next, account: accountA, subject: ["t1", "t2", "c1"][Int(next % 3)],
-                                        time: 1_000 * Int64(next / 2), kind: kinds.randomElement(using: &random)!)
+                var event = sampleEvent(
+                    next, account: accountA, subject: ["t1", "t2", "c1"][Int(next % 3)],
+                    time: 1_000 * Int64(next / 2), kind: kinds.randomElement(using: &random)!)
                 event.accountId = accounts.randomElement(using: &random)!
                 events.append(event)
                 next += 1
@@ -42,7 +44,8 @@ struct RecentEventsTests {
         query.subjectId = maybe(["t1", "t2", "c1"].randomElement(using: &random)!)
         query.fromBrokerTime = maybe(BrokerTime(milliseconds: 1_000 * Int64.random(in: 0...30, using: &random)))
         query.toBrokerTime = maybe(BrokerTime(milliseconds: 1_000 * Int64.random(in: 0...30, using: &random)))
-        query.allowedAccounts = maybe(Set([accountA, accountB, Self.accountC].filter { _ in Bool.random(using: &random) }))
+        query.allowedAccounts = maybe(
+            Set([accountA, accountB, Self.accountC].filter { _ in Bool.random(using: &random) }))
         return query
     }
 

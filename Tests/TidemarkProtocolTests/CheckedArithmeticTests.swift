@@ -62,7 +62,10 @@ import TidemarkProtocol
         #expect(!Tick.isPlausibleQuote(bid: "1.14130001", ask: "1.13"))
         #expect(Tick.isPlausibleQuote(bid: Self.max, ask: Self.max))
         let atLimit = try WireDecoder.decodeTerminal(Array("TM1\tTICKS\ts\t3\nQ\tEURUSD\t5\t1.01\t1\n".utf8))
-        guard case .ticks(let ticks) = atLimit.message else { Issue.record("not ticks"); return }
+        guard case .ticks(let ticks) = atLimit.message else {
+            Issue.record("not ticks")
+            return
+        }
         #expect(ticks.map(\.bid) == ["1.01"])
         #expect(throws: WireDecodingError.self) {
             try WireDecoder.decodeTerminal(Array("TM1\tTICKS\ts\t3\nQ\tEURUSD\t5\t1.01000001\t1\n".utf8))

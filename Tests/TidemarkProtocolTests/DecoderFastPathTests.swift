@@ -9,7 +9,9 @@ import TidemarkProtocol
 struct DecoderFastPathTests {
     private func frame(_ text: String) -> [UInt8] { Array(text.utf8) }
 
-    private func decode(_ bytes: [UInt8], reusing cache: inout WireDecodingCache) -> Result<Envelope<TerminalMessage>, WireDecodingError> {
+    private func decode(
+        _ bytes: [UInt8], reusing cache: inout WireDecodingCache
+    ) -> Result<Envelope<TerminalMessage>, WireDecodingError> {
         let outcome = bytes.withUnsafeBytes { buffer in
             Result { () throws(WireDecodingError) in try WireDecoder.decodeTerminal(buffer, reusing: &cache) }
         }
@@ -18,10 +20,12 @@ struct DecoderFastPathTests {
 
     /// Decimal-looking field texts: signs, points, digit runs of every length around the limits.
     private func decimalTexts() -> [String] {
-        var texts = ["", "-", ".", "-.", "0", "-0", "1", "1.", ".5", "-.5", "1.5", "1.14512", "1.12345678", "1.123456789",
-                     "12345678901", "1234567890", "9999999999.99999999", "-9999999999.99999999", "92233720368.54775807",
-                     "92233720368.54775808", "99999999999", "00000000001.5", "1.5x", "x1.5", "1..5", "1.5.", "--1", "+1",
-                     "1 ", " 1", "1e5", "0.00000001", "0.000000001", "1.0", "1.00000000", "123456789012", "1\r"]
+        var texts = [
+            "", "-", ".", "-.", "0", "-0", "1", "1.", ".5", "-.5", "1.5", "1.14512", "1.12345678", "1.123456789",
+            "12345678901", "1234567890", "9999999999.99999999", "-9999999999.99999999", "92233720368.54775807",
+            "92233720368.54775808", "99999999999", "00000000001.5", "1.5x", "x1.5", "1..5", "1.5.", "--1", "+1",
+            "1 ", " 1", "1e5", "0.00000001", "0.000000001", "1.0", "1.00000000", "123456789012", "1\r",
+        ]
         var rng = SplitMix64(seed: 0xDEC1)
         let alphabet = Array("0123456789.-".utf8)
         for _ in 0..<3_000 {
@@ -29,8 +33,10 @@ struct DecoderFastPathTests {
             var bytes: [UInt8] = []
             for _ in 0..<length {
                 // Mostly digits, so that many texts are valid numbers of every length.
-                bytes.append(Int.random(in: 0..<10, using: &rng) < 8 ? UInt8(ascii: "0") + UInt8.random(in: 0...9, using: &rng)
-                                                                      : alphabet.randomElement(using: &rng)!)
+                bytes.append(
+                    Int.random(in: 0..<10, using: &rng) < 8
+                        ? UInt8(ascii: "0") + UInt8.random(in: 0...9, using: &rng)
+                        : alphabet.randomElement(using: &rng)!)
             }
             texts.append(String(decoding: bytes, as: UTF8.self))
         }
@@ -52,7 +58,8 @@ struct DecoderFastPathTests {
                     Issue.record("bid \(text.debugDescription) decoded, but the general parser refuses it")
                     continue
                 }
-                #expect(error.code == "bad_field" && error.message.contains("Q.bid"), "\(text.debugDescription): \(error)")
+                #expect(
+                    error.code == "bad_field" && error.message.contains("Q.bid"), "\(text.debugDescription): \(error)")
                 #expect(error.line == 2)
             case let value? where value.units <= 0:
                 guard case .failure(let error) = outcome else {
@@ -82,10 +89,10 @@ struct DecoderFastPathTests {
         var cache = WireDecodingCache()
         let cases: [(text: String, expected: Int64?, code: String?)] = [
             ("0", 0, nil), ("1549238400123", 1_549_238_400_123, nil), ("000000000000000001", 1, nil),
-            ("999999999999999999", 999_999_999_999_999_999, nil),       // 18 digits
-            ("9223372036854775807", Int64.max, nil),                     // 19 digits, the largest
-            ("9223372036854775808", nil, "bad_field"),                   // Int64.max + 1
-            ("18446744073709551616", nil, "bad_field"),                  // 20 digits, beyond UInt64
+            ("999999999999999999", 999_999_999_999_999_999, nil),  // 18 digits
+            ("9223372036854775807", Int64.max, nil),  // 19 digits, the largest
+            ("9223372036854775808", nil, "bad_field"),  // Int64.max + 1
+            ("18446744073709551616", nil, "bad_field"),  // 20 digits, beyond UInt64
             ("", nil, "bad_field"), ("-5", nil, "absurd_value"), ("-", nil, "bad_field"), ("1.5", nil, "bad_field"),
             ("12a", nil, "bad_field"), (" 12", nil, "bad_field"), ("+12", nil, "bad_field"),
         ]
@@ -93,7 +100,9 @@ struct DecoderFastPathTests {
             let outcome = decode(frame("TM1\tHEARTBEAT\ts\t3\nH\t\(text)\n"), reusing: &cache)
             switch outcome {
             case .success(let envelope):
-                #expect(envelope.message == .heartbeat(BrokerTime(milliseconds: expected ?? -1)), "\(text.debugDescription)")
+                #expect(
+                    envelope.message == .heartbeat(BrokerTime(milliseconds: expected ?? -1)), "\(text.debugDescription)"
+                )
                 #expect(code == nil, "\(text.debugDescription) decoded")
             case .failure(let error):
                 #expect(error.code == code, "\(text.debugDescription): \(error)")
@@ -117,28 +126,46 @@ struct DecoderFastPathTests {
         // Two records: the first price's field ends at a TAB, the second record follows its LF.
         let two = try decode(frame("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\tY\t6\t2\t2.01\n"), reusing: &cache).get()
         // Worked by hand: 1.5 = 150,000,000 units, 2.01 = 201,000,000 units.
-        #expect(two.message == .ticks([Tick(symbol: "X", time: BrokerTime(milliseconds: 5), bid: FixedDecimal(units: 150_000_000),
-                                            ask: FixedDecimal(units: 160_000_000)),
-                                       Tick(symbol: "Y", time: BrokerTime(milliseconds: 6), bid: FixedDecimal(units: 200_000_000),
-                                            ask: FixedDecimal(units: 201_000_000))]))
+        #expect(
+            two.message
+                == .ticks([
+                    Tick(
+                        symbol: "X", time: BrokerTime(milliseconds: 5), bid: FixedDecimal(units: 150_000_000),
+                        ask: FixedDecimal(units: 160_000_000)),
+                    Tick(
+                        symbol: "Y", time: BrokerTime(milliseconds: 6), bid: FixedDecimal(units: 200_000_000),
+                        ask: FixedDecimal(units: 201_000_000)),
+                ]))
     }
 
     @Test("quotes in plain and other forms mix in one batch; an error names its own line")
     func mixedQuoteForms() throws {
         var cache = WireDecodingCache()
-        let mixed = try decode(frame("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\tX\t6\t.5\t.505\nQ\tX\t7\t1.5\t1.6\n"), reusing: &cache).get()
+        let mixed = try decode(
+            frame("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\tX\t6\t.5\t.505\nQ\tX\t7\t1.5\t1.6\n"), reusing: &cache
+        ).get()
         // Worked by hand: .5 = 50,000,000 units and .505 = 50,500,000 (the general parser's form).
-        #expect(mixed.message == .ticks([
-            Tick(symbol: "X", time: BrokerTime(milliseconds: 5), bid: FixedDecimal(units: 150_000_000), ask: FixedDecimal(units: 160_000_000)),
-            Tick(symbol: "X", time: BrokerTime(milliseconds: 6), bid: FixedDecimal(units: 50_000_000), ask: FixedDecimal(units: 50_500_000)),
-            Tick(symbol: "X", time: BrokerTime(milliseconds: 7), bid: FixedDecimal(units: 150_000_000), ask: FixedDecimal(units: 160_000_000)),
-        ]))
-        for (text, code) in [("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\tX\t6\t1.5\tx\n", "bad_field"),
-                             // 1.7 > 1.6 × 1.01 = 1.616: more than 1 % above the ask.
-                             ("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\tX\t6\t1.7\t1.6\n", "absurd_value"),
-                             ("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\tX\t6\t0\t1.6\n", "absurd_value"),
-                             ("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nA\tX\t6\t1.5\t1.6\n", "unexpected_record"),
-                             ("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\t\t6\t1.5\t1.6\n", "bad_field")] {
+        #expect(
+            mixed.message
+                == .ticks([
+                    Tick(
+                        symbol: "X", time: BrokerTime(milliseconds: 5), bid: FixedDecimal(units: 150_000_000),
+                        ask: FixedDecimal(units: 160_000_000)),
+                    Tick(
+                        symbol: "X", time: BrokerTime(milliseconds: 6), bid: FixedDecimal(units: 50_000_000),
+                        ask: FixedDecimal(units: 50_500_000)),
+                    Tick(
+                        symbol: "X", time: BrokerTime(milliseconds: 7), bid: FixedDecimal(units: 150_000_000),
+                        ask: FixedDecimal(units: 160_000_000)),
+                ]))
+        for (text, code) in [
+            ("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\tX\t6\t1.5\tx\n", "bad_field"),
+            // 1.7 > 1.6 × 1.01 = 1.616: more than 1 % above the ask.
+            ("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\tX\t6\t1.7\t1.6\n", "absurd_value"),
+            ("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\tX\t6\t0\t1.6\n", "absurd_value"),
+            ("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nA\tX\t6\t1.5\t1.6\n", "unexpected_record"),
+            ("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.5\t1.6\nQ\t\t6\t1.5\t1.6\n", "bad_field"),
+        ] {
             guard case .failure(let error) = decode(frame(text), reusing: &cache) else {
                 Issue.record("decoded: \(text.debugDescription)")
                 continue
@@ -149,8 +176,13 @@ struct DecoderFastPathTests {
         }
         // 1.616 exactly is at the limit (100 × 1.616 = 161.6 = 101 × 1.6): accepted.
         let limit = try decode(frame("TM1\tTICKS\ts\t3\nQ\tX\t5\t1.616\t1.6\n"), reusing: &cache).get()
-        #expect(limit.message == .ticks([Tick(symbol: "X", time: BrokerTime(milliseconds: 5), bid: FixedDecimal(units: 161_600_000),
-                                              ask: FixedDecimal(units: 160_000_000))]))
+        #expect(
+            limit.message
+                == .ticks([
+                    Tick(
+                        symbol: "X", time: BrokerTime(milliseconds: 5), bid: FixedDecimal(units: 161_600_000),
+                        ask: FixedDecimal(units: 160_000_000))
+                ]))
     }
 
     @Test("interned session ids and symbols: thousands of sessions interleaved decode to their own strings")
@@ -160,23 +192,34 @@ struct DecoderFastPathTests {
         // are replaced; long ids (64 bytes, the most allowed) and long symbols (not kept) included.
         for round in 0..<3 {
             for session in 0..<2_000 {
-                let sessionID = session % 7 == 0 ? String(repeating: "s", count: 60) + "\(session % 10_000)".padding(4)
-                                                 : "term-\(session)"
-                let symbol = session % 5 == 0 ? String(repeating: "EURUSD.", count: 12) + "\(session)" : "SYM\(session % 300)"
+                let sessionID =
+                    session % 7 == 0
+                    ? String(repeating: "s", count: 60) + "\(session % 10_000)".padding(4)
+                    : "term-\(session)"
+                let symbol =
+                    session % 5 == 0 ? String(repeating: "EURUSD.", count: 12) + "\(session)" : "SYM\(session % 300)"
                 let sequence = round + 3
                 let bytes = frame("TM1\tTICKS\t\(sessionID)\t\(sequence)\nQ\t\(symbol)\t5\t1.5\t1.6\n")
                 let envelope = try decode(bytes, reusing: &cache).get()
                 #expect(envelope.sessionID == sessionID)
                 #expect(envelope.sequence == UInt64(sequence))
-                guard case .ticks(let ticks) = envelope.message else { Issue.record("not ticks"); return }
+                guard case .ticks(let ticks) = envelope.message else {
+                    Issue.record("not ticks")
+                    return
+                }
                 #expect(ticks.first?.symbol == symbol)
             }
         }
     }
 
-    @Test("message types are recognised exactly; near misses and the other direction's types are unknown, named in the error")
+    @Test(
+        "message types are recognised exactly; near misses and the other direction's types are unknown, named in the error"
+    )
     func messageTypes() {
-        for name in ["TICK", "TICKSS", "ticks", "HELLOX", "HEARTBEA", "SNAP", "ACK", "WELCOME", "COMMAND", "REJECT", "RESYNC", "XY", "T"] {
+        for name in [
+            "TICK", "TICKSS", "ticks", "HELLOX", "HEARTBEA", "SNAP", "ACK", "WELCOME", "COMMAND", "REJECT", "RESYNC",
+            "XY", "T",
+        ] {
             let bytes = frame("TM1\t\(name)\ts\t1\nQ\tX\t5\t1.5\t1.6\n")
             do throws(WireDecodingError) {
                 _ = try WireDecoder.decodeTerminal(bytes)

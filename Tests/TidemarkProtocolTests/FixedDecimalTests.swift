@@ -1,5 +1,5 @@
-import Testing
 import Foundation
+import Testing
 import TidemarkProtocol
 
 /// Parses through the string initializer (a bare literal would take the literal initializer).
@@ -60,7 +60,8 @@ func fixedDecimalParseOverflow() {
         // a double would read it back as 92,233,720,368.54776, so it is written as a string.
         let values: [FixedDecimal] = ["1.14512", "-0.00000001", "92233720368.54775807", "12345678.12345678"]
         let data = try JSONEncoder().encode(values)
-        #expect(String(decoding: data, as: UTF8.self) == #"[1.14512,-1e-08,"92233720368.54775807","12345678.12345678"]"#)
+        #expect(
+            String(decoding: data, as: UTF8.self) == #"[1.14512,-1e-08,"92233720368.54775807","12345678.12345678"]"#)
         #expect(try JSONDecoder().decode([FixedDecimal].self, from: data) == values)
     }
 }

@@ -9,11 +9,15 @@ struct FuzzTests {
         do throws(WireDecodingError) {
             if terminal {
                 let envelope = try WireDecoder.decodeTerminal(bytes)
-                let again = Result { () throws(WireDecodingError) in try WireDecoder.decodeTerminal(WireEncoder.encode(envelope)) }
+                let again = Result { () throws(WireDecodingError) in
+                    try WireDecoder.decodeTerminal(WireEncoder.encode(envelope))
+                }
                 #expect(again == .success(envelope))
             } else {
                 let envelope = try WireDecoder.decodeAgent(bytes)
-                let again = Result { () throws(WireDecodingError) in try WireDecoder.decodeAgent(WireEncoder.encode(envelope)) }
+                let again = Result { () throws(WireDecodingError) in
+                    try WireDecoder.decodeAgent(WireEncoder.encode(envelope))
+                }
                 #expect(again == .success(envelope))
             }
             return (true, nil)
@@ -30,7 +34,8 @@ struct FuzzTests {
             let position = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &rng)
             switch Int.random(in: 0..<8, using: &rng) {
             case 0: bytes = Array(bytes.prefix(position))  // truncate
-            case 1 where !bytes.isEmpty: bytes[position] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &rng)  // flip a bit
+            // flip a bit
+            case 1 where !bytes.isEmpty: bytes[position] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &rng)
             case 2: bytes.insert(Bool.random(using: &rng) ? 0x09 : 0x0A, at: position)  // insert TAB or LF
             case 3: bytes.insert(UInt8.random(in: 0...255, using: &rng), at: position)  // insert a random byte
             case 4 where !bytes.isEmpty: bytes.remove(at: position)  // delete a byte
@@ -40,7 +45,9 @@ struct FuzzTests {
                 bytes.insert(contentsOf: bytes[position..<position + length], at: position)
             default:  // replace a span with random digits
                 let length = Int.random(in: 0...min(12, bytes.count - position), using: &rng)
-                for index in position..<position + length { bytes[index] = UInt8(ascii: "0") + UInt8.random(in: 0...9, using: &rng) }
+                for index in position..<position + length {
+                    bytes[index] = UInt8(ascii: "0") + UInt8.random(in: 0...9, using: &rng)
+                }
             }
         }
         return bytes
@@ -63,9 +70,12 @@ struct FuzzTests {
             }
         }
         // The mutations reach every kind of failure, and some mutants still decode (e.g. a changed digit).
-        #expect(Set(codes.keys).isSuperset(of: ["truncated", "not_utf8", "bad_header", "unsupported_version", "unknown_type",
-                                                "missing_record", "unexpected_record", "field_count", "bad_field", "absurd_value"]),
-                "\(codes)")
+        #expect(
+            Set(codes.keys).isSuperset(of: [
+                "truncated", "not_utf8", "bad_header", "unsupported_version", "unknown_type",
+                "missing_record", "unexpected_record", "field_count", "bad_field", "absurd_value",
+            ]),
+            "\(codes)")
         #expect(decodedCount > 100)
     }
 
@@ -87,8 +97,9 @@ struct FuzzTests {
             let envelope = generator.terminalEnvelope()
             let frame = WireEncoder.encode(envelope)
             #expect(try WireDecoder.decodeTerminal(frame) == envelope)
-            let line = RecordingLine.message(account: AccountID("Srv:1"), sessionID: envelope.sessionID,
-                                             sequence: envelope.sequence, envelope.message)
+            let line = RecordingLine.message(
+                account: AccountID("Srv:1"), sessionID: envelope.sessionID,
+                sequence: envelope.sequence, envelope.message)
             let json = RecordingCodec.encode(line)
             #expect(try RecordingCodec.decode(json) == line)
             #expect(RecordingCodec.encode(try RecordingCodec.decode(json)) == json)
@@ -136,31 +147,42 @@ struct MessageGenerator {
     mutating func tick() -> Tick {
         let ask = decimal(positive: true)
         // Mostly bid < ask; sometimes crossed by up to 1 % of ask (allowed).
-        let bid = bool() ? FixedDecimal(units: max(1, ask.units - int(0...ask.units / 50))) : FixedDecimal(units: ask.units + ask.units / 100)
+        let bid =
+            bool()
+            ? FixedDecimal(units: max(1, ask.units - int(0...ask.units / 50)))
+            : FixedDecimal(units: ask.units + ask.units / 100)
         return Tick(symbol: text(nonEmpty: true), time: time(), bid: bid, ask: ask)
     }
 
     mutating func position() -> Position {
-        Position(ticket: int(1...Int64.max), symbol: text(nonEmpty: true), side: pick(Side.self), volume: decimal(positive: true),
-                 openPrice: decimal(positive: true), openTime: time(), swap: decimal(), commission: decimal())
+        Position(
+            ticket: int(1...Int64.max), symbol: text(nonEmpty: true), side: pick(Side.self),
+            volume: decimal(positive: true),
+            openPrice: decimal(positive: true), openTime: time(), swap: decimal(), commission: decimal())
     }
 
     mutating func symbol() -> SymbolSpec {
-        SymbolSpec(name: text(nonEmpty: true), digits: Int(int(0...8)), calcMode: pick(CalcMode.self), contractSize: decimal(positive: true),
-                   tickSize: decimal(positive: true), tickValue: decimal().magnitude, profitCurrency: text(nonEmpty: true),
-                   marginCurrency: text(), baseCurrency: text())
+        SymbolSpec(
+            name: text(nonEmpty: true), digits: Int(int(0...8)), calcMode: pick(CalcMode.self),
+            contractSize: decimal(positive: true),
+            tickSize: decimal(positive: true), tickValue: decimal().magnitude, profitCurrency: text(nonEmpty: true),
+            marginCurrency: text(), baseCurrency: text())
     }
 
     mutating func account() -> AccountReport {
-        AccountReport(time: time(), balance: decimal(), credit: decimal(), equity: decimal(), margin: decimal().magnitude)
+        AccountReport(
+            time: time(), balance: decimal(), credit: decimal(), equity: decimal(), margin: decimal().magnitude)
     }
 
     mutating func deal() -> Deal {
         let type = pick(DealType.self)
-        return Deal(ticket: int(1...Int64.max), time: time(), type: type, entry: pick(DealEntry.self),
-                    symbol: type.isTrade ? text(nonEmpty: true) : text(), volume: type.isTrade ? decimal(positive: true) : decimal().magnitude,
-                    price: type.isTrade ? decimal(positive: true) : decimal().magnitude, profit: decimal(), commission: decimal(),
-                    swap: decimal(), fee: decimal(), positionID: int(0...Int64.max), comment: text())
+        return Deal(
+            ticket: int(1...Int64.max), time: time(), type: type, entry: pick(DealEntry.self),
+            symbol: type.isTrade ? text(nonEmpty: true) : text(),
+            volume: type.isTrade ? decimal(positive: true) : decimal().magnitude,
+            price: type.isTrade ? decimal(positive: true) : decimal().magnitude, profit: decimal(),
+            commission: decimal(),
+            swap: decimal(), fee: decimal(), positionID: int(0...Int64.max), comment: text())
     }
 
     mutating func list<T>(_ range: ClosedRange<Int>, _ make: (inout Self) -> T) -> [T] {
@@ -172,22 +194,28 @@ struct MessageGenerator {
         let message: TerminalMessage
         switch int(0...9) {
         case 0:
-            message = .hello(Hello(platform: pick(Platform.self), terminalBuild: Int(int(0...5000)), login: int(1...Int64.max),
-                                   server: text(nonEmpty: true), company: text(), currency: text(nonEmpty: true),
-                                   currencyDigits: Int(int(0...8)), marginMode: pick(MarginMode.self), leverage: Int(int(0...3000)),
-                                   eaVersion: text(), brokerUTCOffsetSeconds: Int(int(-86_400...86_400)), sessionID: sessionID))
+            message = .hello(
+                Hello(
+                    platform: pick(Platform.self), terminalBuild: Int(int(0...5000)), login: int(1...Int64.max),
+                    server: text(nonEmpty: true), company: text(), currency: text(nonEmpty: true),
+                    currencyDigits: Int(int(0...8)), marginMode: pick(MarginMode.self), leverage: Int(int(0...3000)),
+                    eaVersion: text(), brokerUTCOffsetSeconds: Int(int(-86_400...86_400)), sessionID: sessionID))
         case 1:
-            message = .snapshot(Snapshot(account: account(), symbols: list(0...3) { $0.symbol() },
-                                         positions: list(0...3) { $0.position() }, quotes: list(0...3) { $0.tick() }))
+            message = .snapshot(
+                Snapshot(
+                    account: account(), symbols: list(0...3) { $0.symbol() },
+                    positions: list(0...3) { $0.position() }, quotes: list(0...3) { $0.tick() }))
         case 2: message = .symbol(symbol())
         case 3: message = .ticks(list(1...60) { $0.tick() })
-        case 4: message = .position(PositionUpdate(change: pick(PositionChange.self), time: time(), position: position()))
+        case 4:
+            message = .position(PositionUpdate(change: pick(PositionChange.self), time: time(), position: position()))
         case 5: message = .deal(deal())
         case 6: message = .report(account())
         case 7: message = .heartbeat(time())
         case 8: message = .bye(reason: text())
         default:
-            message = .commandAcknowledgement(CommandAcknowledgement(commandID: int(0...Int64.max), time: time(), succeeded: bool(), detail: text()))
+            message = .commandAcknowledgement(
+                CommandAcknowledgement(commandID: int(0...Int64.max), time: time(), succeeded: bool(), detail: text()))
         }
         return Envelope(sessionID: sessionID, sequence: UInt64(int(1...Int64.max)), message: message)
     }

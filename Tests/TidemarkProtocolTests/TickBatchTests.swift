@@ -6,8 +6,10 @@ import TidemarkProtocol
 /// hash and code exactly like the `[Tick]` it replaced in `TerminalMessage.ticks`.
 @Suite("Tick batches behave like arrays of ticks")
 struct TickBatchTests {
-    private let first = Tick(symbol: "EURUSD", time: BrokerTime(milliseconds: 1_549_238_400_123), bid: "1.14512", ask: "1.14514")
-    private let second = Tick(symbol: "GBPUSD", time: BrokerTime(milliseconds: 1_549_238_400_124), bid: "1.3", ask: "1.3002")
+    private let first = Tick(
+        symbol: "EURUSD", time: BrokerTime(milliseconds: 1_549_238_400_123), bid: "1.14512", ask: "1.14514")
+    private let second = Tick(
+        symbol: "GBPUSD", time: BrokerTime(milliseconds: 1_549_238_400_124), bid: "1.3", ask: "1.3002")
 
     @Test func oneTickAndSeveralReadLikeAnArray() {
         let one = TickBatch(first)
@@ -48,13 +50,18 @@ struct TickBatchTests {
     }
 
     @Test func theDecoderKeepsOneTickInlineAndSeveralInOrder() throws {
-        let one = try WireDecoder.decodeTerminal(Array("TM1\tTICKS\ts\t3\nQ\tEURUSD\t1549238400123\t1.14512\t1.14514\n".utf8))
+        let one = try WireDecoder.decodeTerminal(
+            Array("TM1\tTICKS\ts\t3\nQ\tEURUSD\t1549238400123\t1.14512\t1.14514\n".utf8))
         #expect(one.message == .ticks([first]))
         // Two quotes: the batch keeps both, in order.
-        let text = "TM1\tTICKS\ts\t4\nQ\tEURUSD\t1549238400123\t1.14512\t1.14514\nQ\tGBPUSD\t1549238400124\t1.30000000\t1.3002\n"
+        let text =
+            "TM1\tTICKS\ts\t4\nQ\tEURUSD\t1549238400123\t1.14512\t1.14514\nQ\tGBPUSD\t1549238400124\t1.30000000\t1.3002\n"
         let two = try WireDecoder.decodeTerminal(Array(text.utf8))
         #expect(two.message == .ticks([first, second]))
-        guard case .ticks(let batch) = two.message else { Issue.record("not ticks"); return }
+        guard case .ticks(let batch) = two.message else {
+            Issue.record("not ticks")
+            return
+        }
         #expect(batch.count == 2 && batch.last == second)
     }
 }

@@ -47,7 +47,8 @@ struct VectorTests {
     @Test("every message type of both directions has a vector")
     func coverage() throws {
         let vectors = try loadVectors("valid.json")
-        var terminalTypes = Set<String>(), agentTypes = Set<String>()
+        var terminalTypes = Set<String>()
+        var agentTypes = Set<String>()
         for vector in vectors {
             if vector.direction == "terminal" {
                 terminalTypes.insert(try WireDecoder.decodeTerminal(vector.wireBytes).message.wireType)
@@ -55,24 +56,31 @@ struct VectorTests {
                 agentTypes.insert(try WireDecoder.decodeAgent(vector.wireBytes).message.wireType)
             }
         }
-        #expect(terminalTypes == ["HELLO", "SNAPSHOT", "SYMBOL", "TICKS", "POSITION", "DEAL", "REPORT", "HEARTBEAT", "BYE", "CMDACK"])
+        #expect(
+            terminalTypes == [
+                "HELLO", "SNAPSHOT", "SYMBOL", "TICKS", "POSITION", "DEAL", "REPORT", "HEARTBEAT", "BYE", "CMDACK",
+            ])
         #expect(agentTypes == ["WELCOME", "REJECT", "RESYNC", "ACK", "COMMAND", "HEARTBEAT"])
     }
 
-    @Test("valid: wire decodes to the JSON message, and the JSON message encodes to the wire bytes",
-          arguments: try loadVectors("valid.json"))
+    @Test(
+        "valid: wire decodes to the JSON message, and the JSON message encodes to the wire bytes",
+        arguments: try loadVectors("valid.json"))
     func valid(_ vector: WireVector) throws {
         let json = Array(vector.json!.utf8)
         if vector.direction == "terminal" {
             let decoded = try WireDecoder.decodeTerminal(vector.wireBytes)
-            guard case .message(let account, let sessionID, let sequence, let message) = try RecordingCodec.decode(json) else {
+            guard case .message(let account, let sessionID, let sequence, let message) = try RecordingCodec.decode(json)
+            else {
                 Issue.record("the vector's JSON is not a message line")
                 return
             }
             #expect(account == AccountID("Demo-Server:12345"))
             #expect(decoded == Envelope(sessionID: sessionID!, sequence: sequence!, message: message))
             // The canonical JSON round-trips byte for byte.
-            #expect(RecordingCodec.encode(.message(account: account, sessionID: sessionID, sequence: sequence, message)) == json)
+            #expect(
+                RecordingCodec.encode(.message(account: account, sessionID: sessionID, sequence: sequence, message))
+                    == json)
             if vector.decodeOnly != true {
                 #expect(WireEncoder.encode(decoded) == vector.wireBytes)
             }

@@ -1,6 +1,6 @@
 import Foundation
-import Webhooks
 import Testing
+import Webhooks
 
 @Suite("Webhook settings in the config file")
 struct ConfigurationTests {
@@ -13,13 +13,14 @@ struct ConfigurationTests {
         let decoded = try JSONDecoder().decode(WebhookDeliverer.Configuration.self, from: Data(json.utf8))
         // The documented defaults, so equal to the default configuration.
         #expect(decoded == WebhookDeliverer.Configuration())
-        #expect(decoded.retryPolicy.maximumAge == .seconds(259_200)) // 3 × 24 × 3,600
+        #expect(decoded.retryPolicy.maximumAge == .seconds(259_200))  // 3 × 24 × 3,600
     }
 
     @Test("Missing keys take the defaults; fractional seconds are kept; bad values are refused")
     func partialAndInvalid() throws {
-        let partial = try JSONDecoder().decode(WebhookDeliverer.Configuration.self,
-                                               from: Data(#"{"initialDelaySeconds": 0.25, "maximumAttempts": 5}"#.utf8))
+        let partial = try JSONDecoder().decode(
+            WebhookDeliverer.Configuration.self,
+            from: Data(#"{"initialDelaySeconds": 0.25, "maximumAttempts": 5}"#.utf8))
         #expect(partial.retryPolicy.initialDelay == .milliseconds(250))
         #expect(partial.retryPolicy.maximumAttempts == 5)
         #expect(partial.requestTimeout == .seconds(10))
@@ -33,10 +34,12 @@ struct ConfigurationTests {
     @Test("Encoding and decoding give the same settings")
     func roundTrip() throws {
         let original = WebhookDeliverer.Configuration(
-            retryPolicy: WebhookRetryPolicy(initialDelay: .milliseconds(500), maximumDelay: .seconds(60), jitter: 0.1,
-                                            maximumAttempts: 20, maximumAge: .seconds(3600)),
+            retryPolicy: WebhookRetryPolicy(
+                initialDelay: .milliseconds(500), maximumDelay: .seconds(60), jitter: 0.1,
+                maximumAttempts: 20, maximumAge: .seconds(3600)),
             requestTimeout: .seconds(5), maximumConcurrentDeliveries: 4, pageSize: 32)
-        let decoded = try JSONDecoder().decode(WebhookDeliverer.Configuration.self, from: JSONEncoder().encode(original))
+        let decoded = try JSONDecoder().decode(
+            WebhookDeliverer.Configuration.self, from: JSONEncoder().encode(original))
         #expect(decoded == original)
     }
 }

@@ -1,19 +1,24 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
-import TestSupport
-@testable import Webhooks
 import ServiceLifecycleTestKit
 import Store
+import TestSupport
 import Testing
 import TidemarkProtocol
 
-struct SampleBody: Codable { var sequenceNumber: UInt64; var type: String }
+@testable import Webhooks
+
+struct SampleBody: Codable {
+    var sequenceNumber: UInt64
+    var type: String
+}
 
 func sampleEvent(_ n: UInt64) -> StoredEvent {
-    try! StoredEvent(sequenceNumber: n, kind: .tracker, type: "drawdown", accountId: AccountID("Broker-Demo:1001"),
-                     subjectId: "t1", brokerTime: BrokerTime(milliseconds: Int64(n) * 1000),
-                     encoding: SampleBody(sequenceNumber: n, type: "drawdown"))
+    try! StoredEvent(
+        sequenceNumber: n, kind: .tracker, type: "drawdown", accountId: AccountID("Broker-Demo:1001"),
+        subjectId: "t1", brokerTime: BrokerTime(milliseconds: Int64(n) * 1000),
+        encoding: SampleBody(sequenceNumber: n, type: "drawdown"))
 }
 
 /// Fast retries so the tests take milliseconds; seeded jitter.
@@ -25,15 +30,19 @@ let secret = "whsec_0123456789abcdef"
 
 /// Checks a received request's signature with Crypto's HMAC directly (not through the code under
 /// test): HMAC-SHA256(secret, "<t>.<exact body bytes>") in lower-case hex.
-func expectGenuineSignature(_ request: TestReceiver.Request, secret: String,
-                            sourceLocation: SourceLocation = #_sourceLocation) {
+func expectGenuineSignature(
+    _ request: TestReceiver.Request, secret: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     guard let header = request.header("Tidemark-Signature"),
-          let timestamp = request.header("Tidemark-Timestamp") else {
+        let timestamp = request.header("Tidemark-Timestamp")
+    else {
         Issue.record("signature headers missing", sourceLocation: sourceLocation)
         return
     }
-    let mac = HMAC<SHA256>.authenticationCode(for: Data("\(timestamp).".utf8) + Data(request.body),
-                                              using: SymmetricKey(data: Data(secret.utf8)))
+    let mac = HMAC<SHA256>.authenticationCode(
+        for: Data("\(timestamp).".utf8) + Data(request.body),
+        using: SymmetricKey(data: Data(secret.utf8)))
     let hex = mac.map { String(format: "%02x", $0) }.joined()
     #expect(header == "t=\(timestamp),v1=\(hex)", sourceLocation: sourceLocation)
 }
@@ -67,8 +76,9 @@ struct DelivererTests {
                     let id = try #require(request.header("Tidemark-Event-Id").flatMap(UInt64.init))
                     // The body is the event's canonical JSON, byte for byte.
                     #expect(Data(request.body) == sampleEvent(id).body)
-                    try WebhookSignature.verify(header: request.header("Tidemark-Signature") ?? "",
-                                                body: request.body, secret: secret)
+                    try WebhookSignature.verify(
+                        header: request.header("Tidemark-Signature") ?? "",
+                        body: request.body, secret: secret)
                 }
                 // The refused event came again, same id, as attempt 2; each event was acknowledged once.
                 let refusedID = requests[0].header("Tidemark-Event-Id")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The deploy/ scripts and unit, run for real (in temporary directories, never on the host's /).
 @Suite("Deploy files")
@@ -12,7 +12,10 @@ struct DeployTests {
     static let tidemark = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         .appendingPathComponent("tidemark").path
 
-    struct Run { var status: Int32; var output: String }
+    struct Run {
+        var status: Int32
+        var output: String
+    }
 
     static func run(_ executable: String, _ arguments: [String]) throws -> Run {
         let process = Process()
@@ -34,7 +37,9 @@ struct DeployTests {
     @Test("systemd accepts the unit: no unknown directive, no bad value")
     func unitVerifies() throws {
         // systemd (and so systemd-analyze) is part of every Debian host this agent is deployed on.
-        try #require(FileManager.default.isExecutableFile(atPath: Self.systemdAnalyze), "needs \(Self.systemdAnalyze) (Debian's systemd package)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.systemdAnalyze),
+            "needs \(Self.systemdAnalyze) (Debian's systemd package)")
         let directory = try TemporaryDirectory()
         let unit = try String(contentsOf: Self.deploy.appendingPathComponent("tidemark.service"), encoding: .utf8)
         #expect(unit.contains("ExecStart=/usr/bin/tidemark agent --config /etc/tidemark/config.json"))
@@ -63,7 +68,9 @@ struct DeployTests {
         #expect(try String(contentsOfFile: root + "/usr/local/bin/tidemark", encoding: .utf8) == "#!/bin/sh\necho v1\n")
         let unit = try String(contentsOfFile: root + "/etc/systemd/system/tidemark.service", encoding: .utf8)
         #expect(unit.contains("ExecStart=/usr/local/bin/tidemark agent --config /etc/tidemark/config.json"))
-        #expect(try Self.mode(root + "/etc/tidemark/env") == 0o600, "root only: systemd reads it before dropping privileges")
+        #expect(
+            try Self.mode(root + "/etc/tidemark/env") == 0o600, "root only: systemd reads it before dropping privileges"
+        )
         #expect(try Self.mode(root + "/etc/tidemark/config.json") == 0o640)
         #expect(try Self.mode(root + "/var/lib/tidemark") == 0o750)
         #expect(try Self.mode(root + "/etc/tidemark/keys") == 0o750)
@@ -80,15 +87,20 @@ struct DeployTests {
         #expect(second.status == 0, "\(second.output)")
         #expect(!second.output.contains("Next steps"))
         #expect(try String(contentsOfFile: root + "/usr/local/bin/tidemark", encoding: .utf8) == "#!/bin/sh\necho v2\n")
-        #expect(try String(contentsOfFile: root + "/etc/tidemark/config.json", encoding: .utf8) == "{\"edited\": true}\n")
+        #expect(
+            try String(contentsOfFile: root + "/etc/tidemark/config.json", encoding: .utf8) == "{\"edited\": true}\n")
         #expect(try String(contentsOfFile: root + "/etc/tidemark/env", encoding: .utf8) == env)
         #expect(FileManager.default.fileExists(atPath: root + "/etc/tidemark/config.example.json"))
     }
 
-    @Test("keys.sh makes the agent's pair and admits EAs by the public key made on their own hosts; revoking removes a key")
+    @Test(
+        "keys.sh makes the agent's pair and admits EAs by the public key made on their own hosts; revoking removes a key"
+    )
     func keys() throws {
         // `swift build --build-tests` builds the tidemark executable beside the test bundle.
-        try #require(FileManager.default.isExecutableFile(atPath: Self.tidemark), "needs the tidemark binary at \(Self.tidemark)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.tidemark), "needs the tidemark binary at \(Self.tidemark)"
+        )
         let directory = try TemporaryDirectory()
         let keys = directory.url.appendingPathComponent("keys").path
         let script = Self.deploy.appendingPathComponent("keys.sh").path
@@ -96,14 +108,19 @@ struct DeployTests {
         func eaPair() throws -> (public: String, secret: String) {
             let printed = try Self.run(Self.tidemark, ["keys"]).output
             func value(_ key: String) -> String {
-                printed.split(separator: "\n").first { $0.hasPrefix(key) }.map { String($0.split(separator: "\"")[1]) } ?? ""
+                printed.split(separator: "\n").first { $0.hasPrefix(key) }.map { String($0.split(separator: "\"")[1]) }
+                    ?? ""
             }
             return (value("public-key"), value("secret-key"))
         }
         let first = try eaPair()
         let second = try eaPair()
-        let made = try Self.run("/bin/sh", [script, "--dir", keys, "--tidemark", Self.tidemark,
-                                            "--ea", "Demo-1001=\(first.public)", "--ea", "Demo-1002=\(second.public)"])
+        let made = try Self.run(
+            "/bin/sh",
+            [
+                script, "--dir", keys, "--tidemark", Self.tidemark,
+                "--ea", "Demo-1001=\(first.public)", "--ea", "Demo-1002=\(second.public)",
+            ])
         #expect(made.status == 0, "\(made.output)")
         #expect(try Self.mode(keys + "/agent.key_secret") & 0o007 == 0)
         let list = try String(contentsOfFile: keys + "/allowed-eas.txt", encoding: .utf8)
@@ -113,12 +130,16 @@ struct DeployTests {
         // No EA secret on the agent host, none printed.
         #expect(!FileManager.default.fileExists(atPath: keys + "/eas/Demo-1001.key_secret"))
         #expect(!made.output.contains(first.secret) && !made.output.contains("InpClientSecretKey"))
-        let refused = try Self.run("/bin/sh", [script, "--dir", keys, "--tidemark", Self.tidemark, "--ea", "Demo-1003"])
+        let refused = try Self.run(
+            "/bin/sh", [script, "--dir", keys, "--tidemark", Self.tidemark, "--ea", "Demo-1003"])
         #expect(refused.status != 0)
-        #expect(refused.output.contains("NAME=PUBLICKEY") && refused.output.contains("own terminal host"), "\(refused.output)")
+        #expect(
+            refused.output.contains("NAME=PUBLICKEY") && refused.output.contains("own terminal host"),
+            "\(refused.output)")
 
         let agentBefore = try String(contentsOfFile: keys + "/agent.key", encoding: .utf8)
-        let again = try Self.run("/bin/sh", [script, "--dir", keys, "--tidemark", Self.tidemark, "--revoke-ea", "Demo-1001"])
+        let again = try Self.run(
+            "/bin/sh", [script, "--dir", keys, "--tidemark", Self.tidemark, "--revoke-ea", "Demo-1001"])
         #expect(again.status == 0, "\(again.output)")
         let after = try String(contentsOfFile: keys + "/allowed-eas.txt", encoding: .utf8)
         #expect(after.split(separator: "\n").filter { $0.hasPrefix("public-key") }.count == 1)
@@ -130,6 +151,6 @@ struct DeployTests {
         #expect(try String(contentsOfFile: keys + "/agent.key", encoding: .utf8) != agentBefore)
         let retired = try FileManager.default.contentsOfDirectory(atPath: keys + "/retired")
         #expect(retired.filter { $0.hasPrefix("agent-") }.count == 2)
-        #expect(retired.filter { $0.hasPrefix("ea-Demo-1001-") }.count == 1)   // its public certificate
+        #expect(retired.filter { $0.hasPrefix("ea-Demo-1001-") }.count == 1)  // its public certificate
     }
 }

@@ -1,6 +1,7 @@
-@testable import Webhooks
 import Testing
 import TidemarkProtocol
+
+@testable import Webhooks
 
 @Suite("Webhook retry schedule")
 struct RetryPolicyTests {
@@ -11,7 +12,9 @@ struct RetryPolicyTests {
         // 2^(n−1) s: 1, 2, 4, 8, 16, 32, 64, 128, 256, 512; the 11th would be 1024 s, capped at 600 s.
         let expected: [Int64] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600]
         for (index, seconds) in expected.enumerated() {
-            #expect(defaults.decision(afterFailedAttempts: index + 1, randomFraction: 0) == .retry(after: .seconds(seconds)))
+            #expect(
+                defaults.decision(afterFailedAttempts: index + 1, randomFraction: 0) == .retry(after: .seconds(seconds))
+            )
         }
         #expect(defaults.decision(afterFailedAttempts: 300, randomFraction: 0) == .retry(after: .seconds(600)))
     }
@@ -21,9 +24,11 @@ struct RetryPolicyTests {
         // 3rd failure: nominal 4,000 ms. Fraction 0.5 × jitter 0.2 = 10 % → 4,000 − 400 = 3,600 ms.
         #expect(defaults.decision(afterFailedAttempts: 3, randomFraction: 0.5) == .retry(after: .milliseconds(3600)))
         // Fraction 0.999999 × 0.2 = 0.1999998 → 4,000 × 0.1999998 = 799.9992, floored 799 → 3,201 ms.
-        #expect(defaults.decision(afterFailedAttempts: 3, randomFraction: 0.999999) == .retry(after: .milliseconds(3201)))
+        #expect(
+            defaults.decision(afterFailedAttempts: 3, randomFraction: 0.999999) == .retry(after: .milliseconds(3201)))
         // At the cap: 600,000 ms − 600,000 × 0.2 × 0.25 (30,000) = 570,000 ms.
-        #expect(defaults.decision(afterFailedAttempts: 50, randomFraction: 0.25) == .retry(after: .milliseconds(570_000)))
+        #expect(
+            defaults.decision(afterFailedAttempts: 50, randomFraction: 0.25) == .retry(after: .milliseconds(570_000)))
         let noJitter = WebhookRetryPolicy(jitter: 0)
         #expect(noJitter.decision(afterFailedAttempts: 3, randomFraction: 0.9) == .retry(after: .seconds(4)))
     }

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Webhooks
 import Testing
+
+@testable import Webhooks
 
 @Suite("Webhook signature")
 struct SignatureTests {
@@ -12,8 +13,9 @@ struct SignatureTests {
     func knownAnswer() {
         // python3: hmac.new(b"whsec_test", b'1700000000.{"sequenceNumber":7,"type":"drawdown"}',
         //                   hashlib.sha256).hexdigest()
-        #expect(WebhookSignature.header(body: body, secret: secret, timestamp: 1_700_000_000)
-            == "t=1700000000,v1=c28b35a1e4ab623806b6448631c30ecb42315c6700642dba9d3cc212729c47d2")
+        #expect(
+            WebhookSignature.header(body: body, secret: secret, timestamp: 1_700_000_000)
+                == "t=1700000000,v1=c28b35a1e4ab623806b6448631c30ecb42315c6700642dba9d3cc212729c47d2")
     }
 
     @Test("A genuine header verifies, within the tolerance either side of its timestamp")
@@ -28,7 +30,7 @@ struct SignatureTests {
     func refusals() {
         let header = WebhookSignature.header(body: body, secret: secret, timestamp: 1_700_000_000)
         var altered = body
-        altered[altered.startIndex + 18] = UInt8(ascii: "8") // sequenceNumber 7 → 8
+        altered[altered.startIndex + 18] = UInt8(ascii: "8")  // sequenceNumber 7 → 8
         #expect(throws: WebhookSignatureError.signatureMismatch) {
             try WebhookSignature.verify(header: header, body: altered, secret: secret, now: signedAt)
         }
@@ -36,18 +38,22 @@ struct SignatureTests {
             try WebhookSignature.verify(header: header, body: body, secret: "whsec_other", now: signedAt)
         }
         #expect(throws: WebhookSignatureError.timestampOutOfTolerance) {
-            try WebhookSignature.verify(header: header, body: body, secret: secret, now: signedAt.addingTimeInterval(301))
+            try WebhookSignature.verify(
+                header: header, body: body, secret: secret, now: signedAt.addingTimeInterval(301))
         }
         // Re-signing an old body with a new timestamp but the old MAC fails: the timestamp is signed.
         let forged = header.replacingOccurrences(of: "t=1700000000", with: "t=1700000300")
         #expect(throws: WebhookSignatureError.signatureMismatch) {
-            try WebhookSignature.verify(header: forged, body: body, secret: secret, now: signedAt.addingTimeInterval(300))
+            try WebhookSignature.verify(
+                header: forged, body: body, secret: secret, now: signedAt.addingTimeInterval(300))
         }
     }
 
-    @Test("Malformed headers are refused as malformed", arguments: [
-        "", "v1=c28b35a1", "t=abc,v1=00", "t=1700000000", "t=1700000000,v1=zz", "t=1,t=2,v1=00", "garbage",
-    ])
+    @Test(
+        "Malformed headers are refused as malformed",
+        arguments: [
+            "", "v1=c28b35a1", "t=abc,v1=00", "t=1700000000", "t=1700000000,v1=zz", "t=1,t=2,v1=00", "garbage",
+        ])
     func malformed(header: String) {
         #expect(throws: WebhookSignatureError.malformedHeader) {
             try WebhookSignature.verify(header: header, body: body, secret: secret, now: signedAt)
@@ -58,8 +64,9 @@ struct SignatureTests {
     func severalCodes() throws {
         let genuine = "c28b35a1e4ab623806b6448631c30ecb42315c6700642dba9d3cc212729c47d2"
         let other = String(repeating: "0", count: 64)
-        try WebhookSignature.verify(header: "t=1700000000,v1=\(other),v0=x,v1=\(genuine.uppercased())", body: body,
-                                    secret: secret, now: signedAt)
+        try WebhookSignature.verify(
+            header: "t=1700000000,v1=\(other),v0=x,v1=\(genuine.uppercased())", body: body,
+            secret: secret, now: signedAt)
         #expect(throws: WebhookSignatureError.signatureMismatch) {
             try WebhookSignature.verify(header: "t=1700000000,v1=\(other)", body: body, secret: secret, now: signedAt)
         }

@@ -48,12 +48,13 @@ final class TestReceiver: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(Handler { request in
-                        box.state.withLock { state -> Answer in
-                            state.requests.append(request)
-                            return state.script.isEmpty ? state.defaultAnswer : state.script.removeFirst()
-                        }
-                    })
+                    try channel.pipeline.syncOperations.addHandler(
+                        Handler { request in
+                            box.state.withLock { state -> Answer in
+                                state.requests.append(request)
+                                return state.script.isEmpty ? state.defaultAnswer : state.script.removeFirst()
+                            }
+                        })
                 }
             }
         channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
@@ -105,8 +106,9 @@ final class TestReceiver: Sendable {
                 guard case .status(let code) = answer else { return }
                 var headers = HTTPHeaders()
                 headers.add(name: "Content-Length", value: "0")
-                let response = HTTPResponseHead(version: head.version, status: HTTPResponseStatus(statusCode: code),
-                                                headers: headers)
+                let response = HTTPResponseHead(
+                    version: head.version, status: HTTPResponseStatus(statusCode: code),
+                    headers: headers)
                 context.write(wrapOutboundOut(.head(response)), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ZeroMQ
 
 #if canImport(Glibc)
@@ -16,7 +17,7 @@ import Glibc
     @Test func z85RejectsBadInput() {
         #expect(throws: ZMQError.invalidZ85) { try Z85.encode([1, 2, 3]) }
         #expect(throws: ZMQError.invalidZ85) { try Z85.decode("Hell") }
-        #expect(throws: ZMQError.invalidZ85) { try Z85.decode("Hell\"World") } // '"' is not in the alphabet
+        #expect(throws: ZMQError.invalidZ85) { try Z85.decode("Hell\"World") }  // '"' is not in the alphabet
         #expect(throws: ZMQError.invalidKey) { try CurveKey(z85: "HelloWorld") }
     }
 
@@ -48,13 +49,18 @@ import Glibc
         // The public certificate does not leak the secret key.
         #expect(!keys.publicCertificate.contains(keys.secretKey.z85))
         #expect(throws: ZMQError.self) { try CurveKeyPair(certificateFile: paths.publicPath) }
-        unlink(paths.publicPath); unlink(paths.secretPath); rmdir(directory)
+        unlink(paths.publicPath)
+        unlink(paths.secretPath)
+        rmdir(directory)
     }
 
     /// A CURVE ROUTER behind the allow-list, and a DEALER with `clientKeys`; returns what the
     /// router received (nil if nothing came through within the wait) and the allow-list.
-    private func exchange(clientKeys: CurveKeyPair, allowed: [CurveKey], waitMilliseconds: Int)
-        throws -> (received: [[UInt8]]?, userID: String?, admitted: Int, denied: Int, reply: [UInt8]?) {
+    private func exchange(
+        clientKeys: CurveKeyPair, allowed: [CurveKey], waitMilliseconds: Int
+    )
+        throws -> (received: [[UInt8]]?, userID: String?, admitted: Int, denied: Int, reply: [UInt8]?)
+    {
         let context = try ZMQContext()
         defer { context.shutdown() }
         let serverKeys = try CurveKeyPair.generate()
@@ -73,15 +79,18 @@ import Glibc
         guard try poller.poll(timeoutMilliseconds: waitMilliseconds) > 0 else {
             return (nil, nil, allowList.admittedCount, allowList.deniedCount, nil)
         }
-        let identity = ZMQMessage(), payload = ZMQMessage()
+        let identity = ZMQMessage()
+        let payload = ZMQMessage()
         try router.receive(into: identity)
         try router.receive(into: payload)
         try router.send(identity.bytes, more: true)
         try router.send("welcome")
         try dealer.setOption(.receiveTimeout, 5_000)
         let reply = try dealer.receive()
-        return ([identity.bytes, payload.bytes], payload.metadata("User-Id"),
-                allowList.admittedCount, allowList.deniedCount, reply)
+        return (
+            [identity.bytes, payload.bytes], payload.metadata("User-Id"),
+            allowList.admittedCount, allowList.deniedCount, reply
+        )
     }
 
     @Test func allowedKeyConnectsAndExchangesMessages() throws {

@@ -1,6 +1,7 @@
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
 @testable import ZeroMQ
 
 #if canImport(Glibc)
@@ -12,8 +13,8 @@ import Glibc
     @Test func maximumMessageSizeIsA64BitOption() throws {
         let context = try ZMQContext()
         let router = try ZMQSocket(context: context, type: .router)
-        #expect(try router.option(.maximumMessageSize) == -1)   // libzmq's default: no limit
-        try router.setOption(.maximumMessageSize, 1 << 33)       // 8 GiB: does not fit an Int32
+        #expect(try router.option(.maximumMessageSize) == -1)  // libzmq's default: no limit
+        try router.setOption(.maximumMessageSize, 1 << 33)  // 8 GiB: does not fit an Int32
         #expect(try router.option(.maximumMessageSize) == 8_589_934_592)
         try router.setOption(.maximumMessageSize, 1_048_576)
         #expect(try router.option(.maximumMessageSize) == 1_048_576)
@@ -165,15 +166,17 @@ import Glibc
             let pull = try ZMQSocket(context: context, type: .pull)
             try pull.bind("inproc://blocked")
             reachedReceive.store(true, ordering: .releasing)
-            _ = try pull.receive() // blocks until shutdown: nothing is ever sent
+            _ = try pull.receive()  // blocks until shutdown: nothing is ever sent
             Issue.record("receive returned without a message")
         }
-        try await eventually("the loop reached its receive", deadline: .seconds(10)) { reachedReceive.load(ordering: .acquiring) }
+        try await eventually("the loop reached its receive", deadline: .seconds(10)) {
+            reachedReceive.load(ordering: .acquiring)
+        }
         // A window in which the receive must stay blocked (nothing is sent): not a wait for an outcome.
         try await Task.sleep(for: .milliseconds(20))
         #expect(!loop.isFinished)
         context.shutdown()
-        try await loop.value // ETERM counts as a clean stop
+        try await loop.value  // ETERM counts as a clean stop
         #expect(loop.isFinished)
         #expect(context.isShutDown)
     }

@@ -41,8 +41,10 @@ public struct TokenAuthenticationMiddleware: RouterMiddleware {
     public init(authority: any TokenAuthority) { self.authority = authority }
 
     /// Authenticates the request's `auth-token` (401 when missing or unknown), then passes it on.
-    public func handle(_ request: Request, context: Context,
-                       next: (Request, Context) async throws -> Response) async throws -> Response {
+    public func handle(
+        _ request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         guard let secret = request.headers[.authToken], !secret.isEmpty else {
             throw APIError.unauthorized("Missing auth-token header")
         }
@@ -64,8 +66,10 @@ public struct TokenAuthenticationMiddleware: RouterMiddleware {
 struct ErrorBodyMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
 
-    func handle(_ request: Request, context: Context,
-                next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
@@ -76,7 +80,8 @@ struct ErrorBodyMiddleware: RouterMiddleware {
             case .unauthorized: throw APIError.unauthorized(error.body ?? "Authorization failed")
             case .forbidden: throw APIError.forbidden(error.body ?? "Forbidden")
             case .conflict: throw APIError.conflict(error.body ?? "Conflict")
-            case .tooManyRequests: throw APIError.tooManyRequests(error.body ?? "Too many requests", retryAfterSeconds: 1)
+            case .tooManyRequests:
+                throw APIError.tooManyRequests(error.body ?? "Too many requests", retryAfterSeconds: 1)
             case .methodNotAllowed: throw APIError.methodNotAllowed(request.method.rawValue, allowed: [])
             case .badRequest, .contentTooLarge, .unsupportedMediaType:
                 throw APIError.validation(error.body ?? "Bad request", details: [])

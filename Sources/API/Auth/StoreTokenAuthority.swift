@@ -10,13 +10,15 @@ public struct StoreTokenAuthority: TokenAuthority {
 
     public func principal(forSecret secret: String) async throws -> Principal? {
         try await store.verifyToken(secret).map { token in
-            Principal(tokenID: token.id, isAdmin: token.isAdmin, readOnly: token.isReadOnly, accounts: token.allowedAccounts)
+            Principal(
+                tokenID: token.id, isAdmin: token.isAdmin, readOnly: token.isReadOnly, accounts: token.allowedAccounts)
         }
     }
 
     public func createToken(_ request: NewToken) async throws -> (token: TokenResource, secret: String) {
-        let issued = try await store.createToken(name: request.name, isReadOnly: request.readOnly ?? false,
-                                                 allowedAccounts: request.accounts.map(Set.init), at: Date())
+        let issued = try await store.createToken(
+            name: request.name, isReadOnly: request.readOnly ?? false,
+            allowedAccounts: request.accounts.map(Set.init), at: Date())
         return (TokenResource(issued.token), issued.secret)
     }
 
@@ -28,7 +30,7 @@ public struct StoreTokenAuthority: TokenAuthority {
         do {
             try await store.revokeToken(id: id, at: Date())
             return true
-        } catch where error == .notFound {
+        } catch  where error == .notFound {
             return false
         }
     }
@@ -37,7 +39,8 @@ public struct StoreTokenAuthority: TokenAuthority {
 extension TokenResource {
     /// The API's view of a stored token (never its secret).
     public init(_ token: APIToken) {
-        self.init(id: token.id, name: token.name, admin: token.isAdmin, readOnly: token.isReadOnly,
-                  accounts: token.allowedAccounts.map { $0.sorted() })
+        self.init(
+            id: token.id, name: token.name, admin: token.isAdmin, readOnly: token.isReadOnly,
+            accounts: token.allowedAccounts.map { $0.sorted() })
     }
 }

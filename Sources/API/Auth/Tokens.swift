@@ -44,7 +44,10 @@ public struct TokenResource: Hashable, Sendable, Codable {
     /// nil: every account.
     public var accounts: [AccountID]?
 
-    private enum CodingKeys: String, CodingKey { case id, name, admin, readOnly, accounts = "accountIds" }
+    private enum CodingKeys: String, CodingKey {
+        case id, name, admin, readOnly
+        case accounts = "accountIds"
+    }
 
     /// A token view with every field given.
     public init(id: String, name: String, admin: Bool, readOnly: Bool, accounts: [AccountID]?) {
@@ -70,7 +73,10 @@ public struct NewToken: Hashable, Sendable, Codable {
     /// Whether it may only read (absent: it may write).
     public var readOnly: Bool?
 
-    private enum CodingKeys: String, CodingKey { case name, readOnly, accounts = "accountIds" }
+    private enum CodingKeys: String, CodingKey {
+        case name, readOnly
+        case accounts = "accountIds"
+    }
 
     /// A request for a token.
     public init(name: String, accounts: [AccountID]? = nil, readOnly: Bool? = nil) {
@@ -93,7 +99,10 @@ public struct CreatedToken: Hashable, Sendable, Codable {
     /// The accounts it may see; nil: every account.
     public var accounts: [AccountID]?
 
-    private enum CodingKeys: String, CodingKey { case id, token, name, readOnly, accounts = "accountIds" }
+    private enum CodingKeys: String, CodingKey {
+        case id, token, name, readOnly
+        case accounts = "accountIds"
+    }
 }
 
 /// Where tokens live. The agent implements it over its store (secrets kept hashed); the API only
@@ -120,8 +129,11 @@ public final class InMemoryTokenAuthority: TokenAuthority {
 
     /// Starts with one admin token.
     public init(adminSecret: String, adminID: String = "admin") {
-        entries = Mutex([Entry(resource: TokenResource(id: adminID, name: "admin", admin: true, readOnly: false, accounts: nil),
-                               secret: adminSecret)])
+        entries = Mutex([
+            Entry(
+                resource: TokenResource(id: adminID, name: "admin", admin: true, readOnly: false, accounts: nil),
+                secret: adminSecret)
+        ])
     }
 
     public func principal(forSecret secret: String) async throws -> Principal? {
@@ -137,8 +149,9 @@ public final class InMemoryTokenAuthority: TokenAuthority {
     }
 
     public func createToken(_ request: NewToken) async throws -> (token: TokenResource, secret: String) {
-        let token = TokenResource(id: TokenSecret.generateID(), name: request.name, admin: false,
-                                  readOnly: request.readOnly ?? false, accounts: request.accounts)
+        let token = TokenResource(
+            id: TokenSecret.generateID(), name: request.name, admin: false,
+            readOnly: request.readOnly ?? false, accounts: request.accounts)
         let secret = TokenSecret.generate()
         entries.withLock { $0.append(Entry(resource: token, secret: secret)) }
         return (token, secret)
@@ -181,7 +194,8 @@ public enum TokenSecret {
 
     /// Byte-wise comparison whose time depends only on the lengths.
     public static func equalInConstantTime(_ lhs: String, _ rhs: String) -> Bool {
-        let a = Array(lhs.utf8), b = Array(rhs.utf8)
+        let a = Array(lhs.utf8)
+        let b = Array(rhs.utf8)
         var difference = UInt8(a.count == b.count ? 0 : 1)
         for index in 0..<max(a.count, b.count) {
             let x = index < a.count ? a[index] : 0

@@ -79,15 +79,18 @@ public struct APIError: TidemarkError, HTTPResponseError {
         APIError(.validation, message, details: details)
     }
     /// 401: no `auth-token` header, or not a valid token.
-    public static func unauthorized(_ message: String = "Authorization failed") -> APIError { APIError(.unauthorized, message) }
+    public static func unauthorized(_ message: String = "Authorization failed") -> APIError {
+        APIError(.unauthorized, message)
+    }
     /// 403: the token may not do this (a read-only token writing, a non-admin managing tokens).
     public static func forbidden(_ message: String) -> APIError { APIError(.forbidden, message) }
     /// 404: no such resource, or one outside the token's accounts (so ids don't leak).
     public static func notFound(_ message: String) -> APIError { APIError(.notFound, message) }
     /// 405: the path exists, but not under this method; `allowed` lists the methods it has.
     public static func methodNotAllowed(_ method: String, allowed: [String]) -> APIError {
-        APIError(.methodNotAllowed, "Method \(method) is not allowed here; allowed: \(allowed.joined(separator: ", "))",
-                 allowedMethods: allowed)
+        APIError(
+            .methodNotAllowed, "Method \(method) is not allowed here; allowed: \(allowed.joined(separator: ", "))",
+            allowedMethods: allowed)
     }
     /// 409: the resource exists already, or its state forbids the change.
     public static func conflict(_ message: String) -> APIError { APIError(.conflict, message) }
@@ -133,9 +136,11 @@ public struct APIError: TidemarkError, HTTPResponseError {
         var metadata: RetryMetadata?
         if codeValue == .tooManyRequests, let retryAfterSeconds {
             let instant = now.addingTimeInterval(TimeInterval(retryAfterSeconds))
-            metadata = RetryMetadata(recommendedRetryTime: Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(instant))
+            metadata = RetryMetadata(
+                recommendedRetryTime: Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(instant))
         }
-        let body = Body(id: id, error: code, message: message, details: details.isEmpty ? nil : details, metadata: metadata)
+        let body = Body(
+            id: id, error: code, message: message, details: details.isEmpty ? nil : details, metadata: metadata)
         guard let data = try? APIJSON.encoder.encode(body) else {
             return ByteBuffer(string: #"{"id":500,"error":"InternalError","message":"encoding failed"}"#)
         }

@@ -33,17 +33,23 @@ public struct ChallengeDefinitionResource: Codable, Hashable, Sendable {
 
     /// The API's view of a declared challenge.
     public init(_ definition: ChallengeDefinition) {
-        id = definition.id; description = definition.description; accountId = definition.account
-        initialCapital = definition.initialCapital; startBrokerTime = definition.startTime
-        dayReset = definition.dayReset; brokerClock = definition.brokerClock
-        phases = definition.phases; enforcement = definition.enforcement
+        id = definition.id
+        description = definition.description
+        accountId = definition.account
+        initialCapital = definition.initialCapital
+        startBrokerTime = definition.startTime
+        dayReset = definition.dayReset
+        brokerClock = definition.brokerClock
+        phases = definition.phases
+        enforcement = definition.enforcement
     }
 
     /// The declaration for the risk core.
     public var definition: ChallengeDefinition {
-        ChallengeDefinition(id: id, description: description, account: accountId, initialCapital: initialCapital,
-                            startTime: startBrokerTime, dayReset: dayReset, brokerClock: brokerClock,
-                            phases: phases, enforcement: enforcement)
+        ChallengeDefinition(
+            id: id, description: description, account: accountId, initialCapital: initialCapital,
+            startTime: startBrokerTime, dayReset: dayReset, brokerClock: brokerClock,
+            phases: phases, enforcement: enforcement)
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -60,7 +66,8 @@ public struct ChallengeDefinitionResource: Codable, Hashable, Sendable {
         dayReset = try container.decodeIfPresent(DayReset.self, forKey: .dayReset) ?? .brokerMidnight
         brokerClock = try container.decodeIfPresent(BrokerClock.self, forKey: .brokerClock)
         phases = try container.decode([ChallengePhase].self, forKey: .phases)
-        enforcement = try container.decodeIfPresent(EnforcementOptions.self, forKey: .enforcement) ?? EnforcementOptions()
+        enforcement =
+            try container.decodeIfPresent(EnforcementOptions.self, forKey: .enforcement) ?? EnforcementOptions()
     }
 }
 
@@ -83,8 +90,13 @@ public struct RuleBreachResource: Codable, Hashable, Sendable {
 
     /// The API's view of a breach.
     public init(_ breach: RuleBreach) {
-        rule = breach.rule; brokerTime = breach.brokerTime; value = breach.value; limit = breach.limit
-        isFatal = breach.isFatal; floor = breach.floor; equity = breach.equity
+        rule = breach.rule
+        brokerTime = breach.brokerTime
+        value = breach.value
+        limit = breach.limit
+        isFatal = breach.isFatal
+        floor = breach.floor
+        equity = breach.equity
     }
 }
 
@@ -105,8 +117,12 @@ public struct RuleProgressResource: Codable, Hashable, Sendable {
 
     /// The API's view of a rule's progress.
     public init(_ progress: RuleProgress) {
-        rule = progress.rule; value = progress.value; limit = progress.limit; headroom = progress.headroom
-        status = progress.status; floor = progress.floor
+        rule = progress.rule
+        value = progress.value
+        limit = progress.limit
+        headroom = progress.headroom
+        status = progress.status
+        floor = progress.floor
     }
 }
 
@@ -141,11 +157,18 @@ public struct ChallengeProgressResource: Codable, Hashable, Sendable {
 
     /// The API's view of a challenge's progress.
     public init(_ progress: ChallengeProgress) {
-        challengeId = progress.challengeID; accountId = progress.account; status = progress.status
-        phase = progress.phase + 1; phaseName = progress.phaseName
-        phaseStartBrokerTime = progress.phaseStartTime; decidedBrokerTime = progress.decidedAt
-        failure = progress.failure.map(RuleBreachResource.init); initialCapital = progress.initialCapital
-        balance = progress.balance; equity = progress.equity; tradingDayStartBrokerTime = progress.tradingDayStart
+        challengeId = progress.challengeID
+        accountId = progress.account
+        status = progress.status
+        phase = progress.phase + 1
+        phaseName = progress.phaseName
+        phaseStartBrokerTime = progress.phaseStartTime
+        decidedBrokerTime = progress.decidedAt
+        failure = progress.failure.map(RuleBreachResource.init)
+        initialCapital = progress.initialCapital
+        balance = progress.balance
+        equity = progress.equity
+        tradingDayStartBrokerTime = progress.tradingDayStart
         rules = progress.rules.map(RuleProgressResource.init)
     }
 }
@@ -163,7 +186,8 @@ public struct ChallengeResource: Codable, Hashable, Sendable {
 
     /// The API's view of a challenge record.
     public init(_ record: ChallengeRecord) {
-        id = record.id; accountId = record.accountId
+        id = record.id
+        accountId = record.accountId
         definition = ChallengeDefinitionResource(record.definition)
         progress = record.progress.map(ChallengeProgressResource.init)
     }
@@ -194,9 +218,16 @@ public struct ChallengeEventResource: Codable, Hashable, Sendable {
 
     /// The API's view of a challenge event.
     public init(sequenceNumber: UInt64, _ event: ChallengeEvent) {
-        self.sequenceNumber = sequenceNumber; kind = event.kind; challengeId = event.challengeID; accountId = event.account
-        phase = event.phase + 1; phaseName = event.phaseName; brokerTime = event.brokerTime
-        breach = event.breach.map(RuleBreachResource.init); initialCapital = event.initialCapital; enforcement = event.enforcement
+        self.sequenceNumber = sequenceNumber
+        kind = event.kind
+        challengeId = event.challengeID
+        accountId = event.account
+        phase = event.phase + 1
+        phaseName = event.phaseName
+        brokerTime = event.brokerTime
+        breach = event.breach.map(RuleBreachResource.init)
+        initialCapital = event.initialCapital
+        enforcement = event.enforcement
     }
 }
 
@@ -227,14 +258,22 @@ public struct CompetitionDefinitionResource: Codable, Hashable, Sendable {
 
     /// The API's view of a declared competition.
     public init(_ definition: CompetitionDefinition) {
-        id = definition.id; description = definition.description; accountIds = definition.accounts
-        startBrokerTime = definition.startTime; endBrokerTime = definition.endTime; metric = definition.metric
-        rules = definition.rules; dayReset = definition.dayReset; brokerClock = definition.brokerClock
-        enforcement = definition.enforcement; minimumDrawdownPercent = definition.minimumDrawdownPercent
+        id = definition.id
+        description = definition.description
+        accountIds = definition.accounts
+        startBrokerTime = definition.startTime
+        endBrokerTime = definition.endTime
+        metric = definition.metric
+        rules = definition.rules
+        dayReset = definition.dayReset
+        brokerClock = definition.brokerClock
+        enforcement = definition.enforcement
+        minimumDrawdownPercent = definition.minimumDrawdownPercent
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, description, accountIds, startBrokerTime, endBrokerTime, metric, rules, dayReset, brokerClock, enforcement
+        case id, description, accountIds, startBrokerTime, endBrokerTime, metric, rules, dayReset, brokerClock,
+            enforcement
         case minimumDrawdownPercent
     }
 
@@ -249,15 +288,17 @@ public struct CompetitionDefinitionResource: Codable, Hashable, Sendable {
         rules = try container.decodeIfPresent(RuleSet.self, forKey: .rules) ?? RuleSet()
         dayReset = try container.decodeIfPresent(DayReset.self, forKey: .dayReset) ?? .brokerMidnight
         brokerClock = try container.decodeIfPresent(BrokerClock.self, forKey: .brokerClock)
-        enforcement = try container.decodeIfPresent(EnforcementOptions.self, forKey: .enforcement) ?? EnforcementOptions()
+        enforcement =
+            try container.decodeIfPresent(EnforcementOptions.self, forKey: .enforcement) ?? EnforcementOptions()
         minimumDrawdownPercent = try container.decodeIfPresent(FixedDecimal.self, forKey: .minimumDrawdownPercent) ?? 1
     }
 
     /// The declaration for the risk core.
     public var definition: CompetitionDefinition {
-        CompetitionDefinition(id: id, description: description, accounts: accountIds, startTime: startBrokerTime,
-                              endTime: endBrokerTime, metric: metric, rules: rules, dayReset: dayReset,
-                              brokerClock: brokerClock, enforcement: enforcement, minimumDrawdownPercent: minimumDrawdownPercent)
+        CompetitionDefinition(
+            id: id, description: description, accounts: accountIds, startTime: startBrokerTime,
+            endTime: endBrokerTime, metric: metric, rules: rules, dayReset: dayReset,
+            brokerClock: brokerClock, enforcement: enforcement, minimumDrawdownPercent: minimumDrawdownPercent)
     }
 }
 
@@ -272,7 +313,8 @@ public struct CompetitionResource: Codable, Hashable, Sendable {
 
     /// The API's view of a competition record.
     public init(_ record: CompetitionRecord) {
-        id = record.id; accountIds = record.definition.accounts
+        id = record.id
+        accountIds = record.definition.accounts
         definition = CompetitionDefinitionResource(record.definition)
     }
 }
@@ -300,9 +342,15 @@ public struct LeaderboardEntryResource: Codable, Hashable, Sendable {
 
     /// The API's view of a leaderboard entry.
     public init(_ entry: LeaderboardEntry) {
-        rank = entry.rank; accountId = entry.account; value = entry.value; gainPercent = entry.gainPercent
-        profit = entry.profit; maxDrawdownPercent = entry.maxDrawdownPercent; initialCapital = entry.initialCapital
-        equity = entry.equity; disqualification = entry.disqualification.map(RuleBreachResource.init)
+        rank = entry.rank
+        accountId = entry.account
+        value = entry.value
+        gainPercent = entry.gainPercent
+        profit = entry.profit
+        maxDrawdownPercent = entry.maxDrawdownPercent
+        initialCapital = entry.initialCapital
+        equity = entry.equity
+        disqualification = entry.disqualification.map(RuleBreachResource.init)
     }
 }
 
@@ -331,8 +379,15 @@ public struct CompetitionEventResource: Codable, Hashable, Sendable {
 
     /// The API's view of a competition event.
     public init(sequenceNumber: UInt64, _ event: CompetitionEvent) {
-        self.sequenceNumber = sequenceNumber; kind = event.kind; competitionId = event.competitionID
-        brokerTime = event.brokerTime; accountId = event.account; previousRank = event.previousRank; rank = event.rank
-        value = event.value; breach = event.breach.map(RuleBreachResource.init); enforcement = event.enforcement
+        self.sequenceNumber = sequenceNumber
+        kind = event.kind
+        competitionId = event.competitionID
+        brokerTime = event.brokerTime
+        accountId = event.account
+        previousRank = event.previousRank
+        rank = event.rank
+        value = event.value
+        breach = event.breach.map(RuleBreachResource.init)
+        enforcement = event.enforcement
     }
 }

@@ -14,12 +14,19 @@ public enum JSONValue: Hashable, Sendable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Decimal.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Decimal.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -39,7 +46,9 @@ public enum JSONValue: Hashable, Sendable, Codable {
     /// The text when this is a string.
     public var stringValue: String? { if case .string(let value) = self { value } else { nil } }
     /// The number when this is a number (nearest `Double`).
-    public var numberValue: Double? { if case .number(let value) = self { NSDecimalNumber(decimal: value).doubleValue } else { nil } }
+    public var numberValue: Double? {
+        if case .number(let value) = self { NSDecimalNumber(decimal: value).doubleValue } else { nil }
+    }
     /// The number when this is a number, exactly.
     public var decimalValue: Decimal? { if case .number(let value) = self { value } else { nil } }
 
@@ -50,7 +59,9 @@ public enum JSONValue: Hashable, Sendable, Codable {
         case .null: "null"
         case .bool(let value): String(value)
         case .number(let value): value.description
-        case .string(let value): value.unicodeScalars.count > 100 ? String(String.UnicodeScalarView(value.unicodeScalars.prefix(100))) + "…" : value
+        case .string(let value):
+            value.unicodeScalars.count > 100
+                ? String(String.UnicodeScalarView(value.unicodeScalars.prefix(100))) + "…" : value
         case .array: "[…]"
         case .object: "{…}"
         }

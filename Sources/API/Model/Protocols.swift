@@ -24,8 +24,10 @@ public protocol RiskReadModel: Sendable {
 
     /// A tracker's closed periods starting at or before `startingAtOrBefore` (nil: any), newest
     /// first, at most `limit`.
-    func closedStatistics(accountId: AccountID, trackerId: String, startingAtOrBefore: BrokerTime?,
-                          limit: Int) async throws -> [StatisticsRecord]
+    func closedStatistics(
+        accountId: AccountID, trackerId: String, startingAtOrBefore: BrokerTime?,
+        limit: Int
+    ) async throws -> [StatisticsRecord]
     /// A tracker's open period ("realTime"), nil when none is open.
     func openStatistics(accountId: AccountID, trackerId: String) async throws -> StatisticsRecord?
 
@@ -95,7 +97,9 @@ public struct TerminalKeyResource: Codable, Hashable, Sendable {
     public var boundAccount: String?
 
     private enum CodingKeys: String, CodingKey {
-        case publicKey, allowed, listedAccounts = "listedAccountIds", boundAccount = "boundAccountId"
+        case publicKey, allowed
+        case listedAccounts = "listedAccountIds"
+        case boundAccount = "boundAccountId"
     }
 
     public init(publicKey: String, allowed: Bool, listedAccounts: [String], boundAccount: String?) {

@@ -31,8 +31,10 @@ public struct EventRecord: Hashable, Sendable {
     public var body: JSONBody
 
     /// An event with every field given.
-    public init(sequenceNumber: UInt64, kind: SubjectKind, accountId: AccountID?, subjectId: String,
-                brokerTime: BrokerTime, body: JSONBody) {
+    public init(
+        sequenceNumber: UInt64, kind: SubjectKind, accountId: AccountID?, subjectId: String,
+        brokerTime: BrokerTime, body: JSONBody
+    ) {
         self.sequenceNumber = sequenceNumber
         self.kind = kind
         self.accountId = accountId
@@ -46,8 +48,9 @@ extension EventQuery {
     /// Whether an event passes the filters (for in-memory read models; the store applies the
     /// same filters in SQL).
     public func matches(_ event: EventRecord) -> Bool {
-        matches(kind: event.kind, accountId: event.accountId, subjectId: event.subjectId, brokerTime: event.brokerTime,
-                sequenceNumber: event.sequenceNumber)
+        matches(
+            kind: event.kind, accountId: event.accountId, subjectId: event.subjectId, brokerTime: event.brokerTime,
+            sequenceNumber: event.sequenceNumber)
     }
 }
 
@@ -111,10 +114,12 @@ public struct AccountResource: Hashable, Sendable, Codable {
 
     /// An account resource; `lastSeenBrokerTime` is formatted the MetaApi way, the connection times
     /// as ISO 8601.
-    public init(id: AccountID, server: String, login: Int64, platform: Platform? = nil, currency: String? = nil,
-                connected: Bool = false, equity: FixedDecimal? = nil, balance: FixedDecimal? = nil,
-                lastSeenBrokerTime: BrokerTime? = nil, reconciliationDrift: FixedDecimal? = nil,
-                enforcementState: String? = nil, lastConnectedAt: Date? = nil, lastDisconnectedAt: Date? = nil) {
+    public init(
+        id: AccountID, server: String, login: Int64, platform: Platform? = nil, currency: String? = nil,
+        connected: Bool = false, equity: FixedDecimal? = nil, balance: FixedDecimal? = nil,
+        lastSeenBrokerTime: BrokerTime? = nil, reconciliationDrift: FixedDecimal? = nil,
+        enforcementState: String? = nil, lastConnectedAt: Date? = nil, lastDisconnectedAt: Date? = nil
+    ) {
         self.id = id
         self.server = server
         self.login = login
@@ -197,10 +202,12 @@ public struct TrackerResource: Hashable, Sendable, Codable {
     public var relativeProfitThreshold: FixedDecimal?
 
     /// A tracker with every field given.
-    public init(id: String, accountId: AccountID, name: String, period: TrackerPeriod,
-                startBrokerTime: BrokerTime? = nil, endBrokerTime: BrokerTime? = nil,
-                absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
-                absoluteProfitThreshold: FixedDecimal? = nil, relativeProfitThreshold: FixedDecimal? = nil) {
+    public init(
+        id: String, accountId: AccountID, name: String, period: TrackerPeriod,
+        startBrokerTime: BrokerTime? = nil, endBrokerTime: BrokerTime? = nil,
+        absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
+        absoluteProfitThreshold: FixedDecimal? = nil, relativeProfitThreshold: FixedDecimal? = nil
+    ) {
         self.id = id
         self.accountId = accountId
         self.name = name

@@ -8,25 +8,27 @@ import TidemarkProtocol
 extension TrackerResource {
     /// The API's view of a declared tracker.
     public init(_ definition: TrackerDefinition) {
-        self.init(id: definition.id, accountId: definition.accountId, name: definition.name,
-                  period: definition.period,
-                  startBrokerTime: definition.startBrokerTime, endBrokerTime: definition.endBrokerTime,
-                  absoluteDrawdownThreshold: definition.absoluteDrawdownThreshold,
-                  relativeDrawdownThreshold: definition.relativeDrawdownThreshold,
-                  absoluteProfitThreshold: definition.absoluteProfitThreshold,
-                  relativeProfitThreshold: definition.relativeProfitThreshold)
+        self.init(
+            id: definition.id, accountId: definition.accountId, name: definition.name,
+            period: definition.period,
+            startBrokerTime: definition.startBrokerTime, endBrokerTime: definition.endBrokerTime,
+            absoluteDrawdownThreshold: definition.absoluteDrawdownThreshold,
+            relativeDrawdownThreshold: definition.relativeDrawdownThreshold,
+            absoluteProfitThreshold: definition.absoluteProfitThreshold,
+            relativeProfitThreshold: definition.relativeProfitThreshold)
     }
 
     /// The declaration for the risk core. `createdBrokerTime` is the account's latest broker time
     /// known to the single writer (the start when `startBrokerTime` is absent).
     public func definition(createdBrokerTime: BrokerTime?) -> TrackerDefinition {
-        TrackerDefinition(id: id, accountId: accountId, name: name,
-                          period: period,
-                          startBrokerTime: startBrokerTime, endBrokerTime: endBrokerTime,
-                          absoluteDrawdownThreshold: absoluteDrawdownThreshold,
-                          relativeDrawdownThreshold: relativeDrawdownThreshold,
-                          absoluteProfitThreshold: absoluteProfitThreshold,
-                          relativeProfitThreshold: relativeProfitThreshold, createdBrokerTime: createdBrokerTime)
+        TrackerDefinition(
+            id: id, accountId: accountId, name: name,
+            period: period,
+            startBrokerTime: startBrokerTime, endBrokerTime: endBrokerTime,
+            absoluteDrawdownThreshold: absoluteDrawdownThreshold,
+            relativeDrawdownThreshold: relativeDrawdownThreshold,
+            absoluteProfitThreshold: absoluteProfitThreshold,
+            relativeProfitThreshold: relativeProfitThreshold, createdBrokerTime: createdBrokerTime)
     }
 }
 
@@ -43,20 +45,33 @@ extension APIError {
         case .trackerNotFound, .challengeNotFound, .competitionNotFound:
             self = .notFound("Not found (\(error.detail))")
         case .missingThreshold:
-            self = .validation(details: [ValidationDetail(parameter: "absoluteDrawdownThreshold", message: "At least one threshold is required")])
+            self = .validation(details: [
+                ValidationDetail(parameter: "absoluteDrawdownThreshold", message: "At least one threshold is required")
+            ])
         case .invalidThreshold:
-            self = .validation(details: [ValidationDetail(parameter: "threshold", value: error.detail, message: "Must be greater than 0")])
+            self = .validation(details: [
+                ValidationDetail(parameter: "threshold", value: error.detail, message: "Must be greater than 0")
+            ])
         case .invalidTimeRange:
-            self = .validation(details: [ValidationDetail(parameter: "endBrokerTime", value: error.detail, message: "Must be after the start")])
+            self = .validation(details: [
+                ValidationDetail(parameter: "endBrokerTime", value: error.detail, message: "Must be after the start")
+            ])
         case .limitExceeded:
             // The detail reads `FIELD: what`.
             let parts = error.detail.split(separator: ":", maxSplits: 1)
-            self = .validation(details: [ValidationDetail(parameter: parts.count == 2 ? String(parts[0]) : "body",
-                                                          message: String(parts.last ?? "").trimmingCharacters(in: .whitespaces))])
+            self = .validation(details: [
+                ValidationDetail(
+                    parameter: parts.count == 2 ? String(parts[0]) : "body",
+                    message: String(parts.last ?? "").trimmingCharacters(in: .whitespaces))
+            ])
         case .invalidName:
-            self = .validation(details: [ValidationDetail(parameter: "name", value: error.detail, message: "Must not be empty")])
+            self = .validation(details: [
+                ValidationDetail(parameter: "name", value: error.detail, message: "Must not be empty")
+            ])
         default:
-            self = .validation(details: [ValidationDetail(parameter: "body", value: error.detail, message: error.description)])
+            self = .validation(details: [
+                ValidationDetail(parameter: "body", value: error.detail, message: error.description)
+            ])
         }
     }
 }
@@ -66,15 +81,21 @@ extension EventRecord {
     public init?(_ output: RiskOutput) throws {
         switch output {
         case .trackerEvent(let event):
-            self.init(sequenceNumber: event.sequenceNumber, kind: .tracker, accountId: event.accountId,
-                      subjectId: event.trackerId, brokerTime: event.brokerTime, body: try JSONBody(encoding: event))
+            self.init(
+                sequenceNumber: event.sequenceNumber, kind: .tracker, accountId: event.accountId,
+                subjectId: event.trackerId, brokerTime: event.brokerTime, body: try JSONBody(encoding: event))
         case .challengeEvent(let sequenceNumber, let event):
-            self.init(sequenceNumber: sequenceNumber, kind: .challenge, accountId: event.account, subjectId: event.challengeID,
-                      brokerTime: event.brokerTime, body: try JSONBody(encoding: ChallengeEventResource(sequenceNumber: sequenceNumber, event)))
+            self.init(
+                sequenceNumber: sequenceNumber, kind: .challenge, accountId: event.account,
+                subjectId: event.challengeID,
+                brokerTime: event.brokerTime,
+                body: try JSONBody(encoding: ChallengeEventResource(sequenceNumber: sequenceNumber, event)))
         case .competitionEvent(let sequenceNumber, let event):
-            self.init(sequenceNumber: sequenceNumber, kind: .competition, accountId: event.account, subjectId: event.competitionID,
-                      brokerTime: event.brokerTime,
-                      body: try JSONBody(encoding: CompetitionEventResource(sequenceNumber: sequenceNumber, event)))
+            self.init(
+                sequenceNumber: sequenceNumber, kind: .competition, accountId: event.account,
+                subjectId: event.competitionID,
+                brokerTime: event.brokerTime,
+                body: try JSONBody(encoding: CompetitionEventResource(sequenceNumber: sequenceNumber, event)))
         case .periodStatistics, .equityChart, .inputRefused:
             return nil
         }
@@ -99,7 +120,8 @@ extension ChartRecord {
     /// milliseconds held), which MetaApi's SDKs read to continue the averages from a price
     /// stream (metaapi-cloud-sdk 29.1, `equity_chart_stream_manager.py`).
     public init(_ open: OpenEquityChartHour) throws {
-        self.init(startBrokerTime: open.record.startBrokerTime, body: try JSONBody(encoding: OpenChartHourBody(open: open)))
+        self.init(
+            startBrokerTime: open.record.startBrokerTime, body: try JSONBody(encoding: OpenChartHourBody(open: open)))
     }
 }
 
@@ -121,10 +143,12 @@ private struct OpenChartHourBody: Encodable {
     /// A count of 10⁻⁸ as an exact decimal (a JSON number with up to eight decimals).
     static func decimal(units: Int128) -> Decimal {
         let magnitude = units.magnitude
-        let text = (units < 0 ? "-" : "") + String(magnitude / 100_000_000) + "." + {
-            let fraction = String(magnitude % 100_000_000)
-            return String(repeating: "0", count: 8 - fraction.count) + fraction
-        }()
+        let text =
+            (units < 0 ? "-" : "") + String(magnitude / 100_000_000) + "."
+            + {
+                let fraction = String(magnitude % 100_000_000)
+                return String(repeating: "0", count: 8 - fraction.count) + fraction
+            }()
         return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) ?? 0
     }
 }

@@ -76,17 +76,23 @@ public struct StoreReadModel: RiskReadModel {
         try await store.events(query).map(EventRecord.init)
     }
 
-    public func closedStatistics(accountId: AccountID, trackerId: String, startingAtOrBefore: BrokerTime?,
-                                 limit: Int) async throws -> [StatisticsRecord] {
-        try await store.statistics(accountId: accountId, trackerId: trackerId, startingAtOrBefore: startingAtOrBefore,
-                                   limit: limit).map { try StatisticsRecord($0.decodeBody(as: PeriodStatistics.self)) }
+    public func closedStatistics(
+        accountId: AccountID, trackerId: String, startingAtOrBefore: BrokerTime?,
+        limit: Int
+    ) async throws -> [StatisticsRecord] {
+        try await store.statistics(
+            accountId: accountId, trackerId: trackerId, startingAtOrBefore: startingAtOrBefore,
+            limit: limit
+        ).map { try StatisticsRecord($0.decodeBody(as: PeriodStatistics.self)) }
     }
 
     public func openStatistics(accountId: AccountID, trackerId: String) async throws -> StatisticsRecord? {
         try await live.openStatistics(accountId: accountId, trackerId: trackerId).map(StatisticsRecord.init)
     }
 
-    public func closedEquityChart(accountId: AccountID, from: BrokerTime?, to: BrokerTime?) async throws -> [ChartRecord] {
+    public func closedEquityChart(
+        accountId: AccountID, from: BrokerTime?, to: BrokerTime?
+    ) async throws -> [ChartRecord] {
         try await store.equityChart(accountId: accountId, from: from, to: to)
             .map { try ChartRecord($0.decodeBody(as: EquityChartRecord.self)) }
     }
@@ -98,8 +104,10 @@ public struct StoreReadModel: RiskReadModel {
     public func challenges(accountId: AccountID?) async throws -> [ChallengeRecord] {
         var records: [ChallengeRecord] = []
         for stored in try await store.definitions(.challenge, accountId: accountId) {
-            records.append(ChallengeRecord(definition: try stored.decodeBody(as: ChallengeDefinition.self),
-                                           progress: try await live.challengeProgress(id: stored.id)))
+            records.append(
+                ChallengeRecord(
+                    definition: try stored.decodeBody(as: ChallengeDefinition.self),
+                    progress: try await live.challengeProgress(id: stored.id)))
         }
         return records
     }
@@ -109,8 +117,10 @@ public struct StoreReadModel: RiskReadModel {
     public func competitions() async throws -> [CompetitionRecord] {
         var records: [CompetitionRecord] = []
         for stored in try await store.definitions(.competition) {
-            records.append(CompetitionRecord(definition: try stored.decodeBody(as: CompetitionDefinition.self),
-                                             leaderboard: try await live.leaderboard(competitionId: stored.id)))
+            records.append(
+                CompetitionRecord(
+                    definition: try stored.decodeBody(as: CompetitionDefinition.self),
+                    leaderboard: try await live.leaderboard(competitionId: stored.id)))
         }
         return records
     }
@@ -119,11 +129,13 @@ public struct StoreReadModel: RiskReadModel {
 extension AccountResource {
     /// The API's view of a stored account.
     public init(_ record: AccountRecord) {
-        self.init(id: record.id, server: record.server, login: record.login, platform: record.platform, currency: record.currency,
-                  connected: record.connected, equity: record.lastEquity, balance: record.lastBalance,
-                  lastSeenBrokerTime: record.lastSeenBrokerTime, reconciliationDrift: record.reconciliationDrift,
-                  enforcementState: record.enforcementState, lastConnectedAt: record.lastConnectedAt,
-                  lastDisconnectedAt: record.lastDisconnectedAt)
+        self.init(
+            id: record.id, server: record.server, login: record.login, platform: record.platform,
+            currency: record.currency,
+            connected: record.connected, equity: record.lastEquity, balance: record.lastBalance,
+            lastSeenBrokerTime: record.lastSeenBrokerTime, reconciliationDrift: record.reconciliationDrift,
+            enforcementState: record.enforcementState, lastConnectedAt: record.lastConnectedAt,
+            lastDisconnectedAt: record.lastDisconnectedAt)
     }
 }
 
@@ -136,13 +148,18 @@ extension EventRecord {
         case .tracker:
             body = try JSONBody(encoding: stored.decodeBody(as: TrackerEvent.self))
         case .challenge:
-            body = try JSONBody(encoding: ChallengeEventResource(sequenceNumber: stored.sequenceNumber,
-                                                                 try stored.decodeBody(as: ChallengeEvent.self)))
+            body = try JSONBody(
+                encoding: ChallengeEventResource(
+                    sequenceNumber: stored.sequenceNumber,
+                    try stored.decodeBody(as: ChallengeEvent.self)))
         case .competition:
-            body = try JSONBody(encoding: CompetitionEventResource(sequenceNumber: stored.sequenceNumber,
-                                                                   try stored.decodeBody(as: CompetitionEvent.self)))
+            body = try JSONBody(
+                encoding: CompetitionEventResource(
+                    sequenceNumber: stored.sequenceNumber,
+                    try stored.decodeBody(as: CompetitionEvent.self)))
         }
-        self.init(sequenceNumber: stored.sequenceNumber, kind: stored.kind,
-                  accountId: stored.accountId, subjectId: stored.subjectId, brokerTime: stored.brokerTime, body: body)
+        self.init(
+            sequenceNumber: stored.sequenceNumber, kind: stored.kind,
+            accountId: stored.accountId, subjectId: stored.subjectId, brokerTime: stored.brokerTime, body: body)
     }
 }

@@ -16,7 +16,8 @@ final class WaitLimiter: Sendable {
             return true
         }
         guard granted else {
-            throw APIError.tooManyRequests("At most \(limit) long polls and streams per token at once", retryAfterSeconds: 1)
+            throw APIError.tooManyRequests(
+                "At most \(limit) long polls and streams per token at once", retryAfterSeconds: 1)
         }
         defer {
             open.withLock { open in
@@ -33,6 +34,9 @@ extension WaitLimiter {
     /// the slot itself is taken while the body is written).
     func checkAvailable(for tokenID: String) throws {
         let full = open.withLock { $0[tokenID, default: 0] >= limit }
-        if full { throw APIError.tooManyRequests("At most \(limit) long polls and streams per token at once", retryAfterSeconds: 1) }
+        if full {
+            throw APIError.tooManyRequests(
+                "At most \(limit) long polls and streams per token at once", retryAfterSeconds: 1)
+        }
     }
 }

@@ -27,7 +27,8 @@ extension TidemarkAPI {
             let limit = query.integer("limit", in: 1...Self.accountPageLimit, default: Self.accountPageLimit)
             let offset = query.integer("offset", in: 0...Int(Int32.max), default: 0)
             try query.validate()
-            return try APIJSON.response(try await readModel.accounts(allowed: allowedAccounts(principal), limit: limit, offset: offset))
+            return try APIJSON.response(
+                try await readModel.accounts(allowed: allowedAccounts(principal), limit: limit, offset: offset))
         }
         group.get("accounts/:accountId") { _, context in
             try APIJSON.response(try await visibleAccount(context))
@@ -46,7 +47,8 @@ extension TidemarkAPI {
         case nil:
             problems.append(ValidationDetail(parameter: "login", message: "Required"))
         case let value?:
-            problems.append(ValidationDetail(parameter: "login", value: value.detailText, message: "Expected a positive integer"))
+            problems.append(
+                ValidationDetail(parameter: "login", value: value.detailText, message: "Expected a positive integer"))
         }
         var server: String?
         switch body["server"] {
@@ -56,8 +58,10 @@ extension TidemarkAPI {
             problems.append(ValidationDetail(parameter: "server", message: "Required"))
         case let value?:
             let problem = value.stringValue.flatMap { AccountID.problem(withServerName: $0) } ?? "not a string"
-            problems.append(ValidationDetail(parameter: "server", value: value.detailText,
-                                             message: "Expected a server name: \(problem)"))
+            problems.append(
+                ValidationDetail(
+                    parameter: "server", value: value.detailText,
+                    message: "Expected a server name: \(problem)"))
         }
         var platform: Platform?
         switch body["platform"] {
@@ -66,9 +70,12 @@ extension TidemarkAPI {
         case nil:
             problems.append(ValidationDetail(parameter: "platform", message: "Required"))
         case let value?:
-            problems.append(ValidationDetail(parameter: "platform", value: value.detailText, message: "Expected mt4 or mt5"))
+            problems.append(
+                ValidationDetail(parameter: "platform", value: value.detailText, message: "Expected mt4 or mt5"))
         }
-        guard problems.isEmpty, let login, let server, let platform else { throw APIError.validation(details: problems) }
+        guard problems.isEmpty, let login, let server, let platform else {
+            throw APIError.validation(details: problems)
+        }
         return AccountRegistration(login: login, server: server, platform: platform)
     }
 }

@@ -14,11 +14,14 @@ extension TidemarkAPI {
             // A template is a partial definition (in the rules files' names); the request's own fields override it.
             if let templateValue = body.removeValue(forKey: "template") {
                 guard case .string(let name) = templateValue,
-                      let template = try await readModel.challengeTemplate(named: name),
-                      let templateObject = try? JSONValue.parse(template.data).objectValue
+                    let template = try await readModel.challengeTemplate(named: name),
+                    let templateObject = try? JSONValue.parse(template.data).objectValue
                 else {
-                    throw APIError.validation(details: [ValidationDetail(parameter: "template", value: templateValue.detailText,
-                                                                         message: "Unknown challenge template")])
+                    throw APIError.validation(details: [
+                        ValidationDetail(
+                            parameter: "template", value: templateValue.detailText,
+                            message: "Unknown challenge template")
+                    ])
                 }
                 // The template's example account gives way to the path's.
                 var defaults = Self.inAPINames(templateObject)
@@ -26,8 +29,11 @@ extension TidemarkAPI {
                 body = defaults.merging(body) { _, own in own }
             }
             if let given = body["accountId"], given != .string(account.id.rawValue) {
-                throw APIError.validation(details: [ValidationDetail(parameter: "accountId", value: given.detailText,
-                                                                     message: "Must be the account of the path, \(account.id)")])
+                throw APIError.validation(details: [
+                    ValidationDetail(
+                        parameter: "accountId", value: given.detailText,
+                        message: "Must be the account of the path, \(account.id)")
+                ])
             }
             let id = try Self.definitionID(in: body)
             body["id"] = .string(id)
@@ -37,7 +43,9 @@ extension TidemarkAPI {
                 problems.append(ValidationDetail(parameter: key, message: "Required (directly or from a template)"))
             }
             if let phases = body["phases"], !(phases == .null), !Self.isNonEmptyArray(phases) {
-                problems.append(ValidationDetail(parameter: "phases", value: phases.detailText, message: "Expected a non-empty array"))
+                problems.append(
+                    ValidationDetail(
+                        parameter: "phases", value: phases.detailText, message: "Expected a non-empty array"))
             }
             if !problems.isEmpty { throw APIError.validation(details: problems) }
             let definition = try Self.decodeDefinition(ChallengeDefinitionResource.self, try boundedDefinition(body))
@@ -49,14 +57,17 @@ extension TidemarkAPI {
         }
         group.get("accounts/:accountId/challenges") { _, context in
             let account = try await visibleAccount(context)
-            return try APIJSON.response(try await readModel.challenges(accountId: account.id).map(ChallengeResource.init))
+            return try APIJSON.response(
+                try await readModel.challenges(accountId: account.id).map(ChallengeResource.init))
         }
         group.get("accounts/:accountId/challenges/:challengeId") { _, context in
             try APIJSON.response(ChallengeResource(try await challenge(context)))
         }
         group.get("accounts/:accountId/challenges/:challengeId/status") { _, context in
             let challenge = try await challenge(context)
-            guard let progress = challenge.progress else { throw APIError.notFound("Challenge \(challenge.id) has no status yet") }
+            guard let progress = challenge.progress else {
+                throw APIError.notFound("Challenge \(challenge.id) has no status yet")
+            }
             return try APIJSON.response(ChallengeProgressResource(progress))
         }
         group.delete("accounts/:accountId/challenges/:challengeId") { _, context in
@@ -75,10 +86,13 @@ extension TidemarkAPI {
             var body = try await jsonObject(request)
             try Self.refuseRiskCoreNames(in: body)
             guard case .array(let values)? = body["accountIds"], !values.isEmpty,
-                  values.allSatisfy({ $0.stringValue.map { !$0.isEmpty } ?? false })
+                values.allSatisfy({ $0.stringValue.map { !$0.isEmpty } ?? false })
             else {
-                throw APIError.validation(details: [ValidationDetail(parameter: "accountIds", value: body["accountIds"]?.detailText,
-                                                                     message: "Required: a non-empty array of account ids")])
+                throw APIError.validation(details: [
+                    ValidationDetail(
+                        parameter: "accountIds", value: body["accountIds"]?.detailText,
+                        message: "Required: a non-empty array of account ids")
+                ])
             }
             let accounts = values.compactMap(\.stringValue).map(AccountID.init)
             for account in accounts where !principal.canSee(account) {
@@ -136,7 +150,7 @@ extension TidemarkAPI {
         let principal = try context.requirePrincipal()
         let id = try context.pathParameter("competitionId")
         guard let competition = try await readModel.competitions().first(where: { $0.id == id }),
-              principal.canSeeAll(competition.accountIds)
+            principal.canSeeAll(competition.accountIds)
         else { throw APIError.notFound("Competition \(id) not found") }
         return competition
     }
@@ -147,8 +161,11 @@ extension TidemarkAPI {
         case nil, .null?: return TokenSecret.generateID()
         case .string(let id)? where !id.isEmpty && !id.contains("/"): return id
         case let value?:
-            throw APIError.validation(details: [ValidationDetail(parameter: "id", value: value.detailText,
-                                                                 message: "Expected a non-empty string without '/'")])
+            throw APIError.validation(details: [
+                ValidationDetail(
+                    parameter: "id", value: value.detailText,
+                    message: "Expected a non-empty string without '/'")
+            ])
         }
     }
 
@@ -158,13 +175,17 @@ extension TidemarkAPI {
 
     /// The rules files' names for what the API calls `accountId`, `accountIds`, `startBrokerTime`
     /// and `endBrokerTime` (deploy/challenge-templates are written in them).
-    static let riskCoreNames = ["account": "accountId", "accounts": "accountIds", "startTime": "startBrokerTime",
-                                "endTime": "endBrokerTime"]
+    static let riskCoreNames = [
+        "account": "accountId", "accounts": "accountIds", "startTime": "startBrokerTime",
+        "endTime": "endBrokerTime",
+    ]
 
     /// A request in the rules files' names gets a 400 that says the API's name.
     static func refuseRiskCoreNames(in body: [String: JSONValue]) throws {
         let problems = riskCoreNames.keys.sorted().filter { body[$0] != nil }.map {
-            ValidationDetail(parameter: $0, value: body[$0]?.detailText, message: "Unknown field: the API calls it \(riskCoreNames[$0]!)")
+            ValidationDetail(
+                parameter: $0, value: body[$0]?.detailText,
+                message: "Unknown field: the API calls it \(riskCoreNames[$0]!)")
         }
         if !problems.isEmpty { throw APIError.validation(details: problems) }
     }
@@ -182,16 +203,21 @@ extension TidemarkAPI {
     func boundedDefinition(_ body: [String: JSONValue]) throws -> JSONBody {
         let definition = try JSONBody(encoding: JSONValue.object(body))
         guard definition.data.count <= configuration.maxDefinitionBytes else {
-            throw APIError.validation("Definition too large", details: [
-                ValidationDetail(parameter: "body", message: "At most \(configuration.maxDefinitionBytes) bytes, got \(definition.data.count)"),
-            ])
+            throw APIError.validation(
+                "Definition too large",
+                details: [
+                    ValidationDetail(
+                        parameter: "body",
+                        message: "At most \(configuration.maxDefinitionBytes) bytes, got \(definition.data.count)")
+                ])
         }
         return definition
     }
 
     static func jsonResponse(_ body: JSONBody) -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.data)))
+        Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.data)))
     }
 
     /// Decodes a definition with the API's coding (exact amounts, broker times as strings); a
@@ -201,7 +227,11 @@ extension TidemarkAPI {
         do { return try APIJSON.decoder.decode(type, from: body.data) } catch let error as DecodingError {
             func path(_ keys: [any CodingKey]) -> String {
                 let text = keys.reduce(into: "") { text, key in
-                    if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+                    if let index = key.intValue {
+                        text += "[\(index)]"
+                    } else {
+                        text += (text.isEmpty ? "" : ".") + key.stringValue
+                    }
                 }
                 return text.isEmpty ? "body" : text
             }
@@ -213,9 +243,15 @@ extension TidemarkAPI {
                 detail = ValidationDetail(parameter: path(context.codingPath), message: "Required")
             case .typeMismatch(let expected, let context):
                 let typeName = "\(expected)"
-                let name = typeName == "String" ? "a string" : typeName == "Bool" ? "true or false"
-                    : ["Int", "Int64", "Int32", "Double", "Decimal", "UInt64"].contains(typeName) ? "a number"
-                    : typeName.hasPrefix("Array") ? "an array" : typeName.hasPrefix("Dictionary") ? "an object" : "a valid value"
+                let name =
+                    typeName == "String"
+                    ? "a string"
+                    : typeName == "Bool"
+                        ? "true or false"
+                        : ["Int", "Int64", "Int32", "Double", "Decimal", "UInt64"].contains(typeName)
+                            ? "a number"
+                            : typeName.hasPrefix("Array")
+                                ? "an array" : typeName.hasPrefix("Dictionary") ? "an object" : "a valid value"
                 detail = ValidationDetail(parameter: path(context.codingPath), message: "Expected \(name)")
             case .dataCorrupted(let context):
                 detail = ValidationDetail(parameter: path(context.codingPath), message: context.debugDescription)
@@ -224,7 +260,8 @@ extension TidemarkAPI {
             }
             throw APIError.validation("Invalid definition", details: [detail])
         } catch {
-            throw APIError.validation("Invalid definition", details: [ValidationDetail(parameter: "body", message: "Invalid definition")])
+            throw APIError.validation(
+                "Invalid definition", details: [ValidationDetail(parameter: "body", message: "Invalid definition")])
         }
     }
 }

@@ -26,7 +26,7 @@ public struct DiscoveryConfiguration: Sendable, Hashable {
     public func domain(forHost host: String?) -> String? {
         if let domain { return domain }
         guard var host, !host.isEmpty else { return nil }
-        if host.hasPrefix("[") { return nil }   // an IPv6 literal names no domain
+        if host.hasPrefix("[") { return nil }  // an IPv6 literal names no domain
         if let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
         let prefix = Self.provisioningLabel + "."
         if host.lowercased().hasPrefix(prefix) { host = String(host.dropFirst(prefix.count)) }
@@ -49,8 +49,9 @@ extension TidemarkAPI {
         group.get("servers/mt-client-api") { request, context in
             _ = try context.requirePrincipal()
             guard let domain = discovery.domain(forHost: request.head.authority) else {
-                throw APIError.validation("No domain to name: the request has no Host header and the agent has no apiDomain",
-                                          details: [ValidationDetail(parameter: "Host", message: "Expected mt-provisioning-api-v1.<domain>")])
+                throw APIError.validation(
+                    "No domain to name: the request has no Host header and the agent has no apiDomain",
+                    details: [ValidationDetail(parameter: "Host", message: "Expected mt-provisioning-api-v1.<domain>")])
             }
             return try APIJSON.response(["hostname": "mt-client-api-v1", "domain": domain])
         }

@@ -8,9 +8,11 @@ extension TidemarkAPI {
     ///   https://metaapi.cloud/docs/risk-management/restApi/api/getTrackerEvents/ and getTrackerEventsStream);
     /// - the same for `challenge-events` (filter `challengeId`) and `competition-events` (`competitionId`).
     func addEventRoutes(to group: RouterGroup<APIRequestContext>) {
-        for (path, kind, subjectParameter) in [("tracker-events", SubjectKind.tracker, "trackerId"),
-                                               ("challenge-events", .challenge, "challengeId"),
-                                               ("competition-events", .competition, "competitionId")] {
+        for (path, kind, subjectParameter) in [
+            ("tracker-events", SubjectKind.tracker, "trackerId"),
+            ("challenge-events", .challenge, "challengeId"),
+            ("competition-events", .competition, "competitionId"),
+        ] {
             group.get("\(path)/by-broker-time") { request, context in
                 var reader = QueryReader(request)
                 var query = try eventQuery(&reader, kind: kind, subjectParameter: subjectParameter, context: context)
@@ -26,7 +28,9 @@ extension TidemarkAPI {
                 query.afterSequenceNumber = reader.sequenceNumber("previousSequenceNumber")
                 try reader.validate()
                 try await checkAccountFilter(query, context: context)
-                let events = try await waitLimiter.withSlot(for: try context.requirePrincipal().tokenID) { try await longPoll(query) }
+                let events = try await waitLimiter.withSlot(for: try context.requirePrincipal().tokenID) {
+                    try await longPoll(query)
+                }
                 return Self.jsonArrayResponse(events.map(\.body))
             }
         }
@@ -34,13 +38,16 @@ extension TidemarkAPI {
 
     /// The filters common to both event routes: `accountId`, the subject id, `limit` (1…1000,
     /// default 1000), and the token's account list.
-    func eventQuery(_ reader: inout QueryReader, kind: SubjectKind, subjectParameter: String,
-                    context: APIRequestContext) throws -> EventQuery {
+    func eventQuery(
+        _ reader: inout QueryReader, kind: SubjectKind, subjectParameter: String,
+        context: APIRequestContext
+    ) throws -> EventQuery {
         let principal = try context.requirePrincipal()
-        return EventQuery(kind: kind, accountId: reader.string("accountId").map(AccountID.init),
-                          subjectId: reader.string(subjectParameter),
-                          allowedAccounts: allowedAccounts(principal),
-                          limit: reader.integer("limit", in: 1...1000, default: 1000))
+        return EventQuery(
+            kind: kind, accountId: reader.string("accountId").map(AccountID.init),
+            subjectId: reader.string(subjectParameter),
+            allowedAccounts: allowedAccounts(principal),
+            limit: reader.integer("limit", in: 1...1000, default: 1000))
     }
 
     /// An `accountId` filter naming an unknown account, or one the token may not see, is a 404

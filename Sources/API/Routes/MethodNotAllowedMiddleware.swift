@@ -24,9 +24,10 @@ struct MethodNotAllowedMiddleware: RouterMiddleware {
             var parts = path.split(separator: "/").map(String.init)
             let recursive = parts.last == "**"
             if recursive { parts.removeLast() }
-            return Route(method: method.rawValue,
-                         segments: parts.map { $0.contains("{") || $0.contains("*") ? nil : $0 },
-                         recursive: recursive)
+            return Route(
+                method: method.rawValue,
+                segments: parts.map { $0.contains("{") || $0.contains("*") ? nil : $0 },
+                recursive: recursive)
         }
     }
 
@@ -35,16 +36,21 @@ struct MethodNotAllowedMiddleware: RouterMiddleware {
         let segments = path.split(separator: "/").map(String.init)
         var methods: [String] = []
         for route in routes where !methods.contains(route.method) {
-            guard route.recursive ? segments.count >= route.segments.count : segments.count == route.segments.count else { continue }
-            if zip(route.segments, segments).allSatisfy({ pattern, segment in pattern == nil ? !segment.isEmpty : pattern == segment }) {
+            guard route.recursive ? segments.count >= route.segments.count : segments.count == route.segments.count
+            else { continue }
+            if zip(route.segments, segments).allSatisfy({ pattern, segment in
+                pattern == nil ? !segment.isEmpty : pattern == segment
+            }) {
                 methods.append(route.method)
             }
         }
         return methods.sorted()
     }
 
-    func handle(_ request: Request, context: Context,
-                next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {

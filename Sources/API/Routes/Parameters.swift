@@ -19,7 +19,8 @@ struct QueryReader {
     init(query: String?) {
         var parameters: [String: String] = [:]
         for pair in (query ?? "").split(separator: "&", omittingEmptySubsequences: true) {
-            let name: Substring, value: Substring
+            let name: Substring
+            let value: Substring
             if let equals = pair.firstIndex(of: "=") {
                 name = pair[..<equals]
                 value = pair[pair.index(after: equals)...]
@@ -46,7 +47,9 @@ struct QueryReader {
     mutating func brokerTime(_ name: String) -> BrokerTime? {
         guard let text = parameters[name] else { return nil }
         guard let time = BrokerTime(formatted: text) else {
-            problems.append(ValidationDetail(parameter: name, value: text, message: "Expected a time in YYYY-MM-DD HH:mm:ss.SSS format"))
+            problems.append(
+                ValidationDetail(
+                    parameter: name, value: text, message: "Expected a time in YYYY-MM-DD HH:mm:ss.SSS format"))
             return nil
         }
         return time
@@ -56,8 +59,10 @@ struct QueryReader {
     mutating func integer(_ name: String, in range: ClosedRange<Int>, default defaultValue: Int) -> Int {
         guard let text = parameters[name] else { return defaultValue }
         guard let value = Int(text), range.contains(value) else {
-            problems.append(ValidationDetail(parameter: name, value: text,
-                                             message: "Expected an integer from \(range.lowerBound) to \(range.upperBound)"))
+            problems.append(
+                ValidationDetail(
+                    parameter: name, value: text,
+                    message: "Expected an integer from \(range.lowerBound) to \(range.upperBound)"))
             return defaultValue
         }
         return value
@@ -96,11 +101,14 @@ struct QueryReader {
     }
 
     /// One of an enum's raw values.
-    mutating func value<T: RawRepresentable & CaseIterable>(_ name: String, as type: T.Type) -> T? where T.RawValue == String {
+    mutating func value<T: RawRepresentable & CaseIterable>(_ name: String, as type: T.Type) -> T?
+    where T.RawValue == String {
         guard let text = parameters[name] else { return nil }
         guard let value = T(rawValue: text) else {
-            problems.append(ValidationDetail(parameter: name, value: text,
-                                             message: "Expected one of " + T.allCases.map(\.rawValue).joined(separator: ", ")))
+            problems.append(
+                ValidationDetail(
+                    parameter: name, value: text,
+                    message: "Expected one of " + T.allCases.map(\.rawValue).joined(separator: ", ")))
             return nil
         }
         return value

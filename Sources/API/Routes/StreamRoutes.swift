@@ -52,13 +52,17 @@ extension TidemarkAPI {
         group.get("events/stream") { request, context in
             let principal = try context.requirePrincipal()
             var reader = QueryReader(request)
-            var query = EventQuery(kind: reader.value("kind", as: SubjectKind.self),
-                                   accountId: reader.string("accountId").map(AccountID.init),
-                                   allowedAccounts: allowedAccounts(principal), limit: 1000)
+            var query = EventQuery(
+                kind: reader.value("kind", as: SubjectKind.self),
+                accountId: reader.string("accountId").map(AccountID.init),
+                allowedAccounts: allowedAccounts(principal), limit: 1000)
             // A reconnecting EventSource sends the last id it saw; it wins over the query.
             if let lastID = request.headers[.lastEventID] {
-                if let value = UInt64(lastID) { query.afterSequenceNumber = value } else {
-                    reader.report(ValidationDetail(parameter: "Last-Event-ID", value: lastID, message: "Expected an integer ≥ 0"))
+                if let value = UInt64(lastID) {
+                    query.afterSequenceNumber = value
+                } else {
+                    reader.report(
+                        ValidationDetail(parameter: "Last-Event-ID", value: lastID, message: "Expected an integer ≥ 0"))
                 }
             } else {
                 query.afterSequenceNumber = reader.sequenceNumber("previousSequenceNumber")
@@ -68,10 +72,14 @@ extension TidemarkAPI {
             let startQuery = query
             let tokenID = principal.tokenID
             try waitLimiter.checkAvailable(for: tokenID)
-            return Response(status: .ok, headers: ServerSentEvents.headers, body: ResponseBody { writer in
-                try await waitLimiter.withSlot(for: tokenID) { try await streamEvents(from: startQuery, to: &writer) }
-                try await writer.finish(nil)
-            })
+            return Response(
+                status: .ok, headers: ServerSentEvents.headers,
+                body: ResponseBody { writer in
+                    try await waitLimiter.withSlot(for: tokenID) {
+                        try await streamEvents(from: startQuery, to: &writer)
+                    }
+                    try await writer.finish(nil)
+                })
         }
         group.get("accounts/:accountId/equity-stream") { _, context in
             let account = try await visibleAccount(context)
@@ -79,27 +87,31 @@ extension TidemarkAPI {
             try waitLimiter.checkAvailable(for: tokenID)
             let subscription = equity.subscribe(to: account.id)
             let interval = configuration.streamKeepAliveInterval
-            return Response(status: .ok, headers: ServerSentEvents.headers, body: ResponseBody { writer in
-                try await waitLimiter.withSlot(for: tokenID) { try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        while true {
-                            try await Task.sleep(for: interval)
-                            subscription.continuation.yield(.keepAlive)
+            return Response(
+                status: .ok, headers: ServerSentEvents.headers,
+                body: ResponseBody { writer in
+                    try await waitLimiter.withSlot(for: tokenID) {
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask {
+                                while true {
+                                    try await Task.sleep(for: interval)
+                                    subscription.continuation.yield(.keepAlive)
+                                }
+                            }
+                            for await item in subscription.stream {
+                                switch item {
+                                case .observation(let observation):
+                                    let data = try APIJSON.encoder.encode(EquityFrame(observation))
+                                    try await writer.write(ServerSentEvents.frame(event: "equity", data: data))
+                                case .keepAlive:
+                                    try await writer.write(ServerSentEvents.keepAlive)
+                                }
+                            }
+                            group.cancelAll()
                         }
                     }
-                    for await item in subscription.stream {
-                        switch item {
-                        case .observation(let observation):
-                            let data = try APIJSON.encoder.encode(EquityFrame(observation))
-                            try await writer.write(ServerSentEvents.frame(event: "equity", data: data))
-                        case .keepAlive:
-                            try await writer.write(ServerSentEvents.keepAlive)
-                        }
-                    }
-                    group.cancelAll()
-                } }
-                try await writer.finish(nil)
-            })
+                    try await writer.finish(nil)
+                })
         }
     }
 
@@ -112,8 +124,10 @@ extension TidemarkAPI {
             let seen = notifier.latestSequenceNumber
             let events = try await readModel.events(query)
             for event in events {
-                try await writer.write(ServerSentEvents.frame(id: event.sequenceNumber, event: event.kind.rawValue,
-                                                              data: event.body.data))
+                try await writer.write(
+                    ServerSentEvents.frame(
+                        id: event.sequenceNumber, event: event.kind.rawValue,
+                        data: event.body.data))
                 query.afterSequenceNumber = event.sequenceNumber
             }
             if events.count == query.limit { continue }  // more are waiting

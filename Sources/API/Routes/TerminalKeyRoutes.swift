@@ -19,16 +19,23 @@ extension TidemarkAPI {
             switch body["publicKey"] {
             case .string(let text)? where text.utf8.count == 40: publicKey = text
             case nil: problems.append(ValidationDetail(parameter: "publicKey", message: "Required"))
-            case let value?: problems.append(ValidationDetail(parameter: "publicKey", value: value.detailText,
-                                                              message: "Expected a Z85 public key (40 characters)"))
+            case let value?:
+                problems.append(
+                    ValidationDetail(
+                        parameter: "publicKey", value: value.detailText,
+                        message: "Expected a Z85 public key (40 characters)"))
             }
             var account: AccountID?
             switch body["accountId"] {
             case .null?: account = nil
             case .string(let text)? where Self.isAccountID(text): account = AccountID(text)
-            case nil: problems.append(ValidationDetail(parameter: "accountId", message: "Required (null unbinds the key)"))
-            case let value?: problems.append(ValidationDetail(parameter: "accountId", value: value.detailText,
-                                                              message: "Expected an account id (server:login) or null"))
+            case nil:
+                problems.append(ValidationDetail(parameter: "accountId", message: "Required (null unbinds the key)"))
+            case let value?:
+                problems.append(
+                    ValidationDetail(
+                        parameter: "accountId", value: value.detailText,
+                        message: "Expected an account id (server:login) or null"))
             }
             if !problems.isEmpty { throw APIError.validation(details: problems) }
             return try APIJSON.response(try await keys.bindTerminalKey(publicKey, to: account))

@@ -9,13 +9,17 @@ extension TidemarkAPI {
             let body = try await jsonObject(request)
             var problems: [ValidationDetail] = []
             if body["accounts"] != nil {
-                problems.append(ValidationDetail(parameter: "accounts", message: "Unknown field: the API calls it accountIds"))
+                problems.append(
+                    ValidationDetail(parameter: "accounts", message: "Unknown field: the API calls it accountIds"))
             }
             var name = ""
             switch body["name"] {
             case .string(let text)? where !text.isEmpty: name = text
             case nil: problems.append(ValidationDetail(parameter: "name", message: "Required"))
-            case let value?: problems.append(ValidationDetail(parameter: "name", value: value.detailText, message: "Expected a non-empty string"))
+            case let value?:
+                problems.append(
+                    ValidationDetail(parameter: "name", value: value.detailText, message: "Expected a non-empty string")
+                )
             }
             var accounts: [AccountID]?
             switch body["accountIds"] {
@@ -23,24 +27,33 @@ extension TidemarkAPI {
             case .array(let values)? where values.allSatisfy({ $0.stringValue.map { !$0.isEmpty } ?? false }):
                 accounts = values.compactMap(\.stringValue).map(AccountID.init)
             case let value?:
-                problems.append(ValidationDetail(parameter: "accountIds", value: value.detailText, message: "Expected an array of account ids"))
+                problems.append(
+                    ValidationDetail(
+                        parameter: "accountIds", value: value.detailText, message: "Expected an array of account ids"))
             }
             var readOnly = false
             switch body["readOnly"] {
             case nil, .null?: readOnly = false
             case .bool(let flag)?: readOnly = flag
-            case let value?: problems.append(ValidationDetail(parameter: "readOnly", value: value.detailText, message: "Expected true or false"))
+            case let value?:
+                problems.append(
+                    ValidationDetail(parameter: "readOnly", value: value.detailText, message: "Expected true or false"))
             }
             // A token for an account the agent does not know would see nothing and say nothing:
             // refuse it, so a typo in an id is caught now (register the account first).
             for account in accounts ?? [] where try await readModel.account(account) == nil {
-                problems.append(ValidationDetail(parameter: "accountIds", value: account.rawValue,
-                                                 message: "Unknown account: register it first (POST /users/current/accounts)"))
+                problems.append(
+                    ValidationDetail(
+                        parameter: "accountIds", value: account.rawValue,
+                        message: "Unknown account: register it first (POST /users/current/accounts)"))
             }
             if !problems.isEmpty { throw APIError.validation(details: problems) }
-            let (token, secret) = try await tokens.createToken(NewToken(name: name, accounts: accounts, readOnly: readOnly))
-            return try APIJSON.response(CreatedToken(id: token.id, token: secret, name: token.name,
-                                                     readOnly: token.readOnly, accounts: token.accounts), status: .created)
+            let (token, secret) = try await tokens.createToken(
+                NewToken(name: name, accounts: accounts, readOnly: readOnly))
+            return try APIJSON.response(
+                CreatedToken(
+                    id: token.id, token: secret, name: token.name,
+                    readOnly: token.readOnly, accounts: token.accounts), status: .created)
         }
         group.get("tokens") { _, context in
             try requireAdmin(context)

@@ -10,8 +10,9 @@ extension TidemarkAPI {
         group.post("accounts/:accountId/trackers") { request, context in
             try requireWrite(try context.requirePrincipal())
             let account = try await visibleAccount(context)
-            let tracker = try Self.newTracker(from: try await jsonObject(request), id: TokenSecret.generateID(),
-                                              accountId: account.id)
+            let tracker = try Self.newTracker(
+                from: try await jsonObject(request), id: TokenSecret.generateID(),
+                accountId: account.id)
             try await control.createTracker(tracker)
             return try Self.createdResponse(id: tracker.id)
         }
@@ -22,7 +23,8 @@ extension TidemarkAPI {
         group.get("accounts/:accountId/trackers/name/:name") { _, context in
             let account = try await visibleAccount(context)
             let name = try context.pathParameter("name")
-            guard let tracker = try await readModel.trackers(accountId: account.id).first(where: { $0.name == name }) else {
+            guard let tracker = try await readModel.trackers(accountId: account.id).first(where: { $0.name == name })
+            else {
                 throw APIError.notFound("Tracker named \(name) not found on account \(account.id)")
             }
             return try APIJSON.response(tracker)
@@ -35,8 +37,11 @@ extension TidemarkAPI {
             let tracker = try await tracker(context)
             let body = try await jsonObject(request)
             guard case .string(let name)? = body["name"], !name.isEmpty else {
-                throw APIError.validation(details: [ValidationDetail(parameter: "name", value: body["name"]?.detailText,
-                                                                     message: "Required non-empty string")])
+                throw APIError.validation(details: [
+                    ValidationDetail(
+                        parameter: "name", value: body["name"]?.detailText,
+                        message: "Required non-empty string")
+                ])
             }
             try await control.renameTracker(accountId: tracker.accountId, trackerId: tracker.id, name: name)
             return Response(status: .noContent)
@@ -55,14 +60,19 @@ extension TidemarkAPI {
             let realTime = query.boolean("realTime")
             try query.validate()
             var records: [StatisticsRecord] = []
-            if realTime, let open = try await readModel.openStatistics(accountId: tracker.accountId, trackerId: tracker.id),
-               startTime.map({ open.startBrokerTime <= $0 }) ?? true {
+            if realTime,
+                let open = try await readModel.openStatistics(accountId: tracker.accountId, trackerId: tracker.id),
+                startTime.map({ open.startBrokerTime <= $0 }) ?? true
+            {
                 records.append(open)
             }
-            let closed = try await readModel.closedStatistics(accountId: tracker.accountId, trackerId: tracker.id,
-                                                              startingAtOrBefore: startTime, limit: limit)
+            let closed = try await readModel.closedStatistics(
+                accountId: tracker.accountId, trackerId: tracker.id,
+                startingAtOrBefore: startTime, limit: limit)
             // Newest first; the open period (if any) is newer than every closed one.
-            records += closed.filter { closedRecord in !records.contains { $0.startBrokerTime == closedRecord.startBrokerTime } }
+            records += closed.filter { closedRecord in
+                !records.contains { $0.startBrokerTime == closedRecord.startBrokerTime }
+            }
             return Self.jsonArrayResponse(records.prefix(limit).map(\.body))
         }
         group.get("accounts/:accountId/equity-chart") { request, context in
@@ -72,13 +82,16 @@ extension TidemarkAPI {
             let endTime = query.brokerTime("endTime")
             let realTime = query.boolean("realTime")
             if let startTime, let endTime, endTime < startTime {
-                query.report(ValidationDetail(parameter: "endTime", value: endTime.formatted, message: "Must not be before startTime"))
+                query.report(
+                    ValidationDetail(
+                        parameter: "endTime", value: endTime.formatted, message: "Must not be before startTime"))
             }
             try query.validate()
             var records = try await readModel.closedEquityChart(accountId: account.id, from: startTime, to: endTime)
             if realTime, let open = try await readModel.openEquityChartHour(accountId: account.id),
-               endTime.map({ open.startBrokerTime <= $0 }) ?? true,
-               !records.contains(where: { $0.startBrokerTime == open.startBrokerTime }) {
+                endTime.map({ open.startBrokerTime <= $0 }) ?? true,
+                !records.contains(where: { $0.startBrokerTime == open.startBrokerTime })
+            {
                 records.append(open)
             }
             return Self.jsonArrayResponse(records.map(\.body))
@@ -102,23 +115,29 @@ extension TidemarkAPI {
         switch body["name"] {
         case .string(let text) where !text.isEmpty: name = text
         case nil: problems.append(ValidationDetail(parameter: "name", message: "Required"))
-        case let value?: problems.append(ValidationDetail(parameter: "name", value: value.detailText, message: "Expected a non-empty string"))
+        case let value?:
+            problems.append(
+                ValidationDetail(parameter: "name", value: value.detailText, message: "Expected a non-empty string"))
         }
         var period: TrackerPeriod?
         switch body["period"] {
         case .string(let text) where TrackerPeriod(rawValue: text) != nil: period = TrackerPeriod(rawValue: text)
         case nil: problems.append(ValidationDetail(parameter: "period", message: "Required"))
         case let value?:
-            problems.append(ValidationDetail(parameter: "period", value: value.detailText,
-                                             message: "Expected one of " + TrackerPeriod.allCases.map(\.rawValue).joined(separator: ", ")))
+            problems.append(
+                ValidationDetail(
+                    parameter: "period", value: value.detailText,
+                    message: "Expected one of " + TrackerPeriod.allCases.map(\.rawValue).joined(separator: ", ")))
         }
         func time(_ key: String) -> BrokerTime? {
             switch body[key] {
             case nil, .null?: return nil
             case .string(let text)? where BrokerTime(formatted: text) != nil: return BrokerTime(formatted: text)
             case let value?:
-                problems.append(ValidationDetail(parameter: key, value: value.detailText,
-                                                 message: "Expected a time in YYYY-MM-DD HH:mm:ss.SSS format"))
+                problems.append(
+                    ValidationDetail(
+                        parameter: key, value: value.detailText,
+                        message: "Expected a time in YYYY-MM-DD HH:mm:ss.SSS format"))
                 return nil
             }
         }
@@ -126,7 +145,9 @@ extension TidemarkAPI {
         let end = time("endBrokerTime")
         // Equal is accepted: MetaApi's own createTracker example sends endBrokerTime == startBrokerTime.
         if let start, let end, end < start {
-            problems.append(ValidationDetail(parameter: "endBrokerTime", value: end.formatted, message: "Must not be before startBrokerTime"))
+            problems.append(
+                ValidationDetail(
+                    parameter: "endBrokerTime", value: end.formatted, message: "Must not be before startBrokerTime"))
         }
         func threshold(_ key: String) -> FixedDecimal? {
             let value: FixedDecimal?
@@ -138,22 +159,30 @@ extension TidemarkAPI {
             }
             // The risk core keeps thresholds a JSON number carries exactly (≤ 15 significant digits).
             guard let value, value.units > 0, value.isExactAsJSONNumber else {
-                problems.append(ValidationDetail(parameter: key, value: body[key]?.detailText,
-                                                 message: "Expected a number greater than 0 with at most 15 significant digits"))
+                problems.append(
+                    ValidationDetail(
+                        parameter: key, value: body[key]?.detailText,
+                        message: "Expected a number greater than 0 with at most 15 significant digits"))
                 return nil
             }
             return value
         }
-        let thresholdKeys = ["absoluteDrawdownThreshold", "relativeDrawdownThreshold", "absoluteProfitThreshold", "relativeProfitThreshold"]
+        let thresholdKeys = [
+            "absoluteDrawdownThreshold", "relativeDrawdownThreshold", "absoluteProfitThreshold",
+            "relativeProfitThreshold",
+        ]
         let thresholds = thresholdKeys.map(threshold)
         if thresholdKeys.allSatisfy({ body[$0] == nil || body[$0] == .null }) {
-            problems.append(ValidationDetail(parameter: "absoluteDrawdownThreshold",
-                                             message: "At least one of \(thresholdKeys.joined(separator: ", ")) is required"))
+            problems.append(
+                ValidationDetail(
+                    parameter: "absoluteDrawdownThreshold",
+                    message: "At least one of \(thresholdKeys.joined(separator: ", ")) is required"))
         }
         guard problems.isEmpty, let name, let period else { throw APIError.validation(details: problems) }
-        return TrackerResource(id: id, accountId: accountId, name: name, period: period, startBrokerTime: start,
-                               endBrokerTime: end, absoluteDrawdownThreshold: thresholds[0],
-                               relativeDrawdownThreshold: thresholds[1], absoluteProfitThreshold: thresholds[2],
-                               relativeProfitThreshold: thresholds[3])
+        return TrackerResource(
+            id: id, accountId: accountId, name: name, period: period, startBrokerTime: start,
+            endBrokerTime: end, absoluteDrawdownThreshold: thresholds[0],
+            relativeDrawdownThreshold: thresholds[1], absoluteProfitThreshold: thresholds[2],
+            relativeProfitThreshold: thresholds[3])
     }
 }

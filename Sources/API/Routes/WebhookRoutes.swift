@@ -15,19 +15,27 @@ extension TidemarkAPI {
             case .string(let text)? where Self.isDeliverableURL(text): url = text
             case nil, .null?: problems.append(ValidationDetail(parameter: "url", message: "Required"))
             case let value?:
-                problems.append(ValidationDetail(parameter: "url", value: value.detailText, message: "Expected an http or https URL with a host"))
+                problems.append(
+                    ValidationDetail(
+                        parameter: "url", value: value.detailText, message: "Expected an http or https URL with a host")
+                )
             }
             var secret: String?
             switch body["secret"] {
             case nil, .null?: secret = nil
             case .string(let text)? where !text.isEmpty: secret = text
-            case let value?: problems.append(ValidationDetail(parameter: "secret", value: value.detailText, message: "Expected a non-empty string"))
+            case let value?:
+                problems.append(
+                    ValidationDetail(
+                        parameter: "secret", value: value.detailText, message: "Expected a non-empty string"))
             }
             var filter = WebhookFilter()
             switch body["filter"] {
             case nil, .null?: break
             case .object(let fields)?: filter = Self.webhookFilter(fields, problems: &problems)
-            case let value?: problems.append(ValidationDetail(parameter: "filter", value: value.detailText, message: "Expected an object"))
+            case let value?:
+                problems.append(
+                    ValidationDetail(parameter: "filter", value: value.detailText, message: "Expected an object"))
             }
             if !problems.isEmpty { throw APIError.validation(details: problems) }
             // Generated secrets come from the same CSPRNG as token secrets: 32 bytes, hex.
@@ -58,7 +66,8 @@ extension TidemarkAPI {
     /// Whether the deliverer can POST to `text`: an absolute http(s) URL naming a host.
     static func isDeliverableURL(_ text: String) -> Bool {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-              scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty else { return false }
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+        else { return false }
         return true
     }
 
@@ -70,8 +79,10 @@ extension TidemarkAPI {
             case .array(let values)? where values.allSatisfy({ $0.stringValue.map { !$0.isEmpty } ?? false }):
                 return values.compactMap(\.stringValue)
             case let value?:
-                problems.append(ValidationDetail(parameter: "filter.\(key)", value: value.detailText,
-                                                 message: "Expected an array of non-empty strings"))
+                problems.append(
+                    ValidationDetail(
+                        parameter: "filter.\(key)", value: value.detailText,
+                        message: "Expected an array of non-empty strings"))
                 return nil
             }
         }
@@ -82,8 +93,10 @@ extension TidemarkAPI {
                 filter.kinds = Set(parsed)
             } else {
                 let unknown = kinds.filter { SubjectKind(rawValue: $0) == nil }.joined(separator: ",")
-                problems.append(ValidationDetail(parameter: "filter.kinds", value: unknown,
-                                                 message: "Expected tracker, challenge or competition"))
+                problems.append(
+                    ValidationDetail(
+                        parameter: "filter.kinds", value: unknown,
+                        message: "Expected tracker, challenge or competition"))
             }
         }
         filter.accountIds = strings("accountIds").map { Set($0.map(AccountID.init)) }

@@ -13,7 +13,12 @@ public struct WebhookFilterResource: Hashable, Sendable, Codable {
     /// Event types (`drawdown`, `challengeFailed`, …).
     public var types: [String]?
 
-    private enum CodingKeys: String, CodingKey { case kinds, accounts = "accountIds", subjects = "subjectIds", types }
+    private enum CodingKeys: String, CodingKey {
+        case kinds
+        case accounts = "accountIds"
+        case subjects = "subjectIds"
+        case types
+    }
 
     /// A filter; nil lists match anything.
     public init(kinds: [String]? = nil, accounts: [String]? = nil, subjects: [String]? = nil, types: [String]? = nil) {
@@ -83,7 +88,7 @@ public struct StoreWebhookRegistry: WebhookRegistry {
         do {
             try await store.deleteWebhook(id: id)
             return true
-        } catch where error == .notFound {
+        } catch  where error == .notFound {
             return false
         }
     }
@@ -92,17 +97,19 @@ public struct StoreWebhookRegistry: WebhookRegistry {
 extension WebhookResource {
     /// The API's view of a stored webhook (never its secret).
     public init(_ webhook: Webhook) {
-        self.init(id: webhook.id, url: webhook.url, filter: WebhookFilterResource(webhook.filter),
-                  createdAt: webhook.createdAt.ISO8601Format())
+        self.init(
+            id: webhook.id, url: webhook.url, filter: WebhookFilterResource(webhook.filter),
+            createdAt: webhook.createdAt.ISO8601Format())
     }
 }
 
 extension WebhookFilterResource {
     /// The API's view of a store filter; lists sorted so answers are stable.
     public init(_ filter: WebhookFilter) {
-        self.init(kinds: filter.kinds.map { $0.map(\.rawValue).sorted() },
-                  accounts: filter.accountIds.map { $0.map(\.rawValue).sorted() },
-                  subjects: filter.subjectIds.map { $0.sorted() },
-                  types: filter.types.map { $0.sorted() })
+        self.init(
+            kinds: filter.kinds.map { $0.map(\.rawValue).sorted() },
+            accounts: filter.accountIds.map { $0.map(\.rawValue).sorted() },
+            subjects: filter.subjectIds.map { $0.sorted() },
+            types: filter.types.map { $0.sorted() })
     }
 }

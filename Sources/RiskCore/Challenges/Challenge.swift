@@ -48,9 +48,11 @@ public struct ChallengeEvent: Hashable, Sendable, Codable {
     public var enforcement: [CommandKind]
 
     /// Builds an event (the challenge does; tests and decoders may too).
-    public init(kind: Kind, challengeID: String, account: AccountID, phase: Int, phaseName: String,
-                brokerTime: BrokerTime, breach: RuleBreach? = nil, initialCapital: FixedDecimal? = nil,
-                enforcement: [CommandKind] = []) {
+    public init(
+        kind: Kind, challengeID: String, account: AccountID, phase: Int, phaseName: String,
+        brokerTime: BrokerTime, breach: RuleBreach? = nil, initialCapital: FixedDecimal? = nil,
+        enforcement: [CommandKind] = []
+    ) {
         self.kind = kind
         self.challengeID = challengeID
         self.account = account
@@ -125,10 +127,12 @@ public struct Challenge: Hashable, Sendable, Codable {
     public init(definition: ChallengeDefinition) throws(RuleDefinitionError) {
         try definition.validate()
         self.definition = definition
-        clock = try TradingDayClock(reset: definition.dayReset, brokerClock: definition.brokerClock, at: definition.startTime)
+        clock = try TradingDayClock(
+            reset: definition.dayReset, brokerClock: definition.brokerClock, at: definition.startTime)
         do {
-            book = try RuleBook(rules: definition.phases[0].rules, capital: definition.initialCapital,
-                                start: definition.startTime, clock: clock, last: nil, openVolumes: [:])
+            book = try RuleBook(
+                rules: definition.phases[0].rules, capital: definition.initialCapital,
+                start: definition.startTime, clock: clock, last: nil, openVolumes: [:])
         } catch {
             throw .invalidAmount("a limit of \(definition.id) is outside the decimal range (\(error))")
         }
@@ -148,8 +152,9 @@ public struct Challenge: Hashable, Sendable, Codable {
                 return []
             }
             let phase = definition.phases[0]
-            book = try RuleBook(rules: phase.rules, capital: definition.initialCapital, start: definition.startTime,
-                                clock: clock, last: lastObservation, openVolumes: openVolumes)
+            book = try RuleBook(
+                rules: phase.rules, capital: definition.initialCapital, start: definition.startTime,
+                clock: clock, last: lastObservation, openVolumes: openVolumes)
             status = .active
             lastObservation = nil
             openVolumes = [:]
@@ -161,12 +166,16 @@ public struct Challenge: Hashable, Sendable, Codable {
                 status = .failed
                 decidedAt = breach.brokerTime
                 failure = breach
-                events.append(event(.challengeFailed, at: breach.brokerTime, breach: breach,
-                                    enforcement: definition.enforcement.onFailure))
+                events.append(
+                    event(
+                        .challengeFailed, at: breach.brokerTime, breach: breach,
+                        enforcement: definition.enforcement.onFailure))
                 return events
             }
-            events.append(event(.ruleWarning, at: breach.brokerTime, breach: breach,
-                                enforcement: definition.enforcement.onWarning))
+            events.append(
+                event(
+                    .ruleWarning, at: breach.brokerTime, breach: breach,
+                    enforcement: definition.enforcement.onWarning))
         }
         if book.canPass { try pass(at: time, into: &events) }
         return events
@@ -208,11 +217,14 @@ public struct Challenge: Hashable, Sendable, Codable {
         events.append(event(.phaseStarted, at: time, initialCapital: capital))
     }
 
-    private func event(_ kind: ChallengeEvent.Kind, at time: BrokerTime, breach: RuleBreach? = nil,
-                       initialCapital: FixedDecimal? = nil, enforcement: [CommandKind] = []) -> ChallengeEvent {
-        ChallengeEvent(kind: kind, challengeID: definition.id, account: definition.account, phase: phaseIndex,
-                       phaseName: definition.phases[phaseIndex].name, brokerTime: time, breach: breach,
-                       initialCapital: initialCapital, enforcement: enforcement)
+    private func event(
+        _ kind: ChallengeEvent.Kind, at time: BrokerTime, breach: RuleBreach? = nil,
+        initialCapital: FixedDecimal? = nil, enforcement: [CommandKind] = []
+    ) -> ChallengeEvent {
+        ChallengeEvent(
+            kind: kind, challengeID: definition.id, account: definition.account, phase: phaseIndex,
+            phaseName: definition.phases[phaseIndex].name, brokerTime: time, breach: breach,
+            initialCapital: initialCapital, enforcement: enforcement)
     }
 
     /// The live state: status, decision, and every rule of the current phase.

@@ -42,7 +42,8 @@ public enum PhaseCapital: Hashable, Sendable, Codable {
             case "initial": self = .initial
             case "balance": self = .balance
             default:
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "capital: \"initial\", \"balance\" or a number")
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "capital: \"initial\", \"balance\" or a number")
             }
         } else {
             self = .amount(try container.decode(FixedDecimal.self))
@@ -108,9 +109,11 @@ public struct ChallengeDefinition: Hashable, Sendable, Codable {
     public var enforcement: EnforcementOptions
 
     /// A definition; call ``validate()`` (or ``Challenge/init(definition:)``) before use.
-    public init(id: String, description: String? = nil, account: AccountID, initialCapital: FixedDecimal, startTime: BrokerTime,
-                dayReset: DayReset = .brokerMidnight, brokerClock: BrokerClock? = nil,
-                phases: [ChallengePhase], enforcement: EnforcementOptions = EnforcementOptions()) {
+    public init(
+        id: String, description: String? = nil, account: AccountID, initialCapital: FixedDecimal, startTime: BrokerTime,
+        dayReset: DayReset = .brokerMidnight, brokerClock: BrokerClock? = nil,
+        phases: [ChallengePhase], enforcement: EnforcementOptions = EnforcementOptions()
+    ) {
         self.id = id
         self.description = description
         self.account = account
@@ -149,7 +152,8 @@ public struct ChallengeDefinition: Hashable, Sendable, Codable {
         dayReset = try container.decodeIfPresent(DayReset.self, forKey: .dayReset) ?? .brokerMidnight
         brokerClock = try container.decodeIfPresent(BrokerClock.self, forKey: .brokerClock)
         phases = try container.decode([ChallengePhase].self, forKey: .phases)
-        enforcement = try container.decodeIfPresent(EnforcementOptions.self, forKey: .enforcement) ?? EnforcementOptions()
+        enforcement =
+            try container.decodeIfPresent(EnforcementOptions.self, forKey: .enforcement) ?? EnforcementOptions()
     }
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -170,8 +174,9 @@ public struct ChallengeDefinition: Hashable, Sendable, Codable {
 func decodeBrokerTime<Key: CodingKey>(_ container: KeyedDecodingContainer<Key>, _ key: Key) throws -> BrokerTime {
     if let text = try? container.decode(String.self, forKey: key) {
         guard let time = BrokerTime(formatted: text) else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: container,
-                                                   debugDescription: "expected YYYY-MM-DD HH:mm:ss.SSS, got \(text)")
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: container,
+                debugDescription: "expected YYYY-MM-DD HH:mm:ss.SSS, got \(text)")
         }
         return time
     }

@@ -69,8 +69,10 @@ public struct RuleBook: Hashable, Sendable, Codable {
     /// Starts the rules at `start`. `capital` nil takes the balance at the baseline; `last` (the
     /// latest observation known, if any) is the baseline, otherwise the next observation is.
     /// - Throws: `ArithmeticOverflow` when a limit or the baseline is outside the decimal range.
-    public init(rules: RuleSet, capital: FixedDecimal?, start: BrokerTime, clock: TradingDayClock,
-                last: EquityObservation?, openVolumes: [Int64: FixedDecimal]) throws(ArithmeticOverflow) {
+    public init(
+        rules: RuleSet, capital: FixedDecimal?, start: BrokerTime, clock: TradingDayClock,
+        last: EquityObservation?, openVolumes: [Int64: FixedDecimal]
+    ) throws(ArithmeticOverflow) {
         self.rules = rules
         self.startTime = start
         self.clock = clock.moved(to: start)
@@ -86,9 +88,12 @@ public struct RuleBook: Hashable, Sendable, Codable {
     /// The next phase on the same account: new rules from `start`, measured against `capital`,
     /// continuing from what `previous` knew of the account (figures, open positions, deposits).
     /// - Throws: `ArithmeticOverflow` when a figure of the new phase is outside the decimal range.
-    public init(continuing previous: RuleBook, rules: RuleSet, capital: FixedDecimal, start: BrokerTime) throws(ArithmeticOverflow) {
-        try self.init(rules: rules, capital: capital, start: start, clock: previous.clock, last: nil,
-                      openVolumes: previous.openPositions)
+    public init(
+        continuing previous: RuleBook, rules: RuleSet, capital: FixedDecimal, start: BrokerTime
+    ) throws(ArithmeticOverflow) {
+        try self.init(
+            rules: rules, capital: capital, start: start, clock: previous.clock, last: nil,
+            openVolumes: previous.openPositions)
         guard previous.hasBaseline else { return }
         hasBaseline = true
         // raw balance = previous.balance + previous.adjustment, and it must now read as `capital`.
@@ -117,7 +122,8 @@ public struct RuleBook: Hashable, Sendable, Codable {
     public static func account(of input: RiskInput) -> AccountID {
         switch input {
         case .observation(let observation): observation.account
-        case .deal(let account, _), .position(let account, _), .openPositions(let account, _, _), .time(let account, _): account
+        case .deal(let account, _), .position(let account, _), .openPositions(let account, _, _), .time(let account, _):
+            account
         }
     }
 
@@ -134,7 +140,8 @@ public struct RuleBook: Hashable, Sendable, Codable {
         let day = clock.day
         var breaches = try advance(to: time)
         if clock.day != day, hasBaseline {
-            if case .observation = input {} else {
+            if case .observation = input {
+            } else {
                 breaches += try limitBreaches(equity: equity, highWaterMark: highWaterMark, at: time)
             }
         }
@@ -177,14 +184,18 @@ public struct RuleBook: Hashable, Sendable, Codable {
         if let limit = rules.timeLimit {
             let deadlineDay = startDay + limit.days
             if clock.day >= deadlineDay {
-                breaches.append(RuleBreach(rule: .timeLimit, brokerTime: clock.start(ofDay: deadlineDay),
-                                           value: FixedDecimal(limit.days), limit: FixedDecimal(limit.days), isFatal: true))
+                breaches.append(
+                    RuleBreach(
+                        rule: .timeLimit, brokerTime: clock.start(ofDay: deadlineDay),
+                        value: FixedDecimal(limit.days), limit: FixedDecimal(limit.days), isFatal: true))
             }
         }
         if let limit = rules.inactivity, clock.day - lastActiveDay - 1 > limit.days {
             // The (days + 1)-th whole day without a new position ended at this boundary.
-            breaches.append(RuleBreach(rule: .inactivity, brokerTime: clock.start(ofDay: lastActiveDay + limit.days + 2),
-                                       value: FixedDecimal(limit.days + 1), limit: FixedDecimal(limit.days), isFatal: true))
+            breaches.append(
+                RuleBreach(
+                    rule: .inactivity, brokerTime: clock.start(ofDay: lastActiveDay + limit.days + 2),
+                    value: FixedDecimal(limit.days + 1), limit: FixedDecimal(limit.days), isFatal: true))
         }
         try startDay(balance: balance, equity: equity)
         breaches.sort { ($0.brokerTime, $0.rule) < ($1.brokerTime, $1.rule) }
@@ -241,7 +252,9 @@ public struct RuleBook: Hashable, Sendable, Codable {
         }
     }
 
-    private mutating func observe(_ observation: EquityObservation, into breaches: inout [RuleBreach]) throws(ArithmeticOverflow) {
+    private mutating func observe(
+        _ observation: EquityObservation, into breaches: inout [RuleBreach]
+    ) throws(ArithmeticOverflow) {
         if !hasBaseline { try setBaseline(observation) }
         // Every figure first, then the state: a refused observation changes nothing.
         let balance = try observation.balance.subtracting(adjustment)
@@ -260,27 +273,35 @@ public struct RuleBook: Hashable, Sendable, Codable {
 
     /// The equity limits (daily loss, max loss, min equity) that `equity` breaks, with the trailing
     /// reference at `highWaterMark`.
-    private func limitBreaches(equity: FixedDecimal, highWaterMark: FixedDecimal,
-                               at time: BrokerTime) throws(ArithmeticOverflow) -> [RuleBreach] {
+    private func limitBreaches(
+        equity: FixedDecimal, highWaterMark: FixedDecimal,
+        at time: BrokerTime
+    ) throws(ArithmeticOverflow) -> [RuleBreach] {
         var found: [RuleBreach] = []
         if rules.dailyLoss != nil {
             let floor = try dailyBase.subtracting(dailyLimit)
             if equity < floor {
-                found.append(RuleBreach(rule: .dailyLoss, brokerTime: time, value: try dailyBase.subtracting(equity),
-                                        limit: dailyLimit, isFatal: true, floor: floor, equity: equity))
+                found.append(
+                    RuleBreach(
+                        rule: .dailyLoss, brokerTime: time, value: try dailyBase.subtracting(equity),
+                        limit: dailyLimit, isFatal: true, floor: floor, equity: equity))
             }
         }
         if let rule = rules.maxLoss {
             let floor = try maxLossFloor(rule, highWaterMark: highWaterMark)
             if equity < floor {
                 let reference = rule.trailing == nil ? initialCapital : highWaterMark
-                found.append(RuleBreach(rule: .maxLoss, brokerTime: time, value: try reference.subtracting(equity),
-                                        limit: try reference.subtracting(floor), isFatal: true, floor: floor, equity: equity))
+                found.append(
+                    RuleBreach(
+                        rule: .maxLoss, brokerTime: time, value: try reference.subtracting(equity),
+                        limit: try reference.subtracting(floor), isFatal: true, floor: floor, equity: equity))
             }
         }
         if rules.minEquity != nil, equity < minEquityLevel {
-            found.append(RuleBreach(rule: .minEquity, brokerTime: time, value: equity, limit: minEquityLevel,
-                                    isFatal: true, floor: minEquityLevel, equity: equity))
+            found.append(
+                RuleBreach(
+                    rule: .minEquity, brokerTime: time, value: equity, limit: minEquityLevel,
+                    isFatal: true, floor: minEquityLevel, equity: equity))
         }
         return found
     }
@@ -326,17 +347,21 @@ public struct RuleBook: Hashable, Sendable, Codable {
     }
 
     private mutating func checkCaps(at time: BrokerTime, into breaches: inout [RuleBreach]) throws(ArithmeticOverflow) {
-        for (kind, cap) in [(RuleKind.maxLotsPerPosition, rules.maxLotsPerPosition),
-                            (.maxOpenPositions, rules.maxOpenPositions), (.maxTotalLots, rules.maxTotalLots)] {
+        for (kind, cap) in [
+            (RuleKind.maxLotsPerPosition, rules.maxLotsPerPosition),
+            (.maxOpenPositions, rules.maxOpenPositions), (.maxTotalLots, rules.maxTotalLots),
+        ] {
             guard let cap else { continue }
             let value = try capValue(kind)
             let wasOver = capsOverLimit.contains(kind)
             if value > cap.limit {
                 if cap.action == .fail {
-                    breaches.append(RuleBreach(rule: kind, brokerTime: time, value: value, limit: cap.limit, isFatal: true))
+                    breaches.append(
+                        RuleBreach(rule: kind, brokerTime: time, value: value, limit: cap.limit, isFatal: true))
                 } else if !wasOver {
                     capsOverLimit.append(kind)
-                    breaches.append(RuleBreach(rule: kind, brokerTime: time, value: value, limit: cap.limit, isFatal: false))
+                    breaches.append(
+                        RuleBreach(rule: kind, brokerTime: time, value: value, limit: cap.limit, isFatal: false))
                 }
             } else if wasOver {
                 capsOverLimit.removeAll { $0 == kind }
@@ -357,7 +382,9 @@ public struct RuleBook: Hashable, Sendable, Codable {
         }
     }
 
-    private func maxLossFloor(_ rule: MaxLossRule, highWaterMark: FixedDecimal) throws(ArithmeticOverflow) -> FixedDecimal {
+    private func maxLossFloor(
+        _ rule: MaxLossRule, highWaterMark: FixedDecimal
+    ) throws(ArithmeticOverflow) -> FixedDecimal {
         guard let trailing = rule.trailing else { return try initialCapital.subtracting(maxLossLimit) }
         let floor = try highWaterMark.subtracting(maxLossLimit)
         return trailing.lockAtInitialCapital ? min(floor, initialCapital) : floor
@@ -392,28 +419,35 @@ public struct RuleBook: Hashable, Sendable, Codable {
 
     /// One rule's live state; `kind` must be present in ``rules``.
     private func evaluate(_ kind: RuleKind) -> RuleProgress {
-        func limitRule(_ value: FixedDecimal, _ limit: FixedDecimal, headroom: FixedDecimal, floor: FixedDecimal? = nil) -> RuleProgress {
-            RuleProgress(rule: kind, value: value, limit: limit, headroom: headroom,
-                         status: headroom < .zero ? .breached : .satisfied, floor: floor)
+        func limitRule(
+            _ value: FixedDecimal, _ limit: FixedDecimal, headroom: FixedDecimal, floor: FixedDecimal? = nil
+        ) -> RuleProgress {
+            RuleProgress(
+                rule: kind, value: value, limit: limit, headroom: headroom,
+                status: headroom < .zero ? .breached : .satisfied, floor: floor)
         }
         func requirement(_ value: FixedDecimal, _ limit: FixedDecimal, met: Bool) -> RuleProgress {
-            RuleProgress(rule: kind, value: value, limit: limit, headroom: max(.zero, limit.subtractingClamped(value)),
-                         status: met ? .satisfied : .pending)
+            RuleProgress(
+                rule: kind, value: value, limit: limit, headroom: max(.zero, limit.subtractingClamped(value)),
+                status: met ? .satisfied : .pending)
         }
         switch kind {
         case .dailyLoss:
             let floor = dailyBase.subtractingClamped(dailyLimit)
-            return limitRule(max(.zero, dailyBase.subtractingClamped(equity)), dailyLimit,
-                             headroom: equity.subtractingClamped(floor), floor: floor)
+            return limitRule(
+                max(.zero, dailyBase.subtractingClamped(equity)), dailyLimit,
+                headroom: equity.subtractingClamped(floor), floor: floor)
         case .maxLoss:
             let rule = rules.maxLoss!
             // The fold refused any step that would put the floor out of range; a clamp is only a guard.
             let floor = (try? maxLossFloor(rule, highWaterMark: highWaterMark)) ?? .leastFiniteValue
             let reference = rule.trailing == nil ? initialCapital : highWaterMark
-            return limitRule(max(.zero, reference.subtractingClamped(equity)), reference.subtractingClamped(floor),
-                             headroom: equity.subtractingClamped(floor), floor: floor)
+            return limitRule(
+                max(.zero, reference.subtractingClamped(equity)), reference.subtractingClamped(floor),
+                headroom: equity.subtractingClamped(floor), floor: floor)
         case .minEquity:
-            return limitRule(equity, minEquityLevel, headroom: equity.subtractingClamped(minEquityLevel), floor: minEquityLevel)
+            return limitRule(
+                equity, minEquityLevel, headroom: equity.subtractingClamped(minEquityLevel), floor: minEquityLevel)
         case .maxLotsPerPosition, .maxOpenPositions, .maxTotalLots:
             let cap = [rules.maxLotsPerPosition, rules.maxOpenPositions, rules.maxTotalLots][
                 kind == .maxLotsPerPosition ? 0 : kind == .maxOpenPositions ? 1 : 2]!
@@ -451,10 +485,12 @@ public struct RuleBook: Hashable, Sendable, Codable {
             let best = max(bestCompletedDayProfit ?? dayProfit, dayProfit)
             let total = balance.subtractingClamped(initialCapital)
             // The percentage is positive (validated): beyond the range, the share is the range's end.
-            let (share, overflow) = total.multipliedReportingOverflow(by: rules.consistency!.maxBestDayPercent, dividedBy: 100)
+            let (share, overflow) = total.multipliedReportingOverflow(
+                by: rules.consistency!.maxBestDayPercent, dividedBy: 100)
             let allowed = overflow ? (total.isNegative ? .leastFiniteValue : .greatestFiniteMagnitude) : share
-            return RuleProgress(rule: kind, value: best, limit: allowed, headroom: max(.zero, best.subtractingClamped(allowed)),
-                                status: best <= allowed ? .satisfied : .pending)
+            return RuleProgress(
+                rule: kind, value: best, limit: allowed, headroom: max(.zero, best.subtractingClamped(allowed)),
+                status: best <= allowed ? .satisfied : .pending)
         }
     }
 }

@@ -35,8 +35,10 @@ public enum RuleAmount: Hashable, Sendable, Codable {
         } else if let amount = try container.decodeIfPresent(FixedDecimal.self, forKey: .amount) {
             self = .amount(amount)
         } else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                                                    debugDescription: "expected {\"percent\": …} or {\"amount\": …}"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "expected {\"percent\": …} or {\"amount\": …}"))
         }
     }
     public func encode(to encoder: any Encoder) throws {
@@ -309,12 +311,14 @@ public struct RuleSet: Hashable, Sendable, Codable {
     public var consistency: ConsistencyRule?
 
     /// A rule set; every rule is optional.
-    public init(dailyLoss: DailyLossRule? = nil, maxLoss: MaxLossRule? = nil, minEquity: RuleAmount? = nil,
-                maxLotsPerPosition: CapRule? = nil, maxOpenPositions: CapRule? = nil, maxTotalLots: CapRule? = nil,
-                timeLimit: DayCountRule? = nil, inactivity: DayCountRule? = nil,
-                profitTarget: ProfitTargetRule? = nil, minTradingDays: MinTradingDaysRule? = nil,
-                minProfitableDays: MinProfitableDaysRule? = nil, minTrades: MinTradesRule? = nil,
-                consistency: ConsistencyRule? = nil) {
+    public init(
+        dailyLoss: DailyLossRule? = nil, maxLoss: MaxLossRule? = nil, minEquity: RuleAmount? = nil,
+        maxLotsPerPosition: CapRule? = nil, maxOpenPositions: CapRule? = nil, maxTotalLots: CapRule? = nil,
+        timeLimit: DayCountRule? = nil, inactivity: DayCountRule? = nil,
+        profitTarget: ProfitTargetRule? = nil, minTradingDays: MinTradingDaysRule? = nil,
+        minProfitableDays: MinProfitableDaysRule? = nil, minTrades: MinTradesRule? = nil,
+        consistency: ConsistencyRule? = nil
+    ) {
         self.dailyLoss = dailyLoss
         self.maxLoss = maxLoss
         self.minEquity = minEquity
@@ -362,8 +366,10 @@ public struct RuleSet: Hashable, Sendable, Codable {
         try amount(dailyLoss?.limit, "dailyLoss.limit")
         try amount(maxLoss?.limit, "maxLoss.limit")
         try amount(minEquity, "minEquity")
-        for (cap, name) in [(maxLotsPerPosition, "maxLotsPerPosition"), (maxOpenPositions, "maxOpenPositions"),
-                            (maxTotalLots, "maxTotalLots")] {
+        for (cap, name) in [
+            (maxLotsPerPosition, "maxLotsPerPosition"), (maxOpenPositions, "maxOpenPositions"),
+            (maxTotalLots, "maxTotalLots"),
+        ] {
             if let cap, cap.limit <= .zero { throw .invalidAmount("\(context).\(name).limit must be positive") }
         }
         try count(timeLimit?.days, "timeLimit.days")
@@ -407,8 +413,10 @@ public struct RuleProgress: Hashable, Sendable, Codable {
     public var floor: FixedDecimal?
 
     /// A progress line.
-    public init(rule: RuleKind, value: FixedDecimal, limit: FixedDecimal, headroom: FixedDecimal,
-                status: Status, floor: FixedDecimal? = nil) {
+    public init(
+        rule: RuleKind, value: FixedDecimal, limit: FixedDecimal, headroom: FixedDecimal,
+        status: Status, floor: FixedDecimal? = nil
+    ) {
         self.rule = rule
         self.value = value
         self.limit = limit
@@ -436,8 +444,10 @@ public struct RuleBreach: Hashable, Sendable, Codable {
     public var equity: FixedDecimal?
 
     /// A breach.
-    public init(rule: RuleKind, brokerTime: BrokerTime, value: FixedDecimal, limit: FixedDecimal, isFatal: Bool,
-                floor: FixedDecimal? = nil, equity: FixedDecimal? = nil) {
+    public init(
+        rule: RuleKind, brokerTime: BrokerTime, value: FixedDecimal, limit: FixedDecimal, isFatal: Bool,
+        floor: FixedDecimal? = nil, equity: FixedDecimal? = nil
+    ) {
         self.rule = rule
         self.brokerTime = brokerTime
         self.value = value

@@ -71,7 +71,7 @@ public struct DayReset: Hashable, Sendable, Codable {
     var millisecondsAfterMidnight: Int64? {
         let parts = time.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].count == 2, parts[1].count == 2,
-              let hour = Int64(parts[0]), let minute = Int64(parts[1]), (0..<24).contains(hour), (0..<60).contains(minute)
+            let hour = Int64(parts[0]), let minute = Int64(parts[1]), (0..<24).contains(hour), (0..<60).contains(minute)
         else { return nil }
         return (hour * 60 + minute) * 60_000
     }
@@ -167,7 +167,8 @@ public struct TradingDayClock: Hashable, Sendable, Codable {
         let wall = Int64(number) * Self.millisecondsPerDay + resetMs
         guard let zoneID = reset.timeZone, let clock = brokerClock else { return BrokerTime(milliseconds: wall) }
         let utc = Self.utc(fromWall: wall, zone: zoneID)
-        return BrokerTime(milliseconds: Self.wall(fromUTC: utc, zone: clock.timeZone) + Int64(clock.offsetSeconds) * 1000)
+        return BrokerTime(
+            milliseconds: Self.wall(fromUTC: utc, zone: clock.timeZone) + Int64(clock.offsetSeconds) * 1000)
     }
 
     static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {

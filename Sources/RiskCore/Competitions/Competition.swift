@@ -39,9 +39,11 @@ public struct CompetitionEvent: Hashable, Sendable, Codable {
     public var enforcement: [CommandKind]
 
     /// An event.
-    public init(kind: Kind, competitionID: String, brokerTime: BrokerTime, account: AccountID? = nil,
-                previousRank: Int? = nil, rank: Int? = nil, value: FixedDecimal? = nil, breach: RuleBreach? = nil,
-                enforcement: [CommandKind] = []) {
+    public init(
+        kind: Kind, competitionID: String, brokerTime: BrokerTime, account: AccountID? = nil,
+        previousRank: Int? = nil, rank: Int? = nil, value: FixedDecimal? = nil, breach: RuleBreach? = nil,
+        enforcement: [CommandKind] = []
+    ) {
         self.kind = kind
         self.competitionID = competitionID
         self.brokerTime = brokerTime
@@ -116,7 +118,8 @@ public struct Competition: Hashable, Sendable, Codable {
         self.definition = definition
         entrants = definition.accounts.map { Entrant(account: $0) }
         slots = Dictionary(uniqueKeysWithValues: definition.accounts.enumerated().map { ($1, $0) })
-        clock = try TradingDayClock(reset: definition.dayReset, brokerClock: definition.brokerClock, at: definition.startTime)
+        clock = try TradingDayClock(
+            reset: definition.dayReset, brokerClock: definition.brokerClock, at: definition.startTime)
     }
 
     /// How long after the end a competition waits for members that have not reached it: once any
@@ -140,7 +143,9 @@ public struct Competition: Hashable, Sendable, Codable {
     /// before the end still count. The competition is final (``CompetitionStatus/finished``) once
     /// every member has reached the end, or once any member's time is
     /// ``finalGraceMilliseconds`` past it.
-    public mutating func apply(_ input: RiskInput, refusals: inout [(AccountID, ArithmeticOverflow)]) -> [CompetitionEvent] {
+    public mutating func apply(
+        _ input: RiskInput, refusals: inout [(AccountID, ArithmeticOverflow)]
+    ) -> [CompetitionEvent] {
         guard status != .finished, let slot = slots[RuleBook.account(of: input)] else { return [] }
         let time = RuleBook.time(of: input)
         var events: [CompetitionEvent] = []
@@ -155,7 +160,9 @@ public struct Competition: Hashable, Sendable, Codable {
             if entrants[slot].endReached != true { reachEnd(slot, into: &events, refusals: &refusals) }
             // Both times are in the calendar range (inputs and definitions are checked), so no overflow.
             let graceOver = time.milliseconds - definition.endTime.milliseconds >= Self.finalGraceMilliseconds
-            if graceOver || entrants.allSatisfy({ $0.endReached == true }) { finish(into: &events, refusals: &refusals) }
+            if graceOver || entrants.allSatisfy({ $0.endReached == true }) {
+                finish(into: &events, refusals: &refusals)
+            }
             return events
         }
         guard entrants[slot].endReached != true, entrants[slot].disqualification == nil else { return events }
@@ -184,19 +191,23 @@ public struct Competition: Hashable, Sendable, Codable {
         }
     }
 
-    private mutating func start(into events: inout [CompetitionEvent], refusals: inout [(AccountID, ArithmeticOverflow)]) {
+    private mutating func start(
+        into events: inout [CompetitionEvent], refusals: inout [(AccountID, ArithmeticOverflow)]
+    ) {
         status = .running
         events.append(CompetitionEvent(kind: .started, competitionID: definition.id, brokerTime: definition.startTime))
         for index in entrants.indices {
             do {
-                entrants[index].book = try RuleBook(rules: definition.rules, capital: nil, start: definition.startTime,
-                                                    clock: clock, last: entrants[index].lastObservation,
-                                                    openVolumes: entrants[index].openVolumes)
+                entrants[index].book = try RuleBook(
+                    rules: definition.rules, capital: nil, start: definition.startTime,
+                    clock: clock, last: entrants[index].lastObservation,
+                    openVolumes: entrants[index].openVolumes)
                 if entrants[index].hasData { try updateMetrics(index) }
             } catch {
                 // Its last observation cannot be a baseline: the next one will be.
-                entrants[index].book = try? RuleBook(rules: definition.rules, capital: nil, start: definition.startTime,
-                                                     clock: clock, last: nil, openVolumes: entrants[index].openVolumes)
+                entrants[index].book = try? RuleBook(
+                    rules: definition.rules, capital: nil, start: definition.startTime,
+                    clock: clock, last: nil, openVolumes: entrants[index].openVolumes)
                 refusals.append((entrants[index].account, error))
             }
             entrants[index].lastObservation = nil
@@ -207,8 +218,10 @@ public struct Competition: Hashable, Sendable, Codable {
 
     /// Freezes one entrant at the end: its rules run up to the end's last millisecond, and a
     /// requirement still unmet disqualifies it.
-    private mutating func reachEnd(_ index: Int, into events: inout [CompetitionEvent],
-                                   refusals: inout [(AccountID, ArithmeticOverflow)]) {
+    private mutating func reachEnd(
+        _ index: Int, into events: inout [CompetitionEvent],
+        refusals: inout [(AccountID, ArithmeticOverflow)]
+    ) {
         entrants[index].endReached = true
         guard entrants[index].disqualification == nil else { return }
         let lastMoment = BrokerTime(milliseconds: definition.endTime.milliseconds - 1)
@@ -222,15 +235,21 @@ public struct Competition: Hashable, Sendable, Codable {
         if let fatal = breaches.first(where: \.isFatal) {
             disqualify(index, fatal, into: &events)
         } else if let book = entrants[index].book, book.hasBaseline,
-                  let unmet = book.progress.first(where: { $0.rule.isRequirement && $0.status != .satisfied }) {
-            disqualify(index, RuleBreach(rule: unmet.rule, brokerTime: definition.endTime, value: unmet.value,
-                                         limit: unmet.limit, isFatal: true), into: &events)
+            let unmet = book.progress.first(where: { $0.rule.isRequirement && $0.status != .satisfied })
+        {
+            disqualify(
+                index,
+                RuleBreach(
+                    rule: unmet.rule, brokerTime: definition.endTime, value: unmet.value,
+                    limit: unmet.limit, isFatal: true), into: &events)
         }
         rerank(at: definition.endTime, into: &events)
     }
 
     /// Makes the leaderboard final: members that have not reached the end are frozen as they stand.
-    private mutating func finish(into events: inout [CompetitionEvent], refusals: inout [(AccountID, ArithmeticOverflow)]) {
+    private mutating func finish(
+        into events: inout [CompetitionEvent], refusals: inout [(AccountID, ArithmeticOverflow)]
+    ) {
         for index in entrants.indices where entrants[index].endReached != true {
             reachEnd(index, into: &events, refusals: &refusals)
         }
@@ -268,10 +287,12 @@ public struct Competition: Hashable, Sendable, Codable {
 
     private mutating func disqualify(_ index: Int, _ breach: RuleBreach, into events: inout [CompetitionEvent]) {
         entrants[index].disqualification = breach
-        events.append(CompetitionEvent(kind: .disqualified, competitionID: definition.id, brokerTime: breach.brokerTime,
-                                       account: entrants[index].account, previousRank: entrants[index].rank,
-                                       value: entrants[index].value, breach: breach,
-                                       enforcement: definition.enforcement.onFailure))
+        events.append(
+            CompetitionEvent(
+                kind: .disqualified, competitionID: definition.id, brokerTime: breach.brokerTime,
+                account: entrants[index].account, previousRank: entrants[index].rank,
+                value: entrants[index].value, breach: breach,
+                enforcement: definition.enforcement.onFailure))
     }
 
     /// The ranking order of qualified entrants with data (see the type's comment).
@@ -279,7 +300,8 @@ public struct Competition: Hashable, Sendable, Codable {
         entrants.indices
             .filter { entrants[$0].disqualification == nil && entrants[$0].hasData }
             .sorted { a, b in
-                let x = entrants[a], y = entrants[b]
+                let x = entrants[a]
+                let y = entrants[b]
                 if x.value != y.value { return x.value > y.value }
                 if x.maxDrawdownPercent != y.maxDrawdownPercent { return x.maxDrawdownPercent < y.maxDrawdownPercent }
                 return x.account < y.account
@@ -291,11 +313,15 @@ public struct Competition: Hashable, Sendable, Codable {
         let order = rankedOrder()
         for (position, index) in order.enumerated() { newRanks[index] = position + 1 }
         // Report changes in new-rank order, then those that lost their rank, by account id.
-        let unranked = entrants.indices.filter { newRanks[$0] == nil }.sorted { entrants[$0].account < entrants[$1].account }
+        let unranked = entrants.indices.filter { newRanks[$0] == nil }.sorted {
+            entrants[$0].account < entrants[$1].account
+        }
         for index in order + unranked where entrants[index].rank != newRanks[index] {
-            events.append(CompetitionEvent(kind: .rankChanged, competitionID: definition.id, brokerTime: time,
-                                           account: entrants[index].account, previousRank: entrants[index].rank,
-                                           rank: newRanks[index], value: entrants[index].hasData ? entrants[index].value : nil))
+            events.append(
+                CompetitionEvent(
+                    kind: .rankChanged, competitionID: definition.id, brokerTime: time,
+                    account: entrants[index].account, previousRank: entrants[index].rank,
+                    rank: newRanks[index], value: entrants[index].hasData ? entrants[index].value : nil))
             entrants[index].rank = newRanks[index]
         }
     }
@@ -305,18 +331,23 @@ public struct Competition: Hashable, Sendable, Codable {
         func entry(_ index: Int) -> LeaderboardEntry {
             let entrant = entrants[index]
             let data = entrant.hasData
-            return LeaderboardEntry(rank: entrant.rank, account: entrant.account, value: data ? entrant.value : nil,
-                                    gainPercent: data ? entrant.gainPercent : nil,
-                                    profit: data ? entrant.book.map { $0.equity.subtractingClamped($0.initialCapital) } : nil,
-                                    maxDrawdownPercent: data ? entrant.maxDrawdownPercent : nil,
-                                    initialCapital: data ? entrant.book?.initialCapital : nil,
-                                    equity: data ? entrant.book?.equity : nil,
-                                    disqualification: entrant.disqualification)
+            return LeaderboardEntry(
+                rank: entrant.rank, account: entrant.account, value: data ? entrant.value : nil,
+                gainPercent: data ? entrant.gainPercent : nil,
+                profit: data ? entrant.book.map { $0.equity.subtractingClamped($0.initialCapital) } : nil,
+                maxDrawdownPercent: data ? entrant.maxDrawdownPercent : nil,
+                initialCapital: data ? entrant.book?.initialCapital : nil,
+                equity: data ? entrant.book?.equity : nil,
+                disqualification: entrant.disqualification)
         }
-        let ranked = entrants.indices.filter { entrants[$0].rank != nil }.sorted { entrants[$0].rank! < entrants[$1].rank! }
+        let ranked = entrants.indices.filter { entrants[$0].rank != nil }.sorted {
+            entrants[$0].rank! < entrants[$1].rank!
+        }
         let rest = entrants.indices.filter { entrants[$0].rank == nil }.sorted { a, b in
-            let x = entrants[a], y = entrants[b]
-            let xGroup = x.disqualification != nil ? 0 : 1, yGroup = y.disqualification != nil ? 0 : 1
+            let x = entrants[a]
+            let y = entrants[b]
+            let xGroup = x.disqualification != nil ? 0 : 1
+            let yGroup = y.disqualification != nil ? 0 : 1
             return xGroup != yGroup ? xGroup < yGroup : x.account < y.account
         }
         return (ranked + rest).map(entry)

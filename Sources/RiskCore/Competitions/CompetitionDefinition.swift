@@ -44,10 +44,12 @@ public struct CompetitionDefinition: Hashable, Sendable, Codable {
     public var minimumDrawdownPercent: FixedDecimal
 
     /// A definition; ``Competition/init(definition:)`` validates it.
-    public init(id: String, description: String? = nil, accounts: [AccountID], startTime: BrokerTime, endTime: BrokerTime,
-                metric: CompetitionMetric, rules: RuleSet = RuleSet(), dayReset: DayReset = .brokerMidnight,
-                brokerClock: BrokerClock? = nil, enforcement: EnforcementOptions = EnforcementOptions(),
-                minimumDrawdownPercent: FixedDecimal = 1) {
+    public init(
+        id: String, description: String? = nil, accounts: [AccountID], startTime: BrokerTime, endTime: BrokerTime,
+        metric: CompetitionMetric, rules: RuleSet = RuleSet(), dayReset: DayReset = .brokerMidnight,
+        brokerClock: BrokerClock? = nil, enforcement: EnforcementOptions = EnforcementOptions(),
+        minimumDrawdownPercent: FixedDecimal = 1
+    ) {
         self.id = id
         self.description = description
         self.accounts = accounts
@@ -64,19 +66,24 @@ public struct CompetitionDefinition: Hashable, Sendable, Codable {
     /// Refuses no or duplicate accounts, an empty window, bad rules or a bad reset.
     public func validate() throws(RuleDefinitionError) {
         guard !accounts.isEmpty else { throw .noAccounts("competition \(id) has no accounts") }
-        guard Set(accounts).count == accounts.count else { throw .duplicateAccount("competition \(id) lists an account twice") }
+        guard Set(accounts).count == accounts.count else {
+            throw .duplicateAccount("competition \(id) lists an account twice")
+        }
         guard endTime > startTime else { throw .emptyWindow("competition \(id) ends at or before its start") }
         // Outside the calendar no input can reach the window, and its end's arithmetic would overflow.
         guard startTime.isInCalendarRange, endTime.isInCalendarRange else {
             throw .emptyWindow("competition \(id) starts or ends outside years 0000–9999")
         }
-        guard minimumDrawdownPercent > .zero else { throw .invalidAmount("competition \(id) minimumDrawdownPercent must be positive") }
+        guard minimumDrawdownPercent > .zero else {
+            throw .invalidAmount("competition \(id) minimumDrawdownPercent must be positive")
+        }
         try TradingDayClock.validate(reset: dayReset, brokerClock: brokerClock)
         try rules.validate(context: "rules")
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, description, accounts, startTime, endTime, metric, rules, dayReset, brokerClock, enforcement, minimumDrawdownPercent
+        case id, description, accounts, startTime, endTime, metric, rules, dayReset, brokerClock, enforcement,
+            minimumDrawdownPercent
     }
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -89,7 +96,8 @@ public struct CompetitionDefinition: Hashable, Sendable, Codable {
         rules = try container.decodeIfPresent(RuleSet.self, forKey: .rules) ?? RuleSet()
         dayReset = try container.decodeIfPresent(DayReset.self, forKey: .dayReset) ?? .brokerMidnight
         brokerClock = try container.decodeIfPresent(BrokerClock.self, forKey: .brokerClock)
-        enforcement = try container.decodeIfPresent(EnforcementOptions.self, forKey: .enforcement) ?? EnforcementOptions()
+        enforcement =
+            try container.decodeIfPresent(EnforcementOptions.self, forKey: .enforcement) ?? EnforcementOptions()
         minimumDrawdownPercent = try container.decodeIfPresent(FixedDecimal.self, forKey: .minimumDrawdownPercent) ?? 1
     }
     public func encode(to encoder: any Encoder) throws {

@@ -84,9 +84,11 @@ public struct AccountRiskState: Hashable, Sendable, Codable {
         let now = advance(toOwnInputAt: observation.time, carrying: false, sink: &sink)
         for index in trackers.indices {
             do {
-                try trackers[index].observe(time: now, balance: observation.balance, equity: observation.equity, sink: &sink)
+                try trackers[index].observe(
+                    time: now, balance: observation.balance, equity: observation.equity, sink: &sink)
             } catch {
-                sink.refuse(accountId, at: observation.time, error, component: "tracker \(trackers[index].definition.id)")
+                sink.refuse(
+                    accountId, at: observation.time, error, component: "tracker \(trackers[index].definition.id)")
             }
         }
         if chartHour == nil {
@@ -120,8 +122,9 @@ extension AccountRiskState {
                     sink.outputs.append(.challengeEvent(sequenceNumber: sink.takeSequenceNumber(), event: event))
                 }
             } catch {
-                sink.refuse(accountId, at: RuleBook.time(of: input), error,
-                            component: "challenge \(challenges[index].definition.id)")
+                sink.refuse(
+                    accountId, at: RuleBook.time(of: input), error,
+                    component: "challenge \(challenges[index].definition.id)")
             }
         }
     }

@@ -42,8 +42,10 @@ public struct DeclarationLimits: Hashable, Sendable {
             try Self.name("name", definition.name)
             let live = engine.trackers(accountId: definition.accountId).count
             guard live < maximumTrackersPerAccount else {
-                throw RiskCoreError.limitExceeded.with(detail:
-                    "trackers: account \(definition.accountId) has \(live), the most allowed per account (maximumTrackersPerAccount)")
+                throw RiskCoreError.limitExceeded.with(
+                    detail:
+                        "trackers: account \(definition.accountId) has \(live), the most allowed per account (maximumTrackersPerAccount)"
+                )
             }
         case .renameTracker(_, _, let name):
             try Self.name("name", name)
@@ -51,15 +53,17 @@ public struct DeclarationLimits: Hashable, Sendable {
             try Self.id("id", definition.id)
             try Self.text("description", definition.description, at: Self.maximumDescriptionLength)
             guard definition.phases.count <= Self.maximumPhases else {
-                throw RiskCoreError.limitExceeded.with(detail: "phases: at most \(Self.maximumPhases), got \(definition.phases.count)")
+                throw RiskCoreError.limitExceeded.with(
+                    detail: "phases: at most \(Self.maximumPhases), got \(definition.phases.count)")
             }
             for (index, phase) in definition.phases.enumerated() { try Self.name("phases[\(index)].name", phase.name) }
         case .createCompetition(let definition):
             try Self.id("id", definition.id)
             try Self.text("description", definition.description, at: Self.maximumDescriptionLength)
             guard definition.accounts.count <= Self.maximumCompetitionAccounts else {
-                throw RiskCoreError.limitExceeded.with(detail:
-                    "accounts: at most \(Self.maximumCompetitionAccounts), got \(definition.accounts.count)")
+                throw RiskCoreError.limitExceeded.with(
+                    detail:
+                        "accounts: at most \(Self.maximumCompetitionAccounts), got \(definition.accounts.count)")
             }
         case .deleteTracker, .deleteChallenge, .deleteCompetition:
             break
@@ -81,7 +85,8 @@ public struct DeclarationLimits: Hashable, Sendable {
         for _ in value.unicodeScalars {
             count += 1
             if count > limit {
-                throw RiskCoreError.limitExceeded.with(detail: "\(field): at most \(limit) characters, got \(value.unicodeScalars.count)")
+                throw RiskCoreError.limitExceeded.with(
+                    detail: "\(field): at most \(limit) characters, got \(value.unicodeScalars.count)")
             }
         }
     }

@@ -37,12 +37,14 @@ public enum RiskCommand: Hashable, Sendable, Codable {
         case "createTracker":
             self = .createTracker(try c.decode(TrackerDefinition.self, forKey: .tracker))
         case "renameTracker":
-            self = .renameTracker(accountId: try c.decode(AccountID.self, forKey: .accountId),
-                                  trackerId: try c.decode(String.self, forKey: .trackerId),
-                                  name: try c.decode(String.self, forKey: .name))
+            self = .renameTracker(
+                accountId: try c.decode(AccountID.self, forKey: .accountId),
+                trackerId: try c.decode(String.self, forKey: .trackerId),
+                name: try c.decode(String.self, forKey: .name))
         case "deleteTracker":
-            self = .deleteTracker(accountId: try c.decode(AccountID.self, forKey: .accountId),
-                                  trackerId: try c.decode(String.self, forKey: .trackerId))
+            self = .deleteTracker(
+                accountId: try c.decode(AccountID.self, forKey: .accountId),
+                trackerId: try c.decode(String.self, forKey: .trackerId))
         case "createChallenge":
             self = .createChallenge(try c.decode(ChallengeDefinition.self, forKey: .challenge))
         case "deleteChallenge":

@@ -84,16 +84,17 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         case .renameTracker(let accountId, let trackerId, let name):
             guard !name.isEmpty else { throw RiskCoreError.invalidName.with(detail: "tracker \(trackerId)") }
             guard let slot = accountIndex[accountId],
-                  let position = accounts[slot].trackers.firstIndex(where: { $0.definition.id == trackerId })
+                let position = accounts[slot].trackers.firstIndex(where: { $0.definition.id == trackerId })
             else { throw RiskCoreError.trackerNotFound.with(detail: "\(trackerId) on \(accountId)") }
-            if accounts[slot].trackers.contains(where: { $0.definition.name == name && $0.definition.id != trackerId }) {
+            if accounts[slot].trackers.contains(where: { $0.definition.name == name && $0.definition.id != trackerId })
+            {
                 throw RiskCoreError.duplicateTrackerName.with(detail: "\(name) on \(accountId)")
             }
             accounts[slot].trackers[position].definition.name = name
             markChanged(slot)
         case .deleteTracker(let accountId, let trackerId):
             guard let slot = accountIndex[accountId],
-                  let position = accounts[slot].trackers.firstIndex(where: { $0.definition.id == trackerId })
+                let position = accounts[slot].trackers.firstIndex(where: { $0.definition.id == trackerId })
             else { throw RiskCoreError.trackerNotFound.with(detail: "\(trackerId) on \(accountId)") }
             accounts[slot].trackers.remove(at: position)
             markChanged(slot)
@@ -107,7 +108,10 @@ public struct RiskEngine: Hashable, Sendable, Codable {
             accounts[slot].challenges.append(challenge)
             markChanged(slot)
         case .deleteChallenge(let challengeId):
-            guard let slot = slotsInIdOrder.first(where: { accounts[$0].challenges.contains { $0.definition.id == challengeId } })
+            guard
+                let slot = slotsInIdOrder.first(where: {
+                    accounts[$0].challenges.contains { $0.definition.id == challengeId }
+                })
             else { throw RiskCoreError.challengeNotFound.with(detail: challengeId) }
             accounts[slot].challenges.removeAll { $0.definition.id == challengeId }
             markChanged(slot)
@@ -204,8 +208,10 @@ public struct RiskEngine: Hashable, Sendable, Codable {
     }
 
     private static func timeRefusal(of input: RiskInput, at time: BrokerTime) -> RiskOutput {
-        .inputRefused(RiskInputRefusal(accountId: RuleBook.account(of: input), brokerTime: time,
-                                       reason: .timeOutOfRange, component: "input"))
+        .inputRefused(
+            RiskInputRefusal(
+                accountId: RuleBook.account(of: input), brokerTime: time,
+                reason: .timeOutOfRange, component: "input"))
     }
 
     /// Hands an input to the competitions `accountId` is in.
@@ -219,8 +225,9 @@ public struct RiskEngine: Hashable, Sendable, Codable {
                 sink.outputs.append(.competitionEvent(sequenceNumber: sink.takeSequenceNumber(), event: event))
             }
             for (account, overflow) in refusals {
-                sink.refuse(account, at: RuleBook.time(of: input), overflow,
-                            component: "competition \(competitions[position].definition.id)")
+                sink.refuse(
+                    account, at: RuleBook.time(of: input), overflow,
+                    component: "competition \(competitions[position].definition.id)")
             }
         }
     }
@@ -242,7 +249,8 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         revision &+= 1
         accountRevisions.append(revision)
         accountIndex[accountId] = slot
-        var low = 0, high = slotsInIdOrder.count
+        var low = 0
+        var high = slotsInIdOrder.count
         while low < high {
             let middle = (low + high) / 2
             if accounts[slotsInIdOrder[middle]].accountId < accountId { low = middle + 1 } else { high = middle }
@@ -365,11 +373,14 @@ public struct RiskEngine: Hashable, Sendable, Codable {
     /// account's state (``accountState(of:)``, any order) and the competitions in declaration
     /// order. Equal to the core they came from.
     /// - Throws: `DecodingError.dataCorrupted` when two states name the same account.
-    public init(nextSequenceNumber: UInt64, accounts: [AccountRiskState], competitions: [Competition]) throws(DecodingError) {
+    public init(
+        nextSequenceNumber: UInt64, accounts: [AccountRiskState], competitions: [Competition]
+    ) throws(DecodingError) {
         self.nextSequenceNumber = nextSequenceNumber
         self.accounts = accounts.sorted { $0.accountId < $1.accountId }
         guard zip(self.accounts, self.accounts.dropFirst()).allSatisfy({ $0.accountId < $1.accountId }) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "an account's state appears twice"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "an account's state appears twice"))
         }
         rebuildIndex()
         self.competitions = competitions
@@ -403,8 +414,9 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         nextSequenceNumber = try c.decode(UInt64.self, forKey: .nextSequenceNumber)
         accounts = try c.decode([AccountRiskState].self, forKey: .accounts)
         guard zip(accounts, accounts.dropFirst()).allSatisfy({ $0.accountId < $1.accountId }) else {
-            throw DecodingError.dataCorruptedError(forKey: .accounts, in: c,
-                                                   debugDescription: "accounts must be sorted and unique")
+            throw DecodingError.dataCorruptedError(
+                forKey: .accounts, in: c,
+                debugDescription: "accounts must be sorted and unique")
         }
         let version = try c.decodeIfPresent(Int.self, forKey: .formatVersion) ?? 1
         if version == 1 {

@@ -18,7 +18,9 @@ enum RiskMath {
     /// beyond the decimal range (a huge amount over a base of a few 10⁻⁸) the range's end with the
     /// quotient's sign. A ratio above 92 billion reads the same as infinity to every rule, so it
     /// is kept rather than refused; sums and differences of money are refused instead.
-    static func ratio(_ amount: FixedDecimal, times numerator: FixedDecimal = .one, over denominator: FixedDecimal) -> FixedDecimal {
+    static func ratio(
+        _ amount: FixedDecimal, times numerator: FixedDecimal = .one, over denominator: FixedDecimal
+    ) -> FixedDecimal {
         let (value, overflow) = amount.multipliedReportingOverflow(by: numerator, dividedBy: denominator)
         guard overflow else { return value }
         let negative = amount.isNegative != (numerator.isNegative != denominator.isNegative)

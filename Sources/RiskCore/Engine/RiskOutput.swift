@@ -84,9 +84,14 @@ struct OutputSink {
     init(nextSequenceNumber: UInt64) { self.nextSequenceNumber = nextSequenceNumber }
 
     /// Notes that `component` skipped the input of `accountId` at `time` on `overflow`.
-    mutating func refuse(_ accountId: AccountID?, at time: BrokerTime, _ overflow: ArithmeticOverflow, component: String) {
-        outputs.append(.inputRefused(RiskInputRefusal(accountId: accountId, brokerTime: time,
-                                                      reason: .init(overflow), component: component)))
+    mutating func refuse(
+        _ accountId: AccountID?, at time: BrokerTime, _ overflow: ArithmeticOverflow, component: String
+    ) {
+        outputs.append(
+            .inputRefused(
+                RiskInputRefusal(
+                    accountId: accountId, brokerTime: time,
+                    reason: .init(overflow), component: component)))
     }
 
     mutating func takeSequenceNumber() -> UInt64 {

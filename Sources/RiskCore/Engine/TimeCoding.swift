@@ -18,8 +18,9 @@ extension KeyedDecodingContainer {
         if let milliseconds = try? decode(Int64.self, forKey: key) { return BrokerTime(milliseconds: milliseconds) }
         let text = try decode(String.self, forKey: key)
         guard let time = BrokerTime(formatted: text) else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: self,
-                                                   debugDescription: "not a broker time (YYYY-MM-DD HH:mm:ss.SSS): \(text)")
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self,
+                debugDescription: "not a broker time (YYYY-MM-DD HH:mm:ss.SSS): \(text)")
         }
         return time
     }

@@ -172,10 +172,13 @@ struct ReplayCollector {
     }
 
     /// The report, in account-id and declaration order.
-    func report(engine: RiskEngine, recording: String, rules: String?, linesRead: Int,
-                problems: [ReplayReport.Problem]) -> ReplayReport {
-        var report = ReplayReport(recording: recording, rules: rules, linesRead: linesRead, problems: problems,
-                                  eventCount: eventCount)
+    func report(
+        engine: RiskEngine, recording: String, rules: String?, linesRead: Int,
+        problems: [ReplayReport.Problem]
+    ) -> ReplayReport {
+        var report = ReplayReport(
+            recording: recording, rules: rules, linesRead: linesRead, problems: problems,
+            eventCount: eventCount)
         let accountIds = Set(engine.accountIds).union(summaries.keys).sorted()
         for accountId in accountIds {
             let live = Set(engine.trackers(accountId: accountId).map(\.id))
@@ -193,9 +196,10 @@ struct ReplayCollector {
             }
             var chartRecords = chart[accountId] ?? []
             if let open = engine.currentEquityChartRecord(accountId: accountId) { chartRecords.append(open) }
-            report.accounts.append(ReplayReport.AccountReport(
-                accountId: accountId, equity: summaries[accountId] ?? ReplayReport.EquitySummary(),
-                trackers: trackers, equityChart: chartRecords))
+            report.accounts.append(
+                ReplayReport.AccountReport(
+                    accountId: accountId, equity: summaries[accountId] ?? ReplayReport.EquitySummary(),
+                    trackers: trackers, equityChart: chartRecords))
         }
         return report
     }

@@ -37,7 +37,7 @@ public struct RiskReplay {
     /// that shape.
     public mutating func applyRules(_ data: Data) throws {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let declarations = object["declarations"] as? [Any]
+            let declarations = object["declarations"] as? [Any]
         else { throw RiskCoreError.invalidDeclaration.with(detail: "expected {\"declarations\": [ … ]}") }
         for (index, declaration) in declarations.enumerated() {
             let json = try JSONSerialization.data(withJSONObject: declaration)
@@ -51,8 +51,10 @@ public struct RiskReplay {
         do {
             command = try JSONDecoder().decode(RiskCommand.self, from: json)
         } catch {
-            problems.append(.init(source: source, line: line, error: RiskCoreError.invalidDeclaration.description,
-                                  detail: "\(error)"))
+            problems.append(
+                .init(
+                    source: source, line: line, error: RiskCoreError.invalidDeclaration.description,
+                    detail: "\(error)"))
             return
         }
         do {
@@ -69,7 +71,8 @@ public struct RiskReplay {
             linesRead += 1
             switch entry.result {
             case .failure(let error):
-                problems.append(.init(source: recordingName, line: entry.lineNumber, error: error.code, detail: error.detail))
+                problems.append(
+                    .init(source: recordingName, line: entry.lineNumber, error: error.code, detail: error.detail))
             case .success(.directive(let type, let json)):
                 if type == "declare" { declare(Data(json), source: recordingName, line: entry.lineNumber) }
                 if type == TimeDirective.type { applyTime(json, line: entry.lineNumber) }
@@ -82,8 +85,10 @@ public struct RiskReplay {
     /// Feeds a `time` directive's time input, reporting it when unreadable.
     private mutating func applyTime(_ json: [UInt8], line: Int) {
         guard let directive = TimeDirective(json: json) else {
-            problems.append(.init(source: recordingName, line: line, error: RiskCoreError.invalidDeclaration.description,
-                                  detail: "a time line needs \"account\" (string) and \"time\" (integer ms)"))
+            problems.append(
+                .init(
+                    source: recordingName, line: line, error: RiskCoreError.invalidDeclaration.description,
+                    detail: "a time line needs \"account\" (string) and \"time\" (integer ms)"))
             return
         }
         feed(.time(directive.account, directive.time), line: line)
@@ -93,8 +98,10 @@ public struct RiskReplay {
         let produced = risk.apply(input)
         guard !produced.isEmpty else { return }
         for case .inputRefused(let refusal) in produced {
-            problems.append(.init(source: recordingName, line: line, error: refusal.reason.rawValue,
-                                  detail: "\(refusal.component) skipped the input"))
+            problems.append(
+                .init(
+                    source: recordingName, line: line, error: refusal.reason.rawValue,
+                    detail: "\(refusal.component) skipped the input"))
         }
         collector.collect(produced)
         outputs += produced
@@ -115,15 +122,18 @@ public struct RiskReplay {
         switch message {
         case .deal(let deal) where !engineRefusedDeal: feed(.deal(account, deal), line: line)
         case .position(let update): feed(.position(account, update), line: line)
-        case .snapshot(let snapshot): feed(.openPositions(account, snapshot.positions, at: snapshot.account.time), line: line)
+        case .snapshot(let snapshot):
+            feed(.openPositions(account, snapshot.positions, at: snapshot.account.time), line: line)
         default: break
         }
         var latestObservation: BrokerTime?
         for output in outputs {
             switch output {
             case .observation(let observation):
-                collector.observed(EquityObservationSummary(account: observation.account, time: observation.time,
-                                                            balance: observation.balance, equity: observation.equity))
+                collector.observed(
+                    EquityObservationSummary(
+                        account: observation.account, time: observation.time,
+                        balance: observation.balance, equity: observation.equity))
                 feed(.observation(observation), line: line)
                 latestObservation = observation.time
             case .drift(let drift):
@@ -131,30 +141,37 @@ public struct RiskReplay {
             case .equityUnknown(let unknown):
                 equityUnknown[unknown.account, default: 0] += 1
             case .outOfRange(let notice):
-                problems.append(.init(source: recordingName, line: line, error: "out_of_range",
-                                      detail: "\(notice.account) \(notice.figure.rawValue) outside the decimal range"))
+                problems.append(
+                    .init(
+                        source: recordingName, line: line, error: "out_of_range",
+                        detail: "\(notice.account) \(notice.figure.rawValue) outside the decimal range"))
             case .balanceOperation, .equityKnown, .inRange:
                 break
             }
         }
-        if let time = RiskInput.time(after: message, of: account, latestObservation: latestObservation) { feed(time, line: line) }
+        if let time = RiskInput.time(after: message, of: account, latestObservation: latestObservation) {
+            feed(time, line: line)
+        }
     }
 
     /// The report of everything played so far.
     public func report() -> ReplayReport {
-        var report = collector.report(engine: risk, recording: recordingName, rules: rulesName, linesRead: linesRead,
-                                      problems: problems)
+        var report = collector.report(
+            engine: risk, recording: recordingName, rules: rulesName, linesRead: linesRead,
+            problems: problems)
         for index in report.accounts.indices {
             let accountId = report.accounts[index].accountId
             report.accounts[index].equity.drifts = drifts[accountId] ?? 0
             report.accounts[index].equity.equityUnknownEvents = equityUnknown[accountId] ?? 0
             report.accounts[index].challenges = risk.challenges(accountId: accountId).map {
-                ReplayReport.ChallengeReport(progress: $0.progress, events: collector.challengeEvents[$0.definition.id] ?? [])
+                ReplayReport.ChallengeReport(
+                    progress: $0.progress, events: collector.challengeEvents[$0.definition.id] ?? [])
             }
         }
         report.competitions = risk.allCompetitions.map {
-            ReplayReport.CompetitionReport(id: $0.definition.id, status: $0.status.rawValue, leaderboard: $0.leaderboard,
-                                           events: collector.competitionEvents[$0.definition.id] ?? [])
+            ReplayReport.CompetitionReport(
+                id: $0.definition.id, status: $0.status.rawValue, leaderboard: $0.leaderboard,
+                events: collector.competitionEvents[$0.definition.id] ?? [])
         }
         return report
     }
@@ -185,7 +202,8 @@ public struct TimeDirective: Hashable, Sendable {
 
     /// Reads a directive line; nil when a field is missing or of the wrong type.
     public init?(json: [UInt8]) {
-        guard let line = try? JSONDecoder().decode(Line.self, from: Data(json)), line.type == Self.type, !line.account.isEmpty
+        guard let line = try? JSONDecoder().decode(Line.self, from: Data(json)), line.type == Self.type,
+            !line.account.isEmpty
         else { return nil }
         self.init(account: AccountID(line.account), time: BrokerTime(milliseconds: line.time))
     }
@@ -195,6 +213,7 @@ public struct TimeDirective: Hashable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding three plain fields cannot fail.
-        return Array((try? encoder.encode(Line(type: Self.type, account: account.rawValue, time: time.milliseconds))) ?? Data())
+        return Array(
+            (try? encoder.encode(Line(type: Self.type, account: account.rawValue, time: time.milliseconds))) ?? Data())
     }
 }

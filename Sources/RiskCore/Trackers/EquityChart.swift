@@ -36,10 +36,12 @@ public struct EquityChartRecord: Hashable, Sendable, Codable {
     public var lastEquity: FixedDecimal
 
     /// A chart hour with every figure given.
-    public init(startBrokerTime: BrokerTime, endBrokerTime: BrokerTime, averageBalance: FixedDecimal,
-                minBalance: FixedDecimal, maxBalance: FixedDecimal, averageEquity: FixedDecimal, minEquity: FixedDecimal,
-                maxEquity: FixedDecimal, startBalance: FixedDecimal, startEquity: FixedDecimal,
-                lastBalance: FixedDecimal, lastEquity: FixedDecimal) {
+    public init(
+        startBrokerTime: BrokerTime, endBrokerTime: BrokerTime, averageBalance: FixedDecimal,
+        minBalance: FixedDecimal, maxBalance: FixedDecimal, averageEquity: FixedDecimal, minEquity: FixedDecimal,
+        maxEquity: FixedDecimal, startBalance: FixedDecimal, startEquity: FixedDecimal,
+        lastBalance: FixedDecimal, lastEquity: FixedDecimal
+    ) {
         self.startBrokerTime = startBrokerTime
         self.endBrokerTime = endBrokerTime
         self.averageBalance = averageBalance
@@ -56,7 +58,7 @@ public struct EquityChartRecord: Hashable, Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case startBrokerTime, endBrokerTime, averageBalance, minBalance, maxBalance, averageEquity, minEquity,
-             maxEquity, startBalance, startEquity, lastBalance, lastEquity
+            maxEquity, startBalance, startEquity, lastBalance, lastEquity
     }
 
     public init(from decoder: any Decoder) throws {
@@ -110,8 +112,10 @@ public struct OpenEquityChartHour: Hashable, Sendable {
     public var balanceSumUnits: Int128
 
     /// An open hour with every figure given.
-    public init(record: EquityChartRecord, brokerTime: BrokerTime, durationMilliseconds: Int64,
-                equitySumUnits: Int128, balanceSumUnits: Int128) {
+    public init(
+        record: EquityChartRecord, brokerTime: BrokerTime, durationMilliseconds: Int64,
+        equitySumUnits: Int128, balanceSumUnits: Int128
+    ) {
         self.record = record
         self.brokerTime = brokerTime
         self.durationMilliseconds = durationMilliseconds
@@ -140,7 +144,8 @@ struct EquityChartHour: Hashable, Sendable, Codable {
     var equityArea: Int128 = 0
 
     init(time: BrokerTime, balance: FixedDecimal, equity: FixedDecimal) {
-        start = BrokerTime(milliseconds: RiskMath.floorDivide(time.milliseconds, Self.millisecondsPerHour) * Self.millisecondsPerHour)
+        start = BrokerTime(
+            milliseconds: RiskMath.floorDivide(time.milliseconds, Self.millisecondsPerHour) * Self.millisecondsPerHour)
         firstTime = time
         lastTime = time
         startBalance = balance
@@ -179,9 +184,10 @@ struct EquityChartHour: Hashable, Sendable, Codable {
     func open(until: BrokerTime) -> OpenEquityChartHour {
         var copy = self
         copy.hold(until: until)
-        return OpenEquityChartHour(record: record(until: until), brokerTime: copy.lastTime,
-                                   durationMilliseconds: copy.lastTime.milliseconds - firstTime.milliseconds,
-                                   equitySumUnits: copy.equityArea, balanceSumUnits: copy.balanceArea)
+        return OpenEquityChartHour(
+            record: record(until: until), brokerTime: copy.lastTime,
+            durationMilliseconds: copy.lastTime.milliseconds - firstTime.milliseconds,
+            equitySumUnits: copy.equityArea, balanceSumUnits: copy.balanceArea)
     }
 
     /// The record with the last value held up to `until` (the hour's end when closing).
@@ -194,7 +200,8 @@ struct EquityChartHour: Hashable, Sendable, Codable {
         }
         return EquityChartRecord(
             startBrokerTime: start, endBrokerTime: BrokerTime(milliseconds: next.milliseconds - 1),
-            averageBalance: average(copy.balanceArea, last: lastBalance), minBalance: minBalance, maxBalance: maxBalance,
+            averageBalance: average(copy.balanceArea, last: lastBalance), minBalance: minBalance,
+            maxBalance: maxBalance,
             averageEquity: average(copy.equityArea, last: lastEquity), minEquity: minEquity, maxEquity: maxEquity,
             startBalance: startBalance, startEquity: startEquity, lastBalance: lastBalance, lastEquity: lastEquity)
     }

@@ -39,11 +39,13 @@ public struct TrackerDefinition: Hashable, Sendable, Codable {
     public var createdBrokerTime: BrokerTime?
 
     /// A definition; see the properties for what each field means.
-    public init(id: String, accountId: AccountID, name: String, period: TrackerPeriod,
-                startBrokerTime: BrokerTime? = nil, endBrokerTime: BrokerTime? = nil,
-                absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
-                absoluteProfitThreshold: FixedDecimal? = nil, relativeProfitThreshold: FixedDecimal? = nil,
-                createdBrokerTime: BrokerTime? = nil) {
+    public init(
+        id: String, accountId: AccountID, name: String, period: TrackerPeriod,
+        startBrokerTime: BrokerTime? = nil, endBrokerTime: BrokerTime? = nil,
+        absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
+        absoluteProfitThreshold: FixedDecimal? = nil, relativeProfitThreshold: FixedDecimal? = nil,
+        createdBrokerTime: BrokerTime? = nil
+    ) {
         self.id = id
         self.accountId = accountId
         self.name = name
@@ -60,15 +62,19 @@ public struct TrackerDefinition: Hashable, Sendable, Codable {
     /// Checks MetaApi's rules: a name, at least one threshold, every threshold > 0, end after start.
     public func validate() throws(RiskCoreError) {
         guard !name.isEmpty else { throw RiskCoreError.invalidName.with(detail: "tracker \(id): empty name") }
-        let thresholds = [absoluteDrawdownThreshold, relativeDrawdownThreshold, absoluteProfitThreshold, relativeProfitThreshold]
+        let thresholds = [
+            absoluteDrawdownThreshold, relativeDrawdownThreshold, absoluteProfitThreshold, relativeProfitThreshold,
+        ]
         guard thresholds.contains(where: { $0 != nil }) else {
             throw RiskCoreError.missingThreshold.with(detail: "tracker \(id)")
         }
         for case let threshold? in thresholds where threshold.units <= 0 || !threshold.isExactAsJSONNumber {
             throw RiskCoreError.invalidThreshold.with(detail: "tracker \(id): \(threshold)")
         }
-        for time in [startBrokerTime, endBrokerTime, createdBrokerTime].compactMap({ $0 }) where !time.isInCalendarRange {
-            throw RiskCoreError.invalidTimeRange.with(detail: "tracker \(id): \(time.milliseconds) ms is outside years 0000–9999")
+        for time in [startBrokerTime, endBrokerTime, createdBrokerTime].compactMap({ $0 }) where !time.isInCalendarRange
+        {
+            throw RiskCoreError.invalidTimeRange.with(
+                detail: "tracker \(id): \(time.milliseconds) ms is outside years 0000–9999")
         }
         // An end equal to the start is allowed (the tracker ends as it starts): MetaApi's own
         // createTracker example sends one (https://metaapi.cloud/docs/risk-management/restApi/api/createTracker/).
@@ -79,7 +85,7 @@ public struct TrackerDefinition: Hashable, Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case id, accountId, name, period, startBrokerTime, endBrokerTime, absoluteDrawdownThreshold,
-             relativeDrawdownThreshold, absoluteProfitThreshold, relativeProfitThreshold, createdBrokerTime
+            relativeDrawdownThreshold, absoluteProfitThreshold, relativeProfitThreshold, createdBrokerTime
         /// MetaApi's `Tracker` responses name the id `_id`.
         case metaApiID = "_id"
     }
@@ -170,12 +176,14 @@ public struct TrackerEvent: Hashable, Sendable, Codable {
     public var relativeProfitThreshold: FixedDecimal?
 
     /// An event with every field given.
-    public init(sequenceNumber: UInt64, accountId: AccountID, trackerId: String, startBrokerTime: BrokerTime,
-                endBrokerTime: BrokerTime?, period: TrackerPeriod, brokerTime: BrokerTime,
-                absoluteDrawdown: FixedDecimal, relativeDrawdown: FixedDecimal, absoluteProfit: FixedDecimal,
-                relativeProfit: FixedDecimal, exceededThresholdType: ExceededThresholdType,
-                absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
-                absoluteProfitThreshold: FixedDecimal? = nil, relativeProfitThreshold: FixedDecimal? = nil) {
+    public init(
+        sequenceNumber: UInt64, accountId: AccountID, trackerId: String, startBrokerTime: BrokerTime,
+        endBrokerTime: BrokerTime?, period: TrackerPeriod, brokerTime: BrokerTime,
+        absoluteDrawdown: FixedDecimal, relativeDrawdown: FixedDecimal, absoluteProfit: FixedDecimal,
+        relativeProfit: FixedDecimal, exceededThresholdType: ExceededThresholdType,
+        absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
+        absoluteProfitThreshold: FixedDecimal? = nil, relativeProfitThreshold: FixedDecimal? = nil
+    ) {
         self.sequenceNumber = sequenceNumber
         self.accountId = accountId
         self.trackerId = trackerId
@@ -196,8 +204,8 @@ public struct TrackerEvent: Hashable, Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case sequenceNumber, accountId, trackerId, startBrokerTime, endBrokerTime, period, brokerTime,
-             absoluteDrawdown, relativeDrawdown, absoluteProfit, relativeProfit, exceededThresholdType,
-             absoluteDrawdownThreshold, relativeDrawdownThreshold, absoluteProfitThreshold, relativeProfitThreshold
+            absoluteDrawdown, relativeDrawdown, absoluteProfit, relativeProfit, exceededThresholdType,
+            absoluteDrawdownThreshold, relativeDrawdownThreshold, absoluteProfitThreshold, relativeProfitThreshold
     }
 
     public init(from decoder: any Decoder) throws {
@@ -276,12 +284,14 @@ public struct PeriodStatistics: Hashable, Sendable, Codable {
     public var tradeDayCount: Int
 
     /// Statistics of a period; figures default to zero, as at its start.
-    public init(startBrokerTime: BrokerTime, endBrokerTime: BrokerTime?, period: TrackerPeriod,
-                initialBalance: FixedDecimal, maxDrawdownTime: BrokerTime? = nil, maxAbsoluteDrawdown: FixedDecimal = .zero,
-                maxRelativeDrawdown: FixedDecimal = .zero, maxProfitTime: BrokerTime? = nil,
-                maxAbsoluteProfit: FixedDecimal = .zero, maxRelativeProfit: FixedDecimal = .zero,
-                thresholdExceeded: Bool = false, exceededThresholdType: ExceededThresholdType? = nil,
-                balanceAdjustment: FixedDecimal = .zero, tradeDayCount: Int = 0) {
+    public init(
+        startBrokerTime: BrokerTime, endBrokerTime: BrokerTime?, period: TrackerPeriod,
+        initialBalance: FixedDecimal, maxDrawdownTime: BrokerTime? = nil, maxAbsoluteDrawdown: FixedDecimal = .zero,
+        maxRelativeDrawdown: FixedDecimal = .zero, maxProfitTime: BrokerTime? = nil,
+        maxAbsoluteProfit: FixedDecimal = .zero, maxRelativeProfit: FixedDecimal = .zero,
+        thresholdExceeded: Bool = false, exceededThresholdType: ExceededThresholdType? = nil,
+        balanceAdjustment: FixedDecimal = .zero, tradeDayCount: Int = 0
+    ) {
         self.startBrokerTime = startBrokerTime
         self.endBrokerTime = endBrokerTime
         self.period = period
@@ -300,8 +310,8 @@ public struct PeriodStatistics: Hashable, Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case startBrokerTime, endBrokerTime, period, initialBalance, maxDrawdownTime, maxAbsoluteDrawdown,
-             maxRelativeDrawdown, maxProfitTime, maxAbsoluteProfit, maxRelativeProfit, thresholdExceeded,
-             exceededThresholdType, balanceAdjustment, tradeDayCount
+            maxRelativeDrawdown, maxProfitTime, maxAbsoluteProfit, maxRelativeProfit, thresholdExceeded,
+            exceededThresholdType, balanceAdjustment, tradeDayCount
     }
 
     public init(from decoder: any Decoder) throws {

@@ -54,7 +54,8 @@ public enum TrackerPeriod: String, Hashable, Sendable, Codable, CaseIterable {
         case .weekToDate:
             let civil = CivilTime(time)
             let sunday = Int64(civil.daysSinceEpoch - civil.weekday) * day
-            return PeriodBounds(start: BrokerTime(milliseconds: sunday), end: BrokerTime(milliseconds: sunday + 7 * day - 1))
+            return PeriodBounds(
+                start: BrokerTime(milliseconds: sunday), end: BrokerTime(milliseconds: sunday + 7 * day - 1))
         case .monthToDate:
             return Self.calendar(containing: time, months: 1)
         case .quarterToDate:
@@ -89,8 +90,10 @@ public enum TrackerPeriod: String, Hashable, Sendable, Codable, CaseIterable {
         let year = Int(RiskMath.floorDivide(Int64(total), 12))
         let month = total - year * 12 + 1
         let day = min(anchor.day, CivilTime.daysIn(month: month, year: year))
-        return CivilTime(year: year, month: month, day: day, hour: anchor.hour, minute: anchor.minute,
-                         second: anchor.second, millisecond: anchor.millisecond).brokerTime
+        return CivilTime(
+            year: year, month: month, day: day, hour: anchor.hour, minute: anchor.minute,
+            second: anchor.second, millisecond: anchor.millisecond
+        ).brokerTime
     }
 
     private static func calendar(containing time: BrokerTime, months: Int) -> PeriodBounds {

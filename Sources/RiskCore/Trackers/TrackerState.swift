@@ -65,8 +65,10 @@ struct TrackerState: Hashable, Sendable, Codable {
 
     private mutating func closeOpenPeriod(sink: inout OutputSink) {
         guard let period = open else { return }
-        sink.outputs.append(.periodStatistics(accountId: definition.accountId, trackerId: definition.id,
-                                              statistics: period.statistics(definition.period)))
+        sink.outputs.append(
+            .periodStatistics(
+                accountId: definition.accountId, trackerId: definition.id,
+                statistics: period.statistics(definition.period)))
         open = nil
         openUntil = .min
     }
@@ -75,8 +77,10 @@ struct TrackerState: Hashable, Sendable, Codable {
     /// - Throws: ``ArithmeticOverflow`` when the period's figures would leave the decimal range
     ///   (the period keeps its figures).
     @inline(__always)
-    mutating func observe(time: BrokerTime, balance: FixedDecimal, equity: FixedDecimal,
-                          sink: inout OutputSink) throws(ArithmeticOverflow) {
+    mutating func observe(
+        time: BrokerTime, balance: FixedDecimal, equity: FixedDecimal,
+        sink: inout OutputSink
+    ) throws(ArithmeticOverflow) {
         // Optional chaining mutates the open period in place (no copy out and back).
         try open?.observe(time: time, balance: balance, equity: equity, definition: definition, sink: &sink)
     }
@@ -127,8 +131,10 @@ struct OpenPeriod: Hashable, Sendable, Codable {
         initialBalance = facts.balanceKnown ? facts.balance : .zero
     }
 
-    mutating func observe(time: BrokerTime, balance: FixedDecimal, equity: FixedDecimal,
-                          definition: TrackerDefinition, sink: inout OutputSink) throws(ArithmeticOverflow) {
+    mutating func observe(
+        time: BrokerTime, balance: FixedDecimal, equity: FixedDecimal,
+        definition: TrackerDefinition, sink: inout OutputSink
+    ) throws(ArithmeticOverflow) {
         if !initialBalanceKnown {
             initialBalanceKnown = true
             initialBalance = balance
@@ -143,8 +149,10 @@ struct OpenPeriod: Hashable, Sendable, Codable {
             maxAbsoluteDrawdown = drawdown
             maxRelativeDrawdown = RiskMath.relative(drawdown, to: initial)
             maxDrawdownTime = time
-            if Self.exceeds(drawdown, absolute: definition.absoluteDrawdownThreshold,
-                            relative: definition.relativeDrawdownThreshold, initial: initial) {
+            if Self.exceeds(
+                drawdown, absolute: definition.absoluteDrawdownThreshold,
+                relative: definition.relativeDrawdownThreshold, initial: initial)
+            {
                 fire(.drawdown, time: time, drawdown: drawdown, profit: .zero, definition: definition, sink: &sink)
             }
             return
@@ -153,35 +161,44 @@ struct OpenPeriod: Hashable, Sendable, Codable {
             maxAbsoluteProfit = profit
             maxRelativeProfit = RiskMath.relative(profit, to: initial)
             maxProfitTime = time
-            if Self.exceeds(profit, absolute: definition.absoluteProfitThreshold,
-                            relative: definition.relativeProfitThreshold, initial: initial) {
+            if Self.exceeds(
+                profit, absolute: definition.absoluteProfitThreshold,
+                relative: definition.relativeProfitThreshold, initial: initial)
+            {
                 fire(.profit, time: time, drawdown: .zero, profit: profit, definition: definition, sink: &sink)
             }
         }
     }
 
     /// Strictly greater than an absolute threshold, or than a relative one × initial balance.
-    private static func exceeds(_ amount: FixedDecimal, absolute: FixedDecimal?, relative: FixedDecimal?,
-                                initial: FixedDecimal) -> Bool {
+    private static func exceeds(
+        _ amount: FixedDecimal, absolute: FixedDecimal?, relative: FixedDecimal?,
+        initial: FixedDecimal
+    ) -> Bool {
         if let absolute, amount > absolute { return true }
         if let relative, initial.units > 0, RiskMath.exceeds(amount, fraction: relative, of: initial) { return true }
         return false
     }
 
-    private mutating func fire(_ type: ExceededThresholdType, time: BrokerTime, drawdown: FixedDecimal,
-                               profit: FixedDecimal, definition: TrackerDefinition, sink: inout OutputSink) {
+    private mutating func fire(
+        _ type: ExceededThresholdType, time: BrokerTime, drawdown: FixedDecimal,
+        profit: FixedDecimal, definition: TrackerDefinition, sink: inout OutputSink
+    ) {
         exceeded = type
         let initial = initialBalance
-        sink.outputs.append(.trackerEvent(TrackerEvent(
-            sequenceNumber: sink.takeSequenceNumber(), accountId: definition.accountId, trackerId: definition.id,
-            startBrokerTime: start, endBrokerTime: end, period: definition.period, brokerTime: time,
-            absoluteDrawdown: drawdown, relativeDrawdown: RiskMath.relative(drawdown, to: initial),
-            absoluteProfit: profit, relativeProfit: RiskMath.relative(profit, to: initial),
-            exceededThresholdType: type,
-            absoluteDrawdownThreshold: definition.absoluteDrawdownThreshold,
-            relativeDrawdownThreshold: definition.relativeDrawdownThreshold,
-            absoluteProfitThreshold: definition.absoluteProfitThreshold,
-            relativeProfitThreshold: definition.relativeProfitThreshold)))
+        sink.outputs.append(
+            .trackerEvent(
+                TrackerEvent(
+                    sequenceNumber: sink.takeSequenceNumber(), accountId: definition.accountId,
+                    trackerId: definition.id,
+                    startBrokerTime: start, endBrokerTime: end, period: definition.period, brokerTime: time,
+                    absoluteDrawdown: drawdown, relativeDrawdown: RiskMath.relative(drawdown, to: initial),
+                    absoluteProfit: profit, relativeProfit: RiskMath.relative(profit, to: initial),
+                    exceededThresholdType: type,
+                    absoluteDrawdownThreshold: definition.absoluteDrawdownThreshold,
+                    relativeDrawdownThreshold: definition.relativeDrawdownThreshold,
+                    absoluteProfitThreshold: definition.absoluteProfitThreshold,
+                    relativeProfitThreshold: definition.relativeProfitThreshold)))
     }
 
     mutating func countTradeDay(_ day: Int) {
@@ -196,11 +213,12 @@ struct OpenPeriod: Hashable, Sendable, Codable {
     }
 
     func statistics(_ period: TrackerPeriod) -> PeriodStatistics {
-        PeriodStatistics(startBrokerTime: start, endBrokerTime: end, period: period, initialBalance: initialBalance,
-                         maxDrawdownTime: maxDrawdownTime, maxAbsoluteDrawdown: maxAbsoluteDrawdown,
-                         maxRelativeDrawdown: maxRelativeDrawdown, maxProfitTime: maxProfitTime,
-                         maxAbsoluteProfit: maxAbsoluteProfit, maxRelativeProfit: maxRelativeProfit,
-                         thresholdExceeded: exceeded != nil, exceededThresholdType: exceeded,
-                         balanceAdjustment: balanceAdjustment, tradeDayCount: tradeDays.count)
+        PeriodStatistics(
+            startBrokerTime: start, endBrokerTime: end, period: period, initialBalance: initialBalance,
+            maxDrawdownTime: maxDrawdownTime, maxAbsoluteDrawdown: maxAbsoluteDrawdown,
+            maxRelativeDrawdown: maxRelativeDrawdown, maxProfitTime: maxProfitTime,
+            maxAbsoluteProfit: maxAbsoluteProfit, maxRelativeProfit: maxRelativeProfit,
+            thresholdExceeded: exceeded != nil, exceededThresholdType: exceeded,
+            balanceAdjustment: balanceAdjustment, tradeDayCount: tradeDays.count)
     }
 }

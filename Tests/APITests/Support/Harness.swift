@@ -7,6 +7,7 @@ import Store
 import Synchronization
 import Testing
 import TidemarkProtocol
+
 @testable import API
 
 let adminSecret = "admin-secret-for-tests-only"
@@ -20,9 +21,13 @@ func at(_ text: String) -> BrokerTime {
 }
 
 /// An observation input: balance and equity at a time (no credit).
-func observation(_ time: String, balance: FixedDecimal, equity: FixedDecimal, account: AccountID = accountA) -> RiskInput {
-    .observation(EquityObservation(account: account, time: at(time), balance: balance, credit: .zero,
-                                   equity: equity, floating: equity - balance))
+func observation(
+    _ time: String, balance: FixedDecimal, equity: FixedDecimal, account: AccountID = accountA
+) -> RiskInput {
+    .observation(
+        EquityObservation(
+            account: account, time: at(time), balance: balance, credit: .zero,
+            equity: equity, floating: equity - balance))
 }
 
 /// A response, with its body decoded when it is JSON.
@@ -58,31 +63,42 @@ final class Harness: Sendable {
 
     /// `storeBacked`: the API reads through ``StoreReadModel`` from a real SQLite store (in a
     /// temporary file) that the in-memory agent commits to; otherwise from the agent's memory.
-    init(longPollTimeout: Duration = .milliseconds(300), keepAlive: Duration = .seconds(30), storeBacked: Bool = false,
-         maxOpenWaitsPerToken: Int = 32) {
-        let configuration = APIConfiguration(longPollTimeout: longPollTimeout, streamKeepAliveInterval: keepAlive,
-                                             maxOpenWaitsPerToken: maxOpenWaitsPerToken)
+    init(
+        longPollTimeout: Duration = .milliseconds(300), keepAlive: Duration = .seconds(30), storeBacked: Bool = false,
+        maxOpenWaitsPerToken: Int = 32
+    ) {
+        let configuration = APIConfiguration(
+            longPollTimeout: longPollTimeout, streamKeepAliveInterval: keepAlive,
+            maxOpenWaitsPerToken: maxOpenWaitsPerToken)
         if storeBacked {
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("apitests-\(UUID().uuidString).sqlite").path
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "apitests-\(UUID().uuidString).sqlite"
+            ).path
             let store = try! Store(path: path, options: Store.Options(durability: .normal))
             databasePath = path
             risk = InMemoryRisk(notifier: notifier, equity: equity, store: store)
             var templates: [String: JSONBody] = [:]
             let folder = InMemoryRisk.repositoryRoot.appendingPathComponent("deploy/challenge-templates")
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where file.hasSuffix(".json") {
-                templates[String(file.dropLast(5))] = try? JSONBody(Data(contentsOf: folder.appendingPathComponent(file)))
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            where file.hasSuffix(".json") {
+                templates[String(file.dropLast(5))] = try? JSONBody(
+                    Data(contentsOf: folder.appendingPathComponent(file)))
             }
             tokens = StoreTokenAuthority(store: store)
-            api = TidemarkAPI(readModel: StoreReadModel(store: store, live: risk, templates: templates), control: risk, tokens: tokens,
-                              webhooks: StoreWebhookRegistry(store: store), notifier: notifier, equity: equity, configuration: configuration,
-                              terminalKeys: InMemoryTerminalKeys())
+            api = TidemarkAPI(
+                readModel: StoreReadModel(store: store, live: risk, templates: templates), control: risk,
+                tokens: tokens,
+                webhooks: StoreWebhookRegistry(store: store), notifier: notifier, equity: equity,
+                configuration: configuration,
+                terminalKeys: InMemoryTerminalKeys())
         } else {
             databasePath = nil
             tokens = InMemoryTokenAuthority(adminSecret: adminSecret)
             risk = InMemoryRisk(notifier: notifier, equity: equity)
-            api = TidemarkAPI(readModel: risk, control: risk, tokens: tokens, webhooks: InMemoryWebhookRegistry(),
-                              notifier: notifier, equity: equity,
-                              configuration: configuration, terminalKeys: InMemoryTerminalKeys())
+            api = TidemarkAPI(
+                readModel: risk, control: risk, tokens: tokens, webhooks: InMemoryWebhookRegistry(),
+                notifier: notifier, equity: equity,
+                configuration: configuration, terminalKeys: InMemoryTerminalKeys())
         }
     }
 
@@ -108,22 +124,31 @@ final class Harness: Sendable {
 
         /// Sends a request with the admin token unless another (or none: `token: nil`) is given.
         @discardableResult
-        func send(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, token: String? = adminSecret,
-                  headers extra: HTTPFields = [:], sourceLocation: SourceLocation = #_sourceLocation) async throws -> Reply {
+        func send(
+            _ method: HTTPRequest.Method, _ uri: String, json: String? = nil, token: String? = adminSecret,
+            headers extra: HTTPFields = [:], sourceLocation: SourceLocation = #_sourceLocation
+        ) async throws -> Reply {
             var headers = extra
             if let token { headers[HeaderName("auth-token")!] = token }
             if json != nil { headers[.contentType] = "application/json" }
-            let response = try await client.executeRequest(uri: uri, method: method, headers: headers,
-                                                           body: json.map { ByteBuffer(string: $0) })
-            let reply = Reply(status: Int(response.status.code), headers: response.headers, body: Data(response.body.readableBytesView))
+            let response = try await client.executeRequest(
+                uri: uri, method: method, headers: headers,
+                body: json.map { ByteBuffer(string: $0) })
+            let reply = Reply(
+                status: Int(response.status.code), headers: response.headers,
+                body: Data(response.body.readableBytesView))
             let path = String(uri.split(separator: "?", maxSplits: 1).first ?? "")
             if let template = Self.template(for: path) {
                 harness.covered.withLock { _ = $0.insert("\(method.rawValue) \(template)") }
-                let problems = OpenAPIChecker.shared.problems(method: method.rawValue, template: template, status: reply.status,
-                                                              contentType: reply.headers[.contentType], body: reply.body)
-                #expect(problems == [], "response does not conform to protocol/openapi.json", sourceLocation: sourceLocation)
+                let problems = OpenAPIChecker.shared.problems(
+                    method: method.rawValue, template: template, status: reply.status,
+                    contentType: reply.headers[.contentType], body: reply.body)
+                #expect(
+                    problems == [], "response does not conform to protocol/openapi.json", sourceLocation: sourceLocation
+                )
             } else if reply.status != 404 {
-                Issue.record("\(method.rawValue) \(path) is not in protocol/openapi.json", sourceLocation: sourceLocation)
+                Issue.record(
+                    "\(method.rawValue) \(path) is not in protocol/openapi.json", sourceLocation: sourceLocation)
             }
             return reply
         }
@@ -139,7 +164,12 @@ final class Harness: Sendable {
                 var matches = true
                 for (part, segment) in zip(parts, segments) {
                     if part.hasPrefix("{") { continue }
-                    if part == segment { literals += 1 } else { matches = false; break }
+                    if part == segment {
+                        literals += 1
+                    } else {
+                        matches = false
+                        break
+                    }
                 }
                 if matches, literals > best?.literals ?? -1 { best = (template, literals) }
             }

@@ -4,6 +4,7 @@ import RiskCore
 import Store
 import Synchronization
 import TidemarkProtocol
+
 @testable import API
 
 /// The agent in miniature, for the API tests: one writer over the REAL ``RiskEngine`` (trackers,
@@ -48,9 +49,13 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
     func connect(_ account: AccountID, platform: Platform = .mt5, currency: String = "USD") {
         state.withLock { state in
             let parts = account.rawValue.split(separator: ":")
-            state.accounts[account] = AccountResource(id: account, server: String(parts[0]), login: Int64(parts[1])!,
-                                                      platform: platform, currency: currency, connected: true)
-            try? commit(StoreBatch(accountUpdates: [AccountUpdate(id: account, platform: platform, currency: currency, connected: true)]))
+            state.accounts[account] = AccountResource(
+                id: account, server: String(parts[0]), login: Int64(parts[1])!,
+                platform: platform, currency: currency, connected: true)
+            try? commit(
+                StoreBatch(accountUpdates: [
+                    AccountUpdate(id: account, platform: platform, currency: currency, connected: true)
+                ]))
         }
     }
 
@@ -73,8 +78,10 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
                 state.accounts[observation.account]?.equity = observation.equity
                 state.accounts[observation.account]?.balance = observation.balance
                 state.accounts[observation.account]?.lastSeenBrokerTime = observation.time.formatted
-                batch.accountUpdates.append(AccountUpdate(id: observation.account, lastEquity: observation.equity,
-                                                          lastBalance: observation.balance, lastSeenBrokerTime: observation.time))
+                batch.accountUpdates.append(
+                    AccountUpdate(
+                        id: observation.account, lastEquity: observation.equity,
+                        lastBalance: observation.balance, lastSeenBrokerTime: observation.time))
             }
             try commit(batch)
             return state.engine.nextSequenceNumber - 1
@@ -91,7 +98,9 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
     // MARK: RiskReadModel
 
     func accounts(allowed: Set<AccountID>?, limit: Int, offset: Int) async throws -> [AccountResource] {
-        let all = state.withLock { $0.accounts.values.sorted { $0.id < $1.id } }.filter { allowed?.contains($0.id) ?? true }
+        let all = state.withLock { $0.accounts.values.sorted { $0.id < $1.id } }.filter {
+            allowed?.contains($0.id) ?? true
+        }
         return Array(all.dropFirst(offset).prefix(limit))
     }
 
@@ -107,8 +116,10 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
         state.withLock { Array($0.events.filter(query.matches).prefix(query.limit)) }
     }
 
-    func closedStatistics(accountId: AccountID, trackerId: String, startingAtOrBefore: BrokerTime?,
-                          limit: Int) async throws -> [StatisticsRecord] {
+    func closedStatistics(
+        accountId: AccountID, trackerId: String, startingAtOrBefore: BrokerTime?,
+        limit: Int
+    ) async throws -> [StatisticsRecord] {
         state.withLock { state in
             let records = (state.closedStatistics[trackerId] ?? []).filter { record in
                 startingAtOrBefore.map { record.startBrokerTime <= $0 } ?? true
@@ -119,7 +130,8 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
 
     func openStatistics(accountId: AccountID, trackerId: String) async throws -> StatisticsRecord? {
         try state.withLock { state in
-            try state.engine.currentPeriodStatistics(accountId: accountId, trackerId: trackerId).map(StatisticsRecord.init)
+            try state.engine.currentPeriodStatistics(accountId: accountId, trackerId: trackerId).map(
+                StatisticsRecord.init)
         }
     }
 
@@ -141,7 +153,8 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
         try state.withLock { state in
             try state.challengeDefinitions.compactMap { entry in
                 guard let challenge = state.engine.challenge(id: entry.id),
-                      accountId.map({ challenge.definition.account == $0 }) ?? true else { return nil }
+                    accountId.map({ challenge.definition.account == $0 }) ?? true
+                else { return nil }
                 return ChallengeRecord(definition: entry, progress: challenge.progress)
             }
         }
@@ -168,11 +181,14 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
     // MARK: RiskControl
 
     func registerAccount(_ registration: AccountRegistration) async throws -> AccountResource {
-        if let store { _ = try await store.registerAccount(registration.accountId, platform: registration.platform, at: Date()) }
+        if let store {
+            _ = try await store.registerAccount(registration.accountId, platform: registration.platform, at: Date())
+        }
         return try state.withLock { state in
             guard state.accounts[registration.accountId] == nil else { throw APIError.conflict("Account exists") }
-            let account = AccountResource(id: registration.accountId, server: registration.server, login: registration.login,
-                                          platform: registration.platform)
+            let account = AccountResource(
+                id: registration.accountId, server: registration.server, login: registration.login,
+                platform: registration.platform)
             state.accounts[registration.accountId] = account
             return account
         }
@@ -182,7 +198,8 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
         try state.withLock { state in
             let definition = tracker.definition(createdBrokerTime: state.engine.clock(accountId: tracker.accountId))
             try declare(.createTracker(definition), in: &state)
-            try commit(StoreBatch(definitionChanges: [.put(try StoredDefinition(tracker: definition, createdAt: Date()))]))
+            try commit(
+                StoreBatch(definitionChanges: [.put(try StoredDefinition(tracker: definition, createdAt: Date()))]))
         }
     }
 
@@ -190,7 +207,8 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
         try state.withLock { state in
             try declare(.renameTracker(accountId: accountId, trackerId: trackerId, name: name), in: &state)
             if let renamed = state.engine.tracker(id: trackerId) {
-                try commit(StoreBatch(definitionChanges: [.put(try StoredDefinition(tracker: renamed, createdAt: Date()))]))
+                try commit(
+                    StoreBatch(definitionChanges: [.put(try StoredDefinition(tracker: renamed, createdAt: Date()))]))
             }
         }
     }
@@ -206,7 +224,8 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
         try state.withLock { state in
             try declare(.createChallenge(decoded), in: &state)
             state.challengeDefinitions.append(decoded)
-            try commit(StoreBatch(definitionChanges: [.put(try StoredDefinition(challenge: decoded, createdAt: Date()))]))
+            try commit(
+                StoreBatch(definitionChanges: [.put(try StoredDefinition(challenge: decoded, createdAt: Date()))]))
         }
     }
 
@@ -222,7 +241,8 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
         try state.withLock { state in
             try declare(.createCompetition(decoded), in: &state)
             state.competitionDefinitions.append(decoded)
-            try commit(StoreBatch(definitionChanges: [.put(try StoredDefinition(competition: decoded, createdAt: Date()))]))
+            try commit(
+                StoreBatch(definitionChanges: [.put(try StoredDefinition(competition: decoded, createdAt: Date()))]))
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Store
 import Synchronization
 import TidemarkProtocol
+
 @testable import API
 
 /// Webhooks in memory, for the API tests that run without a store.
@@ -10,9 +11,13 @@ final class InMemoryWebhookRegistry: WebhookRegistry {
     private let nextNumber = Mutex(1)
 
     func createWebhook(url: String, secret: String, filter: WebhookFilter) async throws -> WebhookResource {
-        let number = nextNumber.withLock { number in defer { number += 1 }; return number }
-        let webhook = WebhookResource(id: "wh_\(number)", url: url, filter: WebhookFilterResource(filter),
-                                      createdAt: Date(timeIntervalSince1970: 0).ISO8601Format())
+        let number = nextNumber.withLock { number in
+            defer { number += 1 }
+            return number
+        }
+        let webhook = WebhookResource(
+            id: "wh_\(number)", url: url, filter: WebhookFilterResource(filter),
+            createdAt: Date(timeIntervalSince1970: 0).ISO8601Format())
         entries.withLock { $0.append(webhook) }
         return webhook
     }
@@ -36,14 +41,21 @@ final class InMemoryTerminalKeys: TerminalKeyAdministration, Sendable {
 
     func terminalKeys() async throws -> [TerminalKeyResource] {
         let bound = bound.withLock { $0 }
-        return [TerminalKeyResource(publicKey: Self.unboundKey, allowed: true, listedAccounts: [], boundAccount: bound[Self.unboundKey]),
-                TerminalKeyResource(publicKey: Self.listedKey, allowed: true, listedAccounts: ["Demo:1"], boundAccount: nil)]
+        return [
+            TerminalKeyResource(
+                publicKey: Self.unboundKey, allowed: true, listedAccounts: [], boundAccount: bound[Self.unboundKey]),
+            TerminalKeyResource(
+                publicKey: Self.listedKey, allowed: true, listedAccounts: ["Demo:1"], boundAccount: nil),
+        ]
     }
 
     func bindTerminalKey(_ publicKey: String, to account: AccountID?) async throws -> TerminalKeyResource {
         if publicKey == Self.listedKey { throw APIError.conflict("The allow-list names this key's accounts") }
-        guard publicKey == Self.unboundKey else { throw APIError.notFound("Terminal key \(publicKey) is not on the allow-list") }
+        guard publicKey == Self.unboundKey else {
+            throw APIError.notFound("Terminal key \(publicKey) is not on the allow-list")
+        }
         bound.withLock { $0[publicKey] = account?.rawValue }
-        return TerminalKeyResource(publicKey: publicKey, allowed: true, listedAccounts: [], boundAccount: account?.rawValue)
+        return TerminalKeyResource(
+            publicKey: publicKey, allowed: true, listedAccounts: [], boundAccount: account?.rawValue)
     }
 }

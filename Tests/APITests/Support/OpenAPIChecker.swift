@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import API
 
 /// Checks JSON responses against protocol/openapi.json, for the subset of JSON Schema the document
@@ -17,7 +18,8 @@ struct OpenAPIChecker: Sendable {
     /// protocol/openapi.json of this checkout.
     static let shared: OpenAPIChecker = {
         let url = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("protocol/openapi.json")
         let data = try! Data(contentsOf: url)
         return OpenAPIChecker(document: try! JSONValue.parse(data), rawText: String(decoding: data, as: UTF8.self))
@@ -36,20 +38,27 @@ struct OpenAPIChecker: Sendable {
 
     /// The problems of a response (empty when it conforms). `template` is the documented path.
     func problems(method: String, template: String, status: Int, contentType: String?, body: Data) -> [String] {
-        guard let operation = document.objectValue?["paths"]?.objectValue?[template]?.objectValue?[method.lowercased()]?.objectValue else {
+        guard
+            let operation = document.objectValue?["paths"]?.objectValue?[template]?.objectValue?[method.lowercased()]?
+                .objectValue
+        else {
             return ["\(method) \(template) is not in the document"]
         }
         guard let response = operation["responses"]?.objectValue?[String(status)]?.objectValue else {
             return ["\(method) \(template): status \(status) is not documented"]
         }
         guard let content = response["content"]?.objectValue else {
-            return body.isEmpty ? [] : ["\(method) \(template) \(status): documented without a body, got \(body.count) bytes"]
+            return body.isEmpty
+                ? [] : ["\(method) \(template) \(status): documented without a body, got \(body.count) bytes"]
         }
         if content["text/event-stream"] != nil {
-            return contentType?.hasPrefix("text/event-stream") == true ? [] : ["expected text/event-stream, got \(contentType ?? "none")"]
+            return contentType?.hasPrefix("text/event-stream") == true
+                ? [] : ["expected text/event-stream, got \(contentType ?? "none")"]
         }
         guard let schema = content["application/json"]?.objectValue?["schema"] else { return ["no JSON schema"] }
-        guard contentType?.hasPrefix("application/json") == true else { return ["expected application/json, got \(contentType ?? "none")"] }
+        guard contentType?.hasPrefix("application/json") == true else {
+            return ["expected application/json, got \(contentType ?? "none")"]
+        }
         guard let value = try? JSONValue.parse(body) else { return ["body is not JSON"] }
         var problems: [String] = []
         check(value, against: schema, at: "$", problems: &problems)
@@ -59,7 +68,9 @@ struct OpenAPIChecker: Sendable {
     /// Checks a value against a named component schema (for SSE data frames).
     func problems(of value: JSONValue, component: String) -> [String] {
         var problems: [String] = []
-        check(value, against: .object(["$ref": .string("#/components/schemas/\(component)")]), at: "$", problems: &problems)
+        check(
+            value, against: .object(["$ref": .string("#/components/schemas/\(component)")]), at: "$",
+            problems: &problems)
         return problems
     }
 
@@ -67,7 +78,8 @@ struct OpenAPIChecker: Sendable {
         guard var object = schema.objectValue else { return [:] }
         while let reference = object["$ref"]?.stringValue {
             let name = String(reference.split(separator: "/").last ?? "")
-            object = document.objectValue?["components"]?.objectValue?["schemas"]?.objectValue?[name]?.objectValue ?? [:]
+            object =
+                document.objectValue?["components"]?.objectValue?["schemas"]?.objectValue?[name]?.objectValue ?? [:]
         }
         return object
     }
@@ -75,11 +87,12 @@ struct OpenAPIChecker: Sendable {
     private func check(_ value: JSONValue, against schema: JSONValue, at path: String, problems: inout [String]) {
         let schema = resolve(schema)
         if let type = schema["type"] {
-            let allowed: [String] = switch type {
-            case .string(let name): [name]
-            case .array(let names): names.compactMap(\.stringValue)
-            default: []
-            }
+            let allowed: [String] =
+                switch type {
+                case .string(let name): [name]
+                case .array(let names): names.compactMap(\.stringValue)
+                default: []
+                }
             guard allowed.contains(where: { Self.matches(value, type: $0) }) else {
                 problems.append("\(path): expected \(allowed.joined(separator: "|")), got \(value.detailText)")
                 return
@@ -89,15 +102,22 @@ struct OpenAPIChecker: Sendable {
             problems.append("\(path): \(value.detailText) is not one of the enum values")
         }
         if let number = value.numberValue {
-            if let minimum = schema["minimum"]?.numberValue, number < minimum { problems.append("\(path): \(number) < minimum \(minimum)") }
-            if let maximum = schema["maximum"]?.numberValue, number > maximum { problems.append("\(path): \(number) > maximum \(maximum)") }
-            if let bound = schema["exclusiveMinimum"]?.numberValue, number <= bound { problems.append("\(path): \(number) ≤ \(bound)") }
+            if let minimum = schema["minimum"]?.numberValue, number < minimum {
+                problems.append("\(path): \(number) < minimum \(minimum)")
+            }
+            if let maximum = schema["maximum"]?.numberValue, number > maximum {
+                problems.append("\(path): \(number) > maximum \(maximum)")
+            }
+            if let bound = schema["exclusiveMinimum"]?.numberValue, number <= bound {
+                problems.append("\(path): \(number) ≤ \(bound)")
+            }
         }
         if case .string(let text) = value, schema["format"]?.stringValue == "date-time", !Self.isUTCInstant(text) {
             problems.append("\(path): \"\(text)\" is not an ISO 8601 instant in UTC")
         }
         if case .string(let text) = value, let pattern = schema["pattern"]?.stringValue,
-           let regex = try? Regex(pattern), (try? regex.firstMatch(in: text)) == nil {
+            let regex = try? Regex(pattern), (try? regex.firstMatch(in: text)) == nil
+        {
             problems.append("\(path): \"\(text)\" does not match \(pattern)")
         }
         if case .object(let members) = value {
@@ -126,7 +146,8 @@ struct OpenAPIChecker: Sendable {
 
     private static func matches(_ value: JSONValue, type: String) -> Bool {
         switch (type, value) {
-        case ("null", .null), ("boolean", .bool), ("string", .string), ("array", .array), ("object", .object), ("number", .number):
+        case ("null", .null), ("boolean", .bool), ("string", .string), ("array", .array), ("object", .object),
+            ("number", .number):
             true
         case ("integer", .number(let number)):
             number == number.rounded(0, .plain)
@@ -144,7 +165,8 @@ struct OpenAPIChecker: Sendable {
 extension Decimal {
     /// Rounded to `scale` fractional digits.
     func rounded(_ scale: Int, _ mode: NSDecimalNumber.RoundingMode) -> Decimal {
-        var value = self, result = Decimal()
+        var value = self
+        var result = Decimal()
         NSDecimalRound(&result, &value, scale, mode)
         return result
     }
