@@ -10,7 +10,8 @@ import GRDB
 enum Schema {
     /// Every migration's identifier, in order.
     static let migrationIdentifiers = ["v1-risk-records", "v2-access-and-notifications", "v3-connection-times-and-queued-at",
-                                       "v4-store-identity-and-keyed-token-hashes", "v5-curve-key-bindings"]
+                                       "v4-store-identity-and-keyed-token-hashes", "v5-curve-key-bindings",
+                                       "v6-feed-outbox"]
 
     /// The one table of the checkpoint file beside the store (``Store/checkpointPath``): the same
     /// columns as the store's own `checkpoint` table (which a migration created, and whose text stays
@@ -56,6 +57,9 @@ enum Schema {
         }
         migrator.registerMigration(migrationIdentifiers[4]) { db in
             try db.execute(sql: curveKeyBindings)
+        }
+        migrator.registerMigration(migrationIdentifiers[5]) { db in
+            try db.execute(sql: feedOutbox)
         }
         return migrator
     }
@@ -247,6 +251,25 @@ enum Schema {
             public_key TEXT PRIMARY KEY NOT NULL,
             account_id TEXT NOT NULL UNIQUE,
             bound_at INTEGER NOT NULL
+        );
+        """
+
+    /// The dashboard feed's outbox: one row per stored record to feed, numbered by the agent's feed
+    /// sequence (AUTOINCREMENT: never reused, even after rows are acknowledged and deleted), and
+    /// the feed's position (one row, present once a feed was ever configured).
+    private static let feedOutbox = """
+        CREATE TABLE feed_outbox (
+            feed_sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            account_id TEXT,
+            record TEXT NOT NULL,
+            queued_at INTEGER NOT NULL
+        );
+        CREATE TABLE feed_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            acknowledged_through INTEGER NOT NULL,
+            overflowed_rows INTEGER NOT NULL,
+            lost_through INTEGER NOT NULL
         );
         """
 }
