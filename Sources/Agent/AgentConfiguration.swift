@@ -131,7 +131,12 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         guard feedSettings.allSatisfy({ $0 == nil }) || feedSettings.allSatisfy({ $0 != nil }) else {
             throw refuse("feedURL, feedCertificate, feedKey and feedCA go together (all four, or none for no feed)")
         }
-        if let feedURL, !feedURL.hasPrefix("https://") { throw refuse("feedURL must be https://HOST:PORT, got \"\(feedURL)\"") }
+        if let feedURL {
+            guard let url = URLComponents(string: feedURL), url.scheme == "https", url.host?.isEmpty == false, url.port != nil,
+                  url.path.isEmpty || url.path == "/" else {
+                throw refuse("feedURL must be https://HOST:PORT, got \"\(feedURL)\"")
+            }
+        }
         guard (1...1_000).contains(feedAccountUpdatesPerSecond) else {
             throw refuse("feedAccountUpdatesPerSecond must be between 1 and 1000, got \(feedAccountUpdatesPerSecond)")
         }

@@ -37,7 +37,7 @@ public struct FeedSettings: Hashable, Sendable {
     /// Settings with the defaults for everything but the addresses and files.
     public init(dashboardURL: String, certificatePath: String, privateKeyPath: String, certificateAuthorityPath: String,
                 accountStateInterval: Duration = .milliseconds(250), batchSize: Int = 1_000, retentionRows: Int = 1_000_000,
-                heartbeatInterval: Duration = .seconds(5), requestTimeout: Duration = .seconds(30), version: String) {
+                heartbeatInterval: Duration = .seconds(5), requestTimeout: Duration = .seconds(10), version: String) {
         self.dashboardURL = dashboardURL; self.certificatePath = certificatePath; self.privateKeyPath = privateKeyPath
         self.certificateAuthorityPath = certificateAuthorityPath; self.accountStateInterval = accountStateInterval
         self.batchSize = batchSize; self.retentionRows = retentionRows; self.heartbeatInterval = heartbeatInterval
@@ -162,6 +162,8 @@ public final class FeedService: Service, Sendable {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.connectionPool = .init(idleTimeout: .seconds(60))
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        var settings = settings
+        if settings.dashboardURL.hasSuffix("/") { settings.dashboardURL.removeLast() }
         self.settings = settings
         self.store = store
         self.logger = logger
@@ -334,7 +336,10 @@ public final class FeedService: Service, Sendable {
                                    terminalsConnected: connectedCount.withLock { $0 },
                                    outboxBacklog: page.backlog,
                                    outboxOldestAgeMilliseconds: page.oldestQueuedAt.map { Int64(max(0, Date().timeIntervalSince($0)) * 1_000) } ?? 0,
-                                   overflowedRows: page.overflowedRows, lostThrough: page.lostThrough),
+                                   overflowedRows: page.overflowedRows,
+                                   // Rows up to the acknowledgement are gone here too: a dashboard restored
+                                   // from an older backup records them as lost instead of waiting for them.
+                                   lostThrough: max(page.lostThrough, page.acknowledgedThrough)),
             items: items, accountStates: states)
         var request = HTTPClientRequest(url: settings.dashboardURL + FeedPath.batches)
         request.method = .POST

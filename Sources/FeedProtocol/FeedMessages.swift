@@ -43,8 +43,9 @@ public struct FeedAgentStatus: Codable, Hashable, Sendable {
     public var outboxOldestAgeMilliseconds: Int64
     /// Rows dropped unacknowledged by the outbox's retention bound, since the store was created.
     public var overflowedRows: Int64
-    /// Every sequence up to here that the dashboard has not got is lost to overflow: the dashboard
-    /// records the loss and moves its acknowledgement past it (0: nothing lost).
+    /// The agent no longer has any row up to here (acknowledged, or dropped by the retention bound):
+    /// whatever of them the dashboard has not got is lost, so it records the loss and moves its
+    /// acknowledgement past it instead of waiting for rows that will never come.
     public var lostThrough: UInt64
 
     /// A status.
