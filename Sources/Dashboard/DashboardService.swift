@@ -92,7 +92,17 @@ public final class DashboardRuntime: Sendable {
     private struct Migrations: Service {
         let runtime: DashboardRuntime
         func run() async throws {
-            try await runtime.store.migrate()
+            // A database that never answers (wrong password, host down) must end the start-up with
+            // an error, not leave the pool retrying silently.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await runtime.store.migrate() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(30))
+                    throw DashboardError.database.with(detail: "PostgreSQL did not answer within 30 s (address, password, server running?)")
+                }
+                try await group.next()
+                group.cancelAll()
+            }
             runtime.migrated.signal()
             try? await gracefulShutdown()
         }
