@@ -189,7 +189,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "FeedTests", dependencies: ["Feed", "FeedProtocol", "Store", "TidemarkProtocol", "RiskCore"]),
+        .testTarget(name: "FeedTests", dependencies: ["FeedProtocol"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Bridge", "EquityEngine", "RiskCore", "Store", "TidemarkProtocol"]),
     ],
     swiftLanguageModes: [.v6]
