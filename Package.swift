@@ -25,10 +25,10 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         // Already a dependency of Hummingbird; named for NIOHTTPTypes (the agent's HTTP connection limits).
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
-        // The dashboard's store (PostgreSQL: pooled connections, the extended protocol, LISTEN/NOTIFY).
+        // Already a dependency of Hummingbird and AsyncHTTPClient; named for HTTPS (HummingbirdTLS, certificate loading).
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.2"),
+        // The dashboard's store (PostgreSQL: pooled connections, the extended protocol).
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
-        // Already a dependency of Hummingbird and async-http-client; named for mutual TLS on the feed.
-        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // Already a dependency of Hummingbird; named to read an agent certificate's subject.
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
@@ -38,8 +38,10 @@ let package = Package(
             name: "CZeroMQ",
             providers: [.apt(["libzmq3-dev"])]
         ),
+        // Operating-system headers Swift's Glibc module leaves out (epoll) or cannot call (prctl is variadic).
+        .systemLibrary(name: "CSystemShims"),
         // A small, thread-confined Swift layer over libzmq.
-        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CSystemShims", "TidemarkProtocol"]),
         // Pure: the message vocabulary, exact decimals, the wire codec and the recording (JSON Lines) codec.
         .target(name: "TidemarkProtocol"),
         // I/O: ZeroMQ ROUTER socket, per-terminal session state machines, sequence checking, resync.
@@ -58,14 +60,14 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
-                "TidemarkProtocol", "RiskCore", "EquityEngine",
+                "TidemarkProtocol", "RiskCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // I/O: webhook delivery from the store's outbox (signed HTTP(S) POSTs, retried with backoff).
         .target(
-            name: "Notifications",
+            name: "Webhooks",
             dependencies: [
                 "Store", "TidemarkProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -80,7 +82,7 @@ let package = Package(
         .target(
             name: "Simulator",
             dependencies: [
-                "TidemarkProtocol", "ZeroMQ",
+                "TidemarkProtocol", "ZeroMQ", "CSystemShims",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -90,7 +92,7 @@ let package = Package(
             dependencies: [
                 "TidemarkProtocol", "EquityEngine", "RiskCore", "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // I/O: the agent daemon — bridge → equity engine → risk core → store (one writer), then ACKs,
@@ -98,10 +100,12 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "TidemarkProtocol", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API", "Notifications", "Feed",
+                "TidemarkProtocol", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API", "Webhooks", "Feed",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -115,7 +119,7 @@ let package = Package(
         .target(
             name: "Feed",
             dependencies: [
-                "FeedProtocol", "Store", "TidemarkProtocol", "Notifications",
+                "FeedProtocol", "Store", "TidemarkProtocol", "Webhooks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -143,39 +147,61 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .executableTarget(
-            name: "tidemark",
+        // `tidemark bench …`: the benchmarks and the raw libzmq probe, apart from the product's code paths.
+        .target(
+            name: "TidemarkBench",
             dependencies: [
-                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent", "Store", "Dashboard",
+                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(
+            name: "tidemark",
+            dependencies: [
+                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent", "Store",
+                "TidemarkBench", "Dashboard",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Helpers every test target shares: temporary directories and `eventually` (a wait with a deadline).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Also tests the Simulator's pure RecordingBuilder (recordings are the protocol's other form).
         .testTarget(name: "TidemarkProtocolTests", dependencies: ["TidemarkProtocol", "Simulator"]),
-        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "BridgeTests", dependencies: ["Bridge", "TidemarkProtocol", "ZeroMQ"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"]),
+        .testTarget(
+            name: "BridgeTests",
+            dependencies: ["Bridge", "TidemarkProtocol", "ZeroMQ", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "EquityEngineTests", dependencies: ["EquityEngine", "TidemarkProtocol"]),
-        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "TidemarkProtocol", "ZeroMQ"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "TidemarkProtocol", "ZeroMQ", "TestSupport"]),
         .testTarget(name: "RiskCoreTests", dependencies: ["RiskCore", "EquityEngine", "TidemarkProtocol"]),
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "RiskCore", "EquityEngine", "TidemarkProtocol", "Store",
+                "API", "RiskCore", "EquityEngine", "TidemarkProtocol", "Store", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "RiskCore", "EquityEngine", "TidemarkProtocol"]),
         .testTarget(
-            name: "NotificationsTests",
+            name: "StoreTests",
             dependencies: [
-                "Notifications", "Store", "TidemarkProtocol",
+                "Store", "RiskCore", "EquityEngine", "TidemarkProtocol", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "WebhooksTests",
+            dependencies: [
+                "Webhooks", "Store", "TidemarkProtocol", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
@@ -183,14 +209,15 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "TidemarkProtocol", "ZeroMQ", "Simulator", "Store", "Notifications", "Agent", "FeedProtocol",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "TidemarkProtocol", "ZeroMQ", "RiskCore", "Store", "Webhooks", "Agent", "TestSupport", "FeedProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "FeedTests", dependencies: ["FeedProtocol"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Bridge", "EquityEngine", "RiskCore", "Store", "TidemarkProtocol"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Bridge", "EquityEngine", "RiskCore", "TidemarkProtocol"]),
+        .testTarget(name: "TidemarkBenchTests", dependencies: ["TidemarkBench"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -16,11 +16,15 @@ public struct APIConfiguration: Sendable {
     public var maxOpenWaitsPerToken: Int
     /// Largest challenge or competition definition accepted (its JSON, template merged in).
     public var maxDefinitionBytes: Int
+    /// How MetaApi's SDKs find the agent (``DiscoveryConfiguration``).
+    public var discovery: DiscoveryConfiguration
 
     /// A configuration; the defaults suit production.
     public init(longPollTimeout: Duration = .seconds(60), streamKeepAliveInterval: Duration = .seconds(15),
-                maxBodyBytes: Int = 1 << 20, maxOpenWaitsPerToken: Int = 32, maxDefinitionBytes: Int = 64 << 10) {
+                maxBodyBytes: Int = 1 << 20, maxOpenWaitsPerToken: Int = 32, maxDefinitionBytes: Int = 64 << 10,
+                discovery: DiscoveryConfiguration = .init()) {
         self.maxDefinitionBytes = maxDefinitionBytes
+        self.discovery = discovery
         self.longPollTimeout = longPollTimeout
         self.streamKeepAliveInterval = streamKeepAliveInterval
         self.maxBodyBytes = maxBodyBytes
@@ -65,9 +69,14 @@ public struct TidemarkAPI: Sendable {
     public init(readModel: any RiskReadModel, control: any RiskControl, tokens: any TokenAuthority,
                 webhooks: any WebhookRegistry, notifier: EventNotifier, equity: EquityBroadcaster,
                 configuration: APIConfiguration = .init(), terminalKeys: (any TerminalKeyAdministration)? = nil) {
-        self.readModel = readModel; self.control = control; self.tokens = tokens; self.webhooks = webhooks
+        self.readModel = readModel
+        self.control = control
+        self.tokens = tokens
+        self.webhooks = webhooks
         self.terminalKeys = terminalKeys
-        self.notifier = notifier; self.equity = equity; self.configuration = configuration
+        self.notifier = notifier
+        self.equity = equity
+        self.configuration = configuration
         waitLimiter = WaitLimiter(limit: configuration.maxOpenWaitsPerToken)
     }
 
@@ -95,6 +104,10 @@ public struct TidemarkAPI: Sendable {
         addTokenRoutes(to: group)
         addWebhookRoutes(to: group)
         addTerminalKeyRoutes(to: group)
+        addDiscoveryRoutes(to: group)
+        // Last, so that it knows every route added so far; router middleware also wraps the
+        // not-found answer, which is where a path served under another method becomes a 405.
+        router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes.map { ($0.method, $0.path.description) }))
     }
 
     /// Ends long polls (they answer `[]`) and streams; call it when graceful shutdown begins.

@@ -23,7 +23,7 @@ public struct AccountInputError: Hashable, Sendable {
         case equityOutOfRange = "equity_out_of_range"
         /// A deal's profit + swap + commission + fee (the deal is not folded at all).
         case dealOutOfRange = "deal_out_of_range"
-        /// A time outside 0000-01-01 … 9999-12-31 (``BrokerTime/calendarRange``).
+        /// A time outside 0000-01-01 … 9999-12-31 (`BrokerTime/calendarRange`).
         case timeOutOfRange = "time_out_of_range"
         /// A tracker's, challenge's or competition's figure (a sum, difference, product,
         /// quotient or time step) computed from the input.
@@ -65,6 +65,8 @@ public struct AccountInputError: Hashable, Sendable {
 
     /// An error with every field given.
     public init(reason: Reason, detail: String, brokerTime: BrokerTime?) {
-        self.reason = reason; self.detail = detail; self.brokerTime = brokerTime
+        self.reason = reason
+        self.detail = detail
+        self.brokerTime = brokerTime
     }
 }

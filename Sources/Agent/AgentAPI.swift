@@ -102,8 +102,8 @@ struct AgentLiveView: LiveRiskView {
         pipeline.read { $0.risk.currentPeriodStatistics(accountId: accountId, trackerId: trackerId) }
     }
 
-    func openEquityChartHour(accountId: AccountID) async throws -> EquityChartRecord? {
-        pipeline.read { $0.risk.currentEquityChartRecord(accountId: accountId) }
+    func openEquityChartHour(accountId: AccountID) async throws -> OpenEquityChartHour? {
+        pipeline.read { $0.risk.currentEquityChartHour(accountId: accountId) }
     }
 
     func challengeProgress(id: String) async throws -> ChallengeProgress? {
@@ -140,7 +140,9 @@ extension AgentRuntime {
         return TidemarkAPI(readModel: readModel, control: AgentControl(pipeline: pipeline, store: store),
                            tokens: StoreTokenAuthority(store: store), webhooks: StoreWebhookRegistry(store: store),
                            notifier: notifier, equity: equity,
-                           configuration: APIConfiguration(longPollTimeout: .seconds(configuration.longPollSeconds)),
+                           configuration: APIConfiguration(longPollTimeout: .seconds(configuration.longPollSeconds),
+                                                                  discovery: DiscoveryConfiguration(domain: configuration.apiDomain,
+                                                                                                    region: configuration.apiRegion)),
                            terminalKeys: configuration.curveSecretKey == nil ? nil : AgentTerminalKeys(bridge: bridge, store: store))
     }
 

@@ -1,5 +1,6 @@
 import Bridge
 import Foundation
+import TidemarkProtocol
 
 /// Every setting of `tidemark agent`, as plain Codable JSON (the `--config FILE`).
 ///
@@ -11,6 +12,10 @@ import Foundation
 /// |---|---|---|---|
 /// | `bridge` | `TIDEMARK_BRIDGE` | `tcp://127.0.0.1:5757` | ZeroMQ endpoint the bridge binds |
 /// | `http` | `TIDEMARK_HTTP` | `127.0.0.1:8080` | HOST:PORT of the REST API, `/metrics`, `/health`, `/ready` (port 0: any free port) |
+/// | `tlsCertificate` | `TIDEMARK_TLS_CERT` | none | PEM certificate chain (server first): serves HTTPS on `http` instead of plain HTTP |
+/// | `tlsKey` | `TIDEMARK_TLS_KEY` | none | PEM private key of that certificate (goes with `tlsCertificate`) |
+/// | `apiDomain` | `TIDEMARK_API_DOMAIN` | none | domain the MetaApi discovery routes name (`/users/current/servers/mt-client-api`); none: the domain the client asked for, from its `Host` |
+/// | `apiRegion` | `TIDEMARK_API_REGION` | `tidemark` | the one region `/users/current/regions` lists: MetaApi's SDKs then call `risk-management-api-v1.<region>.<domain>` |
 /// | `data` | `TIDEMARK_DATA` | `/var/lib/tidemark` | data directory (created if missing) |
 /// | `database` | `TIDEMARK_DATABASE` | `<data>/tidemark.sqlite` | the SQLite file |
 /// | `durability` | `TIDEMARK_DURABILITY` | `full` | `full` (fsync every commit) or `normal` (survives kill -9, not power loss) |
@@ -49,6 +54,10 @@ import Foundation
 public struct AgentConfiguration: Hashable, Sendable, Codable {
     public var bridge = "tcp://127.0.0.1:5757"
     public var http = "127.0.0.1:8080"
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    public var apiDomain: String?
+    public var apiRegion = "tidemark"
     public var data = "/var/lib/tidemark"
     public var database: String?
     public var durability = "full"
@@ -141,6 +150,15 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
             throw refuse("feedAccountUpdatesPerSecond must be between 1 and 1000, got \(feedAccountUpdatesPerSecond)")
         }
         guard feedRetentionRows >= 1_000 else { throw refuse("feedRetentionRows must be at least 1000, got \(feedRetentionRows)") }
+        guard (tlsCertificate == nil) == (tlsKey == nil) else { throw refuse("tlsCertificate and tlsKey go together (--tls-cert and --tls-key)") }
+        // A DNS label: the SDKs put the region between two other labels of a host name.
+        guard !apiRegion.isEmpty, apiRegion.count <= 63,
+              apiRegion.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            throw refuse("apiRegion must be one DNS label (letters, digits, -), got \"\(apiRegion)\"")
+        }
+        if let apiDomain, apiDomain.isEmpty || !apiDomain.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }) {
+            throw refuse("apiDomain must be a DNS name (letters, digits, -, .), got \"\(apiDomain)\"")
+        }
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw refuse("logLevel must be one of trace, debug, info, notice, warning, error, critical; got \"\(logLevel)\"")
         }
@@ -171,7 +189,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     // MARK: Layers
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
-        case bridge, http, data, database, durability, heartbeatMilliseconds, curveSecretKey, allowKeys, record, rules, challengeTemplates
+        case bridge, http, tlsCertificate, tlsKey, apiDomain, apiRegion, data, database, durability, heartbeatMilliseconds, curveSecretKey, allowKeys, record, rules, challengeTemplates
         case maxSessionsPerPeer, maxSessions, maxNewAccountsPerPeerPerMinute, maxNewAccountsPerMinute
         case commitIntervalMilliseconds, commitMaximumMessages, checkpointIntervalMilliseconds, timeBoundSeconds
         case wallClockIntervalMilliseconds, driftTolerance, longPollSeconds, webhookWorkers, logLevel
@@ -190,6 +208,10 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         }
         bridge = try c.decodeIfPresent(String.self, forKey: .bridge) ?? bridge
         http = try c.decodeIfPresent(String.self, forKey: .http) ?? http
+        tlsCertificate = try c.decodeIfPresent(String.self, forKey: .tlsCertificate)
+        tlsKey = try c.decodeIfPresent(String.self, forKey: .tlsKey)
+        apiDomain = try c.decodeIfPresent(String.self, forKey: .apiDomain)
+        apiRegion = try c.decodeIfPresent(String.self, forKey: .apiRegion) ?? apiRegion
         data = try c.decodeIfPresent(String.self, forKey: .data) ?? data
         database = try c.decodeIfPresent(String.self, forKey: .database)
         durability = try c.decodeIfPresent(String.self, forKey: .durability) ?? durability
@@ -290,6 +312,10 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         }
         if let value = environment["TIDEMARK_BRIDGE"] { bridge = value }
         if let value = environment["TIDEMARK_HTTP"] { http = value }
+        if let value = environment["TIDEMARK_TLS_CERT"] { tlsCertificate = value }
+        if let value = environment["TIDEMARK_TLS_KEY"] { tlsKey = value }
+        if let value = environment["TIDEMARK_API_DOMAIN"] { apiDomain = value }
+        if let value = environment["TIDEMARK_API_REGION"] { apiRegion = value }
         if let value = environment["TIDEMARK_DATA"] { data = value }
         if let value = environment["TIDEMARK_DATABASE"] { database = value }
         if let value = environment["TIDEMARK_DURABILITY"] { durability = value }
@@ -329,16 +355,19 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
 
 /// A failure of the agent itself (not of one terminal or one request); ``description`` is a
 /// short label usable in metrics.
-public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct AgentError: TidemarkError {
     private enum Code: String, Hashable, Sendable {
         case configuration, store, startup, stopped, insecure
     }
 
-    private let code: Code
+    private let codeValue: Code
     /// What exactly went wrong.
     public let detail: String
 
-    private init(_ code: Code, detail: String = "") { self.code = code; self.detail = detail }
+    private init(_ code: Code, detail: String = "") {
+        self.codeValue = code
+        self.detail = detail
+    }
 
     /// A setting is missing, malformed or contradicts another.
     public static let configuration = AgentError(.configuration)
@@ -355,7 +384,7 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
     /// values where one fits): 78 configuration, 77 insecure setting, 65 store damaged or
     /// refused, 71 start-up (bind, directories), 70 anything else.
     public var exitCode: Int32 {
-        switch code {
+        switch codeValue {
         case .configuration: 78
         case .insecure: 77
         case .store: 65
@@ -365,10 +394,14 @@ public struct AgentError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The same error with a detail.
-    public func with(detail: String) -> AgentError { AgentError(code, detail: detail) }
+    public func with(detail: String) -> AgentError { AgentError(codeValue, detail: detail) }
 
-    public var description: String { code.rawValue }
+    /// The short label (`configuration`, `store`, …).
+    public var code: String { codeValue.rawValue }
 
-    public static func == (lhs: AgentError, rhs: AgentError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+    /// The ``code`` alone (``detail`` is for logs).
+    public var description: String { code }
+
+    public static func == (lhs: AgentError, rhs: AgentError) -> Bool { lhs.codeValue == rhs.codeValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(codeValue) }
 }

@@ -27,8 +27,8 @@ import TidemarkProtocol
 /// refusals and the risk core's ``RiskOutput/inputRefused(_:)`` mark the account in error
 /// (``accountErrors``, reported once in ``Effects/accountErrors``) until a snapshot folds cleanly.
 ///
-/// **Resending after a reconnect.** An EA that starts a new session resends everything since the
-/// last position the agent acknowledged (protocol/SPEC.md §6.6), and the agent may have processed
+/// **Resending after a reconnect.** An EA that starts a new session resends everything since its
+/// last snapshot (protocol/SPEC.md §6.7), and the agent may have processed
 /// part of it already (it acknowledges only after committing, so the unacknowledged tail may or
 /// may not be in the risk core's state, e.g. after a kill -9 between commit and ACK). The equity
 /// engine gets every message (it rebuilds the account from the snapshot), but the risk core only
@@ -38,10 +38,13 @@ import TidemarkProtocol
 ///   snapshots' open positions) — the *resume window* — inputs older than that time are skipped
 ///   (they are in the risk core's state already). Not the account's risk clock: heartbeats and the
 ///   wall clock move that, and the terminal resends inputs older than those times;
-/// - a deal is skipped when older than the last deal folded for the account, or at the same time
-///   with a ticket already folded (deals are exact; ticks at the very same millisecond as the
+/// - a deal is skipped when its ticket was folded already (deals are exact). A deal older than the
+///   latest one folded is still folded when its ticket is new and it lies within
+///   ``lateDealWindowMilliseconds`` of that latest deal (an MT5 deal found by the EA's history rescan,
+///   a balance operation booked while the terminal reconnected); older ones are skipped and counted,
+///   as whether they were folded is no longer known. Ticks at the very same millisecond as the
 ///   own-input time are folded again, which leaves drawdown/profit thresholds and statistics
-///   unchanged).
+///   unchanged.
 /// The deal marks and the accounts' UTC offsets are part of the checkpoint (``CheckpointState``),
 /// the own-input times too (in the risk core's state). A checkpoint written before own-input times
 /// existed gives each account its risk clock as own-input time, the closest bound it keeps: after
@@ -138,11 +141,22 @@ public struct AgentCore: Sendable {
         public var utcOffsets: [AccountID: Int]?
     }
 
-    /// The last deal time folded for an account and the tickets folded at that time.
+    /// The deals folded for an account: the latest deal time, and the tickets of every deal folded
+    /// within ``AgentCore/lateDealWindowMilliseconds`` before it.
     public struct DealMark: Codable, Hashable, Sendable {
+        /// The latest deal time folded.
         public var time: BrokerTime
+        /// The tickets folded at exactly `time`.
         public var tickets: Set<Int64>
+        /// Every ticket folded within the late-deal window before `time`, with its deal's time (nil
+        /// in a checkpoint without it: then `tickets` is all the mark knows).
+        public var recent: [Int64: BrokerTime]?
     }
+
+    /// How far before the latest deal folded a deal with a new ticket is still folded: one week, longer
+    /// than the EAs look back into deal history (MT5: one day per rescan; MT4: entries newer than
+    /// the session's snapshot).
+    public static let lateDealWindowMilliseconds: Int64 = 7 * 86_400_000
 
     public private(set) var equity: EquityEngine
     public private(set) var risk: RiskEngine
@@ -417,15 +431,23 @@ public struct AgentCore: Sendable {
 
     private mutating func isNewDeal(_ deal: Deal, of account: AccountID) -> Bool {
         guard var mark = dealMarks[account] else {
-            dealMarks[account] = DealMark(time: deal.time, tickets: [deal.ticket])
+            dealMarks[account] = DealMark(time: deal.time, tickets: [deal.ticket], recent: [deal.ticket: deal.time])
             return true
         }
-        if deal.time < mark.time { return false }
-        if deal.time == mark.time {
-            guard mark.tickets.insert(deal.ticket).inserted else { return false }
-        } else {
-            mark = DealMark(time: deal.time, tickets: [deal.ticket])
+        var recent = mark.recent ?? Dictionary(uniqueKeysWithValues: mark.tickets.map { ($0, mark.time) })
+        if recent[deal.ticket] != nil { return false }
+        let (windowStart, below) = mark.time.milliseconds.subtractingReportingOverflow(Self.lateDealWindowMilliseconds)
+        if !below, deal.time.milliseconds < windowStart { return false }
+        recent[deal.ticket] = deal.time
+        if deal.time > mark.time {
+            mark.time = deal.time
+            mark.tickets = [deal.ticket]
+            let (oldest, overflow) = deal.time.milliseconds.subtractingReportingOverflow(Self.lateDealWindowMilliseconds)
+            if !overflow { recent = recent.filter { $0.value.milliseconds >= oldest } }
+        } else if deal.time == mark.time {
+            mark.tickets.insert(deal.ticket)
         }
+        mark.recent = recent
         dealMarks[account] = mark
         return true
     }

@@ -1,6 +1,6 @@
 import Bridge
 import CoreMetrics
-import Notifications
+import Webhooks
 import Prometheus
 import Synchronization
 

@@ -3,13 +3,16 @@ import Bridge
 import EquityEngine
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
-import Notifications
+import NIOSSL
 import RiskCore
 import ServiceLifecycle
 import Store
 import Synchronization
 import TidemarkProtocol
+import Webhooks
 import ZeroMQ
 
 /// The whole agent, assembled from an ``AgentConfiguration``: store, bridge, pipeline, HTTP.
@@ -22,7 +25,7 @@ import ZeroMQ
 /// Services (swift-service-lifecycle) start in this order and stop in reverse:
 /// 1. the core: the bridge's socket loop and the pipeline (single writer);
 /// 1b. webhook delivery (the store's outbox, woken after commits that queued deliveries);
-/// 2. HTTP: the REST API (the `API` target's routes over ``AgentControl`` and a store read model),
+/// 2. HTTP: the REST API (the `API` target's routes over `AgentControl` and a store read model),
 ///    `/metrics`, `/health`, `/ready`.
 /// On SIGTERM the HTTP server stops first (long polls answer, streams end), then the bridge
 /// stops reading, the pipeline commits what it has taken and acknowledges it, and the store closes.
@@ -38,20 +41,34 @@ public final class AgentRuntime: Sendable {
     private let ready = Atomic<Bool>(false)
     private let hooks: CommitHooks
     private let httpBound: Mutex<String?> = Mutex(nil)
+    /// HTTPS settings when `tlsCertificate` and `tlsKey` are set; nil serves plain HTTP.
+    private let tls: TLSConfiguration?
 
     private init(configuration: AgentConfiguration, store: Store, bridge: BridgeServer, pipeline: Pipeline,
                  metrics: AgentMetrics, bridgeEndpoint: String, logger: Logger,
-                 hooks: CommitHooks) {
-        self.configuration = configuration; self.store = store; self.bridge = bridge; self.pipeline = pipeline
-        self.metrics = metrics; self.bridgeEndpoint = bridgeEndpoint; self.logger = logger; self.hooks = hooks
+                 hooks: CommitHooks, tls: TLSConfiguration?) {
+        self.configuration = configuration
+        self.store = store
+        self.bridge = bridge
+        self.pipeline = pipeline
+        self.metrics = metrics
+        self.bridgeEndpoint = bridgeEndpoint
+        self.logger = logger
+        self.hooks = hooks
+        self.tls = tls
     }
 
     /// Opens the store (migrating it), makes sure an admin token exists, restores the risk core
-    /// from the last checkpoint and binds the bridge. Nothing is processed until ``run()``.
+    /// from the last checkpoint and binds the bridge. Nothing is processed until
+    /// ``run(extraServices:onHTTPRunning:)``.
     ///
     /// Every failure is an ``AgentError`` whose detail names the key, file or value and what to do.
-    /// - Parameter rebuildCheckpoint: set the checkpoint file aside and resume from the store's own
-    ///   checkpoint (`--rebuild-checkpoint`, for a checkpoint file of another store).
+    /// - Parameters:
+    ///   - configuration: the agent's settings (file, environment and flags already merged).
+    ///   - environment: where `TIDEMARK_ADMIN_TOKEN` and the other secrets are read.
+    ///   - rebuildCheckpoint: set the checkpoint file aside and resume from the store's own
+    ///     checkpoint (`--rebuild-checkpoint`, for a checkpoint file of another store).
+    ///   - logger: for the agent and every service it starts.
     public static func start(configuration: AgentConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
                              rebuildCheckpoint: Bool = false, logger: Logger) async throws(AgentError) -> AgentRuntime {
         do {
@@ -70,6 +87,7 @@ public final class AgentRuntime: Sendable {
                                  logger: Logger) async throws -> AgentRuntime {
         try configuration.validate()
         try refuseInsecureSettings(configuration, environment: environment, logger: logger)
+        let tls = try HTTPSConfiguration.load(configuration)
         do {
             try FileManager.default.createDirectory(atPath: configuration.data, withIntermediateDirectories: true)
         } catch {
@@ -171,7 +189,7 @@ public final class AgentRuntime: Sendable {
             throw AgentError.startup.with(detail: "cannot bind the bridge \(configuration.bridge): \(error)")
         }
         return AgentRuntime(configuration: configuration, store: store, bridge: bridge, pipeline: pipeline, metrics: metrics,
-                            bridgeEndpoint: endpoint, logger: logger, hooks: hooks)
+                            bridgeEndpoint: endpoint, logger: logger, hooks: hooks, tls: tls)
     }
 
     /// Calls `hook` after every commit (on the writer's thread: keep it short and non-blocking).
@@ -187,7 +205,7 @@ public final class AgentRuntime: Sendable {
 
     /// Runs every service until SIGTERM or SIGINT, then shuts down gracefully.
     /// - Parameters:
-    ///   - addRoutes: adds the REST API's routes to the router (the agent's own come first).
+    ///   - extraServices: more services to run beside the agent's own, under the same graceful shutdown.
     ///   - onHTTPRunning: called with `HOST:PORT` once the HTTP server listens.
     public func run(extraServices: [any Service] = [], onHTTPRunning: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let api = makeAPI(templates: Self.loadTemplates(directory: configuration.challengeTemplates))
@@ -208,9 +226,10 @@ public final class AgentRuntime: Sendable {
         let (host, port) = try configuration.httpAddress()
         let ledger = HTTPConnectionLedger(limits: httpLimits(), factory: metrics.factory)
         let connectionLogger = logger
+        let http1 = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [HTTPConnectionGuard(ledger: ledger, logger: connectionLogger)]))
         let app = Application(router: router,
-                              server: .http1(configuration: .init(
-                                  additionalChannelHandlers: [HTTPConnectionGuard(ledger: ledger, logger: connectionLogger)])),
+                              server: try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,
                               configuration: .init(address: .hostname(host, port: port), serverName: "tidemark", backlog: 1_024),
                               onServerRunning: { [self] channel in
                                   let bound = "\(host):\(channel.localAddress?.port ?? port)"
@@ -363,7 +382,7 @@ public final class AgentRuntime: Sendable {
 
     /// Refuses what would expose the agent (Redis's protected mode is the model) and warns about
     /// what only might: a bridge beyond loopback needs CURVE unless `allowPlaintextBridge` says
-    /// otherwise; HTTP beyond loopback is plaintext (a warning at every start); the adopted admin
+    /// otherwise; HTTP beyond loopback without TLS is plaintext (a warning at every start); the adopted admin
     /// token must carry at least 128 bits.
     static func refuseInsecureSettings(_ configuration: AgentConfiguration, environment: [String: String], logger: Logger) throws(AgentError) {
         if configuration.bridgeIsBeyondLoopback, configuration.curveSecretKey == nil {
@@ -380,8 +399,8 @@ public final class AgentRuntime: Sendable {
             }
         }
         let (host, _) = try configuration.httpAddress()
-        if !AgentConfiguration.isLoopback(host) {
-            logger.warning("HTTP is reachable from other hosts without TLS: tokens and data cross the network in clear; put a TLS proxy in front",
+        if !AgentConfiguration.isLoopback(host), configuration.tlsCertificate == nil {
+            logger.warning("HTTP is reachable from other hosts without TLS: tokens and data cross the network in clear; serve HTTPS with --tls-cert and --tls-key, or put a TLS proxy in front",
                            metadata: ["http": "\(configuration.http)"])
         }
         if let token = environment["TIDEMARK_ADMIN_TOKEN"], !token.isEmpty {

@@ -29,8 +29,11 @@ public struct HTTPLimits: Hashable, Sendable {
     /// health checks.
     public init(idleTimeout: Duration = .seconds(30), headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30),
                 maximumConnections: Int = 4_096, reserve: Int = 64) {
-        self.idleTimeout = idleTimeout; self.headerTimeout = headerTimeout; self.bodyTimeout = bodyTimeout
-        self.maximumConnections = maximumConnections; self.reserve = reserve
+        self.idleTimeout = idleTimeout
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+        self.maximumConnections = maximumConnections
+        self.reserve = reserve
     }
 }
 
@@ -122,7 +125,10 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         deadline?.cancel()
         deadline = nil
-        if counted { ledger.closed(); counted = false }
+        if counted {
+            ledger.closed()
+            counted = false
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -88,8 +88,10 @@ public struct BridgeAdmissionLimits: Sendable, Hashable {
     /// every local terminal is one peer) connect at once, and stop a runaway peer within a minute.
     public init(sessionsPerPeer: Int = 10_000, sessions: Int = 20_000,
                 newAccountsPerPeerPerMinute: Int = 2_000, newAccountsPerMinute: Int = 4_000) {
-        self.sessionsPerPeer = sessionsPerPeer; self.sessions = sessions
-        self.newAccountsPerPeerPerMinute = newAccountsPerPeerPerMinute; self.newAccountsPerMinute = newAccountsPerMinute
+        self.sessionsPerPeer = sessionsPerPeer
+        self.sessions = sessions
+        self.newAccountsPerPeerPerMinute = newAccountsPerPeerPerMinute
+        self.newAccountsPerMinute = newAccountsPerMinute
     }
 
     /// No bound that any test or deployment reaches.

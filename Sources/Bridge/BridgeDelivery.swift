@@ -19,7 +19,10 @@ public struct BridgeDelivery: Hashable, Sendable {
 
     public init(account: AccountID, sessionID: String, sequence: UInt64, message: TerminalMessage,
                 sessionEnd: BridgeSessionEnd? = nil) {
-        self.account = account; self.sessionID = sessionID; self.sequence = sequence; self.message = message
+        self.account = account
+        self.sessionID = sessionID
+        self.sequence = sequence
+        self.message = message
         self.sessionEnd = sessionEnd
     }
 }

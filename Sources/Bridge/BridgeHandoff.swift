@@ -92,7 +92,10 @@ public final class BridgeHandoff<Element: Sendable>: Sendable {
     public func finish() {
         let (consumer, wake) = state.withLock { state -> (CheckedContinuation<[Element]?, Never>?, Bool) in
             state.finished = true
-            defer { state.consumer = nil; state.producerWaiting = false }
+            defer {
+                state.consumer = nil
+                state.producerWaiting = false
+            }
             return (state.queued == 0 ? state.consumer : nil, state.producerWaiting)
         }
         consumer?.resume(returning: nil)

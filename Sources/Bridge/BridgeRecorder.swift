@@ -78,11 +78,22 @@ public final class BridgeRecorder {
 extension BridgeRecorder: Sendable {}
 
 /// A recording file could not be created or written.
-public struct BridgeRecorderError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct BridgeRecorderError: TidemarkError {
+    /// The file that could not be created or written.
     public var path: String
+    /// The C `errno` of the failed call.
     public var errno: Int32
 
-    public init(path: String, errno: Int32) { self.path = path; self.errno = errno }
+    public init(path: String, errno: Int32) {
+        self.path = path
+        self.errno = errno
+    }
 
-    public var description: String { "cannot write \(path): \(String(cString: strerror(errno)))" }
+    /// Always `cannot_write`.
+    public var code: String { "cannot_write" }
+
+    /// The file and the system's message.
+    public var detail: String { "\(path): \(String(cString: strerror(errno)))" }
+
+    public var description: String { "cannot write \(detail)" }
 }

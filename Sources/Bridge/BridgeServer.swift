@@ -22,8 +22,10 @@ public struct BridgeCurveConfiguration: Sendable, Hashable {
 
     public init(serverKeys: CurveKeyPair, allowedClientKeys: [CurveKey], accountsOfKey: [CurveKey: Set<AccountID>] = [:],
                 bindings: [CurveKey: AccountID] = [:]) {
-        self.serverKeys = serverKeys; self.allowedClientKeys = allowedClientKeys
-        self.accountsOfKey = accountsOfKey; self.bindings = bindings
+        self.serverKeys = serverKeys
+        self.allowedClientKeys = allowedClientKeys
+        self.accountsOfKey = accountsOfKey
+        self.bindings = bindings
     }
 
     /// The allow-list as ``CurveKeyAccess`` keeps it (Z85 keys).
@@ -69,11 +71,16 @@ public struct BridgeServerConfiguration: Sendable, Hashable {
                 curve: BridgeCurveConfiguration? = nil, receiveHighWaterMark: Int = 10_000,
                 listenBacklog: Int = 4_096, handoffCapacity: Int = 65_536, handoffBatchSize: Int = 1_024, maximumFrameBytes: Int64 = 1 << 20,
                 limits: BridgeAdmissionLimits = .unlimited, knownAccounts: Set<AccountID> = []) {
-        self.endpoint = endpoint; self.session = session; self.curve = curve
-        self.limits = limits; self.knownAccounts = knownAccounts
-        self.receiveHighWaterMark = receiveHighWaterMark; self.listenBacklog = listenBacklog
+        self.endpoint = endpoint
+        self.session = session
+        self.curve = curve
+        self.limits = limits
+        self.knownAccounts = knownAccounts
+        self.receiveHighWaterMark = receiveHighWaterMark
+        self.listenBacklog = listenBacklog
         self.handoffCapacity = handoffCapacity
-        self.handoffBatchSize = handoffBatchSize; self.maximumFrameBytes = maximumFrameBytes
+        self.handoffBatchSize = handoffBatchSize
+        self.maximumFrameBytes = maximumFrameBytes
     }
 
     /// How often the socket loop ticks the sessions (ACK timer, heartbeats, timeouts): half the ACK
@@ -86,8 +93,8 @@ public struct BridgeServerConfiguration: Sendable, Hashable {
 /// The agent's end of the bridge: a ROUTER socket that EAs connect to, the sessions behind it, and
 /// the accepted messages as an async sequence.
 ///
-/// The socket loop runs on its own OS thread (``ZMQSocketThread``), never on Swift's cooperative
-/// pool: it receives frames, decodes them with ``WireDecoder``, drives the
+/// The socket loop runs on its own OS thread (`ZMQSocketThread`), never on Swift's cooperative
+/// pool: it receives frames, decodes them with `WireDecoder`, drives the
 /// ``BridgeSessionRegistry``, sends what the sessions answer, and hands accepted messages to
 /// ``deliveries`` through a bounded ``BridgeHandoff``. When downstream falls behind, the loop blocks
 /// on the handoff and stops reading, so ZeroMQ's high-water marks and TCP push back to the EAs;
@@ -119,9 +126,12 @@ public final class BridgeServer: Sendable {
     let keyBoundHooks = Mutex<[@Sendable (CurveKeyBinding) -> Void]>([])
 
     /// Prepares the bridge; nothing is bound until ``start()``.
-    /// - Parameter sink: where accepted messages go, read by the caller's own consumer (its capacity
-    ///   replaces ``BridgeServerConfiguration/handoffCapacity``); nil: ``deliveries`` and
-    ///   ``deliveryBatches``, which are empty when a sink is given.
+    /// - Parameters:
+    ///   - configuration: the endpoint, CURVE, limits and the sessions' settings.
+    ///   - sink: where accepted messages go, read by the caller's own consumer (its capacity
+    ///     replaces ``BridgeServerConfiguration/handoffCapacity``); nil: ``deliveries`` and
+    ///     ``deliveryBatches``, which are empty when a sink is given.
+    ///   - logger: for session events and rate-limited bad frames.
     public init(configuration: BridgeServerConfiguration, sink: (any BridgeDeliverySink)? = nil, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger

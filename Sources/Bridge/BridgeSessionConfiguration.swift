@@ -106,7 +106,10 @@ public struct BridgeFrameFault: Hashable, Sendable, CustomStringConvertible {
     public var sessionID: String?
 
     public init(kind: Kind = .malformed, code: String, detail: String = "", sessionID: String? = nil) {
-        self.kind = kind; self.code = code; self.detail = detail; self.sessionID = sessionID
+        self.kind = kind
+        self.code = code
+        self.detail = detail
+        self.sessionID = sessionID
     }
 
     public var description: String { code }

@@ -6,7 +6,10 @@ public struct CurveKeyBinding: Hashable, Sendable {
     public var key: String
     public var account: AccountID
 
-    public init(key: String, account: AccountID) { self.key = key; self.account = account }
+    public init(key: String, account: AccountID) {
+        self.key = key
+        self.account = account
+    }
 }
 
 /// Something the I/O layer should log: one line per session event.
@@ -17,7 +20,10 @@ public struct BridgeLogRecord: Hashable, Sendable {
     public var event: BridgeSessionStateMachine.Event
 
     public init(peer: PeerIdentity, account: AccountID?, sessionID: String?, event: BridgeSessionStateMachine.Event) {
-        self.peer = peer; self.account = account; self.sessionID = sessionID; self.event = event
+        self.peer = peer
+        self.account = account
+        self.sessionID = sessionID
+        self.event = event
     }
 }
 
@@ -26,5 +32,8 @@ public struct BridgeOutgoing: Hashable, Sendable {
     public var peer: PeerIdentity
     public var envelope: Envelope<AgentMessage>
 
-    public init(peer: PeerIdentity, envelope: Envelope<AgentMessage>) { self.peer = peer; self.envelope = envelope }
+    public init(peer: PeerIdentity, envelope: Envelope<AgentMessage>) {
+        self.peer = peer
+        self.envelope = envelope
+    }
 }

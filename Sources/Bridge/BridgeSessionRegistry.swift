@@ -18,7 +18,7 @@ public struct BridgeSessionRegistry: Sendable {
         /// An accepted message to pass downstream.
         public var delivery: BridgeDelivery?
         /// Sessions that ended (``BridgeDelivery/sessionEnd`` set), to pass downstream after
-        /// ``delivery``. The hot-path ``received(_:from:now:deliveries:output:)`` appends them to
+        /// ``delivery``. The hot-path `received(_:from:origin:now:deliveries:output:)` appends them to
         /// its `deliveries` instead.
         public var sessionEnds: [BridgeDelivery] = []
         /// Messages to send, in order.
@@ -65,6 +65,7 @@ public struct BridgeSessionRegistry: Sendable {
     }
 
     /// - Parameters:
+    ///   - configuration: every session's settings (heartbeats, resync, acknowledgements).
     ///   - access: under CURVE, the keys' accounts (every HELLO must then come with its key).
     ///   - limits: bounds on sessions and new accounts.
     ///   - knownAccounts: accounts that are not new (the store's), for the new-account limits.

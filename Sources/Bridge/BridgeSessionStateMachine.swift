@@ -103,7 +103,9 @@ public struct BridgeSessionStateMachine: Sendable {
         public var events: [Event]
 
         public init(deliver: Bool = false, send: [Envelope<AgentMessage>] = [], events: [Event] = []) {
-            self.deliver = deliver; self.send = send; self.events = events
+            self.deliver = deliver
+            self.send = send
+            self.events = events
         }
 
         /// Nothing to do.

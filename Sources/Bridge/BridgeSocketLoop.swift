@@ -83,8 +83,11 @@ struct BridgeSocketLoop {
     private var stopped = false
 
     init(router: ZMQSocket, server: BridgeServer) {
-        self.router = router; self.server = server; self.configuration = server.configuration
-        self.sink = server.sink; self.logger = server.logger
+        self.router = router
+        self.server = server
+        self.configuration = server.configuration
+        self.sink = server.sink
+        self.logger = server.logger
         self.registry = BridgeSessionRegistry(configuration: configuration.session, access: configuration.curve?.access,
                                               limits: configuration.limits, knownAccounts: configuration.knownAccounts)
         self.origin = clock.now
@@ -373,7 +376,10 @@ private struct BadFrameLogBudget {
     private var windowStart = MonotonicInstant(milliseconds: 0)
 
     mutating func take() -> Bool {
-        if available > 0 { available -= 1; return true }
+        if available > 0 {
+            available -= 1
+            return true
+        }
         suppressed += 1
         return false
     }

@@ -39,7 +39,10 @@ struct RoutingKeyTable: Sendable {
             precondition(key != 0, "routing key 0 is reserved")
             let index = cell(of: key)
             if let newValue {
-                if keys[index] == key { slots[index] = newValue; return }
+                if keys[index] == key {
+                    slots[index] = newValue
+                    return
+                }
                 keys[index] = key
                 slots[index] = newValue
                 count += 1

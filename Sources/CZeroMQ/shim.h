@@ -1,12 +1,4 @@
 #ifndef TIDEMARK_CZEROMQ_SHIM_H
 #define TIDEMARK_CZEROMQ_SHIM_H
 #include <zmq.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-/* epoll, which Glibc's Swift module leaves out: the simulator waits on its sockets' ZMQ_FDs with it. */
-#include <sys/epoll.h>
-/* Names the calling thread (15 bytes at most) for perf and top -H; prctl is variadic, so Swift
-   cannot call it directly. */
-static inline void tidemark_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
-#endif
 #endif

@@ -3,43 +3,43 @@ import TidemarkProtocol
 extension EquityEngine {
     // MARK: - Snapshot and symbols
 
-    mutating func applySnapshot(_ snapshot: Snapshot, account a: Int, into outputs: inout [EquityOutput]) {
-        clearPositions(account: a)
+    mutating func applySnapshot(_ snapshot: Snapshot, account accountIndex: Int, into outputs: inout [EquityOutput]) {
+        clearPositions(account: accountIndex)
         let time = snapshot.account.time.milliseconds
-        accounts[a].lastTime = max(accounts[a].lastTime, time)
-        accounts[a].balanceUnits = Int128(snapshot.account.balance.units)
-        accounts[a].creditUnits = Int128(snapshot.account.credit.units)
-        accounts[a].floatingUnits = 0
-        accounts[a].unknownPositions = 0
-        accounts[a].pendingCloses = []
-        accounts[a].recentDeals = []
-        accounts[a].conversions = [:]
+        accounts[accountIndex].lastTime = max(accounts[accountIndex].lastTime, time)
+        accounts[accountIndex].balanceUnits = Int128(snapshot.account.balance.units)
+        accounts[accountIndex].creditUnits = Int128(snapshot.account.credit.units)
+        accounts[accountIndex].floatingUnits = 0
+        accounts[accountIndex].unknownPositions = 0
+        accounts[accountIndex].pendingCloses = []
+        accounts[accountIndex].recentDeals = []
+        accounts[accountIndex].conversions = [:]
         var symbols: [String: SymbolSpec] = [:]
         symbols.reserveCapacity(snapshot.symbols.count)
         for spec in snapshot.symbols { symbols[spec.name] = spec }
-        accounts[a].symbols = symbols
+        accounts[accountIndex].symbols = symbols
         // Quotes first (other accounts of a shared feed may move), then the positions.
-        applyTicks(TickBatch(snapshot.quotes), feed: accounts[a].feed, into: &outputs)
+        applyTicks(TickBatch(snapshot.quotes), feed: accounts[accountIndex].feed, into: &outputs)
         for position in snapshot.positions {
-            addPosition(position, account: a)
+            addPosition(position, account: accountIndex)
         }
-        accounts[a].hasSnapshot = true
-        settle(account: a, time: time, into: &outputs)
+        accounts[accountIndex].hasSnapshot = true
+        settle(account: accountIndex, time: time, into: &outputs)
         // A private feed's quotes are exactly the snapshot's, so the terminal's equity must match;
         // a shared feed may already hold newer quotes, so the first report is the comparison there.
-        if !feedIsShared[Int(accounts[a].feed)] {
-            reconcile(snapshot.account, account: a, into: &outputs)
+        if !feedIsShared[Int(accounts[accountIndex].feed)] {
+            reconcile(snapshot.account, account: accountIndex, into: &outputs)
         }
     }
 
-    mutating func applySymbol(_ spec: SymbolSpec, account a: Int, into outputs: inout [EquityOutput]) {
-        accounts[a].symbols[spec.name] = spec
-        accounts[a].conversions = [:]
+    mutating func applySymbol(_ spec: SymbolSpec, account accountIndex: Int, into outputs: inout [EquityOutput]) {
+        accounts[accountIndex].symbols[spec.name] = spec
+        accounts[accountIndex].conversions = [:]
         // A new or changed specification can change any position's factor or conversion.
-        for slot in accounts[a].positions {
+        for slot in accounts[accountIndex].positions {
             rebind(Int(slot))
         }
-        settle(account: a, time: accounts[a].lastTime, into: &outputs)
+        settle(account: accountIndex, time: accounts[accountIndex].lastTime, into: &outputs)
     }
 
     // MARK: - Feeds and symbols

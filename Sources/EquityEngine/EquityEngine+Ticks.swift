@@ -29,9 +29,9 @@ extension EquityEngine {
         }
     }
 
-    /// Revalues every position priced or converted by symbol `s`, then settles the accounts touched.
-    mutating func revalueDependents(of s: Int, time: Int64, into outputs: inout [EquityOutput]) {
-        let list = dependents[s]
+    /// Revalues every position priced or converted by symbol `symbolIndex`, then settles the accounts touched.
+    mutating func revalueDependents(of symbolIndex: Int, time: Int64, into outputs: inout [EquityOutput]) {
+        let list = dependents[symbolIndex]
         guard !list.isEmpty else { return }
         epoch &+= 1
         touched.removeAll(keepingCapacity: true)
@@ -46,8 +46,8 @@ extension EquityEngine {
 
     /// The per-tick path: recompute one position and move the difference into its account.
     @inline(__always)
-    mutating func revalue(_ p: Int) {
-        let position = hot[p]
+    mutating func revalue(_ positionIndex: Int) {
+        let position = hot[positionIndex]
         guard position.status.isTickDriven else { return }
         let (status, profit) = valuation(of: position)
         guard status != position.status || profit != position.profitUnits else { return }
@@ -62,8 +62,8 @@ extension EquityEngine {
         } else {
             accounts[a].unknownPositions += 1
         }
-        hot[p].status = status
-        hot[p].profitUnits = profit
+        hot[positionIndex].status = status
+        hot[positionIndex].profitUnits = profit
         if accounts[a].touchEpoch != epoch {
             accounts[a].touchEpoch = epoch
             touched.append(Int32(a))
@@ -101,62 +101,62 @@ extension EquityEngine {
 
     // MARK: - Observations
 
-    /// Emits the outputs of account `a` after a message at `time`.
-    mutating func settle(account a: Int, time: Int64, into outputs: inout [EquityOutput]) {
-        guard accounts[a].hasSnapshot else { return }
+    /// Emits the outputs of account `accountIndex` after a message at `time`.
+    mutating func settle(account accountIndex: Int, time: Int64, into outputs: inout [EquityOutput]) {
+        guard accounts[accountIndex].hasSnapshot else { return }
         // The one place the wide sums narrow: every figure emitted is representable.
-        guard let balance = FixedDecimal(wideUnits: accounts[a].balanceUnits),
-              let credit = FixedDecimal(wideUnits: accounts[a].creditUnits),
-              let floating = FixedDecimal(wideUnits: accounts[a].floatingUnits),
-              let equity = FixedDecimal(wideUnits: accounts[a].equityUnits)
+        guard let balance = FixedDecimal(wideUnits: accounts[accountIndex].balanceUnits),
+              let credit = FixedDecimal(wideUnits: accounts[accountIndex].creditUnits),
+              let floating = FixedDecimal(wideUnits: accounts[accountIndex].floatingUnits),
+              let equity = FixedDecimal(wideUnits: accounts[accountIndex].equityUnits)
         else {
-            guard accounts[a].outOfRange == nil else { return }
-            let figure = accounts[a].figureOutOfRange ?? .equity
-            accounts[a].outOfRange = figure
+            guard accounts[accountIndex].outOfRange == nil else { return }
+            let figure = accounts[accountIndex].figureOutOfRange ?? .equity
+            accounts[accountIndex].outOfRange = figure
             statistics.outOfRangeTransitions += 1
-            outputs.append(.outOfRange(AccountOutOfRange(account: accounts[a].id, since: BrokerTime(milliseconds: time),
+            outputs.append(.outOfRange(AccountOutOfRange(account: accounts[accountIndex].id, since: BrokerTime(milliseconds: time),
                                                          figure: figure)))
             return
         }
-        if accounts[a].outOfRange != nil {
-            accounts[a].outOfRange = nil
-            outputs.append(.inRange(account: accounts[a].id, at: BrokerTime(milliseconds: time)))
-            accounts[a].hasEmitted = false  // always follow with an observation (or an unknown notice)
-            accounts[a].reportedUnknown = false
+        if accounts[accountIndex].outOfRange != nil {
+            accounts[accountIndex].outOfRange = nil
+            outputs.append(.inRange(account: accounts[accountIndex].id, at: BrokerTime(milliseconds: time)))
+            accounts[accountIndex].hasEmitted = false  // always follow with an observation (or an unknown notice)
+            accounts[accountIndex].reportedUnknown = false
         }
-        if accounts[a].unknownPositions > 0 {
-            guard !accounts[a].reportedUnknown else { return }
-            accounts[a].reportedUnknown = true
-            accounts[a].unknownSince = time
+        if accounts[accountIndex].unknownPositions > 0 {
+            guard !accounts[accountIndex].reportedUnknown else { return }
+            accounts[accountIndex].reportedUnknown = true
+            accounts[accountIndex].unknownSince = time
             statistics.unknownTransitions += 1
             outputs.append(.equityUnknown(EquityUnknown(
-                account: accounts[a].id, since: BrokerTime(milliseconds: time), reason: unknownReason(account: a),
+                account: accounts[accountIndex].id, since: BrokerTime(milliseconds: time), reason: unknownReason(account: accountIndex),
                 balance: balance, credit: credit)))
             return
         }
-        if accounts[a].reportedUnknown {
-            accounts[a].reportedUnknown = false
-            accounts[a].unknownSince = nil
-            outputs.append(.equityKnown(account: accounts[a].id, at: BrokerTime(milliseconds: time)))
-            accounts[a].hasEmitted = false  // always follow with an observation
+        if accounts[accountIndex].reportedUnknown {
+            accounts[accountIndex].reportedUnknown = false
+            accounts[accountIndex].unknownSince = nil
+            outputs.append(.equityKnown(account: accounts[accountIndex].id, at: BrokerTime(milliseconds: time)))
+            accounts[accountIndex].hasEmitted = false  // always follow with an observation
         }
-        if accounts[a].hasEmitted, accounts[a].lastBalance == balance.units, accounts[a].lastCredit == credit.units,
-           accounts[a].lastEquity == equity.units {
+        if accounts[accountIndex].hasEmitted, accounts[accountIndex].lastBalance == balance.units, accounts[accountIndex].lastCredit == credit.units,
+           accounts[accountIndex].lastEquity == equity.units {
             return
         }
-        accounts[a].hasEmitted = true
-        accounts[a].lastBalance = balance.units
-        accounts[a].lastCredit = credit.units
-        accounts[a].lastEquity = equity.units
+        accounts[accountIndex].hasEmitted = true
+        accounts[accountIndex].lastBalance = balance.units
+        accounts[accountIndex].lastCredit = credit.units
+        accounts[accountIndex].lastEquity = equity.units
         statistics.observations += 1
         outputs.append(.observation(EquityObservation(
-            account: accounts[a].id, time: BrokerTime(milliseconds: time), balance: balance,
+            account: accounts[accountIndex].id, time: BrokerTime(milliseconds: time), balance: balance,
             credit: credit, equity: equity, floating: floating)))
     }
 
-    func unknownReason(account a: Int) -> EquityUnknownReason {
-        guard accounts[a].hasSnapshot else { return .awaitingSnapshot }
-        for slot in accounts[a].positions {
+    func unknownReason(account accountIndex: Int) -> EquityUnknownReason {
+        guard accounts[accountIndex].hasSnapshot else { return .awaitingSnapshot }
+        for slot in accounts[accountIndex].positions {
             let p = Int(slot)
             let symbol = cold[p].position.symbol
             switch hot[p].status {
@@ -166,9 +166,9 @@ extension EquityEngine {
             case .outOfRange: return .outOfRange(symbol: symbol)
             case .unknownSymbol: return .unknownSymbol(symbol)
             case .unsupportedCalcMode:
-                return .unsupportedCalcMode(symbol: symbol, accounts[a].symbols[symbol]?.calcMode ?? .exchangeOptions)
+                return .unsupportedCalcMode(symbol: symbol, accounts[accountIndex].symbols[symbol]?.calcMode ?? .exchangeOptions)
             case .invalidSpecification: return .invalidSymbolSpecification(symbol)
-            case .noConversionSymbol: return .noConversionSymbol(from: cold[p].profitCurrency, to: accounts[a].currency)
+            case .noConversionSymbol: return .noConversionSymbol(from: cold[p].profitCurrency, to: accounts[accountIndex].currency)
             }
         }
         return .awaitingSnapshot

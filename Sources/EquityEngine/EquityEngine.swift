@@ -146,26 +146,26 @@ public struct EquityEngine: Sendable {
             statistics.messagesForUnknownAccounts += 1
             throw .unknownAccount(id)
         }
-        let a = Int(slot)
+        let index = Int(slot)
         switch message {
         case .hello:
             break
         case .snapshot(let snapshot):
-            applySnapshot(snapshot, account: a, into: &outputs)
+            applySnapshot(snapshot, account: index, into: &outputs)
         case .symbol(let spec):
-            applySymbol(spec, account: a, into: &outputs)
+            applySymbol(spec, account: index, into: &outputs)
         case .ticks(let ticks):
-            if let last = ticks.last { accounts[a].lastTime = max(accounts[a].lastTime, last.time.milliseconds) }
-            applyTicks(ticks, feed: accounts[a].feed, into: &outputs)
+            if let last = ticks.last { accounts[index].lastTime = max(accounts[index].lastTime, last.time.milliseconds) }
+            applyTicks(ticks, feed: accounts[index].feed, into: &outputs)
         case .position(let update):
-            applyPosition(update, account: a, into: &outputs)
+            applyPosition(update, account: index, into: &outputs)
         case .deal(let deal):
-            try applyDeal(deal, account: a, into: &outputs)
+            try applyDeal(deal, account: index, into: &outputs)
         case .report(let report):
-            accounts[a].lastTime = max(accounts[a].lastTime, report.time.milliseconds)
-            reconcile(report, account: a, into: &outputs)
+            accounts[index].lastTime = max(accounts[index].lastTime, report.time.milliseconds)
+            reconcile(report, account: index, into: &outputs)
         case .heartbeat(let time):
-            accounts[a].lastTime = max(accounts[a].lastTime, time.milliseconds)
+            accounts[index].lastTime = max(accounts[index].lastTime, time.milliseconds)
         case .bye, .commandAcknowledgement:
             break
         }
@@ -188,16 +188,16 @@ public struct EquityEngine: Sendable {
     /// later hello of the same account reuses them.
     public mutating func remove(account id: AccountID) {
         guard let slot = accountIndex.removeValue(forKey: id) else { return }
-        let a = Int(slot)
-        clearPositions(account: a)
-        let feed = Int(accounts[a].feed)
+        let index = Int(slot)
+        clearPositions(account: index)
+        let feed = Int(accounts[index].feed)
         if !feedIsShared[feed], !feedHasSymbols[feed] {
             // An account that never got a quote (a HELLO alone) leaves nothing behind but its id's slot.
             feeds[FeedKey(name: id.rawValue, isShared: false)] = nil
         }
-        accounts[a].isActive = false
-        accounts[a].symbols = [:]
-        accounts[a].conversions = [:]
+        accounts[index].isActive = false
+        accounts[index].symbols = [:]
+        accounts[index].conversions = [:]
         freeAccounts.append(slot)
     }
 
@@ -227,15 +227,15 @@ public struct EquityEngine: Sendable {
         let step = FixedDecimal.powersOfTen[FixedDecimal.fractionDigits - hello.currencyDigits]
         let currency = hello.currency.uppercased()
         if let slot = accountIndex[id] {
-            let a = Int(slot)
+            let index = Int(slot)
             // A reconnect of the same account keeps tracking until its snapshot replaces the state;
             // anything that changes how money is counted starts over.
-            let record = accounts[a]
+            let record = accounts[index]
             if record.platform == hello.platform, record.currency == currency, record.step == step, record.feed == feed {
                 return
             }
-            clearPositions(account: a)
-            accounts[a] = AccountRecord(id: id, platform: hello.platform, currency: currency,
+            clearPositions(account: index)
+            accounts[index] = AccountRecord(id: id, platform: hello.platform, currency: currency,
                                         digits: hello.currencyDigits, step: step, feed: feed)
             return
         }

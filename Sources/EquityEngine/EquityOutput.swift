@@ -40,7 +40,9 @@ public struct AccountOutOfRange: Hashable, Sendable {
 
     /// A notice with every field given.
     public init(account: AccountID, since: BrokerTime, figure: AccountFigure) {
-        self.account = account; self.since = since; self.figure = figure
+        self.account = account
+        self.since = since
+        self.figure = figure
     }
 }
 
@@ -91,9 +93,15 @@ public struct BalanceOperation: Hashable, Sendable {
     /// An operation with every field given.
     public init(account: AccountID, time: BrokerTime, category: Category, dealType: DealType, amount: FixedDecimal,
                 dealTicket: Int64, comment: String, balanceAfter: FixedDecimal, creditAfter: FixedDecimal) {
-        self.account = account; self.time = time; self.category = category; self.dealType = dealType
-        self.amount = amount; self.dealTicket = dealTicket; self.comment = comment
-        self.balanceAfter = balanceAfter; self.creditAfter = creditAfter
+        self.account = account
+        self.time = time
+        self.category = category
+        self.dealType = dealType
+        self.amount = amount
+        self.dealTicket = dealTicket
+        self.comment = comment
+        self.balanceAfter = balanceAfter
+        self.creditAfter = creditAfter
     }
 }
 
@@ -112,7 +120,11 @@ public struct EquityUnknown: Hashable, Sendable {
 
     /// A notice with every field given.
     public init(account: AccountID, since: BrokerTime, reason: EquityUnknownReason, balance: FixedDecimal, credit: FixedDecimal) {
-        self.account = account; self.since = since; self.reason = reason; self.balance = balance; self.credit = credit
+        self.account = account
+        self.since = since
+        self.reason = reason
+        self.balance = balance
+        self.credit = credit
     }
 }
 
@@ -168,15 +180,20 @@ public struct Drift: Hashable, Sendable {
     public init(account: AccountID, time: BrokerTime, terminalEquity: FixedDecimal, reconstructedEquity: FixedDecimal,
                 terminalBalance: FixedDecimal, reconstructedBalance: FixedDecimal, terminalCredit: FixedDecimal,
                 reconstructedCredit: FixedDecimal, tolerance: FixedDecimal) {
-        self.account = account; self.time = time; self.terminalEquity = terminalEquity
-        self.reconstructedEquity = reconstructedEquity; self.terminalBalance = terminalBalance
-        self.reconstructedBalance = reconstructedBalance; self.terminalCredit = terminalCredit
-        self.reconstructedCredit = reconstructedCredit; self.tolerance = tolerance
+        self.account = account
+        self.time = time
+        self.terminalEquity = terminalEquity
+        self.reconstructedEquity = reconstructedEquity
+        self.terminalBalance = terminalBalance
+        self.reconstructedBalance = reconstructedBalance
+        self.terminalCredit = terminalCredit
+        self.reconstructedCredit = reconstructedCredit
+        self.tolerance = tolerance
     }
 }
 
 /// Why the engine refused a message.
-public struct EquityEngineError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct EquityEngineError: TidemarkError {
     private enum Code: String, Hashable, Sendable {
         case nettingAccount = "netting_account"
         case exchangeAccount = "exchange_account"
@@ -186,11 +203,14 @@ public struct EquityEngineError: Error, Hashable, Sendable, CustomStringConverti
         case outOfRange = "out_of_range"
     }
 
-    private let code: Code
+    private let codeValue: Code
     /// What was refused, for logs.
     public let detail: String
 
-    private init(_ code: Code, _ detail: String) { self.code = code; self.detail = detail }
+    private init(_ code: Code, _ detail: String) {
+        self.codeValue = code
+        self.detail = detail
+    }
 
     /// An MT5 netting account: its one-position-per-symbol bookkeeping is not modelled.
     public static func nettingAccount(_ account: AccountID) -> Self { Self(.nettingAccount, account.rawValue) }
@@ -211,11 +231,14 @@ public struct EquityEngineError: Error, Hashable, Sendable, CustomStringConverti
 
     /// Whether this is ``outOfRange(_:deal:)`` (the frame is refused as not representable, not
     /// because of the account's kind).
-    public var isOutOfRange: Bool { code == .outOfRange }
+    public var isOutOfRange: Bool { codeValue == .outOfRange }
 
-    /// A short, stable description usable as a metric label (`netting_account`, …).
-    public var description: String { code.rawValue }
+    /// A short, stable label usable in metrics (`netting_account`, …).
+    public var code: String { codeValue.rawValue }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+    /// The ``code`` alone (``detail`` is for logs).
+    public var description: String { code }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.codeValue == rhs.codeValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(codeValue) }
 }

@@ -20,7 +20,11 @@ public struct EquityObservation: Hashable, Sendable, Codable {
     /// An observation with every figure given.
     public init(account: AccountID, time: BrokerTime, balance: FixedDecimal, credit: FixedDecimal,
                 equity: FixedDecimal, floating: FixedDecimal) {
-        self.account = account; self.time = time; self.balance = balance; self.credit = credit
-        self.equity = equity; self.floating = floating
+        self.account = account
+        self.time = time
+        self.balance = balance
+        self.credit = credit
+        self.equity = equity
+        self.floating = floating
     }
 }

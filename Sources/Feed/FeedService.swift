@@ -5,7 +5,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOSSL
-import Notifications
+import Webhooks
 import ServiceLifecycle
 import Store
 import Synchronization

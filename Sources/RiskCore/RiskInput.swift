@@ -38,7 +38,10 @@ extension RiskInput {
     /// `tidemark replay` alike): a heartbeat's time, or a TICKS frame's latest tick time when no
     /// observation of the frame reached it (ticks that moved no equity still move the account's
     /// clock, so a period that begins at them opens there). Nil when there is nothing to add.
-    /// - Parameter latestObservation: the time of the message's last observation, if any.
+    /// - Parameters:
+    ///   - message: the account's message, as folded.
+    ///   - account: the account that sent it.
+    ///   - latestObservation: the time of the message's last observation, if any.
     public static func time(after message: TerminalMessage, of account: AccountID,
                             latestObservation: BrokerTime?) -> RiskInput? {
         guard let time = statedTime(of: message), latestObservation.map({ time > $0 }) ?? true else { return nil }

@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 #if os(Linux)
-import CZeroMQ  // its shim includes <sys/epoll.h>
+import CSystemShims  // <sys/epoll.h>
 #endif
 
 /// Waits until any of many file descriptors is readable and reports only the ready ones, each by

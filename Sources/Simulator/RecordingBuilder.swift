@@ -12,12 +12,15 @@ public struct SourceTick: Hashable, Sendable {
     public var ask: FixedDecimal
 
     public init(symbol: String, utcMilliseconds: Int64, bid: FixedDecimal, ask: FixedDecimal) {
-        self.symbol = symbol; self.utcMilliseconds = utcMilliseconds; self.bid = bid; self.ask = ask
+        self.symbol = symbol
+        self.utcMilliseconds = utcMilliseconds
+        self.bid = bid
+        self.ask = ask
     }
 }
 
 /// Why a recording could not be built (a bad input file, script or action), with where.
-public struct RecordingBuilderError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct RecordingBuilderError: TidemarkError {
     private enum Code: String, Hashable, Sendable {
         case badTickLine = "bad_tick_line"
         case badScriptLine = "bad_script_line"
@@ -34,11 +37,13 @@ public struct RecordingBuilderError: Error, Hashable, Sendable, CustomStringConv
     /// What and where: `line 3: …`.
     public private(set) var detail: String
 
-    private init(_ code: Code, _ detail: String) { codeValue = code; self.detail = detail }
+    private init(_ code: Code, _ detail: String) {
+        codeValue = code
+        self.detail = detail
+    }
 
     /// A short label (`bad_script_line`, `unknown_ticket`, …).
     public var code: String { codeValue.rawValue }
-    public var description: String { "\(code): \(detail)" }
 
     static func badTickLine(_ detail: String) -> Self { Self(.badTickLine, detail) }
     static func badScriptLine(_ line: Int, _ detail: String) -> Self { Self(.badScriptLine, "line \(line): \(detail)") }
@@ -111,7 +116,11 @@ public struct TradeScriptAction: Hashable, Sendable {
     /// The script line, for error messages.
     public var line: Int
 
-    public init(time: BrokerTime, kind: Kind, line: Int = 0) { self.time = time; self.kind = kind; self.line = line }
+    public init(time: BrokerTime, kind: Kind, line: Int = 0) {
+        self.time = time
+        self.kind = kind
+        self.line = line
+    }
 }
 
 /// A parsed trade script: settings and timed actions.
@@ -124,7 +133,9 @@ public struct TradeScript: Hashable, Sendable {
     public var actions: [TradeScriptAction] = []
 
     public init(commissionPerLot: FixedDecimal = .zero, initialBalance: FixedDecimal = .zero, actions: [TradeScriptAction] = []) {
-        self.commissionPerLot = commissionPerLot; self.initialBalance = initialBalance; self.actions = actions
+        self.commissionPerLot = commissionPerLot
+        self.initialBalance = initialBalance
+        self.actions = actions
     }
 
     /// Parses the script text (format in protocol/README.md). Times are broker time.

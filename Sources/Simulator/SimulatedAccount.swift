@@ -104,6 +104,7 @@ public struct SimulatedAccount: Hashable, Sendable {
     /// profit, and the deal's comment says why.
     /// - Parameters:
     ///   - firstDealTicket: the ticket of the first deal; the following deals count up from it.
+    ///   - comment: the deals' comment when a position closes at its price (`close_all`).
     public mutating func closeAllPositions(firstDealTicket: Int64, comment: String = "close_all") -> [TerminalMessage] {
         var messages: [TerminalMessage] = []
         var ticket = firstDealTicket

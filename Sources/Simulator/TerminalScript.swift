@@ -18,7 +18,10 @@ public struct TerminalScript: Hashable, Sendable {
 
     /// A script from its parts (see ``scripts(from:)`` to split a recording).
     public init(hello: Hello, initialSnapshot: Snapshot, stream: [TerminalMessage], byeReason: String = "simulation finished") {
-        self.hello = hello; self.initialSnapshot = initialSnapshot; self.stream = stream; self.byeReason = byeReason
+        self.hello = hello
+        self.initialSnapshot = initialSnapshot
+        self.stream = stream
+        self.byeReason = byeReason
     }
 
     /// Splits a recording's messages into one script per account, in order of first appearance.
@@ -92,27 +95,27 @@ private struct ScriptUnderConstruction {
 }
 
 /// Why a simulation could not start.
-public struct SimulatorError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct SimulatorError: TidemarkError {
     private enum Code: Hashable, Sendable {
         case noHello(AccountID)
         case emptyRecording
         case invalidOption(String)
         case system(String, errno: Int32)
     }
-    private let code: Code
+    private let kind: Code
 
     /// The recording has a message for `account` before that account's hello.
-    public static func noHello(account: AccountID) -> SimulatorError { SimulatorError(code: .noHello(account)) }
+    public static func noHello(account: AccountID) -> SimulatorError { SimulatorError(kind: .noHello(account)) }
     /// The recording holds no terminal messages.
-    public static let emptyRecording = SimulatorError(code: .emptyRecording)
+    public static let emptyRecording = SimulatorError(kind: .emptyRecording)
     /// A simulator option is out of range.
-    public static func invalidOption(_ detail: String) -> SimulatorError { SimulatorError(code: .invalidOption(detail)) }
+    public static func invalidOption(_ detail: String) -> SimulatorError { SimulatorError(kind: .invalidOption(detail)) }
     /// A system call failed (`call` set `errno`).
-    public static func system(_ call: String, errno: Int32) -> SimulatorError { SimulatorError(code: .system(call, errno: errno)) }
+    public static func system(_ call: String, errno: Int32) -> SimulatorError { SimulatorError(kind: .system(call, errno: errno)) }
 
     /// A short label for logs and metrics.
-    public var label: String {
-        switch code {
+    public var code: String {
+        switch kind {
         case .noHello: "no_hello"
         case .emptyRecording: "empty_recording"
         case .invalidOption: "invalid_option"
@@ -121,7 +124,7 @@ public struct SimulatorError: Error, Hashable, Sendable, CustomStringConvertible
     }
 
     public var description: String {
-        switch code {
+        switch kind {
         case .noHello(let account): "account \(account) has messages before its hello"
         case .emptyRecording: "the recording holds no terminal messages"
         case .invalidOption(let detail): "invalid option: \(detail)"

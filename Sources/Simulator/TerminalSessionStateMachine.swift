@@ -13,7 +13,8 @@ public struct SimulatorFaults: Hashable, Sendable {
 
     /// Faults to inject; see each property.
     public init(dropSequences: Set<UInt64> = [], duplicateSequences: Set<UInt64> = [], disconnectAfterMessages: Int? = nil) {
-        self.dropSequences = dropSequences; self.duplicateSequences = duplicateSequences
+        self.dropSequences = dropSequences
+        self.duplicateSequences = duplicateSequences
         self.disconnectAfterMessages = disconnectAfterMessages
     }
 
@@ -41,8 +42,10 @@ public struct SimulatorPacing: Hashable, Sendable {
     public init(speed: Double? = nil, handshakeTimeout: Duration = .seconds(10),
                 initialHeartbeatInterval: Duration = .milliseconds(5000), stallTimeout: Duration = .seconds(30),
                 resumesFromAcknowledged: Bool = true) {
-        self.speed = speed; self.handshakeTimeout = handshakeTimeout
-        self.initialHeartbeatInterval = initialHeartbeatInterval; self.stallTimeout = stallTimeout
+        self.speed = speed
+        self.handshakeTimeout = handshakeTimeout
+        self.initialHeartbeatInterval = initialHeartbeatInterval
+        self.stallTimeout = stallTimeout
         self.resumesFromAcknowledged = resumesFromAcknowledged
     }
 }
@@ -208,9 +211,11 @@ public struct TerminalSessionStateMachine: Sendable {
         self.sessionID = sessionID
         phase = .handshaking(since: now)
         nextSequence = 1
-        outbox = []; outboxHead = 0
+        outbox = []
+        outboxHead = 0
         pendingDuplicate = nil
-        byeQueued = false; byeSequence = nil
+        byeQueued = false
+        byeSequence = nil
         snapshotQueued = true
         reconnectReason = nil
         statistics.highestAcknowledged = 0
@@ -223,7 +228,9 @@ public struct TerminalSessionStateMachine: Sendable {
             account = acknowledgedAccount
             cursor = acknowledgedCursor
         }
-        unacknowledged = []; unacknowledgedHead = 0; ownUnacknowledged = []
+        unacknowledged = []
+        unacknowledgedHead = 0
+        ownUnacknowledged = []
         acknowledgedAccount = account
         acknowledgedCursor = cursor
         var hello = account.hello
@@ -282,7 +289,8 @@ public struct TerminalSessionStateMachine: Sendable {
                 unacknowledgedHead += 1
             }
             if unacknowledgedHead == unacknowledged.count {
-                unacknowledged.removeAll(keepingCapacity: true); unacknowledgedHead = 0
+                unacknowledged.removeAll(keepingCapacity: true)
+                unacknowledgedHead = 0
                 ownUnacknowledged.removeAll(keepingCapacity: true)
             }
             if let byeSequence, statistics.highestAcknowledged >= byeSequence {
@@ -342,7 +350,10 @@ public struct TerminalSessionStateMachine: Sendable {
         while outboxHead < outbox.count {
             let message = outbox[outboxHead]
             outboxHead += 1
-            if outboxHead == outbox.count { outbox = []; outboxHead = 0 }
+            if outboxHead == outbox.count {
+                outbox = []
+                outboxHead = 0
+            }
             if case .snapshot = message { snapshotQueued = false }
             let isBye: Bool = if case .bye = message { true } else { false }
             if pacing.resumesFromAcknowledged {

@@ -18,7 +18,9 @@ public struct SimulatorConnection: Hashable, Sendable {
 
     /// A connection description; CURVE when `serverKey` is given.
     public init(endpoint: String, serverKey: CurveKey? = nil, clientKeys: CurveKeyPair? = nil) {
-        self.endpoint = endpoint; self.serverKey = serverKey; self.clientKeys = clientKeys
+        self.endpoint = endpoint
+        self.serverKey = serverKey
+        self.clientKeys = clientKeys
     }
 }
 
@@ -86,12 +88,15 @@ public final class TerminalSimulator: Sendable {
     private let clientKeys: CurveKeyPair?
 
     /// - Parameters:
+    ///   - connection: the agent's endpoint and, under CURVE, the keys.
+    ///   - pacing: how fast the recordings play, and how long a stalled session is waited for.
     ///   - faults: applied to every session (each session counts its own sequence numbers).
     ///   - threads: poll-loop threads; sessions are dealt out round-robin.
     ///   - maxSessions: sizes the ZeroMQ context's socket limit.
     ///   - priority: lower than normal when the simulator shares a machine with the agent it drives
     ///     (a benchmark): the scheduler then gives the agent, the system under test, the CPU first,
     ///     as if the terminals ran elsewhere.
+    ///   - logger: for session events.
     public init(connection: SimulatorConnection, pacing: SimulatorPacing = SimulatorPacing(),
                 faults: SimulatorFaults = .none, threads: Int = 2, maxSessions: Int = 1_024, priority: SimulatorThreadPriority = .normal,
                 logger: Logger = Logger(label: "tidemark.simulator")) throws {
@@ -317,7 +322,10 @@ public final class TerminalSimulator: Sendable {
                     }
                 }
                 budget -= 1
-                if budget == 0 { visit(index); return }
+                if budget == 0 {
+                    visit(index)
+                    return
+                }
             }
         }
 

@@ -25,9 +25,14 @@ public struct EventQuery: Hashable, Sendable {
     public init(kind: SubjectKind? = nil, accountId: AccountID? = nil, subjectId: String? = nil,
                 fromBrokerTime: BrokerTime? = nil, toBrokerTime: BrokerTime? = nil, afterSequenceNumber: UInt64? = nil,
                 allowedAccounts: Set<AccountID>? = nil, limit: Int = 1000) {
-        self.kind = kind; self.accountId = accountId; self.subjectId = subjectId
-        self.fromBrokerTime = fromBrokerTime; self.toBrokerTime = toBrokerTime
-        self.afterSequenceNumber = afterSequenceNumber; self.allowedAccounts = allowedAccounts; self.limit = limit
+        self.kind = kind
+        self.accountId = accountId
+        self.subjectId = subjectId
+        self.fromBrokerTime = fromBrokerTime
+        self.toBrokerTime = toBrokerTime
+        self.afterSequenceNumber = afterSequenceNumber
+        self.allowedAccounts = allowedAccounts
+        self.limit = limit
     }
 
     /// The SQL and its arguments. The text depends only on which filters are set, so it caches well.
@@ -35,11 +40,26 @@ public struct EventQuery: Hashable, Sendable {
         guard (1...10_000).contains(limit) else { throw StoreError.invalidArgument.with(detail: "limit \(limit)") }
         var conditions: [String] = []
         var arguments = StatementArguments()
-        if let kind { conditions.append("kind = ?"); arguments += [kind.rawValue] }
-        if let accountId { conditions.append("account_id = ?"); arguments += [accountId.rawValue] }
-        if let subjectId { conditions.append("subject_id = ?"); arguments += [subjectId] }
-        if let fromBrokerTime { conditions.append("broker_time >= ?"); arguments += [fromBrokerTime.milliseconds] }
-        if let toBrokerTime { conditions.append("broker_time <= ?"); arguments += [toBrokerTime.milliseconds] }
+        if let kind {
+            conditions.append("kind = ?")
+            arguments += [kind.rawValue]
+        }
+        if let accountId {
+            conditions.append("account_id = ?")
+            arguments += [accountId.rawValue]
+        }
+        if let subjectId {
+            conditions.append("subject_id = ?")
+            arguments += [subjectId]
+        }
+        if let fromBrokerTime {
+            conditions.append("broker_time >= ?")
+            arguments += [fromBrokerTime.milliseconds]
+        }
+        if let toBrokerTime {
+            conditions.append("broker_time <= ?")
+            arguments += [toBrokerTime.milliseconds]
+        }
         if let afterSequenceNumber {
             conditions.append("sequence > ?")
             arguments += [Int64(clamping: afterSequenceNumber)]
@@ -53,7 +73,7 @@ public struct EventQuery: Hashable, Sendable {
         return ("SELECT * FROM event \(filter) ORDER BY sequence LIMIT ?", arguments)
     }
 
-    /// Whether an event with these columns passes every filter, as ``statement()``'s WHERE clause
+    /// Whether an event with these columns passes every filter, as the query's SQL WHERE clause
     /// decides (the limit aside): for events held in memory.
     public func matches(kind: SubjectKind, accountId: AccountID?, subjectId: String, brokerTime: BrokerTime,
                         sequenceNumber: UInt64) -> Bool {

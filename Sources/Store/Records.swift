@@ -31,8 +31,13 @@ public struct StoredEvent: Hashable, Sendable {
     /// An event whose body is already canonical JSON.
     public init(sequenceNumber: UInt64, kind: SubjectKind, type: String, accountId: AccountID?, subjectId: String,
                 brokerTime: BrokerTime, body: Data) {
-        self.sequenceNumber = sequenceNumber; self.kind = kind; self.type = type; self.accountId = accountId
-        self.subjectId = subjectId; self.brokerTime = brokerTime; self.body = body
+        self.sequenceNumber = sequenceNumber
+        self.kind = kind
+        self.type = type
+        self.accountId = accountId
+        self.subjectId = subjectId
+        self.brokerTime = brokerTime
+        self.body = body
     }
 
     /// An event whose body is the canonical JSON of `value`.
@@ -63,8 +68,11 @@ public struct StoredStatistics: Hashable, Sendable {
 
     /// A closed period with every field given.
     public init(accountId: AccountID, trackerId: String, startBrokerTime: BrokerTime, endBrokerTime: BrokerTime?, body: Data) {
-        self.accountId = accountId; self.trackerId = trackerId
-        self.startBrokerTime = startBrokerTime; self.endBrokerTime = endBrokerTime; self.body = body
+        self.accountId = accountId
+        self.trackerId = trackerId
+        self.startBrokerTime = startBrokerTime
+        self.endBrokerTime = endBrokerTime
+        self.body = body
     }
 
     /// The body decoded as `type`.
@@ -86,8 +94,10 @@ public struct StoredChartRecord: Hashable, Sendable {
 
     /// A closed hour with every field given.
     public init(accountId: AccountID, startBrokerTime: BrokerTime, endBrokerTime: BrokerTime, body: Data) {
-        self.accountId = accountId; self.startBrokerTime = startBrokerTime
-        self.endBrokerTime = endBrokerTime; self.body = body
+        self.accountId = accountId
+        self.startBrokerTime = startBrokerTime
+        self.endBrokerTime = endBrokerTime
+        self.body = body
     }
 
     /// The body decoded as `type`.
@@ -104,7 +114,10 @@ public struct JournalDeal: Hashable, Sendable {
     public var deal: Deal
 
     /// A deal of `accountId`.
-    public init(accountId: AccountID, deal: Deal) { self.accountId = accountId; self.deal = deal }
+    public init(accountId: AccountID, deal: Deal) {
+        self.accountId = accountId
+        self.deal = deal
+    }
 }
 
 /// A CURVE key bound to the one account it may speak for (see the agent's allow-list).
@@ -115,7 +128,9 @@ public struct CurveKeyBindingRecord: Hashable, Sendable {
     public var boundAt: Date
 
     public init(publicKey: String, accountId: AccountID, boundAt: Date) {
-        self.publicKey = publicKey; self.accountId = accountId; self.boundAt = boundAt
+        self.publicKey = publicKey
+        self.accountId = accountId
+        self.boundAt = boundAt
     }
 }
 
@@ -176,9 +191,15 @@ public struct AccountUpdate: Hashable, Sendable {
     public init(id: AccountID, platform: Platform? = nil, currency: String? = nil, lastEquity: FixedDecimal? = nil,
                 lastBalance: FixedDecimal? = nil, lastSeenBrokerTime: BrokerTime? = nil, connected: Bool? = nil,
                 reconciliationDrift: FixedDecimal? = nil, enforcementState: String?? = nil) {
-        self.id = id; self.platform = platform; self.currency = currency; self.lastEquity = lastEquity
-        self.lastBalance = lastBalance; self.lastSeenBrokerTime = lastSeenBrokerTime; self.connected = connected
-        self.reconciliationDrift = reconciliationDrift; self.enforcementState = enforcementState
+        self.id = id
+        self.platform = platform
+        self.currency = currency
+        self.lastEquity = lastEquity
+        self.lastBalance = lastBalance
+        self.lastSeenBrokerTime = lastSeenBrokerTime
+        self.connected = connected
+        self.reconciliationDrift = reconciliationDrift
+        self.enforcementState = enforcementState
     }
 }
 
@@ -223,8 +244,13 @@ public struct StoredDefinition: Hashable, Sendable {
     /// A definition with every field given.
     public init(kind: SubjectKind, id: String, accountId: AccountID?, name: String?, body: Data,
                 createdAt: Date, deletedAt: Date? = nil) {
-        self.kind = kind; self.id = id; self.accountId = accountId; self.name = name; self.body = body
-        self.createdAt = createdAt; self.deletedAt = deletedAt
+        self.kind = kind
+        self.id = id
+        self.accountId = accountId
+        self.name = name
+        self.body = body
+        self.createdAt = createdAt
+        self.deletedAt = deletedAt
     }
 
     /// The body decoded as `type`.
@@ -255,8 +281,10 @@ public struct Checkpoint: Hashable, Sendable {
 
     /// A checkpoint with every field given.
     public init(inputPosition: UInt64, nextSequenceNumber: UInt64, state: Data, savedAt: Date) {
-        self.inputPosition = inputPosition; self.nextSequenceNumber = nextSequenceNumber
-        self.state = state; self.savedAt = savedAt
+        self.inputPosition = inputPosition
+        self.nextSequenceNumber = nextSequenceNumber
+        self.state = state
+        self.savedAt = savedAt
     }
 }
 
@@ -273,8 +301,10 @@ public struct TerminalResumeState: Hashable, Sendable {
 
     /// A resume state with every field given.
     public init(accountId: AccountID, sessionId: String, acknowledgedSequence: UInt64, state: Data? = nil) {
-        self.accountId = accountId; self.sessionId = sessionId
-        self.acknowledgedSequence = acknowledgedSequence; self.state = state
+        self.accountId = accountId
+        self.sessionId = sessionId
+        self.acknowledgedSequence = acknowledgedSequence
+        self.state = state
     }
 }
 
@@ -293,8 +323,11 @@ public struct EnforcementRequest: Hashable, Sendable {
 
     /// A request with every field given.
     public init(accountId: AccountID, kind: CommandKind, reason: String, requestedAt: Date, causeSequenceNumber: UInt64? = nil) {
-        self.accountId = accountId; self.kind = kind; self.reason = reason
-        self.requestedAt = requestedAt; self.causeSequenceNumber = causeSequenceNumber
+        self.accountId = accountId
+        self.kind = kind
+        self.reason = reason
+        self.requestedAt = requestedAt
+        self.causeSequenceNumber = causeSequenceNumber
     }
 }
 
@@ -309,7 +342,9 @@ public struct EnforcementAcknowledgement: Hashable, Sendable {
 
     /// An acknowledgement with every field given.
     public init(accountId: AccountID, acknowledgement: CommandAcknowledgement, receivedAt: Date) {
-        self.accountId = accountId; self.acknowledgement = acknowledgement; self.receivedAt = receivedAt
+        self.accountId = accountId
+        self.acknowledgement = acknowledgement
+        self.receivedAt = receivedAt
     }
 }
 

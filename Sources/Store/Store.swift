@@ -55,8 +55,11 @@ public final class Store: Sendable {
         /// checkpoint every second and no feed outbox.
         public init(durability: Durability = .full, maximumReaderCount: Int = 5, busyTimeout: Duration = .seconds(5),
                     logCheckpointInterval: Duration = .seconds(1), rebuildCheckpoint: Bool = false, feedOutbox: Bool = false) {
-            self.durability = durability; self.maximumReaderCount = maximumReaderCount; self.busyTimeout = busyTimeout
-            self.logCheckpointInterval = logCheckpointInterval; self.rebuildCheckpoint = rebuildCheckpoint
+            self.durability = durability
+            self.maximumReaderCount = maximumReaderCount
+            self.busyTimeout = busyTimeout
+            self.logCheckpointInterval = logCheckpointInterval
+            self.rebuildCheckpoint = rebuildCheckpoint
             self.feedOutbox = feedOutbox
         }
     }

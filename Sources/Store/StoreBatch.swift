@@ -40,10 +40,16 @@ public struct StoreBatch: Hashable, Sendable {
                 definitionChanges: [DefinitionChange] = [], enforcementRequests: [EnforcementRequest] = [],
                 enforcementAcknowledgements: [EnforcementAcknowledgement] = [], resumeStates: [TerminalResumeState] = [],
                 checkpoint: Checkpoint? = nil) {
-        self.events = events; self.statistics = statistics; self.chartRecords = chartRecords; self.deals = deals
-        self.accountUpdates = accountUpdates; self.sessionChanges = sessionChanges
-        self.definitionChanges = definitionChanges; self.enforcementRequests = enforcementRequests
-        self.enforcementAcknowledgements = enforcementAcknowledgements; self.resumeStates = resumeStates
+        self.events = events
+        self.statistics = statistics
+        self.chartRecords = chartRecords
+        self.deals = deals
+        self.accountUpdates = accountUpdates
+        self.sessionChanges = sessionChanges
+        self.definitionChanges = definitionChanges
+        self.enforcementRequests = enforcementRequests
+        self.enforcementAcknowledgements = enforcementAcknowledgements
+        self.resumeStates = resumeStates
         self.checkpoint = checkpoint
     }
 

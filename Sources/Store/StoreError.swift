@@ -1,6 +1,8 @@
+import TidemarkProtocol
+
 /// Why a store operation failed. Cases can be added without breaking callers; ``code`` is short
 /// and bounded, so it can label a metric.
-public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct StoreError: TidemarkError {
     private enum Code: String, Hashable, Sendable {
         case sequenceGap = "sequence_gap"
         case checkpointMismatch = "checkpoint_mismatch"
@@ -25,8 +27,6 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// A short, stable name of the failure, usable as a metric label.
     public var code: String { codeValue.rawValue }
-
-    public var description: String { detail.isEmpty ? code : "\(code): \(detail)" }
 
     /// A batch's events do not continue the stored sequence numbers without a gap or a repeat.
     public static let sequenceGap = Self(.sequenceGap)

@@ -16,7 +16,10 @@ public struct WebhookFilter: Hashable, Sendable, Codable {
     /// A filter; nil sets match anything.
     public init(kinds: Set<SubjectKind>? = nil, accountIds: Set<AccountID>? = nil, subjectIds: Set<String>? = nil,
                 types: Set<String>? = nil) {
-        self.kinds = kinds; self.accountIds = accountIds; self.subjectIds = subjectIds; self.types = types
+        self.kinds = kinds
+        self.accountIds = accountIds
+        self.subjectIds = subjectIds
+        self.types = types
     }
 
     /// Whether `event` passes the filter.
@@ -62,8 +65,12 @@ public struct OutboxDelivery: Hashable, Sendable {
 
     /// A delivery as read from the outbox.
     public init(webhookId: String, url: String, secret: String, event: StoredEvent, attempts: Int, queuedAt: Date? = nil) {
-        self.webhookId = webhookId; self.url = url; self.secret = secret; self.event = event
-        self.attempts = attempts; self.queuedAt = queuedAt
+        self.webhookId = webhookId
+        self.url = url
+        self.secret = secret
+        self.event = event
+        self.attempts = attempts
+        self.queuedAt = queuedAt
     }
 }
 

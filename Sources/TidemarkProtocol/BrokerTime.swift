@@ -110,8 +110,13 @@ public struct CivilTime: Hashable, Sendable {
 
     /// The given calendar fields (no validation: use only valid dates).
     public init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0, millisecond: Int = 0) {
-        self.year = year; self.month = month; self.day = day
-        self.hour = hour; self.minute = minute; self.second = second; self.millisecond = millisecond
+        self.year = year
+        self.month = month
+        self.day = day
+        self.hour = hour
+        self.minute = minute
+        self.second = second
+        self.millisecond = millisecond
     }
 
     /// Splits a broker time into its calendar fields.
@@ -119,7 +124,10 @@ public struct CivilTime: Hashable, Sendable {
         let millisecondsPerDay: Int64 = 86_400_000
         var days = time.milliseconds / millisecondsPerDay
         var rest = time.milliseconds % millisecondsPerDay
-        if rest < 0 { rest += millisecondsPerDay; days -= 1 }
+        if rest < 0 {
+            rest += millisecondsPerDay
+            days -= 1
+        }
         (year, month, day) = Self.civilDate(daysSinceEpoch: Int(days))
         let restInt = Int(rest)
         hour = restInt / 3_600_000

@@ -186,7 +186,7 @@ public struct FixedDecimal: Hashable, Comparable, Sendable {
 
 /// A sum, product, quotient or time step whose exact result is outside the range of
 /// ``FixedDecimal`` or ``BrokerTime``: the input that led to it is refused, never folded wrapped.
-public struct ArithmeticOverflow: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ArithmeticOverflow: TidemarkError {
     /// Which kind of operation overflowed.
     public enum Operation: String, Hashable, Sendable {
         case sum, difference, product, quotient
@@ -201,7 +201,7 @@ public struct ArithmeticOverflow: Error, Hashable, Sendable, CustomStringConvert
     @inlinable public init(_ operation: Operation) { self.operation = operation }
 
     /// `sum`, `difference`, … (a bounded metric label).
-    public var description: String { operation.rawValue }
+    public var code: String { operation.rawValue }
 }
 
 extension FixedDecimal {

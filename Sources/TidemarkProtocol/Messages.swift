@@ -84,10 +84,18 @@ public struct Hello: Hashable, Sendable, Codable {
     public init(platform: Platform, terminalBuild: Int, login: Int64, server: String, company: String,
                 currency: String, currencyDigits: Int, marginMode: MarginMode, leverage: Int,
                 eaVersion: String, brokerUTCOffsetSeconds: Int, sessionID: String) {
-        self.platform = platform; self.terminalBuild = terminalBuild; self.login = login
-        self.server = server; self.company = company; self.currency = currency
-        self.currencyDigits = currencyDigits; self.marginMode = marginMode; self.leverage = leverage
-        self.eaVersion = eaVersion; self.brokerUTCOffsetSeconds = brokerUTCOffsetSeconds; self.sessionID = sessionID
+        self.platform = platform
+        self.terminalBuild = terminalBuild
+        self.login = login
+        self.server = server
+        self.company = company
+        self.currency = currency
+        self.currencyDigits = currencyDigits
+        self.marginMode = marginMode
+        self.leverage = leverage
+        self.eaVersion = eaVersion
+        self.brokerUTCOffsetSeconds = brokerUTCOffsetSeconds
+        self.sessionID = sessionID
     }
 
     /// The account this hello speaks for.
@@ -138,9 +146,15 @@ public struct SymbolSpec: Hashable, Sendable, Codable {
     /// A specification with every field given.
     public init(name: String, digits: Int, calcMode: CalcMode, contractSize: FixedDecimal, tickSize: FixedDecimal,
                 tickValue: FixedDecimal, profitCurrency: String, marginCurrency: String, baseCurrency: String) {
-        self.name = name; self.digits = digits; self.calcMode = calcMode; self.contractSize = contractSize
-        self.tickSize = tickSize; self.tickValue = tickValue; self.profitCurrency = profitCurrency
-        self.marginCurrency = marginCurrency; self.baseCurrency = baseCurrency
+        self.name = name
+        self.digits = digits
+        self.calcMode = calcMode
+        self.contractSize = contractSize
+        self.tickSize = tickSize
+        self.tickValue = tickValue
+        self.profitCurrency = profitCurrency
+        self.marginCurrency = marginCurrency
+        self.baseCurrency = baseCurrency
     }
 }
 
@@ -157,7 +171,10 @@ public struct Tick: Hashable, Sendable, Codable {
 
     /// A quote of `symbol` at `time`.
     public init(symbol: String, time: BrokerTime, bid: FixedDecimal, ask: FixedDecimal) {
-        self.symbol = symbol; self.time = time; self.bid = bid; self.ask = ask
+        self.symbol = symbol
+        self.time = time
+        self.bid = bid
+        self.ask = ask
     }
 }
 
@@ -207,8 +224,14 @@ public struct Position: Hashable, Sendable, Codable {
     /// A position with every field given.
     public init(ticket: Int64, symbol: String, side: Side, volume: FixedDecimal, openPrice: FixedDecimal,
                 openTime: BrokerTime, swap: FixedDecimal = .zero, commission: FixedDecimal = .zero) {
-        self.ticket = ticket; self.symbol = symbol; self.side = side; self.volume = volume
-        self.openPrice = openPrice; self.openTime = openTime; self.swap = swap; self.commission = commission
+        self.ticket = ticket
+        self.symbol = symbol
+        self.side = side
+        self.volume = volume
+        self.openPrice = openPrice
+        self.openTime = openTime
+        self.swap = swap
+        self.commission = commission
     }
 }
 
@@ -233,7 +256,9 @@ public struct PositionUpdate: Hashable, Sendable, Codable {
 
     /// An update of `position`.
     public init(change: PositionChange, time: BrokerTime, position: Position) {
-        self.change = change; self.time = time; self.position = position
+        self.change = change
+        self.time = time
+        self.position = position
     }
 }
 
@@ -307,9 +332,19 @@ public struct Deal: Hashable, Sendable, Codable {
                 volume: FixedDecimal = .zero, price: FixedDecimal = .zero, profit: FixedDecimal = .zero,
                 commission: FixedDecimal = .zero, swap: FixedDecimal = .zero, fee: FixedDecimal = .zero,
                 positionID: Int64 = 0, comment: String = "") {
-        self.ticket = ticket; self.time = time; self.type = type; self.entry = entry; self.symbol = symbol
-        self.volume = volume; self.price = price; self.profit = profit; self.commission = commission
-        self.swap = swap; self.fee = fee; self.positionID = positionID; self.comment = comment
+        self.ticket = ticket
+        self.time = time
+        self.type = type
+        self.entry = entry
+        self.symbol = symbol
+        self.volume = volume
+        self.price = price
+        self.profit = profit
+        self.commission = commission
+        self.swap = swap
+        self.fee = fee
+        self.positionID = positionID
+        self.comment = comment
     }
 }
 
@@ -328,7 +363,11 @@ public struct AccountReport: Hashable, Sendable, Codable {
 
     /// A report with every figure given.
     public init(time: BrokerTime, balance: FixedDecimal, credit: FixedDecimal, equity: FixedDecimal, margin: FixedDecimal) {
-        self.time = time; self.balance = balance; self.credit = credit; self.equity = equity; self.margin = margin
+        self.time = time
+        self.balance = balance
+        self.credit = credit
+        self.equity = equity
+        self.margin = margin
     }
 }
 
@@ -345,7 +384,10 @@ public struct Snapshot: Hashable, Sendable, Codable {
 
     /// A snapshot of the account, its symbols, its open positions and the latest quotes.
     public init(account: AccountReport, symbols: [SymbolSpec], positions: [Position], quotes: [Tick] = []) {
-        self.account = account; self.symbols = symbols; self.positions = positions; self.quotes = quotes
+        self.account = account
+        self.symbols = symbols
+        self.positions = positions
+        self.quotes = quotes
     }
 }
 
@@ -369,7 +411,11 @@ public struct Command: Hashable, Sendable, Codable {
     public var reason: String
 
     /// A command `id` of `kind`, with a reason for the terminal's log.
-    public init(id: Int64, kind: CommandKind, reason: String) { self.id = id; self.kind = kind; self.reason = reason }
+    public init(id: Int64, kind: CommandKind, reason: String) {
+        self.id = id
+        self.kind = kind
+        self.reason = reason
+    }
 }
 
 /// The EA's answer to a ``Command``.
@@ -385,7 +431,10 @@ public struct CommandAcknowledgement: Hashable, Sendable, Codable {
 
     /// An acknowledgement with every field given.
     public init(commandID: Int64, time: BrokerTime, succeeded: Bool, detail: String) {
-        self.commandID = commandID; self.time = time; self.succeeded = succeeded; self.detail = detail
+        self.commandID = commandID
+        self.time = time
+        self.succeeded = succeeded
+        self.detail = detail
     }
 }
 
@@ -544,6 +593,8 @@ public struct Envelope<Message: Hashable & Sendable>: Hashable, Sendable {
 
     /// `message` as number `sequence` of session `sessionID`.
     public init(sessionID: String, sequence: UInt64, message: Message) {
-        self.sessionID = sessionID; self.sequence = sequence; self.message = message
+        self.sessionID = sessionID
+        self.sequence = sequence
+        self.message = message
     }
 }

@@ -16,7 +16,7 @@ public enum RecordingLine: Hashable, Sendable {
 }
 
 /// Why a recording line could not be read.
-public struct RecordingError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct RecordingError: TidemarkError {
     private enum Code: String, Hashable, Sendable {
         case notJSONObject = "not_json_object"
         case missingType = "missing_type"
@@ -31,7 +31,10 @@ public struct RecordingError: Error, Hashable, Sendable, CustomStringConvertible
     /// The 1-based line number in the recording, when read through ``RecordingReader``.
     public internal(set) var line: Int?
 
-    private init(_ code: Code, _ detail: String = "") { codeValue = code; self.detail = detail }
+    private init(_ code: Code, _ detail: String = "") {
+        codeValue = code
+        self.detail = detail
+    }
 
     /// A short label: `not_json_object`, `missing_type`, `missing_account`, `missing_payload`, `bad_payload`.
     public var code: String { codeValue.rawValue }
@@ -136,11 +139,14 @@ public enum RecordingCodec {
         var object = AgentLine(session: envelope.sessionID, seq: envelope.sequence, type: envelope.message.recordingType)
         switch envelope.message {
         case .welcome(let interval, let version):
-            object.heartbeatIntervalMilliseconds = interval; object.agentVersion = version
+            object.heartbeatIntervalMilliseconds = interval
+            object.agentVersion = version
         case .reject(let reason, let message):
-            object.reason = reason.rawValue; object.message = message
+            object.reason = reason.rawValue
+            object.message = message
         case .resync(let last, let reason):
-            object.lastSequence = last; object.reason = reason
+            object.lastSequence = last
+            object.reason = reason
         case .acknowledge(let sequence):
             object.sequence = sequence
         case .command(let command):
@@ -268,7 +274,10 @@ private struct TerminalLine: Codable {
     var ack: CommandAcknowledgement?
 
     init(account: AccountID, session: String?, seq: UInt64?, type: String) {
-        self.account = account; self.session = session; self.seq = seq; self.type = type
+        self.account = account
+        self.session = session
+        self.seq = seq
+        self.type = type
     }
 }
 
@@ -284,7 +293,11 @@ private struct AgentLine: Codable {
     var sequence: UInt64?
     var command: Command?
 
-    init(session: String, seq: UInt64, type: String) { self.session = session; self.seq = seq; self.type = type }
+    init(session: String, seq: UInt64, type: String) {
+        self.session = session
+        self.seq = seq
+        self.type = type
+    }
 }
 
 private struct LineHead: Decodable { var type: String }

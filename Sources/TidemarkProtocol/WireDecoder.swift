@@ -96,7 +96,10 @@ enum WireMessageType: UInt8, Hashable, Sendable {
             for index in 1..<count where text[index] != bytes[index] { return false }
             return true
         }
-        guard count >= 3 else { self = .unknown; return }
+        guard count >= 3 else {
+            self = .unknown
+            return
+        }
         switch bytes[0] {
         case UInt8(ascii: "T"): self = matches("TICKS") ? .ticks : .unknown
         case UInt8(ascii: "H"): self = matches("HEARTBEAT") ? .heartbeat : matches("HELLO") ? .hello : .unknown

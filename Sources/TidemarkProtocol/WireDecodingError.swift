@@ -4,7 +4,7 @@
 /// static members (`error.code == WireDecodingError.truncated.code`). ``message`` is for humans and logs.
 /// When the frame's header could be read, ``sessionID`` and ``sequence`` say which session sent it,
 /// so the bridge can resync that session instead of dropping the frame anonymously.
-public struct WireDecodingError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct WireDecodingError: TidemarkError {
     private enum Code: String, Hashable, Sendable {
         case truncated
         case notUTF8 = "not_utf8"

@@ -31,10 +31,17 @@ public enum WireEncoder {
         switch message {
         case .hello(let hello):
             writer.tag("I")
-            writer.text(hello.platform.rawValue); writer.integer(hello.terminalBuild); writer.integer(hello.login)
-            writer.text(hello.server); writer.text(hello.company); writer.text(hello.currency)
-            writer.integer(hello.currencyDigits); writer.text(hello.marginMode.rawValue); writer.integer(hello.leverage)
-            writer.text(hello.eaVersion); writer.integer(hello.brokerUTCOffsetSeconds)
+            writer.text(hello.platform.rawValue)
+            writer.integer(hello.terminalBuild)
+            writer.integer(hello.login)
+            writer.text(hello.server)
+            writer.text(hello.company)
+            writer.text(hello.currency)
+            writer.integer(hello.currencyDigits)
+            writer.text(hello.marginMode.rawValue)
+            writer.integer(hello.leverage)
+            writer.text(hello.eaVersion)
+            writer.integer(hello.brokerUTCOffsetSeconds)
             writer.endLine()
         case .snapshot(let snapshot):
             writer.account(snapshot.account)
@@ -46,24 +53,44 @@ public enum WireEncoder {
         case .ticks(let ticks):
             for tick in ticks { writer.quote(tick) }
         case .position(let update):
-            writer.tag("C"); writer.text(update.change.rawValue); writer.time(update.time); writer.endLine()
+            writer.tag("C")
+            writer.text(update.change.rawValue)
+            writer.time(update.time)
+            writer.endLine()
             writer.position(update.position)
         case .deal(let deal):
             writer.tag("D")
-            writer.integer(deal.ticket); writer.time(deal.time); writer.text(deal.type.rawValue)
-            writer.text(deal.entry.rawValue); writer.text(deal.symbol); writer.decimal(deal.volume)
-            writer.decimal(deal.price); writer.decimal(deal.profit); writer.decimal(deal.commission)
-            writer.decimal(deal.swap); writer.decimal(deal.fee); writer.integer(deal.positionID); writer.text(deal.comment)
+            writer.integer(deal.ticket)
+            writer.time(deal.time)
+            writer.text(deal.type.rawValue)
+            writer.text(deal.entry.rawValue)
+            writer.text(deal.symbol)
+            writer.decimal(deal.volume)
+            writer.decimal(deal.price)
+            writer.decimal(deal.profit)
+            writer.decimal(deal.commission)
+            writer.decimal(deal.swap)
+            writer.decimal(deal.fee)
+            writer.integer(deal.positionID)
+            writer.text(deal.comment)
             writer.endLine()
         case .report(let report):
             writer.account(report)
         case .heartbeat(let time):
-            writer.tag("H"); writer.time(time); writer.endLine()
+            writer.tag("H")
+            writer.time(time)
+            writer.endLine()
         case .bye(let reason):
-            writer.tag("B"); writer.text(reason); writer.endLine()
+            writer.tag("B")
+            writer.text(reason)
+            writer.endLine()
         case .commandAcknowledgement(let ack):
-            writer.tag("K"); writer.integer(ack.commandID); writer.time(ack.time)
-            writer.integer(ack.succeeded ? 1 : 0); writer.text(ack.detail); writer.endLine()
+            writer.tag("K")
+            writer.integer(ack.commandID)
+            writer.time(ack.time)
+            writer.integer(ack.succeeded ? 1 : 0)
+            writer.text(ack.detail)
+            writer.endLine()
         }
     }
 
@@ -76,15 +103,29 @@ public enum WireEncoder {
         writer.header(message.wireType, envelope)
         switch message {
         case .welcome(let interval, let version):
-            writer.tag("W"); writer.integer(interval); writer.text(version); writer.endLine()
+            writer.tag("W")
+            writer.integer(interval)
+            writer.text(version)
+            writer.endLine()
         case .reject(let reason, let text):
-            writer.tag("R"); writer.text(reason.rawValue); writer.text(text); writer.endLine()
+            writer.tag("R")
+            writer.text(reason.rawValue)
+            writer.text(text)
+            writer.endLine()
         case .resync(let last, let reason):
-            writer.tag("Y"); writer.unsigned(last); writer.text(reason); writer.endLine()
+            writer.tag("Y")
+            writer.unsigned(last)
+            writer.text(reason)
+            writer.endLine()
         case .acknowledge(let sequence):
-            writer.tag("N"); writer.unsigned(sequence); writer.endLine()
+            writer.tag("N")
+            writer.unsigned(sequence)
+            writer.endLine()
         case .command(let command):
-            writer.tag("X"); writer.integer(command.id); writer.text(command.kind.rawValue); writer.text(command.reason)
+            writer.tag("X")
+            writer.integer(command.id)
+            writer.text(command.kind.rawValue)
+            writer.text(command.reason)
             writer.endLine()
         case .heartbeat:
             break
@@ -131,7 +172,9 @@ struct FrameWriter {
     mutating func header<Message>(_ type: String, _ envelope: Envelope<Message>) {
         bytes.append(contentsOf: [UInt8(ascii: "T"), UInt8(ascii: "M")])
         appendDigits(UInt64(protocolVersion))
-        text(type); text(envelope.sessionID); unsigned(envelope.sequence)
+        text(type)
+        text(envelope.sessionID)
+        unsigned(envelope.sequence)
         endLine()
     }
 
@@ -173,7 +216,10 @@ struct FrameWriter {
         guard fraction != 0 else { return }
         bytes.append(UInt8(ascii: "."))
         var digits = FixedDecimal.fractionDigits
-        while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
         // `digits` fractional digits, with leading zeros.
         var divisor: UInt64 = 1
         for _ in 1..<digits { divisor *= 10 }
@@ -202,23 +248,48 @@ struct FrameWriter {
     }
 
     mutating func account(_ report: AccountReport) {
-        tag("A"); time(report.time); decimal(report.balance); decimal(report.credit)
-        decimal(report.equity); decimal(report.margin); endLine()
+        tag("A")
+        time(report.time)
+        decimal(report.balance)
+        decimal(report.credit)
+        decimal(report.equity)
+        decimal(report.margin)
+        endLine()
     }
 
     mutating func symbol(_ symbol: SymbolSpec) {
-        tag("S"); text(symbol.name); integer(symbol.digits); text(symbol.calcMode.rawValue)
-        decimal(symbol.contractSize); decimal(symbol.tickSize); decimal(symbol.tickValue)
-        text(symbol.profitCurrency); text(symbol.marginCurrency); text(symbol.baseCurrency); endLine()
+        tag("S")
+        text(symbol.name)
+        integer(symbol.digits)
+        text(symbol.calcMode.rawValue)
+        decimal(symbol.contractSize)
+        decimal(symbol.tickSize)
+        decimal(symbol.tickValue)
+        text(symbol.profitCurrency)
+        text(symbol.marginCurrency)
+        text(symbol.baseCurrency)
+        endLine()
     }
 
     mutating func position(_ position: Position) {
-        tag("P"); integer(position.ticket); text(position.symbol); text(position.side.rawValue)
-        decimal(position.volume); decimal(position.openPrice); time(position.openTime)
-        decimal(position.swap); decimal(position.commission); endLine()
+        tag("P")
+        integer(position.ticket)
+        text(position.symbol)
+        text(position.side.rawValue)
+        decimal(position.volume)
+        decimal(position.openPrice)
+        time(position.openTime)
+        decimal(position.swap)
+        decimal(position.commission)
+        endLine()
     }
 
     mutating func quote(_ tick: Tick) {
-        tag("Q"); text(tick.symbol); time(tick.time); decimal(tick.bid); decimal(tick.ask); endLine()
+        tag("Q")
+        text(tick.symbol)
+        time(tick.time)
+        decimal(tick.bid)
+        decimal(tick.ask)
+        endLine()
     }
 }

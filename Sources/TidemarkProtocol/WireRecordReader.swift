@@ -11,7 +11,10 @@ struct FieldCursor {
     private(set) var isAtEnd = false
 
     init(base: UnsafePointer<UInt8>, position: Int, end: Int, line: Int) {
-        self.base = base; self.position = position; self.end = end; self.line = line
+        self.base = base
+        self.position = position
+        self.end = end
+        self.line = line
     }
 
     /// The next field's byte range, or nil when the line has no more fields.

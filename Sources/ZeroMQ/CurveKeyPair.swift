@@ -42,7 +42,8 @@ public struct CurveKeyPair: Hashable, Sendable {
 
     /// A pair from both keys (not checked against each other; see ``init(secretKey:)``).
     public init(publicKey: CurveKey, secretKey: CurveKey) {
-        self.publicKey = publicKey; self.secretKey = secretKey
+        self.publicKey = publicKey
+        self.secretKey = secretKey
     }
 
     /// The pair belonging to `secretKey`, its public key derived with `zmq_curve_public`.

@@ -1,4 +1,5 @@
 import CZeroMQ
+import TidemarkProtocol
 
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +18,7 @@ let zmqErrorMultiThread: Int32 = zmqHausnumero + 54
 ///
 /// Compare with the static members (`error == .terminated`), which match on the kind of failure
 /// only, so new kinds can be added without breaking callers.
-public struct ZMQError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ZMQError: TidemarkError {
     private enum Code: Hashable, Sendable {
         case terminated
         case wouldBlock
@@ -38,35 +39,37 @@ public struct ZMQError: Error, Hashable, Sendable, CustomStringConvertible {
         case fileSystem(Int32)
     }
 
-    private let code: Code
+    private let kind: Code
     /// The C `errno` (libzmq's own numbers included); 0 for failures detected in Swift.
     public let errno: Int32
     /// What was being done, e.g. `zmq_connect(tcp://…)`.
     public let operation: String
 
-    private init(code: Code, errno: Int32, operation: String) {
-        self.code = code; self.errno = errno; self.operation = operation
+    private init(kind: Code, errno: Int32, operation: String) {
+        self.kind = kind
+        self.errno = errno
+        self.operation = operation
     }
 
     /// An error from an `errno` value left by a libzmq (or libc) call.
     public init(errno: Int32, operation: String) {
-        let code: Code
+        let kind: Code
         switch errno {
-        case zmqErrorTerminated: code = .terminated
-        case EAGAIN: code = .wouldBlock
-        case EINTR: code = .interrupted
-        case EHOSTUNREACH: code = .hostUnreachable
-        case EPROTONOSUPPORT: code = .protocolNotSupported
-        case EINVAL: code = .invalidArgument
-        case EADDRINUSE: code = .addressInUse
-        case EADDRNOTAVAIL: code = .addressNotAvailable
-        case ENODEV: code = .noSuchDevice
-        case zmqErrorFSM: code = .invalidState
-        case ENOTSUP: code = .notSupported
-        case EMFILE: code = .tooManyOpenFiles
-        default: code = .otherErrno(errno)
+        case zmqErrorTerminated: kind = .terminated
+        case EAGAIN: kind = .wouldBlock
+        case EINTR: kind = .interrupted
+        case EHOSTUNREACH: kind = .hostUnreachable
+        case EPROTONOSUPPORT: kind = .protocolNotSupported
+        case EINVAL: kind = .invalidArgument
+        case EADDRINUSE: kind = .addressInUse
+        case EADDRNOTAVAIL: kind = .addressNotAvailable
+        case ENODEV: kind = .noSuchDevice
+        case zmqErrorFSM: kind = .invalidState
+        case ENOTSUP: kind = .notSupported
+        case EMFILE: kind = .tooManyOpenFiles
+        default: kind = .otherErrno(errno)
         }
-        self.init(code: code, errno: errno, operation: operation)
+        self.init(kind: kind, errno: errno, operation: operation)
     }
 
     /// The error libzmq just reported on this thread (`zmq_errno()`).
@@ -75,50 +78,50 @@ public struct ZMQError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The context was shut down or terminated (`ETERM`): the socket loop should close and exit.
-    public static let terminated = ZMQError(code: .terminated, errno: zmqErrorTerminated, operation: "")
+    public static let terminated = ZMQError(kind: .terminated, errno: zmqErrorTerminated, operation: "")
     /// Non-blocking call found nothing to do, or a send/receive timeout expired (`EAGAIN`).
-    public static let wouldBlock = ZMQError(code: .wouldBlock, errno: EAGAIN, operation: "")
+    public static let wouldBlock = ZMQError(kind: .wouldBlock, errno: EAGAIN, operation: "")
     /// A signal interrupted a blocking call (`EINTR`).
-    public static let interrupted = ZMQError(code: .interrupted, errno: EINTR, operation: "")
+    public static let interrupted = ZMQError(kind: .interrupted, errno: EINTR, operation: "")
     /// ROUTER_MANDATORY: no peer with that routing id (`EHOSTUNREACH`).
-    public static let hostUnreachable = ZMQError(code: .hostUnreachable, errno: EHOSTUNREACH, operation: "")
+    public static let hostUnreachable = ZMQError(kind: .hostUnreachable, errno: EHOSTUNREACH, operation: "")
     /// Unknown transport in an endpoint (`EPROTONOSUPPORT`).
-    public static let protocolNotSupported = ZMQError(code: .protocolNotSupported, errno: EPROTONOSUPPORT, operation: "")
+    public static let protocolNotSupported = ZMQError(kind: .protocolNotSupported, errno: EPROTONOSUPPORT, operation: "")
     /// Malformed endpoint or option value (`EINVAL`).
-    public static let invalidArgument = ZMQError(code: .invalidArgument, errno: EINVAL, operation: "")
+    public static let invalidArgument = ZMQError(kind: .invalidArgument, errno: EINVAL, operation: "")
     /// The address is already bound (`EADDRINUSE`).
-    public static let addressInUse = ZMQError(code: .addressInUse, errno: EADDRINUSE, operation: "")
+    public static let addressInUse = ZMQError(kind: .addressInUse, errno: EADDRINUSE, operation: "")
     /// The address is not local (`EADDRNOTAVAIL`).
-    public static let addressNotAvailable = ZMQError(code: .addressNotAvailable, errno: EADDRNOTAVAIL, operation: "")
+    public static let addressNotAvailable = ZMQError(kind: .addressNotAvailable, errno: EADDRNOTAVAIL, operation: "")
     /// The interface named in an endpoint does not exist (`ENODEV`).
-    public static let noSuchDevice = ZMQError(code: .noSuchDevice, errno: ENODEV, operation: "")
+    public static let noSuchDevice = ZMQError(kind: .noSuchDevice, errno: ENODEV, operation: "")
     /// The socket is in the wrong state for the call (`EFSM`).
-    public static let invalidState = ZMQError(code: .invalidState, errno: zmqErrorFSM, operation: "")
+    public static let invalidState = ZMQError(kind: .invalidState, errno: zmqErrorFSM, operation: "")
     /// The operation is not supported by this socket type (`ENOTSUP`).
-    public static let notSupported = ZMQError(code: .notSupported, errno: ENOTSUP, operation: "")
+    public static let notSupported = ZMQError(kind: .notSupported, errno: ENOTSUP, operation: "")
     /// Out of file descriptors or of the context's socket limit (`EMFILE`).
-    public static let tooManyOpenFiles = ZMQError(code: .tooManyOpenFiles, errno: EMFILE, operation: "")
+    public static let tooManyOpenFiles = ZMQError(kind: .tooManyOpenFiles, errno: EMFILE, operation: "")
     /// Text that is not valid Z85 (wrong length or a character outside the alphabet).
-    public static let invalidZ85 = ZMQError(code: .invalidZ85, errno: 0, operation: "")
+    public static let invalidZ85 = ZMQError(kind: .invalidZ85, errno: 0, operation: "")
     /// A CURVE key that is not 32 bytes (40 Z85 characters).
-    public static let invalidKey = ZMQError(code: .invalidKey, errno: 0, operation: "")
+    public static let invalidKey = ZMQError(kind: .invalidKey, errno: 0, operation: "")
     /// A key file that holds no usable key.
-    public static let invalidKeyFile = ZMQError(code: .invalidKeyFile, errno: 0, operation: "")
+    public static let invalidKeyFile = ZMQError(kind: .invalidKeyFile, errno: 0, operation: "")
 
-    static func invalidZ85(_ operation: String) -> ZMQError { ZMQError(code: .invalidZ85, errno: 0, operation: operation) }
-    static func invalidKey(_ operation: String) -> ZMQError { ZMQError(code: .invalidKey, errno: 0, operation: operation) }
-    static func invalidKeyFile(_ operation: String) -> ZMQError { ZMQError(code: .invalidKeyFile, errno: 0, operation: operation) }
+    static func invalidZ85(_ operation: String) -> ZMQError { ZMQError(kind: .invalidZ85, errno: 0, operation: operation) }
+    static func invalidKey(_ operation: String) -> ZMQError { ZMQError(kind: .invalidKey, errno: 0, operation: operation) }
+    static func invalidKeyFile(_ operation: String) -> ZMQError { ZMQError(kind: .invalidKeyFile, errno: 0, operation: operation) }
     static func fileSystem(errno: Int32, _ operation: String) -> ZMQError {
-        ZMQError(code: .fileSystem(errno), errno: errno, operation: operation)
+        ZMQError(kind: .fileSystem(errno), errno: errno, operation: operation)
     }
 
     /// Equal when the kind of failure is the same (operation and text are ignored).
-    public static func == (lhs: ZMQError, rhs: ZMQError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+    public static func == (lhs: ZMQError, rhs: ZMQError) -> Bool { lhs.kind == rhs.kind }
+    public func hash(into hasher: inout Hasher) { hasher.combine(kind) }
 
     /// The human text: `zmq_strerror` for errno failures.
     public var reason: String {
-        switch code {
+        switch kind {
         case .invalidZ85: return "not valid Z85 text"
         case .invalidKey: return "a CURVE key must be 32 bytes (40 Z85 characters)"
         case .invalidKeyFile: return "no CURVE key found in the file"
@@ -128,8 +131,8 @@ public struct ZMQError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// A short, bounded label for metrics and logs (`terminated`, `would_block`, `errno_104`, …).
-    public var label: String {
-        switch code {
+    public var code: String {
+        switch kind {
         case .terminated: "terminated"
         case .wouldBlock: "would_block"
         case .interrupted: "interrupted"
@@ -149,6 +152,9 @@ public struct ZMQError: Error, Hashable, Sendable, CustomStringConvertible {
         case .fileSystem: "file_system"
         }
     }
+
+    /// What was being done and the system's words.
+    public var detail: String { operation.isEmpty ? reason : "\(operation): \(reason)" }
 
     public var description: String {
         let prefix = operation.isEmpty ? "" : "\(operation): "

@@ -180,7 +180,9 @@ public final class ZMQSocket {
     // MARK: Sending
 
     /// Sends one part. Blocks while the queue is at its high-water mark (up to ``ZMQIntegerOption/sendTimeout``).
-    /// - Parameter more: `true` when further parts of the same message follow.
+    /// - Parameters:
+    ///   - bytes: The part's bytes.
+    ///   - more: `true` when further parts of the same message follow.
     public func send(_ bytes: UnsafeRawBufferPointer, more: Bool = false) throws {
         _ = try sendPart(bytes, flags: more ? ZMQ_SNDMORE : 0)
     }
@@ -240,7 +242,7 @@ public final class ZMQSocket {
         _ = try receivePart(into: message, flags: 0)
     }
 
-    /// Like ``receive(into:)`` without blocking: `false` when nothing is waiting.
+    /// Like `receive(into:)` with a ``ZMQMessage``, without blocking: `false` when nothing is waiting.
     public func tryReceive(into message: ZMQMessage) throws -> Bool {
         try receivePart(into: message, flags: ZMQ_DONTWAIT)
     }

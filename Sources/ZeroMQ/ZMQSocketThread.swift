@@ -1,4 +1,4 @@
-import CZeroMQ
+import CSystemShims
 import Synchronization
 
 #if canImport(Glibc)
@@ -104,7 +104,9 @@ private final class ThreadStart: Sendable {
     let owner: ZMQSocketThread
 
     init(name: String, body: @escaping @Sendable () throws -> Void, owner: ZMQSocketThread) {
-        self.name = name; self.body = body; self.owner = owner
+        self.name = name
+        self.body = body
+        self.owner = owner
     }
 
     func run() {

@@ -15,7 +15,7 @@ import Glibc
 import Darwin
 #endif
 
-/// `tidemark agent`: the daemon. A thin shell over ``AgentRuntime`` (Sources/Agent): settings
+/// `tidemark agent`: the daemon. A thin shell over `AgentRuntime` (Sources/Agent): settings
 /// from `--config FILE`, then `TIDEMARK_*` environment variables, then these flags.
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,7 +23,7 @@ struct AgentCommand: AsyncParsableCommand {
         abstract: "Run the agent: EA sessions over ZeroMQ, equity and risk, the store, the REST API.",
         discussion: """
         The agent binds --bridge (Expert Advisors and `tidemark simulate` connect to it) and serves \
-        HTTP on --http (REST API, /metrics, /health, /ready). It prints `bridge listening on ENDPOINT` \
+        HTTP on --http (REST API, /metrics, /health, /ready; HTTPS with --tls-cert and --tls-key). It prints `bridge listening on ENDPOINT` \
         and `http listening on HOST:PORT` on stdout (useful with port 0 or *). On a first run without \
         TIDEMARK_ADMIN_TOKEN it generates an admin token into DATA/admin-token (mode 0600). Every setting \
         can also come from --config FILE (JSON) or TIDEMARK_* environment variables; flags win. A bridge \
@@ -39,6 +39,12 @@ struct AgentCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "HOST:PORT of the HTTP server (port 0 picks a free port).")
     var http: String?
+
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS on --http (with --tls-key).")
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of the --tls-cert certificate.")
+    var tlsKey: String?
 
     @Option(name: .long, help: "The agent's data directory (created if missing).")
     var data: String?
@@ -95,6 +101,8 @@ struct AgentCommand: AsyncParsableCommand {
         try settings.applyEnvironment(ProcessInfo.processInfo.environment)
         if let bridge { settings.bridge = bridge }
         if let http { settings.http = http }
+        if let tlsCertificate { settings.tlsCertificate = tlsCertificate }
+        if let tlsKey { settings.tlsKey = tlsKey }
         if let data { settings.data = data }
         if let record { settings.record = record }
         if let rules { settings.rules = rules }
@@ -114,7 +122,7 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     /// Start-up and configuration failures end the process with the error's own status
-    /// (``AgentError/exitCode``) and one line naming the key, file or value: no usage text, which
+    /// (`AgentError/exitCode`) and one line naming the key, file or value: no usage text, which
     /// is for mistakes on the command line itself.
     func run() async throws {
         do {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TidemarkBench
 
 /// `tidemark`: the agent, the terminal simulator, replay and the tools around them.
 @main

@@ -102,7 +102,13 @@ import TidemarkProtocol
             #expect(try await client.send(.delete, webhookPath).status == 204)
             #expect(try await client.send(.get, webhookPath).status == 404)
 
-            // Streams (ended at once by shutdown, so the router test client can collect them)
+            // MetaApi's provisioning discovery
+            #expect(try await client.send(.get, "/users/current/regions").status == 200)
+            #expect(try await client.send(.get, "/users/current/regions", token: nil).status == 401)
+            #expect(try await client.send(.get, "/users/current/servers/mt-client-api").status == 200)
+            #expect(try await client.send(.get, "/users/current/servers/mt-client-api", token: nil).status == 401)
+
+                        // Streams (ended at once by shutdown, so the router test client can collect them)
             harness.api.shutdown()
             #expect(try await client.send(.get, "/users/current/events/stream").status == 200)
             #expect(try await client.send(.get, "/users/current/accounts/\(account)/equity-stream").status == 200)

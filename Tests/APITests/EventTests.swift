@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import TidemarkProtocol
 @testable import API
 
@@ -61,7 +62,7 @@ func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300), storeBa
                                                              absoluteDrawdownThreshold: 200))
         try await harness.run { client in
             async let poll = client.send(.get, "/users/current/tracker-events/stream?previousSequenceNumber=1&trackerId=dd200")
-            try await harness.eventually { harness.notifier.waiterCount == 1 }
+            try await eventually { harness.notifier.waiterCount == 1 }
             // dd200 starts at its declaration (10:30, the account's clock) from balance 10,000.
             try harness.risk.ingest(observation("2024-03-04 10:45", balance: 10_000, equity: 10_000))
             #expect(harness.notifier.waiterCount == 1)  // an input without an event leaves it waiting
@@ -89,7 +90,7 @@ func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300), storeBa
         harness.risk.connect(accountA)
         try await harness.run { client in
             async let first = client.send(.get, "/users/current/tracker-events/stream?previousSequenceNumber=0")
-            try await harness.eventually { harness.notifier.waiterCount == 1 }
+            try await eventually { harness.notifier.waiterCount == 1 }
             let second = try await client.send(.get, "/users/current/challenge-events/stream")
             #expect(second.status == 429)
             #expect(second["error"] == .string("TooManyRequestsError"))
@@ -107,7 +108,7 @@ func harnessWithOneEvent(longPollTimeout: Duration = .milliseconds(300), storeBa
         let (harness, _) = try await harnessWithOneEvent(longPollTimeout: .seconds(3600))
         try await harness.run { client in
             async let poll = client.send(.get, "/users/current/tracker-events/stream?previousSequenceNumber=1")
-            try await harness.eventually { harness.notifier.waiterCount == 1 }
+            try await eventually { harness.notifier.waiterCount == 1 }
             harness.api.shutdown()
             #expect(try await poll.text == "[]")
         }

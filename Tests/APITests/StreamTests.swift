@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import TidemarkProtocol
 @testable import API
 
@@ -31,10 +32,10 @@ func frames(_ text: String) -> [Frame] {
         try await harness.run { client in
             async let stream = client.send(.get, "/users/current/events/stream?kind=tracker")
             // The replayed event is written; then the stream waits for the agent.
-            try await harness.eventually { harness.notifier.waiterCount == 1 }
+            try await eventually { harness.notifier.waiterCount == 1 }
             // dd200 (from 10:30, balance 10,000): equity 9,700 is a drawdown of 300 > 200.
             try harness.risk.ingest(observation("2024-03-04 10:40", balance: 10_000, equity: 9_700))
-            try await harness.eventually { harness.notifier.waiterCount == 1 && harness.notifier.latestSequenceNumber == 2 }
+            try await eventually { harness.notifier.waiterCount == 1 && harness.notifier.latestSequenceNumber == 2 }
             harness.api.shutdown()
             let reply = try await stream
             #expect(reply.status == 200)
@@ -66,7 +67,7 @@ func frames(_ text: String) -> [Frame] {
         harness.risk.connect(accountA)
         try await harness.run { client in
             async let stream = client.send(.get, "/users/current/accounts/\(encoded(accountA.rawValue))/equity-stream")
-            try await harness.eventually { harness.equity.subscriberCount(for: accountA) == 1 }
+            try await eventually { harness.equity.subscriberCount(for: accountA) == 1 }
             try harness.risk.ingest(observation("2024-03-04 10:00", balance: 10_000, equity: "10012.5"))
             harness.api.shutdown()
             let reply = try await stream

@@ -30,6 +30,30 @@ import Testing
         #expect(throws: AgentError.configuration) { try settings.validate() }   // allowKeys missing
     }
 
+    /// HTTPS and MetaApi discovery settings: from the file or the environment, the certificate
+    /// and key together, the region one DNS label.
+    @Test func httpsAndDiscoverySettingsLoadAndAreChecked() throws {
+        var settings = try JSONDecoder().decode(AgentConfiguration.self, from: Data(#"""
+            {"http": "0.0.0.0:443", "tlsCertificate": "/etc/tidemark/tls/server.pem", "tlsKey": "/etc/tidemark/tls/server.key",
+             "apiDomain": "risk.firm.example"}
+            """#.utf8))
+        #expect(settings.tlsCertificate == "/etc/tidemark/tls/server.pem" && settings.tlsKey == "/etc/tidemark/tls/server.key")
+        #expect(settings.apiDomain == "risk.firm.example" && settings.apiRegion == "tidemark")
+        try settings.validate()
+        try settings.applyEnvironment(["TIDEMARK_TLS_CERT": "/tmp/a.pem", "TIDEMARK_TLS_KEY": "/tmp/a.key",
+                                       "TIDEMARK_API_REGION": "london", "TIDEMARK_API_DOMAIN": "firm.example"])
+        #expect(settings.tlsCertificate == "/tmp/a.pem" && settings.tlsKey == "/tmp/a.key")
+        #expect(settings.apiRegion == "london" && settings.apiDomain == "firm.example")
+        try settings.validate()
+
+        var lonely = AgentConfiguration()
+        lonely.tlsCertificate = "/tmp/a.pem"
+        #expect(throws: AgentError.configuration) { try lonely.validate() }   // tlsKey missing
+        var dotted = AgentConfiguration()
+        dotted.apiRegion = "new.york"
+        #expect(throws: AgentError.configuration) { try dotted.validate() }
+    }
+
     /// The per-account time settings: 24 h and 10 s by default, from the file or the environment,
     /// refused out of range.
     @Test func timeSettingsLoadAndAreChecked() throws {

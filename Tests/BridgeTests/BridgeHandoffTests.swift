@@ -2,6 +2,7 @@ import Bridge
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 /// Atomics are not copyable; a class lets escaping closures share one.
 final class SharedCounter: Sendable {
@@ -20,11 +21,6 @@ private func onOwnThread(_ body: @escaping @Sendable () -> Void) -> SharedCounte
         done.set(1)
     }
     return done
-}
-
-/// Waits without blocking a thread.
-private func waitUntil(_ condition: @Sendable () -> Bool) async throws {
-    while !condition() { try await Task.sleep(for: .milliseconds(1)) }
 }
 
 @Suite("Bounded handoff")
@@ -50,7 +46,7 @@ struct BridgeHandoffTests {
         }
         #expect(expected == 10_000)
         #expect(overfilled.current == 0)
-        try await waitUntil { producerDone.current == 1 }
+        try await eventually("the producer finished") { producerDone.current == 1 }
     }
 
     @Test func aFullQueueBlocksTheProducerUntilFinishReleasesIt() async throws {
@@ -64,10 +60,10 @@ struct BridgeHandoffTests {
             }
         }
         // Nobody reads: the producer gets exactly two messages in, then waits.
-        try await waitUntil { handoff.queuedCount >= 2 }
+        try await eventually("two items queued") { handoff.queuedCount >= 2 }
         #expect(pushes.current <= 2)
         handoff.finish()
-        try await waitUntil { producerDone.current == 1 }
+        try await eventually("the producer finished") { producerDone.current == 1 }
         #expect(refused.current == 1)
         #expect(pushes.current == 2)
         // What was queued before the end is still delivered.

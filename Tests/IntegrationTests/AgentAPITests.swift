@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 /// The REST API of the real agent, driven by the simulator and checked with a plain HTTP client.

@@ -3,6 +3,7 @@ import Foundation
 import RiskCore
 import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 /// Per-account time on the real agent: another terminal's clock, however far ahead, changes
@@ -156,10 +157,14 @@ struct AgentClockTests {
                               extraEnvironment: ["TIDEMARK_WALL_CLOCK_INTERVAL_MS": "200"])
         try await onOwnThread { try agent.start() }
         try await Self.simulate(recording, on: agent, in: directory)
-        try await Task.sleep(for: .milliseconds(1_500))
-        let metrics = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
-        let fed = metrics.split(separator: "\n").first { $0.hasPrefix("tidemark_wall_clock_time_inputs_total ") }
-            .flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        var metrics = ""
+        var fed = 0
+        try await eventually("three wall-clock inputs fed", deadline: .seconds(20), interval: .milliseconds(100)) {
+            metrics = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
+            fed = metrics.split(separator: "\n").first { $0.hasPrefix("tidemark_wall_clock_time_inputs_total ") }
+                .flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+            return fed >= 3
+        }
         #expect(fed >= 3, "\(metrics)")
         #expect(try await onOwnThread { agent.stop() } == 0)
 

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 #if canImport(Glibc)

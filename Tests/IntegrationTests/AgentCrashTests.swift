@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 /// The agent's promise: after kill -9 at any moment, a restart plus the EAs' snapshots give the

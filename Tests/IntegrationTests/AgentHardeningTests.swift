@@ -6,6 +6,7 @@ import FoundationNetworking
 import Glibc
 #endif
 import Testing
+import TestSupport
 
 /// The real agent tried as an operator on a bad day and as a hostile client would: bad settings,
 /// insecure bindings, damaged files, oversized declarations, idle and half-sent connections.
@@ -311,8 +312,13 @@ struct AgentHardeningTests {
         let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
         for socket in held + [health, other] { close(socket) }
-        try await Task.sleep(for: .milliseconds(300))
-        let metrics = try await HTTP.request("GET", "http://\(endpoint)/metrics").text
+        // The agent sees the held connections close, and /metrics is served again.
+        var metrics = ""
+        try await eventually("/metrics served again", deadline: .seconds(20), interval: .milliseconds(50)) {
+            let reply = try await HTTP.request("GET", "http://\(endpoint)/metrics")
+            metrics = reply.text
+            return reply.status == 200
+        }
         #expect(metrics.contains("tidemark_http_connections_refused_total 1"), "\(metrics)")
         #expect(metrics.contains("tidemark_ticks_total 200"), "\(metrics)")
         agent.stop()

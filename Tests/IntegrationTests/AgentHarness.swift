@@ -2,6 +2,7 @@ import Agent
 import Foundation
 import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 /// A real `tidemark agent` with its store, HTTP server and rules, on loopback ports; restartable

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 /// A plain HTTP client for the agent's endpoints (URLSession; no test-only server helpers).

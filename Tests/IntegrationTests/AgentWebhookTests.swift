@@ -1,5 +1,6 @@
 import Foundation
-import Notifications
+import TestSupport
+import Webhooks
 import Store
 import Synchronization
 import Testing

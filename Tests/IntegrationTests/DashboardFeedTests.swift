@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOSSL
 import Testing
+import TestSupport
 
 /// Agents feeding `tidemark dashboard`: real processes, the real PostgreSQL of `scripts/postgres`,
 /// real mutual TLS on loopback with certificates from `deploy/pki.sh`.

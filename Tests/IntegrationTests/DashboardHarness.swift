@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOSSL
 import Testing
+import TestSupport
 
 /// The private PostgreSQL cluster of `scripts/postgres` (started if it is not running), with a
 /// fresh database per test, queried through `psql` (the server's own client).

@@ -4,6 +4,7 @@ import Synchronization
 import Glibc
 #endif
 import Testing
+import TestSupport
 import TidemarkProtocol
 import ZeroMQ
 @testable import Simulator
@@ -94,7 +95,7 @@ final class MiniAgent: Sendable {
                 }
             }
         }
-        while shared.endpoint.withLock({ $0 }) == nil { usleep(1_000) }
+        try eventuallyBlocking("the mini agent bound its socket", deadline: .seconds(10)) { shared.endpoint.withLock { $0 } != nil }
         endpoint = shared.endpoint.withLock { $0 }!
     }
 

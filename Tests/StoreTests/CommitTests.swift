@@ -2,13 +2,14 @@ import Foundation
 import GRDB
 @testable import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 @Suite("Batch commit")
 struct CommitTests {
     @Test("A batch stores everything it carries")
     func storesEverything() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         let receipt = try await store.commit(StoreBatch(
             events: [sampleEvent(1), sampleEvent(2)],
@@ -31,7 +32,7 @@ struct CommitTests {
 
     @Test("A sequence gap rolls back the whole batch")
     func gapRollsBackAll() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         try await store.commit(StoreBatch(events: [sampleEvent(1)], checkpoint: checkpoint(position: 1, next: 2)))
         // Event 3 follows 2 in the batch, but the store ends at 1: sequence 2 would be missing.
@@ -55,7 +56,7 @@ struct CommitTests {
 
     @Test("A gap inside a batch and a repeated number are rejected")
     func gapInsideBatch() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         await #expect(throws: StoreError.sequenceGap) {
             try await store.commit(StoreBatch(events: [sampleEvent(1), sampleEvent(3)]))
@@ -72,7 +73,7 @@ struct CommitTests {
 
     @Test("The schema itself refuses a gap, an update and a delete, whoever writes")
     func schemaGuards() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         try await store.commit(StoreBatch(events: [sampleEvent(1)]))
         let insertGap = "INSERT INTO event (sequence, kind, type, account_id, subject_id, broker_time, body) VALUES (3, 'tracker', 'x', NULL, 's', 0, '{}')"
@@ -85,7 +86,7 @@ struct CommitTests {
 
     @Test("Replayed events equal to the stored ones are skipped; different ones are refused")
     func replay() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         try await store.commit(StoreBatch(events: [sampleEvent(1), sampleEvent(2)], checkpoint: checkpoint(position: 5, next: 3)))
         // After a restart from an older checkpoint the core regenerates 2, then goes on with 3.
@@ -102,7 +103,7 @@ struct CommitTests {
 
     @Test("A checkpoint may not run ahead of the events nor move its input position back")
     func checkpointInvariants() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         try await store.commit(StoreBatch(events: [sampleEvent(1)], checkpoint: checkpoint(position: 10, next: 2)))
         // Next 3 claims event 2 exists: it would be lost on resume.
@@ -120,7 +121,7 @@ struct CommitTests {
 
     @Test("The blocking commit behaves as the async one")
     func blockingCommit() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath, options: .init(durability: .normal))
         let receipt = try store.commitBlocking(StoreBatch(events: [sampleEvent(1)]))
         #expect(receipt.newEvents == 1...1)
@@ -130,7 +131,7 @@ struct CommitTests {
 
     @Test("Sequence-number updates start with the current value and follow commits")
     func sequenceUpdates() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         try await store.commit(StoreBatch(events: [sampleEvent(1)]))
         var updates = store.sequenceNumberUpdates().makeAsyncIterator()

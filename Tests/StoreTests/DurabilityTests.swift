@@ -2,13 +2,14 @@ import Foundation
 import GRDB
 @testable import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 @Suite("Durability")
 struct DurabilityTests {
     @Test("Everything committed is found after closing and reopening")
     func reopen() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let token: IssuedToken
         do {
             let store = try Store(path: directory.storePath)
@@ -54,7 +55,7 @@ struct DurabilityTests {
 
     @Test("An open transaction's writes are invisible to readers and gone when its connection closes")
     func uncommittedIsInvisible() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         try await store.commit(StoreBatch(events: [sampleEvent(1)]))
         // A second connection, as another writer would be, begins a transaction and never commits it.
@@ -84,7 +85,7 @@ struct DurabilityTests {
         // A missing prerequisite fails the test rather than skipping it: a skipped test proves nothing.
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3"),
                      "/usr/bin/sqlite3 is missing: this test needs the sqlite3 shell (scripts/setup installs it)")
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         do {
             let store = try Store(path: directory.storePath)
             try await store.commit(StoreBatch(events: [sampleEvent(1)]))

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 @testable import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 @Suite("The dashboard feed's outbox")
@@ -18,7 +19,7 @@ struct FeedOutboxTests {
 
     @Test("Without a feed, commits queue nothing")
     func noFeedNoRows() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         try await store.commit(Self.batch(events: [sampleEvent(1)]))
         let page = try await store.feedOutboxPage(limit: 10)
@@ -28,7 +29,7 @@ struct FeedOutboxTests {
 
     @Test("A commit queues its declarations, new events, statistics and chart records, numbered from 1, as stored")
     func commitQueuesWhatItStored() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath, options: .init(feedOutbox: true))
         try await store.commit(Self.batch(events: [sampleEvent(1), sampleEvent(2, account: accountB)]))
         let page = try await store.feedOutboxPage(limit: 100)
@@ -50,7 +51,7 @@ struct FeedOutboxTests {
 
     @Test("A failed commit queues nothing: the outbox row and its data share the transaction")
     func rolledBackCommitQueuesNothing() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath, options: .init(feedOutbox: true))
         try await store.commit(StoreBatch(events: [sampleEvent(1)]))
         // Event 3 after 1: a gap, refused whole.
@@ -64,7 +65,7 @@ struct FeedOutboxTests {
 
     @Test("The first open with a feed queues what was stored before, oldest first")
     func historyIsQueuedOnce() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         do {
             let store = try Store(path: directory.storePath)
             try await store.commit(Self.batch(events: [sampleEvent(1), sampleEvent(2)]))
@@ -82,7 +83,7 @@ struct FeedOutboxTests {
 
     @Test("Acknowledged rows are dropped; the sequence never restarts")
     func acknowledgement() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath, options: .init(feedOutbox: true))
         try await store.commit(StoreBatch(events: [sampleEvent(1), sampleEvent(2), sampleEvent(3)]))
         try await store.acknowledgeFeed(through: 2)
@@ -97,7 +98,7 @@ struct FeedOutboxTests {
 
     @Test("Beyond the retention bound the oldest rows are dropped, counted, and remembered as lost")
     func retention() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath, options: .init(feedOutbox: true))
         try await store.commit(StoreBatch(events: (1...10).map { sampleEvent($0) }))
         #expect(try await store.trimFeedOutbox(maximumRows: 10) == 0)

@@ -1,6 +1,7 @@
 import Foundation
 @testable import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 /// Commits must not stall on copying the write-ahead log into the database file (SQLite's
@@ -16,7 +17,7 @@ struct LogCheckpointTests {
     }
 
     @Test func aCommitLeavesItsPagesInTheLog() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath, options: Store.Options(logCheckpointInterval: .seconds(3_600)))
         try await store.commit(StoreBatch(checkpoint: checkpoint(position: 1, next: 1, state: Self.bigState)))
         // Under SQLite's default the commit itself would have copied the 6 MB into the file.
@@ -26,7 +27,7 @@ struct LogCheckpointTests {
     }
 
     @Test func theStoresCheckpointerCopiesThemIntoTheFile() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath, options: Store.Options(logCheckpointInterval: .milliseconds(50)))
         try await store.commit(StoreBatch(checkpoint: checkpoint(position: 1, next: 1, state: Self.bigState)))
         let deadline = ContinuousClock.now + .seconds(10)
@@ -41,7 +42,7 @@ struct LogCheckpointTests {
     /// A stopped store is whole in its one file: `close()` copies the log in and empties it, so a
     /// copy of `tidemark.sqlite` alone (or the check at the next start) sees every commit.
     @Test func closingFoldsTheLogIntoTheFile() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath, options: Store.Options(logCheckpointInterval: .seconds(3_600)))
         try await store.commit(StoreBatch(checkpoint: checkpoint(position: 1, next: 1, state: "folded")))
         try store.close()

@@ -2,13 +2,14 @@ import Foundation
 import GRDB
 @testable import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 @Suite("Migrations")
 struct MigrationTests {
     @Test("A fresh file gets every migration, in WAL mode")
     func freshFile() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         #expect(try store.appliedMigrations() == Schema.migrationIdentifiers)
         let journalMode = try await store.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
@@ -24,7 +25,7 @@ struct MigrationTests {
 
     @Test("A file at an older migration is brought up to date and keeps its rows")
     func existingFile() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         // Build a file as the first release would have left it: only the first migration, with an event.
         do {
             let queue = try DatabaseQueue(path: directory.storePath)
@@ -50,7 +51,7 @@ struct MigrationTests {
 
     @Test("Reopening a current file runs nothing again")
     func reopenCurrent() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         try Store(path: directory.storePath).close()
         let store = try Store(path: directory.storePath)
         #expect(try store.appliedMigrations() == Schema.migrationIdentifiers)
@@ -59,7 +60,7 @@ struct MigrationTests {
 
     @Test("A file migrated by a newer version is refused")
     func newerSchema() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         do {
             let queue = try DatabaseQueue(path: directory.storePath)
             var migrator = Schema.migrator

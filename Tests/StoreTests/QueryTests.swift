@@ -1,6 +1,7 @@
 import Foundation
 @testable import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 @Suite("Queries")
@@ -8,7 +9,7 @@ struct QueryTests {
     /// Events 1…8: odd ones on account A / tracker t1, even ones on account B / tracker t2, at 1 s, 2 s, …;
     /// 9 is a challenge event of account A.
     private func seeded() async throws -> (TemporaryDirectory, Store) {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         var events = (1...8).map { n in
             n % 2 == 1 ? sampleEvent(UInt64(n), account: accountA, subject: "t1")
@@ -99,7 +100,7 @@ struct RecordTests {
 
     @Test("Statistics: newest first from a start time backwards, with a limit; upserts by period")
     func periodStatistics() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         let day: Int64 = 86_400_000
         try await store.commit(StoreBatch(statistics: (0..<5).map { statistics("t1", start: $0 * day, end: ($0 + 1) * day - 1, marker: Int($0)) }
@@ -118,7 +119,7 @@ struct RecordTests {
 
     @Test("Equity chart: hours overlapping start…end, oldest first")
     func equityChart() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         let hour: Int64 = 3_600_000
         try await store.commit(StoreBatch(chartRecords: (0..<6).map { chart(start: $0 * hour, marker: Int($0)) }))
@@ -133,7 +134,7 @@ struct RecordTests {
 
     @Test("The deal journal is idempotent by account and ticket")
     func dealJournal() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         let first = try await store.commit(StoreBatch(deals: [
             JournalDeal(accountId: accountA, deal: sampleDeal(ticket: 1, time: 1000)),
@@ -156,7 +157,7 @@ struct RecordTests {
 
     @Test("Definitions: create, rename, delete; names unique among live ones per account")
     func definitions() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         func tracker(_ id: String, _ name: String, at: Int64 = 1000) -> StoredDefinition {
             StoredDefinition(kind: .tracker, id: id, accountId: accountA, name: name, body: Data("{\"name\":\"\(name)\"}".utf8),
@@ -182,7 +183,7 @@ struct RecordTests {
 
     @Test("Accounts: register, update only what is given, refuse a second registration")
     func accounts() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         // The terminal connects first, then the firm registers the account.
         try await store.commit(StoreBatch(accountUpdates: [AccountUpdate(id: accountA, currency: "EUR", lastBalance: FixedDecimal(5000),
@@ -210,7 +211,7 @@ struct RecordTests {
 
     @Test("Sessions: opened and closed with a reason, newest first")
     func sessions() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         try await store.commit(StoreBatch(sessionChanges: [.opened(sessionId: "s1", accountId: accountA, at: wallTime(1000))]))
         try await store.commit(StoreBatch(sessionChanges: [.closed(sessionId: "s1", at: wallTime(2000), reason: "timeout"),

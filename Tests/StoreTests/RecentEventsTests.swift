@@ -1,6 +1,7 @@
 import Foundation
 @testable import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 /// Long polls and event streams are answered from the events this process committed last; the
@@ -47,7 +48,7 @@ struct RecentEventsTests {
 
     @Test("2,000 random queries after a sequence number: memory and database agree")
     func memoryAgreesWithTheDatabase() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try await seeded(in: directory)
         var random = SplitMix64(seed: 7)
         var nonEmpty = 0
@@ -64,7 +65,7 @@ struct RecentEventsTests {
 
     @Test("After a restart the tail starts with the first new commit; older numbers go to the database")
     func afterRestart() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         try await seeded(in: directory).close()
         let store = try Store(path: directory.storePath)
         // Nothing committed by this process yet: nothing in memory, except "nothing after the last".

@@ -3,13 +3,14 @@ import Foundation
 import RiskCore
 @testable import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 @Suite("Risk-core records")
 struct RiskCoreRecordsTests {
     @Test("Challenge and competition events keep their columns and come back equal")
     func events() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         let failed = ChallengeEvent(kind: .challengeFailed, challengeID: "c1", account: accountA, phase: 0, phaseName: "Phase 1",
                                     brokerTime: BrokerTime(milliseconds: 5_000), enforcement: [.closeAllPositions])
@@ -28,7 +29,7 @@ struct RiskCoreRecordsTests {
 
     @Test("Challenge and competition definitions are stored as their own JSON")
     func definitions() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         let challenge = ChallengeDefinition(id: "c1", account: accountA, initialCapital: FixedDecimal(100_000),
                                             startTime: BrokerTime(milliseconds: 0),
@@ -49,7 +50,7 @@ struct RiskCoreRecordsTests {
 struct RiskOutputTests {
     @Test("A tracker event, a closed period and a closed hour from the real engine land where the API reads them")
     func engineOutputs() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         var engine = RiskEngine()
         let definition = TrackerDefinition(id: "t1", accountId: accountA, name: "daily", period: .day,

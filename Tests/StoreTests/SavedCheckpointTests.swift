@@ -1,6 +1,7 @@
 import Foundation
 @testable import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 /// Periodic checkpoints go to a file of their own beside the store, so that saving hundreds of
@@ -14,7 +15,7 @@ struct SavedCheckpointTests {
 
     @Test("The newer of the saved and the committed checkpoint is restored, after a reopen too")
     func newerWins() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         #expect(store.checkpointPath.hasSuffix(".checkpoint.sqlite"))
         try await store.commit(StoreBatch(events: [sampleEvent(1), sampleEvent(2)], checkpoint: checkpoint(position: 10, next: 2, byte: 1)))
@@ -37,7 +38,7 @@ struct SavedCheckpointTests {
 
     @Test("A saved checkpoint may not go back in position nor run ahead of the committed events")
     func invariants() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         try await store.commit(StoreBatch(events: [sampleEvent(1)]))
         try store.saveCheckpoint(checkpoint(position: 5, next: 2, byte: 1))
@@ -50,13 +51,13 @@ struct SavedCheckpointTests {
 
     @Test("A store older than its checkpoint file (restored from a backup) ignores the file")
     func storeOlderThanTheFile() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let first = try Store(path: directory.storePath)
         try await first.commit(StoreBatch(events: [sampleEvent(1)], checkpoint: checkpoint(position: 10, next: 2, byte: 1)))
         try first.close()
         // A backup of the store as it is now (one event, checkpoint 10): the same store, so the
         // checkpoint file written later still belongs to it.
-        let older = TemporaryDirectory()
+        let older = try TemporaryDirectory()
         for suffix in ["", "-wal", "-shm"] {
             try? FileManager.default.copyItem(atPath: directory.storePath + suffix, toPath: older.storePath + suffix)
         }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 @testable import Store
 import Testing
+import TestSupport
 import TidemarkProtocol
 
 /// `connected` follows the account's open sessions; the account keeps when it last connected and
@@ -13,7 +14,7 @@ struct SessionTests {
     }
 
     @Test func closingTheOnlySessionDisconnects() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         try await store.commit(StoreBatch(accountUpdates: [AccountUpdate(id: accountA, connected: true)],
                                           sessionChanges: [.opened(sessionId: "s1", accountId: accountA, at: wallTime(1_000))]))
@@ -36,7 +37,7 @@ struct SessionTests {
     }
 
     @Test func aSupersededSessionLeavesTheAccountConnectedWithTheNewOne() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         try await store.commit(StoreBatch(accountUpdates: [AccountUpdate(id: accountA, connected: true)],
                                           sessionChanges: [.opened(sessionId: "s1", accountId: accountA, at: wallTime(1_000))]))
@@ -55,7 +56,7 @@ struct SessionTests {
     }
 
     @Test func anotherAccountsSessionsDoNotCount() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         try await store.commit(StoreBatch(accountUpdates: [AccountUpdate(id: accountA, connected: true),
                                                            AccountUpdate(id: accountB, connected: true)],
@@ -68,7 +69,7 @@ struct SessionTests {
     }
 
     @Test func migrationV3TakesTheTimesFromTheSessionsAlreadyStored() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         do {
             let queue = try DatabaseQueue(path: directory.storePath)
             try Schema.migrator.migrate(queue, upTo: Schema.migrationIdentifiers[1])
@@ -93,7 +94,7 @@ struct SessionTests {
     }
 
     @Test func aStartingAgentClosesWhatThePreviousRunLeftOpen() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let store = try Store(path: directory.storePath)
         try await store.commit(StoreBatch(accountUpdates: [AccountUpdate(id: accountA, connected: true),
                                                            AccountUpdate(id: accountB, connected: true)],

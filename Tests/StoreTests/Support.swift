@@ -2,21 +2,6 @@ import Foundation
 @testable import Store
 import TidemarkProtocol
 
-/// A fresh directory under the system's temporary directory, removed when the value is released.
-final class TemporaryDirectory: Sendable {
-    let url: URL
-
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-store-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    /// The path of the store file in this directory.
-    var storePath: String { url.appendingPathComponent("tidemark.sqlite").path }
-}
-
 /// A small, stand-in event body: the store treats bodies as opaque JSON.
 struct SampleBody: Codable, Hashable {
     var sequenceNumber: UInt64

@@ -24,6 +24,19 @@
 #define TM_EA_VERSION          "1.00"
 // At most one snapshot per second, however many RESYNCs arrive (SPEC §6.2: coalesce).
 #define TM_SNAPSHOT_MIN_GAP_MS 1000
+// A snapshot carries price-source symbols only while it stays under this size (the agent refuses
+// frames over its ZMQ_MAXMSGSIZE, 1 MiB by default; SPEC §2); the rest follow in SYMBOL frames, at
+// most TM_ANNOUNCE_PER_PASS a timer pass.
+#define TM_SNAPSHOT_MAX_BYTES   524288
+#define TM_ANNOUNCE_PER_PASS    500
+// close_all: at most this many close requests per timer pass, and an answer within this time.
+#define TM_CLOSES_PER_PASS      5
+#define TM_CLOSE_ALL_TIMEOUT_MS 30000
+// While trading is disabled, its terminal global variable is rewritten this often (see DisabledKey).
+#define TM_DISABLED_REFRESH_MS 3600000
+// A fresh snapshot once this many frames followed the last one and the agent acknowledged them all:
+// it keeps the resume journal short (SPEC §6.7).
+#define TM_JOURNAL_COMPACT_FRAMES 2000
 // Watched symbols are re-checked (new Market Watch symbols, specifications that were not ready).
 #define TM_WATCH_REFRESH_MS    5000
 // MT4 order types 6 and 7 (no named constants in MQL4): balance and credit operations in the history.
@@ -35,7 +48,8 @@
 input string InpAgentEndpoint         = "tcp://127.0.0.1:5555"; // Agent endpoint (tcp://host:port)
 input string InpAgentPublicKey        = "";    // CURVE: agent public key (Z85, 40 chars; empty = no CURVE)
 input string InpClientPublicKey       = "";    // CURVE: this EA's public key (Z85)
-input string InpClientSecretKey       = "";    // CURVE: this EA's secret key (Z85)
+input string InpClientSecretKey       = "";    // CURVE: this EA's secret key (Z85); better: InpClientKeyFile
+input string InpClientKeyFile         = "";    // CURVE: this EA's tidemark keys secret certificate in the Files folder
 input int    InpTimerMilliseconds     = 200;   // Timer period, ms (50..5000)
 input int    InpReportSeconds         = 10;    // REPORT (balance, equity, margin) every N seconds
 input bool   InpPriceSource           = false; // Price source: publish every Market Watch symbol
@@ -47,6 +61,7 @@ CTmPositionBook  g_book;               // market orders as last sent
 CTmTicketSet     g_seenHistory;        // history tickets already sent or covered by a snapshot
 CTmTicketSet     g_keptWhileDisabled;  // orders open when trading was disabled
 CTmCommandLog    g_commands;
+CTmPairCache     g_pairs;              // conversion symbols found (or not) per currency pair
 CTmTimedBatch    g_batch;
 TmWatchedSymbol  g_watch[];
 bool             g_snapshotDue = false;
@@ -55,11 +70,21 @@ ulong            g_lastReportMs = 0;
 ulong            g_lastWatchRefreshMs = 0;
 ulong            g_lastEnforceMs = 0;
 int              g_lastHistoryTotal = -1;
+long             g_snapshotServerMs = 0;  // server time (ms) of the last snapshot: older history is in its balance
 int              g_moneyDigits = TM_MT4_MONEY_DIGITS;
 string           g_currency = "";
 bool             g_tradingDisabled = false;
 long             g_disabledAtMs = 0;   // server time (ms) trading was disabled; orders opened later are closed
 bool             g_disabledLoaded = false;
+int              g_watchNeeded = 0;    // g_watch[0 .. g_watchNeeded) are the positions' symbols and their conversions
+int              g_lastMarketWatchCount = -1;
+ulong            g_lastMarketWatchScanMs = 0;
+long             g_closeAllIds[];      // close_all commands being carried out (answered when done)
+int              g_closeAllInitial = 0;
+int              g_closeAllRequests = 0;
+ulong            g_closeAllDeadlineMs = 0;
+string           g_closeAllLastError = "";
+ulong            g_lastDisabledRefreshMs = 0;
 long             g_refusedQuotes = 0;
 string           g_lastComment = "";
 
@@ -90,11 +115,14 @@ bool IsMarketOrder(const int type)
    return type == OP_BUY || type == OP_SELL;
   }
 
-// Terminal global variable that keeps "trading disabled" across terminal restarts; its value is the
-// server time (ms) at which trading was disabled.
+// Terminal global variable that keeps "trading disabled" across terminal restarts and crashes (one per
+// server and login: two brokers may reuse a login); its value is the server time (ms) at which trading
+// was disabled. The terminal deletes a global variable 4 weeks after its last access and writes them
+// to disk only at shutdown or on GlobalVariablesFlush (MQL reference, "Global Variables of the
+// Client Terminal"): the EA flushes on every change and refreshes the variable while it holds.
 string DisabledKey()
   {
-   return "Tidemark.TradingDisabled." + IntegerToString(AccountNumber());
+   return "Tidemark.TradingDisabled." + AccountServer() + "." + IntegerToString(AccountNumber());
   }
 
 void LoadDisabledState()
@@ -253,9 +281,14 @@ string FindPair(const string a, const string b, const bool marketWatchOnly)
 
 string FindConversionSymbol(const string a, const string b)
   {
-   string name = FindPair(a, b, true);
+   string key = (a < b) ? a + "/" + b : b + "/" + a;
+   string name = "";
+   if(g_pairs.Find(key, name))
+      return name;
+   name = FindPair(a, b, true);
    if(StringLen(name) == 0)
       name = FindPair(a, b, false);
+   g_pairs.Put(key, name);
    return name;
   }
 
@@ -293,12 +326,7 @@ void WatchWithConversions(const string symbol)
 void RebuildWatchList()
   {
    ArrayResize(g_watch, 0);
-   if(InpPriceSource)
-     {
-      int marketWatch = SymbolsTotal(true);
-      for(int i = 0; i < marketWatch; i++)
-         Watch(SymbolName(i, true));
-     }
+   // The symbols the orders need come first: a snapshot always carries them (SendSnapshot).
    int orders = OrdersTotal();
    for(int o = 0; o < orders; o++)
      {
@@ -306,7 +334,15 @@ void RebuildWatchList()
          continue;
       WatchWithConversions(OrderSymbol());
      }
+   g_watchNeeded = ArraySize(g_watch);
+   if(InpPriceSource)
+     {
+      int marketWatch = SymbolsTotal(true);
+      for(int i = 0; i < marketWatch; i++)
+         Watch(SymbolName(i, true));
+     }
   }
+
 
 // Sets a watched symbol's cursor to its current quote and returns that quote's Q record ("" if none).
 // MT4 quote times have a resolution of one second: MarketInfo(MODE_TIME) × 1000 (SPEC §4.1, Q).
@@ -347,13 +383,31 @@ void AnnounceSymbol(const string symbol, const ulong now)
       AnnounceWatched(i, now);
   }
 
+// Watched symbols the snapshot left out (too large): SYMBOL + TICKS, at most
+// TM_ANNOUNCE_PER_PASS a timer pass.
+void AnnouncePending(const ulong now)
+  {
+   int count = ArraySize(g_watch);
+   int announced = 0;
+   for(int i = g_watchNeeded; i < count && announced < TM_ANNOUNCE_PER_PASS; i++)
+     {
+      if(g_watch[i].announced)
+         continue;
+      AnnounceWatched(i, now);
+      announced++;
+     }
+  }
+
 void RefreshWatch(const ulong now)
   {
    g_lastWatchRefreshMs = now;
    int before = ArraySize(g_watch);
-   if(InpPriceSource)
+   int marketWatch = InpPriceSource ? SymbolsTotal(true) : 0;
+   // A full rescan costs a lookup per Market Watch symbol: only when its size changed, or once a minute.
+   if(InpPriceSource && (marketWatch != g_lastMarketWatchCount || now >= g_lastMarketWatchScanMs + 60000))
      {
-      int marketWatch = SymbolsTotal(true);
+      g_lastMarketWatchCount = marketWatch;
+      g_lastMarketWatchScanMs = now;
       for(int i = 0; i < marketWatch; i++)
          Watch(SymbolName(i, true));
      }
@@ -362,8 +416,8 @@ void RefreshWatch(const ulong now)
       AnnounceWatched(n, now);
    for(int j = 0; j < before; j++)
      {
-      if(g_watch[j].specValid)
-         continue;
+      if(g_watch[j].specValid || !g_watch[j].announced)
+         continue;   // announced ones whose specification was not usable; the others are AnnouncePending's
       string spec = SymbolRecord(g_watch[j].name);
       if(StringLen(spec) == 0)
          continue;
@@ -393,7 +447,7 @@ void SendSnapshot(const ulong now)
    RebuildWatchList();
    string records = AccountRecord();
    int count = ArraySize(g_watch);
-   for(int i = 0; i < count; i++)
+   for(int i = 0; i < g_watchNeeded; i++)
      {
       string spec = SymbolRecord(g_watch[i].name);
       g_watch[i].specValid = (StringLen(spec) > 0);
@@ -419,9 +473,35 @@ void SendSnapshot(const ulong now)
       records += record;
       g_book.Put(OrderTicket(), symbol, record);
      }
-   for(int q = 0; q < count; q++)
+   for(int q = 0; q < g_watchNeeded; q++)
       records += StartCursor(q);
+   // Price-source symbols while the frame stays under TM_SNAPSHOT_MAX_BYTES; the others follow as
+   // SYMBOL + TICKS frames over the next timer passes (AnnouncePending).
+   int pending = 0;
+   for(int w = g_watchNeeded; w < count; w++)
+     {
+      g_watch[w].announced = false;
+      g_watch[w].specValid = false;
+      if(pending > 0 || StringLen(records) > TM_SNAPSHOT_MAX_BYTES)
+        {
+         pending++;
+         continue;
+        }
+      string spec = SymbolRecord(g_watch[w].name);
+      if(StringLen(spec) == 0)
+        {
+         pending++;   // not usable yet: AnnouncePending and RefreshWatch try again
+         continue;
+        }
+      records += spec + StartCursor(w);
+      g_watch[w].announced = true;
+      g_watch[w].specValid = true;
+     }
+   if(pending > 0)
+      Print("Tidemark: ", pending, " more symbols follow the snapshot in SYMBOL frames (it would exceed ",
+            TM_SNAPSHOT_MAX_BYTES, " bytes)");
    MarkHistorySeen();
+   g_snapshotServerMs = NowServerMs();
    if(g_link.Send("SNAPSHOT", records, now))
       g_snapshotDue = false;
   }
@@ -443,8 +523,13 @@ void StartSessionIfPossible()
       g_link.RetryAfter(now + TM_OPEN_RETRY_MS);
       return;
      }
-   g_snapshotDue = true;
-   SendSnapshot(now);
+   // Resume where the agent may have lost us (SPEC §6.7), unless the state sent is known to be
+   // incomplete (a snapshot was due) or there is nothing to resume from.
+   if(g_snapshotDue || !g_link.Resume(now))
+     {
+      g_snapshotDue = true;
+      SendSnapshot(now);
+     }
    g_lastReportMs = now;
    g_lastWatchRefreshMs = now;
   }
@@ -471,6 +556,10 @@ void PublishHistory(const ulong now, const bool force)
       g_seenHistory.Add(ticket);
       long timeMs = 0;
       string record = HistoryDealRecord(timeMs);
+      // Older than the snapshot: its balance holds it. Such entries appear when the user widens the
+      // history tab's period (OrdersHistoryTotal follows that filter), never as new deals.
+      if(StringLen(record) > 0 && timeMs < g_snapshotServerMs)
+         continue;
       if(StringLen(record) == 0)
         {
          if(IsMarketOrder(OrderType()) || OrderType() == TM_MT4_BALANCE || OrderType() == TM_MT4_CREDIT)
@@ -585,7 +674,8 @@ void PublishQuotes(const ulong now)
    g_batch.Clear();
    int count = ArraySize(g_watch);
    for(int i = 0; i < count; i++)
-      CollectQuote(i);
+      if(g_watch[i].announced)   // else its SYMBOL (and first quote) has not gone out yet
+         CollectQuote(i);
    int quotes = g_batch.Count();
    if(quotes == 0)
       return;
@@ -624,24 +714,40 @@ bool TradingPermitted(string &why)
    return true;
   }
 
-bool CloseOrder(const int ticket, string &why)
+// Sends one close request for the market order; the MT4 error code (ERR_NO_ERROR when it is closed,
+// or gone already). A busy trade context is not waited for: it is an answer like any other, retried
+// on a later timer pass. why describes a failure.
+int CloseOrder(const int ticket, string &why)
   {
    if(!OrderSelect(ticket, SELECT_BY_TICKET) || OrderCloseTime() != 0)
-      return true;   // already closed
+      return ERR_NO_ERROR;   // already closed
    int type = OrderType();
    if(!IsMarketOrder(type))
-      return true;
-   for(int wait = 0; wait < 40 && IsTradeContextBusy(); wait++)
-      Sleep(50);
+      return ERR_NO_ERROR;
+   if(IsTradeContextBusy())
+     {
+      why = "#" + IntegerToString(ticket) + ": trade context busy";
+      return ERR_TRADE_CONTEXT_BUSY;
+     }
    RefreshRates();
    string symbol = OrderSymbol();
    double price = (type == OP_BUY) ? MarketInfo(symbol, MODE_BID) : MarketInfo(symbol, MODE_ASK);
    int digits = (int)MarketInfo(symbol, MODE_DIGITS);
    ResetLastError();
    if(OrderClose(ticket, OrderLots(), NormalizeDouble(price, digits), InpCloseSlippagePoints, clrNONE))
-      return true;
-   why = "#" + IntegerToString(ticket) + ": error " + IntegerToString(GetLastError());
-   return false;
+      return ERR_NO_ERROR;
+   int error = GetLastError();
+   why = "#" + IntegerToString(ticket) + ": error " + IntegerToString(error);
+   return error == ERR_NO_ERROR ? ERR_COMMON_ERROR : error;
+  }
+
+// Answers worth a retry on a later pass (MQL4 reference, trade server errors): common error, server
+// busy, no connection, price changed, off quotes, requote, too frequent requests, trade context busy.
+bool IsTransientError(const int error)
+  {
+   return error == ERR_COMMON_ERROR || error == ERR_SERVER_BUSY || error == ERR_NO_CONNECTION ||
+          error == ERR_PRICE_CHANGED || error == ERR_OFF_QUOTES || error == ERR_REQUOTE ||
+          error == ERR_TOO_MANY_REQUESTS || error == ERR_TRADE_CONTEXT_BUSY;
   }
 
 int OpenMarketOrders(int &tickets[])
@@ -660,34 +766,109 @@ int OpenMarketOrders(int &tickets[])
    return count;
   }
 
-bool CloseAllPositions(string &detail)
+// Open market orders, oldest first (open time, then ticket): the order a FIFO account accepts.
+int OpenMarketOrdersOldestFirst(int &tickets[])
   {
+   int count = OpenMarketOrders(tickets);
+   datetime times[];
+   ArrayResize(times, count);
+   for(int i = 0; i < count; i++)
+     {
+      int ticket = tickets[i];
+      datetime time = OrderSelect(ticket, SELECT_BY_TICKET) ? OrderOpenTime() : (datetime)0;
+      int at = i;
+      while(at > 0 && (times[at - 1] > time || (times[at - 1] == time && tickets[at - 1] > ticket)))
+        {
+         times[at] = times[at - 1];
+         tickets[at] = tickets[at - 1];
+         at--;
+        }
+      times[at] = time;
+      tickets[at] = ticket;
+     }
+   return count;
+  }
+
+// Starts a close_all. It runs over the next timer passes (ContinueCloseAll), at most
+// TM_CLOSES_PER_PASS requests a pass, so heartbeats, polling and quotes go on meanwhile; the CMDACK
+// goes out when it ends, with what really happened. False (answered at once) when trading is off.
+bool BeginCloseAll(const long commandId, string &detail, const ulong now)
+  {
+   if(!TradingPermitted(detail))
+      return false;
+   int count = ArraySize(g_closeAllIds);
+   for(int i = 0; i < count; i++)
+      if(g_closeAllIds[i] == commandId)
+         return true;
+   ArrayResize(g_closeAllIds, count + 1, 4);
+   g_closeAllIds[count] = commandId;
+   if(count == 0)
+     {
+      int open[];
+      g_closeAllInitial = OpenMarketOrders(open);
+      g_closeAllDeadlineMs = now + TM_CLOSE_ALL_TIMEOUT_MS;
+      g_closeAllLastError = "";
+      g_closeAllRequests = 0;
+     }
+   return true;
+  }
+
+void FinishCloseAll(const int left, const ulong now)
+  {
+   string detail = "closed " + IntegerToString(MathMax(0, g_closeAllInitial - left)) + " of " +
+                   IntegerToString(g_closeAllInitial) + " orders in " + IntegerToString(g_closeAllRequests) + " requests";
+   if(left > 0)
+      detail = detail + "; " + IntegerToString(left) + " still open after " +
+               IntegerToString(TM_CLOSE_ALL_TIMEOUT_MS / 1000) + " s: " + g_closeAllLastError;
+   int count = ArraySize(g_closeAllIds);
+   for(int i = 0; i < count; i++)
+     {
+      g_commands.Add(g_closeAllIds[i], left == 0, detail);
+      Print("Tidemark: command ", g_closeAllIds[i], (left == 0 ? " done: " : " failed: "), detail);
+      g_link.Send("CMDACK", TmRecordCommandAck(g_closeAllIds[i], NowServerMs(), left == 0, detail), now);
+     }
+   ArrayResize(g_closeAllIds, 0);
+  }
+
+// One pass of a running close_all: up to TM_CLOSES_PER_PASS orders, oldest first. A requote, a busy
+// trade context or server ends the pass (the same order is tried again on the next one); so does a
+// FIFO refusal (an older order of the symbol must go first, and it is first in line).
+void ContinueCloseAll(const ulong now)
+  {
+   if(ArraySize(g_closeAllIds) == 0)
+      return;
+   int tickets[];
+   int count = OpenMarketOrdersOldestFirst(tickets);
+   if(count == 0 || now >= g_closeAllDeadlineMs)
+     {
+      FinishCloseAll(count, now);
+      return;
+     }
    string why = "";
    if(!TradingPermitted(why))
      {
-      detail = why;
-      return false;
+      g_closeAllLastError = why;
+      return;
      }
-   int tickets[];
-   int initial = OpenMarketOrders(tickets);
-   int left = initial;
-   string lastError = "";
-   for(int attempt = 0; attempt < 3 && left > 0; attempt++)
+   int sent = 0;
+   int closed = 0;
+   for(int i = 0; i < count && sent < TM_CLOSES_PER_PASS; i++)
      {
-      if(attempt > 0)
-         Sleep(250);
-      for(int i = 0; i < left; i++)
+      string error = "";
+      int code = CloseOrder(tickets[i], error);
+      sent++;
+      g_closeAllRequests++;
+      if(code == ERR_NO_ERROR)
         {
-         string error = "";
-         if(!CloseOrder(tickets[i], error))
-            lastError = error;
+         closed++;
+         continue;
         }
-      left = OpenMarketOrders(tickets);
+      g_closeAllLastError = error;
+      if(IsTransientError(code) || code == ERR_TRADE_PROHIBITED_BY_FIFO)
+         break;
      }
-   detail = "closed " + IntegerToString(initial - left) + " of " + IntegerToString(initial) + " orders";
-   if(left > 0)
-      detail = detail + "; " + lastError;
-   return left == 0;
+   if(closed == count)
+      FinishCloseAll(0, now);
   }
 
 void KeepOpenOrders()
@@ -707,6 +888,7 @@ bool DisableTrading(string &detail)
       KeepOpenOrders();
       g_disabledAtMs = NowServerMs();
       GlobalVariableSet(DisabledKey(), (double)g_disabledAtMs);
+      GlobalVariablesFlush();   // a crash must not forget it
      }
    g_tradingDisabled = true;
    detail = "trading disabled; " + IntegerToString(g_keptWhileDisabled.Count()) +
@@ -720,6 +902,7 @@ bool EnableTrading(string &detail)
    g_disabledAtMs = 0;
    g_keptWhileDisabled.Clear();
    GlobalVariableDel(DisabledKey());
+   GlobalVariablesFlush();
    detail = "trading enabled";
    return true;
   }
@@ -733,6 +916,14 @@ void EnforceTradingDisabled(const ulong now)
    if(!g_tradingDisabled || now < g_lastEnforceMs + 1000)
       return;
    g_lastEnforceMs = now;
+   if(now >= g_lastDisabledRefreshMs + TM_DISABLED_REFRESH_MS)
+     {
+      // Accessing the variable restarts its 4-week lifetime; writing it back also restores it if the
+      // user deleted it by hand while trading is disabled.
+      g_lastDisabledRefreshMs = now;
+      GlobalVariableSet(DisabledKey(), (double)g_disabledAtMs);
+      GlobalVariablesFlush();
+     }
    int open[];
    int total = OpenMarketOrders(open);
    int offenders[];
@@ -758,7 +949,7 @@ void EnforceTradingDisabled(const ulong now)
    for(int j = 0; j < count; j++)
      {
       string error = "";
-      if(CloseOrder(offenders[j], error))
+      if(CloseOrder(offenders[j], error) == ERR_NO_ERROR)
          Print("Tidemark: closed order #", offenders[j], " opened while trading is disabled");
       else
          Print("Tidemark: could not close order #", offenders[j], ": ", error);
@@ -780,7 +971,10 @@ void HandleCommand(const TmAgentMessage &message, const ulong now)
      {
       Print("Tidemark: command ", message.commandId, " ", message.commandKind, " (", message.text, ")");
       if(message.commandKind == "close_all")
-         succeeded = CloseAllPositions(detail);
+        {
+         if(BeginCloseAll(message.commandId, detail, now))
+            return;   // answered when it ends (FinishCloseAll)
+        }
       else if(message.commandKind == "disable_trading")
          succeeded = DisableTrading(detail);
       else if(message.commandKind == "enable_trading")
@@ -816,7 +1010,11 @@ void DrainAgent(const ulong now)
          HandleCommand(message, now);
       else if(message.type == "REJECT")
         {
-         Alert("Tidemark: the agent refused this account (", message.rejectReason, "): ", message.text);
+         // The reason is in the journal and the chart comment. Only a refusal that needs the
+         // user (a netting or exchange account, an EA too old) raises an Alert; an agent restart
+         // (expected_hello) or a busy agent is routine.
+         if(CTidemarkLink::RejectIsFinal(message.rejectReason))
+            Alert("Tidemark: the agent refused this account (", message.rejectReason, "): ", message.text);
          break;
         }
      }
@@ -824,6 +1022,10 @@ void DrainAgent(const ulong now)
 
 void Publish(const ulong now)
   {
+   // The resume journal is bounded by a fresh snapshot once the agent has everything.
+   if(g_link.IsWelcomed() && g_link.JournalCount() >= TM_JOURNAL_COMPACT_FRAMES &&
+      g_link.LastAck() == g_link.LastSentSequence())
+      g_snapshotDue = true;
    if(g_snapshotDue && now >= g_lastSnapshotMs + TM_SNAPSHOT_MIN_GAP_MS)
       SendSnapshot(now);
    // While a snapshot is due the agent ignores updates; the snapshot will carry them.
@@ -832,6 +1034,7 @@ void Publish(const ulong now)
       bool reportDue = (now >= g_lastReportMs + (ulong)ReportPeriodMs());
       PublishHistory(now, reportDue);
       PublishPositionChanges(now);
+      AnnouncePending(now);
       if(now >= g_lastWatchRefreshMs + TM_WATCH_REFRESH_MS)
          RefreshWatch(now);
       PublishQuotes(now);
@@ -864,11 +1067,27 @@ int OnInit()
    // Globals keep their values when only the chart's symbol or period changes: reset what matters.
    ArrayResize(g_watch, 0);
    g_book.Clear();
+   g_pairs.Clear();
+   g_seenHistory.Clear();   // the session's snapshot marks the history again (another account's tickets must not)
+   ArrayResize(g_closeAllIds, 0);
+   g_lastMarketWatchCount = -1;
    g_snapshotDue = false;
    g_lastSnapshotMs = 0;
    g_lastHistoryTotal = -1;
    g_lastComment = "";
-   g_link.Configure(InpAgentEndpoint, InpAgentPublicKey, InpClientPublicKey, InpClientSecretKey, 20000);
+   string publicKey = InpClientPublicKey;
+   string secretKey = InpClientSecretKey;
+   if(StringLen(InpClientKeyFile) > 0)
+     {
+      string keyError = "";
+      if(!TmReadCurveCertificate(InpClientKeyFile, publicKey, secretKey, keyError))
+        {
+         Print("Tidemark: ", keyError);
+         Comment("Tidemark: ", keyError);
+         return INIT_PARAMETERS_INCORRECT;
+        }
+     }
+   g_link.Configure(InpAgentEndpoint, InpAgentPublicKey, publicKey, secretKey, 20000);
    g_tradingDisabled = false;
    g_disabledLoaded = false;
    LoadDisabledState();
@@ -894,6 +1113,7 @@ void OnTimer()
   {
    ulong now = TmNowMs();
    EnforceTradingDisabled(now);
+   ContinueCloseAll(now);   // also while the agent is unreachable
    if(!g_link.IsActive())
      {
       StartSessionIfPossible();
@@ -904,6 +1124,8 @@ void OnTimer()
         }
      }
    DrainAgent(now);
+   if(!g_link.IsActive())
+      StartSessionIfPossible();   // REJECT expected_hello: the agent restarted, a new session at once
    if(g_link.IsActive())
      {
       Publish(now);

@@ -25,13 +25,27 @@
 #define TM_TICKS_PER_SYMBOL    1000
 // At most one snapshot per second, however many RESYNCs arrive (SPEC §6.2: coalesce).
 #define TM_SNAPSHOT_MIN_GAP_MS 1000
+// A snapshot carries price-source symbols only while it stays under this size (the agent refuses
+// frames over its ZMQ_MAXMSGSIZE, 1 MiB by default; SPEC §2); the rest follow in SYMBOL frames, at
+// most TM_ANNOUNCE_PER_PASS a timer pass.
+#define TM_SNAPSHOT_MAX_BYTES   524288
+#define TM_ANNOUNCE_PER_PASS    500
+// close_all: at most this many close requests per timer pass, and an answer within this time.
+#define TM_CLOSES_PER_PASS      5
+#define TM_CLOSE_ALL_TIMEOUT_MS 30000
+// While trading is disabled, its terminal global variable is rewritten this often (see DisabledKey).
+#define TM_DISABLED_REFRESH_MS 3600000
+// A fresh snapshot once this many frames followed the last one and the agent acknowledged them all:
+// it keeps the resume journal short (SPEC §6.7).
+#define TM_JOURNAL_COMPACT_FRAMES 2000
 // Watched symbols are re-checked (new Market Watch symbols, specifications that were not ready).
 #define TM_WATCH_REFRESH_MS    5000
 
 input string InpAgentEndpoint         = "tcp://127.0.0.1:5555"; // Agent endpoint (tcp://host:port)
 input string InpAgentPublicKey        = "";    // CURVE: agent public key (Z85, 40 chars; empty = no CURVE)
 input string InpClientPublicKey       = "";    // CURVE: this EA's public key (Z85)
-input string InpClientSecretKey       = "";    // CURVE: this EA's secret key (Z85)
+input string InpClientSecretKey       = "";    // CURVE: this EA's secret key (Z85); better: InpClientKeyFile
+input string InpClientKeyFile         = "";    // CURVE: this EA's tidemark keys secret certificate in the Files folder
 input int    InpTimerMilliseconds     = 200;   // Timer period, ms (50..5000)
 input int    InpReportSeconds         = 10;    // REPORT (balance, equity, margin) every N seconds
 input bool   InpPriceSource           = false; // Price source: publish every Market Watch symbol
@@ -44,6 +58,7 @@ CTmPositionBook  g_book;               // positions as last sent
 CTmTicketSet     g_seenDeals;          // deals already sent or covered by a snapshot
 CTmTicketSet     g_keptWhileDisabled;  // positions open when trading was disabled
 CTmCommandLog    g_commands;
+CTmPairCache     g_pairs;              // conversion symbols found (or not) per currency pair
 CTmTimedBatch    g_quotes;
 TmWatchedSymbol  g_watch[];
 CTrade           g_trade;
@@ -59,6 +74,15 @@ string           g_currency = "";
 bool             g_tradingDisabled = false;
 long             g_disabledAtMs = 0;   // server time (ms) trading was disabled; positions opened later are closed
 bool             g_disabledLoaded = false;
+int              g_watchNeeded = 0;    // g_watch[0 .. g_watchNeeded) are the positions' symbols and their conversions
+int              g_lastMarketWatchCount = -1;
+ulong            g_lastMarketWatchScanMs = 0;
+long             g_closeAllIds[];      // close_all commands being carried out (answered when done)
+int              g_closeAllInitial = 0;
+int              g_closeAllRequests = 0;
+ulong            g_closeAllDeadlineMs = 0;
+string           g_closeAllLastError = "";
+ulong            g_lastDisabledRefreshMs = 0;
 long             g_refusedQuotes = 0;
 string           g_lastComment = "";
 
@@ -86,11 +110,14 @@ bool AccountReady()
           TerminalInfoInteger(TERMINAL_CONNECTED) != 0;
   }
 
-// Terminal global variable that keeps "trading disabled" across terminal restarts; its value is the
-// server time (ms) at which trading was disabled.
+// Terminal global variable that keeps "trading disabled" across terminal restarts and crashes (one per
+// server and login: two brokers may reuse a login); its value is the server time (ms) at which trading
+// was disabled. The terminal deletes a global variable 4 weeks after its last access and writes them
+// to disk only at shutdown or on GlobalVariablesFlush (MQL reference, "Global Variables of the
+// Client Terminal"): the EA flushes on every change and refreshes the variable while it holds.
 string DisabledKey()
   {
-   return "Tidemark.TradingDisabled." + IntegerToString(AccountInfoInteger(ACCOUNT_LOGIN));
+   return "Tidemark.TradingDisabled." + AccountInfoString(ACCOUNT_SERVER) + "." + IntegerToString(AccountInfoInteger(ACCOUNT_LOGIN));
   }
 
 // Reads the persisted disable state once the account is known.
@@ -203,9 +230,14 @@ string FindPair(const string a, const string b, const bool marketWatchOnly)
 
 string FindConversionSymbol(const string a, const string b)
   {
-   string name = FindPair(a, b, true);
+   string key = (a < b) ? a + "/" + b : b + "/" + a;
+   string name = "";
+   if(g_pairs.Find(key, name))
+      return name;
+   name = FindPair(a, b, true);
    if(StringLen(name) == 0)
       name = FindPair(a, b, false);
+   g_pairs.Put(key, name);
    return name;
   }
 
@@ -243,12 +275,7 @@ void WatchWithConversions(const string symbol)
 void RebuildWatchList()
   {
    ArrayResize(g_watch, 0);
-   if(InpPriceSource)
-     {
-      int marketWatch = SymbolsTotal(true);
-      for(int i = 0; i < marketWatch; i++)
-         Watch(SymbolName(i, true));
-     }
+   // The symbols the positions need come first: a snapshot always carries them (SendSnapshot).
    int positions = PositionsTotal();
    for(int p = 0; p < positions; p++)
      {
@@ -256,7 +283,15 @@ void RebuildWatchList()
          continue;
       WatchWithConversions(PositionGetString(POSITION_SYMBOL));
      }
+   g_watchNeeded = ArraySize(g_watch);
+   if(InpPriceSource)
+     {
+      int marketWatch = SymbolsTotal(true);
+      for(int i = 0; i < marketWatch; i++)
+         Watch(SymbolName(i, true));
+     }
   }
+
 
 // Sets a watched symbol's tick cursor to its current quote and returns that quote's Q record ("" if none).
 string StartCursor(const int index)
@@ -295,13 +330,31 @@ void AnnounceSymbol(const string symbol, const ulong now)
       AnnounceWatched(i, now);
   }
 
+// Watched symbols the snapshot left out (too large): SYMBOL + TICKS, at most
+// TM_ANNOUNCE_PER_PASS a timer pass.
+void AnnouncePending(const ulong now)
+  {
+   int count = ArraySize(g_watch);
+   int announced = 0;
+   for(int i = g_watchNeeded; i < count && announced < TM_ANNOUNCE_PER_PASS; i++)
+     {
+      if(g_watch[i].announced)
+         continue;
+      AnnounceWatched(i, now);
+      announced++;
+     }
+  }
+
 void RefreshWatch(const ulong now)
   {
    g_lastWatchRefreshMs = now;
    int before = ArraySize(g_watch);
-   if(InpPriceSource)
+   int marketWatch = InpPriceSource ? SymbolsTotal(true) : 0;
+   // A full rescan costs a lookup per Market Watch symbol: only when its size changed, or once a minute.
+   if(InpPriceSource && (marketWatch != g_lastMarketWatchCount || now >= g_lastMarketWatchScanMs + 60000))
      {
-      int marketWatch = SymbolsTotal(true);
+      g_lastMarketWatchCount = marketWatch;
+      g_lastMarketWatchScanMs = now;
       for(int i = 0; i < marketWatch; i++)
          Watch(SymbolName(i, true));
      }
@@ -310,8 +363,8 @@ void RefreshWatch(const ulong now)
       AnnounceWatched(n, now);
    for(int j = 0; j < before; j++)
      {
-      if(g_watch[j].specValid)
-         continue;
+      if(g_watch[j].specValid || !g_watch[j].announced)
+         continue;   // announced ones whose specification was not usable; the others are AnnouncePending's
       string spec = SymbolRecord(g_watch[j].name);
       if(StringLen(spec) == 0)
          continue;
@@ -346,7 +399,7 @@ void SendSnapshot(const ulong now)
    RebuildWatchList();
    string records = AccountRecord();
    int count = ArraySize(g_watch);
-   for(int i = 0; i < count; i++)
+   for(int i = 0; i < g_watchNeeded; i++)
      {
       string spec = SymbolRecord(g_watch[i].name);
       g_watch[i].specValid = (StringLen(spec) > 0);
@@ -373,8 +426,33 @@ void SendSnapshot(const ulong now)
       records += record;
       g_book.Put((long)ticket, symbol, record);
      }
-   for(int q = 0; q < count; q++)
+   for(int q = 0; q < g_watchNeeded; q++)
       records += StartCursor(q);
+   // Price-source symbols while the frame stays under TM_SNAPSHOT_MAX_BYTES; the others follow as
+   // SYMBOL + TICKS frames over the next timer passes (AnnouncePending).
+   int pending = 0;
+   for(int w = g_watchNeeded; w < count; w++)
+     {
+      g_watch[w].announced = false;
+      g_watch[w].specValid = false;
+      if(pending > 0 || StringLen(records) > TM_SNAPSHOT_MAX_BYTES)
+        {
+         pending++;
+         continue;
+        }
+      string spec = SymbolRecord(g_watch[w].name);
+      if(StringLen(spec) == 0)
+        {
+         pending++;   // not usable yet: AnnouncePending and RefreshWatch try again
+         continue;
+        }
+      records += spec + StartCursor(w);
+      g_watch[w].announced = true;
+      g_watch[w].specValid = true;
+     }
+   if(pending > 0)
+      Print("Tidemark: ", pending, " more symbols follow the snapshot in SYMBOL frames (it would exceed ",
+            TM_SNAPSHOT_MAX_BYTES, " bytes)");
    MarkDealHistorySeen();
    ArrayResize(g_pendingDeals, 0);
    if(g_link.Send("SNAPSHOT", records, now))
@@ -398,8 +476,13 @@ void StartSessionIfPossible()
       g_link.RetryAfter(now + TM_OPEN_RETRY_MS);
       return;
      }
-   g_snapshotDue = true;
-   SendSnapshot(now);
+   // Resume where the agent may have lost us (SPEC §6.7), unless the state sent is known to be
+   // incomplete (a snapshot was due) or there is nothing to resume from.
+   if(g_snapshotDue || !g_link.Resume(now))
+     {
+      g_snapshotDue = true;
+      SendSnapshot(now);
+     }
    g_lastReportMs = now;
    g_lastDealScanMs = now;
    g_lastWatchRefreshMs = now;
@@ -618,6 +701,12 @@ void CollectTicks(const int index)
       CollectLatest(index);
       return;
      }
+   // CopyTicks only when the symbol has a tick past the cursor: with a large Market Watch most
+   // symbols have none in a given pass, and SymbolInfoTick is the cheap question.
+   MqlTick latest;
+   if(SymbolInfoTick(g_watch[index].name, latest) && latest.time_msc == fromMsc &&
+      latest.bid == g_watch[index].lastBid && latest.ask == g_watch[index].lastAsk)
+      return;
    MqlTick ticks[];
    int copied = CopyTicks(g_watch[index].name, ticks, COPY_TICKS_INFO, (ulong)fromMsc, (uint)TM_TICKS_PER_SYMBOL);
    if(copied <= 0)
@@ -646,6 +735,8 @@ void PublishQuotes(const ulong now)
    int count = ArraySize(g_watch);
    for(int i = 0; i < count; i++)
      {
+      if(!g_watch[i].announced)
+         continue;   // its SYMBOL (and first quote) has not gone out yet
       if(InpEveryTick)
          CollectTicks(i);
       else
@@ -689,51 +780,137 @@ bool TradingPermitted(string &why)
    return true;
   }
 
-bool ClosePosition(const ulong ticket, string &why)
+// Sends one close request for the position; its trade server return code (TRADE_RETCODE_DONE when
+// it is gone already). why describes a failure.
+uint ClosePosition(const ulong ticket, string &why)
   {
    if(!PositionSelectByTicket(ticket))
-      return true;   // already closed
+      return TRADE_RETCODE_DONE;   // already closed
    string symbol = PositionGetString(POSITION_SYMBOL);
    if(!g_trade.SetTypeFillingBySymbol(symbol))
       g_trade.SetTypeFilling(ORDER_FILLING_RETURN);
    bool sent = g_trade.PositionClose(ticket);
    uint code = g_trade.ResultRetcode();
    if(sent && (code == TRADE_RETCODE_DONE || code == TRADE_RETCODE_PLACED))
-      return true;
+      return TRADE_RETCODE_DONE;
    why = "#" + IntegerToString((long)ticket) + ": " + IntegerToString((long)code) + " " +
          g_trade.ResultRetcodeDescription();
-   return false;
+   return code == 0 ? TRADE_RETCODE_CONNECTION : code;
   }
 
-bool CloseAllPositions(string &detail)
+// Answers worth a retry on a later pass (MQL5 reference, trade server return codes).
+bool IsTransientRetcode(const uint code)
   {
+   return code == TRADE_RETCODE_REQUOTE || code == TRADE_RETCODE_PRICE_CHANGED || code == TRADE_RETCODE_PRICE_OFF ||
+          code == TRADE_RETCODE_TOO_MANY_REQUESTS || code == TRADE_RETCODE_CONNECTION;
+  }
+
+// Open positions, oldest first (open time, then ticket): the order a FIFO account accepts.
+int OpenPositionsOldestFirst(ulong &tickets[])
+  {
+   long times[];
+   int count = 0;
+   int total = PositionsTotal();
+   ArrayResize(tickets, total);
+   ArrayResize(times, total);
+   for(int i = 0; i < total; i++)
+     {
+      ulong ticket = PositionGetTicket(i);
+      if(ticket == 0)
+         continue;
+      long time = PositionGetInteger(POSITION_TIME_MSC);
+      int at = count;
+      while(at > 0 && (times[at - 1] > time || (times[at - 1] == time && tickets[at - 1] > ticket)))
+        {
+         times[at] = times[at - 1];
+         tickets[at] = tickets[at - 1];
+         at--;
+        }
+      times[at] = time;
+      tickets[at] = ticket;
+      count++;
+     }
+   ArrayResize(tickets, count);
+   return count;
+  }
+
+// Starts a close_all. It runs over the next timer passes (ContinueCloseAll), at most
+// TM_CLOSES_PER_PASS requests a pass, so heartbeats, polling and quotes go on meanwhile; the CMDACK
+// goes out when it ends, with what really happened. False (answered at once) when trading is off.
+bool BeginCloseAll(const long commandId, string &detail, const ulong now)
+  {
+   if(!TradingPermitted(detail))
+      return false;
+   int count = ArraySize(g_closeAllIds);
+   for(int i = 0; i < count; i++)
+      if(g_closeAllIds[i] == commandId)
+         return true;
+   ArrayResize(g_closeAllIds, count + 1, 4);
+   g_closeAllIds[count] = commandId;
+   if(count == 0)
+     {
+      g_closeAllInitial = PositionsTotal();
+      g_closeAllDeadlineMs = now + TM_CLOSE_ALL_TIMEOUT_MS;
+      g_closeAllLastError = "";
+      g_closeAllRequests = 0;
+     }
+   return true;
+  }
+
+void FinishCloseAll(const ulong now)
+  {
+   int left = PositionsTotal();
+   string detail = "closed " + IntegerToString(MathMax(0, g_closeAllInitial - left)) + " of " +
+                   IntegerToString(g_closeAllInitial) + " positions in " + IntegerToString(g_closeAllRequests) +
+                   " requests";
+   if(left > 0)
+      detail = detail + "; " + IntegerToString(left) + " still open after " +
+               IntegerToString(TM_CLOSE_ALL_TIMEOUT_MS / 1000) + " s: " + g_closeAllLastError;
+   int count = ArraySize(g_closeAllIds);
+   for(int i = 0; i < count; i++)
+     {
+      g_commands.Add(g_closeAllIds[i], left == 0, detail);
+      Print("Tidemark: command ", g_closeAllIds[i], (left == 0 ? " done: " : " failed: "), detail);
+      g_link.Send("CMDACK", TmRecordCommandAck(g_closeAllIds[i], NowServerMs(), left == 0, detail), now);
+     }
+   ArrayResize(g_closeAllIds, 0);
+  }
+
+// One pass of a running close_all: up to TM_CLOSES_PER_PASS positions, oldest first. A requote or
+// a busy server ends the pass (the same position is tried again on the next one); so does a FIFO
+// refusal (an older position of the symbol must go first, and it is first in line).
+void ContinueCloseAll(const ulong now)
+  {
+   if(ArraySize(g_closeAllIds) == 0)
+      return;
+   ulong tickets[];
+   int count = OpenPositionsOldestFirst(tickets);
+   if(count == 0 || now >= g_closeAllDeadlineMs)
+     {
+      FinishCloseAll(now);
+      return;
+     }
    string why = "";
    if(!TradingPermitted(why))
      {
-      detail = why;
-      return false;
+      g_closeAllLastError = why;
+      return;
      }
-   int initial = PositionsTotal();
-   string lastError = "";
-   for(int attempt = 0; attempt < 3 && PositionsTotal() > 0; attempt++)
+   int sent = 0;
+   for(int i = 0; i < count && sent < TM_CLOSES_PER_PASS; i++)
      {
-      if(attempt > 0)
-         Sleep(250);
-      for(int i = PositionsTotal() - 1; i >= 0; i--)
-        {
-         ulong ticket = PositionGetTicket(i);
-         if(ticket == 0)
-            continue;
-         string error = "";
-         if(!ClosePosition(ticket, error))
-            lastError = error;
-        }
+      string error = "";
+      uint code = ClosePosition(tickets[i], error);
+      sent++;
+      g_closeAllRequests++;
+      if(code == TRADE_RETCODE_DONE)
+         continue;
+      g_closeAllLastError = error;
+      if(IsTransientRetcode(code) || code == TRADE_RETCODE_FIFO_CLOSE)
+         break;
      }
-   int left = PositionsTotal();
-   detail = "closed " + IntegerToString(initial - left) + " of " + IntegerToString(initial) + " positions";
-   if(left > 0)
-      detail = detail + "; " + lastError;
-   return left == 0;
+   if(PositionsTotal() == 0)
+      FinishCloseAll(now);
   }
 
 void KeepOpenPositions()
@@ -756,6 +933,7 @@ bool DisableTrading(string &detail)
       KeepOpenPositions();
       g_disabledAtMs = TmTimeMs(TimeTradeServer());
       GlobalVariableSet(DisabledKey(), (double)g_disabledAtMs);
+      GlobalVariablesFlush();   // a crash must not forget it
      }
    g_tradingDisabled = true;
    detail = "trading disabled; " + IntegerToString(g_keptWhileDisabled.Count()) +
@@ -769,6 +947,7 @@ bool EnableTrading(string &detail)
    g_disabledAtMs = 0;
    g_keptWhileDisabled.Clear();
    GlobalVariableDel(DisabledKey());
+   GlobalVariablesFlush();
    detail = "trading enabled";
    return true;
   }
@@ -782,6 +961,14 @@ void EnforceTradingDisabled(const ulong now)
    if(!g_tradingDisabled || now < g_lastEnforceMs + 1000)
       return;
    g_lastEnforceMs = now;
+   if(now >= g_lastDisabledRefreshMs + TM_DISABLED_REFRESH_MS)
+     {
+      // Accessing the variable restarts its 4-week lifetime; writing it back also restores it if the
+      // user deleted it by hand while trading is disabled.
+      g_lastDisabledRefreshMs = now;
+      GlobalVariableSet(DisabledKey(), (double)g_disabledAtMs);
+      GlobalVariablesFlush();
+     }
    ulong offenders[];
    int count = 0;
    int total = PositionsTotal();
@@ -807,7 +994,7 @@ void EnforceTradingDisabled(const ulong now)
    for(int j = 0; j < count; j++)
      {
       string error = "";
-      if(ClosePosition(offenders[j], error))
+      if(ClosePosition(offenders[j], error) == TRADE_RETCODE_DONE)
          Print("Tidemark: closed position #", offenders[j], " opened while trading is disabled");
       else
          Print("Tidemark: could not close position #", offenders[j], ": ", error);
@@ -829,7 +1016,10 @@ void HandleCommand(const TmAgentMessage &message, const ulong now)
      {
       Print("Tidemark: command ", message.commandId, " ", message.commandKind, " (", message.text, ")");
       if(message.commandKind == "close_all")
-         succeeded = CloseAllPositions(detail);
+        {
+         if(BeginCloseAll(message.commandId, detail, now))
+            return;   // answered when it ends (FinishCloseAll)
+        }
       else if(message.commandKind == "disable_trading")
          succeeded = DisableTrading(detail);
       else if(message.commandKind == "enable_trading")
@@ -865,7 +1055,11 @@ void DrainAgent(const ulong now)
          HandleCommand(message, now);
       else if(message.type == "REJECT")
         {
-         Alert("Tidemark: the agent refused this account (", message.rejectReason, "): ", message.text);
+         // The reason is in the journal and the chart comment. Only a refusal that needs the
+         // user (a netting or exchange account, an EA too old) raises an Alert; an agent restart
+         // (expected_hello) or a busy agent is routine.
+         if(CTidemarkLink::RejectIsFinal(message.rejectReason))
+            Alert("Tidemark: the agent refused this account (", message.rejectReason, "): ", message.text);
          break;
         }
      }
@@ -873,12 +1067,17 @@ void DrainAgent(const ulong now)
 
 void Publish(const ulong now)
   {
+   // The resume journal is bounded by a fresh snapshot once the agent has everything.
+   if(g_link.IsWelcomed() && g_link.JournalCount() >= TM_JOURNAL_COMPACT_FRAMES &&
+      g_link.LastAck() == g_link.LastSentSequence())
+      g_snapshotDue = true;
    if(g_snapshotDue && now >= g_lastSnapshotMs + TM_SNAPSHOT_MIN_GAP_MS)
       SendSnapshot(now);
    // While a snapshot is due the agent ignores updates; the snapshot will carry them.
    if(!g_snapshotDue)
      {
       PublishTradeChanges(now);
+      AnnouncePending(now);
       if(now >= g_lastWatchRefreshMs + TM_WATCH_REFRESH_MS)
          RefreshWatch(now);
       PublishQuotes(now);
@@ -912,10 +1111,26 @@ int OnInit()
    ArrayResize(g_watch, 0);
    ArrayResize(g_pendingDeals, 0);
    g_book.Clear();
+   g_pairs.Clear();
+   g_seenDeals.Clear();   // the session's snapshot marks the history again (another account's tickets must not)
+   ArrayResize(g_closeAllIds, 0);
+   g_lastMarketWatchCount = -1;
    g_snapshotDue = false;
    g_lastSnapshotMs = 0;
    g_lastComment = "";
-   g_link.Configure(InpAgentEndpoint, InpAgentPublicKey, InpClientPublicKey, InpClientSecretKey, 20000);
+   string publicKey = InpClientPublicKey;
+   string secretKey = InpClientSecretKey;
+   if(StringLen(InpClientKeyFile) > 0)
+     {
+      string keyError = "";
+      if(!TmReadCurveCertificate(InpClientKeyFile, publicKey, secretKey, keyError))
+        {
+         Print("Tidemark: ", keyError);
+         Comment("Tidemark: ", keyError);
+         return INIT_PARAMETERS_INCORRECT;
+        }
+     }
+   g_link.Configure(InpAgentEndpoint, InpAgentPublicKey, publicKey, secretKey, 20000);
    g_trade.SetDeviationInPoints((ulong)(InpCloseDeviationPoints > 0 ? InpCloseDeviationPoints : 0));
    g_trade.SetAsyncMode(false);
    g_tradingDisabled = false;
@@ -943,6 +1158,7 @@ void OnTimer()
   {
    ulong now = TmNowMs();
    EnforceTradingDisabled(now);
+   ContinueCloseAll(now);   // also while the agent is unreachable
    if(!g_link.IsActive())
      {
       StartSessionIfPossible();
@@ -953,6 +1169,8 @@ void OnTimer()
         }
      }
    DrainAgent(now);
+   if(!g_link.IsActive())
+      StartSessionIfPossible();   // REJECT expected_hello: the agent restarted, a new session at once
    if(g_link.IsActive())
      {
       Publish(now);

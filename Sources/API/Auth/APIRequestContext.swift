@@ -77,7 +77,8 @@ struct ErrorBodyMiddleware: RouterMiddleware {
             case .forbidden: throw APIError.forbidden(error.body ?? "Forbidden")
             case .conflict: throw APIError.conflict(error.body ?? "Conflict")
             case .tooManyRequests: throw APIError.tooManyRequests(error.body ?? "Too many requests", retryAfterSeconds: 1)
-            case .badRequest, .contentTooLarge, .unsupportedMediaType, .methodNotAllowed:
+            case .methodNotAllowed: throw APIError.methodNotAllowed(request.method.rawValue, allowed: [])
+            case .badRequest, .contentTooLarge, .unsupportedMediaType:
                 throw APIError.validation(error.body ?? "Bad request", details: [])
             default:
                 throw APIError.internal(error.body ?? "Internal error")

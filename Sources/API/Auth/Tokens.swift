@@ -14,7 +14,10 @@ public struct Principal: Hashable, Sendable {
 
     /// A principal with the given rights.
     public init(tokenID: String, isAdmin: Bool = false, readOnly: Bool = false, accounts: Set<AccountID>? = nil) {
-        self.tokenID = tokenID; self.isAdmin = isAdmin; self.readOnly = readOnly; self.accounts = accounts
+        self.tokenID = tokenID
+        self.isAdmin = isAdmin
+        self.readOnly = readOnly
+        self.accounts = accounts
     }
 
     /// Whether the token may see this account.
@@ -43,7 +46,11 @@ public struct TokenResource: Hashable, Sendable, Codable {
 
     /// A token view with every field given.
     public init(id: String, name: String, admin: Bool, readOnly: Bool, accounts: [AccountID]?) {
-        self.id = id; self.name = name; self.admin = admin; self.readOnly = readOnly; self.accounts = accounts
+        self.id = id
+        self.name = name
+        self.admin = admin
+        self.readOnly = readOnly
+        self.accounts = accounts
     }
 
     /// What a request with this token may do.
@@ -63,7 +70,9 @@ public struct NewToken: Hashable, Sendable, Codable {
 
     /// A request for a token.
     public init(name: String, accounts: [AccountID]? = nil, readOnly: Bool? = nil) {
-        self.name = name; self.accounts = accounts; self.readOnly = readOnly
+        self.name = name
+        self.accounts = accounts
+        self.readOnly = readOnly
     }
 }
 
@@ -97,7 +106,10 @@ public protocol TokenAuthority: Sendable {
 /// Tokens in memory, for tests and for a first run before the store is wired. Keeps secrets as
 /// given: use a hashing store in production.
 public final class InMemoryTokenAuthority: TokenAuthority {
-    private struct Entry: Sendable { var resource: TokenResource; var secret: String }
+    private struct Entry: Sendable {
+        var resource: TokenResource
+        var secret: String
+    }
     private let entries: Mutex<[Entry]>
 
     /// Starts with one admin token.

@@ -93,6 +93,9 @@ public struct TerminalKeyResource: Codable, Hashable, Sendable {
     public var boundAccount: String?
 
     public init(publicKey: String, allowed: Bool, listedAccounts: [String], boundAccount: String?) {
-        self.publicKey = publicKey; self.allowed = allowed; self.listedAccounts = listedAccounts; self.boundAccount = boundAccount
+        self.publicKey = publicKey
+        self.allowed = allowed
+        self.listedAccounts = listedAccounts
+        self.boundAccount = boundAccount
     }
 }

@@ -33,8 +33,12 @@ public struct EventRecord: Hashable, Sendable {
     /// An event with every field given.
     public init(sequenceNumber: UInt64, kind: SubjectKind, accountId: AccountID?, subjectId: String,
                 brokerTime: BrokerTime, body: JSONBody) {
-        self.sequenceNumber = sequenceNumber; self.kind = kind; self.accountId = accountId
-        self.subjectId = subjectId; self.brokerTime = brokerTime; self.body = body
+        self.sequenceNumber = sequenceNumber
+        self.kind = kind
+        self.accountId = accountId
+        self.subjectId = subjectId
+        self.brokerTime = brokerTime
+        self.body = body
     }
 }
 
@@ -54,7 +58,10 @@ public struct StatisticsRecord: Hashable, Sendable {
     /// The period in its API shape.
     public var body: JSONBody
     /// A period record with every field given.
-    public init(startBrokerTime: BrokerTime, body: JSONBody) { self.startBrokerTime = startBrokerTime; self.body = body }
+    public init(startBrokerTime: BrokerTime, body: JSONBody) {
+        self.startBrokerTime = startBrokerTime
+        self.body = body
+    }
 }
 
 /// An hour of an account's equity chart (MetaApi `EquityChartItem`) with its start.
@@ -64,7 +71,10 @@ public struct ChartRecord: Hashable, Sendable {
     /// The hour in its API shape.
     public var body: JSONBody
     /// A chart record with every field given.
-    public init(startBrokerTime: BrokerTime, body: JSONBody) { self.startBrokerTime = startBrokerTime; self.body = body }
+    public init(startBrokerTime: BrokerTime, body: JSONBody) {
+        self.startBrokerTime = startBrokerTime
+        self.body = body
+    }
 }
 
 /// An account as `GET /users/current/accounts` shows it.
@@ -105,9 +115,16 @@ public struct AccountResource: Hashable, Sendable, Codable {
                 connected: Bool = false, equity: FixedDecimal? = nil, balance: FixedDecimal? = nil,
                 lastSeenBrokerTime: BrokerTime? = nil, reconciliationDrift: FixedDecimal? = nil,
                 enforcementState: String? = nil, lastConnectedAt: Date? = nil, lastDisconnectedAt: Date? = nil) {
-        self.id = id; self.server = server; self.login = login; self.platform = platform; self.currency = currency
-        self.connected = connected; self.equity = equity; self.balance = balance
-        self.lastSeenBrokerTime = lastSeenBrokerTime?.formatted; self.reconciliationDrift = reconciliationDrift
+        self.id = id
+        self.server = server
+        self.login = login
+        self.platform = platform
+        self.currency = currency
+        self.connected = connected
+        self.equity = equity
+        self.balance = balance
+        self.lastSeenBrokerTime = lastSeenBrokerTime?.formatted
+        self.reconciliationDrift = reconciliationDrift
         self.enforcementState = enforcementState
         self.lastConnectedAt = lastConnectedAt?.ISO8601Format()
         self.lastDisconnectedAt = lastDisconnectedAt?.ISO8601Format()
@@ -129,7 +146,9 @@ public struct AccountErrorResource: Hashable, Sendable, Codable {
 
     /// An error resource with every field given.
     public init(reason: String, message: String, since: Date, brokerTime: BrokerTime?) {
-        self.reason = reason; self.message = message; self.since = since.ISO8601Format()
+        self.reason = reason
+        self.message = message
+        self.since = since.ISO8601Format()
         self.brokerTime = brokerTime.flatMap { $0.isInCalendarRange ? $0.formatted : nil }
     }
 }
@@ -145,7 +164,9 @@ public struct AccountRegistration: Hashable, Sendable, Codable {
 
     /// A registration with every field given.
     public init(login: Int64, server: String, platform: Platform) {
-        self.login = login; self.server = server; self.platform = platform
+        self.login = login
+        self.server = server
+        self.platform = platform
     }
 
     /// `server:login`.
@@ -180,10 +201,16 @@ public struct TrackerResource: Hashable, Sendable, Codable {
                 startBrokerTime: BrokerTime? = nil, endBrokerTime: BrokerTime? = nil,
                 absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
                 absoluteProfitThreshold: FixedDecimal? = nil, relativeProfitThreshold: FixedDecimal? = nil) {
-        self.id = id; self.accountId = accountId; self.name = name; self.period = period
-        self.startBrokerTime = startBrokerTime; self.endBrokerTime = endBrokerTime
-        self.absoluteDrawdownThreshold = absoluteDrawdownThreshold; self.relativeDrawdownThreshold = relativeDrawdownThreshold
-        self.absoluteProfitThreshold = absoluteProfitThreshold; self.relativeProfitThreshold = relativeProfitThreshold
+        self.id = id
+        self.accountId = accountId
+        self.name = name
+        self.period = period
+        self.startBrokerTime = startBrokerTime
+        self.endBrokerTime = endBrokerTime
+        self.absoluteDrawdownThreshold = absoluteDrawdownThreshold
+        self.relativeDrawdownThreshold = relativeDrawdownThreshold
+        self.absoluteProfitThreshold = absoluteProfitThreshold
+        self.relativeProfitThreshold = relativeProfitThreshold
     }
 
     /// MetaApi's `Tracker` JSON, as the risk core encodes a tracker definition (the id as `_id`).
@@ -209,7 +236,10 @@ public struct ChallengeRecord: Hashable, Sendable {
 
     /// A challenge record with every field given.
     public init(id: String, accountId: AccountID, definition: JSONBody, progress: JSONBody?) {
-        self.id = id; self.accountId = accountId; self.definition = definition; self.progress = progress
+        self.id = id
+        self.accountId = accountId
+        self.definition = definition
+        self.progress = progress
     }
 }
 
@@ -226,6 +256,9 @@ public struct CompetitionRecord: Hashable, Sendable {
 
     /// A competition record with every field given.
     public init(id: String, accounts: [AccountID], definition: JSONBody, leaderboard: JSONBody?) {
-        self.id = id; self.accounts = accounts; self.definition = definition; self.leaderboard = leaderboard
+        self.id = id
+        self.accounts = accounts
+        self.definition = definition
+        self.leaderboard = leaderboard
     }
 }

@@ -107,4 +107,38 @@ extension ChartRecord {
     public init(_ record: EquityChartRecord) throws {
         self.init(startBrokerTime: record.startBrokerTime, body: try JSONBody(encoding: record))
     }
+
+    /// The open hour in the shape of MetaApi's `realTime` records: the twelve documented fields
+    /// plus `brokerTime`, `duration` (milliseconds), `equitySum` and `balanceSum` (Σ value ×
+    /// milliseconds held), which MetaApi's SDKs read to continue the averages from a price
+    /// stream (metaapi-cloud-sdk 29.1, `equity_chart_stream_manager.py`).
+    public init(_ open: OpenEquityChartHour) throws {
+        self.init(startBrokerTime: open.record.startBrokerTime, body: try JSONBody(encoding: OpenChartHourBody(open: open)))
+    }
+}
+
+/// Encodes an open chart hour: the record's own fields, then the running sums beside them.
+private struct OpenChartHourBody: Encodable {
+    let open: OpenEquityChartHour
+
+    private enum Keys: String, CodingKey { case brokerTime, duration, equitySum, balanceSum }
+
+    func encode(to encoder: any Encoder) throws {
+        try open.record.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(open.brokerTime.formatted, forKey: .brokerTime)
+        try c.encode(open.durationMilliseconds, forKey: .duration)
+        try c.encode(Self.decimal(units: open.equitySumUnits), forKey: .equitySum)
+        try c.encode(Self.decimal(units: open.balanceSumUnits), forKey: .balanceSum)
+    }
+
+    /// A count of 10⁻⁸ as an exact decimal (a JSON number with up to eight decimals).
+    static func decimal(units: Int128) -> Decimal {
+        let magnitude = units.magnitude
+        let text = (units < 0 ? "-" : "") + String(magnitude / 100_000_000) + "." + {
+            let fraction = String(magnitude % 100_000_000)
+            return String(repeating: "0", count: 8 - fraction.count) + fraction
+        }()
+        return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) ?? 0
+    }
 }

@@ -9,8 +9,8 @@ import TidemarkProtocol
 public protocol LiveRiskView: Sendable {
     /// A tracker's open period.
     func openStatistics(accountId: AccountID, trackerId: String) async throws -> PeriodStatistics?
-    /// An account's open chart hour.
-    func openEquityChartHour(accountId: AccountID) async throws -> EquityChartRecord?
+    /// An account's open chart hour, with the running sums behind its averages.
+    func openEquityChartHour(accountId: AccountID) async throws -> OpenEquityChartHour?
     /// A challenge's live progress.
     func challengeProgress(id: String) async throws -> ChallengeProgress?
     /// A competition's live leaderboard.
@@ -37,7 +37,9 @@ public struct StoreReadModel: RiskReadModel {
     public let templates: [String: JSONBody]
 
     public init(store: Store, live: any LiveRiskView, templates: [String: JSONBody] = [:]) {
-        self.store = store; self.live = live; self.templates = templates
+        self.store = store
+        self.live = live
+        self.templates = templates
     }
 
     public func accounts(allowed: Set<AccountID>?, limit: Int, offset: Int) async throws -> [AccountResource] {

@@ -7,7 +7,7 @@ enum OpenAPIDocument {
   "info": {
     "title": "Tidemark agent API",
     "version": "1.0.0",
-    "description": "MetaApi-compatible risk management API (same paths, methods, query parameters, JSON field names and status codes as https://metaapi.cloud/docs/risk-management/restApi/overview/) plus Tidemark's accounts, challenges, competitions, streams and tokens. Every request under /users/current needs an `auth-token` header; `api-version: 1` is accepted and ignored. Errors are `{id, error, message, details}`; a 429 or 503 carries Retry-After."
+    "description": "MetaApi-compatible risk management API (same paths, methods, query parameters, JSON field names and status codes as https://metaapi.cloud/docs/risk-management/restApi/overview/) plus Tidemark's accounts, challenges, competitions, streams and tokens. Every request under /users/current needs an `auth-token` header; `api-version: 1` is accepted and ignored. Errors are `{id, error, message, details}`; a 429 or 503 carries Retry-After, and a 429 also `metadata.recommendedRetryTime` (ISO 8601 UTC) as MetaApi's SDKs read it; a method the path is not served under gets 405 with Allow. Query values are form-decoded (`+` is a space, then %XX), as MetaApi's SDKs send them. With --tls-cert and --tls-key the agent serves all of this over HTTPS; MetaApi's SDKs find it through /users/current/regions and /users/current/servers/mt-client-api."
   },
   "servers": [
     {
@@ -2662,6 +2662,94 @@ enum OpenAPIDocument {
         ]
       }
     },
+    "/users/current/regions": {
+      "get": {
+        "summary": "MetaApi provisioning discovery: the regions. MetaApi's SDKs ask https://mt-provisioning-api-v1.{domain} for them, then call https://risk-management-api-v1.{region}.{domain}; the agent lists one region (apiRegion, default tidemark)",
+        "parameters": [],
+        "responses": {
+          "200": {
+            "description": "Region names",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "array",
+                  "items": {
+                    "type": "string"
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "Authorization failed",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        },
+        "tags": [
+          "Meta"
+        ]
+      }
+    },
+    "/users/current/servers/mt-client-api": {
+      "get": {
+        "summary": "MetaApi provisioning discovery: the domain the SDKs build host names from. The configured apiDomain, else the domain the client asked for (its Host without mt-provisioning-api-v1. and the port)",
+        "parameters": [],
+        "responses": {
+          "200": {
+            "description": "The domain",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "hostname": {
+                      "type": "string",
+                      "description": "Always mt-client-api-v1"
+                    },
+                    "domain": {
+                      "type": "string"
+                    }
+                  },
+                  "required": [
+                    "hostname",
+                    "domain"
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "No Host header and no apiDomain configured",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "Authorization failed",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        },
+        "tags": [
+          "Meta"
+        ]
+      }
+    },
     "/users/current/terminal-keys": {
       "get": {
         "summary": "Terminal CURVE keys and the accounts they may speak for (admin only; 404 without CURVE)",
@@ -2846,7 +2934,8 @@ enum OpenAPIDocument {
               "ConflictError",
               "TooManyRequestsError",
               "InternalError",
-              "ServiceUnavailableError"
+              "ServiceUnavailableError",
+              "MethodNotAllowedError"
             ]
           },
           "message": {
@@ -2857,6 +2946,18 @@ enum OpenAPIDocument {
             "items": {
               "$ref": "#/components/schemas/ValidationDetail"
             }
+          },
+          "metadata": {
+            "type": "object",
+            "properties": {
+              "recommendedRetryTime": {
+                "type": "string",
+                "description": "ISO 8601 UTC instant to retry at (a 429 only; MetaApi's TooManyRequestsError metadata)"
+              }
+            },
+            "required": [
+              "recommendedRetryTime"
+            ]
           }
         },
         "required": [
@@ -3230,6 +3331,24 @@ enum OpenAPIDocument {
           },
           "lastEquity": {
             "$ref": "#/components/schemas/Amount"
+          },
+          "brokerTime": {
+            "type": "string",
+            "pattern": "^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3}$",
+            "description": "realTime's open hour only: the latest input time seen for the account, up to which the averages run"
+          },
+          "duration": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "realTime's open hour only: milliseconds the averages weigh (from the hour's first observation to brokerTime)"
+          },
+          "equitySum": {
+            "type": "number",
+            "description": "realTime's open hour only: Σ equity × milliseconds held over duration (averageEquity = equitySum / duration), which MetaApi's SDKs continue from"
+          },
+          "balanceSum": {
+            "type": "number",
+            "description": "realTime's open hour only: Σ balance × milliseconds held over duration"
           }
         },
         "required": [

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import TidemarkProtocol
 
@@ -7,12 +8,39 @@ struct QueryReader {
     private(set) var problems: [ValidationDetail] = []
 
     init(_ request: Request) {
+        self.init(query: request.uri.query)
+    }
+
+    /// Parameters of a raw query string (after the `?`), decoded as HTML forms encode them
+    /// (`application/x-www-form-urlencoded`): `+` is a space, then `%XX` escapes. MetaApi's SDKs
+    /// send broker times that way (Python's httpx and JavaScript's axios both write
+    /// `startBrokerTime=2020-04-15+15:00:00.000`); `%20` and a literal `%2B` (a plus) work too.
+    /// Where a name repeats, the last value counts.
+    init(query: String?) {
         var parameters: [String: String] = [:]
-        for (name, value) in request.uri.queryParameters { parameters[String(name)] = String(value) }
+        for pair in (query ?? "").split(separator: "&", omittingEmptySubsequences: true) {
+            let name: Substring, value: Substring
+            if let equals = pair.firstIndex(of: "=") {
+                name = pair[..<equals]; value = pair[pair.index(after: equals)...]
+            } else {
+                name = pair; value = ""
+            }
+            parameters[Self.formDecoded(name)] = Self.formDecoded(value)
+        }
         self.parameters = parameters
     }
 
-    /// A `YYYY-MM-DD HH:mm:ss.SSS` broker time.
+    /// `+` → space, then percent escapes; text with a malformed escape stays as sent (it then
+    /// fails the parameter's own validation, naming the value).
+    static func formDecoded(_ text: Substring) -> String {
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+
+    /// A broker time in any form MetaApi documents for its queries: `YYYY-MM-DD HH:mm:ss.SSS`
+    /// (https://metaapi.cloud/docs/risk-management/restApi/api/getTrackerEvents/), or without the
+    /// milliseconds (`YYYY-MM-DD HH:mm:ss`, as the SDKs' equity chart documents it), with a space
+    /// or a `T` between date and time.
     mutating func brokerTime(_ name: String) -> BrokerTime? {
         guard let text = parameters[name] else { return nil }
         guard let time = BrokerTime(formatted: text) else {

@@ -14,9 +14,12 @@ struct EquityFrame: Encodable {
     let floating: FixedDecimal
 
     init(_ observation: EquityObservation) {
-        accountId = observation.account; brokerTime = observation.time.formatted
-        balance = observation.balance; credit = observation.credit
-        equity = observation.equity; floating = observation.floating
+        accountId = observation.account
+        brokerTime = observation.time.formatted
+        balance = observation.balance
+        credit = observation.credit
+        equity = observation.equity
+        floating = observation.floating
     }
 }
 

@@ -124,8 +124,9 @@ extension TidemarkAPI {
         }
         let start = time("startBrokerTime")
         let end = time("endBrokerTime")
-        if let start, let end, end <= start {
-            problems.append(ValidationDetail(parameter: "endBrokerTime", value: end.formatted, message: "Must be after startBrokerTime"))
+        // Equal is accepted: MetaApi's own createTracker example sends endBrokerTime == startBrokerTime.
+        if let start, let end, end < start {
+            problems.append(ValidationDetail(parameter: "endBrokerTime", value: end.formatted, message: "Must not be before startBrokerTime"))
         }
         func threshold(_ key: String) -> FixedDecimal? {
             let value: FixedDecimal?

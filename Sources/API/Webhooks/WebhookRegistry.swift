@@ -15,7 +15,10 @@ public struct WebhookFilterResource: Hashable, Sendable, Codable {
 
     /// A filter; nil lists match anything.
     public init(kinds: [String]? = nil, accounts: [String]? = nil, subjects: [String]? = nil, types: [String]? = nil) {
-        self.kinds = kinds; self.accounts = accounts; self.subjects = subjects; self.types = types
+        self.kinds = kinds
+        self.accounts = accounts
+        self.subjects = subjects
+        self.types = types
     }
 }
 
@@ -32,7 +35,10 @@ public struct WebhookResource: Hashable, Sendable, Codable {
 
     /// A webhook resource.
     public init(id: String, url: String, filter: WebhookFilterResource, createdAt: String) {
-        self.id = id; self.url = url; self.filter = filter; self.createdAt = createdAt
+        self.id = id
+        self.url = url
+        self.filter = filter
+        self.createdAt = createdAt
     }
 }
 

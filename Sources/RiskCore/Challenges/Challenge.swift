@@ -51,9 +51,15 @@ public struct ChallengeEvent: Hashable, Sendable, Codable {
     public init(kind: Kind, challengeID: String, account: AccountID, phase: Int, phaseName: String,
                 brokerTime: BrokerTime, breach: RuleBreach? = nil, initialCapital: FixedDecimal? = nil,
                 enforcement: [CommandKind] = []) {
-        self.kind = kind; self.challengeID = challengeID; self.account = account; self.phase = phase
-        self.phaseName = phaseName; self.brokerTime = brokerTime; self.breach = breach
-        self.initialCapital = initialCapital; self.enforcement = enforcement
+        self.kind = kind
+        self.challengeID = challengeID
+        self.account = account
+        self.phase = phase
+        self.phaseName = phaseName
+        self.brokerTime = brokerTime
+        self.breach = breach
+        self.initialCapital = initialCapital
+        self.enforcement = enforcement
     }
 }
 
@@ -129,7 +135,7 @@ public struct Challenge: Hashable, Sendable, Codable {
     }
 
     /// Folds one input; returns what happened, in order.
-    /// - Throws: ``ArithmeticOverflow`` when a figure computed from the input is outside the
+    /// - Throws: `ArithmeticOverflow` when a figure computed from the input is outside the
     ///   decimal range (the challenge skips the input).
     public mutating func apply(_ input: RiskInput) throws(ArithmeticOverflow) -> [ChallengeEvent] {
         guard status == .notStarted || status == .active else { return [] }

@@ -12,7 +12,9 @@ public struct EnforcementOptions: Hashable, Sendable, Codable {
 
     /// Report-only unless lists are given.
     public init(onFailure: [CommandKind] = [], onWarning: [CommandKind] = [], onPhasePassed: [CommandKind] = []) {
-        self.onFailure = onFailure; self.onWarning = onWarning; self.onPhasePassed = onPhasePassed
+        self.onFailure = onFailure
+        self.onWarning = onWarning
+        self.onPhasePassed = onPhasePassed
     }
     private enum CodingKeys: String, CodingKey { case onFailure, onWarning, onPhasePassed }
     public init(from decoder: any Decoder) throws {
@@ -67,7 +69,9 @@ public struct ChallengePhase: Hashable, Sendable, Codable {
 
     /// A phase; capital defaults to the definition's initial capital.
     public init(name: String, rules: RuleSet, capital: PhaseCapital = .initial) {
-        self.name = name; self.rules = rules; self.capital = capital
+        self.name = name
+        self.rules = rules
+        self.capital = capital
     }
     private enum CodingKeys: String, CodingKey { case name, rules, capital }
     public init(from decoder: any Decoder) throws {
@@ -107,8 +111,15 @@ public struct ChallengeDefinition: Hashable, Sendable, Codable {
     public init(id: String, description: String? = nil, account: AccountID, initialCapital: FixedDecimal, startTime: BrokerTime,
                 dayReset: DayReset = .brokerMidnight, brokerClock: BrokerClock? = nil,
                 phases: [ChallengePhase], enforcement: EnforcementOptions = EnforcementOptions()) {
-        self.id = id; self.description = description; self.account = account; self.initialCapital = initialCapital; self.startTime = startTime
-        self.dayReset = dayReset; self.brokerClock = brokerClock; self.phases = phases; self.enforcement = enforcement
+        self.id = id
+        self.description = description
+        self.account = account
+        self.initialCapital = initialCapital
+        self.startTime = startTime
+        self.dayReset = dayReset
+        self.brokerClock = brokerClock
+        self.phases = phases
+        self.enforcement = enforcement
     }
 
     /// Refuses what cannot run: no phases, non-positive capital or limits, a bad reset or zone.

@@ -68,7 +68,7 @@ public struct RuleBook: Hashable, Sendable, Codable {
 
     /// Starts the rules at `start`. `capital` nil takes the balance at the baseline; `last` (the
     /// latest observation known, if any) is the baseline, otherwise the next observation is.
-    /// - Throws: ``ArithmeticOverflow`` when a limit or the baseline is outside the decimal range.
+    /// - Throws: `ArithmeticOverflow` when a limit or the baseline is outside the decimal range.
     public init(rules: RuleSet, capital: FixedDecimal?, start: BrokerTime, clock: TradingDayClock,
                 last: EquityObservation?, openVolumes: [Int64: FixedDecimal]) throws(ArithmeticOverflow) {
         self.rules = rules
@@ -85,7 +85,7 @@ public struct RuleBook: Hashable, Sendable, Codable {
 
     /// The next phase on the same account: new rules from `start`, measured against `capital`,
     /// continuing from what `previous` knew of the account (figures, open positions, deposits).
-    /// - Throws: ``ArithmeticOverflow`` when a figure of the new phase is outside the decimal range.
+    /// - Throws: `ArithmeticOverflow` when a figure of the new phase is outside the decimal range.
     public init(continuing previous: RuleBook, rules: RuleSet, capital: FixedDecimal, start: BrokerTime) throws(ArithmeticOverflow) {
         try self.init(rules: rules, capital: capital, start: start, clock: previous.clock, last: nil,
                       openVolumes: previous.openPositions)
@@ -127,7 +127,7 @@ public struct RuleBook: Hashable, Sendable, Codable {
     /// that moved nothing, a deal or position change), the account's current figures count as the
     /// day's first observation at the input's time: a loss carried over the day boundary is
     /// checked against the new day's limits at once, not only when equity next moves.
-    /// - Throws: ``ArithmeticOverflow`` when a figure computed from the input is outside the
+    /// - Throws: `ArithmeticOverflow` when a figure computed from the input is outside the
     ///   decimal range; the figures it would have changed keep their values.
     public mutating func apply(_ input: RiskInput) throws(ArithmeticOverflow) -> [RuleBreach] {
         let time = Self.time(of: input)
@@ -166,7 +166,7 @@ public struct RuleBook: Hashable, Sendable, Codable {
 
     /// Closes the trading days that ended before `time` and reports day-based breaches (time limit,
     /// inactivity) at the boundary where they happened.
-    /// - Throws: ``ArithmeticOverflow`` when the closed day's result is outside the decimal range.
+    /// - Throws: `ArithmeticOverflow` when the closed day's result is outside the decimal range.
     public mutating func advance(to time: BrokerTime) throws(ArithmeticOverflow) -> [RuleBreach] {
         guard time >= clock.nextDayStart else { return [] }
         // The closed day's figures are checked before the clock moves, so a refused step leaves it.
@@ -367,7 +367,7 @@ public struct RuleBook: Hashable, Sendable, Codable {
     public var isFlat: Bool { openPositions.isEmpty && floating.isZero }
 
     /// The current day's closed result so far (read-outs clamp to the decimal range, see
-    /// ``FixedDecimal/init(clamping:)``: the fold refuses what would leave it).
+    /// `FixedDecimal/init(clamping:)`: the fold refuses what would leave it).
     public var dayProfit: FixedDecimal { balance.subtractingClamped(dayStartBalance) }
 
     /// Every requirement present is met (and the baseline is known).

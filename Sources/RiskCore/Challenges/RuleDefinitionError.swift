@@ -1,6 +1,8 @@
+import TidemarkProtocol
+
 /// Why a challenge or competition definition was refused. The description is short and stable, so
 /// it can be used as a metric label; ``detail`` says which field and value.
-public struct RuleDefinitionError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct RuleDefinitionError: TidemarkError {
     private enum Code: String, Hashable, Sendable {
         case noPhases = "no_phases"
         case invalidAmount = "invalid_amount"
@@ -13,11 +15,14 @@ public struct RuleDefinitionError: Error, Hashable, Sendable, CustomStringConver
         case emptyWindow = "empty_window"
     }
 
-    private let code: Code
+    private let codeValue: Code
     /// Which field was wrong, and how.
     public let detail: String
 
-    private init(_ code: Code, _ detail: String) { self.code = code; self.detail = detail }
+    private init(_ code: Code, _ detail: String) {
+        self.codeValue = code
+        self.detail = detail
+    }
 
     /// A challenge needs at least one phase.
     public static func noPhases(_ detail: String) -> Self { Self(.noPhases, detail) }
@@ -39,5 +44,8 @@ public struct RuleDefinitionError: Error, Hashable, Sendable, CustomStringConver
     public static func emptyWindow(_ detail: String) -> Self { Self(.emptyWindow, detail) }
 
     /// The short, stable reason (`unknown_time_zone`, …).
-    public var description: String { code.rawValue }
+    public var code: String { codeValue.rawValue }
+
+    /// The ``code`` alone (``detail`` says which field).
+    public var description: String { code }
 }

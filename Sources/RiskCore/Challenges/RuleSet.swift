@@ -9,7 +9,7 @@ public enum RuleAmount: Hashable, Sendable, Codable {
     case amount(FixedDecimal)
 
     /// The money this amount stands for, given the reference a percentage applies to.
-    /// - Throws: ``ArithmeticOverflow`` when that is outside the decimal range.
+    /// - Throws: `ArithmeticOverflow` when that is outside the decimal range.
     public func resolved(against reference: FixedDecimal) throws(ArithmeticOverflow) -> FixedDecimal {
         switch self {
         case .percent(let percent):
@@ -94,7 +94,9 @@ public struct DailyLossRule: Hashable, Sendable, Codable {
 
     /// A daily loss rule; defaults: percent of the initial capital, balance base.
     public init(limit: RuleAmount, percentOf: Reference = .initialCapital, base: Base = .balance) {
-        self.limit = limit; self.percentOf = percentOf; self.base = base
+        self.limit = limit
+        self.percentOf = percentOf
+        self.base = base
     }
     private enum CodingKeys: String, CodingKey { case limit, percentOf, base }
     public init(from decoder: any Decoder) throws {
@@ -130,7 +132,9 @@ public struct MaxLossRule: Hashable, Sendable, Codable {
 
         /// Defaults: equity, intraday, no lock.
         public init(source: Source = .equity, update: Update = .intraday, lockAtInitialCapital: Bool = false) {
-            self.source = source; self.update = update; self.lockAtInitialCapital = lockAtInitialCapital
+            self.source = source
+            self.update = update
+            self.lockAtInitialCapital = lockAtInitialCapital
         }
         private enum CodingKeys: String, CodingKey { case source, update, lockAtInitialCapital }
         public init(from decoder: any Decoder) throws {
@@ -146,7 +150,10 @@ public struct MaxLossRule: Hashable, Sendable, Codable {
     public var trailing: Trailing?
 
     /// Static when `trailing` is nil.
-    public init(limit: RuleAmount, trailing: Trailing? = nil) { self.limit = limit; self.trailing = trailing }
+    public init(limit: RuleAmount, trailing: Trailing? = nil) {
+        self.limit = limit
+        self.trailing = trailing
+    }
 }
 
 /// Profit target. JSON: `{"target": {"percent": 10}, "basis": "closed"}`.
@@ -164,7 +171,10 @@ public struct ProfitTargetRule: Hashable, Sendable, Codable {
     public var basis: Basis
 
     /// Defaults to closed results.
-    public init(target: RuleAmount, basis: Basis = .closed) { self.target = target; self.basis = basis }
+    public init(target: RuleAmount, basis: Basis = .closed) {
+        self.target = target
+        self.basis = basis
+    }
     private enum CodingKeys: String, CodingKey { case target, basis }
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -188,7 +198,10 @@ public struct MinTradingDaysRule: Hashable, Sendable, Codable {
     public var counting: Counting
 
     /// Defaults to days with a position opened.
-    public init(days: Int, counting: Counting = .positionOpened) { self.days = days; self.counting = counting }
+    public init(days: Int, counting: Counting = .positionOpened) {
+        self.days = days
+        self.counting = counting
+    }
     private enum CodingKeys: String, CodingKey { case days, counting }
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -205,7 +218,10 @@ public struct MinProfitableDaysRule: Hashable, Sendable, Codable {
     /// A percentage is of the initial capital.
     public var threshold: RuleAmount
     /// Needs `days` days of at least `threshold` closed profit.
-    public init(days: Int, threshold: RuleAmount) { self.days = days; self.threshold = threshold }
+    public init(days: Int, threshold: RuleAmount) {
+        self.days = days
+        self.threshold = threshold
+    }
 }
 
 /// A number of trading days (time limit, inactivity). JSON: `{"days": 30}`.
@@ -240,7 +256,10 @@ public struct CapRule: Hashable, Sendable, Codable {
     public var action: Action
 
     /// A cap that fails by default.
-    public init(limit: FixedDecimal, action: Action = .fail) { self.limit = limit; self.action = action }
+    public init(limit: FixedDecimal, action: Action = .fail) {
+        self.limit = limit
+        self.action = action
+    }
     private enum CodingKeys: String, CodingKey { case limit, action }
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -296,11 +315,19 @@ public struct RuleSet: Hashable, Sendable, Codable {
                 profitTarget: ProfitTargetRule? = nil, minTradingDays: MinTradingDaysRule? = nil,
                 minProfitableDays: MinProfitableDaysRule? = nil, minTrades: MinTradesRule? = nil,
                 consistency: ConsistencyRule? = nil) {
-        self.dailyLoss = dailyLoss; self.maxLoss = maxLoss; self.minEquity = minEquity
-        self.maxLotsPerPosition = maxLotsPerPosition; self.maxOpenPositions = maxOpenPositions
-        self.maxTotalLots = maxTotalLots; self.timeLimit = timeLimit; self.inactivity = inactivity
-        self.profitTarget = profitTarget; self.minTradingDays = minTradingDays
-        self.minProfitableDays = minProfitableDays; self.minTrades = minTrades; self.consistency = consistency
+        self.dailyLoss = dailyLoss
+        self.maxLoss = maxLoss
+        self.minEquity = minEquity
+        self.maxLotsPerPosition = maxLotsPerPosition
+        self.maxOpenPositions = maxOpenPositions
+        self.maxTotalLots = maxTotalLots
+        self.timeLimit = timeLimit
+        self.inactivity = inactivity
+        self.profitTarget = profitTarget
+        self.minTradingDays = minTradingDays
+        self.minProfitableDays = minProfitableDays
+        self.minTrades = minTrades
+        self.consistency = consistency
     }
 
     /// The kinds present, in ``RuleKind`` order.
@@ -382,8 +409,12 @@ public struct RuleProgress: Hashable, Sendable, Codable {
     /// A progress line.
     public init(rule: RuleKind, value: FixedDecimal, limit: FixedDecimal, headroom: FixedDecimal,
                 status: Status, floor: FixedDecimal? = nil) {
-        self.rule = rule; self.value = value; self.limit = limit; self.headroom = headroom
-        self.status = status; self.floor = floor
+        self.rule = rule
+        self.value = value
+        self.limit = limit
+        self.headroom = headroom
+        self.status = status
+        self.floor = floor
     }
 }
 
@@ -407,7 +438,12 @@ public struct RuleBreach: Hashable, Sendable, Codable {
     /// A breach.
     public init(rule: RuleKind, brokerTime: BrokerTime, value: FixedDecimal, limit: FixedDecimal, isFatal: Bool,
                 floor: FixedDecimal? = nil, equity: FixedDecimal? = nil) {
-        self.rule = rule; self.brokerTime = brokerTime; self.value = value; self.limit = limit
-        self.isFatal = isFatal; self.floor = floor; self.equity = equity
+        self.rule = rule
+        self.brokerTime = brokerTime
+        self.value = value
+        self.limit = limit
+        self.isFatal = isFatal
+        self.floor = floor
+        self.equity = equity
     }
 }

@@ -3,7 +3,7 @@
 import Foundation
 import TidemarkProtocol
 
-/// How the trade server's wall clock (``BrokerTime``) relates to UTC:
+/// How the trade server's wall clock (`BrokerTime`) relates to UTC:
 /// broker wall time = wall time in ``timeZone`` + ``offsetSeconds``.
 ///
 /// - A fixed offset (`{"offsetSeconds": 7200}`, zone UTC): what `Hello.brokerUTCOffsetSeconds`
@@ -20,7 +20,8 @@ public struct BrokerClock: Hashable, Sendable, Codable {
 
     /// Broker time = wall time in `timeZone` + `offsetSeconds`.
     public init(timeZone: String = "UTC", offsetSeconds: Int = 0) {
-        self.timeZone = timeZone; self.offsetSeconds = offsetSeconds
+        self.timeZone = timeZone
+        self.offsetSeconds = offsetSeconds
     }
 
     /// A server whose clock is UTC plus a fixed offset (what a terminal's hello reports).
@@ -47,7 +48,10 @@ public struct DayReset: Hashable, Sendable, Codable {
     public var timeZone: String?
 
     /// Broker midnight by default.
-    public init(time: String = "00:00", timeZone: String? = nil) { self.time = time; self.timeZone = timeZone }
+    public init(time: String = "00:00", timeZone: String? = nil) {
+        self.time = time
+        self.timeZone = timeZone
+    }
 
     /// Midnight on the broker's clock.
     public static let brokerMidnight = Self()

@@ -42,8 +42,14 @@ public struct CompetitionEvent: Hashable, Sendable, Codable {
     public init(kind: Kind, competitionID: String, brokerTime: BrokerTime, account: AccountID? = nil,
                 previousRank: Int? = nil, rank: Int? = nil, value: FixedDecimal? = nil, breach: RuleBreach? = nil,
                 enforcement: [CommandKind] = []) {
-        self.kind = kind; self.competitionID = competitionID; self.brokerTime = brokerTime; self.account = account
-        self.previousRank = previousRank; self.rank = rank; self.value = value; self.breach = breach
+        self.kind = kind
+        self.competitionID = competitionID
+        self.brokerTime = brokerTime
+        self.account = account
+        self.previousRank = previousRank
+        self.rank = rank
+        self.value = value
+        self.breach = breach
         self.enforcement = enforcement
     }
 }

@@ -48,9 +48,17 @@ public struct CompetitionDefinition: Hashable, Sendable, Codable {
                 metric: CompetitionMetric, rules: RuleSet = RuleSet(), dayReset: DayReset = .brokerMidnight,
                 brokerClock: BrokerClock? = nil, enforcement: EnforcementOptions = EnforcementOptions(),
                 minimumDrawdownPercent: FixedDecimal = 1) {
-        self.id = id; self.description = description; self.accounts = accounts; self.startTime = startTime; self.endTime = endTime
-        self.metric = metric; self.rules = rules; self.dayReset = dayReset; self.brokerClock = brokerClock
-        self.enforcement = enforcement; self.minimumDrawdownPercent = minimumDrawdownPercent
+        self.id = id
+        self.description = description
+        self.accounts = accounts
+        self.startTime = startTime
+        self.endTime = endTime
+        self.metric = metric
+        self.rules = rules
+        self.dayReset = dayReset
+        self.brokerClock = brokerClock
+        self.enforcement = enforcement
+        self.minimumDrawdownPercent = minimumDrawdownPercent
     }
 
     /// Refuses no or duplicate accounts, an empty window, bad rules or a bad reset.

@@ -1,9 +1,11 @@
+import TidemarkProtocol
+
 /// Why the risk core refused a declaration. The state is unchanged when one is thrown.
 ///
 /// Cases are static members over a private code, so new ones can be added without breaking
 /// callers; ``description`` is short and stable, fit for a metric label. ``detail`` says which
 /// tracker or value was at fault (not part of equality).
-public struct RiskCoreError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct RiskCoreError: TidemarkError {
     private enum Code: String, Hashable, Sendable {
         case duplicateTrackerID = "duplicate_tracker_id"
         case duplicateTrackerName = "duplicate_tracker_name"
@@ -20,11 +22,14 @@ public struct RiskCoreError: Error, Hashable, Sendable, CustomStringConvertible 
         case limitExceeded = "limit_exceeded"
     }
 
-    private let code: Code
+    private let codeValue: Code
     /// What exactly was wrong (an id, a name, a value). Not compared by `==`.
     public let detail: String
 
-    private init(_ code: Code, _ detail: String = "") { self.code = code; self.detail = detail }
+    private init(_ code: Code, _ detail: String = "") {
+        self.codeValue = code
+        self.detail = detail
+    }
 
     /// A tracker with this id already exists (ids are unique across all accounts).
     public static let duplicateTrackerID = RiskCoreError(.duplicateTrackerID)
@@ -36,7 +41,7 @@ public struct RiskCoreError: Error, Hashable, Sendable, CustomStringConvertible 
     public static let missingThreshold = RiskCoreError(.missingThreshold)
     /// A threshold is not > 0, or carries more than the 15 significant digits a JSON number keeps.
     public static let invalidThreshold = RiskCoreError(.invalidThreshold)
-    /// `endBrokerTime` is not after `startBrokerTime`.
+    /// `endBrokerTime` is before `startBrokerTime`.
     public static let invalidTimeRange = RiskCoreError(.invalidTimeRange)
     /// The name is empty.
     public static let invalidName = RiskCoreError(.invalidName)
@@ -63,11 +68,14 @@ public struct RiskCoreError: Error, Hashable, Sendable, CustomStringConvertible 
     }
 
     /// The same error with a detail attached.
-    public func with(detail: String) -> RiskCoreError { RiskCoreError(code, detail) }
+    public func with(detail: String) -> RiskCoreError { RiskCoreError(codeValue, detail) }
 
     /// The short, stable code (`duplicate_tracker_name`, …).
-    public var description: String { code.rawValue }
+    public var code: String { codeValue.rawValue }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+    /// The ``code`` alone (``detail`` says which tracker or value).
+    public var description: String { code }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.codeValue == rhs.codeValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(codeValue) }
 }

@@ -111,7 +111,7 @@ public struct RiskEngine: Hashable, Sendable, Codable {
 
     /// Folds one input and returns what it caused, in order.
     ///
-    /// Never traps on an input: one whose time is outside ``BrokerTime/calendarRange`` changes
+    /// Never traps on an input: one whose time is outside `BrokerTime/calendarRange` changes
     /// nothing and comes back as ``RiskOutput/inputRefused(_:)`` (`time_out_of_range`); a
     /// tracker, challenge or competition entrant whose figures would leave the decimal range skips
     /// the input (the others fold it) and says so the same way.
@@ -252,6 +252,13 @@ public struct RiskEngine: Hashable, Sendable, Codable {
     public func currentEquityChartRecord(accountId: AccountID) -> EquityChartRecord? {
         guard let slot = accountIndex[accountId], let hour = accounts[slot].chartHour else { return nil }
         return hour.record(until: accounts[slot].clock ?? hour.lastTime)
+    }
+
+    /// The account's open equity-chart hour with the running sums behind its averages
+    /// (MetaApi's `realTime` chart record).
+    public func currentEquityChartHour(accountId: AccountID) -> OpenEquityChartHour? {
+        guard let slot = accountIndex[accountId], let hour = accounts[slot].chartHour else { return nil }
+        return hour.open(until: accounts[slot].clock ?? hour.lastTime)
     }
 
     /// The account's challenges, in declaration order.

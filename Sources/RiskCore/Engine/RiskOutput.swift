@@ -37,7 +37,7 @@ public enum RiskOutput: Hashable, Sendable, Codable {
 public struct RiskInputRefusal: Hashable, Sendable, Codable {
     /// Why (a bounded set: a metric label).
     public enum Reason: String, Hashable, Sendable, Codable, CaseIterable {
-        /// The input's time is outside ``BrokerTime/calendarRange``: nothing folded it.
+        /// The input's time is outside `BrokerTime/calendarRange`: nothing folded it.
         case timeOutOfRange = "time_out_of_range"
         /// A sum, difference, product, quotient or time step computed from it left the range.
         case sumOutOfRange = "sum_out_of_range"
@@ -69,7 +69,10 @@ public struct RiskInputRefusal: Hashable, Sendable, Codable {
 
     /// A refusal with every field given.
     public init(accountId: AccountID?, brokerTime: BrokerTime, reason: Reason, component: String) {
-        self.accountId = accountId; self.brokerTime = brokerTime; self.reason = reason; self.component = component
+        self.accountId = accountId
+        self.brokerTime = brokerTime
+        self.reason = reason
+        self.component = component
     }
 }
 

@@ -172,7 +172,10 @@ public struct TimeDirective: Hashable, Sendable {
     public var time: BrokerTime
 
     /// A directive.
-    public init(account: AccountID, time: BrokerTime) { self.account = account; self.time = time }
+    public init(account: AccountID, time: BrokerTime) {
+        self.account = account
+        self.time = time
+    }
 
     private struct Line: Codable {
         var type: String

@@ -40,11 +40,18 @@ public struct EquityChartRecord: Hashable, Sendable, Codable {
                 minBalance: FixedDecimal, maxBalance: FixedDecimal, averageEquity: FixedDecimal, minEquity: FixedDecimal,
                 maxEquity: FixedDecimal, startBalance: FixedDecimal, startEquity: FixedDecimal,
                 lastBalance: FixedDecimal, lastEquity: FixedDecimal) {
-        self.startBrokerTime = startBrokerTime; self.endBrokerTime = endBrokerTime
-        self.averageBalance = averageBalance; self.minBalance = minBalance; self.maxBalance = maxBalance
-        self.averageEquity = averageEquity; self.minEquity = minEquity; self.maxEquity = maxEquity
-        self.startBalance = startBalance; self.startEquity = startEquity
-        self.lastBalance = lastBalance; self.lastEquity = lastEquity
+        self.startBrokerTime = startBrokerTime
+        self.endBrokerTime = endBrokerTime
+        self.averageBalance = averageBalance
+        self.minBalance = minBalance
+        self.maxBalance = maxBalance
+        self.averageEquity = averageEquity
+        self.minEquity = minEquity
+        self.maxEquity = maxEquity
+        self.startBalance = startBalance
+        self.startEquity = startEquity
+        self.lastBalance = lastBalance
+        self.lastEquity = lastEquity
     }
 
     enum CodingKeys: String, CodingKey {
@@ -85,6 +92,31 @@ public struct EquityChartRecord: Hashable, Sendable, Codable {
     }
 }
 
+/// The open hour of an account's equity chart as MetaApi's `realTime` chart shows it: the record
+/// so far plus the running sums its SDKs' chart stream continues from (metaapi-cloud-sdk,
+/// `equity_chart_stream_manager.py`: `averageEquity = equitySum / duration`, and each new price
+/// adds `milliseconds held × equity` to the sum).
+public struct OpenEquityChartHour: Hashable, Sendable {
+    /// The hour so far, averaged up to ``brokerTime``.
+    public var record: EquityChartRecord
+    /// The latest input time seen for the account: the averages run up to it.
+    public var brokerTime: BrokerTime
+    /// Milliseconds the averages weigh: from the hour's first observation to ``brokerTime``.
+    public var durationMilliseconds: Int64
+    /// Σ equity × milliseconds held over ``durationMilliseconds``, in 10⁻⁸ account-currency
+    /// milliseconds (exact; beyond `FixedDecimal`'s range for an hour of any real account).
+    public var equitySumUnits: Int128
+    /// Σ balance × milliseconds held, in the same units.
+    public var balanceSumUnits: Int128
+
+    /// An open hour with every figure given.
+    public init(record: EquityChartRecord, brokerTime: BrokerTime, durationMilliseconds: Int64,
+                equitySumUnits: Int128, balanceSumUnits: Int128) {
+        self.record = record; self.brokerTime = brokerTime; self.durationMilliseconds = durationMilliseconds
+        self.equitySumUnits = equitySumUnits; self.balanceSumUnits = balanceSumUnits
+    }
+}
+
 /// The open hour of an account's equity chart.
 struct EquityChartHour: Hashable, Sendable, Codable {
     static let millisecondsPerHour: Int64 = 3_600_000
@@ -106,10 +138,16 @@ struct EquityChartHour: Hashable, Sendable, Codable {
 
     init(time: BrokerTime, balance: FixedDecimal, equity: FixedDecimal) {
         start = BrokerTime(milliseconds: RiskMath.floorDivide(time.milliseconds, Self.millisecondsPerHour) * Self.millisecondsPerHour)
-        firstTime = time; lastTime = time
-        startBalance = balance; startEquity = equity
-        minBalance = balance; maxBalance = balance; minEquity = equity; maxEquity = equity
-        lastBalance = balance; lastEquity = equity
+        firstTime = time
+        lastTime = time
+        startBalance = balance
+        startEquity = equity
+        minBalance = balance
+        maxBalance = balance
+        minEquity = equity
+        maxEquity = equity
+        lastBalance = balance
+        lastEquity = equity
     }
 
     /// The first millisecond after the hour.
@@ -132,6 +170,15 @@ struct EquityChartHour: Hashable, Sendable, Codable {
         balanceArea += Int128(lastBalance.units) * Int128(held)
         equityArea += Int128(lastEquity.units) * Int128(held)
         lastTime = time
+    }
+
+    /// The open hour with the last value held up to `until`, and the sums behind its averages.
+    func open(until: BrokerTime) -> OpenEquityChartHour {
+        var copy = self
+        copy.hold(until: until)
+        return OpenEquityChartHour(record: record(until: until), brokerTime: copy.lastTime,
+                                   durationMilliseconds: copy.lastTime.milliseconds - firstTime.milliseconds,
+                                   equitySumUnits: copy.equityArea, balanceSumUnits: copy.balanceArea)
     }
 
     /// The record with the last value held up to `until` (the hour's end when closing).

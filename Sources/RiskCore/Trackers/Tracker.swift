@@ -44,8 +44,12 @@ public struct TrackerDefinition: Hashable, Sendable, Codable {
                 absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
                 absoluteProfitThreshold: FixedDecimal? = nil, relativeProfitThreshold: FixedDecimal? = nil,
                 createdBrokerTime: BrokerTime? = nil) {
-        self.id = id; self.accountId = accountId; self.name = name; self.period = period
-        self.startBrokerTime = startBrokerTime; self.endBrokerTime = endBrokerTime
+        self.id = id
+        self.accountId = accountId
+        self.name = name
+        self.period = period
+        self.startBrokerTime = startBrokerTime
+        self.endBrokerTime = endBrokerTime
         self.absoluteDrawdownThreshold = absoluteDrawdownThreshold
         self.relativeDrawdownThreshold = relativeDrawdownThreshold
         self.absoluteProfitThreshold = absoluteProfitThreshold
@@ -66,8 +70,10 @@ public struct TrackerDefinition: Hashable, Sendable, Codable {
         for time in [startBrokerTime, endBrokerTime, createdBrokerTime].compactMap({ $0 }) where !time.isInCalendarRange {
             throw RiskCoreError.invalidTimeRange.with(detail: "tracker \(id): \(time.milliseconds) ms is outside years 0000–9999")
         }
-        if let start = startBrokerTime ?? createdBrokerTime, let end = endBrokerTime, end <= start {
-            throw RiskCoreError.invalidTimeRange.with(detail: "tracker \(id): \(end) is not after \(start)")
+        // An end equal to the start is allowed (the tracker ends as it starts): MetaApi's own
+        // createTracker example sends one (https://metaapi.cloud/docs/risk-management/restApi/api/createTracker/).
+        if let start = startBrokerTime ?? createdBrokerTime, let end = endBrokerTime, end < start {
+            throw RiskCoreError.invalidTimeRange.with(detail: "tracker \(id): \(end) is before \(start)")
         }
     }
 
@@ -170,13 +176,22 @@ public struct TrackerEvent: Hashable, Sendable, Codable {
                 relativeProfit: FixedDecimal, exceededThresholdType: ExceededThresholdType,
                 absoluteDrawdownThreshold: FixedDecimal? = nil, relativeDrawdownThreshold: FixedDecimal? = nil,
                 absoluteProfitThreshold: FixedDecimal? = nil, relativeProfitThreshold: FixedDecimal? = nil) {
-        self.sequenceNumber = sequenceNumber; self.accountId = accountId; self.trackerId = trackerId
-        self.startBrokerTime = startBrokerTime; self.endBrokerTime = endBrokerTime; self.period = period
-        self.brokerTime = brokerTime; self.absoluteDrawdown = absoluteDrawdown; self.relativeDrawdown = relativeDrawdown
-        self.absoluteProfit = absoluteProfit; self.relativeProfit = relativeProfit
+        self.sequenceNumber = sequenceNumber
+        self.accountId = accountId
+        self.trackerId = trackerId
+        self.startBrokerTime = startBrokerTime
+        self.endBrokerTime = endBrokerTime
+        self.period = period
+        self.brokerTime = brokerTime
+        self.absoluteDrawdown = absoluteDrawdown
+        self.relativeDrawdown = relativeDrawdown
+        self.absoluteProfit = absoluteProfit
+        self.relativeProfit = relativeProfit
         self.exceededThresholdType = exceededThresholdType
-        self.absoluteDrawdownThreshold = absoluteDrawdownThreshold; self.relativeDrawdownThreshold = relativeDrawdownThreshold
-        self.absoluteProfitThreshold = absoluteProfitThreshold; self.relativeProfitThreshold = relativeProfitThreshold
+        self.absoluteDrawdownThreshold = absoluteDrawdownThreshold
+        self.relativeDrawdownThreshold = relativeDrawdownThreshold
+        self.absoluteProfitThreshold = absoluteProfitThreshold
+        self.relativeProfitThreshold = relativeProfitThreshold
     }
 
     enum CodingKeys: String, CodingKey {
@@ -267,12 +282,19 @@ public struct PeriodStatistics: Hashable, Sendable, Codable {
                 maxAbsoluteProfit: FixedDecimal = .zero, maxRelativeProfit: FixedDecimal = .zero,
                 thresholdExceeded: Bool = false, exceededThresholdType: ExceededThresholdType? = nil,
                 balanceAdjustment: FixedDecimal = .zero, tradeDayCount: Int = 0) {
-        self.startBrokerTime = startBrokerTime; self.endBrokerTime = endBrokerTime; self.period = period
-        self.initialBalance = initialBalance; self.maxDrawdownTime = maxDrawdownTime
-        self.maxAbsoluteDrawdown = maxAbsoluteDrawdown; self.maxRelativeDrawdown = maxRelativeDrawdown
-        self.maxProfitTime = maxProfitTime; self.maxAbsoluteProfit = maxAbsoluteProfit
-        self.maxRelativeProfit = maxRelativeProfit; self.thresholdExceeded = thresholdExceeded
-        self.exceededThresholdType = exceededThresholdType; self.balanceAdjustment = balanceAdjustment
+        self.startBrokerTime = startBrokerTime
+        self.endBrokerTime = endBrokerTime
+        self.period = period
+        self.initialBalance = initialBalance
+        self.maxDrawdownTime = maxDrawdownTime
+        self.maxAbsoluteDrawdown = maxAbsoluteDrawdown
+        self.maxRelativeDrawdown = maxRelativeDrawdown
+        self.maxProfitTime = maxProfitTime
+        self.maxAbsoluteProfit = maxAbsoluteProfit
+        self.maxRelativeProfit = maxRelativeProfit
+        self.thresholdExceeded = thresholdExceeded
+        self.exceededThresholdType = exceededThresholdType
+        self.balanceAdjustment = balanceAdjustment
         self.tradeDayCount = tradeDayCount
     }
 

@@ -110,5 +110,8 @@ public struct PeriodBounds: Hashable, Sendable, Codable {
     public var end: BrokerTime?
 
     /// A period from `start` to `end` (nil: open-ended).
-    public init(start: BrokerTime, end: BrokerTime?) { self.start = start; self.end = end }
+    public init(start: BrokerTime, end: BrokerTime?) {
+        self.start = start
+        self.end = end
+    }
 }

@@ -40,7 +40,12 @@ struct TrackerState: Hashable, Sendable, Codable {
     private mutating func reachSlowly(_ time: BrokerTime, facts: AccountFacts, sink: inout OutputSink) -> Bool {
         if finished { return false }
         let start: BrokerTime
-        if let anchor { start = anchor } else { start = time; anchor = time }
+        if let anchor {
+            start = anchor
+        } else {
+            start = time
+            anchor = time
+        }
         if time < start { return false }
         if let end = definition.endBrokerTime, time > end {
             closeOpenPeriod(sink: &sink)

@@ -146,16 +146,6 @@ final class Harness: Sendable {
             return best?.template
         }
     }
-
-    /// Waits until `condition` holds, yielding between checks (the condition is a state another
-    /// task reaches, not a time).
-    func eventually(_ condition: @Sendable () -> Bool) async throws {
-        for _ in 0..<20_000 {
-            if condition() { return }
-            try await Task.sleep(for: .milliseconds(1))
-        }
-        Issue.record("condition never held")
-    }
 }
 
 /// A percent-encoded path segment (account ids contain ':'; names may contain anything).

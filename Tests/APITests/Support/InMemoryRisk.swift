@@ -134,7 +134,7 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
     }
 
     func openEquityChartHour(accountId: AccountID) async throws -> ChartRecord? {
-        try state.withLock { try $0.engine.currentEquityChartRecord(accountId: accountId).map(ChartRecord.init) }
+        try state.withLock { try $0.engine.currentEquityChartHour(accountId: accountId).map(ChartRecord.init) }
     }
 
     func challenges(accountId: AccountID?) async throws -> [ChallengeRecord] {
@@ -251,8 +251,8 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
         state.withLock { $0.engine.currentPeriodStatistics(accountId: accountId, trackerId: trackerId) }
     }
 
-    func openEquityChartHour(accountId: AccountID) async throws -> EquityChartRecord? {
-        state.withLock { $0.engine.currentEquityChartRecord(accountId: accountId) }
+    func openEquityChartHour(accountId: AccountID) async throws -> OpenEquityChartHour? {
+        state.withLock { $0.engine.currentEquityChartHour(accountId: accountId) }
     }
 
     func challengeProgress(id: String) async throws -> ChallengeProgress? {

@@ -59,6 +59,9 @@ ulong TmNowMs()
 #define TM_POLL_CLOSED   -1    // no socket, or a socket error: stop polling for this timer event
 
 #define TM_REJECT_RETRY_MS   300000   // SPEC §6.1: at least 5 minutes after a REJECT
+// The resume journal (SPEC §6.7): at most this many frames after the last snapshot; past it a new
+// session starts from a fresh snapshot instead (what happened in between is then not replayed).
+#define TM_JOURNAL_MAX_FRAMES  20000
 #define TM_OPEN_RETRY_MS     5000     // socket could not be opened: try again after 5 s
 
 //+------------------------------------------------------------------+
@@ -90,8 +93,26 @@ private:
    long              m_sendFailures;
    long              m_badFrames;
    string            m_lastError;
+   // Resume (SPEC §6.7): the last SNAPSHOT sent and every state frame after it, so that a new
+   // session can rebuild exactly the state the agent had and replay what it may have missed.
+   long              m_journalLogin;
+   string            m_baseSnapshot;
+   string            m_journalTypes[];
+   string            m_journalRecords[];
+   int               m_journalCount;
+   bool              m_replaying;
+
+   void              Journal(const string type, const string records);
 
    void              LogBadFrame(const string why);
+
+public:
+   // A REJECT that no retry can fix: the account's margin mode or the EA's protocol version
+   // (SPEC §6.1: not until the EA is restarted).
+   static bool       RejectIsFinal(const string reason)
+     {
+      return reason == "netting_account" || reason == "exchange_account" || reason == "unsupported_version";
+     }
 
 public:
                      CTidemarkLink();
@@ -102,6 +123,10 @@ public:
    void              End(const string byeReason, const bool sendBye, const int lingerMs, const ulong nowMs);
    void              Shutdown(const string byeReason, const int lingerMs, const ulong nowMs);
    bool              Send(const string type, const string records, const ulong nowMs);
+   bool              CanResume() const { return StringLen(m_baseSnapshot) > 0; }
+   bool              Resume(const ulong nowMs);
+   void              ForgetJournal();
+   int               JournalCount() const { return m_journalCount; }
    int               Poll(TmAgentMessage &message, const ulong nowMs);
    bool              HeartbeatDue(const ulong nowMs) const;
    bool              TimedOut(const ulong nowMs) const;
@@ -149,6 +174,10 @@ CTidemarkLink::CTidemarkLink()
    m_sendFailures = 0;
    m_badFrames = 0;
    m_lastError = "";
+   m_journalLogin = 0;
+   m_baseSnapshot = "";
+   m_journalCount = 0;
+   m_replaying = false;
   }
 
 void CTidemarkLink::Configure(const string endpoint, const string serverKey, const string publicKey,
@@ -173,6 +202,12 @@ bool CTidemarkLink::MayBegin(const ulong nowMs) const
 bool CTidemarkLink::Begin(const long login, const ulong nowMs)
   {
    End("", false, 0, nowMs);
+   if(login != m_journalLogin)
+     {
+      // Another account (or the first session): nothing of the old journal applies.
+      ForgetJournal();
+      m_journalLogin = login;
+     }
    m_sessionCounter++;
    // "login-localtime-random-counter": unique per connection, at most ~45 bytes (limit 64).
    m_sessionId = IntegerToString(login) + "-" + IntegerToString((long)TimeLocal()) + "-" +
@@ -223,6 +258,8 @@ bool CTidemarkLink::Send(const string type, const string records, const ulong no
   {
    if(!IsActive())
       return false;
+   if(!m_replaying)
+      Journal(type, records);
    string frame = TmFrame(type, m_sessionId, m_nextSequence, records);
    if(!m_socket.Send(frame))
      {
@@ -236,6 +273,65 @@ bool CTidemarkLink::Send(const string type, const string records, const ulong no
    m_framesSent++;
    m_lastSendMs = nowMs;
    return true;
+  }
+
+// Keeps what a resumed session needs: a SNAPSHOT starts the journal afresh; frames that change the
+// agent's state (ticks, deals, positions, symbols) are appended, sent or not. Heartbeats, reports,
+// command answers and the HELLO/BYE of a session are not state.
+void CTidemarkLink::Journal(const string type, const string records)
+  {
+   if(type == "SNAPSHOT")
+     {
+      m_baseSnapshot = records;
+      m_journalCount = 0;
+      ArrayResize(m_journalTypes, 0);
+      ArrayResize(m_journalRecords, 0);
+      return;
+     }
+   if(type != "TICKS" && type != "DEAL" && type != "POSITION" && type != "SYMBOL")
+      return;
+   if(!CanResume())
+      return;
+   if(m_journalCount >= TM_JOURNAL_MAX_FRAMES)
+     {
+      Print("Tidemark: more than ", IntegerToString(TM_JOURNAL_MAX_FRAMES),
+            " frames since the last snapshot; a new session will start from a fresh snapshot");
+      ForgetJournal();
+      return;
+     }
+   ArrayResize(m_journalTypes, m_journalCount + 1, 1024);
+   ArrayResize(m_journalRecords, m_journalCount + 1, 1024);
+   m_journalTypes[m_journalCount] = type;
+   m_journalRecords[m_journalCount] = records;
+   m_journalCount++;
+  }
+
+void CTidemarkLink::ForgetJournal()
+  {
+   m_baseSnapshot = "";
+   m_journalCount = 0;
+   ArrayResize(m_journalTypes, 0);
+   ArrayResize(m_journalRecords, 0);
+  }
+
+// Right after a new session's HELLO (SPEC §6.7): the last SNAPSHOT sent, then every state frame
+// sent after it, in order, with this session's sequence numbers. The agent rebuilds the account as it
+// was, folds into its risk core only what it had not folded yet, and so sees every tick and deal of
+// an outage at its own time. False when a frame could not be queued (the caller sends a fresh
+// snapshot instead).
+bool CTidemarkLink::Resume(const ulong nowMs)
+  {
+   if(!CanResume())
+      return false;
+   m_replaying = true;
+   bool sent = Send("SNAPSHOT", m_baseSnapshot, nowMs);
+   for(int i = 0; sent && i < m_journalCount; i++)
+      sent = Send(m_journalTypes[i], m_journalRecords[i], nowMs);
+   m_replaying = false;
+   if(sent)
+      Print("Tidemark: session ", m_sessionId, " resumed: the last snapshot and ", IntegerToString(m_journalCount),
+            " frames after it sent again");
+   return sent;
   }
 
 void CTidemarkLink::LogBadFrame(const string why)
@@ -255,7 +351,20 @@ int CTidemarkLink::Poll(TmAgentMessage &message, const ulong nowMs)
    string frame = "";
    int received = m_socket.Receive(frame);
    if(received == TM_RECEIVE_NONE)
+     {
+      string refusal = (m_state == TM_LINK_HANDSHAKE) ? m_socket.HandshakeRefusal() : "";
+      if(refusal != "")
+        {
+         // The agent's ZAP handler refused our key: a REJECT not_allowed in all but name.
+         m_rejectReason = "not_allowed";
+         m_rejectMessage = refusal;
+         m_socket.Close(0);
+         m_state = TM_LINK_REJECTED;
+         m_retryAtMs = nowMs + TM_REJECT_RETRY_MS;
+         Print("Tidemark: REJECTED (not_allowed): ", refusal, " - retrying in 5 minutes");
+        }
       return TM_POLL_NONE;
+     }
    if(received == TM_RECEIVE_ERROR)
      {
       m_lastError = m_socket.LastError();
@@ -291,12 +400,19 @@ int CTidemarkLink::Poll(TmAgentMessage &message, const ulong nowMs)
       m_rejectReason = message.rejectReason;
       m_rejectMessage = message.text;
       m_socket.Close(0);
-      bool isFinal = (message.rejectReason == "netting_account" || message.rejectReason == "exchange_account" ||
-                    message.rejectReason == "unsupported_version");
-      m_state = isFinal ? TM_LINK_STOPPED : TM_LINK_REJECTED;
+      if(message.rejectReason == "expected_hello")
+        {
+         // The agent restarted and no longer knows this session (SPEC §6.7): a new session at once,
+         // as after a timeout; nothing is wrong with the account.
+         m_state = TM_LINK_IDLE;
+         m_retryAtMs = nowMs;
+         Print("Tidemark: the agent no longer knows session ", m_sessionId, " (it restarted); starting a new session");
+         return TM_POLL_MESSAGE;
+        }
+      m_state = RejectIsFinal(message.rejectReason) ? TM_LINK_STOPPED : TM_LINK_REJECTED;
       m_retryAtMs = nowMs + TM_REJECT_RETRY_MS;
       Print("Tidemark: REJECTED (", m_rejectReason, "): ", m_rejectMessage,
-            isFinal ? " - not retrying until the EA is restarted" : " - retrying in 5 minutes");
+            m_state == TM_LINK_STOPPED ? " - not retrying until the EA is restarted" : " - retrying in 5 minutes");
      }
    else if(message.type == "ACK")
      {
@@ -335,7 +451,7 @@ string CTidemarkLink::Status() const
    else if(m_state == TM_LINK_REJECTED)
       state = "REJECTED (" + m_rejectReason + "): " + m_rejectMessage + " - retrying later";
    else if(m_state == TM_LINK_STOPPED)
-      state = "REJECTED (" + m_rejectReason + "): " + m_rejectMessage;
+      state = "REJECTED (" + m_rejectReason + "): " + m_rejectMessage + " - not retrying until the EA is restarted";
    string text = "Tidemark: " + state;
    if(IsActive())
       text = text + "\nsession " + m_sessionId + ", sent " + IntegerToString(LastSentSequence()) +
@@ -527,6 +643,42 @@ void CTmCommandLog::Add(const long id, const bool succeeded, const string detail
    m_details[m_count] = detail;
    m_count++;
   }
+
+//+------------------------------------------------------------------+
+//| Conversion lookups already made ("EUR/USD" -> the symbol that    |
+//| quotes one against the other, or ""): finding one scans every    |
+//| symbol of the server, which must not happen per position and     |
+//| snapshot. Cleared on account switch (another server's symbols). |
+//+------------------------------------------------------------------+
+class CTmPairCache
+  {
+private:
+   string            m_keys[];
+   string            m_names[];
+   int               m_count;
+
+public:
+                     CTmPairCache() { m_count = 0; }
+   void              Clear() { m_count = 0; ArrayResize(m_keys, 0); ArrayResize(m_names, 0); }
+   bool              Find(const string key, string &name) const
+     {
+      for(int i = 0; i < m_count; i++)
+         if(m_keys[i] == key)
+           {
+            name = m_names[i];
+            return true;
+           }
+      return false;
+     }
+   void              Put(const string key, const string name)
+     {
+      ArrayResize(m_keys, m_count + 1, 16);
+      ArrayResize(m_names, m_count + 1, 16);
+      m_keys[m_count] = key;
+      m_names[m_count] = name;
+      m_count++;
+     }
+  };
 
 //+------------------------------------------------------------------+
 //| A symbol whose quotes are published, with its tick cursor.       |

@@ -31,6 +31,12 @@
 #define ZMQ_CURVE_SECRETKEY    49
 #define ZMQ_CURVE_SERVERKEY    50
 #define ZMQ_DONTWAIT           1
+#define ZMQ_PAIR               0
+// Socket monitor events (zmq_socket_monitor): a CURVE handshake the agent refused. With _AUTH the
+// event's value is the ZAP status code (400: the key is not on the agent's allow-list).
+#define ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL 0x0800
+#define ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL  0x2000
+#define ZMQ_EVENT_HANDSHAKE_FAILED_AUTH      0x4000
 // errno values as libzmq reports them on Windows: EAGAIN comes from the C runtime's errno.h (11);
 // libzmq's own codes start at ZMQ_HAUSNUMERO (156384712); ETERM = HAUSNUMERO + 53.
 #define ZMQ_EAGAIN             11
@@ -56,6 +62,7 @@
    long zmq_strerror(int error);
    void zmq_version(int &major, int &minor, int &patch);
    int  zmq_has(const uchar &capability[]);
+   int  zmq_socket_monitor(long socket, const uchar &endpoint[], int events);
 #import
 // zmq_strerror returns a const char*; MQL cannot read through a pointer, so the text is copied out
 // with two kernel32 functions.
@@ -77,6 +84,7 @@
    int  zmq_strerror(int error);
    void zmq_version(int &major, int &minor, int &patch);
    int  zmq_has(const uchar &capability[]);
+   int  zmq_socket_monitor(int socket, const uchar &endpoint[], int events);
 #import
 #import "kernel32.dll"
    int  lstrlenA(int text);
@@ -147,6 +155,8 @@ class CZmqDealer
 private:
    TM_ZMQ_HANDLE     m_context;
    TM_ZMQ_HANDLE     m_socket;
+   TM_ZMQ_HANDLE     m_monitor;        // PAIR socket receiving m_socket's handshake failures (CURVE)
+   int               m_monitorCounter;
    string            m_lastError;
    bool              m_wouldBlock;
    uchar             m_receiveBuffer[];
@@ -164,6 +174,7 @@ public:
    bool              IsOpen() const { return m_socket != 0; }
    bool              Send(const string frame);
    int               Receive(string &frame);
+   string            HandshakeRefusal();
    string            LastError() const { return m_lastError; }
    bool              LastSendWouldBlock() const { return m_wouldBlock; }
   };
@@ -172,6 +183,8 @@ CZmqDealer::CZmqDealer()
   {
    m_context = 0;
    m_socket = 0;
+   m_monitor = 0;
+   m_monitorCounter = 0;
    m_lastError = "";
    m_wouldBlock = false;
    // Agent frames are small (the largest is a REJECT with its message); anything larger is dropped.
@@ -282,6 +295,22 @@ bool CZmqDealer::Open(const string endpoint, const string serverKey, const strin
          m_lastError = keyError;
          return false;
         }
+      // A refused CURVE handshake is invisible on the socket itself (it just never connects): the
+      // socket monitor reports it, so the EA can say "not allowed" instead of waiting forever.
+      m_monitorCounter++;
+      uchar monitorEndpoint[];
+      StringToCharArray("inproc://tidemark-monitor-" + IntegerToString(m_monitorCounter), monitorEndpoint, 0, -1, CP_ACP);
+      if(zmq_socket_monitor(m_socket, monitorEndpoint,
+                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0)
+        {
+         m_monitor = zmq_socket(m_context, ZMQ_PAIR);
+         if(m_monitor != 0 && zmq_connect(m_monitor, monitorEndpoint) != 0)
+           {
+            zmq_close(m_monitor);
+            m_monitor = 0;
+           }
+        }
      }
    uchar address[];
    StringToCharArray(endpoint, address, 0, -1, CP_UTF8);
@@ -301,6 +330,12 @@ bool CZmqDealer::Open(const string endpoint, const string serverKey, const strin
 //+------------------------------------------------------------------+
 void CZmqDealer::Close(const int lingerMilliseconds)
   {
+   if(m_monitor != 0)
+     {
+      // The monitor ends with the socket it watches; its events have no reader from here on.
+      zmq_close(m_monitor);
+      m_monitor = 0;
+     }
    if(m_socket == 0)
       return;
    if(lingerMilliseconds > 0)
@@ -384,6 +419,78 @@ int CZmqDealer::Receive(string &frame)
    if(size > 0)
       frame = CharArrayToString(m_receiveBuffer, 0, size, CP_UTF8);
    return TM_RECEIVE_FRAME;
+  }
+
+//+------------------------------------------------------------------+
+//| Why the agent refused the CURVE handshake, or "" (none so far).  |
+//| Reads the monitor's events without blocking: each is two frames, |
+//| 6 bytes (event id uint16, value uint32, little-endian), then the |
+//| endpoint (zmq_socket_monitor).                                   |
+//+------------------------------------------------------------------+
+string CZmqDealer::HandshakeRefusal()
+  {
+   if(m_monitor == 0)
+      return "";
+   uchar event[];
+   ArrayResize(event, 256);
+   string refusal = "";
+   for(int i = 0; i < 32; i++)
+     {
+      int size = zmq_recv(m_monitor, event, (TM_ZMQ_SIZE)256, ZMQ_DONTWAIT);
+      if(size < 0)
+         break;
+      if(size != 6)
+         continue;   // the endpoint frame
+      int id = event[0] | (event[1] << 8);
+      int value = event[2] | (event[3] << 8) | (event[4] << 16) | (event[5] << 24);
+      if(id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+         refusal = "not allowed by the agent: its CURVE allow-list does not hold this EA's public key (ZAP status " +
+                   IntegerToString(value) + ")";
+      else if(refusal == "")
+         refusal = "the agent refused the CURVE handshake (check the agent's public key; monitor event " +
+                   IntegerToString(id) + ")";
+     }
+   return refusal;
+  }
+
+//+------------------------------------------------------------------+
+//| A CURVE key pair from a `tidemark keys` secret certificate       |
+//| (NAME.key_secret: lines `public-key = "…"`, `secret-key = "…"`)  |
+//| in the terminal's Files folder, so that the secret key is not an |
+//| input saved in .set files and chart templates. FileOpen confines |
+//| the name to MQL5\Files (MQL4\Files) (MQL reference, FileOpen). |
+//+------------------------------------------------------------------+
+bool TmReadCurveCertificate(const string fileName, string &publicKey, string &secretKey, string &error)
+  {
+   publicKey = "";
+   secretKey = "";
+   int handle = FileOpen(fileName, FILE_READ | FILE_TXT | FILE_ANSI);
+   if(handle == INVALID_HANDLE)
+     {
+      error = "cannot open " + fileName + " in the terminal's Files folder (error " + IntegerToString(GetLastError()) + ")";
+      return false;
+     }
+   for(int lines = 0; lines < 200 && !FileIsEnding(handle); lines++)
+     {
+      string line = FileReadString(handle);
+      int equals = StringFind(line, "=");
+      int open = StringFind(line, "\"", equals + 1);
+      int close = (open >= 0) ? StringFind(line, "\"", open + 1) : -1;
+      if(equals < 0 || close < 0)
+         continue;
+      string value = StringSubstr(line, open + 1, close - open - 1);
+      if(StringFind(line, "public-key") >= 0 && StringFind(line, "public-key") < equals)
+         publicKey = value;
+      else if(StringFind(line, "secret-key") >= 0 && StringFind(line, "secret-key") < equals)
+         secretKey = value;
+     }
+   FileClose(handle);
+   if(StringLen(publicKey) != TM_Z85_KEY_LENGTH || StringLen(secretKey) != TM_Z85_KEY_LENGTH)
+     {
+      error = fileName + " holds no public-key and secret-key of 40 Z85 characters (make it with tidemark keys)";
+      return false;
+     }
+   return true;
   }
 
 #endif // TIDEMARK_ZEROMQ_MQH
