@@ -56,6 +56,11 @@ let package = Package(
         .target(name: "EquityEngine", dependencies: ["TidemarkProtocol"]),
         // Pure: trackers, challenges and competitions over observations and deals.
         .target(name: "RiskCore", dependencies: ["TidemarkProtocol", "EquityEngine"]),
+        // Pure: the compact binary Codable coder of the checkpoints (not a wire format).
+        .target(name: "CompactBinaryCoding", dependencies: ["TidemarkProtocol"]),
+        // Pure: the agent's deterministic fold (bridge deliveries and declarations through the equity
+        // engine and the risk core, in one order) and its checkpoint parts.
+        .target(name: "AgentFold", dependencies: ["TidemarkProtocol", "CompactBinaryCoding", "EquityEngine", "RiskCore"]),
         // I/O: the durable store (SQLite through GRDB, WAL): events, records, checkpoints, tokens, outbox.
         .target(
             name: "Store",
@@ -93,14 +98,16 @@ let package = Package(
                 "TidemarkProtocol", "EquityEngine", "RiskCore", "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            // The OpenAPI document (protocol/openapi.json links to it), served at /openapi.json from Bundle.module.
+            resources: [.copy("openapi.json")]
         ),
         // I/O: the agent daemon — bridge → equity engine → risk core → store (one writer), then ACKs,
         // notifications and commands; HTTP (health, metrics, the API); services with graceful shutdown.
         .target(
             name: "Agent",
             dependencies: [
-                "TidemarkProtocol", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API", "Webhooks", "Feed",
+                "TidemarkProtocol", "AgentFold", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API", "Webhooks", "Feed",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -151,7 +158,7 @@ let package = Package(
         .target(
             name: "TidemarkBench",
             dependencies: [
-                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent",
+                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent", "AgentFold",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -169,6 +176,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Also tests the Simulator's pure RecordingBuilder (recordings are the protocol's other form).
         .testTarget(name: "TidemarkProtocolTests", dependencies: ["TidemarkProtocol", "Simulator"]),
+        .testTarget(name: "CompactBinaryCodingTests", dependencies: ["CompactBinaryCoding", "TidemarkProtocol"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"]),
         .testTarget(
             name: "BridgeTests",
@@ -176,7 +184,7 @@ let package = Package(
         ),
         .testTarget(name: "EquityEngineTests", dependencies: ["EquityEngine", "TidemarkProtocol"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "TidemarkProtocol", "ZeroMQ", "TestSupport"]),
-        .testTarget(name: "RiskCoreTests", dependencies: ["RiskCore", "EquityEngine", "TidemarkProtocol"]),
+        .testTarget(name: "RiskCoreTests", dependencies: ["RiskCore", "CompactBinaryCoding", "EquityEngine", "TidemarkProtocol"]),
         .testTarget(
             name: "APITests",
             dependencies: [
@@ -209,14 +217,18 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "TidemarkProtocol", "ZeroMQ", "RiskCore", "Store", "Webhooks", "Agent", "TestSupport", "FeedProtocol",
+                "TidemarkProtocol", "ZeroMQ", "RiskCore", "Store", "Webhooks", "Agent", "AgentFold", "TestSupport", "FeedProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "FeedTests", dependencies: ["FeedProtocol"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Bridge", "EquityEngine", "RiskCore", "TidemarkProtocol"]),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["Agent", "AgentFold", "Bridge", "CompactBinaryCoding", "EquityEngine", "RiskCore", "Store", "TestSupport",
+                           "TidemarkProtocol"]
+        ),
         .testTarget(name: "TidemarkBenchTests", dependencies: ["TidemarkBench"]),
     ],
     swiftLanguageModes: [.v6]

@@ -87,6 +87,15 @@ cp "$binary" "$bindir/tidemark.new"
 chmod 0755 "$bindir/tidemark.new"
 owner root:root "$bindir/tidemark.new"
 mv -f "$bindir/tidemark.new" "$bindir/tidemark"
+# The API's resource bundle (the OpenAPI document): the binary looks for it beside itself.
+resources="$(dirname "$binary")/Tidemark_API.resources"
+if [ -d "$resources" ]; then
+    rm -rf "$bindir/Tidemark_API.resources"
+    cp -R "$resources" "$bindir/Tidemark_API.resources"
+    chmod -R u+rwX,go+rX,go-w "$bindir/Tidemark_API.resources"
+else
+    say "warning: no $resources beside the binary; the agent will not start without it"
+fi
 
 # 5. The unit, pointing at this binary. Local changes belong in `systemctl edit tidemark` (a drop-in),
 #    which this script never touches.

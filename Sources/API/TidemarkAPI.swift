@@ -78,7 +78,19 @@ public struct TidemarkAPI: Sendable {
         self.equity = equity
         self.configuration = configuration
         waitLimiter = WaitLimiter(limit: configuration.maxOpenWaitsPerToken)
+        // Read now, so that an agent installed without its resource bundle stops at start-up
+        // (SwiftPM's accessor names both places it looked), not at the first `/openapi.json`.
+        _ = Self.openAPIDocument
     }
+
+    /// protocol/openapi.json, from the API target's resource bundle (`Tidemark_API.resources`,
+    /// which SwiftPM looks for next to the executable, then in the build directory).
+    public static let openAPIDocument: Data = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"),
+              let data = try? Data(contentsOf: url)
+        else { fatalError("openapi.json is missing from \(Bundle.module.bundlePath)") }
+        return data
+    }()
 
     /// A router with only the API's routes.
     public func makeRouter() -> Router<APIRequestContext> {
@@ -92,7 +104,7 @@ public struct TidemarkAPI: Sendable {
         router.add(middleware: ErrorBodyMiddleware())
         router.get("openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: Self.openAPIDocument)))
         }
         let group = router.group("users/current").add(middleware: TokenAuthenticationMiddleware(authority: tokens))
         addAccountRoutes(to: group)

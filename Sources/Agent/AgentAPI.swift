@@ -40,16 +40,16 @@ struct AgentControl: RiskControl {
         try await declare(.deleteTracker(accountId: accountId, trackerId: trackerId))
     }
 
-    func createChallenge(id: String, accountId: AccountID, definition: JSONBody) async throws {
-        try await declare(.createChallenge(try Self.decode(ChallengeDefinition.self, definition)))
+    func createChallenge(_ definition: ChallengeDefinition) async throws {
+        try await declare(.createChallenge(definition))
     }
 
     func deleteChallenge(accountId: AccountID, id: String) async throws {
         try await declare(.deleteChallenge(challengeId: id))
     }
 
-    func createCompetition(id: String, accounts: [AccountID], definition: JSONBody) async throws {
-        try await declare(.createCompetition(try Self.decode(CompetitionDefinition.self, definition)))
+    func createCompetition(_ definition: CompetitionDefinition) async throws {
+        try await declare(.createCompetition(definition))
     }
 
     func deleteCompetition(id: String) async throws {
@@ -58,39 +58,6 @@ struct AgentControl: RiskControl {
 
     private func declare(_ command: RiskCommand) async throws {
         do { try await pipeline.declare(.risk(command)) } catch let error as RiskCoreError { throw APIError(error) }
-    }
-
-    /// Decodes a definition; a refusal names the field and what it should be, in plain words
-    /// (not the decoder's own description of its internals).
-    private static func decode<T: Decodable>(_ type: T.Type, _ body: JSONBody) throws -> T {
-        do { return try JSONDecoder().decode(type, from: body.data) } catch let error as DecodingError {
-            func path(_ keys: [any CodingKey]) -> String {
-                let text = keys.reduce(into: "") { text, key in
-                    if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
-                }
-                return text.isEmpty ? "body" : text
-            }
-            let detail: ValidationDetail
-            switch error {
-            case .keyNotFound(let key, let context):
-                detail = ValidationDetail(parameter: path(context.codingPath + [key]), message: "Required")
-            case .valueNotFound(_, let context):
-                detail = ValidationDetail(parameter: path(context.codingPath), message: "Required")
-            case .typeMismatch(let expected, let context):
-                let typeName = "\(expected)"
-                let name = typeName == "String" ? "a string" : typeName == "Bool" ? "true or false"
-                    : ["Int", "Int64", "Int32", "Double", "Decimal", "UInt64"].contains(typeName) ? "a number"
-                    : typeName.hasPrefix("Array") ? "an array" : typeName.hasPrefix("Dictionary") ? "an object" : "a valid value"
-                detail = ValidationDetail(parameter: path(context.codingPath), message: "Expected \(name)")
-            case .dataCorrupted(let context):
-                detail = ValidationDetail(parameter: path(context.codingPath), message: context.debugDescription)
-            @unknown default:
-                detail = ValidationDetail(parameter: "body", message: "Invalid definition")
-            }
-            throw APIError.validation("Invalid definition", details: [detail])
-        } catch {
-            throw APIError.validation("Invalid definition", details: [ValidationDetail(parameter: "body", message: "Invalid definition")])
-        }
     }
 }
 

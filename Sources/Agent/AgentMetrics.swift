@@ -1,7 +1,9 @@
+import AgentFold
 import Bridge
 import CoreMetrics
 import Webhooks
 import Prometheus
+import Store
 import Synchronization
 
 /// The agent's Prometheus metrics. Created once (swift-metrics objects are registered by label);
@@ -46,6 +48,8 @@ public final class AgentMetrics: Sendable {
     private let inputRefusals: [String: CoreMetrics.Counter]
     /// Accounts in error now (``AccountInputError``).
     let accountsInError: CoreMetrics.Gauge
+    /// Checkpoints written and their bytes of state, by where (``CheckpointPlace``).
+    private let checkpointsWritten: [CheckpointPlace: (count: CoreMetrics.Counter, bytes: CoreMetrics.Counter)]
     private let lastBridge = Mutex(BridgeCounters())
 
     /// Metrics in a fresh registry.
@@ -94,6 +98,20 @@ public final class AgentMetrics: Sendable {
         }
         inputRefusals = refusals
         accountsInError = CoreMetrics.Gauge(label: "tidemark_accounts_in_error", factory: factory)
+        var checkpoints: [CheckpointPlace: (count: CoreMetrics.Counter, bytes: CoreMetrics.Counter)] = [:]
+        for place in CheckpointPlace.allCases {
+            checkpoints[place] = (CoreMetrics.Counter(label: "tidemark_checkpoints_total", dimensions: [("file", place.rawValue)],
+                                                      factory: factory),
+                                  CoreMetrics.Counter(label: "tidemark_checkpoint_bytes_total", dimensions: [("file", place.rawValue)],
+                                                      factory: factory))
+        }
+        checkpointsWritten = checkpoints
+    }
+
+    /// Counts one checkpoint written to `place` and its bytes of state.
+    func recordCheckpoint(_ written: CheckpointWriteSize, to place: CheckpointPlace) {
+        checkpointsWritten[place]?.count.increment()
+        checkpointsWritten[place]?.bytes.increment(by: Int64(written.bytes))
     }
 
     /// Counts refused inputs by reason (``AgentCore/Effects/refusalsByReason``).

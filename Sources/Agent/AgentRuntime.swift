@@ -1,4 +1,5 @@
 import API
+import AgentFold
 import Bridge
 import EquityEngine
 import Foundation
@@ -118,10 +119,10 @@ public final class AgentRuntime: Sendable {
             equity: .init(driftTolerance: .fixed(tolerance)),
             timeBoundMilliseconds: Int64(configuration.timeBoundSeconds) * 1_000,
             limits: DeclarationLimits(maximumTrackersPerAccount: configuration.maximumTrackersPerAccount))
-        let (core, position) = try await Pipeline.restore(from: store, configuration: coreConfiguration)
-        if position > 0 {
+        let restored = try await Pipeline.restore(from: store, configuration: coreConfiguration)
+        if restored.inputPosition > 0 {
             logger.notice("resumed from checkpoint", metadata: [
-                "input_position": "\(position)", "next_sequence_number": "\(core.risk.nextSequenceNumber)",
+                "input_position": "\(restored.inputPosition)", "next_sequence_number": "\(restored.core.risk.nextSequenceNumber)",
             ])
         }
 
@@ -175,7 +176,7 @@ public final class AgentRuntime: Sendable {
         }
         let metrics = AgentMetrics()
         let hooks = CommitHooks()
-        let pipeline = Pipeline(store: store, bridge: bridge, inbox: inbox, core: core, inputPosition: position,
+        let pipeline = Pipeline(store: store, bridge: bridge, inbox: inbox, restored: restored,
                                 maximumBatch: configuration.commitMaximumMessages, metrics: metrics, logger: logger,
                                 recordDirectory: configuration.record,
                                 commitInterval: .milliseconds(configuration.commitIntervalMilliseconds),

@@ -1,5 +1,6 @@
 import Dispatch
 import Synchronization
+import TidemarkProtocol
 
 /// Where the bridge's socket thread hands accepted messages: a bounded queue whose ``deliver(_:)``
 /// blocks while it is full, so the socket loop stops reading and backpressure reaches the EAs.

@@ -368,17 +368,35 @@ extension Store {
     /// every event it has numbered: a store restored from a backup older than the checkpoint file
     /// falls back on its own committed checkpoint, rather than numbering events past a gap.
     public func checkpoint() async throws(StoreError) -> Checkpoint? {
-        let committed = try await read { db in try Self.checkpoint(in: db) }
-        let saved = try savedCheckpoint().flatMap { $0.nextSequenceNumber <= lastSequenceNumber + 1 ? $0 : nil }
-        return [committed, saved].compactMap { $0 }.max { $0.inputPosition < $1.inputPosition }
+        let committed = try await read { db in try Self.checkpointHeader(in: db) }
+        let saved = try savedCheckpointHeader().flatMap { $0.nextSequenceNumber <= lastSequenceNumber + 1 ? $0 : nil }
+        if var saved, saved.inputPosition > committed?.inputPosition ?? 0 || committed == nil {
+            if saved.layout == .perAccount { saved.accounts = try savedCheckpointAccounts() }
+            return saved
+        }
+        guard var committed else { return nil }
+        if committed.layout == .perAccount { committed.accounts = try await read { db in try Self.checkpointAccounts(in: db) } }
+        return committed
     }
 
-    static func checkpoint(in db: Database) throws -> Checkpoint? {
+    /// The checkpoint's header row (its ``Checkpoint/accounts`` not read).
+    static func checkpointHeader(in db: Database) throws -> Checkpoint? {
         try Row.fetchOne(db, sql: "SELECT * FROM checkpoint WHERE id = 1").map { row in
             Checkpoint(inputPosition: row.sequence("input_position") ?? 0,
                        nextSequenceNumber: row.sequence("next_sequence") ?? 1,
-                       state: row["state"], savedAt: row.date("saved_at") ?? Date(storedMilliseconds: 0))
+                       layout: (row["layout"] as String?).flatMap(Checkpoint.Layout.init(rawValue:)) ?? .whole,
+                       state: row["state"], accounts: [:], isComplete: true,
+                       savedAt: row.date("saved_at") ?? Date(storedMilliseconds: 0))
         }
+    }
+
+    /// The checkpoint's account rows.
+    static func checkpointAccounts(in db: Database) throws -> [AccountID: Data] {
+        var accounts: [AccountID: Data] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT account_id, state FROM checkpoint_account") {
+            accounts[AccountID(row["account_id"] as String)] = row["state"]
+        }
+        return accounts
     }
 
     /// Every account's resume state, in account order.

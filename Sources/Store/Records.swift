@@ -268,24 +268,76 @@ public enum DefinitionChange: Hashable, Sendable {
     case delete(kind: SubjectKind, id: String, at: Date)
 }
 
-/// The risk core's state after it processed every input up to `inputPosition`.
+/// The agent's state (risk core and its resume marks) after it processed every input up to
+/// `inputPosition`, as the store keeps it: a header with the part that belongs to no account
+/// (``state``), and one part per account (``accounts``), so a checkpoint after a change writes the
+/// changed accounts' rows only.
+///
+/// The store does not read the parts (they are the agent's encoding); it keeps them consistent:
+/// every row of one checkpoint is written in one transaction, at one input position.
 public struct Checkpoint: Hashable, Sendable {
-    /// Position of the last input folded into `state` in the agent's input log (monotonic).
+    /// How the state is laid out.
+    public enum Layout: String, Hashable, Sendable {
+        /// All of it in ``Checkpoint/state`` (written before account rows existed; read, never
+        /// written, by the agent).
+        case whole
+        /// ``Checkpoint/state`` holds the part that belongs to no account, ``Checkpoint/accounts``
+        /// each account's.
+        case perAccount = "per_account"
+    }
+
+    /// Position of the last input folded into the state in the agent's input log (monotonic).
     public var inputPosition: UInt64
     /// The sequence number the next event will carry: always the last stored event's + 1.
     public var nextSequenceNumber: UInt64
-    /// The core's Codable state (JSON).
+    /// The part of the state that belongs to no account (``Layout/perAccount``), or all of it
+    /// (``Layout/whole``).
     public var state: Data
+    /// How the state is laid out.
+    public var layout: Layout
+    /// Each account's part. Read back: every account's. To write: every account's when
+    /// ``isComplete``, else only those changed since the previous checkpoint written to the same
+    /// place (the store's rows of the others stay as they are).
+    public var accounts: [AccountID: Data]
+    /// To write, when not ``isComplete``: accounts whose part is gone (their rows are deleted).
+    public var removedAccounts: Set<AccountID>
+    /// Whether ``accounts`` is every account's part (then rows of any other account are deleted).
+    public var isComplete: Bool
     /// When the checkpoint was written.
     public var savedAt: Date
 
-    /// A checkpoint with every field given.
+    /// A checkpoint of the whole state in one blob (``Layout/whole``).
     public init(inputPosition: UInt64, nextSequenceNumber: UInt64, state: Data, savedAt: Date) {
+        self.init(inputPosition: inputPosition, nextSequenceNumber: nextSequenceNumber, layout: .whole, state: state,
+                  accounts: [:], isComplete: true, savedAt: savedAt)
+    }
+
+    /// A checkpoint with every field given.
+    public init(inputPosition: UInt64, nextSequenceNumber: UInt64, layout: Layout, state: Data, accounts: [AccountID: Data],
+                removedAccounts: Set<AccountID> = [], isComplete: Bool, savedAt: Date) {
         self.inputPosition = inputPosition
         self.nextSequenceNumber = nextSequenceNumber
+        self.layout = layout
         self.state = state
+        self.accounts = accounts
+        self.removedAccounts = removedAccounts
+        self.isComplete = isComplete
         self.savedAt = savedAt
     }
+
+    /// Bytes of state this checkpoint carries (header and account parts).
+    public var stateByteCount: Int { accounts.values.reduce(state.count) { $0 + $1.count } }
+}
+
+/// What writing a checkpoint wrote: rows (the header and each account row written or deleted)
+/// and bytes of state.
+public struct CheckpointWriteSize: Hashable, Sendable {
+    /// Rows written or deleted, the header included.
+    public var rows: Int = 0
+    /// Bytes of state written.
+    public var bytes: Int = 0
+    /// Nothing written.
+    public init() {}
 }
 
 /// What the agent needs per account to resume a terminal after a restart.

@@ -11,20 +11,38 @@ enum Schema {
     /// Every migration's identifier, in order.
     static let migrationIdentifiers = ["v1-risk-records", "v2-access-and-notifications", "v3-connection-times-and-queued-at",
                                        "v4-store-identity-and-keyed-token-hashes", "v5-curve-key-bindings",
-                                       "v6-feed-outbox"]
+                                       "v6-checkpoint-per-account", "v7-feed-outbox"]
 
-    /// The one table of the checkpoint file beside the store (``Store/checkpointPath``): the same
-    /// columns as the store's own `checkpoint` table (which a migration created, and whose text stays
-    /// as it was applied).
+    /// The checkpoint file beside the store (``Store/checkpointPath``) has the same two checkpoint
+    /// tables as the store (which migrations created, and whose text stays as it was applied): the
+    /// checkpoint's header with the part of the state that belongs to no account, and one row per
+    /// account. A file made before the account rows gets them (``checkpointFileUpgrade``).
     static let checkpointTable = """
         CREATE TABLE IF NOT EXISTS checkpoint (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             input_position INTEGER NOT NULL,
             next_sequence INTEGER NOT NULL,
             state BLOB NOT NULL,
-            saved_at INTEGER NOT NULL
+            saved_at INTEGER NOT NULL,
+            layout TEXT NOT NULL DEFAULT 'whole'
         )
         """
+
+    /// The checkpoint's account rows (in the store and in the checkpoint file).
+    static let checkpointAccountTable = """
+        CREATE TABLE IF NOT EXISTS checkpoint_account (
+            account_id TEXT PRIMARY KEY NOT NULL,
+            state BLOB NOT NULL
+        ) WITHOUT ROWID
+        """
+
+    /// Brings a checkpoint file made before the account rows to the current tables.
+    static func checkpointFileUpgrade(_ db: Database) throws {
+        if try !db.columns(in: "checkpoint").contains(where: { $0.name == "layout" }) {
+            try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN layout TEXT NOT NULL DEFAULT 'whole'")
+        }
+        try db.execute(sql: checkpointAccountTable)
+    }
 
     /// The checkpoint file's second table: the identity of the store it belongs to (one row).
     static let checkpointIdentityTable = """
@@ -59,6 +77,12 @@ enum Schema {
             try db.execute(sql: curveKeyBindings)
         }
         migrator.registerMigration(migrationIdentifiers[5]) { db in
+            // An existing checkpoint keeps its one blob (`layout` 'whole') until the agent's next
+            // start, which reads it and writes it back as account rows (``Checkpoint/Layout``).
+            try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN layout TEXT NOT NULL DEFAULT 'whole'")
+            try db.execute(sql: checkpointAccountTable)
+        }
+        migrator.registerMigration(migrationIdentifiers[6]) { db in
             try db.execute(sql: feedOutbox)
         }
         return migrator

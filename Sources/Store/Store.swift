@@ -231,19 +231,29 @@ public final class Store: Sendable {
     /// Saves a checkpoint of the risk core in ``checkpointPath`` (blocks until durable), off the
     /// store's writer: event commits go on meanwhile. Its input position must not go back, and
     /// every event it has numbered must be committed. ``checkpoint()`` returns the newer of this
-    /// and a checkpoint committed with a batch.
-    public func saveCheckpoint(_ checkpoint: Checkpoint) throws(StoreError) {
+    /// and a checkpoint committed with a batch. A complete checkpoint in rows (``Checkpoint/isComplete``,
+    /// ``Checkpoint/Layout/perAccount``) replaces whatever the file holds, even at a later input position: the file only caches a
+    /// state the store can rebuild, and a restart writes the state it resumed from there.
+    @discardableResult
+    public func saveCheckpoint(_ checkpoint: Checkpoint) throws(StoreError) -> CheckpointWriteSize {
         let last = lastSequenceNumber
         do {
-            try checkpointFile.write { db in try StoreBatch.write(checkpoint, lastSequenceNumber: last, in: db) }
+            return try checkpointFile.write { db in
+                try StoreBatch.write(checkpoint, lastSequenceNumber: last, allowingRegression: true, in: db)
+            }
         } catch {
             throw Self.storeError(error)
         }
     }
 
-    /// The checkpoint in ``checkpointPath``, if any.
-    func savedCheckpoint() throws(StoreError) -> Checkpoint? {
-        do { return try checkpointFile.read { db in try Self.checkpoint(in: db) } } catch { throw Self.storeError(error) }
+    /// The header of the checkpoint in ``checkpointPath``, if any (account rows not read).
+    func savedCheckpointHeader() throws(StoreError) -> Checkpoint? {
+        do { return try checkpointFile.read { db in try Self.checkpointHeader(in: db) } } catch { throw Self.storeError(error) }
+    }
+
+    /// The account rows of the checkpoint in ``checkpointPath``.
+    func savedCheckpointAccounts() throws(StoreError) -> [AccountID: Data] {
+        do { return try checkpointFile.read { db in try Self.checkpointAccounts(in: db) } } catch { throw Self.storeError(error) }
     }
 
     /// ``commit(_:)`` for a caller on its own thread (blocks until durable).
@@ -277,7 +287,8 @@ public final class Store: Sendable {
         return CommitReceipt(duration: duration, newEvents: result.newEvents, replayedEventCount: result.replayedEventCount,
                              lastSequenceNumber: result.lastSequenceNumber, newDealCount: result.newDealCount,
                              queuedDeliveryCount: result.queuedDeliveryCount, newCommands: result.newCommands,
-                             unmatchedAcknowledgements: result.unmatchedAcknowledgements)
+                             unmatchedAcknowledgements: result.unmatchedAcknowledgements,
+                             checkpointWritten: result.checkpointWritten)
     }
 
     /// Commit timings so far.
@@ -364,6 +375,7 @@ public final class Store: Sendable {
             try queue.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 try db.execute(sql: Schema.checkpointTable)
+                try Schema.checkpointFileUpgrade(db)
                 try db.execute(sql: Schema.checkpointIdentityTable)
             }
             return queue

@@ -75,6 +75,8 @@ public struct CommitReceipt: Hashable, Sendable {
     public var newCommands: [EnforcementCommandRecord]
     /// Acknowledgements that matched no unanswered command of their account (late duplicates, strays).
     public var unmatchedAcknowledgements: [Int64]
+    /// What the batch's checkpoint wrote (nothing without one).
+    public var checkpointWritten: CheckpointWriteSize
 }
 
 /// The part of the receipt worked out inside the transaction.
@@ -86,6 +88,7 @@ struct BatchResult: Sendable {
     var queuedDeliveryCount = 0
     var newCommands: [EnforcementCommandRecord] = []
     var unmatchedAcknowledgements: [Int64] = []
+    var checkpointWritten = CheckpointWriteSize()
 }
 
 extension StoreBatch {
@@ -136,7 +139,7 @@ extension StoreBatch {
                                          try storedInteger(state.acknowledgedSequence, "acknowledged sequence"), state.state])
         }
         if let checkpoint {
-            try Self.write(checkpoint, lastSequenceNumber: result.lastSequenceNumber, in: db)
+            result.checkpointWritten = try Self.write(checkpoint, lastSequenceNumber: result.lastSequenceNumber, in: db)
         }
         if feed { try FeedOutbox.queue(self, newEvents: result.newEvents, in: db) }
         return result
@@ -295,19 +298,48 @@ extension StoreBatch {
         return db.changesCount == 1
     }
 
-    static func write(_ checkpoint: Checkpoint, lastSequenceNumber: UInt64, in db: Database) throws {
+    /// Writes a checkpoint's header and account rows (all of them, or the changed ones: see
+    /// ``Checkpoint/isComplete``) in the caller's transaction.
+    /// - Parameter allowingRegression: whether a complete checkpoint in rows may replace one at a later
+    ///   input position (the checkpoint file, which only caches the store's state; never the store).
+    static func write(_ checkpoint: Checkpoint, lastSequenceNumber: UInt64, allowingRegression: Bool = false,
+                      in db: Database) throws -> CheckpointWriteSize {
         guard checkpoint.nextSequenceNumber <= lastSequenceNumber + 1 else {
             throw StoreError.checkpointMismatch.with(
                 detail: "checkpoint expects next event \(checkpoint.nextSequenceNumber), stored events end at \(lastSequenceNumber)")
         }
         let position = try storedInteger(checkpoint.inputPosition, "input position")
-        if let stored = try Int64.fetchOne(db.cachedStatement(sql: "SELECT input_position FROM checkpoint WHERE id = 1")),
-           position < stored {
-            throw StoreError.inputPositionRegressed.with(detail: "input position \(position) < stored \(stored)")
+        let stored = try Row.fetchOne(db.cachedStatement(sql: "SELECT input_position, layout FROM checkpoint WHERE id = 1"))
+        if let stored, let storedPosition = stored["input_position"] as Int64?, position < storedPosition,
+           !(allowingRegression && checkpoint.isComplete && checkpoint.layout == .perAccount) {
+            throw StoreError.inputPositionRegressed.with(detail: "input position \(position) < stored \(storedPosition)")
         }
+        if !checkpoint.isComplete, stored.map({ ($0["layout"] as String?) != Checkpoint.Layout.perAccount.rawValue }) ?? true {
+            // Changed rows only make sense over a whole set of rows of the same layout.
+            throw StoreError.checkpointMismatch.with(detail: "a checkpoint of changed accounts needs a complete one before it")
+        }
+        var written = CheckpointWriteSize()
         try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO checkpoint (id, input_position, next_sequence, state, saved_at) VALUES (1, ?, ?, ?, ?)
+            INSERT OR REPLACE INTO checkpoint (id, input_position, next_sequence, state, saved_at, layout) VALUES (1, ?, ?, ?, ?, ?)
             """).execute(arguments: [position, try storedInteger(checkpoint.nextSequenceNumber, "next sequence number"),
-                                     checkpoint.state, checkpoint.savedAt.storedMilliseconds])
+                                     checkpoint.state, checkpoint.savedAt.storedMilliseconds, checkpoint.layout.rawValue])
+        written.rows += 1
+        written.bytes += checkpoint.state.count
+        if checkpoint.isComplete {
+            try db.execute(sql: "DELETE FROM checkpoint_account")
+        } else {
+            for account in checkpoint.removedAccounts.sorted() {
+                try db.cachedStatement(sql: "DELETE FROM checkpoint_account WHERE account_id = ?").execute(arguments: [account.rawValue])
+                written.rows += db.changesCount
+            }
+        }
+        for account in checkpoint.accounts.keys.sorted() {
+            let part = checkpoint.accounts[account]!
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO checkpoint_account (account_id, state) VALUES (?, ?)")
+                .execute(arguments: [account.rawValue, part])
+            written.rows += 1
+            written.bytes += part.count
+        }
+        return written
     }
 }

@@ -1,4 +1,5 @@
 import Agent
+import AgentFold
 import ArgumentParser
 import Bridge
 import Dispatch

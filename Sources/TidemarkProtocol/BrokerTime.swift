@@ -36,13 +36,29 @@ public struct BrokerTime: Hashable, Comparable, Sendable, Codable {
         return result
     }
 
+    /// Integer milliseconds; `"YYYY-MM-DD HH:mm:ss.SSS"` only when the decoder's `userInfo` sets
+    /// ``formattedCodingKey`` (the REST API: one form for broker times, in and out).
     public init(from decoder: any Decoder) throws {
-        milliseconds = try decoder.singleValueContainer().decode(Int64.self)
+        let container = try decoder.singleValueContainer()
+        if decoder.userInfo[Self.formattedCodingKey] as? Bool == true {
+            guard let text = try? container.decode(String.self), let time = BrokerTime(formatted: text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "Expected a broker time, YYYY-MM-DD HH:mm:ss.SSS")
+            }
+            self = time
+            return
+        }
+        milliseconds = try container.decode(Int64.self)
     }
 
+    /// Integer milliseconds (checkpoints, recordings); `"YYYY-MM-DD HH:mm:ss.SSS"` when the
+    /// encoder's `userInfo` sets ``formattedCodingKey`` (the REST API).
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(milliseconds)
+        if encoder.userInfo[Self.formattedCodingKey] as? Bool == true {
+            try container.encode(formatted)
+        } else {
+            try container.encode(milliseconds)
+        }
     }
 }
 

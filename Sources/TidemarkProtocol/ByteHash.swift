@@ -1,9 +1,11 @@
 /// A quick hash of a short byte string, eight bytes at a time (multiply-xorshift), for the
 /// decoder's string interner and the compact coder's key table. Not for adversarial keys: a
-/// collision there only costs a comparison, never a wrong value.
-enum ByteHash {
-    @inline(__always)
-    static func of(_ bytes: UnsafePointer<UInt8>, count: Int) -> UInt64 {
+/// collision there only costs a comparison, never a wrong value. Public (and inlinable, so the
+/// compact coder's calls from its own module stay as fast as a call inside this one) for that coder.
+public enum ByteHash {
+    /// The hash of the `count` bytes at `bytes`.
+    @inlinable @inline(__always)
+    public static func of(_ bytes: UnsafePointer<UInt8>, count: Int) -> UInt64 {
         let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
         var hash = UInt64(truncatingIfNeeded: count) &* multiplier
         let raw = UnsafeRawPointer(bytes)

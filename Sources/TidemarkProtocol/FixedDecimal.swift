@@ -288,6 +288,11 @@ extension FixedDecimal: Codable {
     /// Decodes a JSON number (see ``init(exactly:)`` for the precision kept) or a decimal string.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
+        if let coding = decoder.userInfo[Self.numberCodingKey] as? any FixedDecimalNumberCoding,
+           let value = try coding.decode(from: decoder) {
+            self = value
+            return
+        }
         if let text = try? container.decode(String.self) {
             guard let value = FixedDecimal(text) else {
                 throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a decimal: \(text)")
@@ -306,7 +311,13 @@ extension FixedDecimal: Codable {
     /// reads back exactly — at most 15 significant digits, which covers every price, volume and
     /// everyday amount — and otherwise as its exact decimal string, so that no value (a large JPY
     /// balance with its fraction, say) ever changes in a JSON round trip. Decoding accepts both.
+    /// A coder whose `userInfo` holds a ``FixedDecimalNumberCoding`` (the REST API's) writes an
+    /// exact JSON number literal instead.
     public func encode(to encoder: any Encoder) throws {
+        if let coding = encoder.userInfo[Self.numberCodingKey] as? any FixedDecimalNumberCoding {
+            try coding.encode(self, to: encoder)
+            return
+        }
         var container = encoder.singleValueContainer()
         if isExactAsJSONNumber {
             try container.encode(doubleValue)

@@ -25,7 +25,9 @@ struct AgentCommand: AsyncParsableCommand {
         The agent binds --bridge (Expert Advisors and `tidemark simulate` connect to it) and serves \
         HTTP on --http (REST API, /metrics, /health, /ready; HTTPS with --tls-cert and --tls-key). It prints `bridge listening on ENDPOINT` \
         and `http listening on HOST:PORT` on stdout (useful with port 0 or *). On a first run without \
-        TIDEMARK_ADMIN_TOKEN it generates an admin token into DATA/admin-token (mode 0600). Every setting \
+        TIDEMARK_ADMIN_TOKEN it generates an admin token into DATA/admin-token (mode 0600); a \
+        TIDEMARK_ADMIN_TOKEN of its own must carry at least 128 bits of entropy (32 random bytes in hex, \
+        `openssl rand -hex 32`, not a word or a short string) or the agent refuses to start. Every setting \
         can also come from --config FILE (JSON) or TIDEMARK_* environment variables; flags win. A bridge \
         beyond loopback needs CURVE or --allow-plaintext-bridge. A configuration or start-up error prints \
         one line naming the key, file or value and exits with its own status (78 configuration, 77 \

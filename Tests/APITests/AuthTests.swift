@@ -35,7 +35,7 @@ import TidemarkProtocol
         harness.risk.connect(accountB)
         try await harness.run { client in
             let created = try await client.send(.post, "/users/current/tokens",
-                                                json: #"{"name":"desk A","accounts":["\#(accountA.rawValue)"]}"#)
+                                                json: #"{"name":"desk A","accountIds":["\#(accountA.rawValue)"]}"#)
             #expect(created.status == 201)
             let secret = try #require(created["token"]?.stringValue)
 
@@ -95,8 +95,23 @@ import TidemarkProtocol
             let adminID = try #require(list.array.first { $0.objectValue?["admin"] == .bool(true) }?.objectValue?["id"]?.stringValue)
             #expect(try await client.send(.delete, "/users/current/tokens/\(adminID)").status == 409)
 
-            let invalid = try await client.send(.post, "/users/current/tokens", json: #"{"accounts":"all","readOnly":"yes"}"#)
-            #expect(invalid.detailParameters == ["name", "accounts", "readOnly"])
+            let invalid = try await client.send(.post, "/users/current/tokens", json: #"{"accountIds":"all","readOnly":"yes"}"#)
+            #expect(invalid.detailParameters == ["name", "accountIds", "readOnly"])
+        }
+    }
+
+    /// A token limited to an account the agent does not know would see nothing: refused, naming it.
+    @Test func tokenForAnUnknownAccountIsRefused() async throws {
+        let harness = Harness()
+        harness.risk.connect(accountA)
+        try await harness.run { client in
+            let refused = try await client.send(.post, "/users/current/tokens",
+                                                json: #"{"name":"typo","accountIds":["\#(accountA.rawValue)","Nowhere:1"]}"#)
+            #expect(refused.status == 400)
+            #expect(refused.detailParameters == ["accountIds"])
+            #expect(refused.text.contains("Nowhere:1"))
+            #expect(try await client.send(.post, "/users/current/tokens",
+                                          json: #"{"name":"ok","accountIds":["\#(accountA.rawValue)"]}"#).status == 201)
         }
     }
 

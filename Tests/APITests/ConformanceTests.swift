@@ -9,7 +9,7 @@ import TidemarkProtocol
         try await harness.run { client in
             let served = try await client.send(.get, "/openapi.json", token: nil)
             #expect(served.json == OpenAPIChecker.shared.document,
-                    "Sources/API/OpenAPI/OpenAPIDocument.swift is stale: run protocol/embed-openapi.sh")
+                    "the served document is not protocol/openapi.json")
             #expect(served["openapi"] == .string("3.1.0"))
         }
     }
@@ -55,7 +55,7 @@ import TidemarkProtocol
             // Challenges
             let challenges = "/users/current/accounts/\(account)/challenges"
             #expect(try await client.send(.post, challenges, json: """
-                {"template":"instant-funding","id":"c9","initialCapital":50000,"startTime":"2024-03-04 00:00:00.000"}
+                {"template":"instant-funding","id":"c9","initialCapital":50000,"startBrokerTime":"2024-03-04 00:00:00.000"}
                 """).status == 201)
             #expect(try await client.send(.get, challenges).status == 200)
             #expect(try await client.send(.get, "\(challenges)/c9").status == 200)
@@ -70,7 +70,7 @@ import TidemarkProtocol
             #expect(try await client.send(.delete, "/users/current/competitions/cup").status == 204)
 
             // Tokens
-            let token = try await client.send(.post, "/users/current/tokens", json: #"{"name":"r","readOnly":true}"#)
+            let token = try await client.send(.post, "/users/current/tokens", json: #"{"name":"r","readOnly":true,"accountIds":["\#(accountA.rawValue)"]}"#)
             #expect(token.status == 201)
             let secret = try #require(token["token"]?.stringValue)
             #expect(try await client.send(.get, "/users/current/tokens").status == 200)
@@ -80,12 +80,12 @@ import TidemarkProtocol
             #expect(try await client.send(.get, "/users/current/terminal-keys").status == 200)
             #expect(try await client.send(.get, "/users/current/terminal-keys", token: secret).status == 403)
             let unbound = InMemoryTerminalKeys.unboundKey, listed = InMemoryTerminalKeys.listedKey
-            #expect(try await client.send(.put, "/users/current/terminal-keys", json: #"{"publicKey":"\#(unbound)","account":"Demo:7"}"#).status == 200)
-            #expect(try await client.send(.put, "/users/current/terminal-keys", json: #"{"publicKey":"\#(unbound)","account":null}"#).status == 200)
-            #expect(try await client.send(.put, "/users/current/terminal-keys", json: #"{"publicKey":"\#(listed)","account":"Demo:7"}"#).status == 409)
+            #expect(try await client.send(.put, "/users/current/terminal-keys", json: #"{"publicKey":"\#(unbound)","accountId":"Demo:7"}"#).status == 200)
+            #expect(try await client.send(.put, "/users/current/terminal-keys", json: #"{"publicKey":"\#(unbound)","accountId":null}"#).status == 200)
+            #expect(try await client.send(.put, "/users/current/terminal-keys", json: #"{"publicKey":"\#(listed)","accountId":"Demo:7"}"#).status == 409)
             #expect(try await client.send(.put, "/users/current/terminal-keys",
-                                          json: #"{"publicKey":"\#(String(repeating: "a", count: 40))","account":"Demo:7"}"#).status == 404)
-            #expect(try await client.send(.put, "/users/current/terminal-keys", json: #"{"publicKey":"short","account":"Demo"}"#).status == 400)
+                                          json: #"{"publicKey":"\#(String(repeating: "a", count: 40))","accountId":"Demo:7"}"#).status == 404)
+            #expect(try await client.send(.put, "/users/current/terminal-keys", json: #"{"publicKey":"short","accountId":"Demo"}"#).status == 400)
             #expect(try await client.send(.get, "/users/current/terminal-keys", token: "wrong").status == 401)
             #expect(try await client.send(.get, "/users/current/accounts?limit=0").status == 400)
 
@@ -119,6 +119,55 @@ import TidemarkProtocol
     }
 }
 
+@Suite struct ContractNamingTests {
+    /// Every property of every schema in the document follows the API's one convention, so that
+    /// the conformance test (every response checked against the document, objects closed) checks
+    /// names, time formats and number types for every route.
+    @Test func everyPropertyFollowsTheConvention() throws {
+        var problems: [String] = []
+        let metaApiBrokerTimes: Set<String> = ["maxDrawdownTime", "maxProfitTime"]  // MetaApi PeriodStatistics names
+        let metaApiInstants: Set<String> = ["recommendedRetryTime"]  // MetaApi TooManyRequestsError metadata
+        func visit(_ schema: JSONValue, at path: String) {
+            switch schema {
+            case .object(let members):
+                for (name, property) in members["properties"]?.objectValue ?? [:] {
+                    let reference = property.objectValue?["$ref"]?.stringValue ?? ""
+                    let here = "\(path).\(name)"
+                    if name == "account" || name == "accounts" || name.hasSuffix("ID") || name.hasSuffix("IDs") {
+                        problems.append("\(here): references are named …Id / …Ids")
+                    }
+                    if reference.hasSuffix("/BrokerTime"), name != "brokerTime", !name.hasSuffix("BrokerTime"), !metaApiBrokerTimes.contains(name) {
+                        problems.append("\(here): a broker time is named brokerTime or …BrokerTime")
+                    }
+                    if (name.hasSuffix("BrokerTime") || name == "brokerTime" || metaApiBrokerTimes.contains(name)), !reference.hasSuffix("/BrokerTime") {
+                        problems.append("\(here): a broker time refers to #/components/schemas/BrokerTime")
+                    }
+                    if reference.hasSuffix("/Instant") != (name.hasSuffix("At") || metaApiInstants.contains(name)) {
+                        problems.append("\(here): real instants, and only they, are named …At (#/components/schemas/Instant)")
+                    }
+                    if name.hasSuffix("Time"), !reference.hasSuffix("/BrokerTime"), !metaApiInstants.contains(name) {
+                        problems.append("\(here): a time is a broker time string or an …At instant")
+                    }
+                }
+                for (_, value) in members { visit(value, at: path) }
+            case .array(let items):
+                for item in items { visit(item, at: path) }
+            default:
+                break
+            }
+        }
+        let document = OpenAPIChecker.shared.document
+        for (name, schema) in document.objectValue?["components"]?.objectValue?["schemas"]?.objectValue ?? [:] {
+            visit(schema, at: name)
+        }
+        visit(document.objectValue?["paths"] ?? .null, at: "paths")
+        #expect(problems.sorted() == [])
+        // Amounts are numbers, never strings.
+        let amount = document.objectValue?["components"]?.objectValue?["schemas"]?.objectValue?["Amount"]?.objectValue
+        #expect(amount?["type"] == .string("number"))
+    }
+}
+
 @Suite struct OpenAPICheckerTests {
     /// The checker must catch what the conformance test relies on it to catch.
     @Test func rejectsBodiesThatBreakTheSchema() throws {
@@ -138,6 +187,15 @@ import TidemarkProtocol
         #expect(problems(good.replacingOccurrences(of: #""drawdown"}"#, with: #""loss"}"#)).count == 1)       // enum
         #expect(problems(good.replacingOccurrences(of: "2024-03-04 10:30:00.000", with: "2024-03-04T10:30")).count == 1)  // pattern
         #expect(problems(#"{"not":"an array"}"#).count == 1)
+        #expect(problems(good.replacingOccurrences(of: #""trackerId":"t","#, with: #""trackerId":"t","account":"S:1","#)).count == 1)  // closed
+        #expect(problems(good.replacingOccurrences(of: #""absoluteDrawdown":150"#, with: #""absoluteDrawdown":"150""#)).count == 1)  // amount
+        func accountProblems(_ json: String) -> [String] {
+            checker.problems(method: "GET", template: "/users/current/accounts", status: 200,
+                             contentType: "application/json", body: Data(json.utf8))
+        }
+        let account = #"[{"id":"S:1","server":"S","login":1,"connected":false,"lastConnectedAt":"2024-03-04T10:00:00Z"}]"#
+        #expect(accountProblems(account) == [])
+        #expect(accountProblems(account.replacingOccurrences(of: "2024-03-04T10:00:00Z", with: "2024-03-04 10:00:00.000")).count == 1)  // instant
         #expect(checker.problems(method: "GET", template: "/users/current/tracker-events/by-broker-time", status: 418,
                                  contentType: "application/json", body: Data()) .count == 1)  // undocumented status
         #expect(checker.problems(method: "GET", template: "/nowhere", status: 200, contentType: nil, body: Data()).count == 1)

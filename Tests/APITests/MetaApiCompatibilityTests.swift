@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import TestSupport
 import Testing
 import TidemarkProtocol
 @testable import API
@@ -102,7 +103,7 @@ import TidemarkProtocol
         harness.risk.connect(accountA)
         try await harness.run { client in
             async let first = client.send(.get, "/users/current/tracker-events/stream")
-            try await harness.eventually { harness.notifier.waiterCount == 1 }
+            try await eventually("the first long poll waits") { harness.notifier.waiterCount == 1 }
             let before = Date()
             let second = try await client.send(.get, "/users/current/tracker-events/stream")
             #expect(second.status == 429)

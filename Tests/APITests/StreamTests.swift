@@ -84,9 +84,10 @@ func frames(_ text: String) -> [Frame] {
 
     @Test func equityStreamOfAForeignAccountIsNotFound() async throws {
         let harness = Harness()
+        harness.risk.connect(accountA)
         harness.risk.connect(accountB)
         try await harness.run { client in
-            let limited = try await client.send(.post, "/users/current/tokens", json: #"{"name":"a","accounts":["\#(accountA.rawValue)"]}"#)
+            let limited = try await client.send(.post, "/users/current/tokens", json: #"{"name":"a","accountIds":["\#(accountA.rawValue)"]}"#)
             let secret = try #require(limited["token"]?.stringValue)
             let reply = try await client.send(.get, "/users/current/accounts/\(encoded(accountB.rawValue))/equity-stream", token: secret)
             #expect(reply.status == 404)

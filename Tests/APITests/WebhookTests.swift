@@ -10,7 +10,7 @@ import TidemarkProtocol
         try await harness.run { client in
             let created = try await client.send(.post, "/users/current/webhooks", json: """
                 {"url":"https://hooks.example.com/tidemark","secret":"firm-chosen-key",
-                 "filter":{"kinds":["challenge"],"accounts":["\(accountA.rawValue)"],"types":["challengeFailed"]}}
+                 "filter":{"kinds":["challenge"],"accountIds":["\(accountA.rawValue)"],"types":["challengeFailed"]}}
                 """)
             #expect(created.status == 201)
             let id = try #require(created["id"]?.stringValue)
@@ -26,9 +26,9 @@ import TidemarkProtocol
             #expect(!list.text.contains("firm-chosen-key"))
             let filter = try #require(listed["filter"]?.objectValue)
             #expect(filter["kinds"] == .array([.string("challenge")]))
-            #expect(filter["accounts"] == .array([.string(accountA.rawValue)]))
+            #expect(filter["accountIds"] == .array([.string(accountA.rawValue)]))
             #expect(filter["types"] == .array([.string("challengeFailed")]))
-            #expect(filter["subjects"] == nil)
+            #expect(filter["subjectIds"] == nil)
 
             let one = try await client.send(.get, "/users/current/webhooks/\(id)")
             #expect(one.status == 200)
@@ -86,10 +86,10 @@ import TidemarkProtocol
             #expect(missing.status == 400)
             #expect(missing.detailParameters == ["url"])
             let bad = try await client.send(.post, "/users/current/webhooks", json: """
-                {"url":"https://ok.example/h","secret":"","filter":{"kinds":["tracker","bogus"],"accounts":"x","types":[1]}}
+                {"url":"https://ok.example/h","secret":"","filter":{"kinds":["tracker","bogus"],"accountIds":"x","types":[1]}}
                 """)
             #expect(bad.status == 400)
-            #expect(bad.detailParameters == ["secret", "filter.kinds", "filter.accounts", "filter.types"])
+            #expect(bad.detailParameters == ["secret", "filter.kinds", "filter.accountIds", "filter.types"])
             // Nothing was registered by the refused requests.
             #expect(try await client.send(.get, "/users/current/webhooks").array.isEmpty)
         }

@@ -1,5 +1,7 @@
 import Agent
+import AgentFold
 import Bridge
+import CompactBinaryCoding
 import EquityEngine
 import Foundation
 import RiskCore

@@ -1,4 +1,5 @@
 import Agent
+import AgentFold
 import Bridge
 import EquityEngine
 import Foundation

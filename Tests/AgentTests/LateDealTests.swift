@@ -1,4 +1,5 @@
 import Agent
+import AgentFold
 import EquityEngine
 import Foundation
 import RiskCore

@@ -64,13 +64,13 @@ struct AgentAPITests {
 
         // A challenge (fails at 20 USD lost) and a competition over the account.
         let challenge = try await HTTP.request("POST", base + "/accounts/\(account)/challenges", token: token, json: """
-            {"id": "ch", "initialCapital": 10000, "startTime": "2019-02-04 00:00:00.000",
+            {"id": "ch", "initialCapital": 10000, "startBrokerTime": "2019-02-04 00:00:00.000",
              "phases": [{"name": "evaluation", "rules": {"maxLoss": {"limit": {"amount": 20}}}}]}
             """)
         #expect(challenge.status == 201, "\(challenge.text)")
         let competition = try await HTTP.request("POST", base + "/competitions", token: token, json: """
-            {"id": "cup", "accounts": ["\(account)"], "startTime": "2019-02-04 00:00:00.000",
-             "endTime": "2019-02-05 00:00:00.000", "metric": "gainPercent", "rules": {}}
+            {"id": "cup", "accountIds": ["\(account)"], "startBrokerTime": "2019-02-04 00:00:00.000",
+             "endBrokerTime": "2019-02-05 00:00:00.000", "metric": "gainPercent", "rules": {}}
             """)
         #expect(competition.status == 201, "\(competition.text)")
 

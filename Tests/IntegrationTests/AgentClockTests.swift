@@ -1,4 +1,5 @@
 import Agent
+import AgentFold
 import Foundation
 import RiskCore
 import Store
@@ -23,7 +24,7 @@ struct AgentClockTests {
             let committed = try await CommittedOutcome(store: store)
             outcome = (committed.events, committed.chart, committed.statistics)
             let checkpoint = try #require(try await store.checkpoint())
-            let core = try AgentCore(checkpoint: checkpoint.state).risk
+            let core = try AgentCore(checkpoint: checkpoint).risk
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             func json(_ value: some Encodable) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
@@ -124,7 +125,7 @@ struct AgentClockTests {
         #expect(!bRecording.contains("4102444800000"))
         // B's own clock took its plausible heartbeat, never the one from 2100.
         let checkpoint = try #require(try await agent.openStore().checkpoint())
-        let risk = try AgentCore(checkpoint: checkpoint.state).risk
+        let risk = try AgentCore(checkpoint: checkpoint).risk
         #expect(risk.clock(accountId: Self.other) == BrokerTime(milliseconds: plausible))
     }
 
@@ -169,7 +170,7 @@ struct AgentClockTests {
         #expect(try await onOwnThread { agent.stop() } == 0)
 
         let checkpoint = try #require(try await agent.openStore().checkpoint())
-        let live = try AgentCore(checkpoint: checkpoint.state).risk
+        let live = try AgentCore(checkpoint: checkpoint).risk
         let clock = try #require(live.clock(accountId: quiet))
         let stopped = Int64(Date().timeIntervalSince1970 * 1_000) + Int64(offsetSeconds) * 1_000
         #expect(clock.milliseconds > started + 1_000 && clock.milliseconds <= stopped, "\(clock.milliseconds - started) ms on")

@@ -130,7 +130,7 @@ struct AgentHardeningTests {
         // A challenge definition over 64 KiB (a long description) is refused whole.
         let description = String(repeating: "d", count: 70_000)
         let challenge = try await HTTP.request("POST", base + "/accounts/\(account)/challenges", token: token, json: """
-            {"id": "big", "description": "\(description)", "initialCapital": 10000, "startTime": "2019-02-04 00:00:00.000",
+            {"id": "big", "description": "\(description)", "initialCapital": 10000, "startBrokerTime": "2019-02-04 00:00:00.000",
              "phases": [{"name": "evaluation", "rules": {"maxLoss": {"limit": {"amount": 100}}}}]}
             """)
         #expect(challenge.status == 400)
@@ -138,7 +138,7 @@ struct AgentHardeningTests {
 
         // A definition the decoder refuses is named in plain words, not Swift's DecodingError text.
         let mistyped = try await HTTP.request("POST", base + "/accounts/\(account)/challenges", token: token, json: """
-            {"id": "typed", "initialCapital": 10000, "startTime": "2019-02-04 00:00:00.000",
+            {"id": "typed", "initialCapital": 10000, "startBrokerTime": "2019-02-04 00:00:00.000",
              "phases": [{"name": 5, "rules": {"maxLoss": {"limit": {"amount": 100}}}}]}
             """)
         #expect(mistyped.status == 400)

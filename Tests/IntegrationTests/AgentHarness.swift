@@ -1,4 +1,5 @@
 import Agent
+import AgentFold
 import Foundation
 import Store
 import Testing
@@ -191,7 +192,7 @@ struct CommittedOutcome: Equatable, CustomStringConvertible {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         self.risk = try await store.checkpoint().map { checkpoint in
-            String(decoding: try encoder.encode(try AgentCore(checkpoint: checkpoint.state).risk), as: UTF8.self)
+            String(decoding: try encoder.encode(try AgentCore(checkpoint: checkpoint).risk), as: UTF8.self)
         } ?? "{}"
     }
 

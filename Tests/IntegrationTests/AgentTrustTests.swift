@@ -101,13 +101,13 @@ struct AgentTrustTests {
         var keys: [[String: Any]] = []
         for _ in 0..<50 {
             keys = try await Self.get(agent, "/users/current/terminal-keys").json as? [[String: Any]] ?? []
-            if keys.contains(where: { $0["boundAccount"] as? String == Self.accountY }) { break }
+            if keys.contains(where: { $0["boundAccountId"] as? String == Self.accountY }) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         let entryB = keys.first { $0["publicKey"] as? String == keyB.publicKey.z85 }
-        #expect(entryB?["boundAccount"] as? String == Self.accountY, "\(keys)")
+        #expect(entryB?["boundAccountId"] as? String == Self.accountY, "\(keys)")
         let entryA = keys.first { $0["publicKey"] as? String == keyA.publicKey.z85 }
-        #expect(entryA?["listedAccounts"] as? [String] == [Self.accountX], "\(keys)")
+        #expect(entryA?["listedAccountIds"] as? [String] == [Self.accountX], "\(keys)")
 
         // Revocation: B leaves the allow-list, SIGHUP; B's live session is told and dropped.
         try "\(keyA.publicKey.z85) \(Self.accountX)\n".write(toFile: allowList, atomically: true, encoding: .utf8)

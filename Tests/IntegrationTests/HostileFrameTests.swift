@@ -91,7 +91,7 @@ struct HostileFrameTests {
             let marked = try await Self.waitForAccount(base, token: victim.adminToken) { $0["error"] != nil }
             let error = marked?["error"] as? [String: Any]
             #expect(error?["reason"] as? String == reason, "\(hostileCase.name): \(marked ?? [:])")
-            #expect(error?["since"] is String)
+            #expect(error?["startedAt"] is String)
         }
         // The next snapshot clears the last error.
         try terminal.send(Self.snapshot(balance: 10_000))

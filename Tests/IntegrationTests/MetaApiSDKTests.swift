@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import TestSupport
 
@@ -121,6 +122,18 @@ extension MetaApiSDKTests {
         let alone = try agent.startExpectingRefusal(["--tls-cert", certificates.serverCertificate])
         #expect(alone.status == 78)
         #expect(alone.errors.contains("tlsCertificate and tlsKey go together"), "\(alone.errors)")
+    }
+
+    /// HTTP beyond loopback is warned about only while it is plaintext: served over TLS it is not.
+    @Test func httpsBeyondLoopbackStartsWithoutThePlaintextWarning() throws {
+        let directory = try TemporaryDirectory()
+        let certificates = try TestCertificates(in: directory, hosts: ["agent.firm.test"])
+        let agent = FullAgent(in: directory, extraArguments: ["--http", "0.0.0.0:0", "--tls-cert", certificates.serverCertificate,
+                                                              "--tls-key", certificates.serverKey])
+        try agent.start()
+        #expect(agent.httpEndpoint?.hasPrefix("0.0.0.0:") == true)
+        agent.stop()
+        #expect(!agent.log.contains("without TLS"), "\(agent.log)")
     }
 }
 

@@ -1,3 +1,4 @@
+import CompactBinaryCoding
 import EquityEngine
 import Foundation
 @testable import RiskCore

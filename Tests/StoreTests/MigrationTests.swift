@@ -17,7 +17,7 @@ struct MigrationTests {
         let tables = try await store.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
         }
-        #expect(tables == ["account", "api_token", "bridge_session", "checkpoint", "curve_key_binding", "deal", "definition",
+        #expect(tables == ["account", "api_token", "bridge_session", "checkpoint", "checkpoint_account", "curve_key_binding", "deal", "definition",
                            "enforcement_command", "equity_chart", "event", "feed_outbox", "feed_state", "outbox", "period_statistics", "store_identity",
                            "terminal_resume", "webhook"])
         try store.close()

@@ -391,7 +391,8 @@ void MarkDealHistorySeen()
      }
   }
 
-// SNAPSHOT: A, then S for every watched symbol, P for every position, Q for every watched quote.
+// SNAPSHOT: A, then S and Q for every watched symbol that fits, P for every position that fits; the
+// positions beyond follow at once in POSITION frames (SPEC §6.8).
 // It re-bases the agent's state, so the position book, tick cursors and seen deals re-base with it.
 void SendSnapshot(const ulong now)
   {
@@ -409,6 +410,13 @@ void SendSnapshot(const ulong now)
       else
          Print("Tidemark: ", g_watch[i].name, ": specification not usable yet, will retry");
      }
+   for(int q = 0; q < g_watchNeeded; q++)
+      records += StartCursor(q);
+   // Positions while the frame stays under TM_SNAPSHOT_MAX_BYTES; the others follow it at once as
+   // POSITION opened frames (SPEC §6.8), so that no frame exceeds the agent's limit however many
+   // positions the account holds.
+   string spilled[];
+   int spilledCount = 0;
    g_book.Clear();
    int positions = PositionsTotal();
    for(int p = 0; p < positions; p++)
@@ -423,11 +431,16 @@ void SendSnapshot(const ulong now)
          Print("Tidemark: position #", ticket, " has values the agent would refuse; left out");
          continue;
         }
-      records += record;
-      g_book.Put((long)ticket, symbol, record);
+      g_book.Append((long)ticket, symbol, record);
+      if(spilledCount == 0 && StringLen(records) + StringLen(record) <= TM_SNAPSHOT_MAX_BYTES)
+         records += record;
+      else
+        {
+         ArrayResize(spilled, spilledCount + 1, 1024);
+         spilled[spilledCount] = record;
+         spilledCount++;
+        }
      }
-   for(int q = 0; q < g_watchNeeded; q++)
-      records += StartCursor(q);
    // Price-source symbols while the frame stays under TM_SNAPSHOT_MAX_BYTES; the others follow as
    // SYMBOL + TICKS frames over the next timer passes (AnnouncePending).
    int pending = 0;
@@ -435,7 +448,7 @@ void SendSnapshot(const ulong now)
      {
       g_watch[w].announced = false;
       g_watch[w].specValid = false;
-      if(pending > 0 || StringLen(records) > TM_SNAPSHOT_MAX_BYTES)
+      if(pending > 0 || spilledCount > 0 || StringLen(records) > TM_SNAPSHOT_MAX_BYTES)
         {
          pending++;
          continue;
@@ -455,8 +468,19 @@ void SendSnapshot(const ulong now)
             TM_SNAPSHOT_MAX_BYTES, " bytes)");
    MarkDealHistorySeen();
    ArrayResize(g_pendingDeals, 0);
-   if(g_link.Send("SNAPSHOT", records, now))
-      g_snapshotDue = false;
+   if(!g_link.Send("SNAPSHOT", records, now))
+      return;
+   g_snapshotDue = false;
+   if(spilledCount > 0)
+      Print("Tidemark: ", spilledCount, " more positions follow the snapshot in POSITION frames (it would exceed ",
+            TM_SNAPSHOT_MAX_BYTES, " bytes)");
+   long openedAt = NowServerMs();
+   for(int n = 0; n < spilledCount; n++)
+      if(!g_link.SendSnapshotPart("POSITION", TmRecordChange("opened", openedAt) + spilled[n], now))
+        {
+         g_snapshotDue = true;   // the agent's state would lack the rest: a fresh snapshot, in full
+         break;
+        }
   }
 
 void StartSessionIfPossible()
@@ -589,8 +613,11 @@ void SendPositionChange(const string change, const string record, const ulong no
    SendState("POSITION", TmRecordChange(change, NowServerMs()) + record, now);
   }
 
-int IndexOfTicket(const long &tickets[], const int count, const long ticket)
+// hint: the index the ticket probably has (the book follows the terminal's order), checked first.
+int IndexOfTicket(const long &tickets[], const int count, const long ticket, const int hint)
   {
+   if(hint >= 0 && hint < count && tickets[hint] == ticket)
+      return hint;
    for(int i = 0; i < count; i++)
       if(tickets[i] == ticket)
          return i;
@@ -625,14 +652,14 @@ void PublishPositionChanges(const ulong now)
    // reads "closed old ticket, opened new ticket" (SPEC §4.2, D).
    for(int b = g_book.Count() - 1; b >= 0; b--)
      {
-      if(IndexOfTicket(tickets, count, g_book.TicketAt(b)) >= 0)
+      if(IndexOfTicket(tickets, count, g_book.TicketAt(b), b) >= 0)
          continue;
       SendPositionChange("closed", g_book.RecordAt(b), now);
       g_book.RemoveAt(b);
      }
    for(int c = 0; c < count; c++)
      {
-      int known = g_book.Find(tickets[c]);
+      int known = g_book.Find(tickets[c], c);
       if(known >= 0 && g_book.RecordAt(known) == records[c])
          continue;
       if(known < 0)
@@ -643,7 +670,7 @@ void PublishPositionChanges(const ulong now)
         }
       else
          SendPositionChange("changed", records[c], now);
-      g_book.Put(tickets[c], symbols[c], records[c]);
+      g_book.Put(tickets[c], symbols[c], records[c], known);
      }
   }
 

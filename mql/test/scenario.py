@@ -27,7 +27,9 @@ A scenario is a JSON file in mql/test/scenarios/:
                 "trackerEvents": tracker events the agent must report ({trackerId, brokerTime});
                 "journal": texts the EA's journal (Print) must contain;
                 "recordedSymbols", "quotedSymbols": how many symbols the agent received specifications
-                  of, and new quotes of after the snapshot.
+                  of, and new quotes of after the snapshot;
+                "positionsReceived": how many positions the agent received, each once (in the snapshot
+                  or a POSITION opened frame).
 
 Usage: scenario.py SCENARIO.json EA-BINARY AGENT-BINARY WORKDIR
 """
@@ -39,6 +41,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -338,7 +341,10 @@ def main() -> None:
         if expect.get("sameAsRecording") or expect.get("account"):
             accounts = agent.get("/users/current/accounts/" + urllib.request.quote(account))
         for other, figures in expect.get("otherAccounts", {}).items():
-            shown = agent.get("/users/current/accounts/" + urllib.request.quote(other))
+            try:
+                shown = agent.get("/users/current/accounts/" + urllib.request.quote(other))
+            except urllib.error.HTTPError as error:
+                fail(f"the agent shows no account {other} (HTTP {error.code})")
             for key, value in figures.items():
                 if shown.get(key) != value:
                     fail(f"the agent shows {other} with {key} {shown.get(key)!r}, expected {value!r}")
@@ -371,6 +377,16 @@ def main() -> None:
         if len(names) != expect["recordedSymbols"] or len(quoted) != expect.get("quotedSymbols", len(quoted)):
             fail(f"the agent received {len(names)} symbol specifications and new quotes of {len(quoted)} symbols, "
                  f"expected {expect['recordedSymbols']} and {expect.get('quotedSymbols')}")
+    if "positionsReceived" in expect:
+        # Every position once: in the snapshot or in a POSITION opened frame right after it.
+        with open(os.path.join(agent.record, account + ".jsonl")) as f:
+            received = [json.loads(line) for line in f if line.strip()]
+        tickets = [p["ticket"] for m in received for p in m.get("snapshot", {}).get("positions", [])]
+        tickets += [m["position"]["position"]["ticket"] for m in received
+                    if m.get("type") == "position" and m["position"]["change"] == "opened"]
+        if len(tickets) != expect["positionsReceived"] or len(set(tickets)) != len(tickets):
+            fail(f"the agent received {len(tickets)} positions ({len(set(tickets))} tickets), "
+                 f"expected {expect['positionsReceived']} once each")
     if expect.get("account"):
         last = replay(agent_binary, os.path.join(ROOT, scenario["recording"]), rules_path)["accounts"][0]["equity"]
         if abs(accounts.get("balance", 0) - last["lastBalance"]) > 1e-9 or \

@@ -44,6 +44,8 @@ public struct TokenResource: Hashable, Sendable, Codable {
     /// nil: every account.
     public var accounts: [AccountID]?
 
+    private enum CodingKeys: String, CodingKey { case id, name, admin, readOnly, accounts = "accountIds" }
+
     /// A token view with every field given.
     public init(id: String, name: String, admin: Bool, readOnly: Bool, accounts: [AccountID]?) {
         self.id = id
@@ -68,6 +70,8 @@ public struct NewToken: Hashable, Sendable, Codable {
     /// Whether it may only read (absent: it may write).
     public var readOnly: Bool?
 
+    private enum CodingKeys: String, CodingKey { case name, readOnly, accounts = "accountIds" }
+
     /// A request for a token.
     public init(name: String, accounts: [AccountID]? = nil, readOnly: Bool? = nil) {
         self.name = name
@@ -88,6 +92,8 @@ public struct CreatedToken: Hashable, Sendable, Codable {
     public var readOnly: Bool
     /// The accounts it may see; nil: every account.
     public var accounts: [AccountID]?
+
+    private enum CodingKeys: String, CodingKey { case id, token, name, readOnly, accounts = "accountIds" }
 }
 
 /// Where tokens live. The agent implements it over its store (secrets kept hashed); the API only

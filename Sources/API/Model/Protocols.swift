@@ -1,4 +1,5 @@
 import Foundation
+import RiskCore
 import Store
 import TidemarkProtocol
 
@@ -59,13 +60,14 @@ public protocol RiskControl: Sendable {
     /// Removes a tracker.
     func deleteTracker(accountId: AccountID, trackerId: String) async throws
 
-    /// Declares a challenge from a full definition JSON object (`id` and `account` filled in).
-    func createChallenge(id: String, accountId: AccountID, definition: JSONBody) async throws
+    /// Declares a challenge (its id and account are the definition's; the API checked the id is free).
+    func createChallenge(_ definition: ChallengeDefinition) async throws
     /// Removes a challenge.
     func deleteChallenge(accountId: AccountID, id: String) async throws
 
-    /// Declares a competition from a full definition JSON object (`id` filled in).
-    func createCompetition(id: String, accounts: [AccountID], definition: JSONBody) async throws
+    /// Declares a competition (its id and accounts are the definition's; the API checked the id is
+    /// free and the accounts exist).
+    func createCompetition(_ definition: CompetitionDefinition) async throws
     /// Removes a competition.
     func deleteCompetition(id: String) async throws
 }
@@ -91,6 +93,10 @@ public struct TerminalKeyResource: Codable, Hashable, Sendable {
     public var listedAccounts: [String]
     /// The account the key is bound to (its first HELLO's, or set here); nil while unbound.
     public var boundAccount: String?
+
+    private enum CodingKeys: String, CodingKey {
+        case publicKey, allowed, listedAccounts = "listedAccountIds", boundAccount = "boundAccountId"
+    }
 
     public init(publicKey: String, allowed: Bool, listedAccounts: [String], boundAccount: String?) {
         self.publicKey = publicKey

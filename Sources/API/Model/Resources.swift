@@ -139,7 +139,7 @@ public struct AccountErrorResource: Hashable, Sendable, Codable {
     /// Which figure or component, for people.
     public var message: String
     /// When the agent marked the account (ISO 8601, UTC).
-    public var since: String
+    public var startedAt: String
     /// The broker time of the input that began it (`YYYY-MM-DD HH:mm:ss.SSS`), when it had one
     /// within the calendar.
     public var brokerTime: String?
@@ -148,7 +148,7 @@ public struct AccountErrorResource: Hashable, Sendable, Codable {
     public init(reason: String, message: String, since: Date, brokerTime: BrokerTime?) {
         self.reason = reason
         self.message = message
-        self.since = since.ISO8601Format()
+        self.startedAt = since.ISO8601Format()
         self.brokerTime = brokerTime.flatMap { $0.isInCalendarRange ? $0.formatted : nil }
     }
 }
@@ -226,18 +226,16 @@ public struct TrackerResource: Hashable, Sendable, Codable {
 /// A challenge as the read model knows it.
 public struct ChallengeRecord: Hashable, Sendable {
     /// The challenge id.
-    public var id: String
+    public var id: String { definition.id }
     /// The challenged account.
-    public var accountId: AccountID
-    /// The full definition, as declared (after template expansion).
-    public var definition: JSONBody
+    public var accountId: AccountID { definition.account }
+    /// The definition, as declared (after template expansion).
+    public var definition: ChallengeDefinition
     /// The live progress (status, phase, per-rule progress).
-    public var progress: JSONBody?
+    public var progress: ChallengeProgress?
 
     /// A challenge record with every field given.
-    public init(id: String, accountId: AccountID, definition: JSONBody, progress: JSONBody?) {
-        self.id = id
-        self.accountId = accountId
+    public init(definition: ChallengeDefinition, progress: ChallengeProgress?) {
         self.definition = definition
         self.progress = progress
     }
@@ -246,18 +244,16 @@ public struct ChallengeRecord: Hashable, Sendable {
 /// A competition as the read model knows it.
 public struct CompetitionRecord: Hashable, Sendable {
     /// The competition id.
-    public var id: String
+    public var id: String { definition.id }
     /// The competing accounts.
-    public var accounts: [AccountID]
-    /// The full definition, as declared.
-    public var definition: JSONBody
-    /// The live leaderboard (array of entries).
-    public var leaderboard: JSONBody?
+    public var accountIds: [AccountID] { definition.accounts }
+    /// The definition, as declared.
+    public var definition: CompetitionDefinition
+    /// The live leaderboard.
+    public var leaderboard: [LeaderboardEntry]?
 
     /// A competition record with every field given.
-    public init(id: String, accounts: [AccountID], definition: JSONBody, leaderboard: JSONBody?) {
-        self.id = id
-        self.accounts = accounts
+    public init(definition: CompetitionDefinition, leaderboard: [LeaderboardEntry]?) {
         self.definition = definition
         self.leaderboard = leaderboard
     }

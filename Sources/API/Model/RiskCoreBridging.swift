@@ -62,8 +62,7 @@ extension APIError {
 }
 
 extension EventRecord {
-    /// The stored form of a risk-core event output; nil for records (statistics, chart hours).
-    /// Challenge and competition events get their `sequenceNumber` added to the JSON.
+    /// The API's form of a risk-core event output; nil for records (statistics, chart hours).
     public init?(_ output: RiskOutput) throws {
         switch output {
         case .trackerEvent(let event):
@@ -71,27 +70,14 @@ extension EventRecord {
                       subjectId: event.trackerId, brokerTime: event.brokerTime, body: try JSONBody(encoding: event))
         case .challengeEvent(let sequenceNumber, let event):
             self.init(sequenceNumber: sequenceNumber, kind: .challenge, accountId: event.account, subjectId: event.challengeID,
-                      brokerTime: event.brokerTime, body: try JSONBody(encoding: Numbered(sequenceNumber: sequenceNumber, event: event)))
+                      brokerTime: event.brokerTime, body: try JSONBody(encoding: ChallengeEventResource(sequenceNumber: sequenceNumber, event)))
         case .competitionEvent(let sequenceNumber, let event):
             self.init(sequenceNumber: sequenceNumber, kind: .competition, accountId: event.account, subjectId: event.competitionID,
-                      brokerTime: event.brokerTime, body: try JSONBody(encoding: Numbered(sequenceNumber: sequenceNumber, event: event)))
+                      brokerTime: event.brokerTime,
+                      body: try JSONBody(encoding: CompetitionEventResource(sequenceNumber: sequenceNumber, event)))
         case .periodStatistics, .equityChart, .inputRefused:
             return nil
         }
-    }
-}
-
-/// An event's own JSON with `sequenceNumber` added at the top level.
-private struct Numbered<Event: Encodable>: Encodable {
-    let sequenceNumber: UInt64
-    let event: Event
-
-    private enum CodingKeys: String, CodingKey { case sequenceNumber }
-
-    func encode(to encoder: any Encoder) throws {
-        try event.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(sequenceNumber, forKey: .sequenceNumber)
     }
 }
 

@@ -79,7 +79,7 @@ public struct StoreReadModel: RiskReadModel {
     public func closedStatistics(accountId: AccountID, trackerId: String, startingAtOrBefore: BrokerTime?,
                                  limit: Int) async throws -> [StatisticsRecord] {
         try await store.statistics(accountId: accountId, trackerId: trackerId, startingAtOrBefore: startingAtOrBefore,
-                                   limit: limit).map { StatisticsRecord(startBrokerTime: $0.startBrokerTime, body: JSONBody($0.body)) }
+                                   limit: limit).map { try StatisticsRecord($0.decodeBody(as: PeriodStatistics.self)) }
     }
 
     public func openStatistics(accountId: AccountID, trackerId: String) async throws -> StatisticsRecord? {
@@ -88,7 +88,7 @@ public struct StoreReadModel: RiskReadModel {
 
     public func closedEquityChart(accountId: AccountID, from: BrokerTime?, to: BrokerTime?) async throws -> [ChartRecord] {
         try await store.equityChart(accountId: accountId, from: from, to: to)
-            .map { ChartRecord(startBrokerTime: $0.startBrokerTime, body: JSONBody($0.body)) }
+            .map { try ChartRecord($0.decodeBody(as: EquityChartRecord.self)) }
     }
 
     public func openEquityChartHour(accountId: AccountID) async throws -> ChartRecord? {
@@ -98,9 +98,8 @@ public struct StoreReadModel: RiskReadModel {
     public func challenges(accountId: AccountID?) async throws -> [ChallengeRecord] {
         var records: [ChallengeRecord] = []
         for stored in try await store.definitions(.challenge, accountId: accountId) {
-            guard let account = stored.accountId else { continue }
-            records.append(ChallengeRecord(id: stored.id, accountId: account, definition: JSONBody(stored.body),
-                                           progress: try await live.challengeProgress(id: stored.id).map { try JSONBody(encoding: $0) }))
+            records.append(ChallengeRecord(definition: try stored.decodeBody(as: ChallengeDefinition.self),
+                                           progress: try await live.challengeProgress(id: stored.id)))
         }
         return records
     }
@@ -110,9 +109,8 @@ public struct StoreReadModel: RiskReadModel {
     public func competitions() async throws -> [CompetitionRecord] {
         var records: [CompetitionRecord] = []
         for stored in try await store.definitions(.competition) {
-            let definition = try stored.decodeBody(as: CompetitionDefinition.self)
-            records.append(CompetitionRecord(id: stored.id, accounts: definition.accounts, definition: JSONBody(stored.body),
-                                             leaderboard: try await live.leaderboard(competitionId: stored.id).map { try JSONBody(encoding: $0) }))
+            records.append(CompetitionRecord(definition: try stored.decodeBody(as: CompetitionDefinition.self),
+                                             leaderboard: try await live.leaderboard(competitionId: stored.id)))
         }
         return records
     }
@@ -130,13 +128,19 @@ extension AccountResource {
 }
 
 extension EventRecord {
-    /// A stored event as served. Challenge and competition bodies get their `sequenceNumber`
-    /// (tracker events carry it already, as MetaApi's do).
+    /// A stored event (the risk core's canonical JSON) in the API's form: amounts as exact
+    /// numbers, broker times as `YYYY-MM-DD HH:mm:ss.SSS`, references named `…Id`.
     public init(_ stored: StoredEvent) throws {
-        var body = JSONBody(stored.body)
-        if stored.kind != .tracker, case .object(var object) = try JSONValue.parse(stored.body), object["sequenceNumber"] == nil {
-            object["sequenceNumber"] = .number(Double(stored.sequenceNumber))
-            body = try JSONBody(encoding: JSONValue.object(object))
+        let body: JSONBody
+        switch stored.kind {
+        case .tracker:
+            body = try JSONBody(encoding: stored.decodeBody(as: TrackerEvent.self))
+        case .challenge:
+            body = try JSONBody(encoding: ChallengeEventResource(sequenceNumber: stored.sequenceNumber,
+                                                                 try stored.decodeBody(as: ChallengeEvent.self)))
+        case .competition:
+            body = try JSONBody(encoding: CompetitionEventResource(sequenceNumber: stored.sequenceNumber,
+                                                                   try stored.decodeBody(as: CompetitionEvent.self)))
         }
         self.init(sequenceNumber: stored.sequenceNumber, kind: stored.kind,
                   accountId: stored.accountId, subjectId: stored.subjectId, brokerTime: stored.brokerTime, body: body)

@@ -39,8 +39,8 @@ extension TidemarkAPI {
         var problems: [ValidationDetail] = []
         var login: Int64?
         switch body["login"] {
-        case .number(let value) where value >= 1 && value < 9.0e15 && value.rounded() == value:
-            login = Int64(value)
+        case .number(let value) where Int64(value.description).map({ $0 >= 1 }) ?? false:
+            login = Int64(value.description)
         case .string(let text) where Int64(text).map({ $0 >= 1 }) ?? false:
             login = Int64(text)
         case nil:

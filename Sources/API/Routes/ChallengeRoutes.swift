@@ -1,21 +1,7 @@
 import Foundation
 import Hummingbird
+import RiskCore
 import TidemarkProtocol
-
-/// A challenge as the API shows it: its definition and its live progress.
-struct ChallengeView: Encodable {
-    let id: String
-    let accountId: AccountID
-    let definition: JSONValue
-    let progress: JSONValue?
-}
-
-/// A competition as the API shows it.
-struct CompetitionView: Encodable {
-    let id: String
-    let accounts: [AccountID]
-    let definition: JSONValue
-}
 
 extension TidemarkAPI {
     /// Tidemark's challenges: `…/accounts/{accountId}/challenges[/{challengeId}[/status]]`.
@@ -24,7 +10,8 @@ extension TidemarkAPI {
             try requireWrite(try context.requirePrincipal())
             let account = try await visibleAccount(context)
             var body = try await jsonObject(request)
-            // A template is a partial definition; the request's own fields override it.
+            try Self.refuseRiskCoreNames(in: body)
+            // A template is a partial definition (in the rules files' names); the request's own fields override it.
             if let templateValue = body.removeValue(forKey: "template") {
                 guard case .string(let name) = templateValue,
                       let template = try await readModel.challengeTemplate(named: name),
@@ -33,37 +20,44 @@ extension TidemarkAPI {
                     throw APIError.validation(details: [ValidationDetail(parameter: "template", value: templateValue.detailText,
                                                                          message: "Unknown challenge template")])
                 }
-                body = templateObject.merging(body) { _, own in own }
+                // The template's example account gives way to the path's.
+                var defaults = Self.inAPINames(templateObject)
+                defaults["accountId"] = nil
+                body = defaults.merging(body) { _, own in own }
+            }
+            if let given = body["accountId"], given != .string(account.id.rawValue) {
+                throw APIError.validation(details: [ValidationDetail(parameter: "accountId", value: given.detailText,
+                                                                     message: "Must be the account of the path, \(account.id)")])
             }
             let id = try Self.definitionID(in: body)
             body["id"] = .string(id)
-            body["account"] = .string(account.id.rawValue)
+            body["accountId"] = .string(account.id.rawValue)
             var problems: [ValidationDetail] = []
-            for key in ["initialCapital", "startTime", "phases"] where body[key] == nil || body[key] == .null {
+            for key in ["initialCapital", "startBrokerTime", "phases"] where body[key] == nil || body[key] == .null {
                 problems.append(ValidationDetail(parameter: key, message: "Required (directly or from a template)"))
             }
             if let phases = body["phases"], !(phases == .null), !Self.isNonEmptyArray(phases) {
                 problems.append(ValidationDetail(parameter: "phases", value: phases.detailText, message: "Expected a non-empty array"))
             }
             if !problems.isEmpty { throw APIError.validation(details: problems) }
+            let definition = try Self.decodeDefinition(ChallengeDefinitionResource.self, try boundedDefinition(body))
             if try await readModel.challenges(accountId: nil).contains(where: { $0.id == id }) {
                 throw APIError.conflict("Challenge \(id) exists")
             }
-            try await control.createChallenge(id: id, accountId: account.id, definition: try boundedDefinition(body))
+            try await control.createChallenge(definition.definition)
             return try Self.createdResponse(id: id)
         }
         group.get("accounts/:accountId/challenges") { _, context in
             let account = try await visibleAccount(context)
-            let views = try await readModel.challenges(accountId: account.id).map(Self.view)
-            return try APIJSON.response(views)
+            return try APIJSON.response(try await readModel.challenges(accountId: account.id).map(ChallengeResource.init))
         }
         group.get("accounts/:accountId/challenges/:challengeId") { _, context in
-            try APIJSON.response(Self.view(try await challenge(context)))
+            try APIJSON.response(ChallengeResource(try await challenge(context)))
         }
         group.get("accounts/:accountId/challenges/:challengeId/status") { _, context in
             let challenge = try await challenge(context)
             guard let progress = challenge.progress else { throw APIError.notFound("Challenge \(challenge.id) has no status yet") }
-            return Self.jsonResponse(progress)
+            return try APIJSON.response(ChallengeProgressResource(progress))
         }
         group.delete("accounts/:accountId/challenges/:challengeId") { _, context in
             try requireWrite(try context.requirePrincipal())
@@ -79,10 +73,11 @@ extension TidemarkAPI {
             let principal = try context.requirePrincipal()
             try requireWrite(principal)
             var body = try await jsonObject(request)
-            guard case .array(let values)? = body["accounts"], !values.isEmpty,
+            try Self.refuseRiskCoreNames(in: body)
+            guard case .array(let values)? = body["accountIds"], !values.isEmpty,
                   values.allSatisfy({ $0.stringValue.map { !$0.isEmpty } ?? false })
             else {
-                throw APIError.validation(details: [ValidationDetail(parameter: "accounts", value: body["accounts"]?.detailText,
+                throw APIError.validation(details: [ValidationDetail(parameter: "accountIds", value: body["accountIds"]?.detailText,
                                                                      message: "Required: a non-empty array of account ids")])
             }
             let accounts = values.compactMap(\.stringValue).map(AccountID.init)
@@ -93,29 +88,30 @@ extension TidemarkAPI {
                 throw APIError.notFound("Account \(account) not found")
             }
             var problems: [ValidationDetail] = []
-            for key in ["startTime", "endTime", "metric"] where body[key] == nil || body[key] == .null {
+            for key in ["startBrokerTime", "endBrokerTime", "metric"] where body[key] == nil || body[key] == .null {
                 problems.append(ValidationDetail(parameter: key, message: "Required"))
             }
             if !problems.isEmpty { throw APIError.validation(details: problems) }
             let id = try Self.definitionID(in: body)
             body["id"] = .string(id)
+            let definition = try Self.decodeDefinition(CompetitionDefinitionResource.self, try boundedDefinition(body))
             if try await readModel.competitions().contains(where: { $0.id == id }) {
                 throw APIError.conflict("Competition \(id) exists")
             }
-            try await control.createCompetition(id: id, accounts: accounts, definition: try boundedDefinition(body))
+            try await control.createCompetition(definition.definition)
             return try Self.createdResponse(id: id)
         }
         group.get("competitions") { _, context in
             let principal = try context.requirePrincipal()
-            let views = try await readModel.competitions().filter { principal.canSeeAll($0.accounts) }.map(Self.view)
-            return try APIJSON.response(views)
+            let visible = try await readModel.competitions().filter { principal.canSeeAll($0.accountIds) }
+            return try APIJSON.response(visible.map(CompetitionResource.init))
         }
         group.get("competitions/:competitionId") { _, context in
-            try APIJSON.response(Self.view(try await competition(context)))
+            try APIJSON.response(CompetitionResource(try await competition(context)))
         }
         group.get("competitions/:competitionId/leaderboard") { _, context in
             let competition = try await competition(context)
-            return competition.leaderboard.map(Self.jsonResponse) ?? Self.jsonArrayResponse([])
+            return try APIJSON.response((competition.leaderboard ?? []).map(LeaderboardEntryResource.init))
         }
         group.delete("competitions/:competitionId") { _, context in
             try requireWrite(try context.requirePrincipal())
@@ -140,7 +136,7 @@ extension TidemarkAPI {
         let principal = try context.requirePrincipal()
         let id = try context.pathParameter("competitionId")
         guard let competition = try await readModel.competitions().first(where: { $0.id == id }),
-              principal.canSeeAll(competition.accounts)
+              principal.canSeeAll(competition.accountIds)
         else { throw APIError.notFound("Competition \(id) not found") }
         return competition
     }
@@ -160,18 +156,26 @@ extension TidemarkAPI {
         if case .array(let items) = value { !items.isEmpty } else { false }
     }
 
-    static func view(_ challenge: ChallengeRecord) throws -> ChallengeView {
-        ChallengeView(id: challenge.id, accountId: challenge.accountId,
-                      definition: try JSONValue.parse(challenge.definition.data),
-                      progress: try challenge.progress.map { try JSONValue.parse($0.data) })
+    /// The rules files' names for what the API calls `accountId`, `accountIds`, `startBrokerTime`
+    /// and `endBrokerTime` (deploy/challenge-templates are written in them).
+    static let riskCoreNames = ["account": "accountId", "accounts": "accountIds", "startTime": "startBrokerTime",
+                                "endTime": "endBrokerTime"]
+
+    /// A request in the rules files' names gets a 400 that says the API's name.
+    static func refuseRiskCoreNames(in body: [String: JSONValue]) throws {
+        let problems = riskCoreNames.keys.sorted().filter { body[$0] != nil }.map {
+            ValidationDetail(parameter: $0, value: body[$0]?.detailText, message: "Unknown field: the API calls it \(riskCoreNames[$0]!)")
+        }
+        if !problems.isEmpty { throw APIError.validation(details: problems) }
     }
 
-    static func view(_ competition: CompetitionRecord) throws -> CompetitionView {
-        CompetitionView(id: competition.id, accounts: competition.accounts,
-                        definition: try JSONValue.parse(competition.definition.data))
+    /// A template (written in the rules files' names) in the API's names.
+    static func inAPINames(_ object: [String: JSONValue]) -> [String: JSONValue] {
+        var renamed: [String: JSONValue] = [:]
+        for (key, value) in object { renamed[riskCoreNames[key] ?? key] = value }
+        return renamed
     }
 
-    /// A 200 response whose body is an already-encoded JSON document.
     /// A challenge or competition definition as JSON, refused (400) above
     /// ``APIConfiguration/maxDefinitionBytes``: every definition lives in the risk state, which each
     /// checkpoint writes whole.
@@ -188,5 +192,39 @@ extension TidemarkAPI {
     static func jsonResponse(_ body: JSONBody) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                  body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.data)))
+    }
+
+    /// Decodes a definition with the API's coding (exact amounts, broker times as strings); a
+    /// refusal names the field and what it should be, in plain words (not the decoder's own
+    /// description of its internals).
+    static func decodeDefinition<T: Decodable>(_ type: T.Type, _ body: JSONBody) throws -> T {
+        do { return try APIJSON.decoder.decode(type, from: body.data) } catch let error as DecodingError {
+            func path(_ keys: [any CodingKey]) -> String {
+                let text = keys.reduce(into: "") { text, key in
+                    if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+                }
+                return text.isEmpty ? "body" : text
+            }
+            let detail: ValidationDetail
+            switch error {
+            case .keyNotFound(let key, let context):
+                detail = ValidationDetail(parameter: path(context.codingPath + [key]), message: "Required")
+            case .valueNotFound(_, let context):
+                detail = ValidationDetail(parameter: path(context.codingPath), message: "Required")
+            case .typeMismatch(let expected, let context):
+                let typeName = "\(expected)"
+                let name = typeName == "String" ? "a string" : typeName == "Bool" ? "true or false"
+                    : ["Int", "Int64", "Int32", "Double", "Decimal", "UInt64"].contains(typeName) ? "a number"
+                    : typeName.hasPrefix("Array") ? "an array" : typeName.hasPrefix("Dictionary") ? "an object" : "a valid value"
+                detail = ValidationDetail(parameter: path(context.codingPath), message: "Expected \(name)")
+            case .dataCorrupted(let context):
+                detail = ValidationDetail(parameter: path(context.codingPath), message: context.debugDescription)
+            @unknown default:
+                detail = ValidationDetail(parameter: "body", message: "Invalid definition")
+            }
+            throw APIError.validation("Invalid definition", details: [detail])
+        } catch {
+            throw APIError.validation("Invalid definition", details: [ValidationDetail(parameter: "body", message: "Invalid definition")])
+        }
     }
 }

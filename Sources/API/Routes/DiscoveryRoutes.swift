@@ -14,7 +14,8 @@ public struct DiscoveryConfiguration: Sendable, Hashable {
 
     /// A configuration; the defaults answer with the client's own domain and region `tidemark`.
     public init(domain: String? = nil, region: String = "tidemark") {
-        self.domain = domain; self.region = region
+        self.domain = domain
+        self.region = region
     }
 
     /// The first label of MetaApi's provisioning host, where the SDKs send discovery requests.

@@ -21,9 +21,11 @@ struct QueryReader {
         for pair in (query ?? "").split(separator: "&", omittingEmptySubsequences: true) {
             let name: Substring, value: Substring
             if let equals = pair.firstIndex(of: "=") {
-                name = pair[..<equals]; value = pair[pair.index(after: equals)...]
+                name = pair[..<equals]
+                value = pair[pair.index(after: equals)...]
             } else {
-                name = pair; value = ""
+                name = pair
+                value = ""
             }
             parameters[Self.formDecoded(name)] = Self.formDecoded(value)
         }

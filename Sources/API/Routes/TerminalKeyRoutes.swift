@@ -23,11 +23,11 @@ extension TidemarkAPI {
                                                               message: "Expected a Z85 public key (40 characters)"))
             }
             var account: AccountID?
-            switch body["account"] {
+            switch body["accountId"] {
             case .null?: account = nil
             case .string(let text)? where Self.isAccountID(text): account = AccountID(text)
-            case nil: problems.append(ValidationDetail(parameter: "account", message: "Required (null unbinds the key)"))
-            case let value?: problems.append(ValidationDetail(parameter: "account", value: value.detailText,
+            case nil: problems.append(ValidationDetail(parameter: "accountId", message: "Required (null unbinds the key)"))
+            case let value?: problems.append(ValidationDetail(parameter: "accountId", value: value.detailText,
                                                               message: "Expected an account id (server:login) or null"))
             }
             if !problems.isEmpty { throw APIError.validation(details: problems) }

@@ -8,6 +8,9 @@ extension TidemarkAPI {
             try requireAdmin(context)
             let body = try await jsonObject(request)
             var problems: [ValidationDetail] = []
+            if body["accounts"] != nil {
+                problems.append(ValidationDetail(parameter: "accounts", message: "Unknown field: the API calls it accountIds"))
+            }
             var name = ""
             switch body["name"] {
             case .string(let text)? where !text.isEmpty: name = text
@@ -15,18 +18,24 @@ extension TidemarkAPI {
             case let value?: problems.append(ValidationDetail(parameter: "name", value: value.detailText, message: "Expected a non-empty string"))
             }
             var accounts: [AccountID]?
-            switch body["accounts"] {
+            switch body["accountIds"] {
             case nil, .null?: accounts = nil
             case .array(let values)? where values.allSatisfy({ $0.stringValue.map { !$0.isEmpty } ?? false }):
                 accounts = values.compactMap(\.stringValue).map(AccountID.init)
             case let value?:
-                problems.append(ValidationDetail(parameter: "accounts", value: value.detailText, message: "Expected an array of account ids"))
+                problems.append(ValidationDetail(parameter: "accountIds", value: value.detailText, message: "Expected an array of account ids"))
             }
             var readOnly = false
             switch body["readOnly"] {
             case nil, .null?: readOnly = false
             case .bool(let flag)?: readOnly = flag
             case let value?: problems.append(ValidationDetail(parameter: "readOnly", value: value.detailText, message: "Expected true or false"))
+            }
+            // A token for an account the agent does not know would see nothing and say nothing:
+            // refuse it, so a typo in an id is caught now (register the account first).
+            for account in accounts ?? [] where try await readModel.account(account) == nil {
+                problems.append(ValidationDetail(parameter: "accountIds", value: account.rawValue,
+                                                 message: "Unknown account: register it first (POST /users/current/accounts)"))
             }
             if !problems.isEmpty { throw APIError.validation(details: problems) }
             let (token, secret) = try await tokens.createToken(NewToken(name: name, accounts: accounts, readOnly: readOnly))

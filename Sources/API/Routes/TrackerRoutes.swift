@@ -132,7 +132,7 @@ extension TidemarkAPI {
             let value: FixedDecimal?
             switch body[key] {
             case nil, .null?: return nil
-            case .number(let number)?: value = FixedDecimal(exactly: number)
+            case .number(let number)?: value = FixedDecimal(number.description)
             case .string(let text)?: value = FixedDecimal(text)  // a decimal string, as the risk core also reads
             default: value = nil
             }

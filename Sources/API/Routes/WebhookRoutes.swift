@@ -86,8 +86,8 @@ extension TidemarkAPI {
                                                  message: "Expected tracker, challenge or competition"))
             }
         }
-        filter.accountIds = strings("accounts").map { Set($0.map(AccountID.init)) }
-        filter.subjectIds = strings("subjects").map(Set.init)
+        filter.accountIds = strings("accountIds").map { Set($0.map(AccountID.init)) }
+        filter.subjectIds = strings("subjectIds").map(Set.init)
         filter.types = strings("types").map(Set.init)
         return filter
     }

@@ -13,6 +13,8 @@ public struct WebhookFilterResource: Hashable, Sendable, Codable {
     /// Event types (`drawdown`, `challengeFailed`, …).
     public var types: [String]?
 
+    private enum CodingKeys: String, CodingKey { case kinds, accounts = "accountIds", subjects = "subjectIds", types }
+
     /// A filter; nil lists match anything.
     public init(kinds: [String]? = nil, accounts: [String]? = nil, subjects: [String]? = nil, types: [String]? = nil) {
         self.kinds = kinds

@@ -2,9 +2,11 @@ import EquityEngine
 import TidemarkProtocol
 
 /// Everything the risk core keeps for one account: its clock, last balance, trackers, challenges
-/// and the open equity-chart hour.
-struct AccountRiskState: Hashable, Sendable, Codable {
-    var accountId: AccountID
+/// and the open equity-chart hour. Opaque outside the core: a checkpoint keeps it per account
+/// (``RiskEngine/accountState(of:)``, ``RiskEngine/init(nextSequenceNumber:accounts:competitions:)``).
+public struct AccountRiskState: Hashable, Sendable, Codable {
+    /// The account this state belongs to.
+    public internal(set) var accountId: AccountID
     /// The latest input time seen for the account. Inputs are applied at max(their time, clock),
     /// so a late input counts in the period and hour that are open when it arrives.
     var clock: BrokerTime?

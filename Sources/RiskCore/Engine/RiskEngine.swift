@@ -39,6 +39,14 @@ public struct RiskEngine: Hashable, Sendable, Codable {
     private var competitions: [Competition] = []
     /// Positions in `competitions` of the competitions each account is in (derived).
     private var competitionSlots: [AccountID: [Int]] = [:]
+    /// Counts every change to the state (derived: not part of the state, 0 after decoding). A
+    /// checkpoint writer remembers it and later asks what changed after it
+    /// (``accountsChanged(after:)``), so it writes only the accounts that did.
+    public private(set) var revision: UInt64 = 0
+    /// The ``revision`` of each slot's latest change (derived, parallel to `accounts`).
+    private var accountRevisions: [UInt64] = []
+    /// The ``revision`` of the latest change to any competition or to the event sequence (derived).
+    private var sharedRevision: UInt64 = 0
 
     /// An empty core: no trackers, no accounts.
     public init() {}
@@ -56,6 +64,11 @@ public struct RiskEngine: Hashable, Sendable, Codable {
     /// Applies a declaration. On error the state is unchanged.
     @discardableResult
     public mutating func apply(_ command: RiskCommand) throws(RiskCoreError) -> [RiskOutput] {
+        try applyDeclaration(command)
+        return []
+    }
+
+    private mutating func applyDeclaration(_ command: RiskCommand) throws(RiskCoreError) {
         switch command {
         case .createTracker(let definition):
             try definition.validate()
@@ -67,6 +80,7 @@ public struct RiskEngine: Hashable, Sendable, Codable {
                 throw RiskCoreError.duplicateTrackerName.with(detail: "\(definition.name) on \(definition.accountId)")
             }
             accounts[slot].trackers.append(TrackerState(definition: definition))
+            markChanged(slot)
         case .renameTracker(let accountId, let trackerId, let name):
             guard !name.isEmpty else { throw RiskCoreError.invalidName.with(detail: "tracker \(trackerId)") }
             guard let slot = accountIndex[accountId],
@@ -76,22 +90,27 @@ public struct RiskEngine: Hashable, Sendable, Codable {
                 throw RiskCoreError.duplicateTrackerName.with(detail: "\(name) on \(accountId)")
             }
             accounts[slot].trackers[position].definition.name = name
+            markChanged(slot)
         case .deleteTracker(let accountId, let trackerId):
             guard let slot = accountIndex[accountId],
                   let position = accounts[slot].trackers.firstIndex(where: { $0.definition.id == trackerId })
             else { throw RiskCoreError.trackerNotFound.with(detail: "\(trackerId) on \(accountId)") }
             accounts[slot].trackers.remove(at: position)
+            markChanged(slot)
         case .createChallenge(let definition):
             if challenge(id: definition.id) != nil {
                 throw RiskCoreError.duplicateChallengeID.with(detail: definition.id)
             }
             let challenge: Challenge
             do { challenge = try Challenge(definition: definition) } catch { throw RiskCoreError.refused(error) }
-            accounts[accountSlot(definition.account)].challenges.append(challenge)
+            let slot = accountSlot(definition.account)
+            accounts[slot].challenges.append(challenge)
+            markChanged(slot)
         case .deleteChallenge(let challengeId):
             guard let slot = slotsInIdOrder.first(where: { accounts[$0].challenges.contains { $0.definition.id == challengeId } })
             else { throw RiskCoreError.challengeNotFound.with(detail: challengeId) }
             accounts[slot].challenges.removeAll { $0.definition.id == challengeId }
+            markChanged(slot)
         case .createCompetition(let definition):
             if competition(id: definition.id) != nil {
                 throw RiskCoreError.duplicateCompetitionID.with(detail: definition.id)
@@ -100,13 +119,14 @@ public struct RiskEngine: Hashable, Sendable, Codable {
             do { competition = try Competition(definition: definition) } catch { throw RiskCoreError.refused(error) }
             competitions.append(competition)
             rebuildCompetitionSlots()
+            markSharedChanged()
         case .deleteCompetition(let competitionId):
             guard let position = competitions.firstIndex(where: { $0.definition.id == competitionId })
             else { throw RiskCoreError.competitionNotFound.with(detail: competitionId) }
             competitions.remove(at: position)
             rebuildCompetitionSlots()
+            markSharedChanged()
         }
-        return []
     }
 
     /// Folds one input and returns what it caused, in order.
@@ -121,31 +141,29 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         let time = RuleBook.time(of: input)
         guard time.isInCalendarRange else { return [Self.timeRefusal(of: input, at: time)] }
         var sink = OutputSink(nextSequenceNumber: nextSequenceNumber)
+        let slot = accountSlot(RuleBook.account(of: input))
+        markChanged(slot)
         switch input {
         case .observation:
             break  // handled above
         case .deal(let accountId, let deal):
-            let slot = accountSlot(accountId)
             accounts[slot].apply(deal: deal, sink: &sink)
             accounts[slot].applyChallenges(input, sink: &sink)
             applyCompetitions(input, accountId: accountId, sink: &sink)
         case .position(let accountId, let update):
-            let slot = accountSlot(accountId)
             _ = accounts[slot].advance(toOwnInputAt: update.time, carrying: true, sink: &sink)
             accounts[slot].applyChallenges(input, sink: &sink)
             applyCompetitions(input, accountId: accountId, sink: &sink)
         case .openPositions(let accountId, _, let time):
-            let slot = accountSlot(accountId)
             _ = accounts[slot].advance(toOwnInputAt: time, carrying: true, sink: &sink)
             accounts[slot].applyChallenges(input, sink: &sink)
             applyCompetitions(input, accountId: accountId, sink: &sink)
         case .time(let accountId, let time):
-            let slot = accountSlot(accountId)
             _ = accounts[slot].advance(to: time, carrying: true, sink: &sink)
             accounts[slot].applyChallenges(input, sink: &sink)
             applyCompetitions(input, accountId: accountId, sink: &sink)
         }
-        nextSequenceNumber = sink.nextSequenceNumber
+        finish(sink)
         return sink.outputs
     }
 
@@ -156,14 +174,33 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         }
         var sink = OutputSink(nextSequenceNumber: nextSequenceNumber)
         let slot = accountSlot(observation.account)
+        markChanged(slot)
         accounts[slot].observe(observation, sink: &sink)
         if !accounts[slot].challenges.isEmpty || !competitions.isEmpty {
             let input = RiskInput.observation(observation)
             accounts[slot].applyChallenges(input, sink: &sink)
             applyCompetitions(input, accountId: observation.account, sink: &sink)
         }
-        nextSequenceNumber = sink.nextSequenceNumber
+        finish(sink)
         return sink.outputs
+    }
+
+    /// Takes the sequence numbers `sink` used.
+    private mutating func finish(_ sink: OutputSink) {
+        if sink.nextSequenceNumber != nextSequenceNumber {
+            nextSequenceNumber = sink.nextSequenceNumber
+            markSharedChanged()
+        }
+    }
+
+    private mutating func markChanged(_ slot: Int) {
+        revision &+= 1
+        accountRevisions[slot] = revision
+    }
+
+    private mutating func markSharedChanged() {
+        revision &+= 1
+        sharedRevision = revision
     }
 
     private static func timeRefusal(of input: RiskInput, at time: BrokerTime) -> RiskOutput {
@@ -173,8 +210,10 @@ public struct RiskEngine: Hashable, Sendable, Codable {
 
     /// Hands an input to the competitions `accountId` is in.
     private mutating func applyCompetitions(_ input: RiskInput, accountId: AccountID, sink: inout OutputSink) {
-        guard !competitions.isEmpty else { return }
-        for position in competitionSlots[accountId] ?? [] {
+        guard !competitions.isEmpty, let positions = competitionSlots[accountId] else { return }
+        // A competition's standings move with every input of an entrant.
+        markSharedChanged()
+        for position in positions {
             var refusals: [(AccountID, ArithmeticOverflow)] = []
             for event in competitions[position].apply(input, refusals: &refusals) {
                 sink.outputs.append(.competitionEvent(sequenceNumber: sink.takeSequenceNumber(), event: event))
@@ -200,6 +239,8 @@ public struct RiskEngine: Hashable, Sendable, Codable {
         if let slot = accountIndex[accountId] { return slot }
         let slot = accounts.count
         accounts.append(AccountRiskState(accountId: accountId))
+        revision &+= 1
+        accountRevisions.append(revision)
         accountIndex[accountId] = slot
         var low = 0, high = slotsInIdOrder.count
         while low < high {
@@ -214,6 +255,7 @@ public struct RiskEngine: Hashable, Sendable, Codable {
     private mutating func rebuildIndex() {
         accountIndex = Dictionary(uniqueKeysWithValues: accounts.enumerated().map { ($0.element.accountId, $0.offset) })
         slotsInIdOrder = Array(accounts.indices)
+        accountRevisions = Array(repeating: revision, count: accounts.count)
     }
 
     // MARK: Queries
@@ -302,6 +344,40 @@ public struct RiskEngine: Hashable, Sendable, Codable {
     }
 
     // MARK: Checkpoint
+
+    /// The accounts changed after `revision` (an earlier ``revision``), in id order: a new account,
+    /// a declaration on it, or any input of it.
+    public func accountsChanged(after revision: UInt64) -> [AccountID] {
+        slotsInIdOrder.compactMap { accountRevisions[$0] > revision ? accounts[$0].accountId : nil }
+    }
+
+    /// Whether the part of the state that belongs to no account (the event sequence and the
+    /// competitions) changed after `revision`.
+    public func sharedStateChanged(after revision: UInt64) -> Bool { sharedRevision > revision }
+
+    /// One account's whole state (to checkpoint it on its own), nil for an account the core has
+    /// not seen.
+    public func accountState(of accountId: AccountID) -> AccountRiskState? {
+        accountIndex[accountId].map { accounts[$0] }
+    }
+
+    /// A core put back together from the parts of a checkpoint: the event sequence, every
+    /// account's state (``accountState(of:)``, any order) and the competitions in declaration
+    /// order. Equal to the core they came from.
+    /// - Throws: `DecodingError.dataCorrupted` when two states name the same account.
+    public init(nextSequenceNumber: UInt64, accounts: [AccountRiskState], competitions: [Competition]) throws(DecodingError) {
+        self.nextSequenceNumber = nextSequenceNumber
+        self.accounts = accounts.sorted { $0.accountId < $1.accountId }
+        guard zip(self.accounts, self.accounts.dropFirst()).allSatisfy({ $0.accountId < $1.accountId }) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "an account's state appears twice"))
+        }
+        rebuildIndex()
+        self.competitions = competitions
+        rebuildCompetitionSlots()
+    }
+
+    /// The competitions with their standings, in declaration order (a checkpoint's shared part).
+    public var competitionStates: [Competition] { competitions }
 
     private enum CodingKeys: String, CodingKey { case nextSequenceNumber, accounts, competitions, formatVersion }
 

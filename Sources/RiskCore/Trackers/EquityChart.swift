@@ -112,8 +112,11 @@ public struct OpenEquityChartHour: Hashable, Sendable {
     /// An open hour with every figure given.
     public init(record: EquityChartRecord, brokerTime: BrokerTime, durationMilliseconds: Int64,
                 equitySumUnits: Int128, balanceSumUnits: Int128) {
-        self.record = record; self.brokerTime = brokerTime; self.durationMilliseconds = durationMilliseconds
-        self.equitySumUnits = equitySumUnits; self.balanceSumUnits = balanceSumUnits
+        self.record = record
+        self.brokerTime = brokerTime
+        self.durationMilliseconds = durationMilliseconds
+        self.equitySumUnits = equitySumUnits
+        self.balanceSumUnits = balanceSumUnits
     }
 }
 

@@ -21,8 +21,8 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
         /// Closed chart hours by account, oldest first.
         var closedChart: [AccountID: [ChartRecord]] = [:]
         /// Definitions as declared, by id, in creation order.
-        var challengeDefinitions: [(id: String, body: JSONBody)] = []
-        var competitionDefinitions: [(id: String, body: JSONBody)] = []
+        var challengeDefinitions: [ChallengeDefinition] = []
+        var competitionDefinitions: [CompetitionDefinition] = []
     }
 
     let state = Mutex(State())
@@ -142,8 +142,7 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
             try state.challengeDefinitions.compactMap { entry in
                 guard let challenge = state.engine.challenge(id: entry.id),
                       accountId.map({ challenge.definition.account == $0 }) ?? true else { return nil }
-                return ChallengeRecord(id: entry.id, accountId: challenge.definition.account, definition: entry.body,
-                                       progress: try JSONBody(encoding: challenge.progress))
+                return ChallengeRecord(definition: entry, progress: challenge.progress)
             }
         }
     }
@@ -158,8 +157,7 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
         try state.withLock { state in
             try state.competitionDefinitions.compactMap { entry in
                 guard let competition = state.engine.competition(id: entry.id) else { return nil }
-                return CompetitionRecord(id: entry.id, accounts: competition.definition.accounts, definition: entry.body,
-                                         leaderboard: try JSONBody(encoding: competition.leaderboard))
+                return CompetitionRecord(definition: entry, leaderboard: competition.leaderboard)
             }
         }
     }
@@ -204,11 +202,10 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
         }
     }
 
-    func createChallenge(id: String, accountId: AccountID, definition: JSONBody) async throws {
-        let decoded = try Self.decode(ChallengeDefinition.self, definition)
+    func createChallenge(_ decoded: ChallengeDefinition) async throws {
         try state.withLock { state in
             try declare(.createChallenge(decoded), in: &state)
-            state.challengeDefinitions.append((id, definition))
+            state.challengeDefinitions.append(decoded)
             try commit(StoreBatch(definitionChanges: [.put(try StoredDefinition(challenge: decoded, createdAt: Date()))]))
         }
     }
@@ -221,11 +218,10 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
         }
     }
 
-    func createCompetition(id: String, accounts: [AccountID], definition: JSONBody) async throws {
-        let decoded = try Self.decode(CompetitionDefinition.self, definition)
+    func createCompetition(_ decoded: CompetitionDefinition) async throws {
         try state.withLock { state in
             try declare(.createCompetition(decoded), in: &state)
-            state.competitionDefinitions.append((id, definition))
+            state.competitionDefinitions.append(decoded)
             try commit(StoreBatch(definitionChanges: [.put(try StoredDefinition(competition: decoded, createdAt: Date()))]))
         }
     }
@@ -235,13 +231,6 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
             try declare(.deleteCompetition(competitionId: id), in: &state)
             state.competitionDefinitions.removeAll { $0.id == id }
             try commit(StoreBatch(definitionChanges: [.delete(kind: .competition, id: id, at: Date())]))
-        }
-    }
-
-    /// Decodes a definition; a refusal names the decoder's complaint.
-    static func decode<T: Decodable>(_ type: T.Type, _ body: JSONBody) throws -> T {
-        do { return try JSONDecoder().decode(type, from: body.data) } catch {
-            throw APIError.validation("Invalid definition", details: [ValidationDetail(parameter: "body", message: "\(error)")])
         }
     }
 

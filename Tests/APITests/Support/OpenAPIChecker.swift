@@ -3,7 +3,13 @@ import Foundation
 
 /// Checks JSON responses against protocol/openapi.json, for the subset of JSON Schema the document
 /// uses: `$ref` to components, `type` (one or a list), `properties`, `required`, `items`, `enum`,
-/// `minimum`/`maximum`/`exclusiveMinimum` and `pattern`. Anything else in a schema is ignored.
+/// `minimum`/`maximum`/`exclusiveMinimum`, `pattern` and `format: date-time` (ISO 8601 in UTC).
+/// Objects are closed: a property the schema does not list is a problem unless the schema says
+/// `additionalProperties: true`, so a misnamed field (`account` for `accountId`) cannot slip by.
+///
+/// Written here rather than run through a Python validator: it is 150 lines, runs in-process on
+/// every response of every test, and adds no tool to the machines; `jsonschema` would check the
+/// same keywords.
 struct OpenAPIChecker: Sendable {
     let document: JSONValue
     let rawText: String
@@ -82,10 +88,13 @@ struct OpenAPIChecker: Sendable {
         if case .array(let options)? = schema["enum"], !options.contains(value) {
             problems.append("\(path): \(value.detailText) is not one of the enum values")
         }
-        if case .number(let number) = value {
+        if let number = value.numberValue {
             if let minimum = schema["minimum"]?.numberValue, number < minimum { problems.append("\(path): \(number) < minimum \(minimum)") }
             if let maximum = schema["maximum"]?.numberValue, number > maximum { problems.append("\(path): \(number) > maximum \(maximum)") }
             if let bound = schema["exclusiveMinimum"]?.numberValue, number <= bound { problems.append("\(path): \(number) ≤ \(bound)") }
+        }
+        if case .string(let text) = value, schema["format"]?.stringValue == "date-time", !Self.isUTCInstant(text) {
+            problems.append("\(path): \"\(text)\" is not an ISO 8601 instant in UTC")
         }
         if case .string(let text) = value, let pattern = schema["pattern"]?.stringValue,
            let regex = try? Regex(pattern), (try? regex.firstMatch(in: text)) == nil {
@@ -96,6 +105,11 @@ struct OpenAPIChecker: Sendable {
             if case .array(let keys)? = schema["required"] { required = keys.compactMap(\.stringValue) }
             for key in required where members[key] == nil || members[key] == .null {
                 problems.append("\(path): required property \(key) is missing")
+            }
+            if let properties = schema["properties"]?.objectValue, schema["additionalProperties"] != .bool(true) {
+                for key in members.keys.sorted() where properties[key] == nil {
+                    problems.append("\(path): property \(key) is not in the schema")
+                }
             }
             for (key, propertySchema) in schema["properties"]?.objectValue ?? [:] {
                 if let member = members[key], member != .null {
@@ -115,9 +129,23 @@ struct OpenAPIChecker: Sendable {
         case ("null", .null), ("boolean", .bool), ("string", .string), ("array", .array), ("object", .object), ("number", .number):
             true
         case ("integer", .number(let number)):
-            number.rounded() == number
+            number == number.rounded(0, .plain)
         default:
             false
         }
+    }
+
+    /// `YYYY-MM-DDTHH:mm:ss[.fff]Z`.
+    static func isUTCInstant(_ text: String) -> Bool {
+        text.wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/) != nil
+    }
+}
+
+extension Decimal {
+    /// Rounded to `scale` fractional digits.
+    func rounded(_ scale: Int, _ mode: NSDecimalNumber.RoundingMode) -> Decimal {
+        var value = self, result = Decimal()
+        NSDecimalRound(&result, &value, scale, mode)
+        return result
     }
 }

@@ -97,6 +97,12 @@ private:
    // session can rebuild exactly the state the agent had and replay what it may have missed.
    long              m_journalLogin;
    string            m_baseSnapshot;
+   // The snapshot's own POSITION frames (positions that did not fit in its frame, SPEC §6.8): part
+   // of the base, replayed with it, not counted as journal.
+   string            m_basePartTypes[];
+   string            m_basePartRecords[];
+   int               m_basePartCount;
+   bool              m_sendingSnapshotPart;
    string            m_journalTypes[];
    string            m_journalRecords[];
    int               m_journalCount;
@@ -123,6 +129,7 @@ public:
    void              End(const string byeReason, const bool sendBye, const int lingerMs, const ulong nowMs);
    void              Shutdown(const string byeReason, const int lingerMs, const ulong nowMs);
    bool              Send(const string type, const string records, const ulong nowMs);
+   bool              SendSnapshotPart(const string type, const string records, const ulong nowMs);
    bool              CanResume() const { return StringLen(m_baseSnapshot) > 0; }
    bool              Resume(const ulong nowMs);
    void              ForgetJournal();
@@ -176,6 +183,8 @@ CTidemarkLink::CTidemarkLink()
    m_lastError = "";
    m_journalLogin = 0;
    m_baseSnapshot = "";
+   m_basePartCount = 0;
+   m_sendingSnapshotPart = false;
    m_journalCount = 0;
    m_replaying = false;
   }
@@ -275,6 +284,17 @@ bool CTidemarkLink::Send(const string type, const string records, const ulong no
    return true;
   }
 
+// A frame that completes the snapshot just sent (SPEC §6.8: positions beyond its frame's size): the
+// journal keeps it with the snapshot, so a resumed session sends both again and the journal's own
+// count (compaction, its bound) starts after it.
+bool CTidemarkLink::SendSnapshotPart(const string type, const string records, const ulong nowMs)
+  {
+   m_sendingSnapshotPart = true;
+   bool sent = Send(type, records, nowMs);
+   m_sendingSnapshotPart = false;
+   return sent;
+  }
+
 // Keeps what a resumed session needs: a SNAPSHOT starts the journal afresh; frames that change the
 // agent's state (ticks, deals, positions, symbols) are appended, sent or not. Heartbeats, reports,
 // command answers and the HELLO/BYE of a session are not state.
@@ -286,6 +306,20 @@ void CTidemarkLink::Journal(const string type, const string records)
       m_journalCount = 0;
       ArrayResize(m_journalTypes, 0);
       ArrayResize(m_journalRecords, 0);
+      m_basePartCount = 0;
+      ArrayResize(m_basePartTypes, 0);
+      ArrayResize(m_basePartRecords, 0);
+      return;
+     }
+   if(m_sendingSnapshotPart)
+     {
+      if(!CanResume())
+         return;
+      ArrayResize(m_basePartTypes, m_basePartCount + 1, 1024);
+      ArrayResize(m_basePartRecords, m_basePartCount + 1, 1024);
+      m_basePartTypes[m_basePartCount] = type;
+      m_basePartRecords[m_basePartCount] = records;
+      m_basePartCount++;
       return;
      }
    if(type != "TICKS" && type != "DEAL" && type != "POSITION" && type != "SYMBOL")
@@ -309,6 +343,9 @@ void CTidemarkLink::Journal(const string type, const string records)
 void CTidemarkLink::ForgetJournal()
   {
    m_baseSnapshot = "";
+   m_basePartCount = 0;
+   ArrayResize(m_basePartTypes, 0);
+   ArrayResize(m_basePartRecords, 0);
    m_journalCount = 0;
    ArrayResize(m_journalTypes, 0);
    ArrayResize(m_journalRecords, 0);
@@ -325,12 +362,14 @@ bool CTidemarkLink::Resume(const ulong nowMs)
       return false;
    m_replaying = true;
    bool sent = Send("SNAPSHOT", m_baseSnapshot, nowMs);
+   for(int p = 0; sent && p < m_basePartCount; p++)
+      sent = Send(m_basePartTypes[p], m_basePartRecords[p], nowMs);
    for(int i = 0; sent && i < m_journalCount; i++)
       sent = Send(m_journalTypes[i], m_journalRecords[i], nowMs);
    m_replaying = false;
    if(sent)
       Print("Tidemark: session ", m_sessionId, " resumed: the last snapshot and ", IntegerToString(m_journalCount),
-            " frames after it sent again");
+            " frames after it sent again (the snapshot in ", IntegerToString(m_basePartCount + 1), " frames)");
    return sent;
   }
 
@@ -539,11 +578,12 @@ public:
                      CTmPositionBook() { m_count = 0; }
    void              Clear();
    int               Count() const { return m_count; }
-   int               Find(const long ticket) const;
+   int               Find(const long ticket, const int hint) const;
    long              TicketAt(const int index) const { return m_tickets[index]; }
    string            SymbolAt(const int index) const { return m_symbols[index]; }
    string            RecordAt(const int index) const { return m_records[index]; }
-   void              Put(const long ticket, const string symbol, const string record);
+   void              Put(const long ticket, const string symbol, const string record, const int hint);
+   void              Append(const long ticket, const string symbol, const string record);
    void              RemoveAt(const int index);
   };
 
@@ -555,25 +595,38 @@ void CTmPositionBook::Clear()
    ArrayResize(m_records, 0);
   }
 
-int CTmPositionBook::Find(const long ticket) const
+// hint: where the ticket probably is. The terminal lists positions in a stable order and the book
+// follows it, so a pass over every position finds each at its hint and stays linear in their number.
+int CTmPositionBook::Find(const long ticket, const int hint) const
   {
+   if(hint >= 0 && hint < m_count && m_tickets[hint] == ticket)
+      return hint;
    for(int i = 0; i < m_count; i++)
       if(m_tickets[i] == ticket)
          return i;
    return -1;
   }
 
-void CTmPositionBook::Put(const long ticket, const string symbol, const string record)
+void CTmPositionBook::Put(const long ticket, const string symbol, const string record, const int hint)
   {
-   int index = Find(ticket);
+   int index = Find(ticket, hint);
    if(index < 0)
      {
-      index = m_count;
-      m_count++;
-      ArrayResize(m_tickets, m_count, 64);
-      ArrayResize(m_symbols, m_count, 64);
-      ArrayResize(m_records, m_count, 64);
+      Append(ticket, symbol, record);
+      return;
      }
+   m_symbols[index] = symbol;
+   m_records[index] = record;
+  }
+
+// A ticket not in the book (a snapshot fills the cleared book with the terminal's list).
+void CTmPositionBook::Append(const long ticket, const string symbol, const string record)
+  {
+   int index = m_count;
+   m_count++;
+   ArrayResize(m_tickets, m_count, 1024);
+   ArrayResize(m_symbols, m_count, 1024);
+   ArrayResize(m_records, m_count, 1024);
    m_tickets[index] = ticket;
    m_symbols[index] = symbol;
    m_records[index] = record;
@@ -590,9 +643,9 @@ void CTmPositionBook::RemoveAt(const int index)
       m_records[i] = m_records[i + 1];
      }
    m_count--;
-   ArrayResize(m_tickets, m_count, 64);
-   ArrayResize(m_symbols, m_count, 64);
-   ArrayResize(m_records, m_count, 64);
+   ArrayResize(m_tickets, m_count, 1024);
+   ArrayResize(m_symbols, m_count, 1024);
+   ArrayResize(m_records, m_count, 1024);
   }
 
 //+------------------------------------------------------------------+

@@ -7,6 +7,7 @@
 //   symbol NAME DIGITS CALCMODE CONTRACT TICKSIZE TICKVALUE PROFITCCY MARGINCCY BASECCY VOLUMESTEP
 //   quote SYMBOL MS BID ASK                     (appended to the tick history; the current quote)
 //   open TICKET SYMBOL buy|sell VOLUME PRICE OPENMS SWAP COMMISSION
+//   open_many COUNT FIRSTTICKET SYMBOL buy|sell VOLUME PRICE OPENMS   (COUNT positions, consecutive tickets)
 //   modify TICKET VOLUME SWAP COMMISSION        close TICKET
 //   deal TICKET MS TYPE ENTRY SYMBOL VOLUME PRICE PROFIT COMMISSION SWAP FEE POSITION COMMENT
 //        (MT5: added to the deal history and announced by OnTradeTransaction DEAL_ADD; MT4: a balance
@@ -74,8 +75,15 @@ static void addSymbol(const FakeSymbol &s) {
   T().symbols.push_back(s);
 }
 
+// The last position found or listed is checked first: an EA reading every position's properties in
+// turn then costs one lookup each, not a scan of the list (accounts with 20,000 positions).
 FakeOrder *FakeTerminal::openOrder(long ticket) {
-  for (auto &o : open) if (o.ticket == ticket) return &o;
+  if (openHint < open.size() && open[openHint].ticket == ticket) return &open[openHint];
+  for (size_t i = 0; i < open.size(); i++)
+    if (open[i].ticket == ticket) {
+      openHint = i;
+      return &open[i];
+    }
   return nullptr;
 }
 
@@ -333,6 +341,7 @@ int PositionsTotal() { return (int)T().open.size(); }
 ulong PositionGetTicket(int index) {
   if (index < 0 || index >= (int)T().open.size()) return 0;
   T().selectedPosition = T().open[(size_t)index].ticket;
+  T().openHint = (size_t)index;
   return (ulong)T().selectedPosition;
 }
 bool PositionSelectByTicket(ulong ticket) {
@@ -645,6 +654,16 @@ static bool runCommand(const std::vector<std::string> &f, int lineNumber) {
     o.swap = std::atof(f[7].c_str()); o.commission = std::atof(f[8].c_str());
     if (FakeOrder *known = t.openOrder(o.ticket)) *known = o;
     else t.open.push_back(o);
+  } else if (c == "open_many") {
+    // COUNT positions alike: open_many COUNT FIRST-TICKET SYMBOL SIDE VOLUME OPEN-PRICE OPEN-MS (tickets consecutive).
+    long count = std::atol(f[1].c_str());
+    long first = std::atol(f[2].c_str());
+    for (long i = 0; i < count; i++) {
+      FakeOrder o;
+      o.ticket = first + i; o.symbol = f[3]; o.type = f[4] == "buy" ? 0 : 1;
+      o.volume = std::atof(f[5].c_str()); o.openPrice = std::atof(f[6].c_str()); o.openMs = std::atol(f[7].c_str());
+      t.open.push_back(o);
+    }
   } else if (c == "modify") {
     FakeOrder *o = t.openOrder(std::atol(f[1].c_str()));
     if (!o) return fail("no open position " + f[1]);

@@ -82,6 +82,7 @@ public:
   int selectedOrder = -1;            // index into open (MODE_TRADES) or history (MODE_HISTORY)
   bool selectedFromHistory = false;
   long selectedPosition = -1;
+  size_t openHint = 0;  // where openOrder last found a ticket
 };
 
 // True when a frame from the agent waits on the EA's socket (dll.cpp), within timeoutMs.

@@ -1,11 +1,12 @@
-import Bridge
+import CompactBinaryCoding
 import EquityEngine
 import Foundation
 import RiskCore
 import TidemarkProtocol
 
 /// The agent's deterministic heart: bridge messages and declarations in, everything the store must
-/// commit out. No I/O, no clock: the ``Pipeline`` around it does those.
+/// commit out. No I/O, no clock: the agent's pipeline around it does those, and `tidemark replay` folds
+/// recordings through it offline.
 ///
 /// Per message of an account, in the order the risk core needs (the same as `tidemark replay`):
 /// 1. the message goes to the equity engine, whose outputs are held back;
@@ -54,7 +55,7 @@ public struct AgentCore: Sendable {
     public struct Configuration: Hashable, Sendable {
         public var equity: EquityEngine.Configuration
         /// How far ahead of the wall clock (in the account's broker time) a heartbeat or tick may
-        /// be; further is refused (``AgentConfiguration/timeBoundSeconds``).
+        /// be; further is refused (the agent's `timeBoundSeconds` setting).
         public var timeBoundMilliseconds: Int64
         /// Bounds on declarations (names, ids, trackers per account).
         public var limits: DeclarationLimits
@@ -141,6 +142,52 @@ public struct AgentCore: Sendable {
         public var utcOffsets: [AccountID: Int]?
     }
 
+    /// Where a checkpoint writer stands: the core's change counts when it last wrote
+    /// (``changeMark``); ``checkpointParts(changedSince:)`` encodes what changed after it.
+    public struct ChangeMark: Hashable, Sendable {
+        /// The risk core's ``RiskEngine/revision``.
+        public var risk: UInt64
+        /// The count of changes to the agent's own per-account marks (deal marks, UTC offsets).
+        public var agent: UInt64
+    }
+
+    /// A checkpoint in parts, encoded (compact binary, ``CompactBinaryEncoder``): the part that
+    /// belongs to no account, and each account's. A checkpoint of the changes since a
+    /// ``ChangeMark`` holds the accounts changed after it only, so its size follows what changed,
+    /// not how many accounts there are.
+    public struct CheckpointParts: Sendable {
+        /// The event sequence and the competitions (``SharedCheckpoint``).
+        public var shared: Data
+        /// Each account's part (``AccountCheckpoint``): every account's when ``isComplete``, else
+        /// those changed.
+        public var accounts: [AccountID: Data]
+        /// Accounts changed into nothing (forgotten): their parts are to be removed.
+        public var removedAccounts: Set<AccountID>
+        /// Whether ``accounts`` is every account's part.
+        public var isComplete: Bool
+        /// The sequence number the next event will carry.
+        public var nextSequenceNumber: UInt64
+        /// Where the core stood when encoded: the mark of the next checkpoint of changes.
+        public var mark: ChangeMark
+    }
+
+    /// A checkpoint's part that belongs to no account.
+    public struct SharedCheckpoint: Codable, Sendable {
+        public var nextSequenceNumber: UInt64
+        public var competitions: [Competition]
+        /// The shape of the parts; ``SharedCheckpoint/currentFormatVersion`` is the one written.
+        public var formatVersion: Int
+        /// The version this agent writes and reads.
+        public static let currentFormatVersion = 1
+    }
+
+    /// A checkpoint's part of one account.
+    public struct AccountCheckpoint: Codable, Hashable, Sendable {
+        public var risk: AccountRiskState?
+        public var dealMark: DealMark?
+        public var utcOffset: Int?
+    }
+
     /// The deals folded for an account: the latest deal time, and the tickets of every deal folded
     /// within ``AgentCore/lateDealWindowMilliseconds`` before it.
     public struct DealMark: Codable, Hashable, Sendable {
@@ -183,6 +230,10 @@ public struct AgentCore: Sendable {
     /// re-bases its account, which is what clears an error.
     public private(set) var accountErrors: [AccountID: AccountInputError] = [:]
     private var equityOutputs: [EquityOutput] = []
+    /// Counts changes to ``dealMarks`` and ``utcOffsets``, and the count at each account's latest
+    /// (see ``ChangeMark``; not checkpointed).
+    private var agentRevision: UInt64 = 0
+    private var agentRevisions: [AccountID: UInt64] = [:]
 
     /// A fresh core (first run).
     public init(configuration: Configuration = .init()) {
@@ -204,11 +255,83 @@ public struct AgentCore: Sendable {
         self.configuration = configuration
     }
 
-    /// The checkpoint of the current state, in the compact binary form (``CompactBinaryEncoder``):
-    /// the agent writes one every second, and JSON of a thousand accounts takes ~46 ms and ~0.9 MB.
+    /// A core resumed from a checkpoint's parts (``checkpointParts(changedSince:)``), read back
+    /// from every account's rows. The equity engine starts empty: EAs send snapshots.
+    public init(configuration: Configuration = .init(), shared: Data, accounts: [AccountID: Data]) throws {
+        let decoder = CompactBinaryDecoder()
+        let sharedPart = try decoder.decode(SharedCheckpoint.self, from: shared)
+        guard sharedPart.formatVersion == SharedCheckpoint.currentFormatVersion else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription:
+                "checkpoint format \(sharedPart.formatVersion), this agent reads \(SharedCheckpoint.currentFormatVersion)"))
+        }
+        var riskStates: [AccountRiskState] = []
+        riskStates.reserveCapacity(accounts.count)
+        for (account, data) in accounts {
+            let part = try decoder.decode(AccountCheckpoint.self, from: data)
+            if let risk = part.risk {
+                guard risk.accountId == account else {
+                    throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription:
+                        "the checkpoint row of \(account) holds the state of \(risk.accountId)"))
+                }
+                riskStates.append(risk)
+            }
+            dealMarks[account] = part.dealMark
+            utcOffsets[account] = part.utcOffset
+        }
+        equity = EquityEngine(configuration: configuration.equity)
+        risk = try RiskEngine(nextSequenceNumber: sharedPart.nextSequenceNumber, accounts: riskStates,
+                              competitions: sharedPart.competitions)
+        self.configuration = configuration
+    }
+
+    /// The whole checkpoint of the current state in one blob, in the compact binary form
+    /// (``CompactBinaryEncoder``; JSON of a thousand accounts takes ~46 ms and ~0.9 MB). The agent
+    /// writes parts (``checkpointParts(changedSince:)``); this form is what checkpoints written
+    /// before account rows hold.
     public func checkpoint() throws -> Data {
         Data(try CompactBinaryEncoder().encode(CheckpointState(risk: risk, sharedClock: nil, dealMarks: dealMarks,
                                                                        utcOffsets: utcOffsets)))
+    }
+
+    /// Where the core stands now (see ``ChangeMark``).
+    public var changeMark: ChangeMark { ChangeMark(risk: risk.revision, agent: agentRevision) }
+
+    /// The checkpoint in parts: with `mark` nil, every account's part (complete); else the parts of
+    /// the accounts changed after `mark`, an earlier ``changeMark`` of this core (those not
+    /// changed are as the checkpoint written at `mark` holds them). The shared part is always
+    /// there.
+    public func checkpointParts(changedSince mark: ChangeMark?) throws -> CheckpointParts {
+        let encoder = CompactBinaryEncoder()
+        let accountIds: [AccountID]
+        if let mark {
+            var changed = Set(risk.accountsChanged(after: mark.risk))
+            for (account, revision) in agentRevisions where revision > mark.agent { changed.insert(account) }
+            accountIds = changed.sorted()
+        } else {
+            accountIds = Set(risk.accountIds).union(dealMarks.keys).union(utcOffsets.keys).sorted()
+        }
+        var parts = CheckpointParts(
+            shared: Data(try encoder.encode(SharedCheckpoint(nextSequenceNumber: risk.nextSequenceNumber,
+                                                             competitions: risk.competitionStates,
+                                                             formatVersion: SharedCheckpoint.currentFormatVersion))),
+            accounts: [:], removedAccounts: [], isComplete: mark == nil, nextSequenceNumber: risk.nextSequenceNumber,
+            mark: changeMark)
+        for account in accountIds {
+            let part = AccountCheckpoint(risk: risk.accountState(of: account), dealMark: dealMarks[account],
+                                         utcOffset: utcOffsets[account])
+            if part.risk == nil, part.dealMark == nil, part.utcOffset == nil {
+                parts.removedAccounts.insert(account)
+            } else {
+                parts.accounts[account] = Data(try encoder.encode(part))
+            }
+        }
+        return parts
+    }
+
+    /// Notes a change to the account's deal mark or UTC offset (for ``checkpointParts(changedSince:)``).
+    private mutating func markAgentChange(of account: AccountID) {
+        agentRevision &+= 1
+        agentRevisions[account] = agentRevision
     }
 
     // MARK: Declarations
@@ -257,7 +380,9 @@ public struct AgentCore: Sendable {
                     hellos[account] = nil
                     resumeWatermarks[account] = nil
                     accountErrors[account] = nil
-                    if risk.clock(accountId: account) == nil { utcOffsets[account] = nil }
+                    if risk.clock(accountId: account) == nil, utcOffsets.removeValue(forKey: account) != nil {
+                        markAgentChange(of: account)
+                    }
                 }
             }
             return true
@@ -292,7 +417,9 @@ public struct AgentCore: Sendable {
         switch delivery.message {
         case .hello(let hello):
             hellos[account] = hello
-            utcOffsets[account] = hello.brokerUTCOffsetSeconds
+            if utcOffsets.updateValue(hello.brokerUTCOffsetSeconds, forKey: account) != hello.brokerUTCOffsetSeconds {
+                markAgentChange(of: account)
+            }
             liveSessions[account] = delivery.sessionID
             effects.hellos.append((delivery.sessionID, hello))
             if awaitingSnapshot.updateValue(account, forKey: delivery.sessionID) == nil { awaitingSnapshotOfAccount[account, default: 0] += 1 }
@@ -432,6 +559,7 @@ public struct AgentCore: Sendable {
     private mutating func isNewDeal(_ deal: Deal, of account: AccountID) -> Bool {
         guard var mark = dealMarks[account] else {
             dealMarks[account] = DealMark(time: deal.time, tickets: [deal.ticket], recent: [deal.ticket: deal.time])
+            markAgentChange(of: account)
             return true
         }
         var recent = mark.recent ?? Dictionary(uniqueKeysWithValues: mark.tickets.map { ($0, mark.time) })
@@ -449,6 +577,7 @@ public struct AgentCore: Sendable {
         }
         mark.recent = recent
         dealMarks[account] = mark
+        markAgentChange(of: account)
         return true
     }
 

@@ -1,3 +1,4 @@
+import CompactBinaryCoding
 import Testing
 import TidemarkProtocol
 

@@ -1,7 +1,6 @@
-import TidemarkProtocol
-
-/// One accepted message, or the end of a session, on its way downstream (equity engine, recorder),
-/// in order with the session's messages.
+/// One accepted message, or the end of a session, on its way downstream from the bridge (equity
+/// engine, recorder), in order with the session's messages. Vocabulary shared by the bridge that
+/// makes deliveries and the fold that consumes them (AgentFold), so the fold needs no socket code.
 ///
 /// A session that opened (its HELLO was accepted) ends with exactly one delivery whose
 /// ``sessionEnd`` is set, after its last message: the fact "this session is over", not a frame of the
@@ -27,25 +26,11 @@ public struct BridgeDelivery: Hashable, Sendable {
     }
 }
 
-extension Envelope where Message == TerminalMessage {
-    /// This envelope as a delivery to `account`, its session id and message moved out (swapped
-    /// for constants that need no release) rather than copied: building the delivery from the
-    /// fields copied the message and its strings, then destroyed the envelope's own, per frame.
-    @inline(__always)
-    consuming func delivery(account: AccountID) -> BridgeDelivery {
-        var message = TerminalMessage.heartbeat(BrokerTime(milliseconds: 0))
-        swap(&message, &self.message)
-        var sessionID = ""
-        swap(&sessionID, &self.sessionID)
-        return BridgeDelivery(account: account, sessionID: sessionID, sequence: sequence, message: message)
-    }
-}
-
 /// Why an opened session ended, as handed downstream (one byte, so deliveries stay small).
 public enum BridgeSessionEnd: Hashable, Sendable, CustomStringConvertible {
     /// The EA said goodbye.
     case bye
-    /// No frame for ``BridgeSessionConfiguration/missedHeartbeatsBeforeTimeout`` heartbeat intervals.
+    /// No frame for the bridge's `missedHeartbeatsBeforeTimeout` heartbeat intervals.
     case timedOut
     /// The agent ended it with a REJECT (e.g. a frame of another protocol version mid-session).
     case rejected(RejectReason)
@@ -54,20 +39,7 @@ public enum BridgeSessionEnd: Hashable, Sendable, CustomStringConvertible {
     /// A newer session of the same account (or a new HELLO on the same connection) took over.
     case superseded
 
-    /// The close reason's session end; nil for ``BridgeSessionStateMachine/CloseReason/shutdown``
-    /// (not handed downstream).
-    public init?(_ reason: BridgeSessionStateMachine.CloseReason) {
-        switch reason {
-        case .bye: self = .bye
-        case .timedOut: self = .timedOut
-        case .rejected(let reject): self = .rejected(reject)
-        case .tooManyBadFrames: self = .tooManyBadFrames
-        case .superseded: self = .superseded
-        case .shutdown: return nil
-        }
-    }
-
-    /// A bounded label (the same as ``BridgeSessionStateMachine/CloseReason/label``).
+    /// A bounded label (the same as the bridge's close reason label).
     public var label: String {
         switch self {
         case .bye: "bye"
