@@ -17,6 +17,9 @@ final class RawTerminal {
         context = try ZMQContext()
         socket = try ZMQSocket(context: context, type: .dealer)
         try socket.setOption(.linger, 0)
+        // A send with no peer to take it (a refused CURVE handshake leaves none) would block for
+        // ever; it throws after this instead.
+        try socket.setOption(.sendTimeout, 5_000)
         if let serverKey, let keys { try socket.makeCurveClient(serverKey: serverKey, keys: keys) }
         try socket.connect(endpoint)
         sessionID = Self.newSessionID()
