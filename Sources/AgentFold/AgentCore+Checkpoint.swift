@@ -9,7 +9,7 @@ extension AgentCore {
     public struct CheckpointState: Codable, Sendable {
         public var risk: RiskEngine
         /// Read from checkpoints of agents that kept one clock for every account, and ignored:
-        /// each account keeps its own clock (see ``RiskEngine``'s decoding). Never written.
+        /// each account keeps its own clock (see `RiskEngine`'s decoding). Never written.
         public var sharedClock: BrokerTime?
         public var dealMarks: [AccountID: DealMark]
         /// Each account's broker UTC offset from its latest HELLO (nil in older checkpoints).
@@ -19,13 +19,13 @@ extension AgentCore {
     /// Where a checkpoint writer stands: the core's change counts when it last wrote
     /// (``changeMark``); ``checkpointParts(changedSince:)`` encodes what changed after it.
     public struct ChangeMark: Hashable, Sendable {
-        /// The risk core's ``RiskEngine/revision``.
+        /// The risk core's `RiskEngine.revision`.
         public var risk: UInt64
         /// The count of changes to the agent's own per-account marks (deal marks, UTC offsets).
         public var agent: UInt64
     }
 
-    /// A checkpoint in parts, encoded (compact binary, ``CompactBinaryEncoder``): the part that
+    /// A checkpoint in parts, encoded (compact binary, `CompactBinaryEncoder`): the part that
     /// belongs to no account, and each account's. A checkpoint of the changes since a
     /// ``ChangeMark`` holds the accounts changed after it only, so its size follows what changed,
     /// not how many accounts there are.
@@ -75,7 +75,7 @@ extension AgentCore {
     }
 
     /// The whole checkpoint of the current state in one blob, in the compact binary form
-    /// (``CompactBinaryEncoder``; JSON of a thousand accounts takes ~46 ms and ~0.9 MB). The agent
+    /// (`CompactBinaryEncoder`; JSON of a thousand accounts takes ~46 ms and ~0.9 MB). The agent
     /// writes parts (``checkpointParts(changedSince:)``); this form is what checkpoints written
     /// before account rows hold.
     public func checkpoint() throws -> Data {

@@ -15,7 +15,7 @@ import TidemarkProtocol
 ///    that shows it;
 /// 3. the engine's observations go to the risk core;
 /// 4. a HEARTBEAT's time, or a TICKS frame's latest time that no observation reached, goes to the
-///    risk core as a time input of that account (``RiskInput/time(after:of:latestObservation:)``).
+///    risk core as a time input of that account (`RiskInput.time(after:of:latestObservation:)`).
 ///
 /// **Per-account time.** An account's clock moves only with its own inputs, and with the agent's
 /// wall clock converted with its own UTC offset (from its HELLO) while it has no session
@@ -25,7 +25,7 @@ import TidemarkProtocol
 ///
 /// **Inputs that cannot be represented** (a sum beyond the decimal range, a time beyond the
 /// calendar: see ``AccountInputError``) never trap: the engine's out-of-range notices and
-/// refusals and the risk core's ``RiskOutput/inputRefused(_:)`` mark the account in error
+/// refusals and the risk core's `RiskOutput.inputRefused(_:)` mark the account in error
 /// (``accountErrors``, reported once in ``Effects/accountErrors``) until a snapshot folds cleanly.
 ///
 /// **Resending after a reconnect.** An EA that starts a new session resends everything since its
@@ -35,7 +35,7 @@ import TidemarkProtocol
 /// engine gets every message (it rebuilds the account from the snapshot), but the risk core only
 /// what it has not folded yet:
 /// - from a HELLO until an input newer than the latest time of the account's *own* inputs folded
-///   (``RiskEngine/lastOwnInputTime(accountId:)``: its observations, deals, position changes and
+///   (`RiskEngine.lastOwnInputTime(accountId:)`: its observations, deals, position changes and
 ///   snapshots' open positions) — the *resume window* — inputs older than that time are skipped
 ///   (they are in the risk core's state already). Not the account's risk clock: heartbeats and the
 ///   wall clock move that, and the terminal resends inputs older than those times;
@@ -202,7 +202,10 @@ public struct AgentCore: Sendable {
     /// Folds one accepted bridge message. Returns false when it was refused for its time (too far
     /// ahead of the wall clock, ``Effects/implausibleTimes``; or a heartbeat outside the calendar,
     /// which marks the account in error): then nothing of it was folded.
-    /// - Parameter wallClock: the agent's wall clock, UTC milliseconds since 1970 (read by the caller).
+    /// - Parameters:
+    ///   - delivery: a message the bridge accepted, or the end of a session.
+    ///   - wallClock: the agent's wall clock, UTC milliseconds since 1970 (read by the caller).
+    ///   - effects: where what the store must commit is gathered.
     @discardableResult
     public mutating func apply(_ delivery: BridgeDelivery, wallClock: Int64, into effects: inout Effects) -> Bool {
         let account = delivery.account
@@ -350,7 +353,9 @@ public struct AgentCore: Sendable {
     /// recording, keeps its own time). Closes their periods and chart hours and lets their
     /// challenges' time limits and inactivity rules fire. The times fed are listed in
     /// ``Effects/wallClockTimes`` (the recording keeps them, so a replay folds the same inputs).
-    /// - Parameter wallClock: the agent's wall clock, UTC milliseconds since 1970 (read by the caller).
+    /// - Parameters:
+    ///   - wallClock: the agent's wall clock, UTC milliseconds since 1970 (read by the caller).
+    ///   - effects: where the time inputs' risk outputs and ``Effects/wallClockTimes`` are gathered.
     public mutating func advanceQuietAccounts(wallClock: Int64, into effects: inout Effects) {
         for (account, offset) in utcOffsets.sorted(by: { $0.key < $1.key }) where liveSessions[account] == nil {
             guard let clock = risk.clock(accountId: account) else { continue }
