@@ -22,7 +22,7 @@ extension Checkpoint {
 }
 
 extension AgentCore {
-    /// A core resumed from a stored checkpoint, in either layout (``Checkpoint/Layout``).
+    /// A core resumed from a stored checkpoint, in either layout (`Checkpoint.Layout`).
     public init(configuration: Configuration = .init(), checkpoint: Checkpoint) throws {
         switch checkpoint.layout {
         case .whole: try self.init(configuration: configuration, checkpoint: checkpoint.state)
@@ -47,7 +47,7 @@ extension Pipeline {
     /// Opens the store's latest checkpoint, if any, and writes the state it holds back to both
     /// places as complete checkpoints in parts, so that every later checkpoint writes only what
     /// changed after: the store's own and the checkpoint file may be at different positions (a
-    /// restart resumes from the newer), and a checkpoint written as one blob (``Checkpoint/Layout/whole``)
+    /// restart resumes from the newer), and a checkpoint written as one blob (`Checkpoint.Layout.whole`)
     /// becomes account rows here.
     public static func restore(from store: Store, configuration: AgentCore.Configuration) async throws -> RestoredCore {
         guard let checkpoint = try await store.checkpoint() else {

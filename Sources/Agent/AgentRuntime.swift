@@ -514,96 +514,9 @@ public final class AgentRuntime: Sendable {
     }
 }
 
-/// How much a token resists guessing, estimated from its length and the character classes it
-/// uses (lower case, upper case, digits, other), minus what repetition gives away. Generous to
-/// random strings of any alphabet, hard on words: `passwordpassword` scores about 65 bits.
-public enum TokenStrength {
-    /// The least an admin token must carry.
-    public static let minimumBits = 128
-
-    /// Estimated entropy in bits.
-    public static func estimatedBits(_ token: String) -> Int {
-        let scalars = Array(token.unicodeScalars)
-        guard !scalars.isEmpty else { return 0 }
-        var alphabet = 0
-        if scalars.contains(where: { ("a"..."z").contains($0) }) { alphabet += 26 }
-        if scalars.contains(where: { ("A"..."Z").contains($0) }) { alphabet += 26 }
-        if scalars.contains(where: { ("0"..."9").contains($0) }) { alphabet += 10 }
-        if scalars.contains(where: {
-            !("a"..."z").contains($0) && !("A"..."Z").contains($0) && !("0"..."9").contains($0)
-        }) {
-            alphabet += 32
-        }
-        // Repetition: only the distinct characters' share of the length counts fully, so a word
-        // repeated (or one character many times) scores as what it is.
-        let distinct = Set(scalars).count
-        let effectiveLength = min(scalars.count, distinct * 2)
-        return Int((Double(effectiveLength) * log2(Double(max(alphabet, 2)))).rounded(.down))
-    }
-}
-
 /// Who hears about commits (API notifier, equity streams, webhook worker).
 final class CommitHooks: Sendable {
     private let hooks = Mutex<[@Sendable (CommitNotice) -> Void]>([])
     func add(_ hook: @escaping @Sendable (CommitNotice) -> Void) { hooks.withLock { $0.append(hook) } }
     func call(_ notice: CommitNotice) { for hook in hooks.withLock({ $0 }) { hook(notice) } }
-}
-
-/// A CURVE allow-list file: each non-empty, non-`#` line names a key (a Z85 public key, a
-/// `public-key = "…"` line, or the path of a certificate file), optionally followed by the
-/// accounts it may speak for, comma-separated `server:login` ids:
-///
-/// ```
-/// rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7 Broker-Live:1234, Broker-Live:5678
-/// public-key = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID" Broker-Live:9012
-/// /etc/tidemark/keys/terminal-3.key
-/// ```
-///
-/// A key without accounts is bound to the first account it says HELLO for (see the admin API's
-/// `terminal-keys`).
-struct AllowedKeys: Hashable, Sendable {
-    var keys: [CurveKey]
-    var accountsOfKey: [CurveKey: Set<AccountID>]
-
-    static func read(path: String) throws -> AllowedKeys {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        var list = AllowedKeys(keys: [], accountsOfKey: [:])
-        for raw in text.split(whereSeparator: \.isNewline) {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            let key: CurveKey
-            var rest: Substring
-            if line.hasPrefix("public-key") {
-                let parts = line.split(separator: "\"", maxSplits: 2, omittingEmptySubsequences: false)
-                guard parts.count >= 3 else {
-                    throw AgentError.configuration.with(detail: "\(path): cannot read `\(line)`")
-                }
-                key = try CurveKey(z85: String(parts[1]))
-                rest = parts[2]
-            } else {
-                let first = line.prefix { !$0.isWhitespace }
-                rest = line[first.endIndex...]
-                if first.utf8.count == 40, let z85 = try? CurveKey(z85: String(first)) {
-                    key = z85
-                } else {
-                    key = try CurveKeyPair.publicKey(certificateFile: String(first))
-                }
-            }
-            var accounts: Set<AccountID> = []
-            for item in rest.split(separator: ",") {
-                let id = item.trimmingCharacters(in: .whitespaces)
-                if id.isEmpty { continue }
-                guard let colon = id.lastIndex(of: ":"), colon != id.startIndex,
-                    Int64(id[id.index(after: colon)...]) != nil
-                else {
-                    throw AgentError.configuration.with(
-                        detail: "\(path): `\(id)` is not an account id (server:login) in `\(line)`")
-                }
-                accounts.insert(AccountID(id))
-            }
-            list.keys.append(key)
-            if !accounts.isEmpty { list.accountsOfKey[key, default: []].formUnion(accounts) }
-        }
-        return list
-    }
 }

@@ -31,7 +31,7 @@ public enum Declaration: Sendable {
 }
 
 /// The single writer: bridge deliveries and API declarations in one sequence, through
-/// ``AgentCore``, into the store, and only then out: ACKs to the EAs (through the bridge), the
+/// `AgentCore`, into the store, and only then out: ACKs to the EAs (through the bridge), the
 /// commit notice (long polls, streams, webhooks), enforcement commands.
 ///
 /// Batching: the writer takes whatever has arrived (at most
@@ -113,7 +113,7 @@ public final class Pipeline: Sendable {
     static let accountRowsPerCommit = 64
 
     /// Submits a declaration and returns once it is committed; throws what the risk core refused
-    /// (``RiskCoreError``) or ``AgentError/stopped``.
+    /// (`RiskCoreError`) or ``AgentError/stopped``.
     public func declare(_ declaration: Declaration) async throws {
         switch declaration {
         case .risk(let command):
@@ -140,11 +140,11 @@ public final class Pipeline: Sendable {
         return results
     }
 
-    /// Runs until the bridge's deliveries end (after ``BridgeServer/stop()``) and everything taken
+    /// Runs until the bridge's deliveries end (after `BridgeServer.stop()`) and everything taken
     /// is committed. Declarations submitted after that fail with ``AgentError/stopped``.
     ///
     /// The writer runs on a thread of its own, fed by the bridge's socket thread directly through
-    /// the ``Inbox``, and commits synchronously: a breach tick wakes one thread on its way to the
+    /// the `Inbox`, and commits synchronously: a breach tick wakes one thread on its way to the
     /// store, not a chain of tasks on the cooperative pool, where it would also queue behind the
     /// HTTP handlers.
     /// - Parameter prelude: runs before the first bridge message is taken (e.g. declarations from
@@ -311,7 +311,7 @@ public final class Pipeline: Sendable {
         state.withLock { $0.latestObservations[account] }
     }
 
-    /// Why the account's input is refused and since when, while it is (see ``AccountInputError``).
+    /// Why the account's input is refused and since when, while it is (see `AccountInputError`).
     public func accountError(of account: AccountID) -> (error: AccountInputError, since: Date)? {
         state.withLock { $0.accountErrors[account] }
     }

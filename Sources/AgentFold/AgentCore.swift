@@ -15,7 +15,7 @@ import TidemarkProtocol
 ///    that shows it;
 /// 3. the engine's observations go to the risk core;
 /// 4. a HEARTBEAT's time, or a TICKS frame's latest time that no observation reached, goes to the
-///    risk core as a time input of that account (``RiskInput/time(after:of:latestObservation:)``).
+///    risk core as a time input of that account (`RiskInput.time(after:of:latestObservation:)`).
 ///
 /// **Per-account time.** An account's clock moves only with its own inputs, and with the agent's
 /// wall clock converted with its own UTC offset (from its HELLO) while it has no session
@@ -25,7 +25,7 @@ import TidemarkProtocol
 ///
 /// **Inputs that cannot be represented** (a sum beyond the decimal range, a time beyond the
 /// calendar: see ``AccountInputError``) never trap: the engine's out-of-range notices and
-/// refusals and the risk core's ``RiskOutput/inputRefused(_:)`` mark the account in error
+/// refusals and the risk core's `RiskOutput.inputRefused(_:)` mark the account in error
 /// (``accountErrors``, reported once in ``Effects/accountErrors``) until a snapshot folds cleanly.
 ///
 /// **Resending after a reconnect.** An EA that starts a new session resends everything since its
@@ -35,7 +35,7 @@ import TidemarkProtocol
 /// engine gets every message (it rebuilds the account from the snapshot), but the risk core only
 /// what it has not folded yet:
 /// - from a HELLO until an input newer than the latest time of the account's *own* inputs folded
-///   (``RiskEngine/lastOwnInputTime(accountId:)``: its observations, deals, position changes and
+///   (`RiskEngine.lastOwnInputTime(accountId:)`: its observations, deals, position changes and
 ///   snapshots' open positions) — the *resume window* — inputs older than that time are skipped
 ///   (they are in the risk core's state already). Not the account's risk clock: heartbeats and the
 ///   wall clock move that, and the terminal resends inputs older than those times;
@@ -69,142 +69,6 @@ public struct AgentCore: Sendable {
         }
     }
 
-    /// A HEARTBEAT or TICKS frame refused for a time too far ahead.
-    public struct ImplausibleTime: Hashable, Sendable {
-        /// The account whose terminal sent it.
-        public var account: AccountID
-        /// The time it stated (a heartbeat's, or the frame's latest tick time).
-        public var time: BrokerTime
-        /// The latest time accepted at that moment: the wall clock in the account's broker time
-        /// plus the bound.
-        public var limit: BrokerTime
-
-        /// A refusal; the core makes them.
-        public init(account: AccountID, time: BrokerTime, limit: BrokerTime) {
-            self.account = account
-            self.time = time
-            self.limit = limit
-        }
-    }
-
-    /// What the store commits and the outputs act on, gathered over one batch of messages.
-    public struct Effects: Sendable {
-        /// The risk core's outputs, in order.
-        public var riskOutputs: [RiskOutput] = []
-        /// Deals to journal.
-        public var deals: [(AccountID, Deal)] = []
-        /// Latest observation per account (account rows, live equity).
-        public var latestObservation: [AccountID: EquityObservation] = [:]
-        /// HELLOs accepted (sessions opened), in order.
-        public var hellos: [(sessionID: String, hello: Hello)] = []
-        /// Sessions whose first SNAPSHOT was folded, in order, with their HELLO: from then on the
-        /// session and its account are worth storing (a HELLO alone stores nothing).
-        public var openedSessions: [(sessionID: String, hello: Hello)] = []
-        /// Sessions that ended before their first SNAPSHOT (nothing of them was stored).
-        public var unopenedSessionEnds: Set<String> = []
-        /// Sessions that ended, in order, with the reason the store keeps (``closeReason(of:)``).
-        public var sessionEnds: [(account: AccountID, sessionID: String, reason: String)] = []
-        /// Latest drift per account.
-        public var drifts: [AccountID: Drift] = [:]
-        /// CMDACKs, in order.
-        public var commandAcknowledgements: [(AccountID, CommandAcknowledgement)] = []
-        /// Messages the equity engine refused (account, reason).
-        public var refused: [(AccountID, String)] = []
-        /// Risk inputs skipped as already folded (resent after a reconnect).
-        public var skippedResent = 0
-        /// Frames refused for a time too far ahead, in order (nothing of them was folded).
-        public var implausibleTimes: [ImplausibleTime] = []
-        /// Wall-clock time inputs fed to quiet accounts, in order (the recording keeps them).
-        public var wallClockTimes: [(AccountID, BrokerTime)] = []
-        /// Accounts that went into error (``AccountInputError``), in order: the pipeline tells the
-        /// account's live session (RESYNC), logs and counts them.
-        public var accountErrors: [(account: AccountID, error: AccountInputError)] = []
-        /// Accounts whose error a snapshot cleared, in order.
-        public var clearedAccountErrors: [AccountID] = []
-        /// Refusals of this batch by reason (every one, also those of an account already in error).
-        public var refusalsByReason: [String: Int] = [:]
-        /// How many refusals this batch had.
-        public var refusalCount = 0
-        public init() {}
-
-        public var isEmpty: Bool {
-            riskOutputs.isEmpty && deals.isEmpty && latestObservation.isEmpty && hellos.isEmpty
-                && openedSessions.isEmpty && drifts.isEmpty
-                && commandAcknowledgements.isEmpty && sessionEnds.isEmpty && accountErrors.isEmpty
-                && clearedAccountErrors.isEmpty
-        }
-    }
-
-    /// What the checkpoint holds: the risk core and the marks that keep resent messages from being
-    /// folded twice.
-    public struct CheckpointState: Codable, Sendable {
-        public var risk: RiskEngine
-        /// Read from checkpoints of agents that kept one clock for every account, and ignored:
-        /// each account keeps its own clock (see ``RiskEngine``'s decoding). Never written.
-        public var sharedClock: BrokerTime?
-        public var dealMarks: [AccountID: DealMark]
-        /// Each account's broker UTC offset from its latest HELLO (nil in older checkpoints).
-        public var utcOffsets: [AccountID: Int]?
-    }
-
-    /// Where a checkpoint writer stands: the core's change counts when it last wrote
-    /// (``changeMark``); ``checkpointParts(changedSince:)`` encodes what changed after it.
-    public struct ChangeMark: Hashable, Sendable {
-        /// The risk core's ``RiskEngine/revision``.
-        public var risk: UInt64
-        /// The count of changes to the agent's own per-account marks (deal marks, UTC offsets).
-        public var agent: UInt64
-    }
-
-    /// A checkpoint in parts, encoded (compact binary, ``CompactBinaryEncoder``): the part that
-    /// belongs to no account, and each account's. A checkpoint of the changes since a
-    /// ``ChangeMark`` holds the accounts changed after it only, so its size follows what changed,
-    /// not how many accounts there are.
-    public struct CheckpointParts: Sendable {
-        /// The event sequence and the competitions (``SharedCheckpoint``).
-        public var shared: Data
-        /// Each account's part (``AccountCheckpoint``): every account's when ``isComplete``, else
-        /// those changed.
-        public var accounts: [AccountID: Data]
-        /// Accounts changed into nothing (forgotten): their parts are to be removed.
-        public var removedAccounts: Set<AccountID>
-        /// Whether ``accounts`` is every account's part.
-        public var isComplete: Bool
-        /// The sequence number the next event will carry.
-        public var nextSequenceNumber: UInt64
-        /// Where the core stood when encoded: the mark of the next checkpoint of changes.
-        public var mark: ChangeMark
-    }
-
-    /// A checkpoint's part that belongs to no account.
-    public struct SharedCheckpoint: Codable, Sendable {
-        public var nextSequenceNumber: UInt64
-        public var competitions: [Competition]
-        /// The shape of the parts; ``SharedCheckpoint/currentFormatVersion`` is the one written.
-        public var formatVersion: Int
-        /// The version this agent writes and reads.
-        public static let currentFormatVersion = 1
-    }
-
-    /// A checkpoint's part of one account.
-    public struct AccountCheckpoint: Codable, Hashable, Sendable {
-        public var risk: AccountRiskState?
-        public var dealMark: DealMark?
-        public var utcOffset: Int?
-    }
-
-    /// The deals folded for an account: the latest deal time, and the tickets of every deal folded
-    /// within ``AgentCore/lateDealWindowMilliseconds`` before it.
-    public struct DealMark: Codable, Hashable, Sendable {
-        /// The latest deal time folded.
-        public var time: BrokerTime
-        /// The tickets folded at exactly `time`.
-        public var tickets: Set<Int64>
-        /// Every ticket folded within the late-deal window before `time`, with its deal's time (nil
-        /// in a checkpoint without it: then `tickets` is all the mark knows).
-        public var recent: [Int64: BrokerTime]?
-    }
-
     /// How far before the latest deal folded a deal with a new ticket is still folded: one week, longer
     /// than the EAs look back into deal history (MT5: one day per rescan; MT4: entries newer than
     /// the session's snapshot).
@@ -217,7 +81,7 @@ public struct AgentCore: Sendable {
     public private(set) var utcOffsets: [AccountID: Int] = [:]
     /// The session of each account with one open (from its HELLO to that session's end).
     private var liveSessions: [AccountID: String] = [:]
-    private var dealMarks: [AccountID: DealMark] = [:]
+    private(set) var dealMarks: [AccountID: DealMark] = [:]
     /// Accounts in a resume window, with the latest own-input time folded when their session began.
     private var resumeWatermarks: [AccountID: BrokerTime] = [:]
     /// The latest HELLO of every account seen since start (broker clock for challenges).
@@ -237,8 +101,8 @@ public struct AgentCore: Sendable {
     private var equityOutputs: [EquityOutput] = []
     /// Counts changes to ``dealMarks`` and ``utcOffsets``, and the count at each account's latest
     /// (see ``ChangeMark``; not checkpointed).
-    private var agentRevision: UInt64 = 0
-    private var agentRevisions: [AccountID: UInt64] = [:]
+    private(set) var agentRevision: UInt64 = 0
+    private(set) var agentRevisions: [AccountID: UInt64] = [:]
 
     /// A fresh core (first run).
     public init(configuration: Configuration = .init()) {
@@ -298,57 +162,6 @@ public struct AgentCore: Sendable {
         self.configuration = configuration
     }
 
-    /// The whole checkpoint of the current state in one blob, in the compact binary form
-    /// (``CompactBinaryEncoder``; JSON of a thousand accounts takes ~46 ms and ~0.9 MB). The agent
-    /// writes parts (``checkpointParts(changedSince:)``); this form is what checkpoints written
-    /// before account rows hold.
-    public func checkpoint() throws -> Data {
-        Data(
-            try CompactBinaryEncoder().encode(
-                CheckpointState(
-                    risk: risk, sharedClock: nil, dealMarks: dealMarks,
-                    utcOffsets: utcOffsets)))
-    }
-
-    /// Where the core stands now (see ``ChangeMark``).
-    public var changeMark: ChangeMark { ChangeMark(risk: risk.revision, agent: agentRevision) }
-
-    /// The checkpoint in parts: with `mark` nil, every account's part (complete); else the parts of
-    /// the accounts changed after `mark`, an earlier ``changeMark`` of this core (those not
-    /// changed are as the checkpoint written at `mark` holds them). The shared part is always
-    /// there.
-    public func checkpointParts(changedSince mark: ChangeMark?) throws -> CheckpointParts {
-        let encoder = CompactBinaryEncoder()
-        let accountIds: [AccountID]
-        if let mark {
-            var changed = Set(risk.accountsChanged(after: mark.risk))
-            for (account, revision) in agentRevisions where revision > mark.agent { changed.insert(account) }
-            accountIds = changed.sorted()
-        } else {
-            accountIds = Set(risk.accountIds).union(dealMarks.keys).union(utcOffsets.keys).sorted()
-        }
-        var parts = CheckpointParts(
-            shared: Data(
-                try encoder.encode(
-                    SharedCheckpoint(
-                        nextSequenceNumber: risk.nextSequenceNumber,
-                        competitions: risk.competitionStates,
-                        formatVersion: SharedCheckpoint.currentFormatVersion))),
-            accounts: [:], removedAccounts: [], isComplete: mark == nil, nextSequenceNumber: risk.nextSequenceNumber,
-            mark: changeMark)
-        for account in accountIds {
-            let part = AccountCheckpoint(
-                risk: risk.accountState(of: account), dealMark: dealMarks[account],
-                utcOffset: utcOffsets[account])
-            if part.risk == nil, part.dealMark == nil, part.utcOffset == nil {
-                parts.removedAccounts.insert(account)
-            } else {
-                parts.accounts[account] = Data(try encoder.encode(part))
-            }
-        }
-        return parts
-    }
-
     /// Notes a change to the account's deal mark or UTC offset (for ``checkpointParts(changedSince:)``).
     private mutating func markAgentChange(of account: AccountID) {
         agentRevision &+= 1
@@ -389,7 +202,10 @@ public struct AgentCore: Sendable {
     /// Folds one accepted bridge message. Returns false when it was refused for its time (too far
     /// ahead of the wall clock, ``Effects/implausibleTimes``; or a heartbeat outside the calendar,
     /// which marks the account in error): then nothing of it was folded.
-    /// - Parameter wallClock: the agent's wall clock, UTC milliseconds since 1970 (read by the caller).
+    /// - Parameters:
+    ///   - delivery: a message the bridge accepted, or the end of a session.
+    ///   - wallClock: the agent's wall clock, UTC milliseconds since 1970 (read by the caller).
+    ///   - effects: where what the store must commit is gathered.
     @discardableResult
     public mutating func apply(_ delivery: BridgeDelivery, wallClock: Int64, into effects: inout Effects) -> Bool {
         let account = delivery.account
@@ -537,7 +353,9 @@ public struct AgentCore: Sendable {
     /// recording, keeps its own time). Closes their periods and chart hours and lets their
     /// challenges' time limits and inactivity rules fire. The times fed are listed in
     /// ``Effects/wallClockTimes`` (the recording keeps them, so a replay folds the same inputs).
-    /// - Parameter wallClock: the agent's wall clock, UTC milliseconds since 1970 (read by the caller).
+    /// - Parameters:
+    ///   - wallClock: the agent's wall clock, UTC milliseconds since 1970 (read by the caller).
+    ///   - effects: where the time inputs' risk outputs and ``Effects/wallClockTimes`` are gathered.
     public mutating func advanceQuietAccounts(wallClock: Int64, into effects: inout Effects) {
         for (account, offset) in utcOffsets.sorted(by: { $0.key < $1.key }) where liveSessions[account] == nil {
             guard let clock = risk.clock(accountId: account) else { continue }
