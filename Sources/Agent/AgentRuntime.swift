@@ -38,7 +38,7 @@ public final class AgentRuntime: Sendable {
     public let metrics: AgentMetrics
     /// The bridge endpoint actually bound (wildcard ports resolved).
     public let bridgeEndpoint: String
-    private let logger: Logger
+    let logger: Logger
     private let ready = Atomic<Bool>(false)
     private let hooks: CommitHooks
     private let httpBound: Mutex<String?> = Mutex(nil)
@@ -268,10 +268,7 @@ public final class AgentRuntime: Sendable {
                 onHTTPRunning(bound)
             },
             logger: logger)
-        let webhooks = WebhookDeliverer(
-            store: store,
-            configuration: .init(maximumConcurrentDeliveries: configuration.webhookWorkers),
-            logger: logger, observe: { [metrics] attempt in metrics.record(attempt) })
+        let webhooks = makeWebhookDeliverer()
         onCommit { notice in
             if notice.queuedDeliveries > 0 { webhooks.eventsCommitted() }
         }
