@@ -108,7 +108,8 @@ public final class AgentRuntime: Sendable {
                 path: configuration.databasePath,
                 options: Store.Options(
                     durability: configuration.durability == "normal" ? .normal : .full,
-                    rebuildCheckpoint: rebuildCheckpoint))
+                    rebuildCheckpoint: rebuildCheckpoint,
+                    feedOutbox: configuration.feedsDashboard))
         } catch  where error == .damaged || error == .checkpointMismatch {
             throw AgentError.store.with(detail: error.detail)
         } catch {
@@ -272,12 +273,15 @@ public final class AgentRuntime: Sendable {
         onCommit { notice in
             if notice.queuedDeliveries > 0 { webhooks.eventsCommitted() }
         }
+        let feed = try makeFeed()
         let reloader = installAllowListReload()
         defer { reloader.cancel() }
         let core = CoreService(runtime: self)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: core), .init(service: webhooks)] + extraServices.map { .init(service: $0) }
+                // The feed stops before the core closes the store it reads.
+                services: [.init(service: core), .init(service: webhooks)] + (feed.map { [.init(service: $0)] } ?? [])
+                    + extraServices.map { .init(service: $0) }
                     + [.init(service: app), .init(service: APIShutdown(api: api))],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
