@@ -204,4 +204,30 @@ struct DelivererTests {
         #expect(deliverer.statistics.abandoned == 2)
         #expect(try await store.pendingDeliveryCount() == 0)
     }
+
+    @Test("The body comes from eventBody; an event it cannot render is a failed attempt, nothing sent")
+    func bodyFromRenderer() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try Store(path: directory.storePath)
+        defer { try? store.close() }
+        let receiver = try await TestReceiver()
+        _ = try await store.createWebhook(url: receiver.url(), secret: secret, at: Date())
+        try await store.commit(StoreBatch(events: [sampleEvent(1), sampleEvent(2)]))
+        var configuration = quickRetries
+        configuration.retryPolicy.maximumAttempts = 1
+        struct Unrenderable: Error {}
+        let deliverer = WebhookDeliverer(
+            store: store,
+            eventBody: { event in
+                guard event.sequenceNumber == 1 else { throw Unrenderable() }
+                return Data(#"{"rendered":1}"#.utf8)
+            }, configuration: configuration)
+        try await HTTPClient.withHTTPClient { client in
+            #expect(await deliverer.deliverDue(using: client))
+        }
+        #expect(receiver.requests.map { String(decoding: $0.body, as: UTF8.self) } == [#"{"rendered":1}"#])
+        #expect(deliverer.statistics.delivered == 1)
+        #expect(deliverer.statistics.failuresByCode == ["unrenderable": 1])
+        try await receiver.close()
+    }
 }
