@@ -176,6 +176,9 @@ let package = Package(
         ),
         // Helpers every test target shares: temporary directories and `eventually` (a wait with a deadline).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Checks JSON against protocol/openapi.json: REST answers in the API tests, webhook bodies in the
+        // integration tests.
+        .target(name: "OpenAPICheck", dependencies: ["API"], path: "Tests/OpenAPICheck"),
         // Also tests the Simulator's pure RecordingBuilder (recordings are the protocol's other form).
         .testTarget(name: "TidemarkProtocolTests", dependencies: ["TidemarkProtocol", "Simulator"]),
         .testTarget(name: "CompactBinaryCodingTests", dependencies: ["CompactBinaryCoding", "TidemarkProtocol"]),
@@ -194,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "RiskCore", "EquityEngine", "TidemarkProtocol", "Store", "TestSupport",
+                "API", "RiskCore", "EquityEngine", "TidemarkProtocol", "Store", "TestSupport", "OpenAPICheck",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
@@ -224,6 +227,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "TidemarkProtocol", "ZeroMQ", "RiskCore", "Store", "Webhooks", "Agent", "AgentFold", "TestSupport",
+                "API", "OpenAPICheck",
                 "FeedProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

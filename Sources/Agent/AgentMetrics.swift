@@ -87,7 +87,7 @@ public final class AgentMetrics: Sendable {
         webhookBacklog = CoreMetrics.Gauge(label: "tidemark_webhook_backlog", factory: factory)
         webhookLatency = CoreMetrics.Timer(label: "tidemark_webhook_delivery_latency_seconds", factory: factory)
         var failures: [String: CoreMetrics.Counter] = [:]
-        for error in [WebhookDeliveryError.rejected, .timeout, .connection, .invalidURL] {
+        for error in [WebhookDeliveryError.rejected, .timeout, .connection, .invalidURL, .unrenderable] {
             failures[error.code] = CoreMetrics.Counter(
                 label: "tidemark_webhook_failed_attempts_total",
                 dimensions: [("reason", error.code)], factory: factory)

@@ -269,10 +269,7 @@ public final class AgentRuntime: Sendable {
                 onHTTPRunning(bound)
             },
             logger: logger)
-        let webhooks = WebhookDeliverer(
-            store: store,
-            configuration: .init(maximumConcurrentDeliveries: configuration.webhookWorkers),
-            logger: logger, observe: { [metrics] attempt in metrics.record(attempt) })
+        let webhooks = makeWebhookDeliverer()
         onCommit { notice in
             if notice.queuedDeliveries > 0 { webhooks.eventsCommitted() }
         }
@@ -290,29 +287,6 @@ public final class AgentRuntime: Sendable {
                 logger: logger
             ))
         try await group.run()
-    }
-
-    /// The HTTP limits from the configuration, the connection maximum kept below the file
-    /// descriptors the process may open (raised to the system's hard limit first), with room
-    /// for the bridge's sockets, the store's files and the health-check reserve.
-    func httpLimits() -> HTTPLimits {
-        var limits = HTTPLimits(
-            idleTimeout: .seconds(configuration.httpIdleTimeoutSeconds),
-            headerTimeout: .seconds(configuration.httpHeaderTimeoutSeconds),
-            bodyTimeout: .seconds(configuration.httpBodyTimeoutSeconds),
-            maximumConnections: configuration.httpMaximumConnections)
-        let descriptors = FileDescriptorLimit.raise()
-        let available = max(16, descriptors - 256 - limits.reserve)
-        if limits.maximumConnections > available {
-            logger.warning(
-                "httpMaximumConnections lowered to fit the open-file limit (raise LimitNOFILE)",
-                metadata: [
-                    "configured": "\(limits.maximumConnections)", "effective": "\(available)",
-                    "open_file_limit": "\(descriptors)",
-                ])
-            limits.maximumConnections = available
-        }
-        return limits
     }
 
     /// The bridge and the pipeline, as one service: on graceful shutdown the bridge stops reading,

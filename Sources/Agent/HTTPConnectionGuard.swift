@@ -231,3 +231,28 @@ enum FileDescriptorLimit {
         return limit.rlim_cur > rlim_t(Int.max) ? Int.max : Int(limit.rlim_cur)
     }
 }
+
+extension AgentRuntime {
+    /// The HTTP limits from the configuration, the connection maximum kept below the file
+    /// descriptors the process may open (raised to the system's hard limit first), with room
+    /// for the bridge's sockets, the store's files and the health-check reserve.
+    func httpLimits() -> HTTPLimits {
+        var limits = HTTPLimits(
+            idleTimeout: .seconds(configuration.httpIdleTimeoutSeconds),
+            headerTimeout: .seconds(configuration.httpHeaderTimeoutSeconds),
+            bodyTimeout: .seconds(configuration.httpBodyTimeoutSeconds),
+            maximumConnections: configuration.httpMaximumConnections)
+        let descriptors = FileDescriptorLimit.raise()
+        let available = max(16, descriptors - 256 - limits.reserve)
+        if limits.maximumConnections > available {
+            logger.warning(
+                "httpMaximumConnections lowered to fit the open-file limit (raise LimitNOFILE)",
+                metadata: [
+                    "configured": "\(limits.maximumConnections)", "effective": "\(available)",
+                    "open_file_limit": "\(descriptors)",
+                ])
+            limits.maximumConnections = available
+        }
+        return limits
+    }
+}

@@ -11,8 +11,9 @@ import TidemarkProtocol
 /// Delivers webhook events from the store's outbox: a long-running `Service` of the agent.
 ///
 /// Each pending delivery (one event for one webhook, queued by the store in the same transaction
-/// that stored the event) is POSTed to the webhook's URL over HTTP or HTTPS with the event's canonical
-/// JSON as body and the headers of ``WebhookRequest`` (among them the event id for de-duplication and
+/// that stored the event) is POSTed to the webhook's URL over HTTP or HTTPS with the event's body
+/// (what `eventBody` makes of the stored event: the agent gives the REST API's resource of the event)
+/// and the headers of ``WebhookRequest`` (among them the event id for de-duplication and
 /// the ``WebhookSignature``). A 2xx answer acknowledges it (`Store/markDelivered(webhookId:sequenceNumber:at:)`);
 /// anything else — another status, a redirect (never followed), a timeout, a refused connection —
 /// records a failure with the next attempt time from the ``WebhookRetryPolicy``, or abandons the
@@ -87,7 +88,7 @@ public final class WebhookDeliverer: Service {
         /// store kept that time.
         case delivered(latency: Duration?)
         /// The attempt failed for `reason` (a ``WebhookDeliveryError/code``: `rejected` for a
-        /// non-2xx status, `timeout`, `connection`, `invalid_url`); `abandoned` when the retry
+        /// non-2xx status, `timeout`, `connection`, `invalid_url`, `unrenderable`); `abandoned` when the retry
         /// policy gave up on the delivery with it.
         case failed(reason: String, abandoned: Bool)
     }
@@ -95,21 +96,26 @@ public final class WebhookDeliverer: Service {
     private let store: Store
     private let configuration: Configuration
     private let logger: Logger
+    private let eventBody: @Sendable (StoredEvent) throws -> Data
     private let now: @Sendable () -> Date
     private let observe: @Sendable (AttemptOutcome) -> Void
     private let wake = WakeSignal()
     private let state: Mutex<State>
 
-    /// A deliverer for `store`'s outbox. `now` is the wall clock used for due times and signatures
+    /// A deliverer for `store`'s outbox. `eventBody` turns a stored event into the bytes POSTed (the
+    /// agent passes the API's encoding, so a webhook receives what the REST API returns for the
+    /// event; a throw is a failed attempt, `unrenderable`). `now` is the wall clock used for due times and signatures
     /// (injected for tests); `observe` hears every attempt once the outbox recorded it (keep it
     /// short: it runs on the delivery task).
     public init(
-        store: Store, configuration: Configuration = Configuration(),
+        store: Store, eventBody: @escaping @Sendable (StoredEvent) throws -> Data,
+        configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "tidemark.webhooks"),
         now: @escaping @Sendable () -> Date = { Date() },
         observe: @escaping @Sendable (AttemptOutcome) -> Void = { _ in }
     ) {
         self.store = store
+        self.eventBody = eventBody
         self.configuration = configuration
         self.logger = logger
         self.now = now
@@ -204,8 +210,13 @@ public final class WebhookDeliverer: Service {
     /// One attempt, recorded in the store. False when the store could not record it.
     private func deliver(_ delivery: OutboxDelivery, using client: HTTPClient) async -> Bool {
         let timestamp = Int64(now().timeIntervalSince1970.rounded(.down))
-        let request = WebhookRequest(delivery: delivery, timestamp: timestamp)
-        let outcome = await post(request, using: client)
+        let outcome: Result<Void, WebhookDeliveryError>
+        do {
+            let request = WebhookRequest(delivery: delivery, body: try eventBody(delivery.event), timestamp: timestamp)
+            outcome = await post(request, using: client)
+        } catch {
+            outcome = .failure(WebhookDeliveryError.unrenderable.with(detail: "\(error)"))
+        }
         if case .failure = outcome, Task.isCancelled {
             // Our own stop interrupted the attempt; the receiver did nothing wrong. The row stays due
             // and is sent again after the restart.

@@ -2,8 +2,8 @@ import Foundation
 import Store
 import TidemarkProtocol
 
-/// The HTTP request for one delivery: built from an outbox row and a timestamp, nothing else, so the
-/// same delivery always gives the same bytes and headers for the same second.
+/// The HTTP request for one delivery: built from an outbox row, the event's body and a timestamp,
+/// nothing else, so the same delivery always gives the same bytes and headers for the same second.
 public struct WebhookRequest: Hashable, Sendable {
     /// Header names a receiver may rely on.
     public enum HeaderName {
@@ -36,13 +36,13 @@ public struct WebhookRequest: Hashable, Sendable {
     public var url: String
     /// The headers, in a fixed order.
     public var headers: [Header]
-    /// The event's canonical JSON, as stored.
+    /// The event as the receiver reads it (the agent gives the REST API's resource of the event).
     public var body: Data
 
-    /// The request delivering `delivery`, signed at `timestamp` (unix seconds).
-    public init(delivery: OutboxDelivery, timestamp: Int64) {
+    /// The request delivering `delivery` with `body`, signed at `timestamp` (unix seconds).
+    public init(delivery: OutboxDelivery, body: Data, timestamp: Int64) {
         url = delivery.url
-        body = delivery.event.body
+        self.body = body
         headers = [
             Header("Content-Type", "application/json"),
             Header("User-Agent", "Tidemark-Webhook/1"),
@@ -55,7 +55,7 @@ public struct WebhookRequest: Hashable, Sendable {
             Header(
                 HeaderName.signature,
                 WebhookSignature.header(
-                    body: delivery.event.body, secret: delivery.secret,
+                    body: body, secret: delivery.secret,
                     timestamp: timestamp)),
         ]
     }
@@ -74,6 +74,7 @@ public struct WebhookDeliveryError: TidemarkError {
         case timeout
         case connection
         case invalidURL = "invalid_url"
+        case unrenderable
     }
 
     private let codeValue: Code
@@ -96,6 +97,8 @@ public struct WebhookDeliveryError: TidemarkError {
     public static let connection = Self(.connection)
     /// The webhook's URL is not an http(s) URL with a host.
     public static let invalidURL = Self(.invalidURL)
+    /// The stored event could not be turned into its body (nothing was sent).
+    public static let unrenderable = Self(.unrenderable)
 
     /// A rejection by status.
     public static func rejected(status: Int) -> Self { rejected.with(detail: "HTTP \(status)") }

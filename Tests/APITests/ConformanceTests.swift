@@ -1,4 +1,5 @@
 import Foundation
+import OpenAPICheck
 import Testing
 import TidemarkProtocol
 

@@ -1,4 +1,6 @@
+import API
 import Foundation
+import OpenAPICheck
 import Store
 import Synchronization
 import TestSupport
@@ -124,6 +126,71 @@ struct AgentWebhookTests {
             if let number = request.headers["tidemark-event-id"].flatMap({ Int($0) }) { numbers.append(number) }
         }
         #expect(Set(numbers).isSuperset(of: [1, 2, 3]), "\(requests.map { String(decoding: $0.body, as: UTF8.self) })")
+    }
+
+    /// A webhook receives each event as the REST API returns it (`…Id` names, formatted broker
+    /// times, amounts as numbers), and the body conforms to the event's schema in protocol/openapi.json.
+    @Test func webhookBodiesAreTheRESTResourcesOfTheirEvents() async throws {
+        let directory = try TemporaryDirectory()
+        let receiver = try WebhookReceiver()
+        defer { receiver.close() }
+        let rules = try AgentRecordings.rules(maxLoss: 20, in: directory)
+        let agent = FullAgent(in: directory, rules: rules)
+        try agent.start()
+        let store = try agent.openStore()
+        _ = try await store.createWebhook(
+            url: "http://127.0.0.1:\(receiver.port)/hook", secret: "whsec_resources_0123456789", at: Date())
+        try store.close()
+
+        let recording = try AgentRecordings.eurusdSlice(
+            ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
+        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        #expect(run.status == 0, "\(run.errors)")
+        // phaseStarted, drawdown and challengeFailed: tracker and challenge events both.
+        try await eventually("three deliveries", deadline: .seconds(30), interval: .milliseconds(20)) {
+            receiver.requests.count >= 3
+        }
+        let base = "http://\(agent.httpEndpoint!)/users/current"
+        var resources: [String: JSONValue] = [:]
+        for kind in ["tracker", "challenge"] {
+            let answer = try await HTTP.request("GET", base + "/\(kind)-events/by-broker-time", token: agent.adminToken)
+            guard case .array(let events) = try JSONValue.parse(answer.body) else {
+                Issue.record("\(kind) events: \(answer.text)")
+                continue
+            }
+            for event in events {
+                resources["\(kind) \(event.objectValue?["sequenceNumber"]?.numberValue ?? -1)"] = event
+            }
+        }
+        #expect(agent.stop() == 0)
+
+        // The body schema of each kind's webhook in protocol/openapi.json (`webhooks.<kind>Event`).
+        func schema(of kind: String) -> String? {
+            let post = OpenAPIChecker.shared.document.objectValue?["webhooks"]?.objectValue?["\(kind)Event"]?
+                .objectValue?["post"]?.objectValue
+            let json = post?["requestBody"]?.objectValue?["content"]?.objectValue?["application/json"]?.objectValue
+            return json?["schema"]?.objectValue?["$ref"]?.stringValue?.split(separator: "/").last.map(String.init)
+        }
+        var kindsSeen: Set<String> = []
+        for request in receiver.requests {
+            let kind = try #require(request.headers["tidemark-event-kind"])
+            let id = try #require(request.headers["tidemark-event-id"].flatMap { Double($0) })
+            let body = try JSONValue.parse(request.body)
+            let text = String(decoding: request.body, as: UTF8.self)
+            #expect(
+                OpenAPIChecker.shared.problems(of: body, component: try #require(schema(of: kind))) == [], "\(text)")
+            #expect(body == resources["\(kind) \(id)"], "webhook \(text) differs from the REST resource")
+            kindsSeen.insert(kind)
+        }
+        #expect(kindsSeen == ["tracker", "challenge"])
+        // The challenge events name their references as the REST contract does.
+        let challengeBodies = receiver.requests.filter { $0.headers["tidemark-event-kind"] == "challenge" }
+        for request in challengeBodies {
+            let object = try #require(try JSONValue.parse(request.body).objectValue)
+            #expect(object["challengeId"]?.stringValue == "ch")
+            #expect(object["challengeID"] == nil && object["account"] == nil)
+            #expect(object["brokerTime"]?.stringValue?.wholeMatch(of: /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}/) != nil)
+        }
     }
 
     @Test func deliveriesAndFailedAttemptsShowOnMetrics() async throws {

@@ -58,7 +58,7 @@ struct DelivererTests {
         let webhook = try await store.createWebhook(url: receiver.url(), secret: secret, id: "wh_test", at: Date())
         try await store.commit(StoreBatch(events: [sampleEvent(1), sampleEvent(2)]))
 
-        let deliverer = WebhookDeliverer(store: store, configuration: quickRetries)
+        let deliverer = WebhookDeliverer(store: store, eventBody: { $0.body }, configuration: quickRetries)
         try await testGracefulShutdown { shutdown in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await deliverer.run() }
@@ -121,7 +121,7 @@ struct DelivererTests {
             let store = try Store(path: directory.storePath)
             _ = try await store.createWebhook(url: receiver.url(), secret: secret, id: "wh_test", at: Date())
             try await store.commit(StoreBatch(events: [sampleEvent(1)]))
-            let deliverer = WebhookDeliverer(store: store, configuration: quickRetries)
+            let deliverer = WebhookDeliverer(store: store, eventBody: { $0.body }, configuration: quickRetries)
             let running = Task { try await deliverer.run() }
             _ = try await receiver.waitForRequests(1)
             // Not a graceful stop: the task is torn down mid-request, like a kill, and the file closed.
@@ -133,7 +133,7 @@ struct DelivererTests {
         let reopened = try Store(path: directory.storePath)
         defer { try? reopened.close() }
         #expect(try await reopened.pendingDeliveryCount() == 1)
-        let deliverer = WebhookDeliverer(store: reopened, configuration: quickRetries)
+        let deliverer = WebhookDeliverer(store: reopened, eventBody: { $0.body }, configuration: quickRetries)
         try await testGracefulShutdown { shutdown in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await deliverer.run() }
@@ -162,7 +162,7 @@ struct DelivererTests {
         try await store.commit(StoreBatch(events: [sampleEvent(1)]))
         var configuration = quickRetries
         configuration.retryPolicy.maximumAttempts = 3
-        let deliverer = WebhookDeliverer(store: store, configuration: configuration)
+        let deliverer = WebhookDeliverer(store: store, eventBody: { $0.body }, configuration: configuration)
         try await testGracefulShutdown { shutdown in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await deliverer.run() }
@@ -196,12 +196,38 @@ struct DelivererTests {
         configuration.retryPolicy.maximumAttempts = 1
         // The client retries a refused connection until the request's deadline: keep that short.
         configuration.requestTimeout = .milliseconds(500)
-        let deliverer = WebhookDeliverer(store: store, configuration: configuration)
+        let deliverer = WebhookDeliverer(store: store, eventBody: { $0.body }, configuration: configuration)
         try await HTTPClient.withHTTPClient { client in
             #expect(await deliverer.deliverDue(using: client))
         }
         #expect(deliverer.statistics.failuresByCode == ["connection": 1, "invalid_url": 1])
         #expect(deliverer.statistics.abandoned == 2)
         #expect(try await store.pendingDeliveryCount() == 0)
+    }
+
+    @Test("The body comes from eventBody; an event it cannot render is a failed attempt, nothing sent")
+    func bodyFromRenderer() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try Store(path: directory.storePath)
+        defer { try? store.close() }
+        let receiver = try await TestReceiver()
+        _ = try await store.createWebhook(url: receiver.url(), secret: secret, at: Date())
+        try await store.commit(StoreBatch(events: [sampleEvent(1), sampleEvent(2)]))
+        var configuration = quickRetries
+        configuration.retryPolicy.maximumAttempts = 1
+        struct Unrenderable: Error {}
+        let deliverer = WebhookDeliverer(
+            store: store,
+            eventBody: { event in
+                guard event.sequenceNumber == 1 else { throw Unrenderable() }
+                return Data(#"{"rendered":1}"#.utf8)
+            }, configuration: configuration)
+        try await HTTPClient.withHTTPClient { client in
+            #expect(await deliverer.deliverDue(using: client))
+        }
+        #expect(receiver.requests.map { String(decoding: $0.body, as: UTF8.self) } == [#"{"rendered":1}"#])
+        #expect(deliverer.statistics.delivered == 1)
+        #expect(deliverer.statistics.failuresByCode == ["unrenderable": 1])
+        try await receiver.close()
     }
 }

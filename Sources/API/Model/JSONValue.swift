@@ -54,7 +54,7 @@ public enum JSONValue: Hashable, Sendable, Codable {
 
     /// A short rendering of the value for validation details (long strings cut to 100 characters:
     /// an error body must not echo a megabyte back).
-    var detailText: String {
+    public var detailText: String {
         switch self {
         case .null: "null"
         case .bool(let value): String(value)
@@ -68,5 +68,7 @@ public enum JSONValue: Hashable, Sendable, Codable {
     }
 
     /// Decodes a JSON document.
-    static func parse(_ data: Data) throws -> JSONValue { try APIJSON.decoder.decode(JSONValue.self, from: data) }
+    public static func parse(_ data: Data) throws -> JSONValue {
+        try APIJSON.decoder.decode(JSONValue.self, from: data)
+    }
 }

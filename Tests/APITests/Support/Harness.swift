@@ -2,6 +2,7 @@ import EquityEngine
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import OpenAPICheck
 import RiskCore
 import Store
 import Synchronization

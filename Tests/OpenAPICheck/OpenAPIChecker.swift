@@ -1,6 +1,5 @@
+import API
 import Foundation
-
-@testable import API
 
 /// Checks JSON responses against protocol/openapi.json, for the subset of JSON Schema the document
 /// uses: `$ref` to components, `type` (one or a list), `properties`, `required`, `items`, `enum`,
@@ -11,22 +10,23 @@ import Foundation
 /// Written here rather than run through a Python validator: it is 150 lines, runs in-process on
 /// every response of every test, and adds no tool to the machines; `jsonschema` would check the
 /// same keywords.
-struct OpenAPIChecker: Sendable {
-    let document: JSONValue
-    let rawText: String
+public struct OpenAPIChecker: Sendable {
+    /// The parsed document.
+    public let document: JSONValue
+    /// The document's text as checked in.
+    public let rawText: String
 
     /// protocol/openapi.json of this checkout.
-    static let shared: OpenAPIChecker = {
+    public static let shared: OpenAPIChecker = {
         let url = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
             .appendingPathComponent("protocol/openapi.json")
         let data = try! Data(contentsOf: url)
         return OpenAPIChecker(document: try! JSONValue.parse(data), rawText: String(decoding: data, as: UTF8.self))
     }()
 
     /// Every operation as `METHOD /path/template`.
-    var operations: Set<String> {
+    public var operations: Set<String> {
         var result: Set<String> = []
         for (path, item) in document.objectValue?["paths"]?.objectValue ?? [:] {
             for method in (item.objectValue ?? [:]).keys where ["get", "post", "put", "delete"].contains(method) {
@@ -37,7 +37,7 @@ struct OpenAPIChecker: Sendable {
     }
 
     /// The problems of a response (empty when it conforms). `template` is the documented path.
-    func problems(method: String, template: String, status: Int, contentType: String?, body: Data) -> [String] {
+    public func problems(method: String, template: String, status: Int, contentType: String?, body: Data) -> [String] {
         guard
             let operation = document.objectValue?["paths"]?.objectValue?[template]?.objectValue?[method.lowercased()]?
                 .objectValue
@@ -65,8 +65,8 @@ struct OpenAPIChecker: Sendable {
         return problems.map { "\(method) \(template) \(status): \($0)" }
     }
 
-    /// Checks a value against a named component schema (for SSE data frames).
-    func problems(of value: JSONValue, component: String) -> [String] {
+    /// Checks a value against a named component schema (SSE data frames, webhook bodies).
+    public func problems(of value: JSONValue, component: String) -> [String] {
         var problems: [String] = []
         check(
             value, against: .object(["$ref": .string("#/components/schemas/\(component)")]), at: "$",
@@ -157,14 +157,14 @@ struct OpenAPIChecker: Sendable {
     }
 
     /// `YYYY-MM-DDTHH:mm:ss[.fff]Z`.
-    static func isUTCInstant(_ text: String) -> Bool {
+    public static func isUTCInstant(_ text: String) -> Bool {
         text.wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/) != nil
     }
 }
 
 extension Decimal {
     /// Rounded to `scale` fractional digits.
-    func rounded(_ scale: Int, _ mode: NSDecimalNumber.RoundingMode) -> Decimal {
+    fileprivate func rounded(_ scale: Int, _ mode: NSDecimalNumber.RoundingMode) -> Decimal {
         var value = self
         var result = Decimal()
         NSDecimalRound(&result, &value, scale, mode)
