@@ -135,76 +135,6 @@ public struct AgentCore: Sendable {
         }
     }
 
-    /// What the checkpoint holds: the risk core and the marks that keep resent messages from being
-    /// folded twice.
-    public struct CheckpointState: Codable, Sendable {
-        public var risk: RiskEngine
-        /// Read from checkpoints of agents that kept one clock for every account, and ignored:
-        /// each account keeps its own clock (see ``RiskEngine``'s decoding). Never written.
-        public var sharedClock: BrokerTime?
-        public var dealMarks: [AccountID: DealMark]
-        /// Each account's broker UTC offset from its latest HELLO (nil in older checkpoints).
-        public var utcOffsets: [AccountID: Int]?
-    }
-
-    /// Where a checkpoint writer stands: the core's change counts when it last wrote
-    /// (``changeMark``); ``checkpointParts(changedSince:)`` encodes what changed after it.
-    public struct ChangeMark: Hashable, Sendable {
-        /// The risk core's ``RiskEngine/revision``.
-        public var risk: UInt64
-        /// The count of changes to the agent's own per-account marks (deal marks, UTC offsets).
-        public var agent: UInt64
-    }
-
-    /// A checkpoint in parts, encoded (compact binary, ``CompactBinaryEncoder``): the part that
-    /// belongs to no account, and each account's. A checkpoint of the changes since a
-    /// ``ChangeMark`` holds the accounts changed after it only, so its size follows what changed,
-    /// not how many accounts there are.
-    public struct CheckpointParts: Sendable {
-        /// The event sequence and the competitions (``SharedCheckpoint``).
-        public var shared: Data
-        /// Each account's part (``AccountCheckpoint``): every account's when ``isComplete``, else
-        /// those changed.
-        public var accounts: [AccountID: Data]
-        /// Accounts changed into nothing (forgotten): their parts are to be removed.
-        public var removedAccounts: Set<AccountID>
-        /// Whether ``accounts`` is every account's part.
-        public var isComplete: Bool
-        /// The sequence number the next event will carry.
-        public var nextSequenceNumber: UInt64
-        /// Where the core stood when encoded: the mark of the next checkpoint of changes.
-        public var mark: ChangeMark
-    }
-
-    /// A checkpoint's part that belongs to no account.
-    public struct SharedCheckpoint: Codable, Sendable {
-        public var nextSequenceNumber: UInt64
-        public var competitions: [Competition]
-        /// The shape of the parts; ``SharedCheckpoint/currentFormatVersion`` is the one written.
-        public var formatVersion: Int
-        /// The version this agent writes and reads.
-        public static let currentFormatVersion = 1
-    }
-
-    /// A checkpoint's part of one account.
-    public struct AccountCheckpoint: Codable, Hashable, Sendable {
-        public var risk: AccountRiskState?
-        public var dealMark: DealMark?
-        public var utcOffset: Int?
-    }
-
-    /// The deals folded for an account: the latest deal time, and the tickets of every deal folded
-    /// within ``AgentCore/lateDealWindowMilliseconds`` before it.
-    public struct DealMark: Codable, Hashable, Sendable {
-        /// The latest deal time folded.
-        public var time: BrokerTime
-        /// The tickets folded at exactly `time`.
-        public var tickets: Set<Int64>
-        /// Every ticket folded within the late-deal window before `time`, with its deal's time (nil
-        /// in a checkpoint without it: then `tickets` is all the mark knows).
-        public var recent: [Int64: BrokerTime]?
-    }
-
     /// How far before the latest deal folded a deal with a new ticket is still folded: one week, longer
     /// than the EAs look back into deal history (MT5: one day per rescan; MT4: entries newer than
     /// the session's snapshot).
@@ -235,6 +165,9 @@ public struct AgentCore: Sendable {
     /// re-bases its account, which is what clears an error.
     public private(set) var accountErrors: [AccountID: AccountInputError] = [:]
     private var equityOutputs: [EquityOutput] = []
+    /// Split snapshots waiting for their positions (not checkpointed: a restart starts every
+    /// account with a new snapshot).
+    private var splitSnapshots = SplitSnapshotAssembler()
     /// Counts changes to ``dealMarks`` and ``utcOffsets``, and the count at each account's latest
     /// (see ``ChangeMark``; not checkpointed).
     private var agentRevision: UInt64 = 0
@@ -388,13 +321,15 @@ public struct AgentCore: Sendable {
 
     /// Folds one accepted bridge message. Returns false when it was refused for its time (too far
     /// ahead of the wall clock, ``Effects/implausibleTimes``; or a heartbeat outside the calendar,
-    /// which marks the account in error): then nothing of it was folded.
+    /// which marks the account in error): then nothing of it was folded. A split snapshot's parts
+    /// are held, and accepted, until its last position arrives; then it folds as one snapshot.
     /// - Parameter wallClock: the agent's wall clock, UTC milliseconds since 1970 (read by the caller).
     @discardableResult
     public mutating func apply(_ delivery: BridgeDelivery, wallClock: Int64, into effects: inout Effects) -> Bool {
         let account = delivery.account
         if delivery.sessionEnd != nil {
             // Not a message of the terminal: nothing to fold, only a fact for the store.
+            splitSnapshots.discard(account, sessionID: delivery.sessionID)
             if liveSessions[account] == delivery.sessionID { liveSessions[account] = nil }
             effects.sessionEnds.append((account, delivery.sessionID, Self.closeReason(of: delivery)))
             if stopAwaitingSnapshot(delivery.sessionID) != nil {
@@ -412,6 +347,27 @@ public struct AgentCore: Sendable {
             }
             return true
         }
+        let assembly = splitSnapshots.assemble(delivery.message, account: account, sessionID: delivery.sessionID)
+        var accepted = true
+        for (index, message) in assembly.messages.enumerated() {
+            var part = delivery
+            part.message = message
+            accepted = fold(part, wallClock: wallClock, into: &effects)
+            if index == 0, let interrupted = assembly.interrupted {
+                // After the partial snapshot folded (a clean snapshot would clear the error): the
+                // session is asked for a whole one.
+                refuse(
+                    account, .splitSnapshotIncomplete,
+                    detail: "\(interrupted.positions.count) of \(interrupted.positionCount ?? 0) positions",
+                    at: interrupted.account.time, into: &effects)
+            }
+        }
+        return accepted
+    }
+
+    /// Folds one whole message (a split snapshot joined by ``splitSnapshots``).
+    private mutating func fold(_ delivery: BridgeDelivery, wallClock: Int64, into effects: inout Effects) -> Bool {
+        let account = delivery.account
         if let stated = RiskInput.statedTime(of: delivery.message),
             let limit = latestPlausibleTime(of: account, wallClock: wallClock), stated > limit
         {

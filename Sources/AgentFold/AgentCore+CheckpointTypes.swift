@@ -1,0 +1,76 @@
+import Foundation
+import RiskCore
+import TidemarkProtocol
+
+// The shapes of the fold's checkpoint (see AgentCore.checkpointParts(changedSince:)).
+extension AgentCore {
+    /// What the checkpoint holds: the risk core and the marks that keep resent messages from being
+    /// folded twice.
+    public struct CheckpointState: Codable, Sendable {
+        public var risk: RiskEngine
+        /// Read from checkpoints of agents that kept one clock for every account, and ignored:
+        /// each account keeps its own clock (see ``RiskEngine``'s decoding). Never written.
+        public var sharedClock: BrokerTime?
+        public var dealMarks: [AccountID: DealMark]
+        /// Each account's broker UTC offset from its latest HELLO (nil in older checkpoints).
+        public var utcOffsets: [AccountID: Int]?
+    }
+
+    /// Where a checkpoint writer stands: the core's change counts when it last wrote
+    /// (``changeMark``); ``checkpointParts(changedSince:)`` encodes what changed after it.
+    public struct ChangeMark: Hashable, Sendable {
+        /// The risk core's ``RiskEngine/revision``.
+        public var risk: UInt64
+        /// The count of changes to the agent's own per-account marks (deal marks, UTC offsets).
+        public var agent: UInt64
+    }
+
+    /// A checkpoint in parts, encoded (compact binary, ``CompactBinaryEncoder``): the part that
+    /// belongs to no account, and each account's. A checkpoint of the changes since a
+    /// ``ChangeMark`` holds the accounts changed after it only, so its size follows what changed,
+    /// not how many accounts there are.
+    public struct CheckpointParts: Sendable {
+        /// The event sequence and the competitions (``SharedCheckpoint``).
+        public var shared: Data
+        /// Each account's part (``AccountCheckpoint``): every account's when ``isComplete``, else
+        /// those changed.
+        public var accounts: [AccountID: Data]
+        /// Accounts changed into nothing (forgotten): their parts are to be removed.
+        public var removedAccounts: Set<AccountID>
+        /// Whether ``accounts`` is every account's part.
+        public var isComplete: Bool
+        /// The sequence number the next event will carry.
+        public var nextSequenceNumber: UInt64
+        /// Where the core stood when encoded: the mark of the next checkpoint of changes.
+        public var mark: ChangeMark
+    }
+
+    /// A checkpoint's part that belongs to no account.
+    public struct SharedCheckpoint: Codable, Sendable {
+        public var nextSequenceNumber: UInt64
+        public var competitions: [Competition]
+        /// The shape of the parts; ``SharedCheckpoint/currentFormatVersion`` is the one written.
+        public var formatVersion: Int
+        /// The version this agent writes and reads.
+        public static let currentFormatVersion = 1
+    }
+
+    /// A checkpoint's part of one account.
+    public struct AccountCheckpoint: Codable, Hashable, Sendable {
+        public var risk: AccountRiskState?
+        public var dealMark: DealMark?
+        public var utcOffset: Int?
+    }
+
+    /// The deals folded for an account: the latest deal time, and the tickets of every deal folded
+    /// within ``AgentCore/lateDealWindowMilliseconds`` before it.
+    public struct DealMark: Codable, Hashable, Sendable {
+        /// The latest deal time folded.
+        public var time: BrokerTime
+        /// The tickets folded at exactly `time`.
+        public var tickets: Set<Int64>
+        /// Every ticket folded within the late-deal window before `time`, with its deal's time (nil
+        /// in a checkpoint without it: then `tickets` is all the mark knows).
+        public var recent: [Int64: BrokerTime]?
+    }
+}
