@@ -27,6 +27,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
         // Already a dependency of Hummingbird and AsyncHTTPClient; named for HTTPS (HummingbirdTLS, certificate loading).
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.2"),
+        // The dashboard's store (PostgreSQL: pooled connections, the extended protocol).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // Already a dependency of Hummingbird; named to read an agent certificate's subject.
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
         // Debian's libzmq 4.3 (libzmq3-dev), CURVE included.
@@ -105,7 +109,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "TidemarkProtocol", "AgentFold", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API",
-                "Webhooks",
+                "Webhooks", "Feed",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -115,6 +119,41 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            ]
+        ),
+        // Pure: the feed's wire format between an agent and the dashboard (JSON batches, acknowledgements).
+        .target(name: "FeedProtocol"),
+        // I/O: the agent's side of the feed: drains the store's feed outbox to the dashboard over mutual TLS,
+        // with coalesced live account state beside it.
+        .target(
+            name: "Feed",
+            dependencies: [
+                "FeedProtocol", "Store", "TidemarkProtocol", "Webhooks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // I/O: `tidemark dashboard`: the feed's receiving end (mutual TLS), PostgreSQL storage, /agents.
+        .target(
+            name: "Dashboard",
+            dependencies: [
+                "FeedProtocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // `tidemark bench …`: the benchmarks and the raw libzmq probe, apart from the product's code paths.
@@ -130,7 +169,7 @@ let package = Package(
             name: "tidemark",
             dependencies: [
                 "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent", "Store",
-                "TidemarkBench",
+                "TidemarkBench", "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -185,8 +224,13 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "TidemarkProtocol", "ZeroMQ", "RiskCore", "Store", "Webhooks", "Agent", "AgentFold", "TestSupport",
+                "FeedProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "FeedTests", dependencies: ["FeedProtocol"]),
         .testTarget(
             name: "AgentTests",
             dependencies: [

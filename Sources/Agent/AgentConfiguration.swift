@@ -44,6 +44,12 @@ import TidemarkProtocol
 /// | `httpHeaderTimeoutSeconds` | `TIDEMARK_HTTP_HEADER_TIMEOUT_SECONDS` | 10 | a new connection must have sent a whole request head within this |
 /// | `httpBodyTimeoutSeconds` | `TIDEMARK_HTTP_BODY_TIMEOUT_SECONDS` | 30 | a request body must have arrived whole within this |
 /// | `httpMaximumConnections` | `TIDEMARK_HTTP_MAX_CONNECTIONS` | 4096 | open HTTP connections; beyond it a connection may only ask `/health` or `/ready`, anything else gets 503 |
+/// | `feedURL` | `TIDEMARK_FEED_URL` | none | the dashboard's feed address (`https://HOST:PORT`): turns the feed on (with the three files below). None: no feed, nothing queued for one |
+/// | `feedCertificate` | `TIDEMARK_FEED_CERTIFICATE` | none | this agent's client certificate (PEM; `deploy/pki.sh --agent NAME` makes it): its subject is the agent's identity at the dashboard |
+/// | `feedKey` | `TIDEMARK_FEED_KEY` | none | the key of that certificate (PEM) |
+/// | `feedCA` | `TIDEMARK_FEED_CA` | none | the CA(s) the dashboard's certificate must chain to (PEM) |
+/// | `feedAccountUpdatesPerSecond` | `TIDEMARK_FEED_ACCOUNT_UPDATES_PER_SECOND` | 4 | live account states fed per account and second at most (the latest wins) |
+/// | `feedRetentionRows` | `TIDEMARK_FEED_RETENTION_ROWS` | 1000000 | unacknowledged feed rows kept while the dashboard is away (a warning at 80 %; beyond it the oldest are dropped, counted and reported to the dashboard) |
 /// | (env only) | `TIDEMARK_ADMIN_TOKEN` | generated | admin token adopted on first run (at least 128 bits of entropy, e.g. `openssl rand -hex 32`) |
 public struct AgentConfiguration: Hashable, Sendable, Codable {
     public var bridge = "tcp://127.0.0.1:5757"
@@ -80,12 +86,21 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     public var httpHeaderTimeoutSeconds = 10
     public var httpBodyTimeoutSeconds = 30
     public var httpMaximumConnections = 4_096
+    public var feedURL: String?
+    public var feedCertificate: String?
+    public var feedKey: String?
+    public var feedCA: String?
+    public var feedAccountUpdatesPerSecond = 4
+    public var feedRetentionRows = 1_000_000
 
     /// The defaults.
     public init() {}
 
     /// The SQLite file: `database`, or `<data>/tidemark.sqlite`.
     public var databasePath: String { database ?? (data.hasSuffix("/") ? data : data + "/") + "tidemark.sqlite" }
+
+    /// Whether the dashboard feed is configured.
+    public var feedsDashboard: Bool { feedURL != nil }
 
     /// `http` split into host and port.
     public func httpAddress() throws(AgentError) -> (host: String, port: Int) {
@@ -129,6 +144,24 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         }
         guard (curveSecretKey == nil) == (allowKeys == nil) else {
             throw refuse("curveSecretKey and allowKeys go together")
+        }
+        let feedSettings = [feedURL, feedCertificate, feedKey, feedCA]
+        guard feedSettings.allSatisfy({ $0 == nil }) || feedSettings.allSatisfy({ $0 != nil }) else {
+            throw refuse("feedURL, feedCertificate, feedKey and feedCA go together (all four, or none for no feed)")
+        }
+        if let feedURL {
+            guard let url = URLComponents(string: feedURL), url.scheme == "https", url.host?.isEmpty == false,
+                url.port != nil,
+                url.path.isEmpty || url.path == "/"
+            else {
+                throw refuse("feedURL must be https://HOST:PORT, got \"\(feedURL)\"")
+            }
+        }
+        guard (1...1_000).contains(feedAccountUpdatesPerSecond) else {
+            throw refuse("feedAccountUpdatesPerSecond must be between 1 and 1000, got \(feedAccountUpdatesPerSecond)")
+        }
+        guard feedRetentionRows >= 1_000 else {
+            throw refuse("feedRetentionRows must be at least 1000, got \(feedRetentionRows)")
         }
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw refuse("tlsCertificate and tlsKey go together (--tls-cert and --tls-key)")
@@ -185,6 +218,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         case allowPlaintextBridge, maximumTrackersPerAccount, httpIdleTimeoutSeconds, httpHeaderTimeoutSeconds,
             httpBodyTimeoutSeconds
         case httpMaximumConnections
+        case feedURL, feedCertificate, feedKey, feedCA, feedAccountUpdatesPerSecond, feedRetentionRows
     }
 
     public init(from decoder: any Decoder) throws {
@@ -242,6 +276,13 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
             try c.decodeIfPresent(Int.self, forKey: .httpBodyTimeoutSeconds) ?? httpBodyTimeoutSeconds
         httpMaximumConnections =
             try c.decodeIfPresent(Int.self, forKey: .httpMaximumConnections) ?? httpMaximumConnections
+        feedURL = try c.decodeIfPresent(String.self, forKey: .feedURL)
+        feedCertificate = try c.decodeIfPresent(String.self, forKey: .feedCertificate)
+        feedKey = try c.decodeIfPresent(String.self, forKey: .feedKey)
+        feedCA = try c.decodeIfPresent(String.self, forKey: .feedCA)
+        feedAccountUpdatesPerSecond =
+            try c.decodeIfPresent(Int.self, forKey: .feedAccountUpdatesPerSecond) ?? feedAccountUpdatesPerSecond
+        feedRetentionRows = try c.decodeIfPresent(Int.self, forKey: .feedRetentionRows) ?? feedRetentionRows
     }
 
     private struct AnyKey: CodingKey {
@@ -347,6 +388,12 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         if let value = try integer("TIDEMARK_HTTP_HEADER_TIMEOUT_SECONDS") { httpHeaderTimeoutSeconds = value }
         if let value = try integer("TIDEMARK_HTTP_BODY_TIMEOUT_SECONDS") { httpBodyTimeoutSeconds = value }
         if let value = try integer("TIDEMARK_HTTP_MAX_CONNECTIONS") { httpMaximumConnections = value }
+        if let value = environment["TIDEMARK_FEED_URL"] { feedURL = value }
+        if let value = environment["TIDEMARK_FEED_CERTIFICATE"] { feedCertificate = value }
+        if let value = environment["TIDEMARK_FEED_KEY"] { feedKey = value }
+        if let value = environment["TIDEMARK_FEED_CA"] { feedCA = value }
+        if let value = try integer("TIDEMARK_FEED_ACCOUNT_UPDATES_PER_SECOND") { feedAccountUpdatesPerSecond = value }
+        if let value = try integer("TIDEMARK_FEED_RETENTION_ROWS") { feedRetentionRows = value }
     }
 }
 

@@ -38,7 +38,7 @@ public final class AgentRuntime: Sendable {
     public let metrics: AgentMetrics
     /// The bridge endpoint actually bound (wildcard ports resolved).
     public let bridgeEndpoint: String
-    private let logger: Logger
+    let logger: Logger
     private let ready = Atomic<Bool>(false)
     private let hooks: CommitHooks
     private let httpBound: Mutex<String?> = Mutex(nil)
@@ -108,7 +108,8 @@ public final class AgentRuntime: Sendable {
                 path: configuration.databasePath,
                 options: Store.Options(
                     durability: configuration.durability == "normal" ? .normal : .full,
-                    rebuildCheckpoint: rebuildCheckpoint))
+                    rebuildCheckpoint: rebuildCheckpoint,
+                    feedOutbox: configuration.feedsDashboard))
         } catch  where error == .damaged || error == .checkpointMismatch {
             throw AgentError.store.with(detail: error.detail)
         } catch {
@@ -275,12 +276,15 @@ public final class AgentRuntime: Sendable {
         onCommit { notice in
             if notice.queuedDeliveries > 0 { webhooks.eventsCommitted() }
         }
+        let feed = try makeFeed()
         let reloader = installAllowListReload()
         defer { reloader.cancel() }
         let core = CoreService(runtime: self)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: core), .init(service: webhooks)] + extraServices.map { .init(service: $0) }
+                // The feed stops before the core closes the store it reads.
+                services: [.init(service: core), .init(service: webhooks)] + (feed.map { [.init(service: $0)] } ?? [])
+                    + extraServices.map { .init(service: $0) }
                     + [.init(service: app), .init(service: APIShutdown(api: api))],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger

@@ -12,7 +12,7 @@ enum Schema {
     static let migrationIdentifiers = [
         "v1-risk-records", "v2-access-and-notifications", "v3-connection-times-and-queued-at",
         "v4-store-identity-and-keyed-token-hashes", "v5-curve-key-bindings",
-        "v6-checkpoint-per-account",
+        "v6-checkpoint-per-account", "v7-feed-outbox",
     ]
 
     /// The checkpoint file beside the store (``Store/checkpointPath``) has the same two checkpoint
@@ -86,6 +86,9 @@ enum Schema {
             // start, which reads it and writes it back as account rows (``Checkpoint/Layout``).
             try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN layout TEXT NOT NULL DEFAULT 'whole'")
             try db.execute(sql: checkpointAccountTable)
+        }
+        migrator.registerMigration(migrationIdentifiers[6]) { db in
+            try db.execute(sql: feedOutbox)
         }
         return migrator
     }
@@ -277,6 +280,25 @@ enum Schema {
             public_key TEXT PRIMARY KEY NOT NULL,
             account_id TEXT NOT NULL UNIQUE,
             bound_at INTEGER NOT NULL
+        );
+        """
+
+    /// The dashboard feed's outbox: one row per stored record to feed, numbered by the agent's feed
+    /// sequence (AUTOINCREMENT: never reused, even after rows are acknowledged and deleted), and
+    /// the feed's position (one row, present once a feed was ever configured).
+    private static let feedOutbox = """
+        CREATE TABLE feed_outbox (
+            feed_sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            account_id TEXT,
+            record TEXT NOT NULL,
+            queued_at INTEGER NOT NULL
+        );
+        CREATE TABLE feed_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            acknowledged_through INTEGER NOT NULL,
+            overflowed_rows INTEGER NOT NULL,
+            lost_through INTEGER NOT NULL
         );
         """
 }

@@ -46,18 +46,23 @@ public final class Store: Sendable {
         /// risk core resumes from the store's own committed checkpoint. For a checkpoint file that
         /// belongs to another store.
         public var rebuildCheckpoint: Bool
+        /// Queues every commit's events, statistics, chart records and declarations for the dashboard
+        /// feed (the `feed_outbox` table, same transaction). The first open with it queues what is
+        /// already stored. Off: nothing is queued (no feed configured).
+        public var feedOutbox: Bool
 
-        /// Options; by default full durability, 5 readers, a 5-second busy timeout and a log
-        /// checkpoint every second.
+        /// Options; by default full durability, 5 readers, a 5-second busy timeout, a log
+        /// checkpoint every second and no feed outbox.
         public init(
             durability: Durability = .full, maximumReaderCount: Int = 5, busyTimeout: Duration = .seconds(5),
-            logCheckpointInterval: Duration = .seconds(1), rebuildCheckpoint: Bool = false
+            logCheckpointInterval: Duration = .seconds(1), rebuildCheckpoint: Bool = false, feedOutbox: Bool = false
         ) {
             self.durability = durability
             self.maximumReaderCount = maximumReaderCount
             self.busyTimeout = busyTimeout
             self.logCheckpointInterval = logCheckpointInterval
             self.rebuildCheckpoint = rebuildCheckpoint
+            self.feedOutbox = feedOutbox
         }
     }
 
@@ -98,6 +103,8 @@ public final class Store: Sendable {
     public let checkpointPath: String
     /// The store's identity (its checkpoint file carries the same id) and token-hash key.
     let identity: StoreIdentity
+    /// Whether commits queue feed rows (``Options/feedOutbox``).
+    let feedsOutbox: Bool
     /// What opening found and did about the checkpoint file (nil: nothing to report).
     public let checkpointFileNotice: String?
 
@@ -145,6 +152,7 @@ public final class Store: Sendable {
                 throw StoreError.newerSchema.with(detail: "\(path) has migrations this version does not know")
             }
             try migrator.migrate(pool)
+            if options.feedOutbox { try pool.write { db in try FeedOutbox.enable(in: db) } }
             guard let identity = try pool.read({ db in try StoreIdentity.read(db) }) else {
                 throw StoreError.damaged.with(detail: "\(path) has no store identity. \(Self.restoreAdvice)")
             }
@@ -162,6 +170,7 @@ public final class Store: Sendable {
                 configuration: checkpointFileConfiguration,
                 rebuild: options.rebuildCheckpoint)
             self.identity = identity
+            self.feedsOutbox = options.feedOutbox
             self.checkpointFileNotice = notice
             self.checkpointFile = checkpointFile
             self.checkpointPath = checkpointPath
@@ -219,7 +228,7 @@ public final class Store: Sendable {
     public func commit(_ batch: StoreBatch) async throws(StoreError) -> CommitReceipt {
         let start = ContinuousClock.now
         do {
-            let result = try await pool.write { db in try batch.write(in: db) }
+            let result = try await pool.write { db in try batch.write(in: db, feed: feedsOutbox) }
             return committed(result, of: batch, since: start)
         } catch {
             state.withLock { $0.statistics.failedCommitCount += 1 }
@@ -264,7 +273,7 @@ public final class Store: Sendable {
     public func commitBlocking(_ batch: StoreBatch) throws(StoreError) -> CommitReceipt {
         let start = ContinuousClock.now
         do {
-            let result = try pool.write { db in try batch.write(in: db) }
+            let result = try pool.write { db in try batch.write(in: db, feed: feedsOutbox) }
             return committed(result, of: batch, since: start)
         } catch {
             state.withLock { $0.statistics.failedCommitCount += 1 }

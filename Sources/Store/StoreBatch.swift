@@ -95,7 +95,8 @@ struct BatchResult: Sendable {
 
 extension StoreBatch {
     /// Writes the batch inside the caller's transaction. Any throw rolls the whole batch back.
-    func write(in db: Database) throws -> BatchResult {
+    /// With `feed`, what it wrote is queued for the dashboard in the same transaction (``FeedOutbox``).
+    func write(in db: Database, feed: Bool = false) throws -> BatchResult {
         var result = BatchResult()
         for change in definitionChanges { try Self.write(change, in: db) }
         let stored = try Self.lastSequenceNumber(in: db)
@@ -158,6 +159,7 @@ extension StoreBatch {
         if let checkpoint {
             result.checkpointWritten = try Self.write(checkpoint, lastSequenceNumber: result.lastSequenceNumber, in: db)
         }
+        if feed { try FeedOutbox.queue(self, newEvents: result.newEvents, in: db) }
         return result
     }
 

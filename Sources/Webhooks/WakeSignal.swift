@@ -1,9 +1,9 @@
 import Synchronization
 
-/// Wakes one sleeping loop: ``signal()`` from anywhere, ``wait(atMost:)`` from the loop. Signals
+/// Wakes one sleeping loop (the webhook deliverer's, the dashboard feed's): ``signal()`` from anywhere, ``wait(atMost:)`` from the loop. Signals
 /// while the loop is busy coalesce into one pending wake-up (the loop then looks at everything that is
 /// due, so one wake-up stands for any number of signals). ``stop()`` ends every present and future wait.
-final class WakeSignal: Sendable {
+public final class WakeSignal: Sendable {
     private struct State {
         var isPending = false
         var isStopped = false
@@ -14,11 +14,14 @@ final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
+    /// A signal with nothing pending.
+    public init() {}
+
     /// Whether ``stop()`` was called.
-    var isStopped: Bool { state.withLock { $0.isStopped } }
+    public var isStopped: Bool { state.withLock { $0.isStopped } }
 
     /// Wakes the waiting loop, or makes its next wait return at once.
-    func signal() {
+    public func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter else {
                 state.isPending = true
@@ -31,7 +34,7 @@ final class WakeSignal: Sendable {
     }
 
     /// Ends the present wait and every later one at once.
-    func stop() {
+    public func stop() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.isStopped = true
             defer { state.waiter = nil }
@@ -42,7 +45,7 @@ final class WakeSignal: Sendable {
 
     /// Returns on a signal (or one pending since the last wait), on ``stop()``, when `timeout` has
     /// passed (nil: no timeout), or when the task is cancelled. One waiter at a time.
-    func wait(atMost timeout: Duration?) async {
+    public func wait(atMost timeout: Duration?) async {
         guard let timeout else {
             await waitForSignal()
             return

@@ -92,6 +92,24 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String?
 
+    @Option(
+        name: .customLong("feed-url"),
+        help:
+            "The dashboard's feed address (https://HOST:PORT): feeds events, statistics, chart records and account state to it."
+    )
+    var feedURL: String?
+
+    @Option(
+        name: .customLong("feed-certificate"),
+        help: "This agent's client certificate for the feed (PEM, deploy/pki.sh --agent NAME).")
+    var feedCertificate: String?
+
+    @Option(name: .customLong("feed-key"), help: "The key of the feed certificate (PEM).")
+    var feedKey: String?
+
+    @Option(name: .customLong("feed-ca"), help: "The CA the dashboard's certificate must chain to (PEM).")
+    var feedCA: String?
+
     @Flag(
         name: .customLong("allow-plaintext-bridge"),
         help:
@@ -125,6 +143,10 @@ struct AgentCommand: AsyncParsableCommand {
         if let durability { settings.durability = durability }
         if let logLevel { settings.logLevel = logLevel }
         if allowPlaintextBridge { settings.allowPlaintextBridge = true }
+        if let feedURL { settings.feedURL = feedURL }
+        if let feedCertificate { settings.feedCertificate = feedCertificate }
+        if let feedKey { settings.feedKey = feedKey }
+        if let feedCA { settings.feedCA = feedCA }
         try settings.validate()
         return settings
     }

@@ -26,7 +26,8 @@ struct MigrationTests {
             tables == [
                 "account", "api_token", "bridge_session", "checkpoint", "checkpoint_account", "curve_key_binding",
                 "deal", "definition",
-                "enforcement_command", "equity_chart", "event", "outbox", "period_statistics", "store_identity",
+                "enforcement_command", "equity_chart", "event", "feed_outbox", "feed_state", "outbox",
+                "period_statistics", "store_identity",
                 "terminal_resume", "webhook",
             ])
         try store.close()

@@ -53,6 +53,23 @@ struct DeployTests {
         #expect(result.output.isEmpty, "\(result.output)")
     }
 
+    @Test("systemd accepts the dashboard's unit")
+    func dashboardUnitVerifies() throws {
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.systemdAnalyze),
+            "needs \(Self.systemdAnalyze) (Debian's systemd package)")
+        let directory = try TemporaryDirectory()
+        let unit = try String(
+            contentsOf: Self.deploy.appendingPathComponent("tidemark-dashboard.service"), encoding: .utf8)
+        #expect(unit.contains("ExecStart=/usr/bin/tidemark dashboard --config /etc/tidemark/dashboard.json"))
+        let copy = directory.url.appendingPathComponent("tidemark-dashboard.service")
+        try unit.replacingOccurrences(of: "ExecStart=/usr/bin/tidemark", with: "ExecStart=/bin/true")
+            .write(to: copy, atomically: true, encoding: .utf8)
+        let result = try Self.run(Self.systemdAnalyze, ["verify", copy.path])
+        #expect(result.status == 0)
+        #expect(result.output.isEmpty, "\(result.output)")
+    }
+
     @Test("install.sh lays out a root, and a second run (an upgrade) keeps config and env")
     func installTwice() throws {
         let directory = try TemporaryDirectory()

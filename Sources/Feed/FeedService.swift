@@ -1,0 +1,438 @@
+import AsyncHTTPClient
+import CoreMetrics
+import FeedProtocol
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+import Store
+import Synchronization
+import TidemarkProtocol
+import Webhooks
+
+/// Where and how an agent feeds the dashboard.
+public struct FeedSettings: Hashable, Sendable {
+    /// The dashboard's feed address, `https://HOST:PORT`.
+    public var dashboardURL: String
+    /// The agent's client certificate (PEM, leaf first, chain after it).
+    public var certificatePath: String
+    /// The agent's private key (PEM).
+    public var privateKeyPath: String
+    /// The CA(s) that signed the dashboard's certificate (PEM).
+    public var certificateAuthorityPath: String
+    /// Least time between two states of one account (default 250 ms: at most 4 updates a second).
+    public var accountStateInterval: Duration
+    /// Outbox rows per POST at most.
+    public var batchSize: Int
+    /// Unacknowledged rows kept at most; beyond it the oldest are dropped, counted and reported.
+    public var retentionRows: Int
+    /// A batch is sent at least this often, even with nothing new (the dashboard's "last seen").
+    public var heartbeatInterval: Duration
+    /// How long one POST may take.
+    public var requestTimeout: Duration
+    /// The agent's version, reported to the dashboard.
+    public var version: String
+
+    /// Settings with the defaults for everything but the addresses and files.
+    public init(
+        dashboardURL: String, certificatePath: String, privateKeyPath: String, certificateAuthorityPath: String,
+        accountStateInterval: Duration = .milliseconds(250), batchSize: Int = 1_000, retentionRows: Int = 1_000_000,
+        heartbeatInterval: Duration = .seconds(5), requestTimeout: Duration = .seconds(10), version: String
+    ) {
+        self.dashboardURL = dashboardURL
+        self.certificatePath = certificatePath
+        self.privateKeyPath = privateKeyPath
+        self.certificateAuthorityPath = certificateAuthorityPath
+        self.accountStateInterval = accountStateInterval
+        self.batchSize = batchSize
+        self.retentionRows = retentionRows
+        self.heartbeatInterval = heartbeatInterval
+        self.requestTimeout = requestTimeout
+        self.version = version
+    }
+}
+
+/// Why a feed attempt failed: a short, fixed reason (a metric label) and a detail for the log.
+public struct FeedError: Error, Hashable, Sendable, CustomStringConvertible {
+    private enum Code: String, Hashable, Sendable {
+        case configuration, unreachable, refused
+        case badAnswer = "bad_answer"
+        case store
+    }
+
+    private let code: Code
+    /// What happened, for the log.
+    public let detail: String
+
+    /// A certificate, key or URL setting that cannot work.
+    public static let configuration = FeedError(code: .configuration, detail: "")
+    /// The dashboard could not be reached (connect, TLS handshake, timeout).
+    public static let unreachable = FeedError(code: .unreachable, detail: "")
+    /// The dashboard answered with an error status.
+    public static let refused = FeedError(code: .refused, detail: "")
+    /// The dashboard's answer could not be read.
+    public static let badAnswer = FeedError(code: .badAnswer, detail: "")
+    /// The agent's store failed.
+    public static let store = FeedError(code: .store, detail: "")
+
+    /// The same reason with a detail.
+    public func with(detail: String) -> FeedError { FeedError(code: code, detail: detail) }
+    /// The reason, as a metric label.
+    public var reason: String { code.rawValue }
+    public var description: String { detail.isEmpty ? code.rawValue : "\(code.rawValue): \(detail)" }
+    public static func == (lhs: FeedError, rhs: FeedError) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+}
+
+/// Live account figures, coalesced per account: the writer's commit hook puts the latest in (one
+/// lock, one dictionary write), the feed takes what changed. Bounded by the number of accounts, so
+/// a dashboard outage costs no memory growth here; the latest value wins.
+public final class AccountStateCoalescer: Sendable {
+    /// The newest observation of one account.
+    public struct Observation: Hashable, Sendable {
+        /// Balance (decimal text, exact).
+        public var balance: String
+        /// Equity (decimal text, exact).
+        public var equity: String
+        /// Broker time, milliseconds.
+        public var brokerTime: Int64
+
+        /// An observation.
+        public init(balance: String, equity: String, brokerTime: Int64) {
+            self.balance = balance
+            self.equity = equity
+            self.brokerTime = brokerTime
+        }
+    }
+
+    private let latest = Mutex<[String: Observation]>([:])
+
+    /// An empty coalescer.
+    public init() {}
+
+    /// Keeps `observation` as the account's latest.
+    public func observe(_ observation: Observation, of accountId: String) {
+        latest.withLock { $0[accountId] = observation }
+    }
+
+    /// The latest observation of every account seen.
+    public func snapshot() -> [String: Observation] { latest.withLock { $0 } }
+}
+
+/// The agent's side of the dashboard feed, as a service: drains the store's feed outbox to the
+/// dashboard, oldest first, and sends each account's live state (coalesced) beside it.
+///
+/// Delivery is at least once: a row leaves the outbox only once the dashboard acknowledged it. A
+/// failed POST is retried with backoff (0.5 s doubling to 30 s); the outbox meanwhile keeps what
+/// commits queue, up to ``FeedSettings/retentionRows`` (a warning at 80 %, then the oldest rows
+/// are dropped, counted, and reported to the dashboard with the next batch). The service runs on
+/// its own task and only reads the store and deletes acknowledged rows: it never holds up the bridge
+/// or the writer, whose commit hook only stores the latest figures in ``AccountStateCoalescer``.
+public final class FeedService: Service, Sendable {
+    private let settings: FeedSettings
+    private let store: Store
+    private let client: HTTPClient
+    private let logger: Logger
+    private let wake = WakeSignal()
+    /// Live figures from the commit hook.
+    public let coalescer = AccountStateCoalescer()
+    private let metrics: FeedMetrics
+    private let status = Mutex(Status())
+    /// Accounts with an open terminal session, as of the latest account read.
+    private let connectedCount = Mutex(0)
+
+    /// What the feed last saw, for `/metrics` and tests.
+    public struct Status: Hashable, Sendable {
+        /// Unacknowledged outbox rows.
+        public var backlog = 0
+        /// Age of the oldest of them.
+        public var oldestAge: Duration = .zero
+        /// The dashboard's latest acknowledgement.
+        public var acknowledgedThrough: UInt64 = 0
+        /// Rows dropped by the retention bound.
+        public var overflowedRows: Int64 = 0
+        /// Whether the latest POST succeeded.
+        public var isConnected = false
+    }
+
+    /// The feed; it sends nothing until ``run()``. Throws ``FeedError/configuration`` for a
+    /// certificate, key or CA file that cannot be read.
+    public init(
+        settings: FeedSettings, store: Store, metricsFactory: any MetricsFactory, logger: Logger
+    ) throws(FeedError) {
+        guard let url = URL(string: settings.dashboardURL), url.scheme == "https", url.host != nil else {
+            throw FeedError.configuration.with(
+                detail: "the dashboard URL must be https://HOST:PORT, got \(settings.dashboardURL)")
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        do {
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(settings.certificateAuthorityPath))
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(settings.certificatePath).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: settings.privateKeyPath, format: .pem))
+        } catch {
+            throw FeedError.configuration.with(detail: "feed certificate, key or CA: \(error)")
+        }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60))
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        var settings = settings
+        if settings.dashboardURL.hasSuffix("/") { settings.dashboardURL.removeLast() }
+        self.settings = settings
+        self.store = store
+        self.logger = logger
+        self.metrics = FeedMetrics(factory: metricsFactory)
+    }
+
+    /// What the feed last saw.
+    public var currentStatus: Status { status.withLock { $0 } }
+
+    /// Tells the feed that a commit queued rows (wakes it if it waits).
+    public func committed() { wake.signal() }
+
+    /// Feeds until graceful shutdown; then stops after the POST in flight (unacknowledged rows stay
+    /// in the outbox for the next start).
+    public func run() async throws {
+        logger.info("feeding the dashboard", metadata: ["dashboard": "\(settings.dashboardURL)"])
+        await withGracefulShutdownHandler {
+            await loop()
+        } onGracefulShutdown: { [wake] in
+            wake.stop()
+        }
+        try? await client.shutdown()
+    }
+
+    private func loop() async {
+        var sentStates: [String: FeedAccountState] = [:]
+        var lastSent = ContinuousClock.now - settings.heartbeatInterval
+        var lastStates = ContinuousClock.now - settings.accountStateInterval
+        var backoff = Duration.milliseconds(500)
+        var failing = false
+        var warnedRetention = false
+        while !wake.isStopped {
+            let page: FeedOutboxPage
+            do {
+                page = try await store.feedOutboxPage(limit: settings.batchSize)
+            } catch {
+                metrics.failure(reason: FeedError.store.reason)
+                logger.error("feed outbox not readable", metadata: ["error": "\(error)"])
+                await wake.wait(atMost: .seconds(1))
+                continue
+            }
+            observe(page)
+            if page.backlog > settings.retentionRows {
+                await enforceRetention(backlog: page.backlog)
+                continue
+            }
+            let nearlyFull = page.backlog >= settings.retentionRows / 10 * 8
+            if nearlyFull != warnedRetention {
+                warnedRetention = nearlyFull
+                if nearlyFull {
+                    logger.warning(
+                        "feed outbox at 80 % of its retention: the oldest rows will be dropped at the bound",
+                        metadata: [
+                            "backlog": "\(page.backlog)", "retention_rows": "\(settings.retentionRows)",
+                        ])
+                }
+            }
+            let now = ContinuousClock.now
+            let statesDue = now - lastStates >= settings.accountStateInterval
+            let states = statesDue ? await changedStates(since: sentStates) : []
+            if statesDue { lastStates = now }
+            let heartbeatDue = now - lastSent >= settings.heartbeatInterval
+            if page.rows.isEmpty && states.isEmpty && !heartbeatDue {
+                // Woken by a commit, or when account states or the heartbeat are due.
+                let untilStates = settings.accountStateInterval - (now - lastStates)
+                await wake.wait(
+                    atMost: max(.milliseconds(10), min(untilStates, settings.heartbeatInterval - (now - lastSent))))
+                continue
+            }
+            do {
+                let acknowledgement = try await send(page: page, states: states)
+                if failing {
+                    failing = false
+                    logger.notice("dashboard feed restored", metadata: ["backlog": "\(page.backlog)"])
+                }
+                backoff = .milliseconds(500)
+                lastSent = ContinuousClock.now
+                for state in states { sentStates[state.accountId] = state }
+                if !acknowledgement.refusedAccounts.isEmpty {
+                    metrics.refusedAccounts.increment(by: acknowledgement.refusedAccounts.count)
+                    logger.error(
+                        "the dashboard refused accounts that belong to another agent",
+                        metadata: [
+                            "accounts": "\(acknowledgement.refusedAccounts.joined(separator: ","))"
+                        ])
+                }
+                if acknowledgement.acknowledgedThrough > page.acknowledgedThrough {
+                    try await store.acknowledgeFeed(through: acknowledgement.acknowledgedThrough)
+                }
+                status.withLock {
+                    $0.isConnected = true
+                    $0.acknowledgedThrough = max($0.acknowledgedThrough, acknowledgement.acknowledgedThrough)
+                }
+                metrics.acknowledged.record(Int64(clamping: acknowledgement.acknowledgedThrough))
+            } catch {
+                let feedError = error as? FeedError ?? FeedError.store.with(detail: "\(error)")
+                metrics.failure(reason: feedError.reason)
+                status.withLock { $0.isConnected = false }
+                if !failing {
+                    failing = true
+                    logger.warning(
+                        "dashboard feed failing; retrying with backoff (nothing is lost: the outbox keeps it)",
+                        metadata: ["error": "\(feedError)", "backlog": "\(page.backlog)"])
+                } else {
+                    logger.debug("dashboard feed still failing", metadata: ["error": "\(feedError)"])
+                }
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(30))
+            }
+        }
+    }
+
+    private func observe(_ page: FeedOutboxPage) {
+        let age = page.oldestQueuedAt.map { max(0, Date().timeIntervalSince($0)) } ?? 0
+        metrics.backlog.record(page.backlog)
+        metrics.oldestAge.record(age)
+        metrics.overflowed.record(page.overflowedRows)
+        status.withLock {
+            $0.backlog = page.backlog
+            $0.oldestAge = .milliseconds(Int64(age * 1_000))
+            $0.overflowedRows = page.overflowedRows
+        }
+    }
+
+    private func enforceRetention(backlog: Int) async {
+        do {
+            let dropped = try await store.trimFeedOutbox(maximumRows: settings.retentionRows)
+            guard dropped > 0 else { return }
+            metrics.overflowRows.increment(by: dropped)
+            logger.error(
+                "feed outbox over its retention: the oldest unacknowledged rows were dropped (reported to the dashboard)",
+                metadata: ["dropped": "\(dropped)", "retention_rows": "\(settings.retentionRows)"])
+        } catch {
+            logger.error("feed outbox not trimmed", metadata: ["error": "\(error)"])
+            await wake.wait(atMost: .seconds(1))
+        }
+    }
+
+    /// Account states that differ from what was last sent: stored rows (connection, last figures)
+    /// overlaid with the newest live observation.
+    private func changedStates(since sent: [String: FeedAccountState]) async -> [FeedAccountState] {
+        guard let rows = try? await store.accountStates() else { return [] }
+        let live = coalescer.snapshot()
+        connectedCount.withLock { $0 = rows.count(where: \.connected) }
+        let now = Int64(Date().timeIntervalSince1970 * 1_000)
+        var changed: [FeedAccountState] = []
+        for row in rows {
+            var state = FeedAccountState(
+                accountId: row.accountId, connected: row.connected,
+                balance: row.balanceUnits.map { FixedDecimal(units: $0).description },
+                equity: row.equityUnits.map { FixedDecimal(units: $0).description },
+                brokerTime: row.lastSeenBrokerTime, observedAt: now)
+            if let observation = live[row.accountId], observation.brokerTime >= (row.lastSeenBrokerTime ?? .min) {
+                state.balance = observation.balance
+                state.equity = observation.equity
+                state.brokerTime = observation.brokerTime
+            }
+            var comparable = state
+            comparable.observedAt = sent[row.accountId]?.observedAt ?? 0
+            if sent[row.accountId] != comparable { changed.append(state) }
+        }
+        return changed
+    }
+
+    private func send(page: FeedOutboxPage, states: [FeedAccountState]) async throws -> FeedAcknowledgement {
+        let decoder = JSONDecoder()
+        var items: [FeedItem] = []
+        items.reserveCapacity(page.rows.count)
+        for row in page.rows {
+            do {
+                items.append(
+                    FeedItem(
+                        sequence: row.sequence, record: try decoder.decode(FeedRecord.self, from: Data(row.record.utf8))
+                    ))
+            } catch {
+                throw FeedError.store.with(detail: "outbox row \(row.sequence) is not a feed record: \(error)")
+            }
+        }
+        let batch = FeedBatch(
+            agent: FeedAgentStatus(
+                version: settings.version, storeId: store.storeId,
+                terminalsConnected: connectedCount.withLock { $0 },
+                outboxBacklog: page.backlog,
+                outboxOldestAgeMilliseconds: page.oldestQueuedAt.map {
+                    Int64(max(0, Date().timeIntervalSince($0)) * 1_000)
+                } ?? 0,
+                overflowedRows: page.overflowedRows,
+                // Rows up to the acknowledgement are gone here too: a dashboard restored
+                // from an older backup records them as lost instead of waiting for them.
+                lostThrough: max(page.lostThrough, page.acknowledgedThrough)),
+            items: items, accountStates: states)
+        var request = HTTPClientRequest(url: settings.dashboardURL + FeedPath.batches)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        let body: Data
+        do { body = try JSONEncoder().encode(batch) } catch {
+            throw FeedError.store.with(detail: "batch not encodable: \(error)")
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(
+                request, timeout: .nanoseconds(Int64(settings.requestTimeout.components.seconds) * 1_000_000_000))
+        } catch {
+            throw FeedError.unreachable.with(detail: "\(error)")
+        }
+        let answer: ByteBuffer
+        do { answer = try await response.body.collect(upTo: 1 << 20) } catch {
+            throw FeedError.badAnswer.with(detail: "\(error)")
+        }
+        guard response.status == .ok else {
+            throw FeedError.refused.with(detail: "HTTP \(response.status.code): \(String(buffer: answer).prefix(300))")
+        }
+        do {
+            let acknowledgement = try JSONDecoder().decode(
+                FeedAcknowledgement.self, from: Data(answer.readableBytesView))
+            metrics.batches.increment()
+            metrics.items.increment(by: items.count)
+            return acknowledgement
+        } catch {
+            throw FeedError.badAnswer.with(detail: "\(error)")
+        }
+    }
+
+}
+
+/// The feed's Prometheus metrics (fixed labels).
+struct FeedMetrics: Sendable {
+    let batches: CoreMetrics.Counter
+    let items: CoreMetrics.Counter
+    let backlog: CoreMetrics.Gauge
+    let oldestAge: CoreMetrics.Gauge
+    let overflowed: CoreMetrics.Gauge
+    let overflowRows: CoreMetrics.Counter
+    let acknowledged: CoreMetrics.Gauge
+    let refusedAccounts: CoreMetrics.Counter
+    private let failures: [String: CoreMetrics.Counter]
+
+    init(factory: any MetricsFactory) {
+        batches = CoreMetrics.Counter(label: "tidemark_feed_batches_total", factory: factory)
+        items = CoreMetrics.Counter(label: "tidemark_feed_items_total", factory: factory)
+        backlog = CoreMetrics.Gauge(label: "tidemark_feed_outbox_rows", factory: factory)
+        oldestAge = CoreMetrics.Gauge(label: "tidemark_feed_outbox_oldest_age_seconds", factory: factory)
+        overflowed = CoreMetrics.Gauge(label: "tidemark_feed_outbox_overflowed_rows", factory: factory)
+        overflowRows = CoreMetrics.Counter(label: "tidemark_feed_outbox_dropped_total", factory: factory)
+        acknowledged = CoreMetrics.Gauge(label: "tidemark_feed_acknowledged_sequence", factory: factory)
+        refusedAccounts = CoreMetrics.Counter(label: "tidemark_feed_refused_accounts_total", factory: factory)
+        var failures: [String: CoreMetrics.Counter] = [:]
+        for reason in [FeedError.configuration, .unreachable, .refused, .badAnswer, .store].map(\.reason) {
+            failures[reason] = CoreMetrics.Counter(
+                label: "tidemark_feed_failures_total", dimensions: [("reason", reason)], factory: factory)
+        }
+        self.failures = failures
+    }
+
+    func failure(reason: String) { failures[reason]?.increment() }
+}
