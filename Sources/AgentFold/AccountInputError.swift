@@ -3,8 +3,8 @@ import RiskCore
 import TidemarkProtocol
 
 /// Why the agent stopped trusting an account's figures: an input from its terminal could not be
-/// represented (a sum, product or time outside the decimal or calendar range). Every other
-/// account goes on as before.
+/// represented (a sum, product or time outside the decimal or calendar range), or its snapshot
+/// came incomplete. Every other account goes on as before.
 ///
 /// The agent asks the account's session for a new snapshot (`RESYNC` with the reason) when the
 /// error begins, shows it on `GET /users/current/accounts/{id}` (`error`), logs it and counts it
@@ -32,6 +32,9 @@ public struct AccountInputError: Hashable, Sendable {
         case productOutOfRange = "product_out_of_range"
         case quotientOutOfRange = "quotient_out_of_range"
         case timeStepOutOfRange = "time_step_out_of_range"
+        /// A split snapshot (protocol/SPEC.md §6.8) was interrupted by another state frame before
+        /// every announced position arrived: it folded as it stood, and a whole one is needed.
+        case splitSnapshotIncomplete = "split_snapshot_incomplete"
 
         /// The reason for an account figure out of range.
         public init(_ figure: AccountFigure) {

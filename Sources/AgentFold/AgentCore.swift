@@ -99,6 +99,9 @@ public struct AgentCore: Sendable {
     /// re-bases its account, which is what clears an error.
     public private(set) var accountErrors: [AccountID: AccountInputError] = [:]
     private var equityOutputs: [EquityOutput] = []
+    /// Split snapshots waiting for their positions (not checkpointed: a restart starts every
+    /// account with a new snapshot).
+    private var splitSnapshots = SplitSnapshotAssembler()
     /// Counts changes to ``dealMarks`` and ``utcOffsets``, and the count at each account's latest
     /// (see ``ChangeMark``; not checkpointed).
     private(set) var agentRevision: UInt64 = 0
@@ -201,7 +204,8 @@ public struct AgentCore: Sendable {
 
     /// Folds one accepted bridge message. Returns false when it was refused for its time (too far
     /// ahead of the wall clock, ``Effects/implausibleTimes``; or a heartbeat outside the calendar,
-    /// which marks the account in error): then nothing of it was folded.
+    /// which marks the account in error): then nothing of it was folded. A split snapshot's parts
+    /// are held, and accepted, until its last position arrives; then it folds as one snapshot.
     /// - Parameters:
     ///   - delivery: a message the bridge accepted, or the end of a session.
     ///   - wallClock: the agent's wall clock, UTC milliseconds since 1970 (read by the caller).
@@ -211,6 +215,7 @@ public struct AgentCore: Sendable {
         let account = delivery.account
         if delivery.sessionEnd != nil {
             // Not a message of the terminal: nothing to fold, only a fact for the store.
+            splitSnapshots.discard(account, sessionID: delivery.sessionID)
             if liveSessions[account] == delivery.sessionID { liveSessions[account] = nil }
             effects.sessionEnds.append((account, delivery.sessionID, Self.closeReason(of: delivery)))
             if stopAwaitingSnapshot(delivery.sessionID) != nil {
@@ -228,6 +233,27 @@ public struct AgentCore: Sendable {
             }
             return true
         }
+        let assembly = splitSnapshots.assemble(delivery.message, account: account, sessionID: delivery.sessionID)
+        var accepted = true
+        for (index, message) in assembly.messages.enumerated() {
+            var part = delivery
+            part.message = message
+            accepted = fold(part, wallClock: wallClock, into: &effects)
+            if index == 0, let interrupted = assembly.interrupted {
+                // After the partial snapshot folded (a clean snapshot would clear the error): the
+                // session is asked for a whole one.
+                refuse(
+                    account, .splitSnapshotIncomplete,
+                    detail: "\(interrupted.positions.count) of \(interrupted.positionCount ?? 0) positions",
+                    at: interrupted.account.time, into: &effects)
+            }
+        }
+        return accepted
+    }
+
+    /// Folds one whole message (a split snapshot joined by ``splitSnapshots``).
+    private mutating func fold(_ delivery: BridgeDelivery, wallClock: Int64, into effects: inout Effects) -> Bool {
+        let account = delivery.account
         if let stated = RiskInput.statedTime(of: delivery.message),
             let limit = latestPlausibleTime(of: account, wallClock: wallClock), stated > limit
         {

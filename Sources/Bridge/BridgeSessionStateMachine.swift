@@ -245,7 +245,7 @@ public struct BridgeSessionStateMachine: Sendable {
             sessionID = fault.sessionID
             if fault.kind == .unsupportedVersion {
                 return reject(
-                    .unsupportedVersion, detail: "this agent speaks protocol version \(protocolVersion)",
+                    .unsupportedVersion, detail: "this agent speaks protocol versions 1 and 2",
                     extraEvents: [badFrame])
             }
             guard fault.sessionID != nil else {
@@ -265,7 +265,7 @@ public struct BridgeSessionStateMachine: Sendable {
             let badFrame = Event.badFrame(code: fault.code, detail: fault.detail)
             if fault.kind == .unsupportedVersion {
                 return reject(
-                    .unsupportedVersion, detail: "this agent speaks protocol version \(protocolVersion)",
+                    .unsupportedVersion, detail: "this agent speaks protocol versions 1 and 2",
                     extraEvents: [badFrame])
             }
             let windowStart = now.advanced(byMilliseconds: -configuration.badFrameWindowMilliseconds)

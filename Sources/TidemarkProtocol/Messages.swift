@@ -2,8 +2,12 @@
 // wire protocol (see WireCodec.swift and protocol/SPEC.md), the recording format (JSON Lines) and
 // the input of the equity engine and the risk core.
 
-/// The version carried in every frame's header. A frame of another version is rejected.
-public let protocolVersion = 1
+/// The newest protocol version this implementation speaks (protocol/SPEC.md §10). Version 2 is
+/// version 1 plus the snapshot's `N` record; the agent's own frames stay version 1.
+public let protocolVersion = 2
+
+/// Every version the decoder reads; a frame of another version is rejected.
+public let supportedProtocolVersions: ClosedRange<Int> = 1...2
 
 /// Identifies one trading account on one trade server: `"<server>:<login>"`.
 public struct AccountID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
@@ -382,26 +386,6 @@ public struct AccountReport: Hashable, Sendable, Codable {
         self.credit = credit
         self.equity = equity
         self.margin = margin
-    }
-}
-
-/// The whole state needed to rebuild an account: sent after hello and after every resync request.
-public struct Snapshot: Hashable, Sendable, Codable {
-    /// The account's figures at the snapshot.
-    public var account: AccountReport
-    /// Every symbol the account trades or converts through.
-    public var symbols: [SymbolSpec]
-    /// Open positions only (pending orders do not move equity).
-    public var positions: [Position]
-    /// The last quote of each symbol in `symbols`, so equity is known at once.
-    public var quotes: [Tick]
-
-    /// A snapshot of the account, its symbols, its open positions and the latest quotes.
-    public init(account: AccountReport, symbols: [SymbolSpec], positions: [Position], quotes: [Tick] = []) {
-        self.account = account
-        self.symbols = symbols
-        self.positions = positions
-        self.quotes = quotes
     }
 }
 

@@ -170,4 +170,5 @@ enum Ascii {
     static let tagAccount = UInt8(ascii: "A")
     static let tagSymbol = UInt8(ascii: "S")
     static let tagPosition = UInt8(ascii: "P")
+    static let tagPositionCount = UInt8(ascii: "N")
 }

@@ -69,7 +69,7 @@ public struct WireDecodingError: TidemarkError {
     public static let notUTF8 = Self(.notUTF8)
     /// Line 1 is not a well-formed `TM1 TYPE session sequence` header.
     public static let badHeader = Self(.badHeader)
-    /// A well-formed header of another protocol version (`TM2 …`).
+    /// A well-formed header of another protocol version (`TM3 …`).
     public static let unsupportedVersion = Self(.unsupportedVersion)
     /// A message type this direction does not have.
     public static let unknownType = Self(.unknownType)

@@ -27,7 +27,10 @@ public enum WireEncoder {
         bytes = []  // hand the storage to the writer without a copy
         defer { bytes = writer.bytes }
         let message = envelope.message
-        writer.header(message.wireType, envelope)
+        // The lowest version that carries the message, so a version 1 agent reads all it can.
+        var version = 1
+        if case .snapshot(let snapshot) = message { version = snapshot.wireVersion }
+        writer.header(message.wireType, envelope, version: version)
         switch message {
         case .hello(let hello):
             writer.tag("I")
@@ -48,6 +51,11 @@ public enum WireEncoder {
             for symbol in snapshot.symbols { writer.symbol(symbol) }
             for position in snapshot.positions { writer.position(position) }
             for quote in snapshot.quotes { writer.quote(quote) }
+            if let count = snapshot.positionCount {
+                writer.tag("N")
+                writer.integer(count)
+                writer.endLine()
+            }
         case .symbol(let symbol):
             writer.symbol(symbol)
         case .ticks(let ticks):
@@ -169,9 +177,10 @@ extension AgentMessage {
 struct FrameWriter {
     var bytes: [UInt8]
 
-    mutating func header<Message>(_ type: String, _ envelope: Envelope<Message>) {
+    /// Agent → EA frames are always version 1 (`version`'s default): every EA reads them.
+    mutating func header<Message>(_ type: String, _ envelope: Envelope<Message>, version: Int = 1) {
         bytes.append(contentsOf: [UInt8(ascii: "T"), UInt8(ascii: "M")])
-        appendDigits(UInt64(protocolVersion))
+        appendDigits(UInt64(version))
         text(type)
         text(envelope.sessionID)
         unsigned(envelope.sequence)

@@ -29,7 +29,7 @@ struct FrameReader {
         let versionEnd = index
 
         guard Self.isValidUTF8(base, count) else {
-            throw version == protocolVersion ? .notUTF8 : .unsupportedVersion("TM\(version)")
+            throw supportedProtocolVersions.contains(version) ? .notUTF8 : .unsupportedVersion("TM\(version)")
         }
         // One pass over the header: the cursor stops at the line feed, so the header's end is
         // where the sequence field stopped (looked for separately only when there are extra fields).
@@ -67,7 +67,7 @@ struct FrameReader {
             error.line = 1
             return error
         }
-        guard version == protocolVersion else { throw fail(.unsupportedVersion("TM\(version)")) }
+        guard supportedProtocolVersions.contains(version) else { throw fail(.unsupportedVersion("TM\(version)")) }
         guard headerEnd < count else { throw fail(.truncated) }
         guard let typeRange, !typeRange.isEmpty else { throw fail(.badHeader("empty type")) }
         guard let sessionRange = sessionRange, (1...64).contains(sessionRange.count) else {
@@ -158,16 +158,29 @@ struct FrameReader {
             var symbols: [SymbolSpec] = []
             var positions: [Position] = []
             var quotes: [Tick] = []
+            var positionCount: Int?
             while var record = nextRecord() {
                 switch record.tag {
                 case Ascii.tagSymbol: symbols.append(try record.symbol())
                 case Ascii.tagPosition: positions.append(try record.position())
                 case Ascii.tagQuote: quotes.append(try record.quote())
-                default: throw .unexpectedRecord("SNAPSHOT takes S, P and Q records after A")
+                case Ascii.tagPositionCount where header.version >= 2 && positionCount == nil:
+                    positionCount = try record.positionCount()
+                default:
+                    throw .unexpectedRecord(
+                        header.version >= 2
+                            ? "SNAPSHOT takes S, P and Q records and at most one N after A"
+                            : "SNAPSHOT takes S, P and Q records after A")
                 }
                 advance(past: record)
             }
-            return .snapshot(Snapshot(account: account, symbols: symbols, positions: positions, quotes: quotes))
+            if let positionCount, positionCount < positions.count {
+                throw .absurdValue("N.positionCount is less than the snapshot's \(positions.count) positions")
+            }
+            return .snapshot(
+                Snapshot(
+                    account: account, symbols: symbols, positions: positions, quotes: quotes,
+                    positionCount: positionCount))
         case .symbol:
             var record = try requireRecord(Ascii.tagSymbol, of: "SYMBOL")
             let symbol = try record.symbol()

@@ -321,6 +321,13 @@ struct RecordReader {
             openTime: openTime, swap: swap, commission: commission)
     }
 
+    /// `N positionCount` (protocol version 2): how many positions a snapshot holds in all.
+    mutating func positionCount() throws(WireDecodingError) -> Int {
+        let count = try smallInteger("N.positionCount", in: 0...10_000_000)
+        try finish()
+        return count
+    }
+
     /// `D ticket time type entry symbol volume price profit commission swap fee positionID comment`.
     mutating func deal() throws(WireDecodingError) -> Deal {
         let ticket = try integer("D.ticket", minimum: 1)

@@ -186,7 +186,7 @@ struct BridgeLoopbackTests {
         let honest = try Tidemark.start(["simulate", "--connect", agent.endpoint, recording], in: directory)
 
         let answers = try GarbagePeer.attack(agent.endpoint)
-        // The TM2 hello was answered with its reason; the session that turned bad was told so.
+        // The TM3 hello was answered with its reason; the session that turned bad was told so.
         #expect(answers.contains { if case .reject(.unsupportedVersion, _) = $0 { true } else { false } })
         #expect(answers.contains { if case .resync(_, "bad_frame") = $0 { true } else { false } })
         #expect(answers.contains { if case .reject(.protocolViolation, _) = $0 { true } else { false } })
@@ -212,7 +212,7 @@ enum GarbagePeer {
         defer { context.shutdown() }
         var answers: [AgentMessage] = []
 
-        // Peer 1: frames that cannot be attributed to any session, then a hello in protocol version 2.
+        // Peer 1: frames that cannot be attributed to any session, then a hello in protocol version 3.
         let stranger = try ZMQSocket(context: context, type: .dealer)
         try stranger.setOption(.receiveTimeout, 1_500)
         try stranger.connect(endpoint)
@@ -225,7 +225,7 @@ enum GarbagePeer {
         try stranger.send(Array("TM1\tTICKS\tx\t3\nQ\tEURUSD\t1\t1.1".utf8))  // truncated: no final LF
         try stranger.send([0x54, 0x4D, 0x31, 0x09, 0xFF, 0xFE, 0x09, 0x78, 0x09, 0x31, 0x0A])  // not UTF-8
         try stranger.send([])  // empty
-        try stranger.send(Array("TM2\tHELLO\tg2\t1\nI\tmt5\t1\t1\ts\tc\tUSD\t2\tretail_hedging\t1\t1\t0\n".utf8))
+        try stranger.send(Array("TM3\tHELLO\tg2\t1\nI\tmt5\t1\t1\ts\tc\tUSD\t2\tretail_hedging\t1\t1\t0\n".utf8))
         // Answers: REJECT expected_hello to session "x" (a readable header, a bad body), then
         // REJECT unsupported_version to "g2"; the rest had no header to answer to.
         while let reply = try? stranger.receive() {

@@ -126,10 +126,10 @@ struct VectorTests {
         }
     }
 
-    @Test("a TM2 frame is distinguishable as unsupported_version")
+    @Test("a TM3 frame is distinguishable as unsupported_version")
     func unsupportedVersion() {
         do {
-            _ = try WireDecoder.decodeTerminal(Array("TM2\tHELLO\ts\t1\nI\tmt5\n".utf8))
+            _ = try WireDecoder.decodeTerminal(Array("TM3\tHELLO\ts\t1\nI\tmt5\n".utf8))
             Issue.record("decoded")
         } catch {
             #expect(error.isUnsupportedVersion)

@@ -440,7 +440,7 @@ void MarkHistorySeen()
   }
 
 // SNAPSHOT: A, then S and Q for every watched symbol that fits, P for every market order that fits;
-// the orders beyond follow at once in POSITION frames (SPEC §6.8).
+// the orders beyond follow at once in POSITION frames (SPEC §6.8); N, how many there are in all.
 void SendSnapshot(const ulong now)
   {
    g_lastSnapshotMs = now;
@@ -465,6 +465,7 @@ void SendSnapshot(const ulong now)
    // positions the account holds.
    string spilled[];
    int spilledCount = 0;
+   int positionCount = 0;
    g_book.Clear();
    int orders = OrdersTotal();
    for(int o = 0; o < orders; o++)
@@ -479,6 +480,7 @@ void SendSnapshot(const ulong now)
          continue;
         }
       g_book.Append(OrderTicket(), symbol, record);
+      positionCount++;
       if(spilledCount == 0 && StringLen(records) + StringLen(record) <= TM_SNAPSHOT_MAX_BYTES)
          records += record;
       else
@@ -513,6 +515,8 @@ void SendSnapshot(const ulong now)
    if(pending > 0)
       Print("Tidemark: ", pending, " more symbols follow the snapshot in SYMBOL frames (it would exceed ",
             TM_SNAPSHOT_MAX_BYTES, " bytes)");
+   // The whole count, those that follow included: the agent folds the snapshot once all are in.
+   records += TmRecordPositionCount(positionCount);
    MarkHistorySeen();
    g_snapshotServerMs = NowServerMs();
    if(!g_link.Send("SNAPSHOT", records, now))

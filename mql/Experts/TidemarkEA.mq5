@@ -392,7 +392,7 @@ void MarkDealHistorySeen()
   }
 
 // SNAPSHOT: A, then S and Q for every watched symbol that fits, P for every position that fits; the
-// positions beyond follow at once in POSITION frames (SPEC §6.8).
+// positions beyond follow at once in POSITION frames (SPEC §6.8); N, how many there are in all.
 // It re-bases the agent's state, so the position book, tick cursors and seen deals re-base with it.
 void SendSnapshot(const ulong now)
   {
@@ -417,6 +417,7 @@ void SendSnapshot(const ulong now)
    // positions the account holds.
    string spilled[];
    int spilledCount = 0;
+   int positionCount = 0;
    g_book.Clear();
    int positions = PositionsTotal();
    for(int p = 0; p < positions; p++)
@@ -432,6 +433,7 @@ void SendSnapshot(const ulong now)
          continue;
         }
       g_book.Append((long)ticket, symbol, record);
+      positionCount++;
       if(spilledCount == 0 && StringLen(records) + StringLen(record) <= TM_SNAPSHOT_MAX_BYTES)
          records += record;
       else
@@ -466,6 +468,8 @@ void SendSnapshot(const ulong now)
    if(pending > 0)
       Print("Tidemark: ", pending, " more symbols follow the snapshot in SYMBOL frames (it would exceed ",
             TM_SNAPSHOT_MAX_BYTES, " bytes)");
+   // The whole count, those that follow included: the agent folds the snapshot once all are in.
+   records += TmRecordPositionCount(positionCount);
    MarkDealHistorySeen();
    ArrayResize(g_pendingDeals, 0);
    if(!g_link.Send("SNAPSHOT", records, now))

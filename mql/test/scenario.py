@@ -30,6 +30,8 @@ A scenario is a JSON file in mql/test/scenarios/:
                   of, and new quotes of after the snapshot;
                 "positionsReceived": how many positions the agent received, each once (in the snapshot
                   or a POSITION opened frame).
+                "positionCount": the position count (N) the first snapshot announced;
+                "noTrackerEvents": the agent reports no tracker event for the account.
 
 Usage: scenario.py SCENARIO.json EA-BINARY AGENT-BINARY WORKDIR
 """
@@ -355,6 +357,10 @@ def main() -> None:
                 if not any(e.get("trackerId") == want["trackerId"] and e.get("brokerTime") == want["brokerTime"]
                            for e in events):
                     fail(f"no {want['trackerId']} event at {want['brokerTime']}; the agent reports: {events}")
+        if expect.get("noTrackerEvents"):
+            events = agent.get("/users/current/tracker-events/by-broker-time?accountId=" + urllib.request.quote(account))
+            if events:
+                fail(f"the agent reported tracker events, expected none: {events}")
         for text in expect.get("journal", []):
             if text not in ea_journal:
                 fail(f"the EA's journal never says {text!r}")
@@ -387,6 +393,9 @@ def main() -> None:
         if len(tickets) != expect["positionsReceived"] or len(set(tickets)) != len(tickets):
             fail(f"the agent received {len(tickets)} positions ({len(set(tickets))} tickets), "
                  f"expected {expect['positionsReceived']} once each")
+        counts = [m["snapshot"].get("positionCount") for m in received if m.get("type") == "snapshot"]
+        if "positionCount" in expect and counts[:1] != [expect["positionCount"]]:
+            fail(f"the snapshot announced {counts[:1]} positions, expected {expect['positionCount']}")
     if expect.get("account"):
         last = replay(agent_binary, os.path.join(ROOT, scenario["recording"]), rules_path)["accounts"][0]["equity"]
         if abs(accounts.get("balance", 0) - last["lastBalance"]) > 1e-9 or \

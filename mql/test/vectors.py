@@ -53,6 +53,8 @@ def builder_call(fields: list) -> str:
         return (f"TmRecordDeal({i(f[0])}, {i(f[1])}, {s(f[2])}, {s(f[3])}, {s(f[4])}, {d(f[5])}, "
                 f"{max(2, digits_of(f[5]))}, {d(f[6])}, {digits_of(f[6])}, {d(f[7])}, {d(f[8])}, {d(f[9])}, {d(f[10])}, "
                 f"{money}, {i(f[11])}, {s(f[12])})")
+    if tag == "N":
+        return f"TmRecordPositionCount({int(f[0])})"
     if tag == "H":
         return f"TmRecordHeartbeat({i(f[0])})"
     if tag == "B":

@@ -26,8 +26,8 @@ def dumps(o):
 
 ACC = "Demo-Server:12345"
 SID = "a1b2c3"
-def frame(t, seq, records, sid=SID):
-    lines = ["\t".join(["TM1", t, sid, str(seq)])] + ["\t".join(r) for r in records]
+def frame(t, seq, records, sid=SID, version=1):
+    lines = ["\t".join(["TM%d" % version, t, sid, str(seq)])] + ["\t".join(r) for r in records]
     return "".join(l + "\n" for l in lines)
 
 def A(time, bal, cred, eq, mar): return (["A", str(time), bal, cred, eq, mar],
@@ -45,10 +45,10 @@ def Dl(ticket, t, typ, entry, sym, vol, price, profit, comm, swap, fee, pid, com
          "profit": Num(profit), "commission": Num(comm), "swap": Num(swap), "fee": Num(fee), "positionID": pid, "comment": comment})
 
 valid = []
-def term(name, t, seq, records, rtype, payload_key, payload, decode_only=False):
+def term(name, t, seq, records, rtype, payload_key, payload, decode_only=False, version=1):
     obj = {"account": ACC, "session": SID, "seq": seq, "type": rtype}
     obj[payload_key] = payload
-    entry = {"name": name, "direction": "terminal", "wire": frame(t, seq, records), "json": dumps(obj)}
+    entry = {"name": name, "direction": "terminal", "wire": frame(t, seq, records, version=version), "json": dumps(obj)}
     if decode_only: entry["decodeOnly"] = True
     valid.append(entry)
 def agent(name, t, seq, records, rtype, fields):
@@ -82,6 +82,12 @@ term("snapshot of an empty account", "SNAPSHOT", 2, [a0[0]], "snapshot", "snapsh
 a3 = A(T0, "-12.5", "500", "487.5", "0")
 term("snapshot with negative balance and credit, records interleaved", "SNAPSHOT", 7, [a3[0], q1[0], s1[0]], "snapshot", "snapshot",
      {"account": a3[1], "symbols": [s1[1]], "positions": [], "quotes": [q1[1]]}, decode_only=True)
+# Version 2: a split snapshot (SPEC §6.8) announces its positions in all with one N record.
+term("snapshot split over frames, with its position count (TM2)", "SNAPSHOT", 2, [a[0], s1[0], p1[0], q1[0], ["N", "2"]],
+     "snapshot", "snapshot", {"account": a[1], "symbols": [s1[1]], "positions": [p1[1]], "quotes": [q1[1]], "positionCount": 2},
+     version=2)
+term("snapshot with its position count first (TM2)", "SNAPSHOT", 2, [a0[0], ["N", "0"]], "snapshot", "snapshot",
+     {"account": a0[1], "symbols": [], "positions": [], "quotes": [], "positionCount": 0}, version=2)
 s3 = S("US30.cash", 1, "cfd_index", "1", "0.1", "0.1", "USD", "", "")
 term("symbol cfd index, empty currencies", "SYMBOL", 3, [s3[0]], "symbol", "symbol", s3[1])
 q = Q("EURUSD", T0 + 123, "1.14512", "1.14515")
@@ -146,8 +152,8 @@ tick = lambda *f: frame("TICKS", 5, [["Q"] + list(f)])
 bad("empty frame", "truncated", "")
 bad("no final line feed", "truncated", frame("TICKS", 5, [["Q", "EURUSD", "1", "1.1", "1.2"]])[:-1])
 bad("header only, no line feed", "truncated", "TM1\tTICKS\ta1b2c3\t5")
-bad("version 2", "unsupported_version", frame("TM2HELLO", 1, []).replace("TM1\tTM2HELLO", "TM2\tHELLO"))
-bad("version 2 with another layout", "unsupported_version", "TM2\t{\"whatever\":1}\n")
+bad("version 3", "unsupported_version", frame("HELLO", 1, [], version=3))
+bad("version 3 with another layout", "unsupported_version", "TM3\t{\"whatever\":1}\n")
 bad("version 10", "unsupported_version", "TM10\tHELLO\ta1b2c3\t1\n")
 bad("not a Tidemark frame", "bad_header", "{\"type\":\"hello\"}\n")
 bad("version without tab", "bad_header", "TM1 HELLO a1b2c3 1\n")
@@ -175,6 +181,11 @@ bad("empty line instead of a record", "missing_record", "TM1\tTICKS\ta1b2c3\t5\n
 bad("ticks with a P record", "unexpected_record", frame("TICKS", 5, [["Q", "EURUSD", "1", "1.1", "1.2"], ["P", "1", "EURUSD", "buy", "1", "1.1", "1", "0", "0"]]))
 bad("heartbeat with two records", "unexpected_record", frame("HEARTBEAT", 5, [["H", "1"], ["H", "2"]]))
 bad("snapshot without A first", "unexpected_record", frame("SNAPSHOT", 2, [["Q", "EURUSD", "1", "1.1", "1.2"], ["A", "1", "0", "0", "0", "0"]]))
+bad("snapshot position count in version 1", "unexpected_record", frame("SNAPSHOT", 2, [["A", "1", "0", "0", "0", "0"], ["N", "0"]]))
+bad("snapshot with two position counts", "unexpected_record", frame("SNAPSHOT", 2, [["A", "1", "0", "0", "0", "0"], ["N", "0"], ["N", "0"]], version=2))
+bad("snapshot position count below its positions", "absurd_value", frame("SNAPSHOT", 2, [["A", "1", "0", "0", "0", "0"], ["P", "1", "EURUSD", "buy", "1", "1.1", "1", "0", "0"], ["N", "0"]], version=2))
+bad("snapshot negative position count", "absurd_value", frame("SNAPSHOT", 2, [["A", "1", "0", "0", "0", "0"], ["N", "-1"]], version=2))
+bad("snapshot position count with two fields", "field_count", frame("SNAPSHOT", 2, [["A", "1", "0", "0", "0", "0"], ["N", "1", "2"]], version=2))
 bad("snapshot with a second A", "unexpected_record", frame("SNAPSHOT", 2, [["A", "1", "0", "0", "0", "0"], ["A", "1", "0", "0", "0", "0"]]))
 bad("two-letter tag", "unexpected_record", frame("TICKS", 5, [["QQ", "EURUSD", "1", "1.1", "1.2"]]))
 bad("agent heartbeat with a record", "unexpected_record", frame("HEARTBEAT", 5, [["H", "1"]]), direction="agent")

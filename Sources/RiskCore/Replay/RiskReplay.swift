@@ -21,6 +21,7 @@ public struct RiskReplay {
     private var linesRead = 0
     private var drifts: [AccountID: Int] = [:]
     private var equityUnknown: [AccountID: Int] = [:]
+    private var splitSnapshots = SplitSnapshotAssembler()
     private let recordingName: String
     private let rulesName: String?
     /// Every output of the risk core, in order.
@@ -76,8 +77,16 @@ public struct RiskReplay {
             case .success(.directive(let type, let json)):
                 if type == "declare" { declare(Data(json), source: recordingName, line: entry.lineNumber) }
                 if type == TimeDirective.type { applyTime(json, line: entry.lineNumber) }
-            case .success(.message(let account, _, _, let message)):
-                apply(message, account: account, line: entry.lineNumber)
+            case .success(.message(let account, let session, _, let message)):
+                // A split snapshot folds once whole, as the agent folds it (protocol/SPEC.md §6.8).
+                let assembly = splitSnapshots.assemble(message, account: account, sessionID: session ?? "")
+                if let interrupted = assembly.interrupted {
+                    problems.append(
+                        .init(
+                            source: recordingName, line: entry.lineNumber, error: "split_snapshot_interrupted",
+                            detail: "\(interrupted.positions.count) of \(interrupted.positionCount ?? 0) positions"))
+                }
+                for part in assembly.messages { apply(part, account: account, line: entry.lineNumber) }
             }
         }
     }

@@ -1,6 +1,6 @@
 //+------------------------------------------------------------------+
 //| Tidemark/Protocol.mqh                                            |
-//| Wire protocol version 1 (protocol/SPEC.md): record and frame     |
+//| Wire protocol version 2 (protocol/SPEC.md): record and frame     |
 //| builders for EA -> agent messages, the parser for agent -> EA    |
 //| frames, field formatting and the MetaTrader enum mappings.       |
 //|                                                                  |
@@ -14,6 +14,8 @@
 #define TIDEMARK_PROTOCOL_MQH
 
 #define TM_VERSION_TAG        "TM1"
+// A SNAPSHOT with the N record is version 2; every other frame is version 1 (SPEC §10).
+#define TM_SNAPSHOT_VERSION_TAG "TM2"
 #define TM_TAB                "\t"
 #define TM_LF                 "\n"
 // The agent answers within this time or the EA starts a new session (SPEC §6.1).
@@ -371,10 +373,19 @@ string TmRecordCommandAck(const long commandId, const long timeMs, const bool su
           TmText(detail) + TM_LF;
   }
 
+// N: how many positions the snapshot holds in all, those that follow it in POSITION frames
+// included (SPEC §4.1, §6.8), so the agent folds it only once every one has arrived.
+string TmRecordPositionCount(const int count)
+  {
+   return "N" + TM_TAB + IntegerToString(count) + TM_LF;
+  }
+
 // A whole frame: header line then the records (each already LF-terminated).
 string TmFrame(const string type, const string sessionId, const long sequence, const string records)
   {
-   return TM_VERSION_TAG + TM_TAB + type + TM_TAB + sessionId + TM_TAB + TmInt(sequence) + TM_LF + records;
+   // The lowest version that carries the frame (SPEC §10): version 2 only for a SNAPSHOT with N.
+   bool countsPositions = (type == "SNAPSHOT" && StringFind(records, TM_LF + "N" + TM_TAB) >= 0);
+   return (countsPositions ? TM_SNAPSHOT_VERSION_TAG : TM_VERSION_TAG) + TM_TAB + type + TM_TAB + sessionId + TM_TAB + TmInt(sequence) + TM_LF + records;
   }
 
 //+------------------------------------------------------------------+
