@@ -17,6 +17,8 @@ final class RawTerminal {
         context = try ZMQContext()
         socket = try ZMQSocket(context: context, type: .dealer)
         try socket.setOption(.linger, 0)
+        // A DEALER with no connected peer (a refused CURVE handshake) blocks in send: never for long.
+        try socket.setOption(.sendTimeout, 5_000)
         if let serverKey, let keys { try socket.makeCurveClient(serverKey: serverKey, keys: keys) }
         try socket.connect(endpoint)
         sessionID = Self.newSessionID()
