@@ -48,6 +48,8 @@ public final class AgentMetrics: Sendable {
     private let inputRefusals: [String: CoreMetrics.Counter]
     /// Accounts in error now (``AccountInputError``).
     let accountsInError: CoreMetrics.Gauge
+    /// Long polls and event streams waiting for a new event now (read when scraped).
+    let eventWaiters: CoreMetrics.Gauge
     /// Checkpoints written and their bytes of state, by where (``CheckpointPlace``).
     private let checkpointsWritten: [CheckpointPlace: (count: CoreMetrics.Counter, bytes: CoreMetrics.Counter)]
     private let lastBridge = Mutex(BridgeCounters())
@@ -101,6 +103,7 @@ public final class AgentMetrics: Sendable {
         }
         inputRefusals = refusals
         accountsInError = CoreMetrics.Gauge(label: "tidemark_accounts_in_error", factory: factory)
+        eventWaiters = CoreMetrics.Gauge(label: "tidemark_event_waiters", factory: factory)
         var checkpoints: [CheckpointPlace: (count: CoreMetrics.Counter, bytes: CoreMetrics.Counter)] = [:]
         for place in CheckpointPlace.allCases {
             checkpoints[place] = (
@@ -147,7 +150,9 @@ public final class AgentMetrics: Sendable {
 
     /// Publishes the bridge's counters (cumulative) as the difference since the last call. (Ticks and
     /// messages are counted by the pipeline as it commits them, so they are exact at any moment.)
-    func publish(_ counters: BridgeCounters) {
+    /// `eventWaiters`: the long polls and streams waiting now, when known (a scrape reads it).
+    func publish(_ counters: BridgeCounters, eventWaiters waiting: Int? = nil) {
+        if let waiting { eventWaiters.record(waiting) }
         let previous = lastBridge.withLock { last in
             defer { last = counters }
             return last

@@ -244,8 +244,8 @@ public final class AgentRuntime: Sendable {
                 ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
                 : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "starting\n")))
         }
-        router.get("metrics") { [metrics, bridge, store] _, _ -> Response in
-            metrics.publish(bridge.counters)
+        router.get("metrics") { [metrics, bridge, store, notifier = api.notifier] _, _ -> Response in
+            metrics.publish(bridge.counters, eventWaiters: notifier.waiterCount)
             // The outbox backlog is read when scraped: exact, and one indexed COUNT.
             if let backlog = try? await store.pendingDeliveryCount() { metrics.webhookBacklog.record(backlog) }
             return Response(

@@ -129,8 +129,22 @@ public final class TerminalSimulator: Sendable {
     public func run(_ scripts: [TerminalScript]) async throws -> [SimulationResult] {
         let workers = try start(scripts)
         return try await withTaskCancellationHandler {
-            for worker in workers.threads { try await worker.value }
-            return workers.results.all
+            // Joined on a thread of normal priority, not awaited: a continuation resumed from a
+            // worker (lowered by `priority`) can make the global executor start its new thread
+            // there, and that thread would inherit the worker's nice value or SCHED_IDLE and its name.
+            try await withCheckedThrowingContinuation { continuation in
+                do {
+                    _ = try ZMQSocketThread(name: "sim-join") {
+                        continuation.resume(
+                            with: Result {
+                                for worker in workers.threads { try worker.join() }
+                                return workers.results.all
+                            })
+                    }
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
         } onCancel: {
             context.shutdown()
         }

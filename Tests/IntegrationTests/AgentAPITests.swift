@@ -101,7 +101,10 @@ struct AgentAPITests {
             try await HTTP.request(
                 "GET", base + "/tracker-events/stream?previousSequenceNumber=0&accountId=\(account)", token: token)
         }
-        try await Task.sleep(for: .milliseconds(300))
+        try await eventually("the long poll waits", deadline: .seconds(20), interval: .milliseconds(20)) {
+            try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
+                .contains("tidemark_event_waiters 1")
+        }
         let recording = try AgentRecordings.eurusdSlice(
             ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
         let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)

@@ -341,8 +341,17 @@ struct AgentHardeningTests {
         let endpoint = agent.httpEndpoint!
         let port = try #require(UInt16(endpoint.split(separator: ":").last ?? ""))
         var held: [Int32] = []
-        for _ in 0..<20 { held.append(try Sockets.connect(port: port)) }
-        try await Task.sleep(for: .milliseconds(300))  // accepted and counted
+        for _ in 0..<19 { held.append(try Sockets.connect(port: port)) }
+        // The 20th held connection asks for /metrics (kept alive) until the agent counts all 20 open.
+        let counting = try Sockets.connect(port: port)
+        held.append(counting)
+        try await eventually("20 connections counted", deadline: .seconds(20), interval: .milliseconds(20)) {
+            let reply = Sockets.exchange(counting, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            return reply.split(separator: "\n").contains { line in
+                line.hasPrefix("tidemark_http_connections ")
+                    && Double(line.dropFirst("tidemark_http_connections ".count)) == 20
+            }
+        }
 
         let health = try Sockets.connect(port: port)
         Sockets.send(health, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
@@ -412,6 +421,29 @@ enum Sockets {
             let count = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
             if count == 0 { return true }
             if count < 0 { return errno != EAGAIN && errno != EWOULDBLOCK }
+        }
+    }
+
+    /// Sends `request` and reads one response on a kept-alive connection: the head, then as many
+    /// body bytes as its `Content-Length` says (5 s at most).
+    static func exchange(_ descriptor: Int32, _ request: String) -> String {
+        send(descriptor, request)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4_096)
+        while true {
+            let text = String(decoding: received, as: UTF8.self)
+            if let headEnd = text.range(of: "\r\n\r\n") {
+                let length =
+                    text[..<headEnd.lowerBound].split(separator: "\r\n")
+                    .first { $0.lowercased().hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+                if text[headEnd.upperBound...].utf8.count >= length { return text }
+            }
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count <= 0 { return text }
+            received += buffer[0..<count]
         }
     }
 

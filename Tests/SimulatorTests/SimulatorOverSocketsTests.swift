@@ -258,6 +258,7 @@ final class MiniAgent: Sendable {
 /// that have the setting, which only these tests give.)
 @Suite(.serialized) struct SimulatorThreadPriorityTests {
     struct ThreadInfo {
+        var id: Int
         var name: String
         var nice: Int
         var policy: Int
@@ -274,7 +275,8 @@ final class MiniAgent: Sendable {
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             // fields[0] is field 3 (state).
             guard fields.count > 38, let nice = Int(fields[16]), let policy = Int(fields[38]) else { return nil }
-            return ThreadInfo(name: String(stat[stat.index(after: open)..<close]), nice: nice, policy: policy)
+            return ThreadInfo(
+                id: Int(task) ?? -1, name: String(stat[stat.index(after: open)..<close]), nice: nice, policy: policy)
         }
     }
 
@@ -282,25 +284,35 @@ final class MiniAgent: Sendable {
 
     /// Threads of a simulator with `priority`, seen while its sessions wait for a WELCOME that a
     /// silent agent never sends: the first look that is `ready`, or the last one after 10 s (a
-    /// loaded machine may start threads late).
+    /// loaded machine may start threads late). Only threads started meanwhile are returned, so a
+    /// thread another test left behind (with whatever setting) is never counted.
     static func threadsWhileRunning(
         _ priority: SimulatorThreadPriority, pollThreads expected: Int,
         until ready: ([ThreadInfo]) -> Bool
     ) async throws -> [ThreadInfo] {
         let agent = try MiniAgent(MiniAgent.Behaviour(silent: true))
+        let existing = Set(try Self.threads().map(\.id))
+        func started() throws -> [ThreadInfo] { try Self.threads().filter { !existing.contains($0.id) } }
         let simulator = try TerminalSimulator(
             connection: SimulatorConnection(endpoint: agent.endpoint),
             pacing: SimulatorPacing(stallTimeout: .seconds(30)),
             threads: expected, priority: priority)
         let run = Task { try await simulator.run(Array(repeating: Fixture.script, count: expected)) }
         let deadline = ContinuousClock.now + .seconds(10)
-        var threads = try Self.threads()
+        var threads = try started()
         while !ready(threads), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
-            threads = try Self.threads()
+            threads = try started()
         }
         simulator.cancel()
         _ = try? await run.value
+        // The task resumes on a thread of normal priority: none of the simulator's setting leaked
+        // into the threads the test's own work runs on.
+        let currentID = Int(
+            try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self").split(separator: "/").last
+                ?? "")
+        let resumedOn = try Self.threads().first { $0.id == currentID }
+        #expect(resumedOn?.nice == 0 && resumedOn?.policy == 0, "\(String(describing: resumedOn))")
         try agent.stop()
         return threads
     }
