@@ -135,7 +135,7 @@ extension Pipeline {
                 forceCheckpoint || !folded.declarations.isEmpty || !folded.registrations.isEmpty || wallClockOutputs
             guard withCheckpoint else { return }
             // Only the accounts changed since the store's previous checkpoint (a declaration's own,
-            // and those with inputs since): its cost follows what changed, not the whole state.
+            // and those with inputs since): its cost follows the changed accounts, not the whole state.
             let parts = try core.checkpointParts(changedSince: state.checkpointMarks[.store])
             state.checkpointMarks[.store] = parts.mark
             folded.checkpoint = parts

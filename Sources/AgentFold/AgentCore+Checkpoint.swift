@@ -17,7 +17,7 @@ extension AgentCore {
     }
 
     /// Where a checkpoint writer stands: the core's change counts when it last wrote
-    /// (``changeMark``); ``checkpointParts(changedSince:)`` encodes what changed after it.
+    /// (``changeMark``); ``checkpointParts(changedSince:)`` encodes the accounts changed after it.
     public struct ChangeMark: Hashable, Sendable {
         /// The risk core's `RiskEngine.revision`.
         public var risk: UInt64
@@ -27,7 +27,7 @@ extension AgentCore {
 
     /// A checkpoint in parts, encoded (compact binary, `CompactBinaryEncoder`): the part that
     /// belongs to no account, and each account's. A checkpoint of the changes since a
-    /// ``ChangeMark`` holds the accounts changed after it only, so its size follows what changed,
+    /// ``ChangeMark`` holds the accounts changed after it only, so its size follows the changed accounts,
     /// not how many accounts there are.
     public struct CheckpointParts: Sendable {
         /// The event sequence and the competitions (``SharedCheckpoint``).

@@ -86,7 +86,7 @@ public struct FeedError: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Live account figures, coalesced per account: the writer's commit hook puts the latest in (one
-/// lock, one dictionary write), the feed takes what changed. Bounded by the number of accounts, so
+/// lock, one dictionary write), the feed takes the accounts that moved. Bounded by the number of accounts, so
 /// a dashboard outage costs no memory growth here; the latest value wins.
 public final class AccountStateCoalescer: Sendable {
     /// The newest observation of one account.

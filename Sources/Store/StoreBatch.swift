@@ -137,7 +137,7 @@ extension StoreBatch {
             result.newDealCount += db.changesCount
         }
         for update in accountUpdates { try Self.write(update, in: db) }
-        for change in sessionChanges { try Self.write(change, in: db) }
+        for change in self.sessionChanges { try Self.write(change, in: db) }
         for request in enforcementRequests {
             if let command = try Self.write(request, in: db) { result.newCommands.append(command) }
         }

@@ -40,7 +40,7 @@ public struct RiskEngine: Hashable, Sendable, Codable {
     /// Positions in `competitions` of the competitions each account is in (derived).
     private var competitionSlots: [AccountID: [Int]] = [:]
     /// Counts every change to the state (derived: not part of the state, 0 after decoding). A
-    /// checkpoint writer remembers it and later asks what changed after it
+    /// checkpoint writer remembers it and later asks for the accounts changed after it
     /// (``accountsChanged(after:)``), so it writes only the accounts that did.
     public private(set) var revision: UInt64 = 0
     /// The ``revision`` of each slot's latest change (derived, parallel to `accounts`).
