@@ -179,7 +179,24 @@ public final class DashboardStore: Sendable {
                 )
                 """,
             ]
-        )
+        ),
+        (
+            2, "tokens",
+            [
+                // Account-scoped tokens of the UI and the API: the secret's SHA-256 only.
+                """
+                CREATE TABLE api_token (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    secret_sha256 TEXT NOT NULL UNIQUE,
+                    admin BOOLEAN NOT NULL DEFAULT FALSE,
+                    read_only BOOLEAN NOT NULL DEFAULT TRUE,
+                    account_ids TEXT[],
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )
+                """
+            ]
+        ),
     ]
 
     /// Applies the migrations not applied yet, each in its own transaction, under an advisory lock
@@ -317,6 +334,16 @@ public final class DashboardStore: Sendable {
         let stored = try await store(owned, agent: agent, storeId: status.storeId, on: connection, logger: logger)
         let states = batch.accountStates.filter { !refusedSet.contains($0.accountId) }
         if !states.isEmpty { try await apply(states, on: connection, logger: logger) }
+        // Every dashboard process hears what this batch changed once it commits (NOTIFY is
+        // delivered at commit, and not at all on rollback).
+        let change = LiveChange(
+            storedEvents: owned.compactMap { if case .event(let event) = $0.record { event } else { nil } },
+            storeId: status.storeId, accounts: owned.compactMap(\.record.accountId) + states.map(\.accountId))
+        if !change.isEmpty {
+            for payload in change.payloads() {
+                try await connection.query("SELECT pg_notify(\(LiveChange.channel), \(payload))", logger: logger)
+            }
+        }
         try await connection.query(
             """
             UPDATE feed_agent SET acknowledged_through = \(Int64(clamping: plan.acknowledgedThrough)),
