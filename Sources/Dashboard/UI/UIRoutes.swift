@@ -74,7 +74,8 @@ struct UIRoutes: Sendable {
         }
         router.get("ui/api/accounts/:id") { request, context -> Response in
             let principal = try await requirePrincipal(request)
-            let id = context.parameters.get("id") ?? ""
+            // The router leaves percent-escapes in parameters (the page escapes the ':' of server:login).
+            let id = (context.parameters.get("id") ?? "").removingPercentEncoding ?? ""
             guard let account = try await reads.accounts([id], visible: principal.accounts).first,
                 let detail = try await reads.accountDetail(id, visible: principal.accounts)
             else { return Self.text(.notFound, "no such account\n") }

@@ -60,10 +60,19 @@
     const n = num(value);
     return n === null ? "—" : percent.format(n) + " %";
   }
-  // Broker times are milliseconds of the broker's wall clock: shown as they are, never converted.
-  function fmtBrokerTime(ms) {
-    if (ms === null || ms === undefined) return "—";
-    const d = new Date(Number(ms));
+  // Broker times are the broker's wall clock, never converted: milliseconds in the tables' columns,
+  // "YYYY-MM-DD HH:mm:ss.SSS" inside the stored resources (the REST API's form).
+  function brokerMs(value) {
+    if (value === null || value === undefined) return null;
+    if (typeof value === "number") return value;
+    const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?$/.exec(String(value));
+    if (!m) return num(value);
+    return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], +(m[7] || "0").padEnd(3, "0"));
+  }
+  function fmtBrokerTime(value) {
+    const ms = brokerMs(value);
+    if (ms === null) return "—";
+    const d = new Date(ms);
     const pad = (n, w) => String(n).padStart(w || 2, "0");
     return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
       `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
@@ -164,8 +173,12 @@
     if (state.route.name === "overview") updateOverviewRow(row, before);
     if (state.route.name === "account" && state.route.id === row.accountId && state.page) {
       state.page.account = row;
+      const t = brokerMs(row.brokerTime), equity = num(row.equity);
+      if (t !== null && equity !== null) state.page.trail.push({ t, equity, balance: num(row.balance) });
+      if (state.page.trail.length > 2000) state.page.trail.splice(0, state.page.trail.length - 2000);
       updateAccountFigures();
       drawChart();
+      refreshDetailSoon();
     }
   }
 
@@ -203,7 +216,7 @@
     { key: "balance", label: "Balance", value: (r) => num(r.balance), numeric: true, narrow: false },
     { key: "equity", label: "Equity", value: (r) => num(r.equity), numeric: true },
     { key: "drawdown", label: "Today's drawdown", value: (r) => todaysDrawdown(r), numeric: true, narrow: false },
-    { key: "challenge", label: "Challenge", value: (r) => ((r.challenges || [])[0] || {}).lastEventType || "" },
+    { key: "challenge", label: "Challenge", value: (r) => ((r.challenges || [])[0] || {}).lastEventType || "", narrow: false },
     { key: "headroom", label: "Closest rule headroom", value: (r) => { const c = closestRule(r); return c ? c.headroom : null; }, numeric: true },
   ];
 
@@ -269,7 +282,7 @@
       el("td", { class: "num hide-narrow", "data-field": "balance", text: fmtMoney(r.balance) }),
       el("td", { class: "num", "data-field": "equity", text: fmtMoney(r.equity) }),
       el("td", { class: "num hide-narrow" + (drawdown > 0 ? " neg" : ""), text: drawdown === null ? "—" : money.format(drawdown) }),
-      el("td", {}, status ? el("span", { class: "badge " + status.tone, text: status.text }) : el("span", { class: "muted", text: "—" })),
+      el("td", { class: "hide-narrow" }, status ? el("span", { class: "badge " + status.tone, text: status.text }) : el("span", { class: "muted", text: "—" })),
       el("td", { class: "num" + (closest && closest.headroom <= 0 ? " neg" : "") },
         closest ? `${money.format(closest.headroom)} (${closest.label})` : "—"),
     ]);
@@ -298,10 +311,9 @@
       }
       throw error;
     }
-    state.page = { account: data.account, events: data.events, detail: data.detail };
+    // trail: the live values received while the page is open, drawn after the last hourly record.
+    state.page = { account: data.account, events: data.events, detail: data.detail, trail: [] };
     state.accounts.set(id, data.account);
-    const declarations = data.detail.declarations || [];
-    const trackers = new Map(declarations.filter((d) => d.kind === "tracker").map((d) => [d.id, d]));
     view.replaceChildren(
       el("h1", {}, [el("a", { href: "#/", text: "Accounts" }), " / ", el("span", { id: "account-title", text: id })]),
       el("div", { class: "cards", id: "figures" }),
@@ -317,13 +329,43 @@
       el("h2", { text: "Challenge progress" }),
       el("div", { class: "panel scroll", id: "progress" }),
       el("h2", { text: "Period statistics" }),
-      el("div", { class: "panel scroll" }, statisticsTable(data.detail.statistics || [], trackers)),
+      el("div", { class: "panel scroll", id: "statistics" }),
       el("h2", { text: "Events" }),
       el("div", { class: "panel scroll", id: "events" }));
     updateAccountFigures();
     drawChart();
+    renderStatistics();
     renderEventList();
     window.addEventListener("resize", drawChart);
+  }
+
+  // Chart hours and statistics close as the account trades: the shown account's records are read
+  // again at most every 2 s while its live values move.
+  let detailTimer = null;
+  function refreshDetailSoon() {
+    if (detailTimer) return;
+    const id = state.route.id;
+    detailTimer = setTimeout(async () => {
+      detailTimer = null;
+      if (state.route.name !== "account" || state.route.id !== id || !state.page) return;
+      try {
+        const data = await api("/ui/api/accounts/" + encodeURIComponent(id));
+        if (state.route.name !== "account" || state.route.id !== id || !state.page) return;
+        state.page.detail = data.detail;
+        state.page.events = data.events;
+        renderStatistics();
+        renderEventList();
+        drawChart();
+      } catch (error) { /* the next live value tries again */ }
+    }, 2000);
+  }
+
+  function renderStatistics() {
+    const box = document.getElementById("statistics");
+    if (!box) return;
+    const declarations = state.page.detail.declarations || [];
+    const trackers = new Map(declarations.filter((d) => d.kind === "tracker").map((d) => [d.id, d]));
+    box.replaceChildren(statisticsTable(state.page.detail.statistics || [], trackers));
   }
 
   function updateAccountFigures() {
@@ -436,18 +478,21 @@
     const pad = { left: 78, right: 16, top: 14, bottom: 26 };
     chart.setAttribute("viewBox", `0 0 ${width} ${height}`);
     const records = state.page.detail.chart || [];
-    const points = records.map((r) => ({ t: (num(r.startBrokerTime) + num(r.endBrokerTime)) / 2, equity: num(r.averageEquity), balance: num(r.lastBalance), min: num(r.minEquity), max: num(r.maxEquity) }));
+    const points = records.map((r) => ({ t: (brokerMs(r.startBrokerTime) + brokerMs(r.endBrokerTime)) / 2, equity: num(r.averageEquity), balance: num(r.lastBalance), min: num(r.minEquity), max: num(r.maxEquity) }));
     const account = state.page.account;
-    const live = account.brokerTime && num(account.equity) !== null ? { t: num(account.brokerTime), equity: num(account.equity), balance: num(account.balance) } : null;
+    const lastRecordEnd = records.length ? brokerMs(records[records.length - 1].endBrokerTime) : -Infinity;
+    const trail = state.page.trail.filter((p) => p.t > lastRecordEnd);
+    const live = account.brokerTime && num(account.equity) !== null ? { t: brokerMs(account.brokerTime), equity: num(account.equity), balance: num(account.balance) } : null;
+    if (live && (!trail.length || trail[trail.length - 1].t < live.t)) trail.push(live);
     const floorLines = [];
     for (const challenge of account.challenges || []) for (const f of floors(challenge, account)) floorLines.push(f);
-    const all = points.concat(live ? [live] : []);
+    const all = points.concat(trail);
     chart.replaceChildren();
     if (!all.length) {
       chart.appendChild(svg("text", { x: width / 2, y: height / 2, "text-anchor": "middle", class: "axis" }, "No equity recorded yet"));
       return;
     }
-    const times = all.map((p) => p.t);
+    const times = all.map((p) => p.t).concat(records.flatMap((r) => [brokerMs(r.startBrokerTime), brokerMs(r.endBrokerTime)]));
     const values = all.flatMap((p) => [p.equity, p.balance, p.min, p.max]).concat(floorLines.map((f) => f.floor)).filter((v) => v !== null && v !== undefined);
     let t0 = Math.min(...times), t1 = Math.max(...times);
     if (t1 === t0) { t0 -= 1800000; t1 += 1800000; }
@@ -461,25 +506,36 @@
       chart.appendChild(svg("line", { x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v), class: "grid" }));
       chart.appendChild(svg("text", { x: pad.left - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, money.format(v)));
     }
-    chart.appendChild(svg("text", { x: pad.left, y: height - 6, class: "axis" }, fmtBrokerTime(t0).slice(0, 16)));
-    chart.appendChild(svg("text", { x: width - pad.right, y: height - 6, "text-anchor": "end", class: "axis" }, fmtBrokerTime(t1).slice(0, 16)));
+    // Hour ticks, thinned so that labels never overlap.
+    const hour = 3600000, labelEvery = Math.max(1, Math.ceil((t1 - t0) / hour / Math.max(1, Math.floor((width - pad.left) / 90))));
+    for (let t = Math.ceil(t0 / hour) * hour, i = 0; t <= t1; t += hour, i++) {
+      if (i % labelEvery) continue;
+      chart.appendChild(svg("line", { x1: x(t), x2: x(t), y1: pad.top, y2: height - pad.bottom, class: "grid" }));
+      chart.appendChild(svg("text", { x: x(t), y: height - 8, "text-anchor": "middle", class: "axis" }, fmtBrokerTime(t).slice(11, 16)));
+    }
     const path = (list, key) => list.filter((p) => p[key] !== null).map((p, i) => (i ? "L" : "M") + x(p.t).toFixed(1) + " " + y(p[key]).toFixed(1)).join(" ");
+    // Each closed hour: its equity range as a band.
+    for (const r of records) {
+      const low = num(r.minEquity), high = num(r.maxEquity);
+      if (low === null || high === null) continue;
+      chart.appendChild(svg("rect", { x: x(brokerMs(r.startBrokerTime)), width: Math.max(1, x(brokerMs(r.endBrokerTime)) - x(brokerMs(r.startBrokerTime))), y: y(high), height: Math.max(1, y(low) - y(high)), class: "band" }));
+    }
     if (points.length) {
       chart.appendChild(svg("path", { d: path(points, "balance"), class: "balance" }));
       chart.appendChild(svg("path", { d: path(points, "equity"), class: "equity" }));
     }
-    if (live) {
-      const last = points[points.length - 1];
-      const from = last ? `M${x(last.t).toFixed(1)} ${y(last.equity).toFixed(1)} ` : `M${x(live.t).toFixed(1)} ${y(live.equity).toFixed(1)} `;
-      chart.appendChild(svg("path", { d: from + `L${x(live.t).toFixed(1)} ${y(live.equity).toFixed(1)}`, class: "live-line" }));
-      chart.appendChild(svg("circle", { cx: x(live.t), cy: y(live.equity), r: 3.5, class: "event-dot", fill: "#1f6feb", id: "live-point" }));
+    if (trail.length) {
+      const joined = (points.length ? [points[points.length - 1]] : []).concat(trail);
+      chart.appendChild(svg("path", { d: path(joined, "equity"), class: "live-line" }));
+      const last = trail[trail.length - 1];
+      chart.appendChild(svg("circle", { cx: x(last.t), cy: y(last.equity), r: 3.5, class: "live-point", id: "live-point" }));
     }
     for (const f of floorLines) {
       chart.appendChild(svg("line", { x1: pad.left, x2: width - pad.right, y1: y(f.floor), y2: y(f.floor), class: "floor" }));
       chart.appendChild(svg("text", { x: width - pad.right - 4, y: y(f.floor) - 4, "text-anchor": "end", class: "floor-label" }, `${f.label} ${money.format(f.floor)}`));
     }
     for (const event of state.page.events) {
-      const t = num(event.brokerTime);
+      const t = brokerMs(event.brokerTime);
       if (t === null || t < t0 || t > t1) continue;
       const group = svg("g", {});
       group.appendChild(svg("line", { x1: x(t), x2: x(t), y1: pad.top, y2: height - pad.bottom, class: "event" }));
