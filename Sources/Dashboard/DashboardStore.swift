@@ -181,18 +181,20 @@ public final class DashboardStore: Sendable {
             ]
         ),
         (
-            2, "tokens",
+            // Version 3, as the API's token authority on the dashboard defines it (version 2 is the
+            // API's read model): one table for the API's and the UI's tokens.
+            3, "api-tokens",
             [
-                // Account-scoped tokens of the UI and the API: the secret's SHA-256 only.
+                // The dashboard's own API tokens (the admin's is in its configuration): hashes only.
                 """
                 CREATE TABLE api_token (
                     id TEXT PRIMARY KEY,
                     name TEXT NOT NULL,
                     secret_sha256 TEXT NOT NULL UNIQUE,
-                    admin BOOLEAN NOT NULL DEFAULT FALSE,
-                    read_only BOOLEAN NOT NULL DEFAULT TRUE,
-                    account_ids TEXT[],
-                    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                    read_only BOOLEAN NOT NULL,
+                    accounts TEXT[],
+                    created_at TIMESTAMPTZ NOT NULL,
+                    revoked_at TIMESTAMPTZ
                 )
                 """
             ]

@@ -32,8 +32,8 @@ struct DashboardBrowserTests {
         let readSecret = "read_only_token_for_one_account_0123456789abcdef"
         _ = try dashboard.query(
             """
-            INSERT INTO api_token (id, name, secret_sha256, admin, read_only, account_ids)
-            VALUES ('tok_read_b', 'desk b', '\(Self.sha256(readSecret))', false, true, ARRAY['\(Self.ownAccount)'])
+            INSERT INTO api_token (id, name, secret_sha256, read_only, accounts, created_at)
+            VALUES ('tok_read_b', 'desk b', '\(Self.sha256(readSecret))', true, ARRAY['\(Self.ownAccount)'], now())
             """)
 
         let agentA = FullAgent(

@@ -15,8 +15,8 @@ public struct UIPrincipal: Hashable, Sendable {
 /// The dashboard's tokens: the admin token from the environment, and account-scoped read tokens
 /// in the `api_token` table (SHA-256 of the secret only, so a database dump holds no secret).
 ///
-/// A token row is made with its secret's hash (`deploy/README.md` shows the `INSERT`); the API's
-/// token routes, once mounted on the dashboard, write the same table.
+/// The API's token routes on the dashboard write the same table; a revoked token (`revoked_at`)
+/// opens nothing, and ends the sessions it opened.
 public struct DashboardTokens: Sendable {
     let client: PostgresClient
     let adminToken: String
@@ -45,11 +45,10 @@ public struct DashboardTokens: Sendable {
     private func principal(where column: String, equals value: String) async throws -> UIPrincipal? {
         let rows = try await client.query(
             """
-            SELECT id, admin, COALESCE(array_to_json(account_ids)::text, 'null') FROM api_token WHERE \(unescaped: column) = \(value)
+            SELECT id, accounts FROM api_token WHERE \(unescaped: column) = \(value) AND revoked_at IS NULL
             """, logger: logger)
-        for try await (id, admin, accounts) in rows.decode((String, Bool, String).self) {
-            let list = try? JSONDecoder().decode([String]?.self, from: Data(accounts.utf8))
-            return UIPrincipal(tokenId: id, isAdmin: admin, accounts: admin ? nil : (list ?? nil).map(Set.init))
+        for try await (id, accounts) in rows.decode((String, [String]?).self) {
+            return UIPrincipal(tokenId: id, isAdmin: false, accounts: accounts.map(Set.init))
         }
         return nil
     }
