@@ -149,7 +149,7 @@ let package = Package(
         .target(
             name: "Dashboard",
             dependencies: [
-                "FeedProtocol",
+                "FeedProtocol", "API", "TidemarkProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
