@@ -93,6 +93,10 @@ struct DashboardLiveTests {
         try await eventually("the notification heard", deadline: .seconds(20)) {
             try await dashboard.metric("tidemark_dashboard_live_notifications_total") ?? 0 > before
         }
+        // SIGTERM with a page's stream open: the stream ends and the process exits cleanly
+        // (the harness would SIGKILL it after 10 s, which is not status 0).
+        #expect(dashboard.stop() == 0, "\(dashboard.log.suffix(2_000))")
+        #expect(stream.waitUntilExit(timeout: 20), "the page's stream must end with the server")
     }
 
     /// Backends of the test's database that are listening.
