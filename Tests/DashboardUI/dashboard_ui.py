@@ -94,9 +94,15 @@ def row_equity(driver, account):
         return None
 
 
+def open_page(driver, route, page):
+    """Goes to a hash route and waits until the app has drawn that page (main's data-page)."""
+    driver.get(URL + "/" + route)
+    wait(driver, 30, f"the {page} page", lambda d: d.find_elements(By.CSS_SELECTOR, f'main#view[data-page="{page}"]'))
+
+
 def shoot(driver, console, name, route, ready_selector, width, height):
     driver.set_window_size(width, height)
-    driver.get(URL + "/" + route)
+    open_page(driver, route, name)
     wait(driver, 30, f"{name} to load", lambda d: d.find_elements(By.CSS_SELECTOR, ready_selector))
     time.sleep(0.3)  # lets the chart's SVG lay out at the new width before the picture (not a wait for data)
     path = os.path.join(SHOTS, f"{name}-{width}.png")
@@ -115,8 +121,7 @@ def main():
         driver.execute_script("window.__tidemarkMark = 'same page';")
         driver.switch_to.new_window("tab")
         alerts_tab = driver.current_window_handle
-        driver.get(URL + "/#/alerts")
-        wait(driver, 20, "the alerts page", lambda d: d.find_elements(By.ID, "alerts"))
+        open_page(driver, "#/alerts", "alerts")
         result["alertsBefore"] = len(driver.find_elements(By.CSS_SELECTOR, f'#alerts li[data-account="{LIVE}"]'))
         console.collect()
         driver.switch_to.window(overview)
@@ -161,11 +166,27 @@ def main():
             shots.append(shoot(driver, console, "overview", "#/", "#accounts tbody tr[data-account]", width, height))
             shots.append(shoot(driver, console, "account", "#/account/" + LIVE, "#chart path.equity", width, height))
             shots.append(shoot(driver, console, "alerts", "#/alerts", "#alerts li", width, height))
-            shots.append(shoot(driver, console, "challenges", "#/challenges", "h1", width, height))
-            shots.append(shoot(driver, console, "agents", "#/agents", "table tbody tr", width, height))
+            shots.append(shoot(driver, console, "challenges", "#/challenges", "main h1", width, height))
+            shots.append(shoot(driver, console, "agents", "#/agents", "main table tbody tr", width, height))
         result["screenshots"] = shots
         driver.set_window_size(1280, 900)
-        driver.get(URL + "/#/account/" + LIVE)
+        # The overview filters as you type and sorts by a column's header.
+        open_page(driver, "#/", "overview")
+        wait(driver, 20, "the overview rows", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#accounts tbody tr[data-account]")) == 2)
+        driver.find_element(By.ID, "filter").send_keys(OWN.split(":")[-1])
+        result["filtered"] = [r.get_attribute("data-account") for r in wait(
+            driver, 10, "the filtered rows", lambda d: (lambda rows: rows if len(rows) == 1 else False)(
+                d.find_elements(By.CSS_SELECTOR, "#accounts tbody tr[data-account]")))]
+        driver.find_element(By.ID, "filter").clear()
+        driver.execute_script("document.getElementById('filter').dispatchEvent(new Event('input'))")
+        # Both accounts played the same recording (equal figures): sort by the one column that differs.
+        orders = []
+        for _ in range(2):
+            driver.find_element(By.CSS_SELECTOR, '#accounts th[data-key="accountId"]').click()
+            orders.append(driver.execute_script(
+                "return [...document.querySelectorAll('#accounts tbody tr[data-account]')].map(tr => tr.dataset.account);"))
+        result["accountOrders"] = orders
+        open_page(driver, "#/account/" + LIVE, "account")
         wait(driver, 30, "the account's chart", lambda d: d.find_elements(By.CSS_SELECTOR, "#chart path.equity"))
         result["accountPage"] = {
             "floors": len(driver.find_elements(By.CSS_SELECTOR, "#chart .floor")),
@@ -184,9 +205,8 @@ def main():
         console.collect()
         result["readOnlyPageErrors"] = console.errors[len(result["adminConsoleErrors"]):]
         result["readOnlyRows"] = [r.get_attribute("data-account") for r in driver.find_elements(By.CSS_SELECTOR, "#accounts tbody tr[data-account]")]
-        driver.get(URL + "/#/account/" + LIVE)
-        heading = wait(driver, 20, "the foreign account's page", lambda d: d.find_elements(By.CSS_SELECTOR, "main h1"))
-        result["foreignHeading"] = heading[0].text
+        open_page(driver, "#/account/" + LIVE, "account")
+        result["foreignHeading"] = driver.find_element(By.CSS_SELECTOR, "main h1").text
         statuses = {}
         for path in ("/ui/api/accounts/" + LIVE, "/ui/api/accounts/" + OWN, "/ui/api/agents"):
             statuses[path] = driver.execute_async_script(

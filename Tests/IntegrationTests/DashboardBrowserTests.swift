@@ -99,6 +99,13 @@ struct DashboardBrowserTests {
         #expect(
             alert.contains(Self.liveAccount) && (alert.contains("drawdown") || alert.contains("maxLoss")), "\(alert)")
         #expect(done["rowRed"] as? Bool == true)
+        // The overview filters as you type and sorts by the clicked column (it starts ascending by
+        // server:login, so the first click turns it descending, the second back).
+        #expect(done["filtered"] as? [String] == [Self.ownAccount])
+        #expect(
+            done["accountOrders"] as? [[String]] == [
+                [Self.ownAccount, Self.liveAccount], [Self.liveAccount, Self.ownAccount],
+            ])
         // The account page draws the challenge's floors, event marks and rule progress.
         let page = done["accountPage"] as? [String: Int] ?? [:]
         #expect(page["floors"] ?? 0 >= 1, "\(page)")

@@ -659,6 +659,8 @@
   async function render() {
     state.route = currentRoute();
     state.page = null;
+    // Which page is drawn, once it is (a hook for tests and for styles).
+    delete view.dataset.page;
     window.removeEventListener("resize", drawChart);
     for (const link of document.querySelectorAll(".top nav a")) {
       link.classList.toggle("active", link.dataset.view === (state.route.name === "account" ? "overview" : state.route.name));
@@ -671,6 +673,7 @@
         case "agents": await renderAgents(); break;
         default: await renderOverview();
       }
+      view.dataset.page = state.route.name;
     } catch (error) {
       if (error.message !== "signed out") view.replaceChildren(el("p", { class: "error", text: "Could not load: " + error.message }));
     }
