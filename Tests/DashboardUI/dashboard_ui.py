@@ -170,6 +170,12 @@ def main():
             shots.append(shoot(driver, console, "agents", "#/agents", "main table tbody tr", width, height))
         result["screenshots"] = shots
         driver.set_window_size(1280, 900)
+        # The agents page: the agent whose terminal finished and which the test stopped turns red
+        # (quiet), the running one does not.
+        open_page(driver, "#/agents", "agents")
+        wait(driver, 60, "the stopped agent shown as quiet", lambda d: d.find_elements(
+            By.CSS_SELECTOR, 'tr.quiet[data-agent="CN=agent-b,O=Tidemark"]'))
+        result["quietAgents"] = [r.get_attribute("data-agent") for r in driver.find_elements(By.CSS_SELECTOR, "tr.quiet[data-agent]")]
         # The overview filters as you type and sorts by a column's header.
         open_page(driver, "#/", "overview")
         wait(driver, 20, "the overview rows", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#accounts tbody tr[data-account]")) == 2)

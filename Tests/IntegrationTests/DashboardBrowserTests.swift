@@ -51,6 +51,8 @@ struct DashboardBrowserTests {
         let simulatedB = try Tidemark.run(["simulate", "--connect", agentB.bridgeEndpoint!, recordingB], in: directory)
         #expect(simulatedB.status == 0, "\(simulatedB.errors)")
         try await agentB.waitUntilFeedDrained()
+        // Its agent stops: the agents page must show it quiet (red) while agent a keeps posting.
+        #expect(agentB.stop() == 0)
 
         let browser = try Program.start(
             Self.python, [Self.script], in: directory,
@@ -99,6 +101,7 @@ struct DashboardBrowserTests {
         #expect(
             alert.contains(Self.liveAccount) && (alert.contains("drawdown") || alert.contains("maxLoss")), "\(alert)")
         #expect(done["rowRed"] as? Bool == true)
+        #expect(done["quietAgents"] as? [String] == ["CN=agent-b,O=Tidemark"])
         // The overview filters as you type and sorts by the clicked column (it starts ascending by
         // server:login, so the first click turns it descending, the second back).
         #expect(done["filtered"] as? [String] == [Self.ownAccount])

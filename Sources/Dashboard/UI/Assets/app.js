@@ -626,15 +626,21 @@
 
   // ---------- agents
 
+  // An agent posts at least every 5 s (its feed's heartbeat): three missed heartbeats is quiet.
+  const quietAfterMs = 15000;
+  let agentsTimer = null;
   async function renderAgents() {
     const agents = await api("/ui/api/agents");
     const now = Date.now();
+    // Read again every 5 s while shown, so an agent going quiet turns red without a reload.
+    clearTimeout(agentsTimer);
+    agentsTimer = setTimeout(() => { if (state.route.name === "agents") renderAgents().catch(() => {}); }, 5000);
     view.replaceChildren(el("h1", { text: "Agents" }), el("div", { class: "panel scroll" }, el("table", {}, [
       el("thead", {}, el("tr", {}, ["Agent", "Version", "Connected since", "Last seen", "Feed lag", "Outbox backlog", "Terminals", "Accounts", "Refused claims"]
         .map((t, i) => el("th", { class: i >= 4 ? "num" : "", text: t })))),
       el("tbody", {}, agents.map((a) => {
-        const quiet = now - Date.parse(a.lastSeen) > 30000;
-        return el("tr", { class: quiet ? "quiet" : "", title: quiet ? "no feed for more than 30 s" : "" }, [
+        const quiet = now - Date.parse(a.lastSeen) > quietAfterMs;
+        return el("tr", { "data-agent": a.subject, class: quiet ? "quiet" : "", title: quiet ? "no feed for more than 15 s" : "" }, [
           el("td", { text: a.subject }), el("td", { text: a.version }),
           el("td", { text: new Date(a.connectedSince).toISOString().replace("T", " ").slice(0, 19) + " UTC" }),
           el("td", { text: new Date(a.lastSeen).toISOString().replace("T", " ").slice(0, 19) + " UTC" }),
