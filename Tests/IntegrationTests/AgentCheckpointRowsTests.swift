@@ -30,8 +30,8 @@ struct AgentCheckpointRowsTests {
     static func declarationBytes(others: Int) async throws -> (bytes: Int, checkpoints: Int, stored: Int) {
         let directory = try TemporaryDirectory()
         let agent = FullAgent(in: directory, rules: try rules(accounts: others, in: directory))
-        try agent.start()
-        defer { _ = agent.stop() }
+        try await agent.start()
+        defer { agent.killIfRunning() }
         // The rules file's declarations are committed by the writer while HTTP already serves:
         // measure after them.
         try await eventually("the rules file's declarations committed", deadline: .seconds(30)) {
@@ -55,7 +55,7 @@ struct AgentCheckpointRowsTests {
             json: #"{"name": "daily", "period": "day", "absoluteDrawdownThreshold": 50}"#)
         #expect(created.status == 201)
         let after = try await storeCounters()
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
         let stored = try await agent.openStore().checkpoint()?.accounts.count ?? 0
         return (after.bytes - before.bytes, after.checkpoints - before.checkpoints, stored)
     }

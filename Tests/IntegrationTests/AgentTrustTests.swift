@@ -42,6 +42,18 @@ struct AgentTrustTests {
         return nil
     }
 
+    /// Waits until the agent has committed `messages` bridge messages (its
+    /// `tidemark_bridge_messages_total`, counted as each batch commits), and so everything
+    /// delivered before them, session ends included.
+    static func waitUntilCommitted(_ agent: FullAgent, messages: Int) async throws {
+        try await eventually(
+            "\(messages) bridge messages committed", deadline: .seconds(60), interval: .milliseconds(20)
+        ) {
+            let metrics = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
+            return metric(metrics, "tidemark_bridge_messages_total") ?? 0 >= Double(messages)
+        }
+    }
+
     @Test func keysSpeakOnlyForTheirAccountsAndARevokedKeyIsDropped() async throws {
         let directory = try TemporaryDirectory()
         let serverKeys = try CurveKeyPair.generate()
@@ -63,7 +75,7 @@ struct AgentTrustTests {
             extraArguments: [
                 "--curve-secret-key", server.secretPath, "--allow-keys", allowList, "--heartbeat-ms", "10000",
             ])
-        try agent.start()
+        try await agent.start()
         let endpoint = agent.bridgeEndpoint!
         let messages = try Self.exampleMessages()
 
@@ -157,7 +169,7 @@ struct AgentTrustTests {
         #expect(metrics.contains(#"tidemark_rejects_total{reason="not_allowed"} 2"#), "\(metrics)")
         #expect(metrics.contains(#"tidemark_sessions_closed_total{reason="rejected_not_allowed"} 2"#), "\(metrics)")
         #expect(metrics.contains("tidemark_allow_list_reloads_total 1"), "\(metrics)")
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
 
         let store = try agent.openStore()
         let sessionsOfX = try await store.sessions(accountId: AccountID(Self.accountX))
@@ -204,7 +216,7 @@ struct AgentTrustTests {
                 "TIDEMARK_MAX_NEW_ACCOUNTS_PER_PEER_PER_MINUTE": "\(count)",
                 "TIDEMARK_MAX_NEW_ACCOUNTS_PER_MINUTE": "\(2 * count)",
             ])
-        try agent.start()
+        try await agent.start()
         let pid = agent.running!.process.processIdentifier
         let terminal = try RawTerminal(endpoint: agent.bridgeEndpoint!)
         let snapshot = try Self.exampleMessages()[1]
@@ -227,12 +239,13 @@ struct AgentTrustTests {
             if index >= helloOnly { try terminal.send(snapshot) }
             if index == window { residentAfterWarmUp = Self.residentKiB(of: pid) }
             if index == helloOnly - 1 {
-                try await Task.sleep(for: .seconds(2))  // the last sessions' ends are committed
+                // Every HELLO so far committed, and with them the ends of the sessions before them.
+                try await Self.waitUntilCommitted(agent, messages: helloOnly)
                 residentAfterHelloOnly = Self.residentKiB(of: pid)
             }
         }
         let floodDuration = ContinuousClock.now - floodStarted
-        try await Task.sleep(for: .seconds(2))
+        try await Self.waitUntilCommitted(agent, messages: helloOnly + 2 * withSnapshot)
         let residentAtTheEnd = Self.residentKiB(of: pid)
         let first = Self.median(latencies.prefix(window))
         let last = Self.median(latencies.suffix(window))
@@ -299,6 +312,6 @@ struct AgentTrustTests {
             #expect(
                 metrics.contains(#"tidemark_rejects_total{reason="limit_reached"} \#(refusedAtTheEnd)"#), "\(metrics)")
         }
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
     }
 }

@@ -95,21 +95,21 @@ struct AgentWebhookTests {
         let secret = "whsec_integration_0123456789"
         let rules = try AgentRecordings.rules(maxLoss: 20, in: directory)
         let agent = FullAgent(in: directory, rules: rules)
-        try agent.start()
+        try await agent.start()
         // Registered in the store (another process may write to it: WAL) before any event.
         let store = try agent.openStore()
         _ = try await store.createWebhook(url: "http://127.0.0.1:\(receiver.port)/hook", secret: secret, at: Date())
         try store.close()
 
-        let recording = try AgentRecordings.eurusdSlice(
+        let recording = try await AgentRecordings.eurusdSlice(
             ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
-        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        let run = try await Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
         // The losing script crosses the drawdown tracker and fails the challenge: phaseStarted,
         // drawdown, challengeFailed (at least three events, numbered from 1).
         let deadline = Date().addingTimeInterval(30)
         while receiver.requests.count < 3, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
         let requests = receiver.requests
         #expect(requests.count >= 3, "\(agent.log)")
         var numbers: [Int] = []
@@ -136,15 +136,15 @@ struct AgentWebhookTests {
         defer { receiver.close() }
         let rules = try AgentRecordings.rules(maxLoss: 20, in: directory)
         let agent = FullAgent(in: directory, rules: rules)
-        try agent.start()
+        try await agent.start()
         let store = try agent.openStore()
         _ = try await store.createWebhook(
             url: "http://127.0.0.1:\(receiver.port)/hook", secret: "whsec_resources_0123456789", at: Date())
         try store.close()
 
-        let recording = try AgentRecordings.eurusdSlice(
+        let recording = try await AgentRecordings.eurusdSlice(
             ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
-        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        let run = try await Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
         // phaseStarted, drawdown and challengeFailed: tracker and challenge events both.
         try await eventually("three deliveries", deadline: .seconds(30), interval: .milliseconds(20)) {
@@ -162,7 +162,7 @@ struct AgentWebhookTests {
                 resources["\(kind) \(event.objectValue?["sequenceNumber"]?.numberValue ?? -1)"] = event
             }
         }
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
 
         // The body schema of each kind's webhook in protocol/openapi.json (`webhooks.<kind>Event`).
         func schema(of kind: String) -> String? {
@@ -199,7 +199,7 @@ struct AgentWebhookTests {
         defer { receiver.close() }
         let rules = try AgentRecordings.rules(maxLoss: 20, in: directory)
         let agent = FullAgent(in: directory, rules: rules)
-        try agent.start()
+        try await agent.start()
         let store = try agent.openStore()
         _ = try await store.createWebhook(
             url: "http://127.0.0.1:\(receiver.port)/hook", secret: "whsec_metrics_0123456789", at: Date())
@@ -209,9 +209,9 @@ struct AgentWebhookTests {
             at: Date())
         try store.close()
 
-        let recording = try AgentRecordings.eurusdSlice(
+        let recording = try await AgentRecordings.eurusdSlice(
             ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
-        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        let run = try await Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
         // At least three events (phaseStarted, drawdown, challengeFailed) reach the receiver; the
         // counter moves once the outbox recorded each 2xx.
@@ -227,7 +227,7 @@ struct AgentWebhookTests {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
         let delivered = Self.value(of: "tidemark_webhook_deliveries_total", in: metrics) ?? 0
         #expect(delivered >= 3 && delivered <= Double(receiver.requests.count), "\(metrics)")
         #expect(

@@ -112,7 +112,7 @@ final class FullDashboard {
     var feedURL: String { "https://localhost:\(feedEndpoint!.split(separator: ":").last!)" }
 
     /// Starts it and waits until both listeners are up (at most 60 s).
-    func start() throws {
+    func start() async throws {
         let process = try Tidemark.start(
             [
                 "dashboard", "--feed-listen", feedEndpoint ?? "127.0.0.1:0", "--http", httpEndpoint ?? "127.0.0.1:0",
@@ -121,37 +121,43 @@ final class FullDashboard {
             ],
             in: directory, environment: ["TIDEMARK_DASHBOARD_ADMIN_TOKEN": adminToken])
         running = process
-        let deadline = Date().addingTimeInterval(60)
         var feed: String?
         var http: String?
-        while feed == nil || http == nil, Date() < deadline, process.process.isRunning {
-            for line in process.output.split(separator: "\n") {
-                if line.hasPrefix("feed listening on ") { feed = String(line.dropFirst("feed listening on ".count)) }
-                if line.hasPrefix("https listening on ") { http = String(line.dropFirst("https listening on ".count)) }
+        do {
+            try await eventually(
+                "the dashboard prints both endpoints", deadline: .seconds(60), interval: .milliseconds(10)
+            ) {
+                for line in process.output.split(separator: "\n") {
+                    if line.hasPrefix("feed listening on ") {
+                        feed = String(line.dropFirst("feed listening on ".count))
+                    }
+                    if line.hasPrefix("https listening on ") {
+                        http = String(line.dropFirst("https listening on ".count))
+                    }
+                }
+                return (feed != nil && http != nil) || !process.process.isRunning
             }
-            if feed == nil || http == nil { usleep(10_000) }
-        }
+        } catch {}
         guard let feed, let http else {
             let errors = process.errors
-            process.stop()
+            await process.stop()
             throw HarnessError("dashboard did not start: \(errors)")
         }
         feedEndpoint = feed
         httpEndpoint = http
     }
 
-    func kill9() {
+    func kill9() async {
         guard let running else { return }
-        kill(running.process.processIdentifier, SIGKILL)
-        running.process.waitUntilExit()
+        await running.kill9()
         logs.append(running.errors)
         self.running = nil
     }
 
     @discardableResult
-    func stop() -> Int32 {
+    func stop() async -> Int32 {
         guard let running else { return 0 }
-        running.stop()
+        await running.stop()
         logs.append(running.errors)
         self.running = nil
         return running.process.terminationStatus
@@ -162,7 +168,6 @@ final class FullDashboard {
     /// One-column query of the dashboard's database.
     func query(_ sql: String) throws -> [String] { try PostgresForTests.query(database, sql) }
 
-    deinit { running?.stop() }
 }
 
 extension FullAgent {
@@ -209,7 +214,7 @@ enum FeedRecordings {
         """
 
     /// The recording for `Tidemark-Sim:LOGIN`.
-    static func aroundMidnight(login: Int, in directory: TemporaryDirectory) throws -> String {
+    static func aroundMidnight(login: Int, in directory: TemporaryDirectory) async throws -> String {
         let source = try String(contentsOfFile: Tidemark.ticksDirectory + "/EURUSD-2019-02-04.csv", encoding: .utf8)
         // 21:30–23:10 UTC is 23:30–01:10 broker time (UTC+2): the calendar day and two chart hours close.
         let from: Int64 = 1_549_315_800_000
@@ -225,7 +230,7 @@ enum FeedRecordings {
         try self.script.write(toFile: script, atomically: true, encoding: .utf8)
         let base = directory.path("midnight-1000001.jsonl")
         if !FileManager.default.fileExists(atPath: base) {
-            let made = try Tidemark.run(
+            let made = try await Tidemark.run(
                 ["make-recording", "--ticks", csv, "--script", script, "--out", base, "--batch", "20"], in: directory)
             guard made.status == 0 else { throw HarnessError("make-recording failed: \(made.errors)") }
         }
