@@ -21,10 +21,6 @@ struct AgentCheckpointRowsTests {
         return path
     }
 
-    static func counter(_ name: String, in metrics: String) -> Int? {
-        metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ")[1]) }
-    }
-
     /// Bytes and checkpoints the store's checkpoints wrote for one tracker declared through the API,
     /// with `others` other accounts declared by the rules file.
     static func declarationBytes(others: Int) async throws -> (bytes: Int, checkpoints: Int, stored: Int) {
@@ -45,8 +41,12 @@ struct AgentCheckpointRowsTests {
         func storeCounters() async throws -> (bytes: Int, checkpoints: Int) {
             let metrics = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
             return (
-                try #require(counter(#"tidemark_checkpoint_bytes_total{file="store"}"#, in: metrics)),
-                try #require(counter(#"tidemark_checkpoints_total{file="store"}"#, in: metrics))
+                try #require(
+                    PrometheusText.sample(#"tidemark_checkpoint_bytes_total{file="store"}"#, in: metrics).map {
+                        Int($0)
+                    }),
+                try #require(
+                    PrometheusText.sample(#"tidemark_checkpoints_total{file="store"}"#, in: metrics).map { Int($0) })
             )
         }
         let before = try await storeCounters()

@@ -13,13 +13,14 @@ final class FullAgent {
     let dataDirectory: String
     let rules: String?
     let adminToken = "tm_integration_admin_token_0123456789"
-    private(set) var running: Tidemark.Running?
+    private let server = ServerProcess()
+    /// The current run, nil while stopped.
+    var running: Tidemark.Running? { server.running }
     /// The bridge endpoint (fixed after the first start, so EAs reconnect to the restarted agent).
     private(set) var bridgeEndpoint: String?
     private(set) var httpEndpoint: String?
     private let extraArguments: [String]
     private let extraEnvironment: [String: String]
-    private var logs: [String] = []
 
     init(
         in directory: TemporaryDirectory, name: String = "agent", rules: String? = nil, extraArguments: [String] = [],
@@ -39,33 +40,12 @@ final class FullAgent {
             "--data", dataDirectory, "--log-level", "notice",
         ]
         if let rules { arguments += ["--rules", rules] }
-        let process = try Tidemark.start(
+        let endpoints = try await server.start(
             arguments + extraArguments, in: directory,
-            environment: ["TIDEMARK_ADMIN_TOKEN": adminToken].merging(extraEnvironment) { $1 })
-        running = process
-        var bridge: String?
-        var http: String?
-        do {
-            try await eventually("the agent prints both endpoints", deadline: .seconds(60), interval: .milliseconds(10))
-            {
-                for line in process.output.split(separator: "\n") {
-                    if line.hasPrefix("bridge listening on ") {
-                        bridge = String(line.dropFirst("bridge listening on ".count))
-                    }
-                    if line.hasPrefix("http listening on ") {
-                        http = String(line.dropFirst("http listening on ".count))
-                    }
-                }
-                return (bridge != nil && http != nil) || !process.process.isRunning
-            }
-        } catch {}
-        guard let bridge, let http else {
-            let errors = process.errors
-            await process.stop()
-            throw HarnessError("agent did not start: \(errors)")
-        }
-        bridgeEndpoint = bridge
-        httpEndpoint = http
+            environment: ["TIDEMARK_ADMIN_TOKEN": adminToken].merging(extraEnvironment) { $1 },
+            awaiting: ["bridge listening on ", "http listening on "])
+        bridgeEndpoint = endpoints[0]
+        httpEndpoint = endpoints[1]
     }
 
     /// Starts the agent on its data directory expecting it to refuse: waits for it to exit and
@@ -88,28 +68,23 @@ final class FullAgent {
     }
 
     /// SIGKILL: no flush, no goodbye.
-    func kill9() async {
-        guard let running else { return }
-        await running.kill9()
-        logs.append(running.errors)
-        self.running = nil
-    }
+    func kill9() async { await server.kill9() }
 
     /// SIGTERM and wait: a graceful stop.
     @discardableResult
-    func stop() async -> Int32 {
-        guard let running else { return 0 }
-        await running.stop()
-        logs.append(running.errors)
-        self.running = nil
-        return running.process.terminationStatus
-    }
+    func stop() async -> Int32 { await server.stop() }
 
-    /// For a `defer`, which cannot await: SIGKILL if it still runs (see ``Tidemark/Running/killIfRunning()``).
-    func killIfRunning() { running?.killIfRunning() }
+    /// For a `defer`, which cannot await: SIGKILL if it still runs.
+    func killIfRunning() { server.killIfRunning() }
 
     /// Every run's stderr so far.
-    var log: String { (logs + [running?.errors ?? ""]).joined(separator: "\n---\n") }
+    var log: String { server.log }
+
+    /// The agent's `/metrics` now.
+    func metrics() async throws -> String { try await HTTP.request("GET", "http://\(httpEndpoint!)/metrics").text }
+
+    /// One sample of the agent's `/metrics`, by its full name with labels.
+    func metric(_ name: String) async throws -> Double? { PrometheusText.sample(name, in: try await metrics()) }
 
     /// Opens the agent's SQLite file (after ``stop()``) to read what it committed.
     func openStore() throws -> Store { try Store(path: dataDirectory + "/tidemark.sqlite") }

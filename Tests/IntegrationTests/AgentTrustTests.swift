@@ -35,13 +35,6 @@ struct AgentTrustTests {
         try await get(agent, "/users/current/accounts/\(id)").json as? [String: Any]
     }
 
-    static func metric(_ metrics: String, _ name: String) -> Double? {
-        for line in metrics.split(separator: "\n") where line.hasPrefix(name + " ") {
-            return Double(line.dropFirst(name.count + 1))
-        }
-        return nil
-    }
-
     /// Waits until the agent has committed `messages` bridge messages (its
     /// `tidemark_bridge_messages_total`, counted as each batch commits), and so everything
     /// delivered before them, session ends included.
@@ -49,8 +42,7 @@ struct AgentTrustTests {
         try await eventually(
             "\(messages) bridge messages committed", deadline: .seconds(60), interval: .milliseconds(20)
         ) {
-            let metrics = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
-            return metric(metrics, "tidemark_bridge_messages_total") ?? 0 >= Double(messages)
+            try await agent.metric("tidemark_bridge_messages_total") ?? 0 >= Double(messages)
         }
     }
 
@@ -263,8 +255,8 @@ struct AgentTrustTests {
         print(
             "slow batches (over 50 ms): \(slowBatches.count), slowest fold \(slowestFold) ms\n"
                 + slowBatches.suffix(5).joined(separator: "\n"))
-        // Folding a HELLO and a SNAPSHOT costs the same whatever the number of accounts (it took
-        // seconds per batch at 8,000 accounts when each new account rebuilt the risk core's index).
+        // Folding a HELLO and a SNAPSHOT costs the same whatever the number of accounts (a new
+        // account that rebuilt the risk core's index would take seconds per batch at 8,000).
         #expect(slowestFold < 1_000, "\(slowBatches.joined(separator: "\n"))")
         #expect(last <= first * 3 + 2, "HELLO latency grew: \(first) ms → \(last) ms")
         // HELLO-only sessions leave nothing behind: at most allocator noise (4 MiB).
@@ -306,7 +298,8 @@ struct AgentTrustTests {
         if limitChecked {
             let metrics = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
             #expect(
-                Self.metric(metrics, #"tidemark_bridge_limit_refusals_total{limit="new_accounts_per_peer"}"#)
+                PrometheusText.sample(
+                    #"tidemark_bridge_limit_refusals_total{limit="new_accounts_per_peer"}"#, in: metrics)
                     == Double(refusedAtTheEnd),
                 "\(metrics)")
             #expect(

@@ -107,8 +107,9 @@ struct AgentWebhookTests {
         #expect(run.status == 0, "\(run.errors)")
         // The losing script crosses the drawdown tracker and fails the challenge: phaseStarted,
         // drawdown, challengeFailed (at least three events, numbered from 1).
-        let deadline = Date().addingTimeInterval(30)
-        while receiver.requests.count < 3, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        try await eventually("three deliveries", deadline: .seconds(30), interval: .milliseconds(50)) {
+            receiver.requests.count >= 3
+        }
         #expect(await agent.stop() == 0)
         let requests = receiver.requests
         #expect(requests.count >= 3, "\(agent.log)")
@@ -220,24 +221,28 @@ struct AgentWebhookTests {
         var metrics = ""
         while Date() < deadline {
             metrics = try await HTTP.request("GET", metricsURL).text
-            if Self.value(of: "tidemark_webhook_deliveries_total", in: metrics) ?? 0 >= 3,
-                Self.value(of: #"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics) ?? 0 >= 1
+            if PrometheusText.sample("tidemark_webhook_deliveries_total", in: metrics) ?? 0 >= 3,
+                PrometheusText.sample(#"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics) ?? 0
+                    >= 1
             {
                 break
             }
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(await agent.stop() == 0)
-        let delivered = Self.value(of: "tidemark_webhook_deliveries_total", in: metrics) ?? 0
+        let delivered = PrometheusText.sample("tidemark_webhook_deliveries_total", in: metrics) ?? 0
         #expect(delivered >= 3 && delivered <= Double(receiver.requests.count), "\(metrics)")
         #expect(
-            Self.value(of: #"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics) ?? 0 >= 1,
+            PrometheusText.sample(#"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics) ?? 0
+                >= 1,
             "\(metrics)")
         // Nothing was given up (the policy retries for days); the dead receiver's events wait.
-        #expect(Self.value(of: "tidemark_webhook_deliveries_abandoned_total", in: metrics) == 0, "\(metrics)")
-        #expect(Self.value(of: "tidemark_webhook_backlog", in: metrics) ?? 0 >= 3, "\(metrics)")
+        #expect(PrometheusText.sample("tidemark_webhook_deliveries_abandoned_total", in: metrics) == 0, "\(metrics)")
+        #expect(PrometheusText.sample("tidemark_webhook_backlog", in: metrics) ?? 0 >= 3, "\(metrics)")
         // A latency observation (commit → 2xx) per delivery.
-        #expect(Self.value(of: "tidemark_webhook_delivery_latency_seconds_count", in: metrics) ?? 0 >= 3, "\(metrics)")
+        #expect(
+            PrometheusText.sample("tidemark_webhook_delivery_latency_seconds_count", in: metrics) ?? 0 >= 3,
+            "\(metrics)")
     }
 
     /// A loopback port nothing listens on (bound, then closed).
@@ -245,13 +250,5 @@ struct AgentWebhookTests {
         let receiver = try WebhookReceiver()
         receiver.close()
         return receiver.port
-    }
-
-    /// The value of the sample named exactly `name` (with its labels, if any) in Prometheus text.
-    static func value(of name: String, in metrics: String) -> Double? {
-        for line in metrics.split(separator: "\n") where line.hasPrefix(name + " ") {
-            return Double(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces))
-        }
-        return nil
     }
 }

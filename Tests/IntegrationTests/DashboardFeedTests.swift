@@ -99,13 +99,14 @@ struct DashboardFeedTests {
         // Played at 400 × real time (100 minutes in about 15 s): the dashboard dies while it runs.
         let simulator = try Tidemark.start(
             ["simulate", "--connect", agent.bridgeEndpoint!, "--speed", "400", recording], in: directory)
-        try await Self.waitFor("the dashboard to store some events") {
+        try await eventually("the dashboard to store some events", deadline: .seconds(60), interval: .milliseconds(50))
+        {
             try dashboard.query("SELECT COUNT(*) FROM event").first != "0"
         }
         await dashboard.kill9()
         // The agent notices (its feed fails) and keeps committing into its outbox meanwhile.
-        try await Self.waitFor("the agent to notice the outage") {
-            try await Self.agentMetric(agent, "tidemark_feed_failures_total{reason=\"unreachable\"}") ?? 0 > 0
+        try await eventually("the agent to notice the outage", deadline: .seconds(60), interval: .milliseconds(50)) {
+            try await agent.metric("tidemark_feed_failures_total{reason=\"unreachable\"}") ?? 0 > 0
         }
         #expect(await simulator.waitUntilExit(timeout: 120), "the simulator did not finish")
         #expect(simulator.process.terminationStatus == 0, "\(simulator.errors)")
@@ -132,7 +133,8 @@ struct DashboardFeedTests {
         let recording = try await FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
         let simulator = try Tidemark.start(
             ["simulate", "--connect", agent.bridgeEndpoint!, "--speed", "400", recording], in: directory)
-        try await Self.waitFor("the dashboard to store some events") {
+        try await eventually("the dashboard to store some events", deadline: .seconds(60), interval: .milliseconds(50))
+        {
             try dashboard.query("SELECT COUNT(*) FROM event").first != "0"
         }
         await agent.kill9()
@@ -212,7 +214,7 @@ struct DashboardFeedTests {
         #expect(
             try dashboard.query("SELECT refused_claims > 0 FROM feed_agent WHERE subject = 'CN=agent-b,O=Tidemark'")
                 == ["t"])
-        #expect(try await Self.agentMetric(claimant, "tidemark_feed_refused_accounts_total") ?? 0 > 0)
+        #expect(try await claimant.metric("tidemark_feed_refused_accounts_total") ?? 0 > 0)
         #expect(claimant.log.contains("refused accounts that belong to another agent"), "\(claimant.log.suffix(2_000))")
         #expect(await owner.stop() == 0)
         #expect(await claimant.stop() == 0)
@@ -220,24 +222,6 @@ struct DashboardFeedTests {
     }
 
     // MARK: Helpers
-
-    /// Polls `condition` every 50 ms until it holds; fails after `timeout` seconds.
-    static func waitFor(_ what: String, timeout: Double = 60, _ condition: () async throws -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw HarnessError("timed out after \(timeout) s waiting for \(what)")
-    }
-
-    /// One sample of the agent's `/metrics`, by its full name with labels.
-    static func agentMetric(_ agent: FullAgent, _ name: String) async throws -> Double? {
-        let text = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
-        let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
-        return line.flatMap { Double($0.split(separator: " ").last ?? "") }
-    }
-
     static func getAgents(_ dashboard: FullDashboard, token: String? = nil) async throws -> (status: UInt, body: Data) {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(dashboard.pki.authority))

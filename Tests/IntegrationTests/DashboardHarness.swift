@@ -97,10 +97,11 @@ final class FullDashboard {
     let database: String
     let pki: TestPKI
     let adminToken = "dashboard_integration_admin_token_0123456789abcdef"
-    private(set) var running: Tidemark.Running?
+    private let server = ServerProcess()
+    /// The current run, nil while stopped.
+    var running: Tidemark.Running? { server.running }
     private(set) var feedEndpoint: String?
     private(set) var httpEndpoint: String?
-    private var logs: [String] = []
 
     init(in directory: TemporaryDirectory, database: String, pki: TestPKI) {
         self.directory = directory
@@ -113,57 +114,27 @@ final class FullDashboard {
 
     /// Starts it and waits until both listeners are up (at most 60 s).
     func start() async throws {
-        let process = try Tidemark.start(
+        let endpoints = try await server.start(
             [
                 "dashboard", "--feed-listen", feedEndpoint ?? "127.0.0.1:0", "--http", httpEndpoint ?? "127.0.0.1:0",
                 "--database", database, "--tls-cert", pki.dashboardCertificate, "--tls-key", pki.dashboardKey,
                 "--client-ca", pki.authority, "--log-level", "notice",
             ],
-            in: directory, environment: ["TIDEMARK_DASHBOARD_ADMIN_TOKEN": adminToken])
-        running = process
-        var feed: String?
-        var http: String?
-        do {
-            try await eventually(
-                "the dashboard prints both endpoints", deadline: .seconds(60), interval: .milliseconds(10)
-            ) {
-                for line in process.output.split(separator: "\n") {
-                    if line.hasPrefix("feed listening on ") {
-                        feed = String(line.dropFirst("feed listening on ".count))
-                    }
-                    if line.hasPrefix("https listening on ") {
-                        http = String(line.dropFirst("https listening on ".count))
-                    }
-                }
-                return (feed != nil && http != nil) || !process.process.isRunning
-            }
-        } catch {}
-        guard let feed, let http else {
-            let errors = process.errors
-            await process.stop()
-            throw HarnessError("dashboard did not start: \(errors)")
-        }
-        feedEndpoint = feed
-        httpEndpoint = http
+            in: directory, environment: ["TIDEMARK_DASHBOARD_ADMIN_TOKEN": adminToken],
+            awaiting: ["feed listening on ", "https listening on "])
+        feedEndpoint = endpoints[0]
+        httpEndpoint = endpoints[1]
     }
 
-    func kill9() async {
-        guard let running else { return }
-        await running.kill9()
-        logs.append(running.errors)
-        self.running = nil
-    }
+    /// SIGKILL: no flush, no goodbye.
+    func kill9() async { await server.kill9() }
 
+    /// SIGTERM and wait: a graceful stop.
     @discardableResult
-    func stop() async -> Int32 {
-        guard let running else { return 0 }
-        await running.stop()
-        logs.append(running.errors)
-        self.running = nil
-        return running.process.terminationStatus
-    }
+    func stop() async -> Int32 { await server.stop() }
 
-    var log: String { (logs + [running?.errors ?? ""]).joined(separator: "\n---\n") }
+    /// Every run's stderr so far.
+    var log: String { server.log }
 
     /// One-column query of the dashboard's database.
     func query(_ sql: String) throws -> [String] { try PostgresForTests.query(database, sql) }

@@ -139,6 +139,81 @@ extension Tidemark.Running {
     }
 }
 
+extension Tidemark.Running {
+    /// Waits (at most `deadline`) until the process has printed a line starting with each of
+    /// `prefixes` and returns the rest of each line (`bridge listening on ` → the endpoint). A
+    /// process that exits or stays silent is stopped, and the error carries its stderr.
+    func awaitLines(startingWith prefixes: [String], deadline: Duration = .seconds(60)) async throws -> [String] {
+        var found: [String?] = prefixes.map { _ in nil }
+        do {
+            try await eventually(
+                "tidemark prints \(prefixes.joined(separator: ", "))", deadline: deadline, interval: .milliseconds(10)
+            ) {
+                for line in output.split(separator: "\n") {
+                    for (index, prefix) in prefixes.enumerated() where found[index] == nil && line.hasPrefix(prefix) {
+                        found[index] = String(line.dropFirst(prefix.count))
+                    }
+                }
+                return !found.contains(nil) || !process.isRunning
+            }
+        } catch {}
+        let values = found.compactMap { $0 }
+        guard values.count == prefixes.count else {
+            let errors = self.errors
+            await stop()
+            throw HarnessError("tidemark \(process.arguments?.first ?? "") did not start: \(errors)")
+        }
+        return values
+    }
+}
+
+/// A `tidemark` server of a test (an agent, a dashboard) that may be stopped, killed and started
+/// again: its current run and the stderr of every run so far.
+final class ServerProcess {
+    private(set) var running: Tidemark.Running?
+    private var logs: [String] = []
+
+    /// Starts `tidemark ARGUMENTS` and waits until it prints a line starting with each of
+    /// `prefixes`; returns the rest of each line (``Tidemark/Running/awaitLines(startingWith:deadline:)``).
+    func start(
+        _ arguments: [String], in directory: TemporaryDirectory, environment: [String: String],
+        awaiting prefixes: [String]
+    ) async throws -> [String] {
+        let process = try Tidemark.start(arguments, in: directory, environment: environment)
+        running = process
+        do {
+            return try await process.awaitLines(startingWith: prefixes)
+        } catch {
+            logs.append(process.errors)
+            running = nil
+            throw error
+        }
+    }
+
+    /// SIGKILL: no flush, no goodbye.
+    func kill9() async {
+        guard let running else { return }
+        await running.kill9()
+        logs.append(running.errors)
+        self.running = nil
+    }
+
+    /// SIGTERM and wait: a graceful stop. Its exit status (0 when not running).
+    func stop() async -> Int32 {
+        guard let running else { return 0 }
+        await running.stop()
+        logs.append(running.errors)
+        self.running = nil
+        return running.process.terminationStatus
+    }
+
+    /// For a `defer`, which cannot await: SIGKILL if it still runs (``Tidemark/Running/killIfRunning()``).
+    func killIfRunning() { running?.killIfRunning() }
+
+    /// Every run's stderr so far.
+    var log: String { (logs + [running?.errors ?? ""]).joined(separator: "\n---\n") }
+}
+
 /// A running `tidemark agent` on a loopback port the system chose.
 final class AgentUnderTest {
     let running: Tidemark.Running
@@ -155,22 +230,7 @@ final class AgentUnderTest {
             ] + extraArguments,
             in: directory)
         self.running = running
-        var found: String?
-        do {
-            try await eventually("the agent prints its bridge endpoint", deadline: .seconds(30)) {
-                found =
-                    running.output.split(separator: "\n").lazy
-                    .compactMap {
-                        $0.hasPrefix("bridge listening on ") ? String($0.dropFirst("bridge listening on ".count)) : nil
-                    }
-                    .first
-                return found != nil || !running.process.isRunning
-            }
-        } catch {}
-        guard let found else {
-            await running.stop()
-            throw HarnessError("agent did not start: \(running.errors)")
-        }
+        let found = try await running.awaitLines(startingWith: ["bridge listening on "], deadline: .seconds(30))[0]
         endpoint = found
     }
 
@@ -192,6 +252,17 @@ final class AgentUnderTest {
         ((try? FileManager.default.contentsOfDirectory(atPath: recordDirectory)) ?? []).sorted()
     }
 
+}
+
+/// Prometheus text exposition (`/metrics`).
+enum PrometheusText {
+    /// The value of the sample named exactly `name` (with its labels, if any), nil when absent.
+    static func sample(_ name: String, in metrics: String) -> Double? {
+        for line in metrics.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
 }
 
 struct HarnessError: Error, CustomStringConvertible {

@@ -146,7 +146,7 @@ struct HostileFrameTests {
             + ["tidemark_implausible_times_total"]
         for sample in samples {
             #expect(
-                (AgentWebhookTests.value(of: sample, in: metrics) ?? 0) >= 1, "\(sample) in \(metrics.prefix(4_000))")
+                (PrometheusText.sample(sample, in: metrics) ?? 0) >= 1, "\(sample) in \(metrics.prefix(4_000))")
         }
 
         #expect(await honest.waitUntilExit(timeout: 120), "the simulator did not finish")
