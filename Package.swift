@@ -109,7 +109,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "TidemarkProtocol", "AgentFold", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API",
-                "Webhooks", "Feed",
+                "Webhooks", "Feed", "FeedProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
