@@ -226,6 +226,23 @@ public final class DashboardStore: Sendable {
                 "CREATE INDEX declaration_by_account ON declaration(account_id, kind)",
             ]
         ),
+        (
+            3, "api-tokens",
+            [
+                // The dashboard's own API tokens (the admin's is in its configuration): hashes only.
+                """
+                CREATE TABLE api_token (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    secret_sha256 TEXT NOT NULL UNIQUE,
+                    read_only BOOLEAN NOT NULL,
+                    accounts TEXT[],
+                    created_at TIMESTAMPTZ NOT NULL,
+                    revoked_at TIMESTAMPTZ
+                )
+                """
+            ]
+        ),
     ]
 
     /// Applies the migrations not applied yet, each in its own transaction, under an advisory lock
