@@ -1,3 +1,4 @@
+import API
 import EquityEngine
 import Foundation
 import RiskCore
@@ -29,13 +30,16 @@ extension LiveRiskView {
     public func accountError(accountId: AccountID) async throws -> AccountErrorResource? { nil }
 }
 
-/// ``RiskReadModel`` over the SQLite store (what is committed) and the live engine (what is open).
+/// `RiskReadModel` over the SQLite store (what is committed) and the live engine (what is open).
 public struct StoreReadModel: RiskReadModel {
+    /// The agent's store: what is committed.
     public let store: Store
+    /// The agent's engine: what is still open.
     public let live: any LiveRiskView
     /// Challenge templates by name (deploy/challenge-templates/NAME.json, read by the agent).
     public let templates: [String: JSONBody]
 
+    /// A read model over `store` and `live`.
     public init(store: Store, live: any LiveRiskView, templates: [String: JSONBody] = [:]) {
         self.store = store
         self.live = live
@@ -72,8 +76,8 @@ public struct StoreReadModel: RiskReadModel {
         }
     }
 
-    public func events(_ query: EventQuery) async throws -> [EventRecord] {
-        try await store.events(query).map(EventRecord.init)
+    public func events(_ selection: EventSelection) async throws -> [EventRecord] {
+        try await store.events(EventQuery(selection)).map(EventRecord.init)
     }
 
     public func closedStatistics(
@@ -159,7 +163,7 @@ extension EventRecord {
                     try stored.decodeBody(as: CompetitionEvent.self)))
         }
         self.init(
-            sequenceNumber: stored.sequenceNumber, kind: stored.kind,
+            sequenceNumber: stored.sequenceNumber, kind: EventKind(stored.kind),
             accountId: stored.accountId, subjectId: stored.subjectId, brokerTime: stored.brokerTime, body: body)
     }
 }
