@@ -59,7 +59,7 @@ let package = Package(
         // Pure: the compact binary Codable coder of the checkpoints (not a wire format).
         .target(name: "CompactBinaryCoding", dependencies: ["TidemarkProtocol"]),
         // Pure: the agent's deterministic fold (bridge deliveries and declarations through the equity
-        // engine and the risk core, in one order) and its checkpoint parts.
+        // engine and the risk core, in one order), its checkpoint parts, and the offline replay over it.
         .target(
             name: "AgentFold", dependencies: ["TidemarkProtocol", "CompactBinaryCoding", "EquityEngine", "RiskCore"]),
         // I/O: the durable store (SQLite through GRDB, WAL): events, records, checkpoints, tokens, outbox.
@@ -116,7 +116,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "TidemarkProtocol", "AgentFold", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API",
-                "StoreBackedAPI", "Webhooks", "Feed",
+                "StoreBackedAPI", "Webhooks", "Feed", "FeedProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -145,11 +145,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // I/O: `tidemark dashboard`: the feed's receiving end (mutual TLS), PostgreSQL storage, /agents.
+        // I/O: `tidemark dashboard`: the feed's receiving end (mutual TLS), PostgreSQL storage, the agents'
+        // REST API (the API target's routes over a PostgreSQL read model, read-only), /agents.
         .target(
             name: "Dashboard",
             dependencies: [
-                "FeedProtocol", "API", "TidemarkProtocol",
+                "FeedProtocol", "API", "RiskCore", "EquityEngine", "TidemarkProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -177,8 +178,8 @@ let package = Package(
         .executableTarget(
             name: "tidemark",
             dependencies: [
-                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent", "Store",
-                "TidemarkBench", "Dashboard",
+                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent", "AgentFold",
+                "API", "Store", "TidemarkBench", "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -249,7 +250,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "AgentFold", "Bridge", "CompactBinaryCoding", "EquityEngine", "RiskCore", "Store",
+                "Agent", "API", "AgentFold", "Bridge", "CompactBinaryCoding", "EquityEngine", "RiskCore", "Store",
                 "TestSupport",
                 "TidemarkProtocol",
             ]

@@ -26,8 +26,8 @@ struct DashboardBrowserTests {
         let directory = try TemporaryDirectory()
         let pki = try TestPKI(in: directory, agents: ["a", "b"])
         let dashboard = FullDashboard(in: directory, database: try PostgresForTests.freshDatabase(), pki: pki)
-        try dashboard.start()
-        defer { dashboard.stop() }
+        try await dashboard.start()
+        defer { dashboard.running?.killIfRunning() }
         // A read-only token for the second account only (its secret's SHA-256 is all the table keeps).
         let readSecret = "read_only_token_for_one_account_0123456789abcdef"
         _ = try dashboard.query(
@@ -42,20 +42,21 @@ struct DashboardBrowserTests {
         let agentB = FullAgent(
             in: directory, name: "b", rules: try FeedRecordings.rules(login: 1_000_002, in: directory),
             feeding: dashboard)
-        try agentA.start()
-        defer { agentA.stop() }
-        try agentB.start()
-        defer { agentB.stop() }
+        try await agentA.start()
+        defer { agentA.running?.killIfRunning() }
+        try await agentB.start()
+        defer { agentB.running?.killIfRunning() }
         // The read-only token's account is fed first, in full.
-        let recordingB = try FeedRecordings.aroundMidnight(login: 1_000_002, in: directory)
-        let simulatedB = try Tidemark.run(["simulate", "--connect", agentB.bridgeEndpoint!, recordingB], in: directory)
+        let recordingB = try await FeedRecordings.aroundMidnight(login: 1_000_002, in: directory)
+        let simulatedB = try await Tidemark.run(
+            ["simulate", "--connect", agentB.bridgeEndpoint!, recordingB], in: directory)
         #expect(simulatedB.status == 0, "\(simulatedB.errors)")
         try await agentB.waitUntilFeedDrained()
         // Its agent stops: the agents page must show it quiet (red) while agent a keeps posting.
-        #expect(agentB.stop() == 0)
+        #expect(await agentB.stop() == 0)
 
-        let browser = try Program.start(
-            Self.python, [Self.script], in: directory,
+        let browser = try Tidemark.Running.start(
+            Self.python, [Self.script], label: "browser", in: directory,
             environment: [
                 "TIDEMARK_UI_URL": dashboard.baseURL, "TIDEMARK_UI_ADMIN_TOKEN": dashboard.adminToken,
                 "TIDEMARK_UI_READ_TOKEN": readSecret, "TIDEMARK_UI_LIVE_ACCOUNT": Self.liveAccount,
@@ -64,18 +65,19 @@ struct DashboardBrowserTests {
                 "TIDEMARK_UI_SETTLED_AT": "1549328940000",
                 "PYTHONUNBUFFERED": "1", "NO_PROXY": "*", "no_proxy": "*",
             ])
-        defer { browser.stop() }
+        defer { browser.killIfRunning() }
         let watching = try #require(
-            browser.waitForLine(timeout: 120) { $0["step"] != nil }, "the browser printed nothing: \(browser.errors)")
+            await browser.waitForLine(timeout: 120) { $0["step"] != nil },
+            "the browser printed nothing: \(browser.errors)")
         try #require(watching["step"] as? String == "watching", "\(watching) \(browser.errors)")
 
         // The first account's terminal runs while the pages watch: 100 minutes of ticks at 200 × real time.
-        let recordingA = try FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
+        let recordingA = try await FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
         let simulatorA = try Tidemark.start(
             ["simulate", "--connect", agentA.bridgeEndpoint!, "--speed", "200", recordingA], in: directory)
-        defer { simulatorA.stop() }
+        defer { simulatorA.killIfRunning() }
 
-        #expect(browser.waitUntilExit(timeout: 400), "the browser script did not finish")
+        #expect(await browser.waitUntilExit(timeout: 400), "the browser script did not finish")
         let done = try #require(browser.lines.last, "no result: \(browser.output) \(browser.errors)")
         try #require(
             done["step"] as? String == "done",
@@ -125,6 +127,9 @@ struct DashboardBrowserTests {
         #expect(!alertAccounts.isEmpty && alertAccounts.allSatisfy { $0 == Self.ownAccount }, "\(alertAccounts)")
         let shots = done["screenshots"] as? [String] ?? []
         #expect(shots.count == 10 && shots.allSatisfy { FileManager.default.fileExists(atPath: $0) }, "\(shots)")
+        await simulatorA.stop()
+        #expect(await agentA.stop() == 0)
+        #expect(await dashboard.stop() == 0)
     }
 
     /// SHA-256 hex through openssl (the test target links no hash library).

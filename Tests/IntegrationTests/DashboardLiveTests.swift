@@ -14,25 +14,26 @@ struct DashboardLiveTests {
         let database = try PostgresForTests.freshDatabase()
         let ingesting = FullDashboard(in: directory, database: database, pki: pki)
         let watching = FullDashboard(in: directory, database: database, pki: pki)
-        try ingesting.start()
-        try watching.start()
+        try await ingesting.start()
+        try await watching.start()
         defer {
-            ingesting.stop()
-            watching.stop()
+            ingesting.running?.killIfRunning()
+            watching.running?.killIfRunning()
         }
         // A page's stream on the process that receives no feed.
-        let browser = try DashboardBrowserSession(dashboard: watching, token: watching.adminToken, in: directory)
+        let browser = try await DashboardBrowserSession(dashboard: watching, token: watching.adminToken, in: directory)
         let stream = try browser.openStream()
-        defer { stream.stop() }
+        defer { stream.killIfRunning() }
         try await eventually("the stream to open", deadline: .seconds(20)) { stream.output.contains(": connected") }
 
         let agent = FullAgent(
             in: directory, name: "a", rules: try FeedRecordings.rules(login: 1_000_001, in: directory),
             feeding: ingesting)
-        try agent.start()
-        defer { agent.stop() }
-        let recording = try FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
-        let simulated = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        try await agent.start()
+        defer { agent.running?.killIfRunning() }
+        let recording = try await FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
+        let simulated = try await Tidemark.run(
+            ["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(simulated.status == 0, "\(simulated.errors)")
         try await agent.waitUntilFeedDrained()
 
@@ -61,17 +62,22 @@ struct DashboardLiveTests {
             "SELECT balance::text || ' ' || equity::text FROM account WHERE account_id = '\(Self.account)'")
         #expect(["\(lastRow["balance"] ?? "") \(lastRow["equity"] ?? "")"] == stored)
         #expect(try await watching.metric("tidemark_dashboard_live_notifications_total") ?? 0 > 0)
+        await stream.stop()
+        #expect(await agent.stop() == 0)
+        #expect(await ingesting.stop() == 0)
+        #expect(await watching.stop() == 0)
     }
 
     @Test func aLostListenConnectionIsOpenedAgainAndThePagesReload() async throws {
         let directory = try TemporaryDirectory()
         let pki = try TestPKI(in: directory, agents: ["a"])
         let dashboard = FullDashboard(in: directory, database: try PostgresForTests.freshDatabase(), pki: pki)
-        try dashboard.start()
-        defer { dashboard.stop() }
-        let browser = try DashboardBrowserSession(dashboard: dashboard, token: dashboard.adminToken, in: directory)
+        try await dashboard.start()
+        defer { dashboard.running?.killIfRunning() }
+        let browser = try await DashboardBrowserSession(
+            dashboard: dashboard, token: dashboard.adminToken, in: directory)
         let stream = try browser.openStream()
-        defer { stream.stop() }
+        defer { stream.killIfRunning() }
         try await eventually("the stream to open", deadline: .seconds(20)) { stream.output.contains(": connected") }
         try await eventually("the listen connection", deadline: .seconds(20)) {
             try Self.listeners(dashboard) == 1
@@ -95,8 +101,8 @@ struct DashboardLiveTests {
         }
         // SIGTERM with a page's stream open: the stream ends and the process exits cleanly
         // (the harness would SIGKILL it after 10 s, which is not status 0).
-        #expect(dashboard.stop() == 0, "\(dashboard.log.suffix(2_000))")
-        #expect(stream.waitUntilExit(timeout: 20), "the page's stream must end with the server")
+        #expect(await dashboard.stop() == 0, "\(dashboard.log.suffix(2_000))")
+        #expect(await stream.waitUntilExit(timeout: 20), "the page's stream must end with the server")
     }
 
     /// Backends of the test's database that are listening.
@@ -116,27 +122,27 @@ struct DashboardBrowserSession {
     let cookieJar: String
 
     /// Signs in with `token` (POST /login) and keeps the session cookie.
-    init(dashboard: FullDashboard, token: String, in directory: TemporaryDirectory) throws {
+    init(dashboard: FullDashboard, token: String, in directory: TemporaryDirectory) async throws {
         self.dashboard = dashboard
         self.directory = directory
         cookieJar = directory.path("cookies-\(UUID().uuidString.prefix(8))")
-        let login = try Program.start(
+        let login = try Tidemark.Running.start(
             "/usr/bin/curl",
             [
                 "-sS", "--cacert", dashboard.pki.authority, "-c", cookieJar, "-o", "/dev/null", "-w", "%{http_code}",
                 "--data-urlencode", "token=\(token)", "\(dashboard.baseURL)/login",
-            ], in: directory)
-        guard login.waitUntilExit(timeout: 30), login.output == "303" else {
+            ], label: "curl-login", in: directory)
+        guard await login.waitUntilExit(timeout: 30), login.output == "303" else {
             throw HarnessError("sign-in failed: \(login.output) \(login.errors)")
         }
     }
 
     /// `GET /ui/stream`, running until stopped.
     func openStream() throws -> Tidemark.Running {
-        try Program.start(
+        try Tidemark.Running.start(
             "/usr/bin/curl",
             ["-sS", "-N", "--cacert", dashboard.pki.authority, "-b", cookieJar, "\(dashboard.baseURL)/ui/stream"],
-            in: directory)
+            label: "curl-stream", in: directory)
     }
 }
 
@@ -159,13 +165,13 @@ extension FullDashboard {
 
     /// One sample of the dashboard's `/metrics`.
     func metric(_ name: String) async throws -> Double? {
-        let program = try Program.start(
-            "/usr/bin/curl", ["-sS", "--cacert", pki.authority, "\(baseURL)/metrics"], in: directory)
-        guard program.waitUntilExit(timeout: 20) else {
-            program.stop()
+        let program = try Tidemark.Running.start(
+            "/usr/bin/curl", ["-sS", "--cacert", pki.authority, "\(baseURL)/metrics"], label: "curl-metrics",
+            in: directory)
+        guard await program.waitUntilExit(timeout: 20) else {
+            await program.stop()
             return nil
         }
-        let line = program.output.split(separator: "\n").first { $0.hasPrefix(name + " ") }
-        return line.flatMap { Double($0.split(separator: " ").last ?? "") }
+        return PrometheusText.sample(name, in: program.output)
     }
 }

@@ -9,6 +9,16 @@ public struct LiveUpdate: Sendable {
     public var accounts: [AccountRow]
     /// The events the change announced, oldest first.
     public var events: [EventRow]
+    /// The dashboard-wide event number through which events are stored (the API's `sequenceNumber`).
+    public var eventsThrough: UInt64?
+
+    /// An update.
+    public init(change: LiveChange, accounts: [AccountRow], events: [EventRow], eventsThrough: UInt64? = nil) {
+        self.change = change
+        self.accounts = accounts
+        self.events = events
+        self.eventsThrough = eventsThrough
+    }
 }
 
 /// Fans live updates out to this process's subscribers: the UI's stream and, through

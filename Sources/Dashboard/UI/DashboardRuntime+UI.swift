@@ -14,9 +14,15 @@ extension DashboardRuntime {
             agents: { [store] in try await store.agents() }, logger: logger)
     }
 
-    /// The LISTEN side of live updates, on its own connection.
+    /// The LISTEN side of live updates, on its own connection; it also wakes this process's API
+    /// waiters (long polls, event and equity streams) for other processes' ingests (this
+    /// process's own wake them at once, in `receiveBatch`).
     func liveListener() throws -> LiveListener {
-        LiveListener(
+        live.observe { [api, processId = store.processId] update in
+            guard update.change.origin != processId else { return }
+            api.published(eventsThrough: update.eventsThrough, accountStates: update.accounts.map(\.feedState))
+        }
+        return LiveListener(
             address: try DatabaseAddress(url: configuration.database ?? ""), reader: uiReads, hub: live,
             metrics: LiveMetrics(registry: metrics.registry), logger: logger)
     }

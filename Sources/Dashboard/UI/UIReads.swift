@@ -1,3 +1,4 @@
+import FeedProtocol
 import Foundation
 import Logging
 import PostgresNIO
@@ -9,6 +10,7 @@ public struct AccountRow: Codable, Hashable, Sendable {
     public var connected: Bool
     public var balance: String?
     public var equity: String?
+    public var credit: String?
     /// The account's last broker time, milliseconds since 1970 in broker time.
     public var brokerTime: Int64?
     /// The balance at the start of the account's current broker day (from the equity chart), for
@@ -72,7 +74,7 @@ public struct UIReads: Sendable {
         let wanted = limit ?? []
         let rows = try await client.query(
             """
-            SELECT a.account_id, a.agent_subject, a.connected, a.balance::text, a.equity::text, a.broker_time,
+            SELECT a.account_id, a.agent_subject, a.connected, a.balance::text, a.equity::text, a.credit::text, a.broker_time,
                 COALESCE(
                     (SELECT c.body::jsonb->>'startBalance' FROM equity_chart c WHERE c.account_id = a.account_id
                         AND c.start_broker_time >= (a.broker_time / 86400000) * 86400000 ORDER BY c.start_broker_time LIMIT 1),
@@ -92,13 +94,14 @@ public struct UIReads: Sendable {
             """, logger: logger)
         var accounts: [AccountRow] = []
         for try await row in rows.decode(
-            (String, String, Bool, String?, String?, Int64?, String?, Date, Bool, String).self)
+            (String, String, Bool, String?, String?, String?, Int64?, String?, Date, Bool, String).self)
         {
-            let challenges = (try? JSONDecoder().decode([ChallengeSummary].self, from: Data(row.9.utf8))) ?? []
+            let challenges = (try? JSONDecoder().decode([ChallengeSummary].self, from: Data(row.10.utf8))) ?? []
             accounts.append(
                 AccountRow(
-                    accountId: row.0, agent: row.1, connected: row.2, balance: row.3, equity: row.4, brokerTime: row.5,
-                    dayStartBalance: row.6, agentLastSeen: row.7, breached: row.8, challenges: challenges))
+                    accountId: row.0, agent: row.1, connected: row.2, balance: row.3, equity: row.4, credit: row.5,
+                    brokerTime: row.6, dayStartBalance: row.7, agentLastSeen: row.8, breached: row.9,
+                    challenges: challenges))
         }
         return accounts
     }
@@ -211,7 +214,13 @@ public struct UIReads: Sendable {
         if let store = change.storeId, let first = change.firstEvent, let last = change.lastEvent {
             events = try await self.events(storeId: store, from: first, through: last)
         }
-        return LiveUpdate(change: change, accounts: accounts, events: events)
+        var eventsThrough = change.eventsThrough
+        if change.everything {
+            // Whatever was missed: the API's waiters catch up with everything stored.
+            let rows = try await client.query("SELECT last FROM dashboard_sequence", logger: logger)
+            for try await last in rows.decode(Int64.self) { eventsThrough = UInt64(max(0, last)) }
+        }
+        return LiveUpdate(change: change, accounts: accounts, events: events, eventsThrough: eventsThrough)
     }
 
     /// The requested ids limited to the visible ones (nil: no limit at all).
@@ -222,5 +231,14 @@ public struct UIReads: Sendable {
         case (nil, let visible?): Array(visible)
         case (let ids?, let visible?): ids.filter(visible.contains)
         }
+    }
+}
+
+extension AccountRow {
+    /// The row as the feed's account state (what the API's equity streams are fed from).
+    var feedState: FeedAccountState {
+        FeedAccountState(
+            accountId: accountId, connected: connected, balance: balance, equity: equity, credit: credit,
+            brokerTime: brokerTime, observedAt: brokerTime ?? 0)
     }
 }

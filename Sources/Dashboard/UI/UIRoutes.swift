@@ -30,7 +30,7 @@ struct UIRoutes: Sendable {
     /// How often an idle stream writes a comment, so proxies keep it open.
     var keepAliveInterval: Duration = .seconds(15)
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add<Context: RequestContext>(to router: Router<Context>) {
         router.get("") { request, _ -> Response in
             guard try await principal(request) != nil else { return Self.redirect("/login") }
             return Self.asset("app.html")
