@@ -28,6 +28,6 @@ extension DashboardRuntime {
         let adminToken = configuration.adminToken ?? ""
         return UIAPISessions(
             sessions: UISessions(adminToken: adminToken),
-            tokens: DashboardTokens(client: store.client, adminToken: adminToken, logger: logger))
+            tokens: DashboardTokens(store: store, adminToken: adminToken, logger: logger))
     }
 }
