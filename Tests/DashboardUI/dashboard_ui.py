@@ -219,6 +219,16 @@ def main():
                 "const done = arguments[arguments.length - 1];"
                 "fetch(arguments[0], {credentials: 'same-origin'}).then(r => done(r.status)).catch(e => done(String(e)));",
                 path)
+        # The agents' REST API on the dashboard takes the session cookie for reads, with the token's rights.
+        for path in ("/users/current/accounts/" + LIVE, "/users/current/accounts/" + OWN):
+            statuses[path] = driver.execute_async_script(
+                "const done = arguments[arguments.length - 1];"
+                "fetch(arguments[0], {credentials: 'same-origin'}).then(r => done(r.status)).catch(e => done(String(e)));",
+                path)
+        result["readOnlyApiAccounts"] = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch('/users/current/accounts', {credentials: 'same-origin'}).then(r => r.json())"
+            ".then(list => done(list.map(a => a.id))).catch(e => done(String(e)));")
         result["readOnlyStatuses"] = statuses
         result["readOnlyAlerts"] = driver.execute_async_script(
             "const done = arguments[arguments.length - 1];"

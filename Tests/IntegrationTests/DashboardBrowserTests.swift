@@ -90,7 +90,8 @@ struct DashboardBrowserTests {
         let refusals = done["refusalErrors"] as? [String] ?? ["missing"]
         #expect(
             refusals.allSatisfy {
-                ($0.contains("/ui/api/accounts/Tidemark-Sim") && $0.contains("404"))
+                (($0.contains("/ui/api/accounts/Tidemark-Sim") || $0.contains("/users/current/accounts/Tidemark-Sim"))
+                    && $0.contains("404"))
                     || ($0.contains("/ui/api/agents") && $0.contains("403"))
             }, "\(refusals)")
         // A live equity value changed on the page as loaded (no reload).
@@ -123,6 +124,10 @@ struct DashboardBrowserTests {
         #expect(statuses["/ui/api/accounts/\(Self.liveAccount)"] == 404, "\(statuses)")
         #expect(statuses["/ui/api/accounts/\(Self.ownAccount)"] == 200, "\(statuses)")
         #expect(statuses["/ui/api/agents"] == 403, "\(statuses)")
+        // The agents' REST API on the dashboard, read with the same session cookie.
+        #expect(statuses["/users/current/accounts/\(Self.liveAccount)"] == 404, "\(statuses)")
+        #expect(statuses["/users/current/accounts/\(Self.ownAccount)"] == 200, "\(statuses)")
+        #expect(done["readOnlyApiAccounts"] as? [String] == [Self.ownAccount])
         let alertAccounts = done["readOnlyAlerts"] as? [String] ?? []
         #expect(!alertAccounts.isEmpty && alertAccounts.allSatisfy { $0 == Self.ownAccount }, "\(alertAccounts)")
         let shots = done["screenshots"] as? [String] ?? []
