@@ -116,7 +116,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "TidemarkProtocol", "AgentFold", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API",
-                "StoreBackedAPI", "Webhooks", "Feed",
+                "StoreBackedAPI", "Webhooks", "Feed", "FeedProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -145,11 +145,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // I/O: `tidemark dashboard`: the feed's receiving end (mutual TLS), PostgreSQL storage, /agents.
+        // I/O: `tidemark dashboard`: the feed's receiving end (mutual TLS), PostgreSQL storage, the agents'
+        // REST API (the API target's routes over a PostgreSQL read model, read-only), /agents.
         .target(
             name: "Dashboard",
             dependencies: [
-                "FeedProtocol",
+                "FeedProtocol", "API", "RiskCore", "EquityEngine", "TidemarkProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -246,7 +247,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "AgentFold", "Bridge", "CompactBinaryCoding", "EquityEngine", "RiskCore", "Store",
+                "Agent", "API", "AgentFold", "Bridge", "CompactBinaryCoding", "EquityEngine", "RiskCore", "Store",
                 "TestSupport",
                 "TidemarkProtocol",
             ]

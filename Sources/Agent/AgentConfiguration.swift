@@ -49,6 +49,7 @@ import TidemarkProtocol
 /// | `feedKey` | `TIDEMARK_FEED_KEY` | none | the key of that certificate (PEM) |
 /// | `feedCA` | `TIDEMARK_FEED_CA` | none | the CA(s) the dashboard's certificate must chain to (PEM) |
 /// | `feedAccountUpdatesPerSecond` | `TIDEMARK_FEED_ACCOUNT_UPDATES_PER_SECOND` | 4 | live account states fed per account and second at most (the latest wins) |
+/// | `feedLiveIntervalMilliseconds` | `TIDEMARK_FEED_LIVE_INTERVAL_MS` | 1000 | least time between two looks at the open periods, chart hour, challenge progress and leaderboards fed to the dashboard (those that changed are sent, the latest wins) |
 /// | `feedRetentionRows` | `TIDEMARK_FEED_RETENTION_ROWS` | 1000000 | unacknowledged feed rows kept while the dashboard is away (a warning at 80 %; beyond it the oldest are dropped, counted and reported to the dashboard) |
 /// | (env only) | `TIDEMARK_ADMIN_TOKEN` | generated | admin token adopted on first run (at least 128 bits of entropy, e.g. `openssl rand -hex 32`) |
 public struct AgentConfiguration: Hashable, Sendable, Codable {
@@ -92,6 +93,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     public var feedCA: String?
     public var feedAccountUpdatesPerSecond = 4
     public var feedRetentionRows = 1_000_000
+    public var feedLiveIntervalMilliseconds = 1_000
 
     /// The defaults.
     public init() {}
@@ -160,6 +162,10 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         guard (1...1_000).contains(feedAccountUpdatesPerSecond) else {
             throw refuse("feedAccountUpdatesPerSecond must be between 1 and 1000, got \(feedAccountUpdatesPerSecond)")
         }
+        guard (100...60_000).contains(feedLiveIntervalMilliseconds) else {
+            throw refuse(
+                "feedLiveIntervalMilliseconds must be between 100 and 60000, got \(feedLiveIntervalMilliseconds)")
+        }
         guard feedRetentionRows >= 1_000 else {
             throw refuse("feedRetentionRows must be at least 1000, got \(feedRetentionRows)")
         }
@@ -219,6 +225,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
             httpBodyTimeoutSeconds
         case httpMaximumConnections
         case feedURL, feedCertificate, feedKey, feedCA, feedAccountUpdatesPerSecond, feedRetentionRows
+        case feedLiveIntervalMilliseconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -283,6 +290,8 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         feedAccountUpdatesPerSecond =
             try c.decodeIfPresent(Int.self, forKey: .feedAccountUpdatesPerSecond) ?? feedAccountUpdatesPerSecond
         feedRetentionRows = try c.decodeIfPresent(Int.self, forKey: .feedRetentionRows) ?? feedRetentionRows
+        feedLiveIntervalMilliseconds =
+            try c.decodeIfPresent(Int.self, forKey: .feedLiveIntervalMilliseconds) ?? feedLiveIntervalMilliseconds
     }
 
     private struct AnyKey: CodingKey {
@@ -394,6 +403,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         if let value = environment["TIDEMARK_FEED_CA"] { feedCA = value }
         if let value = try integer("TIDEMARK_FEED_ACCOUNT_UPDATES_PER_SECOND") { feedAccountUpdatesPerSecond = value }
         if let value = try integer("TIDEMARK_FEED_RETENTION_ROWS") { feedRetentionRows = value }
+        if let value = try integer("TIDEMARK_FEED_LIVE_INTERVAL_MS") { feedLiveIntervalMilliseconds = value }
     }
 }
 

@@ -144,26 +144,10 @@ extension AccountResource {
 }
 
 extension EventRecord {
-    /// A stored event (the risk core's canonical JSON) in the API's form: amounts as exact
-    /// numbers, broker times as `YYYY-MM-DD HH:mm:ss.SSS`, references named `…Id`.
+    /// A stored event (the risk core's canonical JSON) in the API's form (``EventRecord/init(sequenceNumber:kind:accountId:subjectId:brokerTime:riskCoreJSON:)``).
     public init(_ stored: StoredEvent) throws {
-        let body: JSONBody
-        switch stored.kind {
-        case .tracker:
-            body = try JSONBody(encoding: stored.decodeBody(as: TrackerEvent.self))
-        case .challenge:
-            body = try JSONBody(
-                encoding: ChallengeEventResource(
-                    sequenceNumber: stored.sequenceNumber,
-                    try stored.decodeBody(as: ChallengeEvent.self)))
-        case .competition:
-            body = try JSONBody(
-                encoding: CompetitionEventResource(
-                    sequenceNumber: stored.sequenceNumber,
-                    try stored.decodeBody(as: CompetitionEvent.self)))
-        }
-        self.init(
-            sequenceNumber: stored.sequenceNumber, kind: EventKind(stored.kind),
-            accountId: stored.accountId, subjectId: stored.subjectId, brokerTime: stored.brokerTime, body: body)
+        try self.init(
+            sequenceNumber: stored.sequenceNumber, kind: EventKind(stored.kind), accountId: stored.accountId,
+            subjectId: stored.subjectId, brokerTime: stored.brokerTime, riskCoreJSON: stored.body)
     }
 }

@@ -20,13 +20,13 @@ struct ReplayCommandTests {
     /// JSON value for JSON value, and every piece passes its openapi.json schema.
     @Test func theAgentsRecordingReplaysToWhatItsAPIShows() async throws {
         let directory = try TemporaryDirectory()
-        let recording = try AgentRecordings.eurusdSlice(ticks: 5_000, batch: 50, in: directory)
+        let recording = try await AgentRecordings.eurusdSlice(ticks: 5_000, batch: 50, in: directory)
         let rules = try AgentRecordings.rules(maxLoss: 60, in: directory)
         let recorded = directory.path("recorded")
         let agent = FullAgent(in: directory, rules: rules, extraArguments: ["--record", recorded])
-        try await onOwnThread { try agent.start() }
+        try await agent.start()
         // The simulator ends when its BYE is acknowledged, i.e. after everything before it was committed.
-        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        let run = try await Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
 
         let base = "http://\(agent.httpEndpoint!)/users/current"
@@ -47,7 +47,7 @@ struct ReplayCommandTests {
         }
         let liveChart = try await get(accountPath + "/equity-chart")
         let liveAccount = try await get(accountPath)
-        #expect(try await onOwnThread { agent.stop() } == 0)
+        #expect(await agent.stop() == 0)
 
         // The whole risk state: the agent's last checkpoint, and the same recording folded in-process.
         let recordedFile = recorded + "/\(Self.account).jsonl"
@@ -59,7 +59,7 @@ struct ReplayCommandTests {
         #expect(inProcess.problems.isEmpty)
         #expect(inProcess.core.risk == live)
 
-        let replayed = try Tidemark.run(
+        let replayed = try await Tidemark.run(
             ["replay", recordedFile, "--rules", rules, "--compact"], in: directory)
         #expect(replayed.status == 0, "\(replayed.errors)")
         let report = try JSONValue.parse(Data(replayed.output.utf8))
