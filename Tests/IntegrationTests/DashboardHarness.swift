@@ -97,6 +97,8 @@ final class FullDashboard {
     let database: String
     let pki: TestPKI
     let adminToken = "dashboard_integration_admin_token_0123456789abcdef"
+    /// More `TIDEMARK_DASHBOARD_*` settings for its environment.
+    var extraEnvironment: [String: String] = [:]
     private(set) var running: Tidemark.Running?
     private(set) var feedEndpoint: String?
     private(set) var httpEndpoint: String?
@@ -119,7 +121,8 @@ final class FullDashboard {
                 "--database", database, "--tls-cert", pki.dashboardCertificate, "--tls-key", pki.dashboardKey,
                 "--client-ca", pki.authority, "--log-level", "notice",
             ],
-            in: directory, environment: ["TIDEMARK_DASHBOARD_ADMIN_TOKEN": adminToken])
+            in: directory,
+            environment: ["TIDEMARK_DASHBOARD_ADMIN_TOKEN": adminToken].merging(extraEnvironment) { $1 })
         running = process
         let deadline = Date().addingTimeInterval(60)
         var feed: String?
