@@ -24,8 +24,8 @@ struct DashboardSequenceTests {
         // Until the processes tell each other of their commits, the first one's long poll is woken by
         // its own ingests only: a short timeout keeps the reader's last wait short.
         for process in [first, second] { process.extraEnvironment["TIDEMARK_DASHBOARD_LONG_POLL_SECONDS"] = "1" }
-        try first.start()
-        try second.start()
+        try await first.start()
+        try await second.start()
         let reader = try DashboardClient(first)
         defer { reader.shutdown() }
         let total = 2 * Self.batches * Self.eventsPerBatch
@@ -62,8 +62,8 @@ struct DashboardSequenceTests {
                 SELECT COUNT(*) FROM (SELECT dashboard_sequence, lag(dashboard_sequence) OVER (PARTITION BY store_id ORDER BY sequence) AS previous
                 FROM event) e WHERE previous > dashboard_sequence
                 """) == ["0"])
-        #expect(first.stop() == 0)
-        #expect(second.stop() == 0)
+        #expect(await first.stop() == 0)
+        #expect(await second.stop() == 0)
     }
 
     /// Posts the agent's events in batches, one after the other, as its feed would.
