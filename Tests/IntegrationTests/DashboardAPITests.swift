@@ -331,6 +331,25 @@ struct DashboardStreamTests {
     }
 }
 
+/// The dashboard's admin token is held to the agent's rule (``TokenStrength``): length alone is not enough.
+@Suite("Dashboard admin token")
+struct DashboardAdminTokenTests {
+    @Test func aLongButGuessableAdminTokenIsRefusedAtStart() async throws {
+        let directory = try TemporaryDirectory()
+        let pki = try TestPKI(in: directory, agents: [])
+        // 32 characters, but eight letters repeated: about 75 bits of entropy.
+        let process = try await Tidemark.start(
+            [
+                "dashboard", "--feed-listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--database",
+                "postgres://tidemark@127.0.0.1:1/tidemark", "--tls-cert", pki.dashboardCertificate, "--tls-key",
+                pki.dashboardKey, "--client-ca", pki.authority,
+            ], in: directory, environment: ["TIDEMARK_DASHBOARD_ADMIN_TOKEN": "passwordpasswordpasswordpassword"])
+        #expect(await process.waitUntilExit(timeout: 60))
+        #expect(process.process.terminationStatus == 77, "\(process.errors)")
+        #expect(process.errors.contains("bits of entropy"), "\(process.errors)")
+    }
+}
+
 extension DashboardClient {
     /// Reads a Server-Sent Events stream until a frame containing `marker` arrives (at most 90 s); returns it.
     func firstFrame(_ path: String, containing marker: String) async throws -> String {
