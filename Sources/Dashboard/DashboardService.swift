@@ -42,7 +42,9 @@ public final class DashboardRuntime: Sendable {
         self.store = DashboardStore(
             address: try DatabaseAddress(url: configuration.database ?? ""),
             connections: configuration.databaseConnections, logger: logger)
-        self.api = DashboardAPI(store: store, adminToken: configuration.adminToken ?? "", logger: logger)
+        self.api = DashboardAPI(
+            store: store, adminToken: configuration.adminToken ?? "",
+            configuration: APIConfiguration(longPollTimeout: .seconds(configuration.longPollSeconds)), logger: logger)
         if let path = configuration.pinnedAgents {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw DashboardError.configuration.with(detail: "pinnedAgents \(path) cannot be read")

@@ -485,7 +485,7 @@ public final class DashboardStore: Sendable {
     }
 
     /// Live account states: the latest wins (an older one, by the agent's clock, is ignored).
-    static func apply(
+    private static func apply(
         _ states: [FeedAccountState], on connection: PostgresConnection, logger: Logger
     ) async throws {
         var latest: [String: FeedAccountState] = [:]
