@@ -31,6 +31,8 @@ public final class DashboardRuntime: Sendable {
     let metrics: DashboardMetrics
     let logger: Logger
     private let pinned: Set<String>?
+    /// This process's live updates (from every process's ingest, through LISTEN/NOTIFY).
+    public let live = LiveHub()
     private let bound = Mutex<(feed: String?, http: String?)>((nil, nil))
 
     /// Checks the configuration, reads the certificate files and connects nothing yet.
@@ -95,7 +97,7 @@ public final class DashboardRuntime: Sendable {
             configuration: .init(
                 services: [
                     .init(service: store.client), .init(service: Migrations(runtime: self)),
-                    .init(service: feedApplication), .init(service: apiApplication),
+                    .init(service: try liveListener()), .init(service: feedApplication), .init(service: apiApplication),
                     .init(service: DashboardAPI.Shutdown(api: api)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -251,6 +253,7 @@ public final class DashboardRuntime: Sendable {
             }
             return try Self.json(try await store.agents())
         }
+        userInterface().add(to: router)
         api.addRoutes(to: router)
         let (host, port) = try DashboardConfiguration.address(configuration.http, key: "http")
         return Application(
