@@ -13,7 +13,8 @@ extension AgentRuntime {
             dashboardURL: url, certificatePath: certificate, privateKeyPath: key,
             certificateAuthorityPath: authority,
             accountStateInterval: .milliseconds(1_000 / configuration.feedAccountUpdatesPerSecond),
-            retentionRows: configuration.feedRetentionRows, version: TidemarkVersion.current)
+            retentionRows: configuration.feedRetentionRows,
+            retentionAge: .seconds(configuration.feedRetentionSeconds), version: TidemarkVersion.current)
         let feed: FeedService
         do {
             feed = try FeedService(settings: settings, store: store, metricsFactory: metrics.factory, logger: logger)
