@@ -1,0 +1,213 @@
+import ArgumentParser
+import FeedProtocol
+import Foundation
+
+/// `tidemark bench dashboard`: one `tidemark dashboard` (a child process, over a fresh database in
+/// a PostgreSQL cluster) fed by many agents at once, on this machine.
+struct BenchDashboardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dashboard",
+        abstract:
+            "The dashboard's ingest: 10 agents × 100 accounts feeding one dashboard; events/s, account updates/s, PostgreSQL rows/s.",
+        discussion: """
+            Certificates come from deploy/pki.sh (a CA, the dashboard's, one per agent); the dashboard is a \
+            child `tidemark dashboard` over a new database in the cluster at --database (default: the one \
+            `scripts/postgres start` runs), dropped at the end.
+            The agents are feed clients: each has its own client certificate and connection (mutual TLS \
+            1.2+) and posts real FeedBatch JSON to POST /feed/v1/batches, one batch at a time, waiting for \
+            each acknowledgement, as the agent's feed service does. Driving real agent processes would put \
+            ten agents' bridges, writers and simulators on the same two cores as the dashboard and \
+            PostgreSQL; the feed clients measure what the dashboard ingests.
+            Phase 1, events: for --seconds, every agent posts batches of --events-per-batch tracker events \
+            (the agent's outbox pages are up to 1,000 rows) for its accounts, as fast as they are acknowledged.
+            Phase 2, account updates: for --seconds, every agent posts batches carrying the live state of \
+            each of its --accounts accounts (what the agent's coalescer sends when every account moved), as \
+            fast as they are acknowledged.
+            Each phase reports what was acknowledged per second, the batch round trip, the rows PostgreSQL \
+            wrote (pg_stat_database: inserted + updated + deleted) per second, and CPU per item of the \
+            dashboard, of PostgreSQL (the backends serving the dashboard's connections; not the WAL writer \
+            or checkpointer) and of the feed clients (this process).
+            Build with -c release.
+            """
+    )
+
+    @Option(
+        name: .long, help: "postgres://USER:PASSWORD@HOST:PORT/DATABASE of a cluster the bench may create databases in."
+    )
+    var database: String?
+
+    @Option(name: .long, help: "Agents feeding the dashboard.")
+    var agents: Int = 10
+
+    @Option(name: .long, help: "Accounts per agent.")
+    var accounts: Int = 100
+
+    @Option(name: .long, help: "Seconds per phase.")
+    var seconds: Double = 10
+
+    @Option(name: .customLong("events-per-batch"), help: "Events per batch in the events phase.")
+    var eventsPerBatch: Int = 1_000
+
+    @Option(name: .customLong("pki-script"), help: "deploy/pki.sh (openssl), for the certificates.")
+    var pkiScript: String = "deploy/pki.sh"
+
+    func validate() throws {
+        guard agents >= 1, accounts >= 1, seconds > 0, eventsPerBatch >= 1 else {
+            throw ValidationError("--agents, --accounts, --seconds and --events-per-batch must be positive")
+        }
+    }
+
+    func run() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tidemark-bench-dashboard-\(UUID().uuidString.prefix(8))"
+        ).path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+
+        let names = (0..<agents).map { String(format: "bench-%02d", $0) }
+        let pki = try BenchPKI(script: pkiScript, directory: directory + "/pki", agents: names)
+        let postgres = BenchPostgres(serverURL: try database ?? Self.scriptsPostgresURL())
+        let (databaseName, databaseURL) = try postgres.createDatabase()
+        defer { postgres.dropDatabase(databaseName) }
+        let dashboard = try ChildDashboard(directory: directory, database: databaseURL, pki: pki)
+        defer { dashboard.stop() }
+        print(
+            "tidemark bench dashboard: \(agents) agents × \(accounts) accounts, \(String(format: "%g", seconds)) s per phase, dashboard pid \(dashboard.pid) (feed \(dashboard.feed))"
+        )
+
+        let clients = try names.map { name in
+            try FeedBenchClient(
+                name: name, accounts: (0..<accounts).map { "Bench-\(name):\(100_000 + $0)" },
+                dashboardURL: dashboard.feedURL, pki: pki)
+        }
+        do {
+            try await measure(clients: clients, postgres: postgres, database: databaseName, dashboard: dashboard)
+        } catch {
+            for client in clients { await client.shutdown() }
+            throw error
+        }
+        for client in clients { await client.shutdown() }
+    }
+
+    /// Claims, then the two phases.
+    private func measure(
+        clients: [FeedBenchClient], postgres: BenchPostgres, database databaseName: String, dashboard: ChildDashboard
+    ) async throws {
+        // Each agent claims its accounts (and opens its connection) before the clock starts.
+        for client in clients {
+            let states = client.accounts.map { FeedBenchRecords.state(account: $0, step: 0, observedAt: Self.now()) }
+            _ = try await client.post(
+                FeedBatch(agent: client.status(acknowledged: 0), items: [], accountStates: states))
+        }
+
+        print("")
+        print(
+            "| phase | acknowledged per s | batches per s | batch round trip p50 / p99 / max | PostgreSQL rows per s | CPU per item: dashboard / PostgreSQL / feed clients |"
+        )
+        print("|---|---:|---:|---:|---:|---:|")
+        let eventsPerBatch = eventsPerBatch
+        let events = try await phase(
+            "events (\(eventsPerBatch) per batch)", clients: clients, postgres: postgres, database: databaseName,
+            dashboard: dashboard
+        ) { client, _ in
+            let first = client.nextSequence
+            let items = (0..<UInt64(eventsPerBatch)).map { offset in
+                let sequence = first + offset
+                return FeedItem(
+                    sequence: sequence,
+                    record: .event(
+                        FeedBenchRecords.event(
+                            sequence: sequence, account: client.accounts[Int(sequence) % client.accounts.count],
+                            brokerTime: 1_549_238_400_000 + Int64(sequence) * 100)))
+            }
+            return FeedBatch(agent: client.status(acknowledged: first - 1), items: items, accountStates: [])
+        }
+        let updates = try await phase(
+            "account updates (\(accounts) per batch)", clients: clients, postgres: postgres, database: databaseName,
+            dashboard: dashboard
+        ) { client, round in
+            let observedAt = Self.now()
+            let states = client.accounts.map {
+                FeedBenchRecords.state(account: $0, step: round + 1, observedAt: observedAt)
+            }
+            return FeedBatch(
+                agent: client.status(acknowledged: client.nextSequence - 1), items: [], accountStates: states)
+        }
+        print("")
+        print(
+            "events ingested: \(Int(events)) per s (target ≥ 20,000); account updates ingested: \(Int(updates)) per s (target ≥ 50,000)"
+        )
+        print("dashboard resident memory: \(dashboard.residentMegabytes()) MB")
+    }
+
+    /// One phase: every client posts the batches `make` builds, one at a time, for `seconds`. Returns items acknowledged per second.
+    private func phase(
+        _ title: String, clients: [FeedBenchClient], postgres: BenchPostgres, database: String,
+        dashboard: ChildDashboard,
+        make: @escaping @Sendable (_ client: FeedBenchClient, _ round: Int) -> FeedBatch
+    ) async throws -> Double {
+        let rowsBefore = try postgres.rowsWritten(in: database)
+        let dashboardCPU = dashboard.cpuSeconds()
+        // The backends of the dashboard's pooled connections do the phase's database work (one opened
+        // during the phase counts from zero).
+        var postgresCPU: [Int32: Double] = [:]
+        for backend in try postgres.backends(of: database) { postgresCPU[backend] = ProcessCPU.seconds(of: backend) }
+        let ownCPU = BenchAgentCommand.ownCPUSeconds()
+        let start = ContinuousClock.now
+        let end = start + .seconds(seconds)
+        let results = try await withThrowingTaskGroup(of: (items: Int, batches: Int, trips: [Double]).self) { group in
+            for client in clients {
+                group.addTask {
+                    var items = 0
+                    var trips: [Double] = []
+                    var round = 0
+                    while ContinuousClock.now < end {
+                        let batch = make(client, round)
+                        let sent = ContinuousClock.now
+                        let answer = try await client.post(batch)
+                        trips.append((ContinuousClock.now - sent).milliseconds)
+                        if let last = batch.items.last, answer.acknowledgedThrough != last.sequence {
+                            throw FeedBenchError(
+                                "\(client.name): acknowledged \(answer.acknowledgedThrough), expected \(last.sequence)")
+                        }
+                        if let last = batch.items.last { client.acknowledged(through: last.sequence) }
+                        items += batch.items.isEmpty ? batch.accountStates.count : batch.items.count
+                        round += 1
+                    }
+                    return (items, trips.count, trips)
+                }
+            }
+            var all: [(items: Int, batches: Int, trips: [Double])] = []
+            for try await result in group { all.append(result) }
+            return all
+        }
+        let elapsed = (ContinuousClock.now - start).seconds
+        let dashboardUsed = dashboard.cpuSeconds() - dashboardCPU
+        let postgresUsed = try postgres.backends(of: database).map { backend in
+            ProcessCPU.seconds(of: backend) - (postgresCPU[backend] ?? 0)
+        }.reduce(0, +)
+        let ownUsed = BenchAgentCommand.ownCPUSeconds() - ownCPU
+        // PostgreSQL's backends report their row counts when idle, at most a second later.
+        try await Task.sleep(for: .milliseconds(1_500))
+        let rows = try postgres.rowsWritten(in: database) - rowsBefore
+        let items = Double(results.map(\.items).reduce(0, +))
+        let batches = Double(results.map(\.batches).reduce(0, +))
+        let trips = results.flatMap(\.trips)
+        func micro(_ cpu: Double) -> String { String(format: "%.1f", cpu * 1e6 / max(1, items)) }
+        print(
+            "| \(title) | \(Int(items / elapsed)) | \(Int(batches / elapsed)) | "
+                + "\(BenchAgentCommand.percentile(trips, 0.5)) / \(BenchAgentCommand.percentile(trips, 0.99)) / \(BenchAgentCommand.percentile(trips, 1)) ms | "
+                + "\(Int(rows / elapsed)) | \(micro(dashboardUsed)) / \(micro(postgresUsed)) / \(micro(ownUsed)) µs |")
+        return items / elapsed
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000) }
+
+    /// The URL `scripts/postgres start` prints (it starts the cluster if it is not running).
+    static func scriptsPostgresURL() throws -> String {
+        guard let url = try BenchPostgres.run("scripts/postgres", ["start"]).last else {
+            throw ValidationError("scripts/postgres start printed no URL; pass --database")
+        }
+        return url
+    }
+}
