@@ -17,23 +17,25 @@ struct BenchDashboardCommand: AsyncParsableCommand {
             1.2+) and posts real FeedBatch JSON to POST /feed/v1/batches, one batch at a time, waiting for \
             each acknowledgement, as the agent's feed service does. Driving real agent processes would put \
             ten agents' bridges, writers and simulators on the same two cores as the dashboard and \
-            PostgreSQL; the feed clients measure what the dashboard ingests.
-            Phase 1, events: for --seconds, every agent posts batches of --events-per-batch tracker events \
-            (the agent's outbox pages are up to 1,000 rows) for its accounts, as fast as they are acknowledged.
-            Phase 2, account updates: for --seconds, every agent posts batches carrying the live state of \
+            PostgreSQL; the feed clients measure what the dashboard ingests. Each phase's batches are \
+            encoded before its clock starts (an agent encodes on its own host), so the clients spend \
+            their CPU on TLS and HTTP only.
+            Phase 1, events: every agent posts --event-batches batches of --events-per-batch tracker events \
+            for its accounts (the agent's outbox pages are up to 1,000 rows), as fast as they are acknowledged.
+            Phase 2, account updates: every agent posts --state-batches batches carrying the live state of \
             each of its --accounts accounts (what the agent's coalescer sends when every account moved), as \
             fast as they are acknowledged.
-            Each phase reports what was acknowledged per second, the batch round trip, the rows PostgreSQL \
-            wrote (pg_stat_database: inserted + updated + deleted) per second, and CPU per item of the \
-            dashboard, of PostgreSQL (the backends serving the dashboard's connections; not the WAL writer \
-            or checkpointer) and of the feed clients (this process).
+            Each phase reports what was acknowledged per second (first post to last acknowledgement), the \
+            batch round trip, the rows PostgreSQL wrote (pg_stat_database: inserted + updated + deleted) \
+            per second, and CPU per item of the dashboard, of PostgreSQL (the backends serving the \
+            dashboard's connections; not the WAL writer or checkpointer) and of the feed clients (this process).
             Build with -c release.
             """
     )
 
     @Option(
-        name: .long, help: "postgres://USER:PASSWORD@HOST:PORT/DATABASE of a cluster the bench may create databases in."
-    )
+        name: .long,
+        help: "postgres://USER:PASSWORD@HOST:PORT/DATABASE of a cluster the bench may create databases in.")
     var database: String?
 
     @Option(name: .long, help: "Agents feeding the dashboard.")
@@ -42,18 +44,22 @@ struct BenchDashboardCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Accounts per agent.")
     var accounts: Int = 100
 
-    @Option(name: .long, help: "Seconds per phase.")
-    var seconds: Double = 10
-
     @Option(name: .customLong("events-per-batch"), help: "Events per batch in the events phase.")
     var eventsPerBatch: Int = 1_000
+
+    @Option(name: .customLong("event-batches"), help: "Batches of events per agent (phase 1).")
+    var eventBatches: Int = 30
+
+    @Option(name: .customLong("state-batches"), help: "Batches of account states per agent (phase 2).")
+    var stateBatches: Int = 300
 
     @Option(name: .customLong("pki-script"), help: "deploy/pki.sh (openssl), for the certificates.")
     var pkiScript: String = "deploy/pki.sh"
 
     func validate() throws {
-        guard agents >= 1, accounts >= 1, seconds > 0, eventsPerBatch >= 1 else {
-            throw ValidationError("--agents, --accounts, --seconds and --events-per-batch must be positive")
+        guard agents >= 1, accounts >= 1, eventsPerBatch >= 1, eventBatches >= 1, stateBatches >= 1 else {
+            throw ValidationError(
+                "--agents, --accounts, --events-per-batch, --event-batches and --state-batches must be positive")
         }
     }
 
@@ -72,7 +78,7 @@ struct BenchDashboardCommand: AsyncParsableCommand {
         let dashboard = try ChildDashboard(directory: directory, database: databaseURL, pki: pki)
         defer { dashboard.stop() }
         print(
-            "tidemark bench dashboard: \(agents) agents × \(accounts) accounts, \(String(format: "%g", seconds)) s per phase, dashboard pid \(dashboard.pid) (feed \(dashboard.feed))"
+            "tidemark bench dashboard: \(agents) agents × \(accounts) accounts, dashboard pid \(dashboard.pid) (feed \(dashboard.feed))"
         )
 
         let clients = try names.map { name in
@@ -107,10 +113,10 @@ struct BenchDashboardCommand: AsyncParsableCommand {
         print("|---|---:|---:|---:|---:|---:|")
         let eventsPerBatch = eventsPerBatch
         let events = try await phase(
-            "events (\(eventsPerBatch) per batch)", clients: clients, postgres: postgres, database: databaseName,
-            dashboard: dashboard
-        ) { client, _ in
-            let first = client.nextSequence
+            "events (\(eventsPerBatch) per batch)", clients: clients, batches: eventBatches, postgres: postgres,
+            database: databaseName, dashboard: dashboard
+        ) { client, round in
+            let first = UInt64(round * eventsPerBatch) + 1
             let items = (0..<UInt64(eventsPerBatch)).map { offset in
                 let sequence = first + offset
                 return FeedItem(
@@ -122,16 +128,16 @@ struct BenchDashboardCommand: AsyncParsableCommand {
             }
             return FeedBatch(agent: client.status(acknowledged: first - 1), items: items, accountStates: [])
         }
+        let eventsSent = UInt64(eventBatches * eventsPerBatch)
+        let observedFrom = Self.now()
         let updates = try await phase(
-            "account updates (\(accounts) per batch)", clients: clients, postgres: postgres, database: databaseName,
-            dashboard: dashboard
+            "account updates (\(accounts) per batch)", clients: clients, batches: stateBatches, postgres: postgres,
+            database: databaseName, dashboard: dashboard
         ) { client, round in
-            let observedAt = Self.now()
             let states = client.accounts.map {
-                FeedBenchRecords.state(account: $0, step: round + 1, observedAt: observedAt)
+                FeedBenchRecords.state(account: $0, step: round + 1, observedAt: observedFrom + Int64(round))
             }
-            return FeedBatch(
-                agent: client.status(acknowledged: client.nextSequence - 1), items: [], accountStates: states)
+            return FeedBatch(agent: client.status(acknowledged: eventsSent), items: [], accountStates: states)
         }
         print("")
         print(
@@ -140,12 +146,23 @@ struct BenchDashboardCommand: AsyncParsableCommand {
         print("dashboard resident memory: \(dashboard.residentMegabytes()) MB")
     }
 
-    /// One phase: every client posts the batches `make` builds, one at a time, for `seconds`. Returns items acknowledged per second.
+    /// One phase: every client posts the `batches` batches `make` builds (encoded before the clock
+    /// starts), one at a time. Returns items acknowledged per second.
     private func phase(
-        _ title: String, clients: [FeedBenchClient], postgres: BenchPostgres, database: String,
-        dashboard: ChildDashboard,
-        make: @escaping @Sendable (_ client: FeedBenchClient, _ round: Int) -> FeedBatch
+        _ title: String, clients: [FeedBenchClient], batches: Int, postgres: BenchPostgres, database: String,
+        dashboard: ChildDashboard, make: (_ client: FeedBenchClient, _ round: Int) -> FeedBatch
     ) async throws -> Double {
+        let encoder = JSONEncoder()
+        var prepared: [[FeedBenchClient.PreparedBatch]] = []
+        for client in clients {
+            prepared.append(
+                try (0..<batches).map { round in
+                    let batch = make(client, round)
+                    return FeedBenchClient.PreparedBatch(
+                        body: try encoder.encode(batch), items: batch.items.count + batch.accountStates.count,
+                        expectedAcknowledgement: batch.items.last?.sequence)
+                })
+        }
         let rowsBefore = try postgres.rowsWritten(in: database)
         let dashboardCPU = dashboard.cpuSeconds()
         // The backends of the dashboard's pooled connections do the phase's database work (one opened
@@ -154,30 +171,25 @@ struct BenchDashboardCommand: AsyncParsableCommand {
         for backend in try postgres.backends(of: database) { postgresCPU[backend] = ProcessCPU.seconds(of: backend) }
         let ownCPU = BenchAgentCommand.ownCPUSeconds()
         let start = ContinuousClock.now
-        let end = start + .seconds(seconds)
-        let results = try await withThrowingTaskGroup(of: (items: Int, batches: Int, trips: [Double]).self) { group in
-            for client in clients {
+        let results = try await withThrowingTaskGroup(of: (items: Int, trips: [Double]).self) { group in
+            for (client, batches) in zip(clients, prepared) {
                 group.addTask {
                     var items = 0
                     var trips: [Double] = []
-                    var round = 0
-                    while ContinuousClock.now < end {
-                        let batch = make(client, round)
+                    for batch in batches {
                         let sent = ContinuousClock.now
-                        let answer = try await client.post(batch)
+                        let answer = try await client.post(encoded: batch.body)
                         trips.append((ContinuousClock.now - sent).milliseconds)
-                        if let last = batch.items.last, answer.acknowledgedThrough != last.sequence {
+                        if let expected = batch.expectedAcknowledgement, answer.acknowledgedThrough != expected {
                             throw FeedBenchError(
-                                "\(client.name): acknowledged \(answer.acknowledgedThrough), expected \(last.sequence)")
+                                "\(client.name): acknowledged \(answer.acknowledgedThrough), expected \(expected)")
                         }
-                        if let last = batch.items.last { client.acknowledged(through: last.sequence) }
-                        items += batch.items.isEmpty ? batch.accountStates.count : batch.items.count
-                        round += 1
+                        items += batch.items
                     }
-                    return (items, trips.count, trips)
+                    return (items, trips)
                 }
             }
-            var all: [(items: Int, batches: Int, trips: [Double])] = []
+            var all: [(items: Int, trips: [Double])] = []
             for try await result in group { all.append(result) }
             return all
         }
@@ -191,11 +203,10 @@ struct BenchDashboardCommand: AsyncParsableCommand {
         try await Task.sleep(for: .milliseconds(1_500))
         let rows = try postgres.rowsWritten(in: database) - rowsBefore
         let items = Double(results.map(\.items).reduce(0, +))
-        let batches = Double(results.map(\.batches).reduce(0, +))
         let trips = results.flatMap(\.trips)
         func micro(_ cpu: Double) -> String { String(format: "%.1f", cpu * 1e6 / max(1, items)) }
         print(
-            "| \(title) | \(Int(items / elapsed)) | \(Int(batches / elapsed)) | "
+            "| \(title) | \(Int(items / elapsed)) | \(Int(Double(trips.count) / elapsed)) | "
                 + "\(BenchAgentCommand.percentile(trips, 0.5)) / \(BenchAgentCommand.percentile(trips, 0.99)) / \(BenchAgentCommand.percentile(trips, 1)) ms | "
                 + "\(Int(rows / elapsed)) | \(micro(dashboardUsed)) / \(micro(postgresUsed)) / \(micro(ownUsed)) µs |")
         return items / elapsed

@@ -23,12 +23,13 @@ final class ChildDashboard {
         _ = FileManager.default.createFile(atPath: errors, contents: nil)
         process.executableURL = ChildDashboard.ownExecutable
         process.arguments = [
-            "dashboard", "--feed-listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--database", database,
+            "dashboard", "--feed-listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
             "--tls-cert", pki.dashboardCertificate, "--tls-key", pki.dashboardKey, "--client-ca", pki.authority,
             "--log-level", "warning",
         ]
         process.environment = ProcessInfo.processInfo.environment.merging([
-            "TIDEMARK_DASHBOARD_ADMIN_TOKEN": token
+            // The environment, not the command line: process listings show arguments (and the password).
+            "TIDEMARK_DASHBOARD_ADMIN_TOKEN": token, "TIDEMARK_DASHBOARD_DATABASE": database,
         ]) { $1 }
         process.standardOutput = FileHandle(forWritingAtPath: output)
         process.standardError = FileHandle(forWritingAtPath: errors)

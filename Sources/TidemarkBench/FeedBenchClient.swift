@@ -3,7 +3,6 @@ import FeedProtocol
 import Foundation
 import NIOCore
 import NIOSSL
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +16,15 @@ final class FeedBenchClient: Sendable {
     let accounts: [String]
     private let client: HTTPClient
     private let url: String
-    private let acknowledgedSequence = Mutex<UInt64>(0)
+
+    /// A batch encoded ahead of its phase.
+    struct PreparedBatch: Sendable {
+        var body: Data
+        /// Events plus account states in it.
+        var items: Int
+        /// The acknowledgement it must get (the last event's sequence), when it carries events.
+        var expectedAcknowledgement: UInt64?
+    }
 
     init(name: String, accounts: [String], dashboardURL: String, pki: BenchPKI) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -33,18 +40,17 @@ final class FeedBenchClient: Sendable {
         self.url = dashboardURL + FeedPath.batches
     }
 
-    /// The feed sequence of the next event this agent sends.
-    var nextSequence: UInt64 { acknowledgedSequence.withLock { $0 } + 1 }
-
-    /// Records the dashboard's acknowledgement.
-    func acknowledged(through sequence: UInt64) { acknowledgedSequence.withLock { $0 = max($0, sequence) } }
-
     /// Posts one batch; the dashboard's acknowledgement.
     func post(_ batch: FeedBatch) async throws -> FeedAcknowledgement {
+        try await post(encoded: try JSONEncoder().encode(batch))
+    }
+
+    /// Posts one batch already encoded as JSON.
+    func post(encoded body: Data) async throws -> FeedAcknowledgement {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(batch)))
+        request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await client.execute(request, timeout: .seconds(30))
         let answer = try await response.body.collect(upTo: 1 << 20)
         guard response.status == .ok else {
