@@ -96,12 +96,19 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "TidemarkProtocol", "EquityEngine", "RiskCore", "Store",
+                "TidemarkProtocol", "EquityEngine", "RiskCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             // The OpenAPI document (protocol/openapi.json links to it), served at /openapi.json from Bundle.module.
             resources: [.copy("openapi.json")]
+        ),
+        // I/O: the API's read model, tokens and webhooks over the agent's SQLite store. Apart from API so that
+        // API links no store (the dashboard implements the same protocols over PostgreSQL) and apart from
+        // Agent so that the API tests run these adapters against a real store without the whole agent.
+        .target(
+            name: "StoreBackedAPI",
+            dependencies: ["API", "Store", "TidemarkProtocol", "EquityEngine", "RiskCore"]
         ),
         // I/O: the agent daemon — bridge → equity engine → risk core → store (one writer), then ACKs,
         // notifications and commands; HTTP (health, metrics, the API); services with graceful shutdown.
@@ -109,7 +116,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "TidemarkProtocol", "AgentFold", "Bridge", "EquityEngine", "RiskCore", "Store", "ZeroMQ", "API",
-                "Webhooks", "Feed",
+                "StoreBackedAPI", "Webhooks", "Feed", "FeedProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -138,11 +145,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // I/O: `tidemark dashboard`: the feed's receiving end (mutual TLS), PostgreSQL storage, /agents.
+        // I/O: `tidemark dashboard`: the feed's receiving end (mutual TLS), PostgreSQL storage, the agents'
+        // REST API (the API target's routes over a PostgreSQL read model, read-only), /agents.
         .target(
             name: "Dashboard",
             dependencies: [
-                "FeedProtocol",
+                "FeedProtocol", "API", "RiskCore", "EquityEngine", "TidemarkProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -201,7 +209,8 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "RiskCore", "EquityEngine", "TidemarkProtocol", "Store", "TestSupport", "OpenAPICheck",
+                "API", "StoreBackedAPI", "RiskCore", "EquityEngine", "TidemarkProtocol", "Store", "TestSupport",
+                "OpenAPICheck",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
@@ -242,7 +251,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "AgentFold", "Bridge", "CompactBinaryCoding", "EquityEngine", "RiskCore", "Store",
+                "Agent", "API", "AgentFold", "Bridge", "CompactBinaryCoding", "EquityEngine", "RiskCore", "Store",
                 "TestSupport",
                 "TidemarkProtocol",
             ]

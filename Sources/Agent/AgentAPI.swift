@@ -4,6 +4,7 @@ import EquityEngine
 import Foundation
 import RiskCore
 import Store
+import StoreBackedAPI
 import TidemarkProtocol
 import ZeroMQ
 

@@ -49,6 +49,7 @@ import TidemarkProtocol
 /// | `feedKey` | `TIDEMARK_FEED_KEY` | none | the key of that certificate (PEM) |
 /// | `feedCA` | `TIDEMARK_FEED_CA` | none | the CA(s) the dashboard's certificate must chain to (PEM) |
 /// | `feedAccountUpdatesPerSecond` | `TIDEMARK_FEED_ACCOUNT_UPDATES_PER_SECOND` | 4 | live account states fed per account and second at most (the latest wins) |
+/// | `feedLiveIntervalMilliseconds` | `TIDEMARK_FEED_LIVE_INTERVAL_MS` | 1000 | least time between two looks at the open periods, chart hour, challenge progress and leaderboards fed to the dashboard (those that changed are sent, the latest wins) |
 /// | `feedRetentionRows` | `TIDEMARK_FEED_RETENTION_ROWS` | 1000000 | unacknowledged feed rows kept while the dashboard is away (a warning at 80 %; beyond it the oldest are dropped, counted and reported to the dashboard) |
 /// | `feedRetentionSeconds` | `TIDEMARK_FEED_RETENTION_SECONDS` | 604800 (7 days) | how long an unacknowledged feed row is kept (a warning when the oldest reaches 80 % of it; older rows are dropped, counted and reported to the dashboard) |
 /// | (env only) | `TIDEMARK_ADMIN_TOKEN` | generated | admin token adopted on first run (at least 128 bits of entropy, e.g. `openssl rand -hex 32`) |
@@ -94,6 +95,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     public var feedAccountUpdatesPerSecond = 4
     public var feedRetentionRows = 1_000_000
     public var feedRetentionSeconds = 604_800
+    public var feedLiveIntervalMilliseconds = 1_000
 
     /// The defaults.
     public init() {}
@@ -162,6 +164,10 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         guard (1...1_000).contains(feedAccountUpdatesPerSecond) else {
             throw refuse("feedAccountUpdatesPerSecond must be between 1 and 1000, got \(feedAccountUpdatesPerSecond)")
         }
+        guard (100...60_000).contains(feedLiveIntervalMilliseconds) else {
+            throw refuse(
+                "feedLiveIntervalMilliseconds must be between 100 and 60000, got \(feedLiveIntervalMilliseconds)")
+        }
         guard feedRetentionRows >= 1_000 else {
             throw refuse("feedRetentionRows must be at least 1000, got \(feedRetentionRows)")
         }
@@ -226,6 +232,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         case httpMaximumConnections
         case feedURL, feedCertificate, feedKey, feedCA, feedAccountUpdatesPerSecond, feedRetentionRows,
             feedRetentionSeconds
+        case feedLiveIntervalMilliseconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -291,6 +298,8 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
             try c.decodeIfPresent(Int.self, forKey: .feedAccountUpdatesPerSecond) ?? feedAccountUpdatesPerSecond
         feedRetentionRows = try c.decodeIfPresent(Int.self, forKey: .feedRetentionRows) ?? feedRetentionRows
         feedRetentionSeconds = try c.decodeIfPresent(Int.self, forKey: .feedRetentionSeconds) ?? feedRetentionSeconds
+        feedLiveIntervalMilliseconds =
+            try c.decodeIfPresent(Int.self, forKey: .feedLiveIntervalMilliseconds) ?? feedLiveIntervalMilliseconds
     }
 
     private struct AnyKey: CodingKey {
@@ -403,6 +412,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         if let value = try integer("TIDEMARK_FEED_ACCOUNT_UPDATES_PER_SECOND") { feedAccountUpdatesPerSecond = value }
         if let value = try integer("TIDEMARK_FEED_RETENTION_ROWS") { feedRetentionRows = value }
         if let value = try integer("TIDEMARK_FEED_RETENTION_SECONDS") { feedRetentionSeconds = value }
+        if let value = try integer("TIDEMARK_FEED_LIVE_INTERVAL_MS") { feedLiveIntervalMilliseconds = value }
     }
 }
 

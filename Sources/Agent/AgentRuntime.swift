@@ -273,7 +273,7 @@ public final class AgentRuntime: Sendable {
         onCommit { notice in
             if notice.queuedDeliveries > 0 { webhooks.eventsCommitted() }
         }
-        let feed = try makeFeed()
+        let feed = try makeFeed(readModel: api.readModel)
         let reloader = installAllowListReload()
         defer { reloader.cancel() }
         let core = CoreService(runtime: self)

@@ -1,6 +1,7 @@
 import API
 import Foundation
 import Store
+import StoreBackedAPI
 import Webhooks
 
 extension AgentRuntime {

@@ -1,3 +1,4 @@
+import API
 import Foundation
 
 /// Every setting of `tidemark dashboard`, as plain Codable JSON (`--config FILE`).
@@ -8,7 +9,7 @@ import Foundation
 /// | JSON key | env var | default | meaning |
 /// |---|---|---|---|
 /// | `feedListen` | `TIDEMARK_DASHBOARD_FEED_LISTEN` | `0.0.0.0:8443` | HOST:PORT where agents feed (mutual TLS) |
-/// | `http` | `TIDEMARK_DASHBOARD_HTTP` | `127.0.0.1:8444` | HOST:PORT of the HTTPS API: `/agents`, `/metrics`, `/health`, `/ready` |
+/// | `http` | `TIDEMARK_DASHBOARD_HTTP` | `127.0.0.1:8444` | HOST:PORT of the HTTPS API: the agents' REST API (`/users/current/…`, read-only), `/agents`, `/metrics`, `/health`, `/ready` |
 /// | `database` | `TIDEMARK_DASHBOARD_DATABASE` | none (required) | `postgres://USER:PASSWORD@HOST:PORT/DATABASE` |
 /// | `tlsCertificate` | `TIDEMARK_DASHBOARD_TLS_CERT` | none (required) | the dashboard's certificate chain (PEM, `deploy/pki.sh`) |
 /// | `tlsKey` | `TIDEMARK_DASHBOARD_TLS_KEY` | none (required) | its key (PEM) |
@@ -16,7 +17,7 @@ import Foundation
 /// | `pinnedAgents` | `TIDEMARK_DASHBOARD_PINNED_AGENTS` | none | a file of agent certificate SHA-256 fingerprints (hex, one a line, `#` comments): when set, only those agents may feed |
 /// | `databaseConnections` | `TIDEMARK_DASHBOARD_DATABASE_CONNECTIONS` | 8 | PostgreSQL connections in the pool at most |
 /// | `logLevel` | `TIDEMARK_DASHBOARD_LOG_LEVEL` | `info` | trace … critical |
-/// | (env only) | `TIDEMARK_DASHBOARD_ADMIN_TOKEN` | none (required) | bearer token for `/agents` (at least 32 hex digits, e.g. `openssl rand -hex 32`) |
+/// | (env only) | `TIDEMARK_DASHBOARD_ADMIN_TOKEN` | none (required) | the admin's token: `auth-token` of the REST API, bearer token of `/agents`; at least 128 bits of entropy by the agent's rule (`openssl rand -hex 32`) |
 public struct DashboardConfiguration: Hashable, Sendable, Codable {
     public var feedListen = "0.0.0.0:8443"
     public var http = "127.0.0.1:8444"
@@ -132,9 +133,13 @@ public struct DashboardConfiguration: Hashable, Sendable, Codable {
             throw DashboardError.insecure.with(
                 detail: "TIDEMARK_DASHBOARD_ADMIN_TOKEN is required (e.g. openssl rand -hex 32)")
         }
-        guard adminToken.count >= 32 else {
+        // The agent's rule for its admin token (TokenStrength), so one token policy covers both.
+        let bits = TokenStrength.estimatedBits(adminToken)
+        guard bits >= TokenStrength.minimumBits else {
             throw DashboardError.insecure.with(
-                detail: "TIDEMARK_DASHBOARD_ADMIN_TOKEN must have at least 32 characters (128 bits as hex)")
+                detail:
+                    "TIDEMARK_DASHBOARD_ADMIN_TOKEN carries about \(bits) bits of entropy, fewer than the \(TokenStrength.minimumBits) required (make one with openssl rand -hex 32)"
+            )
         }
     }
 

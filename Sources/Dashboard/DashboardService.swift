@@ -1,3 +1,4 @@
+import API
 import Crypto
 import FeedProtocol
 import Foundation
@@ -16,8 +17,8 @@ import X509
 /// Two listeners: the feed port (``DashboardConfiguration/feedListen``) completes a TLS handshake
 /// only with clients whose certificate chains to the configured client CA (TLS 1.2 or newer), and
 /// takes `POST /feed/v1/batches`; the API port (``DashboardConfiguration/http``, HTTPS with the same
-/// server certificate, no client certificate) serves `/agents` (admin token), `/metrics`, `/health`
-/// and `/ready`.
+/// server certificate, no client certificate) serves the agents' REST API across every agent
+/// (``DashboardAPI``, read-only), `/agents` (admin token), `/metrics`, `/health` and `/ready`.
 ///
 /// Services start in order and stop in reverse: the PostgreSQL pool, then the feed listener, then
 /// the API. On SIGTERM the API stops, the feed listener finishes the batches in flight (each is one
@@ -25,6 +26,8 @@ import X509
 public final class DashboardRuntime: Sendable {
     public let configuration: DashboardConfiguration
     public let store: DashboardStore
+    /// The agents' REST API over ``store``, and this process's notifier and equity broadcaster.
+    public let api: DashboardAPI
     let metrics: DashboardMetrics
     let logger: Logger
     private let pinned: Set<String>?
@@ -39,6 +42,7 @@ public final class DashboardRuntime: Sendable {
         self.store = DashboardStore(
             address: try DatabaseAddress(url: configuration.database ?? ""),
             connections: configuration.databaseConnections, logger: logger)
+        self.api = DashboardAPI(store: store, adminToken: configuration.adminToken ?? "", logger: logger)
         if let path = configuration.pinnedAgents {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw DashboardError.configuration.with(detail: "pinnedAgents \(path) cannot be read")
@@ -90,6 +94,7 @@ public final class DashboardRuntime: Sendable {
                 services: [
                     .init(service: store.client), .init(service: Migrations(runtime: self)),
                     .init(service: feedApplication), .init(service: apiApplication),
+                    .init(service: DashboardAPI.Shutdown(api: api)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
@@ -103,7 +108,10 @@ public final class DashboardRuntime: Sendable {
             // A database that never answers (wrong password, host down) must end the start-up with
             // an error, not leave the pool retrying silently.
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await runtime.store.migrate() }
+                group.addTask {
+                    try await runtime.store.migrate()
+                    try await runtime.api.catchUp()
+                }
                 group.addTask {
                     try await Task.sleep(for: .seconds(30))
                     throw DashboardError.database.with(
@@ -197,6 +205,7 @@ public final class DashboardRuntime: Sendable {
             return Self.text(.serviceUnavailable, "not stored, send it again\n")
         }
         metrics.record(outcome, duration: ContinuousClock.now - start)
+        api.published(eventsThrough: outcome.lastEventSequence, accountStates: outcome.appliedStates)
         if !outcome.refusedAccounts.isEmpty {
             logger.error(
                 "accounts refused: they belong to another agent",
@@ -221,7 +230,7 @@ public final class DashboardRuntime: Sendable {
     private func makeAPIApplication(
         onRunning: @escaping @Sendable (String, String) -> Void
     ) throws -> some ApplicationProtocol {
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: APIRequestContext.self)
         router.get("health") { _, _ in "ok\n" }
         router.get("ready") { [store, migrated] _, _ -> Response in
             guard migrated.isOpen, await store.isReachable() else {
@@ -240,6 +249,7 @@ public final class DashboardRuntime: Sendable {
             }
             return try Self.json(try await store.agents())
         }
+        api.addRoutes(to: router)
         let (host, port) = try DashboardConfiguration.address(configuration.http, key: "http")
         return Application(
             router: router,

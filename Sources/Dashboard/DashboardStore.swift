@@ -34,6 +34,12 @@ public struct IngestOutcome: Hashable, Sendable {
     public var refusedAccounts: [String]
     /// Whether the agent's store changed (a new store starts a new sequence space).
     public var storeChanged: Bool
+    /// The dashboard-wide sequence number of the last event this batch stored (nil: it stored none).
+    public var lastEventSequence: UInt64?
+    /// The account states applied (for live equity streams).
+    public var appliedStates: [FeedAccountState]
+    /// Live resources stored.
+    public var liveResources: Int
 }
 
 /// An agent row of `GET /agents`.
@@ -184,7 +190,64 @@ public final class DashboardStore: Sendable {
                 )
                 """,
             ]
-        )
+        ),
+        (
+            2, "api",
+            [
+                // One ordering of every agent's events, the API's `sequenceNumber`: numbered at insert
+                // under the `dashboard_sequence` row lock (see `numberEvents`). Events stored before
+                // this migration are numbered in the order they arrived.
+                "ALTER TABLE event ADD COLUMN dashboard_sequence BIGINT",
+                """
+                UPDATE event SET dashboard_sequence = r.n
+                FROM (SELECT store_id, sequence, row_number() OVER (ORDER BY received_at, store_id, sequence) AS n FROM event) r
+                WHERE event.store_id = r.store_id AND event.sequence = r.sequence
+                """,
+                "ALTER TABLE event ALTER COLUMN dashboard_sequence SET NOT NULL",
+                "CREATE UNIQUE INDEX event_by_dashboard_sequence ON event(dashboard_sequence)",
+                """
+                CREATE TABLE dashboard_sequence (
+                    singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+                    last BIGINT NOT NULL
+                )
+                """,
+                "INSERT INTO dashboard_sequence (last) SELECT COALESCE(MAX(dashboard_sequence), 0) FROM event",
+                "ALTER TABLE account ADD COLUMN credit NUMERIC",
+                // The open parts each agent's API answers from its live engine (FeedLiveResource),
+                // the latest of each.
+                """
+                CREATE TABLE live_resource (
+                    agent_subject TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    account_id TEXT NOT NULL,
+                    subject_id TEXT NOT NULL,
+                    start_broker_time BIGINT,
+                    body TEXT NOT NULL,
+                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    PRIMARY KEY (agent_subject, kind, account_id, subject_id)
+                )
+                """,
+                "CREATE INDEX live_resource_by_account ON live_resource(account_id, kind)",
+                "CREATE INDEX declaration_by_account ON declaration(account_id, kind)",
+            ]
+        ),
+        (
+            3, "api-tokens",
+            [
+                // The dashboard's own API tokens (the admin's is in its configuration): hashes only.
+                """
+                CREATE TABLE api_token (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    secret_sha256 TEXT NOT NULL UNIQUE,
+                    read_only BOOLEAN NOT NULL,
+                    accounts TEXT[],
+                    created_at TIMESTAMPTZ NOT NULL,
+                    revoked_at TIMESTAMPTZ
+                )
+                """
+            ]
+        ),
     ]
 
     /// Applies the migrations not applied yet, each in its own transaction, under an advisory lock
@@ -248,11 +311,14 @@ public final class DashboardStore: Sendable {
 
     /// Every account a batch speaks for (a claim, when it is new).
     private static func accounts(of batch: FeedBatch) -> Set<String> {
-        Set(batch.items.compactMap(\.record.accountId) + batch.accountStates.map(\.accountId))
+        Set(
+            batch.items.compactMap(\.record.accountId) + batch.accountStates.map(\.accountId)
+                + batch.liveResources.compactMap(\.accountId))
     }
 
-    /// One batch in one transaction: in the steady state (the agent and its accounts known) four
-    /// statements: lock the agent's row, store the items, apply the states, update the agent's row.
+    /// One batch in one transaction: in the steady state (the agent and its accounts known) the
+    /// agent's row is locked, the items, states and live resources stored, and the agent's row
+    /// updated once.
     private static func ingest(
         _ batch: FeedBatch, from agent: AgentIdentity, knownOwners: [String: String], on connection: PostgresConnection,
         logger: Logger
@@ -288,7 +354,9 @@ public final class DashboardStore: Sendable {
         // Claims: every account this batch speaks for belongs to the first agent that fed it. Only
         // accounts this process has not seen committed yet need the table.
         var accountOwners = knownOwners
-        let speaksFor = Set(plan.itemsToStore.compactMap(\.record.accountId) + batch.accountStates.map(\.accountId))
+        let speaksFor = Set(
+            plan.itemsToStore.compactMap(\.record.accountId) + batch.accountStates.map(\.accountId)
+                + batch.liveResources.compactMap(\.accountId))
         let unknown = Array(speaksFor.filter { knownOwners[$0] == nil })
         var claimed: [String: String] = [:]
         if !unknown.isEmpty {
@@ -329,6 +397,8 @@ public final class DashboardStore: Sendable {
         let stored = try await store(owned, agent: agent, storeId: status.storeId, on: connection, logger: logger)
         let states = batch.accountStates.filter { !refusedSet.contains($0.accountId) }
         if !states.isEmpty { try await apply(states, on: connection, logger: logger) }
+        let live = batch.liveResources.filter { $0.accountId.map { !refusedSet.contains($0) } ?? true }
+        if !live.isEmpty { try await applyLive(live, agent: agent, on: connection, logger: logger) }
         // The agent's status and position in one statement. An agent quiet for 30 s or more is
         // connected again from now.
         try await connection.query(
@@ -348,8 +418,9 @@ public final class DashboardStore: Sendable {
             acknowledgement: FeedAcknowledgement(
                 acknowledgedThrough: plan.acknowledgedThrough,
                 refusedAccounts: refused),
-            stored: stored, duplicates: duplicates, lost: plan.lostCount, accountStates: states.count,
-            refusedAccounts: refused, storeChanged: storeChanged)
+            stored: stored.counts, duplicates: duplicates, lost: plan.lostCount, accountStates: states.count,
+            refusedAccounts: refused, storeChanged: storeChanged, lastEventSequence: stored.lastEventSequence,
+            appliedStates: states, liveResources: live.count)
         return (outcome, claimed)
     }
 
@@ -372,11 +443,11 @@ public final class DashboardStore: Sendable {
     private static func store(
         _ items: [FeedItem], agent: AgentIdentity, storeId: String, on connection: PostgresConnection,
         logger: Logger
-    ) async throws -> [String: Int] {
+    ) async throws -> (counts: [String: Int], lastEventSequence: UInt64?) {
         // Arrays cannot carry NULL elements through postgres-nio's binding: a sentinel stands for it.
         let noText = "\u{1}"
         let noTime = Int64.min
-        var events: [FeedEvent] = []
+        var events: [FeedEvent] = []  // in feed order, which is the agent's event order
         var statistics: [String: FeedStatistics] = [:]
         var charts: [String: FeedChartRecord] = [:]
         var declarations: [String: FeedDeclaration] = [:]
@@ -389,18 +460,24 @@ public final class DashboardStore: Sendable {
             }
         }
         var stored: [String: Int] = [:]
+        var lastEventSequence: UInt64?
+        events = try await newEvents(events, storeId: storeId, on: connection, logger: logger)
         if !events.isEmpty {
+            let first = try await numberEvents(count: events.count, on: connection, logger: logger)
+            let numbers = (0..<Int64(events.count)).map { first + $0 }
             try await connection.query(
                 """
-                INSERT INTO event (store_id, sequence, agent_subject, kind, type, account_id, subject_id, broker_time, body)
-                SELECT \(storeId), s, \(agent.subject), k, t, NULLIF(a, \(noText)), j, b, d
+                INSERT INTO event (store_id, sequence, agent_subject, kind, type, account_id, subject_id, broker_time, body,
+                                   dashboard_sequence)
+                SELECT \(storeId), s, \(agent.subject), k, t, NULLIF(a, \(noText)), j, b, d, n
                 FROM unnest(\(events.map { Int64(clamping: $0.sequence) })::bigint[], \(events.map(\.kind))::text[],
                             \(events.map(\.type))::text[], \(events.map { $0.accountId ?? noText })::text[],
-                            \(events.map(\.subjectId))::text[], \(events.map(\.brokerTime))::bigint[], \(events.map(\.body))::text[])
-                    AS e(s, k, t, a, j, b, d)
-                ON CONFLICT (store_id, sequence) DO NOTHING
+                            \(events.map(\.subjectId))::text[], \(events.map(\.brokerTime))::bigint[], \(events.map(\.body))::text[],
+                            \(numbers)::bigint[])
+                    AS e(s, k, t, a, j, b, d, n)
                 """, logger: logger)
             stored["event"] = events.count
+            lastEventSequence = UInt64(numbers.last!)
         }
         if !statistics.isEmpty {
             let records = Array(statistics.values)
@@ -443,11 +520,11 @@ public final class DashboardStore: Sendable {
                 """, logger: logger)
             stored["declaration"] = records.count
         }
-        return stored
+        return (stored, lastEventSequence)
     }
 
     /// Live account states: the latest wins (an older one, by the agent's clock, is ignored).
-    private static func apply(
+    static func apply(
         _ states: [FeedAccountState], on connection: PostgresConnection, logger: Logger
     ) async throws {
         var latest: [String: FeedAccountState] = [:]
@@ -459,11 +536,12 @@ public final class DashboardStore: Sendable {
         try await connection.query(
             """
             UPDATE account SET connected = s.c, balance = NULLIF(s.b, \(noText))::numeric, equity = NULLIF(s.e, \(noText))::numeric,
-                broker_time = NULLIF(s.t, \(Int64.min)), observed_at = s.o
+                credit = NULLIF(s.r, \(noText))::numeric, broker_time = NULLIF(s.t, \(Int64.min)), observed_at = s.o
             FROM unnest(\(values.map(\.accountId))::text[], \(values.map(\.connected))::boolean[],
                         \(values.map { $0.balance ?? noText })::text[], \(values.map { $0.equity ?? noText })::text[],
+                        \(values.map { $0.credit ?? noText })::text[],
                         \(values.map { $0.brokerTime ?? Int64.min })::bigint[], \(values.map(\.observedAt))::bigint[])
-                AS s(id, c, b, e, t, o)
+                AS s(id, c, b, e, r, t, o)
             WHERE account.account_id = s.id AND (account.observed_at IS NULL OR account.observed_at <= s.o)
             """, logger: logger)
     }

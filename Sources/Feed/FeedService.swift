@@ -23,6 +23,9 @@ public struct FeedSettings: Hashable, Sendable {
     public var certificateAuthorityPath: String
     /// Least time between two states of one account (default 250 ms: at most 4 updates a second).
     public var accountStateInterval: Duration
+    /// Least time between two looks at the live resources (open periods, progress, leaderboards;
+    /// default 1 s): heavier than account state, so rarer.
+    public var liveResourceInterval: Duration
     /// Outbox rows per POST at most.
     public var batchSize: Int
     /// Unacknowledged rows kept at most; beyond it the oldest are dropped, counted and reported.
@@ -39,10 +42,11 @@ public struct FeedSettings: Hashable, Sendable {
     /// Settings with the defaults for everything but the addresses and files.
     public init(
         dashboardURL: String, certificatePath: String, privateKeyPath: String, certificateAuthorityPath: String,
-        accountStateInterval: Duration = .milliseconds(250), batchSize: Int = 1_000, retentionRows: Int = 1_000_000,
-        retentionAge: Duration = .seconds(604_800), heartbeatInterval: Duration = .seconds(5),
-        requestTimeout: Duration = .seconds(10), version: String
+        accountStateInterval: Duration = .milliseconds(250), liveResourceInterval: Duration = .seconds(1),
+        batchSize: Int = 1_000, retentionRows: Int = 1_000_000, retentionAge: Duration = .seconds(604_800),
+        heartbeatInterval: Duration = .seconds(5), requestTimeout: Duration = .seconds(10), version: String
     ) {
+        self.liveResourceInterval = liveResourceInterval
         self.dashboardURL = dashboardURL
         self.certificatePath = certificatePath
         self.privateKeyPath = privateKeyPath
@@ -99,13 +103,16 @@ public final class AccountStateCoalescer: Sendable {
         public var balance: String
         /// Equity (decimal text, exact).
         public var equity: String
+        /// Credit (decimal text, exact).
+        public var credit: String?
         /// Broker time, milliseconds.
         public var brokerTime: Int64
 
         /// An observation.
-        public init(balance: String, equity: String, brokerTime: Int64) {
+        public init(balance: String, equity: String, credit: String? = nil, brokerTime: Int64) {
             self.balance = balance
             self.equity = equity
+            self.credit = credit
             self.brokerTime = brokerTime
         }
     }
@@ -146,6 +153,8 @@ public final class FeedService: Service, Sendable {
     private let status = Mutex(Status())
     /// Accounts with an open terminal session, as of the latest account read.
     private let connectedCount = Mutex(0)
+    /// The open parts (periods, chart hour, progress, leaderboards); nil: none are fed.
+    private let liveSource: (any FeedLiveSource)?
 
     /// What the feed last saw, for `/metrics` and tests.
     public struct Status: Hashable, Sendable {
@@ -164,8 +173,10 @@ public final class FeedService: Service, Sendable {
     /// The feed; it sends nothing until ``run()``. Throws ``FeedError/configuration`` for a
     /// certificate, key or CA file that cannot be read.
     public init(
-        settings: FeedSettings, store: Store, metricsFactory: any MetricsFactory, logger: Logger
+        settings: FeedSettings, store: Store, metricsFactory: any MetricsFactory, logger: Logger,
+        liveSource: (any FeedLiveSource)? = nil
     ) throws(FeedError) {
+        self.liveSource = liveSource
         guard let url = URL(string: settings.dashboardURL), url.scheme == "https", url.host != nil else {
             throw FeedError.configuration.with(
                 detail: "the dashboard URL must be https://HOST:PORT, got \(settings.dashboardURL)")
@@ -212,6 +223,8 @@ public final class FeedService: Service, Sendable {
         var sentStates: [String: FeedAccountState] = [:]
         var lastSent = ContinuousClock.now - settings.heartbeatInterval
         var lastStates = ContinuousClock.now - settings.accountStateInterval
+        var lastLive = ContinuousClock.now - settings.liveResourceInterval
+        var live = LiveResourceLedger()
         var backoff = Duration.milliseconds(500)
         var failing = false
         var warnedRetention = false
@@ -249,16 +262,23 @@ public final class FeedService: Service, Sendable {
             let statesDue = now - lastStates >= settings.accountStateInterval
             let states = statesDue ? await changedStates(since: sentStates) : []
             if statesDue { lastStates = now }
+            if let liveSource, now - lastLive >= settings.liveResourceInterval {
+                lastLive = now
+                live.take(await liveSource.report())
+            }
+            let liveResources = live.toSend
             let heartbeatDue = now - lastSent >= settings.heartbeatInterval
-            if page.rows.isEmpty && states.isEmpty && !heartbeatDue {
-                // Woken by a commit, or when account states or the heartbeat are due.
-                let untilStates = settings.accountStateInterval - (now - lastStates)
-                await wake.wait(
-                    atMost: max(.milliseconds(10), min(untilStates, settings.heartbeatInterval - (now - lastSent))))
+            if page.rows.isEmpty && states.isEmpty && liveResources.isEmpty && !heartbeatDue {
+                // Woken by a commit, or when account states, live resources or the heartbeat are due.
+                var until = min(
+                    settings.accountStateInterval - (now - lastStates), settings.heartbeatInterval - (now - lastSent))
+                if liveSource != nil { until = min(until, settings.liveResourceInterval - (now - lastLive)) }
+                await wake.wait(atMost: max(.milliseconds(10), until))
                 continue
             }
             do {
-                let acknowledgement = try await send(page: page, states: states)
+                let acknowledgement = try await send(page: page, states: states, live: liveResources)
+                live.acknowledge(liveResources)
                 if failing {
                     failing = false
                     logger.notice("dashboard feed restored", metadata: ["backlog": "\(page.backlog)"])
@@ -354,6 +374,7 @@ public final class FeedService: Service, Sendable {
             if let observation = live[row.accountId], observation.brokerTime >= (row.lastSeenBrokerTime ?? .min) {
                 state.balance = observation.balance
                 state.equity = observation.equity
+                state.credit = observation.credit
                 state.brokerTime = observation.brokerTime
             }
             var comparable = state
@@ -363,7 +384,9 @@ public final class FeedService: Service, Sendable {
         return changed
     }
 
-    private func send(page: FeedOutboxPage, states: [FeedAccountState]) async throws -> FeedAcknowledgement {
+    private func send(
+        page: FeedOutboxPage, states: [FeedAccountState], live: [FeedLiveResource]
+    ) async throws -> FeedAcknowledgement {
         let decoder = JSONDecoder()
         var items: [FeedItem] = []
         items.reserveCapacity(page.rows.count)
@@ -389,7 +412,7 @@ public final class FeedService: Service, Sendable {
                 // Rows up to the acknowledgement are gone here too: a dashboard restored
                 // from an older backup records them as lost instead of waiting for them.
                 lostThrough: max(page.lostThrough, page.acknowledgedThrough)),
-            items: items, accountStates: states)
+            items: items, accountStates: states, liveResources: live)
         var request = HTTPClientRequest(url: settings.dashboardURL + FeedPath.batches)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")

@@ -21,12 +21,41 @@ public struct FeedBatch: Codable, Hashable, Sendable {
     public var items: [FeedItem]
     /// The latest state of accounts that changed since the last batch (coalesced, latest wins).
     public var accountStates: [FeedAccountState]
+    /// Open parts of the agent's state that changed since the last batch, as its API answers them
+    /// (coalesced per resource, latest wins; absent in a batch that carries none).
+    public var liveResources: [FeedLiveResource]
 
     /// A batch.
-    public init(agent: FeedAgentStatus, items: [FeedItem], accountStates: [FeedAccountState]) {
+    public init(
+        agent: FeedAgentStatus, items: [FeedItem], accountStates: [FeedAccountState],
+        liveResources: [FeedLiveResource] = []
+    ) {
         self.agent = agent
         self.items = items
         self.accountStates = accountStates
+        self.liveResources = liveResources
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case agent, items, accountStates, liveResources
+    }
+
+    /// Decodes a batch; `liveResources` may be absent (an agent with nothing live to say).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        agent = try container.decode(FeedAgentStatus.self, forKey: .agent)
+        items = try container.decode([FeedItem].self, forKey: .items)
+        accountStates = try container.decode([FeedAccountState].self, forKey: .accountStates)
+        liveResources = try container.decodeIfPresent([FeedLiveResource].self, forKey: .liveResources) ?? []
+    }
+
+    /// Encodes every field; `liveResources` only when there are some.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(agent, forKey: .agent)
+        try container.encode(items, forKey: .items)
+        try container.encode(accountStates, forKey: .accountStates)
+        if !liveResources.isEmpty { try container.encode(liveResources, forKey: .liveResources) }
     }
 }
 
@@ -217,6 +246,8 @@ public struct FeedAccountState: Codable, Hashable, Sendable {
     public var balance: String?
     /// Equity, as a decimal string (exact).
     public var equity: String?
+    /// Credit, as a decimal string (exact), when the latest figures came from a live observation.
+    public var credit: String?
     /// The broker time of the latest observation, milliseconds.
     public var brokerTime: Int64?
     /// When the agent took this state (Unix milliseconds).
@@ -224,12 +255,14 @@ public struct FeedAccountState: Codable, Hashable, Sendable {
 
     /// A state.
     public init(
-        accountId: String, connected: Bool, balance: String?, equity: String?, brokerTime: Int64?, observedAt: Int64
+        accountId: String, connected: Bool, balance: String?, equity: String?, credit: String? = nil,
+        brokerTime: Int64?, observedAt: Int64
     ) {
         self.accountId = accountId
         self.connected = connected
         self.balance = balance
         self.equity = equity
+        self.credit = credit
         self.brokerTime = brokerTime
         self.observedAt = observedAt
     }

@@ -70,8 +70,8 @@ enum Schema {
             try db.execute(
                 sql: "INSERT INTO store_identity (id, token_key) VALUES (?, ?)",
                 arguments: [identity.id, identity.tokenKey])
-            // Existing rows hold SHA-256(secret): keyed, they become HMAC(key, SHA-256(secret)),
-            // the form every token now has, without needing the secrets.
+            // Rows of a store made without an identity hold SHA-256(secret): keyed, they take the
+            // form of every token, HMAC(key, SHA-256(secret)), without needing the secrets.
             for row in try Row.fetchAll(db, sql: "SELECT id, hash FROM api_token") {
                 let keyed = TokenHashing.keyed(sha256: row["hash"], key: identity.tokenKey)
                 try db.execute(

@@ -45,7 +45,7 @@ enum TokenHashing {
         keyed(sha256: Data(SHA256.hash(data: Data(secret.utf8))), key: key)
     }
 
-    /// HMAC-SHA256 of an already computed SHA-256 (rows stored before the hashes were keyed).
+    /// HMAC-SHA256 of an already computed SHA-256 (the rows of a store made without an identity key).
     static func keyed(sha256: Data, key: Data) -> Data {
         Data(HMAC<SHA256>.authenticationCode(for: sha256, using: SymmetricKey(data: key)))
     }

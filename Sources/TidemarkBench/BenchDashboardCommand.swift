@@ -1,6 +1,9 @@
 import ArgumentParser
 import FeedProtocol
 import Foundation
+import Simulator
+import TidemarkProtocol
+import ZeroMQ
 
 /// `tidemark bench dashboard`: one `tidemark dashboard` (a child process, over a fresh database in
 /// a PostgreSQL cluster) fed by many agents at once, on this machine.
@@ -25,7 +28,15 @@ struct BenchDashboardCommand: AsyncParsableCommand {
             Phase 2, account updates: every agent posts --state-batches batches carrying the live state of \
             each of its --accounts accounts (what the agent's coalescer sends when every account moved), as \
             fast as they are acknowledged.
-            Each phase reports what was acknowledged per second (first post to last acknowledgement), the \
+            Phase 3, latency (--probes > 0): a real `tidemark agent` (a child process) with --accounts \
+            simulated terminals streaming --latency-ticks ticks/s in all (steady, as TidemarkEA's timer \
+            passes send them) feeds the dashboard beside the other agents' feed clients, which post \
+            --load of phase 1's events/s and phase 2's updates/s (every 250 ms). Probe terminals, one at a \
+            time, connect, then send one tick that breaches their tracker and drops their equity; measured \
+            from the tick leaving the probe to the breach event on the dashboard's \
+            /users/current/events/stream and to the new equity on the account's equity-stream (coalesced: \
+            the agent sends an account's state at most 4 times a second).
+            Phases 1 and 2 report what was acknowledged per second (first post to last acknowledgement), the \
             batch round trip, the rows PostgreSQL wrote (pg_stat_database: inserted + updated + deleted) \
             per second, and CPU per item of the dashboard, of PostgreSQL (the backends serving the \
             dashboard's connections; not the WAL writer or checkpointer) and of the feed clients (this process).
@@ -56,6 +67,22 @@ struct BenchDashboardCommand: AsyncParsableCommand {
     @Option(name: .customLong("pki-script"), help: "deploy/pki.sh (openssl), for the certificates.")
     var pkiScript: String = "deploy/pki.sh"
 
+    @Option(name: .long, help: "Breach probes in the latency phase (0: no latency phase).")
+    var probes: Int = 50
+
+    @Option(
+        name: .customLong("latency-ticks"),
+        help: "Latency phase: ticks per second the real agent's terminals stream, in all.")
+    var latencyTicks: Double = 40_000
+
+    @Option(
+        name: .long,
+        help: "Latency phase: the feed clients' load, as a fraction of phases 1 and 2's measured rates.")
+    var load: Double = 0.1
+
+    @Option(name: .customLong("ticks-file"), help: "Tick CSV (time_utc_ms,bid,ask,…) for the real agent's terminals.")
+    var ticksFile: String = "/work/shared/data/ticks/EURUSD-2019-02-04.csv"
+
     func validate() throws {
         guard agents >= 1, accounts >= 1, eventsPerBatch >= 1, eventBatches >= 1, stateBatches >= 1 else {
             throw ValidationError(
@@ -71,7 +98,7 @@ struct BenchDashboardCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: directory) }
 
         let names = (0..<agents).map { String(format: "bench-%02d", $0) }
-        let pki = try BenchPKI(script: pkiScript, directory: directory + "/pki", agents: names)
+        let pki = try BenchPKI(script: pkiScript, directory: directory + "/pki", agents: names + ["bench-live"])
         let postgres = BenchPostgres(serverURL: try database ?? Self.scriptsPostgresURL())
         let (databaseName, databaseURL) = try postgres.createDatabase()
         defer { postgres.dropDatabase(databaseName) }
@@ -87,7 +114,13 @@ struct BenchDashboardCommand: AsyncParsableCommand {
                 dashboardURL: dashboard.feedURL, pki: pki)
         }
         do {
-            try await measure(clients: clients, postgres: postgres, database: databaseName, dashboard: dashboard)
+            let (events, updates) = try await measure(
+                clients: clients, postgres: postgres, database: databaseName, dashboard: dashboard)
+            if probes > 0 {
+                try await latency(
+                    clients: clients, eventsPerSecond: events * load, updatesPerSecond: updates * load,
+                    dashboard: dashboard, pki: pki, directory: directory)
+            }
         } catch {
             for client in clients { await client.shutdown() }
             throw error
@@ -98,7 +131,7 @@ struct BenchDashboardCommand: AsyncParsableCommand {
     /// Claims, then the two phases.
     private func measure(
         clients: [FeedBenchClient], postgres: BenchPostgres, database databaseName: String, dashboard: ChildDashboard
-    ) async throws {
+    ) async throws -> (events: Double, updates: Double) {
         // Each agent claims its accounts (and opens its connection) before the clock starts.
         for client in clients {
             let states = client.accounts.map { FeedBenchRecords.state(account: $0, step: 0, observedAt: Self.now()) }
@@ -144,6 +177,143 @@ struct BenchDashboardCommand: AsyncParsableCommand {
             "events ingested: \(Int(events)) per s (target ≥ 20,000); account updates ingested: \(Int(updates)) per s (target ≥ 50,000)"
         )
         print("dashboard resident memory: \(dashboard.residentMegabytes()) MB")
+        return (events, updates)
+    }
+
+    /// Phase 3: breach and equity latency from a real agent's terminal to the dashboard's streams.
+    private func latency(
+        clients: [FeedBenchClient], eventsPerSecond: Double, updatesPerSecond: Double, dashboard: ChildDashboard,
+        pki: BenchPKI, directory: String
+    ) async throws {
+        let source = Array(try TickFile.load(ticksFile).prefix(2_000))
+        let workload = AgentWorkload(terminals: accounts, ticks: source, batch: 100, probes: probes)
+        let rules = directory + "/rules.json"
+        try workload.rules().write(to: URL(fileURLWithPath: rules))
+        try FileManager.default.createDirectory(atPath: directory + "/live", withIntermediateDirectories: true)
+        let agent = try ChildAgent(
+            directory: directory + "/live", rules: rules, durability: "full",
+            extraArguments: [
+                "--feed-url", dashboard.feedURL, "--feed-certificate", pki.certificate("bench-live"), "--feed-key",
+                pki.key("bench-live"), "--feed-ca", pki.authority,
+            ])
+        defer { agent.stop() }
+        let reader = try DashboardReader(http: dashboard.http, token: dashboard.token, pki: pki)
+        let events = try await reader.stream("/users/current/events/stream?kind=tracker")
+
+        // The real agent's terminals, steady, as TidemarkEA's 200 ms timer passes send them.
+        let perTerminal = latencyTicks / Double(accounts)
+        let speed = max(1, latencyTicks / workload.dataTicksPerSecondAllTerminals)
+        let needed = Int((perTerminal * (Double(probes) * 1.5 + 10)).rounded(.up))
+        let messageTicks = min(100, max(1, Int((perTerminal * 0.2).rounded())))
+        let simulator = try TerminalSimulator(
+            connection: SimulatorConnection(endpoint: agent.bridge),
+            pacing: SimulatorPacing(speed: speed, stallTimeout: .seconds(120)), threads: 2,
+            maxSessions: accounts + 16, priority: .idle, logger: BenchAgentCommand.simulatorLogger)
+        let background = Task {
+            try await simulator.run(workload.steadyScripts(dayOffset: 1, count: needed, batch: messageTicks))
+        }
+        // The other agents: every 250 ms, each posts its accounts' states and its share of the events.
+        let eventBase = UInt64(eventBatches * eventsPerBatch)
+        let eventsPerPost = max(0, Int((eventsPerSecond / 4 / Double(clients.count)).rounded()))
+        let statesPerPost = min(accounts, max(1, Int((updatesPerSecond / 4 / Double(clients.count)).rounded())))
+        let feeding = Task {
+            try await Self.feedClients(
+                clients, eventBase: eventBase, eventsPerPost: eventsPerPost, statesPerPost: statesPerPost)
+        }
+        try await Task.sleep(for: .seconds(2))
+
+        let probeRunner = try ProbeRunner(endpoint: agent.bridge)
+        var breach: [Double] = []
+        var equity: [Double] = []
+        var missing = 0
+        var sockets: [ZMQSocket] = []
+        let probeDay = workload.shifted(days: 2)[0].time.milliseconds
+        let ticksBefore = try await agent.metric("tidemark_ticks_total")
+        let windowStart = ContinuousClock.now
+        for probe in 0..<probes {
+            let time = BrokerTime(milliseconds: probeDay + Int64(probe) * 1_000)
+            let terminal = try probeRunner.connect(probe: probe, at: time)
+            sockets.append(terminal.socket)
+            // The equity stream needs the account at the dashboard: its snapshot's state arrives first.
+            let account = AgentWorkload.probeAccount(probe).rawValue
+            let path =
+                "/users/current/accounts/\(account.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? account)"
+            let known = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < known, !(await reader.exists(path)) {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let equityStream = try await reader.stream(path + "/equity-stream")
+            let tracker = "\"trackerId\":\"\(AgentWorkload.probeTracker(probe))\""
+            let fallen = "\"equity\":9000"
+            events.watch(tracker)
+            equityStream.watch(fallen)
+            let sent = try probeRunner.drop(terminal, at: time)
+            let deadline = ContinuousClock.now + .seconds(10)
+            let breached = await events.arrival(of: tracker, deadline: deadline)
+            let moved = await equityStream.arrival(of: fallen, deadline: deadline)
+            equityStream.stop()
+            if let breached { breach.append((breached - sent).milliseconds) }
+            if let moved { equity.append((moved - sent).milliseconds) }
+            if breached == nil || moved == nil { missing += 1 }
+        }
+        let window = (ContinuousClock.now - windowStart).seconds
+        let agentRate = (try await agent.metric("tidemark_ticks_total") - ticksBefore) / window
+        simulator.cancel()
+        feeding.cancel()
+        _ = try? await background.value
+        _ = try? await feeding.value
+        sockets.removeAll()
+        events.stop()
+        await reader.shutdown()
+        print("")
+        print(
+            "| latency phase: real agent ticks/s, feed clients' events/s and updates/s | tick → dashboard SSE, breach event p50 / p90 / p99 / max | tick → dashboard equity stream (coalesced) p50 / p90 / p99 / max |"
+        )
+        print("|---|---:|---:|")
+        print(
+            "| \(Int(agentRate)) ticks/s (\(accounts) terminals), \(Int(eventsPerSecond)) events/s, \(Int(updatesPerSecond)) updates/s (n=\(breach.count)) | \(BenchAgentCommand.percentiles(breach)) ms | \(BenchAgentCommand.percentiles(equity)) ms |"
+        )
+        if missing > 0 {
+            print("probes whose event or equity did not reach the dashboard's streams within 10 s: \(missing)")
+        }
+    }
+
+    /// The other agents at a steady load until cancelled: every 250 ms each posts the states of
+    /// `statesPerPost` of its accounts and `eventsPerPost` events numbered on from `eventBase`.
+    private static func feedClients(
+        _ clients: [FeedBenchClient], eventBase: UInt64, eventsPerPost: Int, statesPerPost: Int
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in clients {
+                group.addTask {
+                    var next = eventBase + 1
+                    var round = 0
+                    var due = ContinuousClock.now
+                    while !Task.isCancelled {
+                        let items = (0..<UInt64(eventsPerPost)).map { offset in
+                            FeedItem(
+                                sequence: next + offset,
+                                record: .event(
+                                    FeedBenchRecords.event(
+                                        sequence: next + offset,
+                                        account: client.accounts[Int(next + offset) % client.accounts.count],
+                                        brokerTime: 1_549_238_400_000 + Int64(next + offset) * 100)))
+                        }
+                        let states = client.accounts.prefix(statesPerPost).map {
+                            FeedBenchRecords.state(account: $0, step: 1_000 + round, observedAt: Self.now())
+                        }
+                        _ = try await client.post(
+                            FeedBatch(agent: client.status(acknowledged: next - 1), items: items, accountStates: states)
+                        )
+                        next += UInt64(eventsPerPost)
+                        round += 1
+                        due += .milliseconds(250)
+                        try await Task.sleep(until: due, clock: .continuous)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
     }
 
     /// One phase: every client posts the `batches` batches `make` builds (encoded before the clock

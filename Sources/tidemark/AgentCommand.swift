@@ -51,8 +51,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The agent's data directory (created if missing).")
     var data: String?
 
-    @Option(name: .long, help: "A JSON file with any of the agent's settings (see AgentConfiguration).")
-    var config: String?
+    @OptionGroup var server: ServerOptions
 
     @Option(name: .long, help: "Write every accepted message to DIR/<account>.jsonl (JSON Lines recording).")
     var record: String?
@@ -88,9 +87,6 @@ struct AgentCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "full (fsync every commit) or normal (survives kill -9, not power loss).")
     var durability: String?
-
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String?
 
     @Option(
         name: .customLong("feed-url"),
@@ -139,32 +135,27 @@ struct AgentCommand: AsyncParsableCommand {
     var rebuildCheckpoint = false
 
     func settings() throws(AgentError) -> AgentConfiguration {
-        var settings =
-            try config.map { path throws(AgentError) in try AgentConfiguration.load(file: path) }
-            ?? AgentConfiguration()
-        try settings.applyEnvironment(ProcessInfo.processInfo.environment)
-        if let bridge { settings.bridge = bridge }
-        if let http { settings.http = http }
-        if let tlsCertificate { settings.tlsCertificate = tlsCertificate }
-        if let tlsKey { settings.tlsKey = tlsKey }
-        if let data { settings.data = data }
-        if let record { settings.record = record }
-        if let rules { settings.rules = rules }
-        if let challengeTemplates { settings.challengeTemplates = challengeTemplates }
-        if let curveSecretKey { settings.curveSecretKey = curveSecretKey }
-        if let allowKeys { settings.allowKeys = allowKeys }
-        if let heartbeatMilliseconds { settings.heartbeatMilliseconds = heartbeatMilliseconds }
-        if let durability { settings.durability = durability }
-        if let logLevel { settings.logLevel = logLevel }
-        if allowPlaintextBridge { settings.allowPlaintextBridge = true }
-        if let feedURL { settings.feedURL = feedURL }
-        if let feedCertificate { settings.feedCertificate = feedCertificate }
-        if let feedKey { settings.feedKey = feedKey }
-        if let feedCA { settings.feedCA = feedCA }
-        if let feedRetentionRows { settings.feedRetentionRows = feedRetentionRows }
-        if let feedRetentionSeconds { settings.feedRetentionSeconds = feedRetentionSeconds }
-        try settings.validate()
-        return settings
+        try server.settings(AgentConfiguration.self) { settings in
+            if let bridge { settings.bridge = bridge }
+            if let http { settings.http = http }
+            if let tlsCertificate { settings.tlsCertificate = tlsCertificate }
+            if let tlsKey { settings.tlsKey = tlsKey }
+            if let data { settings.data = data }
+            if let record { settings.record = record }
+            if let rules { settings.rules = rules }
+            if let challengeTemplates { settings.challengeTemplates = challengeTemplates }
+            if let curveSecretKey { settings.curveSecretKey = curveSecretKey }
+            if let allowKeys { settings.allowKeys = allowKeys }
+            if let heartbeatMilliseconds { settings.heartbeatMilliseconds = heartbeatMilliseconds }
+            if let durability { settings.durability = durability }
+            if allowPlaintextBridge { settings.allowPlaintextBridge = true }
+            if let feedURL { settings.feedURL = feedURL }
+            if let feedCertificate { settings.feedCertificate = feedCertificate }
+            if let feedKey { settings.feedKey = feedKey }
+            if let feedCA { settings.feedCA = feedCA }
+            if let feedRetentionRows { settings.feedRetentionRows = feedRetentionRows }
+            if let feedRetentionSeconds { settings.feedRetentionSeconds = feedRetentionSeconds }
+        }
     }
 
     /// Start-up and configuration failures end the process with the error's own status
@@ -174,30 +165,22 @@ struct AgentCommand: AsyncParsableCommand {
         do {
             try await runAgent()
         } catch let error as AgentError {
-            FileHandle.standardError.write(
-                Data("tidemark agent: \(error.detail.isEmpty ? error.description : error.detail)\n".utf8))
-            throw ExitCode(error.exitCode)
+            throw ServerOptions.failure(
+                of: "agent", error.detail.isEmpty ? error.description : error.detail, status: error.exitCode)
         } catch let error as ExitCode {
             throw error
         } catch let error as StoreError {
             // A commit that failed while running (a full disk, an I/O error): the writer stopped
             // without acknowledging it, so nothing unstored was acknowledged.
-            FileHandle.standardError.write(Data("tidemark agent: the store failed while running: \(error)\n".utf8))
-            throw ExitCode(74)
+            throw ServerOptions.failure(of: "agent", "the store failed while running: \(error)", status: 74)
         } catch {
-            FileHandle.standardError.write(Data("tidemark agent: \(error)\n".utf8))
-            throw ExitCode(70)
+            throw ServerOptions.failure(of: "agent", "\(error)", status: 70)
         }
     }
 
     private func runAgent() async throws {
         let settings = try settings()
-        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        ServerOptions.bootstrapLogging(level: settings.logLevel)
         let logger = Logger(label: "tidemark.agent")
         let agent = try await AgentRuntime.start(
             configuration: settings, rebuildCheckpoint: rebuildCheckpoint, logger: logger)

@@ -50,38 +50,24 @@ struct DashboardCommand: AsyncParsableCommand {
         help: "A file of agent certificate SHA-256 fingerprints: only those may feed.")
     var pinnedAgents: String?
 
-    @Option(name: .long, help: "A JSON file with any of the dashboard's settings (see DashboardConfiguration).")
-    var config: String?
-
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String?
+    @OptionGroup var server: ServerOptions
 
     func settings() throws(DashboardError) -> DashboardConfiguration {
-        var settings =
-            try config.map { path throws(DashboardError) in try DashboardConfiguration.load(file: path) }
-            ?? DashboardConfiguration()
-        try settings.applyEnvironment(ProcessInfo.processInfo.environment)
-        if let feedListen { settings.feedListen = feedListen }
-        if let http { settings.http = http }
-        if let database { settings.database = database }
-        if let tlsCertificate { settings.tlsCertificate = tlsCertificate }
-        if let tlsKey { settings.tlsKey = tlsKey }
-        if let clientCA { settings.clientCA = clientCA }
-        if let pinnedAgents { settings.pinnedAgents = pinnedAgents }
-        if let logLevel { settings.logLevel = logLevel }
-        try settings.validate()
-        return settings
+        try server.settings(DashboardConfiguration.self) { settings in
+            if let feedListen { settings.feedListen = feedListen }
+            if let http { settings.http = http }
+            if let database { settings.database = database }
+            if let tlsCertificate { settings.tlsCertificate = tlsCertificate }
+            if let tlsKey { settings.tlsKey = tlsKey }
+            if let clientCA { settings.clientCA = clientCA }
+            if let pinnedAgents { settings.pinnedAgents = pinnedAgents }
+        }
     }
 
     func run() async throws {
         do {
             let settings = try settings()
-            let level = Logger.Level(rawValue: settings.logLevel) ?? .info
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
+            ServerOptions.bootstrapLogging(level: settings.logLevel)
             let runtime = try DashboardRuntime(configuration: settings, logger: Logger(label: "tidemark.dashboard"))
             try await runtime.run(onRunning: { feed, http in
                 print("feed listening on \(feed)")
@@ -89,14 +75,12 @@ struct DashboardCommand: AsyncParsableCommand {
                 fflush(nil)
             })
         } catch let error as DashboardError {
-            FileHandle.standardError.write(
-                Data("tidemark dashboard: \(error.detail.isEmpty ? error.description : error.detail)\n".utf8))
-            throw ExitCode(error.exitCode)
+            throw ServerOptions.failure(
+                of: "dashboard", error.detail.isEmpty ? error.description : error.detail, status: error.exitCode)
         } catch let error as ExitCode {
             throw error
         } catch {
-            FileHandle.standardError.write(Data("tidemark dashboard: \(String(reflecting: error))\n".utf8))
-            throw ExitCode(70)
+            throw ServerOptions.failure(of: "dashboard", String(reflecting: error), status: 70)
         }
     }
 }

@@ -1,3 +1,4 @@
+import API
 import Agent
 import Foundation
 import Testing

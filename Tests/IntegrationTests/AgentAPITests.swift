@@ -15,7 +15,7 @@ struct AgentAPITests {
     @Test func trackersEventsStatisticsChartChallengesAndCompetitions() async throws {
         let directory = try TemporaryDirectory()
         let agent = FullAgent(in: directory)
-        try agent.start()
+        try await agent.start()
         let base = "http://\(agent.httpEndpoint!)/users/current"
         let token = agent.adminToken
         let account = Self.account
@@ -105,9 +105,9 @@ struct AgentAPITests {
             try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
                 .contains("tidemark_event_waiters 1")
         }
-        let recording = try AgentRecordings.eurusdSlice(
+        let recording = try await AgentRecordings.eurusdSlice(
             ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
-        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        let run = try await Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
         let polled = try await poll.value
         #expect(polled.status == 200)
@@ -161,6 +161,6 @@ struct AgentAPITests {
         #expect(fields["platform"] as? String == "mt5")
         #expect(fields["currency"] as? String == "USD")
         #expect(fields["equity"] != nil)
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
     }
 }

@@ -21,17 +21,13 @@ struct AgentCheckpointRowsTests {
         return path
     }
 
-    static func counter(_ name: String, in metrics: String) -> Int? {
-        metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ")[1]) }
-    }
-
     /// Bytes and checkpoints the store's checkpoints wrote for one tracker declared through the API,
     /// with `others` other accounts declared by the rules file.
     static func declarationBytes(others: Int) async throws -> (bytes: Int, checkpoints: Int, stored: Int) {
         let directory = try TemporaryDirectory()
         let agent = FullAgent(in: directory, rules: try rules(accounts: others, in: directory))
-        try agent.start()
-        defer { _ = agent.stop() }
+        try await agent.start()
+        defer { agent.killIfRunning() }
         // The rules file's declarations are committed by the writer while HTTP already serves:
         // measure after them.
         try await eventually("the rules file's declarations committed", deadline: .seconds(30)) {
@@ -45,8 +41,12 @@ struct AgentCheckpointRowsTests {
         func storeCounters() async throws -> (bytes: Int, checkpoints: Int) {
             let metrics = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
             return (
-                try #require(counter(#"tidemark_checkpoint_bytes_total{file="store"}"#, in: metrics)),
-                try #require(counter(#"tidemark_checkpoints_total{file="store"}"#, in: metrics))
+                try #require(
+                    PrometheusText.sample(#"tidemark_checkpoint_bytes_total{file="store"}"#, in: metrics).map {
+                        Int($0)
+                    }),
+                try #require(
+                    PrometheusText.sample(#"tidemark_checkpoints_total{file="store"}"#, in: metrics).map { Int($0) })
             )
         }
         let before = try await storeCounters()
@@ -55,7 +55,7 @@ struct AgentCheckpointRowsTests {
             json: #"{"name": "daily", "period": "day", "absoluteDrawdownThreshold": 50}"#)
         #expect(created.status == 201)
         let after = try await storeCounters()
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
         let stored = try await agent.openStore().checkpoint()?.accounts.count ?? 0
         return (after.bytes - before.bytes, after.checkpoints - before.checkpoints, stored)
     }

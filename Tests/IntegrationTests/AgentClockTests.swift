@@ -86,28 +86,24 @@ struct AgentClockTests {
 
     static func simulate(_ recording: String, on agent: FullAgent, in directory: TemporaryDirectory) async throws {
         let endpoint = agent.bridgeEndpoint!
-        let run = try await onOwnThread {
-            try Tidemark.run(["simulate", "--connect", endpoint, recording], in: directory)
-        }
+        let run = try await Tidemark.run(["simulate", "--connect", endpoint, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
     }
 
     @Test func anotherTerminalsFutureHeartbeatChangesNothingOfThisAccount() async throws {
         let directory = try TemporaryDirectory()
         // 2,000 real ticks of 4 February 2019 with trades: the rules' trackers and challenge fire.
-        let recording = try await onOwnThread {
-            try AgentRecordings.eurusdSlice(ticks: 2_000, batch: 10, in: directory)
-        }
+        let recording = try await AgentRecordings.eurusdSlice(ticks: 2_000, batch: 10, in: directory)
         let rules = try AgentRecordings.rules(in: directory)
         let (terminalB, plausible) = try Self.futureTerminal(from: recording, in: directory)
 
         // The reference: A alone, stopped and restarted.
         let reference = FullAgent(in: directory, name: "reference", rules: rules)
-        try await onOwnThread { try reference.start() }
+        try await reference.start()
         try await Self.simulate(recording, on: reference, in: directory)
-        #expect(try await onOwnThread { reference.stop() } == 0)
-        try await onOwnThread { try reference.start() }
-        #expect(try await onOwnThread { reference.stop() } == 0)
+        #expect(await reference.stop() == 0)
+        try await reference.start()
+        #expect(await reference.stop() == 0)
         let expected = try await AccountView(store: reference.openStore(), account: Self.account)
         #expect(
             expected.outcome.events.count >= 3, "the rules must produce events for the comparison to mean something")
@@ -115,19 +111,19 @@ struct AgentClockTests {
         // B's far-future heartbeats first, then A; a restart; B again.
         let recorded = directory.path("victim-recorded")
         let agent = FullAgent(in: directory, name: "victim", rules: rules, extraArguments: ["--record", recorded])
-        try await onOwnThread { try agent.start() }
+        try await agent.start()
         try await Self.simulate(terminalB, on: agent, in: directory)
         try await Self.simulate(recording, on: agent, in: directory)
         let metrics = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
         #expect(metrics.contains("tidemark_implausible_times_total 1"), "\(metrics)")
-        #expect(try await onOwnThread { agent.stop() } == 0)
+        #expect(await agent.stop() == 0)
         #expect(agent.log.contains("time too far ahead of the wall clock"))
         let beforeRestart = try await AccountView(store: agent.openStore(), account: Self.account)
         #expect(beforeRestart == expected, "before the restart:\n\(beforeRestart)\n\nexpected:\n\(expected)")
 
-        try await onOwnThread { try agent.start() }
+        try await agent.start()
         try await Self.simulate(terminalB, on: agent, in: directory)
-        #expect(try await onOwnThread { agent.stop() } == 0)
+        #expect(await agent.stop() == 0)
         let afterRestart = try await AccountView(store: agent.openStore(), account: Self.account)
         #expect(afterRestart == expected, "after the restart:\n\(afterRestart)\n\nexpected:\n\(expected)")
 
@@ -174,7 +170,7 @@ struct AgentClockTests {
         let agent = FullAgent(
             in: directory, rules: rules, extraArguments: ["--record", recorded],
             extraEnvironment: ["TIDEMARK_WALL_CLOCK_INTERVAL_MS": "200"])
-        try await onOwnThread { try agent.start() }
+        try await agent.start()
         try await Self.simulate(recording, on: agent, in: directory)
         var metrics = ""
         var fed = 0
@@ -186,7 +182,7 @@ struct AgentClockTests {
             return fed >= 3
         }
         #expect(fed >= 3, "\(metrics)")
-        #expect(try await onOwnThread { agent.stop() } == 0)
+        #expect(await agent.stop() == 0)
 
         let checkpoint = try #require(try await agent.openStore().checkpoint())
         let live = try AgentCore(checkpoint: checkpoint).risk

@@ -46,15 +46,15 @@ struct AgentConnectionTests {
     @Test func byeDisconnectsTheAccount() async throws {
         let directory = try TemporaryDirectory()
         let agent = FullAgent(in: directory, extraArguments: Self.heartbeat)
-        try agent.start()
-        let recording = try AgentRecordings.eurusdSlice(ticks: 200, batch: 10, in: directory)
+        try await agent.start()
+        let recording = try await AgentRecordings.eurusdSlice(ticks: 200, batch: 10, in: directory)
         // The simulator ends with BYE and exits once the agent acknowledged it (after its commit).
-        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        let run = try await Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
         let shown = try await Self.waitForAccount(agent, seconds: 5) { $0["connected"] as? Bool == false }
         #expect(shown?["connected"] as? Bool == false, "\(shown ?? [:])\n\(agent.log)")
         #expect(shown?["lastConnectedAt"] is String && shown?["lastDisconnectedAt"] is String, "\(shown ?? [:])")
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
 
         let store = try agent.openStore()
         let sessions = try await store.sessions(accountId: AccountID(Self.account))
@@ -66,10 +66,10 @@ struct AgentConnectionTests {
     @Test func aTerminalThatGoesSilentIsDisconnectedAfterTheTimeout() async throws {
         let directory = try TemporaryDirectory()
         let agent = FullAgent(in: directory, extraArguments: Self.heartbeat)
-        try agent.start()
+        try await agent.start()
         // 1,000 ticks span 17 minutes of broker time: at 10× real time the simulator streams for
         // about 100 s, long after it is killed below.
-        let recording = try AgentRecordings.eurusdSlice(ticks: 1_000, batch: 1, in: directory)
+        let recording = try await AgentRecordings.eurusdSlice(ticks: 1_000, batch: 1, in: directory)
         let simulator = try Tidemark.start(
             ["simulate", "--connect", agent.bridgeEndpoint!, "--speed", "10", recording],
             in: directory)
@@ -78,14 +78,13 @@ struct AgentConnectionTests {
         #expect(connected?["lastConnectedAt"] is String)
 
         // The terminal dies: no BYE, and ZeroMQ tells the ROUTER nothing. Only the heartbeat timeout can notice.
-        kill(simulator.process.processIdentifier, SIGKILL)
-        simulator.process.waitUntilExit()
+        await simulator.kill9()
         let shown = try await Self.waitForAccount(agent, seconds: 10) { $0["connected"] as? Bool == false }
         #expect(shown?["connected"] as? Bool == false, "\(shown ?? [:])\n\(agent.log)")
         #expect(shown?["lastDisconnectedAt"] is String)
         let metrics = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
         #expect(metrics.contains(#"tidemark_sessions_closed_total{reason="timed_out"} 1"#), "\(metrics)")
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
 
         let store = try agent.openStore()
         let sessions = try await store.sessions(accountId: AccountID(Self.account))

@@ -12,7 +12,7 @@ struct AgentCrashTests {
     @Test func killedTwentyTimesWhileStreamingEndsLikeAnUninterruptedRun() async throws {
         let directory = try TemporaryDirectory()
         // 5,000 real ticks, 5 per message: ~1,090 messages over 83 minutes of broker time.
-        let recording = try AgentRecordings.eurusdSlice(ticks: 5_000, batch: 5, in: directory)
+        let recording = try await AgentRecordings.eurusdSlice(ticks: 5_000, batch: 5, in: directory)
         let rules = try AgentRecordings.rules(in: directory)
 
         // The reference: one agent, never interrupted, the recording at full speed.
@@ -25,7 +25,7 @@ struct AgentCrashTests {
         // never enter the input; a killed agent is noticed by the REJECT the restarted one sends
         // to the old session.
         let victim = FullAgent(in: directory, name: "victim", rules: rules, extraArguments: ["--heartbeat-ms", "2000"])
-        try victim.start()
+        try await victim.start()
         let simulator = try Tidemark.start(
             [
                 "simulate", "--connect", victim.bridgeEndpoint!, recording, "--speed", "250",
@@ -34,16 +34,17 @@ struct AgentCrashTests {
         var generator = SystemRandomNumberGenerator()
         var kills = 0
         while kills < 20, simulator.process.isRunning {
-            usleep(UInt32.random(in: 150_000...900_000, using: &generator))
+            // A random moment of the stream to kill at (not a wait for an outcome).
+            try await Task.sleep(for: .milliseconds(Int.random(in: 150...900, using: &generator)))
             guard simulator.process.isRunning else { break }
-            victim.kill9()
+            await victim.kill9()
             kills += 1
-            try victim.start()
+            try await victim.start()
         }
-        #expect(simulator.waitUntilExit(timeout: 120), "the simulator did not finish")
+        #expect(await simulator.waitUntilExit(timeout: 120), "the simulator did not finish")
         #expect(simulator.process.terminationStatus == 0, "\(simulator.errors)")
         #expect(kills == 20, "the stream ended after \(kills) kills; slow it down")
-        #expect(victim.stop() == 0)
+        #expect(await victim.stop() == 0)
         // Every kill cost the simulator its session: it started over (HELLO + SNAPSHOT at the last
         // acknowledged position) at least once per kill that hit it mid-stream.
         let sessions =

@@ -17,32 +17,32 @@ struct AgentHardeningTests {
 
     // MARK: Configuration and start-up errors
 
-    @Test func configurationErrorsNameTheKeyFileOrValueAndExitWithTheirOwnStatus() throws {
+    @Test func configurationErrorsNameTheKeyFileOrValueAndExitWithTheirOwnStatus() async throws {
         let directory = try TemporaryDirectory()
         let agent = FullAgent(in: directory)
         let config = directory.path("config.json")
         try #"{"heartbeatMs": 1000}"#.write(toFile: config, atomically: true, encoding: .utf8)
-        let unknown = try agent.startExpectingRefusal(["--config", config])
+        let unknown = try await agent.startExpectingRefusal(["--config", config])
         #expect(unknown.status == 78)
         #expect(unknown.errors.contains("unknown setting \"heartbeatMs\""), "\(unknown.errors)")
         #expect(unknown.errors.contains(config))
         #expect(!unknown.errors.contains("USAGE"), "no usage text for a configuration error")
 
         try #"{"heartbeatMilliseconds": "fast"}"#.write(toFile: config, atomically: true, encoding: .utf8)
-        let mistyped = try agent.startExpectingRefusal(["--config", config])
+        let mistyped = try await agent.startExpectingRefusal(["--config", config])
         #expect(mistyped.status == 78)
         #expect(mistyped.errors.contains("\"heartbeatMilliseconds\" must be an integer"), "\(mistyped.errors)")
 
         try #"{"heartbeatMilliseconds": 1000"#.write(toFile: config, atomically: true, encoding: .utf8)
-        let broken = try agent.startExpectingRefusal(["--config", config])
+        let broken = try await agent.startExpectingRefusal(["--config", config])
         #expect(broken.status == 78)
         #expect(broken.errors.contains("not valid JSON") && broken.errors.contains(config), "\(broken.errors)")
 
-        let missing = try agent.startExpectingRefusal(["--config", directory.path("nowhere.json")])
+        let missing = try await agent.startExpectingRefusal(["--config", directory.path("nowhere.json")])
         #expect(missing.status == 78)
         #expect(missing.errors.contains(directory.path("nowhere.json")), "\(missing.errors)")
 
-        let environment = try agent.startExpectingRefusal(environment: ["TIDEMARK_HEARTBEAT_MS": "abc"])
+        let environment = try await agent.startExpectingRefusal(environment: ["TIDEMARK_HEARTBEAT_MS": "abc"])
         #expect(environment.status == 78)
         #expect(
             environment.errors.contains("TIDEMARK_HEARTBEAT_MS must be an integer, got \"abc\""),
@@ -51,15 +51,15 @@ struct AgentHardeningTests {
 
     // MARK: Secure defaults
 
-    @Test func insecureBindingsAndAWeakTokenAreRefusedSayingHowToProceed() throws {
+    @Test func insecureBindingsAndAWeakTokenAreRefusedSayingHowToProceed() async throws {
         let directory = try TemporaryDirectory()
         let agent = FullAgent(in: directory)
-        let plaintext = try agent.startExpectingRefusal(["--bridge", "tcp://0.0.0.0:*"])
+        let plaintext = try await agent.startExpectingRefusal(["--bridge", "tcp://0.0.0.0:*"])
         #expect(plaintext.status == 77)
         #expect(plaintext.errors.contains("tcp://0.0.0.0:*"), "\(plaintext.errors)")
         #expect(plaintext.errors.contains("--allow-plaintext-bridge") && plaintext.errors.contains("tidemark keys"))
 
-        let weak = try agent.startExpectingRefusal(environment: ["TIDEMARK_ADMIN_TOKEN": "passwordpassword"])
+        let weak = try await agent.startExpectingRefusal(environment: ["TIDEMARK_ADMIN_TOKEN": "passwordpassword"])
         #expect(weak.status == 77)
         #expect(
             weak.errors.contains("TIDEMARK_ADMIN_TOKEN") && weak.errors.contains("openssl rand -hex 32"),
@@ -70,22 +70,21 @@ struct AgentHardeningTests {
         let explicit = FullAgent(
             in: directory, name: "explicit",
             extraArguments: ["--bridge", "tcp://0.0.0.0:*", "--allow-plaintext-bridge", "--http", "0.0.0.0:0"])
-        try explicit.start()
+        try await explicit.start()
         #expect(explicit.bridgeEndpoint?.hasPrefix("tcp://0.0.0.0:") == true)
-        explicit.stop()
+        await explicit.stop()
         #expect(explicit.log.contains("without CURVE"))
         #expect(explicit.log.contains("without TLS"))
     }
 
-    @Test func anEmptyHTTPHostBindsLoopbackAndAGeneratedTokenGoesToAPrivateFile() throws {
+    @Test func anEmptyHTTPHostBindsLoopbackAndAGeneratedTokenGoesToAPrivateFile() async throws {
         let directory = try TemporaryDirectory()
         let data = directory.path("data")
         let process = try Tidemark.start(
             ["agent", "--bridge", "tcp://127.0.0.1:*", "--http", ":0", "--data", data], in: directory)
-        defer { process.stop() }
-        let deadline = Date().addingTimeInterval(60)
-        while !process.output.contains("http listening on "), Date() < deadline, process.process.isRunning {
-            usleep(20_000)
+        defer { process.killIfRunning() }
+        try await eventually("the agent prints its HTTP endpoint", deadline: .seconds(60)) {
+            process.output.contains("http listening on ") || !process.process.isRunning
         }
         let http = try #require(process.output.split(separator: "\n").first { $0.hasPrefix("http listening on ") })
         #expect(http.hasPrefix("http listening on 127.0.0.1:"), "\(http)")
@@ -106,7 +105,7 @@ struct AgentHardeningTests {
     @Test func declarationsAreBoundedWith400s() async throws {
         let directory = try TemporaryDirectory()
         let agent = FullAgent(in: directory, extraEnvironment: ["TIDEMARK_MAX_TRACKERS_PER_ACCOUNT": "3"])
-        try agent.start()
+        try await agent.start()
         let base = "http://\(agent.httpEndpoint!)/users/current"
         let token = agent.adminToken
         let account = Self.account
@@ -168,7 +167,7 @@ struct AgentHardeningTests {
         #expect(mistypedDetail?["parameter"] as? String == "phases[0].name", "\(mistyped.text)")
         #expect(mistypedDetail?["message"] as? String == "Expected a string", "\(mistyped.text)")
         #expect(!mistyped.text.contains("CodingKeys") && !mistyped.text.contains("typeMismatch"))
-        agent.stop()
+        await agent.stop()
     }
 
     // MARK: Store integrity
@@ -176,7 +175,7 @@ struct AgentHardeningTests {
     /// Starts and stops an agent so that its store and checkpoint file exist.
     private static func agentWithAStore(in directory: TemporaryDirectory, name: String) async throws -> FullAgent {
         let agent = FullAgent(in: directory, name: name)
-        try agent.start()
+        try await agent.start()
         // A few pages of content, so that damage can land in the middle of the file.
         for index in 0..<40 {
             let registered = try await HTTP.request(
@@ -188,7 +187,7 @@ struct AgentHardeningTests {
         }
         // A graceful stop folds the write-ahead log into the file: the file holds everything and
         // the log can go (damage in the file is then not masked by it).
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
         for suffix in ["-wal", "-shm"] {
             try? FileManager.default.removeItem(atPath: agent.dataDirectory + "/tidemark.sqlite" + suffix)
         }
@@ -200,7 +199,7 @@ struct AgentHardeningTests {
         let truncated = try await Self.agentWithAStore(in: directory, name: "truncated")
         let store = truncated.dataDirectory + "/tidemark.sqlite"
         try Data().write(to: URL(fileURLWithPath: store))
-        let refusedEmpty = try truncated.startExpectingRefusal()
+        let refusedEmpty = try await truncated.startExpectingRefusal()
         #expect(refusedEmpty.status == 65)
         #expect(
             refusedEmpty.errors.contains("\(store) is empty (0 bytes)")
@@ -216,7 +215,7 @@ struct AgentHardeningTests {
         // Pages 2 and beyond (the header page stays intact: SQLite opens the file, the check finds the damage).
         for index in 4_096..<bytes.count { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
         try bytes.write(to: URL(fileURLWithPath: garbledStore))
-        let refusedGarbage = try garbled.startExpectingRefusal()
+        let refusedGarbage = try await garbled.startExpectingRefusal()
         #expect(refusedGarbage.status == 65)
         #expect(
             refusedGarbage.errors.contains(garbledStore) && refusedGarbage.errors.contains("Restore it from a backup"),
@@ -226,7 +225,7 @@ struct AgentHardeningTests {
         // All garbage: not a database at all.
         try Data((0..<65_536).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(
             to: URL(fileURLWithPath: garbledStore))
-        let notADatabase = try garbled.startExpectingRefusal()
+        let notADatabase = try await garbled.startExpectingRefusal()
         #expect(notADatabase.status == 65)
         #expect(notADatabase.errors.contains("\(garbledStore) is damaged"), "\(notADatabase.errors)")
     }
@@ -241,25 +240,25 @@ struct AgentHardeningTests {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: checkpoint + suffix) }
         try FileManager.default.copyItem(
             atPath: second.dataDirectory + "/tidemark.checkpoint.sqlite", toPath: checkpoint)
-        let foreign = try first.startExpectingRefusal()
+        let foreign = try await first.startExpectingRefusal()
         #expect(foreign.status == 65)
         #expect(
             foreign.errors.contains(checkpoint) && foreign.errors.contains("--rebuild-checkpoint"), "\(foreign.errors)")
         let rebuilt = FullAgent(in: directory, name: "first", extraArguments: ["--rebuild-checkpoint"])
-        try rebuilt.start()
-        #expect(rebuilt.stop() == 0)
+        try await rebuilt.start()
+        #expect(await rebuilt.stop() == 0)
         #expect(rebuilt.log.contains("set aside (--rebuild-checkpoint)"))
 
         // A garbage checkpoint file: set aside with a warning naming it; the agent starts on the store's own.
         try Data(repeating: 0x5A, count: 8_192).write(to: URL(fileURLWithPath: checkpoint))
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: checkpoint + suffix) }
         let resumed = FullAgent(in: directory, name: "first")
-        try resumed.start()
+        try await resumed.start()
         let accounts = try await HTTP.request(
             "GET", "http://\(resumed.httpEndpoint!)/users/current/accounts?limit=100",
             token: resumed.adminToken)
         #expect((accounts.json as? [Any])?.count == 40, "the store's data is all there")
-        #expect(resumed.stop() == 0)
+        #expect(await resumed.stop() == 0)
         #expect(resumed.log.contains("checkpoint file \(checkpoint) is damaged"), "\(resumed.log)")
         let setAside = try FileManager.default.contentsOfDirectory(atPath: first.dataDirectory).filter {
             $0.contains(".damaged-")
@@ -279,7 +278,7 @@ struct AgentHardeningTests {
                 "TIDEMARK_HTTP_HEADER_TIMEOUT_SECONDS": "3",
                 "TIDEMARK_HTTP_BODY_TIMEOUT_SECONDS": "3",
             ])
-        try agent.start()
+        try await agent.start()
         let endpoint = agent.httpEndpoint!
         let port = try #require(UInt16(endpoint.split(separator: ":").last ?? ""))
 
@@ -331,13 +330,13 @@ struct AgentHardeningTests {
         print(
             "2,221 connections opened in \(opened) s, all closed by the server \(closedAfter) s after the first; slowest /health \(slowest) s"
         )
-        agent.stop()
+        await agent.stop()
     }
 
     @Test func beyondTheConnectionLimitOnlyHealthChecksAreServed() async throws {
         let directory = try TemporaryDirectory()
         let agent = FullAgent(in: directory, extraEnvironment: ["TIDEMARK_HTTP_MAX_CONNECTIONS": "20"])
-        try agent.start()
+        try await agent.start()
         let endpoint = agent.httpEndpoint!
         let port = try #require(UInt16(endpoint.split(separator: ":").last ?? ""))
         var held: [Int32] = []
@@ -362,8 +361,8 @@ struct AgentHardeningTests {
         let otherReply = Sockets.receive(other)
         #expect(otherReply.hasPrefix("HTTP/1.1 503"), "\(otherReply)")
         // The bridge is not touched by the HTTP limit: a terminal streams as usual.
-        let recording = try AgentRecordings.eurusdSlice(ticks: 200, batch: 10, in: directory)
-        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        let recording = try await AgentRecordings.eurusdSlice(ticks: 200, batch: 10, in: directory)
+        let run = try await Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
         for socket in held + [health, other] { close(socket) }
         // The agent sees the held connections close, and /metrics is served again.
@@ -375,7 +374,7 @@ struct AgentHardeningTests {
         }
         #expect(metrics.contains("tidemark_http_connections_refused_total 1"), "\(metrics)")
         #expect(metrics.contains("tidemark_ticks_total 200"), "\(metrics)")
-        agent.stop()
+        await agent.stop()
     }
 }
 

@@ -13,13 +13,14 @@ final class FullAgent {
     let dataDirectory: String
     let rules: String?
     let adminToken = "tm_integration_admin_token_0123456789"
-    private(set) var running: Tidemark.Running?
+    private let server = ServerProcess()
+    /// The current run, nil while stopped.
+    var running: Tidemark.Running? { server.running }
     /// The bridge endpoint (fixed after the first start, so EAs reconnect to the restarted agent).
     private(set) var bridgeEndpoint: String?
     private(set) var httpEndpoint: String?
     private let extraArguments: [String]
     private let extraEnvironment: [String: String]
-    private var logs: [String] = []
 
     init(
         in directory: TemporaryDirectory, name: String = "agent", rules: String? = nil, extraArguments: [String] = [],
@@ -32,51 +33,34 @@ final class FullAgent {
         self.extraEnvironment = extraEnvironment
     }
 
-    /// Starts the agent and waits until both listeners are up.
-    func start() throws {
+    /// Starts the agent and waits until both listeners are up (at most 60 s).
+    func start() async throws {
         var arguments = [
             "agent", "--bridge", bridgeEndpoint ?? "tcp://127.0.0.1:*", "--http", "127.0.0.1:0",
             "--data", dataDirectory, "--log-level", "notice",
         ]
         if let rules { arguments += ["--rules", rules] }
-        let process = try Tidemark.start(
+        let endpoints = try await server.start(
             arguments + extraArguments, in: directory,
-            environment: ["TIDEMARK_ADMIN_TOKEN": adminToken].merging(extraEnvironment) { $1 })
-        running = process
-        let deadline = Date().addingTimeInterval(60)
-        var bridge: String?
-        var http: String?
-        while bridge == nil || http == nil, Date() < deadline, process.process.isRunning {
-            for line in process.output.split(separator: "\n") {
-                if line.hasPrefix("bridge listening on ") {
-                    bridge = String(line.dropFirst("bridge listening on ".count))
-                }
-                if line.hasPrefix("http listening on ") { http = String(line.dropFirst("http listening on ".count)) }
-            }
-            if bridge == nil || http == nil { usleep(10_000) }
-        }
-        guard let bridge, let http else {
-            let errors = process.errors
-            process.stop()
-            throw HarnessError("agent did not start: \(errors)")
-        }
-        bridgeEndpoint = bridge
-        httpEndpoint = http
+            environment: ["TIDEMARK_ADMIN_TOKEN": adminToken].merging(extraEnvironment) { $1 },
+            awaiting: ["bridge listening on ", "http listening on "])
+        bridgeEndpoint = endpoints[0]
+        httpEndpoint = endpoints[1]
     }
 
     /// Starts the agent on its data directory expecting it to refuse: waits for it to exit and
     /// returns its status and output (an agent that starts is stopped and fails the test).
     func startExpectingRefusal(
         _ arguments: [String] = [], environment: [String: String] = [:]
-    ) throws -> Tidemark.Outcome {
+    ) async throws -> Tidemark.Outcome {
         let process = try Tidemark.start(
             [
                 "agent", "--bridge", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0", "--data", dataDirectory,
                 "--log-level", "notice",
             ] + arguments,
             in: directory, environment: ["TIDEMARK_ADMIN_TOKEN": adminToken].merging(environment) { $1 })
-        if !process.waitUntilExit(timeout: 60) {
-            process.stop()
+        if await !process.waitUntilExit(timeout: 60) {
+            await process.stop()
             Issue.record("the agent started instead of refusing: \(process.output) \(process.errors)")
         }
         return Tidemark.Outcome(
@@ -84,31 +68,27 @@ final class FullAgent {
     }
 
     /// SIGKILL: no flush, no goodbye.
-    func kill9() {
-        guard let running else { return }
-        kill(running.process.processIdentifier, SIGKILL)
-        running.process.waitUntilExit()
-        logs.append(running.errors)
-        self.running = nil
-    }
+    func kill9() async { await server.kill9() }
 
     /// SIGTERM and wait: a graceful stop.
     @discardableResult
-    func stop() -> Int32 {
-        guard let running else { return 0 }
-        running.stop()
-        logs.append(running.errors)
-        self.running = nil
-        return running.process.terminationStatus
-    }
+    func stop() async -> Int32 { await server.stop() }
+
+    /// For a `defer`, which cannot await: SIGKILL if it still runs.
+    func killIfRunning() { server.killIfRunning() }
 
     /// Every run's stderr so far.
-    var log: String { (logs + [running?.errors ?? ""]).joined(separator: "\n---\n") }
+    var log: String { server.log }
+
+    /// The agent's `/metrics` now.
+    func metrics() async throws -> String { try await HTTP.request("GET", "http://\(httpEndpoint!)/metrics").text }
+
+    /// One sample of the agent's `/metrics`, by its full name with labels.
+    func metric(_ name: String) async throws -> Double? { PrometheusText.sample(name, in: try await metrics()) }
 
     /// Opens the agent's SQLite file (after ``stop()``) to read what it committed.
     func openStore() throws -> Store { try Store(path: dataDirectory + "/tidemark.sqlite") }
 
-    deinit { running?.stop() }
 }
 
 /// Recordings made from the real EURUSD ticks.
@@ -136,7 +116,7 @@ enum AgentRecordings {
     static func eurusdSlice(
         ticks: Int, batch: Int, script scriptText: String = tradingScript,
         in directory: TemporaryDirectory
-    ) throws -> String {
+    ) async throws -> String {
         let source = try String(contentsOfFile: Tidemark.ticksDirectory + "/EURUSD-2019-02-04.csv", encoding: .utf8)
         let lines = source.split(separator: "\n", maxSplits: ticks + 1, omittingEmptySubsequences: true).prefix(
             ticks + 1)
@@ -145,7 +125,7 @@ enum AgentRecordings {
         let script = directory.path("trades-\(UUID().uuidString.prefix(6)).script")
         try scriptText.write(toFile: script, atomically: true, encoding: .utf8)
         let output = directory.path("eurusd-\(ticks)-\(UUID().uuidString.prefix(6)).jsonl")
-        let made = try Tidemark.run(
+        let made = try await Tidemark.run(
             [
                 "make-recording", "--ticks", csv, "--script", script, "--out", output,
                 "--batch", "\(batch)",
@@ -184,10 +164,11 @@ struct CommittedOutcome: Equatable, CustomStringConvertible {
         minimumEvents: Int
     ) async throws -> CommittedOutcome {
         let reference = FullAgent(in: directory, name: "reference", rules: rules)
-        try reference.start()
-        let straight = try Tidemark.run(["simulate", "--connect", reference.bridgeEndpoint!, recording], in: directory)
+        try await reference.start()
+        let straight = try await Tidemark.run(
+            ["simulate", "--connect", reference.bridgeEndpoint!, recording], in: directory)
         #expect(straight.status == 0, "\(straight.errors)")
-        #expect(reference.stop() == 0)
+        #expect(await reference.stop() == 0)
         let expected = try await CommittedOutcome(store: reference.openStore())
         #expect(
             expected.events.count >= minimumEvents, "the rules must produce events for the comparison to mean something"

@@ -39,36 +39,36 @@ struct AgentServiceTests {
     @Test func healthReadyAndMetricsAreServed() async throws {
         let directory = try TemporaryDirectory()
         let agent = FullAgent(in: directory)
-        try agent.start()
+        try await agent.start()
         let base = "http://\(agent.httpEndpoint!)"
         #expect(try await HTTP.request("GET", base + "/health").status == 200)
         #expect(try await HTTP.request("GET", base + "/ready").status == 200)
-        let recording = try AgentRecordings.eurusdSlice(ticks: 500, batch: 10, in: directory)
-        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        let recording = try await AgentRecordings.eurusdSlice(ticks: 500, batch: 10, in: directory)
+        let run = try await Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
         let metrics = try await HTTP.request("GET", base + "/metrics").text
         // Ticks are published after each commit: all 500 were committed before the BYE's ACK.
         #expect(metrics.contains("tidemark_ticks_total 500"), "\(metrics)")
         #expect(metrics.contains("tidemark_sessions_opened_total 1"))
         #expect(metrics.contains("tidemark_store_commit_seconds_count"))
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
     }
 
     @Test func aFailingChallengeSendsCloseAllAndTheAcknowledgementIsStored() async throws {
         let directory = try TemporaryDirectory()
         // 1,000 ticks (02:00–02:17 broker time); 2 lots sold at 02:05 lose 22 USD at 02:05:01.878,
         // beyond the challenge's 20 USD maximum loss (worked out with `tidemark replay`).
-        let recording = try AgentRecordings.eurusdSlice(
+        let recording = try await AgentRecordings.eurusdSlice(
             ticks: 1_000, batch: 5, script: AgentRecordings.losingScript,
             in: directory)
         let rules = try AgentRecordings.rules(maxLoss: 20, enforce: true, in: directory)
         let agent = FullAgent(in: directory, rules: rules)
-        try agent.start()
+        try await agent.start()
         // Paced (300×: ~3.4 s) so the terminal is still trading when the command arrives.
-        let run = try Tidemark.run(
+        let run = try await Tidemark.run(
             ["simulate", "--connect", agent.bridgeEndpoint!, recording, "--speed", "300"], in: directory)
         #expect(run.status == 0, "\(run.errors)")
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
 
         let store = try agent.openStore()
         let account = AccountID("Tidemark-Sim:1000001")

@@ -35,11 +35,15 @@ struct AgentTrustTests {
         try await get(agent, "/users/current/accounts/\(id)").json as? [String: Any]
     }
 
-    static func metric(_ metrics: String, _ name: String) -> Double? {
-        for line in metrics.split(separator: "\n") where line.hasPrefix(name + " ") {
-            return Double(line.dropFirst(name.count + 1))
+    /// Waits until the agent has committed `messages` bridge messages (its
+    /// `tidemark_bridge_messages_total`, counted as each batch commits), and so everything
+    /// delivered before them, session ends included.
+    static func waitUntilCommitted(_ agent: FullAgent, messages: Int) async throws {
+        try await eventually(
+            "\(messages) bridge messages committed", deadline: .seconds(60), interval: .milliseconds(20)
+        ) {
+            try await agent.metric("tidemark_bridge_messages_total") ?? 0 >= Double(messages)
         }
-        return nil
     }
 
     @Test func keysSpeakOnlyForTheirAccountsAndARevokedKeyIsDropped() async throws {
@@ -63,7 +67,7 @@ struct AgentTrustTests {
             extraArguments: [
                 "--curve-secret-key", server.secretPath, "--allow-keys", allowList, "--heartbeat-ms", "10000",
             ])
-        try agent.start()
+        try await agent.start()
         let endpoint = agent.bridgeEndpoint!
         let messages = try Self.exampleMessages()
 
@@ -157,7 +161,7 @@ struct AgentTrustTests {
         #expect(metrics.contains(#"tidemark_rejects_total{reason="not_allowed"} 2"#), "\(metrics)")
         #expect(metrics.contains(#"tidemark_sessions_closed_total{reason="rejected_not_allowed"} 2"#), "\(metrics)")
         #expect(metrics.contains("tidemark_allow_list_reloads_total 1"), "\(metrics)")
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
 
         let store = try agent.openStore()
         let sessionsOfX = try await store.sessions(accountId: AccountID(Self.accountX))
@@ -204,7 +208,7 @@ struct AgentTrustTests {
                 "TIDEMARK_MAX_NEW_ACCOUNTS_PER_PEER_PER_MINUTE": "\(count)",
                 "TIDEMARK_MAX_NEW_ACCOUNTS_PER_MINUTE": "\(2 * count)",
             ])
-        try agent.start()
+        try await agent.start()
         let pid = agent.running!.process.processIdentifier
         let terminal = try RawTerminal(endpoint: agent.bridgeEndpoint!)
         let snapshot = try Self.exampleMessages()[1]
@@ -227,12 +231,13 @@ struct AgentTrustTests {
             if index >= helloOnly { try terminal.send(snapshot) }
             if index == window { residentAfterWarmUp = Self.residentKiB(of: pid) }
             if index == helloOnly - 1 {
-                try await Task.sleep(for: .seconds(2))  // the last sessions' ends are committed
+                // Every HELLO so far committed, and with them the ends of the sessions before them.
+                try await Self.waitUntilCommitted(agent, messages: helloOnly)
                 residentAfterHelloOnly = Self.residentKiB(of: pid)
             }
         }
         let floodDuration = ContinuousClock.now - floodStarted
-        try await Task.sleep(for: .seconds(2))
+        try await Self.waitUntilCommitted(agent, messages: helloOnly + 2 * withSnapshot)
         let residentAtTheEnd = Self.residentKiB(of: pid)
         let first = Self.median(latencies.prefix(window))
         let last = Self.median(latencies.suffix(window))
@@ -250,8 +255,8 @@ struct AgentTrustTests {
         print(
             "slow batches (over 50 ms): \(slowBatches.count), slowest fold \(slowestFold) ms\n"
                 + slowBatches.suffix(5).joined(separator: "\n"))
-        // Folding a HELLO and a SNAPSHOT costs the same whatever the number of accounts (it took
-        // seconds per batch at 8,000 accounts when each new account rebuilt the risk core's index).
+        // Folding a HELLO and a SNAPSHOT costs the same whatever the number of accounts (a new
+        // account that rebuilt the risk core's index would take seconds per batch at 8,000).
         #expect(slowestFold < 1_000, "\(slowBatches.joined(separator: "\n"))")
         #expect(last <= first * 3 + 2, "HELLO latency grew: \(first) ms → \(last) ms")
         // HELLO-only sessions leave nothing behind: at most allocator noise (4 MiB).
@@ -293,12 +298,13 @@ struct AgentTrustTests {
         if limitChecked {
             let metrics = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
             #expect(
-                Self.metric(metrics, #"tidemark_bridge_limit_refusals_total{limit="new_accounts_per_peer"}"#)
+                PrometheusText.sample(
+                    #"tidemark_bridge_limit_refusals_total{limit="new_accounts_per_peer"}"#, in: metrics)
                     == Double(refusedAtTheEnd),
                 "\(metrics)")
             #expect(
                 metrics.contains(#"tidemark_rejects_total{reason="limit_reached"} \#(refusedAtTheEnd)"#), "\(metrics)")
         }
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
     }
 }

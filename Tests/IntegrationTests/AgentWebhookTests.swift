@@ -95,21 +95,22 @@ struct AgentWebhookTests {
         let secret = "whsec_integration_0123456789"
         let rules = try AgentRecordings.rules(maxLoss: 20, in: directory)
         let agent = FullAgent(in: directory, rules: rules)
-        try agent.start()
+        try await agent.start()
         // Registered in the store (another process may write to it: WAL) before any event.
         let store = try agent.openStore()
         _ = try await store.createWebhook(url: "http://127.0.0.1:\(receiver.port)/hook", secret: secret, at: Date())
         try store.close()
 
-        let recording = try AgentRecordings.eurusdSlice(
+        let recording = try await AgentRecordings.eurusdSlice(
             ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
-        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        let run = try await Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
         // The losing script crosses the drawdown tracker and fails the challenge: phaseStarted,
         // drawdown, challengeFailed (at least three events, numbered from 1).
-        let deadline = Date().addingTimeInterval(30)
-        while receiver.requests.count < 3, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(agent.stop() == 0)
+        try await eventually("three deliveries", deadline: .seconds(30), interval: .milliseconds(50)) {
+            receiver.requests.count >= 3
+        }
+        #expect(await agent.stop() == 0)
         let requests = receiver.requests
         #expect(requests.count >= 3, "\(agent.log)")
         var numbers: [Int] = []
@@ -136,15 +137,15 @@ struct AgentWebhookTests {
         defer { receiver.close() }
         let rules = try AgentRecordings.rules(maxLoss: 20, in: directory)
         let agent = FullAgent(in: directory, rules: rules)
-        try agent.start()
+        try await agent.start()
         let store = try agent.openStore()
         _ = try await store.createWebhook(
             url: "http://127.0.0.1:\(receiver.port)/hook", secret: "whsec_resources_0123456789", at: Date())
         try store.close()
 
-        let recording = try AgentRecordings.eurusdSlice(
+        let recording = try await AgentRecordings.eurusdSlice(
             ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
-        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        let run = try await Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
         // phaseStarted, drawdown and challengeFailed: tracker and challenge events both.
         try await eventually("three deliveries", deadline: .seconds(30), interval: .milliseconds(20)) {
@@ -162,7 +163,7 @@ struct AgentWebhookTests {
                 resources["\(kind) \(event.objectValue?["sequenceNumber"]?.numberValue ?? -1)"] = event
             }
         }
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
 
         // The body schema of each kind's webhook in protocol/openapi.json (`webhooks.<kind>Event`).
         func schema(of kind: String) -> String? {
@@ -199,7 +200,7 @@ struct AgentWebhookTests {
         defer { receiver.close() }
         let rules = try AgentRecordings.rules(maxLoss: 20, in: directory)
         let agent = FullAgent(in: directory, rules: rules)
-        try agent.start()
+        try await agent.start()
         let store = try agent.openStore()
         _ = try await store.createWebhook(
             url: "http://127.0.0.1:\(receiver.port)/hook", secret: "whsec_metrics_0123456789", at: Date())
@@ -209,9 +210,9 @@ struct AgentWebhookTests {
             at: Date())
         try store.close()
 
-        let recording = try AgentRecordings.eurusdSlice(
+        let recording = try await AgentRecordings.eurusdSlice(
             ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
-        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        let run = try await Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
         // At least three events (phaseStarted, drawdown, challengeFailed) reach the receiver; the
         // counter moves once the outbox recorded each 2xx.
@@ -220,24 +221,28 @@ struct AgentWebhookTests {
         var metrics = ""
         while Date() < deadline {
             metrics = try await HTTP.request("GET", metricsURL).text
-            if Self.value(of: "tidemark_webhook_deliveries_total", in: metrics) ?? 0 >= 3,
-                Self.value(of: #"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics) ?? 0 >= 1
+            if PrometheusText.sample("tidemark_webhook_deliveries_total", in: metrics) ?? 0 >= 3,
+                PrometheusText.sample(#"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics) ?? 0
+                    >= 1
             {
                 break
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(agent.stop() == 0)
-        let delivered = Self.value(of: "tidemark_webhook_deliveries_total", in: metrics) ?? 0
+        #expect(await agent.stop() == 0)
+        let delivered = PrometheusText.sample("tidemark_webhook_deliveries_total", in: metrics) ?? 0
         #expect(delivered >= 3 && delivered <= Double(receiver.requests.count), "\(metrics)")
         #expect(
-            Self.value(of: #"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics) ?? 0 >= 1,
+            PrometheusText.sample(#"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics) ?? 0
+                >= 1,
             "\(metrics)")
         // Nothing was given up (the policy retries for days); the dead receiver's events wait.
-        #expect(Self.value(of: "tidemark_webhook_deliveries_abandoned_total", in: metrics) == 0, "\(metrics)")
-        #expect(Self.value(of: "tidemark_webhook_backlog", in: metrics) ?? 0 >= 3, "\(metrics)")
+        #expect(PrometheusText.sample("tidemark_webhook_deliveries_abandoned_total", in: metrics) == 0, "\(metrics)")
+        #expect(PrometheusText.sample("tidemark_webhook_backlog", in: metrics) ?? 0 >= 3, "\(metrics)")
         // A latency observation (commit → 2xx) per delivery.
-        #expect(Self.value(of: "tidemark_webhook_delivery_latency_seconds_count", in: metrics) ?? 0 >= 3, "\(metrics)")
+        #expect(
+            PrometheusText.sample("tidemark_webhook_delivery_latency_seconds_count", in: metrics) ?? 0 >= 3,
+            "\(metrics)")
     }
 
     /// A loopback port nothing listens on (bound, then closed).
@@ -245,13 +250,5 @@ struct AgentWebhookTests {
         let receiver = try WebhookReceiver()
         receiver.close()
         return receiver.port
-    }
-
-    /// The value of the sample named exactly `name` (with its labels, if any) in Prometheus text.
-    static func value(of name: String, in metrics: String) -> Double? {
-        for line in metrics.split(separator: "\n") where line.hasPrefix(name + " ") {
-            return Double(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces))
-        }
-        return nil
     }
 }

@@ -24,7 +24,7 @@ struct BridgeLoopbackTests {
     }
 
     /// A recording of `ticks` real ticks with trades, a deposit and a credit on the way.
-    static func makeRecording(ticks: Int, in directory: TemporaryDirectory) throws -> String {
+    static func makeRecording(ticks: Int, in directory: TemporaryDirectory) async throws -> String {
         let script = directory.path("trades.script")
         try """
         balance 10000
@@ -38,7 +38,7 @@ struct BridgeLoopbackTests {
 
         """.write(toFile: script, atomically: true, encoding: .utf8)
         let out = directory.path("session.jsonl")
-        let made = try Tidemark.run(
+        let made = try await Tidemark.run(
             [
                 "make-recording", "--ticks", try tickFile(first: ticks, in: directory),
                 "--script", script, "--out", out, "--every", "0",
@@ -47,12 +47,12 @@ struct BridgeLoopbackTests {
         return out
     }
 
-    @Test func handshakeOverTCP() throws {
+    @Test func handshakeOverTCP() async throws {
         let directory = try TemporaryDirectory()
-        let agent = try AgentUnderTest(in: directory)
-        let run = try Tidemark.run(["simulate", "--connect", agent.endpoint, Self.hedgingExample], in: directory)
+        let agent = try await AgentUnderTest(in: directory)
+        let run = try await Tidemark.run(["simulate", "--connect", agent.endpoint, Self.hedgingExample], in: directory)
         #expect(run.status == 0, "simulate: \(run.output) \(run.errors)")
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
         let recorded = try agent.recorded("Tidemark-Demo:5001234")
         guard case .message(_, _, 1?, .hello(let hello))? = recorded.first else {
             Issue.record("the recording starts with the hello: \(recorded.first.map { "\($0)" } ?? "nothing")")
@@ -75,13 +75,14 @@ struct BridgeLoopbackTests {
         #expect(comparable(recorded) == comparable(try Recording.read(Self.hedgingExample)))
     }
 
-    @Test func hundredThousandRealTicksArriveInOrder() throws {
+    @Test func hundredThousandRealTicksArriveInOrder() async throws {
         let directory = try TemporaryDirectory()
-        let recording = try Self.makeRecording(ticks: 100_000, in: directory)
-        let agent = try AgentUnderTest(in: directory)
-        let run = try Tidemark.run(["simulate", "--connect", agent.endpoint, recording], in: directory, timeout: 300)
+        let recording = try await Self.makeRecording(ticks: 100_000, in: directory)
+        let agent = try await AgentUnderTest(in: directory)
+        let run = try await Tidemark.run(
+            ["simulate", "--connect", agent.endpoint, recording], in: directory, timeout: 300)
         #expect(run.status == 0, "simulate: \(run.output) \(run.errors)")
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
 
         let received = Recording.ticks(try agent.recorded(Self.simulatedAccount))
         let sent = Recording.ticks(try Recording.read(recording))
@@ -101,22 +102,22 @@ struct BridgeLoopbackTests {
         #expect(received.last?.ask == FixedDecimal(last[2]))
     }
 
-    @Test func aDroppedMessageIsRepairedByResyncAndTheStateEndsTheSame() throws {
+    @Test func aDroppedMessageIsRepairedByResyncAndTheStateEndsTheSame() async throws {
         let directory = try TemporaryDirectory()
-        let recording = try Self.makeRecording(ticks: 5_000, in: directory)
+        let recording = try await Self.makeRecording(ticks: 5_000, in: directory)
 
-        let calm = try AgentUnderTest(in: directory)
-        let undisturbed = try Tidemark.run(["simulate", "--connect", calm.endpoint, recording], in: directory)
+        let calm = try await AgentUnderTest(in: directory)
+        let undisturbed = try await Tidemark.run(["simulate", "--connect", calm.endpoint, recording], in: directory)
         #expect(undisturbed.status == 0, "simulate: \(undisturbed.errors)")
-        _ = calm.stop()
+        _ = await calm.stop()
         let expected = FoldedAccount(Recording.messages(try calm.recorded(Self.simulatedAccount)))
 
-        let lossy = try AgentUnderTest(in: directory)
+        let lossy = try await AgentUnderTest(in: directory)
         // #4 is the deposit's neighbourhood: early, so the rest of the run must ride on the resync.
-        let disturbed = try Tidemark.run(
+        let disturbed = try await Tidemark.run(
             ["simulate", "--connect", lossy.endpoint, "--drop-seq", "4", recording], in: directory)
         #expect(disturbed.status == 0, "simulate: \(disturbed.output) \(disturbed.errors)")
-        _ = lossy.stop()
+        _ = await lossy.stop()
         let lossyMessages = Recording.messages(try lossy.recorded(Self.simulatedAccount))
         #expect(lossy.log.contains("resync requested"))
         let snapshots = lossyMessages.filter { if case .snapshot = $0 { true } else { false } }.count
@@ -130,35 +131,35 @@ struct BridgeLoopbackTests {
         #expect(expected.positions[100001]?.volume == "0.6")
     }
 
-    @Test func nettingHelloIsRejectedWithItsReason() throws {
+    @Test func nettingHelloIsRejectedWithItsReason() async throws {
         let directory = try TemporaryDirectory()
-        let agent = try AgentUnderTest(in: directory)
-        let run = try Tidemark.run(
+        let agent = try await AgentUnderTest(in: directory)
+        let run = try await Tidemark.run(
             ["simulate", "--connect", agent.endpoint, "--timeout", "10", Self.nettingExample], in: directory)
         #expect(run.status != 0)
         #expect((run.output + run.errors).contains("netting_account"))
-        _ = agent.stop()
+        _ = await agent.stop()
         #expect(agent.recordedFiles.isEmpty, "nothing of a netting account goes further: \(agent.recordedFiles)")
         #expect(agent.log.contains("reason=netting_account"))
     }
 
-    @Test func withCurveAnEAWhoseKeyIsNotAllowedGetsNothingThrough() throws {
+    @Test func withCurveAnEAWhoseKeyIsNotAllowedGetsNothingThrough() async throws {
         let directory = try TemporaryDirectory()
         let keys = directory.path("keys")
         try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
         for name in ["agent", "ea", "intruder"] {
-            let made = try Tidemark.run(["keys", "--out", keys, "--name", name], in: directory)
+            let made = try await Tidemark.run(["keys", "--out", keys, "--name", name], in: directory)
             #expect(made.status == 0, "keys: \(made.errors)")
         }
         let allow = directory.path("allowed-keys")
         try "# EAs admitted\n\(keys)/ea.key\n".write(toFile: allow, atomically: true, encoding: .utf8)
-        let agent = try AgentUnderTest(
+        let agent = try await AgentUnderTest(
             in: directory,
             extraArguments: [
                 "--curve-secret-key", keys + "/agent.key_secret", "--allow-keys", allow,
             ])
 
-        let intruder = try Tidemark.run(
+        let intruder = try await Tidemark.run(
             [
                 "simulate", "--connect", agent.endpoint, "--server-key", keys + "/agent.key",
                 "--client-key", keys + "/intruder.key_secret", "--timeout", "3", Self.hedgingExample,
@@ -167,22 +168,22 @@ struct BridgeLoopbackTests {
         #expect(intruder.status != 0)
         #expect(agent.recordedFiles.isEmpty)
 
-        let admitted = try Tidemark.run(
+        let admitted = try await Tidemark.run(
             [
                 "simulate", "--connect", agent.endpoint, "--server-key", keys + "/agent.key",
                 "--client-key", keys + "/ea.key_secret", Self.hedgingExample,
             ], in: directory)
         #expect(admitted.status == 0, "simulate: \(admitted.output) \(admitted.errors)")
-        _ = agent.stop()
+        _ = await agent.stop()
         #expect(agent.recordedFiles == ["Tidemark-Demo:5001234.jsonl"])
         // Only the admitted session was ever opened.
         #expect(agent.log.components(separatedBy: "session opened").count - 1 == 1)
     }
 
-    @Test func garbageFromOnePeerLeavesTheAgentServingAnother() throws {
+    @Test func garbageFromOnePeerLeavesTheAgentServingAnother() async throws {
         let directory = try TemporaryDirectory()
-        let recording = try Self.makeRecording(ticks: 20_000, in: directory)
-        let agent = try AgentUnderTest(in: directory)
+        let recording = try await Self.makeRecording(ticks: 20_000, in: directory)
+        let agent = try await AgentUnderTest(in: directory)
         let honest = try Tidemark.start(["simulate", "--connect", agent.endpoint, recording], in: directory)
 
         let answers = try GarbagePeer.attack(agent.endpoint)
@@ -191,13 +192,13 @@ struct BridgeLoopbackTests {
         #expect(answers.contains { if case .resync(_, "bad_frame") = $0 { true } else { false } })
         #expect(answers.contains { if case .reject(.protocolViolation, _) = $0 { true } else { false } })
 
-        #expect(honest.waitUntilExit(timeout: 120))
+        #expect(await honest.waitUntilExit(timeout: 120))
         #expect(honest.process.terminationStatus == 0, "simulate: \(honest.output) \(honest.errors)")
         // Still serving: a new terminal gets through after the attack.
-        let after = try Tidemark.run(["simulate", "--connect", agent.endpoint, Self.mt4Example], in: directory)
+        let after = try await Tidemark.run(["simulate", "--connect", agent.endpoint, Self.mt4Example], in: directory)
         #expect(after.status == 0, "simulate: \(after.errors)")
         #expect(agent.running.process.isRunning)
-        #expect(agent.stop() == 0)
+        #expect(await agent.stop() == 0)
         #expect(
             Recording.ticks(try agent.recorded(Self.simulatedAccount)) == Recording.ticks(try Recording.read(recording))
         )

@@ -32,25 +32,25 @@ struct DashboardFeedTests {
         let directory = try TemporaryDirectory()
         let pki = try TestPKI(in: directory, agents: ["a", "b"])
         let dashboard = FullDashboard(in: directory, database: try PostgresForTests.freshDatabase(), pki: pki)
-        try dashboard.start()
+        try await dashboard.start()
         let agentA = FullAgent(
             in: directory, name: "a", rules: try FeedRecordings.rules(login: 1_000_001, in: directory),
             feeding: dashboard)
         let agentB = FullAgent(
             in: directory, name: "b", rules: try FeedRecordings.rules(login: 1_000_002, in: directory),
             feeding: dashboard)
-        try agentA.start()
-        try agentB.start()
-        let recordingA = try FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
-        let recordingB = try FeedRecordings.aroundMidnight(login: 1_000_002, in: directory)
+        try await agentA.start()
+        try await agentB.start()
+        let recordingA = try await FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
+        let recordingB = try await FeedRecordings.aroundMidnight(login: 1_000_002, in: directory)
         // Both terminals at once.
         let simulatorA = try Tidemark.start(
             ["simulate", "--connect", agentA.bridgeEndpoint!, recordingA], in: directory)
         let simulatorB = try Tidemark.start(
             ["simulate", "--connect", agentB.bridgeEndpoint!, recordingB], in: directory)
-        #expect(
-            simulatorA.waitUntilExit(timeout: 120) && simulatorB.waitUntilExit(timeout: 120),
-            "the simulators did not finish")
+        let finishedA = await simulatorA.waitUntilExit(timeout: 120)
+        let finishedB = await simulatorB.waitUntilExit(timeout: 120)
+        #expect(finishedA && finishedB, "the simulators did not finish")
         #expect(simulatorA.process.terminationStatus == 0, "\(simulatorA.errors)")
         #expect(simulatorB.process.terminationStatus == 0, "\(simulatorB.errors)")
         try await agentA.waitUntilFeedDrained()
@@ -81,72 +81,74 @@ struct DashboardFeedTests {
         #expect(listed.compactMap { $0["subject"] as? String } == ["CN=agent-a,O=Tidemark", "CN=agent-b,O=Tidemark"])
         #expect(listed.allSatisfy { ($0["outboxBacklog"] as? Int) != nil && ($0["accounts"] as? Int) == 1 })
         #expect(try await Self.getAgents(dashboard, token: "wrong-token").status == 401)
-        #expect(agentA.stop() == 0)
-        #expect(agentB.stop() == 0)
-        #expect(dashboard.stop() == 0, "\(dashboard.log)")
+        #expect(await agentA.stop() == 0)
+        #expect(await agentB.stop() == 0)
+        #expect(await dashboard.stop() == 0, "\(dashboard.log)")
     }
 
     @Test func theDashboardKilledAndRestartedLosesAndDuplicatesNothing() async throws {
         let directory = try TemporaryDirectory()
         let pki = try TestPKI(in: directory, agents: ["a"])
         let dashboard = FullDashboard(in: directory, database: try PostgresForTests.freshDatabase(), pki: pki)
-        try dashboard.start()
+        try await dashboard.start()
         let agent = FullAgent(
             in: directory, name: "a", rules: try FeedRecordings.rules(login: 1_000_001, in: directory),
             feeding: dashboard)
-        try agent.start()
-        let recording = try FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
+        try await agent.start()
+        let recording = try await FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
         // Played at 400 × real time (100 minutes in about 15 s): the dashboard dies while it runs.
         let simulator = try Tidemark.start(
             ["simulate", "--connect", agent.bridgeEndpoint!, "--speed", "400", recording], in: directory)
-        try await Self.waitFor("the dashboard to store some events") {
+        try await eventually("the dashboard to store some events", deadline: .seconds(60), interval: .milliseconds(50))
+        {
             try dashboard.query("SELECT COUNT(*) FROM event").first != "0"
         }
-        dashboard.kill9()
+        await dashboard.kill9()
         // The agent notices (its feed fails) and keeps committing into its outbox meanwhile.
-        try await Self.waitFor("the agent to notice the outage") {
-            try await Self.agentMetric(agent, "tidemark_feed_failures_total{reason=\"unreachable\"}") ?? 0 > 0
+        try await eventually("the agent to notice the outage", deadline: .seconds(60), interval: .milliseconds(50)) {
+            try await agent.metric("tidemark_feed_failures_total{reason=\"unreachable\"}") ?? 0 > 0
         }
-        #expect(simulator.waitUntilExit(timeout: 120), "the simulator did not finish")
+        #expect(await simulator.waitUntilExit(timeout: 120), "the simulator did not finish")
         #expect(simulator.process.terminationStatus == 0, "\(simulator.errors)")
         #expect(
             try PostgresForTests.sqlite(agent.storePath, "SELECT COUNT(*) FROM feed_outbox").first != "0",
             "rows must wait in the outbox while the dashboard is down")
-        try dashboard.start()
+        try await dashboard.start()
         try await agent.waitUntilFeedDrained()
         try Self.expectSame(agent, dashboard, account: Self.accountA)
         #expect(try dashboard.query("SELECT lost_rows FROM feed_agent") == ["0"])
-        #expect(agent.stop() == 0)
-        #expect(dashboard.stop() == 0)
+        #expect(await agent.stop() == 0)
+        #expect(await dashboard.stop() == 0)
     }
 
     @Test func anAgentKilledMidFeedAndRestartedLosesAndDuplicatesNothing() async throws {
         let directory = try TemporaryDirectory()
         let pki = try TestPKI(in: directory, agents: ["a"])
         let dashboard = FullDashboard(in: directory, database: try PostgresForTests.freshDatabase(), pki: pki)
-        try dashboard.start()
+        try await dashboard.start()
         let agent = FullAgent(
             in: directory, name: "a", rules: try FeedRecordings.rules(login: 1_000_001, in: directory),
             feeding: dashboard)
-        try agent.start()
-        let recording = try FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
+        try await agent.start()
+        let recording = try await FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
         let simulator = try Tidemark.start(
             ["simulate", "--connect", agent.bridgeEndpoint!, "--speed", "400", recording], in: directory)
-        try await Self.waitFor("the dashboard to store some events") {
+        try await eventually("the dashboard to store some events", deadline: .seconds(60), interval: .milliseconds(50))
+        {
             try dashboard.query("SELECT COUNT(*) FROM event").first != "0"
         }
-        agent.kill9()
-        simulator.stop()
+        await agent.kill9()
+        await simulator.stop()
         // Restarted on the same store and bridge port; the terminal plays its whole recording again
         // (the agent resumes and skips what it committed), as an EA reconnecting would.
-        try agent.start()
-        let again = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        try await agent.start()
+        let again = try await Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(again.status == 0, "\(again.errors)")
         try await agent.waitUntilFeedDrained()
         try Self.expectSame(agent, dashboard, account: Self.accountA)
         #expect(try dashboard.query("SELECT lost_rows FROM feed_agent") == ["0"])
-        #expect(agent.stop() == 0)
-        #expect(dashboard.stop() == 0)
+        #expect(await agent.stop() == 0)
+        #expect(await dashboard.stop() == 0)
     }
 
     @Test func aCertificateFromAnotherCAOrNoneIsRefusedAtTheHandshake() async throws {
@@ -154,7 +156,7 @@ struct DashboardFeedTests {
         let pki = try TestPKI(in: directory, agents: ["a"])
         let foreign = try TestPKI(in: directory, name: "other-pki", agents: ["a"])
         let dashboard = FullDashboard(in: directory, database: try PostgresForTests.freshDatabase(), pki: pki)
-        try dashboard.start()
+        try await dashboard.start()
         // The same subject (CN=agent-a) signed by another CA: refused.
         await #expect(throws: (any Error).self) {
             _ = try await FeedClient.postEmptyBatch(
@@ -174,26 +176,28 @@ struct DashboardFeedTests {
                 to: dashboard.feedURL, authority: pki.authority,
                 certificate: pki.certificate("a"), key: pki.key("a")) == 200)
         #expect(try dashboard.query("SELECT subject FROM feed_agent") == ["CN=agent-a,O=Tidemark"])
-        #expect(dashboard.stop() == 0)
+        #expect(await dashboard.stop() == 0)
     }
 
     @Test func anAgentClaimingAnotherAgentsAccountIsRefusedAndReported() async throws {
         let directory = try TemporaryDirectory()
         let pki = try TestPKI(in: directory, agents: ["a", "b"])
         let dashboard = FullDashboard(in: directory, database: try PostgresForTests.freshDatabase(), pki: pki)
-        try dashboard.start()
+        try await dashboard.start()
         let rules = try FeedRecordings.rules(login: 1_000_001, in: directory)
-        let recording = try FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
+        let recording = try await FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
         let owner = FullAgent(in: directory, name: "a", rules: rules, feeding: dashboard)
-        try owner.start()
+        try await owner.start()
         #expect(
-            try Tidemark.run(["simulate", "--connect", owner.bridgeEndpoint!, recording], in: directory).status == 0)
+            try await Tidemark.run(["simulate", "--connect", owner.bridgeEndpoint!, recording], in: directory).status
+                == 0)
         try await owner.waitUntilFeedDrained()
         // A second agent with a terminal of the same account.
         let claimant = FullAgent(in: directory, name: "b", rules: rules, feeding: dashboard)
-        try claimant.start()
+        try await claimant.start()
         #expect(
-            try Tidemark.run(["simulate", "--connect", claimant.bridgeEndpoint!, recording], in: directory).status == 0)
+            try await Tidemark.run(["simulate", "--connect", claimant.bridgeEndpoint!, recording], in: directory).status
+                == 0)
         // Refused rows are answered (acknowledged as refused), so the claimant's outbox drains too.
         try await claimant.waitUntilFeedDrained()
 
@@ -210,32 +214,14 @@ struct DashboardFeedTests {
         #expect(
             try dashboard.query("SELECT refused_claims > 0 FROM feed_agent WHERE subject = 'CN=agent-b,O=Tidemark'")
                 == ["t"])
-        #expect(try await Self.agentMetric(claimant, "tidemark_feed_refused_accounts_total") ?? 0 > 0)
+        #expect(try await claimant.metric("tidemark_feed_refused_accounts_total") ?? 0 > 0)
         #expect(claimant.log.contains("refused accounts that belong to another agent"), "\(claimant.log.suffix(2_000))")
-        #expect(owner.stop() == 0)
-        #expect(claimant.stop() == 0)
-        #expect(dashboard.stop() == 0)
+        #expect(await owner.stop() == 0)
+        #expect(await claimant.stop() == 0)
+        #expect(await dashboard.stop() == 0)
     }
 
     // MARK: Helpers
-
-    /// Polls `condition` every 50 ms until it holds; fails after `timeout` seconds.
-    static func waitFor(_ what: String, timeout: Double = 60, _ condition: () async throws -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw HarnessError("timed out after \(timeout) s waiting for \(what)")
-    }
-
-    /// One sample of the agent's `/metrics`, by its full name with labels.
-    static func agentMetric(_ agent: FullAgent, _ name: String) async throws -> Double? {
-        let text = try await HTTP.request("GET", "http://\(agent.httpEndpoint!)/metrics").text
-        let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
-        return line.flatMap { Double($0.split(separator: " ").last ?? "") }
-    }
-
     static func getAgents(_ dashboard: FullDashboard, token: String? = nil) async throws -> (status: UInt, body: Data) {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(dashboard.pki.authority))

@@ -97,10 +97,11 @@ final class FullDashboard {
     let database: String
     let pki: TestPKI
     let adminToken = "dashboard_integration_admin_token_0123456789abcdef"
-    private(set) var running: Tidemark.Running?
+    private let server = ServerProcess()
+    /// The current run, nil while stopped.
+    var running: Tidemark.Running? { server.running }
     private(set) var feedEndpoint: String?
     private(set) var httpEndpoint: String?
-    private var logs: [String] = []
 
     init(in directory: TemporaryDirectory, database: String, pki: TestPKI) {
         self.directory = directory
@@ -112,57 +113,32 @@ final class FullDashboard {
     var feedURL: String { "https://localhost:\(feedEndpoint!.split(separator: ":").last!)" }
 
     /// Starts it and waits until both listeners are up (at most 60 s).
-    func start() throws {
-        let process = try Tidemark.start(
+    func start() async throws {
+        let endpoints = try await server.start(
             [
                 "dashboard", "--feed-listen", feedEndpoint ?? "127.0.0.1:0", "--http", httpEndpoint ?? "127.0.0.1:0",
                 "--database", database, "--tls-cert", pki.dashboardCertificate, "--tls-key", pki.dashboardKey,
                 "--client-ca", pki.authority, "--log-level", "notice",
             ],
-            in: directory, environment: ["TIDEMARK_DASHBOARD_ADMIN_TOKEN": adminToken])
-        running = process
-        let deadline = Date().addingTimeInterval(60)
-        var feed: String?
-        var http: String?
-        while feed == nil || http == nil, Date() < deadline, process.process.isRunning {
-            for line in process.output.split(separator: "\n") {
-                if line.hasPrefix("feed listening on ") { feed = String(line.dropFirst("feed listening on ".count)) }
-                if line.hasPrefix("https listening on ") { http = String(line.dropFirst("https listening on ".count)) }
-            }
-            if feed == nil || http == nil { usleep(10_000) }
-        }
-        guard let feed, let http else {
-            let errors = process.errors
-            process.stop()
-            throw HarnessError("dashboard did not start: \(errors)")
-        }
-        feedEndpoint = feed
-        httpEndpoint = http
+            in: directory, environment: ["TIDEMARK_DASHBOARD_ADMIN_TOKEN": adminToken],
+            awaiting: ["feed listening on ", "https listening on "])
+        feedEndpoint = endpoints[0]
+        httpEndpoint = endpoints[1]
     }
 
-    func kill9() {
-        guard let running else { return }
-        kill(running.process.processIdentifier, SIGKILL)
-        running.process.waitUntilExit()
-        logs.append(running.errors)
-        self.running = nil
-    }
+    /// SIGKILL: no flush, no goodbye.
+    func kill9() async { await server.kill9() }
 
+    /// SIGTERM and wait: a graceful stop.
     @discardableResult
-    func stop() -> Int32 {
-        guard let running else { return 0 }
-        running.stop()
-        logs.append(running.errors)
-        self.running = nil
-        return running.process.terminationStatus
-    }
+    func stop() async -> Int32 { await server.stop() }
 
-    var log: String { (logs + [running?.errors ?? ""]).joined(separator: "\n---\n") }
+    /// Every run's stderr so far.
+    var log: String { server.log }
 
     /// One-column query of the dashboard's database.
     func query(_ sql: String) throws -> [String] { try PostgresForTests.query(database, sql) }
 
-    deinit { running?.stop() }
 }
 
 extension FullAgent {
@@ -209,7 +185,7 @@ enum FeedRecordings {
         """
 
     /// The recording for `Tidemark-Sim:LOGIN`.
-    static func aroundMidnight(login: Int, in directory: TemporaryDirectory) throws -> String {
+    static func aroundMidnight(login: Int, in directory: TemporaryDirectory) async throws -> String {
         let source = try String(contentsOfFile: Tidemark.ticksDirectory + "/EURUSD-2019-02-04.csv", encoding: .utf8)
         // 21:30–23:10 UTC is 23:30–01:10 broker time (UTC+2): the calendar day and two chart hours close.
         let from: Int64 = 1_549_315_800_000
@@ -225,7 +201,7 @@ enum FeedRecordings {
         try self.script.write(toFile: script, atomically: true, encoding: .utf8)
         let base = directory.path("midnight-1000001.jsonl")
         if !FileManager.default.fileExists(atPath: base) {
-            let made = try Tidemark.run(
+            let made = try await Tidemark.run(
                 ["make-recording", "--ticks", csv, "--script", script, "--out", base, "--batch", "20"], in: directory)
             guard made.status == 0 else { throw HarnessError("make-recording failed: \(made.errors)") }
         }

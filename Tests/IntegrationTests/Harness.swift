@@ -31,14 +31,16 @@ enum Tidemark {
         var errors: String
     }
 
-    /// Runs `tidemark ARGUMENTS` to the end (killed after `timeout` seconds).
-    static func run(_ arguments: [String], in directory: TemporaryDirectory, timeout: Double = 120) throws -> Outcome {
+    /// Runs `tidemark ARGUMENTS` to the end (stopped, and the test failed, after `timeout` seconds).
+    /// Awaits the child without holding a thread of the cooperative pool.
+    static func run(
+        _ arguments: [String], in directory: TemporaryDirectory, timeout: Double = 120
+    ) async throws
+        -> Outcome
+    {
         let process = try start(arguments, in: directory)
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.process.isRunning, Date() < deadline { usleep(10_000) }
-        if process.process.isRunning {
-            process.process.terminate()
-            process.process.waitUntilExit()
+        if await !process.waitUntilExit(timeout: timeout) {
+            await process.stop()
             Issue.record("tidemark \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
         }
         return Outcome(status: process.process.terminationStatus, output: process.output, errors: process.errors)
@@ -59,46 +61,157 @@ enum Tidemark {
         var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
         var errors: String { (try? String(contentsOfFile: errorsPath, encoding: .utf8)) ?? "" }
 
-        /// SIGTERM, then wait (SIGKILL after 10 s).
-        func stop() {
+        /// SIGTERM, then wait; SIGKILL after 10 s. A process still there 10 s after SIGKILL fails
+        /// the test (it would otherwise hang it).
+        func stop() async {
             guard process.isRunning else { return }
             process.terminate()
-            let deadline = Date().addingTimeInterval(10)
-            while process.isRunning, Date() < deadline { usleep(10_000) }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+            if await waitUntilExit(timeout: 10) { return }
+            await kill9()
+        }
+
+        /// SIGKILL and wait, at most 10 s (a process that survives it fails the test).
+        func kill9() async {
+            kill(process.processIdentifier, SIGKILL)
+            if await !waitUntilExit(timeout: 10) {
+                Issue.record("tidemark (pid \(process.processIdentifier)) still runs 10 s after SIGKILL")
             }
         }
 
-        func waitUntilExit(timeout: Double) -> Bool {
-            let deadline = Date().addingTimeInterval(timeout)
-            while process.isRunning, Date() < deadline { usleep(10_000) }
-            return !process.isRunning
+        /// Waits until the process has exited, at most `timeout` seconds; whether it has.
+        func waitUntilExit(timeout: Double) async -> Bool {
+            do {
+                try await eventually(
+                    "tidemark (pid \(process.processIdentifier)) exits", deadline: .seconds(timeout),
+                    interval: .milliseconds(10)
+                ) { !process.isRunning }
+                return true
+            } catch {
+                return false
+            }
         }
 
-        deinit { stop() }
+        /// SIGKILL when still running, and a wait of at most 10 s: for a `defer` and a deinit,
+        /// which cannot await (the last resort of a test that ended without stopping its process).
+        func killIfRunning() {
+            guard process.isRunning else { return }
+            kill(process.processIdentifier, SIGKILL)
+            try? eventuallyBlocking("tidemark exits", deadline: .seconds(10), interval: .milliseconds(10)) {
+                !process.isRunning
+            }
+        }
+
+        deinit { killIfRunning() }
     }
 
+    /// Starts `tidemark ARGUMENTS`; its output and errors go to files of `directory`.
     static func start(
         _ arguments: [String], in directory: TemporaryDirectory, environment: [String: String] = [:]
     ) throws -> Running {
+        try Running.start(
+            executable, arguments, label: arguments.first ?? "run", in: directory, environment: environment)
+    }
+}
+
+extension Tidemark.Running {
+    /// Starts any program (`tidemark`, Python, openssl, a shell) with its output and errors in files
+    /// of `directory` named after `label`, in the test's environment plus `environment`.
+    static func start(
+        _ executable: String, _ arguments: [String], label: String, in directory: TemporaryDirectory,
+        environment: [String: String] = [:], workingDirectory: URL? = nil
+    ) throws -> Tidemark.Running {
         let name = UUID().uuidString.prefix(8)
-        let outputPath = directory.path("\(arguments.first ?? "run")-\(name).out")
-        let errorsPath = directory.path("\(arguments.first ?? "run")-\(name).err")
+        let outputPath = directory.path("\(label)-\(name).out")
+        let errorsPath = directory.path("\(label)-\(name).err")
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errorsPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
         process.standardOutput = FileHandle(forWritingAtPath: outputPath)
         process.standardError = FileHandle(forWritingAtPath: errorsPath)
         try process.run()
-        return Running(process: process, outputPath: outputPath, errorsPath: errorsPath)
+        return Tidemark.Running(process: process, outputPath: outputPath, errorsPath: errorsPath)
     }
+}
+
+extension Tidemark.Running {
+    /// Waits (at most `deadline`) until the process has printed a line starting with each of
+    /// `prefixes` and returns the rest of each line (`bridge listening on ` → the endpoint). A
+    /// process that exits or stays silent is stopped, and the error carries its stderr.
+    func awaitLines(startingWith prefixes: [String], deadline: Duration = .seconds(60)) async throws -> [String] {
+        var found: [String?] = prefixes.map { _ in nil }
+        do {
+            try await eventually(
+                "tidemark prints \(prefixes.joined(separator: ", "))", deadline: deadline, interval: .milliseconds(10)
+            ) {
+                for line in output.split(separator: "\n") {
+                    for (index, prefix) in prefixes.enumerated() where found[index] == nil && line.hasPrefix(prefix) {
+                        found[index] = String(line.dropFirst(prefix.count))
+                    }
+                }
+                return !found.contains(nil) || !process.isRunning
+            }
+        } catch {}
+        let values = found.compactMap { $0 }
+        guard values.count == prefixes.count else {
+            let errors = self.errors
+            await stop()
+            throw HarnessError("tidemark \(process.arguments?.first ?? "") did not start: \(errors)")
+        }
+        return values
+    }
+}
+
+/// A `tidemark` server of a test (an agent, a dashboard) that may be stopped, killed and started
+/// again: its current run and the stderr of every run so far.
+final class ServerProcess {
+    private(set) var running: Tidemark.Running?
+    private var logs: [String] = []
+
+    /// Starts `tidemark ARGUMENTS` and waits until it prints a line starting with each of
+    /// `prefixes`; returns the rest of each line (``Tidemark/Running/awaitLines(startingWith:deadline:)``).
+    func start(
+        _ arguments: [String], in directory: TemporaryDirectory, environment: [String: String],
+        awaiting prefixes: [String]
+    ) async throws -> [String] {
+        let process = try Tidemark.start(arguments, in: directory, environment: environment)
+        running = process
+        do {
+            return try await process.awaitLines(startingWith: prefixes)
+        } catch {
+            logs.append(process.errors)
+            running = nil
+            throw error
+        }
+    }
+
+    /// SIGKILL: no flush, no goodbye.
+    func kill9() async {
+        guard let running else { return }
+        await running.kill9()
+        logs.append(running.errors)
+        self.running = nil
+    }
+
+    /// SIGTERM and wait: a graceful stop. Its exit status (0 when not running).
+    func stop() async -> Int32 {
+        guard let running else { return 0 }
+        await running.stop()
+        logs.append(running.errors)
+        self.running = nil
+        return running.process.terminationStatus
+    }
+
+    /// For a `defer`, which cannot await: SIGKILL if it still runs (``Tidemark/Running/killIfRunning()``).
+    func killIfRunning() { running?.killIfRunning() }
+
+    /// Every run's stderr so far.
+    var log: String { (logs + [running?.errors ?? ""]).joined(separator: "\n---\n") }
 }
 
 /// A running `tidemark agent` on a loopback port the system chose.
@@ -107,36 +220,23 @@ final class AgentUnderTest {
     let endpoint: String
     let recordDirectory: String
 
-    /// Starts the agent and waits until it prints its bound endpoint.
-    init(in directory: TemporaryDirectory, extraArguments: [String] = []) throws {
+    /// Starts the agent and waits until it prints its bound endpoint (at most 30 s).
+    init(in directory: TemporaryDirectory, extraArguments: [String] = []) async throws {
         recordDirectory = directory.path("record-\(UUID().uuidString.prefix(8))")
-        running = try Tidemark.start(
+        let running = try Tidemark.start(
             [
                 "agent", "--bridge", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0", "--data", directory.path("data"),
                 "--record", recordDirectory, "--heartbeat-ms", "1000",
             ] + extraArguments,
             in: directory)
-        let deadline = Date().addingTimeInterval(30)
-        var found: String?
-        while found == nil, Date() < deadline, running.process.isRunning {
-            found =
-                running.output.split(separator: "\n").lazy
-                .compactMap {
-                    $0.hasPrefix("bridge listening on ") ? String($0.dropFirst("bridge listening on ".count)) : nil
-                }
-                .first
-            if found == nil { usleep(20_000) }
-        }
-        guard let found else {
-            running.stop()
-            throw HarnessError("agent did not start: \(running.errors)")
-        }
+        self.running = running
+        let found = try await running.awaitLines(startingWith: ["bridge listening on "], deadline: .seconds(30))[0]
         endpoint = found
     }
 
     /// Stops the agent (SIGTERM) so its recordings are complete.
-    func stop() -> Int32 {
-        running.stop()
+    func stop() async -> Int32 {
+        await running.stop()
         return running.process.terminationStatus
     }
 
@@ -152,7 +252,17 @@ final class AgentUnderTest {
         ((try? FileManager.default.contentsOfDirectory(atPath: recordDirectory)) ?? []).sorted()
     }
 
-    deinit { running.stop() }
+}
+
+/// Prometheus text exposition (`/metrics`).
+enum PrometheusText {
+    /// The value of the sample named exactly `name` (with its labels, if any), nil when absent.
+    static func sample(_ name: String, in metrics: String) -> Double? {
+        for line in metrics.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
 }
 
 struct HarnessError: Error, CustomStringConvertible {
@@ -218,23 +328,4 @@ struct FoldedAccount: Equatable, CustomStringConvertible {
     var description: String {
         "balance \(balance), credit \(credit), positions \(positions.values.sorted { $0.ticket < $1.ticket }), quotes \(quotes.values.map { "\($0.symbol) \($0.bid)/\($0.ask)@\($0.time.milliseconds)" })"
     }
-}
-
-/// Runs blocking work (a child process run to its end, an agent started or stopped, polling with
-/// `usleep`) on a thread of its own and awaits it: the cooperative pool has one thread per core,
-/// shared by every suite running in parallel, and a test that blocks one of them starves the
-/// others' async work (webhook retries, HTTP clients).
-func onOwnThread<T>(_ body: @escaping () throws -> T) async throws -> T {
-    let work = UncheckedSendable(body)
-    let result = try await withCheckedThrowingContinuation {
-        (continuation: CheckedContinuation<UncheckedSendable<T>, any Error>) in
-        Thread { continuation.resume(with: Result { UncheckedSendable(try work.value()) }) }.start()
-    }
-    return result.value
-}
-
-/// A value handed between threads by ``onOwnThread(_:)``, which awaits the thread: one owner at a time.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

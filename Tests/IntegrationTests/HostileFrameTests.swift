@@ -77,7 +77,7 @@ struct HostileFrameTests {
 
     @Test func eachFrameIsARefusalAndTheOtherTerminalIsServedAsIfAlone() async throws {
         let directory = try TemporaryDirectory()
-        let recording = try AgentRecordings.eurusdSlice(ticks: 3_000, batch: 5, in: directory)
+        let recording = try await AgentRecordings.eurusdSlice(ticks: 3_000, batch: 5, in: directory)
         let rules = try AgentRecordings.rules(in: directory)
 
         let expected = try await CommittedOutcome.ofStraightRun(
@@ -89,7 +89,7 @@ struct HostileFrameTests {
         // account's clock), is not timed out while the test polls the API on a busy machine.
         let victim = FullAgent(
             in: directory, name: "victim", rules: rules, extraArguments: ["--heartbeat-ms", "20000"])
-        try victim.start()
+        try await victim.start()
         let honest = try Tidemark.start(
             [
                 "simulate", "--connect", victim.bridgeEndpoint!, recording, "--speed", "600",
@@ -146,13 +146,13 @@ struct HostileFrameTests {
             + ["tidemark_implausible_times_total"]
         for sample in samples {
             #expect(
-                (AgentWebhookTests.value(of: sample, in: metrics) ?? 0) >= 1, "\(sample) in \(metrics.prefix(4_000))")
+                (PrometheusText.sample(sample, in: metrics) ?? 0) >= 1, "\(sample) in \(metrics.prefix(4_000))")
         }
 
-        #expect(honest.waitUntilExit(timeout: 120), "the simulator did not finish")
+        #expect(await honest.waitUntilExit(timeout: 120), "the simulator did not finish")
         #expect(honest.process.terminationStatus == 0, "\(honest.errors)")
         #expect(victim.running?.process.isRunning == true)
-        #expect(victim.stop() == 0)
+        #expect(await victim.stop() == 0)
         #expect(victim.log.contains("account input not representable"))
         let outcome = try await CommittedOutcome(store: victim.openStore())
         #expect(outcome.events == expected.events)

@@ -22,7 +22,7 @@ struct MetaApiSDKTests {
             FileManager.default.isExecutableFile(atPath: Self.python),
             "the SDK's virtual environment is missing: run scripts/setup (it makes .venv-sdk)")
         let directory = try TemporaryDirectory()
-        let certificates = try TestCertificates(
+        let certificates = try await TestCertificates(
             in: directory,
             hosts: [
                 "mt-provisioning-api-v1.\(Self.domain)",
@@ -38,38 +38,38 @@ struct MetaApiSDKTests {
                 "--http", "\(address):443", "--tls-cert", certificates.serverCertificate,
                 "--tls-key", certificates.serverKey,
             ])
-        do { try agent.start() } catch {
+        do { try await agent.start() } catch {
             Issue.record(
                 "the agent did not serve HTTPS on \(address):443 (user id \(getuid()); binding port 443 needs root or CAP_NET_BIND_SERVICE): \(error)"
             )
             return
         }
-        defer { agent.stop() }
+        defer { agent.killIfRunning() }
         #expect(agent.httpEndpoint == "\(address):443")
 
-        let sdk = try Program.start(
-            Self.python, [Self.client], in: directory,
+        let sdk = try Tidemark.Running.start(
+            Self.python, [Self.client], label: "sdk", in: directory,
             environment: [
                 "TIDEMARK_SDK_DOMAIN": Self.domain, "TIDEMARK_SDK_REGION": Self.region, "TIDEMARK_SDK_ADDRESS": address,
                 "TIDEMARK_SDK_TOKEN": agent.adminToken, "TIDEMARK_SDK_ACCOUNT": Self.account,
                 "SSL_CERT_FILE": certificates.authority, "PYTHONUNBUFFERED": "1",
                 // The SDK reaches the agent directly, never through a proxy the environment names.
                 "NO_PROXY": "*", "no_proxy": "*",
-            ])
-        defer { sdk.stop() }
+            ], workingDirectory: directory.url)
+        defer { sdk.killIfRunning() }
         // The listener waits (a long poll) before any tick reaches the agent: the breach is live.
         let listening = try #require(
-            sdk.waitForLine(timeout: 120) { $0["step"] as? String != nil },
+            await sdk.waitForLine(timeout: 120) { $0["step"] as? String != nil },
             "the SDK printed nothing: \(sdk.errors)")
         try #require(listening["step"] as? String == "listening", "\(listening) \(sdk.errors)")
 
         // Selling 2 lots at 02:05 as the price rises: 10 USD down at once, beyond the threshold of 5.
-        let recording = try AgentRecordings.eurusdSlice(
+        let recording = try await AgentRecordings.eurusdSlice(
             ticks: 1_000, batch: 5, script: AgentRecordings.losingScript, in: directory)
-        let run = try Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
+        let run = try await Tidemark.run(["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
         #expect(run.status == 0, "\(run.errors)")
 
-        #expect(sdk.waitUntilExit(timeout: 120), "the SDK program did not finish")
+        #expect(await sdk.waitUntilExit(timeout: 120), "the SDK program did not finish")
         let done = try #require(sdk.lines.last, "no result: \(sdk.output) \(sdk.errors)")
         try #require(done["step"] as? String == "done", "\(done) \(sdk.errors)\nagent: \(agent.log)")
 
@@ -126,38 +126,38 @@ struct MetaApiSDKTests {
 extension MetaApiSDKTests {
     /// A certificate or key the agent cannot use stops it at start (status 78, naming the file),
     /// not at the first handshake.
-    @Test func unusableCertificatesStopTheAgentAtStart() throws {
+    @Test func unusableCertificatesStopTheAgentAtStart() async throws {
         let directory = try TemporaryDirectory()
-        let certificates = try TestCertificates(in: directory, hosts: ["agent.firm.test"])
-        let other = try TestCertificates(in: directory, hosts: ["other.firm.test"], prefix: "other-")
+        let certificates = try await TestCertificates(in: directory, hosts: ["agent.firm.test"])
+        let other = try await TestCertificates(in: directory, hosts: ["other.firm.test"], prefix: "other-")
         let agent = FullAgent(in: directory)
-        let missing = try agent.startExpectingRefusal([
+        let missing = try await agent.startExpectingRefusal([
             "--tls-cert", directory.path("nowhere.pem"), "--tls-key", certificates.serverKey,
         ])
         #expect(missing.status == 78)
         #expect(missing.errors.contains("tlsCertificate \(directory.path("nowhere.pem"))"), "\(missing.errors)")
-        let mismatched = try agent.startExpectingRefusal([
+        let mismatched = try await agent.startExpectingRefusal([
             "--tls-cert", certificates.serverCertificate, "--tls-key", other.serverKey,
         ])
         #expect(mismatched.status == 78, "\(mismatched.errors)")
-        let alone = try agent.startExpectingRefusal(["--tls-cert", certificates.serverCertificate])
+        let alone = try await agent.startExpectingRefusal(["--tls-cert", certificates.serverCertificate])
         #expect(alone.status == 78)
         #expect(alone.errors.contains("tlsCertificate and tlsKey go together"), "\(alone.errors)")
     }
 
     /// HTTP beyond loopback is warned about only while it is plaintext: served over TLS it is not.
-    @Test func httpsBeyondLoopbackStartsWithoutThePlaintextWarning() throws {
+    @Test func httpsBeyondLoopbackStartsWithoutThePlaintextWarning() async throws {
         let directory = try TemporaryDirectory()
-        let certificates = try TestCertificates(in: directory, hosts: ["agent.firm.test"])
+        let certificates = try await TestCertificates(in: directory, hosts: ["agent.firm.test"])
         let agent = FullAgent(
             in: directory,
             extraArguments: [
                 "--http", "0.0.0.0:0", "--tls-cert", certificates.serverCertificate,
                 "--tls-key", certificates.serverKey,
             ])
-        try agent.start()
+        try await agent.start()
         #expect(agent.httpEndpoint?.hasPrefix("0.0.0.0:") == true)
-        agent.stop()
+        await agent.stop()
         #expect(!agent.log.contains("without TLS"), "\(agent.log)")
     }
 }
@@ -168,7 +168,7 @@ struct TestCertificates {
     let serverCertificate: String
     let serverKey: String
 
-    init(in directory: TemporaryDirectory, hosts: [String], prefix: String = "") throws {
+    init(in directory: TemporaryDirectory, hosts: [String], prefix: String = "") async throws {
         authority = directory.path("\(prefix)test-ca.pem")
         serverCertificate = directory.path("\(prefix)server.pem")
         serverKey = directory.path("\(prefix)server.key")
@@ -185,50 +185,28 @@ struct TestCertificates {
 
         """.write(toFile: extensions, atomically: true, encoding: .utf8)
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        try Self.openssl(
+        try await Self.openssl(
             ["req", "-x509"] + ec + [
                 "-keyout", authorityKey, "-out", authority, "-days", "2",
                 "-subj", "/CN=Tidemark test CA", "-addext", "basicConstraints=critical,CA:TRUE",
                 "-addext", "keyUsage=critical,keyCertSign,cRLSign",
             ], in: directory)
-        try Self.openssl(
+        try await Self.openssl(
             ["req"] + ec + ["-keyout", serverKey, "-out", request, "-subj", "/CN=\(hosts[0])"], in: directory)
-        try Self.openssl(
+        try await Self.openssl(
             [
                 "x509", "-req", "-in", request, "-CA", authority, "-CAkey", authorityKey, "-CAcreateserial",
                 "-out", serverCertificate, "-days", "2", "-extfile", extensions,
             ], in: directory)
     }
 
-    private static func openssl(_ arguments: [String], in directory: TemporaryDirectory) throws {
-        let program = try Program.start("/usr/bin/env", ["openssl"] + arguments, in: directory)
-        guard program.waitUntilExit(timeout: 60), program.process.terminationStatus == 0 else {
-            program.stop()
+    private static func openssl(_ arguments: [String], in directory: TemporaryDirectory) async throws {
+        let program = try Tidemark.Running.start(
+            "/usr/bin/env", ["openssl"] + arguments, label: "openssl", in: directory, workingDirectory: directory.url)
+        guard await program.waitUntilExit(timeout: 60), program.process.terminationStatus == 0 else {
+            await program.stop()
             throw HarnessError("openssl \(arguments.joined(separator: " ")) failed: \(program.errors)")
         }
-    }
-}
-
-/// Another program (Python, openssl), its output to files as `Tidemark.Running` keeps it.
-enum Program {
-    static func start(
-        _ executable: String, _ arguments: [String], in directory: TemporaryDirectory,
-        environment: [String: String] = [:]
-    ) throws -> Tidemark.Running {
-        let name = UUID().uuidString.prefix(8)
-        let outputPath = directory.path("program-\(name).out")
-        let errorsPath = directory.path("program-\(name).err")
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorsPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory.url
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = FileHandle(forWritingAtPath: outputPath)
-        process.standardError = FileHandle(forWritingAtPath: errorsPath)
-        try process.run()
-        return Tidemark.Running(process: process, outputPath: outputPath, errorsPath: errorsPath)
     }
 }
 
@@ -242,13 +220,12 @@ extension Tidemark.Running {
 
     /// The first JSON line matching `matches`, waiting up to `timeout` seconds (nil if none by
     /// then, or if the program ended without one).
-    func waitForLine(timeout: Double, where matches: ([String: Any]) -> Bool) -> [String: Any]? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let line = lines.first(where: matches) { return line }
-            if !process.isRunning { return lines.first(where: matches) }
-            usleep(20_000)
+    func waitForLine(timeout: Double, where matches: ([String: Any]) -> Bool) async -> [String: Any]? {
+        var found: [String: Any]?
+        try? await eventually("a JSON line", deadline: .seconds(timeout), interval: .milliseconds(20)) {
+            found = lines.first(where: matches)
+            return found != nil || !process.isRunning
         }
-        return nil
+        return found
     }
 }

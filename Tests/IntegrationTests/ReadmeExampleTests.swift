@@ -20,8 +20,8 @@ struct ReadmeExampleTests {
         let directory = try TemporaryDirectory()
         // Long polls with nothing to say answer after a second, not the default minute.
         let agent = FullAgent(in: directory, extraEnvironment: ["TIDEMARK_LONG_POLL_SECONDS": "1"])
-        try agent.start()
-        defer { agent.stop() }
+        try await agent.start()
+        defer { agent.killIfRunning() }
         // Every curl of the examples is bounded: a stream (curl -N) runs until this deadline.
         let curlHome = directory.path("curl-home")
         try FileManager.default.createDirectory(atPath: curlHome, withIntermediateDirectories: true)
@@ -32,7 +32,7 @@ struct ReadmeExampleTests {
         environment["CURL_HOME"] = curlHome
 
         for block in blocks.dropFirst() {
-            let outcome = try Self.runShell(block, environment: environment, in: directory)
+            let outcome = try await Self.runShell(block, environment: environment, in: directory)
             let isStream = block.contains("curl -fsSN")
             // curl's 28 is its own deadline: a stream that was answered 200 and held open.
             let expected: Set<Int32> = isStream ? [28] : [0]
@@ -86,31 +86,16 @@ struct ReadmeExampleTests {
         return blocks
     }
 
-    /// Runs `script` with `sh -e`, killed after 30 s.
+    /// Runs `script` with `sh -e`, stopped (and the test failed) after 30 s.
     static func runShell(
         _ script: String, environment: [String: String], in directory: TemporaryDirectory
-    ) throws -> Tidemark.Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-ec", script]
-        process.environment = environment
-        let outputPath = directory.path("sh-\(UUID().uuidString).out")
-        let errorsPath = outputPath + ".err"
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorsPath, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorsPath))
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            process.terminate()
+    ) async throws -> Tidemark.Outcome {
+        let shell = try Tidemark.Running.start(
+            "/bin/sh", ["-ec", script], label: "sh", in: directory, environment: environment)
+        if await !shell.waitUntilExit(timeout: 30) {
+            await shell.stop()
             Issue.record("a README block did not finish within 30 s:\n\(script)")
         }
-        process.waitUntilExit()
-        return Tidemark.Outcome(
-            status: process.terminationStatus,
-            output: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "",
-            errors: (try? String(contentsOfFile: errorsPath, encoding: .utf8)) ?? "")
+        return Tidemark.Outcome(status: shell.process.terminationStatus, output: shell.output, errors: shell.errors)
     }
 }

@@ -84,6 +84,9 @@ public struct APIError: TidemarkError, HTTPResponseError {
     }
     /// 403: the token may not do this (a read-only token writing, a non-admin managing tokens).
     public static func forbidden(_ message: String) -> APIError { APIError(.forbidden, message) }
+    /// 403 for a server that serves reads only: every write is refused, with `message` saying where
+    /// to send it (e.g. "This server is read-only; declare trackers on the account's agent").
+    public static func readOnlyServer(_ message: String) -> APIError { APIError(.forbidden, message) }
     /// 404: no such resource, or one outside the token's accounts (so ids don't leak).
     public static func notFound(_ message: String) -> APIError { APIError(.notFound, message) }
     /// 405: the path exists, but not under this method; `allowed` lists the methods it has.

@@ -1,6 +1,5 @@
 import Foundation
 import RiskCore
-import Store
 import TidemarkProtocol
 
 /// What the API reads: the store for what is committed, the live risk engine for what is still
@@ -19,8 +18,9 @@ public protocol RiskReadModel: Sendable {
     /// The account's trackers, in declaration order.
     func trackers(accountId: AccountID) async throws -> [TrackerResource]
 
-    /// Committed events matching the query, ascending by sequence number, at most `query.limit`.
-    func events(_ query: EventQuery) async throws -> [EventRecord]
+    /// Committed events the selection matches (``EventSelection/matches(_:)``), ascending by
+    /// sequence number, at most `selection.limit`.
+    func events(_ selection: EventSelection) async throws -> [EventRecord]
 
     /// A tracker's closed periods starting at or before `startingAtOrBefore` (nil: any), newest
     /// first, at most `limit`.
@@ -51,6 +51,10 @@ public protocol RiskReadModel: Sendable {
 ///
 /// Throw ``APIError`` for a client-facing failure: `.notFound` (no such tracker), `.conflict`
 /// (duplicate name or id), `.validation` (the risk core rejected a definition; say which field).
+///
+/// A server that only reads (one answering from a copy of the agents' data) implements every
+/// method by throwing ``APIError/readOnlyServer(_:)``: a 403 `ForbiddenError` naming where to
+/// write instead, the answer a read-only token gets for the same request.
 public protocol RiskControl: Sendable {
     /// Registers an account before its terminal connects. `.conflict` when it is registered already.
     func registerAccount(_ registration: AccountRegistration) async throws -> AccountResource

@@ -1,6 +1,5 @@
 import Foundation
 import RiskCore
-import Store
 import TidemarkProtocol
 
 /// One JSON object, already encoded in its API shape (the risk core's `Codable` output, as the
@@ -20,7 +19,7 @@ public struct EventRecord: Hashable, Sendable {
     /// The risk core's global, gap-free sequence number.
     public var sequenceNumber: UInt64
     /// Tracker, challenge or competition.
-    public var kind: SubjectKind
+    public var kind: EventKind
     /// Nil for an event of a whole competition.
     public var accountId: AccountID?
     /// The tracker, challenge or competition id.
@@ -32,7 +31,7 @@ public struct EventRecord: Hashable, Sendable {
 
     /// An event with every field given.
     public init(
-        sequenceNumber: UInt64, kind: SubjectKind, accountId: AccountID?, subjectId: String,
+        sequenceNumber: UInt64, kind: EventKind, accountId: AccountID?, subjectId: String,
         brokerTime: BrokerTime, body: JSONBody
     ) {
         self.sequenceNumber = sequenceNumber
@@ -41,16 +40,6 @@ public struct EventRecord: Hashable, Sendable {
         self.subjectId = subjectId
         self.brokerTime = brokerTime
         self.body = body
-    }
-}
-
-extension EventQuery {
-    /// Whether an event passes the filters (for in-memory read models; the store applies the
-    /// same filters in SQL).
-    public func matches(_ event: EventRecord) -> Bool {
-        matches(
-            kind: event.kind, accountId: event.accountId, subjectId: event.subjectId, brokerTime: event.brokerTime,
-            sequenceNumber: event.sequenceNumber)
     }
 }
 

@@ -1,5 +1,4 @@
 import Hummingbird
-import Store
 import TidemarkProtocol
 
 extension TidemarkAPI {
@@ -9,7 +8,7 @@ extension TidemarkAPI {
     /// - the same for `challenge-events` (filter `challengeId`) and `competition-events` (`competitionId`).
     func addEventRoutes(to group: RouterGroup<APIRequestContext>) {
         for (path, kind, subjectParameter) in [
-            ("tracker-events", SubjectKind.tracker, "trackerId"),
+            ("tracker-events", EventKind.tracker, "trackerId"),
             ("challenge-events", .challenge, "challengeId"),
             ("competition-events", .competition, "competitionId"),
         ] {
@@ -39,11 +38,11 @@ extension TidemarkAPI {
     /// The filters common to both event routes: `accountId`, the subject id, `limit` (1…1000,
     /// default 1000), and the token's account list.
     func eventQuery(
-        _ reader: inout QueryReader, kind: SubjectKind, subjectParameter: String,
+        _ reader: inout QueryReader, kind: EventKind, subjectParameter: String,
         context: APIRequestContext
-    ) throws -> EventQuery {
+    ) throws -> EventSelection {
         let principal = try context.requirePrincipal()
-        return EventQuery(
+        return EventSelection(
             kind: kind, accountId: reader.string("accountId").map(AccountID.init),
             subjectId: reader.string(subjectParameter),
             allowedAccounts: allowedAccounts(principal),
@@ -52,7 +51,7 @@ extension TidemarkAPI {
 
     /// An `accountId` filter naming an unknown account, or one the token may not see, is a 404
     /// (the same answer for both, so ids don't leak).
-    func checkAccountFilter(_ query: EventQuery, context: APIRequestContext) async throws {
+    func checkAccountFilter(_ query: EventSelection, context: APIRequestContext) async throws {
         guard let account = query.accountId else { return }
         let principal = try context.requirePrincipal()
         guard principal.canSee(account), try await readModel.account(account) != nil else {
@@ -63,7 +62,7 @@ extension TidemarkAPI {
     /// Answers at once when events match; otherwise waits for the agent to commit more, up to
     /// ``APIConfiguration/longPollTimeout``, and answers `[]` if none of them match by then (or
     /// when the server shuts down).
-    func longPoll(_ query: EventQuery) async throws -> [EventRecord] {
+    func longPoll(_ query: EventSelection) async throws -> [EventRecord] {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: configuration.longPollTimeout)
         while true {

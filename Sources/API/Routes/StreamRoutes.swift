@@ -1,7 +1,6 @@
 import EquityEngine
 import Hummingbird
 import NIOCore
-import Store
 import TidemarkProtocol
 
 /// One live equity/balance figure as the equity stream writes it.
@@ -52,8 +51,8 @@ extension TidemarkAPI {
         group.get("events/stream") { request, context in
             let principal = try context.requirePrincipal()
             var reader = QueryReader(request)
-            var query = EventQuery(
-                kind: reader.value("kind", as: SubjectKind.self),
+            var query = EventSelection(
+                kind: reader.value("kind", as: EventKind.self),
                 accountId: reader.string("accountId").map(AccountID.init),
                 allowedAccounts: allowedAccounts(principal), limit: 1000)
             // A reconnecting EventSource sends the last id it saw; it wins over the query.
@@ -117,7 +116,7 @@ extension TidemarkAPI {
 
     /// Writes every matching event from the query's start, then each newly committed one, until
     /// shutdown or until the client goes away (a failed write ends it).
-    func streamEvents(from start: EventQuery, to writer: inout any ResponseBodyWriter) async throws {
+    func streamEvents(from start: EventSelection, to writer: inout any ResponseBodyWriter) async throws {
         var query = start
         try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
         while true {

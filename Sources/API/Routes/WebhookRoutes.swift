@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import Store
 import TidemarkProtocol
 
 extension TidemarkAPI {
@@ -29,7 +28,7 @@ extension TidemarkAPI {
                     ValidationDetail(
                         parameter: "secret", value: value.detailText, message: "Expected a non-empty string"))
             }
-            var filter = WebhookFilter()
+            var filter = WebhookEventFilter()
             switch body["filter"] {
             case nil, .null?: break
             case .object(let fields)?: filter = Self.webhookFilter(fields, problems: &problems)
@@ -71,8 +70,8 @@ extension TidemarkAPI {
         return true
     }
 
-    /// The store filter of a request's `filter` object; bad fields are appended to `problems`.
-    static func webhookFilter(_ fields: [String: JSONValue], problems: inout [ValidationDetail]) -> WebhookFilter {
+    /// The event filter of a request's `filter` object; bad fields are appended to `problems`.
+    static func webhookFilter(_ fields: [String: JSONValue], problems: inout [ValidationDetail]) -> WebhookEventFilter {
         func strings(_ key: String) -> [String]? {
             switch fields[key] {
             case nil, .null?: return nil
@@ -86,13 +85,13 @@ extension TidemarkAPI {
                 return nil
             }
         }
-        var filter = WebhookFilter()
+        var filter = WebhookEventFilter()
         if let kinds = strings("kinds") {
-            let parsed = kinds.compactMap(SubjectKind.init(rawValue:))
+            let parsed = kinds.compactMap(EventKind.init(rawValue:))
             if parsed.count == kinds.count {
                 filter.kinds = Set(parsed)
             } else {
-                let unknown = kinds.filter { SubjectKind(rawValue: $0) == nil }.joined(separator: ",")
+                let unknown = kinds.filter { EventKind(rawValue: $0) == nil }.joined(separator: ",")
                 problems.append(
                     ValidationDetail(
                         parameter: "filter.kinds", value: unknown,

@@ -1,6 +1,29 @@
 import Foundation
-import Store
 import TidemarkProtocol
+
+/// Which events a webhook receives: each non-nil set must contain the event's value; nil matches anything.
+public struct WebhookEventFilter: Hashable, Sendable {
+    /// Event kinds to receive.
+    public var kinds: Set<EventKind>?
+    /// Accounts to receive; events without an account (a whole competition's) never match a filter
+    /// that lists accounts.
+    public var accountIds: Set<AccountID>?
+    /// Tracker, challenge or competition ids to receive.
+    public var subjectIds: Set<String>?
+    /// Event types (`drawdown`, `challengeFailed`, …).
+    public var types: Set<String>?
+
+    /// A filter; nil sets match anything.
+    public init(
+        kinds: Set<EventKind>? = nil, accountIds: Set<AccountID>? = nil, subjectIds: Set<String>? = nil,
+        types: Set<String>? = nil
+    ) {
+        self.kinds = kinds
+        self.accountIds = accountIds
+        self.subjectIds = subjectIds
+        self.types = types
+    }
+}
 
 /// Which events a webhook receives, as the API shows it: each absent list matches anything.
 public struct WebhookFilterResource: Hashable, Sendable, Codable {
@@ -58,54 +81,20 @@ public struct CreatedWebhook: Hashable, Sendable, Codable {
 }
 
 /// Where webhooks live. The agent implements it over its store; the API only asks it (as with
-/// ``TokenAuthority``), so the routes can be tested without SQLite.
+/// ``TokenAuthority``), so the routes can be tested without SQLite. A read-only server throws
+/// ``APIError/readOnlyServer(_:)`` from ``createWebhook(url:secret:filter:)`` and ``deleteWebhook(id:)``.
 public protocol WebhookRegistry: Sendable {
     /// Registers a webhook; it receives events committed from now on.
-    func createWebhook(url: String, secret: String, filter: WebhookFilter) async throws -> WebhookResource
+    func createWebhook(url: String, secret: String, filter: WebhookEventFilter) async throws -> WebhookResource
     /// Every webhook, oldest first.
     func webhooks() async throws -> [WebhookResource]
     /// Removes a webhook and its pending deliveries; false when there was none with this id.
     func deleteWebhook(id: String) async throws -> Bool
 }
 
-/// ``WebhookRegistry`` over the SQLite store (which the agent's deliverer reads).
-public struct StoreWebhookRegistry: WebhookRegistry {
-    /// The agent's store.
-    public let store: Store
-
-    /// A registry over `store`.
-    public init(store: Store) { self.store = store }
-
-    public func createWebhook(url: String, secret: String, filter: WebhookFilter) async throws -> WebhookResource {
-        WebhookResource(try await store.createWebhook(url: url, secret: secret, filter: filter, at: Date()))
-    }
-
-    public func webhooks() async throws -> [WebhookResource] {
-        try await store.webhooks().map(WebhookResource.init)
-    }
-
-    public func deleteWebhook(id: String) async throws -> Bool {
-        do {
-            try await store.deleteWebhook(id: id)
-            return true
-        } catch  where error == .notFound {
-            return false
-        }
-    }
-}
-
-extension WebhookResource {
-    /// The API's view of a stored webhook (never its secret).
-    public init(_ webhook: Webhook) {
-        self.init(
-            id: webhook.id, url: webhook.url, filter: WebhookFilterResource(webhook.filter),
-            createdAt: webhook.createdAt.ISO8601Format())
-    }
-}
-
 extension WebhookFilterResource {
-    /// The API's view of a store filter; lists sorted so answers are stable.
-    public init(_ filter: WebhookFilter) {
+    /// The API's view of a filter; lists sorted so answers are stable.
+    public init(_ filter: WebhookEventFilter) {
         self.init(
             kinds: filter.kinds.map { $0.map(\.rawValue).sorted() },
             accounts: filter.accountIds.map { $0.map(\.rawValue).sorted() },

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import OpenAPICheck
 import RiskCore
 import Store
+import StoreBackedAPI
 import Synchronization
 import Testing
 import TidemarkProtocol

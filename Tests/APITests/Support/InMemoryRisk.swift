@@ -2,6 +2,7 @@ import EquityEngine
 import Foundation
 import RiskCore
 import Store
+import StoreBackedAPI
 import Synchronization
 import TidemarkProtocol
 
@@ -112,7 +113,7 @@ final class InMemoryRisk: RiskReadModel, RiskControl, LiveRiskView {
         state.withLock { $0.engine.trackers(accountId: accountId).map(TrackerResource.init) }
     }
 
-    func events(_ query: EventQuery) async throws -> [EventRecord] {
+    func events(_ query: EventSelection) async throws -> [EventRecord] {
         state.withLock { Array($0.events.filter(query.matches).prefix(query.limit)) }
     }
 

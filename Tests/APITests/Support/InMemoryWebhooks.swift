@@ -1,5 +1,4 @@
 import Foundation
-import Store
 import Synchronization
 import TidemarkProtocol
 
@@ -10,7 +9,7 @@ final class InMemoryWebhookRegistry: WebhookRegistry {
     private let entries = Mutex<[WebhookResource]>([])
     private let nextNumber = Mutex(1)
 
-    func createWebhook(url: String, secret: String, filter: WebhookFilter) async throws -> WebhookResource {
+    func createWebhook(url: String, secret: String, filter: WebhookEventFilter) async throws -> WebhookResource {
         let number = nextNumber.withLock { number in
             defer { number += 1 }
             return number

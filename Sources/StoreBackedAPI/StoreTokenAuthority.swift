@@ -1,11 +1,14 @@
+import API
 import Foundation
 import Store
 import TidemarkProtocol
 
-/// ``TokenAuthority`` over the SQLite store, which keeps only each secret's SHA-256.
+/// `TokenAuthority` over the SQLite store, which keeps only each secret's SHA-256.
 public struct StoreTokenAuthority: TokenAuthority {
+    /// The agent's store.
     public let store: Store
 
+    /// An authority over `store`.
     public init(store: Store) { self.store = store }
 
     public func principal(forSecret secret: String) async throws -> Principal? {

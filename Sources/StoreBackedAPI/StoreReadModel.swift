@@ -1,3 +1,4 @@
+import API
 import EquityEngine
 import Foundation
 import RiskCore
@@ -29,13 +30,16 @@ extension LiveRiskView {
     public func accountError(accountId: AccountID) async throws -> AccountErrorResource? { nil }
 }
 
-/// ``RiskReadModel`` over the SQLite store (what is committed) and the live engine (what is open).
+/// `RiskReadModel` over the SQLite store (what is committed) and the live engine (what is open).
 public struct StoreReadModel: RiskReadModel {
+    /// The agent's store: what is committed.
     public let store: Store
+    /// The agent's engine: what is still open.
     public let live: any LiveRiskView
     /// Challenge templates by name (deploy/challenge-templates/NAME.json, read by the agent).
     public let templates: [String: JSONBody]
 
+    /// A read model over `store` and `live`.
     public init(store: Store, live: any LiveRiskView, templates: [String: JSONBody] = [:]) {
         self.store = store
         self.live = live
@@ -72,8 +76,8 @@ public struct StoreReadModel: RiskReadModel {
         }
     }
 
-    public func events(_ query: EventQuery) async throws -> [EventRecord] {
-        try await store.events(query).map(EventRecord.init)
+    public func events(_ selection: EventSelection) async throws -> [EventRecord] {
+        try await store.events(EventQuery(selection)).map(EventRecord.init)
     }
 
     public func closedStatistics(
@@ -140,26 +144,10 @@ extension AccountResource {
 }
 
 extension EventRecord {
-    /// A stored event (the risk core's canonical JSON) in the API's form: amounts as exact
-    /// numbers, broker times as `YYYY-MM-DD HH:mm:ss.SSS`, references named `…Id`.
+    /// A stored event (the risk core's canonical JSON) in the API's form (``EventRecord/init(sequenceNumber:kind:accountId:subjectId:brokerTime:riskCoreJSON:)``).
     public init(_ stored: StoredEvent) throws {
-        let body: JSONBody
-        switch stored.kind {
-        case .tracker:
-            body = try JSONBody(encoding: stored.decodeBody(as: TrackerEvent.self))
-        case .challenge:
-            body = try JSONBody(
-                encoding: ChallengeEventResource(
-                    sequenceNumber: stored.sequenceNumber,
-                    try stored.decodeBody(as: ChallengeEvent.self)))
-        case .competition:
-            body = try JSONBody(
-                encoding: CompetitionEventResource(
-                    sequenceNumber: stored.sequenceNumber,
-                    try stored.decodeBody(as: CompetitionEvent.self)))
-        }
-        self.init(
-            sequenceNumber: stored.sequenceNumber, kind: stored.kind,
-            accountId: stored.accountId, subjectId: stored.subjectId, brokerTime: stored.brokerTime, body: body)
+        try self.init(
+            sequenceNumber: stored.sequenceNumber, kind: EventKind(stored.kind), accountId: stored.accountId,
+            subjectId: stored.subjectId, brokerTime: stored.brokerTime, riskCoreJSON: stored.body)
     }
 }
