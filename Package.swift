@@ -59,7 +59,7 @@ let package = Package(
         // Pure: the compact binary Codable coder of the checkpoints (not a wire format).
         .target(name: "CompactBinaryCoding", dependencies: ["TidemarkProtocol"]),
         // Pure: the agent's deterministic fold (bridge deliveries and declarations through the equity
-        // engine and the risk core, in one order) and its checkpoint parts.
+        // engine and the risk core, in one order), its checkpoint parts, and the offline replay over it.
         .target(
             name: "AgentFold", dependencies: ["TidemarkProtocol", "CompactBinaryCoding", "EquityEngine", "RiskCore"]),
         // I/O: the durable store (SQLite through GRDB, WAL): events, records, checkpoints, tokens, outbox.
@@ -180,8 +180,8 @@ let package = Package(
         .executableTarget(
             name: "tidemark",
             dependencies: [
-                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent", "Store",
-                "TidemarkBench", "Dashboard",
+                "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent", "AgentFold",
+                "API", "Store", "TidemarkBench", "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -59,7 +59,25 @@ extension AgentCore {
         public var refusalsByReason: [String: Int] = [:]
         /// How many refusals this batch had.
         public var refusalCount = 0
+        /// Every output of the equity engine, in order (observations, drifts, equity unknown and
+        /// known again, …), when the caller asks for them by setting `[]`; nil (the agent's
+        /// default) collects nothing. A replay's equity summary is made of them.
+        public var equityOutputs: [EquityOutput]?
+        /// Every refusal, in order, with its reason and detail (also those of an account already in
+        /// error, which ``accountErrors`` lists once), when the caller asks for them by setting `[]`;
+        /// nil (the agent's default) collects nothing. A replay lists each as a problem.
+        public var refusals: [(account: AccountID, error: AccountInputError)]?
+
+        /// Effects that collect only what the store commits.
         public init() {}
+
+        /// Effects that also collect ``equityOutputs`` and ``refusals``.
+        public init(collectingEveryOutput: Bool) {
+            if collectingEveryOutput {
+                equityOutputs = []
+                refusals = []
+            }
+        }
 
         public var isEmpty: Bool {
             riskOutputs.isEmpty && deals.isEmpty && latestObservation.isEmpty && hellos.isEmpty

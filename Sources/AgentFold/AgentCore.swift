@@ -6,9 +6,9 @@ import TidemarkProtocol
 
 /// The agent's deterministic heart: bridge messages and declarations in, everything the store must
 /// commit out. No I/O, no clock: the agent's pipeline around it does those, and `tidemark replay` folds
-/// recordings through it offline.
+/// recordings through it offline (``RecordingReplay``): one fold order for both.
 ///
-/// Per message of an account, in the order the risk core needs (the same as `tidemark replay`):
+/// Per message of an account, in the order the risk core needs:
 /// 1. the message goes to the equity engine, whose outputs are held back;
 /// 2. a DEAL (unless the engine refused it as not representable), a POSITION change, or a
 ///    SNAPSHOT's open positions go to the risk core, so a deposit is known before the observation
@@ -208,10 +208,12 @@ public struct AgentCore: Sendable {
     /// are held, and accepted, until its last position arrives; then it folds as one snapshot.
     /// - Parameters:
     ///   - delivery: a message the bridge accepted, or the end of a session.
-    ///   - wallClock: the agent's wall clock, UTC milliseconds since 1970 (read by the caller).
+    ///   - wallClock: the agent's wall clock, UTC milliseconds since 1970 (read by the caller); nil
+    ///     when there is none: a replayed recording holds only what the agent folded (it leaves
+    ///     out the frames it refused for their time), so no time of it is bounded.
     ///   - effects: where what the store must commit is gathered.
     @discardableResult
-    public mutating func apply(_ delivery: BridgeDelivery, wallClock: Int64, into effects: inout Effects) -> Bool {
+    public mutating func apply(_ delivery: BridgeDelivery, wallClock: Int64?, into effects: inout Effects) -> Bool {
         let account = delivery.account
         if delivery.sessionEnd != nil {
             // Not a message of the terminal: nothing to fold, only a fact for the store.
@@ -252,9 +254,9 @@ public struct AgentCore: Sendable {
     }
 
     /// Folds one whole message (a split snapshot joined by ``splitSnapshots``).
-    private mutating func fold(_ delivery: BridgeDelivery, wallClock: Int64, into effects: inout Effects) -> Bool {
+    private mutating func fold(_ delivery: BridgeDelivery, wallClock: Int64?, into effects: inout Effects) -> Bool {
         let account = delivery.account
-        if let stated = RiskInput.statedTime(of: delivery.message),
+        if let wallClock, let stated = RiskInput.statedTime(of: delivery.message),
             let limit = latestPlausibleTime(of: account, wallClock: wallClock), stated > limit
         {
             effects.implausibleTimes.append(ImplausibleTime(account: account, time: stated, limit: limit))
@@ -325,6 +327,7 @@ public struct AgentCore: Sendable {
         default:
             break
         }
+        effects.equityOutputs?.append(contentsOf: equityOutputs)
         var latestObservation: BrokerTime?
         for output in equityOutputs {
             switch output {
@@ -390,9 +393,17 @@ public struct AgentCore: Sendable {
                 now - Int128(clock.milliseconds) <= Int128(configuration.timeBoundMilliseconds)
             else { continue }
             let time = BrokerTime(milliseconds: Int64(clamping: now))
-            feed(.time(account, time), account: account, into: &effects)
+            advanceClock(of: account, to: time, into: &effects)
             effects.wallClockTimes.append((account, time))
         }
+    }
+
+    /// Feeds a time input: the account's clock moves on to `time` (when it is ahead), closing its
+    /// periods and chart hours and letting its challenges' time rules fire. The agent feeds the
+    /// wall clock to quiet accounts this way (``advanceQuietAccounts(wallClock:into:)``), and a
+    /// replay feeds a recording's `time` lines (``TimeDirective``), which keep those inputs.
+    public mutating func advanceClock(of account: AccountID, to time: BrokerTime, into effects: inout Effects) {
+        feed(.time(account, time), account: account, into: &effects)
     }
 
     /// Removes a session from ``awaitingSnapshot``; its account, if it was there.
@@ -410,8 +421,9 @@ public struct AgentCore: Sendable {
     ) {
         effects.refusalsByReason[reason.rawValue, default: 0] += 1
         effects.refusalCount += 1
-        guard accountErrors[account] == nil else { return }
         let error = AccountInputError(reason: reason, detail: detail, brokerTime: time)
+        effects.refusals?.append((account, error))
+        guard accountErrors[account] == nil else { return }
         accountErrors[account] = error
         effects.accountErrors.append((account, error))
     }

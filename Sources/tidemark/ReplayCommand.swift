@@ -1,20 +1,21 @@
+import AgentFold
 import ArgumentParser
 import Foundation
 import RiskCore
 import TidemarkProtocol
 
-/// `tidemark replay RECORDING [--rules FILE]`: runs a recording through the equity engine and the
-/// risk core offline, exactly as the agent would, and prints a JSON report.
+/// `tidemark replay RECORDING [--rules FILE]`: folds a recording offline through the agent's own
+/// fold (``RecordingReplay`` over `AgentCore`: the same order, resend rules and refusals as the
+/// live agent) and prints a JSON report in the REST API's shapes (``ReplayReport``).
 ///
-/// Per recording message: a deal or position update goes to the risk core first (so a deposit is
-/// known before the observation that shows it), then the message goes to the equity engine and its
-/// observations go to the risk core; a snapshot's open positions and a heartbeat's time follow.
-/// `declare` lines (protocol/RULES.md) are applied where they stand; the rules file's declarations
-/// before the first line. Unreadable lines and refused declarations are listed in `problems`.
+/// The rules file's declarations apply before the first line, as the agent applies its rules file
+/// at start; `declare` lines (protocol/RULES.md) apply where they stand, and `time` lines (the
+/// wall clock the agent fed to a quiet account) too. Unreadable lines and refused declarations and
+/// inputs are listed in `problems`.
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Replay a recording through the equity engine and the risk core; print a JSON report.",
+        abstract: "Fold a recording offline as the agent would; print a JSON report in the API's shapes.",
         discussion: "Declarations (trackers, challenges, competitions): `declare` lines in the recording and/or "
             + "--rules FILE ({\"declarations\": [...]}); see protocol/RULES.md."
     )
@@ -29,7 +30,7 @@ struct ReplayCommand: ParsableCommand {
     var compact = false
 
     func run() throws {
-        var replay = RiskReplay(recordingName: recording, rulesName: rules)
+        var replay = RecordingReplay(recordingName: recording, rulesName: rules)
         if let rules {
             do { try replay.applyRules(Data(contentsOf: URL(fileURLWithPath: rules))) } catch let error as RiskCoreError
             {
@@ -38,12 +39,8 @@ struct ReplayCommand: ParsableCommand {
         }
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: recording)))
         replay.play(RecordingReader(bytes: bytes))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting =
-            compact
-            ? [.sortedKeys, .withoutEscapingSlashes]
-            : [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        FileHandle.standardOutput.write(try encoder.encode(replay.report()))
+        let encoder = ReplayReport.encoder(compact: compact)
+        FileHandle.standardOutput.write(try encoder.encode(ReplayReport(replay)))
         FileHandle.standardOutput.write(Data("\n".utf8))
     }
 }

@@ -186,11 +186,11 @@ import TidemarkProtocol
                     .message(account: Script.account, sessionID: "a", sequence: UInt64(index + 1), message)))
         }
         for (account, time) in effects.wallClockTimes { lines.append(TimeDirective(account: account, time: time).json) }
-        var replay = RiskReplay(recordingName: "agent.jsonl")
+        var replay = RecordingReplay(recordingName: "agent.jsonl")
         replay.play(RecordingReader(bytes: Array(lines.joined(separator: [0x0A])) + [0x0A]))
-        #expect(replay.report().problems.isEmpty)
+        #expect(replay.problems.isEmpty)
         #expect(replay.outputs == effects.riskOutputs)
-        #expect(replay.risk == core.risk)
+        #expect(replay.core.risk == core.risk)
     }
 
     /// A deposit whose amount cannot be represented is refused by the equity engine; neither the
@@ -226,10 +226,73 @@ import TidemarkProtocol
                 RecordingCodec.encode(
                     .message(account: Script.account, sessionID: "a", sequence: UInt64(index + 1), message)))
         }
-        var replay = RiskReplay(recordingName: "agent.jsonl")
+        var replay = RecordingReplay(recordingName: "agent.jsonl")
         replay.play(RecordingReader(bytes: Array(lines.joined(separator: [0x0A])) + [0x0A]))
-        #expect(replay.report().problems.count == 1)
+        #expect(replay.problems.count == 1)
         #expect(replay.outputs == effects.riskOutputs)
-        #expect(replay.risk == core.risk)
+        #expect(replay.core.risk == core.risk)
+    }
+
+    /// A terminal reconnects and resends its tail (protocol/SPEC.md §6.7): the deposit and the
+    /// 4,000 ms tick come twice in the recording, once per session. The replay folds them once, as
+    /// the live fold does (one ``AgentCore``): hand-worked, one drawdown event at 4,000 ms of
+    /// 11,000 − 10,900 = 100 (the period's start balance 10,000 adjusted by the 1,000 deposit,
+    /// once; folded twice it would read 12,000 − 10,900 = 1,100), and the same outputs and state as
+    /// the live fold, which also saw the first session end.
+    @Test func aReconnectsResentTailIsFoldedOnceAsLive() throws {
+        let tracker = RiskCommand.createTracker(
+            TrackerDefinition(
+                id: "t1", accountId: Script.account, name: "dd", period: .lifetime, absoluteDrawdownThreshold: 50))
+        let first: [TerminalMessage] =
+            [.hello(Script.hello("a")), Script.snapshot(1_000, balance: 10_000, bid: "1.10000")]
+            + Script.stream.prefix(3)
+        let second: [TerminalMessage] =
+            [.hello(Script.hello("b")), Script.snapshot(2_000, balance: 10_000, bid: "1.09990")]
+            + Script.stream.dropFirst()
+
+        var core = AgentCore()
+        var effects = AgentCore.Effects()
+        try core.declare(tracker, into: &effects)
+        for (index, message) in first.enumerated() {
+            core.apply(
+                Script.delivery(message, session: "a", sequence: UInt64(index + 1)), wallClock: Script.wallClock,
+                into: &effects)
+        }
+        core.apply(
+            BridgeDelivery(
+                account: Script.account, sessionID: "a", sequence: UInt64(first.count),
+                message: .bye(reason: "superseded"), sessionEnd: .superseded),
+            wallClock: Script.wallClock, into: &effects)
+        for (index, message) in second.enumerated() {
+            core.apply(
+                Script.delivery(message, session: "b", sequence: UInt64(index + 1)), wallClock: Script.wallClock,
+                into: &effects)
+        }
+
+        var lines: [[UInt8]] = []
+        for (index, message) in first.enumerated() {
+            lines.append(
+                RecordingCodec.encode(
+                    .message(account: Script.account, sessionID: "a", sequence: UInt64(index + 1), message)))
+        }
+        for (index, message) in second.enumerated() {
+            lines.append(
+                RecordingCodec.encode(
+                    .message(account: Script.account, sessionID: "b", sequence: UInt64(index + 1), message)))
+        }
+        var replay = RecordingReplay(recordingName: "agent.jsonl")
+        replay.declare(try JSONEncoder().encode(tracker), source: "rules", line: 1)
+        replay.play(RecordingReader(bytes: Array(lines.joined(separator: [0x0A])) + [0x0A]))
+
+        #expect(replay.problems.isEmpty)
+        #expect(replay.skippedResentInputs >= 2)
+        let events = replay.outputs.trackerEvents
+        #expect(events.map(\.brokerTime) == [BrokerTime(milliseconds: 4_000)])
+        #expect(events.map(\.absoluteDrawdown) == [100])
+        #expect(
+            replay.core.risk.currentPeriodStatistics(accountId: Script.account, trackerId: "t1")?.balanceAdjustment
+                == 1_000)
+        #expect(replay.outputs == effects.riskOutputs)
+        #expect(replay.core.risk == core.risk)
     }
 }

@@ -194,15 +194,16 @@ struct AgentClockTests {
 
         let file = try String(contentsOfFile: recorded + "/Tidemark-Clock:42.jsonl", encoding: .utf8)
         #expect(file.components(separatedBy: #""type":"time""#).count - 1 == fed)
-        var replay = RiskReplay(recordingName: "recorded")
+        var replay = RecordingReplay(recordingName: "recorded")
         try replay.applyRules(try Data(contentsOf: URL(fileURLWithPath: rules)))
         replay.play(RecordingReader(bytes: Array(file.utf8)))
-        #expect(replay.report().problems.isEmpty)
-        #expect(replay.risk.clock(accountId: quiet) == clock)
+        #expect(replay.problems.isEmpty)
+        #expect(replay.core.risk.clock(accountId: quiet) == clock)
         #expect(
-            replay.risk.currentPeriodStatistics(accountId: quiet, trackerId: "q")
+            replay.core.risk.currentPeriodStatistics(accountId: quiet, trackerId: "q")
                 == live.currentPeriodStatistics(accountId: quiet, trackerId: "q"))
         #expect(
-            replay.risk.currentEquityChartRecord(accountId: quiet) == live.currentEquityChartRecord(accountId: quiet))
+            replay.core.risk.currentEquityChartRecord(accountId: quiet)
+                == live.currentEquityChartRecord(accountId: quiet))
     }
 }

@@ -16,30 +16,32 @@ struct DashboardAPITests {
         let directory = try TemporaryDirectory()
         let pki = try TestPKI(in: directory, agents: ["a", "b"])
         let dashboard = FullDashboard(in: directory, database: try PostgresForTests.freshDatabase(), pki: pki)
-        try dashboard.start()
+        try await dashboard.start()
         let agentA = FullAgent(
             in: directory, name: "a", rules: try Self.rules(login: 1_000_001, in: directory), feeding: dashboard)
         let agentB = FullAgent(
             in: directory, name: "b", rules: try Self.rules(login: 1_000_002, in: directory), feeding: dashboard)
-        try agentA.start()
-        try agentB.start()
+        try await agentA.start()
+        try await agentB.start()
         let client = try DashboardClient(dashboard)
         defer { client.shutdown() }
 
         // Both terminals at once, to the end of their recordings.
-        let simulatorA = try Tidemark.start(
+        let simulatorA = try await Tidemark.start(
             [
                 "simulate", "--connect", agentA.bridgeEndpoint!,
                 try FeedRecordings.aroundMidnight(login: 1_000_001, in: directory),
             ],
             in: directory)
-        let simulatorB = try Tidemark.start(
+        let simulatorB = try await Tidemark.start(
             [
                 "simulate", "--connect", agentB.bridgeEndpoint!,
                 try FeedRecordings.aroundMidnight(login: 1_000_002, in: directory),
             ],
             in: directory)
-        #expect(simulatorA.waitUntilExit(timeout: 120) && simulatorB.waitUntilExit(timeout: 120))
+        let finishedA = await simulatorA.waitUntilExit(timeout: 120)
+        let finishedB = await simulatorB.waitUntilExit(timeout: 120)
+        #expect(finishedA && finishedB)
         #expect(simulatorA.process.terminationStatus == 0, "\(simulatorA.errors)")
         #expect(simulatorB.process.terminationStatus == 0, "\(simulatorB.errors)")
         try await agentA.waitUntilFeedDrained()
@@ -156,9 +158,9 @@ struct DashboardAPITests {
                     && $0["version"] as? String != nil && $0["connectedSince"] != nil && $0["lastSeen"] != nil
             }, "\(agents)")
 
-        #expect(agentA.stop() == 0)
-        #expect(agentB.stop() == 0)
-        #expect(dashboard.stop() == 0, "\(dashboard.log.suffix(3_000))")
+        #expect(await agentA.stop() == 0)
+        #expect(await agentB.stop() == 0)
+        #expect(await dashboard.stop() == 0, "\(dashboard.log.suffix(3_000))")
     }
 
     // MARK: Helpers

@@ -1,10 +1,11 @@
+import AgentFold
 import Foundation
 import RiskCore
 import Testing
 import TidemarkProtocol
 
 /// The two real EURUSD days (../shared/data/ticks, UTC; broker time = UTC + 2 h) replayed through
-/// the equity engine and the risk core, with one scripted position: 10 lots bought at broker
+/// the agent's fold (`RecordingReplay` over `AgentCore`), with one scripted position: 10 lots bought at broker
 /// 2019-02-04 10:00:00.000 at the ask of the last quote before it (09:59:47.613: bid 1.14424,
 /// ask 1.14427). Equity = 100000 + (bid − 1.14427) × 10 × 100000 = 100000 + (bid − 1.14427) × 1e6.
 ///
@@ -118,11 +119,11 @@ struct ReplayTests {
             The real tick files are missing: this test needs \(Self.files.map(\.path).joined(separator: " and ")) \
             (the project's shared/data/ticks, laid beside the checkout)
             """)
-        var replay = RiskReplay(recordingName: "eurusd")
+        var replay = RecordingReplay(recordingName: "eurusd")
         try replay.applyRules(Data(Self.rules.utf8))
         replay.play(RecordingReader(bytes: try Self.recording()))
-        let report = replay.report()
-        #expect(report.problems.isEmpty)
+        #expect(replay.problems.isEmpty)
+        #expect(replay.skippedResentInputs == 0)
 
         let events = replay.outputs.trackerEvents
         #expect(events.map(\.trackerId) == ["pf", "daily", "dd", "daily"])
@@ -144,7 +145,7 @@ struct ReplayTests {
         #expect(nextDay.startBrokerTime == at("2019-02-06 00:00:00.000"))
         #expect(nextDay.absoluteDrawdown == 3_720)
 
-        let challenge = try #require(replay.risk.challenge(id: "eval"))
+        let challenge = try #require(replay.core.risk.challenge(id: "eval"))
         #expect(challenge.status == .failed)
         #expect(challenge.decidedAt == at("2019-02-05 10:39:18.917"))
         #expect(challenge.failure?.rule == .maxLoss)
@@ -158,4 +159,9 @@ struct ReplayTests {
         }
         #expect(failure != nil)
     }
+}
+
+private func at(_ text: String) -> BrokerTime {
+    guard let time = BrokerTime(formatted: text) else { preconditionFailure("bad time \(text)") }
+    return time
 }
