@@ -45,7 +45,8 @@ public final class DashboardRuntime: Sendable {
             address: try DatabaseAddress(url: configuration.database ?? ""),
             connections: configuration.databaseConnections, logger: logger)
         self.api = DashboardAPI(
-            store: store, adminToken: configuration.adminToken ?? "", logger: logger,
+            store: store, adminToken: configuration.adminToken ?? "",
+            configuration: APIConfiguration(longPollTimeout: .seconds(configuration.longPollSeconds)), logger: logger,
             sessions: UIAPISessions(store: store, adminToken: configuration.adminToken ?? "", logger: logger))
         if let path = configuration.pinnedAgents {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {

@@ -27,4 +27,3 @@ public struct UIAPISessions: SessionAuthority {
             accounts: principal.accounts.map { Set($0.map(AccountID.init)) })
     }
 }
-
