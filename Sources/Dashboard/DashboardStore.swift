@@ -71,6 +71,8 @@ public final class DashboardStore: Sendable {
     /// The pool (a `Service`: it must run for queries to be served).
     public let client: PostgresClient
     private let logger: Logger
+    /// This process among the dashboard processes on the database: the origin of its live changes.
+    public let processId = UUID().uuidString
 
     /// A store over a pool of at most `connections` connections to `address`.
     public init(address: DatabaseAddress, connections: Int, logger: Logger) {
@@ -293,12 +295,12 @@ public final class DashboardStore: Sendable {
     /// Stores one batch from `agent` in one transaction and works out its acknowledgement.
     public func ingest(_ batch: FeedBatch, from agent: AgentIdentity) async throws -> IngestOutcome {
         try await client.withTransaction(logger: logger) { connection in
-            try await Self.ingest(batch, from: agent, on: connection, logger: logger)
+            try await Self.ingest(batch, from: agent, on: connection, origin: processId, logger: logger)
         }
     }
 
     private static func ingest(
-        _ batch: FeedBatch, from agent: AgentIdentity, on connection: PostgresConnection,
+        _ batch: FeedBatch, from agent: AgentIdentity, on connection: PostgresConnection, origin: String,
         logger: Logger
     ) async throws -> IngestOutcome {
         let status = batch.agent
@@ -384,6 +386,18 @@ public final class DashboardStore: Sendable {
         if !states.isEmpty { try await apply(states, on: connection, logger: logger) }
         let live = batch.liveResources.filter { $0.accountId.map { !refusedSet.contains($0) } ?? true }
         if !live.isEmpty { try await applyLive(live, agent: agent, on: connection, logger: logger) }
+        // Every dashboard process hears what this batch changed once it commits (NOTIFY is
+        // delivered at commit, and not at all on rollback).
+        let change = LiveChange(
+            storedEvents: owned.compactMap { if case .event(let event) = $0.record { event } else { nil } },
+            storeId: status.storeId,
+            accounts: owned.compactMap(\.record.accountId) + states.map(\.accountId) + live.compactMap(\.accountId),
+            eventsThrough: stored.lastEventSequence, origin: origin)
+        if !change.isEmpty {
+            for payload in change.payloads() {
+                try await connection.query("SELECT pg_notify(\(LiveChange.channel), \(payload))", logger: logger)
+            }
+        }
         try await connection.query(
             """
             UPDATE feed_agent SET acknowledged_through = \(Int64(clamping: plan.acknowledgedThrough)),
@@ -485,7 +499,7 @@ public final class DashboardStore: Sendable {
     }
 
     /// Live account states: the latest wins (an older one, by the agent's clock, is ignored).
-    static func apply(
+    private static func apply(
         _ states: [FeedAccountState], on connection: PostgresConnection, logger: Logger
     ) async throws {
         var latest: [String: FeedAccountState] = [:]
