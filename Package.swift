@@ -171,8 +171,12 @@ let package = Package(
             name: "TidemarkBench",
             dependencies: [
                 "TidemarkProtocol", "ZeroMQ", "Bridge", "EquityEngine", "RiskCore", "Simulator", "Agent", "AgentFold",
+                "FeedProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .executableTarget(

@@ -51,6 +51,7 @@ import TidemarkProtocol
 /// | `feedAccountUpdatesPerSecond` | `TIDEMARK_FEED_ACCOUNT_UPDATES_PER_SECOND` | 4 | live account states fed per account and second at most (the latest wins) |
 /// | `feedLiveIntervalMilliseconds` | `TIDEMARK_FEED_LIVE_INTERVAL_MS` | 1000 | least time between two looks at the open periods, chart hour, challenge progress and leaderboards fed to the dashboard (those that changed are sent, the latest wins) |
 /// | `feedRetentionRows` | `TIDEMARK_FEED_RETENTION_ROWS` | 1000000 | unacknowledged feed rows kept while the dashboard is away (a warning at 80 %; beyond it the oldest are dropped, counted and reported to the dashboard) |
+/// | `feedRetentionSeconds` | `TIDEMARK_FEED_RETENTION_SECONDS` | 604800 (7 days) | how long an unacknowledged feed row is kept (a warning when the oldest reaches 80 % of it; older rows are dropped, counted and reported to the dashboard) |
 /// | (env only) | `TIDEMARK_ADMIN_TOKEN` | generated | admin token adopted on first run (at least 128 bits of entropy, e.g. `openssl rand -hex 32`) |
 public struct AgentConfiguration: Hashable, Sendable, Codable {
     public var bridge = "tcp://127.0.0.1:5757"
@@ -93,6 +94,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
     public var feedCA: String?
     public var feedAccountUpdatesPerSecond = 4
     public var feedRetentionRows = 1_000_000
+    public var feedRetentionSeconds = 604_800
     public var feedLiveIntervalMilliseconds = 1_000
 
     /// The defaults.
@@ -169,6 +171,10 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         guard feedRetentionRows >= 1_000 else {
             throw refuse("feedRetentionRows must be at least 1000, got \(feedRetentionRows)")
         }
+        guard (1...3_153_600_000).contains(feedRetentionSeconds) else {
+            throw refuse(
+                "feedRetentionSeconds must be between 1 and 3153600000 (100 years), got \(feedRetentionSeconds)")
+        }
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw refuse("tlsCertificate and tlsKey go together (--tls-cert and --tls-key)")
         }
@@ -224,7 +230,8 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         case allowPlaintextBridge, maximumTrackersPerAccount, httpIdleTimeoutSeconds, httpHeaderTimeoutSeconds,
             httpBodyTimeoutSeconds
         case httpMaximumConnections
-        case feedURL, feedCertificate, feedKey, feedCA, feedAccountUpdatesPerSecond, feedRetentionRows
+        case feedURL, feedCertificate, feedKey, feedCA, feedAccountUpdatesPerSecond, feedRetentionRows,
+            feedRetentionSeconds
         case feedLiveIntervalMilliseconds
     }
 
@@ -290,6 +297,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         feedAccountUpdatesPerSecond =
             try c.decodeIfPresent(Int.self, forKey: .feedAccountUpdatesPerSecond) ?? feedAccountUpdatesPerSecond
         feedRetentionRows = try c.decodeIfPresent(Int.self, forKey: .feedRetentionRows) ?? feedRetentionRows
+        feedRetentionSeconds = try c.decodeIfPresent(Int.self, forKey: .feedRetentionSeconds) ?? feedRetentionSeconds
         feedLiveIntervalMilliseconds =
             try c.decodeIfPresent(Int.self, forKey: .feedLiveIntervalMilliseconds) ?? feedLiveIntervalMilliseconds
     }
@@ -403,6 +411,7 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
         if let value = environment["TIDEMARK_FEED_CA"] { feedCA = value }
         if let value = try integer("TIDEMARK_FEED_ACCOUNT_UPDATES_PER_SECOND") { feedAccountUpdatesPerSecond = value }
         if let value = try integer("TIDEMARK_FEED_RETENTION_ROWS") { feedRetentionRows = value }
+        if let value = try integer("TIDEMARK_FEED_RETENTION_SECONDS") { feedRetentionSeconds = value }
         if let value = try integer("TIDEMARK_FEED_LIVE_INTERVAL_MS") { feedLiveIntervalMilliseconds = value }
     }
 }

@@ -16,7 +16,8 @@ extension AgentRuntime {
             certificateAuthorityPath: authority,
             accountStateInterval: .milliseconds(1_000 / configuration.feedAccountUpdatesPerSecond),
             liveResourceInterval: .milliseconds(configuration.feedLiveIntervalMilliseconds),
-            retentionRows: configuration.feedRetentionRows, version: TidemarkVersion.current)
+            retentionRows: configuration.feedRetentionRows,
+            retentionAge: .seconds(configuration.feedRetentionSeconds), version: TidemarkVersion.current)
         let live = AgentLiveResources(readModel: readModel)
         let feed: FeedService
         do {

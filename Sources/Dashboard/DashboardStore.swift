@@ -2,6 +2,7 @@ import FeedProtocol
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// An agent as its TLS client certificate identifies it.
 public struct AgentIdentity: Hashable, Sendable {
@@ -73,6 +74,10 @@ public final class DashboardStore: Sendable {
     private let logger: Logger
     /// This process among the dashboard processes on the database: the origin of its live changes.
     public let processId = UUID().uuidString
+    /// Account → the agent that owns it, as committed. An account's owner never changes once
+    /// claimed, so a known account needs no claim statements (this process's memory, filled only
+    /// after a commit; another process learns it from the table).
+    private let owners = Mutex<[String: String]>([:])
 
     /// A store over a pool of at most `connections` connections to `address`.
     public init(address: DatabaseAddress, connections: Int, logger: Logger) {
@@ -294,40 +299,46 @@ public final class DashboardStore: Sendable {
 
     /// Stores one batch from `agent` in one transaction and works out its acknowledgement.
     public func ingest(_ batch: FeedBatch, from agent: AgentIdentity) async throws -> IngestOutcome {
-        try await client.withTransaction(logger: logger) { connection in
-            try await Self.ingest(batch, from: agent, on: connection, origin: processId, logger: logger)
+        let knownOwners = owners.withLock { owners in
+            var known: [String: String] = [:]
+            for account in Self.accounts(of: batch) { known[account] = owners[account] }
+            return known
         }
+        let (outcome, claimed) = try await client.withTransaction(logger: logger) { connection in
+            try await Self.ingest(
+                batch, from: agent, knownOwners: knownOwners, on: connection, origin: processId, logger: logger)
+        }
+        if !claimed.isEmpty { owners.withLock { $0.merge(claimed) { current, _ in current } } }
+        return outcome
     }
 
+    /// Every account a batch speaks for (a claim, when it is new).
+    private static func accounts(of batch: FeedBatch) -> Set<String> {
+        Set(
+            batch.items.compactMap(\.record.accountId) + batch.accountStates.map(\.accountId)
+                + batch.liveResources.compactMap(\.accountId))
+    }
+
+    /// One batch in one transaction: in the steady state (the agent and its accounts known) the
+    /// agent's row is locked, the items, states and live resources stored, and the agent's row
+    /// updated once.
     private static func ingest(
-        _ batch: FeedBatch, from agent: AgentIdentity, on connection: PostgresConnection, origin: String,
-        logger: Logger
-    ) async throws -> IngestOutcome {
+        _ batch: FeedBatch, from agent: AgentIdentity, knownOwners: [String: String], on connection: PostgresConnection,
+        origin: String, logger: Logger
+    ) async throws -> (IngestOutcome, claimed: [String: String]) {
         let status = batch.agent
         // The agent's row is locked first: two batches of one agent are applied one after the other.
-        // An agent quiet for 30 s or more is connected again from now.
-        var previous: (acknowledged: Int64, storeId: String)?
-        let rows = try await connection.query(
-            """
-            SELECT acknowledged_through, store_id FROM feed_agent WHERE subject = \(agent.subject) FOR UPDATE
-            """, logger: logger)
-        for try await (acknowledged, storeId) in rows.decode((Int64, String).self) {
-            previous = (acknowledged, storeId)
+        var previous = try await lockAgent(agent, on: connection, logger: logger)
+        if previous == nil {
+            // The agent's first batch: its row, then the lock (another process may have inserted it meanwhile).
+            try await connection.query(
+                """
+                INSERT INTO feed_agent (subject, fingerprint, version, store_id, first_seen_at, connected_since, last_seen_at)
+                VALUES (\(agent.subject), \(agent.fingerprint), \(status.version), \(status.storeId), now(), now(), now())
+                ON CONFLICT (subject) DO NOTHING
+                """, logger: logger)
+            previous = try await lockAgent(agent, on: connection, logger: logger)
         }
-        try await connection.query(
-            """
-            INSERT INTO feed_agent AS a (subject, fingerprint, version, store_id, first_seen_at, connected_since, last_seen_at,
-                                         reported_overflow_rows, outbox_backlog, outbox_oldest_age_ms, terminals_connected)
-            VALUES (\(agent.subject), \(agent.fingerprint), \(status.version), \(status.storeId), now(), now(), now(),
-                    \(status.overflowedRows), \(Int64(status.outboxBacklog)), \(status.outboxOldestAgeMilliseconds),
-                    \(Int64(status.terminalsConnected)))
-            ON CONFLICT (subject) DO UPDATE SET
-                fingerprint = excluded.fingerprint, version = excluded.version, store_id = excluded.store_id,
-                connected_since = CASE WHEN a.last_seen_at < now() - interval '30 seconds' THEN now() ELSE a.connected_since END,
-                last_seen_at = now(), reported_overflow_rows = excluded.reported_overflow_rows,
-                outbox_backlog = excluded.outbox_backlog, outbox_oldest_age_ms = excluded.outbox_oldest_age_ms,
-                terminals_connected = excluded.terminals_connected
-            """, logger: logger)
         var storeChanged = false
         var acknowledgedBefore = UInt64(max(0, previous?.acknowledged ?? 0))
         if let previous, previous.storeId != status.storeId {
@@ -343,41 +354,46 @@ public final class DashboardStore: Sendable {
         let plan = FeedSequencing.plan(previouslyAcknowledged: acknowledgedBefore, batch: batch)
         let duplicates = batch.items.count - plan.itemsToStore.count
 
-        // Claims: every account this batch speaks for belongs to the first agent that fed it.
-        let accounts = Set(
+        // Claims: every account this batch speaks for belongs to the first agent that fed it. Only
+        // accounts this process has not seen committed yet need the table.
+        var accountOwners = knownOwners
+        let speaksFor = Set(
             plan.itemsToStore.compactMap(\.record.accountId) + batch.accountStates.map(\.accountId)
                 + batch.liveResources.compactMap(\.accountId))
-        var refused: [String] = []
-        if !accounts.isEmpty {
-            let ids = Array(accounts)
+        let unknown = Array(speaksFor.filter { knownOwners[$0] == nil })
+        var claimed: [String: String] = [:]
+        if !unknown.isEmpty {
             try await connection.query(
                 """
                 INSERT INTO account (account_id, agent_subject, claimed_at)
-                SELECT id, \(agent.subject), now() FROM unnest(\(ids)::text[]) AS id
+                SELECT id, \(agent.subject), now() FROM unnest(\(unknown)::text[]) AS id
                 ON CONFLICT (account_id) DO NOTHING
                 """, logger: logger)
-            let owners = try await connection.query(
+            let rows = try await connection.query(
                 """
-                SELECT account_id, agent_subject FROM account WHERE account_id = ANY(\(ids)::text[]) AND agent_subject <> \(agent.subject)
+                SELECT account_id, agent_subject FROM account WHERE account_id = ANY(\(unknown)::text[])
                 """, logger: logger)
-            var refusedOwners: [String] = []
-            for try await (account, owner) in owners.decode((String, String).self) {
+            for try await (account, owner) in rows.decode((String, String).self) {
+                accountOwners[account] = owner
+                claimed[account] = owner
+            }
+        }
+        var refused: [String] = []
+        var refusedOwners: [String] = []
+        for account in speaksFor.sorted() {
+            if let owner = accountOwners[account], owner != agent.subject {
                 refused.append(account)
                 refusedOwners.append(owner)
             }
-            if !refused.isEmpty {
-                try await connection.query(
-                    """
-                    INSERT INTO refused_claim (agent_subject, account_id, owner_subject, first_at, last_at, attempts)
-                    SELECT \(agent.subject), account, owner, now(), now(), 1
-                    FROM unnest(\(refused)::text[], \(refusedOwners)::text[]) AS r(account, owner)
-                    ON CONFLICT (agent_subject, account_id) DO UPDATE SET last_at = now(), attempts = refused_claim.attempts + 1
-                    """, logger: logger)
-                try await connection.query(
-                    """
-                    UPDATE feed_agent SET refused_claims = refused_claims + \(Int64(refused.count)) WHERE subject = \(agent.subject)
-                    """, logger: logger)
-            }
+        }
+        if !refused.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO refused_claim (agent_subject, account_id, owner_subject, first_at, last_at, attempts)
+                SELECT \(agent.subject), account, owner, now(), now(), 1
+                FROM unnest(\(refused)::text[], \(refusedOwners)::text[]) AS r(account, owner)
+                ON CONFLICT (agent_subject, account_id) DO UPDATE SET last_at = now(), attempts = refused_claim.attempts + 1
+                """, logger: logger)
         }
         let refusedSet = Set(refused)
         let owned = plan.itemsToStore.filter { item in item.record.accountId.map { !refusedSet.contains($0) } ?? true }
@@ -398,19 +414,43 @@ public final class DashboardStore: Sendable {
                 try await connection.query("SELECT pg_notify(\(LiveChange.channel), \(payload))", logger: logger)
             }
         }
+        // The agent's status and position in one statement. An agent quiet for 30 s or more is
+        // connected again from now.
         try await connection.query(
             """
-            UPDATE feed_agent SET acknowledged_through = \(Int64(clamping: plan.acknowledgedThrough)),
-                lost_rows = lost_rows + \(Int64(clamping: plan.lostCount))
-            WHERE subject = \(agent.subject)
+            UPDATE feed_agent AS a SET
+                fingerprint = \(agent.fingerprint), version = \(status.version), store_id = \(status.storeId),
+                connected_since = CASE WHEN a.last_seen_at < now() - interval '30 seconds' THEN now() ELSE a.connected_since END,
+                last_seen_at = now(), reported_overflow_rows = \(status.overflowedRows),
+                outbox_backlog = \(Int64(status.outboxBacklog)), outbox_oldest_age_ms = \(status.outboxOldestAgeMilliseconds),
+                terminals_connected = \(Int64(status.terminalsConnected)),
+                acknowledged_through = \(Int64(clamping: plan.acknowledgedThrough)),
+                lost_rows = a.lost_rows + \(Int64(clamping: plan.lostCount)),
+                refused_claims = a.refused_claims + \(Int64(refused.count))
+            WHERE a.subject = \(agent.subject)
             """, logger: logger)
-        return IngestOutcome(
+        let outcome = IngestOutcome(
             acknowledgement: FeedAcknowledgement(
                 acknowledgedThrough: plan.acknowledgedThrough,
-                refusedAccounts: refused.sorted()),
+                refusedAccounts: refused),
             stored: stored.counts, duplicates: duplicates, lost: plan.lostCount, accountStates: states.count,
-            refusedAccounts: refused.sorted(), storeChanged: storeChanged, lastEventSequence: stored.lastEventSequence,
+            refusedAccounts: refused, storeChanged: storeChanged, lastEventSequence: stored.lastEventSequence,
             appliedStates: states, liveResources: live.count)
+        return (outcome, claimed)
+    }
+
+    /// Locks the agent's row for this transaction; its position and store before this batch (nil: no row yet).
+    private static func lockAgent(
+        _ agent: AgentIdentity, on connection: PostgresConnection, logger: Logger
+    ) async throws -> (acknowledged: Int64, storeId: String)? {
+        let rows = try await connection.query(
+            """
+            SELECT acknowledged_through, store_id FROM feed_agent WHERE subject = \(agent.subject) FOR UPDATE
+            """, logger: logger)
+        for try await (acknowledged, storeId) in rows.decode((Int64, String).self) {
+            return (acknowledged, storeId)
+        }
+        return nil
     }
 
     /// Batched idempotent inserts, one statement per kind. Statistics, chart records and

@@ -30,6 +30,8 @@ public struct FeedSettings: Hashable, Sendable {
     public var batchSize: Int
     /// Unacknowledged rows kept at most; beyond it the oldest are dropped, counted and reported.
     public var retentionRows: Int
+    /// How long an unacknowledged row is kept at most; older rows are dropped, counted and reported.
+    public var retentionAge: Duration
     /// A batch is sent at least this often, even with nothing new (the dashboard's "last seen").
     public var heartbeatInterval: Duration
     /// How long one POST may take.
@@ -41,7 +43,7 @@ public struct FeedSettings: Hashable, Sendable {
     public init(
         dashboardURL: String, certificatePath: String, privateKeyPath: String, certificateAuthorityPath: String,
         accountStateInterval: Duration = .milliseconds(250), liveResourceInterval: Duration = .seconds(1),
-        batchSize: Int = 1_000, retentionRows: Int = 1_000_000,
+        batchSize: Int = 1_000, retentionRows: Int = 1_000_000, retentionAge: Duration = .seconds(604_800),
         heartbeatInterval: Duration = .seconds(5), requestTimeout: Duration = .seconds(10), version: String
     ) {
         self.liveResourceInterval = liveResourceInterval
@@ -52,6 +54,7 @@ public struct FeedSettings: Hashable, Sendable {
         self.accountStateInterval = accountStateInterval
         self.batchSize = batchSize
         self.retentionRows = retentionRows
+        self.retentionAge = retentionAge
         self.heartbeatInterval = heartbeatInterval
         self.requestTimeout = requestTimeout
         self.version = version
@@ -135,8 +138,9 @@ public final class AccountStateCoalescer: Sendable {
 ///
 /// Delivery is at least once: a row leaves the outbox only once the dashboard acknowledged it. A
 /// failed POST is retried with backoff (0.5 s doubling to 30 s); the outbox meanwhile keeps what
-/// commits queue, up to ``FeedSettings/retentionRows`` (a warning at 80 %, then the oldest rows
-/// are dropped, counted, and reported to the dashboard with the next batch). The service runs on
+/// commits queue, up to ``FeedSettings/retentionRows`` rows and for up to
+/// ``FeedSettings/retentionAge`` (a warning at 80 % of either, then the oldest rows are dropped,
+/// counted, and reported to the dashboard with the next batch). The service runs on
 /// its own task and only reads the store and deletes acknowledged rows: it never holds up the bridge
 /// or the writer, whose commit hook only stores the latest figures in ``AccountStateCoalescer``.
 public final class FeedService: Service, Sendable {
@@ -237,11 +241,13 @@ public final class FeedService: Service, Sendable {
                 continue
             }
             observe(page)
-            if page.backlog > settings.retentionRows {
-                await enforceRetention(backlog: page.backlog)
+            let oldestAge = page.oldestQueuedAt.map { Duration.seconds(max(0, Date().timeIntervalSince($0))) } ?? .zero
+            if page.backlog > settings.retentionRows || oldestAge > settings.retentionAge {
+                await enforceRetention()
                 continue
             }
-            let nearlyFull = page.backlog >= settings.retentionRows / 10 * 8
+            let nearlyFull =
+                page.backlog >= settings.retentionRows / 10 * 8 || oldestAge >= settings.retentionAge * 0.8
             if nearlyFull != warnedRetention {
                 warnedRetention = nearlyFull
                 if nearlyFull {
@@ -249,6 +255,8 @@ public final class FeedService: Service, Sendable {
                         "feed outbox at 80 % of its retention: the oldest rows will be dropped at the bound",
                         metadata: [
                             "backlog": "\(page.backlog)", "retention_rows": "\(settings.retentionRows)",
+                            "oldest_age_seconds": "\(Int(oldestAge.components.seconds))",
+                            "retention_seconds": "\(settings.retentionAge.components.seconds)",
                         ])
                 }
             }
@@ -326,14 +334,25 @@ public final class FeedService: Service, Sendable {
         }
     }
 
-    private func enforceRetention(backlog: Int) async {
+    private func enforceRetention() async {
         do {
-            let dropped = try await store.trimFeedOutbox(maximumRows: settings.retentionRows)
-            guard dropped > 0 else { return }
+            let cutoff = Date().addingTimeInterval(-Double(settings.retentionAge.components.seconds))
+            let byRows = try await store.trimFeedOutbox(maximumRows: settings.retentionRows)
+            let byAge = try await store.trimFeedOutbox(queuedBefore: cutoff)
+            let dropped = byRows + byAge
+            guard dropped > 0 else {
+                // Nothing older than the bound any more (acknowledged meanwhile): read the outbox again.
+                await wake.wait(atMost: .milliseconds(100))
+                return
+            }
             metrics.overflowRows.increment(by: dropped)
             logger.error(
                 "feed outbox over its retention: the oldest unacknowledged rows were dropped (reported to the dashboard)",
-                metadata: ["dropped": "\(dropped)", "retention_rows": "\(settings.retentionRows)"])
+                metadata: [
+                    "dropped": "\(dropped)", "dropped_by_rows": "\(byRows)", "dropped_by_age": "\(byAge)",
+                    "retention_rows": "\(settings.retentionRows)",
+                    "retention_seconds": "\(settings.retentionAge.components.seconds)",
+                ])
         } catch {
             logger.error("feed outbox not trimmed", metadata: ["error": "\(error)"])
             await wake.wait(atMost: .seconds(1))

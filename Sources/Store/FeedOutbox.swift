@@ -178,13 +178,33 @@ extension Store {
                         SELECT MAX(feed_sequence) FROM (SELECT feed_sequence FROM feed_outbox ORDER BY feed_sequence LIMIT ?)
                         """, arguments: [excess])
             else { return 0 }
-            try db.execute(sql: "DELETE FROM feed_outbox WHERE feed_sequence <= ?", arguments: [highest])
-            try db.execute(
-                sql: """
-                    UPDATE feed_state SET overflowed_rows = overflowed_rows + ?, lost_through = MAX(lost_through, ?)
-                    """, arguments: [excess, highest])
-            return excess
+            return try Self.dropFeedRows(through: highest, in: db)
         }
+    }
+
+    /// Enforces the retention bound by age: drops the unacknowledged rows queued before `cutoff`
+    /// (and any older sequence, so the outbox stays a contiguous tail), counting them like
+    /// ``trimFeedOutbox(maximumRows:)``. Returns how many it dropped.
+    public func trimFeedOutbox(queuedBefore cutoff: Date) async throws(StoreError) -> Int {
+        try await write { db in
+            guard
+                let highest = try Int64.fetchOne(
+                    db, sql: "SELECT MAX(feed_sequence) FROM feed_outbox WHERE queued_at < ?",
+                    arguments: [cutoff.storedMilliseconds])
+            else { return 0 }
+            return try Self.dropFeedRows(through: highest, in: db)
+        }
+    }
+
+    /// Deletes the outbox rows up to `highest`, counts them as overflowed and remembers them as lost.
+    private static func dropFeedRows(through highest: Int64, in db: Database) throws -> Int {
+        try db.execute(sql: "DELETE FROM feed_outbox WHERE feed_sequence <= ?", arguments: [highest])
+        let dropped = db.changesCount
+        try db.execute(
+            sql: """
+                UPDATE feed_state SET overflowed_rows = overflowed_rows + ?, lost_through = MAX(lost_through, ?)
+                """, arguments: [dropped, highest])
+        return dropped
     }
 
     /// The store's identity (the same in its checkpoint file), e.g. to tell the dashboard which store feeds it.

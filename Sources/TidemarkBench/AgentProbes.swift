@@ -35,6 +35,18 @@ struct ProbeRunner {
     ///   server's clock, and inputs older than an account's clock at its HELLO count as resent).
     func breach(probe: Int, at time: BrokerTime, workload: AgentWorkload) throws -> (ContinuousClock.Instant, ZMQSocket)
     {
+        let terminal = try connect(probe: probe, at: time)
+        return (try drop(terminal, at: time), terminal.socket)
+    }
+
+    /// A probe terminal with a live session: connected, HELLO and SNAPSHOT sent, WELCOME received.
+    struct Terminal {
+        let socket: ZMQSocket
+        let session: String
+    }
+
+    /// Connects probe `probe` and opens its session (1 lot bought at 1.10000 at `time`).
+    func connect(probe: Int, at time: BrokerTime) throws -> Terminal {
         let socket = try ZMQSocket(context: context, type: .dealer)
         try socket.connect(endpoint)
         let account = AgentWorkload.probeAccount(probe)
@@ -42,8 +54,6 @@ struct ProbeRunner {
         var hello = AgentWorkload.hello(account)
         hello.sessionID = session
         let quote = Tick(symbol: "EURUSD", time: time, bid: "1.10000", ask: "1.10002")
-        let drop = Tick(
-            symbol: "EURUSD", time: BrokerTime(milliseconds: time.milliseconds + 500), bid: "1.09000", ask: "1.09002")
         try send(.hello(hello), sequence: 1, session: session, on: socket)
         try send(.snapshot(AgentWorkload.snapshot(at: time, quote: quote)), sequence: 2, session: session, on: socket)
         // Measure from a live session, as an EA's breach would be: connected and welcomed (the
@@ -53,10 +63,17 @@ struct ProbeRunner {
             guard case .welcome = try WireDecoder.decodeAgent(try socket.receive()).message else { continue }
             break
         }
+        return Terminal(socket: socket, session: session)
+    }
+
+    /// Sends the tick that drops the probe's equity by 1,000 USD (to 9,000), then BYE; the instant the tick left.
+    func drop(_ terminal: Terminal, at time: BrokerTime) throws -> ContinuousClock.Instant {
+        let drop = Tick(
+            symbol: "EURUSD", time: BrokerTime(milliseconds: time.milliseconds + 500), bid: "1.09000", ask: "1.09002")
         let sent = ContinuousClock.now
-        try send(.ticks([drop]), sequence: 3, session: session, on: socket)
-        try send(.bye(reason: "probe done"), sequence: 4, session: session, on: socket)
-        return (sent, socket)
+        try send(.ticks([drop]), sequence: 3, session: terminal.session, on: terminal.socket)
+        try send(.bye(reason: "probe done"), sequence: 4, session: terminal.session, on: terminal.socket)
+        return sent
     }
 
     private func send(_ message: TerminalMessage, sequence: UInt64, session: String, on socket: ZMQSocket) throws {

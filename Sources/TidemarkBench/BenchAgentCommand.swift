@@ -101,6 +101,26 @@ struct BenchAgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("ticks-file"), help: "Tick CSV (time_utc_ms,bid,ask,…).")
     var ticksFile: String = "/work/shared/data/ticks/EURUSD-2019-02-04.csv"
 
+    @Flag(
+        name: .customLong("compare-feed"),
+        help:
+            "Instead of the two phases: the throughput phase --repeats times with each of three fresh agents, without a feed, feeding a live dashboard (a child `tidemark dashboard` over PostgreSQL) and feeding an unreachable one, interleaved; reports each beside the agent without a feed."
+    )
+    var compareFeed = false
+
+    @Option(name: .long, help: "With --compare-feed: rounds of the three agents.")
+    var repeats: Int = 2
+
+    @Option(
+        name: .long,
+        help:
+            "With --compare-feed: postgres://… of a cluster the bench may create a database in (default: the one `scripts/postgres start` runs)."
+    )
+    var database: String?
+
+    @Option(name: .customLong("pki-script"), help: "With --compare-feed: deploy/pki.sh, for the feed's certificates.")
+    var pkiScript: String = "deploy/pki.sh"
+
     func run() async throws {
         let source = Array(try TickFile.load(ticksFile).prefix(ticks))
         guard source.count == ticks else { throw ValidationError("need \(ticks) ticks in \(ticksFile)") }
@@ -121,50 +141,37 @@ struct BenchAgentCommand: AsyncParsableCommand {
         let inProcess = workload.inProcessTicksPerSecond()
         print("in-process engine + risk core (AgentCore, no I/O): \(Int(inProcess)) ticks/s")
 
+        if compareFeed {
+            try await compareFeeds(workload: workload, rules: rules, directory: directory, inProcess: inProcess)
+            return
+        }
         let agent = try ChildAgent(directory: directory, rules: rules, durability: durability)
         defer { agent.stop() }
         print("agent pid \(agent.pid), bridge \(agent.bridge), http \(agent.http), rules applied")
 
         // 1. Throughput.
-        let simulator = try TerminalSimulator(
-            connection: SimulatorConnection(endpoint: agent.bridge),
-            pacing: SimulatorPacing(stallTimeout: .seconds(120)), threads: 2,
-            maxSessions: terminals + 16, priority: simulatorPriority,
-            logger: Self.simulatorLogger)
-        let cpuBefore = agent.cpuSeconds()
-        let simulatorCPUBefore = Self.ownCPUSeconds()
-        let start = ContinuousClock.now
-        let sampling = Task { [http = agent.http] in await ChildAgent.sampleTicks(http: http, since: start) }
-        let results = try await simulator.run(workload.scripts(dayOffset: 0))
-        let elapsed = ContinuousClock.now - start
-        sampling.cancel()
-        let agentCPU = agent.cpuSeconds() - cpuBefore
-        let simulatorCPU = Self.ownCPUSeconds() - simulatorCPUBefore
-        let store = try await agent.storeFigures()
-        let completed = results.filter { $0.outcome == .completed }.count
-        let total = Double(terminals * ticks)
-        let endToEnd = total / elapsed.seconds
-        // Without the thousand handshakes before the first tick and the BYEs after the last.
-        let throughput = Self.sustainedRate(await sampling.value) ?? endToEnd
+        let figures = try await throughput(agent: agent, workload: workload)
+        let throughput = figures.sustained
         print("")
         print("| measure | value |")
         print("|---|---:|")
-        print("| sessions completed | \(completed) / \(terminals) |")
+        print("| sessions completed | \(figures.completed) / \(terminals) |")
         print(
-            "| ticks through the whole agent (committed, acknowledged), first connection to last BYE acknowledged | \(Int(total)) in \(String(format: "%.2f", elapsed.seconds)) s: \(Int(endToEnd))/s |"
+            "| ticks through the whole agent (committed, acknowledged), first connection to last BYE acknowledged | \(Int(figures.total)) in \(String(format: "%.2f", figures.elapsed)) s: \(Int(figures.endToEnd))/s |"
         )
         print("| sustained ticks/s through the agent (while 10–90 % of the ticks went through) | \(Int(throughput)) |")
         print("| in-process engine + risk core ticks/s | \(Int(inProcess)) |")
         print("| in-process / agent (sustained) | \(String(format: "%.2f", inProcess / throughput))× |")
         // The machine is shared with the simulator: CPU time per tick says what the agent costs.
         print(
-            "| agent CPU per tick (all threads: bridge, writer, store, ZeroMQ I/O) | \(String(format: "%.0f", agentCPU * 1e9 / total)) ns |"
+            "| agent CPU per tick (all threads: bridge, writer, store, ZeroMQ I/O) | \(String(format: "%.0f", figures.agentCPUPerTick)) ns |"
         )
         // The other half of the two cores: this process does nothing but simulate during phase 1.
         print(
-            "| simulator CPU per tick (this process: poll threads, ZeroMQ I/O thread) | \(String(format: "%.0f", simulatorCPU * 1e9 / total)) ns |"
+            "| simulator CPU per tick (this process: poll threads, ZeroMQ I/O thread) | \(String(format: "%.0f", figures.simulatorCPUPerTick)) ns |"
         )
         print("| in-process engine + risk core CPU per tick | \(String(format: "%.0f", 1e9 / inProcess)) ns |")
+        let store = try await agent.storeFigures()
         print(
             "| store commits, messages per commit, mean commit time | \(store.commits), \(store.messages / max(1, store.commits)), \(String(format: "%.2f", store.meanCommitMilliseconds)) ms |"
         )
@@ -236,6 +243,96 @@ struct BenchAgentCommand: AsyncParsableCommand {
         probeSockets.removeAll()
         print("")
         print("agent resident memory after phase 2: \(agent.residentMegabytes()) MB")
+    }
+
+    /// What one throughput phase measured.
+    struct ThroughputFigures {
+        var completed: Int
+        var total: Double
+        var elapsed: Double
+        var endToEnd: Double
+        /// Ticks/s while 10–90 % of the ticks went through (the end-to-end rate when too few samples).
+        var sustained: Double
+        var agentCPUPerTick: Double
+        var simulatorCPUPerTick: Double
+    }
+
+    /// Phase 1: every terminal plays its ticks as fast as the agent takes them; the clock stops when
+    /// every session's BYE is acknowledged.
+    func throughput(agent: ChildAgent, workload: AgentWorkload) async throws -> ThroughputFigures {
+        let simulator = try TerminalSimulator(
+            connection: SimulatorConnection(endpoint: agent.bridge),
+            pacing: SimulatorPacing(stallTimeout: .seconds(120)), threads: 2,
+            maxSessions: terminals + 16, priority: simulatorPriority,
+            logger: Self.simulatorLogger)
+        let cpuBefore = agent.cpuSeconds()
+        let simulatorCPUBefore = Self.ownCPUSeconds()
+        let start = ContinuousClock.now
+        let sampling = Task { [http = agent.http] in await ChildAgent.sampleTicks(http: http, since: start) }
+        let results = try await simulator.run(workload.scripts(dayOffset: 0))
+        let elapsed = (ContinuousClock.now - start).seconds
+        sampling.cancel()
+        let agentCPU = agent.cpuSeconds() - cpuBefore
+        let simulatorCPU = Self.ownCPUSeconds() - simulatorCPUBefore
+        let total = Double(terminals * ticks)
+        let endToEnd = total / elapsed
+        return ThroughputFigures(
+            completed: results.filter { $0.outcome == .completed }.count, total: total, elapsed: elapsed,
+            endToEnd: endToEnd,
+            // Without the thousand handshakes before the first tick and the BYEs after the last.
+            sustained: Self.sustainedRate(await sampling.value) ?? endToEnd,
+            agentCPUPerTick: agentCPU * 1e9 / total, simulatorCPUPerTick: simulatorCPU * 1e9 / total)
+    }
+
+    /// `--compare-feed`: the throughput phase through three kinds of agent, interleaved, each a fresh
+    /// process and store: no feed, a feed to a live dashboard, a feed to a dashboard nobody listens for.
+    func compareFeeds(workload: AgentWorkload, rules: String, directory: String, inProcess: Double) async throws {
+        let pki = try BenchPKI(script: pkiScript, directory: directory + "/pki", agents: ["bench-agent"])
+        let postgres = BenchPostgres(serverURL: try database ?? BenchDashboardCommand.scriptsPostgresURL())
+        let (databaseName, databaseURL) = try postgres.createDatabase()
+        defer { postgres.dropDatabase(databaseName) }
+        let dashboard = try ChildDashboard(directory: directory, database: databaseURL, pki: pki)
+        defer { dashboard.stop() }
+        // A port nothing listens on: every connection attempt is refused, the outbox keeps everything.
+        let unreachable = "https://localhost:9"
+        let feeds: [(name: String, url: String?)] = [
+            ("no feed", nil), ("feed to a live dashboard", dashboard.feedURL),
+            ("feed to an unreachable dashboard", unreachable),
+        ]
+        print("dashboard pid \(dashboard.pid), feed \(dashboard.feed)")
+        print("")
+        print(
+            "| round | agent | sustained ticks/s | / without a feed, same round | agent CPU per tick | feed outbox rows at the end | feed batches acknowledged |"
+        )
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for round in 1...max(1, repeats) {
+            var baseline: Double?
+            for (index, feed) in feeds.enumerated() {
+                let data = directory + "/agent-\(round)-\(index)"
+                try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+                let arguments =
+                    feed.url.map { url in
+                        [
+                            "--feed-url", url, "--feed-certificate", pki.certificate("bench-agent"), "--feed-key",
+                            pki.key("bench-agent"), "--feed-ca", pki.authority,
+                        ]
+                    } ?? []
+                let agent = try ChildAgent(
+                    directory: data, rules: rules, durability: durability, extraArguments: arguments)
+                let figures = try await throughput(agent: agent, workload: workload)
+                let metrics = try await agent.metrics()
+                agent.stop()
+                if baseline == nil { baseline = figures.sustained }
+                let ratio = figures.sustained / (baseline ?? figures.sustained)
+                print(
+                    "| \(round) | \(feed.name) | \(Int(figures.sustained)) | \(String(format: "%.2f", ratio)) | "
+                        + "\(String(format: "%.0f", figures.agentCPUPerTick)) ns | "
+                        + "\(feed.url == nil ? "–" : String(Int(metrics["tidemark_feed_outbox_rows"] ?? 0))) | "
+                        + "\(feed.url == nil ? "–" : String(Int(metrics["tidemark_feed_batches_total"] ?? 0))) |")
+            }
+        }
+        print("")
+        print("in-process engine + risk core: \(Int(inProcess)) ticks/s")
     }
 
     /// The simulator's sessions log at info when they end: a thousand lines per phase, which would bury the figures.

@@ -12,6 +12,7 @@ public struct Bench: ParsableCommand {
         subcommands: [
             BenchAgentCommand.self,
             BenchBridgeCommand.self,
+            BenchDashboardCommand.self,
             BenchEquityCommand.self,
             BenchRiskCommand.self,
         ]

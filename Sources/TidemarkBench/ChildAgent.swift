@@ -26,7 +26,7 @@ final class ChildAgent {
     let http: String
     var pid: Int32 { process.processIdentifier }
 
-    init(directory: String, rules: String, durability: String) throws {
+    init(directory: String, rules: String, durability: String, extraArguments: [String] = []) throws {
         let output = directory + "/agent.out"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         _ = FileManager.default.createFile(atPath: directory + "/agent.err", contents: nil)
@@ -34,10 +34,11 @@ final class ChildAgent {
             fileURLWithPath: CommandLine.arguments[0].hasPrefix("/")
                 ? CommandLine.arguments[0]
                 : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0])
-        process.arguments = [
-            "agent", "--bridge", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0", "--data", directory + "/data",
-            "--rules", rules, "--durability", durability, "--log-level", "notice",
-        ]
+        process.arguments =
+            [
+                "agent", "--bridge", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0", "--data", directory + "/data",
+                "--rules", rules, "--durability", durability, "--log-level", "notice",
+            ] + extraArguments
         process.environment = ProcessInfo.processInfo.environment.merging(["TIDEMARK_ADMIN_TOKEN": token]) { $1 }
         process.standardOutput = FileHandle(forWritingAtPath: output)
         process.standardError = FileHandle(forWritingAtPath: directory + "/agent.err")

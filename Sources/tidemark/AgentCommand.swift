@@ -106,6 +106,20 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("feed-ca"), help: "The CA the dashboard's certificate must chain to (PEM).")
     var feedCA: String?
 
+    @Option(
+        name: .customLong("feed-retention-rows"),
+        help:
+            "Unacknowledged feed rows kept while the dashboard is away (default 1000000); beyond it the oldest are dropped, counted and reported."
+    )
+    var feedRetentionRows: Int?
+
+    @Option(
+        name: .customLong("feed-retention-seconds"),
+        help:
+            "How long an unacknowledged feed row is kept (default 604800, 7 days); older rows are dropped, counted and reported."
+    )
+    var feedRetentionSeconds: Int?
+
     @Flag(
         name: .customLong("allow-plaintext-bridge"),
         help:
@@ -139,6 +153,8 @@ struct AgentCommand: AsyncParsableCommand {
             if let feedCertificate { settings.feedCertificate = feedCertificate }
             if let feedKey { settings.feedKey = feedKey }
             if let feedCA { settings.feedCA = feedCA }
+            if let feedRetentionRows { settings.feedRetentionRows = feedRetentionRows }
+            if let feedRetentionSeconds { settings.feedRetentionSeconds = feedRetentionSeconds }
         }
     }
 

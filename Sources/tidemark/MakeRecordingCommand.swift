@@ -25,6 +25,12 @@ struct MakeRecordingCommand: ParsableCommand {
     @Option(name: .long, help: "Broker time minus UTC, in hours.")
     var brokerOffsetHours = 2
 
+    @Option(name: .long, help: "The account's trade server name.")
+    var server = "Tidemark-Sim"
+
+    @Option(name: .long, help: "The account's login.")
+    var login: Int64 = 1_000_001
+
     @Option(name: .long, help: "mt5 or mt4.")
     var platform = "mt5"
 
@@ -41,6 +47,9 @@ struct MakeRecordingCommand: ParsableCommand {
         }
         guard every >= 0 else { throw ValidationError("--every must be ≥ 0") }
         guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
+        guard login > 0, !server.isEmpty, !server.contains(":") else {
+            throw ValidationError("--login must be positive and --server non-empty, without ':'")
+        }
         guard !ticks.isEmpty else { throw ValidationError("give at least one --ticks file") }
     }
 
@@ -52,6 +61,8 @@ struct MakeRecordingCommand: ParsableCommand {
         let tradeScript = try TradeScript.parse(String(decoding: try read(script), as: UTF8.self))
         var configuration = RecordingBuilder.Configuration()
         configuration.platform = Platform(rawValue: platform)!
+        configuration.server = server
+        configuration.login = login
         configuration.brokerOffsetHours = brokerOffsetHours
         configuration.reportEveryTicks = every
         configuration.ticksPerMessage = batch

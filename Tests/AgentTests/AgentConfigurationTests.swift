@@ -21,6 +21,22 @@ import Testing
         try settings.validate()
     }
 
+    /// The feed outbox's two retention bounds: rows and age, from the file or the environment, checked.
+    @Test func feedRetentionByRowsAndByAgeLoadAndAreChecked() throws {
+        var settings = try JSONDecoder().decode(
+            AgentConfiguration.self, from: Data(#"{"feedRetentionRows": 5000, "feedRetentionSeconds": 3600}"#.utf8))
+        #expect(settings.feedRetentionRows == 5_000 && settings.feedRetentionSeconds == 3_600)
+        try settings.validate()
+        try settings.applyEnvironment(["TIDEMARK_FEED_RETENTION_SECONDS": "86400"])
+        #expect(settings.feedRetentionSeconds == 86_400)
+        #expect(AgentConfiguration().feedRetentionSeconds == 604_800)  // seven days by default
+        settings.feedRetentionSeconds = 0
+        #expect(throws: AgentError.configuration) { try settings.validate() }
+        #expect(throws: AgentError.configuration) {
+            try settings.applyEnvironment(["TIDEMARK_FEED_RETENTION_SECONDS": "a week"])
+        }
+    }
+
     @Test func mistakesAreRefusedWithTheirKey() throws {
         #expect(throws: DecodingError.self) {
             try JSONDecoder().decode(AgentConfiguration.self, from: Data(#"{"heartbeatMs": 1000}"#.utf8))

@@ -137,4 +137,29 @@ struct FeedOutboxTests {
         #expect(later.overflowedRows == 5 && later.lostThrough == 5)
         try store.close()
     }
+
+    @Test("Rows older than the retention age are dropped, counted, and remembered as lost; a younger tail stays")
+    func retentionByAge() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try Store(path: directory.storePath, options: .init(feedOutbox: true))
+        try await store.commit(StoreBatch(events: (1...10).map { sampleEvent($0) }))
+        // Rows 1–4 were queued three hours ago (the dashboard has been away since), 5–10 just now.
+        let now = Date()
+        let threeHoursAgo = now.addingTimeInterval(-3 * 3_600).storedMilliseconds
+        try await store.pool.write { db in
+            try db.execute(
+                sql: "UPDATE feed_outbox SET queued_at = ? WHERE feed_sequence <= 4", arguments: [threeHoursAgo])
+        }
+        #expect(try await store.trimFeedOutbox(queuedBefore: now.addingTimeInterval(-4 * 3_600)) == 0)
+        #expect(try await store.trimFeedOutbox(queuedBefore: now.addingTimeInterval(-2 * 3_600)) == 4)
+        let page = try await store.feedOutboxPage(limit: 100)
+        #expect(page.rows.map(\.sequence) == Array(5...10))
+        #expect(page.overflowedRows == 4 && page.lostThrough == 4)
+        #expect(page.oldestQueuedAt.map { $0 > now.addingTimeInterval(-60) } == true)
+        // By rows on top of it: the counts add up, the lost mark moves on.
+        #expect(try await store.trimFeedOutbox(maximumRows: 5) == 1)
+        let later = try await store.feedOutboxPage(limit: 100)
+        #expect(later.overflowedRows == 5 && later.lostThrough == 5)
+        try store.close()
+    }
 }
