@@ -27,23 +27,10 @@ struct DashboardAPITests {
         defer { client.shutdown() }
 
         // Both terminals at once, to the end of their recordings.
-        let simulatorA = try await Tidemark.start(
-            [
-                "simulate", "--connect", agentA.bridgeEndpoint!,
-                try FeedRecordings.aroundMidnight(login: 1_000_001, in: directory),
-            ],
-            in: directory)
-        let simulatorB = try await Tidemark.start(
-            [
-                "simulate", "--connect", agentB.bridgeEndpoint!,
-                try FeedRecordings.aroundMidnight(login: 1_000_002, in: directory),
-            ],
-            in: directory)
-        let finishedA = await simulatorA.waitUntilExit(timeout: 120)
-        let finishedB = await simulatorB.waitUntilExit(timeout: 120)
-        #expect(finishedA && finishedB, "the simulators did not finish")
-        #expect(simulatorA.process.terminationStatus == 0, "\(simulatorA.errors)")
-        #expect(simulatorB.process.terminationStatus == 0, "\(simulatorB.errors)")
+        let recordingA = try await FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
+        let recordingB = try await FeedRecordings.aroundMidnight(login: 1_000_002, in: directory)
+        try await Tidemark.simulateAtOnce(
+            [(agentA.bridgeEndpoint!, recordingA), (agentB.bridgeEndpoint!, recordingB)], in: directory)
         try await agentA.waitUntilFeedDrained()
         try await agentB.waitUntilFeedDrained()
 

@@ -21,8 +21,8 @@ struct DashboardSequenceTests {
         let database = try PostgresForTests.freshDatabase()
         let first = FullDashboard(in: directory, database: database, pki: pki)
         let second = FullDashboard(in: directory, database: database, pki: pki)
-        // Until the processes tell each other of their commits, the first one's long poll is woken by
-        // its own ingests only: a short timeout keeps the reader's last wait short.
+        // A short long-poll timeout bounds each of the reader's waits, whichever process's commit
+        // (its own, or the other's through LISTEN/NOTIFY) wakes it.
         for process in [first, second] { process.extraEnvironment["TIDEMARK_DASHBOARD_LONG_POLL_SECONDS"] = "1" }
         try await first.start()
         try await second.start()
