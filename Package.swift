@@ -156,13 +156,15 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            resources: [.process("UI/Assets")]
         ),
         // `tidemark bench …`: the benchmarks and the raw libzmq probe, apart from the product's code paths.
         .target(
@@ -248,6 +250,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "FeedTests", dependencies: ["FeedProtocol"]),
+        .testTarget(name: "DashboardUITests", dependencies: ["Dashboard", "FeedProtocol"]),
         .testTarget(
             name: "AgentTests",
             dependencies: [

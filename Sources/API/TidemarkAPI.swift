@@ -65,14 +65,19 @@ public struct TidemarkAPI: Sendable {
     public let equity: EquityBroadcaster
     /// Timeouts and limits.
     public let configuration: APIConfiguration
+    /// Browser sessions accepted for reads in place of `auth-token` (the dashboard's web UI); nil:
+    /// tokens only, as on the agent.
+    public let sessions: (any SessionAuthority)?
     let waitLimiter: WaitLimiter
 
     /// An API over the given read model, control, token authority and webhook registry.
     public init(
         readModel: any RiskReadModel, control: any RiskControl, tokens: any TokenAuthority,
         webhooks: any WebhookRegistry, notifier: EventNotifier, equity: EquityBroadcaster,
-        configuration: APIConfiguration = .init(), terminalKeys: (any TerminalKeyAdministration)? = nil
+        configuration: APIConfiguration = .init(), terminalKeys: (any TerminalKeyAdministration)? = nil,
+        sessions: (any SessionAuthority)? = nil
     ) {
+        self.sessions = sessions
         self.readModel = readModel
         self.control = control
         self.tokens = tokens
@@ -111,7 +116,8 @@ public struct TidemarkAPI: Sendable {
                 status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: Self.openAPIDocument)))
         }
-        let group = router.group("users/current").add(middleware: TokenAuthenticationMiddleware(authority: tokens))
+        let group = router.group("users/current").add(
+            middleware: TokenAuthenticationMiddleware(authority: tokens, sessions: sessions))
         addAccountRoutes(to: group)
         addTrackerRoutes(to: group)
         addEventRoutes(to: group)

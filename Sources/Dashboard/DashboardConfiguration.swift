@@ -16,6 +16,7 @@ import Foundation
 /// | `clientCA` | `TIDEMARK_DASHBOARD_CLIENT_CA` | none (required) | the CA(s) an agent certificate must chain to (PEM) |
 /// | `pinnedAgents` | `TIDEMARK_DASHBOARD_PINNED_AGENTS` | none | a file of agent certificate SHA-256 fingerprints (hex, one a line, `#` comments): when set, only those agents may feed |
 /// | `databaseConnections` | `TIDEMARK_DASHBOARD_DATABASE_CONNECTIONS` | 8 | PostgreSQL connections in the pool at most |
+/// | `longPollSeconds` | `TIDEMARK_DASHBOARD_LONG_POLL_SECONDS` | 60 | how long an event long poll waits before answering `[]` (as the agent's setting) |
 /// | `logLevel` | `TIDEMARK_DASHBOARD_LOG_LEVEL` | `info` | trace … critical |
 /// | (env only) | `TIDEMARK_DASHBOARD_ADMIN_TOKEN` | none (required) | the admin's token: `auth-token` of the REST API, bearer token of `/agents`; at least 128 bits of entropy by the agent's rule (`openssl rand -hex 32`) |
 public struct DashboardConfiguration: Hashable, Sendable, Codable {
@@ -27,6 +28,7 @@ public struct DashboardConfiguration: Hashable, Sendable, Codable {
     public var clientCA: String?
     public var pinnedAgents: String?
     public var databaseConnections = 8
+    public var longPollSeconds = 60
     public var logLevel = "info"
     /// From the environment only (never in a file that may be world-readable).
     public var adminToken: String?
@@ -36,6 +38,7 @@ public struct DashboardConfiguration: Hashable, Sendable, Codable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case feedListen, http, database, tlsCertificate, tlsKey, clientCA, pinnedAgents, databaseConnections, logLevel
+        case longPollSeconds
     }
 
     private struct AnyKey: CodingKey {
@@ -63,6 +66,7 @@ public struct DashboardConfiguration: Hashable, Sendable, Codable {
         clientCA = try c.decodeIfPresent(String.self, forKey: .clientCA)
         pinnedAgents = try c.decodeIfPresent(String.self, forKey: .pinnedAgents)
         databaseConnections = try c.decodeIfPresent(Int.self, forKey: .databaseConnections) ?? databaseConnections
+        longPollSeconds = try c.decodeIfPresent(Int.self, forKey: .longPollSeconds) ?? longPollSeconds
         logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? logLevel
     }
 
@@ -76,6 +80,7 @@ public struct DashboardConfiguration: Hashable, Sendable, Codable {
         try c.encodeIfPresent(clientCA, forKey: .clientCA)
         try c.encodeIfPresent(pinnedAgents, forKey: .pinnedAgents)
         try c.encode(databaseConnections, forKey: .databaseConnections)
+        try c.encode(longPollSeconds, forKey: .longPollSeconds)
         try c.encode(logLevel, forKey: .logLevel)
     }
 
@@ -107,6 +112,13 @@ public struct DashboardConfiguration: Hashable, Sendable, Codable {
             }
             databaseConnections = value
         }
+        if let text = environment["TIDEMARK_DASHBOARD_LONG_POLL_SECONDS"] {
+            guard let value = Int(text) else {
+                throw DashboardError.configuration.with(
+                    detail: "TIDEMARK_DASHBOARD_LONG_POLL_SECONDS must be an integer, got \"\(text)\"")
+            }
+            longPollSeconds = value
+        }
     }
 
     /// Refuses settings that cannot work, naming the key.
@@ -121,6 +133,9 @@ public struct DashboardConfiguration: Hashable, Sendable, Codable {
         }
         guard clientCA != nil else {
             throw refuse("clientCA is required: agents are admitted by the CA that signed their certificates")
+        }
+        guard (1...3_600).contains(longPollSeconds) else {
+            throw refuse("longPollSeconds must be between 1 and 3600")
         }
         guard (1...200).contains(databaseConnections) else {
             throw refuse("databaseConnections must be between 1 and 200")

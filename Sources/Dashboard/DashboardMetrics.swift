@@ -8,6 +8,8 @@ final class DashboardMetrics: Sendable {
     private let items: [String: CoreMetrics.Counter]
     let duplicates: CoreMetrics.Counter
     let accountStates: CoreMetrics.Counter
+    /// Live resources stored (open periods, chart hours, progress, leaderboards, account resources).
+    let liveResources: CoreMetrics.Counter
     let refusedClaims: CoreMetrics.Counter
     let lostRows: CoreMetrics.Counter
     let storeChanges: CoreMetrics.Counter
@@ -30,6 +32,7 @@ final class DashboardMetrics: Sendable {
         self.items = items
         duplicates = CoreMetrics.Counter(label: "tidemark_dashboard_duplicate_items_total", factory: factory)
         accountStates = CoreMetrics.Counter(label: "tidemark_dashboard_account_states_total", factory: factory)
+        liveResources = CoreMetrics.Counter(label: "tidemark_dashboard_live_resources_total", factory: factory)
         refusedClaims = CoreMetrics.Counter(label: "tidemark_dashboard_refused_claims_total", factory: factory)
         lostRows = CoreMetrics.Counter(label: "tidemark_dashboard_lost_rows_total", factory: factory)
         storeChanges = CoreMetrics.Counter(label: "tidemark_dashboard_agent_store_changes_total", factory: factory)
@@ -45,6 +48,7 @@ final class DashboardMetrics: Sendable {
         for (kind, count) in outcome.stored { items[kind]?.increment(by: count) }
         duplicates.increment(by: outcome.duplicates)
         accountStates.increment(by: outcome.accountStates)
+        liveResources.increment(by: outcome.liveResources)
         refusedClaims.increment(by: outcome.refusedAccounts.count)
         lostRows.increment(by: Int(clamping: outcome.lost))
         if outcome.storeChanged { storeChanges.increment() }

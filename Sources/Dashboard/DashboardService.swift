@@ -31,6 +31,8 @@ public final class DashboardRuntime: Sendable {
     let metrics: DashboardMetrics
     let logger: Logger
     private let pinned: Set<String>?
+    /// This process's live updates (from every process's ingest, through LISTEN/NOTIFY).
+    public let live = LiveHub()
     private let bound = Mutex<(feed: String?, http: String?)>((nil, nil))
 
     /// Checks the configuration, reads the certificate files and connects nothing yet.
@@ -42,7 +44,9 @@ public final class DashboardRuntime: Sendable {
         self.store = DashboardStore(
             address: try DatabaseAddress(url: configuration.database ?? ""),
             connections: configuration.databaseConnections, logger: logger)
-        self.api = DashboardAPI(store: store, adminToken: configuration.adminToken ?? "", logger: logger)
+        self.api = DashboardAPI(
+            store: store, adminToken: configuration.adminToken ?? "",
+            configuration: APIConfiguration(longPollTimeout: .seconds(configuration.longPollSeconds)), logger: logger)
         if let path = configuration.pinnedAgents {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw DashboardError.configuration.with(detail: "pinnedAgents \(path) cannot be read")
@@ -93,7 +97,7 @@ public final class DashboardRuntime: Sendable {
             configuration: .init(
                 services: [
                     .init(service: store.client), .init(service: Migrations(runtime: self)),
-                    .init(service: feedApplication), .init(service: apiApplication),
+                    .init(service: try liveListener()), .init(service: feedApplication), .init(service: apiApplication),
                     .init(service: DashboardAPI.Shutdown(api: api)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -249,6 +253,7 @@ public final class DashboardRuntime: Sendable {
             }
             return try Self.json(try await store.agents())
         }
+        userInterface().add(to: router)
         api.addRoutes(to: router)
         let (host, port) = try DashboardConfiguration.address(configuration.http, key: "http")
         return Application(

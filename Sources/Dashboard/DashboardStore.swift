@@ -72,6 +72,8 @@ public final class DashboardStore: Sendable {
     /// The pool (a `Service`: it must run for queries to be served).
     public let client: PostgresClient
     private let logger: Logger
+    /// This process among the dashboard processes on the database: the origin of its live changes.
+    public let processId = UUID().uuidString
     /// Account → the agent that owns it, as committed. An account's owner never changes once
     /// claimed, so a known account needs no claim statements (this process's memory, filled only
     /// after a commit; another process learns it from the table).
@@ -303,7 +305,8 @@ public final class DashboardStore: Sendable {
             return known
         }
         let (outcome, claimed) = try await client.withTransaction(logger: logger) { connection in
-            try await Self.ingest(batch, from: agent, knownOwners: knownOwners, on: connection, logger: logger)
+            try await Self.ingest(
+                batch, from: agent, knownOwners: knownOwners, on: connection, origin: processId, logger: logger)
         }
         if !claimed.isEmpty { owners.withLock { $0.merge(claimed) { current, _ in current } } }
         return outcome
@@ -321,7 +324,7 @@ public final class DashboardStore: Sendable {
     /// updated once.
     private static func ingest(
         _ batch: FeedBatch, from agent: AgentIdentity, knownOwners: [String: String], on connection: PostgresConnection,
-        logger: Logger
+        origin: String, logger: Logger
     ) async throws -> (IngestOutcome, claimed: [String: String]) {
         let status = batch.agent
         // The agent's row is locked first: two batches of one agent are applied one after the other.
@@ -399,6 +402,18 @@ public final class DashboardStore: Sendable {
         if !states.isEmpty { try await apply(states, on: connection, logger: logger) }
         let live = batch.liveResources.filter { $0.accountId.map { !refusedSet.contains($0) } ?? true }
         if !live.isEmpty { try await applyLive(live, agent: agent, on: connection, logger: logger) }
+        // Every dashboard process hears what this batch changed once it commits (NOTIFY is
+        // delivered at commit, and not at all on rollback).
+        let change = LiveChange(
+            storedEvents: owned.compactMap { if case .event(let event) = $0.record { event } else { nil } },
+            storeId: status.storeId,
+            accounts: owned.compactMap(\.record.accountId) + states.map(\.accountId) + live.compactMap(\.accountId),
+            eventsThrough: stored.lastEventSequence, origin: origin)
+        if !change.isEmpty {
+            for payload in change.payloads() {
+                try await connection.query("SELECT pg_notify(\(LiveChange.channel), \(payload))", logger: logger)
+            }
+        }
         // The agent's status and position in one statement. An agent quiet for 30 s or more is
         // connected again from now.
         try await connection.query(
@@ -524,7 +539,7 @@ public final class DashboardStore: Sendable {
     }
 
     /// Live account states: the latest wins (an older one, by the agent's clock, is ignored).
-    static func apply(
+    private static func apply(
         _ states: [FeedAccountState], on connection: PostgresConnection, logger: Logger
     ) async throws {
         var latest: [String: FeedAccountState] = [:]

@@ -144,7 +144,7 @@ extension AccountResource {
 }
 
 extension EventRecord {
-    /// A stored event (the risk core's canonical JSON) in the API's form (``EventRecord/init(sequenceNumber:kind:accountId:subjectId:brokerTime:riskCoreJSON:)``).
+    /// A stored event (the risk core's canonical JSON) in the API's form (`EventRecord.init(sequenceNumber:kind:accountId:subjectId:brokerTime:riskCoreJSON:)`).
     public init(_ stored: StoredEvent) throws {
         try self.init(
             sequenceNumber: stored.sequenceNumber, kind: EventKind(stored.kind), accountId: stored.accountId,

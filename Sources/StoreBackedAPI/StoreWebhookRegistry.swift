@@ -3,7 +3,7 @@ import Foundation
 import Store
 import TidemarkProtocol
 
-/// ``WebhookRegistry`` over the SQLite store (which the agent's deliverer reads).
+/// `WebhookRegistry` over the SQLite store (which the agent's deliverer reads).
 public struct StoreWebhookRegistry: WebhookRegistry {
     /// The agent's store.
     public let store: Store

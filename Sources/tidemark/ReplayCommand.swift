@@ -5,7 +5,7 @@ import RiskCore
 import TidemarkProtocol
 
 /// `tidemark replay RECORDING [--rules FILE]`: folds a recording offline through the agent's own
-/// fold (``RecordingReplay`` over `AgentCore`: the same order, resend rules and refusals as the
+/// fold (`RecordingReplay` over `AgentCore`: the same order, resend rules and refusals as the
 /// live agent) and prints a JSON report in the REST API's shapes (``ReplayReport``).
 ///
 /// The rules file's declarations apply before the first line, as the agent applies its rules file

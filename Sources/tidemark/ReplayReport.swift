@@ -208,7 +208,7 @@ struct ReplayReport: Encodable {
         }
     }
 
-    /// The API's JSON coding (``APIJSON``: exact numbers, formatted broker times), with sorted keys,
+    /// The API's JSON coding (`APIJSON`: exact numbers, formatted broker times), with sorted keys,
     /// indented unless `compact`.
     static func encoder(compact: Bool) -> JSONEncoder {
         let encoder = JSONEncoder()

@@ -130,10 +130,9 @@ struct AgentTrustTests {
             return
         }
         var keys: [[String: Any]] = []
-        for _ in 0..<50 {
+        try await eventually("B's key bound to Y", deadline: .seconds(5), interval: .milliseconds(50)) {
             keys = try await Self.get(agent, "/users/current/terminal-keys").json as? [[String: Any]] ?? []
-            if keys.contains(where: { $0["boundAccountId"] as? String == Self.accountY }) { break }
-            try await Task.sleep(for: .milliseconds(100))
+            return keys.contains { $0["boundAccountId"] as? String == Self.accountY }
         }
         let entryB = keys.first { $0["publicKey"] as? String == keyB.publicKey.z85 }
         #expect(entryB?["boundAccountId"] as? String == Self.accountY, "\(keys)")

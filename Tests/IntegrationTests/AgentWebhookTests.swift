@@ -216,18 +216,12 @@ struct AgentWebhookTests {
         #expect(run.status == 0, "\(run.errors)")
         // At least three events (phaseStarted, drawdown, challengeFailed) reach the receiver; the
         // counter moves once the outbox recorded each 2xx.
-        let metricsURL = "http://\(agent.httpEndpoint!)/metrics"
-        let deadline = Date().addingTimeInterval(30)
         var metrics = ""
-        while Date() < deadline {
-            metrics = try await HTTP.request("GET", metricsURL).text
-            if PrometheusText.sample("tidemark_webhook_deliveries_total", in: metrics) ?? 0 >= 3,
-                PrometheusText.sample(#"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics) ?? 0
-                    >= 1
-            {
-                break
-            }
-            try await Task.sleep(for: .milliseconds(100))
+        try await eventually("three deliveries and a refused connection counted", deadline: .seconds(30)) {
+            metrics = try await agent.metrics()
+            return PrometheusText.sample("tidemark_webhook_deliveries_total", in: metrics) ?? 0 >= 3
+                && PrometheusText.sample(#"tidemark_webhook_failed_attempts_total{reason="connection"}"#, in: metrics)
+                    ?? 0 >= 1
         }
         #expect(await agent.stop() == 0)
         let delivered = PrometheusText.sample("tidemark_webhook_deliveries_total", in: metrics) ?? 0

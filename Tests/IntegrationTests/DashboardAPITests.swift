@@ -27,23 +27,10 @@ struct DashboardAPITests {
         defer { client.shutdown() }
 
         // Both terminals at once, to the end of their recordings.
-        let simulatorA = try await Tidemark.start(
-            [
-                "simulate", "--connect", agentA.bridgeEndpoint!,
-                try FeedRecordings.aroundMidnight(login: 1_000_001, in: directory),
-            ],
-            in: directory)
-        let simulatorB = try await Tidemark.start(
-            [
-                "simulate", "--connect", agentB.bridgeEndpoint!,
-                try FeedRecordings.aroundMidnight(login: 1_000_002, in: directory),
-            ],
-            in: directory)
-        let finishedA = await simulatorA.waitUntilExit(timeout: 120)
-        let finishedB = await simulatorB.waitUntilExit(timeout: 120)
-        #expect(finishedA && finishedB)
-        #expect(simulatorA.process.terminationStatus == 0, "\(simulatorA.errors)")
-        #expect(simulatorB.process.terminationStatus == 0, "\(simulatorB.errors)")
+        let recordingA = try await FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
+        let recordingB = try await FeedRecordings.aroundMidnight(login: 1_000_002, in: directory)
+        try await Tidemark.simulateAtOnce(
+            [(agentA.bridgeEndpoint!, recordingA), (agentB.bridgeEndpoint!, recordingB)], in: directory)
         try await agentA.waitUntilFeedDrained()
         try await agentB.waitUntilFeedDrained()
 
@@ -285,4 +272,84 @@ final class DashboardClient: Sendable {
     }
 
     func shutdown() { try? client.syncShutdown() }
+}
+
+/// The dashboard's live streams: what an agent commits reaches the dashboard's Server-Sent Events
+/// (events and equity) while the agent's terminal trades, through the one `published` entry point.
+@Suite("Dashboard live streams", .serialized)
+struct DashboardStreamTests {
+    @Test func eventsAndEquityReachTheDashboardsStreamsWhileTheTerminalTrades() async throws {
+        let directory = try TemporaryDirectory()
+        let pki = try TestPKI(in: directory, agents: ["a"])
+        let dashboard = FullDashboard(in: directory, database: try PostgresForTests.freshDatabase(), pki: pki)
+        try await dashboard.start()
+        let agent = FullAgent(
+            in: directory, name: "a", rules: try FeedRecordings.rules(login: 1_000_001, in: directory),
+            feeding: dashboard)
+        try await agent.start()
+        let client = try DashboardClient(dashboard)
+        defer { client.shutdown() }
+        // 100 minutes at 100 × real time: about a minute of trading, with a tracker event after midnight.
+        let simulator = try await Tidemark.start(
+            [
+                "simulate", "--connect", agent.bridgeEndpoint!, "--speed", "100",
+                try FeedRecordings.aroundMidnight(login: 1_000_001, in: directory),
+            ], in: directory)
+        let account = DashboardAPITests.accountA
+        try await eventually("the dashboard to know the account", deadline: .seconds(60), interval: .milliseconds(20)) {
+            try dashboard.query("SELECT COUNT(*) FROM account WHERE account_id = '\(account)'") == ["1"]
+        }
+        // From the newest event stored now on: only what is committed after the subscription counts.
+        let after = try dashboard.query("SELECT COALESCE(MAX(dashboard_sequence), 0) FROM event").first ?? "0"
+        async let equity = client.firstFrame(
+            "/users/current/accounts/\(account)/equity-stream", containing: "event: equity")
+        async let event = client.firstFrame(
+            "/users/current/events/stream?previousSequenceNumber=\(after)", containing: "event: tracker")
+        // The equity stream has no way in but `published` after an ingest commit; the event stream
+        // is woken by it too (and would also find the event when it next re-reads, on its keep-alive).
+        let (equityFrame, eventFrame) = try await (equity, event)
+        #expect(equityFrame.contains(account) && equityFrame.contains("\"equity\""), "\(equityFrame)")
+        let id = try #require(
+            eventFrame.split(separator: "\n").first { $0.hasPrefix("id: ") }.flatMap { Int($0.dropFirst(4)) })
+        #expect(id > Int(after)!, "\(eventFrame)")
+        await simulator.stop()
+        #expect(await agent.stop() == 0)
+        #expect(await dashboard.stop() == 0)
+    }
+}
+
+/// The dashboard's admin token is held to the agent's rule (``TokenStrength``): length alone is not enough.
+@Suite("Dashboard admin token")
+struct DashboardAdminTokenTests {
+    @Test func aLongButGuessableAdminTokenIsRefusedAtStart() async throws {
+        let directory = try TemporaryDirectory()
+        let pki = try TestPKI(in: directory, agents: [])
+        // 32 characters, but eight letters repeated: about 75 bits of entropy.
+        let process = try await Tidemark.start(
+            [
+                "dashboard", "--feed-listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--database",
+                "postgres://tidemark@127.0.0.1:1/tidemark", "--tls-cert", pki.dashboardCertificate, "--tls-key",
+                pki.dashboardKey, "--client-ca", pki.authority,
+            ], in: directory, environment: ["TIDEMARK_DASHBOARD_ADMIN_TOKEN": "passwordpasswordpasswordpassword"])
+        #expect(await process.waitUntilExit(timeout: 60))
+        #expect(process.process.terminationStatus == 77, "\(process.errors)")
+        #expect(process.errors.contains("bits of entropy"), "\(process.errors)")
+    }
+}
+
+extension DashboardClient {
+    /// Reads a Server-Sent Events stream until a frame containing `marker` arrives (at most 90 s); returns it.
+    func firstFrame(_ path: String, containing marker: String) async throws -> String {
+        var request = HTTPClientRequest(url: base + path)
+        request.headers.add(name: "auth-token", value: adminToken)
+        let response = try await client.execute(request, timeout: .seconds(90))
+        guard response.status == .ok else { throw HarnessError("\(path): HTTP \(response.status.code)") }
+        var text = ""
+        for try await chunk in response.body {
+            text += String(buffer: chunk)
+            let frames = text.components(separatedBy: "\n\n")
+            if let frame = frames.dropLast().first(where: { $0.contains(marker) }) { return frame }
+        }
+        throw HarnessError("\(path) ended without a frame containing \(marker): \(text.suffix(500))")
+    }
 }

@@ -44,15 +44,8 @@ struct DashboardFeedTests {
         let recordingA = try await FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
         let recordingB = try await FeedRecordings.aroundMidnight(login: 1_000_002, in: directory)
         // Both terminals at once.
-        let simulatorA = try Tidemark.start(
-            ["simulate", "--connect", agentA.bridgeEndpoint!, recordingA], in: directory)
-        let simulatorB = try Tidemark.start(
-            ["simulate", "--connect", agentB.bridgeEndpoint!, recordingB], in: directory)
-        let finishedA = await simulatorA.waitUntilExit(timeout: 120)
-        let finishedB = await simulatorB.waitUntilExit(timeout: 120)
-        #expect(finishedA && finishedB, "the simulators did not finish")
-        #expect(simulatorA.process.terminationStatus == 0, "\(simulatorA.errors)")
-        #expect(simulatorB.process.terminationStatus == 0, "\(simulatorB.errors)")
+        try await Tidemark.simulateAtOnce(
+            [(agentA.bridgeEndpoint!, recordingA), (agentB.bridgeEndpoint!, recordingB)], in: directory)
         try await agentA.waitUntilFeedDrained()
         try await agentB.waitUntilFeedDrained()
 

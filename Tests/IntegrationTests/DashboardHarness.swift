@@ -97,6 +97,8 @@ final class FullDashboard {
     let database: String
     let pki: TestPKI
     let adminToken = "dashboard_integration_admin_token_0123456789abcdef"
+    /// More `TIDEMARK_DASHBOARD_*` settings for its environment.
+    var extraEnvironment: [String: String] = [:]
     private let server = ServerProcess()
     /// The current run, nil while stopped.
     var running: Tidemark.Running? { server.running }
@@ -120,7 +122,8 @@ final class FullDashboard {
                 "--database", database, "--tls-cert", pki.dashboardCertificate, "--tls-key", pki.dashboardKey,
                 "--client-ca", pki.authority, "--log-level", "notice",
             ],
-            in: directory, environment: ["TIDEMARK_DASHBOARD_ADMIN_TOKEN": adminToken],
+            in: directory,
+            environment: ["TIDEMARK_DASHBOARD_ADMIN_TOKEN": adminToken].merging(extraEnvironment) { $1 },
             awaiting: ["feed listening on ", "https listening on "])
         feedEndpoint = endpoints[0]
         httpEndpoint = endpoints[1]

@@ -104,6 +104,24 @@ enum Tidemark {
         deinit { killIfRunning() }
     }
 
+    /// Plays each recording into its bridge endpoint, all at once (one `tidemark simulate` each),
+    /// and waits for every one, at most `timeout` seconds each: the test fails for one that does not
+    /// finish (it is stopped) or does not end with status 0.
+    static func simulateAtOnce(
+        _ runs: [(endpoint: String, recording: String)], in directory: TemporaryDirectory, timeout: Double = 120
+    ) async throws {
+        let simulators = try runs.map {
+            try start(["simulate", "--connect", $0.endpoint, $0.recording], in: directory)
+        }
+        for simulator in simulators {
+            if await !simulator.waitUntilExit(timeout: timeout) {
+                await simulator.stop()
+                Issue.record("a simulator did not finish within \(timeout) s: \(simulator.errors)")
+            }
+            #expect(simulator.process.terminationStatus == 0, "\(simulator.errors)")
+        }
+    }
+
     /// Starts `tidemark ARGUMENTS`; its output and errors go to files of `directory`.
     static func start(
         _ arguments: [String], in directory: TemporaryDirectory, environment: [String: String] = [:]

@@ -31,21 +31,33 @@ extension HTTPFields.Element.Name {
     static let lastEventID = HeaderName("Last-Event-ID")!
 }
 
-/// Answers 401 unless the request carries a valid `auth-token`, then records the principal.
+/// Answers 401 unless the request carries a valid `auth-token` (or, for a read, a valid session
+/// cookie when a ``SessionAuthority`` is given), then records the principal.
 public struct TokenAuthenticationMiddleware: RouterMiddleware {
     /// The request context the middleware works on.
     public typealias Context = APIRequestContext
     let authority: any TokenAuthority
+    let sessions: (any SessionAuthority)?
 
-    /// A middleware that checks tokens against `authority`.
-    public init(authority: any TokenAuthority) { self.authority = authority }
+    /// A middleware that checks tokens against `authority`, and session cookies of reads against
+    /// `sessions` (nil: tokens only).
+    public init(authority: any TokenAuthority, sessions: (any SessionAuthority)? = nil) {
+        self.authority = authority
+        self.sessions = sessions
+    }
 
-    /// Authenticates the request's `auth-token` (401 when missing or unknown), then passes it on.
+    /// Authenticates the request's `auth-token`, or its session cookie (401 when missing or
+    /// unknown), then passes it on.
     public func handle(
         _ request: Request, context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard let secret = request.headers[.authToken], !secret.isEmpty else {
+            if let sessions, request.method == .get || request.method == .head,
+                let cookie = request.cookies[sessions.cookieName], !cookie.value.isEmpty
+            {
+                return try await next(request, try await authenticate(session: cookie.value, with: sessions, context))
+            }
             throw APIError.unauthorized("Missing auth-token header")
         }
         let principal: Principal?
@@ -58,6 +70,21 @@ public struct TokenAuthenticationMiddleware: RouterMiddleware {
         context.principal = principal
         context.logger[metadataKey: "token"] = .string(principal.tokenID)
         return try await next(request, context)
+    }
+
+    private func authenticate(
+        session: String, with sessions: any SessionAuthority, _ context: Context
+    ) async throws -> Context {
+        let principal: Principal?
+        do { principal = try await sessions.principal(forSession: session) } catch {
+            context.logger.error("session lookup failed", metadata: ["error": "\(error)"])
+            throw APIError.internal()
+        }
+        guard let principal else { throw APIError.unauthorized("Invalid or expired session") }
+        var context = context
+        context.principal = principal
+        context.logger[metadataKey: "token"] = .string(principal.tokenID)
+        return context
     }
 }
 
