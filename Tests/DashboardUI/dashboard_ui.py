@@ -10,6 +10,8 @@ fed by real agents. Environment:
   TIDEMARK_UI_OWN_ACCOUNT    the read-only token's account (already fed)
   TIDEMARK_UI_SCREENSHOTS    where the PNGs go
   TIDEMARK_UI_SETTLED_AT     broker time (ms) the live account reaches when its recording has played
+  TIDEMARK_UI_CHALLENGES     the live account's challenges, comma-separated
+  TIDEMARK_UI_TRAILING       the one of them whose max loss trails the equity
 
 Prints one JSON object a line: {"step": "watching"} once the pages are open (the test then starts
 the simulator), {"step": "done", ...} with what it saw, or {"step": "failed", "error": ...}.
@@ -20,6 +22,7 @@ import json
 import os
 import sys
 import time
+from decimal import ROUND_HALF_UP, Decimal
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -35,6 +38,36 @@ OWN = os.environ["TIDEMARK_UI_OWN_ACCOUNT"]
 SHOTS = os.environ["TIDEMARK_UI_SCREENSHOTS"]
 # Broker milliseconds the live account reaches at the end of its recording (before the screenshots).
 SETTLED = int(os.environ["TIDEMARK_UI_SETTLED_AT"])
+CHALLENGES = os.environ["TIDEMARK_UI_CHALLENGES"].split(",")
+TRAILING = os.environ["TIDEMARK_UI_TRAILING"]
+
+# Records, in the page, every floor the trailing max loss shows (progress table and chart line) as
+# the live values redraw them.
+WATCH_TRAILING_FLOOR = """
+window.__trailingFloors = [];
+const selectors = ['#progress tr[data-challenge="' + arguments[0] + '"][data-rule="maxLoss"] td[data-field="floor"]',
+                   '#chart line.floor[data-challenge="' + arguments[0] + '"][data-rule="maxLoss"]'];
+new MutationObserver(() => {
+  for (const selector of selectors) {
+    const node = document.querySelector(selector);
+    const value = node && node.dataset.value;
+    const seen = window.__trailingFloors;
+    if (value && seen[seen.length - 1] !== value) seen.push(value);
+  }
+}).observe(document.getElementById("view"), {subtree: true, childList: true, attributes: true});
+"""
+
+# Every equity-floor rule the account page shows: the exact figure it drew from and its text.
+SHOWN_RULE_FIGURES = """
+return [...document.querySelectorAll('#progress tr[data-rule]')].map(tr => ({
+  challenge: tr.dataset.challenge, rule: tr.dataset.rule,
+  floor: tr.querySelector('[data-field="floor"]').dataset.value || null,
+  floorText: tr.querySelector('[data-field="floor"]').textContent,
+  headroom: tr.querySelector('[data-field="headroom"]').dataset.value,
+  headroomText: tr.querySelector('[data-field="headroom"]').textContent,
+  chartFloor: (document.querySelector('#chart line.floor[data-challenge="' + tr.dataset.challenge + '"][data-rule="' + tr.dataset.rule + '"]') || {dataset: {}}).dataset.value || null,
+}));
+"""
 
 
 def say(**fields):
@@ -111,6 +144,45 @@ def shoot(driver, console, name, route, ready_selector, width, height):
     return path
 
 
+def money(value):
+    """A REST amount as the pages write it: two decimals, thousands separators."""
+    return f"{Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+
+
+def rest_statuses(driver):
+    """The REST status of each of the live account's challenges (read with the session cookie),
+    amounts kept exact."""
+    statuses = {}
+    for challenge in CHALLENGES:
+        text = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch(arguments[0], {credentials: 'same-origin'}).then(r => r.text()).then(done).catch(e => done(''));",
+            f"/users/current/accounts/{LIVE}/challenges/{challenge}/status")
+        statuses[challenge] = json.loads(text, parse_float=Decimal, parse_int=Decimal) if text.startswith("{") else None
+    return statuses
+
+
+def rule_mismatches(shown, statuses):
+    """Every shown equity-floor figure that differs from the REST status (exact value or its text)."""
+    mismatches = []
+    compared = 0
+    for row in shown:
+        status = statuses.get(row["challenge"]) or {}
+        rule = next((r for r in status.get("rules", []) if r["rule"] == row["rule"]), None)
+        if rule is None:
+            mismatches.append(f"{row['challenge']} {row['rule']}: not in the REST status")
+            continue
+        compared += 1
+        if Decimal(row["headroom"]) != rule["headroom"] or row["headroomText"] != money(rule["headroom"]):
+            mismatches.append(f"{row['challenge']} {row['rule']} headroom {row['headroom']} '{row['headroomText']}' ≠ {rule['headroom']}")
+        if "floor" in rule:
+            if row["floor"] is None or Decimal(row["floor"]) != rule["floor"] or row["floorText"] != money(rule["floor"]):
+                mismatches.append(f"{row['challenge']} {row['rule']} floor {row['floor']} '{row['floorText']}' ≠ {rule['floor']}")
+            if row["chartFloor"] is None or Decimal(row["chartFloor"]) != rule["floor"]:
+                mismatches.append(f"{row['challenge']} {row['rule']} chart floor {row['chartFloor']} ≠ {rule['floor']}")
+    return compared, mismatches
+
+
 def main():
     driver = browser()
     console = Console(driver)
@@ -124,6 +196,11 @@ def main():
         open_page(driver, "#/alerts", "alerts")
         result["alertsBefore"] = len(driver.find_elements(By.CSS_SELECTOR, f'#alerts li[data-account="{LIVE}"]'))
         console.collect()
+        # A third tab on the live account's page, recording the trailing floor as it moves.
+        driver.switch_to.new_window("tab")
+        account_tab = driver.current_window_handle
+        open_page(driver, "#/account/" + LIVE, "account")
+        driver.execute_script(WATCH_TRAILING_FLOOR, TRAILING)
         driver.switch_to.window(overview)
         say(step="watching")
 
@@ -161,6 +238,11 @@ def main():
             ".then(rows => done(rows.some(r => r.accountId === arguments[0] && r.brokerTime >= arguments[1])))"
             ".catch(() => done(false));", LIVE, SETTLED))
         result["settled"] = settled
+        driver.switch_to.window(account_tab)
+        result["trailingFloors"] = driver.execute_script("return window.__trailingFloors")
+        console.collect()
+        driver.close()
+        driver.switch_to.window(overview)
         shots = []
         for width, height in ((1280, 900), (375, 812)):
             shots.append(shoot(driver, console, "overview", "#/", "#accounts tbody tr[data-account]", width, height))
@@ -204,6 +286,35 @@ def main():
             "progressRows": len(driver.find_elements(By.CSS_SELECTOR, "#progress tbody tr")),
             "statisticsRows": len(driver.find_elements(By.CSS_SELECTOR, "#statistics tbody tr")),
         }
+        # Every rule figure shown equals the REST status's, once the last progress is in (the page
+        # is read again until it matches, within a deadline).
+        check = {}
+
+        def figures_match(d):
+            d.refresh()
+            wait(d, 30, "the account page", lambda d: d.find_elements(By.CSS_SELECTOR, 'main#view[data-page="account"] #progress tr[data-rule]'))
+            check["statuses"] = rest_statuses(d)
+            check["shown"] = d.execute_script(SHOWN_RULE_FIGURES)
+            check["compared"], check["mismatches"] = rule_mismatches(check["shown"], check["statuses"])
+            return not check["mismatches"]
+        try:
+            wait(driver, 60, "the account page's rules to equal the REST status", figures_match)
+        except RuntimeError:
+            pass  # reported below, with what differed
+        result["ruleFiguresCompared"] = check.get("compared", 0)
+        result["ruleMismatches"] = check.get("mismatches", ["never read"])
+        result["shownRules"] = check.get("shown", [])
+        statuses = check.get("statuses", {})
+        floor_headrooms = [r["headroom"] for s in statuses.values() if s for r in s.get("rules", []) if "floor" in r]
+        result["restFinalTrailingFloor"] = str(next((r["floor"] for r in (statuses.get(TRAILING) or {}).get("rules", [])
+                                                     if r["rule"] == "maxLoss"), None))
+        # The overview's closest rule: the smallest headroom of any equity floor, as REST reports it.
+        open_page(driver, "#/", "overview")
+        cell = wait(driver, 20, "the live account's headroom", lambda d: d.find_elements(
+            By.CSS_SELECTOR, f'#accounts tr[data-account="{LIVE}"] td[data-field="headroom"]'))[0]
+        result["overviewHeadroom"] = {"value": cell.get_attribute("data-value"), "text": cell.text}
+        result["restClosestHeadroom"] = str(min(floor_headrooms)) if floor_headrooms else None
+        result["restClosestHeadroomText"] = money(min(floor_headrooms)) if floor_headrooms else None
         console.collect()
         result["adminConsoleErrors"] = list(console.errors)
 

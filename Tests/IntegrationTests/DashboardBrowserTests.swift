@@ -9,6 +9,8 @@ import Testing
 struct DashboardBrowserTests {
     static let liveAccount = "Tidemark-Sim:1000001"
     static let ownAccount = "Tidemark-Sim:1000002"
+    /// The live account's second challenge: a max loss of 100 trailing the equity's high-water mark.
+    static let trailingChallenge = "trail-1000001"
     /// The venv scripts/setup makes (selenium, pinned).
     static let python = Tidemark.packageRoot.appendingPathComponent(".build/ui-venv/bin/python").path
     static let script = Tidemark.packageRoot.appendingPathComponent("Tests/DashboardUI/dashboard_ui.py").path
@@ -63,6 +65,8 @@ struct DashboardBrowserTests {
                 "TIDEMARK_UI_OWN_ACCOUNT": Self.ownAccount, "TIDEMARK_UI_SCREENSHOTS": Self.screenshots,
                 // 2019-02-05 01:09:00 broker time: the recording's last minute.
                 "TIDEMARK_UI_SETTLED_AT": "1549328940000",
+                "TIDEMARK_UI_CHALLENGES": "ch-1000001,\(Self.trailingChallenge)",
+                "TIDEMARK_UI_TRAILING": Self.trailingChallenge,
                 "PYTHONUNBUFFERED": "1", "NO_PROXY": "*", "no_proxy": "*",
             ])
         defer { browser.killIfRunning() }
@@ -120,6 +124,37 @@ struct DashboardBrowserTests {
         #expect(page["floors"] ?? 0 >= 1, "\(page)")
         #expect(page["eventMarks"] ?? 0 >= 1, "\(page)")
         #expect(page["progressRows"] ?? 0 >= 1, "\(page)")
+        // Every rule's floor and headroom on the account page (table and chart) is the REST
+        // status's, exactly and as text; both challenges' equity floors were compared.
+        #expect(done["ruleMismatches"] as? [String] == [], "\(done["ruleMismatches"] ?? "")")
+        #expect(done["ruleFiguresCompared"] as? Int ?? 0 >= 2, "\(done["shownRules"] ?? "")")
+        // Hand-checked: the static max loss floor is the initial capital 10,000 less the 60 allowed.
+        let shownRules = done["shownRules"] as? [[String: Any]] ?? []
+        let staticMaxLoss = shownRules.first {
+            $0["challenge"] as? String == "ch-1000001" && $0["rule"] as? String == "maxLoss"
+        }
+        #expect(staticMaxLoss?["floorText"] as? String == "9,940.00", "\(shownRules)")
+        // The trailing floor moved up with the equity's high-water mark while the page watched,
+        // starting at 10,000 − 100 and ending where the risk core has it.
+        let trailing = (done["trailingFloors"] as? [String] ?? []).compactMap { Decimal(string: $0) }
+        #expect(Set(trailing).count >= 2, "trailing floors seen: \(trailing)")
+        #expect(trailing.first == Decimal(9_900), "trailing floors seen: \(trailing)")
+        #expect(
+            trailing.last.map { $0 > Decimal(9_900) } == true
+                && trailing.last == (done["restFinalTrailingFloor"] as? String).flatMap { Decimal(string: $0) },
+            "trailing floors seen: \(trailing), REST: \(done["restFinalTrailingFloor"] ?? "")")
+        // Hand-checked against the simulator's ticks: 3 lots bought at the ask 1.14361 (23:40), the
+        // best bid before any close 1.14375 (00:07:56): (1.14375 − 1.14361) × 300,000 = 42, so the
+        // high-water mark reaches 10,042 and the floor 10,042 − 100.
+        #expect(trailing.last == Decimal(9_942), "trailing floors seen: \(trailing)")
+        // The overview's closest rule is the smallest equity-floor headroom of the REST statuses.
+        let overviewHeadroom = done["overviewHeadroom"] as? [String: String] ?? [:]
+        let closest = done["restClosestHeadroom"] as? String
+        #expect(
+            overviewHeadroom["value"].flatMap { Decimal(string: $0) } == closest.flatMap { Decimal(string: $0) }
+                && overviewHeadroom["text"]?.hasPrefix("\(done["restClosestHeadroomText"] as? String ?? "?") (")
+                    == true,
+            "overview \(overviewHeadroom), REST \(closest ?? "none")")
         // A read-only token sees only its account: the other is not found, the agents are refused.
         #expect(done["readOnlyRows"] as? [String] == [Self.ownAccount])
         #expect(done["foreignHeading"] as? String == "Account not found")
@@ -140,7 +175,8 @@ struct DashboardBrowserTests {
         #expect(await dashboard.stop() == 0)
     }
 
-    /// The feed tests' rules plus a competition over the account (its leaderboard on the challenges page).
+    /// The feed tests' rules plus a competition over the account (its leaderboard on the challenges
+    /// page) and a challenge with a trailing max loss.
     static func rulesWithACompetition(login: Int, in directory: TemporaryDirectory) throws -> String {
         let path = try FeedRecordings.rules(login: login, in: directory)
         var rules = try #require(
@@ -152,6 +188,26 @@ struct DashboardBrowserTests {
                 "id": "cup-\(login)", "accounts": ["Tidemark-Sim:\(login)"], "startTime": "2019-02-04 00:00:00.000",
                 "endTime": "2019-02-06 00:00:00.000", "metric": "absoluteProfit",
             ],
+        ])
+        // A second challenge whose max loss trails the equity (its floor moves as equity makes new
+        // highs) beside a daily loss.
+        declarations.append([
+            "action": "createChallenge",
+            "challenge": [
+                "id": trailingChallenge, "account": "Tidemark-Sim:\(login)", "initialCapital": 10000,
+                "startTime": "2019-02-04 00:00:00.000",
+                "phases": [
+                    [
+                        "name": "evaluation",
+                        "rules": [
+                            "maxLoss": [
+                                "limit": ["amount": 100], "trailing": ["source": "equity", "update": "intraday"],
+                            ],
+                            "dailyLoss": ["limit": ["amount": 200]],
+                        ],
+                    ]
+                ],
+            ] as [String: Any],
         ])
         rules["declarations"] = declarations
         let withCompetition = directory.path("rules-competition-\(login).json")

@@ -1,7 +1,9 @@
+import API
 import FeedProtocol
 import Foundation
 import Logging
 import PostgresNIO
+import RiskCore
 
 /// An account as the overview shows it (numbers as exact decimal text).
 public struct AccountRow: Codable, Hashable, Sendable {
@@ -20,7 +22,8 @@ public struct AccountRow: Codable, Hashable, Sendable {
     public var agentLastSeen: Date
     /// Whether a breach event (challenge failed, or a tracker's drawdown threshold) was ever stored.
     public var breached: Bool
-    /// The account's challenges: declaration body (JSON text) and latest event type.
+    /// The account's challenges: declaration body (JSON text), latest event and the risk core's
+    /// live progress.
     public var challenges: [ChallengeSummary]
 }
 
@@ -34,6 +37,11 @@ public struct ChallengeSummary: Codable, Hashable, Sendable {
     public var lastEventType: String?
     /// The body of its latest event (JSON text).
     public var lastEventBody: String?
+    /// The risk core's live progress exactly as `GET /users/current/accounts/{accountId}/challenges/
+    /// {challengeId}/status` answers it (JSON text of ``ChallengeProgressResource``: every rule's
+    /// value, limit, floor and headroom), nil before the agent reported any. The pages show these
+    /// figures as they are: no rule is evaluated twice.
+    public var progress: String?
 }
 
 /// An event as the pages show it.
@@ -83,10 +91,12 @@ public struct UIReads: Sendable {
                 f.last_seen_at,
                 EXISTS (SELECT 1 FROM event e WHERE e.account_id = a.account_id AND \(unescaped: Self.breachCondition)),
                 COALESCE((SELECT json_agg(json_build_object('id', d.id, 'name', d.name, 'declaration', d.body,
-                        'lastEventType', l.type, 'lastEventBody', l.body) ORDER BY d.id)
+                        'lastEventType', l.type, 'lastEventBody', l.body, 'progress', p.body) ORDER BY d.id)
                     FROM declaration d
                     LEFT JOIN LATERAL (SELECT e.type, e.body FROM event e WHERE e.kind = 'challenge' AND e.subject_id = d.id
                         AND e.account_id = a.account_id ORDER BY e.broker_time DESC, e.sequence DESC LIMIT 1) l ON TRUE
+                    LEFT JOIN live_resource p ON p.kind = \(FeedLiveResource.Kind.challengeProgress.rawValue)
+                        AND p.agent_subject = d.agent_subject AND p.account_id = a.account_id AND p.subject_id = d.id
                     WHERE d.kind = 'challenge' AND d.account_id = a.account_id AND d.deleted_at IS NULL)::text, '[]')
             FROM account a JOIN feed_agent f ON f.subject = a.agent_subject
             WHERE \(all) OR a.account_id = ANY(\(wanted)::text[])
@@ -96,7 +106,12 @@ public struct UIReads: Sendable {
         for try await row in rows.decode(
             (String, String, Bool, String?, String?, String?, Int64?, String?, Date, Bool, String).self)
         {
-            let challenges = (try? JSONDecoder().decode([ChallengeSummary].self, from: Data(row.10.utf8))) ?? []
+            var challenges = (try? JSONDecoder().decode([ChallengeSummary].self, from: Data(row.10.utf8))) ?? []
+            for index in challenges.indices {
+                challenges[index].progress = challenges[index].progress.flatMap {
+                    statusJSON(riskCoreProgress: $0, challenge: challenges[index].id, account: row.0)
+                }
+            }
             accounts.append(
                 AccountRow(
                     accountId: row.0, agent: row.1, connected: row.2, balance: row.3, equity: row.4, credit: row.5,
@@ -104,6 +119,21 @@ public struct UIReads: Sendable {
                     challenges: challenges))
         }
         return accounts
+    }
+
+    /// The REST status route's JSON for the risk core's progress as the feed stored it (the same
+    /// conversion the agent's and the dashboard's API make). A body that does not decode is logged
+    /// and shown as no progress, never as invented figures.
+    func statusJSON(riskCoreProgress body: String, challenge: String, account: String) -> String? {
+        do {
+            let progress = try JSONDecoder().decode(ChallengeProgress.self, from: Data(body.utf8))
+            return String(decoding: try APIJSON.encoder.encode(ChallengeProgressResource(progress)), as: UTF8.self)
+        } catch {
+            logger.warning(
+                "challenge progress not shown: it does not decode",
+                metadata: ["challenge": "\(challenge)", "account": "\(account)", "reason": "\(error)"])
+            return nil
+        }
     }
 
     /// Events, newest first: of one account, or the breaches across every visible account.

@@ -94,38 +94,58 @@
     if (start === null || equity === null) return null;
     return Math.max(0, start - equity);
   }
-  function amountOf(limit, base) {
-    if (!limit) return null;
-    if (limit.amount !== undefined) return num(limit.amount);
-    if (limit.percent !== undefined && base !== null) return base * num(limit.percent) / 100;
-    return null;
+  // Every rule figure below is the risk core's own (a challenge's `progress` is the REST route
+  // GET /users/current/accounts/{accountId}/challenges/{challengeId}/status, as the agent reported
+  // it): the pages show value, limit, floor and headroom as they are and evaluate no rule.
+  const ruleLabels = {
+    dailyLoss: "daily loss", maxLoss: "max loss", minEquity: "min equity",
+    maxLotsPerPosition: "lots per position", maxOpenPositions: "open positions", maxTotalLots: "total lots",
+    timeLimit: "time limit", inactivity: "inactivity", profitTarget: "profit target",
+    minTradingDays: "trading days", minProfitableDays: "profitable days", minTrades: "trades", consistency: "consistency",
+  };
+  // Requirements (RiskCore's RuleKind.isRequirement): headroom is what is still missing, so the bar
+  // shows what is done; for limits it shows the headroom left.
+  const requirementRules = new Set(["profitTarget", "minTradingDays", "minProfitableDays", "minTrades", "consistency"]);
+  // Money rules' figures are amounts; the others count days, trades or positions, or lots.
+  const moneyRules = new Set(["dailyLoss", "maxLoss", "minEquity", "profitTarget"]);
+  function fmtRuleFigure(rule, value) {
+    if (moneyRules.has(rule)) return fmtMoney(value);
+    const n = num(value);
+    return n === null ? "—" : String(n);
   }
-  // The floors of a challenge's current phase (RULES.md: daily loss from the day's base, max loss
-  // from the initial capital); trailing max loss is drawn at its static start.
-  function floors(challenge, row) {
-    const definition = parse(challenge.declaration) || challenge.body || {};
-    const last = parse(challenge.lastEventBody) || {};
-    const phases = definition.phases || [];
-    const phase = phases[Math.max(0, Math.min(phases.length - 1, (last.phase || 1) - 1))] || {};
-    const rules = phase.rules || {};
-    const capital = num(definition.initialCapital);
-    const result = [];
-    if (rules.maxLoss) {
-      const limit = amountOf(rules.maxLoss.limit, capital);
-      if (limit !== null && capital !== null) result.push({ rule: "maxLoss", label: "max loss", floor: capital - limit, limit });
-    }
-    if (rules.dailyLoss) {
-      const base = num(row && row.dayStartBalance);
-      const limit = amountOf(rules.dailyLoss.limit, rules.dailyLoss.percentOf === "initialCapital" ? capital : base);
-      if (limit !== null && base !== null) result.push({ rule: "dailyLoss", label: "daily loss", floor: base - limit, limit });
-    }
-    if (rules.minEquity) {
-      const floor = amountOf(rules.minEquity, capital);
-      if (floor !== null) result.push({ rule: "minEquity", label: "min equity", floor, limit: floor });
-    }
-    return result;
+  function progressOf(challenge) {
+    return parse(challenge.progress);
+  }
+  // The equity floors (daily loss, max loss, min equity: the rules the risk core reports a floor
+  // for) of a challenge's current phase, with the floor and headroom it computed.
+  function floors(challenge) {
+    const progress = progressOf(challenge);
+    if (!progress) return [];
+    return (progress.rules || []).filter((r) => num(r.floor) !== null).map((r) => ({
+      rule: r.rule, label: ruleLabels[r.rule] || r.rule, floor: num(r.floor), limit: num(r.limit),
+      headroom: num(r.headroom), exactFloor: String(r.floor), exactHeadroom: String(r.headroom), challenge,
+    }));
+  }
+  // The risk core measures floors in adjusted equity (deposits, withdrawals and bonuses since the
+  // start left out, credit too: RiskCore's RuleBook); the chart draws the account's own equity.
+  // A floor is drawn where the account's equity would meet it: shifted by the account's balance
+  // less the adjusted balance the progress reports, plus the account's credit.
+  function drawnFloor(floor, account) {
+    const progress = progressOf(floor.challenge);
+    const balance = num(account.balance), adjusted = progress ? num(progress.balance) : null;
+    if (balance === null || adjusted === null) return floor.floor;
+    return floor.floor + (balance - adjusted) + (num(account.credit) || 0);
   }
   function challengeStatus(challenge) {
+    const progress = progressOf(challenge);
+    switch (progress ? progress.status : null) {
+      case "failed": return { text: "failed", tone: "bad" };
+      case "passed": return { text: "passed", tone: "good" };
+      case "notStarted": return { text: "not started", tone: "" };
+      case "active":
+        return challenge.lastEventType === "ruleWarning" ? { text: "warning", tone: "warn" }
+          : challenge.lastEventType === "phasePassed" ? { text: "phase passed", tone: "good" } : { text: "active", tone: "" };
+    }
     switch (challenge.lastEventType) {
       case "challengeFailed": return { text: "failed", tone: "bad" };
       case "challengePassed": return { text: "passed", tone: "good" };
@@ -134,15 +154,14 @@
       default: return { text: "active", tone: "" };
     }
   }
-  // The rule closest to breaking: the smallest headroom (equity above its floor).
+  // The rule closest to breaking: of every challenge's equity floors (all in money, so they
+  // compare), the one with the smallest headroom the risk core reported.
   function closestRule(row) {
-    const equity = num(row.equity);
     let best = null;
     for (const challenge of row.challenges || []) {
-      for (const floor of floors(challenge, row)) {
-        if (equity === null) continue;
-        const headroom = equity - floor.floor;
-        if (!best || headroom < best.headroom) best = Object.assign({ headroom, challenge }, floor);
+      for (const floor of floors(challenge)) {
+        if (floor.headroom === null) continue;
+        if (!best || floor.headroom < best.headroom) best = floor;
       }
     }
     return best;
@@ -284,7 +303,7 @@
       el("td", { class: "num", "data-field": "equity", text: fmtMoney(r.equity) }),
       el("td", { class: "num hide-narrow" + (drawdown > 0 ? " neg" : ""), text: drawdown === null ? "—" : money.format(drawdown) }),
       el("td", { class: "hide-narrow" }, status ? el("span", { class: "badge " + status.tone, text: status.text }) : el("span", { class: "muted", text: "—" })),
-      el("td", { class: "num" + (closest && closest.headroom <= 0 ? " neg" : "") },
+      el("td", { class: "num" + (closest && closest.headroom <= 0 ? " neg" : ""), "data-field": "headroom", "data-value": closest ? closest.exactHeadroom : null },
         closest ? `${money.format(closest.headroom)} (${closest.label})` : "—"),
     ]);
   }
@@ -323,7 +342,7 @@
         el("div", { class: "legend" }, [
           el("span", {}, [el("i", { class: "equity-key" }), "equity (hourly average, then live)"]),
           el("span", {}, [el("i", { class: "balance-key" }), "balance"]),
-          el("span", {}, [el("i", { class: "floor-key" }), "challenge floors"]),
+          el("span", {}, [el("i", { class: "floor-key" }), "challenge floors (where the account's equity meets them)"]),
           el("span", { text: "▲ events" }),
         ]),
       ]),
@@ -387,38 +406,46 @@
     renderProgress();
   }
 
+  // Every rule of each challenge's current phase, as the risk core reported it.
   function renderProgress() {
     const r = state.page.account;
     const box = document.getElementById("progress");
-    const equity = num(r.equity);
     const rows = [];
     for (const challenge of r.challenges || []) {
       const status = challengeStatus(challenge);
-      for (const floor of floors(challenge, r)) {
-        const headroom = equity === null ? null : equity - floor.floor;
-        const share = headroom === null || !floor.limit ? 0 : Math.max(0, Math.min(1, headroom / floor.limit));
-        rows.push(el("tr", {}, [
+      const progress = progressOf(challenge);
+      for (const rule of (progress && progress.rules) || []) {
+        const limit = num(rule.limit), headroom = num(rule.headroom);
+        const requirement = requirementRules.has(rule.rule);
+        const left = limit ? Math.max(0, Math.min(1, headroom / limit)) : 0;
+        const share = requirement ? 1 - left : left;
+        const breached = rule.status === "breached";
+        rows.push(el("tr", { "data-challenge": challenge.id, "data-rule": rule.rule, class: breached ? "breached" : "" }, [
           el("td", { text: challenge.id }),
           el("td", {}, el("span", { class: "badge " + status.tone, text: status.text })),
-          el("td", { text: floor.label }),
-          el("td", { class: "num", text: fmtMoney(equity) }),
-          el("td", { class: "num", text: money.format(floor.floor) }),
-          el("td", { class: "num" + (headroom !== null && headroom <= 0 ? " neg" : ""), text: headroom === null ? "—" : money.format(headroom) }),
-          el("td", {}, el("div", { class: "bar" + (share <= 0 ? " gone" : share < 0.25 ? " low" : ""), title: Math.round(share * 100) + " % of the limit left" },
-            el("span", { style: `width:${(share * 100).toFixed(1)}%` }))),
+          el("td", { text: ruleLabels[rule.rule] || rule.rule }),
+          el("td", { class: "num", "data-field": "value", text: fmtRuleFigure(rule.rule, rule.value) }),
+          el("td", { class: "num", "data-field": "limit", text: fmtRuleFigure(rule.rule, rule.limit) }),
+          el("td", { class: "num", "data-field": "floor", "data-value": rule.floor === undefined ? null : String(rule.floor), text: fmtMoney(rule.floor) }),
+          el("td", { class: "num" + (breached ? " neg" : ""), "data-field": "headroom", "data-value": String(rule.headroom), text: fmtRuleFigure(rule.rule, rule.headroom) }),
+          el("td", {}, el("div", {
+            class: "bar" + (requirement ? "" : share <= 0 ? " gone" : share < 0.25 ? " low" : ""),
+            title: Math.round(share * 100) + (requirement ? " % done" : " % of the limit left"),
+          }, el("span", { style: `width:${(share * 100).toFixed(1)}%` }))),
         ]));
       }
       const last = parse(challenge.lastEventBody);
       if (last && last.breach) {
         rows.push(el("tr", { class: "breached" }, [
           el("td", { text: challenge.id }), el("td", {}, el("span", { class: "badge bad", text: "breached" })),
-          el("td", { text: last.breach.rule }), el("td", { class: "num", text: fmtMoney(last.breach.value) }),
-          el("td", { class: "num", text: fmtMoney(last.breach.limit) }), el("td", { class: "num", text: fmtBrokerTime(last.breach.brokerTime) }), el("td")]));
+          el("td", { text: ruleLabels[last.breach.rule] || last.breach.rule }), el("td", { class: "num", text: fmtMoney(last.breach.value) }),
+          el("td", { class: "num", text: fmtMoney(last.breach.limit) }), el("td", { class: "num", text: fmtMoney(last.breach.floor) }),
+          el("td", { class: "num", text: fmtBrokerTime(last.breach.brokerTime) }), el("td")]));
       }
     }
     box.replaceChildren(rows.length ? el("table", {}, [
-      el("thead", {}, el("tr", {}, ["Challenge", "Status", "Rule", "Value", "Limit (floor)", "Headroom", ""].map((t, i) => el("th", { class: i >= 3 && i <= 5 ? "num" : "", text: t })))),
-      el("tbody", {}, rows)]) : el("div", { class: "empty", text: "No challenge on this account." }));
+      el("thead", {}, el("tr", {}, ["Challenge", "Status", "Rule", "Value", "Limit", "Floor", "Headroom", ""].map((t, i) => el("th", { class: i >= 3 && i <= 6 ? "num" : "", text: t })))),
+      el("tbody", {}, rows)]) : el("div", { class: "empty", text: "No challenge progress on this account yet." }));
   }
 
   function statisticsTable(statistics, trackers) {
@@ -486,7 +513,8 @@
     const live = account.brokerTime && num(account.equity) !== null ? { t: brokerMs(account.brokerTime), equity: num(account.equity), balance: num(account.balance) } : null;
     if (live && (!trail.length || trail[trail.length - 1].t < live.t)) trail.push(live);
     const floorLines = [];
-    for (const challenge of account.challenges || []) for (const f of floors(challenge, account)) floorLines.push(f);
+    const challenges = account.challenges || [];
+    for (const challenge of challenges) for (const f of floors(challenge)) floorLines.push(Object.assign(f, { drawn: drawnFloor(f, account) }));
     const all = points.concat(trail);
     chart.replaceChildren();
     if (!all.length) {
@@ -494,7 +522,7 @@
       return;
     }
     const times = all.map((p) => p.t).concat(records.flatMap((r) => [brokerMs(r.startBrokerTime), brokerMs(r.endBrokerTime)]));
-    const values = all.flatMap((p) => [p.equity, p.balance, p.min, p.max]).concat(floorLines.map((f) => f.floor)).filter((v) => v !== null && v !== undefined);
+    const values = all.flatMap((p) => [p.equity, p.balance, p.min, p.max]).concat(floorLines.map((f) => f.drawn)).filter((v) => v !== null && v !== undefined);
     let t0 = Math.min(...times), t1 = Math.max(...times);
     if (t1 === t0) { t0 -= 1800000; t1 += 1800000; }
     let v0 = Math.min(...values), v1 = Math.max(...values);
@@ -531,9 +559,19 @@
       const last = trail[trail.length - 1];
       chart.appendChild(svg("circle", { cx: x(last.t), cy: y(last.equity), r: 3.5, class: "live-point", id: "live-point" }));
     }
-    for (const f of floorLines) {
-      chart.appendChild(svg("line", { x1: pad.left, x2: width - pad.right, y1: y(f.floor), y2: y(f.floor), class: "floor" }));
-      chart.appendChild(svg("text", { x: width - pad.right - 4, y: y(f.floor) - 4, "text-anchor": "end", class: "floor-label" }, `${f.label} ${money.format(f.floor)}`));
+    // Labels of floors that lie close together are stacked, not drawn over each other.
+    let lastLabelY = -Infinity;
+    for (const f of floorLines.sort((a, b) => b.drawn - a.drawn)) {
+      const line = svg("line", { x1: pad.left, x2: width - pad.right, y1: y(f.drawn), y2: y(f.drawn), class: "floor" });
+      line.dataset.challenge = f.challenge.id;
+      line.dataset.rule = f.rule;
+      line.dataset.value = f.exactFloor;
+      chart.appendChild(line);
+      const name = challenges.length > 1 ? `${f.challenge.id} ${f.label}` : f.label;
+      const adjusted = f.drawn === f.floor ? "" : ` (${money.format(f.floor)} adjusted)`;
+      const labelY = Math.max(y(f.drawn) - 4, lastLabelY + 13);
+      lastLabelY = labelY;
+      chart.appendChild(svg("text", { x: width - pad.right - 4, y: labelY, "text-anchor": "end", class: "floor-label" }, `${name} ${money.format(f.drawn)}${adjusted}`));
     }
     for (const event of state.page.events) {
       const t = brokerMs(event.brokerTime);
