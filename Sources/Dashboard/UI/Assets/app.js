@@ -342,7 +342,7 @@
         el("div", { class: "legend" }, [
           el("span", {}, [el("i", { class: "equity-key" }), "equity (hourly average, then live)"]),
           el("span", {}, [el("i", { class: "balance-key" }), "balance"]),
-          el("span", {}, [el("i", { class: "floor-key" }), "challenge floors (where the account's equity meets them)"]),
+          el("span", {}, [el("i", { class: "floor-key" }), "challenge floors now (where the account's equity meets them)"]),
           el("span", { text: "▲ events" }),
         ]),
       ]),
@@ -562,7 +562,10 @@
     // Labels of floors that lie close together are stacked, not drawn over each other.
     let lastLabelY = -Infinity;
     for (const f of floorLines.sort((a, b) => b.drawn - a.drawn)) {
-      const line = svg("line", { x1: pad.left, x2: width - pad.right, y1: y(f.drawn), y2: y(f.drawn), class: "floor" });
+      // A daily loss floor holds from its trading day's start; the others for the whole phase.
+      const dayStart = f.rule === "dailyLoss" ? brokerMs((progressOf(f.challenge) || {}).tradingDayStartBrokerTime) : null;
+      const from = dayStart !== null && dayStart > t0 ? x(Math.min(dayStart, t1)) : pad.left;
+      const line = svg("line", { x1: from, x2: width - pad.right, y1: y(f.drawn), y2: y(f.drawn), class: "floor" });
       line.dataset.challenge = f.challenge.id;
       line.dataset.rule = f.rule;
       line.dataset.value = f.exactFloor;
