@@ -17,17 +17,23 @@ struct DeployTests {
         var output: String
     }
 
+    /// Runs `executable` to the end, at most 60 s (then it is killed and the test fails). Its
+    /// output goes to a file, so that a full pipe can never stop it.
     static func run(_ executable: String, _ arguments: [String]) throws -> Run {
+        let directory = try TemporaryDirectory()
+        let outputPath = directory.path("output")
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        defer { try? output.close() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
+        process.standardOutput = output
+        process.standardError = output
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        try process.waitUntilExitBlocking(deadline: .seconds(60))
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        return Run(status: process.terminationStatus, output: text)
     }
 
     static func mode(_ path: String) throws -> Int {
