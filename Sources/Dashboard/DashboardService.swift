@@ -46,7 +46,8 @@ public final class DashboardRuntime: Sendable {
             connections: configuration.databaseConnections, logger: logger)
         self.api = DashboardAPI(
             store: store, adminToken: configuration.adminToken ?? "",
-            configuration: APIConfiguration(longPollTimeout: .seconds(configuration.longPollSeconds)), logger: logger)
+            configuration: APIConfiguration(longPollTimeout: .seconds(configuration.longPollSeconds)), logger: logger,
+            sessions: UIAPISessions(store: store, adminToken: configuration.adminToken ?? "", logger: logger))
         if let path = configuration.pinnedAgents {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw DashboardError.configuration.with(detail: "pinnedAgents \(path) cannot be read")

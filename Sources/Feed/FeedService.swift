@@ -316,7 +316,11 @@ public final class FeedService: Service, Sendable {
                 } else {
                     logger.debug("dashboard feed still failing", metadata: ["error": "\(feedError)"])
                 }
-                try? await Task.sleep(for: backoff)
+                // Backs off; a graceful shutdown ends the wait within 100 ms (the outbox keeps everything).
+                let retryAt = ContinuousClock.now + backoff
+                while !wake.isStopped, ContinuousClock.now < retryAt {
+                    try? await Task.sleep(for: min(.milliseconds(100), retryAt - ContinuousClock.now))
+                }
                 backoff = min(backoff * 2, .seconds(30))
             }
         }

@@ -329,6 +329,8 @@ struct BenchAgentCommand: AsyncParsableCommand {
                         + "\(String(format: "%.0f", figures.agentCPUPerTick)) ns | "
                         + "\(feed.url == nil ? "–" : String(Int(metrics["tidemark_feed_outbox_rows"] ?? 0))) | "
                         + "\(feed.url == nil ? "–" : String(Int(metrics["tidemark_feed_batches_total"] ?? 0))) |")
+                // Each row as it is measured, also when the output is a file.
+                fflush(nil)
             }
         }
         print("")

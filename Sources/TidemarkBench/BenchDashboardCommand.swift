@@ -5,6 +5,10 @@ import Simulator
 import TidemarkProtocol
 import ZeroMQ
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `tidemark bench dashboard`: one `tidemark dashboard` (a child process, over a fresh database in
 /// a PostgreSQL cluster) fed by many agents at once, on this machine.
 struct BenchDashboardCommand: AsyncParsableCommand {
@@ -67,8 +71,12 @@ struct BenchDashboardCommand: AsyncParsableCommand {
     @Option(name: .customLong("pki-script"), help: "deploy/pki.sh (openssl), for the certificates.")
     var pkiScript: String = "deploy/pki.sh"
 
-    @Option(name: .long, help: "Breach probes in the latency phase (0: no latency phase).")
-    var probes: Int = 50
+    @Option(
+        name: .long,
+        help:
+            "Breach probes in the latency phase (0: no latency phase; at most 45: each opens an equity stream, the API allows a token 50 open streams, and a closed one's slot is freed at its next keep-alive)."
+    )
+    var probes: Int = 40
 
     @Option(
         name: .customLong("latency-ticks"),
@@ -84,6 +92,7 @@ struct BenchDashboardCommand: AsyncParsableCommand {
     var ticksFile: String = "/work/shared/data/ticks/EURUSD-2019-02-04.csv"
 
     func validate() throws {
+        guard (0...45).contains(probes) else { throw ValidationError("--probes must be between 0 and 45") }
         guard agents >= 1, accounts >= 1, eventsPerBatch >= 1, eventBatches >= 1, stateBatches >= 1 else {
             throw ValidationError(
                 "--agents, --accounts, --events-per-batch, --event-batches and --state-batches must be positive")
@@ -379,6 +388,8 @@ struct BenchDashboardCommand: AsyncParsableCommand {
             "| \(title) | \(Int(items / elapsed)) | \(Int(Double(trips.count) / elapsed)) | "
                 + "\(BenchAgentCommand.percentile(trips, 0.5)) / \(BenchAgentCommand.percentile(trips, 0.99)) / \(BenchAgentCommand.percentile(trips, 1)) ms | "
                 + "\(Int(rows / elapsed)) | \(micro(dashboardUsed)) / \(micro(postgresUsed)) / \(micro(ownUsed)) µs |")
+        // Each row as it is measured, also when the output is a file.
+        fflush(nil)
         return items / elapsed
     }
 

@@ -176,6 +176,10 @@ def main():
         wait(driver, 60, "the stopped agent shown as quiet", lambda d: d.find_elements(
             By.CSS_SELECTOR, 'tr.quiet[data-agent="CN=agent-b,O=Tidemark"]'))
         result["quietAgents"] = [r.get_attribute("data-agent") for r in driver.find_elements(By.CSS_SELECTOR, "tr.quiet[data-agent]")]
+        # The challenges page: the competition's leaderboard ranks the live account.
+        open_page(driver, "#/challenges", "challenges")
+        result["leaderboard"] = [r.text for r in wait(driver, 30, "the leaderboard's rows", lambda d: d.find_elements(
+            By.CSS_SELECTOR, "table.leaderboard tbody tr"))]
         # The overview filters as you type and sorts by a column's header.
         open_page(driver, "#/", "overview")
         wait(driver, 20, "the overview rows", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#accounts tbody tr[data-account]")) == 2)
@@ -219,6 +223,16 @@ def main():
                 "const done = arguments[arguments.length - 1];"
                 "fetch(arguments[0], {credentials: 'same-origin'}).then(r => done(r.status)).catch(e => done(String(e)));",
                 path)
+        # The agents' REST API on the dashboard takes the session cookie for reads, with the token's rights.
+        for path in ("/users/current/accounts/" + LIVE, "/users/current/accounts/" + OWN):
+            statuses[path] = driver.execute_async_script(
+                "const done = arguments[arguments.length - 1];"
+                "fetch(arguments[0], {credentials: 'same-origin'}).then(r => done(r.status)).catch(e => done(String(e)));",
+                path)
+        result["readOnlyApiAccounts"] = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch('/users/current/accounts', {credentials: 'same-origin'}).then(r => r.json())"
+            ".then(list => done(list.map(a => a.id))).catch(e => done(String(e)));")
         result["readOnlyStatuses"] = statuses
         result["readOnlyAlerts"] = driver.execute_async_script(
             "const done = arguments[arguments.length - 1];"

@@ -19,6 +19,12 @@ struct LiveChangeTests {
         #expect(
             decoded.first?.storeId == "store-1" && decoded.first?.firstEvent == 17 && decoded.first?.lastEvent == 42)
         #expect(decoded.dropFirst().allSatisfy { $0.firstEvent == nil })
+        // Each names its origin (a process skips its own for the API, which it woke at once).
+        let named = LiveChange(
+            storeId: "s", firstEvent: 1, lastEvent: 2, accounts: accounts, eventsThrough: 99, origin: "process-1")
+        let parts = named.payloads().compactMap(LiveChange.decode(payload:))
+        #expect(parts.count > 1 && parts.allSatisfy { $0.origin == "process-1" })
+        #expect(parts.first?.eventsThrough == 99)
     }
 
     @Test func aSmallChangeIsOnePayload() throws {

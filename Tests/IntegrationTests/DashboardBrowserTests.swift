@@ -37,7 +37,7 @@ struct DashboardBrowserTests {
             """)
 
         let agentA = FullAgent(
-            in: directory, name: "a", rules: try FeedRecordings.rules(login: 1_000_001, in: directory),
+            in: directory, name: "a", rules: try Self.rulesWithACompetition(login: 1_000_001, in: directory),
             feeding: dashboard)
         let agentB = FullAgent(
             in: directory, name: "b", rules: try FeedRecordings.rules(login: 1_000_002, in: directory),
@@ -90,7 +90,8 @@ struct DashboardBrowserTests {
         let refusals = done["refusalErrors"] as? [String] ?? ["missing"]
         #expect(
             refusals.allSatisfy {
-                ($0.contains("/ui/api/accounts/Tidemark-Sim") && $0.contains("404"))
+                (($0.contains("/ui/api/accounts/Tidemark-Sim") || $0.contains("/users/current/accounts/Tidemark-Sim"))
+                    && $0.contains("404"))
                     || ($0.contains("/ui/api/agents") && $0.contains("403"))
             }, "\(refusals)")
         // A live equity value changed on the page as loaded (no reload).
@@ -104,6 +105,9 @@ struct DashboardBrowserTests {
             alert.contains(Self.liveAccount) && (alert.contains("drawdown") || alert.contains("maxLoss")), "\(alert)")
         #expect(done["rowRed"] as? Bool == true)
         #expect(done["quietAgents"] as? [String] == ["CN=agent-b,O=Tidemark"])
+        // The challenges page shows the competition's leaderboard with the account ranked.
+        let leaderboard = done["leaderboard"] as? [String] ?? []
+        #expect(leaderboard.contains { $0.contains(Self.liveAccount) && $0.hasPrefix("1") }, "\(leaderboard)")
         // The overview filters as you type and sorts by the clicked column (it starts ascending by
         // server:login, so the first click turns it descending, the second back).
         #expect(done["filtered"] as? [String] == [Self.ownAccount])
@@ -123,6 +127,10 @@ struct DashboardBrowserTests {
         #expect(statuses["/ui/api/accounts/\(Self.liveAccount)"] == 404, "\(statuses)")
         #expect(statuses["/ui/api/accounts/\(Self.ownAccount)"] == 200, "\(statuses)")
         #expect(statuses["/ui/api/agents"] == 403, "\(statuses)")
+        // The agents' REST API on the dashboard, read with the same session cookie.
+        #expect(statuses["/users/current/accounts/\(Self.liveAccount)"] == 404, "\(statuses)")
+        #expect(statuses["/users/current/accounts/\(Self.ownAccount)"] == 200, "\(statuses)")
+        #expect(done["readOnlyApiAccounts"] as? [String] == [Self.ownAccount])
         let alertAccounts = done["readOnlyAlerts"] as? [String] ?? []
         #expect(!alertAccounts.isEmpty && alertAccounts.allSatisfy { $0 == Self.ownAccount }, "\(alertAccounts)")
         let shots = done["screenshots"] as? [String] ?? []
@@ -130,6 +138,25 @@ struct DashboardBrowserTests {
         await simulatorA.stop()
         #expect(await agentA.stop() == 0)
         #expect(await dashboard.stop() == 0)
+    }
+
+    /// The feed tests' rules plus a competition over the account (its leaderboard on the challenges page).
+    static func rulesWithACompetition(login: Int, in directory: TemporaryDirectory) throws -> String {
+        let path = try FeedRecordings.rules(login: login, in: directory)
+        var rules = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        var declarations = rules["declarations"] as? [[String: Any]] ?? []
+        declarations.append([
+            "action": "createCompetition",
+            "competition": [
+                "id": "cup-\(login)", "accounts": ["Tidemark-Sim:\(login)"], "startTime": "2019-02-04 00:00:00.000",
+                "endTime": "2019-02-06 00:00:00.000", "metric": "absoluteProfit",
+            ],
+        ])
+        rules["declarations"] = declarations
+        let withCompetition = directory.path("rules-competition-\(login).json")
+        try JSONSerialization.data(withJSONObject: rules).write(to: URL(fileURLWithPath: withCompetition))
+        return withCompetition
     }
 
     /// SHA-256 hex through openssl (the test target links no hash library).

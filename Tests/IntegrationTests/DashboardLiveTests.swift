@@ -32,10 +32,24 @@ struct DashboardLiveTests {
         try await agent.start()
         defer { agent.running?.killIfRunning() }
         let recording = try await FeedRecordings.aroundMidnight(login: 1_000_001, in: directory)
-        let simulated = try await Tidemark.run(
-            ["simulate", "--connect", agent.bridgeEndpoint!, recording], in: directory)
-        #expect(simulated.status == 0, "\(simulated.errors)")
+        // 100 minutes of ticks at 200 × real time: the API's equity stream on the watching process
+        // opens once the account exists, while it still trades.
+        let simulator = try Tidemark.start(
+            ["simulate", "--connect", agent.bridgeEndpoint!, "--speed", "200", recording], in: directory)
+        defer { simulator.killIfRunning() }
+        try await eventually("the account stored", deadline: .seconds(60)) {
+            try ingesting.query("SELECT COUNT(*) FROM account") == ["1"]
+        }
+        let equity = try browser.openAPIStream(
+            "/users/current/accounts/\(Self.account.replacingOccurrences(of: ":", with: "%3A"))/equity-stream")
+        defer { equity.killIfRunning() }
+        #expect(await simulator.waitUntilExit(timeout: 120), "the simulator did not finish")
+        #expect(simulator.process.terminationStatus == 0, "\(simulator.errors)")
         try await agent.waitUntilFeedDrained()
+        // The API's equity stream of the process that ingests nothing: only LISTEN/NOTIFY feeds it.
+        try await eventually("equity on the watching process's API stream", deadline: .seconds(30)) {
+            !equity.frames(named: "equity").isEmpty
+        }
 
         // The account's live row and its breach events reached the other process's page.
         try await eventually("the account's row on the watching process's stream", deadline: .seconds(30)) {
@@ -63,6 +77,7 @@ struct DashboardLiveTests {
         #expect(["\(lastRow["balance"] ?? "") \(lastRow["equity"] ?? "")"] == stored)
         #expect(try await watching.metric("tidemark_dashboard_live_notifications_total") ?? 0 > 0)
         await stream.stop()
+        await equity.stop()
         #expect(await agent.stop() == 0)
         #expect(await ingesting.stop() == 0)
         #expect(await watching.stop() == 0)
@@ -135,6 +150,17 @@ struct DashboardBrowserSession {
         guard await login.waitUntilExit(timeout: 30), login.output == "303" else {
             throw HarnessError("sign-in failed: \(login.output) \(login.errors)")
         }
+    }
+
+    /// An API stream (`auth-token`: the admin token), running until stopped.
+    func openAPIStream(_ path: String) throws -> Tidemark.Running {
+        try Tidemark.Running.start(
+            "/usr/bin/curl",
+            [
+                "-sS", "-N", "--cacert", dashboard.pki.authority, "-H", "auth-token: \(dashboard.adminToken)",
+                "\(dashboard.baseURL)\(path)",
+            ],
+            label: "curl-api-stream", in: directory)
     }
 
     /// `GET /ui/stream`, running until stopped.

@@ -25,8 +25,10 @@ public final class DashboardAPI: Sendable {
     private let logger: Logger
 
     /// The API over `store`, with `adminToken` as the admin's secret.
+    /// `sessions`: the web UI's session cookies, accepted for reads (``UIAPISessions``).
     public init(
-        store: DashboardStore, adminToken: String, configuration: APIConfiguration = .init(), logger: Logger
+        store: DashboardStore, adminToken: String, configuration: APIConfiguration = .init(), logger: Logger,
+        sessions: (any SessionAuthority)? = nil
     ) {
         self.store = store
         self.logger = logger
@@ -34,7 +36,7 @@ public final class DashboardAPI: Sendable {
             readModel: PostgresReadModel(store: store, logger: logger), control: ReadOnlyControl(),
             tokens: PostgresTokenAuthority(store: store, adminToken: adminToken, logger: logger),
             webhooks: ReadOnlyWebhooks(), notifier: EventNotifier(), equity: EquityBroadcaster(),
-            configuration: configuration)
+            configuration: configuration, sessions: sessions)
     }
 
     /// New data is committed: events up to `eventsThrough` (dashboard-wide sequence) and these

@@ -9,7 +9,7 @@ extension DashboardRuntime {
         let adminToken = configuration.adminToken ?? ""
         return UIRoutes(
             reads: uiReads,
-            tokens: DashboardTokens(client: store.client, adminToken: adminToken, logger: logger),
+            tokens: DashboardTokens(store: store, adminToken: adminToken, logger: logger),
             sessions: UISessions(adminToken: adminToken), hub: live,
             agents: { [store] in try await store.agents() }, logger: logger)
     }

@@ -1,5 +1,6 @@
 import API
 import Foundation
+import Logging
 import TidemarkProtocol
 
 /// The web UI's sessions as the API's ``SessionAuthority``: the API routes mounted on the dashboard
@@ -8,6 +9,12 @@ import TidemarkProtocol
 public struct UIAPISessions: SessionAuthority {
     let sessions: UISessions
     let tokens: DashboardTokens
+
+    /// The sessions the UI of a dashboard with this store and admin token issues.
+    public init(store: DashboardStore, adminToken: String, logger: Logger) {
+        sessions = UISessions(adminToken: adminToken)
+        tokens = DashboardTokens(store: store, adminToken: adminToken, logger: logger)
+    }
 
     public var cookieName: String { UISessions.cookieName }
 
@@ -18,16 +25,5 @@ public struct UIAPISessions: SessionAuthority {
         return Principal(
             tokenID: principal.tokenId, isAdmin: principal.isAdmin, readOnly: !principal.isAdmin,
             accounts: principal.accounts.map { Set($0.map(AccountID.init)) })
-    }
-}
-
-extension DashboardRuntime {
-    /// The session authority to give the API's routes on the dashboard (`TidemarkAPI(…, sessions:)`),
-    /// so that pages may read them with their cookie.
-    public var apiSessions: UIAPISessions {
-        let adminToken = configuration.adminToken ?? ""
-        return UIAPISessions(
-            sessions: UISessions(adminToken: adminToken),
-            tokens: DashboardTokens(client: store.client, adminToken: adminToken, logger: logger))
     }
 }

@@ -1,3 +1,4 @@
+import API
 import Crypto
 import Foundation
 import Logging
@@ -12,41 +13,37 @@ public struct UIPrincipal: Hashable, Sendable {
     public var accounts: Set<String>?
 }
 
-/// The dashboard's tokens: the admin token from the environment, and account-scoped read tokens
-/// in the `api_token` table (SHA-256 of the secret only, so a database dump holds no secret).
-///
-/// The API's token routes on the dashboard write the same table; a revoked token (`revoked_at`)
-/// opens nothing, and ends the sessions it opened.
+/// The dashboard's tokens as the UI uses them: a secret is checked by the API's
+/// ``PostgresTokenAuthority`` (the admin token from the environment, account-scoped tokens in
+/// `api_token`, SHA-256 of the secret only); a session's token is looked up again by its id on each
+/// request, so a revoked token (`revoked_at`) opens nothing and ends the sessions it opened.
 public struct DashboardTokens: Sendable {
+    let authority: PostgresTokenAuthority
     let client: PostgresClient
-    let adminToken: String
     let logger: Logger
 
-    /// SHA-256 of a secret, lowercase hex: what `api_token.secret_sha256` holds.
-    public static func digest(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    /// The tokens of `store`, with `adminToken` as the admin's secret.
+    init(store: DashboardStore, adminToken: String, logger: Logger) {
+        authority = PostgresTokenAuthority(store: store, adminToken: adminToken, logger: logger)
+        client = store.client
+        self.logger = logger
     }
 
-    /// The principal of a secret, or nil. The admin comparison takes the same time whatever the
-    /// secret; a read token is found by its hash, so timing reveals nothing of a stored secret.
+    /// The principal of a secret, or nil.
     func principal(forSecret secret: String) async throws -> UIPrincipal? {
-        if SHA256.hash(data: Data(secret.utf8)) == SHA256.hash(data: Data(adminToken.utf8)) {
-            return UIPrincipal(tokenId: "admin", isAdmin: true, accounts: nil)
-        }
-        return try await principal(where: "secret_sha256", equals: Self.digest(secret))
+        guard let principal = try await authority.principal(forSecret: secret) else { return nil }
+        return UIPrincipal(
+            tokenId: principal.tokenID, isAdmin: principal.isAdmin,
+            accounts: principal.isAdmin ? nil : principal.accounts.map { Set($0.map(\.rawValue)) })
     }
 
     /// The principal of a token id (a session's token, which may have been revoked since).
     func principal(forId id: String) async throws -> UIPrincipal? {
-        if id == "admin" { return UIPrincipal(tokenId: "admin", isAdmin: true, accounts: nil) }
-        return try await principal(where: "id", equals: id)
-    }
-
-    private func principal(where column: String, equals value: String) async throws -> UIPrincipal? {
+        if id == PostgresTokenAuthority.adminID {
+            return UIPrincipal(tokenId: id, isAdmin: true, accounts: nil)
+        }
         let rows = try await client.query(
-            """
-            SELECT id, accounts FROM api_token WHERE \(unescaped: column) = \(value) AND revoked_at IS NULL
-            """, logger: logger)
+            "SELECT id, accounts FROM api_token WHERE id = \(id) AND revoked_at IS NULL", logger: logger)
         for try await (id, accounts) in rows.decode((String, [String]?).self) {
             return UIPrincipal(tokenId: id, isAdmin: false, accounts: accounts.map(Set.init))
         }

@@ -171,6 +171,7 @@
 
   function onAccountChanged(row, before) {
     if (state.route.name === "overview") updateOverviewRow(row, before);
+    if (state.route.name === "challenges") refreshChallengesSoon();
     if (state.route.name === "account" && state.route.id === row.accountId && state.page) {
       state.page.account = row;
       const t = brokerMs(row.brokerTime), equity = num(row.equity);
@@ -196,7 +197,7 @@
       renderEventList();
       drawChart();
     }
-    if (state.route.name === "challenges" && (event.kind === "competition" || event.kind === "challenge")) renderChallenges();
+    if (state.route.name === "challenges" && (event.kind === "competition" || event.kind === "challenge")) refreshChallengesSoon();
   }
   function isBreach(event) {
     return (event.kind === "challenge" && event.type === "challengeFailed") || (event.kind === "tracker" && event.type === "drawdown");
@@ -561,7 +562,7 @@
         el("td", { class: "num", text: closest ? `${money.format(closest.headroom)} (${closest.label})` : "—" }),
       ]));
     }
-    const boards = competitions.map((competition) => leaderboard(competition));
+    const boards = await Promise.all(competitions.map((competition) => leaderboard(competition)));
     view.replaceChildren(
       el("h1", { text: "Challenges" }),
       el("div", { class: "panel scroll" }, challengeRows.length ? el("table", {}, [
@@ -571,32 +572,52 @@
       ...(boards.length ? boards : [el("div", { class: "panel empty", text: "No competitions." })]));
   }
 
-  function leaderboard(competition) {
-    // The latest rank and value per entrant, from the competition's events (newest first).
-    const standings = new Map();
-    for (const event of competition.events || []) {
-      if (!event.account || standings.has(event.account)) continue;
-      standings.set(event.account, event);
+  // A competition's leaderboard from the agents' REST API on the dashboard (the session cookie
+  // reads it), ranks compared with the last one shown and with the rank events' previous ranks.
+  async function leaderboard(competition) {
+    let entries;
+    try {
+      entries = await api("/users/current/competitions/" + encodeURIComponent(competition.id) + "/leaderboard");
+    } catch (error) {
+      entries = [];
     }
+    const lastEvent = new Map();
+    for (const event of competition.events || []) if (event.account && !lastEvent.has(event.account)) lastEvent.set(event.account, event);
     const previous = state.ranks.get(competition.id) || new Map();
     const current = new Map();
-    const entries = [...standings.values()].sort((a, b) => (a.rank || 1e9) - (b.rank || 1e9));
+    entries.sort((a, b) => (a.rank || 1e9) - (b.rank || 1e9));
     const rows = entries.map((e) => {
-      current.set(e.account, e.rank);
-      const before = e.previousRank !== undefined && e.previousRank !== null ? e.previousRank : previous.get(e.account);
+      current.set(e.accountId, e.rank);
+      const event = lastEvent.get(e.accountId);
+      const before = previous.has(e.accountId) ? previous.get(e.accountId) : event && event.rank === e.rank ? event.previousRank : null;
       const change = before && e.rank ? before - e.rank : 0;
-      return el("tr", { class: e.kind === "disqualified" ? "breached" : "" }, [
+      return el("tr", { class: e.disqualification ? "breached" : "" }, [
         el("td", { class: "num", text: e.rank ? String(e.rank) : "—" }),
         el("td", { class: change > 0 ? "pos" : change < 0 ? "neg" : "muted", text: change > 0 ? "▲ " + change : change < 0 ? "▼ " + -change : "–" }),
-        el("td", {}, el("a", { href: "#/account/" + encodeURIComponent(e.account), text: e.account })),
-        el("td", { class: "num", text: fmtMoney(e.value) }), el("td", { text: e.kind }),
+        el("td", {}, el("a", { href: "#/account/" + encodeURIComponent(e.accountId), text: e.accountId })),
+        el("td", { class: "num", text: e.value === undefined || e.value === null ? "—" : fmtMoney(e.value) }),
+        el("td", { class: "num hide-narrow", text: fmtMoney(e.equity) }),
+        el("td", { class: "hide-narrow", text: e.disqualification ? "disqualified: " + e.disqualification.rule : "" }),
       ]);
     });
     state.ranks.set(competition.id, current);
+    const body = (competition.body && competition.body.metric) || "";
     return el("div", { class: "panel scroll", style: "margin-bottom:14px" }, [
-      el("div", { class: "legend" }, el("strong", { text: competition.name || competition.id })),
-      rows.length ? el("table", {}, [el("thead", {}, el("tr", {}, ["Rank", "Change", "Account", "Value", "Latest"].map((t, i) => el("th", { class: i === 0 || i === 3 ? "num" : "", text: t })))), el("tbody", {}, rows)])
+      el("div", { class: "legend" }, [el("strong", { text: competition.name || competition.id }), body ? " ranked by " + body : ""]),
+      rows.length ? el("table", { class: "leaderboard", "data-competition": competition.id }, [
+        el("thead", {}, el("tr", {}, ["Rank", "Change", "Account", "Value", "Equity", ""].map((t, i) => el("th", { class: (i === 0 || i === 3 || i === 4 ? "num" : "") + (i >= 4 ? " hide-narrow" : ""), text: t })))),
+        el("tbody", {}, rows)])
         : el("div", { class: "empty", text: "No ranks yet." })]);
+  }
+
+  // The challenges page follows live values, read again at most every 2 s.
+  let challengesTimer = null;
+  function refreshChallengesSoon() {
+    if (challengesTimer) return;
+    challengesTimer = setTimeout(() => {
+      challengesTimer = null;
+      if (state.route.name === "challenges") renderChallenges().catch(() => {});
+    }, 2000);
   }
 
   // ---------- alerts
