@@ -6,10 +6,7 @@ extension Process {
     /// Polls instead of blocking a thread of the cooperative pool in `waitUntilExit()`.
     public func waitUntilExit(deadline: Duration) async throws {
         do {
-            try await eventually(
-                "\(executableURL?.lastPathComponent ?? "process") (pid \(processIdentifier)) exits",
-                deadline: deadline, interval: .milliseconds(10)
-            ) { !isRunning }
+            try await eventually(exitCondition, deadline: deadline, interval: .milliseconds(10)) { !isRunning }
         } catch {
             killAndReap()
             throw error
@@ -19,14 +16,16 @@ extension Process {
     /// The blocking form of ``waitUntilExit(deadline:)``, for synchronous tests.
     public func waitUntilExitBlocking(deadline: Duration) throws {
         do {
-            try eventuallyBlocking(
-                "\(executableURL?.lastPathComponent ?? "process") (pid \(processIdentifier)) exits",
-                deadline: deadline, interval: .milliseconds(10)
-            ) { !isRunning }
+            try eventuallyBlocking(exitCondition, deadline: deadline, interval: .milliseconds(10)) { !isRunning }
         } catch {
             killAndReap()
             throw error
         }
+    }
+
+    /// What the waits wait for, as a failed test names it.
+    private var exitCondition: String {
+        "\(executableURL?.lastPathComponent ?? "process") (pid \(processIdentifier)) exits"
     }
 
     /// SIGKILL, and a bounded wait for the kernel to reap it (a process that outlives SIGKILL by
