@@ -12,7 +12,7 @@
 # toolchain on the host; it depends on the system libraries the binary links (libzmq5, libsqlite3-0,
 # libc6, libstdc++6, libgcc-s1), read off the binary with ldd and dpkg -S.
 #
-# Layout: /usr/bin/tidemark (and its resource bundle /usr/bin/Tidemark_API.resources), /lib/systemd/system/tidemark.service, /etc/tidemark/config.json
+# Layout: /usr/bin/tidemark (and its resource bundles /usr/bin/Tidemark_API.resources, /usr/bin/Tidemark_Dashboard.resources), /lib/systemd/system/tidemark.service, /etc/tidemark/config.json
 # (a conffile: upgrades keep local edits), /usr/share/tidemark/ (keys.sh, challenge templates),
 # /usr/share/doc/tidemark/ (README.md, config.example.json).
 set -eu
@@ -63,10 +63,13 @@ cp "$binary" "$stage/usr/bin/tidemark"
 # Debug symbols make up most of a Swift binary; a package ships without them.
 command -v strip >/dev/null && strip --strip-unneeded "$stage/usr/bin/tidemark"
 chmod 0755 "$stage/usr/bin/tidemark"
-# The API's resource bundle (the OpenAPI document): SwiftPM's Bundle.module looks beside the binary.
-resources="$(dirname "$binary")/Tidemark_API.resources"
-[ -d "$resources" ] || fail "no $resources beside the binary"
-cp -R "$resources" "$stage/usr/bin/Tidemark_API.resources"
+# The resource bundles (the API's OpenAPI document, the dashboard's web pages): SwiftPM's
+# Bundle.module looks beside the binary.
+for bundle in Tidemark_API Tidemark_Dashboard; do
+    resources="$(dirname "$binary")/$bundle.resources"
+    [ -d "$resources" ] || fail "no $resources beside the binary"
+    cp -R "$resources" "$stage/usr/bin/$bundle.resources"
+done
 cp "$here/tidemark.service" "$stage/lib/systemd/system/tidemark.service"
 cp "$here/config.example.json" "$stage/etc/tidemark/config.json"
 cp "$here/keys.sh" "$stage/usr/share/tidemark/keys.sh"

@@ -87,15 +87,18 @@ cp "$binary" "$bindir/tidemark.new"
 chmod 0755 "$bindir/tidemark.new"
 owner root:root "$bindir/tidemark.new"
 mv -f "$bindir/tidemark.new" "$bindir/tidemark"
-# The API's resource bundle (the OpenAPI document): the binary looks for it beside itself.
-resources="$(dirname "$binary")/Tidemark_API.resources"
-if [ -d "$resources" ]; then
-    rm -rf "$bindir/Tidemark_API.resources"
-    cp -R "$resources" "$bindir/Tidemark_API.resources"
-    chmod -R u+rwX,go+rX,go-w "$bindir/Tidemark_API.resources"
-else
-    say "warning: no $resources beside the binary; the agent will not start without it"
-fi
+# The resource bundles (the API's OpenAPI document, the dashboard's web pages): the binary looks
+# for them beside itself.
+for bundle in Tidemark_API Tidemark_Dashboard; do
+    resources="$(dirname "$binary")/$bundle.resources"
+    if [ -d "$resources" ]; then
+        rm -rf "$bindir/$bundle.resources"
+        cp -R "$resources" "$bindir/$bundle.resources"
+        chmod -R u+rwX,go+rX,go-w "$bindir/$bundle.resources"
+    else
+        say "warning: no $resources beside the binary; tidemark will not start without it"
+    fi
+done
 
 # 5. The unit, pointing at this binary. Local changes belong in `systemctl edit tidemark` (a drop-in),
 #    which this script never touches.

@@ -31,6 +31,9 @@ struct UIRoutes: Sendable {
     var keepAliveInterval: Duration = .seconds(15)
 
     func add<Context: RequestContext>(to router: Router<Context>) {
+        // Read now, so that a dashboard installed without its resource bundle stops at start-up
+        // (SwiftPM's accessor names where it looked), not at the first page.
+        _ = UIAssets.files
         router.get("") { request, _ -> Response in
             guard try await principal(request) != nil else { return Self.redirect("/login") }
             return Self.asset("app.html")
@@ -253,13 +256,20 @@ struct UIRoutes: Sendable {
     }
 }
 
-/// The UI's files, bundled as SwiftPM resources (`Sources/Dashboard/UI/Assets`).
+/// The UI's files, bundled as SwiftPM resources (`Sources/Dashboard/UI/Assets`, flattened into
+/// `Tidemark_Dashboard.resources` beside the executable), read once.
 enum UIAssets {
-    static func text(_ name: String) -> String? {
-        let parts = name.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2,
-            let url = Bundle.module.url(forResource: String(parts[0]), withExtension: String(parts[1]))
-        else { return nil }
-        return try? String(contentsOf: url, encoding: .utf8)
-    }
+    /// Every file of the bundle by name.
+    static let files: [String: String] = {
+        guard let directory = Bundle.module.resourceURL,
+            let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path)
+        else { fatalError("the dashboard's web pages are missing from \(Bundle.module.bundlePath)") }
+        var files: [String: String] = [:]
+        for name in names {
+            files[name] = try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+        }
+        return files
+    }()
+
+    static func text(_ name: String) -> String? { files[name] }
 }
