@@ -418,14 +418,14 @@ public struct AgentConfiguration: Hashable, Sendable, Codable {
 
 /// A failure of the agent itself (not of one terminal or one request); ``description`` is a
 /// short label usable in metrics.
-public struct AgentError: TidemarkError {
+public struct AgentError: CodeComparedError {
     private enum Code: String, Hashable, Sendable {
         case configuration, store, startup, stopped, insecure
     }
 
     private let codeValue: Code
     /// What exactly went wrong.
-    public let detail: String
+    public var detail: String
 
     private init(_ code: Code, detail: String = "") {
         self.codeValue = code
@@ -456,15 +456,9 @@ public struct AgentError: TidemarkError {
         }
     }
 
-    /// The same error with a detail.
-    public func with(detail: String) -> AgentError { AgentError(codeValue, detail: detail) }
-
     /// The short label (`configuration`, `store`, …).
     public var code: String { codeValue.rawValue }
 
     /// The ``code`` alone (``detail`` is for logs).
     public var description: String { code }
-
-    public static func == (lhs: AgentError, rhs: AgentError) -> Bool { lhs.codeValue == rhs.codeValue }
-    public func hash(into hasher: inout Hasher) { hasher.combine(codeValue) }
 }

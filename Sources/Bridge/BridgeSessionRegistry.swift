@@ -17,7 +17,7 @@ public struct BridgeSessionRegistry: Sendable {
     public struct Output: Hashable, Sendable {
         /// An accepted message to pass downstream.
         public var delivery: BridgeDelivery?
-        /// Sessions that ended (``BridgeDelivery/sessionEnd`` set), to pass downstream after
+        /// Sessions that ended (`BridgeDelivery.sessionEnd` set), to pass downstream after
         /// ``delivery``. The hot-path `received(_:from:origin:now:deliveries:output:)` appends them to
         /// its `deliveries` instead.
         public var sessionEnds: [BridgeDelivery] = []

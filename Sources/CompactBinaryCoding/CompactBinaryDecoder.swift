@@ -10,7 +10,7 @@ import TidemarkProtocol
 ///
 /// A keyed container holding the same key twice is rejected as corrupted. An empty container of
 /// either kind decodes as an empty container of the other kind (a value whose `encode(to:)`
-/// wrote nothing is stored as an empty keyed container). A ``FixedDecimal`` value also decodes as
+/// wrote nothing is stored as an empty keyed container). A `FixedDecimal` value also decodes as
 /// a `String` (its exact decimal text), so a custom `init(from:)` that goes through
 /// `FixedDecimal(from:)` still reads it exactly.
 public struct CompactBinaryDecoder: Sendable {

@@ -9,7 +9,7 @@ import TidemarkProtocol
 /// its parent wrote another entry) is a programming error and makes ``encode(_:)`` throw
 /// `EncodingError.invalidValue` instead of writing a corrupt blob.
 ///
-/// ``FixedDecimal``, ``BrokerTime`` and ``AccountID`` are written directly (exact `units`,
+/// `FixedDecimal`, `BrokerTime` and `AccountID` are written directly (exact `units`,
 /// milliseconds, text), bypassing their JSON-oriented `Codable` implementations.
 ///
 /// Keys written twice in the same keyed container are both stored, and the decoder then rejects

@@ -199,7 +199,7 @@ public struct Drift: Hashable, Sendable {
 }
 
 /// Why the engine refused a message.
-public struct EquityEngineError: TidemarkError {
+public struct EquityEngineError: CodeComparedError {
     private enum Code: String, Hashable, Sendable {
         case nettingAccount = "netting_account"
         case exchangeAccount = "exchange_account"
@@ -211,7 +211,7 @@ public struct EquityEngineError: TidemarkError {
 
     private let codeValue: Code
     /// What was refused, for logs.
-    public let detail: String
+    public var detail: String
 
     private init(_ code: Code, _ detail: String) {
         self.codeValue = code
@@ -246,7 +246,4 @@ public struct EquityEngineError: TidemarkError {
 
     /// The ``code`` alone (``detail`` is for logs).
     public var description: String { code }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.codeValue == rhs.codeValue }
-    public func hash(into hasher: inout Hasher) { hasher.combine(codeValue) }
 }

@@ -2,7 +2,7 @@ import TidemarkProtocol
 
 /// Joins a split snapshot back into one before anything folds it (protocol/SPEC.md §6.8).
 ///
-/// A snapshot that announces more positions than it carries (``Snapshot/positionCount``) is held,
+/// A snapshot that announces more positions than it carries (`Snapshot.positionCount`) is held,
 /// with the `POSITION opened` frames of the same session that follow it, until every announced
 /// position has arrived; then it is handed on as one snapshot. Folding the parts one by one would
 /// value the account without the positions still to come, and a tracker could see that equity.

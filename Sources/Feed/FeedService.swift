@@ -61,36 +61,33 @@ public struct FeedSettings: Hashable, Sendable {
     }
 }
 
-/// Why a feed attempt failed: a short, fixed reason (a metric label) and a detail for the log.
-public struct FeedError: Error, Hashable, Sendable, CustomStringConvertible {
+/// Why a feed attempt failed: a short, fixed ``code`` (a metric label) and a detail for the log.
+public struct FeedError: CodeComparedError {
     private enum Code: String, Hashable, Sendable {
         case configuration, unreachable, refused
         case badAnswer = "bad_answer"
         case store
     }
 
-    private let code: Code
+    private let codeValue: Code
     /// What happened, for the log.
-    public let detail: String
+    public var detail = ""
+
+    private init(_ code: Code) { codeValue = code }
 
     /// A certificate, key or URL setting that cannot work.
-    public static let configuration = FeedError(code: .configuration, detail: "")
+    public static let configuration = FeedError(.configuration)
     /// The dashboard could not be reached (connect, TLS handshake, timeout).
-    public static let unreachable = FeedError(code: .unreachable, detail: "")
+    public static let unreachable = FeedError(.unreachable)
     /// The dashboard answered with an error status.
-    public static let refused = FeedError(code: .refused, detail: "")
+    public static let refused = FeedError(.refused)
     /// The dashboard's answer could not be read.
-    public static let badAnswer = FeedError(code: .badAnswer, detail: "")
+    public static let badAnswer = FeedError(.badAnswer)
     /// The agent's store failed.
-    public static let store = FeedError(code: .store, detail: "")
+    public static let store = FeedError(.store)
 
-    /// The same reason with a detail.
-    public func with(detail: String) -> FeedError { FeedError(code: code, detail: detail) }
-    /// The reason, as a metric label.
-    public var reason: String { code.rawValue }
-    public var description: String { detail.isEmpty ? code.rawValue : "\(code.rawValue): \(detail)" }
-    public static func == (lhs: FeedError, rhs: FeedError) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+    /// The reason, as a metric label (`bad_answer`, …).
+    public var code: String { codeValue.rawValue }
 }
 
 /// Live account figures, coalesced per account: the writer's commit hook puts the latest in (one
@@ -134,7 +131,7 @@ public final class AccountStateCoalescer: Sendable {
 /// The agent's side of the dashboard feed, as a service: drains the store's feed outbox to the
 /// dashboard, oldest first, and sends each account's live state (coalesced) beside it, and the live
 /// resources of a ``FeedLiveSource`` (open periods, progress, leaderboards: at most every
-/// ``FeedSettings/liveResourceInterval``, what changed, the latest wins; see ``LiveResourceLedger``).
+/// ``FeedSettings/liveResourceInterval``, what changed, the latest wins; see `LiveResourceLedger`).
 ///
 /// Delivery is at least once: a row leaves the outbox only once the dashboard acknowledged it. A
 /// failed POST is retried with backoff (0.5 s doubling to 30 s); the outbox meanwhile keeps what
@@ -235,7 +232,7 @@ public final class FeedService: Service, Sendable {
             do {
                 page = try await store.feedOutboxPage(limit: settings.batchSize)
             } catch {
-                metrics.failure(reason: FeedError.store.reason)
+                metrics.failure(reason: FeedError.store.code)
                 logger.error("feed outbox not readable", metadata: ["error": "\(error)"])
                 await wake.wait(atMost: .seconds(1))
                 continue
@@ -306,7 +303,7 @@ public final class FeedService: Service, Sendable {
                 metrics.acknowledged.record(Int64(clamping: acknowledgement.acknowledgedThrough))
             } catch {
                 let feedError = error as? FeedError ?? FeedError.store.with(detail: "\(error)")
-                metrics.failure(reason: feedError.reason)
+                metrics.failure(reason: feedError.code)
                 status.withLock { $0.isConnected = false }
                 if !failing {
                     failing = true
@@ -476,7 +473,7 @@ struct FeedMetrics: Sendable {
         acknowledged = CoreMetrics.Gauge(label: "tidemark_feed_acknowledged_sequence", factory: factory)
         refusedAccounts = CoreMetrics.Counter(label: "tidemark_feed_refused_accounts_total", factory: factory)
         var failures: [String: CoreMetrics.Counter] = [:]
-        for reason in [FeedError.configuration, .unreachable, .refused, .badAnswer, .store].map(\.reason) {
+        for reason in [FeedError.configuration, .unreachable, .refused, .badAnswer, .store].map(\.code) {
             failures[reason] = CoreMetrics.Counter(
                 label: "tidemark_feed_failures_total", dimensions: [("reason", reason)], factory: factory)
         }

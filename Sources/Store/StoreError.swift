@@ -2,7 +2,7 @@ import TidemarkProtocol
 
 /// Why a store operation failed. Cases can be added without breaking callers; ``code`` is short
 /// and bounded, so it can label a metric.
-public struct StoreError: TidemarkError {
+public struct StoreError: CodeComparedError {
     private enum Code: String, Hashable, Sendable {
         case sequenceGap = "sequence_gap"
         case checkpointMismatch = "checkpoint_mismatch"
@@ -18,7 +18,7 @@ public struct StoreError: TidemarkError {
 
     private let codeValue: Code
     /// What exactly went wrong (ids, numbers, the database's message).
-    public private(set) var detail: String
+    public var detail: String
 
     private init(_ code: Code, detail: String = "") {
         self.codeValue = code
@@ -49,15 +49,4 @@ public struct StoreError: TidemarkError {
     public static let damaged = Self(.damaged)
     /// SQLite reported an error (I/O, corruption, a constraint the store did not expect).
     public static let database = Self(.database)
-
-    /// The same error with a detail.
-    public func with(detail: String) -> Self {
-        var copy = self
-        copy.detail = detail
-        return copy
-    }
-
-    /// Equal when the codes are equal, whatever the details: `error == .sequenceGap` reads naturally.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.codeValue == rhs.codeValue }
-    public func hash(into hasher: inout Hasher) { hasher.combine(codeValue) }
 }

@@ -23,3 +23,31 @@ extension TidemarkError {
     /// The ``message``.
     public var description: String { message }
 }
+
+/// A ``TidemarkError`` whose ``TidemarkError/detail`` is attached where the failure is known and
+/// is for logs only: two errors are equal when their codes are, whatever the details, so that
+/// `error == .sequenceGap` reads naturally and a `switch` over static members works.
+///
+/// Adopting it gives ``with(detail:)``, `==` and `hash(into:)`; a type whose equality must also
+/// weigh other fields (``TidemarkError``'s other adopters) keeps its own. Codes come from a
+/// `String`-backed enum, whose raw values the compiler keeps distinct, so comparing codes compares
+/// kinds.
+public protocol CodeComparedError: TidemarkError {
+    /// What exactly went wrong; set through ``with(detail:)``.
+    var detail: String { get set }
+}
+
+extension CodeComparedError {
+    /// The same error with `detail` attached.
+    public func with(detail: String) -> Self {
+        var copy = self
+        copy.detail = detail
+        return copy
+    }
+
+    /// Equal when the codes are equal, whatever the details.
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+
+    /// Hashes the code alone, as `==` compares it.
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+}

@@ -68,7 +68,7 @@ public struct WebhookRequest: Hashable, Sendable {
 
 /// Why a delivery attempt failed. Cases can be added without breaking callers; ``code`` is short and
 /// bounded (a metric label); ``description`` is what the outbox keeps as the row's last error.
-public struct WebhookDeliveryError: TidemarkError {
+public struct WebhookDeliveryError: CodeComparedError {
     private enum Code: String, Hashable, Sendable {
         case rejected
         case timeout
@@ -79,7 +79,7 @@ public struct WebhookDeliveryError: TidemarkError {
 
     private let codeValue: Code
     /// What exactly happened (the status, the client's error).
-    public private(set) var detail: String
+    public var detail: String
 
     private init(_ code: Code) {
         codeValue = code
@@ -102,15 +102,4 @@ public struct WebhookDeliveryError: TidemarkError {
 
     /// A rejection by status.
     public static func rejected(status: Int) -> Self { rejected.with(detail: "HTTP \(status)") }
-
-    /// The same error with a detail.
-    public func with(detail: String) -> Self {
-        var copy = self
-        copy.detail = detail
-        return copy
-    }
-
-    /// Equal when the codes are equal, whatever the details.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.codeValue == rhs.codeValue }
-    public func hash(into hasher: inout Hasher) { hasher.combine(codeValue) }
 }

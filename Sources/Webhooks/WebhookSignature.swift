@@ -124,7 +124,7 @@ public enum WebhookSignature {
 
 /// Why a webhook signature was refused. Cases can be added without breaking callers; ``code`` is
 /// short and bounded, so it can label a metric or a log field.
-public struct WebhookSignatureError: TidemarkError {
+public struct WebhookSignatureError: CodeComparedError {
     private enum Code: String, Hashable, Sendable {
         case malformedHeader = "malformed_header"
         case signatureMismatch = "signature_mismatch"
@@ -133,7 +133,7 @@ public struct WebhookSignatureError: TidemarkError {
 
     private let codeValue: Code
     /// What exactly was wrong.
-    public private(set) var detail: String
+    public var detail: String
 
     private init(_ code: Code) {
         codeValue = code
@@ -149,15 +149,4 @@ public struct WebhookSignatureError: TidemarkError {
     public static let signatureMismatch = Self(.signatureMismatch)
     /// The signature is genuine but its timestamp is too far from now: possibly a replayed request.
     public static let timestampOutOfTolerance = Self(.timestampOutOfTolerance)
-
-    /// The same error with a detail.
-    public func with(detail: String) -> Self {
-        var copy = self
-        copy.detail = detail
-        return copy
-    }
-
-    /// Equal when the codes are equal, whatever the details.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.codeValue == rhs.codeValue }
-    public func hash(into hasher: inout Hasher) { hasher.combine(codeValue) }
 }

@@ -9,7 +9,7 @@ import Glibc
 import Darwin
 #endif
 
-/// `tidemark dashboard`: the central service agents feed. A thin shell over ``DashboardRuntime``
+/// `tidemark dashboard`: the central service agents feed. A thin shell over `DashboardRuntime`
 /// (Sources/Dashboard): settings from `--config FILE`, then `TIDEMARK_DASHBOARD_*` environment
 /// variables, then these flags.
 struct DashboardCommand: AsyncParsableCommand {

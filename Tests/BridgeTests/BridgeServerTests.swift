@@ -54,6 +54,7 @@ struct BridgeServerTests {
                 sequences = []
             }
             sequences.append(delivery.sequence)
+            // The scenario, not a wait: a consumer that stalls now and then, so the bridge queues.
             if sequences.count.isMultiple(of: 500) { try await Task.sleep(for: .milliseconds(20)) }
             if delivery.sequence == total { break }
         }

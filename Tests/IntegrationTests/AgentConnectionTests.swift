@@ -28,19 +28,16 @@ struct AgentConnectionTests {
         return reply.status == 200 ? reply.json as? [String: Any] : nil
     }
 
-    /// Polls the account until `condition` holds (or `seconds` pass); returns the last resource seen.
+    /// Reads the account until `condition` holds (at most `seconds`); returns the last resource seen.
     static func waitForAccount(
         _ agent: FullAgent, seconds: Double,
         until condition: ([String: Any]) -> Bool
     ) async throws -> [String: Any]? {
-        let deadline = Date().addingTimeInterval(seconds)
-        var last: [String: Any]?
-        while Date() < deadline {
-            last = try await account(agent)
-            if let last, condition(last) { return last }
-            try await Task.sleep(for: .milliseconds(50))
+        try await readUntil(deadline: .seconds(seconds)) {
+            try await account(agent)
+        } holds: {
+            condition($0)
         }
-        return last
     }
 
     @Test func byeDisconnectsTheAccount() async throws {

@@ -160,18 +160,15 @@ struct HostileFrameTests {
         #expect(outcome.statistics == expected.statistics)
     }
 
-    /// Polls the account resource until `condition` holds (or 10 s pass); returns the last seen.
+    /// Reads the account resource until `condition` holds (at most 10 s); returns the last seen.
     static func waitForAccount(
         _ url: String, token: String, until condition: ([String: Any]) -> Bool
     ) async throws -> [String: Any]? {
-        let deadline = Date().addingTimeInterval(10)
-        var last: [String: Any]?
-        while Date() < deadline {
+        try await readUntil(deadline: .seconds(10)) {
             let reply = try await HTTP.request("GET", url, token: token, timeout: 10)
-            last = reply.status == 200 ? reply.json as? [String: Any] : nil
-            if let last, condition(last) { return last }
-            try await Task.sleep(for: .milliseconds(50))
+            return reply.status == 200 ? reply.json as? [String: Any] : nil
+        } holds: {
+            condition($0)
         }
-        return last
     }
 }

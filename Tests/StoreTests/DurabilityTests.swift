@@ -139,16 +139,19 @@ struct DurabilityTests {
         input.fileHandleForWriting.write(Data(script.utf8))
         // Wait until the uncommitted rows reached the WAL (it grows past the committed size), then kill.
         let wal = directory.storePath + "-wal"
-        var walSize = 0
-        for _ in 0..<200 {
-            try await Task.sleep(for: .milliseconds(25))
-            walSize = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0
-            if walSize > 400_000 { break }
+        func walSize() -> Int { (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0 }
+        do {
+            try await eventually("the uncommitted transaction spills into the WAL", deadline: .seconds(20)) {
+                walSize() > 400_000
+            }
+        } catch {
+            kill(process.processIdentifier, SIGKILL)
+            try await process.waitUntilExit(deadline: .seconds(10))
+            throw error
         }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        try await process.waitUntilExit(deadline: .seconds(10))
         #expect(process.terminationReason == .uncaughtSignal)
-        #expect(walSize > 400_000, "the uncommitted transaction should have spilled into the WAL")
         let store = try Store(path: directory.storePath)
         #expect(store.lastSequenceNumber == 2)
         #expect(try await store.events(EventQuery()).map(\.sequenceNumber) == [1, 2])

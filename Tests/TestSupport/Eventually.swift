@@ -48,3 +48,22 @@ public func eventuallyBlocking(
         Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) / 1e18)
     }
 }
+
+/// Reads a value every `interval` until `condition` holds of it, at most for `deadline`; returns
+/// that value, or, when the deadline passed first, the last value read (nil when none was), so that
+/// the test's expectation fails showing what it saw instead.
+public func readUntil<Value>(
+    deadline: Duration,
+    interval: Duration = .milliseconds(50),
+    _ read: () async throws -> Value?,
+    holds condition: (Value) -> Bool
+) async throws -> Value? {
+    var last: Value?
+    do {
+        try await eventually("the value read meets its condition", deadline: deadline, interval: interval) {
+            last = try await read()
+            return last.map(condition) ?? false
+        }
+    } catch is DeadlineExceeded {}
+    return last
+}

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
+import TestSupport
 
 /// A real HTTP/1.1 server on 127.0.0.1 (an ephemeral port) that records every request and answers
 /// from a script: the n-th request gets the n-th scripted answer, later ones the default.
@@ -66,16 +67,10 @@ final class TestReceiver: Sendable {
 
     var requests: [Request] { box.state.withLock { $0.requests } }
 
-    /// Waits until at least `count` requests arrived (polling; the limit only guards against a hang).
+    /// Waits until at least `count` requests arrived; throws ``DeadlineExceeded`` after `limit`.
     func waitForRequests(_ count: Int, limit: Duration = .seconds(20)) async throws -> [Request] {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            let requests = self.requests
-            if requests.count >= count { return requests }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        struct Timeout: Error { var received: Int }
-        throw Timeout(received: requests.count)
+        try await eventually("\(count) webhook requests arrive", deadline: limit) { requests.count >= count }
+        return requests
     }
 
     func close() async throws {

@@ -10,7 +10,7 @@ import TidemarkProtocol
 /// The agents' REST API, served by the dashboard over PostgreSQL across every agent: the API
 /// target's own routes (no second copy), read-only, with the dashboard's tokens.
 ///
-/// It owns the one ``EventNotifier`` and ``EquityBroadcaster`` of this process: long polls, event
+/// It owns the one `EventNotifier` and `EquityBroadcaster` of this process: long polls, event
 /// streams and equity streams wait on them, and ``published(eventsThrough:accountStates:)`` is the
 /// single way in for "new data is committed", called after each ingest commit of this process
 /// (and by whatever relays other dashboard processes' commits).

@@ -6,10 +6,10 @@ import PostgresNIO
 import RiskCore
 import TidemarkProtocol
 
-/// The API's ``RiskReadModel`` over the dashboard's PostgreSQL, across every agent: what each agent
+/// The API's `RiskReadModel` over the dashboard's PostgreSQL, across every agent: what each agent
 /// committed (events, closed periods, closed chart hours, declarations: the agent store's own JSON,
 /// turned into the API's shapes by the same conversions the agent uses) and what each agent's live
-/// engine reported last (``FeedLiveResource``: open periods, the open chart hour, progress,
+/// engine reported last (`FeedLiveResource`: open periods, the open chart hour, progress,
 /// leaderboards, the account resource).
 ///
 /// Two things differ from an agent's answers by design: an event's `sequenceNumber` is the

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import TidemarkProtocol
 
-/// The web UI's sessions as the API's ``SessionAuthority``: the API routes mounted on the dashboard
+/// The web UI's sessions as the API's `SessionAuthority`: the API routes mounted on the dashboard
 /// accept the UI's session cookie for reads (same origin; see `SessionAuthority` for why only reads),
 /// with the rights of the token that opened the session.
 public struct UIAPISessions: SessionAuthority {

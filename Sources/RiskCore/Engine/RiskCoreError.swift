@@ -5,7 +5,7 @@ import TidemarkProtocol
 /// Cases are static members over a private code, so new ones can be added without breaking
 /// callers; ``description`` is short and stable, fit for a metric label. ``detail`` says which
 /// tracker or value was at fault (not part of equality).
-public struct RiskCoreError: TidemarkError {
+public struct RiskCoreError: CodeComparedError {
     private enum Code: String, Hashable, Sendable {
         case duplicateTrackerID = "duplicate_tracker_id"
         case duplicateTrackerName = "duplicate_tracker_name"
@@ -24,7 +24,7 @@ public struct RiskCoreError: TidemarkError {
 
     private let codeValue: Code
     /// What exactly was wrong (an id, a name, a value). Not compared by `==`.
-    public let detail: String
+    public var detail: String
 
     private init(_ code: Code, _ detail: String = "") {
         self.codeValue = code
@@ -67,15 +67,9 @@ public struct RiskCoreError: TidemarkError {
         invalidDeclaration.with(detail: "\(error.description): \(error.detail)")
     }
 
-    /// The same error with a detail attached.
-    public func with(detail: String) -> RiskCoreError { RiskCoreError(codeValue, detail) }
-
     /// The short, stable code (`duplicate_tracker_name`, …).
     public var code: String { codeValue.rawValue }
 
     /// The ``code`` alone (``detail`` says which tracker or value).
     public var description: String { code }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.codeValue == rhs.codeValue }
-    public func hash(into hasher: inout Hasher) { hasher.combine(codeValue) }
 }
