@@ -38,7 +38,7 @@ public struct ChallengeSummary: Codable, Hashable, Sendable {
     /// The body of its latest event (JSON text).
     public var lastEventBody: String?
     /// The risk core's live progress exactly as `GET /users/current/accounts/{accountId}/challenges/
-    /// {challengeId}/status` answers it (JSON text of ``ChallengeProgressResource``: every rule's
+    /// {challengeId}/status` answers it (JSON text of `ChallengeProgressResource`: every rule's
     /// value, limit, floor and headroom), nil before the agent reported any. The pages show these
     /// figures as they are: no rule is evaluated twice.
     public var progress: String?
