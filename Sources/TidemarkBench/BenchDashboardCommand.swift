@@ -41,7 +41,7 @@ struct BenchDashboardCommand: AsyncParsableCommand {
             /users/current/events/stream (opened at the newest event stored) and to the new equity on the \
             account's equity-stream (coalesced: the agent sends an account's state at most 4 times a second). \
             The bench says so when the agent carried under 95 % of --latency-ticks: the figures then \
-            measure an overloaded agent.
+            measure a saturated machine (lower --load or --latency-ticks).
             Phases 1 and 2 report what was acknowledged per second (first post to last acknowledgement), the \
             batch round trip, the rows PostgreSQL wrote (pg_stat_database: inserted + updated + deleted) \
             per second, and CPU per item of the dashboard, of PostgreSQL (the backends serving the \
@@ -293,10 +293,10 @@ struct BenchDashboardCommand: AsyncParsableCommand {
             print("probes whose event or equity did not reach the dashboard's streams within 10 s: \(missing)")
         }
         if agentRate < latencyTicks * 0.95 {
-            // The probes' ticks then queue behind the terminals' in the agent: the figures measure an
-            // overloaded agent, not the feed and the dashboard.
+            // The agent's simulator runs at SCHED_IDLE: a shortfall means the cores are saturated, and the
+            // figures measure that, not the feed and the dashboard.
             print(
-                "the real agent carried \(Int(agentRate)) of the \(Int(latencyTicks)) ticks/s asked: this machine cannot sustain that load beside the dashboard, PostgreSQL and the feed clients; run again with a lower --latency-ticks"
+                "the real agent carried \(Int(agentRate)) of the \(Int(latencyTicks)) ticks/s asked: the machine is saturated (the dashboard, PostgreSQL, the feed clients and the agent on the same cores), so the figures measure it; run again with a lower --load or --latency-ticks"
             )
         }
     }
