@@ -22,17 +22,44 @@ extension DashboardStore {
         return events.filter { !held.contains(Int64(clamping: $0.sequence)) }
     }
 
-    /// Reserves `count` consecutive dashboard-wide sequence numbers; returns the first.
+    /// Numbers `events` dashboard-wide and inserts them, in one statement; returns the last number
+    /// (nil for no events). Call it last in the transaction, just before the NOTIFY and the commit.
     ///
     /// The counter's one row stays locked until this transaction ends, so a concurrent ingest (of
     /// this process or another) waits here and numbers its events after these have committed:
     /// numbers commit in their own order, without gaps, and a reader that saw event N has seen every
-    /// event below N (what the API's long polls and streams resume from relies on this).
-    static func numberEvents(count: Int, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+    /// event below N (what the API's long polls and streams resume from relies on this). Every
+    /// ingest that carries events queues on that lock, so whatever else a batch stores is done
+    /// before it: the lock is held for this one statement and the commit, never for the batch's
+    /// other statements (a breach event behind another agent's batch waits only for its commit).
+    static func storeEvents(
+        _ events: [FeedEvent], agent: AgentIdentity, storeId: String, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> UInt64? {
+        guard !events.isEmpty else { return nil }
+        // Arrays cannot carry NULL elements through postgres-nio's binding: a sentinel stands for it.
+        let noText = "\u{1}"
+        let count = Int64(events.count)
         let rows = try await connection.query(
-            "UPDATE dashboard_sequence SET last = last + \(Int64(count)) RETURNING last", logger: logger)
-        for try await last in rows.decode(Int64.self) { return last - Int64(count) + 1 }
-        throw DashboardError.database.with(detail: "the dashboard_sequence row is missing")
+            """
+            WITH numbered AS (UPDATE dashboard_sequence SET last = last + \(count) RETURNING last)
+            INSERT INTO event (store_id, sequence, agent_subject, kind, type, account_id, subject_id, broker_time, body,
+                               dashboard_sequence)
+            SELECT \(storeId), e.s, \(agent.subject), e.k, e.t, NULLIF(e.a, \(noText)), e.j, e.b, e.d,
+                   numbered.last - \(count) + e.n
+            FROM numbered,
+                 unnest(\(events.map { Int64(clamping: $0.sequence) })::bigint[], \(events.map(\.kind))::text[],
+                        \(events.map(\.type))::text[], \(events.map { $0.accountId ?? noText })::text[],
+                        \(events.map(\.subjectId))::text[], \(events.map(\.brokerTime))::bigint[],
+                        \(events.map(\.body))::text[]) WITH ORDINALITY AS e(s, k, t, a, j, b, d, n)
+            RETURNING dashboard_sequence
+            """, logger: logger)
+        var last: Int64?
+        for try await number in rows.decode(Int64.self) { last = max(last ?? number, number) }
+        guard let last else {
+            throw DashboardError.database.with(detail: "the dashboard_sequence row is missing")
+        }
+        return UInt64(last)
     }
 
     /// Live resources: the latest of each replaces the one before; one without a body removes it.

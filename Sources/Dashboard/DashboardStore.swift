@@ -197,7 +197,7 @@ public final class DashboardStore: Sendable {
             2, "api",
             [
                 // One ordering of every agent's events, the API's `sequenceNumber`: numbered at insert
-                // under the `dashboard_sequence` row lock (see `numberEvents`). Events stored before
+                // under the `dashboard_sequence` row lock (see `storeEvents`). Events stored before
                 // this migration are numbered in the order they arrived.
                 "ALTER TABLE event ADD COLUMN dashboard_sequence BIGINT",
                 """
@@ -397,23 +397,11 @@ public final class DashboardStore: Sendable {
         }
         let refusedSet = Set(refused)
         let owned = plan.itemsToStore.filter { item in item.record.accountId.map { !refusedSet.contains($0) } ?? true }
-        let stored = try await store(owned, agent: agent, storeId: status.storeId, on: connection, logger: logger)
+        var stored = try await store(owned, agent: agent, storeId: status.storeId, on: connection, logger: logger)
         let states = batch.accountStates.filter { !refusedSet.contains($0.accountId) }
         if !states.isEmpty { try await apply(states, on: connection, logger: logger) }
         let live = batch.liveResources.filter { $0.accountId.map { !refusedSet.contains($0) } ?? true }
         if !live.isEmpty { try await applyLive(live, agent: agent, on: connection, logger: logger) }
-        // Every dashboard process hears what this batch changed once it commits (NOTIFY is
-        // delivered at commit, and not at all on rollback).
-        let change = LiveChange(
-            storedEvents: owned.compactMap { if case .event(let event) = $0.record { event } else { nil } },
-            storeId: status.storeId,
-            accounts: owned.compactMap(\.record.accountId) + states.map(\.accountId) + live.compactMap(\.accountId),
-            eventsThrough: stored.lastEventSequence, origin: origin)
-        if !change.isEmpty {
-            for payload in change.payloads() {
-                try await connection.query("SELECT pg_notify(\(LiveChange.channel), \(payload))", logger: logger)
-            }
-        }
         // The agent's status and position in one statement. An agent quiet for 30 s or more is
         // connected again from now.
         try await connection.query(
@@ -429,12 +417,29 @@ public final class DashboardStore: Sendable {
                 refused_claims = a.refused_claims + \(Int64(refused.count))
             WHERE a.subject = \(agent.subject)
             """, logger: logger)
+        // Last: the events, numbered dashboard-wide under the one lock every ingest with events
+        // queues on, held from here to the commit (see `storeEvents`).
+        let lastEventSequence = try await storeEvents(
+            stored.newEvents, agent: agent, storeId: status.storeId, on: connection, logger: logger)
+        if !stored.newEvents.isEmpty { stored.counts["event"] = stored.newEvents.count }
+        // Every dashboard process hears what this batch changed once it commits (NOTIFY is
+        // delivered at commit, and not at all on rollback).
+        let change = LiveChange(
+            storedEvents: owned.compactMap { if case .event(let event) = $0.record { event } else { nil } },
+            storeId: status.storeId,
+            accounts: owned.compactMap(\.record.accountId) + states.map(\.accountId) + live.compactMap(\.accountId),
+            eventsThrough: lastEventSequence, origin: origin)
+        if !change.isEmpty {
+            for payload in change.payloads() {
+                try await connection.query("SELECT pg_notify(\(LiveChange.channel), \(payload))", logger: logger)
+            }
+        }
         let outcome = IngestOutcome(
             acknowledgement: FeedAcknowledgement(
                 acknowledgedThrough: plan.acknowledgedThrough,
                 refusedAccounts: refused),
             stored: stored.counts, duplicates: duplicates, lost: plan.lostCount, accountStates: states.count,
-            refusedAccounts: refused, storeChanged: storeChanged, lastEventSequence: stored.lastEventSequence,
+            refusedAccounts: refused, storeChanged: storeChanged, lastEventSequence: lastEventSequence,
             appliedStates: states, liveResources: live.count)
         return (outcome, claimed)
     }
@@ -455,10 +460,12 @@ public final class DashboardStore: Sendable {
 
     /// Batched idempotent inserts, one statement per kind. Statistics, chart records and
     /// declarations are upserts (the agent rewrites them); within a batch the last of a key wins.
+    /// Events are not inserted here: returns those the dashboard does not hold yet, in feed order,
+    /// for ``storeEvents(_:agent:storeId:on:logger:)`` at the end of the transaction.
     private static func store(
         _ items: [FeedItem], agent: AgentIdentity, storeId: String, on connection: PostgresConnection,
         logger: Logger
-    ) async throws -> (counts: [String: Int], lastEventSequence: UInt64?) {
+    ) async throws -> (counts: [String: Int], newEvents: [FeedEvent]) {
         // Arrays cannot carry NULL elements through postgres-nio's binding: a sentinel stands for it.
         let noText = "\u{1}"
         let noTime = Int64.min
@@ -475,25 +482,7 @@ public final class DashboardStore: Sendable {
             }
         }
         var stored: [String: Int] = [:]
-        var lastEventSequence: UInt64?
-        events = try await newEvents(events, storeId: storeId, on: connection, logger: logger)
-        if !events.isEmpty {
-            let first = try await numberEvents(count: events.count, on: connection, logger: logger)
-            let numbers = (0..<Int64(events.count)).map { first + $0 }
-            try await connection.query(
-                """
-                INSERT INTO event (store_id, sequence, agent_subject, kind, type, account_id, subject_id, broker_time, body,
-                                   dashboard_sequence)
-                SELECT \(storeId), s, \(agent.subject), k, t, NULLIF(a, \(noText)), j, b, d, n
-                FROM unnest(\(events.map { Int64(clamping: $0.sequence) })::bigint[], \(events.map(\.kind))::text[],
-                            \(events.map(\.type))::text[], \(events.map { $0.accountId ?? noText })::text[],
-                            \(events.map(\.subjectId))::text[], \(events.map(\.brokerTime))::bigint[], \(events.map(\.body))::text[],
-                            \(numbers)::bigint[])
-                    AS e(s, k, t, a, j, b, d, n)
-                """, logger: logger)
-            stored["event"] = events.count
-            lastEventSequence = UInt64(numbers.last!)
-        }
+        let unheld = try await newEvents(events, storeId: storeId, on: connection, logger: logger)
         if !statistics.isEmpty {
             let records = Array(statistics.values)
             try await connection.query(
@@ -535,7 +524,7 @@ public final class DashboardStore: Sendable {
                 """, logger: logger)
             stored["declaration"] = records.count
         }
-        return (stored, lastEventSequence)
+        return (stored, unheld)
     }
 
     /// Live account states: the latest wins (an older one, by the agent's clock, is ignored).

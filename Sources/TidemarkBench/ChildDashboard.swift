@@ -147,6 +147,11 @@ struct BenchPostgres {
         return Double(rows.first ?? "") ?? 0
     }
 
+    /// The dashboard-wide number of the newest event stored in `database` (0: none yet).
+    func lastEventSequence(in database: String) throws -> UInt64 {
+        UInt64(try query(url(of: database), "SELECT last FROM dashboard_sequence").first ?? "") ?? 0
+    }
+
     /// The server processes (backends) serving connections to `database` now.
     func backends(of database: String) throws -> [Int32] {
         try query(serverURL, "SELECT pid FROM pg_stat_activity WHERE datname = '\(database)'").compactMap { Int32($0) }
