@@ -131,7 +131,7 @@ public final class AccountStateCoalescer: Sendable {
 /// The agent's side of the dashboard feed, as a service: drains the store's feed outbox to the
 /// dashboard, oldest first, and sends each account's live state (coalesced) beside it, and the live
 /// resources of a ``FeedLiveSource`` (open periods, progress, leaderboards: at most every
-/// ``FeedSettings/liveResourceInterval``, what changed, the latest wins; see `LiveResourceLedger`).
+/// ``FeedSettings/liveResourceInterval``, only the changed ones, the latest wins; see `LiveResourceLedger`).
 ///
 /// Delivery is at least once: a row leaves the outbox only once the dashboard acknowledged it. A
 /// failed POST is retried with backoff (0.5 s doubling to 30 s); the outbox meanwhile keeps what

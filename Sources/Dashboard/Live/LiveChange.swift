@@ -4,7 +4,7 @@ import Foundation
 /// What one stored feed batch changed, as every dashboard process hears it through PostgreSQL
 /// `NOTIFY` on ``LiveChange/channel``.
 ///
-/// The payload names what changed, not the values: a listener reads the rows it needs (one query
+/// The payload names the changed rows, not their values: a listener reads the rows it needs (one query
 /// per notification, shared by every page it serves). PostgreSQL limits a payload to 8000 bytes by
 /// default (https://www.postgresql.org/docs/current/sql-notify.html); ``payloads(maximumBytes:)``
 /// splits a large change so each stays under ``maximumPayloadBytes``.
