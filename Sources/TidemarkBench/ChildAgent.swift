@@ -30,10 +30,7 @@ final class ChildAgent {
         let output = directory + "/agent.out"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         _ = FileManager.default.createFile(atPath: directory + "/agent.err", contents: nil)
-        process.executableURL = URL(
-            fileURLWithPath: CommandLine.arguments[0].hasPrefix("/")
-                ? CommandLine.arguments[0]
-                : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0])
+        process.executableURL = ChildProcess.ownExecutable
         process.arguments =
             [
                 "agent", "--bridge", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0", "--data", directory + "/data",
@@ -43,17 +40,11 @@ final class ChildAgent {
         process.standardOutput = FileHandle(forWritingAtPath: output)
         process.standardError = FileHandle(forWritingAtPath: directory + "/agent.err")
         try process.run()
-        var bridge: String?
-        var http: String?
         let deadline = ContinuousClock.now + .seconds(60)
-        while bridge == nil || http == nil, ContinuousClock.now < deadline, process.isRunning {
-            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-            for line in text.split(separator: "\n") {
-                if line.hasPrefix("bridge listening on ") { bridge = String(line.dropFirst(20)) }
-                if line.hasPrefix("http listening on ") { http = String(line.dropFirst(18)) }
-            }
-            usleep(20_000)
-        }
+        let addresses = ChildProcess.listeningAddresses(
+            ["bridge listening on ", "http listening on "], in: output, of: process, deadline: deadline)
+        let bridge = addresses["bridge listening on "]
+        let http = addresses["http listening on "]
         guard let bridge, let http else {
             throw ValidationError("the agent did not start (see \(directory)/agent.err)")
         }

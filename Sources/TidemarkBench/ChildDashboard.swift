@@ -1,10 +1,6 @@
 import ArgumentParser
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A `tidemark dashboard` child process (this executable) on loopback with free ports, over a
 /// database of its own in the PostgreSQL cluster the bench is given.
 final class ChildDashboard {
@@ -21,7 +17,7 @@ final class ChildDashboard {
         let errors = directory + "/dashboard.err"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         _ = FileManager.default.createFile(atPath: errors, contents: nil)
-        process.executableURL = ChildDashboard.ownExecutable
+        process.executableURL = ChildProcess.ownExecutable
         process.arguments = [
             "dashboard", "--feed-listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
             "--tls-cert", pki.dashboardCertificate, "--tls-key", pki.dashboardKey, "--client-ca", pki.authority,
@@ -34,30 +30,16 @@ final class ChildDashboard {
         process.standardOutput = FileHandle(forWritingAtPath: output)
         process.standardError = FileHandle(forWritingAtPath: errors)
         try process.run()
-        var feed: String?
-        var http: String?
-        let deadline = ContinuousClock.now + .seconds(60)
-        while feed == nil || http == nil, ContinuousClock.now < deadline, process.isRunning {
-            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-            for line in text.split(separator: "\n") {
-                if line.hasPrefix("feed listening on ") { feed = String(line.dropFirst(18)) }
-                if line.hasPrefix("https listening on ") { http = String(line.dropFirst(19)) }
-            }
-            usleep(20_000)
-        }
+        let addresses = ChildProcess.listeningAddresses(
+            ["feed listening on ", "https listening on "], in: output, of: process,
+            deadline: ContinuousClock.now + .seconds(60))
+        let feed = addresses["feed listening on "]
+        let http = addresses["https listening on "]
         guard let feed, let http else {
             throw ValidationError("the dashboard did not start (see \(errors))")
         }
         self.feed = feed
         self.http = http
-    }
-
-    /// This executable, to start children of it.
-    static var ownExecutable: URL {
-        URL(
-            fileURLWithPath: CommandLine.arguments[0].hasPrefix("/")
-                ? CommandLine.arguments[0]
-                : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0])
     }
 
     /// The agents' feed URL (the name the dashboard's certificate carries).
